@@ -1,0 +1,38 @@
+# ntplab: two commands do everything on a fresh Debian 12 machine.
+#   make demo    install what is missing, build, replay the seed incident (report + plots)
+#   make check   install what is missing, build, run every test tier
+# Everything else is plain CMake under build/.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+FUZZ_SECONDS ?= 20
+PYTHON     ?= /usr/bin/python3
+
+.PHONY: all deps build asan demo check check-unit check-asan check-fuzz check-interop format clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh $(BUILD)/daemons
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Asan >/dev/null
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+demo: build
+	@./scripts/demo.sh $(BUILD)
+
+check: build asan
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+format:
+	clang-format -i core/*.[ch] netem/*.[ch] sim/*.[ch] refd/*.[ch] tests/unit/*.c tests/fuzz/*.c 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_host: one NTP entity (system variables, associations, clock filter,
+ * selection, discipline, restrict list, server), driven from outside.
+ *
+ * Sans-I/O, in the manner of quicly and BearSSL: the caller passes each
+ * datagram in with its local receive time, calls ntp_host_tick() when its
+ * local clock reaches ntp_host_next(), and carries out the typed actions
+ * that come back: SEND bytes, STEP or ADJUST its clock, log an EVENT,
+ * append a STATS line.  The host never reads a clock, touches a socket,
+ * sleeps or keeps globals.  ntpsim and refd drive exactly this API.
+ *
+ * Time: every `now` is the caller's local clock reading (ntp_time, ns since
+ * 1970 as the host believes it) -- the clock this host disciplines.  After a
+ * STEP action the caller's clock jumps by the step; the host shifts its own
+ * timers by the same amount, so deadlines stay meaningful.
+ */
+#ifndef NTP_HOST_H
+#define NTP_HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ntp_addr.h"
+#include "ntp_conf.h"
+#include "ntp_pkt.h"
+#include "ntp_time.h"
+
+typedef struct ntp_host ntp_host;
+
+#define NTP_SEND_MAX 512      /* bytes of one SEND action (ours; mode 6 replies fit) */
+#define NTP_ACTIONS_MAX 160   /* actions one call can emit (>= 2 per association) */
+#define NTP_REASON_MAX 128
+
+/* Event codes: ntpd's system and peer event names where they exist
+ * (ntpq's "rv" and "as" show them), plus ntplab's own. */
+enum ntp_event_code {
+	NTP_EV_RESTART = 1,      /* host started */
+	NTP_EV_FREQ_NOT_SET,     /* no drift file value */
+	NTP_EV_FREQ_SET,         /* frequency from the drift file */
+	NTP_EV_SPIKE_DETECT,     /* discipline: offset over step threshold, waiting stepout */
+	NTP_EV_FREQ_MODE,        /* discipline: measuring frequency (FREQ state) */
+	NTP_EV_CLOCK_SYNC,       /* discipline: in SYNC state */
+	NTP_EV_PANIC_STOP,       /* offset over the panic threshold: no correction, host halts discipline */
+	NTP_EV_NO_SYS_PEER,      /* selection found no survivor; reason says why */
+	NTP_EV_CLOCK_STEP,       /* clock stepped; reason says by how much */
+	NTP_EV_SYS_PEER,         /* association became the system peer */
+	NTP_EV_REACHABLE,        /* association became reachable */
+	NTP_EV_UNREACHABLE,      /* association became unreachable */
+	NTP_EV_KOD,              /* valid kiss-o'-death received: reason has the code */
+	NTP_EV_RATE_EXCEEDED,    /* we sent a KoD RATE or dropped a client over `discard` */
+	NTP_EV_ACCESS_DENIED,    /* a request was refused by `restrict` */
+	NTP_EV_PKT_REJECTED,     /* a received packet failed a test: reason names it */
+	NTP_EV_POPCORN,          /* clock filter popcorn spike suppressed */
+	NTP_EV_ORPHAN,           /* orphan mode entered/left */
+	NTP_EV_DEMOBILIZE,       /* association stopped (DENY/RSTR KoD) */
+};
+
+enum ntp_action_kind {
+	NTP_ACT_SEND = 1,  /* send bytes to an address */
+	NTP_ACT_STEP,      /* step the clock by offset */
+	NTP_ACT_ADJUST,    /* slew: new phase offset and frequency for the clock */
+	NTP_ACT_EVENT,     /* something to log */
+	NTP_ACT_STATS,     /* a line for peerstats/loopstats in ntpd's format */
+};
+
+typedef struct ntp_action {
+	uint8_t kind; /* enum ntp_action_kind */
+	union {
+		struct {
+			ntp_addr to;
+			ntp_addr from;     /* local address to send from (family 0: any) */
+			size_t len;
+			bool patch_xmt;    /* caller may rewrite bytes 40..47 with a later
+			                      transmit timestamp (server replies without MAC) */
+			uint8_t buf[NTP_SEND_MAX];
+		} send;
+		struct {
+			double offset;     /* s; add to the clock (positive = forward) */
+		} step;
+		struct {
+			/* The discipline's output (core/ntp_clock applies it): remove
+			 * `offset` s of phase with time constant `tau` s and run the
+			 * clock at `freq` s/s relative to its oscillator from now on. */
+			double offset;     /* s; positive = clock is behind, advance it */
+			double freq;       /* s/s; total frequency correction */
+			double tau;        /* s; phase slew time constant */
+		} adjust;
+		struct {
+			uint16_t code;     /* enum ntp_event_code */
+			int assoc;         /* association id, 0 = system */
+			char reason[NTP_REASON_MAX];
+		} event;
+		struct {
+			uint32_t file;     /* NTP_STATS_LOOPSTATS or NTP_STATS_PEERSTATS */
+			char line[192];    /* without newline */
+		} stats;
+	} u;
+} ntp_action;
+
+/* Caller-owned action buffer.  Reset n to 0 before each call (or call
+ * ntp_actions_clear).  overflow counts actions that did not fit (a bug:
+ * NTP_ACTIONS_MAX bounds what one call can produce). */
+typedef struct ntp_actions {
+	size_t n;
+	unsigned overflow;
+	ntp_action v[NTP_ACTIONS_MAX];
+} ntp_actions;
+
+static inline void
+ntp_actions_clear(ntp_actions *a)
+{
+	a->n = 0;
+	a->overflow = 0;
+}
+
+typedef struct ntp_host_params {
+	uint64_t seed;             /* random transmit timestamps, poll jitter */
+	int8_t precision;          /* log2 s of one clock reading, e.g. -20 */
+	bool have_drift;           /* drift file value present */
+	double drift_ppm;          /* frequency from the drift file (ppm) */
+	bool allow_big_first_step; /* like ntpd -g: the first step may exceed panic */
+	bool control_remote;       /* answer mode 6 from non-loopback addresses */
+	ntp_time now;              /* local time at start */
+} ntp_host_params;
+
+/* Create a host from a parsed config.  Every NTP_CONF_SERVER/PEER entry must
+ * have a resolved addr (family != 0); POOL entries are ignored (the caller
+ * expands them into SERVER entries).  Returns NULL and a reason in err on
+ * failure. */
+ntp_host *ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t errsize);
+void ntp_host_free(ntp_host *h);
+
+/* A datagram arrived from `from` to local address `to` at local time t_recv
+ * (taken as early as possible, ideally a kernel timestamp). */
+void ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf,
+		   size_t len, ntp_time t_recv, ntp_actions *out);
+
+/* Run the timers that are due at `now`. */
+void ntp_host_tick(ntp_host *h, ntp_time now, ntp_actions *out);
+
+/* Local time of the next timer; call ntp_host_tick when the clock reaches it. */
+ntp_time ntp_host_next(const ntp_host *h);
+
+/* ---- introspection: what ntpq -p / rv and the simulator's report show ---- */
+
+typedef struct ntp_peer_info {
+	int assoc;                /* association id (1..) */
+	ntp_addr addr;
+	char remote[48];          /* "192.168.163.131", "LOCAL(0)" */
+	char refid[16];           /* ".INIT.", ".LOCL.", "192.168.163.131" */
+	uint8_t stratum;
+	char type;                /* 'u' unicast, 'l' local, 's' symmetric, 'p' pool */
+	double when;              /* s since last valid packet; < 0: never */
+	int8_t poll;              /* log2 s */
+	uint8_t reach;            /* 8-bit shift register */
+	double delay, offset, jitter, disp; /* s */
+	char tally;               /* ' ' 'x' '.' '-' '+' '#' '*' 'o' (ntpq -p) */
+	char reason[NTP_REASON_MAX]; /* why this tally / why rejected */
+	uint8_t leap;
+	bool prefer;
+	unsigned sent, received, rejected;
+} ntp_peer_info;
+
+size_t ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max);
+
+typedef struct ntp_sys_info {
+	uint8_t leap;
+	uint8_t stratum;
+	int8_t precision;
+	int8_t poll;              /* log2 s, system poll interval */
+	double rootdelay, rootdisp; /* s */
+	uint32_t refid;
+	ntp_ts64 reftime;
+	int sys_peer;             /* assoc id, 0 = none */
+	double offset;            /* s, last offset the discipline saw */
+	double freq_ppm;          /* ppm, frequency correction */
+	double sys_jitter, clk_jitter, clk_wander; /* s, s, ppm */
+	int disc_state;           /* enum ntp_disc_state */
+	unsigned steps;
+	char no_sys_peer_reason[NTP_REASON_MAX];
+	/* server side */
+	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad;
+} ntp_sys_info;
+
+void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
+
+/* The peer table in ntpq -p layout (header, rule, one line per association),
+ * NUL-terminated; returns the length written (truncated to size - 1). */
+size_t ntp_host_peer_table(const ntp_host *h, ntp_time now, char *buf, size_t size);
+
+/* Name of an event code ("clock_step", "sys_peer", ...). */
+const char *ntp_event_name(int code);
+
+#endif

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_time: NTP's fixed-point time formats and the arithmetic on them
+ * (RFC 5905 §6).
+ *
+ *   ntp_ts64   timestamp format, 32.32 unsigned seconds since the start of
+ *              an NTP era (era 0 began 1900-01-01 00:00 UTC).  The era
+ *              number is not on the wire: it is recovered by choosing the
+ *              era that puts the timestamp nearest a pivot time (as NTPsec
+ *              and chrony do), so the 2036 rollover is just arithmetic.
+ *   ntp_short  short format, 16.16 unsigned seconds (root delay and root
+ *              dispersion on the wire).
+ *   ntp_dur    a signed duration in 32.32 fixed point seconds.  The
+ *              difference of two timestamps is taken in 64-bit modular
+ *              arithmetic, which is exact whenever the true difference is
+ *              under 2^31 s (68 years); only then is it turned into a double.
+ *   ntp_time   a local clock reading in signed nanoseconds since
+ *              1970-01-01 00:00 UTC.  This is the "now" every core entry
+ *              point takes: the caller's (possibly wrong) idea of UTC.
+ *
+ * "The only operation permitted with these values is subtraction"
+ * (RFC 5905 App. A): add and subtract durations, never two timestamps.
+ */
+#ifndef NTP_TIME_H
+#define NTP_TIME_H
+
+#include <stdint.h>
+
+typedef uint64_t ntp_ts64;
+typedef uint32_t ntp_short;
+typedef int64_t ntp_dur;
+typedef int64_t ntp_time;
+
+#define NTP_UNIX_EPOCH_OFFSET INT64_C(2208988800) /* s, 1900-01-01 to 1970-01-01 */
+#define NTP_NS_PER_S INT64_C(1000000000)          /* ns per s */
+#define NTP_ERA_SECONDS INT64_C(4294967296)       /* s in one NTP era, 2^32 */
+
+/* Wire timestamp for a Unix time in ns (the era is dropped, as on the
+ * wire).  The fraction is rounded to nearest. */
+ntp_ts64 ntp_ts_from_unix_ns(ntp_time unix_ns);
+
+/* Unix ns for a wire timestamp, choosing the era whose value lies nearest
+ * pivot_unix_ns (within +-2^31 s).  Pass the local clock as the pivot. */
+ntp_time ntp_ts_to_unix_ns(ntp_ts64 ts, ntp_time pivot_unix_ns);
+
+/* a - b as a signed duration, exact while |a - b| < 2^31 s. */
+ntp_dur ntp_ts_sub(ntp_ts64 a, ntp_ts64 b);
+
+/* t + d, modulo the era. */
+ntp_ts64 ntp_ts_add(ntp_ts64 t, ntp_dur d);
+
+/* Conversions of durations.  From double saturates at +-2^31 s. */
+double ntp_dur_to_s(ntp_dur d);
+ntp_dur ntp_dur_from_s(double s);
+int64_t ntp_dur_to_ns(ntp_dur d);
+ntp_dur ntp_dur_from_ns(int64_t ns);
+
+/* Short format; from double saturates to [0, 65535.99998] s. */
+double ntp_short_to_s(ntp_short v);
+ntp_short ntp_short_from_s(double s);
+
+/* Seconds and fraction parts, for printing and tests. */
+static inline uint32_t
+ntp_ts_seconds(ntp_ts64 t)
+{
+	return (uint32_t)(t >> 32);
+}
+
+static inline uint32_t
+ntp_ts_fraction(ntp_ts64 t)
+{
+	return (uint32_t)t;
+}
+
+static inline ntp_ts64
+ntp_ts_make(uint32_t seconds, uint32_t fraction)
+{
+	return ((ntp_ts64)seconds << 32) | fraction;
+}
+
+/* Local time arithmetic helpers (ntp_time is ns). */
+static inline double
+ntp_time_to_s(ntp_time t)
+{
+	return (double)t / 1e9;
+}
+
+/* Difference of two local times in seconds; subtract first, then convert. */
+static inline double
+ntp_time_diff_s(ntp_time a, ntp_time b)
+{
+	return (double)(a - b) / 1e9;
+}
+
+ntp_time ntp_time_from_s(double s);
+
+/* Format a Unix ns time as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) into buf of
+ * at least 32 bytes, without libc's time functions (core/ has no tz).
+ * Returns buf. */
+char *ntp_time_format(ntp_time unix_ns, char *buf, unsigned long size);
+
+/* Modified Julian Day and seconds of day for a Unix ns time: the first two
+ * fields of ntpd's peerstats and loopstats records. */
+void ntp_time_mjd(ntp_time unix_ns, long *mjd, double *sec_of_day);
+
+#endif

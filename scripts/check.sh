@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Every test tier, in order; stops at the first tier that fails.
+#   1. unit tests (Criterion), release build
+#   2. scenario runs and other CTest tests, release build
+#   3. unit tests again under ASan + UBSan
+#   4. libFuzzer targets, each for a bounded time on a copy of its seed corpus
+#   5. interop tests with real daemons (pytest), as root only
+set -euo pipefail
+BUILD=${1:-build}
+ASAN=${2:-build-asan}
+FUZZ=${3:-build-fuzz}
+FUZZ_SECONDS=${4:-20}
+PYTHON=${PYTHON:-/usr/bin/python3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+tier() { printf '\n==== %s ====\n' "$*"; }
+
+tier "unit tests (release)"
+"$BUILD/tests/unit_tests" -j2
+
+tier "CTest: scenarios and tools (release)"
+ctest --test-dir "$BUILD" -E '^unit$' --output-on-failure -j2 --no-tests=ignore
+
+tier "unit tests under ASan+UBSan"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 "$ASAN/tests/unit_tests" -j2
+
+tier "fuzzing (${FUZZ_SECONDS}s per target)"
+cmake -S "$root" -B "$FUZZ" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DNTPLAB_FUZZ=ON >/dev/null
+cmake --build "$FUZZ" -j2 --target fuzzers
+for f in "$FUZZ"/tests/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	work=$(mktemp -d)
+	cp -r "$root/tests/fuzz/corpus/${name#fuzz_}/." "$work/" 2>/dev/null || true
+	echo "-- $name: $(ls "$work" | wc -l) seed inputs, ${FUZZ_SECONDS}s"
+	(cd "$work" && "$(realpath "$f")" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		-artifact_prefix="$work/" "$work" 2>&1 | grep -E 'stat::number_of_executed_units|stat::new_units_added|ERROR|SUMMARY' || true)
+	if ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >/dev/null 2>&1; then
+		echo "$name found a failing input:" >&2
+		ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* >&2
+		exit 1
+	fi
+	rm -rf "$work"
+done
+
+if [ -d "$root/tests/interop" ] && ls "$root"/tests/interop/test_*.py >/dev/null 2>&1; then
+	tier "interop with real daemons (pytest)"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "interop: skipped, needs root (network namespaces)"
+	else
+		NTPLAB_BUILD="$BUILD" "$PYTHON" -m pytest -q "$root/tests/interop"
+	fi
+fi
+
+tier "all tiers passed"
