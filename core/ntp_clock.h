@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_clock: the arithmetic of a disciplined clock, as a closed-form
+ * function of the raw (undisciplined) time -- no per-second ticks.
+ *
+ * The discipline (core/ntp_disc) hands out three numbers per update: a
+ * phase offset to remove, a frequency correction and a time constant.  A
+ * clock that obeys them reads
+ *
+ *     local(raw) = raw + correction(raw)
+ *     correction(raw) = corr0 + freq * (raw - t0) + removed(raw - t0)
+ *
+ * where removed() is the part of `phase` slewed away so far.  The phase is
+ * removed at rate phase_left / tau (ntpd's adj_host_clock() takes
+ * clock_offset / (CLOCK_PLL * 2^poll) every second), never faster than
+ * slew_max (500 ppm, the most adjtime(2) and ntpd slew).  So the slew runs
+ * in two pieces: at the constant rate slew_max while |phase_left| >
+ * slew_max * tau, then exponentially.  tau <= 0 selects a pure
+ * constant-rate slew at slew_max (adjtime(2) with the whole offset, as ntpd
+ * uses for the very first update).
+ *
+ * ntpsim's model clocks and refd's virtual clock both use this, so the
+ * simulated and the real daemon disciplined clocks agree to the
+ * nanosecond.  All times are ntp_time (ns); corrections are double seconds.
+ *
+ * Difference from ntpd, on purpose: ntpd bounds phase rate + frequency
+ * together to 500 ppm; here slew_max bounds the phase rate alone (what the
+ * kernel's adjtime does with the frequency set through adjtimex).
+ */
+#ifndef NTP_CLOCK_H
+#define NTP_CLOCK_H
+
+#include "ntp_time.h"
+
+#define NTP_CLOCK_SLEW_MAX 500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
+#define NTP_CLOCK_FREQ_LIMIT 0.1  /* s/s, |freq| bound that keeps the clock increasing (ours) */
+
+typedef struct ntp_clock {
+	ntp_time t0;     /* raw (undisciplined) time of the last update, ns */
+	double corr0;    /* s, total correction in effect at t0 */
+	double phase;    /* s, phase still to remove at t0 (decays with tau) */
+	double tau;      /* s, phase slew time constant; <= 0: constant-rate slew */
+	double freq;     /* s/s, frequency correction */
+	double slew_max; /* s/s, max phase slew rate; <= 0: uncapped */
+} ntp_clock;
+
+/* A clock with no correction at raw_now, running at frequency correction
+ * freq (s/s), slew cap NTP_CLOCK_SLEW_MAX. */
+void ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq);
+
+/* Total correction (s) at raw.  Meant for raw >= t0; before t0 only the
+ * frequency term is extrapolated (no phase), which keeps it monotonic. */
+double ntp_clock_correction(const ntp_clock *c, ntp_time raw);
+
+/* Phase (s) not yet slewed away at raw (same sign as c->phase). */
+double ntp_clock_phase_left(const ntp_clock *c, ntp_time raw);
+
+/* Disciplined reading at raw: raw + correction, rounded to the ns. */
+ntp_time ntp_clock_read(const ntp_clock *c, ntp_time raw);
+
+/* Apply a discipline update at raw_now: the correction so far becomes
+ * corr0, the new phase REPLACES whatever phase was left (as ntpd's
+ * rstclock() overwrites clock_offset), and freq and tau take effect.
+ * Non-finite arguments are ignored (treated as 0 / unchanged); freq is
+ * clamped to +-NTP_CLOCK_FREQ_LIMIT. */
+void ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau);
+
+/* Step at raw_now: the reading jumps by offset (s, positive = forward);
+ * any remaining phase is dropped, frequency and tau are kept. */
+void ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset);
+
+/* Inverse of ntp_clock_read: the smallest raw whose reading is >= local
+ * (so ntp_clock_read(c, result) - local is 0 or 1 ns).  Bounded work. */
+ntp_time ntp_clock_raw_for(const ntp_clock *c, ntp_time local);
+
+#endif

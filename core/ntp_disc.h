@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_disc: the clock discipline -- RFC 5905 §11.3 and App. A.5.5.6
+ * local_clock(), A.5.5.7 rstclock(), the system side of A.5.7.2
+ * poll_update() -- as ntpd implements it in daemon (non-kernel) mode
+ * (NTPsec and ntp-4.2.8 ntpd/ntp_loopfilter.c): a hybrid PLL/FLL with the
+ * NSET/FSET/SPIK/FREQ/SYNC state machine, step and panic thresholds, the
+ * stepout wait, the direct frequency measurement in FREQ state, the
+ * startup clamp, and the poll (time constant) adaptation.
+ *
+ * Sans-I/O: the caller passes each combined system offset with its local
+ * time and carries out the result: STEP the clock, or SLEW it (a phase to
+ * remove with a time constant, and a frequency).  core/ntp_clock applies
+ * both exactly.  No kernel PLL: there is no kernel here.
+ *
+ * Sign convention everywhere: offset = server - local, so a positive
+ * offset means the local clock is BEHIND and must be advanced; a STEP adds
+ * `step` (= offset) to the clock, a SLEW removes `adj_offset` (= offset) by
+ * advancing the clock that much over time.
+ *
+ * Where RFC 5905 and ntpd differ this module follows ntpd; where ntpd
+ * versions differ it follows NTPsec unless a comment in ntp_disc.c says
+ * why not.
+ */
+#ifndef NTP_DISC_H
+#define NTP_DISC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ntp_clock.h"
+#include "ntp_time.h"
+
+#define NTP_DISC_STEP_DEFAULT 0.128    /* s, RFC 5905 STEPT; ntpd CLOCK_MAX */
+#define NTP_DISC_STEPOUT_DEFAULT 900.0 /* s, RFC 5905 WATCH; ntpd <= 4.2.6 CLOCK_MINSTEP
+                                          (4.2.8 and NTPsec compile in 300) */
+#define NTP_DISC_PANIC_DEFAULT 1000.0  /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
+#define NTP_DISC_MINPOLL_DEFAULT 6     /* log2 s, ntpd NTP_MINDPOLL */
+#define NTP_DISC_MAXPOLL_DEFAULT 10    /* log2 s, ntpd NTP_MAXDPOLL */
+#define NTP_DISC_POLL_MIN 0            /* log2 s, NTPsec NTP_MINPOLL (lowest configurable) */
+#define NTP_DISC_POLL_MAX 17           /* log2 s, RFC 5905 MAXPOLL; ntpd NTP_MAXPOLL */
+#define NTP_DISC_MAXFREQ 500e-6        /* s/s, ntpd NTP_MAXFREQ (frequency clamp) */
+#define NTP_DISC_PRECISION_DEFAULT 9.5367431640625e-07 /* s, 2^-20: ntpd's usual sys_precision */
+
+enum ntp_disc_state {
+	NTP_DISC_NSET = 0, /* never set: no drift file value */
+	NTP_DISC_FSET,     /* frequency set from the drift file */
+	NTP_DISC_SPIK,     /* offset over the step threshold, waiting the stepout */
+	NTP_DISC_FREQ,     /* measuring frequency over the stepout interval */
+	NTP_DISC_SYNC,     /* normal PLL/FLL operation */
+};
+
+enum ntp_disc_result {
+	NTP_DISC_IGNORE = 0, /* nothing to do (spike, FREQ measuring, disabled, bad input) */
+	NTP_DISC_SLEW,       /* remove adj_offset with adj_tau, run at adj_freq */
+	NTP_DISC_STEP,       /* add step to the clock, drop any phase left, run at adj_freq */
+	NTP_DISC_PANIC,      /* |offset| > panic: ntpd exits ("set clock manually") */
+};
+
+typedef struct ntp_disc_params {
+	double step;                /* s, step threshold (tinker step), 0.128; 0 = never step */
+	double stepout;             /* s, stepout (tinker stepout), 900 */
+	double panic;               /* s, panic threshold (tinker panic), 1000; 0 = no check */
+	bool allow_big_first_step;  /* ntpd -g: corrections may exceed panic until the
+	                               first in-threshold update has been taken */
+	int8_t minpoll, maxpoll;    /* log2 s, system-wide poll bounds (6 / 10) */
+	bool have_drift;            /* drift file value present: start in FSET */
+	double drift_ppm;           /* ppm, drift file value (clamped to +-500) */
+	bool disabled;              /* `disable ntp`: compute and report, never adjust */
+	double precision;           /* s, sys_precision as seconds (jitter floor and reset
+	                               value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
+} ntp_disc_params;
+
+typedef struct ntp_disc {
+	ntp_disc_params p;
+	int state;            /* enum ntp_disc_state */
+	double clock_offset;  /* s, offset taken at the last rstclock() (ntpd clock_offset,
+	                         what loopstats records) */
+	double last_offset;   /* s, previous offset for the jitter estimate */
+	double freq;          /* s/s, frequency correction (ntpd drift_comp) */
+	double clk_jitter;    /* s, RMS of offset differences (ntpd clock_jitter) */
+	double clk_wander;    /* s/s, RMS of frequency changes (ntpd clock_stability) */
+	double sys_jitter;    /* s, last sys_jitter passed in (reported, not used: as ntpd) */
+	int8_t poll;          /* log2 s, system poll = time constant (ntpd sys_poll) */
+	int tc_counter;       /* poll-adjust counter, +-CLOCK_LIMIT (ntpd tc_counter) */
+	double freq_cnt;      /* s of SYNC left in the startup clamp (ntpd freq_cnt) */
+	ntp_time t_epoch;     /* local time of the last rstclock() (ntpd clock_epoch) */
+	ntp_time t_last;      /* local time of the last call */
+	ntp_time t_spike;     /* local time SPIK was entered */
+	bool allow_panic;     /* -g allowance still open (ntpd allow_panic) */
+	unsigned steps;       /* clock steps so far */
+	unsigned updates;     /* local_clock() calls so far */
+	ntp_clock resid;      /* the phase slew in progress, to know what is left (FLL) */
+} ntp_disc;
+
+/* Defaults: step 0.128 s, stepout 900 s, panic 1000 s, poll 6..10, no -g,
+ * no drift file, enabled, precision 2^-20 s. */
+void ntp_disc_params_default(ntp_disc_params *p);
+
+/* Start the discipline at local time now: FSET with the drift value when
+ * p->have_drift (clamped to +-500 ppm, as ntpd's loop_config()), else NSET
+ * with frequency 0; poll = minpoll.  Out-of-range params are repaired
+ * (poll bounds clamped to 0..17 and ordered, negative thresholds -> 0). */
+void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now);
+
+typedef struct ntp_disc_out {
+	int result;          /* enum ntp_disc_result */
+	double step;         /* s, for STEP: add to the clock (= offset) */
+	double adj_offset;   /* s, for SLEW: phase to remove (= offset); 0 for STEP */
+	double adj_freq;     /* s/s, total frequency correction after this update */
+	double adj_tau;      /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
+	                        32 in the startup clamp, 0 = adjtime-style constant-rate
+	                        slew (first update, NSET) */
+	int old_state, new_state;
+	int8_t poll;         /* log2 s, system poll after this update */
+	bool poll_changed;   /* poll differs from before: update the associations */
+	bool freq_measured;  /* the FREQ-state direct frequency measurement completed */
+	bool loopstats;      /* ntpd writes a loopstats record for this update */
+	char reason[128];    /* readable: "step +28.203650 s > step threshold 0.128 s" */
+} ntp_disc_out;
+
+/* local_clock(): offset = combined system offset (s, positive = local clock
+ * behind), sys_jitter (s), now = local time of the update.  Returns
+ * out->result.  A non-finite offset is IGNOREd with a reason. */
+int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now,
+			 ntp_disc_out *out);
+
+int8_t ntp_disc_poll(const ntp_disc *d);     /* current system poll (log2 s) */
+double ntp_disc_freq_ppm(const ntp_disc *d); /* ppm, for the drift file */
+
+/* After a STEP the caller's timeline jumps by delta_ns; call this so the
+ * discipline's own times (last update, stepout start) jump too. */
+void ntp_disc_shift_time(ntp_disc *d, ntp_time delta_ns);
+
+/* ntpd loopstats record (NTPsec ntp_util.c record_loop_stats):
+ * "MJD SOD offset freq_ppm clk_jitter wander_ppm poll", e.g.
+ * "61000 3723.250 0.000123456 -12.345678 0.000001907 0.012345 6",
+ * without newline.  Returns the length snprintf reports. */
+size_t ntp_disc_loopstats(const ntp_disc *d, ntp_time now, char *buf, size_t size);
+
+/* "NSET", "FSET", "SPIK", "FREQ", "SYNC"; "?" for anything else. */
+const char *ntp_disc_state_name(int state);
+
+#endif

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The clock filter, RFC 5905 §10 and App. A.5.2, in ntpd's arrangement
+ * (ntp_proto.c clock_filter()).  See ntp_filter.h for the deviations.
+ */
+#include "ntp_filter.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define FWEIGHT 0.5 /* stage weight factor, ntpd NTP_FWEIGHT: stage i weighs 1/2^(i+1) */
+
+void
+ntp_filter_reset(ntp_filter *f, ntp_time now, double precision)
+{
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		f->f[i].offset = 0.0;
+		f->f[i].delay = 0.0;
+		f->f[i].disp = NTP_MAXDISPERSE;
+		f->f[i].t = now;
+	}
+	f->next = 0;
+	f->used = 0;
+	f->update = now;
+	f->epoch = NTP_FILTER_NEVER;
+	f->offset = 0.0;
+	f->delay = 0.0;
+	f->disp = NTP_MAXDISPERSE;
+	f->jitter = precision;
+}
+
+/* Age the older stages by PHI since the last update and build the
+ * distance list dst[] with stage indexes ord[], newest first. */
+static void
+age_and_measure(ntp_filter *f, ntp_time now, double dst[], uint8_t ord[])
+{
+	double aged = NTP_PHI * ntp_time_diff_s(now, f->update);
+	int j = f->next; /* oldest stage */
+
+	if (aged < 0.0) {
+		aged = 0.0; /* a backward step is handled by shift_time; never shrink */
+	}
+	f->update = now;
+	for (int i = NTP_FILTER_STAGES - 1; i >= 0; i--) {
+		ntp_filter_stage *s = &f->f[j];
+
+		if (i != 0) {
+			s->disp += aged;
+		}
+		if (s->disp >= NTP_MAXDISPERSE) {
+			s->disp = NTP_MAXDISPERSE;
+			dst[i] = NTP_MAXDISPERSE;
+		} else if (ntp_time_diff_s(now, s->t) > NTP_ALLAN_XPT) {
+			/* Samples past the Allan intercept are uncorrelated: charge
+			 * them their dispersion so fresher ones win. */
+			dst[i] = s->delay + s->disp;
+		} else {
+			dst[i] = s->delay;
+		}
+		ord[i] = (uint8_t)j;
+		j = (j + 1) % NTP_FILTER_STAGES;
+	}
+}
+
+/* Sort by distance; ties keep the newer sample first. */
+static void
+sort_by_distance(double dst[], uint8_t ord[])
+{
+	for (int i = 1; i < NTP_FILTER_STAGES; i++) {
+		for (int j = 0; j < i; j++) {
+			if (dst[j] > dst[i]) {
+				double d = dst[j];
+				uint8_t o = ord[j];
+
+				dst[j] = dst[i];
+				ord[j] = ord[i];
+				dst[i] = d;
+				ord[i] = o;
+			}
+		}
+	}
+}
+
+/* Stages usable for the jitter estimate: below MAXDISPERSE and, beyond the
+ * first two, below maxdist (ntpd). */
+static int
+count_usable(const double dst[], double maxdist)
+{
+	int m = 0;
+
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		if (dst[i] >= NTP_MAXDISPERSE || (m >= 2 && dst[i] >= maxdist)) {
+			continue;
+		}
+		m++;
+	}
+	return m;
+}
+
+int
+ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time now,
+	       const ntp_filter_params *p, double *spike)
+{
+	double dst[NTP_FILTER_STAGES];
+	uint8_t ord[NTP_FILTER_STAGES];
+	ntp_filter_stage *in = &f->f[f->next];
+	double sum_disp = 0.0, sum_sq = 0.0, jump;
+	int m;
+
+	in->offset = offset;
+	in->delay = delay;
+	in->disp = disp;
+	in->t = now;
+	f->next = (uint8_t)((f->next + 1) % NTP_FILTER_STAGES);
+	if (f->used < UINT8_MAX) {
+		f->used++;
+	}
+
+	age_and_measure(f, now, dst, ord);
+	sort_by_distance(dst, ord);
+	m = count_usable(dst, p->maxdist);
+
+	/* RFC 5905 §10: epsilon = sum of disp_i / 2^(i+1) over the sorted
+	 * stages; psi = RMS of offset_i - offset_0 over the usable ones. */
+	const ntp_filter_stage *best = &f->f[ord[0]];
+	for (int i = NTP_FILTER_STAGES - 1; i >= 0; i--) {
+		const ntp_filter_stage *s = &f->f[ord[i]];
+
+		sum_disp = FWEIGHT * (sum_disp + s->disp);
+		if (i < m) {
+			sum_sq += (s->offset - best->offset) * (s->offset - best->offset);
+		}
+	}
+	f->disp = sum_disp;
+	if (m == 0) {
+		return NTP_FILTER_EMPTY;
+	}
+	f->jitter = fmax(sqrt(m > 1 ? sum_sq / (m - 1) : sum_sq), p->precision);
+
+	/* Popcorn spike suppressor (ntpd): a jump over SGATE jitters within
+	 * two poll intervals of the last sample used is not believed yet. */
+	jump = fabs(f->offset - best->offset);
+	if (f->epoch != NTP_FILTER_NEVER && f->disp < p->maxdist && best->disp < p->maxdist &&
+	    jump > NTP_SGATE * f->jitter &&
+	    ntp_time_diff_s(best->t, f->epoch) < 2.0 * ldexp(1.0, p->hpoll)) {
+		if (spike != NULL) {
+			*spike = jump;
+		}
+		return NTP_FILTER_POPCORN;
+	}
+	f->offset = best->offset;
+	f->delay = best->delay;
+
+	/* Use a sample only once and never one older than the last used. */
+	if (f->epoch != NTP_FILTER_NEVER && best->t <= f->epoch) {
+		return NTP_FILTER_OLD;
+	}
+	f->epoch = best->t;
+	return NTP_FILTER_NEW;
+}
+
+void
+ntp_filter_shift_time(ntp_filter *f, ntp_time delta_ns)
+{
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		f->f[i].t += delta_ns;
+	}
+	f->update += delta_ns;
+	if (f->epoch != NTP_FILTER_NEVER) {
+		f->epoch += delta_ns;
+	}
+}
+
+const char *
+ntp_filter_verdict_name(int verdict)
+{
+	switch (verdict) {
+	case NTP_FILTER_NEW:
+		return "new sample";
+	case NTP_FILTER_EMPTY:
+		return "no usable sample";
+	case NTP_FILTER_OLD:
+		return "best sample already used";
+	case NTP_FILTER_POPCORN:
+		return "popcorn spike";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * netem_link: one direction of an impaired network link, with the meaning
+ * Linux tc-netem(8) gives its parameters (kernel net/sched/sch_netem.c, tc
+ * tc/q_netem.c): delay with jitter drawn from netem's distributions,
+ * correlation, random or Gilbert-Elliott loss, duplication, reordering with
+ * a gap, and a rate limit with per-packet and per-cell overhead.
+ *
+ * Pure and deterministic: no I/O, no clock, no globals.  The caller passes
+ * the true time at which a packet is offered and gets the times at which its
+ * copies arrive.  Every noise source draws from its own ntp_rand stream,
+ * seeded from (seed, "<name>:<source>"), so turning one impairment on or off
+ * never changes the numbers another one draws.  Where the model simplifies
+ * netem, docs/netem.md says so.
+ */
+#ifndef NETEM_LINK_H
+#define NETEM_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ntp_rand.h"
+
+/* Delay distributions.  For NORMAL, PARETO and PARETONORMAL the delay is
+ * delay + jitter * T, where T follows the distribution netem's table of the
+ * same name was generated from (iproute2 netem/normal.c, pareto.c,
+ * paretonormal.c), clipped to the table's range [-4, +4).  UNIFORM is what
+ * the kernel uses when tc is given no `distribution` (delay +- jitter).
+ * EXPONENTIAL (not in tc) is delay + an exponential deviate whose mean is
+ * jitter, as chrony's simulation tests model network delay.  TRACE replays
+ * the caller's array of delays cyclically. */
+enum netem_dist {
+	NETEM_DIST_CONSTANT = 0,
+	NETEM_DIST_UNIFORM,
+	NETEM_DIST_NORMAL,
+	NETEM_DIST_EXPONENTIAL,
+	NETEM_DIST_PARETO,
+	NETEM_DIST_PARETONORMAL,
+	NETEM_DIST_TRACE
+};
+
+typedef struct netem_link_params {
+	double delay;      /* s, base one-way delay (tc: delay TIME) */
+	double jitter;     /* s, tc's JITTER: half-width for UNIFORM, scale
+			      (sigma) for the table distributions, mean of the
+			      exponential part for EXPONENTIAL; unused for
+			      CONSTANT and TRACE */
+	double delay_corr; /* 0..1, tc's delay CORRELATION */
+	int dist;          /* enum netem_dist; netem_link_params_init sets UNIFORM */
+	const double *trace; /* s, one-way delays replayed cyclically when dist is
+				TRACE (delay and jitter are then unused); the
+				caller owns the array and keeps it alive */
+	size_t trace_len;
+	double loss;      /* 0..1, tc: loss random PERCENT */
+	double loss_corr; /* 0..1, tc: loss random PERCENT CORRELATION */
+	bool ge;          /* Gilbert-Elliott loss (tc: loss gemodel) instead of random */
+	double ge_p;      /* 0..1, tc gemodel p: P(good -> bad) per packet */
+	double ge_r;      /* 0..1, tc gemodel r: P(bad -> good) per packet */
+	double ge_h;      /* 0..1, tc gemodel 1-h: loss probability in the bad state */
+	double ge_k;      /* 0..1, tc gemodel 1-k: loss probability in the good state */
+	double duplicate;      /* 0..1, tc: duplicate PERCENT */
+	double duplicate_corr; /* 0..1, tc: duplicate PERCENT CORRELATION */
+	double reorder;        /* 0..1, tc: reorder PERCENT (needs delay > 0) */
+	double reorder_corr;   /* 0..1, tc: reorder PERCENT CORRELATION */
+	int reorder_gap;       /* packets, tc: gap DISTANCE; 0 = no gap (as gap 1) */
+	double rate;           /* bit/s, tc: rate RATE; 0 = unlimited */
+	int rate_overhead;     /* bytes added to each packet (may be negative) */
+	int rate_cellsize;     /* bytes per link-layer cell, 0 = no cells */
+	int rate_celloverhead; /* bytes added to each cell (may be negative) */
+	int limit;             /* packets, tc: limit; accepted, not modelled, 0 = tc's 1000 */
+	bool down;             /* partition: every packet is dropped */
+} netem_link_params;
+
+/* No impairment: zero delay, no loss, dist UNIFORM (tc's default). */
+void netem_link_params_init(netem_link_params *p);
+
+/* Check ranges (times >= 0 and finite, probabilities in [0, 1], gap >= 0,
+ * rate >= 0, a TRACE with data, a known dist).  Returns 0, or -1 with a
+ * readable reason in err.  netem_link_init/set accept any values and clamp
+ * them, so this is for reporting a scenario's mistakes. */
+int netem_link_params_check(const netem_link_params *p, char *err, size_t errsize);
+
+typedef struct netem_link {
+	netem_link_params p; /* a sanitised copy (trace still points at the caller's array) */
+	ntp_rand r_delay;    /* "<name>:delay" */
+	ntp_rand r_loss;     /* "<name>:loss" */
+	ntp_rand r_dup;      /* "<name>:duplicate" */
+	ntp_rand r_reorder;  /* "<name>:reorder" */
+	ntp_rand r_copy;     /* "<name>:copy": a duplicate copy's loss and delay */
+	double delay_last;   /* correlation state: the last correlated uniform */
+	double loss_last;
+	double dup_last;
+	double reorder_last;
+	bool ge_bad;            /* Gilbert-Elliott state: true = bad */
+	int64_t busy_until;     /* ns, when the rate limiter's last packet leaves */
+	uint64_t reorder_count; /* packets delayed since the last reordered one */
+	size_t trace_pos;       /* next trace element */
+	uint64_t offered;    /* packets offered */
+	uint64_t dropped;    /* copies lost (a duplicated packet has two copies) */
+	uint64_t duplicated; /* packets duplicated (extra copies made) */
+	uint64_t reordered;  /* packets sent immediately by the reorder rule */
+	uint64_t delivered;  /* copies delivered; offered + duplicated = delivered + dropped */
+	double delay_sum;    /* s, sum of delivered copies' delays */
+	double delay_sum2;   /* s^2, sum of their squares */
+} netem_link;
+
+/* Set up a link: streams seeded from (seed, "<name>:delay") etc.; name may
+ * be NULL (taken as ""). */
+void netem_link_init(netem_link *l, const netem_link_params *p, uint64_t seed, const char *name);
+
+/* Change the parameters at a timed event.  Random streams, correlation and
+ * Gilbert-Elliott state, the rate limiter's queue, the trace position and the
+ * statistics are kept; the reorder gap counter restarts, as in the kernel's
+ * netem_change(). */
+void netem_link_set(netem_link *l, const netem_link_params *p);
+
+/* A packet of `bytes` bytes (as the rate limiter counts them: tc counts the
+ * link-layer frame) offered at true time t (ns).  Returns how many copies
+ * arrive (0, 1 or 2) and their arrival times (ns, >= t) in out[], earliest
+ * first. */
+int netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[2]);
+
+/* Mean and standard deviation (s) of the delivered copies' delays so far;
+ * 0 when nothing was delivered. */
+double netem_link_delay_mean(const netem_link *l);
+double netem_link_delay_sd(const netem_link *l);
+
+/* "normal", "pareto", ... ; "?" for an unknown value. */
+const char *netem_dist_name(int dist);
+
+/* Parse tc-netem syntax into *p (reset to netem_link_params_init first), e.g.
+ * "delay 20ms 5ms 25% distribution normal loss 5% duplicate 1%
+ *  reorder 25% 50% gap 5 rate 1mbit".  Times need a unit (ns, us, ms, s),
+ * probabilities a '%', rates a unit (bit, kbit, mbit, gbit, tbit; tc's bps,
+ * kbps, ... are bytes per second).  Returns 0, or -1 with a reason naming the
+ * offending word in err (p is then unchanged). */
+int netem_link_parse(const char *spec, netem_link_params *p, char *err, size_t errsize);
+
+/* The equivalent `tc qdisc add dev DEV root netem ...` arguments, written
+ * like snprintf (returns the length the full text needs).  Exact for what tc
+ * can express; see docs/netem.md for EXPONENTIAL, TRACE and down. */
+size_t netem_link_format_tc(const netem_link_params *p, char *buf, size_t size);
+
+#endif
