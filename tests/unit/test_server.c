@@ -148,22 +148,28 @@ Test(server, reply_to_longer_request_is_header_only)
 	cr_assert_eq(reply.keyid, 0u);
 }
 
-Test(server, poll_is_max_of_request_and_discard_average)
+Test(server, poll_echoed_in_replies_raised_to_average_in_kods)
 {
 	srv_fixture f;
 	ntp_pkt reply;
 	ntp_serve_result r;
 	static const struct {
 		int average;
-		int8_t req_poll, want;
+		int8_t req_poll, kod_poll;
 	} c[] = {{-1, 0, 3}, {-1, 3, 3}, {-1, 10, 10}, {5, 4, 5}, {5, 6, 6}, {0, -2, 0}};
 
 	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
 		ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, c[i].req_poll);
+		uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 		srv_setup(&f, c[i].average, -1);
-		ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
-				  &r);
-		cr_assert_eq(reply.poll, c[i].want, "case %zu", i);
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0,
+					       SRV_T0, &reply, &r),
+			     NTP_SERVE_REPLY);
+		cr_assert_eq(reply.poll, c[i].req_poll, "case %zu", i);
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0 + 1,
+					       SRV_T0, &reply, &r),
+			     NTP_SERVE_KOD);
+		cr_assert_eq(reply.poll, c[i].kod_poll, "case %zu", i);
 	}
 }
 

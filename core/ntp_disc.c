@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The clock discipline, RFC 5905 §11.3 / App. A.5.5.6 local_clock(), as
+ * ntpd runs it without kernel support (NTPsec ntpd/ntp_loopfilter.c, which
+ * is ntp-4.2.8's file with the kernel parts moved around).
+ *
+ * State machine (ntpd's table; mu = time since the last rstclock()):
+ *
+ *   state   |offset| <= step              |offset| > step
+ *   NSET    slew (adjtime), FREQ          step, FREQ
+ *   FSET    PLL, SYNC                     step, SYNC
+ *   FREQ    mu < stepout: ignore          mu < stepout: ignore
+ *           else freq = offset/mu, SYNC   else freq = offset/mu, step, SYNC
+ *   SYNC    PLL/FLL, SYNC                 SPIK, ignore
+ *   SPIK    PLL/FLL, SYNC                 mu < stepout: ignore; else step, SYNC
+ *
+ * So a big offset at startup (NSET or FSET) is stepped at once ("guys get
+ * nervous if it takes 15 minutes to set the clock for the first time", as
+ * the ntpd comment puts it), while in SYNC a big offset must persist for
+ * the stepout interval, counted from the last good update, before a step.
+ *
+ * Differences from RFC 5905 App. A, all following ntpd:
+ *  - AVG (jitter/wander averaging) is 8 (ntpd CLOCK_AVG), not the RFC's 4;
+ *  - a step does not reset the poll to MINPOLL (ntpd keeps sys_poll);
+ *  - the FREQ-state measurement is offset/mu (ntpd direct_freq()), not
+ *    (offset - clock_offset)/mu: the first slew has already been done;
+ *  - the startup clamp (ntpd freq_cnt, CLOCK_FLOOR): for the first stepout
+ *    seconds in SYNC the phase time constant is 2^1 and neither frequency
+ *    nor poll is adjusted, unless an offset under 0.5 ms ends it early;
+ *  - -g (allow_panic) stays open until the first in-threshold update is
+ *    taken by the PLL (NTPsec; ntp-4.2.8 closes it after the first update).
+ * Differences from NTPsec, with reasons:
+ *  - the jitter sample is floored at the precision (RFC 5905 and ntp-4.2.8
+ *    do this; NTPsec dropped it), so noiseless simulated offsets do not
+ *    drive the jitter to 0 and the poll to minpoll;
+ *  - the FLL gain multiplies by CLOCK_FLL (RFC 5905, ntp-4.2.8); NTPsec's
+ *    parenthesisation divides by it, a gain of 4 that overshoots;
+ *  - in SPIK the caller's phase slew keeps running (ntpd pauses it): an
+ *    IGNORE result carries no action, and the next inlier replaces the
+ *    phase anyway;
+ *  - the stepout is not floored at 300 s and mu is not truncated to whole
+ *    seconds.
+ */
+#include "ntp_disc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define CLOCK_PLL 16.0    /* PLL loop gain: phase time constant = 16 x 2^poll s (ntpd) */
+#define CLOCK_AVG 8.0     /* jitter/wander averaging constant (ntpd; RFC 5905 AVG is 4) */
+#define CLOCK_FLL 0.25    /* FLL loop gain (ntpd CLOCK_FLL) */
+#define CLOCK_FLOOR 0.0005 /* s, offset that ends the startup clamp early (ntpd) */
+#define CLOCK_ALLAN 11    /* log2 s, Allan intercept: FLL from poll 11 up (ntpd) */
+#define CLOCK_LIMIT 30    /* poll-adjust threshold of tc_counter (ntpd; RFC 5905 LIMIT) */
+#define CLOCK_PGATE 4.0   /* poll-adjust gate, x clock jitter (ntpd; RFC 5905 PGATE) */
+#define STARTUP_POLL 1    /* log2 s, time constant poll in the startup clamp (ntpd) */
+#define ADJTIME_TAU 0.0   /* s, "no time constant": adjtime(2) slews at a constant rate */
+
+static double
+clampd(double x, double lo, double hi)
+{
+	return x < lo ? lo : (x > hi ? hi : x);
+}
+
+static ntp_time
+add_sat(ntp_time a, ntp_time b)
+{
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
+	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
+}
+
+/* Seconds from a to b, 0 when time ran backwards (caller forgot a shift). */
+static double
+seconds_since(ntp_time from, ntp_time to)
+{
+	if (to <= from) {
+		return 0.0;
+	}
+	if (from < 0 && to > INT64_MAX + from) {
+		return (double)INT64_MAX / 1e9;
+	}
+	return (double)(to - from) / 1e9;
+}
+
+void
+ntp_disc_params_default(ntp_disc_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->step = NTP_DISC_STEP_DEFAULT;
+	p->stepout = NTP_DISC_STEPOUT_DEFAULT;
+	p->panic = NTP_DISC_PANIC_DEFAULT;
+	p->minpoll = NTP_DISC_MINPOLL_DEFAULT;
+	p->maxpoll = NTP_DISC_MAXPOLL_DEFAULT;
+	p->precision = NTP_DISC_PRECISION_DEFAULT;
+}
+
+static double
+threshold_or_default(double v, double dflt)
+{
+	return (isfinite(v) && v >= 0.0) ? v : dflt;
+}
+
+static int8_t
+clamp_poll_bound(int8_t v)
+{
+	if (v < NTP_DISC_POLL_MIN) {
+		return NTP_DISC_POLL_MIN;
+	}
+	return v > NTP_DISC_POLL_MAX ? NTP_DISC_POLL_MAX : v;
+}
+
+static void
+repair_params(ntp_disc_params *p)
+{
+	p->step = threshold_or_default(p->step, NTP_DISC_STEP_DEFAULT);
+	p->stepout = threshold_or_default(p->stepout, NTP_DISC_STEPOUT_DEFAULT);
+	p->panic = threshold_or_default(p->panic, NTP_DISC_PANIC_DEFAULT);
+	if (!(isfinite(p->precision) && p->precision > 0.0)) {
+		p->precision = NTP_DISC_PRECISION_DEFAULT;
+	}
+	p->minpoll = clamp_poll_bound(p->minpoll);
+	p->maxpoll = clamp_poll_bound(p->maxpoll);
+	if (p->minpoll > p->maxpoll) {
+		int8_t t = p->minpoll;
+
+		p->minpoll = p->maxpoll;
+		p->maxpoll = t;
+	}
+}
+
+/* RFC 5905 App. A.5.5.7 rstclock(): enter a state, take the offset as the
+ * new clock offset, restart the interval. */
+static void
+rstclock(ntp_disc *d, int state, double offset, ntp_time now)
+{
+	d->state = state;
+	d->clock_offset = offset;
+	d->last_offset = offset;
+	d->t_epoch = now;
+}
+
+void
+ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now)
+{
+	memset(d, 0, sizeof(*d));
+	if (p != NULL) {
+		d->p = *p;
+	} else {
+		ntp_disc_params_default(&d->p);
+	}
+	repair_params(&d->p);
+	d->poll = d->p.minpoll;
+	d->clk_jitter = d->p.precision;
+	/* ntpd init_loopfilter(): the startup clamp lasts one stepout. */
+	d->freq_cnt = d->p.stepout;
+	d->allow_panic = d->p.allow_big_first_step;
+	/* ntpd loop_config(LOOP_DRIFTINIT): clamp, not reject, the file value. */
+	if (d->p.have_drift && isfinite(d->p.drift_ppm)) {
+		d->freq = clampd(d->p.drift_ppm * 1e-6, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
+		rstclock(d, NTP_DISC_FSET, 0.0, now);
+	} else {
+		rstclock(d, NTP_DISC_NSET, 0.0, now);
+	}
+	d->t_last = now;
+	ntp_clock_init(&d->resid, now, 0.0);
+}
+
+/* ntpd adj_host_clock() counts freq_cnt down once a second, in SYNC only. */
+static void
+age_startup_clamp(ntp_disc *d, ntp_time now)
+{
+	if (d->state == NTP_DISC_SYNC && d->freq_cnt > 0.0) {
+		d->freq_cnt = fmax(0.0, d->freq_cnt - seconds_since(d->t_last, now));
+	}
+}
+
+static bool
+over_step(const ntp_disc *d, double offset)
+{
+	return d->p.step > 0.0 && fabs(offset) > d->p.step;
+}
+
+/* Phase time constant the clock uses after this update (adj_host_clock()). */
+static double
+phase_tau(const ntp_disc *d)
+{
+	int poll = d->freq_cnt > 0.0 ? STARTUP_POLL : d->poll;
+
+	return CLOCK_PLL * ldexp(1.0, poll);
+}
+
+/* Exponentially averaged RMS of offset differences, floored at the
+ * precision (RFC 5905 App. A.5.5.6). */
+static void
+update_jitter(ntp_disc *d, double offset)
+{
+	double old2 = d->clk_jitter * d->clk_jitter;
+	double diff = fmax(fabs(offset - d->last_offset), d->p.precision);
+
+	d->clk_jitter = sqrt(old2 + (diff * diff - old2) / CLOCK_AVG);
+}
+
+/* ntpd direct_freq(): the first offset was slewed out (or stepped) at the
+ * start of the interval with zero frequency, so what has built up since is
+ * all frequency error. */
+static double
+direct_freq(ntp_disc *d, double offset, double mu)
+{
+	if (mu > 0.0) {
+		d->freq = offset / mu;
+	}
+	return d->freq;
+}
+
+/* Hybrid loop (RFC 5905 §11.3): PLL always, its gain falling as mu passes
+ * the Allan intercept; FLL only when the poll is at or above it. */
+static double
+pll_fll_adjust(const ntp_disc *d, double offset, double mu, double phase_left)
+{
+	double adj = 0.0;
+	double pll_interval = 4.0 * CLOCK_PLL * ldexp(1.0, d->poll);
+
+	if (d->poll >= CLOCK_ALLAN) {
+		adj += (offset - phase_left) / fmax(ldexp(1.0, d->poll), mu) * CLOCK_FLL;
+	}
+	adj += offset * fmin(ldexp(1.0, CLOCK_ALLAN), mu) / (pll_interval * pll_interval);
+	return adj;
+}
+
+/* Clamp to +-500 ppm and fold the change into the wander estimate. */
+static void
+set_frequency(ntp_disc *d, double clock_frequency)
+{
+	double delta = clock_frequency - d->freq;
+	double old2 = d->clk_wander * d->clk_wander;
+
+	d->freq = clampd(clock_frequency, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
+	d->clk_wander = sqrt(old2 + (delta * delta - old2) / CLOCK_AVG);
+}
+
+/* ntpd's poll "jiggle": small offsets (against the jitter) push tc_counter
+ * up by poll, large ones down by 2 x poll; at +-CLOCK_LIMIT the poll moves
+ * one step within minpoll..maxpoll.  Frozen during the startup clamp. */
+static void
+adapt_poll(ntp_disc *d)
+{
+	if (d->freq_cnt > 0.0) {
+		d->tc_counter = 0;
+		return;
+	}
+	if (fabs(d->clock_offset) < CLOCK_PGATE * d->clk_jitter) {
+		d->tc_counter += d->poll;
+		if (d->tc_counter > CLOCK_LIMIT) {
+			d->tc_counter = CLOCK_LIMIT;
+			if (d->poll < d->p.maxpoll) {
+				d->tc_counter = 0;
+				d->poll++;
+			}
+		}
+	} else {
+		d->tc_counter -= d->poll * 2;
+		if (d->tc_counter < -CLOCK_LIMIT) {
+			d->tc_counter = -CLOCK_LIMIT;
+			if (d->poll > d->p.minpoll) {
+				d->tc_counter = 0;
+				d->poll--;
+			}
+		}
+	}
+}
+
+static void
+do_step(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
+{
+	out->result = NTP_DISC_STEP;
+	out->step = offset;
+	d->steps++;
+	d->tc_counter = 0;
+	d->clk_jitter = d->p.precision;
+	if (d->state == NTP_DISC_SPIK || d->state == NTP_DISC_FREQ) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "step %+.6f s > step threshold %.3f s for %.0f s (stepout %.0f s)", offset,
+			 d->p.step, mu, d->p.stepout);
+	} else {
+		snprintf(out->reason, sizeof(out->reason), "step %+.6f s > step threshold %.3f s",
+			 offset, d->p.step);
+	}
+}
+
+/* |offset| > step.  Returns true when the update goes on to the frequency
+ * and poll bookkeeping (ntpd falls out of its switch), false when ntpd
+ * returns early. */
+static bool
+take_outlier(ntp_disc *d, double offset, double mu, ntp_time now, double *clock_frequency,
+	     ntp_disc_out *out)
+{
+	if (d->state == NTP_DISC_SYNC) {
+		d->state = NTP_DISC_SPIK;
+		d->t_spike = now;
+		snprintf(out->reason, sizeof(out->reason),
+			 "spike: %+.3f s over threshold %.3f s, waiting %.0f s stepout", offset,
+			 d->p.step, d->p.stepout);
+		return false;
+	}
+	if (d->state == NTP_DISC_FREQ || d->state == NTP_DISC_SPIK) {
+		if (mu < d->p.stepout) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "%s: %+.3f s over threshold %.3f s ignored, %.0f of %.0f s stepout",
+				 d->state == NTP_DISC_SPIK ? "spike" : "freq", offset, d->p.step, mu,
+				 d->p.stepout);
+			return false;
+		}
+		if (d->state == NTP_DISC_FREQ) {
+			*clock_frequency = direct_freq(d, offset, mu);
+			out->freq_measured = true;
+		}
+	}
+	do_step(d, offset, mu, out);
+	if (d->state == NTP_DISC_NSET) {
+		/* Frequency unknown: measure it over the next stepout. */
+		rstclock(d, NTP_DISC_FREQ, 0.0, now);
+		return false;
+	}
+	rstclock(d, NTP_DISC_SYNC, 0.0, now);
+	return true;
+}
+
+/* |offset| <= step (or steps disabled). */
+static bool
+take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time now,
+	    double *clock_frequency, ntp_disc_out *out)
+{
+	update_jitter(d, offset);
+	if (d->state == NTP_DISC_NSET) {
+		/* ntpd hands the first offset to adjtime(2) whole and
+		 * measures the frequency over the next stepout. */
+		rstclock(d, NTP_DISC_FREQ, offset, now);
+		out->result = NTP_DISC_SLEW;
+		out->adj_offset = offset;
+		snprintf(out->reason, sizeof(out->reason),
+			 "first update: slew %+.6f s, measuring frequency for %.0f s", offset,
+			 d->p.stepout);
+		return true;
+	}
+	if (d->state == NTP_DISC_FREQ) {
+		if (mu < d->p.stepout) {
+			snprintf(out->reason, sizeof(out->reason),
+				 "freq: measuring frequency, %.0f of %.0f s", mu, d->p.stepout);
+			return false;
+		}
+		*clock_frequency = direct_freq(d, offset, mu);
+		out->freq_measured = true;
+	}
+	d->allow_panic = false;
+	if (d->freq_cnt <= 0.0) {
+		*clock_frequency += pll_fll_adjust(d, offset, mu, phase_left);
+	}
+	rstclock(d, NTP_DISC_SYNC, offset, now);
+	if (fabs(offset) < CLOCK_FLOOR) {
+		d->freq_cnt = 0.0;
+	}
+	out->result = NTP_DISC_SLEW;
+	out->adj_offset = offset;
+	return true;
+}
+
+static void
+begin_out(const ntp_disc *d, ntp_disc_out *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->result = NTP_DISC_IGNORE;
+	out->adj_freq = d->freq;
+	out->adj_tau = phase_tau(d);
+	out->old_state = d->state;
+	out->new_state = d->state;
+	out->poll = d->poll;
+}
+
+static void
+finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
+{
+	bool first_slew = out->result == NTP_DISC_SLEW && out->new_state == NTP_DISC_NSET;
+
+	out->new_state = d->state;
+	out->poll = d->poll;
+	out->poll_changed = d->poll != old_poll;
+	out->adj_freq = d->freq;
+	out->adj_tau = first_slew ? ADJTIME_TAU : phase_tau(d);
+	if (out->result == NTP_DISC_SLEW) {
+		ntp_clock_adjust(&d->resid, now, out->adj_offset, 0.0, out->adj_tau);
+		if (out->reason[0] == '\0') {
+			snprintf(out->reason, sizeof(out->reason),
+				 "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
+				 out->adj_tau, d->freq * 1e6,
+				 out->freq_measured ? " (measured in FREQ)" : "");
+		}
+	} else if (out->result == NTP_DISC_STEP) {
+		ntp_clock_adjust(&d->resid, now, 0.0, 0.0, out->adj_tau);
+	}
+}
+
+int
+ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now,
+		     ntp_disc_out *out)
+{
+	begin_out(d, out);
+	if (!isfinite(offset)) {
+		snprintf(out->reason, sizeof(out->reason), "bad offset: not a finite number");
+		return out->result;
+	}
+	if (isfinite(sys_jitter) && sys_jitter >= 0.0) {
+		d->sys_jitter = sys_jitter;
+	}
+	d->updates++;
+	age_startup_clamp(d, now);
+	d->t_last = now;
+	if (d->p.disabled) {
+		/* ntpd records the open-loop offset and goes home. */
+		d->clock_offset = offset;
+		out->loopstats = true;
+		snprintf(out->reason, sizeof(out->reason),
+			 "discipline disabled: offset %+.6f s not applied", offset);
+		return out->result;
+	}
+	if (d->p.panic > 0.0 && fabs(offset) > d->p.panic && !d->allow_panic) {
+		out->result = NTP_DISC_PANIC;
+		snprintf(out->reason, sizeof(out->reason),
+			 "panic: offset %+.0f s > %.0f s: set clock manually", offset, d->p.panic);
+		return out->result;
+	}
+
+	int8_t old_poll = d->poll;
+	double mu = seconds_since(d->t_epoch, now);
+	double phase_left = ntp_clock_phase_left(&d->resid, now);
+	double clock_frequency = d->freq;
+	bool bookkeeping;
+
+	if (d->poll < d->p.minpoll) {
+		d->poll = d->p.minpoll;
+	}
+	if (d->poll > d->p.maxpoll) {
+		d->poll = d->p.maxpoll;
+	}
+	if (over_step(d, offset)) {
+		bookkeeping = take_outlier(d, offset, mu, now, &clock_frequency, out);
+	} else {
+		bookkeeping = take_inlier(d, offset, mu, phase_left, now, &clock_frequency, out);
+	}
+	if (bookkeeping) {
+		set_frequency(d, clock_frequency);
+		adapt_poll(d);
+		out->loopstats = true;
+	} else if (out->freq_measured) {
+		/* ntpd's early NSET return cannot follow a measurement, but
+		 * keep the clamp should that ever change. */
+		d->freq = clampd(d->freq, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
+	}
+	finish_out(d, out, old_poll, now);
+	return out->result;
+}
+
+int8_t
+ntp_disc_poll(const ntp_disc *d)
+{
+	return d->poll;
+}
+
+double
+ntp_disc_freq_ppm(const ntp_disc *d)
+{
+	return d->freq * 1e6;
+}
+
+void
+ntp_disc_shift_time(ntp_disc *d, ntp_time delta_ns)
+{
+	d->t_epoch = add_sat(d->t_epoch, delta_ns);
+	d->t_last = add_sat(d->t_last, delta_ns);
+	d->t_spike = add_sat(d->t_spike, delta_ns);
+	d->resid.t0 = add_sat(d->resid.t0, delta_ns);
+}
+
+size_t
+ntp_disc_loopstats(const ntp_disc *d, ntp_time now, char *buf, size_t size)
+{
+	long mjd;
+	double sod;
+	long ms;
+	int n;
+
+	ntp_time_mjd(now, &mjd, &sod);
+	/* Truncate to the ms so 86399.9996 never prints as 86400.000. */
+	ms = (long)floor(sod * 1000.0);
+	if (ms > 86399999L) {
+		ms = 86399999L;
+	}
+	if (ms < 0) {
+		ms = 0;
+	}
+	n = snprintf(buf, size, "%ld %ld.%03ld %.9f %.6f %.9f %.6f %d", mjd, ms / 1000, ms % 1000,
+		     d->clock_offset, d->freq * 1e6, d->clk_jitter, d->clk_wander * 1e6,
+		     (int)d->poll);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+const char *
+ntp_disc_state_name(int state)
+{
+	switch (state) {
+	case NTP_DISC_NSET:
+		return "NSET";
+	case NTP_DISC_FSET:
+		return "FSET";
+	case NTP_DISC_SPIK:
+		return "SPIK";
+	case NTP_DISC_FREQ:
+		return "FREQ";
+	case NTP_DISC_SYNC:
+		return "SYNC";
+	default:
+		return "?";
+	}
+}
