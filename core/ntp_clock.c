@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #define RAW_FOR_ITERATIONS 48 /* fixed-point steps; each shrinks the error by >= 1/(freq+slew) */
-#define RAW_FOR_WALK 64       /* ns the final walk may move (iteration leaves a few ns) */
+#define RAW_FOR_WALK       64 /* ns the final walk may move (iteration leaves a few ns) */
 
 static ntp_time
 sat_add(ntp_time a, ntp_time b)

@@ -32,8 +32,8 @@
 
 #include "ntp_time.h"
 
-#define NTP_CLOCK_SLEW_MAX 500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
-#define NTP_CLOCK_FREQ_LIMIT 0.1  /* s/s, |freq| bound that keeps the clock increasing (ours) */
+#define NTP_CLOCK_SLEW_MAX   500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
+#define NTP_CLOCK_FREQ_LIMIT 0.1    /* s/s, |freq| bound that keeps the clock increasing (ours) */
 
 typedef struct ntp_clock {
 	ntp_time t0;     /* raw (undisciplined) time of the last update, ns */

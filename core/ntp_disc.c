@@ -14,10 +14,10 @@
  *   SYNC    PLL/FLL, SYNC                 SPIK, ignore
  *   SPIK    PLL/FLL, SYNC                 mu < stepout: ignore; else step, SYNC
  *
- * So a big offset at startup (NSET or FSET) is stepped at once ("guys get
- * nervous if it takes 15 minutes to set the clock for the first time", as
- * the ntpd comment puts it), while in SYNC a big offset must persist for
- * the stepout interval, counted from the last good update, before a step.
+ * So a big offset at startup (NSET or FSET) is stepped at once -- ntpd
+ * does not make a freshly started host wait a stepout for its first clock
+ * set -- while in SYNC a big offset must persist for the stepout interval,
+ * counted from the last good update, before it is stepped.
  *
  * Differences from RFC 5905 App. A, all following ntpd:
  *  - AVG (jitter/wander averaging) is 8 (ntpd CLOCK_AVG), not the RFC's 4;
@@ -47,15 +47,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CLOCK_PLL 16.0    /* PLL loop gain: phase time constant = 16 x 2^poll s (ntpd) */
-#define CLOCK_AVG 8.0     /* jitter/wander averaging constant (ntpd; RFC 5905 AVG is 4) */
-#define CLOCK_FLL 0.25    /* FLL loop gain (ntpd CLOCK_FLL) */
-#define CLOCK_FLOOR 0.0005 /* s, offset that ends the startup clamp early (ntpd) */
-#define CLOCK_ALLAN 11    /* log2 s, Allan intercept: FLL from poll 11 up (ntpd) */
-#define CLOCK_LIMIT 30    /* poll-adjust threshold of tc_counter (ntpd; RFC 5905 LIMIT) */
-#define CLOCK_PGATE 4.0   /* poll-adjust gate, x clock jitter (ntpd; RFC 5905 PGATE) */
-#define STARTUP_POLL 1    /* log2 s, time constant poll in the startup clamp (ntpd) */
-#define ADJTIME_TAU 0.0   /* s, "no time constant": adjtime(2) slews at a constant rate */
+#define CLOCK_PLL    16.0   /* PLL loop gain: phase time constant = 16 x 2^poll s (ntpd) */
+#define CLOCK_AVG    8.0    /* jitter/wander averaging constant (ntpd; RFC 5905 AVG is 4) */
+#define CLOCK_FLL    0.25   /* FLL loop gain (ntpd CLOCK_FLL) */
+#define CLOCK_FLOOR  0.0005 /* s, offset that ends the startup clamp early (ntpd) */
+#define CLOCK_ALLAN  11     /* log2 s, Allan intercept: FLL from poll 11 up (ntpd) */
+#define CLOCK_LIMIT  30     /* poll-adjust threshold of tc_counter (ntpd; RFC 5905 LIMIT) */
+#define CLOCK_PGATE  4.0    /* poll-adjust gate, x clock jitter (ntpd; RFC 5905 PGATE) */
+#define STARTUP_POLL 1      /* log2 s, time constant poll in the startup clamp (ntpd) */
+#define ADJTIME_TAU  0.0    /* s, "no time constant": adjtime(2) slews at a constant rate */
 
 static double
 clampd(double x, double lo, double hi)
@@ -285,11 +285,11 @@ do_step(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
 	d->clk_jitter = d->p.precision;
 	if (d->state == NTP_DISC_SPIK || d->state == NTP_DISC_FREQ) {
 		snprintf(out->reason, sizeof(out->reason),
-			 "step %+.6f s > step threshold %.3f s for %.0f s (stepout %.0f s)", offset,
-			 d->p.step, mu, d->p.stepout);
+		         "step %+.6f s > step threshold %.3f s for %.0f s (stepout %.0f s)", offset,
+		         d->p.step, mu, d->p.stepout);
 	} else {
 		snprintf(out->reason, sizeof(out->reason), "step %+.6f s > step threshold %.3f s",
-			 offset, d->p.step);
+		         offset, d->p.step);
 	}
 }
 
@@ -298,22 +298,23 @@ do_step(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
  * returns early. */
 static bool
 take_outlier(ntp_disc *d, double offset, double mu, ntp_time now, double *clock_frequency,
-	     ntp_disc_out *out)
+             ntp_disc_out *out)
 {
 	if (d->state == NTP_DISC_SYNC) {
 		d->state = NTP_DISC_SPIK;
 		d->t_spike = now;
 		snprintf(out->reason, sizeof(out->reason),
-			 "spike: %+.3f s over threshold %.3f s, waiting %.0f s stepout", offset,
-			 d->p.step, d->p.stepout);
+		         "spike: %+.3f s over threshold %.3f s, waiting %.0f s stepout", offset,
+		         d->p.step, d->p.stepout);
 		return false;
 	}
 	if (d->state == NTP_DISC_FREQ || d->state == NTP_DISC_SPIK) {
 		if (mu < d->p.stepout) {
-			snprintf(out->reason, sizeof(out->reason),
-				 "%s: %+.3f s over threshold %.3f s ignored, %.0f of %.0f s stepout",
-				 d->state == NTP_DISC_SPIK ? "spike" : "freq", offset, d->p.step, mu,
-				 d->p.stepout);
+			snprintf(
+			        out->reason, sizeof(out->reason),
+			        "%s: %+.3f s over threshold %.3f s ignored, %.0f of %.0f s stepout",
+			        d->state == NTP_DISC_SPIK ? "spike" : "freq", offset, d->p.step, mu,
+			        d->p.stepout);
 			return false;
 		}
 		if (d->state == NTP_DISC_FREQ) {
@@ -334,7 +335,7 @@ take_outlier(ntp_disc *d, double offset, double mu, ntp_time now, double *clock_
 /* |offset| <= step (or steps disabled). */
 static bool
 take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time now,
-	    double *clock_frequency, ntp_disc_out *out)
+            double *clock_frequency, ntp_disc_out *out)
 {
 	update_jitter(d, offset);
 	if (d->state == NTP_DISC_NSET) {
@@ -344,14 +345,14 @@ take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time n
 		out->result = NTP_DISC_SLEW;
 		out->adj_offset = offset;
 		snprintf(out->reason, sizeof(out->reason),
-			 "first update: slew %+.6f s, measuring frequency for %.0f s", offset,
-			 d->p.stepout);
+		         "first update: slew %+.6f s, measuring frequency for %.0f s", offset,
+		         d->p.stepout);
 		return true;
 	}
 	if (d->state == NTP_DISC_FREQ) {
 		if (mu < d->p.stepout) {
 			snprintf(out->reason, sizeof(out->reason),
-				 "freq: measuring frequency, %.0f of %.0f s", mu, d->p.stepout);
+			         "freq: measuring frequency, %.0f of %.0f s", mu, d->p.stepout);
 			return false;
 		}
 		*clock_frequency = direct_freq(d, offset, mu);
@@ -385,7 +386,7 @@ begin_out(const ntp_disc *d, ntp_disc_out *out)
 static void
 finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
 {
-	bool first_slew = out->result == NTP_DISC_SLEW && out->new_state == NTP_DISC_NSET;
+	bool first_slew = out->result == NTP_DISC_SLEW && out->old_state == NTP_DISC_NSET;
 
 	out->new_state = d->state;
 	out->poll = d->poll;
@@ -396,9 +397,9 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
 		ntp_clock_adjust(&d->resid, now, out->adj_offset, 0.0, out->adj_tau);
 		if (out->reason[0] == '\0') {
 			snprintf(out->reason, sizeof(out->reason),
-				 "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
-				 out->adj_tau, d->freq * 1e6,
-				 out->freq_measured ? " (measured in FREQ)" : "");
+			         "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
+			         out->adj_tau, d->freq * 1e6,
+			         out->freq_measured ? " (measured in FREQ)" : "");
 		}
 	} else if (out->result == NTP_DISC_STEP) {
 		ntp_clock_adjust(&d->resid, now, 0.0, 0.0, out->adj_tau);
@@ -406,8 +407,7 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
 }
 
 int
-ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now,
-		     ntp_disc_out *out)
+ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now, ntp_disc_out *out)
 {
 	begin_out(d, out);
 	if (!isfinite(offset)) {
@@ -425,13 +425,13 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now
 		d->clock_offset = offset;
 		out->loopstats = true;
 		snprintf(out->reason, sizeof(out->reason),
-			 "discipline disabled: offset %+.6f s not applied", offset);
+		         "discipline disabled: offset %+.6f s not applied", offset);
 		return out->result;
 	}
 	if (d->p.panic > 0.0 && fabs(offset) > d->p.panic && !d->allow_panic) {
 		out->result = NTP_DISC_PANIC;
 		snprintf(out->reason, sizeof(out->reason),
-			 "panic: offset %+.0f s > %.0f s: set clock manually", offset, d->p.panic);
+		         "panic: offset %+.0f s > %.0f s: set clock manually", offset, d->p.panic);
 		return out->result;
 	}
 
@@ -456,10 +456,6 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now
 		set_frequency(d, clock_frequency);
 		adapt_poll(d);
 		out->loopstats = true;
-	} else if (out->freq_measured) {
-		/* ntpd's early NSET return cannot follow a measurement, but
-		 * keep the clamp should that ever change. */
-		d->freq = clampd(d->freq, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
 	}
 	finish_out(d, out, old_poll, now);
 	return out->result;
@@ -489,23 +485,22 @@ ntp_disc_shift_time(ntp_disc *d, ntp_time delta_ns)
 size_t
 ntp_disc_loopstats(const ntp_disc *d, ntp_time now, char *buf, size_t size)
 {
+	const int64_t ns_per_day = INT64_C(86400) * NTP_NS_PER_S;
+	int64_t sod_ns = now % ns_per_day;
 	long mjd;
 	double sod;
 	long ms;
 	int n;
 
 	ntp_time_mjd(now, &mjd, &sod);
-	/* Truncate to the ms so 86399.9996 never prints as 86400.000. */
-	ms = (long)floor(sod * 1000.0);
-	if (ms > 86399999L) {
-		ms = 86399999L;
+	/* Milliseconds from the integer time, truncated (never "86400.000"). */
+	if (sod_ns < 0) {
+		sod_ns += ns_per_day;
 	}
-	if (ms < 0) {
-		ms = 0;
-	}
+	ms = (long)(sod_ns / INT64_C(1000000));
 	n = snprintf(buf, size, "%ld %ld.%03ld %.9f %.6f %.9f %.6f %d", mjd, ms / 1000, ms % 1000,
-		     d->clock_offset, d->freq * 1e6, d->clk_jitter, d->clk_wander * 1e6,
-		     (int)d->poll);
+	             d->clock_offset, d->freq * 1e6, d->clk_jitter, d->clk_wander * 1e6,
+	             (int)d->poll);
 	return n < 0 ? 0 : (size_t)n;
 }
 

@@ -32,15 +32,16 @@
 #include "ntp_clock.h"
 #include "ntp_time.h"
 
-#define NTP_DISC_STEP_DEFAULT 0.128    /* s, RFC 5905 STEPT; ntpd CLOCK_MAX */
-#define NTP_DISC_STEPOUT_DEFAULT 900.0 /* s, RFC 5905 WATCH; ntpd <= 4.2.6 CLOCK_MINSTEP
-                                          (4.2.8 and NTPsec compile in 300) */
-#define NTP_DISC_PANIC_DEFAULT 1000.0  /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
-#define NTP_DISC_MINPOLL_DEFAULT 6     /* log2 s, ntpd NTP_MINDPOLL */
-#define NTP_DISC_MAXPOLL_DEFAULT 10    /* log2 s, ntpd NTP_MAXDPOLL */
-#define NTP_DISC_POLL_MIN 0            /* log2 s, NTPsec NTP_MINPOLL (lowest configurable) */
-#define NTP_DISC_POLL_MAX 17           /* log2 s, RFC 5905 MAXPOLL; ntpd NTP_MAXPOLL */
-#define NTP_DISC_MAXFREQ 500e-6        /* s/s, ntpd NTP_MAXFREQ (frequency clamp) */
+#define NTP_DISC_STEP_DEFAULT 0.128 /* s, RFC 5905 STEPT; ntpd CLOCK_MAX */
+/* Stepout: RFC 5905 WATCH and ntpd <= 4.2.6 CLOCK_MINSTEP are 900 s; ntp-4.2.8 and
+ * NTPsec compile in 300 s but their comments still say 900.  ntplab uses 900. */
+#define NTP_DISC_STEPOUT_DEFAULT   900.0  /* s, RFC 5905 WATCH */
+#define NTP_DISC_PANIC_DEFAULT     1000.0 /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
+#define NTP_DISC_MINPOLL_DEFAULT   6      /* log2 s, ntpd NTP_MINDPOLL */
+#define NTP_DISC_MAXPOLL_DEFAULT   10     /* log2 s, ntpd NTP_MAXDPOLL */
+#define NTP_DISC_POLL_MIN          0      /* log2 s, NTPsec NTP_MINPOLL (lowest configurable) */
+#define NTP_DISC_POLL_MAX          17     /* log2 s, RFC 5905 MAXPOLL; ntpd NTP_MAXPOLL */
+#define NTP_DISC_MAXFREQ           500e-6 /* s/s, ntpd NTP_MAXFREQ (frequency clamp) */
 #define NTP_DISC_PRECISION_DEFAULT 9.5367431640625e-07 /* s, 2^-20: ntpd's usual sys_precision */
 
 enum ntp_disc_state {
@@ -59,39 +60,39 @@ enum ntp_disc_result {
 };
 
 typedef struct ntp_disc_params {
-	double step;                /* s, step threshold (tinker step), 0.128; 0 = never step */
-	double stepout;             /* s, stepout (tinker stepout), 900 */
-	double panic;               /* s, panic threshold (tinker panic), 1000; 0 = no check */
-	bool allow_big_first_step;  /* ntpd -g: corrections may exceed panic until the
-	                               first in-threshold update has been taken */
-	int8_t minpoll, maxpoll;    /* log2 s, system-wide poll bounds (6 / 10) */
-	bool have_drift;            /* drift file value present: start in FSET */
-	double drift_ppm;           /* ppm, drift file value (clamped to +-500) */
-	bool disabled;              /* `disable ntp`: compute and report, never adjust */
-	double precision;           /* s, sys_precision as seconds (jitter floor and reset
-	                               value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
+	double step;               /* s, step threshold (tinker step), 0.128; 0 = never step */
+	double stepout;            /* s, stepout (tinker stepout), 900 */
+	double panic;              /* s, panic threshold (tinker panic), 1000; 0 = no check */
+	bool allow_big_first_step; /* ntpd -g: corrections may exceed panic until the
+	                              first in-threshold update has been taken */
+	int8_t minpoll, maxpoll;   /* log2 s, system-wide poll bounds (6 / 10) */
+	bool have_drift;           /* drift file value present: start in FSET */
+	double drift_ppm;          /* ppm, drift file value (clamped to +-500) */
+	bool disabled;             /* `disable ntp`: compute and report, never adjust */
+	double precision;          /* s, sys_precision as seconds (jitter floor and reset
+	                              value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
 } ntp_disc_params;
 
 typedef struct ntp_disc {
 	ntp_disc_params p;
-	int state;            /* enum ntp_disc_state */
-	double clock_offset;  /* s, offset taken at the last rstclock() (ntpd clock_offset,
-	                         what loopstats records) */
-	double last_offset;   /* s, previous offset for the jitter estimate */
-	double freq;          /* s/s, frequency correction (ntpd drift_comp) */
-	double clk_jitter;    /* s, RMS of offset differences (ntpd clock_jitter) */
-	double clk_wander;    /* s/s, RMS of frequency changes (ntpd clock_stability) */
-	double sys_jitter;    /* s, last sys_jitter passed in (reported, not used: as ntpd) */
-	int8_t poll;          /* log2 s, system poll = time constant (ntpd sys_poll) */
-	int tc_counter;       /* poll-adjust counter, +-CLOCK_LIMIT (ntpd tc_counter) */
-	double freq_cnt;      /* s of SYNC left in the startup clamp (ntpd freq_cnt) */
-	ntp_time t_epoch;     /* local time of the last rstclock() (ntpd clock_epoch) */
-	ntp_time t_last;      /* local time of the last call */
-	ntp_time t_spike;     /* local time SPIK was entered */
-	bool allow_panic;     /* -g allowance still open (ntpd allow_panic) */
-	unsigned steps;       /* clock steps so far */
-	unsigned updates;     /* local_clock() calls so far */
-	ntp_clock resid;      /* the phase slew in progress, to know what is left (FLL) */
+	int state;           /* enum ntp_disc_state */
+	double clock_offset; /* s, offset taken at the last rstclock() (ntpd clock_offset,
+	                        what loopstats records) */
+	double last_offset;  /* s, previous offset for the jitter estimate */
+	double freq;         /* s/s, frequency correction (ntpd drift_comp) */
+	double clk_jitter;   /* s, RMS of offset differences (ntpd clock_jitter) */
+	double clk_wander;   /* s/s, RMS of frequency changes (ntpd clock_stability) */
+	double sys_jitter;   /* s, last sys_jitter passed in (reported, not used: as ntpd) */
+	int8_t poll;         /* log2 s, system poll = time constant (ntpd sys_poll) */
+	int tc_counter;      /* poll-adjust counter, +-CLOCK_LIMIT (ntpd tc_counter) */
+	double freq_cnt;     /* s of SYNC left in the startup clamp (ntpd freq_cnt) */
+	ntp_time t_epoch;    /* local time of the last rstclock() (ntpd clock_epoch) */
+	ntp_time t_last;     /* local time of the last call */
+	ntp_time t_spike;    /* local time SPIK was entered */
+	bool allow_panic;    /* -g allowance still open (ntpd allow_panic) */
+	unsigned steps;      /* clock steps so far */
+	unsigned updates;    /* local_clock() calls so far */
+	ntp_clock resid;     /* the phase slew in progress, to know what is left (FLL) */
 } ntp_disc;
 
 /* Defaults: step 0.128 s, stepout 900 s, panic 1000 s, poll 6..10, no -g,
@@ -105,26 +106,26 @@ void ntp_disc_params_default(ntp_disc_params *p);
 void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now);
 
 typedef struct ntp_disc_out {
-	int result;          /* enum ntp_disc_result */
-	double step;         /* s, for STEP: add to the clock (= offset) */
-	double adj_offset;   /* s, for SLEW: phase to remove (= offset); 0 for STEP */
-	double adj_freq;     /* s/s, total frequency correction after this update */
-	double adj_tau;      /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
-	                        32 in the startup clamp, 0 = adjtime-style constant-rate
-	                        slew (first update, NSET) */
+	int result;        /* enum ntp_disc_result */
+	double step;       /* s, for STEP: add to the clock (= offset) */
+	double adj_offset; /* s, for SLEW: phase to remove (= offset); 0 for STEP */
+	double adj_freq;   /* s/s, total frequency correction after this update */
+	double adj_tau;    /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
+	                      32 in the startup clamp, 0 = adjtime-style constant-rate
+	                      slew (first update, NSET) */
 	int old_state, new_state;
-	int8_t poll;         /* log2 s, system poll after this update */
-	bool poll_changed;   /* poll differs from before: update the associations */
-	bool freq_measured;  /* the FREQ-state direct frequency measurement completed */
-	bool loopstats;      /* ntpd writes a loopstats record for this update */
-	char reason[128];    /* readable: "step +28.203650 s > step threshold 0.128 s" */
+	int8_t poll;        /* log2 s, system poll after this update */
+	bool poll_changed;  /* poll differs from before: update the associations */
+	bool freq_measured; /* the FREQ-state direct frequency measurement completed */
+	bool loopstats;     /* ntpd writes a loopstats record for this update */
+	char reason[128];   /* readable: "step +28.203650 s > step threshold 0.128 s" */
 } ntp_disc_out;
 
 /* local_clock(): offset = combined system offset (s, positive = local clock
  * behind), sys_jitter (s), now = local time of the update.  Returns
  * out->result.  A non-finite offset is IGNOREd with a reason. */
 int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now,
-			 ntp_disc_out *out);
+                         ntp_disc_out *out);
 
 int8_t ntp_disc_poll(const ntp_disc *d);     /* current system poll (log2 s) */
 double ntp_disc_freq_ppm(const ntp_disc *d); /* ppm, for the drift file */

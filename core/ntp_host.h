@@ -85,7 +85,8 @@ typedef struct ntp_action {
 			 * clock at `freq` s/s relative to its oscillator from now on. */
 			double offset;     /* s; positive = clock is behind, advance it */
 			double freq;       /* s/s; total frequency correction */
-			double tau;        /* s; phase slew time constant */
+			double tau;        /* s; phase slew time constant; <= 0: slew the whole
+			                      offset at the constant 500 ppm adjtime rate */
 		} adjust;
 		struct {
 			uint16_t code;     /* enum ntp_event_code */
@@ -192,5 +193,36 @@ size_t ntp_host_peer_table(const ntp_host *h, ntp_time now, char *buf, size_t si
 
 /* Name of an event code ("clock_step", "sys_peer", ...). */
 const char *ntp_event_name(int code);
+
+/* additions by host helper */
+
+struct ntp_fault;
+
+/* Make this host's server part misbehave (core/ntp_fault.h): every reply
+ * it sends gets the fault applied.  NULL (or kinds 0) restores normal
+ * behaviour.  The fault is copied. */
+void ntp_host_set_fault(ntp_host *h, const struct ntp_fault *f);
+
+/* Bytes ntp_host_new allocated for h (one block: host, association slots,
+ * restrict list, rate-limit table when `limited` is configured). */
+size_t ntp_host_mem_size(const ntp_host *h);
+
+/* Per-association protocol counters and state, for tests and reports. */
+typedef struct ntp_peer_counters {
+	unsigned sent, received, rejected;
+	unsigned duplicate;   /* TEST1 */
+	unsigned bogus;       /* TEST2 (origin mismatch / nothing outstanding) */
+	unsigned kod;         /* valid kiss-o'-death packets acted on */
+	unsigned kod_spoofed; /* KoDs with a wrong origin, ignored */
+	uint16_t flash;       /* TEST bits (ntpd flash) of the last packet + fit tests */
+	uint16_t status;      /* ntpd peer status word (as in peerstats) */
+	int8_t minpoll, maxpoll, hpoll; /* log2 s; minpoll rises with KoD RATE */
+	uint8_t burst;        /* packets left in the current burst */
+	bool demobilized;     /* stopped by KoD DENY/RSTR */
+	ntp_time next;        /* local time of its next poll (INT64_MAX: never) */
+} ntp_peer_counters;
+
+/* Counters of association `assoc` (1..); false if there is none. */
+bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out);
 
 #endif

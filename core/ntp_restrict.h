@@ -4,11 +4,12 @@
  *
  * Matching as ntpd does it: of the entries whose address/mask covers the
  * source, the most specific (longest mask) wins; `restrict default` is the
- * /0 entry for IPv4 and for IPv6 (`-4`/`-6` limit it to one family); a later
- * line with the same address and mask replaces an earlier one.  `restrict
- * source` is a template: the host instantiates it as a /32 (/128) entry for
- * each configured server address.  With no matching entry nothing is
- * restricted.
+ * /0 entry for IPv4 and for IPv6 (`-4`/`-6` limit it to one family); a second
+ * line with the same address and mask adds its flags to the first (ntpd's
+ * hack_restrict ORs them; checked on NTPsec 1.2.2).  `restrict source` is a
+ * template: the host instantiates it as a /32 (/128) entry for each configured
+ * server address, unless the list already has a host entry for that address
+ * (ntpd adds nothing then).  With no matching entry nothing is restricted.
  */
 #ifndef NTP_RESTRICT_H
 #define NTP_RESTRICT_H

@@ -68,14 +68,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NTP_SELECT_MAX 64        /* candidates, ours (= NTP_CONF_MAX_SERVERS) */
-#define NTP_SELECT_WHY_MAX 128   /* bytes of one reason string */
-#define NTP_SELECT_MINSANE 1     /* ntpd tos minsane default */
-#define NTP_SELECT_MINCLOCK 3    /* ntpd tos minclock default, RFC 5905 NMIN */
-#define NTP_SELECT_MAXCLOCK 10   /* ntpd tos maxclock default, NTP_MAXCLOCK */
-#define NTP_SELECT_MAXDIST 1.5   /* s, ntpd tos maxdist default (RFC 5905 MAXDIST is 1) */
-#define NTP_SELECT_MINDIST 0.001 /* s, ntpd tos mindist default, MINDISTANCE */
-#define NTP_SELECT_LIMIT 2147483648.0 /* s, 2^31: no NTP offset or distance is larger */
+#define NTP_SELECT_MAX      64           /* candidates, ours (= NTP_CONF_MAX_SERVERS) */
+#define NTP_SELECT_WHY_MAX  128          /* bytes of one reason string */
+#define NTP_SELECT_MINSANE  1            /* ntpd tos minsane default */
+#define NTP_SELECT_MINCLOCK 3            /* ntpd tos minclock default, RFC 5905 NMIN */
+#define NTP_SELECT_MAXCLOCK 10           /* ntpd tos maxclock default, NTP_MAXCLOCK */
+#define NTP_SELECT_MAXDIST  1.5          /* s, ntpd tos maxdist default (RFC 5905 MAXDIST is 1) */
+#define NTP_SELECT_MINDIST  0.001        /* s, ntpd tos mindist default, MINDISTANCE */
+#define NTP_SELECT_LIMIT    2147483648.0 /* s, 2^31: no NTP offset or distance is larger */
 
 /* Tally codes, in ntpd's CTL_PST_SEL_* order (ntpq -p first column). */
 enum ntp_select_state {
@@ -109,24 +109,25 @@ typedef struct ntp_select_params {
 	int minclock;         /* tos minclock, ntpd default 3 (NMIN) */
 	int maxclock;         /* tos maxclock, ntpd default 10 (NTP_MAXCLOCK) */
 	int prev_sys_peer;    /* id of the current system peer, -1 if none */
-	double sys_precision; /* s, 2^sys.precision */
+	double sys_precision; /* s, 2^sys.precision: floor of the peer jitter in the
+	                         cluster stop test */
 	double maxdist;       /* s, tos maxdist: weight of one stratum in the metric */
 	double mindist;       /* s, tos mindist: floor of lambda, first clockhop threshold */
 	double clockhop;      /* s, r->clockhop of the previous call (0: none) */
 } ntp_select_params;
 
 typedef struct ntp_select_result {
-	int sys_peer;         /* id of the selected system peer, -1 if none */
-	int sys_index;        /* its index in the input array, -1 if none */
-	double offset;        /* s, combined offset, or the prefer peer's */
-	double jitter;        /* s, system jitter (RFC 5905 §11.2.3) */
-	double rootdist;      /* s, lambda of the system peer (NTPsec sys_rootdist) */
-	double clockhop;      /* s, hop threshold to pass into the next call */
-	bool interval_found;  /* low/high hold the intersection */
-	double low, high;     /* s, intersection interval */
-	int n_candidates;     /* valid inputs that entered the intersection */
-	int n_truechimers;    /* entered the cluster algorithm (incl. the LOCAL fallback) */
-	int n_survivors;      /* left after it ('+' and '*') */
+	int sys_peer;        /* id of the selected system peer, -1 if none */
+	int sys_index;       /* its index in the input array, -1 if none */
+	double offset;       /* s, combined offset, or the prefer peer's */
+	double jitter;       /* s, system jitter (RFC 5905 §11.2.3) */
+	double rootdist;     /* s, lambda of the system peer (NTPsec sys_rootdist) */
+	double clockhop;     /* s, hop threshold to pass into the next call */
+	bool interval_found; /* low/high hold the intersection */
+	double low, high;    /* s, intersection interval */
+	int n_candidates;    /* valid inputs that entered the intersection */
+	int n_truechimers;   /* entered the cluster algorithm (incl. the LOCAL fallback) */
+	int n_survivors;     /* left after it ('+' and '*') */
 	char reason[NTP_SELECT_WHY_MAX]; /* summary; with sys_peer == -1 why none,
 	                        e.g. "no majority: only 2 of 5 sources agree, need 3" */
 	uint8_t state[NTP_SELECT_MAX];   /* per input candidate, enum ntp_select_state */
@@ -143,7 +144,7 @@ void ntp_select_params_default(ntp_select_params *p);
  * i < n).  Returns r->sys_peer: the chosen id, or -1 with r->reason saying
  * why (also -1 when r is NULL). */
 int ntp_select_run(const ntp_select_cand *c, size_t n, const ntp_select_params *p,
-		   ntp_select_result *r);
+                   ntp_select_result *r);
 
 /* ntpq -p tally character of a state (' ' for unknown values). */
 char ntp_select_tally(int state);

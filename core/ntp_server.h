@@ -25,40 +25,40 @@
 #include "ntp_pkt.h"
 #include "ntp_time.h"
 
-#define NTP_SERVER_AVERAGE_DEF 3 /* log2 s, `discard average` default (ntp_acc(5): 8 s) */
-#define NTP_SERVER_MINIMUM_DEF 1 /* log2 s, `discard minimum` default (ntp_acc(5): 2 s) */
-#define NTP_SERVER_LOG2_MAX 17   /* log2 s, discard values are clamped here (NTP_MAXPOLL) */
+#define NTP_SERVER_AVERAGE_DEF 3  /* log2 s, `discard average` default (ntp_acc(5): 8 s) */
+#define NTP_SERVER_MINIMUM_DEF 1  /* log2 s, `discard minimum` default (ntp_acc(5): 2 s) */
+#define NTP_SERVER_LOG2_MAX    17 /* log2 s, discard values are clamped here (NTP_MAXPOLL) */
 
 /* What the host advertises to its clients. */
 typedef struct ntp_server_sys {
-	uint8_t leap;             /* enum ntp_leap */
-	uint8_t stratum;          /* as the host sees it: 16 (or 0) = unsynchronised */
-	int8_t precision;         /* log2 s */
-	int8_t poll;              /* log2 s */
-	ntp_short rootdelay;      /* 16.16 s */
-	ntp_short rootdisp;       /* 16.16 s */
-	uint32_t refid;           /* "INIT"/"STEP" when unsynchronised */
+	uint8_t leap;        /* enum ntp_leap */
+	uint8_t stratum;     /* as the host sees it: 16 (or 0) = unsynchronised */
+	int8_t precision;    /* log2 s */
+	int8_t poll;         /* log2 s */
+	ntp_short rootdelay; /* 16.16 s */
+	ntp_short rootdisp;  /* 16.16 s */
+	uint32_t refid;      /* "INIT"/"STEP" when unsynchronised */
 	ntp_ts64 reftime;
 } ntp_server_sys;
 
 /* One source in the rate-limit table (ntpd's mon_entry). */
 typedef struct ntp_server_mru {
-	ntp_addr addr;            /* source; port of its latest request */
-	ntp_time first;           /* local time of its first request */
-	ntp_time last;            /* local time of its latest request */
-	int32_t leak;             /* s, headway counter of the leaky bucket */
-	uint32_t count;           /* requests seen */
-	uint32_t limited;         /* of which were rate limited */
-	uint8_t mode;             /* mode of the latest request */
-	uint8_t version;          /* version of the latest request */
+	ntp_addr addr;    /* source; port of its latest request */
+	ntp_time first;   /* local time of its first request */
+	ntp_time last;    /* local time of its latest request */
+	int32_t leak;     /* s, headway counter of the leaky bucket */
+	uint32_t count;   /* requests seen */
+	uint32_t limited; /* of which were rate limited */
+	uint8_t mode;     /* mode of the latest request */
+	uint8_t version;  /* version of the latest request */
 } ntp_server_mru;
 
 typedef struct ntp_server {
-	ntp_server_mru *table;    /* caller-provided storage, most recent first */
-	size_t cap;               /* entries table can hold */
-	size_t n;                 /* entries in use */
-	int average_log2;         /* `discard average`, log2 s */
-	int minimum_log2;         /* `discard minimum`, log2 s */
+	ntp_server_mru *table; /* caller-provided storage, most recent first */
+	size_t cap;            /* entries table can hold */
+	size_t n;              /* entries in use */
+	int average_log2;      /* `discard average`, log2 s */
+	int minimum_log2;      /* `discard minimum`, log2 s */
 	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad; /* verdicts */
 } ntp_server;
 
@@ -67,13 +67,13 @@ typedef struct ntp_server {
  * log2 values select the defaults; values above NTP_SERVER_LOG2_MAX are
  * clamped to it. */
 void ntp_server_init(ntp_server *s, ntp_server_mru *table, size_t cap, int average_log2,
-		     int minimum_log2);
+                     int minimum_log2);
 
 enum ntp_serve_verdict { NTP_SERVE_REPLY = 0, NTP_SERVE_KOD = 1, NTP_SERVE_DROP = 2 };
 
 typedef struct ntp_serve_result {
-	int verdict;              /* enum ntp_serve_verdict */
-	char reason[128];         /* "restrict ignore", "rate limit: 1 s since last ..." */
+	int verdict;      /* enum ntp_serve_verdict */
+	char reason[128]; /* "restrict ignore", "rate limit: 1 s since last ..." */
 } ntp_serve_result;
 
 /* Answer one request.
@@ -89,8 +89,8 @@ typedef struct ntp_serve_result {
  * request) unless the verdict is DROP; fills *r; bumps exactly one
  * counter.  Returns the verdict. */
 int ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, size_t req_len,
-		      const ntp_addr *from, uint32_t res_flags, ntp_time t_recv, ntp_time t_xmt,
-		      ntp_pkt *reply, ntp_serve_result *r);
+                      const ntp_addr *from, uint32_t res_flags, ntp_time t_recv, ntp_time t_xmt,
+                      ntp_pkt *reply, ntp_serve_result *r);
 
 /* The table entry for addr (any port), NULL if it has none. */
 const ntp_server_mru *ntp_server_mru_find(const ntp_server *s, const ntp_addr *addr);

@@ -17,7 +17,7 @@ addr_matches(const ntp_addr *a, const ntp_addr *net, const ntp_addr *mask)
 
 static bool
 rule_matches(const netem_fw_rule *r, const ntp_addr *src, const ntp_addr *dst, uint8_t proto,
-	     uint16_t sport, uint16_t dport)
+             uint16_t sport, uint16_t dport)
 {
 	return (r->proto == 0 || r->proto == proto) && (r->sport == 0 || r->sport == sport) &&
 	       (r->dport == 0 || r->dport == dport) && addr_matches(src, &r->src, &r->src_mask) &&
@@ -26,7 +26,7 @@ rule_matches(const netem_fw_rule *r, const ntp_addr *src, const ntp_addr *dst, u
 
 int
 netem_fw_eval(const netem_fw_rule *rules, size_t n, const ntp_addr *src, const ntp_addr *dst,
-	      uint8_t proto, uint16_t sport, uint16_t dport, const netem_fw_rule **hit)
+              uint8_t proto, uint16_t sport, uint16_t dport, const netem_fw_rule **hit)
 {
 	if (hit != NULL) {
 		*hit = NULL;

@@ -18,8 +18,8 @@
 
 enum netem_fw_action {
 	NETEM_FW_ACCEPT = 0,
-	NETEM_FW_DROP,   /* silently discarded (nftables drop) */
-	NETEM_FW_REJECT  /* discarded; a real firewall would answer ICMP unreachable */
+	NETEM_FW_DROP,  /* silently discarded (nftables drop) */
+	NETEM_FW_REJECT /* discarded; a real firewall would answer ICMP unreachable */
 };
 
 #define NETEM_FW_PROTO_UDP 17 /* IANA protocol number, RFC 768 */
@@ -27,7 +27,7 @@ enum netem_fw_action {
 typedef struct netem_fw_rule {
 	char name[32];          /* for reports: "block-ntp" */
 	ntp_addr src, src_mask; /* src.family 0 = any source; src_mask.family 0 =
-				   the whole address (a host rule) */
+	                           the whole address (a host rule) */
 	ntp_addr dst, dst_mask; /* the same for the destination */
 	uint8_t proto;          /* 17 = UDP, 0 = any */
 	uint16_t sport, dport;  /* 0 = any */
@@ -39,7 +39,7 @@ typedef struct netem_fw_rule {
  * hit is not NULL) gets the deciding rule or NULL.  The ports of src and dst
  * are ignored: sport and dport are the packet's ports. */
 int netem_fw_eval(const netem_fw_rule *rules, size_t n, const ntp_addr *src, const ntp_addr *dst,
-		  uint8_t proto, uint16_t sport, uint16_t dport, const netem_fw_rule **hit);
+                  uint8_t proto, uint16_t sport, uint16_t dport, const netem_fw_rule **hit);
 
 /* "accept", "drop", "reject"; "?" for an unknown value. */
 const char *netem_fw_action_name(int action);

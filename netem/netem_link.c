@@ -15,20 +15,20 @@
 #include <string.h>
 #include <strings.h>
 
-#define NS_PER_S 1e9           /* ns/s */
-#define MAX_TIME_S 1e6         /* s, clamp for any delay: keeps int64 ns far from overflow */
-#define MAX_RATE 1e15          /* bit/s, clamp for a rate */
+#define NS_PER_S         1e9    /* ns/s */
+#define MAX_TIME_S       1e6    /* s, clamp for any delay: keeps int64 ns far from overflow */
+#define MAX_RATE         1e15   /* bit/s, clamp for a rate */
 #define NETEM_DIST_SCALE 8192.0 /* table units per sigma, linux/pkt_sched.h */
-#define TABLE_MIN (-32768.0 / NETEM_DIST_SCALE) /* s16 table entries clip at -4 sigma */
-#define TABLE_MAX (32767.0 / NETEM_DIST_SCALE)  /* ... and just under +4 sigma */
-#define PARETO_ALPHA 3.0       /* shape, iproute2 netem/pareto.c */
-#define PARETO_MEAN 1.5        /* alpha/(alpha-1) with x_m = 1, subtracted by pareto.c */
-#define PARETO_SCALE (4.0 / 3.0) /* pareto.c's multiplier (not 1/sd) */
-#define PARETONORMAL_W 0.25    /* weight of the normal part, netem/paretonormal.c */
-#define SQRT2 1.41421356237309504880   /* sqrt(2) */
-#define SQRT2PI 2.50662827463100050242 /* sqrt(2 pi) */
-#define TOKEN_MAX 64           /* bytes, longest number token parsed */
-#define FORMAT_MAX 1024        /* bytes, longer than any formatted spec */
+#define TABLE_MIN        (-32768.0 / NETEM_DIST_SCALE) /* s16 table entries clip at -4 sigma */
+#define TABLE_MAX        (32767.0 / NETEM_DIST_SCALE)  /* ... and just under +4 sigma */
+#define PARETO_ALPHA     3.0                           /* shape, iproute2 netem/pareto.c */
+#define PARETO_MEAN      1.5         /* alpha/(alpha-1) with x_m = 1, subtracted by pareto.c */
+#define PARETO_SCALE     (4.0 / 3.0) /* pareto.c's multiplier (not 1/sd) */
+#define PARETONORMAL_W   0.25        /* weight of the normal part, netem/paretonormal.c */
+#define SQRT2            1.41421356237309504880 /* sqrt(2) */
+#define SQRT2PI          2.50662827463100050242 /* sqrt(2 pi) */
+#define TOKEN_MAX        64                     /* bytes, longest number token parsed */
+#define FORMAT_MAX       1024                   /* bytes, longer than any formatted spec */
 
 /* ---------------------------------------------------------------- params */
 
@@ -100,8 +100,8 @@ sanitise(const netem_link_params *in)
 	return p;
 }
 
-static void
-set_err(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_err(char *err, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 set_err(char *err, size_t size, const char *fmt, ...)
@@ -135,23 +135,28 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 		const char *name;
 		double v;
 	} probs[] = {
-		{"delay correlation", p->delay_corr}, {"loss", p->loss},
-		{"loss correlation", p->loss_corr},   {"gemodel p", p->ge_p},
-		{"gemodel r", p->ge_r},               {"gemodel 1-h", p->ge_h},
-		{"gemodel 1-k", p->ge_k},             {"duplicate", p->duplicate},
-		{"duplicate correlation", p->duplicate_corr}, {"reorder", p->reorder},
-		{"reorder correlation", p->reorder_corr},
+	        {"delay correlation", p->delay_corr},
+	        {"loss", p->loss},
+	        {"loss correlation", p->loss_corr},
+	        {"gemodel p", p->ge_p},
+	        {"gemodel r", p->ge_r},
+	        {"gemodel 1-h", p->ge_h},
+	        {"gemodel 1-k", p->ge_k},
+	        {"duplicate", p->duplicate},
+	        {"duplicate correlation", p->duplicate_corr},
+	        {"reorder", p->reorder},
+	        {"reorder correlation", p->reorder_corr},
 	};
 
 	if (bad_time(p->delay) || bad_time(p->jitter)) {
 		set_err(err, errsize, "netem: delay and jitter must be 0..%g s, got %g and %g",
-			MAX_TIME_S, p->delay, p->jitter);
+		        MAX_TIME_S, p->delay, p->jitter);
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof probs / sizeof probs[0]; i++) {
 		if (bad_prob(probs[i].v)) {
 			set_err(err, errsize, "netem: %s must be 0..1 (0..100%%), got %g",
-				probs[i].name, probs[i].v);
+			        probs[i].name, probs[i].v);
 			return -1;
 		}
 	}
@@ -166,7 +171,7 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 	for (size_t i = 0; p->dist == NETEM_DIST_TRACE && i < p->trace_len; i++) {
 		if (bad_time(p->trace[i])) {
 			set_err(err, errsize, "netem: trace[%zu] must be 0..%g s, got %g", i,
-				MAX_TIME_S, p->trace[i]);
+			        MAX_TIME_S, p->trace[i]);
 			return -1;
 		}
 	}
@@ -180,7 +185,7 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 	}
 	if (p->rate_cellsize < 0 || p->limit < 0) {
 		set_err(err, errsize, "netem: cell size and limit must be >= 0, got %d and %d",
-			p->rate_cellsize, p->limit);
+		        p->rate_cellsize, p->limit);
 		return -1;
 	}
 	return 0;
@@ -189,8 +194,8 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 const char *
 netem_dist_name(int dist)
 {
-	static const char *const names[] = {"constant",    "uniform", "normal", "exponential",
-					    "pareto",      "paretonormal", "trace"};
+	static const char *const names[] = {"constant", "uniform",      "normal", "exponential",
+	                                    "pareto",   "paretonormal", "trace"};
 
 	if (dist < NETEM_DIST_CONSTANT || dist > NETEM_DIST_TRACE) {
 		return "?";
@@ -214,7 +219,7 @@ normal_quantile(double p)
 	}
 	t = sqrt(-2.0 * log(q));
 	x = -(t - (2.515517 + t * (0.802853 + t * 0.010328)) /
-			  (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))));
+	                  (1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308))));
 	for (int i = 0; i < 2; i++) {
 		double e = 0.5 * erfc(-x / SQRT2) - q;
 		double u = e * SQRT2PI * exp(0.5 * x * x);
@@ -254,7 +259,7 @@ table_paretonormal(double u)
 {
 	/* Both parts from the same u: the table adds them index by index. */
 	return clip_table(PARETONORMAL_W * table_normal(u) +
-			  (1.0 - PARETONORMAL_W) * table_pareto(u));
+	                  (1.0 - PARETONORMAL_W) * table_pareto(u));
 }
 
 /* The standardised deviate for a uniform u in [0, 1). */
@@ -299,8 +304,8 @@ delay_is_random(const netem_link_params *p)
 	return p->dist != NETEM_DIST_CONSTANT && p->dist != NETEM_DIST_TRACE && p->jitter > 0.0;
 }
 
-/* One delay (s) for an original packet; every copy on the link draws one,
- * lost or not, so the delay sequence does not depend on loss or reordering. */
+/* One delay (s) for an offered packet.  Every packet draws one, lost or
+ * reordered or not, so the delays do not depend on loss or reordering. */
 static double
 draw_delay(netem_link *l)
 {
@@ -406,9 +411,8 @@ reorder_event(netem_link *l)
 	if (l->p.reorder <= 0.0) {
 		return false;
 	}
-	if (l->reorder_count + 1 < gap ||
-	    correlated_uniform(&l->r_reorder, &l->reorder_last, l->p.reorder_corr) >=
-		    l->p.reorder) {
+	if (l->reorder_count + 1 < gap || correlated_uniform(&l->r_reorder, &l->reorder_last,
+	                                                     l->p.reorder_corr) >= l->p.reorder) {
 		l->reorder_count++;
 		return false;
 	}
@@ -652,8 +656,7 @@ split_number(const token *t, double *x, char *unit, size_t unit_size)
 	}
 	memcpy(buf, t->s, t->n);
 	buf[t->n] = '\0';
-	if (!(isdigit((unsigned char)buf[0]) || buf[0] == '.' || buf[0] == '-' ||
-	      buf[0] == '+')) {
+	if (!(isdigit((unsigned char)buf[0]) || buf[0] == '.' || buf[0] == '-' || buf[0] == '+')) {
 		return false; /* no "inf" or "nan" */
 	}
 	*x = strtod(buf, &end);
@@ -683,18 +686,18 @@ find_unit(const unit *units, size_t n, const char *name, double *factor)
 
 /* Divisors to seconds; tc's get_time() accepts these spellings. */
 static const unit time_units[] = {
-	{"s", 1.0},      {"sec", 1.0},      {"secs", 1.0},      {"ms", 1e3},
-	{"msec", 1e3},   {"msecs", 1e3},    {"us", 1e6},        {"usec", 1e6},
-	{"usecs", 1e6},  {"ns", 1e9},       {"nsec", 1e9},      {"nsecs", 1e9},
+        {"s", 1.0},  {"sec", 1.0},  {"secs", 1.0},  {"ms", 1e3}, {"msec", 1e3}, {"msecs", 1e3},
+        {"us", 1e6}, {"usec", 1e6}, {"usecs", 1e6}, {"ns", 1e9}, {"nsec", 1e9}, {"nsecs", 1e9},
 };
 
 /* Multipliers to bit/s, tc's get_rate(): "bps" is bytes per second there. */
 static const unit rate_units[] = {
-	{"bit", 1.0},       {"kbit", 1e3},       {"mbit", 1e6},        {"gbit", 1e9},
-	{"tbit", 1e12},     {"kibit", 1024.0},   {"mibit", 1048576.0}, {"gibit", 1073741824.0},
-	{"tibit", 1099511627776.0}, {"bps", 8.0}, {"kbps", 8e3},       {"mbps", 8e6},
-	{"gbps", 8e9},      {"tbps", 8e12},      {"kibps", 8192.0},    {"mibps", 8388608.0},
-	{"gibps", 8589934592.0}, {"tibps", 8796093022208.0},
+        {"bit", 1.0},         {"kbit", 1e3},           {"mbit", 1e6},
+        {"gbit", 1e9},        {"tbit", 1e12},          {"kibit", 1024.0},
+        {"mibit", 1048576.0}, {"gibit", 1073741824.0}, {"tibit", 1099511627776.0},
+        {"bps", 8.0},         {"kbps", 8e3},           {"mbps", 8e6},
+        {"gbps", 8e9},        {"tbps", 8e12},          {"kibps", 8192.0},
+        {"mibps", 8388608.0}, {"gibps", 8589934592.0}, {"tibps", 8796093022208.0},
 };
 
 static int
@@ -704,7 +707,7 @@ fail_value(parser *ps, const char *what, const char *expects, const token *got)
 		set_err(ps->err, ps->errsize, "netem: %s expects %s, got nothing", what, expects);
 	} else {
 		set_err(ps->err, ps->errsize, "netem: %s expects %s, got '%.*s'", what, expects,
-			(int)(got->n > 40 ? 40 : got->n), got->s);
+		        (int)(got->n > 40 ? 40 : got->n), got->s);
 	}
 	return -1;
 }
@@ -740,8 +743,7 @@ parse_percent(parser *ps, const char *what, double *out)
 	if (!next_token(ps, &t)) {
 		return fail_value(ps, what, expects, NULL);
 	}
-	if (!split_number(&t, &x, u, sizeof u) || strcmp(u, "%") != 0 || x < 0.0 ||
-	    x > 100.0) {
+	if (!split_number(&t, &x, u, sizeof u) || strcmp(u, "%") != 0 || x < 0.0 || x > 100.0) {
 		return fail_value(ps, what, expects, &t);
 	}
 	*out = x / 100.0;
@@ -822,15 +824,17 @@ parse_delay(parser *ps, netem_link_params *q)
 static int
 parse_distribution(parser *ps, netem_link_params *q)
 {
-	static const char expects[] =
-		"normal|pareto|paretonormal|uniform|exponential|constant";
+	static const char expects[] = "normal|pareto|paretonormal|uniform|exponential|constant";
 	static const struct {
 		const char *name;
 		int dist;
 	} dists[] = {
-		{"normal", NETEM_DIST_NORMAL},     {"pareto", NETEM_DIST_PARETO},
-		{"paretonormal", NETEM_DIST_PARETONORMAL}, {"uniform", NETEM_DIST_UNIFORM},
-		{"exponential", NETEM_DIST_EXPONENTIAL},   {"constant", NETEM_DIST_CONSTANT},
+	        {"normal", NETEM_DIST_NORMAL},
+	        {"pareto", NETEM_DIST_PARETO},
+	        {"paretonormal", NETEM_DIST_PARETONORMAL},
+	        {"uniform", NETEM_DIST_UNIFORM},
+	        {"exponential", NETEM_DIST_EXPONENTIAL},
+	        {"constant", NETEM_DIST_CONSTANT},
 	};
 	token t;
 
@@ -910,7 +914,7 @@ parse_loss(parser *ps, netem_link_params *q)
 	}
 	if (word_is(&t, "state")) {
 		set_err(ps->err, ps->errsize,
-			"netem: 'loss state' (4-state model) is not supported, use 'loss gemodel'");
+		        "netem: 'loss state' (4-state model) is not supported, use 'loss gemodel'");
 		return -1;
 	}
 	return fail_value(ps, "'loss'", expects, &t);
@@ -964,11 +968,11 @@ parse_word(parser *ps, const token *w, netem_link_params *q, seen *s)
 	}
 	if (word_is(w, "duplicate")) {
 		return parse_prob_corr(ps, "'duplicate'", "'duplicate' correlation", &q->duplicate,
-				       &q->duplicate_corr);
+		                       &q->duplicate_corr);
 	}
 	if (word_is(w, "reorder")) {
 		return parse_prob_corr(ps, "'reorder'", "'reorder' correlation", &q->reorder,
-				       &q->reorder_corr);
+		                       &q->reorder_corr);
 	}
 	if (word_is(w, "gap")) {
 		s->gap = true;
@@ -983,13 +987,13 @@ parse_word(parser *ps, const token *w, netem_link_params *q, seen *s)
 	for (size_t i = 0; i < sizeof unsupported / sizeof unsupported[0]; i++) {
 		if (word_is(w, unsupported[i])) {
 			set_err(ps->err, ps->errsize,
-				"netem: '%s' is not supported by ntplab's netem model",
-				unsupported[i]);
+			        "netem: '%s' is not supported by ntplab's netem model",
+			        unsupported[i]);
 			return -1;
 		}
 	}
-	set_err(ps->err, ps->errsize, "netem: unknown word '%.*s'",
-		(int)(w->n > 40 ? 40 : w->n), w->s);
+	set_err(ps->err, ps->errsize, "netem: unknown word '%.*s'", (int)(w->n > 40 ? 40 : w->n),
+	        w->s);
 	return -1;
 }
 
@@ -999,8 +1003,8 @@ check_combination(parser *ps, const netem_link_params *q, const seen *s)
 {
 	if (q->reorder > 0.0 && q->delay == 0.0) {
 		set_err(ps->err, ps->errsize,
-			"netem: 'reorder' needs a 'delay' (reordered packets are the ones "
-			"sent without it)");
+		        "netem: 'reorder' needs a 'delay' (reordered packets are the ones "
+		        "sent without it)");
 		return -1;
 	}
 	if (s->gap && q->reorder_gap > 0 && q->reorder == 0.0) {
@@ -1009,8 +1013,8 @@ check_combination(parser *ps, const netem_link_params *q, const seen *s)
 	}
 	if (s->dist && q->dist != NETEM_DIST_CONSTANT && (q->delay == 0.0 || q->jitter == 0.0)) {
 		set_err(ps->err, ps->errsize,
-			"netem: 'distribution %s' needs a delay and a jitter (delay TIME JITTER)",
-			netem_dist_name(q->dist));
+		        "netem: 'distribution %s' needs a delay and a jitter (delay TIME JITTER)",
+		        netem_dist_name(q->dist));
 		return -1;
 	}
 	return 0;
@@ -1049,8 +1053,7 @@ typedef struct out {
 	size_t len;
 } out;
 
-static void
-emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void emit(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 emit(out *o, const char *fmt, ...)
@@ -1084,7 +1087,8 @@ shortest(char *buf, size_t size, double v, double div, bool mul)
 			snprintf(buf, size, "%.*g", prec, x);
 			back = strtod(buf, NULL);
 			back = mul ? back * div : back / div;
-			if (back == v) {
+			/* Plain digits read better than 2e+01, when they exist. */
+			if (back == v && (strchr(buf, 'e') == NULL || prec == 17)) {
 				return;
 			}
 		}
@@ -1098,8 +1102,8 @@ static void
 emit_time(out *o, double s)
 {
 	char num[40];
-	const char *u = s >= 1.0 ? "s" : s >= 1e-3 ? "ms" : "us";
-	double div = s >= 1.0 ? 1.0 : s >= 1e-3 ? 1e3 : 1e6;
+	const char *u = s >= 1.0 ? "s" : s >= 1e-3 ? "ms" : s >= 1e-6 || s == 0.0 ? "us" : "ns";
+	double div = s >= 1.0 ? 1.0 : s >= 1e-3 ? 1e3 : s >= 1e-6 || s == 0.0 ? 1e6 : 1e9;
 
 	shortest(num, sizeof num, s, div, false);
 	emit(o, " %s%s", num, u);
@@ -1129,16 +1133,18 @@ static void
 emit_trace_delay(out *o, const netem_link_params *p)
 {
 	/* tc cannot replay a sequence: give the trace's mean and spread. */
-	double sum = 0.0, sum2 = 0.0, mean, var;
+	double sum = 0.0, sq = 0.0, mean, var;
 
 	for (size_t i = 0; i < p->trace_len; i++) {
-		double d = clamp_time(p->trace[i]);
-
-		sum += d;
-		sum2 += d * d;
+		sum += clamp_time(p->trace[i]);
 	}
 	mean = sum / (double)p->trace_len;
-	var = sum2 / (double)p->trace_len - mean * mean;
+	for (size_t i = 0; i < p->trace_len; i++) {
+		double e = clamp_time(p->trace[i]) - mean;
+
+		sq += e * e;
+	}
+	var = sq / (double)p->trace_len;
 	emit(o, " delay");
 	emit_time(o, mean);
 	if (var > 0.0) {

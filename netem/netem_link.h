@@ -41,24 +41,25 @@ enum netem_dist {
 };
 
 typedef struct netem_link_params {
-	double delay;      /* s, base one-way delay (tc: delay TIME) */
-	double jitter;     /* s, tc's JITTER: half-width for UNIFORM, scale
-			      (sigma) for the table distributions, mean of the
-			      exponential part for EXPONENTIAL; unused for
-			      CONSTANT and TRACE */
-	double delay_corr; /* 0..1, tc's delay CORRELATION */
-	int dist;          /* enum netem_dist; netem_link_params_init sets UNIFORM */
+	double delay;        /* s, base one-way delay (tc: delay TIME) */
+	double jitter;       /* s, tc's JITTER: half-width for UNIFORM, scale
+	                        (sigma) for the table distributions, mean of the
+	                        exponential part for EXPONENTIAL; unused for
+	                        CONSTANT and TRACE */
+	double delay_corr;   /* 0..1, tc's delay CORRELATION */
+	int dist;            /* enum netem_dist; netem_link_params_init sets UNIFORM */
 	const double *trace; /* s, one-way delays replayed cyclically when dist is
-				TRACE (delay and jitter are then unused); the
-				caller owns the array and keeps it alive */
+	                        TRACE (delay and jitter are then unused; an
+	                        empty trace means a constant delay); the caller
+	                        owns the array and keeps it alive */
 	size_t trace_len;
-	double loss;      /* 0..1, tc: loss random PERCENT */
-	double loss_corr; /* 0..1, tc: loss random PERCENT CORRELATION */
-	bool ge;          /* Gilbert-Elliott loss (tc: loss gemodel) instead of random */
-	double ge_p;      /* 0..1, tc gemodel p: P(good -> bad) per packet */
-	double ge_r;      /* 0..1, tc gemodel r: P(bad -> good) per packet */
-	double ge_h;      /* 0..1, tc gemodel 1-h: loss probability in the bad state */
-	double ge_k;      /* 0..1, tc gemodel 1-k: loss probability in the good state */
+	double loss;           /* 0..1, tc: loss random PERCENT */
+	double loss_corr;      /* 0..1, tc: loss random PERCENT CORRELATION */
+	bool ge;               /* Gilbert-Elliott loss (tc: loss gemodel) instead of random */
+	double ge_p;           /* 0..1, tc gemodel p: P(good -> bad) per packet */
+	double ge_r;           /* 0..1, tc gemodel r: P(bad -> good) per packet */
+	double ge_h;           /* 0..1, tc gemodel 1-h: loss probability in the bad state */
+	double ge_k;           /* 0..1, tc gemodel 1-k: loss probability in the good state */
 	double duplicate;      /* 0..1, tc: duplicate PERCENT */
 	double duplicate_corr; /* 0..1, tc: duplicate PERCENT CORRELATION */
 	double reorder;        /* 0..1, tc: reorder PERCENT (needs delay > 0) */
@@ -96,13 +97,13 @@ typedef struct netem_link {
 	int64_t busy_until;     /* ns, when the rate limiter's last packet leaves */
 	uint64_t reorder_count; /* packets delayed since the last reordered one */
 	size_t trace_pos;       /* next trace element */
-	uint64_t offered;    /* packets offered */
-	uint64_t dropped;    /* copies lost (a duplicated packet has two copies) */
-	uint64_t duplicated; /* packets duplicated (extra copies made) */
-	uint64_t reordered;  /* packets sent immediately by the reorder rule */
-	uint64_t delivered;  /* copies delivered; offered + duplicated = delivered + dropped */
-	double delay_sum;    /* s, sum of delivered copies' delays */
-	double delay_sum2;   /* s^2, sum of their squares */
+	uint64_t offered;       /* packets offered */
+	uint64_t dropped;       /* copies lost (a duplicated packet has two copies) */
+	uint64_t duplicated;    /* packets duplicated (extra copies made) */
+	uint64_t reordered;     /* packets sent immediately by the reorder rule */
+	uint64_t delivered;     /* copies delivered; offered + duplicated = delivered + dropped */
+	double delay_sum;       /* s, sum of delivered copies' delays */
+	double delay_sum2;      /* s^2, sum of their squares */
 } netem_link;
 
 /* Set up a link: streams seeded from (seed, "<name>:delay") etc.; name may

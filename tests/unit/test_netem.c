@@ -14,10 +14,10 @@
 #include "netem_fw.h"
 #include "netem_link.h"
 
-#define MS(x) ((int64_t)(x) * 1000000)  /* ms -> ns */
-#define N_STAT 100000                   /* packets per statistical test */
-#define SPACING MS(1000)                /* ns between offers: no queueing */
-#define TABLE_TOP (32767.0 / 8192.0)    /* netem s16 table clip, in sigmas */
+#define MS(x)     ((int64_t)(x)*1000000) /* ms -> ns */
+#define N_STAT    100000                 /* packets per statistical test */
+#define SPACING   MS(1000)               /* ns between offers: no queueing */
+#define TABLE_TOP (32767.0 / 8192.0)     /* netem s16 table clip, in sigmas */
 
 typedef struct delay_stats {
 	double mean, sd, mssd; /* s, s, s^2: mean square successive difference */
@@ -244,7 +244,7 @@ Test(netem_corr, uniform_correlation_matches_netem_mixing)
 	s1 = measure_delays(&p, N_STAT, "corr");
 	assert_close(s0.mssd, 2.0 / 3.0 * j * j, 0.03 * 2.0 / 3.0 * j * j, "uncorrelated mssd");
 	assert_close(s1.mssd, 2.0 / 3.0 * j * j * (1 - rho) * (1 - rho) / (1 + rho),
-		     0.03 * 2.0 / 3.0 * j * j * 0.25 / 1.5, "correlated mssd");
+	             0.03 * 2.0 / 3.0 * j * j * 0.25 / 1.5, "correlated mssd");
 	assert_close(s1.lag1, rho, 0.02, "lag-1 autocorrelation");
 	assert_close(s0.lag1, 0.0, 0.02, "no correlation without corr");
 	assert_close(s1.sd, j / sqrt(3.0) * sqrt((1 - rho) / (1 + rho)), 0.02 * j, "sd");
@@ -270,8 +270,8 @@ Test(netem_corr, normal_correlation_reduces_successive_differences)
 /* ------------------------------------------------------------------- loss */
 
 typedef struct loss_stats {
-	double rate;       /* fraction of packets lost */
-	double mean_burst; /* packets per run of consecutive losses */
+	double rate;         /* fraction of packets lost */
+	double mean_burst;   /* packets per run of consecutive losses */
 	double p_after_loss; /* P(loss | previous lost) */
 } loss_stats;
 
@@ -540,7 +540,7 @@ Test(netem_rate, back_to_back_packets_spaced_by_size_over_rate)
 		/* 125 bytes * 8 / 1 Mbit/s = 1 ms each, all offered at t = 0. */
 		cr_assert_eq(netem_link_offer(&l, 0, 125, out), 1);
 		cr_assert_eq(out[0], MS(10) + MS(1) * (i + 1), "packet %d at %lld", i,
-			     (long long)out[0]);
+		             (long long)out[0]);
 	}
 	{
 		int64_t out[2];
@@ -733,9 +733,9 @@ Test(netem_parse, brief_example_fields)
 	char err[160] = "";
 
 	cr_assert_eq(netem_link_parse("delay 20ms 5ms 25% distribution normal loss 5% duplicate 1% "
-				      "reorder 25% 50% gap 5 rate 1mbit",
-				      &p, err, sizeof err),
-		     0, "%s", err);
+	                              "reorder 25% 50% gap 5 rate 1mbit",
+	                              &p, err, sizeof err),
+	             0, "%s", err);
 	cr_assert_eq(p.delay, 0.020);
 	cr_assert_eq(p.jitter, 0.005);
 	cr_assert_eq(p.delay_corr, 0.25);
@@ -756,12 +756,12 @@ Test(netem_parse, units_and_aliases)
 		const char *spec;
 		double delay, rate;
 	} cases[] = {
-		{"delay 1s", 1.0, 0},         {"delay 2sec", 2.0, 0},
-		{"delay 1500us", 0.0015, 0},  {"latency 20msec", 0.020, 0},
-		{"delay 250000ns", 0.00025, 0}, {"delay 0.5MS", 0.0005, 0},
-		{"rate 100kbit", 0, 1e5},     {"rate 1kbps", 0, 8000},
-		{"rate 1gbit", 0, 1e9},       {"rate 1kibit", 0, 1024},
-		{"rate 300bit", 0, 300},      {"rate 2Mbit", 0, 2e6},
+	        {"delay 1s", 1.0, 0},           {"delay 2sec", 2.0, 0},
+	        {"delay 1500us", 0.0015, 0},    {"latency 20msec", 0.020, 0},
+	        {"delay 250000ns", 0.00025, 0}, {"delay 0.5MS", 0.0005, 0},
+	        {"rate 100kbit", 0, 1e5},       {"rate 1kbps", 0, 8000},
+	        {"rate 1gbit", 0, 1e9},         {"rate 1kibit", 0, 1024},
+	        {"rate 300bit", 0, 300},        {"rate 2Mbit", 0, 2e6},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -769,7 +769,7 @@ Test(netem_parse, units_and_aliases)
 		char err[160] = "";
 
 		cr_assert_eq(netem_link_parse(cases[i].spec, &p, err, sizeof err), 0, "%s: %s",
-			     cases[i].spec, err);
+		             cases[i].spec, err);
 		cr_assert_float_eq(p.delay, cases[i].delay, 1e-15, "%s", cases[i].spec);
 		cr_assert_float_eq(p.rate, cases[i].rate, 1e-6, "%s", cases[i].spec);
 	}
@@ -801,20 +801,23 @@ Test(netem_parse, format_is_canonical_tc)
 	static const struct {
 		const char *spec, *tc;
 	} cases[] = {
-		{"delay 20ms 5ms 25% distribution normal loss 5% duplicate 1% reorder 25% 50% gap 5 "
-		 "rate 1mbit",
-		 "delay 20ms 5ms 25% distribution normal loss random 5% duplicate 1% reorder 25% 50% "
-		 "gap 5 rate 1mbit"},
-		{"", ""},
-		{"delay 1.5s", "delay 1.5s"},
-		{"delay 100us 20us", "delay 100us 20us"},
-		{"delay 20ms 5ms distribution uniform", "delay 20ms 5ms"},
-		{"delay 20ms 5ms distribution constant", "delay 20ms"},
-		{"delay 10ms 4ms distribution exponential", "delay 10ms 4ms distribution exponential"},
-		{"loss gemodel 5%", "loss gemodel 5% 95% 100% 0%"},
-		{"rate 5kbit 20 100 5", "rate 5kbit 20 100 5"},
-		{"rate 5kbit -14", "rate 5kbit -14"},
-		{"limit 1000 duplicate 2% 10%", "duplicate 2% 10% limit 1000"},
+	        {"delay 20ms 5ms 25% distribution normal loss 5% duplicate 1% reorder 25% 50% gap "
+	         "5 "
+	         "rate 1mbit",
+	         "delay 20ms 5ms 25% distribution normal loss random 5% duplicate 1% reorder 25% "
+	         "50% "
+	         "gap 5 rate 1mbit"},
+	        {"", ""},
+	        {"delay 1.5s", "delay 1.5s"},
+	        {"delay 100us 20us", "delay 100us 20us"},
+	        {"delay 20ms 5ms distribution uniform", "delay 20ms 5ms"},
+	        {"delay 20ms 5ms distribution constant", "delay 20ms"},
+	        {"delay 10ms 4ms distribution exponential",
+	         "delay 10ms 4ms distribution exponential"},
+	        {"loss gemodel 5%", "loss gemodel 5% 95% 100% 0%"},
+	        {"rate 5kbit 20 100 5", "rate 5kbit 20 100 5"},
+	        {"rate 5kbit -14", "rate 5kbit -14"},
+	        {"limit 1000 duplicate 2% 10%", "duplicate 2% 10% limit 1000"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -823,7 +826,7 @@ Test(netem_parse, format_is_canonical_tc)
 		size_t n;
 
 		cr_assert_eq(netem_link_parse(cases[i].spec, &p, err, sizeof err), 0, "%s: %s",
-			     cases[i].spec, err);
+		             cases[i].spec, err);
 		n = netem_link_format_tc(&p, buf, sizeof buf);
 		cr_assert_str_eq(buf, cases[i].tc, "%s", cases[i].spec);
 		cr_assert_eq(n, strlen(cases[i].tc));
@@ -833,30 +836,30 @@ Test(netem_parse, format_is_canonical_tc)
 Test(netem_parse, round_trip)
 {
 	static const char *const specs[] = {
-		"delay 20ms 5ms 25% distribution normal loss 5% duplicate 1% reorder 25% 50% gap 5 "
-		"rate 1mbit",
-		"delay 0.1ms 0.03ms 33.3% distribution pareto",
-		"delay 123.456789ms 7.654321ms distribution paretonormal",
-		"delay 2s 300ms distribution exponential",
-		"delay 17us 3us 1%",
-		"loss random 0.3% 12.5%",
-		"loss gemodel 1% 10% 70% 0.1%",
-		"duplicate 0.01% 99.99%",
-		"delay 1ms reorder 100% gap 7",
-		"rate 1.544mbit 4 53 -5 limit 50",
-		"rate 12345bit",
-		"rate 2.5gbit",
+	        "delay 20ms 5ms 25% distribution normal loss 5% duplicate 1% reorder 25% 50% gap 5 "
+	        "rate 1mbit",
+	        "delay 0.1ms 0.03ms 33.3% distribution pareto",
+	        "delay 123.456789ms 7.654321ms distribution paretonormal",
+	        "delay 2s 300ms distribution exponential",
+	        "delay 17us 3us 1%",
+	        "loss random 0.3% 12.5%",
+	        "loss gemodel 1% 10% 70% 0.1%",
+	        "duplicate 0.01% 99.99%",
+	        "delay 1ms reorder 100% gap 7",
+	        "rate 1.544mbit 4 53 -5 limit 50",
+	        "rate 12345bit",
+	        "rate 2.5gbit",
 	};
 
 	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
 		netem_link_params p1, p2;
 		char f1[256], f2[256], err[160] = "";
 
-		cr_assert_eq(netem_link_parse(specs[i], &p1, err, sizeof err), 0, "%s: %s", specs[i],
-			     err);
+		cr_assert_eq(netem_link_parse(specs[i], &p1, err, sizeof err), 0, "%s: %s",
+		             specs[i], err);
 		netem_link_format_tc(&p1, f1, sizeof f1);
 		cr_assert_eq(netem_link_parse(f1, &p2, err, sizeof err), 0, "%s -> %s: %s",
-			     specs[i], f1, err);
+		             specs[i], f1, err);
 		assert_params_equal(&p1, &p2, specs[i]);
 		netem_link_format_tc(&p2, f2, sizeof f2);
 		cr_assert_str_eq(f1, f2);
@@ -902,81 +905,92 @@ Test(netem_parse, every_error_names_the_word)
 	static const struct {
 		const char *spec, *msg;
 	} cases[] = {
-		{"delay", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got nothing"},
-		{"delay 20", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got '20'"},
-		{"delay -5ms", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), "
-			       "got '-5ms'"},
-		{"delay abc", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), "
-			      "got 'abc'"},
-		{"delay 20ms 5", "netem: 'delay' jitter expects a time like 20ms (units ns, us, ms, "
-				 "s), got '5'"},
-		{"delay 20ms 5ms 25", "netem: 'delay' correlation expects a percentage from 0% to "
-				      "100%, got '25'"},
-		{"distribution gauss", "netem: 'distribution' expects "
-				       "normal|pareto|paretonormal|uniform|exponential|constant, "
-				       "got 'gauss'"},
-		{"distribution", "netem: 'distribution' expects "
-				 "normal|pareto|paretonormal|uniform|exponential|constant, got "
-				 "nothing"},
-		{"delay 20ms distribution normal",
-		 "netem: 'distribution normal' needs a delay and a jitter (delay TIME JITTER)"},
-		{"loss", "netem: 'loss' expects random PERCENT, gemodel P or a percentage, got "
-			 "nothing"},
-		{"loss bogus", "netem: 'loss' expects random PERCENT, gemodel P or a percentage, got "
-			       "'bogus'"},
-		{"loss 150%", "netem: 'loss' expects a percentage from 0% to 100%, got '150%'"},
-		{"loss 5", "netem: 'loss' expects a percentage from 0% to 100%, got '5'"},
-		{"loss 5% 1", "netem: 'loss' correlation expects a percentage from 0% to 100%, got "
-			      "'1'"},
-		{"loss random", "netem: 'loss random' expects a percentage from 0% to 100%, got "
-				"nothing"},
-		{"loss state 5%", "netem: 'loss state' (4-state model) is not supported, use 'loss "
-				  "gemodel'"},
-		{"loss 1% loss 2%", "netem: 'loss' given twice"},
-		{"loss gemodel", "netem: 'loss gemodel' p expects a percentage from 0% to 100%, got "
-				 "nothing"},
-		{"loss gemodel 1% x%", "netem: unknown word 'x%'"},
-		{"loss gemodel 1% 2x", "netem: 'loss gemodel' r expects a percentage from 0% to 100%, "
-				       "got '2x'"},
-		{"loss gemodel 1% 10% 1", "netem: 'loss gemodel' 1-h expects a percentage from 0% "
-					  "to 100%, got '1'"},
-		{"loss gemodel 1% 10% 70% 200%", "netem: 'loss gemodel' 1-k expects a percentage "
-						 "from 0% to 100%, got '200%'"},
-		{"duplicate 1", "netem: 'duplicate' expects a percentage from 0% to 100%, got '1'"},
-		{"duplicate 1% 2", "netem: 'duplicate' correlation expects a percentage from 0% to "
-				   "100%, got '2'"},
-		{"delay 1ms reorder x", "netem: 'reorder' expects a percentage from 0% to 100%, got "
-					"'x'"},
-		{"delay 1ms reorder 5% 9", "netem: 'reorder' correlation expects a percentage from "
-					   "0% to 100%, got '9'"},
-		{"reorder 25%", "netem: 'reorder' needs a 'delay' (reordered packets are the ones "
-				"sent without it)"},
-		{"delay 10ms gap 5", "netem: 'gap' needs a 'reorder' probability"},
-		{"delay 10ms reorder 25% gap x", "netem: 'gap' expects an integer from 0 to "
-						 "1000000000, got 'x'"},
-		{"rate", "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, tbit, bps), "
-			 "got nothing"},
-		{"rate 1", "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, tbit, "
-			   "bps), got '1'"},
-		{"rate 5furlongs", "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, "
-				   "tbit, bps), got '5furlongs'"},
-		{"rate 1mbit 2x", "netem: 'rate' packet overhead expects an integer from -65535 to "
-				  "65535, got '2x'"},
-		{"rate 1mbit 20 48x", "netem: 'rate' cell size expects an integer from 0 to 65535, "
-				      "got '48x'"},
-		{"rate 1mbit 20 48 5y", "netem: 'rate' cell overhead expects an integer from -65535 "
-					"to 65535, got '5y'"},
-		{"limit -1", "netem: 'limit' expects an integer from 0 to 1000000000, got '-1'"},
-		{"corrupt 1%", "netem: 'corrupt' is not supported by ntplab's netem model"},
-		{"loss 1% ecn", "netem: 'ecn' is not supported by ntplab's netem model"},
-		{"slot 1ms", "netem: 'slot' is not supported by ntplab's netem model"},
-		{"seed 5", "netem: 'seed' is not supported by ntplab's netem model"},
-		{"delay 10ms frobnicate", "netem: unknown word 'frobnicate'"},
-		{"delay 1234567890123456789012345678901234567890123456789012345678901234567890ms",
-		 "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got "
-		 "'1234567890123456789012345678901234567890'"},
-		{"delay infms", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got "
-				"'infms'"},
+	        {"delay",
+	         "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got nothing"},
+	        {"delay 20",
+	         "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got '20'"},
+	        {"delay -5ms", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), "
+	                       "got '-5ms'"},
+	        {"delay abc", "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), "
+	                      "got 'abc'"},
+	        {"delay 20ms 5",
+	         "netem: 'delay' jitter expects a time like 20ms (units ns, us, ms, "
+	         "s), got '5'"},
+	        {"delay 20ms 5ms 25", "netem: 'delay' correlation expects a percentage from 0% to "
+	                              "100%, got '25'"},
+	        {"distribution gauss", "netem: 'distribution' expects "
+	                               "normal|pareto|paretonormal|uniform|exponential|constant, "
+	                               "got 'gauss'"},
+	        {"distribution", "netem: 'distribution' expects "
+	                         "normal|pareto|paretonormal|uniform|exponential|constant, got "
+	                         "nothing"},
+	        {"delay 20ms distribution normal",
+	         "netem: 'distribution normal' needs a delay and a jitter (delay TIME JITTER)"},
+	        {"loss", "netem: 'loss' expects random PERCENT, gemodel P or a percentage, got "
+	                 "nothing"},
+	        {"loss bogus",
+	         "netem: 'loss' expects random PERCENT, gemodel P or a percentage, got "
+	         "'bogus'"},
+	        {"loss 150%", "netem: 'loss' expects a percentage from 0% to 100%, got '150%'"},
+	        {"loss 5", "netem: 'loss' expects a percentage from 0% to 100%, got '5'"},
+	        {"loss 5% 1", "netem: 'loss' correlation expects a percentage from 0% to 100%, got "
+	                      "'1'"},
+	        {"loss random", "netem: 'loss random' expects a percentage from 0% to 100%, got "
+	                        "nothing"},
+	        {"loss state 5%", "netem: 'loss state' (4-state model) is not supported, use 'loss "
+	                          "gemodel'"},
+	        {"loss 1% loss 2%", "netem: 'loss' given twice"},
+	        {"loss gemodel",
+	         "netem: 'loss gemodel' p expects a percentage from 0% to 100%, got "
+	         "nothing"},
+	        {"loss gemodel 1% x%", "netem: unknown word 'x%'"},
+	        {"loss gemodel 1% 2x",
+	         "netem: 'loss gemodel' r expects a percentage from 0% to 100%, "
+	         "got '2x'"},
+	        {"loss gemodel 1% 10% 1", "netem: 'loss gemodel' 1-h expects a percentage from 0% "
+	                                  "to 100%, got '1'"},
+	        {"loss gemodel 1% 10% 70% 200%", "netem: 'loss gemodel' 1-k expects a percentage "
+	                                         "from 0% to 100%, got '200%'"},
+	        {"duplicate 1", "netem: 'duplicate' expects a percentage from 0% to 100%, got '1'"},
+	        {"duplicate 1% 2", "netem: 'duplicate' correlation expects a percentage from 0% to "
+	                           "100%, got '2'"},
+	        {"delay 1ms reorder x",
+	         "netem: 'reorder' expects a percentage from 0% to 100%, got "
+	         "'x'"},
+	        {"delay 1ms reorder 5% 9", "netem: 'reorder' correlation expects a percentage from "
+	                                   "0% to 100%, got '9'"},
+	        {"reorder 25%", "netem: 'reorder' needs a 'delay' (reordered packets are the ones "
+	                        "sent without it)"},
+	        {"delay 10ms gap 5", "netem: 'gap' needs a 'reorder' probability"},
+	        {"delay 10ms reorder 25% gap x", "netem: 'gap' expects an integer from 0 to "
+	                                         "1000000000, got 'x'"},
+	        {"rate",
+	         "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, tbit, bps), "
+	         "got nothing"},
+	        {"rate 1", "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, tbit, "
+	                   "bps), got '1'"},
+	        {"rate 5furlongs",
+	         "netem: 'rate' expects a rate like 1mbit (bit, kbit, mbit, gbit, "
+	         "tbit, bps), got '5furlongs'"},
+	        {"rate 1mbit 2x", "netem: 'rate' packet overhead expects an integer from -65535 to "
+	                          "65535, got '2x'"},
+	        {"rate 1mbit 20 48x", "netem: 'rate' cell size expects an integer from 0 to 65535, "
+	                              "got '48x'"},
+	        {"rate 1mbit 20 48 5y",
+	         "netem: 'rate' cell overhead expects an integer from -65535 "
+	         "to 65535, got '5y'"},
+	        {"limit -1", "netem: 'limit' expects an integer from 0 to 1000000000, got '-1'"},
+	        {"corrupt 1%", "netem: 'corrupt' is not supported by ntplab's netem model"},
+	        {"loss 1% ecn", "netem: 'ecn' is not supported by ntplab's netem model"},
+	        {"slot 1ms", "netem: 'slot' is not supported by ntplab's netem model"},
+	        {"seed 5", "netem: 'seed' is not supported by ntplab's netem model"},
+	        {"delay 10ms frobnicate", "netem: unknown word 'frobnicate'"},
+	        {"delay 1234567890123456789012345678901234567890123456789012345678901234567890ms",
+	         "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got "
+	         "'1234567890123456789012345678901234567890'"},
+	        {"delay infms",
+	         "netem: 'delay' expects a time like 20ms (units ns, us, ms, s), got "
+	         "'infms'"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -987,7 +1001,7 @@ Test(netem_parse, every_error_names_the_word)
 		p.delay = 0.777;
 		before = p;
 		cr_assert_eq(netem_link_parse(cases[i].spec, &p, err, sizeof err), -1, "%s",
-			     cases[i].spec);
+		             cases[i].spec);
 		cr_assert_str_eq(err, cases[i].msg, "spec '%s'", cases[i].spec);
 		cr_assert_eq(memcmp(&p, &before, sizeof p), 0, "%s: p unchanged", cases[i].spec);
 		/* No error buffer is fine too. */
@@ -1114,9 +1128,9 @@ rule(const char *name, const char *net, int prefix, uint16_t dport, int action)
 Test(netem_fw, first_match_wins)
 {
 	netem_fw_rule rules[] = {
-		rule("lan-ntp", "192.168.1.0", 24, 123, NETEM_FW_ACCEPT),
-		rule("block-ntp", NULL, 0, 123, NETEM_FW_DROP),
-		rule("reject-ntp", NULL, 0, 123, NETEM_FW_REJECT),
+	        rule("lan-ntp", "192.168.1.0", 24, 123, NETEM_FW_ACCEPT),
+	        rule("block-ntp", NULL, 0, 123, NETEM_FW_DROP),
+	        rule("reject-ntp", NULL, 0, 123, NETEM_FW_REJECT),
 	};
 	ntp_addr lan = addr("192.168.1.5"), wan = addr("10.1.2.3"), srv = addr("192.168.1.1");
 	const netem_fw_rule *hit;
@@ -1135,8 +1149,8 @@ Test(netem_fw, first_match_wins)
 Test(netem_fw, disabled_rules_are_skipped)
 {
 	netem_fw_rule rules[] = {
-		rule("lan-ntp", "192.168.1.0", 24, 123, NETEM_FW_ACCEPT),
-		rule("block-ntp", NULL, 0, 123, NETEM_FW_DROP),
+	        rule("lan-ntp", "192.168.1.0", 24, 123, NETEM_FW_ACCEPT),
+	        rule("block-ntp", NULL, 0, 123, NETEM_FW_DROP),
 	};
 	ntp_addr lan = addr("192.168.1.5"), srv = addr("192.168.1.1");
 	const netem_fw_rule *hit;
@@ -1186,7 +1200,7 @@ Test(netem_fw, subnets_hosts_and_families)
 		cr_assert_eq(netem_fw_eval(&r4, 1, &in, &any, 17, 1, 1, NULL), NETEM_FW_DROP);
 		cr_assert_eq(netem_fw_eval(&r4, 1, &out, &any, 17, 1, 1, NULL), NETEM_FW_ACCEPT);
 		cr_assert_eq(netem_fw_eval(&r4, 1, &v6, &any, 17, 1, 1, NULL), NETEM_FW_ACCEPT,
-			     "a v4 rule does not match v6");
+		             "a v4 rule does not match v6");
 	}
 	{
 		ntp_addr in = addr("2001:db8:1::5"), out = addr("2001:db9::1");
@@ -1199,7 +1213,7 @@ Test(netem_fw, subnets_hosts_and_families)
 
 		cr_assert_eq(netem_fw_eval(&host, 1, &same, &any, 17, 1, 1, NULL), NETEM_FW_DROP);
 		cr_assert_eq(netem_fw_eval(&host, 1, &other, &any, 17, 1, 1, NULL),
-			     NETEM_FW_ACCEPT);
+		             NETEM_FW_ACCEPT);
 	}
 	{
 		ntp_addr in = addr("192.0.2.15"), out = addr("192.0.2.16");

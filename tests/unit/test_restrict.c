@@ -23,8 +23,9 @@ res_addr(const char *addr, const char *mask, uint32_t flags, int line)
 	memset(&e, 0, sizeof e);
 	e.kind = NTP_RES_ADDR;
 	e.addr = res_ip(addr);
-	e.mask = mask != NULL ? res_ip(mask) : ntp_addr_mask_from_prefix(e.addr.family,
-									  e.addr.family == NTP_AF_INET ? 32 : 128);
+	e.mask = mask != NULL ? res_ip(mask)
+	                      : ntp_addr_mask_from_prefix(e.addr.family,
+	                                                  e.addr.family == NTP_AF_INET ? 32 : 128);
 	e.flags = flags;
 	e.line = line;
 	return e;
@@ -56,9 +57,9 @@ Test(restrict, seed_lan_config_most_specific_wins)
 {
 	/* The seed's server: restrict default ignore, the LAN allowed to query. */
 	ntp_restrict_entry v[] = {
-		res_default(NTP_AF_NONE, NTP_RES_IGNORE, 3),
-		res_addr("192.168.163.0", "255.255.255.0", NTP_RES_NOMODIFY | NTP_RES_NOTRAP, 4),
-		res_addr("127.0.0.1", NULL, 0, 5),
+	        res_default(NTP_AF_NONE, NTP_RES_IGNORE, 3),
+	        res_addr("192.168.163.0", "255.255.255.0", NTP_RES_NOMODIFY | NTP_RES_NOTRAP, 4),
+	        res_addr("127.0.0.1", NULL, 0, 5),
 	};
 	ntp_restrict_match m = res_lookup(v, 3, "192.168.163.132");
 
@@ -82,8 +83,8 @@ Test(restrict, default_covers_both_families_unless_limited)
 {
 	ntp_restrict_entry both[] = {res_default(NTP_AF_NONE, NTP_RES_NOQUERY, 1)};
 	ntp_restrict_entry split[] = {
-		res_default(NTP_AF_INET, NTP_RES_IGNORE, 1),
-		res_default(NTP_AF_INET6, NTP_RES_NOPEER, 2),
+	        res_default(NTP_AF_INET, NTP_RES_IGNORE, 1),
+	        res_default(NTP_AF_INET6, NTP_RES_NOPEER, 2),
 	};
 	ntp_restrict_entry v4_only[] = {res_default(NTP_AF_INET, NTP_RES_IGNORE, 1)};
 
@@ -104,10 +105,10 @@ Test(restrict, default_covers_both_families_unless_limited)
 Test(restrict, ipv6_most_specific_and_no_cross_family)
 {
 	ntp_restrict_entry v[] = {
-		res_default(NTP_AF_NONE, NTP_RES_IGNORE, 1),
-		res_addr("2001:db8::", "ffff:ffff::", NTP_RES_NOQUERY, 2),
-		res_addr("2001:db8:1::", "ffff:ffff:ffff::", NTP_RES_NOTRAP, 3),
-		res_addr("0.0.0.0", "0.0.0.0", NTP_RES_LIMITED, 4), /* IPv4 only */
+	        res_default(NTP_AF_NONE, NTP_RES_IGNORE, 1),
+	        res_addr("2001:db8::", "ffff:ffff::", NTP_RES_NOQUERY, 2),
+	        res_addr("2001:db8:1::", "ffff:ffff:ffff::", NTP_RES_NOTRAP, 3),
+	        res_addr("0.0.0.0", "0.0.0.0", NTP_RES_LIMITED, 4), /* IPv4 only */
 	};
 
 	cr_assert_eq(res_lookup(v, 4, "2001:db8:1::5").flags, NTP_RES_NOTRAP);
@@ -120,18 +121,21 @@ Test(restrict, ipv6_most_specific_and_no_cross_family)
 Test(restrict, longest_mask_wins_in_any_order)
 {
 	static const uint32_t f[4] = {NTP_RES_NOQUERY, NTP_RES_NOTRAP, NTP_RES_NOPEER,
-				      NTP_RES_NOMODIFY};
+	                              NTP_RES_NOMODIFY};
 	ntp_restrict_entry base[4] = {
-		res_addr("10.0.0.0", "255.0.0.0", f[0], 1),
-		res_addr("10.1.0.0", "255.255.0.0", f[1], 2),
-		res_addr("10.1.2.0", "255.255.255.0", f[2], 3),
-		res_addr("10.1.2.3", NULL, f[3], 4),
+	        res_addr("10.0.0.0", "255.0.0.0", f[0], 1),
+	        res_addr("10.1.0.0", "255.255.0.0", f[1], 2),
+	        res_addr("10.1.2.0", "255.255.255.0", f[2], 3),
+	        res_addr("10.1.2.3", NULL, f[3], 4),
 	};
 	static const struct {
 		const char *addr;
 		int want; /* index into base */
 	} probe[] = {
-		{"10.1.2.3", 3}, {"10.1.2.4", 2}, {"10.1.3.3", 1}, {"10.2.2.3", 0},
+	        {"10.1.2.3", 3},
+	        {"10.1.2.4", 2},
+	        {"10.1.3.3", 1},
+	        {"10.2.2.3", 0},
 	};
 	int tried = 0;
 
@@ -150,7 +154,7 @@ Test(restrict, longest_mask_wins_in_any_order)
 		for (size_t p = 0; p < sizeof probe / sizeof probe[0]; p++) {
 			ntp_restrict_match m = res_lookup(v, 4, probe[p].addr);
 			cr_assert_eq(m.flags, f[probe[p].want], "%s in order %d%d%d%d",
-				     probe[p].addr, perm[0], perm[1], perm[2], perm[3]);
+			             probe[p].addr, perm[0], perm[1], perm[2], perm[3]);
 			cr_assert_eq(m.entry->line, probe[p].want + 1);
 		}
 		tried++;
@@ -165,11 +169,11 @@ Test(restrict, equal_address_and_mask_combine_as_ntpd)
 	/* ntpd hack_restrict(): a second line for the same address and mask
 	 * adds its flags to the existing entry. */
 	ntp_restrict_entry v[] = {
-		res_default(NTP_AF_NONE, NTP_RES_KOD | NTP_RES_LIMITED, 1),
-		res_addr("192.168.163.0", "255.255.255.0", NTP_RES_NOMODIFY, 2),
-		res_default(NTP_AF_NONE, NTP_RES_NOQUERY, 3),
-		/* an unmasked address names the same network */
-		res_addr("192.168.163.77", "255.255.255.0", NTP_RES_NOTRAP, 4),
+	        res_default(NTP_AF_NONE, NTP_RES_KOD | NTP_RES_LIMITED, 1),
+	        res_addr("192.168.163.0", "255.255.255.0", NTP_RES_NOMODIFY, 2),
+	        res_default(NTP_AF_NONE, NTP_RES_NOQUERY, 3),
+	        /* an unmasked address names the same network */
+	        res_addr("192.168.163.77", "255.255.255.0", NTP_RES_NOTRAP, 4),
 	};
 	ntp_restrict_match m = res_lookup(v, 4, "10.9.8.7");
 
@@ -180,13 +184,30 @@ Test(restrict, equal_address_and_mask_combine_as_ntpd)
 	cr_assert_eq(m.entry, &v[1]);
 }
 
+Test(restrict, ntpsec_measured_config)
+{
+	/* Run against NTPsec 1.2.2 in a network namespace: 127.0.0.2 got no
+	 * answer (noserve kept, nomodify added), 127.0.0.4 was served (host
+	 * entry beats the /8), 127.0.0.5 was not (the /8's noserve). */
+	ntp_restrict_entry v[] = {
+	        res_addr("127.0.0.2", NULL, NTP_RES_NOSERVE, 4),
+	        res_addr("127.0.0.2", NULL, NTP_RES_NOMODIFY, 5),
+	        res_addr("127.0.0.0", "255.0.0.0", NTP_RES_NOSERVE, 6),
+	        res_addr("127.0.0.4", NULL, 0, 7),
+	};
+
+	cr_assert_eq(res_lookup(v, 4, "127.0.0.2").flags, NTP_RES_NOSERVE | NTP_RES_NOMODIFY);
+	cr_assert_eq(res_lookup(v, 4, "127.0.0.4").flags, 0u);
+	cr_assert_eq(res_lookup(v, 4, "127.0.0.5").flags, NTP_RES_NOSERVE);
+}
+
 Test(restrict, noncontiguous_mask_uses_ntpd_order)
 {
 	/* Both entries cover 10.1.1.5 with 16 mask bits; ntpd's list is sorted
 	 * by descending masked address, so 10.1.0.0 beats 10.0.1.0. */
 	ntp_restrict_entry v[] = {
-		res_addr("10.0.1.0", "255.0.255.0", NTP_RES_NOQUERY, 1),
-		res_addr("10.1.0.0", "255.255.0.0", NTP_RES_NOTRAP, 2),
+	        res_addr("10.0.1.0", "255.0.255.0", NTP_RES_NOQUERY, 1),
+	        res_addr("10.1.0.0", "255.255.0.0", NTP_RES_NOTRAP, 2),
 	};
 
 	cr_assert_eq(res_lookup(v, 2, "10.1.1.5").flags, NTP_RES_NOTRAP);
@@ -271,19 +292,19 @@ Test(restrict, flags_format)
 	char small[6];
 
 	cr_assert_str_eq(ntp_restrict_flags_format(0, buf, sizeof buf), "none");
-	cr_assert_str_eq(ntp_restrict_flags_format(NTP_RES_NOTRAP | NTP_RES_NOMODIFY, buf,
-						   sizeof buf),
-			 "nomodify notrap");
+	cr_assert_str_eq(
+	        ntp_restrict_flags_format(NTP_RES_NOTRAP | NTP_RES_NOMODIFY, buf, sizeof buf),
+	        "nomodify notrap");
 	cr_assert_str_eq(ntp_restrict_flags_format(NTP_RES_KOD | NTP_RES_LIMITED | NTP_RES_NOPEER |
-							   NTP_RES_NOQUERY,
-						   buf, sizeof buf),
-			 "noquery nopeer limited kod");
+	                                                   NTP_RES_NOQUERY,
+	                                           buf, sizeof buf),
+	                 "noquery nopeer limited kod");
 	cr_assert_str_eq(ntp_restrict_flags_format(NTP_RES_IGNORE | (1u << 20), buf, sizeof buf),
-			 "ignore 0x100000");
+	                 "ignore 0x100000");
 	/* Truncation keeps a terminated prefix; size 0 writes nothing. */
-	cr_assert_eq(ntp_restrict_flags_format(NTP_RES_NOMODIFY | NTP_RES_NOTRAP, small,
-					       sizeof small),
-		     small);
+	cr_assert_eq(
+	        ntp_restrict_flags_format(NTP_RES_NOMODIFY | NTP_RES_NOTRAP, small, sizeof small),
+	        small);
 	cr_assert_str_eq(small, "nomod");
 	buf[0] = 'x';
 	ntp_restrict_flags_format(NTP_RES_IGNORE, buf, 0);

@@ -6,8 +6,8 @@
 #include "ntp_restrict.h"
 #include "ntp_server.h"
 
-#define SRV_S(x) ((ntp_time)(x) * NTP_NS_PER_S)
-#define SRV_MS(x) ((ntp_time)(x) * 1000000)
+#define SRV_S(x)  ((ntp_time)(x)*NTP_NS_PER_S)
+#define SRV_MS(x) ((ntp_time)(x)*1000000)
 /* 2026-11-24 06:56:13.313026688 UTC, an arbitrary local receive time. */
 #define SRV_T0 INT64_C(1795503373313026688)
 
@@ -85,7 +85,7 @@ srv_ask(srv_fixture *f, uint32_t flags, ntp_time t, ntp_pkt *reply, ntp_serve_re
 	ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, 6);
 
 	return ntp_server_answer(&f->s, &f->sys, &req, NTP_PKT_HEADER_LEN, &f->client, flags, t,
-				 t + 1000, reply, r);
+	                         t + 1000, reply, r);
 }
 
 static unsigned
@@ -104,7 +104,7 @@ Test(server, reply_fields_exact)
 
 	srv_setup(&f, -1, -1);
 	int v = ntp_server_answer(&f.s, &f.sys, &req, NTP_PKT_HEADER_LEN, &f.client, 0, t_recv,
-				  t_xmt, &reply, &r);
+	                          t_xmt, &reply, &r);
 	cr_assert_eq(v, NTP_SERVE_REPLY, "%s", r.reason);
 	cr_assert_eq(r.verdict, NTP_SERVE_REPLY);
 	cr_assert(strstr(r.reason, "served") != NULL, "%s", r.reason);
@@ -125,6 +125,15 @@ Test(server, reply_fields_exact)
 	/* No extension fields and no MAC: 48 bytes, never more than asked. */
 	cr_assert_eq(reply.n_ext, 0);
 	cr_assert_not(reply.has_mac);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	size_t len = 0;
+	ntp_pkt back;
+	cr_assert_eq(ntp_pkt_encode(&reply, buf, sizeof buf, &len), NTP_PKT_OK);
+	cr_assert_eq(len, (size_t)NTP_PKT_HEADER_LEN);
+	cr_assert_eq(ntp_pkt_decode(buf, len, &back, NULL), NTP_PKT_OK);
+	cr_assert_eq(back.xmt, reply.xmt);
+	cr_assert_eq(back.poll, reply.poll);
+	cr_assert_not(ntp_pkt_is_kod(&back));
 	cr_assert_eq(f.s.served, 1u);
 	cr_assert_eq(srv_total(&f.s), 1u);
 }
@@ -140,9 +149,9 @@ Test(server, reply_to_longer_request_is_header_only)
 	req.has_mac = true; /* 68-byte request with a MAC we cannot check */
 	req.keyid = 1;
 	req.digest_len = 16;
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 68, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, &r),
-		     NTP_SERVE_REPLY);
+	cr_assert_eq(
+	        ntp_server_answer(&f.s, &f.sys, &req, 68, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
+	        NTP_SERVE_REPLY);
 	cr_assert_not(reply.has_mac);
 	cr_assert_eq(reply.n_ext, 0);
 	cr_assert_eq(reply.keyid, 0u);
@@ -163,12 +172,12 @@ Test(server, poll_echoed_in_replies_raised_to_average_in_kods)
 		uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 		srv_setup(&f, c[i].average, -1);
 		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0,
-					       SRV_T0, &reply, &r),
-			     NTP_SERVE_REPLY);
+		                               SRV_T0, &reply, &r),
+		             NTP_SERVE_REPLY);
 		cr_assert_eq(reply.poll, c[i].req_poll, "case %zu", i);
 		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0 + 1,
-					       SRV_T0, &reply, &r),
-			     NTP_SERVE_KOD);
+		                               SRV_T0, &reply, &r),
+		             NTP_SERVE_KOD);
 		cr_assert_eq(reply.poll, c[i].kod_poll, "case %zu", i);
 	}
 }
@@ -221,15 +230,15 @@ Test(server, ignore_and_noserve_drop_without_touching_reply)
 	cr_assert_str_eq(r.reason, "restrict ignore");
 	cr_assert_eq(memcmp(&reply, &before, sizeof reply), 0);
 	cr_assert_eq(srv_ask(&f, NTP_RES_NOSERVE | NTP_RES_NOMODIFY, SRV_T0, &reply, &r),
-		     NTP_SERVE_DROP);
+	             NTP_SERVE_DROP);
 	cr_assert_str_eq(r.reason, "restrict noserve");
 	cr_assert_eq(memcmp(&reply, &before, sizeof reply), 0);
 	cr_assert_eq(f.s.dropped_restrict, 2u);
 	/* Flags that do not concern time service change nothing. */
-	cr_assert_eq(srv_ask(&f, NTP_RES_NOMODIFY | NTP_RES_NOTRAP | NTP_RES_NOQUERY |
-					 NTP_RES_NOPEER,
-			     SRV_T0, &reply, &r),
-		     NTP_SERVE_REPLY);
+	cr_assert_eq(srv_ask(&f,
+	                     NTP_RES_NOMODIFY | NTP_RES_NOTRAP | NTP_RES_NOQUERY | NTP_RES_NOPEER,
+	                     SRV_T0, &reply, &r),
+	             NTP_SERVE_REPLY);
 	cr_assert_eq(srv_total(&f.s), 3u);
 }
 
@@ -255,7 +264,7 @@ Test(server, versions_and_version_flag)
 	for (uint8_t v = 0; v <= 7; v++) {
 		ntp_pkt req = srv_request(v, NTP_MODE_CLIENT, 6);
 		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
-					    &reply, &r);
+		                            &reply, &r);
 		if (v >= 1 && v <= 4) {
 			cr_assert_eq(got, NTP_SERVE_REPLY, "v%u: %s", v, r.reason);
 			cr_assert_eq(reply.version, v);
@@ -271,7 +280,7 @@ Test(server, versions_and_version_flag)
 	for (uint8_t v = 1; v <= 4; v++) {
 		ntp_pkt req = srv_request(v, NTP_MODE_CLIENT, 6);
 		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, NTP_RES_VERSION,
-					    SRV_T0, SRV_T0, &reply, &r);
+		                            SRV_T0, SRV_T0, &reply, &r);
 		cr_assert_eq(got, v == 4 ? NTP_SERVE_REPLY : NTP_SERVE_DROP, "v%u", v);
 		if (v != 4) {
 			cr_assert(strstr(r.reason, "restrict version") != NULL, "%s", r.reason);
@@ -290,8 +299,8 @@ Test(server, symmetric_active_gets_passive_reply)
 
 	srv_setup(&f, -1, -1);
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, NTP_RES_NOPEER, SRV_T0,
-				       SRV_T0 + 10, &reply, &r),
-		     NTP_SERVE_REPLY);
+	                               SRV_T0 + 10, &reply, &r),
+	             NTP_SERVE_REPLY);
 	cr_assert_eq(reply.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(reply.stratum, 3);
 	cr_assert_eq(reply.poll, 7);
@@ -305,14 +314,14 @@ Test(server, other_modes_dropped_ntpv1_mode0_is_a_client)
 	ntp_pkt reply;
 	ntp_serve_result r;
 	static const uint8_t modes[] = {NTP_MODE_UNSPEC,    NTP_MODE_PASSIVE, NTP_MODE_SERVER,
-					NTP_MODE_BROADCAST, NTP_MODE_CONTROL, NTP_MODE_PRIVATE};
+	                                NTP_MODE_BROADCAST, NTP_MODE_CONTROL, NTP_MODE_PRIVATE};
 
 	srv_setup(&f, -1, -1);
 	for (size_t i = 0; i < sizeof modes; i++) {
 		ntp_pkt req = srv_request(4, modes[i], 6);
-		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0,
-					       SRV_T0, &reply, &r),
-			     NTP_SERVE_DROP, "mode %u", modes[i]);
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
+		                               &reply, &r),
+		             NTP_SERVE_DROP, "mode %u", modes[i]);
 		cr_assert(strstr(r.reason, "mode") != NULL, "%s", r.reason);
 	}
 	cr_assert_eq(f.s.dropped_bad, 6u);
@@ -320,9 +329,9 @@ Test(server, other_modes_dropped_ntpv1_mode0_is_a_client)
 
 	/* ntpd: "in very early NTP versions mode 0 was ... client mode". */
 	ntp_pkt v1 = srv_request(1, NTP_MODE_UNSPEC, 6);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &v1, 48, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, &r),
-		     NTP_SERVE_REPLY);
+	cr_assert_eq(
+	        ntp_server_answer(&f.s, &f.sys, &v1, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
+	        NTP_SERVE_REPLY);
 	cr_assert_eq(reply.mode, NTP_MODE_SERVER);
 	cr_assert_eq(reply.version, 1);
 }
@@ -335,24 +344,24 @@ Test(server, short_request_and_null_arguments)
 	ntp_serve_result r;
 
 	srv_setup(&f, -1, -1);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 40, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, &r),
-		     NTP_SERVE_DROP);
+	cr_assert_eq(
+	        ntp_server_answer(&f.s, &f.sys, &req, 40, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
+	        NTP_SERVE_DROP);
 	cr_assert(strstr(r.reason, "40 bytes") != NULL, "%s", r.reason);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, NULL, 48, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, &r),
-		     NTP_SERVE_DROP);
-	cr_assert_eq(ntp_server_answer(&f.s, NULL, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
-				       &r),
-		     NTP_SERVE_DROP);
+	cr_assert_eq(
+	        ntp_server_answer(&f.s, &f.sys, NULL, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
+	        NTP_SERVE_DROP);
+	cr_assert_eq(
+	        ntp_server_answer(&f.s, NULL, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
+	        NTP_SERVE_DROP);
 	cr_assert_eq(f.s.dropped_bad, 3u);
-	cr_assert_eq(ntp_server_answer(NULL, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, NULL),
-		     NTP_SERVE_DROP);
+	cr_assert_eq(ntp_server_answer(NULL, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
+	                               NULL),
+	             NTP_SERVE_DROP);
 	/* r may be NULL: the verdict is still returned. */
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
-				       &reply, NULL),
-		     NTP_SERVE_REPLY);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
+	                               NULL),
+	             NTP_SERVE_REPLY);
 }
 
 Test(server, limited_without_kod_drops_only_over_the_limit)
@@ -366,7 +375,7 @@ Test(server, limited_without_kod_drops_only_over_the_limit)
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 50; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(8 * k), &reply, &r),
-			     NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
 	}
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 6);
 
@@ -375,11 +384,11 @@ Test(server, limited_without_kod_drops_only_over_the_limit)
 	srv_setup(&f, -1, -1);
 	for (int k = 1; k <= 29; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(4 * (k - 1)), &reply, &r),
-			     NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
 	}
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 2 * 29 + 2);
 	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(4 * 29), &reply, &r),
-		     NTP_SERVE_DROP);
+	             NTP_SERVE_DROP);
 	cr_assert_str_eq(r.reason, "rate limit: headway 56 s + 2^3 s >= limit 64 s; dropped");
 	cr_assert_eq(f.s.dropped_rate, 1u);
 	cr_assert_eq(f.s.kod_sent, 0u);
@@ -396,17 +405,18 @@ Test(server, limited_kod_has_ntpd_fields)
 	uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 
 	srv_setup(&f, -1, -1);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0,
-				       SRV_T0 + 5, &reply, &r),
-		     NTP_SERVE_REPLY);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0, SRV_T0 + 5,
+	                               &reply, &r),
+	             NTP_SERVE_REPLY);
 	/* 0.25 s later: rounds to 0 s, under the 2 s minimum (1 s grace). */
 	req.xmt = ntp_ts_make(0xeca1b2c4u, 0x12345678u);
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags,
-				       SRV_T0 + SRV_MS(250), SRV_T0 + SRV_MS(251), &reply, &r),
-		     NTP_SERVE_KOD);
+	                               SRV_T0 + SRV_MS(250), SRV_T0 + SRV_MS(251), &reply, &r),
+	             NTP_SERVE_KOD);
 	cr_assert_eq(r.verdict, NTP_SERVE_KOD);
-	cr_assert_str_eq(r.reason,
-			 "rate limit: 0 s since last request < discard minimum 2^1 s; KoD RATE sent");
+	cr_assert_str_eq(
+	        r.reason,
+	        "rate limit: 0 s since last request < discard minimum 2^1 s; KoD RATE sent");
 	cr_assert_eq(reply.leap, NTP_LEAP_NOTSYNC);
 	cr_assert_eq(reply.version, 3);
 	cr_assert_eq(reply.mode, NTP_MODE_SERVER);
@@ -423,6 +433,11 @@ Test(server, limited_kod_has_ntpd_fields)
 	cr_assert_eq(reply.xmt, req.xmt);
 	cr_assert_eq(reply.n_ext, 0);
 	cr_assert_not(reply.has_mac);
+	cr_assert(ntp_pkt_is_kod(&reply));
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	size_t len = 0;
+	cr_assert_eq(ntp_pkt_encode(&reply, buf, sizeof buf, &len), NTP_PKT_OK);
+	cr_assert_eq(len, (size_t)NTP_PKT_HEADER_LEN);
 	cr_assert_eq(f.s.kod_sent, 1u);
 	cr_assert_eq(f.s.served, 1u);
 
@@ -431,10 +446,11 @@ Test(server, limited_kod_has_ntpd_fields)
 	ntp_addr peer = srv_ip("192.168.163.140", 123);
 	ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags, SRV_T0, SRV_T0, &reply, &r);
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags, SRV_T0 + SRV_MS(100),
-				       SRV_T0, &reply, &r),
-		     NTP_SERVE_KOD);
+	                               SRV_T0, &reply, &r),
+	             NTP_SERVE_KOD);
 	cr_assert_eq(reply.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(reply.poll, 6);
+	cr_assert(ntp_pkt_is_kod(&reply));
 }
 
 Test(server, kod_without_limited_does_nothing)
@@ -446,7 +462,7 @@ Test(server, kod_without_limited_does_nothing)
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 100; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_KOD, SRV_T0 + SRV_MS(100 * k), &reply, &r),
-			     NTP_SERVE_REPLY);
+		             NTP_SERVE_REPLY);
 	}
 	cr_assert_eq(f.s.served, 100u);
 	cr_assert_eq(f.s.n, 0u); /* not tracked at all */
@@ -466,10 +482,11 @@ Test(server, burst_of_100_at_half_second)
 	 * 64 again, 9 requests later: KoDs at 14, 23, ..., 95. */
 	srv_setup(&f, -1, -1);
 	for (int k = 1; k <= 100; k++) {
-		int want = k <= 13 ? NTP_SERVE_REPLY
-				   : (k - 14) % 9 == 0 ? NTP_SERVE_KOD : NTP_SERVE_DROP;
+		int want = k <= 13             ? NTP_SERVE_REPLY
+		           : (k - 14) % 9 == 0 ? NTP_SERVE_KOD
+		                               : NTP_SERVE_DROP;
 		int got = srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_MS(500 * (k - 1)),
-				  &reply, &r);
+		                  &reply, &r);
 		cr_assert_eq(got, want, "request %d: %s", k, r.reason);
 		replies += got == NTP_SERVE_REPLY;
 		kods += got == NTP_SERVE_KOD;
@@ -499,8 +516,8 @@ Test(server, flood_faster_than_rounding_gets_one_kod)
 	for (int k = 1; k <= 100; k++) {
 		int want = k == 1 ? NTP_SERVE_REPLY : k == 2 ? NTP_SERVE_KOD : NTP_SERVE_DROP;
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD,
-				     SRV_T0 + SRV_MS(400 * (k - 1)), &reply, &r),
-			     want, "request %d", k);
+		                     SRV_T0 + SRV_MS(400 * (k - 1)), &reply, &r),
+		             want, "request %d", k);
 	}
 	cr_assert_eq(f.s.kod_sent, 1u);
 	cr_assert_eq(f.s.dropped_rate, 98u);
@@ -519,13 +536,13 @@ Test(server, iburst_then_64s_polls_all_served)
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 8; k++, t += SRV_S(2)) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, t, &reply, &r),
-			     NTP_SERVE_REPLY, "burst %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "burst %d: %s", k, r.reason);
 		cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, leak_after[k]);
 	}
 	t += SRV_S(62); /* 64 s after the last burst packet */
 	for (int k = 0; k < 20; k++, t += SRV_S(64)) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, t, &reply, &r),
-			     NTP_SERVE_REPLY, "poll %d", k);
+		             NTP_SERVE_REPLY, "poll %d", k);
 		cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 6);
 	}
 	cr_assert_eq(f.s.served, 28u);
@@ -540,19 +557,18 @@ Test(server, iburst_against_discard_minimum_4s)
 	 * bucket to 72; it drains 2 per request: 70, 68, 66, 64 (quiet), then
 	 * 62 < 64 gives the second KoD at request 7, 70 at request 8.  64 s
 	 * later it has drained to 6: served (leak 12), and again (leak 6). */
-	static const int want[10] = {NTP_SERVE_REPLY, NTP_SERVE_KOD,   NTP_SERVE_DROP,
-				     NTP_SERVE_DROP,  NTP_SERVE_DROP,  NTP_SERVE_DROP,
-				     NTP_SERVE_KOD,   NTP_SERVE_DROP,  NTP_SERVE_REPLY,
-				     NTP_SERVE_REPLY};
+	static const int want[10] = {
+	        NTP_SERVE_REPLY, NTP_SERVE_KOD, NTP_SERVE_DROP, NTP_SERVE_DROP,  NTP_SERVE_DROP,
+	        NTP_SERVE_DROP,  NTP_SERVE_KOD, NTP_SERVE_DROP, NTP_SERVE_REPLY, NTP_SERVE_REPLY};
 	static const int32_t leak[10] = {0, 72, 70, 68, 66, 64, 72, 70, 12, 6};
 	ntp_time t = SRV_T0;
 
 	srv_setup(&f, 3, 2);
 	for (int k = 0; k < 10; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, t, &reply, &r), want[k],
-			     "request %d: %s", k + 1, r.reason);
+		             "request %d: %s", k + 1, r.reason);
 		cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, leak[k], "request %d",
-			     k + 1);
+		             k + 1);
 		t += k < 7 ? SRV_S(2) : SRV_S(64);
 	}
 	cr_assert_eq(f.s.kod_sent, 2u);
@@ -568,16 +584,15 @@ Test(server, clock_stepped_back_is_not_a_burst)
 
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 3; k++) {
-		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(2 * k), &reply,
-				     &r),
-			     NTP_SERVE_REPLY);
+		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(2 * k),
+		                     &reply, &r),
+		             NTP_SERVE_REPLY);
 	}
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 10);
 	/* Our clock stepped back 28 s: the gap counts as the 2 s minimum
 	 * (ntpd bug 3971), neither a violation nor a long rest: 10 - 2 + 6. */
-	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(4 - 28), &reply,
-			     &r),
-		     NTP_SERVE_REPLY, "%s", r.reason);
+	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(4 - 28), &reply, &r),
+	             NTP_SERVE_REPLY, "%s", r.reason);
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 14);
 }
 
@@ -595,8 +610,8 @@ Test(server, rate_limit_is_per_address_any_port)
 	srv_setup(&f, -1, -1);
 	ntp_server_answer(&f.s, &f.sys, &req, 48, &a1, flags, SRV_T0, SRV_T0, &reply, &r);
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &a2, flags, SRV_T0 + SRV_MS(100),
-				       SRV_T0, &reply, &r),
-		     NTP_SERVE_KOD);
+	                               SRV_T0, &reply, &r),
+	             NTP_SERVE_KOD);
 	cr_assert_eq(f.s.n, 1u);
 	cr_assert_eq(f.s.table[0].count, 2u);
 	cr_assert_eq(f.s.table[0].addr.port, 123);
@@ -618,8 +633,8 @@ Test(server, mru_full_recycles_least_recently_used)
 	ntp_server_init(&s, table, 3, -1, -1);
 	for (int k = 0; k < 5; k++) {
 		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, order[k], flags,
-					       SRV_T0 + SRV_S(10 * k), SRV_T0, &reply, &r),
-			     NTP_SERVE_REPLY);
+		                               SRV_T0 + SRV_S(10 * k), SRV_T0, &reply, &r),
+		             NTP_SERVE_REPLY);
 	}
 	/* d arrived with a, c, b in the table: b was least recently used. */
 	cr_assert_eq(s.n, 3u);
@@ -643,7 +658,7 @@ Test(server, mru_full_recycles_least_recently_used)
 		x.a[2] = (uint8_t)(k >> 8);
 		x.a[3] = (uint8_t)k;
 		ntp_server_answer(&s, &sys, &req, 48, &x, flags, SRV_T0 + SRV_S(60), SRV_T0, &reply,
-				  &r);
+		                  &r);
 	}
 	cr_assert_eq(s.n, 3u);
 	cr_assert_eq(s.served, 1006u);
@@ -663,9 +678,10 @@ Test(server, no_table_means_limited_is_not_enforced)
 	cr_assert_eq(s.average_log2, NTP_SERVER_LOG2_MAX);
 	cr_assert_eq(s.minimum_log2, NTP_SERVER_LOG2_MAX);
 	for (int k = 0; k < 10; k++) {
-		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, &a, NTP_RES_LIMITED | NTP_RES_KOD,
-					       SRV_T0 + k, SRV_T0, &reply, &r),
-			     NTP_SERVE_REPLY);
+		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, &a,
+		                               NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + k, SRV_T0,
+		                               &reply, &r),
+		             NTP_SERVE_REPLY);
 	}
 	ntp_server_init(&s, NULL, 0, -5, -1);
 	cr_assert_eq(s.average_log2, NTP_SERVER_AVERAGE_DEF);
@@ -680,8 +696,13 @@ Test(server, counters_count_every_verdict_once)
 	ntp_serve_result r;
 	unsigned calls = 0;
 	static const uint32_t flags[] = {
-		0, NTP_RES_IGNORE, NTP_RES_NOSERVE, NTP_RES_LIMITED, NTP_RES_LIMITED | NTP_RES_KOD,
-		NTP_RES_VERSION, NTP_RES_NOTRUST,
+	        0,
+	        NTP_RES_IGNORE,
+	        NTP_RES_NOSERVE,
+	        NTP_RES_LIMITED,
+	        NTP_RES_LIMITED | NTP_RES_KOD,
+	        NTP_RES_VERSION,
+	        NTP_RES_NOTRUST,
 	};
 
 	srv_setup(&f, -1, -1);
@@ -690,7 +711,7 @@ Test(server, counters_count_every_verdict_once)
 		uint8_t version = (uint8_t)(k % 7 == 0 ? 3 : 4);
 		ntp_pkt req = srv_request(version, mode, 6);
 		ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags[k % 7],
-				  SRV_T0 + SRV_MS(300 * k), SRV_T0, &reply, &r);
+		                  SRV_T0 + SRV_MS(300 * k), SRV_T0, &reply, &r);
 		calls++;
 		cr_assert_eq(srv_total(&f.s), calls);
 	}
