@@ -29,8 +29,8 @@
 
 #define NTP_PKT_HEADER_LEN 48   /* bytes, RFC 5905 Fig. 8 */
 #define NTP_PKT_MAX_EXT 8       /* extension fields kept per packet (ours) */
-#define NTP_PKT_EXT_MIN_LEN 16  /* bytes, RFC 7822 §7.5 */
-#define NTP_PKT_EXT_LAST_MIN 28 /* bytes, last field when no MAC, RFC 7822 §7.5 */
+#define NTP_PKT_EXT_MIN_LEN 16  /* bytes, RFC 5905 §7.5 as updated by RFC 7822 */
+#define NTP_PKT_EXT_LAST_MIN 28 /* bytes, last field when no MAC, RFC 7822 §3 */
 #define NTP_PKT_MAX_DIGEST 20   /* bytes, SHA-1 digest */
 #define NTP_PKT_MAX_LEN 1024    /* bytes accepted/produced (ours; ntpd's is 1024 too) */
 
@@ -77,8 +77,8 @@ typedef struct ntp_pkt_err {
 } ntp_pkt_err;
 
 /* One RFC 7822 extension field.  value points into the decoded buffer
- * (caller-owned); encode copies value_len bytes from it and pads with
- * zeros up to length. */
+ * (caller-owned); encode copies length - 4 bytes from it (a NULL value gives
+ * a zero-filled body). */
 typedef struct ntp_pkt_ext {
 	uint16_t type;
 	uint16_t length;        /* whole field incl. 4-byte header and padding */
@@ -109,11 +109,16 @@ typedef struct ntp_pkt {
 } ntp_pkt;
 
 /* Decode len bytes.  Returns enum ntp_pkt_result; on a negative result err
- * (if not NULL) says why.  out->ext[].value points into buf. */
+ * (if not NULL) says why.  out->ext[].value points into buf.  Checks run in
+ * this order: too long, empty, version, mode 6/7 (only byte 0 is needed for
+ * those), shorter than 48, extension fields, MAC.  A 4/20/24-byte remainder is
+ * always read as a MAC.  NULL buf or out gives NTP_PKT_E_INVALID. */
 int ntp_pkt_decode(const uint8_t *buf, size_t len, ntp_pkt *out, ntp_pkt_err *err);
 
-/* Encode p into buf (cap bytes); *len gets the datagram length.  Returns
- * NTP_PKT_OK, NTP_PKT_E_BUFFER or NTP_PKT_E_INVALID. */
+/* Encode p into buf (cap bytes); *len gets the datagram length (on
+ * NTP_PKT_E_BUFFER: the length needed).  Returns NTP_PKT_OK, NTP_PKT_E_BUFFER
+ * or NTP_PKT_E_INVALID (modes 6/7, or any layout decode would read back
+ * differently). */
 int ntp_pkt_encode(const ntp_pkt *p, uint8_t *buf, size_t cap, size_t *len);
 
 /* Kiss-o'-death (RFC 5905 §7.4): a mode 4 (or 2) packet with stratum 0;
@@ -125,9 +130,10 @@ bool ntp_pkt_is_kod(const ntp_pkt *p);
 	(((uint32_t)(uint8_t)(s)[0] << 24) | ((uint32_t)(uint8_t)(s)[1] << 16) | \
 	 ((uint32_t)(uint8_t)(s)[2] << 8) | (uint32_t)(uint8_t)(s)[3])
 
-/* Format a refid the way ntpq shows it: for stratum 0/1 (and KoD) the
- * ASCII code in dots (".LOCL.", ".RATE."); for stratum >= 2 a dotted
- * IPv4 address; unprintable bytes as hex.  buf >= 16 bytes.  Returns buf. */
+/* Format a refid the way ntpq shows it (NTPsec refid_str): for stratum 0/1
+ * (and KoD) the ASCII code in dots (".LOCL.", ".RATE."), unprintable as
+ * "0x%08x"; for stratum >= 2 (16 included) a dotted IPv4 address.
+ * buf >= 16 bytes.  Returns buf. */
 char *ntp_pkt_refid_format(uint32_t refid, uint8_t stratum, char *buf, size_t size);
 
 /* The name of a mode ("client", "server", ...) and of a leap indicator. */
