@@ -14,14 +14,14 @@ static const struct {
 	uint32_t bit;
 	const char *name;
 } fault_names[] = {
-	{NTP_FAULT_WRONG_LEAP, "wrong-leap"},
-	{NTP_FAULT_STRATUM16, "stratum16"},
-	{NTP_FAULT_KOD, "kod"},
-	{NTP_FAULT_FALSETICKER, "falseticker"},
-	{NTP_FAULT_STALE_REFTIME, "stale-reftime"},
-	{NTP_FAULT_HUGE_ROOTDISP, "huge-rootdisp"},
-	{NTP_FAULT_BAD_ORIGIN, "bad-origin"},
-	{NTP_FAULT_SILENT, "silent"},
+        {NTP_FAULT_WRONG_LEAP, "wrong-leap"},
+        {NTP_FAULT_STRATUM16, "stratum16"},
+        {NTP_FAULT_KOD, "kod"},
+        {NTP_FAULT_FALSETICKER, "falseticker"},
+        {NTP_FAULT_STALE_REFTIME, "stale-reftime"},
+        {NTP_FAULT_HUGE_ROOTDISP, "huge-rootdisp"},
+        {NTP_FAULT_BAD_ORIGIN, "bad-origin"},
+        {NTP_FAULT_SILENT, "silent"},
 };
 
 #define N_FAULTS (sizeof fault_names / sizeof fault_names[0])
@@ -75,8 +75,8 @@ ntp_fault_apply(const ntp_fault *f, ntp_pkt *reply)
 		reply->reftime = ntp_ts_add(reply->reftime, -ntp_dur_from_s(age));
 	}
 	if (f->kinds & NTP_FAULT_HUGE_ROOTDISP) {
-		reply->rootdisp = ntp_short_from_s(f->rootdisp > 0.0 ? f->rootdisp
-								     : NTP_FAULT_ROOTDISP_DEF);
+		reply->rootdisp =
+		        ntp_short_from_s(f->rootdisp > 0.0 ? f->rootdisp : NTP_FAULT_ROOTDISP_DEF);
 	}
 	if (f->kinds & NTP_FAULT_KOD) {
 		make_kod(f, reply);
@@ -135,16 +135,16 @@ ntp_fault_format(const ntp_fault *f, char *buf, unsigned long size)
 		}
 		if (bit == NTP_FAULT_FALSETICKER) {
 			n = snprintf(buf + len, size - len, "%s%s %+.3f s", len ? ", " : "",
-				     fault_names[i].name, f->offset);
+			             fault_names[i].name, f->offset);
 		} else if (bit == NTP_FAULT_KOD) {
 			n = snprintf(buf + len, size - len, "%s%s %s", len ? ", " : "",
-				     fault_names[i].name, f->kod[0] ? f->kod : "RATE");
+			             fault_names[i].name, f->kod[0] ? f->kod : "RATE");
 		} else if (bit == NTP_FAULT_WRONG_LEAP) {
 			n = snprintf(buf + len, size - len, "%s%s %u", len ? ", " : "",
-				     fault_names[i].name, f->leap & 3u);
+			             fault_names[i].name, f->leap & 3u);
 		} else {
 			n = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
-				     fault_names[i].name);
+			             fault_names[i].name);
 		}
 		if (n < 0) {
 			break;

@@ -81,6 +81,30 @@ sort_by_distance(double dst[], uint8_t ord[])
 	}
 }
 
+/* Newest first, but unusable (MAXDISPERSE) stages after the usable ones;
+ * stable, so the order is otherwise by age. */
+static void
+usable_first(double dst[], uint8_t ord[])
+{
+	double d2[NTP_FILTER_STAGES];
+	uint8_t o2[NTP_FILTER_STAGES];
+	int n = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+			if ((dst[i] < NTP_MAXDISPERSE) == (pass == 0)) {
+				d2[n] = dst[i];
+				o2[n] = ord[i];
+				n++;
+			}
+		}
+	}
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		dst[i] = d2[i];
+		ord[i] = o2[i];
+	}
+}
+
 /* Stages usable for the jitter estimate: below MAXDISPERSE and, beyond the
  * first two, below maxdist (ntpd). */
 static int
@@ -99,7 +123,7 @@ count_usable(const double dst[], double maxdist)
 
 int
 ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time now,
-	       const ntp_filter_params *p, double *spike)
+               const ntp_filter_params *p, double *spike)
 {
 	double dst[NTP_FILTER_STAGES];
 	uint8_t ord[NTP_FILTER_STAGES];
@@ -117,7 +141,11 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	}
 
 	age_and_measure(f, now, dst, ord);
-	sort_by_distance(dst, ord);
+	if (p->no_sort) {
+		usable_first(dst, ord);
+	} else {
+		sort_by_distance(dst, ord);
+	}
 	m = count_usable(dst, p->maxdist);
 
 	/* RFC 5905 §10: epsilon = sum of disp_i / 2^(i+1) over the sorted

@@ -17,9 +17,15 @@
  * One difference from ntpd, on purpose: a suppressed popcorn spike leaves
  * the association's offset and delay as they were (ntpd stores the spike
  * in peer->offset before it decides to ignore it, so the next selection
- * sees it).  ntpd 4.2.8 also skips the sort while the discipline measures
- * frequency after a step (freq_cnt); RFC 5905 and ntpd 4.2.6 always sort,
- * and so does this filter.
+ * sees it).
+ *
+ * Like ntpd 4.2.8 (clock_filter: "if the clock has stabilized, sort"), the
+ * caller can turn the sort off while the discipline is still in its
+ * startup (freq_cnt > 0): the newest usable sample is then the best, so
+ * the frequency measurement and the first corrections use fresh offsets
+ * instead of a lowest-delay sample up to eight polls old.  Unlike ntpd,
+ * lost-poll (MAXDISPERSE) stages still go last when unsorted, so a lost
+ * poll never becomes the "best" zero-offset sample.
  *
  * Pure arithmetic on caller-owned state; times are the host's local clock
  * (ntp_time, ns).
@@ -27,16 +33,17 @@
 #ifndef NTP_FILTER_H
 #define NTP_FILTER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ntp_time.h"
 
-#define NTP_FILTER_STAGES 8   /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
-#define NTP_MAXDISPERSE 16.0  /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
-#define NTP_PHI 15e-6         /* s/s, frequency tolerance, RFC 5905 PHI */
-#define NTP_SGATE 3.0         /* popcorn gate in jitters, ntpd CLOCK_SGATE */
-#define NTP_ALLAN_XPT 2048.0  /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
-#define NTP_FILTER_NEVER INT64_MIN /* "no sample used yet" epoch */
+#define NTP_FILTER_STAGES 8         /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
+#define NTP_MAXDISPERSE   16.0      /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
+#define NTP_PHI           15e-6     /* s/s, frequency tolerance, RFC 5905 PHI */
+#define NTP_SGATE         3.0       /* popcorn gate in jitters, ntpd CLOCK_SGATE */
+#define NTP_ALLAN_XPT     2048.0    /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
+#define NTP_FILTER_NEVER  INT64_MIN /* "no sample used yet" epoch */
 
 typedef struct ntp_filter_stage {
 	double offset; /* s, positive = local clock behind the source */
@@ -47,22 +54,23 @@ typedef struct ntp_filter_stage {
 
 typedef struct ntp_filter {
 	ntp_filter_stage f[NTP_FILTER_STAGES]; /* ring, f[next] is the oldest */
-	uint8_t next;      /* stage the next sample overwrites */
-	uint8_t used;      /* samples added since the last reset (saturates at 255) */
-	ntp_time update;   /* local time dispersions were last aged (ntpd peer->update) */
-	ntp_time epoch;    /* time of the last sample used (RFC 5905 p.t, ntpd peer->epoch) */
+	uint8_t next;                          /* stage the next sample overwrites */
+	uint8_t used;    /* samples added since the last reset (saturates at 255) */
+	ntp_time update; /* local time dispersions were last aged (ntpd peer->update) */
+	ntp_time epoch;  /* time of the last sample used (RFC 5905 p.t, ntpd peer->epoch) */
 	/* The association's statistics (RFC 5905 §10: theta, delta, epsilon, psi). */
-	double offset;     /* s */
-	double delay;      /* s */
-	double disp;       /* s */
-	double jitter;     /* s */
+	double offset; /* s */
+	double delay;  /* s */
+	double disp;   /* s */
+	double jitter; /* s */
 } ntp_filter;
 
 /* What the caller passes on every sample. */
 typedef struct ntp_filter_params {
-	double precision;  /* s, system precision: jitter floor (2^sys.precision) */
-	double maxdist;    /* s, tos maxdist: prune limit for the jitter estimate */
-	int8_t hpoll;      /* log2 s, association poll: popcorn window is 2 polls */
+	double precision; /* s, system precision: jitter floor (2^sys.precision) */
+	double maxdist;   /* s, tos maxdist: prune limit for the jitter estimate */
+	int8_t hpoll;     /* log2 s, association poll: popcorn window is 2 polls */
+	bool no_sort;     /* newest usable sample first (ntpd 4.2.8 while freq_cnt > 0) */
 } ntp_filter_params;
 
 enum ntp_filter_verdict {
@@ -81,7 +89,7 @@ void ntp_filter_reset(ntp_filter *f, ntp_time now, double precision);
  * for a lost poll.  *spike (may be NULL) gets the offset jump that was
  * judged a popcorn spike.  Returns enum ntp_filter_verdict. */
 int ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time now,
-		   const ntp_filter_params *p, double *spike);
+                   const ntp_filter_params *p, double *spike);
 
 /* Move every stored time by delta_ns (the clock was stepped by it). */
 void ntp_filter_shift_time(ntp_filter *f, ntp_time delta_ns);

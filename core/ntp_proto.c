@@ -12,10 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#define INTERVAL_FRAC_BITS 12     /* ntpd poll_update: jitter in 1/4096 of the interval */
-#define INTERVAL_JITTER 256       /* ntpd: up to 255/4096 (6.2 %) later, ntp_random() & 0xff */
-#define BURST_SPACING_NS (NTP_BURST_SPACING * NTP_NS_PER_S)
-#define TS_NEVER INT64_MAX        /* "no poll scheduled" */
+#define INTERVAL_FRAC_BITS 12  /* ntpd poll_update: jitter in 1/4096 of the interval */
+#define INTERVAL_JITTER    256 /* ntpd: up to 255/4096 (6.2 %) later, ntp_random() & 0xff */
+#define BURST_SPACING_NS   (NTP_BURST_SPACING * NTP_NS_PER_S)
+#define TS_NEVER           INT64_MAX /* "no poll scheduled" */
 
 static int8_t
 clamp_poll(int v)
@@ -31,7 +31,7 @@ log2_s(int8_t v)
 
 void
 ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
-	      int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision)
+              int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision)
 {
 	memset(p, 0, sizeof *p);
 	if (addr != NULL) {
@@ -152,9 +152,10 @@ static ntp_filter_params
 filter_params(const ntp_peer *p, const ntp_proto_sys *sys)
 {
 	ntp_filter_params fp = {
-		.precision = log2_s(sys->precision),
-		.maxdist = sys->maxdist,
-		.hpoll = p->hpoll,
+	        .precision = log2_s(sys->precision),
+	        .maxdist = sys->maxdist,
+	        .hpoll = p->hpoll,
+	        .no_sort = sys->filter_no_sort,
 	};
 
 	return fp;
@@ -195,7 +196,7 @@ random_nonce(ntp_rand *rnd)
 
 void
 ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_rand *rnd,
-		       ntp_pkt *req)
+                       ntp_pkt *req)
 {
 	memset(req, 0, sizeof *req);
 	req->version = p->version;
@@ -230,7 +231,7 @@ ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_
 
 bool
 ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp_rand *rnd,
-	      ntp_pkt *req, ntp_poll_result *res)
+              ntp_pkt *req, ntp_poll_result *res)
 {
 	memset(res, 0, sizeof *res);
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
@@ -268,7 +269,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp
 
 			res->sampled = true;
 			res->filter_verdict = ntp_filter_add(&p->filter, 0.0, 0.0, NTP_MAXDISPERSE,
-							     now, &fp, NULL);
+			                                     now, &fp, NULL);
 		}
 		/* ntpd transmit(): after NTP_UNREACH silent polls back off one
 		 * step per poll (poll_update clamps at maxpoll); an ephemeral
@@ -337,8 +338,7 @@ mode_belongs(const ntp_peer *p, uint8_t mode)
 static bool
 is_kod(const ntp_pkt *pkt)
 {
-	return pkt->mode == NTP_MODE_SERVER && pkt->stratum == 0 &&
-	       pkt->leap == NTP_LEAP_NOTSYNC;
+	return pkt->mode == NTP_MODE_SERVER && pkt->stratum == 0 && pkt->leap == NTP_LEAP_NOTSYNC;
 }
 
 /* A valid kiss-o'-death (RFC 5905 §7.4, ntpd receive()). */
@@ -432,7 +432,7 @@ timestamp_tests(ntp_peer *p, const ntp_pkt *pkt, ntp_rx_result *res)
  * 64-bit fixed point, only then in double. */
 static void
 compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
-	       ntp_rx_result *res)
+               ntp_rx_result *res)
 {
 	ntp_ts64 t1 = ntp_ts_from_unix_ns(p->t1);
 	ntp_ts64 t4 = ntp_ts_from_unix_ns(t_recv);
@@ -478,7 +478,7 @@ adopt_packet(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *re
 
 int
 ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
-		 ntp_rx_result *res)
+                 ntp_rx_result *res)
 {
 	ntp_filter_params fp;
 
@@ -544,7 +544,7 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_pro
 	res->verdict = NTP_RX_SAMPLE;
 	fp = filter_params(p, sys);
 	res->filter_verdict = ntp_filter_add(&p->filter, res->offset, res->delay, res->disp, t_recv,
-					     &fp, &res->spike);
+	                                     &fp, &res->spike);
 	return res->verdict;
 }
 
@@ -633,14 +633,16 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 		snprintf(buf, size, "TEST1 duplicate: transmit timestamp already seen");
 		break;
 	case NTP_WHY_ZERO_ORG:
-		snprintf(buf, size, "TEST3 invalid: zero origin timestamp (never matches a request)");
+		snprintf(buf, size,
+		         "TEST3 invalid: zero origin timestamp (never matches a request)");
 		break;
 	case NTP_WHY_NO_REQUEST:
 		snprintf(buf, size, "TEST2 bogus: no request outstanding (already answered)");
 		break;
 	case NTP_WHY_BOGUS_ORG:
-		snprintf(buf, size, "TEST2 bogus origin: %016llx does not match our request %016llx",
-			 (unsigned long long)a, (unsigned long long)b);
+		snprintf(buf, size,
+		         "TEST2 bogus origin: %016llx does not match our request %016llx",
+		         (unsigned long long)a, (unsigned long long)b);
 		break;
 	case NTP_WHY_ZERO_REC:
 		snprintf(buf, size, "TEST3 invalid: zero receive timestamp");
@@ -653,24 +655,25 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 		break;
 	case NTP_WHY_REFTIME_AHEAD:
 		snprintf(buf, size,
-			 "TEST6 server unsynchronised: reference time %.6f s after its transmit time",
-			 a);
+		         "TEST6 server unsynchronised: reference time %.6f s after its transmit "
+		         "time",
+		         a);
 		break;
 	case NTP_WHY_HEADER:
 		snprintf(buf, size,
-			 "TEST7 bad header: root delay/2 + root dispersion %.3f s >= %.0f s", a, b);
+		         "TEST7 bad header: root delay/2 + root dispersion %.3f s >= %.0f s", a, b);
 		break;
 	case NTP_WHY_KOD_SPOOFED:
 		snprintf(buf, size, "KoD %s with wrong or zero origin ignored (spoofed?)",
-			 kiss_text(a, k));
+		         kiss_text(a, k));
 		break;
 	case NTP_WHY_KOD_RATE:
 		snprintf(buf, size, "KoD RATE: minpoll raised to %d (%.0f s)", (int)a,
-			 ldexp(1.0, (int)a));
+		         ldexp(1.0, (int)a));
 		break;
 	case NTP_WHY_KOD_DENY:
 		snprintf(buf, size, "KoD %s: association demobilised, no more requests",
-			 kiss_text(a, k));
+		         kiss_text(a, k));
 		break;
 	case NTP_WHY_KOD_OTHER:
 		snprintf(buf, size, "KoD %s ignored (unknown kiss code)", kiss_text(a, k));
@@ -690,19 +693,20 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 
 char *
 ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time now, double maxdist,
-		       double mindist, char *buf, size_t size)
+                       double mindist, char *buf, size_t size)
 {
 	if (unfit & NTP_TEST13) {
-		snprintf(buf, size, "%s", (p->flags & NTP_PEER_F_NOSELECT)
-					      ? "TEST13 noselect"
-					      : "TEST13 unreachable: no valid reply in the last 8 polls");
+		snprintf(buf, size, "%s",
+		         (p->flags & NTP_PEER_F_NOSELECT)
+		                 ? "TEST13 noselect"
+		                 : "TEST13 unreachable: no valid reply in the last 8 polls");
 	} else if (unfit & NTP_TEST10) {
 		snprintf(buf, size, "TEST10 peer unsynchronised: leap %u stratum %u", p->leap,
-			 p->stratum);
+		         p->stratum);
 	} else if (unfit & NTP_TEST11) {
 		snprintf(buf, size, "TEST11 distance %.3f s >= maxdist %.3f s",
-			 ntp_peer_root_distance(p, now, mindist),
-			 maxdist + NTP_PHI * log2_s(p->hpoll));
+		         ntp_peer_root_distance(p, now, mindist),
+		         maxdist + NTP_PHI * log2_s(p->hpoll));
 	} else if (unfit & NTP_TEST12) {
 		snprintf(buf, size, "TEST12 loop: its reference is this host");
 	} else {

@@ -63,16 +63,16 @@ enum ntp_flash {
 	NTP_TEST12 = 0x0800, /* fit: synchronisation loop (its refid is us) */
 	NTP_TEST13 = 0x1000, /* fit: unreachable or noselect */
 };
-#define NTP_PKT_TEST_MASK 0x01ff  /* TEST1-9 */
+#define NTP_PKT_TEST_MASK  0x01ff /* TEST1-9 */
 #define NTP_PEER_TEST_MASK 0x1e00 /* TEST10-13 */
 
-#define NTP_MINPOLL 3          /* log2 s, ntpd NTP_MINPOLL (8 s) */
-#define NTP_MAXPOLL 17         /* log2 s, ntpd NTP_MAXPOLL (36 h) */
-#define NTP_BURST_COUNT 8      /* packets in a burst/iburst, RFC 5905 BCOUNT */
-#define NTP_BURST_SPACING 2    /* s between burst packets, RFC 5905 BTIME, ntpd ntp_minpkt */
-#define NTP_UNREACH 10         /* polls without reply before backoff, ntpd NTP_UNREACH */
-#define NTP_STRATUM_UNSPEC 16  /* RFC 5905 MAXSTRAT: unsynchronised */
-#define NTP_LOCAL_DISPERSION 0.01 /* s, LOCAL(u) root dispersion, ntpd refclock_local DISPERSION */
+#define NTP_MINPOLL          3    /* log2 s, ntpd NTP_MINPOLL (8 s) */
+#define NTP_MAXPOLL          17   /* log2 s, ntpd NTP_MAXPOLL (36 h) */
+#define NTP_BURST_COUNT      8    /* packets in a burst/iburst, RFC 5905 BCOUNT */
+#define NTP_BURST_SPACING    2    /* s between burst packets, RFC 5905 BTIME, ntpd ntp_minpkt */
+#define NTP_UNREACH          10   /* polls without reply before backoff, ntpd NTP_UNREACH */
+#define NTP_STRATUM_UNSPEC   16   /* RFC 5905 MAXSTRAT: unsynchronised */
+#define NTP_LOCAL_DISPERSION 0.01 /* s, LOCAL(u) root dispersion, ntpd DISPERSION */
 
 enum ntp_peer_kind {
 	NTP_PEER_CLIENT = 0,  /* `server`: we send mode 3 */
@@ -87,7 +87,7 @@ enum ntp_peer_flag {
 	NTP_PEER_F_BURST = 1u << 2,
 	NTP_PEER_F_NOSELECT = 1u << 3,
 	NTP_PEER_F_TRUE = 1u << 4,
-	NTP_PEER_F_CONFIG = 1u << 5, /* from the config (not ephemeral) */
+	NTP_PEER_F_CONFIG = 1u << 5,      /* from the config (not ephemeral) */
 	NTP_PEER_F_DEMOBILIZED = 1u << 6, /* DENY/RSTR: never sends again */
 };
 
@@ -116,68 +116,69 @@ enum ntp_why {
 
 /* The system context an association reads (never writes). */
 typedef struct ntp_proto_sys {
-	int8_t precision;   /* log2 s, system precision */
-	int8_t poll;        /* log2 s, system poll (ntp_disc_poll) */
-	double maxdist;     /* s, tos maxdist */
+	int8_t precision;    /* log2 s, system precision */
+	int8_t poll;         /* log2 s, system poll (ntp_disc_poll) */
+	double maxdist;      /* s, tos maxdist */
+	bool filter_no_sort; /* discipline in its startup: filter takes the newest sample */
 	/* System variables a symmetric packet carries (RFC 5905 §7.3). */
 	uint8_t leap;
-	uint8_t stratum;    /* 16 = unsynchronised (sent as 0) */
+	uint8_t stratum; /* 16 = unsynchronised (sent as 0) */
 	uint32_t refid;
 	ntp_ts64 reftime;
-	double rootdelay;   /* s */
-	double rootdisp;    /* s */
+	double rootdelay; /* s */
+	double rootdisp;  /* s */
 } ntp_proto_sys;
 
 typedef struct ntp_peer {
 	/* configuration */
-	ntp_addr addr;        /* remote (LOCAL: 127.127.1.u) */
-	uint8_t kind;         /* enum ntp_peer_kind */
-	uint8_t flags;        /* enum ntp_peer_flag */
-	uint8_t version;      /* 1..4 */
-	int8_t minpoll;       /* log2 s (raised by KoD RATE) */
-	int8_t maxpoll;       /* log2 s */
-	uint8_t unit;         /* LOCAL(u) */
-	uint8_t cfg_stratum;  /* LOCAL: fudge stratum */
+	ntp_addr addr;       /* remote (LOCAL: 127.127.1.u) */
+	uint8_t kind;        /* enum ntp_peer_kind */
+	uint8_t flags;       /* enum ntp_peer_flag */
+	uint8_t version;     /* 1..4 */
+	int8_t minpoll;      /* log2 s (raised by KoD RATE) */
+	int8_t maxpoll;      /* log2 s */
+	uint8_t unit;        /* LOCAL(u) */
+	uint8_t cfg_stratum; /* LOCAL: fudge stratum */
 
 	/* poll process (RFC 5905 §13) */
-	int8_t hpoll;         /* log2 s, host poll */
-	int8_t ppoll;         /* log2 s, peer poll from its packets */
-	uint8_t reach;        /* 8-bit reach shift register */
-	uint8_t unreach;      /* polls since last heard (ntpd peer->unreach) */
-	uint8_t burst;        /* packets left in the current burst */
-	ntp_time nextdate;    /* local time of the next poll */
-	ntp_time outdate;     /* local time of the last poll (burst start) */
+	int8_t hpoll;      /* log2 s, host poll */
+	int8_t ppoll;      /* log2 s, peer poll from its packets */
+	uint8_t reach;     /* 8-bit reach shift register */
+	uint8_t unreach;   /* polls since last heard (ntpd peer->unreach) */
+	uint8_t burst;     /* packets left in the current burst */
+	ntp_time nextdate; /* local time of the next poll */
+	ntp_time outdate;  /* local time of the last poll (burst start) */
 
 	/* on-wire state (RFC 5905 §8) */
-	ntp_ts64 aorg;        /* transmit timestamp we sent (client: the random
-	                         nonce); the origin we expect; 0 = none outstanding */
-	ntp_time t1;          /* local time we sent it: the real T1 */
-	ntp_ts64 xmt;         /* peer's transmit timestamp of its last packet
-	                         (TEST1; echoed as origin in symmetric mode) */
-	ntp_time dst;         /* local time we received that packet (echoed as
-	                         receive timestamp in symmetric mode) */
-	ntp_time last_rx;     /* local time of the last valid packet/sample; 0 never */
+	ntp_ts64 aorg;    /* transmit timestamp we sent (client: the random
+	                     nonce); the origin we expect; 0 = none outstanding */
+	ntp_time t1;      /* local time we sent it: the real T1 */
+	ntp_ts64 xmt;     /* peer's transmit timestamp of its last packet
+	                     (TEST1; echoed as origin in symmetric mode) */
+	ntp_time dst;     /* local time we received that packet (echoed as
+	                     receive timestamp in symmetric mode) */
+	ntp_time last_rx; /* local time of the last valid packet/sample; 0 never */
 
 	/* peer variables from its last valid packet (RFC 5905 §9.1) */
 	uint8_t leap;
 	uint8_t stratum;
 	uint8_t pmode;
-	int8_t precision;     /* log2 s */
+	int8_t precision; /* log2 s */
 	uint32_t refid;
-	double rootdelay;     /* s */
-	double rootdisp;      /* s */
+	double rootdelay; /* s */
+	double rootdisp;  /* s */
 	ntp_ts64 reftime;
 	uint32_t local_refid; /* refid of our own address on this path (loop test) */
 
-	ntp_filter filter;    /* offset, delay, disp, jitter, epoch */
+	ntp_filter filter; /* offset, delay, disp, jitter, epoch */
 
 	/* status */
-	uint16_t flash;       /* TEST bits of the last packet and fit tests */
-	uint8_t sel;          /* enum ntp_select_state from the last selection */
-	uint8_t last_event;   /* ntpd peer event code (for the status word) */
-	uint8_t num_events;   /* 4-bit event counter (for the status word) */
-	uint8_t why;          /* enum ntp_why of the last rejection / KoD */
-	double why_a;         /* its numbers */
+	uint16_t flash;     /* TEST bits of the last packet and fit tests */
+	uint8_t sel;        /* enum ntp_select_state from the last selection */
+	uint8_t last_event; /* ntpd peer event code (for the status word) */
+	uint8_t num_events; /* 4-bit event counter (for the status word) */
+	uint8_t why;        /* enum ntp_why of the last rejection / KoD */
+	double why_a;       /* its numbers */
 	double why_b;
 
 	/* counters */
@@ -190,8 +191,8 @@ typedef struct ntp_peer {
  * [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as ntpd's
  * refclocks do (maxpoll = minpoll).  The first poll is scheduled by the
  * caller (ntp_peer_schedule). */
-void ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags,
-		   int8_t minpoll, int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision);
+void ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
+                   int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision);
 
 /* ntpd peer_clear(): forget the filter, reach and peer variables (the
  * refid shows `ident`, e.g. "STEP"), back to minpoll, nothing outstanding.
@@ -203,14 +204,14 @@ void ntp_peer_schedule(ntp_peer *p, ntp_time at);
 
 /* What one poll did. */
 typedef struct ntp_poll_result {
-	bool send;            /* *req holds a packet for p->addr */
-	bool sampled;         /* a sample went through the filter (LOCAL, or a
-	                         lost-poll dummy) */
-	int filter_verdict;   /* enum ntp_filter_verdict when sampled */
+	bool send;               /* *req holds a packet for p->addr */
+	bool sampled;            /* a sample went through the filter (LOCAL, or a
+	                            lost-poll dummy) */
+	int filter_verdict;      /* enum ntp_filter_verdict when sampled */
 	bool became_reachable;   /* LOCAL's first sample */
 	bool became_unreachable; /* reach register just went to 0 */
-	bool timed_out;       /* ephemeral association unreachable too long:
-	                         the caller frees it */
+	bool timed_out;          /* ephemeral association unreachable too long:
+	                            the caller frees it */
 } ntp_poll_result;
 
 /* The poll process, called when now >= p->nextdate (RFC 5905 App. A.5.7
@@ -221,27 +222,27 @@ typedef struct ntp_poll_result {
  * poll with ntpd's random jitter (up to 1/16 of the interval later).
  * Returns true when *req should be sent. */
 bool ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp_rand *rnd,
-		   ntp_pkt *req, ntp_poll_result *res);
+                   ntp_pkt *req, ntp_poll_result *res);
 
 /* Verdicts of ntp_peer_receive. */
 enum ntp_rx_verdict {
-	NTP_RX_SAMPLE = 0,    /* valid: sample computed and filtered */
-	NTP_RX_REJECT = 1,    /* a packet test failed: nothing changed */
-	NTP_RX_KOD = 2,       /* a valid kiss-o'-death was acted on */
+	NTP_RX_SAMPLE = 0,      /* valid: sample computed and filtered */
+	NTP_RX_REJECT = 1,      /* a packet test failed: nothing changed */
+	NTP_RX_KOD = 2,         /* a valid kiss-o'-death was acted on */
 	NTP_RX_KOD_SPOOFED = 3, /* a KoD with a wrong origin: ignored, counted */
 };
 
 typedef struct ntp_rx_result {
-	int verdict;          /* enum ntp_rx_verdict */
-	uint16_t flash;       /* TEST bits that failed */
-	uint8_t why;          /* enum ntp_why */
+	int verdict;    /* enum ntp_rx_verdict */
+	uint16_t flash; /* TEST bits that failed */
+	uint8_t why;    /* enum ntp_why */
 	double why_a, why_b;
-	uint32_t kiss;        /* kiss code of a KoD */
+	uint32_t kiss; /* kiss code of a KoD */
 	bool became_reachable;
-	bool demobilized;     /* DENY/RSTR */
+	bool demobilized;           /* DENY/RSTR */
 	double offset, delay, disp; /* the raw sample (s) */
-	int filter_verdict;   /* enum ntp_filter_verdict */
-	double spike;         /* s, popcorn spike size */
+	int filter_verdict;         /* enum ntp_filter_verdict */
+	double spike;               /* s, popcorn spike size */
 } ntp_rx_result;
 
 /* receive() + packet() for a packet that belongs to this association,
@@ -254,7 +255,7 @@ typedef struct ntp_rx_result {
  * = precision_s + precision_p + PHI * delay) and runs the clock filter.
  * Returns res->verdict. */
 int ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
-		     ntp_rx_result *res);
+                     ntp_rx_result *res);
 
 /* Sample of the LOCAL pseudo-source (ntpd refclock_local), taken by
  * ntp_peer_poll; exposed for tests. */
@@ -263,7 +264,7 @@ int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now);
 /* Build the packet this association sends at local time now (RFC 5905
  * App. A.5.1 peer_xmit), remembering the expected origin and T1. */
 void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_rand *rnd,
-			    ntp_pkt *req);
+                            ntp_pkt *req);
 
 /* The clock was stepped by delta_ns: move every stored local time. */
 void ntp_peer_shift_time(ntp_peer *p, ntp_time delta_ns);
@@ -286,7 +287,7 @@ char *ntp_proto_why_format(int why, double a, double b, char *buf, size_t size);
 /* "TEST11 distance 1.94 s >= maxdist 1.50 s" for the first failing fit
  * bit; "" when fit.  Returns buf. */
 char *ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time now, double maxdist,
-			     double mindist, char *buf, size_t size);
+                             double mindist, char *buf, size_t size);
 
 /* Interval of the next poll in log2 s, as ntpd poll_update() chooses it:
  * minpoll during a retry/unreachable iburst, else min(hpoll, ppoll). */

@@ -5,7 +5,7 @@
 
 #include "ntp_filter.h"
 
-#define S(x) ((ntp_time)((x) * 1e9))
+#define S(x) ((ntp_time)((x)*1e9))
 #define PREC (1.0 / 1048576.0) /* 2^-20 s */
 
 static ntp_filter_params
@@ -173,8 +173,9 @@ Test(filter, lost_polls_empty)
 
 	ntp_filter_reset(&f, 0, PREC);
 	for (int i = 0; i < 3; i++) {
-		cr_assert_eq(ntp_filter_add(&f, 0.0, 0.0, NTP_MAXDISPERSE, S(64 * (i + 1)), &p, NULL),
-			     NTP_FILTER_EMPTY);
+		cr_assert_eq(
+		        ntp_filter_add(&f, 0.0, 0.0, NTP_MAXDISPERSE, S(64 * (i + 1)), &p, NULL),
+		        NTP_FILTER_EMPTY);
 	}
 	cr_assert_eq(f.epoch, NTP_FILTER_NEVER);
 	cr_assert_float_eq(f.disp, 16.0 * (1.0 - 1.0 / 256.0), 1e-9);
@@ -192,4 +193,31 @@ Test(filter, shift_time_moves_everything)
 	cr_assert_eq(f.update, S(64) - S(28.2));
 	cr_assert_eq(f.f[0].t, S(64) - S(28.2));
 	cr_assert_str_eq(ntp_filter_verdict_name(NTP_FILTER_POPCORN), "popcorn spike");
+}
+
+/* Unsorted (ntpd 4.2.8 during the discipline's startup): the newest
+ * usable sample is the best even with more delay, and a lost poll never
+ * becomes the best. */
+Test(filter, no_sort_takes_newest_usable)
+{
+	ntp_filter f;
+	ntp_filter_params p = params();
+	int v;
+
+	p.no_sort = true;
+	ntp_filter_reset(&f, 0, PREC);
+	ntp_filter_add(&f, 0.001, 0.010, 0.0001, S(64), &p, NULL);
+	v = ntp_filter_add(&f, 0.002, 0.030, 0.0001, S(128), &p, NULL);
+	cr_assert_eq(v, NTP_FILTER_NEW);
+	cr_assert_float_eq(f.offset, 0.002, 1e-12);
+	cr_assert_float_eq(f.delay, 0.030, 1e-12);
+	v = ntp_filter_add(&f, 0.0, 0.0, NTP_MAXDISPERSE, S(192), &p, NULL);
+	cr_assert_eq(v, NTP_FILTER_OLD, "the newest usable one was used already");
+	cr_assert_float_eq(f.offset, 0.002, 1e-12);
+	/* sorted, the 10 ms sample would have stayed the best */
+	p.no_sort = false;
+	ntp_filter_reset(&f, 0, PREC);
+	ntp_filter_add(&f, 0.001, 0.010, 0.0001, S(64), &p, NULL);
+	cr_assert_eq(ntp_filter_add(&f, 0.002, 0.030, 0.0001, S(128), &p, NULL), NTP_FILTER_OLD);
+	cr_assert_float_eq(f.offset, 0.001, 1e-12);
 }

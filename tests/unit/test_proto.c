@@ -6,20 +6,20 @@
 
 #include "ntp_proto.h"
 
-#define S(x) ((ntp_time)((x) * 1e9))
-#define T0 S(1550000000) /* 2019-02-12, near the seed's dates */
+#define S(x) ((ntp_time)((x)*1e9))
+#define T0   S(1550000000) /* 2019-02-12, near the seed's dates */
 #define PREC (-20)
 
 static ntp_proto_sys
 sysctx(void)
 {
 	ntp_proto_sys s = {
-		.precision = PREC,
-		.poll = 6,
-		.maxdist = 1.5,
-		.leap = NTP_LEAP_NOTSYNC,
-		.stratum = 16,
-		.refid = NTP_REFID("INIT"),
+	        .precision = PREC,
+	        .poll = 6,
+	        .maxdist = 1.5,
+	        .leap = NTP_LEAP_NOTSYNC,
+	        .stratum = 16,
+	        .refid = NTP_REFID("INIT"),
 	};
 
 	return s;
@@ -126,7 +126,8 @@ Test(proto, client_request_is_minimal_and_random)
 	cr_assert_eq(req.rec, 0u);
 	cr_assert_neq(req.xmt, 0u);
 	/* not our clock: the real T1 is kept locally */
-	cr_assert_gt(llabs(ntp_ts_sub(req.xmt, ntp_ts_from_unix_ns(T0 + S(1)))), (INT64_C(1) << 32));
+	cr_assert_gt(llabs(ntp_ts_sub(req.xmt, ntp_ts_from_unix_ns(T0 + S(1)))),
+	             (INT64_C(1) << 32));
 	cr_assert_eq(p.aorg, req.xmt);
 	cr_assert_eq(p.t1, T0 + S(1));
 	cr_assert_eq(p.sent, 1u);
@@ -174,8 +175,8 @@ Test(proto, delay_clamped_to_precision)
 	client(&p, 0);
 	poll_once(&p, &req, &pr);
 	rep = answer(&req, p.t1, 0.0, 0.0, &t4);
-	rep.xmt = rep.rec;       /* no processing time */
-	t4 = p.t1;               /* zero round trip */
+	rep.xmt = rep.rec; /* no processing time */
+	t4 = p.t1;         /* zero round trip */
 	cr_assert_eq(ntp_peer_receive(&p, &rep, t4, &s, &rr), NTP_RX_SAMPLE);
 	cr_assert_float_eq(rr.delay, 1.0 / 1048576.0, 1e-12);
 }
@@ -245,14 +246,15 @@ m_header(ntp_pkt *r, const ntp_peer *p)
 }
 
 static const struct bad_case bad_cases[] = {
-	{"zero xmt", NTP_TEST3, "TEST3 invalid: zero transmit timestamp", m_zero_xmt},
-	{"zero org", NTP_TEST3, "TEST3 invalid: zero origin timestamp", m_zero_org},
-	{"bogus org", NTP_TEST2, "TEST2 bogus origin", m_bogus_org},
-	{"zero rec", NTP_TEST3, "TEST3 invalid: zero receive timestamp", m_zero_rec},
-	{"leap 3", NTP_TEST6, "TEST6 server unsynchronised: leap indicator 3", m_leap3},
-	{"stratum 16", NTP_TEST6, "TEST6 server unsynchronised: stratum 16", m_stratum16},
-	{"reftime", NTP_TEST6, "TEST6 server unsynchronised: reference time 5.0", m_reftime_ahead},
-	{"header", NTP_TEST7, "TEST7 bad header: root delay/2 + root dispersion 16.500 s", m_header},
+        {"zero xmt", NTP_TEST3, "TEST3 invalid: zero transmit timestamp", m_zero_xmt},
+        {"zero org", NTP_TEST3, "TEST3 invalid: zero origin timestamp", m_zero_org},
+        {"bogus org", NTP_TEST2, "TEST2 bogus origin", m_bogus_org},
+        {"zero rec", NTP_TEST3, "TEST3 invalid: zero receive timestamp", m_zero_rec},
+        {"leap 3", NTP_TEST6, "TEST6 server unsynchronised: leap indicator 3", m_leap3},
+        {"stratum 16", NTP_TEST6, "TEST6 server unsynchronised: stratum 16", m_stratum16},
+        {"reftime", NTP_TEST6, "TEST6 server unsynchronised: reference time 5.0", m_reftime_ahead},
+        {"header", NTP_TEST7, "TEST7 bad header: root delay/2 + root dispersion 16.500 s",
+         m_header},
 };
 
 Test(proto, packet_tests_reject_without_state_change)
@@ -272,17 +274,19 @@ Test(proto, packet_tests_reject_without_state_change)
 		bad_cases[i].mangle(&rep, &p);
 		before = p;
 		cr_assert_eq(ntp_peer_receive(&p, &rep, t4, &s, &rr), NTP_RX_REJECT, "%s",
-			     bad_cases[i].name);
-		cr_assert(rr.flash & bad_cases[i].test, "%s: flash %04x", bad_cases[i].name, rr.flash);
+		             bad_cases[i].name);
+		cr_assert(rr.flash & bad_cases[i].test, "%s: flash %04x", bad_cases[i].name,
+		          rr.flash);
 		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
-		cr_assert(strstr(why, bad_cases[i].reason) != NULL, "%s: '%s'", bad_cases[i].name, why);
+		cr_assert(strstr(why, bad_cases[i].reason) != NULL, "%s: '%s'", bad_cases[i].name,
+		          why);
 		assert_same_state(&before, &p);
 		cr_assert_eq(p.rejected, 1u);
 		cr_assert_eq(p.why, rr.why);
 		/* The genuine reply still works afterwards (expected origin kept). */
 		rep = answer(&req, p.t1, 0.5, 0.001, &t4);
 		cr_assert_eq(ntp_peer_receive(&p, &rep, t4, &s, &rr), NTP_RX_SAMPLE, "%s",
-			     bad_cases[i].name);
+		             bad_cases[i].name);
 	}
 }
 
