@@ -26,6 +26,7 @@
  * after `orphanwait` (300 s) without a system peer; we do not wait.
  */
 #include "ntp_host.h"
+#include "ntp_control.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -1320,8 +1321,49 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	assoc_receive(h, p, pkt, to);
 }
 
+#define CONTROL_PEERS_MAX 64 /* associations listed to ntpq (ours; = NTP_CONF_MAX_SERVERS) */
+
+/* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
+ * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX). */
 static void
-refuse_control(ntp_host *h, const ntp_addr *from, uint32_t flags, int rc)
+answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf,
+               size_t len)
+{
+	ntp_peer_info peers[CONTROL_PEERS_MAX];
+	ntp_control_reply reply;
+	ntp_sys_info sys;
+	char reason[NTP_REASON_MAX], name[48];
+	size_t n_peers = ntp_host_peers(h, h->now, peers, CONTROL_PEERS_MAX);
+
+	ntp_host_sys(h, &sys);
+	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now, &reply, reason,
+	                       sizeof reason) < 0) {
+		h->server.dropped_bad++;
+		event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",
+		      ntp_addr_format(from, name, sizeof name), reason);
+		return;
+	}
+	for (size_t i = 0; i < reply.n; i++) {
+		ntp_action *a = push(h, NTP_ACT_SEND);
+
+		if (a == NULL || reply.len[i] > sizeof a->u.send.buf) {
+			return;
+		}
+		memcpy(a->u.send.buf, reply.buf[i], reply.len[i]);
+		a->u.send.len = reply.len[i];
+		a->u.send.to = *from;
+		if (to != NULL) {
+			a->u.send.from = *to;
+		} else {
+			memset(&a->u.send.from, 0, sizeof a->u.send.from);
+		}
+		a->u.send.patch_xmt = false;
+	}
+}
+
+static void
+refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint32_t flags, int rc,
+               const uint8_t *buf, size_t len)
 {
 	char name[48];
 
@@ -1337,9 +1379,7 @@ refuse_control(ntp_host *h, const ntp_addr *from, uint32_t flags, int rc)
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 6 from %s refused: not from loopback",
 		      name);
 	} else {
-		h->server.dropped_bad++;
-		event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: mode 6 not implemented",
-		      name);
+		answer_control(h, from, to, buf, len);
 	}
 }
 
@@ -1437,7 +1477,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 		event(h, NTP_EV_PKT_REJECTED, 0, "malformed packet from %s: %s",
 		      ntp_addr_format(from, name, sizeof name), perr.msg);
 	} else if (rc == NTP_PKT_IS_CONTROL || rc == NTP_PKT_IS_PRIVATE) {
-		refuse_control(h, from, m.flags, rc);
+		refuse_control(h, from, to, m.flags, rc, buf, len);
 	} else {
 		dispatch(h, &pkt, len, from, to, m.flags);
 	}

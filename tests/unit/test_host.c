@@ -220,25 +220,56 @@ Test(host, restrict_noserve_and_noquery)
 	ntp_host_free(h);
 }
 
-Test(host, mode6_not_implemented_mode7_never)
+Test(host, mode6_answered_on_loopback_only_mode7_never)
 {
 	ntp_host *h = host_from("server 127.127.1.0\n", -20, 1, T0);
 	ntp_actions *a = actions();
 	ntp_addr lo = addr_of("127.0.0.1", 40000);
+	ntp_addr far = addr_of("192.168.163.132", 40000);
 	uint8_t buf[48];
-	const ntp_action *ev;
+	const ntp_action *send;
+
+	/* ntpq's READSTAT for association 0: a 12-byte mode 6 header. */
+	memset(buf, 0, sizeof buf);
+	buf[0] = (2 << 3) | NTP_MODE_CONTROL;
+	buf[1] = 1;
+	buf[3] = 7; /* sequence */
+	ntp_host_recv(h, &lo, NULL, buf, 12, T0 + S(0.5), a);
+	send = find_action(a, NTP_ACT_SEND, 0);
+	cr_assert_not_null(send);
+	cr_assert(ntp_addr_equal(&send->u.send.to, &lo));
+	cr_assert_eq(send->u.send.buf[0] & 7, NTP_MODE_CONTROL);
+	cr_assert_eq(send->u.send.buf[1], 0x80 | 1, "response bit + READSTAT");
+	cr_assert_eq(send->u.send.buf[3], 7, "sequence echoed");
+	cr_assert_leq(send->u.send.len, 480u);
+
+	/* Not from loopback: refused, nothing sent. */
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &far, NULL, buf, 12, T0 + S(0.6), a);
+	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
+	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
+
+	/* Mode 7 is never answered, not even on loopback. */
+	ntp_actions_clear(a);
+	buf[0] = (2 << 3) | NTP_MODE_PRIVATE;
+	ntp_host_recv(h, &lo, NULL, buf, 48, T0 + S(0.7), a);
+	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
+	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
+	free(a);
+	ntp_host_free(h);
+}
+
+Test(host, mode6_refused_by_noquery)
+{
+	ntp_host *h = host_from("restrict 127.0.0.1 noquery\nserver 127.127.1.0\n", -20, 1, T0);
+	ntp_actions *a = actions();
+	ntp_addr lo = addr_of("127.0.0.1", 40000);
+	uint8_t buf[12];
 
 	memset(buf, 0, sizeof buf);
 	buf[0] = (2 << 3) | NTP_MODE_CONTROL;
 	buf[1] = 1;
-	ntp_host_recv(h, &lo, NULL, buf, 12, T0 + S(0.5), a);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_PKT_REJECTED);
-	cr_assert_not_null(ev);
-	cr_assert(strstr(ev->u.event.reason, "mode 6 not implemented") != NULL, "%s",
-	          ev->u.event.reason);
-	ntp_actions_clear(a);
-	buf[0] = (2 << 3) | NTP_MODE_PRIVATE;
-	ntp_host_recv(h, &lo, NULL, buf, 48, T0 + S(0.6), a);
+	ntp_host_recv(h, &lo, NULL, buf, sizeof buf, T0 + S(0.5), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 	free(a);

@@ -1,0 +1,1097 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp_control: read-only NTP mode 6 (RFC 9327) for ntpq.  See ntp_control.h.
+ *
+ * The shapes of the replies were measured against ntpd ntpsec-1.2.2 with
+ * ntpq 1.2.2 (tests/data/control/): variables are "name=value" items joined
+ * by ", ", a line break "\r\n" is put in place of the space when the next
+ * item would reach column 72, and the text ends in "\r\n"; times are
+ * "0x%08x.%08x" NTP timestamps, delays and offsets are milliseconds,
+ * frequencies ppm, the peer reach register is hex.
+ */
+#include "ntp_control.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ntp_disc.h"
+
+#define VERSION_MIN        1    /* oldest version answered, ntpd NTP_OLDVERSION */
+#define VERSION_MAX        4    /* newest version answered, ntpd NTP_VERSION */
+#define MODE_CONTROL       6    /* RFC 5905 §7.3 */
+#define BIT_RESPONSE       0x80 /* R bit, RFC 9327 §2 */
+#define BIT_ERROR          0x40 /* E bit */
+#define BIT_MORE           0x20 /* M bit */
+#define OP_MASK            0x1f /* opcode bits */
+#define LINE_COLUMNS       72   /* chars, ntpd MAXDATALINELEN: where a "\r\n" goes */
+#define PAYLOAD_MAX        (NTP_CONTROL_MAX_FRAGS * NTP_CONTROL_MAX_DATA) /* bytes per reply */
+#define ITEM_MAX           256   /* bytes of one value, e.g. sys_var_list (ours) */
+#define NAME_MAX_LEN       32    /* bytes of a requested variable name (ours) */
+#define ASSOC_MAX          65535 /* association ids are 16 bits on the wire */
+#define VALUE_LIMIT        1e12  /* |value| printed; keeps every item within ITEM_MAX (ours) */
+#define STRATUM_UNSPEC     16    /* RFC 5905 §7.3: unsynchronised */
+#define LOCAL_REFCLOCK_NET "127.127.1." /* ntpd's address for the LOCAL(u) driver */
+#define UNKNOWN_STRING     "unknown"    /* "processor" and "system": a pure core has no uname() */
+
+/* System status word fields (RFC 9327 §2.1, ntpd CTL_SST_TS_* and EVNT_*). */
+#define SST_UNSPEC   0 /* no system peer */
+#define SST_LOCAL    5 /* synchronised to a local clock */
+#define SST_NTP      6 /* synchronised to an NTP server */
+#define EVNT_FSET    2 /* freq_set */
+#define EVNT_SPIK    3 /* spike_detect */
+#define EVNT_FREQ    4 /* freq_mode */
+#define EVNT_SYNC    5 /* clock_sync */
+#define EVNT_RESTART 6 /* restart */
+#define EVNT_NOPEER  8 /* no_sys_peer */
+
+/* Peer status word fields (RFC 9327 §2.2, ntpd CTL_PST_* and PEVNT_*). */
+#define PST_CONFIG    0x80
+#define PST_REACH     0x10
+#define PEVNT_MOBIL   1  /* mobilize */
+#define PEVNT_UNREACH 3  /* unreachable */
+#define PEVNT_REACH   4  /* reachable */
+#define PEVNT_NEWPEER 10 /* sys_peer */
+
+/* Association modes for hmode/pmode (RFC 5905 §3). */
+#define HMODE_ACTIVE 1
+#define HMODE_CLIENT 3
+#define HMODE_SERVER 4
+
+/* The reply being built: data bytes of every fragment back to back, and
+ * the column the text has reached on its current line. */
+typedef struct payload {
+	uint8_t b[PAYLOAD_MAX];
+	size_t len;
+	size_t column;
+	bool truncated;
+} payload;
+
+/* Everything a variable formatter may read. */
+typedef struct view {
+	const ntp_sys_info *sys;
+	const ntp_peer_info *peers;
+	size_t n_peers;
+	const ntp_peer_info *peer; /* the association asked about, or NULL */
+	ntp_time now;
+} view;
+
+/* A variable: its name and a formatter that writes the value (without
+ * the name) or returns false when this host has no value for it. */
+typedef bool (*var_format)(const view *v, char *val, size_t size);
+
+typedef struct var {
+	const char *name;
+	var_format format;
+	bool listed; /* part of the reply when no variables are asked for */
+} var;
+
+/* ---- small helpers ---- */
+
+static void say(char *reason, size_t size, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *reason, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason == NULL || size == 0) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(reason, size, fmt, ap);
+	va_end(ap);
+}
+
+static uint16_t
+get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void
+put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static double
+clamp_value(double x)
+{
+	if (isnan(x)) {
+		return 0.0;
+	}
+	if (x > VALUE_LIMIT) {
+		return VALUE_LIMIT;
+	}
+	if (x < -VALUE_LIMIT) {
+		return -VALUE_LIMIT;
+	}
+	return x;
+}
+
+/* A string ntpq can carry in a value: no separators, quotes or controls. */
+static void
+copy_safe(char *dst, size_t size, const char *src, size_t max_src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < max_src && src[i] != '\0' && n + 1 < size; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[n++] =
+		        (c > ' ' && c < 0x7f && c != ',' && c != '"' && c != '=') ? (char)c : '?';
+	}
+	dst[n] = '\0';
+}
+
+static bool
+put_ts(char *val, size_t size, ntp_ts64 t)
+{
+	snprintf(val, size, "0x%08x.%08x", (unsigned)ntp_ts_seconds(t),
+	         (unsigned)ntp_ts_fraction(t));
+	return true;
+}
+
+static bool
+put_fixed(char *val, size_t size, int decimals, double x)
+{
+	snprintf(val, size, "%.*f", decimals, clamp_value(x));
+	return true;
+}
+
+/* ---- status words ---- */
+
+static const ntp_peer_info *
+find_peer(const ntp_peer_info *peers, size_t n, int assoc)
+{
+	if (assoc <= 0 || peers == NULL) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].assoc == assoc) {
+			return &peers[i];
+		}
+	}
+	return NULL;
+}
+
+/* The last system event, as far as a snapshot tells it: the discipline
+ * state names the event that put it there (ntpd rstclock() reports
+ * exactly these), and a host that lost its system peer reports
+ * no_sys_peer.  Before the first update, ntpd's last event is restart. */
+static unsigned
+sys_last_event(const ntp_sys_info *sys)
+{
+	switch (sys->disc_state) {
+	case NTP_DISC_FSET:
+		return EVNT_FSET;
+	case NTP_DISC_SPIK:
+		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_SPIK;
+	case NTP_DISC_FREQ:
+		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_FREQ;
+	case NTP_DISC_SYNC:
+		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_SYNC;
+	default: /* NTP_DISC_NSET: no update yet */
+		return EVNT_RESTART;
+	}
+}
+
+uint16_t
+ntp_control_sys_status(const ntp_sys_info *sys, const ntp_peer_info *peers, size_t n_peers)
+{
+	const ntp_peer_info *p;
+	unsigned source = SST_UNSPEC;
+	unsigned event;
+
+	if (sys == NULL) {
+		return 0;
+	}
+	if (sys->sys_peer != 0) {
+		p = find_peer(peers, n_peers, sys->sys_peer);
+		source = (p != NULL && p->type == 'l') ? SST_LOCAL : SST_NTP;
+	}
+	event = sys_last_event(sys);
+	/* One event counted, as ntpd showed in every capture; the snapshot
+	 * has no event history to count more. */
+	return (uint16_t)((unsigned)(sys->leap & 3u) << 14 | source << 8 | 1u << 4 | event);
+}
+
+/* ntpq -p's tally characters in selection-code order (RFC 9327 §2.2). */
+static const char TALLY_CODES[] = " x.-+#*o";
+
+uint16_t
+ntp_control_peer_status(const ntp_peer_info *p)
+{
+	const char *sel;
+	unsigned bits = PST_CONFIG;
+	unsigned code = 0;
+	unsigned event;
+
+	if (p == NULL) {
+		return 0;
+	}
+	sel = p->tally != '\0' ? strchr(TALLY_CODES, p->tally) : NULL;
+	if (sel != NULL) {
+		code = (unsigned)(sel - TALLY_CODES);
+	}
+	if (p->reach != 0) {
+		bits |= PST_REACH;
+	}
+	if (p->tally == '*' || p->tally == 'o') {
+		event = PEVNT_NEWPEER;
+	} else if (p->reach != 0) {
+		event = PEVNT_REACH;
+	} else if (p->received != 0) {
+		event = PEVNT_UNREACH;
+	} else {
+		event = PEVNT_MOBIL;
+	}
+	return (uint16_t)((bits | code) << 8 | 1u << 4 | event);
+}
+
+/* ---- system variables (ntpd ctl_putsys) ---- */
+
+static bool
+sys_leap(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)(v->sys->leap & 3u));
+	return true;
+}
+
+static bool
+sys_stratum(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)v->sys->stratum);
+	return true;
+}
+
+static bool
+sys_precision(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%d", (int)v->sys->precision);
+	return true;
+}
+
+static bool
+sys_rootdelay(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 3, v->sys->rootdelay * 1e3);
+}
+
+static bool
+sys_rootdisp(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 3, v->sys->rootdisp * 1e3);
+}
+
+/* Stratum 2..15: the refid is an address; otherwise four ASCII bytes
+ * (INIT, LOCL, GPS, a kiss code). */
+static bool
+sys_refid(const view *v, char *val, size_t size)
+{
+	uint32_t r = v->sys->refid;
+	char text[5];
+
+	if (v->sys->stratum > 1 && v->sys->stratum < STRATUM_UNSPEC) {
+		snprintf(val, size, "%u.%u.%u.%u", (unsigned)(r >> 24),
+		         (unsigned)((r >> 16) & 0xff), (unsigned)((r >> 8) & 0xff),
+		         (unsigned)(r & 0xff));
+		return true;
+	}
+	for (int i = 0; i < 4; i++) {
+		text[i] = (char)(r >> (24 - 8 * i));
+	}
+	text[4] = '\0';
+	copy_safe(val, size, text, 4);
+	return true;
+}
+
+static bool
+sys_reftime(const view *v, char *val, size_t size)
+{
+	return put_ts(val, size, v->sys->reftime);
+}
+
+static bool
+sys_tc(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%d", (int)v->sys->poll);
+	return true;
+}
+
+static bool
+sys_peer(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%d", v->sys->sys_peer);
+	return true;
+}
+
+static bool
+sys_offset(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->sys->offset * 1e3);
+}
+
+static bool
+sys_frequency(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->sys->freq_ppm);
+}
+
+static bool
+sys_sys_jitter(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->sys->sys_jitter * 1e3);
+}
+
+static bool
+sys_clk_jitter(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->sys->clk_jitter * 1e3);
+}
+
+static bool
+sys_clock(const view *v, char *val, size_t size)
+{
+	return put_ts(val, size, ntp_ts_from_unix_ns(v->now));
+}
+
+static bool
+sys_unknown_string(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"%s\"", UNKNOWN_STRING);
+	return true;
+}
+
+static bool
+sys_version(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"%s\"", NTP_CONTROL_VERSION);
+	return true;
+}
+
+static bool
+sys_clk_wander(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->sys->clk_wander);
+}
+
+static bool sys_var_list(const view *v, char *val, size_t size);
+
+/* In ntpd ntpsec-1.2.2's default order ("mintc" left out: not in the
+ * snapshot). */
+static const var SYS_VARS[] = {
+        {"leap", sys_leap, true},
+        {"stratum", sys_stratum, true},
+        {"precision", sys_precision, true},
+        {"rootdelay", sys_rootdelay, true},
+        {"rootdisp", sys_rootdisp, true},
+        {"refid", sys_refid, true},
+        {"reftime", sys_reftime, true},
+        {"tc", sys_tc, true},
+        {"peer", sys_peer, true},
+        {"offset", sys_offset, true},
+        {"frequency", sys_frequency, true},
+        {"sys_jitter", sys_sys_jitter, true},
+        {"clk_jitter", sys_clk_jitter, true},
+        {"clock", sys_clock, true},
+        {"processor", sys_unknown_string, true},
+        {"system", sys_unknown_string, true},
+        {"version", sys_version, true},
+        {"clk_wander", sys_clk_wander, true},
+        {"sys_var_list", sys_var_list, false},
+};
+
+#define N_SYS_VARS (sizeof SYS_VARS / sizeof SYS_VARS[0])
+
+static bool
+list_names(const var *vars, size_t n, char *val, size_t size)
+{
+	size_t used;
+
+	snprintf(val, size, "\"");
+	for (size_t i = 0; i < n; i++) {
+		used = strlen(val);
+		snprintf(val + used, size - used, "%s%s", i > 0 ? "," : "", vars[i].name);
+	}
+	used = strlen(val);
+	snprintf(val + used, size - used, "\"");
+	return true;
+}
+
+static bool
+sys_var_list(const view *v, char *val, size_t size)
+{
+	(void)v;
+	return list_names(SYS_VARS, N_SYS_VARS, val, size);
+}
+
+/* ---- peer variables (ntpd ctl_putpeer) ---- */
+
+static bool
+is_local_clock(const ntp_peer_info *p)
+{
+	return p->type == 'l' || strncmp(p->remote, "LOCAL(", 6) == 0;
+}
+
+/* LOCAL(u) has no socket address: ntpd shows 127.127.1.u. */
+static void
+local_clock_addr(const char *name, char *val, size_t size)
+{
+	unsigned unit = 0;
+	const char *d = name + 6; /* after "LOCAL(" */
+
+	if (strncmp(name, "LOCAL(", 6) == 0) {
+		while (*d >= '0' && *d <= '9' && unit < 256) {
+			unit = unit * 10 + (unsigned)(*d++ - '0');
+		}
+	}
+	snprintf(val, size, "%s%u", LOCAL_REFCLOCK_NET, unit % 256);
+}
+
+static bool
+peer_srcadr(const view *v, char *val, size_t size)
+{
+	const ntp_peer_info *p = v->peer;
+	char text[48];
+
+	if (p->addr.family != NTP_AF_INET && p->addr.family != NTP_AF_INET6) {
+		if (is_local_clock(p)) {
+			local_clock_addr(p->remote, val, size);
+		} else {
+			snprintf(val, size, "0.0.0.0");
+		}
+		return true;
+	}
+	ntp_addr_format(&p->addr, text, sizeof text);
+	copy_safe(val, size, text, sizeof text);
+	return true;
+}
+
+static bool
+peer_srcport(const view *v, char *val, size_t size)
+{
+	uint16_t port = v->peer->addr.port;
+
+	snprintf(val, size, "%u", (unsigned)(port != 0 ? port : NTP_PORT));
+	return true;
+}
+
+static bool
+peer_leap(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)(v->peer->leap & 3u));
+	return true;
+}
+
+static int
+host_mode(const ntp_peer_info *p)
+{
+	return p->type == 's' ? HMODE_ACTIVE : HMODE_CLIENT;
+}
+
+static bool
+peer_hmode(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%d", host_mode(v->peer));
+	return true;
+}
+
+static bool
+peer_stratum(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)v->peer->stratum);
+	return true;
+}
+
+/* The snapshot has one poll exponent; it stands for the peer's (ppoll)
+ * and ours (hpoll), whose minimum is ntpq's poll column. */
+static bool
+peer_poll(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%d", (int)v->peer->poll);
+	return true;
+}
+
+/* ".LOCL." -> "LOCL" (ntpq adds the dots), "LOCAL(0)" -> 127.127.1.0. */
+static bool
+peer_refid(const view *v, char *val, size_t size)
+{
+	const char *r = v->peer->refid;
+	size_t n = strnlen(r, sizeof v->peer->refid);
+
+	if (strncmp(r, "LOCAL(", 6) == 0) {
+		local_clock_addr(r, val, size);
+	} else if (n >= 2 && r[0] == '.' && r[n - 1] == '.') {
+		copy_safe(val, size, r + 1, n - 2);
+	} else {
+		copy_safe(val, size, r, n);
+	}
+	return true;
+}
+
+/* ntpq's "when" column is now - rec. */
+static bool
+peer_rec(const view *v, char *val, size_t size)
+{
+	double when = v->peer->when;
+
+	if (!(when >= 0.0)) {
+		return put_ts(val, size, 0);
+	}
+	if (when > (double)INT32_MAX) {
+		when = (double)INT32_MAX;
+	}
+	return put_ts(val, size, ntp_ts_from_unix_ns(v->now - ntp_time_from_s(when)));
+}
+
+static bool
+peer_reach(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "0x%x", (unsigned)v->peer->reach);
+	return true;
+}
+
+static bool
+peer_delay(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->peer->delay * 1e3);
+}
+
+static bool
+peer_offset(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->peer->offset * 1e3);
+}
+
+static bool
+peer_jitter(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->peer->jitter * 1e3);
+}
+
+static bool
+peer_dispersion(const view *v, char *val, size_t size)
+{
+	return put_fixed(val, size, 6, v->peer->disp * 1e3);
+}
+
+/* A client's peer is a server; a symmetric peer's mode is not in the
+ * snapshot. */
+static bool
+peer_pmode(const view *v, char *val, size_t size)
+{
+	if (host_mode(v->peer) != HMODE_CLIENT) {
+		return false;
+	}
+	snprintf(val, size, "%d", HMODE_SERVER);
+	return true;
+}
+
+/* ntpq recognises a reference clock by a '(' in srchost. */
+static bool
+peer_srchost(const view *v, char *val, size_t size)
+{
+	char name[sizeof v->peer->remote];
+	char addr[48];
+
+	if (!is_local_clock(v->peer)) {
+		return false;
+	}
+	copy_safe(name, sizeof name, v->peer->remote, sizeof v->peer->remote);
+	if (peer_srcadr(v, addr, sizeof addr) && strcmp(name, addr) == 0) {
+		return false;
+	}
+	snprintf(val, size, "\"%s\"", name);
+	return true;
+}
+
+static bool
+peer_received(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", v->peer->received);
+	return true;
+}
+
+static bool
+peer_sent(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", v->peer->sent);
+	return true;
+}
+
+static bool peer_var_list(const view *v, char *val, size_t size);
+
+/* ntpd's default peer list, less what the snapshot lacks (dstadr,
+ * dstport, precision, rootdelay, rootdisp, reftime, xmt, unreach, keyid,
+ * filt*, flash, headway), plus the packet counters. */
+static const var PEER_VARS[] = {
+        {"srcadr", peer_srcadr, true},
+        {"srcport", peer_srcport, true},
+        {"leap", peer_leap, true},
+        {"hmode", peer_hmode, true},
+        {"stratum", peer_stratum, true},
+        {"ppoll", peer_poll, true},
+        {"hpoll", peer_poll, true},
+        {"refid", peer_refid, true},
+        {"rec", peer_rec, true},
+        {"reach", peer_reach, true},
+        {"delay", peer_delay, true},
+        {"offset", peer_offset, true},
+        {"jitter", peer_jitter, true},
+        {"dispersion", peer_dispersion, true},
+        {"pmode", peer_pmode, true},
+        {"received", peer_received, true},
+        {"sent", peer_sent, true},
+        {"srchost", peer_srchost, true},
+        {"peer_var_list", peer_var_list, false},
+};
+
+#define N_PEER_VARS (sizeof PEER_VARS / sizeof PEER_VARS[0])
+
+static bool
+peer_var_list(const view *v, char *val, size_t size)
+{
+	(void)v;
+	return list_names(PEER_VARS, N_PEER_VARS, val, size);
+}
+
+/* ---- building the payload ---- */
+
+/* Append one "name=value" item the way ntpd's ctl_putdata does; false
+ * (and truncated) when it no longer fits, keeping room for the final
+ * "\r\n". */
+static bool
+append_item(payload *pl, const char *item)
+{
+	size_t n = strlen(item);
+	size_t sep = pl->len > 0 ? 2 : 0;
+
+	if (pl->truncated || pl->len + sep + n + 2 > sizeof pl->b) {
+		pl->truncated = true;
+		return false;
+	}
+	if (pl->len > 0) {
+		pl->b[pl->len++] = ',';
+		pl->column++;
+		if (n + pl->column + 1 >= LINE_COLUMNS) {
+			pl->b[pl->len++] = '\r';
+			pl->b[pl->len++] = '\n';
+			pl->column = 0;
+		} else {
+			pl->b[pl->len++] = ' ';
+			pl->column++;
+		}
+	}
+	memcpy(pl->b + pl->len, item, n);
+	pl->len += n;
+	pl->column += n;
+	return true;
+}
+
+static void
+append_var(payload *pl, const var *x, const view *v)
+{
+	char val[ITEM_MAX];
+	char item[ITEM_MAX + NAME_MAX_LEN + 2];
+
+	if (!x->format(v, val, sizeof val)) {
+		return;
+	}
+	snprintf(item, sizeof item, "%s=%s", x->name, val);
+	append_item(pl, item);
+}
+
+static void
+finish_text(payload *pl)
+{
+	if (pl->len > 0) {
+		pl->b[pl->len++] = '\r';
+		pl->b[pl->len++] = '\n';
+	}
+}
+
+static const var *
+lookup_var(const var *vars, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(vars[i].name, name) == 0) {
+			return &vars[i];
+		}
+	}
+	return NULL;
+}
+
+/* The next name of a request's variable list ("a, b=1,c"): stops at the
+ * count or a NUL, skips blanks, drops "=value" (ntpd reads and ignores it
+ * on a read).  Returns false when the list is exhausted; *len_out is the
+ * name's length (possibly over NAME_MAX_LEN). */
+static bool
+next_name(const uint8_t *data, size_t count, size_t *pos, char *name, size_t *len_out)
+{
+	size_t i = *pos;
+	size_t n = 0;
+
+	for (;;) {
+		while (i < count && data[i] != '\0' &&
+		       (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n')) {
+			i++;
+		}
+		if (i >= count || data[i] == '\0') {
+			*pos = count;
+			return false;
+		}
+		n = 0;
+		while (i < count && data[i] != '\0' && data[i] != ',' && data[i] != '=') {
+			if (n < NAME_MAX_LEN) {
+				name[n] = (char)data[i];
+			}
+			n++;
+			i++;
+		}
+		while (i < count && data[i] != '\0' && data[i] != ',') {
+			i++; /* the "=value" part */
+		}
+		if (i < count && data[i] == ',') {
+			i++;
+		}
+		while (n > 0 && n <= NAME_MAX_LEN && (name[n - 1] == ' ' || name[n - 1] == '\t')) {
+			n--;
+		}
+		if (n > 0) {
+			break;
+		}
+	}
+	name[n < NAME_MAX_LEN ? n : NAME_MAX_LEN] = '\0';
+	*pos = i;
+	*len_out = n;
+	return true;
+}
+
+/* Fill pl with the variables asked for (all listed ones when the request
+ * has no data).  Returns 0, or NTP_CONTROL_CERR_UNKNOWNVAR with the
+ * offending name in reason. */
+static int
+put_vars(payload *pl, const var *vars, size_t n_vars, const view *v, const ntp_control_hdr *h,
+         char *reason, size_t reason_size)
+{
+	char name[NAME_MAX_LEN + 1];
+	char shown[NAME_MAX_LEN + 1];
+	size_t pos = 0;
+	size_t len;
+	const var *x;
+	bool any = false;
+
+	while (next_name(h->data, h->count, &pos, name, &len)) {
+		any = true;
+		x = len <= NAME_MAX_LEN ? lookup_var(vars, n_vars, name) : NULL;
+		if (x == NULL) {
+			copy_safe(shown, sizeof shown, name, sizeof name);
+			say(reason, reason_size, "unknown variable \"%s%s\"", shown,
+			    len > NAME_MAX_LEN ? "..." : "");
+			return NTP_CONTROL_CERR_UNKNOWNVAR;
+		}
+		append_var(pl, x, v);
+	}
+	if (!any) {
+		for (size_t i = 0; i < n_vars; i++) {
+			if (vars[i].listed) {
+				append_var(pl, &vars[i], v);
+			}
+		}
+	}
+	finish_text(pl);
+	return 0;
+}
+
+/* READSTAT of association 0: (association id, status word) pairs. */
+static void
+put_assoc_list(payload *pl, const ntp_peer_info *peers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].assoc <= 0 || peers[i].assoc > ASSOC_MAX) {
+			continue;
+		}
+		if (pl->len + 4 > sizeof pl->b) {
+			pl->truncated = true;
+			return;
+		}
+		put16(pl->b + pl->len, (uint16_t)peers[i].assoc);
+		put16(pl->b + pl->len + 2, ntp_control_peer_status(&peers[i]));
+		pl->len += 4;
+	}
+}
+
+/* ---- the wire ---- */
+
+static size_t
+write_header(uint8_t *b, const ntp_control_hdr *req, uint8_t leap, uint8_t flags, uint16_t status,
+             uint16_t offset, uint16_t count)
+{
+	b[0] = (uint8_t)((leap & 3u) << 6 | (req->version & 7u) << 3 | MODE_CONTROL);
+	b[1] = (uint8_t)(BIT_RESPONSE | flags | (req->opcode & OP_MASK));
+	put16(b + 2, req->sequence);
+	put16(b + 4, status);
+	put16(b + 6, req->assoc);
+	put16(b + 8, offset);
+	put16(b + 10, count);
+	return NTP_CONTROL_HEADER_LEN;
+}
+
+static void
+reply_error(ntp_control_reply *out, const ntp_control_hdr *req, uint8_t leap, int cerr)
+{
+	out->n = 1;
+	out->len[0] = write_header(out->buf[0], req, leap, BIT_ERROR, (uint16_t)(cerr << 8), 0, 0);
+}
+
+/* Cut the payload into fragments of NTP_CONTROL_MAX_DATA bytes; every one
+ * but the last has the More bit; each is zero-padded to 4 bytes. */
+static void
+reply_data(ntp_control_reply *out, const ntp_control_hdr *req, uint8_t leap, uint16_t status,
+           const payload *pl)
+{
+	size_t off = 0;
+
+	out->n = 0;
+	do {
+		size_t chunk = pl->len - off;
+		uint8_t *b = out->buf[out->n];
+		size_t len;
+
+		if (chunk > NTP_CONTROL_MAX_DATA) {
+			chunk = NTP_CONTROL_MAX_DATA;
+		}
+		len = write_header(b, req, leap, off + chunk < pl->len ? BIT_MORE : 0, status,
+		                   (uint16_t)off, (uint16_t)chunk);
+		memcpy(b + len, pl->b + off, chunk);
+		len += chunk;
+		while (len % 4 != 0) {
+			b[len++] = 0;
+		}
+		out->len[out->n++] = len;
+		off += chunk;
+	} while (off < pl->len && out->n < NTP_CONTROL_MAX_FRAGS);
+}
+
+static const char *
+op_name(unsigned op)
+{
+	switch (op) {
+	case NTP_CONTROL_OP_UNSPEC:
+		return "unspecified";
+	case NTP_CONTROL_OP_READSTAT:
+		return "read status";
+	case NTP_CONTROL_OP_READVAR:
+		return "read variables";
+	case NTP_CONTROL_OP_WRITEVAR:
+		return "write variables";
+	case NTP_CONTROL_OP_READCLOCK:
+		return "read clock variables";
+	case NTP_CONTROL_OP_WRITECLOCK:
+		return "write clock variables";
+	case NTP_CONTROL_OP_CONFIGURE:
+		return "configure";
+	case NTP_CONTROL_OP_READ_MRU:
+		return "read MRU list";
+	case NTP_CONTROL_OP_READ_ORDLIST:
+		return "read ordered list";
+	case NTP_CONTROL_OP_REQ_NONCE:
+		return "request nonce";
+	default:
+		return "unknown";
+	}
+}
+
+/* ---- public ---- */
+
+int
+ntp_control_decode(const uint8_t *buf, size_t len, ntp_control_hdr *out, char *reason,
+                   size_t reason_size)
+{
+	say(reason, reason_size, "ok");
+	if (out == NULL || (buf == NULL && len != 0)) {
+		say(reason, reason_size, "no datagram or no place to decode it");
+		return NTP_CONTROL_E_INVALID;
+	}
+	memset(out, 0, sizeof *out);
+	if (len < NTP_CONTROL_HEADER_LEN) {
+		say(reason, reason_size, "truncated header: %zu bytes", len);
+		return NTP_CONTROL_E_SHORT;
+	}
+	out->leap = (uint8_t)(buf[0] >> 6);
+	out->version = (uint8_t)((buf[0] >> 3) & 7u);
+	out->mode = (uint8_t)(buf[0] & 7u);
+	out->response = (buf[1] & BIT_RESPONSE) != 0;
+	out->error = (buf[1] & BIT_ERROR) != 0;
+	out->more = (buf[1] & BIT_MORE) != 0;
+	out->opcode = (uint8_t)(buf[1] & OP_MASK);
+	out->sequence = get16(buf + 2);
+	out->status = get16(buf + 4);
+	out->assoc = get16(buf + 6);
+	out->offset = get16(buf + 8);
+	out->count = get16(buf + 10);
+	if (out->mode != MODE_CONTROL) {
+		say(reason, reason_size, "mode %u is not a control message (mode 6)",
+		    (unsigned)out->mode);
+		return NTP_CONTROL_E_MODE;
+	}
+	if (out->version < VERSION_MIN || out->version > VERSION_MAX) {
+		say(reason, reason_size, "version %u not answered (1..4)", (unsigned)out->version);
+		return NTP_CONTROL_E_VERSION;
+	}
+	if (out->count > NTP_CONTROL_MAX_DATA) {
+		say(reason, reason_size, "count %u over the %d-byte maximum", (unsigned)out->count,
+		    NTP_CONTROL_MAX_DATA);
+		return NTP_CONTROL_E_COUNT;
+	}
+	if (out->count > len - NTP_CONTROL_HEADER_LEN) {
+		say(reason, reason_size, "count %u exceeds the %zu data bytes present",
+		    (unsigned)out->count, len - NTP_CONTROL_HEADER_LEN);
+		return NTP_CONTROL_E_COUNT;
+	}
+	if (len % 4 != 0) {
+		say(reason, reason_size, "length %zu not padded to a multiple of 4", len);
+		return NTP_CONTROL_E_PADDING;
+	}
+	out->data = buf + NTP_CONTROL_HEADER_LEN;
+	out->trailer = len - NTP_CONTROL_HEADER_LEN - out->count;
+	return NTP_CONTROL_OK;
+}
+
+/* Why a well-formed mode 6 datagram is not a request ntpd answers, or NULL. */
+static const char *
+not_a_request(const ntp_control_hdr *h)
+{
+	if (h->response) {
+		return "a response (R bit set): never answered";
+	}
+	if (h->error) {
+		return "error bit set in a request: dropped";
+	}
+	if (h->more) {
+		return "fragmented request (M bit set): dropped";
+	}
+	if (h->offset != 0) {
+		return "request with a non-zero offset: dropped";
+	}
+	return NULL;
+}
+
+static int
+answer_read(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, char *reason,
+            size_t reason_size)
+{
+	uint8_t leap = base->sys->leap;
+	payload pl;
+	view v = *base;
+	uint16_t status;
+	int cerr = 0;
+
+	memset(&pl, 0, sizeof pl);
+	if (h->assoc != 0) {
+		v.peer = find_peer(base->peers, base->n_peers, h->assoc);
+		if (v.peer == NULL) {
+			say(reason, reason_size, "%s: no association %u", op_name(h->opcode),
+			    (unsigned)h->assoc);
+			reply_error(out, h, leap, NTP_CONTROL_CERR_BADASSOC);
+			return 0;
+		}
+		status = ntp_control_peer_status(v.peer);
+		/* ntpd answers READSTAT of one association with its variables. */
+		cerr = put_vars(&pl, PEER_VARS, N_PEER_VARS, &v, h, reason, reason_size);
+	} else {
+		status = ntp_control_sys_status(base->sys, base->peers, base->n_peers);
+		if (h->opcode == NTP_CONTROL_OP_READSTAT) {
+			put_assoc_list(&pl, base->peers, base->n_peers);
+		} else {
+			cerr = put_vars(&pl, SYS_VARS, N_SYS_VARS, &v, h, reason, reason_size);
+		}
+	}
+	if (cerr != 0) {
+		reply_error(out, h, leap, cerr);
+		return 0;
+	}
+	reply_data(out, h, leap, status, &pl);
+	say(reason, reason_size, "%s assoc %u: %zu bytes in %zu fragment%s%s", op_name(h->opcode),
+	    (unsigned)h->assoc, pl.len, out->n, out->n == 1 ? "" : "s",
+	    pl.truncated ? " (truncated: reply limit reached)" : "");
+	return 0;
+}
+
+int
+ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
+                   const ntp_peer_info *peers, size_t n_peers, ntp_time now, ntp_control_reply *out,
+                   char *reason, size_t reason_size)
+{
+	ntp_control_hdr h;
+	const char *why;
+	view v;
+	int rc;
+
+	if (out == NULL) {
+		say(reason, reason_size, "no reply buffer");
+		return -1;
+	}
+	out->n = 0;
+	if (sys == NULL || (peers == NULL && n_peers != 0)) {
+		say(reason, reason_size, "no system or peer snapshot");
+		return -1;
+	}
+	if (!allowed) {
+		say(reason, reason_size, "noquery");
+		return -1;
+	}
+	rc = ntp_control_decode(req, len, &h, reason, reason_size);
+	if (rc != NTP_CONTROL_OK && rc != NTP_CONTROL_E_COUNT && rc != NTP_CONTROL_E_PADDING) {
+		return -1;
+	}
+	why = not_a_request(&h);
+	if (why != NULL) {
+		say(reason, reason_size, "%s", why);
+		return -1;
+	}
+	if (rc != NTP_CONTROL_OK) {
+		/* ntpd answers a request whose lengths do not add up with BADFMT;
+		 * reason still holds the decoder's sentence. */
+		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADFMT);
+		return 0;
+	}
+	v.sys = sys;
+	v.peers = peers;
+	v.n_peers = n_peers;
+	v.peer = NULL;
+	v.now = now;
+	switch (h.opcode) {
+	case NTP_CONTROL_OP_UNSPEC:
+		out->n = 1;
+		out->len[0] = write_header(out->buf[0], &h, sys->leap, 0,
+		                           ntp_control_sys_status(sys, peers, n_peers), 0, 0);
+		say(reason, reason_size, "unspecified opcode 0: system status only");
+		return 0;
+	case NTP_CONTROL_OP_READSTAT:
+	case NTP_CONTROL_OP_READVAR:
+		return answer_read(&h, &v, out, reason, reason_size);
+	case NTP_CONTROL_OP_WRITEVAR:
+	case NTP_CONTROL_OP_WRITECLOCK:
+	case NTP_CONTROL_OP_CONFIGURE:
+	case NTP_CONTROL_OP_READ_ORDLIST:
+		/* ntpd: these need an authenticated request (and no nomodify);
+		 * ntplab has no writable state at all. */
+		say(reason, reason_size, "unsupported opcode %u (%s): read-only",
+		    (unsigned)h.opcode, op_name(h.opcode));
+		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_PERMISSION);
+		return 0;
+	default:
+		say(reason, reason_size, "unsupported opcode %u (%s)", (unsigned)h.opcode,
+		    op_name(h.opcode));
+		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADOP);
+		return 0;
+	}
+}

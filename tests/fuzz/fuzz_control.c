@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * libFuzzer target for core/ntp_control.  Arbitrary bytes go into
+ * ntp_control_answer with a small fixed snapshot (a LOCAL clock, an IPv4
+ * server, an IPv6 symmetric peer).  Properties checked on every input:
+ *   - nothing crashes, and the reason is always a terminated sentence;
+ *   - no reply to anything but a well-formed request: an R, E or M bit, a
+ *     non-zero offset, a short header or a bad version means out->n == 0;
+ *   - every reply fragment decodes, is a response to the same opcode,
+ *     sequence and association, fits NTP_SEND_MAX, is padded with zeros to
+ *     4 bytes, and the fragments' offsets are contiguous with the More bit
+ *     on all but the last;
+ *   - a refused source (allowed = false) never gets a reply.
+ * Seeds: tests/fuzz/corpus/control/ (requests ntpq 1.2.2 sent, crafted
+ * requests sent to ntpd ntpsec-1.2.2).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ntp_control.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
+
+#define NOW (INT64_C(1795507750) * NTP_NS_PER_S) /* 2026-11-24, near the captures */
+
+static void
+snapshot(ntp_sys_info *sys, ntp_peer_info *p)
+{
+	memset(sys, 0, sizeof *sys);
+	sys->stratum = 5;
+	sys->precision = -20;
+	sys->poll = 6;
+	sys->rootdisp = 0.01;
+	sys->refid = 0x7f7f0100u;
+	sys->reftime = ntp_ts_make(0xeeafc4a3u, 0x0a0373c3u);
+	sys->sys_peer = 1;
+	sys->disc_state = 4;
+
+	memset(p, 0, 3 * sizeof *p);
+	p[0].assoc = 1;
+	snprintf(p[0].remote, sizeof p[0].remote, "%s", "LOCAL(0)");
+	snprintf(p[0].refid, sizeof p[0].refid, "%s", ".LOCL.");
+	p[0].stratum = 4;
+	p[0].type = 'l';
+	p[0].when = 3;
+	p[0].poll = 6;
+	p[0].reach = 0377;
+	p[0].tally = '*';
+
+	p[1].assoc = 2;
+	ntp_addr_parse("192.168.163.131", &p[1].addr);
+	p[1].addr.port = 123;
+	snprintf(p[1].remote, sizeof p[1].remote, "%s", "192.168.163.131");
+	snprintf(p[1].refid, sizeof p[1].refid, "%s", "10.0.0.1");
+	p[1].stratum = 3;
+	p[1].type = 'u';
+	p[1].when = 1e300; /* absurd values must not break the text */
+	p[1].offset = -1e300;
+	p[1].delay = NAN;
+	p[1].tally = 'x';
+
+	p[2].assoc = 65535;
+	ntp_addr_parse("fe80::1", &p[2].addr);
+	snprintf(p[2].remote, sizeof p[2].remote, "%s", "fe80::1");
+	snprintf(p[2].refid, sizeof p[2].refid, "%s", ".IN,\"T.");
+	p[2].type = 's';
+	p[2].when = -1;
+	p[2].tally = '?';
+}
+
+static void
+check_reply(const uint8_t *req, size_t size, const ntp_control_reply *out)
+{
+	ntp_control_hdr q, h;
+	size_t offset = 0;
+	int rc = ntp_control_decode(req, size, &q, NULL, 0);
+
+	/* Only well-formed requests (or ones whose lengths merely do not add
+	 * up, which get BADFMT) are answered. */
+	CHECK(rc == NTP_CONTROL_OK || rc == NTP_CONTROL_E_COUNT || rc == NTP_CONTROL_E_PADDING);
+	CHECK(!q.response && !q.error && !q.more && q.offset == 0);
+	CHECK(out->n >= 1 && out->n <= NTP_CONTROL_MAX_FRAGS);
+	for (size_t i = 0; i < out->n; i++) {
+		CHECK(out->len[i] <= NTP_CONTROL_FRAG_MAX && out->len[i] <= NTP_SEND_MAX);
+		CHECK(ntp_control_decode(out->buf[i], out->len[i], &h, NULL, 0) == NTP_CONTROL_OK);
+		CHECK(h.response && h.opcode == q.opcode && h.sequence == q.sequence);
+		CHECK(h.assoc == q.assoc && h.version == q.version);
+		CHECK(h.offset == offset && h.more == (i + 1 < out->n));
+		CHECK(!h.error || (out->n == 1 && h.count == 0));
+		CHECK(h.trailer < 4);
+		for (size_t k = 0; k < h.trailer; k++) {
+			CHECK(h.data[h.count + k] == 0);
+		}
+		offset += h.count;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static ntp_control_reply out;
+	ntp_sys_info sys;
+	ntp_peer_info peers[3];
+	char reason[96];
+	int rc;
+
+	snapshot(&sys, peers);
+	memset(reason, 'x', sizeof reason);
+	rc = ntp_control_answer(data, size, true, &sys, peers, 3, NOW, &out, reason, sizeof reason);
+	CHECK(memchr(reason, '\0', sizeof reason) != NULL && reason[0] != '\0');
+	if (rc < 0) {
+		CHECK(out.n == 0);
+	} else {
+		CHECK(rc == 0);
+		check_reply(data, size, &out);
+	}
+	rc = ntp_control_answer(data, size, false, &sys, peers, 3, NOW, &out, NULL, 0);
+	CHECK(rc < 0 && out.n == 0);
+	return 0;
+}
