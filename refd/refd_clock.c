@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * refd's clock drivers (refd_clock.h).  The virtual driver is arithmetic
+ * only; the system driver is the one place in ntplab that may call
+ * clock_adjtime(2), and it is reached only through an explicit opt-in.
+ */
+#define _GNU_SOURCE /* clock_adjtime, struct timex ADJ_* */
+
+#include "refd_clock.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+
+#define PRECISION_READS   64      /* successive differing readings ntpd-style */
+#define PRECISION_FLOOR   -30     /* log2 s, 1 ns: finer is not meaningful */
+#define SLICE_MIN_US      1       /* us, smallest phase slice handed to adjtime */
+#define KERNEL_FREQ_SCALE 65536e6 /* timex.freq units per s/s: ppm with 16-bit fraction */
+#define REAL_FOR_WALK     64      /* ns the inverse may walk to absorb rounding */
+
+static ntp_time
+sat_add(ntp_time a, ntp_time b)
+{
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
+	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
+}
+
+void
+refd_clock_init_virtual(refd_clock *c, ntp_time real_now, double offset_s, double skew_ppm,
+                        double freq)
+{
+	memset(c, 0, sizeof *c);
+	c->kind = REFD_CLOCK_VIRTUAL;
+	c->real0 = real_now;
+	c->bias = ntp_time_from_s(isfinite(offset_s) ? offset_s : 0.0);
+	c->skew = isfinite(skew_ppm) ? skew_ppm * 1e-6 : 0.0;
+	ntp_clock_init(&c->disc, refd_clock_raw_at(c, real_now), freq);
+}
+
+/* CapEff from /proc/self/status, or false when it cannot be read. */
+static bool
+have_cap_sys_time(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	bool have = false;
+
+	if (fp == NULL) {
+		return false;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		if (strncmp(line, "CapEff:", 7) == 0) {
+			unsigned long long eff = strtoull(line + 7, NULL, 16);
+
+			have = ((eff >> REFD_CAP_SYS_TIME) & 1u) != 0;
+			break;
+		}
+	}
+	fclose(fp);
+	return have;
+}
+
+bool
+refd_clock_system_permitted(bool confirmed, char *err, size_t errsize)
+{
+	if (!confirmed) {
+		snprintf(err, errsize,
+		         "--clock system disciplines this machine's real clock; "
+		         "add --i-mean-it to confirm (the default --clock virtual never touches "
+		         "it)");
+		return false;
+	}
+	if (!have_cap_sys_time()) {
+		snprintf(err, errsize,
+		         "--clock system needs CAP_SYS_TIME, which this process does not have");
+		return false;
+	}
+	return true;
+}
+
+static int
+kernel_set_freq(double freq, char *err, size_t errsize)
+{
+	struct timex tx;
+
+	memset(&tx, 0, sizeof tx);
+	tx.modes = ADJ_FREQUENCY;
+	tx.freq = (long)llround(freq * KERNEL_FREQ_SCALE);
+	if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+		snprintf(err, errsize, "clock_adjtime(ADJ_FREQUENCY %+.3f ppm): %s", freq * 1e6,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+refd_clock_init_system(refd_clock *c, ntp_time real_now, double freq, char *err, size_t errsize)
+{
+	memset(c, 0, sizeof *c);
+	c->kind = REFD_CLOCK_SYSTEM;
+	c->real0 = real_now;
+	/* The model holds the phase only: the kernel applies the frequency. */
+	ntp_clock_init(&c->disc, real_now, 0.0);
+	c->kernel_freq = freq;
+	return kernel_set_freq(freq, err, errsize);
+}
+
+ntp_time
+refd_clock_raw_at(const refd_clock *c, ntp_time real)
+{
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		return real;
+	}
+	return sat_add(sat_add(real, c->bias), llround(c->skew * (double)(real - c->real0)));
+}
+
+ntp_time
+refd_clock_local_at(const refd_clock *c, ntp_time real)
+{
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		return real;
+	}
+	return ntp_clock_read(&c->disc, refd_clock_raw_at(c, real));
+}
+
+ntp_time
+refd_clock_real_for(const refd_clock *c, ntp_time local)
+{
+	ntp_time raw, real;
+	int i;
+
+	if (local == INT64_MAX || c->kind == REFD_CLOCK_SYSTEM) {
+		return local;
+	}
+	raw = ntp_clock_raw_for(&c->disc, local);
+	/* raw = real + bias + skew (real - real0), solved for real. */
+	real = sat_add(c->real0,
+	               llround((double)(sat_add(raw, -c->bias) - c->real0) / (1.0 + c->skew)));
+	for (i = 0; i < REAL_FOR_WALK && refd_clock_raw_at(c, real) < raw; i++) {
+		real++;
+	}
+	return real;
+}
+
+static int
+kernel_step(double offset, char *err, size_t errsize)
+{
+	struct timex tx;
+	int64_t ns = llround(offset * 1e9);
+	int64_t sec = ns / NTP_NS_PER_S;
+	int64_t frac = ns % NTP_NS_PER_S;
+
+	/* ADJ_SETOFFSET wants tv_usec (ns with ADJ_NANO) in [0, 1e9). */
+	if (frac < 0) {
+		frac += NTP_NS_PER_S;
+		sec--;
+	}
+	memset(&tx, 0, sizeof tx);
+	tx.modes = ADJ_SETOFFSET | ADJ_NANO;
+	tx.time.tv_sec = (time_t)sec;
+	tx.time.tv_usec = (long)frac;
+	if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+		snprintf(err, errsize, "clock_adjtime(ADJ_SETOFFSET %+.6f s): %s", offset,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, size_t errsize)
+{
+	c->steps++;
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		/* The kernel's pending adjtime slice belongs to the old phase. */
+		c->disc.phase = 0.0;
+		c->disc.t0 = real_now;
+		c->phase_fed = 0.0;
+		return kernel_step(offset, err, errsize);
+	}
+	ntp_clock_step(&c->disc, refd_clock_raw_at(c, real_now), offset);
+	return 0;
+}
+
+int
+refd_clock_adjust(refd_clock *c, ntp_time real_now, double offset, double freq, double tau,
+                  char *err, size_t errsize)
+{
+	c->adjusts++;
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		ntp_clock_adjust(&c->disc, real_now, offset, 0.0, tau);
+		c->phase_fed = 0.0;
+		if (isfinite(freq) && freq != c->kernel_freq) {
+			c->kernel_freq = freq;
+			return kernel_set_freq(freq, err, errsize);
+		}
+		return 0;
+	}
+	ntp_clock_adjust(&c->disc, refd_clock_raw_at(c, real_now), offset, freq, tau);
+	return 0;
+}
+
+int
+refd_clock_poll(refd_clock *c, ntp_time real_now, char *err, size_t errsize)
+{
+	struct timex tx;
+	double removed, delta;
+	long us;
+
+	if (c->kind != REFD_CLOCK_SYSTEM) {
+		return 0;
+	}
+	removed = c->disc.phase - ntp_clock_phase_left(&c->disc, real_now);
+	delta = removed - c->phase_fed;
+	us = (long)llround(delta * 1e6);
+	if (labs(us) < SLICE_MIN_US) {
+		return 0;
+	}
+	memset(&tx, 0, sizeof tx);
+	tx.modes = ADJ_OFFSET_SINGLESHOT;
+	tx.offset = us;
+	if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+		snprintf(err, errsize, "clock_adjtime(ADJ_OFFSET_SINGLESHOT %ld us): %s", us,
+		         strerror(errno));
+		return -1;
+	}
+	c->phase_fed += (double)us * 1e-6;
+	return 0;
+}
+
+double
+refd_clock_freq_ppm(const refd_clock *c)
+{
+	return (c->kind == REFD_CLOCK_SYSTEM ? c->kernel_freq : c->disc.freq) * 1e6;
+}
+
+static ntp_time
+read_clock(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (ntp_time)ts.tv_sec * NTP_NS_PER_S + ts.tv_nsec;
+}
+
+ntp_time
+refd_real_now(void)
+{
+	return read_clock(CLOCK_REALTIME);
+}
+
+ntp_time
+refd_mono_now(void)
+{
+	return read_clock(CLOCK_MONOTONIC);
+}
+
+int
+refd_clock_measure_precision(void)
+{
+	ntp_time best = INT64_MAX, prev = refd_real_now();
+	int found = 0, tries = 0, prec = 0;
+	double s;
+
+	while (found < PRECISION_READS && tries < 100 * PRECISION_READS) {
+		ntp_time t = refd_real_now();
+
+		tries++;
+		if (t > prev) {
+			if (t - prev < best) {
+				best = t - prev;
+			}
+			found++;
+		}
+		prev = t;
+	}
+	if (best == INT64_MAX) {
+		return -20;
+	}
+	s = (double)best / 1e9;
+	while (prec > PRECISION_FLOOR && ldexp(1.0, prec - 1) >= s) {
+		prec--;
+	}
+	return prec;
+}

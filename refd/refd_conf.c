@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntp.conf loading and name resolution for refd (refd_conf.h).
+ */
+#include "refd_conf.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "refd_sock.h"
+
+static char *
+read_file(const char *path, size_t *len, FILE *diag)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (fp == NULL) {
+		fprintf(diag, "%s: cannot read: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	buf = malloc(REFD_CONF_FILE_MAX + 1);
+	if (buf == NULL) {
+		fclose(fp);
+		fprintf(diag, "%s: out of memory\n", path);
+		return NULL;
+	}
+	n = fread(buf, 1, REFD_CONF_FILE_MAX + 1, fp);
+	if (ferror(fp) || n > REFD_CONF_FILE_MAX) {
+		fprintf(diag, "%s: %s\n", path,
+		        ferror(fp) ? "read error" : "larger than 1 MiB; not an ntp.conf");
+		fclose(fp);
+		free(buf);
+		return NULL;
+	}
+	fclose(fp);
+	*len = n;
+	return buf;
+}
+
+ntp_conf *
+refd_conf_load(const char *path, FILE *diag, unsigned *n_errors)
+{
+	ntp_conf *c;
+	size_t len = 0;
+	char *text, line[512];
+
+	*n_errors = 0;
+	text = read_file(path, &len, diag);
+	if (text == NULL) {
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		free(text);
+		fprintf(diag, "%s: out of memory\n", path);
+		return NULL;
+	}
+	ntp_conf_init(c, path);
+	*n_errors = ntp_conf_parse(c, text, len);
+	free(text);
+	for (size_t i = 0; i < c->n_diags && i < NTP_CONF_MAX_DIAGS; i++) {
+		fprintf(diag, "%s\n", ntp_conf_diag_format(c, &c->diags[i], line, sizeof line));
+	}
+	if (c->n_errors + c->n_warnings > c->n_diags) {
+		fprintf(diag, "%s: %u more diagnostics not shown\n", path,
+		        c->n_errors + c->n_warnings - (unsigned)c->n_diags);
+	}
+	if (*n_errors != 0) {
+		fprintf(diag, "%s: %u error%s; not started\n", path, *n_errors,
+		        *n_errors == 1 ? "" : "s");
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void
+drop_entry(ntp_conf *c, size_t i)
+{
+	memmove(&c->servers[i], &c->servers[i + 1], (c->n_servers - i - 1) * sizeof c->servers[0]);
+	c->n_servers--;
+}
+
+/* Up to max addresses of host into out; returns how many. */
+static size_t
+lookup(const char *host, ntp_addr *out, size_t max, char *why, size_t whysize)
+{
+	struct addrinfo hints, *res = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_DGRAM;
+	rc = getaddrinfo(host, NULL, &hints, &res);
+	if (rc != 0) {
+		snprintf(why, whysize, "%s", gai_strerror(rc));
+		return 0;
+	}
+	for (struct addrinfo *ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+		ntp_addr a;
+		bool dup = false;
+
+		if (!refd_addr_from_sockaddr(ai->ai_addr, &a)) {
+			continue;
+		}
+		a.port = 0;
+		for (size_t k = 0; k < n; k++) {
+			dup |= ntp_addr_same_host(&out[k], &a);
+		}
+		if (!dup) {
+			out[n++] = a;
+		}
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		snprintf(why, whysize, "no IPv4 or IPv6 address");
+	}
+	return n;
+}
+
+static void
+expand_pool(ntp_conf *c, size_t i, refd_log *log)
+{
+	ntp_addr addrs[REFD_POOL_MAX];
+	char why[128], name[64];
+	size_t n = lookup(c->servers[i].host, addrs, REFD_POOL_MAX, why, sizeof why);
+
+	if (n == 0) {
+		refd_logf(log, REFD_LOG_ERR, "pool %s: cannot resolve: %s", c->servers[i].host,
+		          why);
+	}
+	for (size_t k = 0; k < n; k++) {
+		ntp_conf_server *s;
+
+		if (c->n_servers >= NTP_CONF_MAX_SERVERS) {
+			refd_logf(log, REFD_LOG_ERR, "pool %s: association table full (%d)",
+			          c->servers[i].host, NTP_CONF_MAX_SERVERS);
+			return;
+		}
+		s = &c->servers[c->n_servers++];
+		*s = c->servers[i];
+		s->kind = NTP_CONF_SERVER;
+		s->addr = addrs[k];
+		refd_logf(log, REFD_LOG_NOTICE, "pool %s: adding server %s", s->host,
+		          ntp_addr_format(&addrs[k], name, sizeof name));
+	}
+}
+
+int
+refd_conf_resolve(ntp_conf *c, uint16_t server_port, refd_log *log)
+{
+	int dropped = 0;
+	size_t n_orig = c->n_servers;
+
+	for (size_t i = 0; i < n_orig; i++) {
+		if (c->servers[i].kind == NTP_CONF_POOL) {
+			expand_pool(c, i, log);
+		}
+	}
+	for (size_t i = 0; i < c->n_servers;) {
+		ntp_conf_server *s = &c->servers[i];
+		char why[128];
+
+		if ((s->kind == NTP_CONF_SERVER || s->kind == NTP_CONF_PEER) &&
+		    s->addr.family == NTP_AF_NONE &&
+		    lookup(s->host, &s->addr, 1, why, sizeof why) == 0) {
+			refd_logf(log, REFD_LOG_ERR,
+			          "%s:%d: server %s: cannot resolve (%s); dropped", c->filename,
+			          s->line, s->host, why);
+			drop_entry(c, i);
+			dropped++;
+			continue;
+		}
+		if ((s->kind == NTP_CONF_SERVER || s->kind == NTP_CONF_PEER) && server_port != 0) {
+			s->addr.port = server_port;
+		}
+		i++;
+	}
+	return dropped;
+}

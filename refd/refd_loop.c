@@ -1,0 +1,701 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * refd's event loop (refd_loop.h).
+ */
+#define _GNU_SOURCE /* ppoll */
+
+#include "refd_loop.h"
+
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ntp_disc.h"
+
+#define POLL_CAP_NS    NTP_NS_PER_S /* ns, longest single wait: system clock slices are 1 s */
+#define SPIN_PAUSE_NS  1000000      /* ns, pause after REFD_SPIN_MAX immediate re-ticks */
+#define RX_ROUNDS      8 /* recvmmsg batches per wake-up: timers still run under a flood */
+#define SLICE_NS       NTP_NS_PER_S /* ns between system clock phase slices (ntpd: 1 s) */
+#define PEER_TABLE_MAX 8192         /* bytes of the peer table logged at exit */
+#define SRC_UNSPEC     0            /* ntpd system status source codes (CTL_SST_TS_*) */
+#define SRC_LOCAL      5
+#define SRC_NTP        6
+
+static volatile sig_atomic_t got_stop;
+static volatile sig_atomic_t got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP) {
+		got_hup = 1;
+	} else {
+		got_stop = 1;
+	}
+}
+
+refd_daemon *
+refd_daemon_new(const refd_opts *o, ntp_conf *conf)
+{
+	refd_daemon *d = calloc(1, sizeof *d);
+
+	if (d == NULL) {
+		return NULL;
+	}
+	d->opts = o;
+	d->conf = conf;
+	for (size_t i = 0; i < REFD_SOCKS_MAX; i++) {
+		d->socks[i].fd = -1;
+	}
+	d->port = o->port >= 0 ? (uint16_t)o->port : conf->port != 0 ? conf->port : NTP_PORT;
+	snprintf(d->driftfile, sizeof d->driftfile, "%s",
+	         o->driftfile != NULL ? o->driftfile : conf->driftfile);
+	return d;
+}
+
+void
+refd_daemon_free(refd_daemon *d)
+{
+	if (d == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < d->n_socks; i++) {
+		refd_sock_close(&d->socks[i]);
+	}
+	ntp_host_free(d->host);
+	free(d);
+}
+
+/* ---- sockets ---- */
+
+static int
+bind_one(refd_daemon *d, const ntp_addr *a, bool optional, char *err, size_t errsize)
+{
+	refd_sock *s = &d->socks[d->n_socks];
+	char owners[512];
+	int rc = refd_sock_open(s, a, err, errsize);
+
+	if (rc == 0) {
+		d->n_socks++;
+		d->n_listen++;
+		return 0;
+	}
+	if (optional && (rc == -EAFNOSUPPORT || rc == -EADDRNOTAVAIL)) {
+		refd_logf(&d->log, REFD_LOG_NOTICE, "%s; IPv6 not served", err);
+		return 0;
+	}
+	if (rc == -EADDRINUSE) {
+		size_t len = strlen(err);
+
+		if (refd_port_owners(a->port, owners, sizeof owners) > 0) {
+			snprintf(err + len, errsize - len, "; UDP port %u is held by %s", a->port,
+			         owners);
+		} else {
+			snprintf(err + len, errsize - len,
+			         "; UDP port %u is in use (no holder visible in /proc)", a->port);
+		}
+	}
+	return -1;
+}
+
+int
+refd_daemon_bind(refd_daemon *d, char *err, size_t errsize)
+{
+	ntp_addr a;
+
+	if (d->opts->n_listen == 0) {
+		memset(&a, 0, sizeof a);
+		a.family = NTP_AF_INET;
+		a.port = d->port;
+		if (bind_one(d, &a, false, err, errsize) != 0) {
+			return -1;
+		}
+		a.family = NTP_AF_INET6;
+		return bind_one(d, &a, true, err, errsize);
+	}
+	for (size_t i = 0; i < d->opts->n_listen; i++) {
+		char host[REFD_HOST_MAX];
+		uint16_t port = d->port;
+
+		if (refd_parse_hostport(d->opts->listen[i], host, sizeof host, &port, err,
+		                        errsize) != 0) {
+			return -1;
+		}
+		if (!ntp_addr_parse(host, &a)) {
+			snprintf(err, errsize, "--listen %s: not a numeric IPv4 or IPv6 address",
+			         d->opts->listen[i]);
+			return -1;
+		}
+		a.port = port;
+		if (bind_one(d, &a, false, err, errsize) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static bool
+can_reach(const refd_sock *s, const ntp_addr *to)
+{
+	/* A socket bound to a loopback address cannot talk to the network. */
+	return s->wildcard || !ntp_addr_is_loopback(&s->local) || ntp_addr_is_loopback(to);
+}
+
+refd_sock *
+refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
+{
+	refd_sock *wild = NULL;
+	ntp_addr any;
+	char err[200];
+
+	for (size_t i = 0; i < d->n_listen; i++) {
+		refd_sock *s = &d->socks[i];
+
+		if (s->local.family != to->family) {
+			continue;
+		}
+		if (from->family == to->family) {
+			if (!s->wildcard && ntp_addr_same_host(&s->local, from)) {
+				return s;
+			}
+			if (s->wildcard && wild == NULL) {
+				wild = s;
+			}
+		} else if (can_reach(s, to)) {
+			return s;
+		}
+	}
+	if (wild != NULL) {
+		return wild;
+	}
+	for (size_t i = d->n_listen; i < d->n_socks; i++) {
+		if (d->socks[i].local.family == to->family) {
+			return &d->socks[i];
+		}
+	}
+	if (d->n_socks >= REFD_SOCKS_MAX) {
+		return NULL;
+	}
+	memset(&any, 0, sizeof any);
+	any.family = to->family;
+	if (refd_sock_open(&d->socks[d->n_socks], &any, err, sizeof err) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "client socket: %s", err);
+		return NULL;
+	}
+	return &d->socks[d->n_socks++];
+}
+
+/* ---- sending ---- */
+
+static ntp_ts64
+xmt_now(void *ctx)
+{
+	refd_daemon *d = ctx;
+
+	return ntp_ts_from_unix_ns(refd_clock_local_at(&d->clock, refd_real_now()));
+}
+
+static void
+flush_sock(refd_daemon *d, size_t i)
+{
+	refd_txq *q = &d->txq[i];
+
+	if (q->n > 0) {
+		d->tx_count += (unsigned long)refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
+		q->n = 0;
+	}
+}
+
+static void
+flush_all(refd_daemon *d)
+{
+	for (size_t i = 0; i < d->n_socks; i++) {
+		flush_sock(d, i);
+	}
+}
+
+static void
+queue_send(refd_daemon *d, const ntp_action *a)
+{
+	refd_sock *s = refd_daemon_sock_for(d, &a->u.send.to, &a->u.send.from);
+	size_t i;
+	refd_tx *t;
+
+	if (s == NULL || a->u.send.len > sizeof t->buf) {
+		return;
+	}
+	i = (size_t)(s - d->socks);
+	if (d->txq[i].n >= REFD_BATCH) {
+		flush_sock(d, i);
+	}
+	t = &d->txq[i].tx[d->txq[i].n++];
+	t->to = a->u.send.to;
+	t->from = a->u.send.from;
+	t->patch_xmt = a->u.send.patch_xmt;
+	t->len = a->u.send.len;
+	memcpy(t->buf, a->u.send.buf, a->u.send.len);
+}
+
+/* ---- events ---- */
+
+static int
+event_level(int code)
+{
+	switch (code) {
+	case NTP_EV_PKT_REJECTED:
+	case NTP_EV_ACCESS_DENIED:
+	case NTP_EV_RATE_EXCEEDED:
+	case NTP_EV_POPCORN:
+		/* One per datagram under load: detail, not news. */
+		return REFD_LOG_DEBUG;
+	default:
+		return REFD_LOG_NOTICE;
+	}
+}
+
+static unsigned
+sys_source(refd_daemon *d, const ntp_sys_info *sys, ntp_time now)
+{
+	ntp_peer_info *peers;
+	size_t n;
+	unsigned src = SRC_NTP;
+
+	if (sys->sys_peer == 0) {
+		return SRC_UNSPEC;
+	}
+	peers = calloc(NTP_CONF_MAX_SERVERS + 4, sizeof *peers);
+	if (peers == NULL) {
+		return src;
+	}
+	n = ntp_host_peers(d->host, now, peers, NTP_CONF_MAX_SERVERS + 4);
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].assoc == sys->sys_peer && peers[i].type == 'l') {
+			src = SRC_LOCAL;
+		}
+	}
+	free(peers);
+	return src;
+}
+
+static void
+peer_name(refd_daemon *d, int assoc, ntp_time now, char *buf, size_t size)
+{
+	ntp_peer_info *peers = calloc(NTP_CONF_MAX_SERVERS + 4, sizeof *peers);
+	size_t n;
+
+	snprintf(buf, size, "assoc-%d", assoc);
+	if (peers == NULL) {
+		return;
+	}
+	n = ntp_host_peers(d->host, now, peers, NTP_CONF_MAX_SERVERS + 4);
+	for (size_t i = 0; i < n; i++) {
+		if (peers[i].assoc == assoc) {
+			snprintf(buf, size, "%s", peers[i].remote);
+		}
+	}
+	free(peers);
+}
+
+static void
+log_event(refd_daemon *d, const ntp_action *a, ntp_time now)
+{
+	int level = event_level(a->u.event.code);
+	bool peer_event;
+	unsigned code = refd_event_ntpd_code(a->u.event.code, &peer_event);
+	unsigned status;
+	char addr[64], line[512];
+	ntp_sys_info sys;
+
+	if (level > REFD_LOG_NOTICE + d->log.verbose) {
+		return;
+	}
+	ntp_host_sys(d->host, &sys);
+	if (a->u.event.assoc != 0) {
+		ntp_peer_counters pc;
+
+		peer_name(d, a->u.event.assoc, now, addr, sizeof addr);
+		status = ntp_host_peer_counters(d->host, a->u.event.assoc, &pc) ? pc.status : 0;
+	} else {
+		snprintf(addr, sizeof addr, "0.0.0.0");
+		if (!peer_event && code != 0) {
+			d->sys_events++;
+		}
+		status = refd_sys_status(sys.leap, sys_source(d, &sys, now), d->sys_events, code);
+	}
+	refd_event_line(addr, status, code, ntp_event_name(a->u.event.code), a->u.event.reason,
+	                line, sizeof line);
+	refd_logf(&d->log, level, "%s", line);
+}
+
+/* ---- actions ---- */
+
+/* SENDs first.  A packet whose timestamps the core fixed at the call's
+ * `now` (a client request: the core keeps T1; a symmetric packet) leaves
+ * at once, before any logging, or the delay would bias the sample.
+ * Server replies get their transmit timestamp at send time, so they may
+ * wait for the end of the receive batch and go out in one sendmmsg. */
+static void
+send_actions(refd_daemon *d)
+{
+	bool urgent = false;
+
+	for (size_t i = 0; i < d->acts.n && i < NTP_ACTIONS_MAX; i++) {
+		if (d->acts.v[i].kind == NTP_ACT_SEND) {
+			queue_send(d, &d->acts.v[i]);
+			urgent |= !d->acts.v[i].u.send.patch_xmt;
+		}
+	}
+	if (urgent) {
+		flush_all(d);
+	}
+}
+
+static void
+clock_action(refd_daemon *d, const ntp_action *a, ntp_time real)
+{
+	char err[200];
+
+	if (a->kind == NTP_ACT_STEP) {
+		if (refd_clock_step(&d->clock, real, a->u.step.offset, err, sizeof err) != 0) {
+			refd_logf(&d->log, REFD_LOG_ERR, "clock: %s", err);
+		}
+		refd_logf(&d->log, REFD_LOG_NOTICE, "clock: step %+.6f s (%s clock)",
+		          a->u.step.offset,
+		          d->clock.kind == REFD_CLOCK_SYSTEM ? "system" : "virtual");
+		return;
+	}
+	if (refd_clock_adjust(&d->clock, real, a->u.adjust.offset, a->u.adjust.freq,
+	                      a->u.adjust.tau, err, sizeof err) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "clock: %s", err);
+	}
+	refd_logf(&d->log, REFD_LOG_DEBUG,
+	          "clock: adjust phase %+.9f s tau %g s, frequency %+.3f ppm", a->u.adjust.offset,
+	          a->u.adjust.tau, a->u.adjust.freq * 1e6);
+}
+
+static void
+apply_actions(refd_daemon *d, ntp_time now_local)
+{
+	ntp_time real;
+	char err[200];
+
+	send_actions(d);
+	real = refd_real_now();
+	for (size_t i = 0; i < d->acts.n && i < NTP_ACTIONS_MAX; i++) {
+		const ntp_action *a = &d->acts.v[i];
+
+		switch (a->kind) {
+		case NTP_ACT_STEP:
+		case NTP_ACT_ADJUST:
+			clock_action(d, a, real);
+			break;
+		case NTP_ACT_EVENT:
+			log_event(d, a, now_local);
+			break;
+		case NTP_ACT_STATS:
+			if (refd_stats_write(&d->stats, a->u.stats.file, a->u.stats.line, now_local,
+			                     err, sizeof err) != 0) {
+				refd_logf(&d->log, REFD_LOG_ERR, "statistics: %s", err);
+			}
+			refd_logf(&d->log, REFD_LOG_TRACE, "%s %s",
+			          a->u.stats.file == NTP_STATS_LOOPSTATS ? "loopstats"
+			                                                 : "peerstats",
+			          a->u.stats.line);
+			break;
+		default:
+			break;
+		}
+	}
+	if (d->acts.overflow != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "core: %u actions did not fit (a core bug)",
+		          d->acts.overflow);
+	}
+}
+
+/* ---- start ---- */
+
+static uint64_t
+random_seed(void)
+{
+	uint64_t seed = 0;
+
+	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+		seed = (uint64_t)refd_real_now() ^ ((uint64_t)getpid() << 32);
+	}
+	return seed;
+}
+
+int
+refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
+{
+	ntp_host_params p;
+	ntp_time real = refd_real_now();
+	double drift = 0.0;
+	char listening[REFD_SOCKS_MAX * 64];
+	int rc = 0;
+
+	memset(&p, 0, sizeof p);
+	if (d->driftfile[0] != '\0') {
+		rc = refd_drift_read(d->driftfile, &drift, err, errsize);
+		if (rc < 0) {
+			refd_logf(&d->log, REFD_LOG_ERR, "%s; starting without it", err);
+			rc = 0;
+		}
+	}
+	p.have_drift = rc > 0;
+	p.drift_ppm = drift;
+	if (d->opts->clock_kind == REFD_CLOCK_SYSTEM) {
+		if (refd_clock_init_system(&d->clock, real, drift * 1e-6, err, errsize) != 0) {
+			return -1;
+		}
+	} else {
+		refd_clock_init_virtual(&d->clock, real, d->opts->clock_offset,
+		                        d->opts->clock_freq_ppm, drift * 1e-6);
+	}
+	p.seed = random_seed();
+	p.precision = (int8_t)refd_clock_measure_precision();
+	p.allow_big_first_step = d->opts->big_first_step;
+	p.control_remote = d->opts->control_remote;
+	p.now = refd_clock_local_at(&d->clock, refd_real_now());
+	d->host = ntp_host_new(d->conf, &p, err, errsize);
+	if (d->host == NULL) {
+		return -1;
+	}
+	refd_stats_init(&d->stats, d->conf, (long)getpid());
+	listening[0] = '\0';
+	for (size_t i = 0; i < d->n_listen; i++) {
+		size_t used = strlen(listening);
+		char name[80];
+
+		snprintf(listening + used, sizeof listening - used, "%s%s", i ? " " : "",
+		         refd_addr_port_format(&d->socks[i].local, name, sizeof name));
+	}
+	refd_logf(&d->log, REFD_LOG_NOTICE,
+	          "refd started: serving %s; %s clock (offset %+.6f s, frequency error %+.3f ppm), "
+	          "precision 2^%d s, drift %s%.3f ppm",
+	          listening, d->clock.kind == REFD_CLOCK_SYSTEM ? "system" : "virtual",
+	          d->opts->clock_offset, d->opts->clock_freq_ppm, p.precision,
+	          p.have_drift ? "" : "(none) ", drift);
+	return 0;
+}
+
+/* ---- loop ---- */
+
+static void
+write_drift(refd_daemon *d)
+{
+	ntp_sys_info sys;
+	char err[200];
+
+	if (d->driftfile[0] == '\0' || d->host == NULL) {
+		return;
+	}
+	ntp_host_sys(d->host, &sys);
+	/* ntpd writes only once the frequency means something. */
+	if (sys.disc_state == NTP_DISC_NSET || sys.disc_state == NTP_DISC_FREQ) {
+		return;
+	}
+	if (refd_drift_write(d->driftfile, sys.freq_ppm, err, sizeof err) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "%s", err);
+	} else {
+		refd_logf(&d->log, REFD_LOG_DEBUG, "drift file %s: %.3f ppm", d->driftfile,
+		          sys.freq_ppm);
+	}
+}
+
+static void
+receive_from(refd_daemon *d, refd_sock *s)
+{
+	int n;
+
+	for (int round = 0;
+	     round < RX_ROUNDS && !got_stop && (n = refd_sock_recv(s, d->rx, REFD_BATCH)) > 0;
+	     round++) {
+		for (int i = 0; i < n; i++) {
+			refd_rx *r = &d->rx[i];
+			ntp_time t_recv = refd_clock_local_at(&d->clock, r->real);
+
+			if (r->from.family == NTP_AF_NONE) {
+				continue;
+			}
+			d->rx_count++;
+			ntp_actions_clear(&d->acts);
+			ntp_host_recv(d->host, &r->from, &r->to, r->buf, r->len, t_recv, &d->acts);
+			apply_actions(d, t_recv);
+		}
+		flush_all(d);
+		if (n < REFD_BATCH) {
+			break;
+		}
+	}
+}
+
+/* ns to wait (real time) until the host's next timer, capped. */
+static ntp_time
+wait_for_timer(refd_daemon *d, ntp_time real_now)
+{
+	ntp_time next = ntp_host_next(d->host);
+	ntp_time wait;
+
+	if (next == INT64_MAX) {
+		return POLL_CAP_NS;
+	}
+	wait = refd_clock_real_for(&d->clock, next) - real_now;
+	return wait < 0 ? 0 : wait > POLL_CAP_NS ? POLL_CAP_NS : wait;
+}
+
+static void
+run_timers(refd_daemon *d, int *spins)
+{
+	ntp_time local = refd_clock_local_at(&d->clock, refd_real_now());
+
+	if (local < ntp_host_next(d->host)) {
+		*spins = 0;
+		return;
+	}
+	ntp_actions_clear(&d->acts);
+	ntp_host_tick(d->host, local, &d->acts);
+	d->ticks++;
+	apply_actions(d, local);
+	flush_all(d);
+	(*spins)++;
+}
+
+static void
+handle_hup(refd_daemon *d)
+{
+	got_hup = 0;
+	if (refd_log_reopen(&d->log) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "SIGHUP: cannot reopen %s", d->log.path);
+	}
+	refd_stats_close(&d->stats);
+	refd_logf(&d->log, REFD_LOG_NOTICE, "SIGHUP: log and statistics files reopened");
+}
+
+static int
+install_signals(sigset_t *wait_mask)
+{
+	struct sigaction sa;
+	sigset_t block;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	/* Blocked except inside ppoll: no signal is lost between checks. */
+	if (sigprocmask(SIG_BLOCK, &block, wait_mask) != 0) {
+		return -1;
+	}
+	sigdelset(wait_mask, SIGTERM);
+	sigdelset(wait_mask, SIGINT);
+	sigdelset(wait_mask, SIGHUP);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int
+refd_daemon_run(refd_daemon *d)
+{
+	sigset_t wait_mask;
+	ntp_time drift_due = refd_mono_now() + ntp_time_from_s(REFD_DRIFT_INTERVAL);
+	ntp_time slice_due = refd_mono_now() + SLICE_NS;
+	int spins = 0;
+	char err[200];
+
+	if (install_signals(&wait_mask) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "sigprocmask: %s", strerror(errno));
+		return 1;
+	}
+	while (!got_stop) {
+		struct pollfd pfd[REFD_SOCKS_MAX];
+		struct timespec ts;
+		ntp_time wait;
+
+		run_timers(d, &spins);
+		if (got_hup) {
+			handle_hup(d);
+		}
+		if (refd_mono_now() >= slice_due) {
+			slice_due += SLICE_NS;
+			if (refd_clock_poll(&d->clock, refd_real_now(), err, sizeof err) != 0) {
+				refd_logf(&d->log, REFD_LOG_ERR, "clock: %s", err);
+			}
+		}
+		if (refd_mono_now() >= drift_due) {
+			write_drift(d);
+			drift_due += ntp_time_from_s(REFD_DRIFT_INTERVAL);
+		}
+		wait = wait_for_timer(d, refd_real_now());
+		if (wait == 0 && spins < REFD_SPIN_MAX) {
+			continue;
+		}
+		if (wait == 0) {
+			/* The host keeps asking for "now": a core bug; do not burn the CPU. */
+			wait = SPIN_PAUSE_NS;
+			spins = 0;
+		}
+		for (size_t i = 0; i < d->n_socks; i++) {
+			pfd[i].fd = d->socks[i].fd;
+			pfd[i].events = POLLIN;
+			pfd[i].revents = 0;
+		}
+		ts.tv_sec = (time_t)(wait / NTP_NS_PER_S);
+		ts.tv_nsec = (long)(wait % NTP_NS_PER_S);
+		if (ppoll(pfd, (nfds_t)d->n_socks, &ts, &wait_mask) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			refd_logf(&d->log, REFD_LOG_ERR, "ppoll: %s", strerror(errno));
+			return 1;
+		}
+		for (size_t i = 0; i < d->n_socks; i++) {
+			if (pfd[i].revents & (POLLIN | POLLERR)) {
+				receive_from(d, &d->socks[i]);
+			}
+		}
+	}
+	refd_logf(&d->log, REFD_LOG_NOTICE, "refd stopping on signal");
+	return 0;
+}
+
+void
+refd_daemon_finish(refd_daemon *d)
+{
+	char *table;
+	ntp_sys_info sys;
+
+	if (d->host == NULL) {
+		return;
+	}
+	write_drift(d);
+	ntp_host_sys(d->host, &sys);
+	table = malloc(PEER_TABLE_MAX);
+	if (table != NULL) {
+		ntp_host_peer_table(d->host, refd_clock_local_at(&d->clock, refd_real_now()), table,
+		                    PEER_TABLE_MAX);
+		size_t len = strlen(table);
+
+		while (len > 0 && table[len - 1] == '\n') {
+			table[--len] = '\0';
+		}
+		refd_logf(&d->log, REFD_LOG_NOTICE, "peers at exit:\n%s", table);
+		free(table);
+	}
+	refd_logf(&d->log, REFD_LOG_NOTICE,
+	          "refd exiting: %lu datagrams in, %lu out, %u steps, %u clients served, "
+	          "%u KoD sent, frequency %+.3f ppm",
+	          d->rx_count, d->tx_count, d->clock.steps, sys.served, sys.kod_sent, sys.freq_ppm);
+	refd_stats_close(&d->stats);
+}

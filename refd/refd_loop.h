@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * refd_loop: the daemon's event loop around one ntp_host, driven exactly
+ * as ntpsim drives it:
+ *
+ *   datagrams   recvmmsg -> t_recv = local clock at the kernel timestamp ->
+ *               ntp_host_recv
+ *   timers      ppoll until the real time at which the local clock reaches
+ *               ntp_host_next (ntp_clock_raw_for, via refd_clock_real_for),
+ *               then ntp_host_tick(local now)
+ *   actions     SEND  -> per-socket batch, transmit timestamp patched just
+ *                        before sendmmsg
+ *               STEP / ADJUST -> refd_clock (virtual or system), logged
+ *               EVENT -> ntpd-style event line in the log
+ *               STATS -> peerstats / loopstats files
+ *
+ * Housekeeping: the drift file hourly and at exit, SIGHUP reopens the log
+ * and statistics files, SIGTERM/SIGINT end the loop cleanly.
+ */
+#ifndef REFD_LOOP_H
+#define REFD_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ntp_conf.h"
+#include "ntp_host.h"
+#include "refd_clock.h"
+#include "refd_files.h"
+#include "refd_opts.h"
+#include "refd_sock.h"
+
+#define REFD_SOCKS_MAX      (REFD_LISTEN_MAX + 2) /* listeners + one client socket per family */
+#define REFD_DRIFT_INTERVAL 3600.0 /* s, ntpd writes the drift file hourly (stats_write) */
+#define REFD_SPIN_MAX       64     /* immediate re-ticks before the loop forces a pause */
+
+typedef struct refd_txq {
+	int n;
+	refd_tx tx[REFD_BATCH];
+} refd_txq;
+
+typedef struct refd_daemon {
+	const refd_opts *opts;
+	ntp_conf *conf;
+	ntp_host *host;
+	refd_clock clock;
+	refd_log log;
+	refd_stats stats;
+	char driftfile[REFD_PATH_MAX]; /* empty: none */
+	uint16_t port;                 /* serving port */
+	refd_sock socks[REFD_SOCKS_MAX];
+	refd_txq txq[REFD_SOCKS_MAX];
+	size_t n_listen; /* socks[0 .. n_listen) serve */
+	size_t n_socks;
+	ntp_actions acts;
+	refd_rx rx[REFD_BATCH];
+	unsigned sys_events; /* system events since start (ntpd's 4-bit count) */
+	unsigned long rx_count, tx_count, ticks;
+} refd_daemon;
+
+/* Allocate a daemon for options and a resolved config (the daemon does not
+ * own either).  NULL when out of memory. */
+refd_daemon *refd_daemon_new(const refd_opts *o, ntp_conf *conf);
+void refd_daemon_free(refd_daemon *d);
+
+/* Bind the serving sockets: every --listen address, else 0.0.0.0 and ::
+ * (IPv6 silently skipped where the kernel has none).  On "address in use"
+ * err names the port and, where /proc tells, the process holding it.
+ * Returns 0 or -1. */
+int refd_daemon_bind(refd_daemon *d, char *err, size_t errsize);
+
+/* Read the drift file, set up the clock driver, create the host.
+ * Returns 0 or -1 with err. */
+int refd_daemon_start(refd_daemon *d, char *err, size_t errsize);
+
+/* Run until SIGTERM/SIGINT.  Returns the exit status. */
+int refd_daemon_run(refd_daemon *d);
+
+/* Write the drift file, log the peer table, close sockets and files. */
+void refd_daemon_finish(refd_daemon *d);
+
+/* The choice of socket for a datagram to `to` from local `from` (family 0:
+ * any): a serving socket of the family bound to `from` or wildcard, one
+ * that can reach `to`, else the client socket of the family (opened on
+ * first use).  NULL if none can be opened. */
+refd_sock *refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from);
+
+#endif

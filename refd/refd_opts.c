@@ -1,0 +1,456 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * refd's command line (refd_opts.h).
+ */
+#include "refd_opts.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refd_clock.h"
+
+enum opt_id {
+	O_CONF,
+	O_FOREGROUND,
+	O_DEBUG,
+	O_PORT,
+	O_USER,
+	O_CLOCK,
+	O_CLOCK_OFFSET,
+	O_CLOCK_FREQ,
+	O_I_MEAN_IT,
+	O_PIDFILE,
+	O_LOGFILE,
+	O_DRIFTFILE,
+	O_BIG_STEP,
+	O_SERVER_PORT,
+	O_LISTEN,
+	O_CONTROL_REMOTE,
+	O_HELP,
+	O_VERSION,
+	O_QUERY,
+	O_JSON,
+	O_TIMEOUT,
+	O_SAMPLES,
+};
+
+typedef struct opt_def {
+	char short_name; /* 0: none */
+	const char *long_name;
+	bool arg;
+	int id;
+} opt_def;
+
+static const opt_def daemon_opts[] = {
+        {'c', "conf", true, O_CONF},
+        {'n', "nofork", false, O_FOREGROUND},
+        {'d', "debug", false, O_DEBUG},
+        {'p', "port", true, O_PORT},
+        {'u', "user", true, O_USER},
+        {0, "clock", true, O_CLOCK},
+        {0, "clock-offset", true, O_CLOCK_OFFSET},
+        {0, "clock-freq", true, O_CLOCK_FREQ},
+        {0, "i-mean-it", false, O_I_MEAN_IT},
+        {'P', "pidfile", true, O_PIDFILE},
+        {'l', "logfile", true, O_LOGFILE},
+        {'f', "driftfile", true, O_DRIFTFILE},
+        {'g', "panicgate", false, O_BIG_STEP},
+        {0, "server-port", true, O_SERVER_PORT},
+        {0, "listen", true, O_LISTEN},
+        {0, "control-remote", false, O_CONTROL_REMOTE},
+        {'h', "help", false, O_HELP},
+        {'V', "version", false, O_VERSION},
+};
+
+static const opt_def query_opts[] = {
+        {'Q', "query", false, O_QUERY},
+        {'j', "json", false, O_JSON},
+        {'t', "timeout", true, O_TIMEOUT},
+        {'n', "samples", true, O_SAMPLES},
+        {0, "clock-offset", true, O_CLOCK_OFFSET},
+        {'h', "help", false, O_HELP},
+        {'V', "version", false, O_VERSION},
+};
+
+#define N_DAEMON_OPTS (sizeof daemon_opts / sizeof daemon_opts[0])
+#define N_QUERY_OPTS  (sizeof query_opts / sizeof query_opts[0])
+
+static bool
+parse_double(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return end != s && *end == '\0' && errno == 0 && isfinite(*out);
+}
+
+static bool
+parse_long(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtol(s, &end, 10);
+	return end != s && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
+}
+
+static int
+fail(char *err, size_t errsize, const char *what, const char *name, const char *value)
+{
+	if (value != NULL) {
+		snprintf(err, errsize, "%s '%s': %s", name, value, what);
+	} else {
+		snprintf(err, errsize, "%s: %s", name, what);
+	}
+	return -1;
+}
+
+static int
+apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, size_t errsize)
+{
+	long n;
+	double d;
+
+	switch (id) {
+	case O_PORT:
+		if (!parse_long(v, 0, 65535, &n)) {
+			return fail(err, errsize, "expected a port number 0..65535", name, v);
+		}
+		o->port = (int)n;
+		return 0;
+	case O_SERVER_PORT:
+		if (!parse_long(v, 1, 65535, &n)) {
+			return fail(err, errsize, "expected a port number 1..65535", name, v);
+		}
+		o->server_port = (uint16_t)n;
+		return 0;
+	case O_CLOCK_OFFSET:
+		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_BIAS_S) {
+			return fail(err, errsize, "expected seconds, e.g. +28.2 or -0.5", name, v);
+		}
+		o->clock_offset = d;
+		return 0;
+	case O_CLOCK_FREQ:
+		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_SKEW_PPM) {
+			return fail(err, errsize, "expected ppm within +-100000, e.g. 50 or -12.5",
+			            name, v);
+		}
+		o->clock_freq_ppm = d;
+		return 0;
+	case O_TIMEOUT:
+		if (!parse_double(v, &d) || d <= 0.0 || d > REFD_QUERY_TIMEOUT_MAX) {
+			return fail(err, errsize, "expected seconds in (0, 60]", name, v);
+		}
+		o->timeout = d;
+		return 0;
+	case O_SAMPLES:
+		if (!parse_long(v, 1, REFD_QUERY_SAMPLES_MAX, &n)) {
+			return fail(err, errsize, "expected a number of samples 1..8", name, v);
+		}
+		o->samples = (int)n;
+		return 0;
+	default:
+		return fail(err, errsize, "internal: not a numeric option", name, v);
+	}
+}
+
+static int
+apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t errsize)
+{
+	switch (id) {
+	case O_CONF:
+		o->conf_path = v;
+		return 0;
+	case O_FOREGROUND:
+		o->foreground = true;
+		return 0;
+	case O_DEBUG:
+		o->debug++;
+		o->foreground = true;
+		return 0;
+	case O_USER:
+		o->user = v;
+		return 0;
+	case O_CLOCK:
+		if (strcmp(v, "virtual") == 0) {
+			o->clock_kind = REFD_CLOCK_VIRTUAL;
+		} else if (strcmp(v, "system") == 0) {
+			o->clock_kind = REFD_CLOCK_SYSTEM;
+		} else {
+			return fail(err, errsize, "expected 'virtual' or 'system'", name, v);
+		}
+		o->clock_given = true;
+		return 0;
+	case O_I_MEAN_IT:
+		o->i_mean_it = true;
+		return 0;
+	case O_PIDFILE:
+		o->pidfile = v;
+		return 0;
+	case O_LOGFILE:
+		o->logfile = v;
+		return 0;
+	case O_DRIFTFILE:
+		o->driftfile = v;
+		return 0;
+	case O_BIG_STEP:
+		o->big_first_step = true;
+		return 0;
+	case O_CONTROL_REMOTE:
+		o->control_remote = true;
+		return 0;
+	case O_LISTEN:
+		if (o->n_listen >= REFD_LISTEN_MAX) {
+			return fail(err, errsize, "at most 8 --listen addresses", name, v);
+		}
+		o->listen[o->n_listen++] = v;
+		return 0;
+	case O_HELP:
+		o->mode = REFD_MODE_HELP;
+		return 0;
+	case O_VERSION:
+		o->mode = REFD_MODE_VERSION;
+		return 0;
+	case O_QUERY:
+		return 0;
+	case O_JSON:
+		o->json = true;
+		return 0;
+	default:
+		return apply_number(o, id, name, v, err, errsize);
+	}
+}
+
+static const opt_def *
+find_long(const opt_def *defs, size_t n, const char *name, size_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(defs[i].long_name) == len &&
+		    strncmp(defs[i].long_name, name, len) == 0) {
+			return &defs[i];
+		}
+	}
+	return NULL;
+}
+
+static const opt_def *
+find_short(const opt_def *defs, size_t n, char c)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (defs[i].short_name == c) {
+			return &defs[i];
+		}
+	}
+	return NULL;
+}
+
+/* One "--name[=value]" word; *i advances past a separate value. */
+static int
+parse_long_opt(const opt_def *defs, size_t n, int argc, char *const argv[], int *i, refd_opts *o,
+               char *err, size_t errsize)
+{
+	const char *name = argv[*i];
+	const char *word = name + 2;
+	const char *eq = strchr(word, '=');
+	size_t len = eq != NULL ? (size_t)(eq - word) : strlen(word);
+	const opt_def *d = find_long(defs, n, word, len);
+	const char *v = NULL;
+
+	if (d == NULL) {
+		snprintf(err, errsize, "unknown option '%s'%s (try --help)", argv[*i],
+		         defs == query_opts ? " in query mode (-Q)" : "");
+		return -1;
+	}
+	if (d->arg) {
+		if (eq != NULL) {
+			v = eq + 1;
+		} else if (*i + 1 < argc) {
+			v = argv[++*i];
+		} else {
+			snprintf(err, errsize, "option '--%s' needs a value", d->long_name);
+			return -1;
+		}
+	} else if (eq != NULL) {
+		snprintf(err, errsize, "option '--%s' takes no value", d->long_name);
+		return -1;
+	}
+	return apply(o, d->id, name, v, err, errsize);
+}
+
+/* One "-abc" or "-cVALUE" word. */
+static int
+parse_short_opts(const opt_def *defs, size_t n, int argc, char *const argv[], int *i, refd_opts *o,
+                 char *err, size_t errsize)
+{
+	const char *word = argv[*i];
+
+	for (size_t k = 1; word[k] != '\0'; k++) {
+		const opt_def *d = find_short(defs, n, word[k]);
+		char name[3] = {'-', word[k], '\0'};
+
+		if (d == NULL) {
+			snprintf(err, errsize, "unknown option '-%c'%s (try --help)", word[k],
+			         defs == query_opts ? " in query mode (-Q)" : "");
+			return -1;
+		}
+		if (!d->arg) {
+			if (apply(o, d->id, name, NULL, err, errsize) != 0) {
+				return -1;
+			}
+			continue;
+		}
+		if (word[k + 1] != '\0') {
+			return apply(o, d->id, name, word + k + 1, err, errsize);
+		}
+		if (*i + 1 >= argc) {
+			snprintf(err, errsize, "option '-%c' needs a value", word[k]);
+			return -1;
+		}
+		return apply(o, d->id, name, argv[++*i], err, errsize);
+	}
+	return 0;
+}
+
+static bool
+is_query(int argc, char *const argv[])
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			break;
+		}
+		if (strcmp(argv[i], "-Q") == 0 || strcmp(argv[i], "--query") == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int
+check_daemon(const refd_opts *o, char *err, size_t errsize)
+{
+	if (o->mode != REFD_MODE_DAEMON) {
+		return 0;
+	}
+	if (o->conf_path == NULL) {
+		snprintf(err, errsize, "missing -c FILE (the ntp.conf to run)");
+		return -1;
+	}
+	if (o->clock_kind == REFD_CLOCK_SYSTEM &&
+	    (o->clock_offset != 0.0 || o->clock_freq_ppm != 0.0)) {
+		snprintf(err, errsize,
+		         "--clock-offset and --clock-freq apply to the virtual clock only");
+		return -1;
+	}
+	if (o->i_mean_it && o->clock_kind != REFD_CLOCK_SYSTEM) {
+		snprintf(err, errsize,
+		         "--i-mean-it confirms --clock system and means nothing alone");
+		return -1;
+	}
+	if (o->clock_kind == REFD_CLOCK_SYSTEM && o->user != NULL) {
+		snprintf(err, errsize,
+		         "-u with --clock system would drop CAP_SYS_TIME; run as root or use "
+		         "--clock virtual");
+		return -1;
+	}
+	return 0;
+}
+
+int
+refd_opts_parse(int argc, char *const argv[], refd_opts *o, char *err, size_t errsize)
+{
+	bool query = is_query(argc, argv);
+	const opt_def *defs = query ? query_opts : daemon_opts;
+	size_t n = query ? N_QUERY_OPTS : N_DAEMON_OPTS;
+	bool only_args = false;
+
+	memset(o, 0, sizeof *o);
+	o->mode = query ? REFD_MODE_QUERY : REFD_MODE_DAEMON;
+	o->port = -1;
+	o->clock_kind = REFD_CLOCK_VIRTUAL;
+	o->timeout = REFD_QUERY_TIMEOUT;
+	o->samples = REFD_QUERY_SAMPLES;
+	err[0] = '\0';
+	for (int i = 1; i < argc; i++) {
+		const char *w = argv[i];
+		int rc;
+
+		if (!only_args && strcmp(w, "--") == 0) {
+			only_args = true;
+			continue;
+		}
+		if (only_args || w[0] != '-' || w[1] == '\0') {
+			if (!query) {
+				snprintf(err, errsize,
+				         "unexpected argument '%s' (servers go in the -c file; "
+				         "-Q queries them once)",
+				         w);
+				return -1;
+			}
+			if (o->n_hosts >= REFD_QUERY_HOSTS_MAX) {
+				snprintf(err, errsize, "at most %d servers per query",
+				         REFD_QUERY_HOSTS_MAX);
+				return -1;
+			}
+			o->hosts[o->n_hosts++] = w;
+			continue;
+		}
+		rc = w[1] == '-' ? parse_long_opt(defs, n, argc, argv, &i, o, err, errsize)
+		                 : parse_short_opts(defs, n, argc, argv, &i, o, err, errsize);
+		if (rc != 0) {
+			return -1;
+		}
+	}
+	if (o->mode == REFD_MODE_QUERY && o->n_hosts == 0) {
+		snprintf(err, errsize, "-Q needs at least one HOST[:PORT]");
+		return -1;
+	}
+	return check_daemon(o, err, errsize);
+}
+
+void
+refd_opts_usage(FILE *out)
+{
+	fputs("usage: refd -c FILE [-n] [-d]... [-p PORT] [-u USER] [--listen ADDR[:PORT]]...\n"
+	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
+	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
+	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
+	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
+	      "\n"
+	      "ntplab's reference NTP daemon (server and client at once) on the ntplab core.\n"
+	      "\n"
+	      "daemon options:\n"
+	      "  -c, --conf FILE         ntp.conf to run (required)\n"
+	      "  -n, --nofork            stay in the foreground; log to stderr without logfile\n"
+	      "  -d, --debug             more log detail (repeat for more); implies -n\n"
+	      "  -p, --port PORT         UDP port to serve on (default: `port` in FILE, else 123)\n"
+	      "      --listen ADDR[:PORT] bind this address (repeatable; default 0.0.0.0 and ::)\n"
+	      "  -u, --user USER         drop root privileges to USER after binding\n"
+	      "      --clock virtual     (default) discipline a clock inside refd; the machine's\n"
+	      "                          clock is never changed\n"
+	      "      --clock system      discipline the machine's clock (clock_adjtime); needs\n"
+	      "                          --i-mean-it and CAP_SYS_TIME\n"
+	      "      --clock-offset S    start the virtual clock S seconds off (e.g. +28.2)\n"
+	      "      --clock-freq PPM    give the virtual clock a frequency error of PPM\n"
+	      "  -P, --pidfile PATH      write the daemon's pid to PATH\n"
+	      "  -l, --logfile PATH      log here (overrides `logfile`)\n"
+	      "  -f, --driftfile PATH    drift file (overrides `driftfile`)\n"
+	      "  -g, --panicgate         allow a first step larger than the panic threshold\n"
+	      "      --server-port PORT  send to configured servers on PORT instead of 123\n"
+	      "      --control-remote    answer mode 6 (ntpq) from non-loopback addresses too\n"
+	      "\n"
+	      "query options (-Q, like ntpdate -q; never sets any clock):\n"
+	      "  -Q, --query             ask each HOST once and print offset, delay, stratum\n"
+	      "  -j, --json              print JSON\n"
+	      "  -t, --timeout SECONDS   wait per server (default 2)\n"
+	      "  -n, --samples N         requests per server, 1..8 (default 4)\n"
+	      "      --clock-offset S    pretend the local clock is S seconds off\n"
+	      "\n"
+	      "  -h, --help              this text;  -V, --version  the version\n"
+	      "Signals: SIGTERM/SIGINT stop (drift file written), SIGHUP reopens log files.\n"
+	      "Exit: 0 ok, 1 runtime failure (config errors, port in use, no suitable server),\n"
+	      "2 bad command line.  See refd(8) (docs/refd.8.md).\n",
+	      out);
+}

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * refd_sock: UDP sockets for refd, its query mode and refbench.
+ *
+ * Receive in batches (recvmmsg) with the kernel's receive timestamp
+ * (SO_TIMESTAMPNS, CLOCK_REALTIME) and, on wildcard sockets, the address
+ * the datagram was sent to (IP_PKTINFO / IPV6_PKTINFO).  Send in batches
+ * (sendmmsg); the transmit timestamp of replies that allow it is written
+ * into bytes 40..47 immediately before the system call, so it is as late as
+ * user space can make it.
+ *
+ * Also: turning ntp_addr into sockaddrs and back, "HOST[:PORT]" parsing,
+ * and finding which process holds a UDP port (/proc/net/udp{,6} and
+ * /proc/PID/fd), for the "port in use" message.
+ */
+#ifndef REFD_SOCK_H
+#define REFD_SOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "ntp_addr.h"
+#include "ntp_host.h"
+#include "ntp_time.h"
+
+#define REFD_BATCH 32 /* datagrams per recvmmsg/sendmmsg (ours) */
+#define REFD_RX_MAX                                                                                \
+	1100                    /* bytes read per datagram: above NTP_PKT_MAX_LEN, so an           \
+	                           oversized datagram still reaches the core and is rejected */
+#define REFD_RCVBUF   (1 << 20) /* bytes, socket receive buffer asked for (ours) */
+#define REFD_HOST_MAX 256       /* bytes of a host name */
+
+typedef struct refd_sock {
+	int fd;         /* -1: closed */
+	ntp_addr local; /* bound address; port filled in after bind */
+	bool wildcard;  /* 0.0.0.0 or ::, destination address from pktinfo */
+} refd_sock;
+
+typedef struct refd_rx {
+	ntp_addr from;
+	ntp_addr to;    /* local address it was sent to */
+	ntp_time real;  /* CLOCK_REALTIME at arrival: kernel stamp, else read after recv */
+	bool kernel_ts; /* real came from SO_TIMESTAMPNS */
+	size_t len;
+	uint8_t buf[REFD_RX_MAX];
+} refd_rx;
+
+typedef struct refd_tx {
+	ntp_addr to;
+	ntp_addr from;  /* local source address (family 0: the kernel chooses) */
+	bool patch_xmt; /* write the transmit timestamp into bytes 40..47 at send time */
+	size_t len;
+	uint8_t buf[NTP_SEND_MAX];
+} refd_tx;
+
+/* Returns the transmit timestamp to write at send time. */
+typedef ntp_ts64 refd_xmt_fn(void *ctx);
+
+/* ntp_addr <-> sockaddr.  to_sockaddr fails on family NTP_AF_NONE. */
+bool refd_addr_to_sockaddr(const ntp_addr *a, struct sockaddr_storage *ss, socklen_t *len);
+bool refd_addr_from_sockaddr(const struct sockaddr *sa, ntp_addr *out);
+
+/* "host", "host:port", "1.2.3.4:123", "[::1]:123", "::1" (an address with
+ * two or more colons and no brackets has no port).  *port is left alone when
+ * none is given.  Returns 0, or -1 with a reason in err. */
+int refd_parse_hostport(const char *s, char *host, size_t hostsize, uint16_t *port, char *err,
+                        size_t errsize);
+
+/* Open a UDP socket bound to `local` (port 0: ephemeral), non-blocking,
+ * with kernel receive timestamps; IPv6 sockets are IPv6-only.  Returns 0,
+ * or the negative errno with a reason in err. */
+int refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize);
+void refd_sock_close(refd_sock *s);
+
+/* Read up to max waiting datagrams.  Returns how many (0 when none is
+ * waiting), or -1 on an error (errno set). */
+int refd_sock_recv(refd_sock *s, refd_rx *rx, int max);
+
+/* Send n datagrams, patching transmit timestamps with xmt(ctx) just before
+ * the call.  Returns how many the kernel took (the rest are dropped: UDP). */
+int refd_sock_send(refd_sock *s, refd_tx *tx, int n, refd_xmt_fn *xmt, void *ctx);
+
+/* Parse one line of /proc/net/udp (v6 false) or /proc/net/udp6: the local
+ * address and port and the socket inode.  False for the header line or
+ * anything malformed. */
+bool refd_proc_udp_line(const char *line, bool v6, ntp_addr *local, unsigned long *inode);
+
+/* Who holds UDP `port`: "127.0.0.2:123 (pid 812 chronyd), 0.0.0.0:123 (pid
+ * unknown)" into buf, from /proc.  Returns the number of sockets found. */
+size_t refd_port_owners(uint16_t port, char *buf, size_t size);
+
+/* "127.0.0.1:123" or "[::1]:123". */
+char *refd_addr_port_format(const ntp_addr *a, char *buf, size_t size);
+
+#endif

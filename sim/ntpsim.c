@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntpsim: run or validate a scenario.
+ *
+ *   ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE] [--no-plots]
+ *                            [--plots-dir DIR] [--quiet]
+ *   ntpsim check SCENARIO.yaml...
+ *
+ * Exit status: 0 every check passed (or the file is valid), 1 a check
+ * failed, 2 bad input or the run could not be done.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sim_engine.h"
+#include "sim_scenario.h"
+#include "sim_units.h"
+
+#define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
+	      "                              [--no-plots] [--plots-dir DIR] [--quiet]\n"
+	      "       ntpsim check SCENARIO.yaml...\n"
+	      "       ntpsim --help | --version\n"
+	      "\n"
+	      "run     simulate the scenario in virtual time and judge its checks; the report\n"
+	      "        goes to stdout and, with --out, report.txt/report.json, per-node trace\n"
+	      "        CSV, peerstats/loopstats, events.log and plots (gnuplot) into DIR\n"
+	      "check   validate scenario files without running them\n"
+	      "\n"
+	      "  --seed N        override the scenario's seed (same seed, same bytes out)\n"
+	      "  --out DIR       write the outputs into DIR (created if needed)\n"
+	      "  --pcap FILE     write every simulated packet to FILE (pcap, tshark reads it)\n"
+	      "  --no-plots      do not run gnuplot\n"
+	      "  --plots-dir DIR where ntpsim.gp lives (default: the source tree's plots/)\n"
+	      "  --quiet         print only the verdict and the failed checks\n"
+	      "\n"
+	      "exit status: 0 all checks passed, 1 a check failed, 2 bad input or error\n"
+	      "scenario format: docs/scenarios.md; manual: docs/ntpsim.1.md\n",
+	      f);
+}
+
+static void
+print_warnings(const sim_scenario *sc)
+{
+	const char *p = sc->warnings;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		int len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
+
+		fprintf(stderr, "ntpsim: warning: %.*s\n", len, p);
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+}
+
+static int
+cmd_check(int argc, char **argv)
+{
+	char *err = malloc(ERR_MAX);
+	int rc = 0;
+
+	if (err == NULL) {
+		return 2;
+	}
+	if (argc < 1) {
+		usage(stderr);
+		free(err);
+		return 2;
+	}
+	for (int i = 0; i < argc; i++) {
+		sim_scenario sc;
+
+		if (sim_scenario_load_file(&sc, argv[i], err, ERR_MAX) != 0) {
+			fprintf(stderr, "%s\n", err);
+			rc = 2;
+			continue;
+		}
+		print_warnings(&sc);
+		printf("%s: ok (%u nodes, %zu links, %zu firewall rules, %zu events, %zu checks)\n",
+		       argv[i], sc.total_nodes, sc.n_links, sc.n_fw, sc.n_events, sc.n_checks);
+		sim_scenario_free(&sc);
+	}
+	free(err);
+	return rc;
+}
+
+static int
+cmd_run(int argc, char **argv)
+{
+	sim_opts o;
+	sim_scenario sc;
+	sim_summary sum;
+	const char *file = NULL;
+	char *err;
+	double wall;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.plots = true;
+	o.report = stdout;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		bool has_value = i + 1 < argc;
+
+		if (strcmp(a, "--seed") == 0 && has_value) {
+			long long v;
+
+			if (sim_parse_int(argv[++i], 0, INT64_MAX, &v) != 0) {
+				fprintf(stderr,
+				        "ntpsim: --seed: expected an integer >= 0, got '%s'\n",
+				        argv[i]);
+				return 2;
+			}
+			o.seed = (uint64_t)v;
+			o.seed_set = true;
+		} else if (strcmp(a, "--out") == 0 && has_value) {
+			o.out_dir = argv[++i];
+		} else if (strcmp(a, "--pcap") == 0 && has_value) {
+			o.pcap_path = argv[++i];
+		} else if (strcmp(a, "--plots-dir") == 0 && has_value) {
+			o.plots_dir = argv[++i];
+		} else if (strcmp(a, "--no-plots") == 0) {
+			o.plots = false;
+		} else if (strcmp(a, "--quiet") == 0) {
+			o.quiet = true;
+		} else if (a[0] == '-') {
+			fprintf(stderr, "ntpsim: unknown option or missing value: %s\n", a);
+			usage(stderr);
+			return 2;
+		} else if (file == NULL) {
+			file = a;
+		} else {
+			fprintf(stderr, "ntpsim: one scenario per run (got '%s' and '%s')\n", file,
+			        a);
+			return 2;
+		}
+	}
+	if (file == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (o.plots_dir == NULL) {
+		o.plots_dir = getenv("NTPSIM_PLOTS_DIR");
+	}
+	o.progress = !o.quiet && isatty(STDERR_FILENO);
+	err = malloc(ERR_MAX);
+	if (err == NULL) {
+		return 2;
+	}
+	if (sim_scenario_load_file(&sc, file, err, ERR_MAX) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 2;
+	}
+	print_warnings(&sc);
+	rc = sim_run(&sc, &o, &sum, err, ERR_MAX);
+	wall = sum.wall;
+	if (rc == SIM_ERROR) {
+		fprintf(stderr, "ntpsim: %s\n", err);
+	} else if (!o.quiet) {
+		fprintf(stderr,
+		        "ntpsim: %s, %zu of %zu checks passed; %.0f s simulated in %.3f s "
+		        "(%.3g x real time), %llu events (%.3g/s), seed %llu\n",
+		        rc == SIM_PASS ? "PASS" : "FAIL", sum.checks - sum.failed, sum.checks,
+		        sum.simulated, wall, wall > 0.0 ? sum.simulated / wall : 0.0,
+		        (unsigned long long)sum.events,
+		        wall > 0.0 ? (double)sum.events / wall : 0.0, (unsigned long long)sum.seed);
+	}
+	sim_scenario_free(&sc);
+	free(err);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		puts("ntpsim (ntplab) 0.1.0");
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0) {
+		return cmd_run(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "check") == 0) {
+		return cmd_check(argc - 2, argv + 2);
+	}
+	fprintf(stderr, "ntpsim: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

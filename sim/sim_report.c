@@ -1,0 +1,854 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * ntpsim's outputs: per-node trace CSV, ntpd-format peerstats/loopstats,
+ * the events log, report.txt/report.json, and gnuplot plots.  Everything
+ * written here is a function of the run (no wall clock, no paths that
+ * differ between runs other than the output directory itself).
+ */
+#include <errno.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "sim_units.h"
+#include "sim_world.h"
+
+#ifndef NTPSIM_PLOTS_DIR
+#define NTPSIM_PLOTS_DIR "plots"
+#endif
+
+#define PLOT_NODES_MAX   16   /* nodes drawn on one page (ours) */
+#define DETAIL_NODES_MAX 64   /* nodes given their own report section when none is traced */
+#define PEER_TABLE_MAX   8192 /* bytes of an ntpq -p table */
+#define LINKS_LISTED_MAX 64   /* links listed one by one in the report */
+
+extern char **environ;
+
+static const char *const disc_state_names[] = {"NSET", "FSET", "SPIK", "FREQ", "SYNC"};
+
+/* ------------------------------------------------------------------ */
+/* files                                                               */
+
+static int
+mkdir_p(const char *path)
+{
+	char buf[1024];
+	size_t len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] == '/' || buf[i] == '\0') {
+			char c = buf[i];
+
+			buf[i] = '\0';
+			if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+				return -1;
+			}
+			buf[i] = c;
+		}
+	}
+	return 0;
+}
+
+static FILE *
+open_out(const sim_world *w, const char *name, const char *suffix)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/%s%s", w->o->out_dir, name, suffix);
+	return fopen(path, "w");
+}
+
+int
+sim_report_open_traces(sim_world *w, char *err, size_t errsize)
+{
+	char name[SIM_NAME_MAX + 12];
+
+	if (w->o->out_dir == NULL) {
+		return 0;
+	}
+	if (mkdir_p(w->o->out_dir) != 0) {
+		snprintf(err, errsize, "%s: cannot create the output directory: %s", w->o->out_dir,
+		         strerror(errno));
+		return -1;
+	}
+	w->events_log = open_out(w, "events", ".log");
+	if (w->events_log == NULL) {
+		snprintf(err, errsize, "%s/events.log: %s", w->o->out_dir, strerror(errno));
+		return -1;
+	}
+	fprintf(w->events_log, "# ntpsim events: time (s since start), node, what, detail\n");
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		sim_node *n = &w->nodes[i];
+
+		if (!n->traced) {
+			continue;
+		}
+		n->out = calloc(1, sizeof(*n->out));
+		if (n->out == NULL) {
+			snprintf(err, errsize, "out of memory");
+			return -1;
+		}
+		sim_scenario_node_name(w->sc, i, name, sizeof(name));
+		n->out->trace = open_out(w, name, ".trace.csv");
+		if (n->out->trace == NULL) {
+			snprintf(err, errsize, "%s/%s.trace.csv: %s", w->o->out_dir, name,
+			         strerror(errno));
+			return -1;
+		}
+		fprintf(n->out->trace, "t,offset,est_offset,bound,freq_err_ppm,freq_ppm,poll,reach,"
+		                       "stratum,leap,sys_peer,state,steps\n");
+	}
+	return 0;
+}
+
+void
+sim_report_trace_row(sim_world *w, sim_node *n, double t, double offset, double freq_err,
+                     double bound)
+{
+	char b[32] = "";
+
+	(void)w;
+	/* The bound means something only while the host claims to be synchronised. */
+	if (n->running && n->leap != NTP_LEAP_NOTSYNC && n->stratum < 16) {
+		snprintf(b, sizeof(b), "%.9f", bound);
+	}
+	fprintf(n->out->trace, "%.6f,%.9f,%.9f,%s,%.6f,%.6f,%d,%u,%u,%u,%d,%s,%u\n", t, offset,
+	        n->est_offset, b, freq_err * 1e6, n->freq_ppm, n->poll, n->reach, n->stratum,
+	        n->leap, n->sys_peer,
+	        n->disc_state >= 0 && n->disc_state < 5 ? disc_state_names[n->disc_state] : "?",
+	        n->st.steps);
+}
+
+void
+sim_report_stats_line(sim_world *w, sim_node *n, uint32_t file, const char *line)
+{
+	char name[SIM_NAME_MAX + 12];
+	FILE **f;
+
+	if (n->out == NULL || w->o->out_dir == NULL) {
+		return;
+	}
+	if (file == NTP_STATS_LOOPSTATS) {
+		f = &n->out->loopstats;
+	} else if (file == NTP_STATS_PEERSTATS) {
+		f = &n->out->peerstats;
+	} else {
+		return;
+	}
+	if (*f == NULL) {
+		sim_scenario_node_name(w->sc, n->index, name, sizeof(name));
+		*f = open_out(w, name, file == NTP_STATS_LOOPSTATS ? ".loopstats" : ".peerstats");
+		if (*f == NULL) {
+			return;
+		}
+	}
+	fprintf(*f, "%s\n", line);
+}
+
+void
+sim_report_event(sim_world *w, const sim_node *n, double t, const char *what, const char *reason)
+{
+	char name[SIM_NAME_MAX + 12];
+
+	if (w->events_log == NULL) {
+		return;
+	}
+	if (n != NULL) {
+		sim_scenario_node_name(w->sc, n->index, name, sizeof(name));
+	} else {
+		snprintf(name, sizeof(name), "-");
+	}
+	fprintf(w->events_log, "%.6f %s %s %s\n", t, name, what, reason);
+}
+
+void
+sim_report_close(sim_world *w)
+{
+	if (w->events_log != NULL) {
+		fclose(w->events_log);
+		w->events_log = NULL;
+	}
+	for (uint32_t i = 0; w->nodes != NULL && i < w->n_nodes; i++) {
+		sim_node_out *o = w->nodes[i].out;
+
+		if (o == NULL) {
+			continue;
+		}
+		if (o->trace != NULL) {
+			fclose(o->trace);
+		}
+		if (o->peerstats != NULL) {
+			fclose(o->peerstats);
+		}
+		if (o->loopstats != NULL) {
+			fclose(o->loopstats);
+		}
+		free(o);
+		w->nodes[i].out = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* per-node facts for both report formats                              */
+
+typedef struct node_facts {
+	char name[SIM_NAME_MAX + 12];
+	char addr[64];
+	double sync_time; /* s, NAN: never */
+	double rms, max_after, max_all, freq_ppm, freq_rms_ppm;
+	double held;   /* fraction, NAN: never claimed sync */
+	char peer[48]; /* system peer */
+	size_t n_peers;
+} node_facts;
+
+static double
+safe_rms(double sum2, double span, double fallback)
+{
+	return span > 0.0 ? sqrt(sum2 / span) : fallback;
+}
+
+static void
+facts_of(sim_world *w, sim_node *n, node_facts *f)
+{
+	const sim_node_stats *st = &n->st;
+
+	sim_scenario_node_name(w->sc, n->index, f->name, sizeof(f->name));
+	ntp_addr_format(&n->addr, f->addr, sizeof(f->addr));
+	f->sync_time = st->t_good >= 0.0 ? st->t_good : NAN;
+	f->rms = st->t_good >= 0.0 ? safe_rms(st->sync_sum2, st->sync_span, st->sync_max) : NAN;
+	f->max_after = st->t_good >= 0.0 ? st->sync_max : NAN;
+	f->max_all = st->max_abs;
+	f->freq_ppm = st->freq_last * 1e6;
+	f->freq_rms_ppm = st->t_good >= 0.0
+	                          ? safe_rms(st->sync_fsum2, st->sync_span, st->sync_fmax) * 1e6
+	                          : NAN;
+	f->held = st->claim_span > 0.0 ? st->held_span / st->claim_span : NAN;
+	f->peer[0] = '\0';
+	f->n_peers = 0;
+	if (n->host != NULL) {
+		ntp_time local = ntp_clock_read(&n->clock, sim_osc_raw(&n->osc, w->now));
+
+		f->n_peers = ntp_host_peers(n->host, local, w->peers,
+		                            sizeof(w->peers) / sizeof(w->peers[0]));
+		for (size_t i = 0; i < f->n_peers; i++) {
+			if (w->peers[i].assoc == n->sys_peer) {
+				snprintf(f->peer, sizeof(f->peer), "%s", w->peers[i].remote);
+			}
+		}
+	}
+}
+
+static const char *
+fmt_s(double v, char *buf, size_t size)
+{
+	if (isnan(v)) {
+		snprintf(buf, size, "-");
+		return buf;
+	}
+	return sim_format_seconds(v, buf, size);
+}
+
+static bool
+detailed(const sim_world *w, const sim_node *n)
+{
+	return n->traced || w->n_nodes <= DETAIL_NODES_MAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* report.txt                                                          */
+
+static void
+text_node(sim_world *w, sim_node *n, FILE *f)
+{
+	node_facts nf;
+	char a[32], b[32], c[32], d[32];
+	const sim_node_stats *st = &n->st;
+
+	facts_of(w, n, &nf);
+	fprintf(f, "\n  %s %s (%s%s)\n", nf.name, nf.addr,
+	        n->kind == SIM_NODE_QUERY ? "one-shot query" : "ntp host",
+	        n->kind == SIM_NODE_HOST && !n->running ? ", stopped at the end" : "");
+	if (n->kind == SIM_NODE_HOST) {
+		if (n->host != NULL) {
+			fprintf(f, "    system peer      %s", nf.peer[0] ? nf.peer : "none");
+			fprintf(f, " (stratum %u, leap %u, poll %d, state %s)\n", n->stratum,
+			        n->leap, n->poll,
+			        n->disc_state >= 0 && n->disc_state < 5
+			                ? disc_state_names[n->disc_state]
+			                : "?");
+		}
+		if (isnan(nf.sync_time)) {
+			fprintf(f,
+			        "    sync time        never (|offset| < %s with a system peer)\n",
+			        sim_format_seconds(w->sc->sync_bound, a, sizeof(a)));
+		} else {
+			fprintf(f,
+			        "    sync time        %.3f s (|offset| < %s with a system peer "
+			        "from "
+			        "then on)\n",
+			        nf.sync_time, sim_format_seconds(w->sc->sync_bound, a, sizeof(a)));
+		}
+		fprintf(f,
+		        "    true offset      after sync: rms %s, max %s; whole run: max %s; at "
+		        "the end %s\n",
+		        fmt_s(nf.rms, a, sizeof(a)), fmt_s(nf.max_after, b, sizeof(b)),
+		        fmt_s(nf.max_all, c, sizeof(c)), fmt_s(st->off_last, d, sizeof(d)));
+		fprintf(f, "    host's estimate  offset %s (as local - server)\n",
+		        fmt_s(n->est_offset, a, sizeof(a)));
+		fprintf(f, "    frequency error  %+.4f ppm at the end; after sync rms %s ppm\n",
+		        nf.freq_ppm,
+		        isnan(nf.freq_rms_ppm)
+		                ? "-"
+		                : (snprintf(b, sizeof(b), "%.4f", nf.freq_rms_ppm), b));
+		if (isnan(nf.held)) {
+			fprintf(f, "    error bound      never claimed synchronisation\n");
+		} else {
+			fprintf(f,
+			        "    error bound      |true offset| <= advertised root distance "
+			        "%.2f%% of the %.1f s it claimed sync (worst excess %s)\n",
+			        nf.held * 100.0, st->claim_span,
+			        fmt_s(st->worst_excess, a, sizeof(a)));
+		}
+		if (st->steps > 0) {
+			fprintf(f, "    steps            %u (last %+.6f s at %.3f s)\n", st->steps,
+			        st->last_step, st->t_last_step);
+		} else {
+			fprintf(f, "    steps            0\n");
+		}
+	} else if (st->steps > 0) {
+		fprintf(f, "    steps            %u (last %+.6f s at %.3f s)\n", st->steps,
+		        st->last_step, st->t_last_step);
+	}
+	fprintf(f,
+	        "    packets          sent %llu, received %llu, lost on the way %llu, "
+	        "duplicated %llu\n",
+	        (unsigned long long)st->sent, (unsigned long long)st->received,
+	        (unsigned long long)st->dropped, (unsigned long long)st->duplicated);
+	if (st->timer_spins > 0) {
+		fprintf(f,
+		        "    warning          the host asked for its timer again at the same "
+		        "instant %u times (backed off 1 ms)\n",
+		        st->timer_spins);
+	}
+	for (size_t i = 0; i < nf.n_peers; i++) {
+		const ntp_peer_info *p = &w->peers[i];
+
+		if (p->assoc == n->sys_peer && n->sys_peer != 0) {
+			continue;
+		}
+		fprintf(f, "    source %-16s '%c' %s\n", p->remote, p->tally,
+		        p->reason[0] ? p->reason : "-");
+	}
+	if (n->host != NULL && n->kind == SIM_NODE_HOST) {
+		char *table = malloc(PEER_TABLE_MAX);
+		ntp_time local = ntp_clock_read(&n->clock, sim_osc_raw(&n->osc, w->now));
+
+		if (table != NULL) {
+			ntp_host_peer_table(n->host, local, table, PEER_TABLE_MAX);
+			fprintf(f, "    ntpq -p at the end:\n");
+			for (char *line = table; *line != '\0';) {
+				char *nl = strchr(line, '\n');
+
+				if (nl != NULL) {
+					*nl = '\0';
+				}
+				fprintf(f, "      %s\n", line);
+				if (nl == NULL) {
+					break;
+				}
+				line = nl + 1;
+			}
+			free(table);
+		}
+	}
+	if (n->query != NULL && n->query->runs > 0) {
+		fprintf(f, "    last query       %s\n", n->query->result);
+		for (char *line = n->query->lines; *line != '\0';) {
+			char *nl = strchr(line, '\n');
+			int len = nl != NULL ? (int)(nl - line) : (int)strlen(line);
+
+			fprintf(f, "                     %.*s\n", len, line);
+			if (nl == NULL) {
+				break;
+			}
+			line = nl + 1;
+		}
+	}
+}
+
+/* What the report says about the replicas of a template that have no
+ * section of their own. */
+typedef struct tmpl_facts {
+	uint32_t synced;
+	double worst_sync, worst_rms, worst_max;
+	uint64_t sent, received, dropped, steps;
+} tmpl_facts;
+
+static bool
+summarised(const sim_world *w, const sim_node_spec *ts)
+{
+	return ts->count > 1 && !detailed(w, &w->nodes[ts->first]);
+}
+
+static void
+tmpl_facts_of(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f)
+{
+	memset(f, 0, sizeof(*f));
+	for (uint32_t i = 0; i < ts->count; i++) {
+		const sim_node_stats *st = &w->nodes[ts->first + i].st;
+
+		if (st->t_good >= 0.0) {
+			f->synced++;
+			f->worst_sync = fmax(f->worst_sync, st->t_good);
+			f->worst_rms = fmax(f->worst_rms,
+			                    safe_rms(st->sync_sum2, st->sync_span, st->sync_max));
+			f->worst_max = fmax(f->worst_max, st->sync_max);
+		}
+		f->sent += st->sent;
+		f->received += st->received;
+		f->dropped += st->dropped;
+		f->steps += st->steps;
+	}
+}
+
+static void
+text_aggregates(sim_world *w, FILE *f)
+{
+	const sim_scenario *sc = w->sc;
+
+	for (size_t t = 0; t < sc->n_nodes; t++) {
+		const sim_node_spec *ts = &sc->nodes[t];
+		tmpl_facts tf;
+		char a[32], b[32];
+
+		if (!summarised(w, ts)) {
+			continue;
+		}
+		tmpl_facts_of(w, ts, &tf);
+		fprintf(f, "\n  %s1..%s%u (%u nodes, summarised)\n", ts->name, ts->name, ts->count,
+		        ts->count);
+		fprintf(f, "    synced           %u of %u; latest sync time %.3f s\n", tf.synced,
+		        ts->count, tf.worst_sync);
+		fprintf(f, "    true offset      after sync: worst rms %s, worst max %s\n",
+		        sim_format_seconds(tf.worst_rms, a, sizeof(a)),
+		        sim_format_seconds(tf.worst_max, b, sizeof(b)));
+		fprintf(f, "    packets          sent %llu, received %llu, lost %llu; steps %llu\n",
+		        (unsigned long long)tf.sent, (unsigned long long)tf.received,
+		        (unsigned long long)tf.dropped, (unsigned long long)tf.steps);
+	}
+}
+
+static void
+text_network(sim_world *w, FILE *f)
+{
+	fprintf(f, "\nnetwork\n");
+	fprintf(f,
+	        "  %zu links used; packets lost: link %llu, firewall %llu, partition %llu, "
+	        "unroutable %llu, at a stopped node %llu\n",
+	        w->n_links, (unsigned long long)w->dropped_link, (unsigned long long)w->dropped_fw,
+	        (unsigned long long)w->dropped_partition, (unsigned long long)w->dropped_unroutable,
+	        (unsigned long long)w->dropped_stopped);
+	if (w->n_links > LINKS_LISTED_MAX) {
+		return;
+	}
+	for (size_t i = 0; i < w->n_links; i++) {
+		const sim_link *l = &w->links[i];
+		char a[SIM_NAME_MAX + 12], b[SIM_NAME_MAX + 12], m[32], s[32];
+
+		sim_scenario_node_name(w->sc, l->src, a, sizeof(a));
+		sim_scenario_node_name(w->sc, l->dst, b, sizeof(b));
+		fprintf(f,
+		        "  %s -> %s: offered %llu, delivered %llu, lost %llu, duplicated %llu, "
+		        "delay mean %s sd %s\n",
+		        a, b, (unsigned long long)l->l.offered, (unsigned long long)l->l.delivered,
+		        (unsigned long long)l->l.dropped, (unsigned long long)l->l.duplicated,
+		        sim_format_seconds(netem_link_delay_mean(&l->l), m, sizeof(m)),
+		        sim_format_seconds(netem_link_delay_sd(&l->l), s, sizeof(s)));
+	}
+}
+
+static void
+text_checks(sim_world *w, FILE *f, bool failed_only)
+{
+	const sim_scenario *sc = w->sc;
+
+	for (size_t c = 0; c < sc->n_checks; c++) {
+		const sim_check_outcome *o = &w->outcome[c];
+
+		if (failed_only && o->pass) {
+			continue;
+		}
+		fprintf(f, "  %s  %s (line %d)\n        %s\n", o->pass ? "PASS" : "FAIL",
+		        sc->checks[c].label, sc->checks[c].line, o->detail);
+	}
+}
+
+static void
+text_head(sim_world *w, FILE *f)
+{
+	char start[40];
+
+	ntp_time_format(w->t0, start, sizeof(start));
+	fprintf(f, "ntpsim report: %s\n", w->sc->name);
+	fprintf(f, "scenario   %s\n", w->sc->file);
+	fprintf(f, "seed       %llu (rerun: ntpsim run %s --seed %llu)\n",
+	        (unsigned long long)w->seed, w->sc->file, (unsigned long long)w->seed);
+	fprintf(f, "simulated  %.3f s from %s UTC, %zu nodes, %llu events\n", w->sc->duration,
+	        start, (size_t)w->n_nodes, (unsigned long long)w->n_events);
+	fprintf(f, "result     %s: %zu of %zu checks passed\n",
+	        w->checks_failed == 0 ? "PASS" : "FAIL", w->sc->n_checks - w->checks_failed,
+	        w->sc->n_checks);
+	if (w->action_overflows > 0) {
+		fprintf(f,
+		        "warning    the host produced more actions than fit in one call %llu "
+		        "times (core bug)\n",
+		        (unsigned long long)w->action_overflows);
+	}
+}
+
+static void
+text_report(sim_world *w, FILE *f)
+{
+	text_head(w, f);
+	if (w->sc->n_checks > 0) {
+		fprintf(f, "\nchecks\n");
+		text_checks(w, f, false);
+	}
+	fprintf(f,
+	        "\nnodes (offsets are local clock - true time; the simulator knows true time)\n");
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		if (detailed(w, &w->nodes[i])) {
+			text_node(w, &w->nodes[i], f);
+		}
+	}
+	text_aggregates(w, f);
+	text_network(w, f);
+}
+
+/* ------------------------------------------------------------------ */
+/* report.json                                                         */
+
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p);
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void
+json_num(FILE *f, double v)
+{
+	if (isfinite(v)) {
+		fprintf(f, "%.9g", v);
+	} else {
+		fputs("null", f);
+	}
+}
+
+static void
+json_key(FILE *f, const char *key)
+{
+	json_str(f, key);
+	fputc(':', f);
+}
+
+static void
+json_node(sim_world *w, sim_node *n, FILE *f)
+{
+	node_facts nf;
+	const sim_node_stats *st = &n->st;
+
+	facts_of(w, n, &nf);
+	fputc('{', f);
+	json_key(f, "name");
+	json_str(f, nf.name);
+	fputc(',', f);
+	json_key(f, "address");
+	json_str(f, nf.addr);
+	fputc(',', f);
+	json_key(f, "kind");
+	json_str(f, n->kind == SIM_NODE_QUERY ? "query" : "host");
+	fprintf(f, ",\"running\":%s,", n->running ? "true" : "false");
+	json_key(f, "sync_time");
+	json_num(f, nf.sync_time);
+	fputc(',', f);
+	json_key(f, "offset_rms_after_sync");
+	json_num(f, nf.rms);
+	fputc(',', f);
+	json_key(f, "offset_max_after_sync");
+	json_num(f, nf.max_after);
+	fputc(',', f);
+	json_key(f, "offset_max");
+	json_num(f, nf.max_all);
+	fputc(',', f);
+	json_key(f, "offset_end");
+	json_num(f, st->off_last);
+	fputc(',', f);
+	json_key(f, "estimated_offset_end");
+	json_num(f, n->est_offset);
+	fputc(',', f);
+	json_key(f, "freq_error_ppm_end");
+	json_num(f, nf.freq_ppm);
+	fputc(',', f);
+	json_key(f, "freq_error_rms_ppm_after_sync");
+	json_num(f, nf.freq_rms_ppm);
+	fputc(',', f);
+	json_key(f, "bound_held_fraction");
+	json_num(f, nf.held);
+	fputc(',', f);
+	json_key(f, "claimed_sync_seconds");
+	json_num(f, st->claim_span);
+	fputc(',', f);
+	json_key(f, "worst_bound_excess");
+	json_num(f, st->worst_excess);
+	fprintf(f, ",\"steps\":%u,", st->steps);
+	json_key(f, "last_step");
+	json_num(f, st->steps > 0 ? st->last_step : NAN);
+	fprintf(f,
+	        ",\"packets\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"duplicated\":%llu}",
+	        (unsigned long long)st->sent, (unsigned long long)st->received,
+	        (unsigned long long)st->dropped, (unsigned long long)st->duplicated);
+	fprintf(f, ",\"stratum\":%u,\"leap\":%u,\"poll\":%d,", n->stratum, n->leap, n->poll);
+	json_key(f, "system_peer");
+	if (nf.peer[0] != '\0') {
+		json_str(f, nf.peer);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"peers\":[", f);
+	for (size_t i = 0; i < nf.n_peers; i++) {
+		const ntp_peer_info *p = &w->peers[i];
+		char tally[2] = {p->tally, '\0'};
+
+		fprintf(f, "%s{", i ? "," : "");
+		json_key(f, "remote");
+		json_str(f, p->remote);
+		fputc(',', f);
+		json_key(f, "tally");
+		json_str(f, tally);
+		fputc(',', f);
+		json_key(f, "reason");
+		json_str(f, p->reason);
+		fprintf(f, ",\"stratum\":%u,\"reach\":%u,", p->stratum, p->reach);
+		json_key(f, "offset");
+		json_num(f, p->offset);
+		fputc(',', f);
+		json_key(f, "delay");
+		json_num(f, p->delay);
+		fputc(',', f);
+		json_key(f, "jitter");
+		json_num(f, p->jitter);
+		fputc('}', f);
+	}
+	fputc(']', f);
+	if (n->query != NULL && n->query->runs > 0) {
+		fputc(',', f);
+		json_key(f, "query");
+		fputc('{', f);
+		json_key(f, "result");
+		json_str(f, n->query->result);
+		fputc(',', f);
+		json_key(f, "servers");
+		json_str(f, n->query->lines);
+		fputc('}', f);
+	}
+	fputc('}', f);
+}
+
+static void
+json_report(sim_world *w, FILE *f)
+{
+	const sim_scenario *sc = w->sc;
+	char start[40];
+	bool first = true;
+
+	ntp_time_format(w->t0, start, sizeof(start));
+	fputc('{', f);
+	json_key(f, "scenario");
+	json_str(f, sc->name);
+	fputc(',', f);
+	json_key(f, "file");
+	json_str(f, sc->file);
+	fprintf(f, ",\"seed\":%llu,", (unsigned long long)w->seed);
+	json_key(f, "start_utc");
+	json_str(f, start);
+	fputc(',', f);
+	json_key(f, "duration");
+	json_num(f, sc->duration);
+	fprintf(f, ",\"nodes_total\":%u,\"events\":%llu,", w->n_nodes,
+	        (unsigned long long)w->n_events);
+	json_key(f, "result");
+	json_str(f, w->checks_failed == 0 ? "pass" : "fail");
+	fputs(",\"checks\":[", f);
+	for (size_t c = 0; c < sc->n_checks; c++) {
+		fprintf(f, "%s{\"line\":%d,", c ? "," : "", sc->checks[c].line);
+		json_key(f, "label");
+		json_str(f, sc->checks[c].label);
+		fprintf(f, ",\"pass\":%s,", w->outcome[c].pass ? "true" : "false");
+		json_key(f, "measured");
+		json_num(f, w->outcome[c].measured);
+		fputc(',', f);
+		json_key(f, "detail");
+		json_str(f, w->outcome[c].detail);
+		fputc('}', f);
+	}
+	fputs("],\"nodes\":[", f);
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		if (!detailed(w, &w->nodes[i])) {
+			continue;
+		}
+		if (!first) {
+			fputc(',', f);
+		}
+		first = false;
+		json_node(w, &w->nodes[i], f);
+	}
+	fputs("],\"templates\":[", f);
+	first = true;
+	for (size_t t = 0; t < sc->n_nodes; t++) {
+		const sim_node_spec *ts = &sc->nodes[t];
+		tmpl_facts tf;
+
+		if (!summarised(w, ts)) {
+			continue;
+		}
+		tmpl_facts_of(w, ts, &tf);
+		fprintf(f, "%s{", first ? "" : ",");
+		first = false;
+		json_key(f, "name");
+		json_str(f, ts->name);
+		fprintf(f, ",\"count\":%u,\"synced\":%u,", ts->count, tf.synced);
+		json_key(f, "latest_sync_time");
+		json_num(f, tf.synced > 0 ? tf.worst_sync : NAN);
+		fputc(',', f);
+		json_key(f, "worst_offset_rms_after_sync");
+		json_num(f, tf.synced > 0 ? tf.worst_rms : NAN);
+		fputc(',', f);
+		json_key(f, "worst_offset_max_after_sync");
+		json_num(f, tf.synced > 0 ? tf.worst_max : NAN);
+		fprintf(f,
+		        ",\"packets\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu},"
+		        "\"steps\":%llu}",
+		        (unsigned long long)tf.sent, (unsigned long long)tf.received,
+		        (unsigned long long)tf.dropped, (unsigned long long)tf.steps);
+	}
+	fprintf(f,
+	        "],\"network\":{\"links\":%zu,\"lost_link\":%llu,\"lost_firewall\":%llu,"
+	        "\"lost_partition\":%llu,\"unroutable\":%llu,\"lost_stopped\":%llu}}\n",
+	        w->n_links, (unsigned long long)w->dropped_link, (unsigned long long)w->dropped_fw,
+	        (unsigned long long)w->dropped_partition, (unsigned long long)w->dropped_unroutable,
+	        (unsigned long long)w->dropped_stopped);
+}
+
+int
+sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize)
+{
+	if (text_out != NULL) {
+		if (w->o->quiet) {
+			text_head(w, text_out);
+			text_checks(w, text_out, true);
+		} else {
+			text_report(w, text_out);
+		}
+		fflush(text_out);
+	}
+	if (w->o->out_dir != NULL) {
+		FILE *f = open_out(w, "report", ".txt");
+		FILE *j;
+
+		if (f == NULL) {
+			snprintf(err, errsize, "%s/report.txt: %s", w->o->out_dir, strerror(errno));
+			return -1;
+		}
+		text_report(w, f);
+		if (fclose(f) != 0) {
+			snprintf(err, errsize, "%s/report.txt: write failed", w->o->out_dir);
+			return -1;
+		}
+		j = open_out(w, "report", ".json");
+		if (j == NULL) {
+			snprintf(err, errsize, "%s/report.json: %s", w->o->out_dir,
+			         strerror(errno));
+			return -1;
+		}
+		json_report(w, j);
+		if (fclose(j) != 0) {
+			snprintf(err, errsize, "%s/report.json: write failed", w->o->out_dir);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* plots                                                               */
+
+int
+sim_report_plots(sim_world *w, char *err, size_t errsize)
+{
+	const char *dir = w->o->plots_dir != NULL ? w->o->plots_dir : NTPSIM_PLOTS_DIR;
+	char script[1100], expr[2400], names[PLOT_NODES_MAX * (SIM_NAME_MAX + 13)] = "";
+	char *argv[5];
+	struct stat sb;
+	pid_t pid;
+	int status, drawn = 0;
+
+	snprintf(script, sizeof(script), "%s/ntpsim.gp", dir);
+	if (stat(script, &sb) != 0) {
+		snprintf(err, errsize, "no plots: %s not found (--plots-dir)", script);
+		return -1;
+	}
+	if (strchr(w->o->out_dir, '\'') != NULL) {
+		snprintf(err, errsize, "no plots: the output directory name has a quote in it");
+		return -1;
+	}
+	for (uint32_t i = 0; i < w->n_nodes && drawn < PLOT_NODES_MAX; i++) {
+		char name[SIM_NAME_MAX + 12];
+
+		if (!w->nodes[i].traced) {
+			continue;
+		}
+		sim_scenario_node_name(w->sc, i, name, sizeof(name));
+		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+		         drawn ? " " : "", name);
+		drawn++;
+	}
+	if (drawn == 0) {
+		return 0;
+	}
+	snprintf(expr, sizeof(expr), "dir='%s'; nodes='%s'; title='%s (seed %llu)'", w->o->out_dir,
+	         names, w->sc->name, (unsigned long long)w->seed);
+	argv[0] = (char *)"gnuplot";
+	argv[1] = (char *)"-e";
+	argv[2] = expr;
+	argv[3] = script;
+	argv[4] = NULL;
+	if (posix_spawnp(&pid, "gnuplot", NULL, NULL, argv, environ) != 0) {
+		snprintf(err, errsize, "no plots: gnuplot not found");
+		return -1;
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errsize, "gnuplot failed on %s", script);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sim_scenario: a scenario file (YAML, docs/scenarios.md) loaded,
+ * validated and resolved into plain data for the engine.
+ *
+ * Nodes are declared as templates; `count: N` replicates one into N nodes
+ * named NAME1..NAMEN with consecutive addresses, sharing one parsed
+ * ntp.conf.  Every node gets a global index (templates in file order,
+ * replicas in order), and every reference to nodes in links, firewall
+ * rules, events and checks is resolved to a range of those indices.
+ *
+ * Every error names the file, line and column (libyaml marks), the field
+ * path ("nodes[1].clock.freq") and what was expected.  An ntp.conf error
+ * is reported at the scenario line of the offending conf line.
+ */
+#ifndef SIM_SCENARIO_H
+#define SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netem_fw.h"
+#include "netem_link.h"
+#include "ntp_addr.h"
+#include "ntp_conf.h"
+#include "ntp_fault.h"
+#include "sim_osc.h"
+
+#define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
+#define SIM_TEXT_MAX          128     /* bytes of a check's match text */
+#define SIM_QUERY_MAX_SERVERS 8       /* servers of one query (ntpdate's NTP_MAXLIST is 5) */
+#define SIM_QUERY_MAX_SAMPLES 8       /* requests per server (ntpdate -p allows 1..8) */
+#define SIM_MAX_NODES         1000000 /* nodes per scenario (ours) */
+#define SIM_MAX_ITEMS         100000  /* entries of any list in a scenario (ours) */
+#define SIM_TIME_MAX          1e9     /* s, largest time or offset a scenario may give (ours) */
+
+enum sim_node_kind {
+	SIM_NODE_HOST = 0,  /* an NTP daemon: ntp_host with its ntp.conf */
+	SIM_NODE_QUERY = 1, /* a one-shot query client (like ntpdate -q) */
+};
+
+/* A set of nodes: global indices [first, first + count). */
+typedef struct sim_range {
+	uint32_t first;
+	uint32_t count;
+} sim_range;
+
+/* A one-shot query (ntpdate): servers, sample count, pacing, and whether
+ * it sets the clock. */
+typedef struct sim_query_spec {
+	size_t n_servers;
+	ntp_addr servers[SIM_QUERY_MAX_SERVERS];
+	char server_names[SIM_QUERY_MAX_SERVERS][SIM_NAME_MAX];
+	int samples;       /* requests per server, default 4 (ntpdate -p) */
+	double interval;   /* s between a server's requests, default 1 */
+	double timeout;    /* s waited after the last request, default 1 (ntpdate -t) */
+	bool set;          /* step/slew the clock like ntpdate without -q */
+	bool unprivileged; /* ephemeral source port (ntpdate -u, -q); else port 123 */
+} sim_query_spec;
+
+typedef struct sim_node_spec {
+	char name[SIM_NAME_MAX];
+	int line;
+	int kind;       /* enum sim_node_kind */
+	uint32_t count; /* replicas */
+	uint32_t first; /* global index of the first replica */
+	ntp_addr addr;  /* the first replica's address */
+	sim_osc_params clock;
+	ntp_conf *conf; /* heap, shared by the replicas; NULL for queries */
+	int conf_line;  /* scenario line of the conf text's line 1 */
+	bool have_drift;
+	double drift_ppm;     /* ppm, the drift file's value */
+	bool big_first_step;  /* ntpd -g */
+	int8_t precision;     /* log2 s */
+	double start;         /* s, when the daemon starts */
+	ntp_fault fault;      /* misbehaviour from the start */
+	int trace;            /* write a trace: 1 yes, 0 no (default: count == 1) */
+	sim_query_spec query; /* kind query */
+	double *query_at;     /* s, kind query: when the queries run (owned) */
+	size_t n_query_at;
+} sim_node_spec;
+
+typedef struct sim_link_spec {
+	sim_range from, to;
+	bool from_any, to_any;
+	netem_link_params p;
+	double *trace; /* owned copy of a TRACE distribution's delays */
+	int line;
+} sim_link_spec;
+
+enum sim_event_kind {
+	SIM_EV_FIREWALL = 1, /* rule on/off */
+	SIM_EV_PARTITION,    /* groups of nodes that hear only each other */
+	SIM_EV_HEAL,         /* end all partitions */
+	SIM_EV_STEP,         /* the node's clock jumps */
+	SIM_EV_FREQ,         /* the node's oscillator frequency error changes */
+	SIM_EV_STOP,         /* the daemon stops: sends/receives nothing */
+	SIM_EV_START,        /* the daemon starts afresh */
+	SIM_EV_FAULT,        /* misbehaviour changes (kinds: [] clears it) */
+	SIM_EV_LINK,         /* link parameters change */
+	SIM_EV_QUERY,        /* a one-shot query runs on the node */
+};
+
+typedef struct sim_event_spec {
+	int kind;
+	int line;
+	double at;    /* s since start */
+	double every; /* s, > 0: repeats */
+	double until; /* s, last repetition no later than this; <= 0: run end */
+	sim_range nodes;
+	size_t rule; /* firewall rule index */
+	bool enable;
+	double value; /* step offset (s) or frequency (s/s) */
+	ntp_fault fault;
+	sim_link_spec link; /* SIM_EV_LINK; `both` adds the reverse too */
+	bool both;
+	sim_range *groups; /* SIM_EV_PARTITION (owned) */
+	size_t n_groups;
+	sim_query_spec query;
+} sim_event_spec;
+
+enum sim_check_kind {
+	SIM_CHECK_SYNCED = 1, /* sys peer and |offset| < bound from some t <= within on */
+	SIM_CHECK_OFFSET,     /* max |offset| over [after, end] < max */
+	SIM_CHECK_RMS,        /* RMS offset over [from, to] < max */
+	SIM_CHECK_STEPS,      /* number of clock steps in [min, max] */
+	SIM_CHECK_REJECTED,   /* a source is marked rejected, reason matching text */
+	SIM_CHECK_SELECTED,   /* a source is the system peer at the end */
+	SIM_CHECK_EVENT,      /* event count (name, reason matching text) in [min, max] */
+	SIM_CHECK_PACKETS,    /* packet count in [min, max] */
+	SIM_CHECK_FREQ,       /* max |frequency error| over [after, end] < max */
+	SIM_CHECK_QUERY,      /* the last query's result line contains text */
+	SIM_CHECK_BOUND,      /* fraction of synced time with |offset| <= root distance */
+};
+
+enum sim_packet_dir { SIM_PKT_SENT = 0, SIM_PKT_RECEIVED, SIM_PKT_DROPPED };
+
+typedef struct sim_check_spec {
+	int kind;
+	int line;
+	sim_range nodes;
+	ntp_addr source; /* REJECTED, SELECTED */
+	char source_name[SIM_NAME_MAX];
+	double within;            /* s, SYNCED */
+	double bound;             /* s, SYNCED: |offset| bound (default 1 ms) */
+	double from, to;          /* s, window (to <= 0: run end) */
+	double max;               /* s or s/s */
+	double min_fraction;      /* BOUND */
+	long long min, max_count; /* STEPS, EVENT, PACKETS */
+	int dir;                  /* enum sim_packet_dir */
+	int event_code;           /* EVENT: enum ntp_event_code */
+	char text[SIM_TEXT_MAX];  /* reason / result substring (case-insensitive) */
+	char label[160];          /* how the report names the check */
+} sim_check_spec;
+
+typedef struct sim_scenario {
+	char file[256];
+	char name[64];
+	uint64_t seed;
+	int64_t start_ns;       /* true time the run starts, ns since 1970 */
+	double duration;        /* s */
+	double sample_interval; /* s, extra periodic samples of every node; 0: none */
+	double sync_bound;      /* s, |offset| that counts as synced in the report */
+	netem_link_params net_default;
+	double *net_default_trace; /* owned */
+	sim_node_spec *nodes;      /* templates */
+	size_t n_nodes;
+	uint32_t total_nodes; /* after replication */
+	sim_link_spec *links;
+	size_t n_links;
+	netem_fw_rule *fw;
+	int *fw_line;
+	size_t n_fw;
+	sim_event_spec *events;
+	size_t n_events;
+	sim_check_spec *checks;
+	size_t n_checks;
+	char *warnings; /* newline-separated, may be NULL */
+	size_t warnings_len;
+} sim_scenario;
+
+/* Load a scenario from a file / from memory (file names it in messages).
+ * Returns 0, or -1 with the reasons in err (several lines when an
+ * ntp.conf has several errors); *sc is then empty. */
+int sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t errsize);
+int sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                             char *err, size_t errsize);
+void sim_scenario_free(sim_scenario *sc);
+
+/* The template a global node index belongs to. */
+const sim_node_spec *sim_scenario_tmpl(const sim_scenario *sc, uint32_t index);
+
+/* "client17" for replica 17 of template "client"; buf >= SIM_NAME_MAX + 12. */
+char *sim_scenario_node_name(const sim_scenario *sc, uint32_t index, char *buf, size_t size);
+
+/* A node's address (replicas count up from the template's). */
+ntp_addr sim_scenario_node_addr(const sim_scenario *sc, uint32_t index);
+
+/* Resolve a node or template name to its range.  Returns 0 or -1. */
+int sim_scenario_find(const sim_scenario *sc, const char *name, sim_range *out);
+
+#endif
