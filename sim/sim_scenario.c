@@ -285,6 +285,36 @@ key_index(loader *ld, const yaml_node_t *k, const char *const *keys, uint64_t *s
 	for (yaml_node_pair_t *pr = (n)->data.mapping.pairs.start;                                 \
 	     pr < (n)->data.mapping.pairs.top; pr++)
 
+/* The discriminating field of a mapping (an event's "do", a check's
+ * "check") as an index into names.  Returns the index, -1 after reporting
+ * an error (unknown value, with a suggestion), or -2 when the field is absent. */
+static int
+discriminator(loader *ld, const yaml_node_t *n, const char *key, const char *const *names,
+              const char *what)
+{
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = get(ld, pr->key), *v = get(ld, pr->value);
+		uint64_t seen = 0;
+		size_t mark;
+		int i;
+
+		if (k == NULL || v == NULL) {
+			return -1;
+		}
+		if (k->type != YAML_SCALAR_NODE || strcmp((const char *)k->data.scalar.value, key) != 0) {
+			continue;
+		}
+		mark = path_key(ld, key);
+		i = key_index(ld, v, names, &seen, what);
+		if (i >= 0) {
+			path_restore(ld, mark);
+		}
+		return i;
+	}
+	return -2;
+}
+
 /* ------------------------------------------------------------------ */
 /* typed values                                                        */
 
@@ -2261,37 +2291,11 @@ load_event(loader *ld, const yaml_node_t *n)
 	if (expect_mapping(ld, n, "an event (at, do, ...)") != 0 || add_event(ld, n, &e) != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = get(ld, pr->key), *v = get(ld, pr->value);
-		const char *s;
-
-		if (k == NULL || v == NULL) {
-			return -1;
-		}
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, "do") == 0) {
-			uint64_t dummy = 0;
-			size_t mark = path_key(ld, "do");
-
-			s = scalar(ld, v, "an action");
-			if (s == NULL) {
-				return -1;
-			}
-			for (int i = 0; event_do[i] != NULL; i++) {
-				if (strcmp(s, event_do[i]) == 0) {
-					do_index = i;
-				}
-			}
-			if (do_index < 0) {
-				/* reuse key_index for the suggestion */
-				key_index(ld, v, event_do, &dummy, "'do' (an event action)");
-				return -1;
-			}
-			path_restore(ld, mark);
-		}
+	do_index = discriminator(ld, n, "do", event_do, "'do' (an event action)");
+	if (do_index == -1) {
+		return -1;
 	}
-	if (do_index < 0) {
+	if (do_index < 0) { /* -2: absent */
 		return fail(ld, n,
 		            "an event needs 'do' (firewall-on, firewall-off, partition, heal, "
 		            "step, freq, stop, start, fault, link or query)");
@@ -2622,33 +2626,9 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	c->line = (int)n->start_mark.line + 1;
 	c->bound = SYNC_BOUND_DEFAULT;
 	c->max_count = LLONG_MAX;
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = get(ld, pr->key), *v = get(ld, pr->value);
-
-		if (k == NULL || v == NULL) {
-			return -1;
-		}
-		if (k->type == YAML_SCALAR_NODE &&
-		    strcmp((const char *)k->data.scalar.value, "check") == 0) {
-			const char *s = scalar(ld, v, "a check kind");
-			uint64_t dummy = 0;
-			size_t mark = path_key(ld, "check");
-
-			if (s == NULL) {
-				return -1;
-			}
-			for (int i = 0; check_names[i] != NULL; i++) {
-				if (strcmp(s, check_names[i]) == 0) {
-					kind_index = i;
-				}
-			}
-			if (kind_index < 0) {
-				key_index(ld, v, check_names, &dummy, "'check' (a check kind)");
-				return -1;
-			}
-			path_restore(ld, mark);
-		}
+	kind_index = discriminator(ld, n, "check", check_names, "'check' (a check kind)");
+	if (kind_index == -1) {
+		return -1;
 	}
 	if (kind_index < 0) {
 		return fail(ld, n,
