@@ -662,6 +662,23 @@ ntp_host_free(ntp_host *h)
 
 /* ---- the call in progress ---- */
 
+/* ntpd sets the kernel frequency from the drift file at start-up
+ * ("freq_set kernel N PPM"), long before the first clock update: without
+ * this the clock would run uncorrected until a server is reached, or for
+ * ever if none is. */
+static void
+apply_drift_frequency(ntp_host *h)
+{
+	ntp_action *a;
+
+	if (h->disc.p.disabled || (a = push(h, NTP_ACT_ADJUST)) == NULL) {
+		return;
+	}
+	a->u.adjust.offset = 0.0;
+	a->u.adjust.freq = h->disc.freq;
+	a->u.adjust.tau = 0.0;
+}
+
 static void
 begin_call(ntp_host *h, ntp_actions *out, ntp_time now)
 {
@@ -673,6 +690,7 @@ begin_call(ntp_host *h, ntp_actions *out, ntp_time now)
 		if (h->disc.state == NTP_DISC_FSET) {
 			event(h, NTP_EV_FREQ_SET, 0, "frequency %.3f PPM from the drift file",
 			      ntp_disc_freq_ppm(&h->disc));
+			apply_drift_frequency(h);
 		} else {
 			event(h, NTP_EV_FREQ_NOT_SET, 0, "no drift file value: frequency unknown");
 		}

@@ -1360,3 +1360,40 @@ Test(host, closed_loop_symmetric_peers)
 	cr_assert(strstr(pi[1].reason, "TEST12 loop") != NULL, "%s", pi[1].reason);
 	world_free(&w);
 }
+
+/* ntpd sets the kernel frequency from the drift file when it starts
+ * ("freq_set"), not at the first clock update: the first call must carry it. */
+Test(host, drift_frequency_applied_at_start)
+{
+	static const char *conf_text = "server 192.168.163.131\n";
+	ntp_conf *c = malloc(sizeof *c);
+	ntp_actions *a = actions();
+	ntp_host_params p;
+	const ntp_action *adj;
+	ntp_host *h;
+	char err[256];
+
+	cr_assert_not_null(c);
+	ntp_conf_init(c, "test.conf");
+	cr_assert_eq(ntp_conf_parse(c, conf_text, strlen(conf_text)), 0u);
+	memset(&p, 0, sizeof p);
+	p.seed = 1;
+	p.precision = -20;
+	p.now = T0;
+	p.have_drift = true;
+	p.drift_ppm = -12.0;
+	h = ntp_host_new(c, &p, err, sizeof err);
+	cr_assert_not_null(h, "%s", err);
+	ntp_host_tick(h, T0, a);
+	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
+	adj = find_action(a, NTP_ACT_ADJUST, 0);
+	cr_assert_not_null(adj, "no ADJUST with the drift frequency on the first call");
+	cr_assert_float_eq(adj->u.adjust.freq, -12e-6, 1e-12);
+	cr_assert_float_eq(adj->u.adjust.offset, 0.0, 1e-15);
+	ntp_actions_clear(a);
+	ntp_host_tick(h, T0 + S(1), a);
+	cr_assert_null(find_action(a, NTP_ACT_ADJUST, 0), "drift frequency applied only once");
+	free(a);
+	free(c);
+	ntp_host_free(h);
+}

@@ -1,0 +1,2477 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""realnet: run an ntpsim scenario file in the real world.
+
+    realnet.py SCENARIO.yaml [--time-scale K] [--keep-logs DIR] [--impl NODE=IMPL]...
+                             [--seed N] [--sim] [--json FILE] [--scaled-out FILE]
+
+One scenario file, two worlds: ntpsim runs it in virtual time; this tool
+builds the same topology from network namespaces and runs real daemons in
+it, then writes a report in the shape of ntpsim's report.json and judges the
+scenario's checks that can be observed for real (and says which it skipped,
+and why).
+
+What it builds (tests/interop/ntplab_net.py does the plumbing and the safety):
+
+* a bridge namespace, one namespace per node on it, and an observer
+  namespace; addresses 10.200.0.0/16 exist only inside them.  A scenario
+  address such as 192.168.163.131 becomes 10.200.163.131 (its last two
+  octets) when that is unique, else 10.200.0.1 upwards; every ntp.conf is
+  rewritten to match (server/peer/pool, restrict address and mask);
+* each node's implementation: refd (default), NTPsec ntpd (`ntpsec`),
+  chronyd (`chrony`, ntp.conf translated), and for one-shot query nodes
+  `refd -Q` (default) or `ntpdig`.  Every program runs under
+  `capsh --drop=cap_sys_time` (ntplab_net.Proc);
+* clock offsets and frequency errors: refd --clock-offset/--clock-freq;
+  libfaketime (LD_PRELOAD + exec) for chronyd and ntpdig;
+* the links' impairments with ntpnetem on the sender's egress (nft output
+  hook -> NFQUEUE), seeded like ntpsim's links (--seed, --name link:A->B);
+* timed events: firewall rules and partitions (nft, in the namespaces),
+  stop/start, link changes, queries;
+* observation: an observer probes every node once a second (3 requests,
+  the one with the least delay; the receive time is the kernel's stamp) for
+  its true offset -- all namespaces share CLOCK_REALTIME, which is true time
+  here -- its leap, stratum, refid and root distance; plus ntpq peer tables,
+  `chronyc -c tracking`/`sources` and the daemons' logs.
+
+--time-scale K divides the duration and every event and check time by K,
+lowers minpoll/maxpoll by log2 K (not below 3, NTP_MINPOLL), adds iburst to
+server lines and sets `tinker stepout` to 900/K s (the FREQ measurement and
+the stepout of the clock discipline).  Physical quantities are not scaled:
+clock offsets, frequency errors, link delays.  The scaled scenario is
+written out (--scaled-out, and into --keep-logs) and is a valid ntpsim
+scenario, so both worlds can run exactly the same thing (--sim does).
+
+Everything it creates is removed at the end, also on errors and Ctrl-C.
+Exit status: 0 every evaluated check passed, 1 a check failed, 2 bad input
+or a setup failure.
+
+The module is also the observer's probe program (`realnet.py --sampler ...`),
+run inside the observer namespace.
+"""
+
+import argparse
+import copy
+import ipaddress
+import json
+import math
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+NTP_UNIX_OFFSET = 2208988800      # s, NTP era 0 to 1970 (RFC 5905 §6)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # linux/asm-generic/socket.h
+
+
+# ==========================================================================
+# the observer's probe (runs inside the observer namespace; no yaml, no lab)
+
+
+def _ntp64_ns(v):
+    """64-bit NTP timestamp -> ns since 1970 (era 0, valid until 2036)."""
+    sec, frac = v >> 32, v & 0xFFFFFFFF
+    return (sec - NTP_UNIX_OFFSET) * 1000000000 + (frac * 1000000000 >> 32)
+
+
+def _probe_round(sock, targets, burst, gap, wait):
+    """Send `burst` mode-3 requests to every target, `gap` s apart; collect
+    replies until all came or `wait` s passed.  Returns {name: best reply}
+    where best is the reply with the least delay (RFC 5905 §8 on-wire)."""
+    sent = {}
+    for k in range(burst):
+        for name, addr in targets:
+            xmt = random.getrandbits(64) | 1
+            pkt = struct.pack("!BBbbII4sQQQQ", (4 << 3) | 3, 0, 0, 0, 0, 0, b"\0" * 4,
+                              0, 0, 0, xmt)
+            t1 = time.time_ns()
+            try:
+                sock.sendto(pkt, (addr, 123))
+            except OSError:
+                continue
+            sent[xmt] = (name, t1)
+        if k + 1 < burst:
+            time.sleep(gap)
+    best = {}
+    end = time.monotonic() + wait
+    while sent and time.monotonic() < end:
+        r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
+        if not r:
+            break
+        try:
+            buf, anc, _, _ = sock.recvmsg(2048, 64)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError:
+            continue
+        t4 = time.time_ns()
+        for level, kind, data in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+                s, ns = struct.unpack("=qq", data[:16])
+                t4 = s * 1000000000 + ns
+        if len(buf) < 48:
+            continue
+        (lvm, st, poll, prec, rdel, rdisp, refid, ref, org, rec, xmt) = struct.unpack_from(
+            "!BBbbII4sQQQQ", buf)
+        if org not in sent or lvm & 7 != 4:
+            continue
+        name, t1 = sent.pop(org)
+        t2, t3 = _ntp64_ns(rec), _ntp64_ns(xmt)
+        offset = ((t2 - t1) + (t3 - t4)) / 2e9
+        delay = ((t4 - t1) - (t3 - t2)) / 1e9
+        cand = {"offset": offset, "delay": delay, "leap": lvm >> 6, "stratum": st,
+                "refid": refid.hex(), "rootdelay": rdel / 65536.0,
+                "rootdisp": rdisp / 65536.0}
+        if name not in best or delay < best[name]["delay"]:
+            best[name] = cand
+    return best
+
+
+_M6_SEL = " x.-+#*o"   # peer status word select field -> ntpq tally (RFC 5905 App. B)
+
+
+def _mode6_round(sock, targets, assoc_addr, wait):
+    """Mode 6 READSTAT (RFC 1305 App. B, as ntpq -p starts) to every target:
+    the system status word (leap, sync source: 0 = no system peer) and each
+    association's status word (its select field is ntpq's tally).  Unknown
+    association ids are resolved once with READVAR "srcadr"."""
+    seq = random.randrange(1, 60000)
+    want = {}
+    for name, addr in targets:
+        seq = seq % 65000 + 1
+        sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 1, seq, 0, 0, 0, 0), (addr, 123))
+        want[(addr, seq)] = name
+    got = {}
+    end = time.monotonic() + wait
+    lookups = []
+    while want and time.monotonic() < end:
+        r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
+        if not r:
+            break
+        try:
+            buf, peer = sock.recvfrom(4096)
+        except OSError:
+            continue
+        if len(buf) < 12:
+            continue
+        _, op, rseq, status, assoc, off, count = struct.unpack_from("!BBHHHHH", buf)
+        name = want.pop((peer[0], rseq), None)
+        if name is None or op & 0x40 or op & 0x1F != 1:
+            continue
+        data = buf[12:12 + count]
+        peers = []
+        for i in range(0, len(data) - 3, 4):
+            a, st = struct.unpack_from("!HH", data, i)
+            sel = (st >> 8) & 7
+            peers.append({"assoc": a, "tally": _M6_SEL[sel], "reach": bool(st & 0x1000),
+                          "addr": assoc_addr.get((peer[0], a))})
+            if (peer[0], a) not in assoc_addr:
+                lookups.append((peer[0], a))
+        got[name] = {"sys_leap": status >> 14, "sys_src": (status >> 8) & 0x3F,
+                     "peers": peers}
+    for addr, a in lookups[:16]:
+        seq = seq % 65000 + 1
+        q = b"srcadr"
+        sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 2, seq, 0, a, 0, len(q)) + q
+                    + b"\0" * ((4 - len(q) % 4) % 4), (addr, 123))
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
+            if not r:
+                break
+            try:
+                buf, peer = sock.recvfrom(4096)
+            except OSError:
+                break
+            if len(buf) >= 12 and struct.unpack_from("!H", buf, 2)[0] == seq:
+                m = re.search(rb"srcadr=([0-9a-fA-F.:]+)", buf[12:])
+                if m:
+                    assoc_addr[(addr, a)] = m.group(1).decode()
+                break
+    return got
+
+
+def _sampler_main(argv):
+    ap = argparse.ArgumentParser(prog="realnet.py --sampler")
+    ap.add_argument("--sampler", action="store_true")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--t0", type=float, required=True, help="realtime of scenario time 0")
+    ap.add_argument("--interval", type=float, default=1.0)
+    ap.add_argument("--duration", type=float, required=True)
+    ap.add_argument("--burst", type=int, default=3)
+    ap.add_argument("target", nargs="+", help="NAME=ADDRESS")
+    a = ap.parse_args(argv)
+    targets, m6 = [], []
+    for t in a.target:
+        name, rest = t.split("=", 1)
+        addr, _, flag = rest.partition(":")
+        targets.append((name, addr))
+        if flag == "m6":
+            m6.append((name, addr))
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    csock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    assoc_addr = {}
+    end = time.monotonic() + a.duration
+    k = 0
+    with open(a.out, "a") as f:
+        while time.monotonic() < end:
+            t = time.time() - a.t0
+            best = _probe_round(sock, targets, a.burst, 0.003, min(0.5, a.interval * 0.5))
+            ctl = _mode6_round(csock, m6, assoc_addr, 0.25) if m6 else {}
+            for name, _ in targets:
+                row = {"t": round(t, 4), "node": name}
+                row.update(best.get(name, {"answered": False}))
+                if name in ctl:
+                    row.update(ctl[name])
+                f.write(json.dumps(row) + "\n")
+            f.flush()
+            k += 1
+            nxt = a.t0 + k * a.interval  # on the realtime grid, whatever a round took
+            while time.time() < nxt and time.monotonic() < end:
+                time.sleep(min(0.1, max(0.0, nxt - time.time())))
+    return 0
+
+
+def _probe_once_main(argv):
+    """realnet.py --probe ADDR: one burst of 5, the least-delay reply as JSON."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    best = _probe_round(sock, [("x", argv[0])], 5, 0.01, 1.0)
+    print(json.dumps(best.get("x", {"answered": False})))
+    return 0
+
+
+if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] in ("--sampler", "--probe"):
+    if sys.argv[1] == "--sampler":
+        sys.exit(_sampler_main(sys.argv[1:]))
+    sys.exit(_probe_once_main(sys.argv[2:]))
+
+
+# ==========================================================================
+# everything below runs in the main namespace, as root
+
+import yaml  # noqa: E402
+
+import ntplab_net as nl  # noqa: E402
+
+FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+NFT = "/usr/sbin/nft"
+CHRONY_SERVE_PORT = 123
+OBSERVER = "10.200.255.254"     # reserved: 10.200.255.0/24 is never given to a node
+LAB_PLEN = 16
+MIN_POLL = 3                    # log2 s: core NTP_MINPOLL (core/ntp_proto.h) and ntpd's
+DEFAULT_MINPOLL = 6             # log2 s, ntpd NTP_MINDPOLL
+DEFAULT_MAXPOLL = 10            # log2 s, ntpd NTP_MAXDPOLL
+DEFAULT_STEPOUT = 900.0         # s, RFC 5905 WATCH (core NTP_DISC_STEPOUT_DEFAULT)
+STEP_THRESHOLD = 0.128          # s, RFC 5905 STEPT
+NETEM_MIN_DELAY = 1e-3          # s: below this a pure delay is not shaped (see shaping_plan)
+MAX_REAL_NODES = 24             # namespaces and daemons we are willing to start
+SAMPLE_INTERVAL = 1.0           # s between observer rounds
+PEER_INTERVAL = 4.0             # s between ntpq/chronyc readings of nodes that need them
+IMPLS_HOST = ("refd", "ntpsec", "chrony")
+IMPLS_QUERY = ("refd", "ntpdig")
+
+
+class ScenarioError(Exception):
+    """Bad input: the scenario or the options cannot be run for real."""
+
+
+# --------------------------------------------------------------------------
+# values with units, as ntpsim reads them (sim/sim_units.h)
+
+_NUM_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)\s*$")
+_TIME_UNITS = {"": 1.0, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
+               "min": 60.0, "h": 3600.0, "d": 86400.0}
+_FREQ_UNITS = {"": 1.0, "ppm": 1e-6, "ppb": 1e-9, "ppt": 1e-12}
+_PROB_UNITS = {"": 1.0, "%": 0.01}
+
+
+def _unit(v, table, what):
+    if isinstance(v, bool):
+        raise ScenarioError("expected %s, got %r" % (what, v))
+    if isinstance(v, (int, float)):
+        return float(v)
+    m = _NUM_RE.match(str(v))
+    if not m or m.group(2) not in table:
+        raise ScenarioError("expected %s, got %r" % (what, v))
+    return float(m.group(1)) * table[m.group(2)]
+
+
+def seconds(v):
+    return _unit(v, _TIME_UNITS, "a time such as 30s, 5min or 190us")
+
+
+def fraction(v):
+    return _unit(v, _FREQ_UNITS, "a frequency such as 12ppm")
+
+
+def probability(v):
+    return _unit(v, _PROB_UNITS, "a probability such as 5%")
+
+
+def fmt_s(s):
+    """sim_format_seconds(): '1.000 ms', '120.0 us', '28.200000 s'."""
+    if s is None:
+        return "-"
+    a = abs(s)
+    if not math.isfinite(s):
+        return "%g" % s
+    if a == 0.0:
+        return "0 s"
+    if a < 1e-6:
+        return "%.1f ns" % (s * 1e9)
+    if a < 1e-3:
+        return "%.1f us" % (s * 1e6)
+    if a < 1.0:
+        return "%.3f ms" % (s * 1e3)
+    return "%.6f s" % s
+
+
+def fmt_tc_time(s):
+    """A time for a tc-netem spec, always with a unit ntpnetem accepts."""
+    return "%dus" % round(s * 1e6) if s < 1.0 else "%.6fs" % s
+
+
+# --------------------------------------------------------------------------
+# the scenario file
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers each mapping's line (for check reports)."""
+
+
+def _mapping_with_line(loader, node, deep=False):
+    m = loader.construct_mapping(node, deep=True)
+    m["__line__"] = node.start_mark.line + 1
+    return m
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def _strip_lines(x):
+    if isinstance(x, dict):
+        return {k: _strip_lines(v) for k, v in x.items() if k != "__line__"}
+    if isinstance(x, list):
+        return [_strip_lines(v) for v in x]
+    return x
+
+
+def ntpsim_bin():
+    return nl.build_dir() / "sim" / "ntpsim"
+
+
+def ntpnetem_bin():
+    return nl.build_dir() / "netem" / "ntpnetem"
+
+
+REAL_ONLY_NODE_KEYS = ("impl",)     # proposed node field; ntpsim would ignore it
+REAL_ONLY_TOP_KEYS = ("real",)      # proposed top-level mapping; ntpsim would ignore it
+
+
+def validate_with_ntpsim(path):
+    """ntpsim check FILE, so that every mistake is reported as ntpsim reports
+    it.  A file that uses the real-world-only keys (node `impl:`, top-level
+    `real:`) is checked without them: ntpsim of 2026-11 does not know them
+    yet (see docs/two-worlds.md for the loader change)."""
+    b = ntpsim_bin()
+    if not b.exists():
+        return "ntpsim not built: scenario not validated by ntpsim check"
+    raw = yaml.safe_load(Path(path).read_text())
+    check_path = Path(path)
+    tmp = None
+    if isinstance(raw, dict) and (any(k in raw for k in REAL_ONLY_TOP_KEYS) or any(
+            isinstance(n, dict) and any(k in n for k in REAL_ONLY_NODE_KEYS)
+            for n in raw.get("nodes") or [])):
+        for k in REAL_ONLY_TOP_KEYS:
+            raw.pop(k, None)
+        for n in raw.get("nodes") or []:
+            for k in REAL_ONLY_NODE_KEYS:
+                if isinstance(n, dict):
+                    n.pop(k, None)
+        fd, tmp = tempfile.mkstemp(suffix=".yaml", prefix="realnet-check-")
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(raw, f, sort_keys=False)
+        check_path = Path(tmp)
+    try:
+        r = subprocess.run([str(b), "check", str(check_path)], capture_output=True, text=True,
+                           timeout=30, stdin=subprocess.DEVNULL)
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    if r.returncode != 0:
+        raise ScenarioError("ntpsim check rejects %s:\n%s" % (path, (r.stderr + r.stdout).strip()))
+    return None
+
+
+class Node:
+    """One node (a replica of a template), as the real world needs it."""
+
+    def __init__(self, tmpl, name, addr, index):
+        self.tmpl = tmpl                       # the template's mapping from the file
+        self.template = tmpl["name"]
+        self.name = name
+        self.addr = addr                       # scenario address (string)
+        self.real = None                       # 10.200.x.y
+        self.index = index
+        self.kind = tmpl.get("kind", "host")
+        self.conf = tmpl.get("conf", "")
+        clock = tmpl.get("clock") or {}
+        self.clock_offset = seconds(clock.get("offset", 0))
+        self.clock_freq = fraction(clock.get("freq", 0))
+        self.clock_extra = sorted(k for k in clock if k not in ("offset", "freq", "__line__"))
+        self.drift_ppm = tmpl.get("drift_ppm")
+        self.big_first_step = bool(tmpl.get("big_first_step", False))
+        self.start = seconds(tmpl.get("start", 0))
+        self.fault = tmpl.get("fault")
+        self.impl = tmpl.get("impl")
+        # query nodes
+        self.q_servers = list(tmpl.get("servers") or [])
+        at = tmpl.get("at", [0])
+        self.q_at = [seconds(x) for x in (at if isinstance(at, list) else [at])]
+        self.q = query_fields(tmpl, self.kind == "query")
+
+
+def query_fields(m, is_query_node):
+    return {"samples": int(m.get("samples", 4)),
+            "interval": seconds(m.get("interval", 1)),
+            "timeout": seconds(m.get("timeout", 1)),
+            "set": bool(m.get("set", False)),
+            "unprivileged": bool(m.get("unprivileged", is_query_node))}
+
+
+class Scenario:
+    def __init__(self, path, data):
+        self.path = str(path)
+        self.data = data
+        self.name = data.get("name") or Path(path).stem
+        self.seed = int(data.get("seed", 1))
+        self.duration = seconds(data["duration"])
+        self.sync_bound = seconds(data.get("sync_bound", "1ms"))
+        self.nodes = []
+        self.by_name = {}
+        self.templates = {}
+        gi = 0
+        for t in data["nodes"]:
+            count = int(t.get("count", 1))
+            base = t.get("address")
+            reps = []
+            for i in range(count):
+                name = t["name"] if count == 1 else "%s%d" % (t["name"], i + 1)
+                if base is not None:
+                    addr = str(ipaddress.ip_address(str(base)) + i)
+                else:
+                    addr = str(ipaddress.ip_address("10.0.0.0") + gi + 1)
+                n = Node(t, name, addr, gi)
+                gi += 1
+                reps.append(n)
+                self.nodes.append(n)
+                self.by_name[name] = n
+            self.templates[t["name"]] = reps
+        self.by_addr = {n.addr: n for n in self.nodes}
+        real = data.get("real") or {}
+        self.real_impl = dict(real.get("impl") or {})
+
+    def resolve(self, name):
+        """A node name, a template name or an address -> list of Nodes."""
+        s = str(name)
+        if s in self.by_name:
+            return [self.by_name[s]]
+        if s in self.templates:
+            return list(self.templates[s])
+        if s in self.by_addr:
+            return [self.by_addr[s]]
+        return []
+
+
+def load_scenario(path):
+    note = validate_with_ntpsim(path)
+    with open(path) as f:
+        data = yaml.load(f, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
+    if not isinstance(data, dict) or "nodes" not in data or "duration" not in data:
+        raise ScenarioError("%s: not a scenario (needs nodes and duration)" % path)
+    sc = Scenario(path, data)
+    sc.validation_note = note
+    return sc
+
+
+# --------------------------------------------------------------------------
+# time scaling (the scaled scenario is itself an ntpsim scenario)
+
+_ASSOC = ("server", "peer", "pool")
+
+
+def scale_conf(text, k, add_iburst=True):
+    """Polls down by log2 k (not below NTP_MINPOLL), iburst on remote
+    servers, stepout / k.  Returns (text, notes)."""
+    if k <= 1:
+        return text, []
+    shift = max(0, int(math.floor(math.log2(k) + 0.5)))
+    out, notes, have_stepout = [], [], False
+    for line in text.splitlines():
+        body, _, comment = line.partition("#")
+        w = body.split()
+        if w and (w[0] in _ASSOC or (w[0] == "refclock" and len(w) > 1 and w[1] == "local")):
+            local = w[0] == "refclock" or (len(w) > 1 and w[1].startswith("127.127."))
+            opts = w[2:]
+            mn = DEFAULT_MINPOLL
+            mx = None
+            keep = []
+            i = 0
+            while i < len(opts):
+                if opts[i] in ("minpoll", "maxpoll") and i + 1 < len(opts):
+                    if opts[i] == "minpoll":
+                        mn = int(opts[i + 1])
+                    else:
+                        mx = int(opts[i + 1])
+                    i += 2
+                    continue
+                keep.append(opts[i])
+                i += 1
+            if mx is None:
+                mx = mn if local else max(mn, DEFAULT_MAXPOLL)
+            nmn = max(MIN_POLL, mn - shift)
+            nmx = max(nmn, mx - shift)
+            if local:
+                nmx = nmn
+            if nmn != mn or nmx != mx:
+                eff = 2 ** (mn - nmn)
+                notes.append("%s %s: minpoll %d -> %d, maxpoll %d -> %d%s" % (
+                    w[0], w[1] if len(w) > 1 else "", mn, nmn, mx, nmx,
+                    "" if eff == k else " (polls %gx faster, not %gx: NTP_MINPOLL %d)"
+                    % (eff, k, MIN_POLL) if eff < k else ""))
+            if add_iburst and not local and w[0] in ("server", "pool") and "iburst" not in keep:
+                keep.append("iburst")
+                notes.append("%s %s: iburst added" % (w[0], w[1]))
+            w = w[:2] + keep + ["minpoll", str(nmn), "maxpoll", str(nmx)]
+            line = " ".join(w) + ((" #" + comment) if comment else "")
+        elif len(w) >= 2 and w[0] == "tinker":
+            ws = list(w)
+            for i in range(1, len(ws) - 1):
+                if ws[i] == "stepout":
+                    old = float(ws[i + 1])
+                    ws[i + 1] = "%g" % (old / k)
+                    have_stepout = True
+                    notes.append("tinker stepout %g -> %s s" % (old, ws[i + 1]))
+            line = " ".join(ws)
+        out.append(line)
+    if not have_stepout:
+        out.append("tinker stepout %g" % (DEFAULT_STEPOUT / k))
+        notes.append("tinker stepout %g s added (900 s / %g: the FREQ measurement and the "
+                     "stepout)" % (DEFAULT_STEPOUT / k, k))
+    return "\n".join(out) + "\n", notes
+
+
+def scale_scenario(data, k, add_iburst=True):
+    """The scenario with every time divided by k.  Returns (data, notes)."""
+    d = copy.deepcopy(_strip_lines(data))
+    if k <= 1:
+        return d, []
+    notes = ["duration %s -> %g s" % (d["duration"], seconds(d["duration"]) / k)]
+    d["duration"] = seconds(d["duration"]) / k
+
+    def sc(m, key):
+        if key in m:
+            v = m[key]
+            if isinstance(v, list):
+                m[key] = [seconds(x) / k for x in v]
+            else:
+                m[key] = seconds(v) / k
+
+    if "sample_interval" in d and seconds(d["sample_interval"]) > 0:
+        d["sample_interval"] = max(1.0, seconds(d["sample_interval"]) / k)
+    for n in d["nodes"]:
+        sc(n, "start")
+        if n.get("kind") == "query":
+            sc(n, "at")
+        if "conf" in n:
+            n["conf"], cn = scale_conf(n["conf"], k, add_iburst)
+            notes += ["%s: %s" % (n["name"], x) for x in cn]
+    for e in d.get("events") or []:
+        for key in ("at", "every", "until"):
+            sc(e, key)
+    for c in d.get("checks") or []:
+        for key in ("within", "after", "from", "to"):
+            sc(c, key)
+    notes.append("events and check times / %g; not scaled: clock offsets and frequency "
+                 "errors, wander, link delays, query interval/timeout, sync_bound" % k)
+    return d, notes
+
+
+# --------------------------------------------------------------------------
+# addresses
+
+
+def map_addresses(sc):
+    """Scenario address -> 10.200.x.y (last two octets when that is unique
+    and clear of the observer's 10.200.255.0/24), else 10.200.0.1 upwards."""
+    want = {}
+    ok = True
+    for n in sc.nodes:
+        a = ipaddress.ip_address(n.addr)
+        if a.version != 4:
+            ok = False
+            break
+        o = a.packed
+        cand = "10.200.%d.%d" % (o[2], o[3])
+        if o[2] == 255 or (o[2] == 0 and o[3] == 0) or cand in want.values():
+            ok = False
+            break
+        want[n.name] = cand
+    if not ok:
+        want = {n.name: str(ipaddress.ip_address("10.200.0.0") + i + 1)
+                for i, n in enumerate(sc.nodes)}
+    for n in sc.nodes:
+        n.real = want[n.name]
+    sc.octet_map = ok
+    sc.real_to_addr = {n.real: n.addr for n in sc.nodes}
+    sc.real_to_node = {n.real: n for n in sc.nodes}
+
+
+def map_restrict_net(sc, addr, mask):
+    """A restrict address/mask of the scenario -> (address, mask) in the lab."""
+    a = ipaddress.ip_address(addr)
+    if a.version != 4:
+        return addr, mask
+    if mask is None:
+        n = sc.by_addr.get(addr)
+        return (n.real, None) if n else (addr, None)
+    net = ipaddress.ip_network("%s/%s" % (addr, mask), strict=False)
+    if net.prefixlen >= LAB_PLEN and sc.octet_map:
+        o = net.network_address.packed
+        return "10.200.%d.%d" % (o[2], o[3]), mask
+    inside = [n for n in sc.nodes if ipaddress.ip_address(n.addr) in net]
+    if inside:
+        return "10.200.0.0", "255.255.0.0"
+    return addr, mask
+
+
+# --------------------------------------------------------------------------
+# ntp.conf: the scenario's text -> the lab's text, per implementation
+
+
+class Conf:
+    """A node's ntp.conf after name resolution and address mapping, split
+    into the parts each translator needs."""
+
+    def __init__(self, sc, node, text):
+        self.lines = []          # mapped lines (paths removed)
+        self.servers = []        # (kind, real address or None for local, opts list, unit)
+        self.local = None        # {"unit", "stratum", "opts"}
+        self.restricts = []      # (address or "default", mask, flags)
+        self.statistics = False
+        self.notes = []
+        self.tinker = []
+        self.tos = []
+        fudge_stratum = {}
+        for raw in text.splitlines():
+            body = raw.split("#", 1)[0]
+            w = body.split()
+            if not w:
+                continue
+            d = w[0]
+            if d in ("driftfile", "logfile", "statsdir", "keys", "includefile"):
+                continue  # realnet gives each daemon its own files
+            if d in _ASSOC and len(w) >= 2:
+                host = w[1]
+                opts = w[2:]
+                if host.startswith("127.127.1."):
+                    self.local = {"unit": int(host.split(".")[3]), "stratum": 5, "opts": opts}
+                    self.servers.append(("local", None, opts, self.local["unit"]))
+                    self.lines.append(" ".join(w))
+                    continue
+                targets = sc.resolve(host)
+                if not targets:
+                    try:
+                        ipaddress.ip_address(host)
+                    except ValueError:
+                        raise ScenarioError("%s: ntp.conf names '%s', which is no node"
+                                            % (node.name, host))
+                    self.notes.append("%s: %s is no node's address: kept, unroutable"
+                                      % (node.name, host))
+                    self.servers.append((d, host, opts, None))
+                    self.lines.append(" ".join(w))
+                    continue
+                kind = "server" if d == "pool" else d
+                for t in targets:
+                    if t is node:
+                        continue
+                    self.servers.append((kind, t.real, opts, None))
+                    self.lines.append(" ".join([kind, t.real] + opts))
+                continue
+            if d == "refclock" and len(w) >= 2 and w[1] == "local":
+                opts = w[2:]
+                unit = 0
+                st = 5
+                rest = []
+                i = 0
+                while i < len(opts):
+                    if opts[i] == "unit" and i + 1 < len(opts):
+                        unit = int(opts[i + 1])
+                        i += 2
+                    elif opts[i] == "stratum" and i + 1 < len(opts):
+                        st = int(opts[i + 1])
+                        i += 2
+                    else:
+                        rest.append(opts[i])
+                        i += 1
+                self.local = {"unit": unit, "stratum": st, "opts": rest}
+                self.servers.append(("local", None, rest, unit))
+                self.lines.append(" ".join(w))
+                continue
+            if d == "fudge" and len(w) >= 2 and w[1].startswith("127.127.1."):
+                unit = int(w[1].split(".")[3])
+                for i in range(2, len(w) - 1):
+                    if w[i] == "stratum":
+                        fudge_stratum[unit] = int(w[i + 1])
+                self.lines.append(" ".join(w))
+                continue
+            if d == "restrict" and len(w) >= 2:
+                i = 1
+                fam = []
+                while i < len(w) and w[i] in ("-4", "-6"):
+                    fam.append(w[i])
+                    i += 1
+                what = w[i] if i < len(w) else "default"
+                rest = w[i + 1:]
+                mask = None
+                if "mask" in rest:
+                    j = rest.index("mask")
+                    mask = rest[j + 1] if j + 1 < len(rest) else None
+                    rest = rest[:j] + rest[j + 2:]
+                addr = what
+                if what not in ("default", "source"):
+                    if "/" in what:
+                        a, plen = what.split("/", 1)
+                        mask = str(ipaddress.ip_network("0.0.0.0/%s" % plen).netmask) \
+                            if ":" not in a else None
+                        what = a
+                    try:
+                        ipaddress.ip_address(what)
+                        addr, mask = map_restrict_net(sc, what, mask)
+                    except ValueError:
+                        addr = what  # a host name: refd and ntpd warn and skip it
+                self.restricts.append((addr, mask, rest))
+                self.lines.append(" ".join(["restrict"] + fam + [addr]
+                                           + (["mask", mask] if mask else []) + rest))
+                continue
+            if d == "statistics":
+                self.statistics = True
+            if d == "tinker":
+                self.tinker.append(w[1:])
+            if d == "tos":
+                self.tos.append(w[1:])
+            self.lines.append(" ".join(w))
+        if self.local is not None and self.local["unit"] in fudge_stratum:
+            self.local["stratum"] = fudge_stratum[self.local["unit"]]
+
+    def remote_servers(self):
+        return [s for s in self.servers if s[0] != "local"]
+
+
+def observer_restrict():
+    # An observation aid: lets the observer's time probes and mode-6 status
+    # reads in, whatever the default restriction is; no node's treatment
+    # changes.
+    return "restrict %s nomodify notrap nopeer" % OBSERVER
+
+
+def refd_conf_text(lab, node, conf):
+    lines = list(conf.lines) + ["restrict 127.0.0.1", "restrict ::1", observer_restrict(),
+                                "driftfile %s" % lab.path(node.name + ".drift"),
+                                "logfile %s" % lab.path(node.name + ".log")]
+    if conf.statistics:
+        sd = lab.path(node.name + "-stats")
+        sd.mkdir(exist_ok=True)
+        lines.append("statsdir %s/" % sd)
+    return "\n".join(lines) + "\n"
+
+
+def ntpd_conf_lines(lab, node, conf):
+    lines = list(conf.lines)
+    notes = []
+    if conf.local is not None:
+        lines.append("tos orphanwait 1")
+        notes.append("ntpd: 'tos orphanwait 1' added: NTPsec holds LOCAL(0) back for "
+                     "orphanwait (300 s) otherwise")
+    if conf.remote_servers():
+        lines.append("disable ntp")
+        notes.append("ntpd: 'disable ntp' added: it measures and selects, but its clock "
+                     "(the machine's) is never disciplined; its leap stays 11")
+    lines += ["restrict 127.0.0.1", observer_restrict()]  # Lab.ntpd adds -l and driftfile
+    if conf.statistics:
+        sd = lab.path(node.name + "-stats")
+        sd.mkdir(exist_ok=True)
+        lines.append("statsdir %s/" % sd)
+    return lines, notes
+
+
+def chrony_conf_lines(node, conf):
+    """ntp.conf -> chrony.conf (the subset scenarios use)."""
+    lines, notes = [], []
+    for kind, addr, opts, unit in conf.servers:
+        if kind == "local":
+            continue
+        keep = []
+        i = 0
+        while i < len(opts):
+            o = opts[i]
+            if o in ("minpoll", "maxpoll", "key", "version") and i + 1 < len(opts):
+                if o in ("minpoll", "maxpoll"):
+                    keep += [o, opts[i + 1]]
+                else:
+                    notes.append("chrony: '%s %s' dropped" % (o, opts[i + 1]))
+                i += 2
+                continue
+            if o in ("iburst", "burst", "prefer", "noselect", "trust"):
+                keep.append(o)
+            elif o == "true":
+                keep.append("trust")
+            else:
+                notes.append("chrony: server option '%s' dropped" % o)
+            i += 1
+        lines.append(" ".join(["server" if kind != "peer" else "peer", addr] + keep))
+    if conf.local is not None:
+        # ntpd serves LOCAL(0) at its fudge stratum + 1; chrony's local
+        # stratum is the stratum it serves.
+        lines.append("local stratum %d" % min(15, conf.local["stratum"] + 1))
+        notes.append("chrony: LOCAL(0) fudge stratum %d -> 'local stratum %d' (same served "
+                     "stratum)" % (conf.local["stratum"], conf.local["stratum"] + 1))
+    serve_default = True
+    for addr, mask, flags in conf.restricts:
+        deny = "ignore" in flags or "noserve" in flags
+        if addr == "default":
+            serve_default = not deny
+        elif addr in ("source",) or ":" in addr or addr.startswith("127."):
+            continue
+        else:
+            net = addr if mask is None else str(
+                ipaddress.ip_network("%s/%s" % (addr, mask), strict=False))
+            lines.append("%s %s" % ("deny" if deny else "allow", net))
+    if serve_default:
+        lines.insert(0, "allow all")
+    lines.append("allow %s" % OBSERVER)
+    for t in conf.tos:
+        if len(t) >= 2 and t[0] == "maxdist":
+            lines.append("maxdistance %s" % t[1])
+    lines += ["port %d" % CHRONY_SERVE_PORT, "log measurements statistics tracking"]
+    if node.big_first_step:
+        notes.append("chrony: ntpd -g has no equivalent under -x: the null clock driver "
+                     "applies every correction at once (no makestep needed, none possible)")
+    return lines, notes
+
+
+# --------------------------------------------------------------------------
+# network: links and firewall
+
+
+def link_spec_string(m):
+    """A scenario link mapping (netem string and/or fields) -> tc-netem text,
+    or (None, reason) when it cannot be expressed for ntpnetem."""
+    if m.get("trace") is not None:
+        return None, "delay trace"
+    parts = []
+    base = m.get("netem")
+    delay = m.get("delay")
+    fields = {k: v for k, v in m.items() if k not in ("netem", "from", "to", "both", "__line__")}
+    if base and not fields:
+        return str(base), None
+    if fields.get("down"):
+        return "loss 100%", None
+    if base:
+        # fields modify the base string: rebuild from the fields only when
+        # the base has no delay of its own to merge
+        parts.append(str(base))
+    if delay is not None or m.get("jitter") is not None:
+        d = seconds(delay or 0)
+        seg = "delay %s" % fmt_tc_time(d)
+        if m.get("jitter") is not None:
+            seg += " %s" % fmt_tc_time(seconds(m["jitter"]))
+            if m.get("delay_corr") is not None:
+                seg += " %g%%" % (probability(m["delay_corr"]) * 100)
+        if m.get("dist"):
+            seg += " distribution %s" % m["dist"]
+        parts.append(seg)
+    if m.get("loss") is not None:
+        seg = "loss %g%%" % (probability(m["loss"]) * 100)
+        if m.get("loss_corr") is not None:
+            seg += " %g%%" % (probability(m["loss_corr"]) * 100)
+        parts.append(seg)
+    if m.get("gemodel"):
+        g = m["gemodel"]
+        parts.append("loss gemodel " + " ".join("%g%%" % (probability(g[k]) * 100)
+                                                for k in ("p", "r", "h", "k") if k in g))
+    if m.get("duplicate") is not None:
+        parts.append("duplicate %g%%" % (probability(m["duplicate"]) * 100))
+    if m.get("reorder") is not None:
+        seg = "reorder %g%%" % (probability(m["reorder"]) * 100)
+        if m.get("reorder_gap") is not None:
+            seg += " gap %d" % int(m["reorder_gap"])
+        parts.append(seg)
+    if m.get("rate") is not None:
+        parts.append("rate %s" % m["rate"])
+    return " ".join(parts), None
+
+
+def _spec_facts(spec):
+    """(delay s, jitter s, other impairment?) of a tc string, roughly."""
+    w = spec.split()
+    delay = jitter = 0.0
+    other = False
+    i = 0
+    while i < len(w):
+        if w[i] == "delay":
+            delay = seconds(w[i + 1])
+            if i + 2 < len(w) and _NUM_RE.match(w[i + 2]) and not w[i + 2].endswith("%"):
+                try:
+                    jitter = seconds(w[i + 2])
+                except ScenarioError:
+                    pass
+        elif w[i] in ("loss", "duplicate", "reorder", "rate", "corrupt"):
+            other = True
+        i += 1
+    return delay, jitter, other
+
+
+def effective_links(sc):
+    """{(src name, dst name): (spec, line)} by ntpsim's rule: the last entry of
+    network.links that matches, else network.default."""
+    net = sc.data.get("network") or {}
+    default = net.get("default")
+    if isinstance(default, dict):
+        default_spec, why = link_spec_string(default)
+    else:
+        default_spec, why = (str(default), None) if default else (None, None)
+    out = {}
+    entries = []
+    for e in net.get("links") or []:
+        spec, why = link_spec_string(e)
+        entries.append((e, spec, why))
+    for a in sc.nodes:
+        for b in sc.nodes:
+            if a is b:
+                continue
+            chosen = (default_spec, None, "network.default")
+            for e, spec, why in entries:
+                srcs = [a] if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
+                dsts = [b] if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
+                fwd = a in srcs and b in dsts
+                rev = bool(e.get("both")) and b in srcs and a in dsts
+                if fwd or rev:
+                    chosen = (spec, why, "network.links line %s" % e.get("__line__", "?"))
+            out[(a.name, b.name)] = chosen
+    return out
+
+
+def talking_pairs(sc, confs):
+    """Ordered pairs that exchange NTP packets (association either way, or a
+    query node asking a server)."""
+    pairs = set()
+    for n in sc.nodes:
+        if n.kind == "query":
+            for s in n.q_servers:
+                for t in sc.resolve(s):
+                    pairs.add((n.name, t.name))
+                    pairs.add((t.name, n.name))
+            continue
+        for kind, addr, _, _ in confs[n.name].remote_servers():
+            t = sc.real_to_node.get(addr)
+            if t is not None:
+                pairs.add((n.name, t.name))
+                pairs.add((t.name, n.name))
+    for e in sc.data.get("events") or []:
+        if e.get("do") == "query":
+            for s in e.get("servers") or []:
+                for t in sc.resolve(s):
+                    for n in sc.resolve(e.get("node")):
+                        pairs.add((n.name, t.name))
+                        pairs.add((t.name, n.name))
+    return pairs
+
+
+def firewall_rules(sc):
+    rules = []
+    for i, r in enumerate(sc.data.get("firewall") or []):
+        rules.append({"name": r.get("name", "rule%d" % (i + 1)), "src": str(r.get("src", "any")),
+                      "dst": str(r.get("dst", "any")), "proto": r.get("proto", "udp"),
+                      "sport": int(r.get("sport", 0)), "dport": int(r.get("dport", 0)),
+                      "action": r.get("action", "drop"), "enabled": bool(r.get("enabled", True)),
+                      "line": r.get("__line__")})
+    return rules
+
+
+def _endpoint(sc, s):
+    """'any' | node | address | subnet -> ('any', None) | ('nodes', [Node]) |
+    ('net', 'a.b.c.d/p' in the lab)."""
+    if s in ("any", "*", ""):
+        return "any", None
+    nodes = sc.resolve(s)
+    if nodes:
+        return "nodes", nodes
+    try:
+        net = ipaddress.ip_network(s, strict=False)
+    except ValueError:
+        raise ScenarioError("firewall endpoint '%s' is no node, address or subnet" % s)
+    inside = [n for n in sc.nodes if ipaddress.ip_address(n.addr) in net]
+    return "nodes", inside
+
+
+# --------------------------------------------------------------------------
+# the run
+
+
+class RealRun:
+    """Runs one scenario on a Lab (ntplab_net.Lab); the caller cleans the
+    lab up (the pytest fixture, or main())."""
+
+    def __init__(self, sc, lab, time_scale=1.0, impl=None, seed=None, log=None,
+                 add_iburst=True, sample_interval=SAMPLE_INTERVAL):
+        self.sc = sc
+        self.lab = lab
+        self.k = float(time_scale)
+        self.seed = sc.seed if seed is None else int(seed)
+        self.log = log or (lambda msg: None)
+        self.sample_interval = sample_interval
+        self.notes = []
+        self.skipped = []
+        self.procs = {}         # node name -> Proc
+        self.socks = {}         # chrony node -> command socket
+        self.ns = {}            # node name -> namespace
+        self.shapers = {}       # (src, dst) -> dict
+        self.queries = {}       # node name -> list of verdicts
+        self.peer_samples = {}  # node name -> list of (t, rows)
+        self.chrony_samples = {}
+        self.chrony_peer_samples = {}
+        self.drops = {}         # sender node name -> packets dropped by filters
+        self.stopped_at = {}
+        self.events_log = []
+        self.fw = firewall_rules(sc)
+        self.part = {n.name: 0 for n in sc.nodes}
+        self.scaled, self.scale_notes = scale_scenario(sc.data, self.k, add_iburst)
+        self.duration = seconds(self.scaled["duration"])
+        if len(sc.nodes) > MAX_REAL_NODES:
+            raise ScenarioError("%d nodes: the real world runs at most %d (one namespace and "
+                                "daemon each)" % (len(sc.nodes), MAX_REAL_NODES))
+        if self.duration > 3500:
+            raise ScenarioError("%.0f s real run: at most 3500 s (use --time-scale)"
+                                % self.duration)
+        for n in sc.nodes:
+            n.impl = (impl or {}).get(n.name) or (impl or {}).get(n.template) or \
+                sc.real_impl.get(n.name) or sc.real_impl.get(n.template) or n.impl or "refd"
+            ok = IMPLS_QUERY if n.kind == "query" else IMPLS_HOST
+            if n.impl not in ok:
+                raise ScenarioError("node %s (kind %s): impl '%s' not one of %s"
+                                    % (n.name, n.kind, n.impl, ", ".join(ok)))
+            if n.impl == "ntpsec" and (n.clock_offset or n.clock_freq):
+                raise ScenarioError("node %s: NTPsec ntpd cannot run with a clock offset or "
+                                    "frequency error (libfaketime breaks it: kernel receive "
+                                    "stamps are real); use refd or chrony" % n.name)
+            if n.clock_extra:
+                self.notes.append("%s: clock %s not reproduced (refd's virtual clock and "
+                                  "libfaketime have offset and frequency only)"
+                                  % (n.name, ", ".join(n.clock_extra)))
+        # per node, the scaled template's fields
+        tm = {t["name"]: t for t in self.scaled["nodes"]}
+        for n in sc.nodes:
+            t = tm[n.template]
+            n.conf_scaled = t.get("conf", "")
+            n.start_scaled = seconds(t.get("start", 0))
+            at = t.get("at", [0])
+            n.q_at_scaled = [seconds(x) for x in (at if isinstance(at, list) else [at])]
+        map_addresses(sc)
+        self.confs = {n.name: Conf(sc, n, n.conf_scaled) for n in sc.nodes if n.kind == "host"}
+        for c in self.confs.values():
+            self.notes += c.notes
+
+    # -- small helpers
+    def t(self):
+        return time.monotonic() - self.t0_mono
+
+    def ev(self, what):
+        t = self.t() if hasattr(self, "t0_mono") else 0.0
+        self.events_log.append((round(t, 3), what))
+        self.log("%8.3f %s" % (t, what))
+
+    def back(self, real):
+        """A lab address -> the scenario's address (for reports)."""
+        return self.sc.real_to_addr.get(real, real)
+
+    def back_text(self, text):
+        """Every lab address in a text -> the scenario's address."""
+        return re.sub(r"10\.200\.\d+\.\d+", lambda m: self.back(m.group(0)), text)
+
+    def nsexec(self, ns, argv, check=True, input_text=None, timeout=15):
+        full = ["ip", "netns", "exec", ns] + [str(a) for a in argv]
+        r = subprocess.run(full, capture_output=True, text=True, timeout=timeout,
+                           input=input_text, stdin=None if input_text is not None
+                           else subprocess.DEVNULL)
+        if check and r.returncode != 0:
+            raise RuntimeError("%s failed (rc %d): %s" % (" ".join(full), r.returncode,
+                                                          r.stderr.strip()))
+        return r
+
+    # -- topology
+    def build(self):
+        lab = self.lab
+        self.br = lab.ns()
+        nl.sh(["ip", "-n", self.br, "link", "add", "br0", "type", "bridge"])
+        nl.sh(["ip", "-n", self.br, "link", "set", "br0", "up"])
+        for i, n in enumerate(self.sc.nodes):
+            self.ns[n.name] = self._attach(lab.ns(), "v%d" % i, n.real)
+        self.obs = self._attach(lab.ns(), "vobs", OBSERVER)
+        for n in self.sc.nodes:
+            self._nft_base(self.ns[n.name])
+        self.ev("topology: bridge %s, %d node namespaces, observer %s at %s" % (
+            self.br, len(self.sc.nodes), self.obs, OBSERVER))
+
+    def _attach(self, ns, port, addr):
+        nl.sh(["ip", "link", "add", port, "netns", self.br, "type", "veth", "peer", "name",
+               "eth0", "netns", ns])
+        nl.sh(["ip", "-n", self.br, "link", "set", port, "master", "br0"])
+        nl.sh(["ip", "-n", self.br, "link", "set", port, "up"])
+        nl.sh(["ip", "-n", ns, "addr", "add", "%s/%d" % (addr, LAB_PLEN), "dev", "eth0"])
+        nl.sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        nl.wait_for(lambda: "LOWER_UP" in nl.sh(["ip", "-n", ns, "link", "show", "eth0"]).stdout,
+                    "%s eth0 carrier" % ns, tries=50, interval=0.1)
+        return ns
+
+    def _nft_base(self, ns):
+        """Per node: the scenario's filter (input/output, rebuilt on every
+        firewall or partition event), packet counters (observer excluded),
+        and a chain for the shaper's queue rules."""
+        lab_net = "10.200.0.0/16"
+        script = """
+table inet ntplab {
+  chain count_out { type filter hook output priority -10; policy accept;
+    ip daddr %(net)s ip daddr != %(obs)s meta l4proto udp counter
+  }
+  chain filter_in { type filter hook input priority 0; policy accept; }
+  chain filter_out { type filter hook output priority 0; policy accept; }
+  chain count_in { type filter hook input priority 10; policy accept;
+    ip saddr %(net)s ip saddr != %(obs)s meta l4proto udp counter
+  }
+  chain shape { type filter hook output priority 10; policy accept; }
+}
+""" % {"net": lab_net, "obs": OBSERVER}
+        self.nsexec(ns, [NFT, "-f", "-"], input_text=script)
+
+    # -- firewall and partitions
+    def _nft_match(self, r, kind, nodes, direction):
+        m = []
+        if kind == "nodes":
+            field = "saddr" if direction == "in" else "daddr"
+            m.append("ip %s { %s }" % (field, ", ".join(n.real for n in nodes)))
+        if r["proto"] == "udp":
+            m.append("meta l4proto udp")
+            if r["sport"]:
+                m.append("udp sport %d" % r["sport"])
+            if r["dport"]:
+                m.append("udp dport %d" % r["dport"])
+        return m
+
+    def apply_filters(self):
+        """Rebuild every node's filter chains from the enabled rules, in
+        scenario order (first match decides), partitions first (ntpsim
+        checks the partition before the firewall).  A rule with a node as
+        its source sits on that node's egress; one from any source sits on
+        the destination's ingress, expanded per sending node so that every
+        drop is counted against its sender, as ntpsim counts it.  The
+        observer is exempt (it only watches)."""
+        sc = self.sc
+        per_in = {n.name: [] for n in sc.nodes}
+        per_out = {n.name: [] for n in sc.nodes}
+        for n in sc.nodes:
+            for m in sc.nodes:
+                if m is not n and self.part[m.name] != self.part[n.name]:
+                    per_in[n.name].append('ip saddr %s counter drop comment "part|%s"'
+                                          % (m.real, m.name))
+        for r in self.fw:
+            if not r["enabled"]:
+                continue
+            skind, snodes = _endpoint(sc, r["src"])
+            dkind, dnodes = _endpoint(sc, r["dst"])
+            verdict = {"drop": "drop", "reject": "reject", "accept": "accept"}[r["action"]]
+            if skind == "nodes":
+                for src in snodes:
+                    if dkind == "nodes" and not [d for d in dnodes if d is not src]:
+                        continue
+                    m = ["ip daddr != %s" % OBSERVER] + self._nft_match(r, dkind, dnodes, "out")
+                    per_out[src.name].append(" ".join(m + ['counter %s comment "fw|%s|%s"'
+                                                           % (verdict, r["name"], src.name)]))
+            else:
+                targets = sc.nodes if dkind == "any" else dnodes
+                for d in targets:
+                    m = self._nft_match(r, "any", None, "in")
+                    for src in sc.nodes:
+                        if src is not d:
+                            per_in[d.name].append(" ".join(
+                                ["ip saddr %s" % src.real] + m +
+                                ['counter %s comment "fw|%s|%s"' % (verdict, r["name"],
+                                                                    src.name)]))
+                    per_in[d.name].append(" ".join(
+                        ["ip saddr != %s" % OBSERVER] + m +
+                        ['counter %s comment "fw|%s|-"' % (verdict, r["name"])]))
+        for n in sc.nodes:
+            lines = ["flush chain inet ntplab filter_in", "flush chain inet ntplab filter_out"]
+            lines += ["add rule inet ntplab filter_in %s" % x for x in per_in[n.name]]
+            lines += ["add rule inet ntplab filter_out %s" % x for x in per_out[n.name]]
+            self.collect_drops(n)  # the flush below restarts the counters
+            self.nsexec(self.ns[n.name], [NFT, "-f", "-"], input_text="\n".join(lines) + "\n")
+
+    def collect_drops(self, n):
+        """Add up the drop counters of n's filter chains before they are
+        flushed: {sender name: packets} in self.drops."""
+        r = self.nsexec(self.ns[n.name], [NFT, "list", "table", "inet", "ntplab"], check=False)
+        for pk, verdict, comment in re.findall(
+                r'counter packets (\d+) bytes \d+ (\w+)[^\n]*comment "([^"]*)"', r.stdout):
+            if verdict == "accept":
+                continue
+            sender = comment.split("|")[-1]
+            self.drops[sender] = self.drops.get(sender, 0) + int(pk)
+
+    # -- shaping
+    def shaping_plan(self):
+        plan = {}
+        links = effective_links(self.sc)
+        pairs = talking_pairs(self.sc, self.confs)
+        for (a, b), (spec, why, src) in sorted(links.items()):
+            if (a, b) not in pairs or spec is None:
+                continue
+            if why:
+                self.notes.append("link %s->%s (%s): %s cannot be shaped for real: not applied"
+                                  % (a, b, src, why))
+                continue
+            delay, jitter, other = _spec_facts(spec)
+            if not other and delay + jitter < NETEM_MIN_DELAY:
+                self.notes.append(
+                    "link %s->%s '%s' (%s) not shaped: below %s, ntpnetem's user-space "
+                    "release is late by 0.1-0.3 ms (docs/ntpnetem.8.md), as much as the "
+                    "delay itself; the veth adds ~0.03 ms" % (a, b, spec, src,
+                                                             fmt_s(NETEM_MIN_DELAY)))
+                continue
+            plan[(a, b)] = spec
+        return plan
+
+    def start_shaper(self, a, b, spec):
+        binary = ntpnetem_bin()
+        if not binary.exists():
+            raise ScenarioError("ntpnetem not built at %s, but link %s->%s needs '%s'"
+                                % (binary, a, b, spec))
+        chk = nl.run([binary, "--print-tc", "eth0", "--spec", spec], timeout=5)
+        if chk.returncode != 0:
+            raise ScenarioError("link %s->%s: ntpnetem rejects '%s': %s"
+                                % (a, b, spec, (chk.stdout + chk.stderr).strip()))
+        ns = self.ns[a]
+        old = self.shapers.get((a, b))
+        queue = old["queue"] if old else 1 + sum(1 for (x, _) in self.shapers if x == a)
+        gen = old["gen"] + 1 if old else 0
+        name = "ntpnetem-%s-%s-%d" % (a, b, gen)
+        stats = self.lab.path(name + ".json")
+        argv = [binary, "--queue", queue, "--spec", spec, "--seed", self.seed,
+                "--name", "link:%s->%s" % (a, b),
+                "--duration", int(min(3600, self.duration + 120)), "--stats", stats,
+                "--priority", 10]
+        p = self.lab.spawn(name, argv, ns=ns)
+        nl.wait_for(lambda: "ntpnetem: queue" in p.log_text() or not p.alive(),
+                    "%s bound to queue %d" % (name, queue), tries=100, interval=0.05,
+                    last=p.log_text)
+        if not p.alive():
+            raise RuntimeError("ntpnetem %s->%s exited: %s" % (a, b, p.log_text()))
+        if not old:
+            self.nsexec(ns, [NFT, "add", "rule", "inet", "ntplab", "shape", "ip", "daddr",
+                             self.sc.by_name[b].real, "meta", "l4proto", "udp", "queue", "num",
+                             str(queue), "bypass"])
+        self.shapers[(a, b)] = {"proc": p, "stats": stats, "queue": queue, "spec": spec,
+                                "gen": gen, "history": (old["history"] if old else [])}
+        self.ev("link %s->%s shaped by ntpnetem queue %d: %s" % (a, b, queue, spec))
+
+    def stop_shaper(self, key):
+        s = self.shapers[key]
+        p = s["proc"]
+        if p.alive():
+            p.signal(signal.SIGTERM)
+            try:
+                p.popen.wait(5)
+            except subprocess.TimeoutExpired:
+                p.stop()
+        try:
+            st = json.loads(Path(s["stats"]).read_text())
+        except (OSError, ValueError):
+            st = None
+        s["history"].append({"spec": s["spec"], "stats": st})
+
+    # -- daemons
+    def start_node(self, n, restart_offset=None):
+        lab, ns = self.lab, self.ns[n.name]
+        conf = self.confs[n.name]
+        tag = n.name if n.name not in self.stopped_at else "%s-r%d" % (
+            n.name, len([1 for k in self.procs if k.startswith(n.name)]))
+        if n.impl == "refd":
+            if restart_offset is None:
+                drift = lab.path(n.name + ".drift")
+                if n.drift_ppm is not None:
+                    drift.write_text("%.3f\n" % float(n.drift_ppm))
+                elif drift.exists():
+                    drift.unlink()
+            off = n.clock_offset if restart_offset is None else restart_offset
+            extra = ["--clock-offset", "%.9f" % off, "--clock-freq", "%.6f" % (n.clock_freq * 1e6),
+                     "-d", "--control-remote"]  # mode 6 for the observer (restrict permits it)
+            if n.big_first_step:
+                extra.append("-g")
+            p = lab.refd(refd_conf_text(lab, n, conf), ns=ns, name=tag, extra=extra)
+        elif n.impl == "ntpsec":
+            if n.drift_ppm is not None and restart_offset is None:
+                lab.write(n.name + ".drift", "%.3f\n" % float(n.drift_ppm))
+            lines, notes = ntpd_conf_lines(lab, n, conf)
+            if restart_offset is None:
+                self.notes += ["%s: %s" % (n.name, x) for x in notes]
+            p = lab.ntpd(lines, ns=ns, name=n.name)
+        else:
+            lines, notes = chrony_conf_lines(n, conf)
+            if restart_offset is None:
+                self.notes += ["%s: %s" % (n.name, x) for x in notes]
+                if n.drift_ppm is not None:
+                    lab.write(n.name + ".drift", "%.6f 1.000\n" % float(n.drift_ppm))
+            env = None
+            if n.clock_offset or n.clock_freq:
+                env = {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": self.faketime(n)}
+            p, sock = lab.chronyd(lines, ns=ns, name=n.name, env=env)
+            self.socks[n.name] = sock
+        self.procs[n.name] = p
+        self.ev("%s started: %s (pid %d)%s" % (n.name, n.impl, p.pid,
+                                               "" if restart_offset is None else
+                                               " with clock offset %+.6f s" % restart_offset))
+
+    def faketime(self, n):
+        spec = "%+.6fs" % n.clock_offset
+        if n.clock_freq:
+            spec += " x%.12f" % (1.0 + n.clock_freq)
+        return spec
+
+    def stop_node(self, n):
+        p = self.procs.get(n.name)
+        if p is None or not p.alive():
+            return
+        off = None
+        if n.impl == "refd":
+            r = self.probe(n)
+            if r.get("offset") is not None:
+                off = r["offset"]
+        p.stop()
+        self.stopped_at[n.name] = (self.t(), off)
+        self.ev("%s stopped (SIGTERM)%s" % (n.name, "" if off is None
+                                             else ", its clock was %+.6f s off" % off))
+
+    def restart_node(self, n):
+        if n.name in self.procs and self.procs[n.name].alive():
+            return
+        t_stop, off = self.stopped_at.get(n.name, (None, None))
+        ro = None
+        if n.impl == "refd":
+            # ntpsim's stopped node keeps its clock running with the last
+            # frequency; refd's virtual clock dies with the process, so it is
+            # re-created at the offset it had plus what the residual
+            # frequency error (oscillator + drift-file correction) adds.
+            drift = 0.0
+            try:
+                drift = float(self.lab.path(n.name + ".drift").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pass
+            ro = (off if off is not None else n.clock_offset) + \
+                (n.clock_freq + drift * 1e-6) * (self.t() - (t_stop or self.t()))
+        self.start_node(n, restart_offset=ro if ro is not None else n.clock_offset)
+
+    def probe(self, n):
+        r = nl.run([nl.PYTHON, Path(__file__).resolve(), "--probe", n.real], ns=self.obs,
+                   timeout=5)
+        try:
+            return json.loads(r.stdout)
+        except ValueError:
+            return {}
+
+    # -- queries
+    def run_query(self, n, servers, q):
+        """One-shot query from node n (refd -Q or ntpdig; never sets a clock).
+        Returns the ntpdate-style verdict line."""
+        ns = self.ns[n.name]
+        real = []
+        for s in servers:
+            t = self.sc.resolve(s)
+            real += [x.real for x in t] if t else [str(s)]
+        if q["set"] and not q["unprivileged"]:
+            daemon = self.procs.get(n.name)
+            if daemon is not None and daemon.alive():
+                # ntpdate (no -u) binds port 123; here a second refd tries to
+                # bind it, read-only, and says who holds it.
+                conf = self.lab.write(n.name + "-ntpdate.conf", "server 127.127.1.0\n")
+                r = nl.run([nl.refd_bin(), "-c", conf, "-n", "-p", "123"], ns=ns, timeout=5)
+                out = (r.stdout + r.stderr).strip().splitlines()
+                if r.returncode != 0 and any("in use" in x for x in out):
+                    verdict = "the NTP socket is in use, exiting"
+                    self.ev("%s query (set, port 123): %s [%s]" % (n.name, verdict, out[-1]))
+                    self.queries.setdefault(n.name, []).append(
+                        {"t": round(self.t(), 3), "result": verdict, "detail": out[-1],
+                         "how": "refd -p 123 beside the running daemon"})
+                    return verdict
+            self.notes.append("%s: query with set: true was run as a query only (refd -Q): "
+                              "no clock is ever set" % n.name)
+        samples = max(1, min(8, q["samples"]))
+        timeout = max(1, int(math.ceil(q["interval"] * samples + q["timeout"])))
+        if n.impl == "ntpdig":
+            env = {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": self.faketime(n)} \
+                if (n.clock_offset or n.clock_freq) else None
+            r = nl.run([nl.NTPDIG, "-j", "-t", str(timeout), "-p", str(samples)] + real,
+                       ns=ns, timeout=timeout + 8, env=env)
+            verdict = self._ntpdig_verdict(r)
+        else:
+            argv = [nl.refd_bin(), "-Q"] + real + ["--json", "-t", str(min(60, timeout)),
+                                                   "-n", str(samples)]
+            if n.clock_offset:
+                argv += ["--clock-offset", "%.9f" % n.clock_offset]
+            r = nl.run(argv, ns=ns, timeout=timeout + 8)
+            verdict = self._refd_verdict(r)
+        self.ev("%s query %s: %s" % (n.name, ",".join(str(s) for s in servers), verdict))
+        self.queries.setdefault(n.name, []).append(
+            {"t": round(self.t(), 3), "result": verdict,
+             "raw": (r.stdout + r.stderr).strip()[-600:]})
+        return verdict
+
+    def _refd_verdict(self, r):
+        try:
+            d = json.loads(r.stdout)
+        except ValueError:
+            return "no server suitable for synchronization found (refd -Q: %s)" % (
+                (r.stdout + r.stderr).strip()[-200:])
+        if d.get("result") in ("adjust", "step"):
+            return "%s time server %s offset %+.6f sec" % (d["result"], self.back(d.get("server")),
+                                                          d.get("offset", 0.0))
+        return "no server suitable for synchronization found"
+
+    def _ntpdig_verdict(self, r):
+        best = None
+        for line in r.stdout.splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if best is None or abs(d.get("offset", 0)) < abs(best.get("offset", 0)):
+                best = d
+        if best is None:
+            return "no server suitable for synchronization found"
+        off = best["offset"]  # server - local, the correction, as ntpdate prints it
+        return "%s time server %s offset %+.6f sec" % ("step" if abs(off) >= 0.5 else "adjust",
+                                                      self.back(best.get("ip", "?")), off)
+
+    # -- the timeline
+    def schedule(self):
+        ev = []
+        seq = 0
+
+        def add(t, kind, arg):
+            nonlocal seq
+            ev.append((t, seq, kind, arg))
+            seq += 1
+
+        for n in self.sc.nodes:
+            if n.kind == "host":
+                add(n.start_scaled, "start", n)
+            else:
+                for t in n.q_at_scaled:
+                    add(t, "query-node", n)
+        for e in self.scaled.get("events") or []:
+            at = seconds(e["at"])
+            times = [at]
+            if e.get("every"):
+                every = seconds(e["every"])
+                until = seconds(e.get("until", self.duration))
+                t = at + every
+                while t <= min(until, self.duration) + 1e-9 and len(times) < 10000:
+                    times.append(t)
+                    t += every
+            for t in times:
+                add(t, "event", e)
+        ev.sort(key=lambda x: (x[0], x[1]))
+        return ev
+
+    def do_event(self, e):
+        sc = self.sc
+        what = e["do"]
+        line = e.get("__line__")
+        if what in ("firewall-on", "firewall-off"):
+            hit = [r for r in self.fw if r["name"] == e["rule"]]
+            for r in hit:
+                r["enabled"] = what == "firewall-on"
+            self.apply_filters()
+            self.ev("firewall rule %s %s" % (e["rule"], "on" if what == "firewall-on" else "off"))
+        elif what == "partition":
+            groups = e.get("groups") or [e.get("nodes") or []]
+            nxt = max(self.part.values()) + 1
+            for g in groups:
+                for name in g:
+                    for n in sc.resolve(name):
+                        self.part[n.name] = nxt
+                nxt += 1
+            self.apply_filters()
+            self.ev("network partitioned: %s" % groups)
+        elif what == "heal":
+            for k in self.part:
+                self.part[k] = 0
+            self.apply_filters()
+            self.ev("partition healed")
+        elif what == "stop":
+            for n in sc.resolve(e["node"]):
+                self.stop_node(n)
+        elif what == "start":
+            for n in sc.resolve(e["node"]):
+                self.restart_node(n)
+        elif what == "link":
+            m = {k: v for k, v in e.items() if k not in ("at", "do", "every", "until")}
+            spec, why = link_spec_string(m)
+            srcs = sc.nodes if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
+            dsts = sc.nodes if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
+            pairs = [(a.name, b.name) for a in srcs for b in dsts if a is not b]
+            if e.get("both"):
+                pairs += [(b, a) for a, b in pairs]
+            if why:
+                self.skip_event(line, what, "%s cannot be shaped for real" % why)
+                return
+            for key in pairs:
+                if key in self.shapers:
+                    self.stop_shaper(key)
+                    self.start_shaper(key[0], key[1], spec)
+                elif key in talking_pairs(sc, self.confs):
+                    self.start_shaper(key[0], key[1], spec)
+        elif what == "query":
+            q = query_fields(e, False)
+            for n in sc.resolve(e["node"]):
+                self.run_query(n, e.get("servers") or [], q)
+        elif what in ("step", "freq"):
+            self.skip_event(line, what, "refd's virtual clock and libfaketime take an offset "
+                            "and a frequency only at start; an external %s of a running "
+                            "daemon's clock is not reproduced" % what)
+        elif what == "fault":
+            self.skip_event(line, what, "refd has no run-time fault injection (core/ntp_fault "
+                            "is reachable only from ntpsim); a falseticker is a server started "
+                            "with --clock-offset instead")
+        else:
+            self.skip_event(line, what, "unknown event")
+
+    def skip_event(self, line, what, why):
+        self.skipped.append({"line": line, "what": "event %s" % what, "reason": why})
+        self.ev("event %s (line %s) skipped: %s" % (what, line, why))
+
+    def sample_peers(self):
+        """chronyd has no mode 6: read tracking and sources with chronyc."""
+        for n in self.sc.nodes:
+            p = self.procs.get(n.name)
+            if n.kind != "host" or p is None or not p.alive() or n.impl != "chrony":
+                continue
+            t = round(self.t(), 3)
+            tr = nl.chrony_tracking(self.lab, self.socks[n.name], self.ns[n.name])
+            self.chrony_samples.setdefault(n.name, []).append((t, tr))
+            src = nl.chrony_sources(self.lab, self.socks[n.name], self.ns[n.name])
+            self.chrony_peer_samples.setdefault(n.name, []).append(
+                (t, [chrony_row(self, x) for x in src]))
+
+    def run(self):
+        """Build, run the timeline, read out.  Returns the report dict."""
+        wall0 = time.monotonic()
+        self.build()
+        self.apply_filters()
+        for (a, b), spec in sorted(self.shaping_plan().items()):
+            self.start_shaper(a, b, spec)
+        self.samples_path = self.lab.path("observer.jsonl")
+        alias = self.lab.path("realnet-sampler")
+        if not alias.exists():
+            os.symlink(nl.PYTHON, str(alias))
+        targets = ["%s=%s%s" % (n.name, n.real, ":m6" if n.impl in ("refd", "ntpsec") else "")
+                   for n in self.sc.nodes if n.kind == "host"]
+        self.t0_mono = time.monotonic()
+        self.t0_wall = time.time()
+        if targets:
+            self.sampler = self.lab.spawn("observer", [
+                alias, Path(__file__).resolve(), "--sampler", "--out", self.samples_path,
+                "--t0", "%.6f" % self.t0_wall, "--interval", self.sample_interval,
+                "--duration", self.duration + 5] + targets, ns=self.obs)
+        self.ev("scenario time 0 (%s, real duration %.1f s%s)" % (
+            self.sc.name, self.duration, "" if self.k == 1 else ", time scale %g" % self.k))
+        pending = self.schedule()
+        next_peer = 0.0
+        while True:
+            now = self.t()
+            while pending and pending[0][0] <= now:
+                _, _, kind, arg = pending.pop(0)
+                if kind == "start":
+                    self.start_node(arg)
+                elif kind == "query-node":
+                    self.run_query(arg, arg.q_servers, arg.q)
+                else:
+                    self.do_event(arg)
+                now = self.t()
+            if now >= self.duration:
+                break
+            if now >= next_peer:
+                self.sample_peers()
+                next_peer = now + PEER_INTERVAL
+            for n in self.sc.nodes:
+                p = self.procs.get(n.name)
+                if p is not None and not p.alive() and n.name not in self.stopped_at:
+                    self.stopped_at[n.name] = (now, None)
+                    self.ev("%s DIED (rc %s): %s" % (n.name, p.popen.returncode,
+                                                   p.log_text()[-300:]))
+            nxt = min([self.duration, next_peer] + ([pending[0][0]] if pending else []))
+            time.sleep(max(0.01, min(0.5, nxt - self.t())))
+        end_t = self.t()
+        self.final = self.read_out()
+        self.ev("scenario end at %.3f s" % end_t)
+        for key in list(self.shapers):
+            self.stop_shaper(key)
+        for n in self.sc.nodes:
+            p = self.procs.get(n.name)
+            if p is not None and p.alive():
+                p.stop()
+        if targets:
+            self.sampler.stop()
+        self.wall = time.monotonic() - wall0
+        return self.report(end_t)
+
+    def read_out(self):
+        out = {}
+        for n in self.sc.nodes:
+            p = self.procs.get(n.name)
+            d = {"alive": p is not None and p.alive()}
+            if d["alive"] and n.impl in ("refd", "ntpsec"):
+                rows, r = nl.ntpq_peers(self.ns[n.name])
+                d["peers"] = rows
+                d["ntpq"] = r.stdout
+            elif d["alive"] and n.impl == "chrony":
+                d["tracking"] = nl.chrony_tracking(self.lab, self.socks[n.name], self.ns[n.name])
+                d["sources"] = nl.chrony_sources(self.lab, self.socks[n.name], self.ns[n.name])
+            r = self.nsexec(self.ns[n.name], [NFT, "list", "table", "inet", "ntplab"],
+                            check=False)
+            cnt = re.findall(r"chain (count_out|count_in) \{.*?counter packets (\d+)",
+                             r.stdout, re.S)
+            d["packets"] = {("sent" if c == "count_out" else "received"): int(v) for c, v in cnt}
+            self.collect_drops(n)
+            out[n.name] = d
+        return out
+
+    # -- observations -> the report
+    def observer_rows(self):
+        rows = {}
+        try:
+            text = Path(self.samples_path).read_text()
+        except (OSError, AttributeError):
+            return rows
+        for line in text.splitlines():
+            try:
+                d = json.loads(line)
+            except ValueError:
+                continue
+            if d["t"] <= self.duration + 0.5:
+                rows.setdefault(d["node"], []).append(d)
+        return rows
+
+    def node_samples(self, n, obs):
+        """[(t, offset or None, claims_sync, bound or None, has_peer)] for n.
+        claims_sync: it serves leap != 3 and stratum 1..15 (ntpsim's bound
+        check); has_peer: its system status word names a sync source, as
+        ntpsim's 'has a system peer' (mode 6; chronyd: tracking)."""
+        out = []
+        chrony = self.chrony_samples.get(n.name, [])
+        for d in obs.get(n.name, []):
+            if not d.get("answered", True):
+                out.append((d["t"], None, False, None, False))
+                continue
+            claims = d["leap"] != 3 and 1 <= d["stratum"] <= 15
+            bound = d["rootdelay"] / 2 + d["rootdisp"] if claims else None
+            peer = d["sys_src"] != 0 if "sys_src" in d else claims
+            out.append((d["t"], d["offset"], claims, bound, peer))
+        if n.impl == "chrony" and not any(x[1] is not None for x in out):
+            out = []
+            for t, tr in chrony:
+                if tr is None:
+                    continue
+                claims = tr["leap"] != "Not synchronised"
+                off = n.clock_offset + tr["system_time"]
+                out.append((t, off, claims, tr["root_delay"] / 2 + tr["root_disp"], claims))
+        return out
+
+    def peer_history(self, n, obs):
+        """[(t, [peer rows])] from the observer's mode-6 reads (refd, ntpd)
+        or chronyc sources samples; rows carry an address in the scenario's
+        terms, the tally and a reason (inferred where refd exports none)."""
+        hist = []
+        server_obs = {}
+        for name, rows in obs.items():
+            server_obs[self.sc.by_name[name].addr] = [r for r in rows if r.get("answered", True)]
+        maxdist = 1.5  # s, ntpd/core NTP_SELECT_MAXDIST
+        for t in self.confs[n.name].tos:
+            if len(t) >= 2 and t[0] == "maxdist":
+                maxdist = float(t[1])
+        for d in obs.get(n.name, []):
+            if "peers" not in d:
+                continue
+            rows = []
+            for p in d["peers"]:
+                addr = p.get("addr")
+                remote = "LOCAL(0)" if addr and addr.startswith("127.127.") else \
+                    self.back(addr) if addr else "assoc-%d" % p["assoc"]
+                rows.append({"remote": remote, "tally": p["tally"], "reach": p["reach"],
+                             "reason": infer_reason(p["tally"], p["reach"],
+                                                    server_obs.get(remote, []), d["t"],
+                                                    maxdist)})
+            hist.append((d["t"], rows))
+        for t, rows in self.chrony_peer_samples.get(n.name, []):
+            hist.append((t, rows))
+        return hist
+
+    def parse_log(self, n):
+        """Steps and events from a daemon's log: [(t, size)], [(t, name, reason)]."""
+        texts = []
+        for pat in (n.name + ".log", n.name + "-r*.log", n.name + ".out", n.name + "-r*.out"):
+            for p in sorted(self.lab.dir.glob(pat)):
+                texts.append(p.read_text(errors="replace"))
+        steps, events = [], []
+        t0 = self.t0_wall
+        for text in texts:
+            for line in text.splitlines():
+                ts = _log_time(line)
+                t = None if ts is None else round(ts - t0, 3)
+                if n.impl == "refd":
+                    m = re.search(r"clock: step ([-+]?\d+\.\d+) s", line)
+                    if m:
+                        steps.append((t, float(m.group(1))))
+                    m = re.search(r"\]: (\S+) ([0-9a-f]{4}) ([0-9a-f]{2}) (\S+) ?(.*)$", line)
+                    if m:
+                        events.append((t, m.group(4), self.back_text(m.group(5)),
+                                       self.back(m.group(1))))
+                elif n.impl == "ntpsec":
+                    m = re.search(r"step_systime|CLOCK: time stepped by ([-+]?[\d.]+)", line)
+                    if m and "Operation not permitted" not in line:
+                        steps.append((t, float(m.group(1)) if m.group(1) else None))
+                    m = re.search(r"PROTO: (\S+) ([0-9a-f]{4}) ([0-9a-f]{2}) (\S+) ?(.*)$", line)
+                    if m:
+                        events.append((t, m.group(4), self.back_text(m.group(5)),
+                                       self.back(m.group(1))))
+                else:
+                    m = re.search(r"System clock wrong by ([-+]?[\d.]+) seconds", line)
+                    if m and abs(float(m.group(1))) > STEP_THRESHOLD:
+                        steps.append((t, -float(m.group(1))))
+                    m = re.search(r"System clock was stepped by ([-+]?[\d.]+)", line)
+                    if m:
+                        steps.append((t, float(m.group(1))))
+        return steps, events
+
+    def node_report(self, n, obs, end_t):
+        fin = self.final.get(n.name, {})
+        rep = {"name": n.name, "address": n.addr, "real_address": n.real, "impl": n.impl,
+               "kind": n.kind, "namespace": self.ns.get(n.name)}
+        rep["packets"] = dict(fin.get("packets") or {})
+        rep["packets"]["dropped"] = self.drops.get(n.name, 0) + sum(
+            ((h.get("stats") or {}).get("dropped") or 0)
+            for (a, _), sh in self.shapers.items() if a == n.name for h in sh["history"])
+        if n.kind == "query":
+            q = self.queries.get(n.name, [])
+            rep["query"] = q[-1] if q else None
+            rep["queries"] = q
+            return rep
+        samples = self.node_samples(n, obs)
+        steps, events = self.parse_log(n)
+        sync_t = None
+        good_from = None
+        for t, off, claims, _, _ in samples:
+            if claims and off is not None and abs(off) < self.sc.sync_bound:
+                if good_from is None:
+                    good_from = t
+            else:
+                good_from = None
+        sync_t = good_from
+        offs = [(t, off) for t, off, _, _, _ in samples if off is not None]
+        after = [abs(o) for t, o in offs if sync_t is not None and t >= sync_t]
+        rep.update({
+            "running": fin.get("alive", False),
+            "sync_time": sync_t,
+            "offset_rms_after_sync": math.sqrt(sum(x * x for x in after) / len(after))
+            if after else None,
+            "offset_max_after_sync": max(after) if after else None,
+            "offset_max": max((abs(o) for _, o in offs), default=None),
+            "offset_end": offs[-1][1] if offs else None,
+            "offset_source": self._offset_source(n),
+            "steps": len(steps),
+            "last_step": steps[-1][1] if steps else None,
+            "step_times": [t for t, _ in steps],
+            "samples": len(samples),
+            "unanswered_samples": sum(1 for s in samples if s[1] is None),
+        })
+        last_obs = next((d for d in reversed(obs.get(n.name, [])) if d.get("answered", True)), None)
+        if last_obs:
+            rep["stratum"] = last_obs["stratum"]
+            rep["leap"] = last_obs["leap"]
+        peers, syspeer = self._final_peers(n, fin)
+        if n.impl in ("refd", "ntpsec"):
+            srv = {self.sc.by_name[k].addr: [r for r in v if r.get("answered", True)]
+                   for k, v in obs.items()}
+            maxdist = next((float(t[1]) for t in self.confs[n.name].tos
+                            if len(t) >= 2 and t[0] == "maxdist"), 1.5)
+            for p in peers:
+                p["reason"] = infer_reason(p["tally"], p["reach"] != 0,
+                                           srv.get(p["remote"], []), end_t, maxdist)
+        rep["system_peer"] = syspeer
+        sp_node = self.sc.by_addr.get(syspeer) if syspeer else None
+        rep["system_peer_node"] = sp_node.name if sp_node else None
+        rep["peers"] = peers
+        if n.impl in ("refd", "ntpsec"):
+            sp = [p for p in peers if p["tally"] in "*o"]
+            rep["estimated_offset_end"] = -sp[0]["offset"] if sp else None
+        elif fin.get("tracking"):
+            rep["estimated_offset_end"] = fin["tracking"]["last_offset"]
+            rep["chrony_tracking"] = fin["tracking"]
+        rep["events"] = [{"t": t, "name": nm, "reason": rs, "address": a}
+                         for t, nm, rs, a in events][:400]
+        return rep
+
+    def _offset_source(self, n):
+        if n.impl == "refd":
+            return "observer probe of refd's virtual clock (its true offset)"
+        if n.impl == "chrony":
+            return ("observer probe of chronyd's served (corrected) clock: raw = libfaketime "
+                    "%s, corrected by the null driver" % self.faketime(n)
+                    if n.clock_offset or n.clock_freq else "observer probe of chronyd")
+        return ("observer probe: ntpd serves the machine's clock, never disciplined "
+                "(capsh drops cap_sys_time), so its true offset is 0 by construction")
+
+    def _final_peers(self, n, fin):
+        peers, syspeer = [], None
+        if n.impl in ("refd", "ntpsec"):
+            for r in fin.get("peers") or []:
+                remote = self.back(r["remote"])
+                peers.append({"remote": remote, "tally": r["tally"], "refid": self.back(r["refid"]),
+                              "stratum": r["st"], "reach": r["reach"],
+                              "offset": r["offset"] / 1e3, "delay": r["delay"] / 1e3,
+                              "jitter": r["jitter"] / 1e3,
+                              "reason": tally_reason(r["tally"])})
+                if r["tally"] in "*o":
+                    syspeer = "LOCAL(0)" if r["remote"].startswith("LOCAL") or \
+                        r["remote"].startswith("127.127.") else remote
+        elif n.impl == "chrony":
+            for s in fin.get("sources") or []:
+                row = chrony_row(self, s)
+                peers.append(row)
+                if s["state"] == "*":
+                    syspeer = row["remote"]
+            tr = fin.get("tracking")
+            if syspeer is None and tr and tr["refid"].upper() == "4C4F434C":
+                syspeer = "LOCAL(0)"
+        return peers, syspeer
+
+    def report(self, end_t):
+        obs = self.observer_rows()
+        nodes = [self.node_report(n, obs, end_t) for n in self.sc.nodes]
+        by = {r["name"]: r for r in nodes}
+        checks = evaluate_checks(self, by, obs)
+        evaluated = [c for c in checks if not c.get("skipped")]
+        result = "pass" if all(c["pass"] for c in evaluated) else "fail"
+        links = {}
+        for (a, b), s in self.shapers.items():
+            links["%s->%s" % (a, b)] = s["history"]
+        return {
+            "world": "real",
+            "scenario": self.sc.name,
+            "file": self.sc.path,
+            "seed": self.seed,
+            "duration": self.duration,
+            "duration_scenario": self.sc.duration,
+            "time_scale": self.k,
+            "scaled": self.scale_notes,
+            "result": result,
+            "checks": checks,
+            "skipped": [c for c in checks if c.get("skipped")] + self.skipped,
+            "nodes": nodes,
+            "links": links,
+            "firewall": self.fw,
+            "notes": self.notes,
+            "events_log": self.events_log,
+            "address_map": {n.addr: n.real for n in self.sc.nodes},
+            "wall_time": round(getattr(self, "wall", 0.0), 1),
+            "validation": self.sc.validation_note,
+        }
+
+
+def tally_reason(t):
+    """What ntpq's tally means (refd does not export the core's reason text
+    over mode 6; see docs/two-worlds.md)."""
+    return {"x": "falseticker (tally 'x')", ".": "excess (tally '.')",
+            "-": "outlier (tally '-')", " ": "reject (tally ' ')", "+": "candidate",
+            "#": "backup", "*": "system peer", "o": "system peer (PPS)"}.get(t, t)
+
+
+def infer_reason(tally, reach, server_rows, t, maxdist):
+    """The core's reason for a rejected association, inferred from what is
+    observable (refd exports the tally, not the reason text): reach 0 ->
+    TEST13; a server that advertises leap 3 / stratum 16 -> TEST10; a server
+    whose own advertised root distance is already >= maxdist -> TEST11."""
+    if tally != " ":
+        return tally_reason(tally)
+    if not reach:
+        return "TEST13 unreachable (inferred: reach 0)"
+    last = None
+    for r in server_rows:
+        if r["t"] <= t:
+            last = r
+    if last is not None:
+        if last["leap"] == 3 or not 1 <= last["stratum"] <= 15:
+            return ("TEST10 peer unsynchronised (inferred: it serves leap %d stratum %d)"
+                    % (last["leap"], last["stratum"]))
+        dist = last["rootdelay"] / 2 + last["rootdisp"]
+        if dist >= maxdist:
+            return ("TEST11 distance (inferred: it advertises a root distance of %.3f s "
+                    ">= maxdist %.3f s)" % (dist, maxdist))
+    return tally_reason(tally)
+
+
+def chrony_row(run, s):
+    tally = {"*": "*", "+": "+", "-": "-", "x": "x", "?": " ", "~": " "}.get(s["state"], " ")
+    reason = {"?": "unreachable (chronyc '?')", "~": "too variable (chronyc '~')",
+              "x": "falseticker (chronyc 'x': may be in error)"}.get(s["state"],
+                                                                    tally_reason(tally))
+    return {"remote": run.back(s["name"]), "tally": tally, "stratum": s["stratum"],
+            "reach": s["reach"], "offset": -s["offset"], "chrony_state": s["state"],
+            "reason": reason}
+
+
+def _log_time(line):
+    """Seconds since 1970 of a log line (refd/ntpd/chronyd layouts), or None."""
+    m = re.match(r"^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)?Z?", line)
+    if m:
+        import calendar
+        tt = time.strptime(m.group(1) + " " + m.group(2), "%Y-%m-%d %H:%M:%S")
+        return calendar.timegm(tt) + (float(m.group(3)) if m.group(3) else 0.0)
+    m = re.match(r"^\s*(\d+) (\d+):(\d+):(\d+)\.(\d+)\s", line)  # NTPsec: MJD hh:mm:ss.frac
+    if m:
+        mjd = int(m.group(1))
+        return (mjd - 40587) * 86400 + int(m.group(2)) * 3600 + int(m.group(3)) * 60 + \
+            int(m.group(4)) + float("0." + m.group(5))
+    return None
+
+
+# --------------------------------------------------------------------------
+# checks
+
+
+def _check_label(run, c, who):
+    """The label ntpsim gives the check (sim_scenario.c label_check)."""
+    k = c["check"]
+    lab = "%s %s" % (k, who)
+    if k == "synced":
+        lab += " within %g s (|offset| < %s)" % (
+            seconds(c["within"]), fmt_s(seconds(c.get("bound", run.sc.sync_bound))))
+    elif k == "offset":
+        lab += " |offset| < %s after %g s" % (fmt_s(seconds(c["max"])),
+                                              seconds(c.get("after", 0)))
+    elif k == "rms":
+        lab += " rms offset < %s over [%g s, %s]" % (
+            fmt_s(seconds(c["max"])), seconds(c.get("from", 0)),
+            "%g s" % seconds(c["to"]) if "to" in c else "end")
+    elif k == "freq":
+        lab += " |freq error| < %g ppm after %g s" % (fraction(c["max"]) * 1e6,
+                                                      seconds(c.get("after", 0)))
+    elif k in ("steps", "event", "packets"):
+        if k == "event":
+            lab += " %s%s" % (c["name"], " '%s'" % c["reason"] if c.get("reason") else "")
+        if k == "packets":
+            lab += " %s" % c["dir"]
+        lo, hi = _count_range(c)
+        lab += " == %d" % lo if lo == hi else (" >= %d" % lo if hi is None
+                                               else " in [%d, %d]" % (lo, hi))
+    elif k == "rejected":
+        lab += " source %s '%s'" % (c["source"], c.get("reason", ""))
+    elif k == "selected":
+        lab += " source %s" % c["source"]
+    elif k == "query":
+        lab += " result '%s'" % c["result"]
+    elif k == "bound":
+        lab += " held >= %g%% of synced time" % (probability(c["min_fraction"]) * 100)
+    return lab
+
+
+def _count_range(c):
+    if "count" in c:
+        return int(c["count"]), int(c["count"])
+    return int(c.get("min", 0)), (int(c["max"]) if "max" in c else None)
+
+
+def _count_verdict(cnt, c, what, extra=""):
+    lo, hi = _count_range(c)
+    ok = cnt >= lo and (hi is None or cnt <= hi)
+    det = "%d %s%s" % (cnt, what, extra)
+    if not ok:
+        det += ", %d too %s" % (abs(cnt - (lo if cnt < lo else hi)),
+                                "few" if cnt < lo else "many")
+    return {"pass": ok, "measured": cnt, "detail": det}
+
+
+def evaluate_checks(run, by, obs):
+    """Every check of the (scaled) scenario: a verdict, or skipped with why.
+    A check on a template passes only if every replica passes; the report
+    names the first failing one, as ntpsim does."""
+    out = []
+    sc = run.sc
+    for c, oc in zip(run.scaled.get("checks") or [], sc.data.get("checks") or []):
+        nodes = sc.resolve(c["node"])
+        who = nodes[0].name if len(nodes) == 1 else "%s (%d nodes)" % (c["node"], len(nodes))
+        res = {"line": oc.get("__line__"), "label": _check_label(run, c, who),
+               "check": c["check"], "node": c["node"]}
+        verdicts = []
+        skip = None
+        for n in nodes:
+            v = judge(run, c, n, by.get(n.name), obs)
+            if v.get("skip"):
+                skip = v["skip"]
+                break
+            verdicts.append((n, v))
+        if skip or not verdicts:
+            res.update({"skipped": True, "pass": None, "measured": None,
+                        "reason": skip or "no node"})
+        else:
+            bad = [x for x in verdicts if not x[1]["pass"]]
+            pick = bad[0] if bad else verdicts[-1]
+            res.update({"pass": not bad, "measured": pick[1].get("measured"),
+                        "detail": ("%s: " % pick[0].name if len(nodes) > 1 else "")
+                        + pick[1]["detail"]})
+        out.append(res)
+    return out
+
+
+def _judge_synced(run, c, n, obs):
+    within = seconds(c["within"])
+    bound = seconds(c.get("bound", run.sc.sync_bound))
+    good = bad = None
+    for t, off, _, _, peer in run.node_samples(n, obs):
+        if peer and off is not None and abs(off) < bound:
+            if good is None:
+                good = t
+        else:
+            good, bad = None, (t, off, peer)
+    if good is not None:
+        ok = good <= within
+        return {"pass": ok, "measured": good,
+                "detail": "synced from %.3f s on" % good if ok else
+                "synced only from %.3f s on, %.3f s too late" % (good, good - within)}
+    if bad is None:
+        return {"pass": False, "measured": None, "detail": "never sampled"}
+    if bad[1] is None:
+        return {"pass": False, "measured": None,
+                "detail": "not synced at the end: no answer to the observer at %.3f s" % bad[0]}
+    if not bad[2]:
+        return {"pass": False, "measured": None,
+                "detail": "not synced at the end: no system peer at %.3f s" % bad[0]}
+    return {"pass": False, "measured": None,
+            "detail": "not synced at the end: |offset| %s at %.3f s (bound %s)" % (
+                fmt_s(abs(bad[1])), bad[0], fmt_s(bound))}
+
+
+def _judge_offset(run, c, n, obs, rms):
+    lo = seconds(c.get("after", c.get("from", 0)))
+    hi = seconds(c["to"]) if "to" in c else float("inf")
+    mx = seconds(c["max"])
+    s = [(t, o) for t, o, _, _, _ in run.node_samples(n, obs) if o is not None]
+    win = [(t, o) for t, o in s if lo <= t <= hi]
+    if not win:
+        return {"pass": False, "measured": None, "detail": "no samples after %g s" % lo}
+    tx, ox = max(win, key=lambda x: abs(x[1]))
+    if not rms:
+        ok = abs(ox) < mx
+        return {"pass": ok, "measured": abs(ox),
+                "detail": "max |offset| %s at %.3f s%s" % (
+                    fmt_s(abs(ox)), tx, "" if ok else ", over the limit by %s"
+                    % fmt_s(abs(ox) - mx))}
+    acc = span = 0.0
+    for (t1, v1), (t2, v2) in zip(s, s[1:]):
+        a, b = max(t1, lo), min(t2, hi)
+        if b > a and t2 > t1:
+            sl = (v2 - v1) / (t2 - t1)
+            va, vb = v1 + sl * (a - t1), v1 + sl * (b - t1)
+            acc += (va * va + va * vb + vb * vb) / 3.0 * (b - a)
+            span += b - a
+    val = math.sqrt(acc / span) if span > 0 else abs(ox)
+    ok = val < mx
+    return {"pass": ok, "measured": val,
+            "detail": "rms offset %s over %.1f s (max |offset| %s)%s" % (
+                fmt_s(val), span, fmt_s(abs(ox)), "" if ok else ", over by %s"
+                % fmt_s(val - mx))}
+
+
+def _judge_peers(run, c, n, rep, obs):
+    src = str(c["source"])
+    tgt = run.sc.resolve(src)
+    if tgt:
+        want = tgt[0].addr
+    elif src.startswith("127.127.") or src == "LOCAL":
+        want = "LOCAL(0)"
+    else:
+        want = src
+
+    def is_src(r):
+        rem = r["remote"]
+        return rem == want or (want == "LOCAL(0)" and (rem.startswith("LOCAL") or
+                                                      rem.startswith("127.127.")))
+    fin = rep.get("peers") or []
+    if c["check"] == "selected":
+        rows = [r for r in fin if is_src(r)]
+        if not rows:
+            return {"pass": False, "measured": None,
+                    "detail": "not the system peer at the end (no such association)"}
+        ok = rows[0]["tally"] in "*o"
+        return {"pass": ok, "measured": None, "detail": "%s at the end ('%s' %s)" % (
+            "system peer" if ok else "not the system peer", rows[0]["tally"],
+            rows[0]["reason"])}
+    text = c.get("reason", "")
+    hist = run.peer_history(n, obs) + [(round(run.duration, 3), [dict(p) for p in fin])]
+    last = None
+    for t, rows in hist:
+        for r in rows:
+            if not is_src(r):
+                continue
+            reason = r.get("reason") or tally_reason(r["tally"])
+            last = "'%s' %s" % (r["tally"], reason)
+            if r["tally"] in " x.-" and text.lower() in reason.lower():
+                return {"pass": True, "measured": t,
+                        "detail": "rejected at %.3f s: %s" % (t, last)}
+    return {"pass": False, "measured": None,
+            "detail": "never rejected with a matching reason (last seen: %s)"
+            % (last or "no such association")}
+
+
+def _judge_bound(run, c, n, obs):
+    held = span = 0.0
+    s = run.node_samples(n, obs)
+    for (t1, o1, c1, b1, _), (t2, _, _, _, _) in zip(s, s[1:]):
+        if c1 and o1 is not None and b1 is not None:
+            span += t2 - t1
+            if abs(o1) <= b1:
+                held += t2 - t1
+    if span <= 0:
+        return {"pass": False, "measured": None, "detail": "never claimed synchronisation"}
+    frac = held / span
+    mf = probability(c["min_fraction"])
+    return {"pass": frac >= mf, "measured": frac,
+            "detail": "|offset| <= root distance %.2f%% of %.1f s claimed synced%s"
+            % (frac * 100, span, "" if frac >= mf else ", below the minimum")}
+
+
+def judge(run, c, n, rep, obs):
+    """One node's verdict for check c: {pass, measured, detail} or {skip}."""
+    k = c["check"]
+    if rep is None:
+        return {"skip": "node not run"}
+    if n.kind == "query" and k not in ("query", "packets"):
+        return {"skip": "a query node has no clock or associations"}
+    if k == "synced":
+        return _judge_synced(run, c, n, obs)
+    if k in ("offset", "rms"):
+        return _judge_offset(run, c, n, obs, k == "rms")
+    if k == "steps":
+        if n.impl == "ntpsec":
+            return {"skip": "ntpd runs on the machine's clock, which it may not step "
+                            "(capsh drops cap_sys_time; a client has 'disable ntp')"}
+        extra = ""
+        if rep.get("last_step") is not None:
+            extra = " (last %+.6f s at %s s)" % (rep["last_step"], rep["step_times"][-1])
+        if n.impl == "chrony":
+            extra += " [chronyd -x: corrections > 0.128 s, applied at once by its null driver]"
+        return _count_verdict(rep["steps"], c, "steps", extra)
+    if k in ("rejected", "selected"):
+        return _judge_peers(run, c, n, rep, obs)
+    if k == "event":
+        if n.impl == "chrony":
+            return {"skip": "chronyd has no ntpd event log"}
+        hits = [e for e in rep["events"] if e["name"] == c["name"] and
+                c.get("reason", "").lower() in e["reason"].lower()]
+        extra = " (first at %s s: %s)" % (hits[0]["t"], hits[0]["reason"][:95]) if hits else ""
+        return _count_verdict(len(hits), c, "events", extra)
+    if k == "packets":
+        cnt = (rep.get("packets") or {}).get(c["dir"])
+        if cnt is None:
+            return {"skip": "no packet counter read"}
+        how = {"sent": "nft counter on its egress",
+               "received": "nft counter on its ingress, after the firewall",
+               "dropped": "its packets dropped by firewall/partition rules, counted per "
+                          "sender, and by ntpnetem"}[c["dir"]]
+        return _count_verdict(cnt, c, "packets", " (%s; the observer's probes excluded)" % how)
+    if k == "query":
+        q = run.queries.get(n.name)
+        if not q:
+            return {"pass": False, "measured": None, "detail": "result: no query ran"}
+        res = q[-1]["result"]
+        return {"pass": c["result"].lower() in res.lower(), "measured": None,
+                "detail": "result: %s" % res}
+    if k == "freq":
+        return {"skip": "the frequency error of a real daemon's clock cannot be told apart from "
+                        "its phase slew from outside (ntpsim knows the oscillator)"}
+    if k == "bound":
+        return _judge_bound(run, c, n, obs)
+    return {"skip": "unknown check '%s'" % k}
+
+
+# --------------------------------------------------------------------------
+# ntpsim on the same (scaled) scenario, for the side-by-side table
+
+
+def run_ntpsim(scaled_path, seed, outdir):
+    b = ntpsim_bin()
+    if not b.exists():
+        return None
+    r = subprocess.run([str(b), "run", str(scaled_path), "--seed", str(seed), "--out",
+                        str(outdir), "--no-plots", "--quiet"], capture_output=True, text=True,
+                       timeout=600, stdin=subprocess.DEVNULL)
+    try:
+        return json.loads((Path(outdir) / "report.json").read_text())
+    except (OSError, ValueError):
+        return {"error": (r.stdout + r.stderr)[-2000:]}
+
+
+def sim_step_times(simdir):
+    """{node: [t of each clock_step]} from ntpsim's events.log."""
+    out = {}
+    try:
+        text = (Path(simdir) / "events.log").read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        w = line.split()
+        if len(w) >= 3 and w[2] == "clock_step":
+            out.setdefault(w[1], []).append(float(w[0]))
+    return out
+
+
+def side_by_side(real, sim):
+    """Rows (node, what, ntpsim, real) for the numbers docs/two-worlds.md
+    shows.  Checks are paired by their order in the file (the scaled file
+    ntpsim ran has other line numbers)."""
+    rows = []
+    simn = {n["name"]: n for n in (sim or {}).get("nodes", [])}
+    steps_at = (sim or {}).get("step_times", {})
+    for n in real["nodes"]:
+        if n["kind"] != "host":
+            q = (n.get("query") or {}).get("result")
+            sq = (simn.get(n["name"], {}).get("query") or {}).get("result")
+            rows.append((n["name"], "query", sq, q))
+            continue
+        s = simn.get(n["name"], {})
+        rows.append((n["name"], "impl", "ntplab core", n["impl"]))
+        rows.append((n["name"], "sync time (s)", s.get("sync_time"), n.get("sync_time")))
+        rows.append((n["name"], "steps", s.get("steps"), n.get("steps")))
+        rows.append((n["name"], "last step (s)", s.get("last_step"), n.get("last_step")))
+        st = steps_at.get(n["name"])
+        rows.append((n["name"], "last step at (s)", st[-1] if st else None,
+                     n["step_times"][-1] if n.get("step_times") else None))
+        rows.append((n["name"], "final offset (s)", s.get("offset_end"), n.get("offset_end")))
+        rows.append((n["name"], "max |offset| after sync (s)", s.get("offset_max_after_sync"),
+                     n.get("offset_max_after_sync")))
+        rows.append((n["name"], "selected source", s.get("system_peer"), n.get("system_peer")))
+    simc = (sim or {}).get("checks", [])
+    for i, c in enumerate(real["checks"]):
+        sc = simc[i] if i < len(simc) else None
+        rows.append(("check", c["label"], None if sc is None else
+                     ("pass" if sc["pass"] else "FAIL") + ": " + sc.get("detail", ""),
+                     "skipped: " + c["reason"] if c.get("skipped") else
+                     ("pass" if c["pass"] else "FAIL") + ": " + c.get("detail", "")))
+    return rows
+
+
+# --------------------------------------------------------------------------
+# text report
+
+
+def report_text(rep, sim=None):
+    out = []
+    out.append("realnet: %s (%s), seed %d, %.1f s real%s: %s" % (
+        rep["scenario"], rep["file"], rep["seed"], rep["duration"],
+        "" if rep["time_scale"] == 1 else " (time scale %g of %g s)" % (
+            rep["time_scale"], rep["duration_scenario"]), rep["result"].upper()))
+    for c in rep["checks"]:
+        if c.get("skipped"):
+            out.append("  SKIP %s (line %s): %s" % (c["label"], c["line"], c["reason"]))
+        else:
+            out.append("  %s %s (line %s): %s" % ("pass" if c["pass"] else "FAIL", c["label"],
+                                                 c["line"], c["detail"]))
+    for s in rep["skipped"]:
+        if "what" in s:
+            out.append("  SKIP %s (line %s): %s" % (s["what"], s["line"], s["reason"]))
+    for n in rep["nodes"]:
+        if n["kind"] == "query":
+            out.append("  %s %s -> %s (query via %s): %s" % (
+                n["name"], n["address"], n["real_address"], n["impl"],
+                (n.get("query") or {}).get("result")))
+            continue
+        out.append("  %s %s -> %s (%s): sync %s, steps %d%s, end offset %s, max after sync "
+                   "%s, system peer %s, stratum %s" % (
+                       n["name"], n["address"], n["real_address"], n["impl"],
+                       "-" if n["sync_time"] is None else "%.1f s" % n["sync_time"],
+                       n["steps"], "" if n["last_step"] is None else
+                       " (%+.6f s)" % n["last_step"], fmt_s(n["offset_end"]),
+                       fmt_s(n["offset_max_after_sync"]), n["system_peer"], n.get("stratum")))
+        for p in n["peers"]:
+            out.append("      %s%-16s st %-2s reach %03o offset %s  %s" % (
+                p["tally"], p["remote"], p["stratum"], p["reach"], fmt_s(p["offset"]),
+                p["reason"]))
+    for k, h in rep["links"].items():
+        for x in h:
+            st = x.get("stats") or {}
+            out.append("  link %s '%s': seen %s, dropped %s, delay mean %s sd %s" % (
+                k, x["spec"], st.get("seen"), st.get("dropped"),
+                fmt_s(st.get("delay_mean_s")), fmt_s(st.get("delay_sd_s"))))
+    if rep["scaled"]:
+        out.append("  scaled: " + "; ".join(rep["scaled"]))
+    for note in rep["notes"]:
+        out.append("  note: " + note)
+    if sim:
+        out.append("  side by side (ntpsim | real):")
+        for node, what, a, b in side_by_side(rep, sim):
+            out.append("    %-8s %-34s %-28s | %s" % (node, what, a, b))
+    out.append("  wall time %.1f s" % rep["wall_time"])
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------
+# the API the pytest wrapper uses, and main()
+
+
+def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None, sim=False,
+                 log=None):
+    """Run SCENARIO on `lab` (which the caller cleans up).  Returns the
+    report dict; with sim=True it carries ntpsim's report of the same scaled
+    scenario under "sim"."""
+    sc = load_scenario(path)
+    run = RealRun(sc, lab, time_scale=time_scale, impl=impl, seed=seed, log=log)
+    scaled_path = lab.path("scaled.yaml")
+    scaled_path.write_text(yaml.safe_dump(run.scaled, sort_keys=False))
+    try:
+        rep = run.run()
+    finally:
+        if keep_logs:
+            _keep(lab, keep_logs)
+    rep["scaled_file"] = str(scaled_path)
+    if sim:
+        simdir = Path(keep_logs) / "ntpsim" if keep_logs else lab.path("ntpsim")
+        rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir)
+        if rep["sim"] is not None:
+            rep["sim"]["step_times"] = sim_step_times(simdir)
+    if keep_logs:
+        Path(keep_logs).mkdir(parents=True, exist_ok=True)
+        (Path(keep_logs) / "report.json").write_text(json.dumps(rep, indent=1, default=str))
+        (Path(keep_logs) / "report.txt").write_text(report_text(rep, rep.get("sim")))
+        shutil.copy(str(scaled_path), str(Path(keep_logs) / "scaled.yaml"))
+    return rep
+
+
+def _keep(lab, dest):
+    d = Path(dest)
+    d.mkdir(parents=True, exist_ok=True)
+    for p in lab.dir.iterdir():
+        if p.is_file() and not p.is_symlink() and not p.name.endswith(".sock"):
+            try:
+                shutil.copy(str(p), str(d / p.name))
+            except OSError:
+                pass
+
+
+def _parse_impl(items):
+    out = {}
+    for it in items or []:
+        if "=" not in it:
+            raise ScenarioError("--impl wants NODE=IMPL, got %r" % it)
+        k, v = it.split("=", 1)
+        out[k] = v
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        prog="realnet.py", description="Run an ntpsim scenario with real daemons in network "
+        "namespaces (root; every NTP program under capsh --drop=cap_sys_time).")
+    ap.add_argument("scenario")
+    ap.add_argument("--time-scale", type=float, default=1.0, metavar="K",
+                    help="divide durations and event/check times by K, polls by log2 K")
+    ap.add_argument("--keep-logs", metavar="DIR", help="copy configs, logs, samples, the "
+                    "scaled scenario and report.json/report.txt here")
+    ap.add_argument("--impl", action="append", metavar="NODE=IMPL",
+                    help="refd (default), ntpsec or chrony for hosts; refd or ntpdig for "
+                    "query nodes; NODE may be a template name")
+    ap.add_argument("--seed", type=int, help="override the scenario's seed (ntpnetem streams)")
+    ap.add_argument("--sim", action="store_true", help="also run ntpsim on the scaled "
+                    "scenario at the same seed and print both side by side")
+    ap.add_argument("--json", metavar="FILE", help="write the report JSON here")
+    ap.add_argument("--scaled-out", metavar="FILE", help="write the scaled scenario and exit")
+    ap.add_argument("--quiet", action="store_true")
+    a = ap.parse_args(argv)
+    if a.time_scale < 1:
+        ap.error("--time-scale must be >= 1")
+    try:
+        impl = _parse_impl(a.impl)
+        if a.scaled_out:
+            sc = load_scenario(a.scenario)
+            d, notes = scale_scenario(sc.data, a.time_scale)
+            Path(a.scaled_out).write_text(yaml.safe_dump(d, sort_keys=False))
+            for x in notes:
+                print("scaled: " + x)
+            return 0
+    except ScenarioError as e:
+        print("realnet: %s" % e, file=sys.stderr)
+        return 2
+    if os.geteuid() != 0:
+        print("realnet: needs root (network namespaces)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="realnet-"))
+    lab = nl.Lab(work / "lab", name="realnet")
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    log = None if a.quiet else (lambda m: print("realnet: " + m, file=sys.stderr, flush=True))
+    rc = 2
+    try:
+        rep = run_scenario(a.scenario, lab, a.time_scale, impl, a.seed, a.keep_logs, a.sim, log)
+        sys.stdout.write(report_text(rep, rep.get("sim")))
+        if a.json:
+            Path(a.json).write_text(json.dumps(rep, indent=1, default=str))
+        rc = 0 if rep["result"] == "pass" else 1
+    except ScenarioError as e:
+        print("realnet: %s" % e, file=sys.stderr)
+        rc = 2
+    except KeyboardInterrupt as e:
+        print("realnet: interrupted (%s): cleaning up" % (e or "Ctrl-C"), file=sys.stderr)
+        rc = 130
+    except (RuntimeError, AssertionError, nl.WaitTimeout, subprocess.TimeoutExpired) as e:
+        print("realnet: setup or run failed: %s" % e, file=sys.stderr)
+        rc = 2
+    finally:
+        # cleanup must not be interrupted half-way by a second Ctrl-C
+        for s in old:
+            signal.signal(s, signal.SIG_IGN)
+        errors = lab.cleanup()
+        for s, h in old.items():
+            signal.signal(s, h)
+        if errors:
+            print("realnet: cleanup problems: %s" % errors, file=sys.stderr)
+        shutil.rmtree(str(work), ignore_errors=True)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
