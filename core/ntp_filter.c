@@ -165,9 +165,14 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	}
 	f->jitter = fmax(sqrt(m > 1 ? sum_sq / (m - 1) : sum_sq), p->precision);
 
-	/* Popcorn spike suppressor (ntpd): a jump over SGATE jitters within
-	 * two poll intervals of the last sample used is not believed yet. */
+	/* Popcorn spike suppressor (ntpd 4.2.8 clock_filter): a jump over SGATE
+	 * jitters within two poll intervals of the last sample used is not
+	 * passed on.  As in ntpd the peer offset is updated first, so the next
+	 * sample is compared with this one: keeping the old offset instead let a
+	 * stale pre-slew offset reject genuine samples for several polls. */
 	jump = fabs(f->offset - best->offset);
+	f->offset = best->offset;
+	f->delay = best->delay;
 	if (f->epoch != NTP_FILTER_NEVER && f->disp < p->maxdist && best->disp < p->maxdist &&
 	    jump > NTP_SGATE * f->jitter &&
 	    ntp_time_diff_s(best->t, f->epoch) < 2.0 * ldexp(1.0, p->hpoll)) {
@@ -176,8 +181,6 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 		}
 		return NTP_FILTER_POPCORN;
 	}
-	f->offset = best->offset;
-	f->delay = best->delay;
 
 	/* Use a sample only once and never one older than the last used. */
 	if (f->epoch != NTP_FILTER_NEVER && best->t <= f->epoch) {

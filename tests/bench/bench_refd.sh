@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Server throughput and cost: refd, chronyd and NTPsec ntpd under the same
-# refbench load, one server at a time, each alone in a network namespace of
-# its own on 127.0.0.1:123 (ntpd has no port option and binds only addresses
-# configured on an interface, so a namespace per server is the one layout
-# that treats all three alike).  For each server and each load it prints
+# refbench load.  Each server runs alone in a network namespace of its own on
+# 127.0.0.1:123 (ntpd has no port option and binds only addresses configured
+# on an interface, so a namespace per server is the one layout that treats
+# all three alike), with refbench inside that namespace.  The servers take
+# turns: one refbench run at a time, so they never compete for the CPUs.
+# For each server and each load (closed loop, then fixed rates) it prints
 # replies/s, loss, latency percentiles and the server's CPU per reply: the
 # utime+stime delta of the server process (/proc/PID/stat, in CLK_TCK
 # ticks) over the refbench run, divided by the replies.
@@ -17,6 +19,7 @@
 #     --clients N       refbench -c (default 16)
 #     --window N        refbench -w (default 4)
 #     --seconds S       refbench -d (default 5)
+#     --repeat N        rounds (default 1); the summary gives per-server medians
 #     --rates "R..."    rate-capped runs after the closed-loop one (default "20000 100000")
 #     --servers "S..."  any of refd chronyd ntpd (default: all three)
 #     --chronyd PATH    default: BUILD/daemons/chrony/usr/sbin/chronyd, then $PATH
@@ -41,6 +44,7 @@ MARKDOWN=""
 MD_FILE=""
 KEEP=0
 SYSCALLS=0
+REPEAT=1
 READY_S=30   # s, longest wait for a server to answer at stratum 5 (ntpd: ~2 s)
 NOISY_PCT=20 # % of a core used by others during a run that makes the row suspect
 STOP_S=5     # s, longest wait for a server to exit after SIGTERM
@@ -53,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--clients) CLIENTS=${2:?}; shift ;;
 	--window) WINDOW=${2:?}; shift ;;
 	--seconds) SECONDS_RUN=${2:?}; shift ;;
+	--repeat) REPEAT=${2:?}; shift ;;
 	--rates) RATES=${2?}; shift ;;
 	--servers) SERVERS=${2:?}; shift ;;
 	--chronyd) CHRONYD=${2:?}; shift ;;
@@ -67,6 +72,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "--repeat wants a positive integer"
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 command -v capsh >/dev/null || die "capsh not found (apt-get install libcap2-bin)"
 command -v ntpdig >/dev/null || die "ntpdig not found (apt-get install ntpsec-ntpdig)"
@@ -288,8 +294,8 @@ syscalls_per_reply() { # NS PID ARGS...
 }
 
 # One refbench run against the server PID in NS; appends a row.
-measure() { # KIND NS PID RATE(0 = closed loop)
-	local kind=$1 ns=$2 pid=$3 rate=$4 args c0 c1 e0 e1 m0 m1 t0 t1 sc="-" json
+measure() { # ROUND KIND NS PID RATE(0 = closed loop)
+	local round=$1 kind=$2 ns=$3 pid=$4 rate=$5 args c0 c1 e0 e1 m0 m1 t0 t1 sc="-" json
 	args=(127.0.0.1:123 -c "$CLIENTS" -w "$WINDOW" -d "$SECONDS_RUN")
 	[ "$rate" = 0 ] || args+=(-r "$rate")
 	BENCHCMDS+=("ip netns exec NS $BENCH ${args[*]} --json")
@@ -307,11 +313,11 @@ measure() { # KIND NS PID RATE(0 = closed loop)
 		echo "bench_refd: refbench against $kind gave no result" >&2
 		return 0
 	fi
-	echo "  $kind $([ "$rate" = 0 ] && echo closed loop || echo "$rate/s"): $json"
+	echo "  round $round, $kind, $([ "$rate" = 0 ] && echo closed loop || echo "$rate/s"): $json"
 	if [ "$SYSCALLS" = 1 ]; then
 		sc=$(syscalls_per_reply "$ns" "$pid" "${args[@]}")
 	fi
-	ROWS+=("$(awk -v k="$kind" -v r="$rate" -v tick="$TICK" -v c0="$c0" -v c1="$c1" \
+	ROWS+=("$(awk -v round="$round" -v k="$kind" -v r="$rate" -v tick="$TICK" -v c0="$c0" -v c1="$c1" \
 		-v wall="$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
 		-v rep="$(jget replies "$json")" -v sent="$(jget sent "$json")" \
 		-v rps="$(jget replies_per_s "$json")" -v loss="$(jget loss_pct "$json")" \
@@ -325,29 +331,64 @@ measure() { # KIND NS PID RATE(0 = closed loop)
 		per = rep > 0 ? sprintf("%.2f", cpu / rep * 1e6) : "-"
 		sysshare = cpu > 0 ? sprintf("%.0f", 100 * sys / cpu) : "-"
 		other = 100 * (dm / tick - cpu - bcpu) / wall
-		printf "%s\t%s\t%.0f\t%d\t%.3f\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%d\n",
-		       k, load, rps, sent, loss, kod, p50, p90, p99, mx, cpu, 100 * cpu / wall,
+		printf "%d\t%s\t%s\t%.0f\t%d\t%.3f\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%d\n",
+		       round, k, load, rps, sent, loss, kod, p50, p90, p99, mx, cpu, 100 * cpu / wall,
 		       per, sysshare, sc, 100 * bcpu / wall, other < 0 ? 0 : other, drops }')")
 }
 
-HEAD="server	load	replies/s	sent	loss %	KoD	p50 us	p90 us	p99 us	max us	srv CPU s	srv core %	CPU us/reply	sys %	syscalls/reply	bench core %	other core %	rcvbuf drops"
+HEAD="round	server	load	replies/s	sent	loss %	KoD	p50 us	p90 us	p99 us	max us	srv CPU s	srv core %	CPU us/reply	sys %	syscalls/reply	bench core %	other core %	rcvbuf drops"
+OTHER_COL=18 # "other core %" in HEAD
 
-print_table() {
+# Per server and load, the median of each column over the quiet rounds (other
+# work below NOISY_PCT % of a core), or over all rounds when none was quiet.
+summarize() {
+	printf '%s\n' "${ROWS[@]}" | awk -F'\t' -v lim="$NOISY_PCT" -v oc="$OTHER_COL" '
+	function median(key, col,    n, i, j, v, t) {
+		n = 0
+		for (i = 1; i <= cnt[key]; i++) {
+			if (use[key, i]) { v[++n] = val[key, i, col] }
+		}
+		for (i = 2; i <= n; i++) {
+			for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+		}
+		if (n == 0 || v[1] == "-") { return "-" }
+		return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+	}
 	{
-		echo "$HEAD"
-		printf '%s\n' "${ROWS[@]}"
-	} | awk -F'\t' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
+		key = $2 "\t" $3
+		if (!(key in cnt)) { order[++nk] = key }
+		cnt[key]++
+		for (c = 1; c <= NF; c++) { val[key, cnt[key], c] = $c }
+		quiet[key, cnt[key]] = $oc <= lim
+		nquiet[key] += $oc <= lim
+	}
+	END {
+		print "server\tload\tquiet runs\treplies/s\tloss %\tp50 us\tp90 us\tp99 us\tmax us\tCPU us/reply\tsys %\tsyscalls/reply\tsrv core %\tbench core %\tother core %"
+		for (k = 1; k <= nk; k++) {
+			key = order[k]
+			for (i = 1; i <= cnt[key]; i++) { use[key, i] = nquiet[key] == 0 || quiet[key, i] }
+			mx = 0
+			for (i = 1; i <= cnt[key]; i++) { if (use[key, i] && val[key, i, 11] > mx) { mx = val[key, i, 11] } }
+			printf "%s\t%d/%d%s\t%.0f\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\n", key,
+			       nquiet[key], cnt[key], nquiet[key] ? "" : " (noisy)", median(key, 4),
+			       median(key, 6), median(key, 8), median(key, 9), median(key, 10), mx,
+			       median(key, 14), median(key, 15), median(key, 16), median(key, 13),
+			       median(key, 17), median(key, 18)
+		}
+	}'
+}
+
+print_table() { # reads tab-separated lines, header first
+	awk -F'\t' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
 		END { for (r = 1; r <= NR; r++) { line = ""
-			for (i = 1; i <= n; i++) line = line sprintf(i <= 2 ? "%-*s  " : "%*s  ", w[i], cell[r, i])
+			for (i = 1; i <= n; i++) line = line sprintf(cell[1, i] ~ /^(server|load)$/ ? "%-*s  " : "%*s  ", w[i], cell[r, i])
 			sub(/ +$/, "", line); print line } }'
 }
 
-markdown_table() {
-	echo "| ${HEAD//	/ | } |"
-	echo "|$(awk -F'\t' '{ for (i = 1; i <= NF; i++) printf i <= 2 ? "---|" : "---:|" }' <<<"$HEAD")"
-	for r in "${ROWS[@]}"; do
-		echo "| ${r//	/ | } |"
-	done
+markdown_table() { # reads tab-separated lines, header first
+	awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|"
+			for (i = 1; i <= NF; i++) printf $i ~ /^(server|load)$/ ? "---|" : "---:|"; printf "\n"; next }
+		{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 }
 
 # --- run ---------------------------------------------------------------------
@@ -357,9 +398,12 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 echo "bench_refd: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r)"
 echo "  load average before: $LOAD_BEFORE"
-echo "  refbench: -c $CLIENTS -w $WINDOW -d $SECONDS_RUN; closed loop, then rates: ${RATES:-none}"
+echo "  refbench: -c $CLIENTS -w $WINDOW -d $SECONDS_RUN; closed loop, then rates: ${RATES:-none};" \
+	"$REPEAT round(s)"
 echo "  refd:    $("$REFD" --version 2>&1 | head -1) ($REFD)"
 
+KINDS=()
+declare -A SRV_PID SRV_NS
 for kind in $SERVERS; do
 	case $kind in
 	refd) ;;
@@ -385,16 +429,40 @@ for kind in $SERVERS; do
 		del_ns "$NS"
 		continue
 	fi
-	measure "$kind" "$NS" "$SERVER_PID" 0
-	for r in $RATES; do
-		measure "$kind" "$NS" "$SERVER_PID" "$r"
+	KINDS+=("$kind")
+	SRV_PID[$kind]=$SERVER_PID
+	SRV_NS[$kind]=$NS
+done
+[ ${#KINDS[@]} -gt 0 ] || die "no server could be started"
+
+# All servers run for the whole benchmark (idle ones cost nothing measurable)
+# and take turns under each load, so a burst of other work on the machine
+# hits neighbouring measurements rather than one server's whole series.  Each
+# round starts with the next server, so no server is always first.
+for ((round = 1; round <= REPEAT; round++)); do
+	for load in 0 $RATES; do
+		for ((i = 0; i < ${#KINDS[@]}; i++)); do
+			kind=${KINDS[$(((i + round - 1) % ${#KINDS[@]}))]}
+			measure "$round" "$kind" "${SRV_NS[$kind]}" "${SRV_PID[$kind]}" "$load"
+		done
 	done
-	stop_server "$SERVER_PID"
-	del_ns "$NS"
+done
+for kind in "${KINDS[@]}"; do
+	stop_server "${SRV_PID[$kind]}"
+	del_ns "${SRV_NS[$kind]}"
 done
 
+SUMMARY=$(summarize)
+RAW=$({
+	echo "$HEAD"
+	printf '%s\n' "${ROWS[@]}"
+})
 echo
-print_table
+echo "All rounds:"
+print_table <<<"$RAW"
+echo
+echo "Median over the quiet rounds (other work <= $NOISY_PCT % of a core; max us is the largest):"
+print_table <<<"$SUMMARY"
 echo
 echo "CPU us/reply = (utime+stime of the server over the run, /proc/PID/stat) / replies;"
 echo "srv/bench core % = CPU seconds / wall seconds of the run (100 = one core busy);"
@@ -403,27 +471,30 @@ echo "  work charged to no task, and anything else running on the machine (noise
 echo "sys % = share of the server's CPU spent in the kernel (stime);"
 echo "syscalls/reply = server system calls per reply (--syscalls: a separate run under perf);"
 echo "rcvbuf drops = Udp RcvbufErrors in the server's namespace during the run."
-noisy=$(printf '%s\n' "${ROWS[@]}" | awk -F'\t' -v lim="$NOISY_PCT" \
-	'$17 > lim { printf "%s%s %s (%s %%)", n++ ? ", " : "", $1, $2, $17 }')
+noisy=$(printf '%s\n' "${ROWS[@]}" | awk -F'\t' -v lim="$NOISY_PCT" -v oc="$OTHER_COL" \
+	'$oc > lim { printf "%s#%s %s %s (%s %%)", n++ ? ", " : "", $1, $2, $3, $oc }')
 if [ -n "$noisy" ]; then
 	echo "WARNING: other work took more than $NOISY_PCT % of a core during: $noisy;"
-	echo "  those rows measured a shared machine; run again when it is quiet."
+	echo "  those runs measured a shared machine and are left out of the medians."
 fi
 echo "reproduce: $REPRO"
 echo "per server (NS = its namespace, server on 127.0.0.1:123):"
 printf '  %s\n' "${BENCHCMDS[@]}" | awk '!seen[$0]++'
 if [ -n "$MARKDOWN" ]; then
+	md=$(
+		echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r), load average before $LOAD_BEFORE:"
+		echo "\`$REPRO\`"
+		echo
+		markdown_table <<<"$SUMMARY"
+		echo
+		echo "All rounds:"
+		echo
+		markdown_table <<<"$RAW"
+	)
 	echo
-	md=$(markdown_table)
 	echo "$md"
 	if [ -n "$MD_FILE" ]; then
-		{
-			echo
-			echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r), load average before $LOAD_BEFORE:"
-			echo "\`$REPRO\`"
-			echo
-			echo "$md"
-		} >>"$MD_FILE"
+		printf '\n%s\n' "$md" >>"$MD_FILE"
 		echo "(appended to $MD_FILE)"
 	fi
 fi

@@ -269,6 +269,7 @@ import ntplab_net as nl  # noqa: E402
 
 FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 NFT = "/usr/sbin/nft"
+IPTABLES = "/usr/sbin/iptables"
 CHRONY_SERVE_PORT = 123
 OBSERVER = "10.200.255.254"     # reserved: 10.200.255.0/24 is never given to a node
 LAB_PLEN = 16
@@ -1056,6 +1057,7 @@ class RealRun:
         self.chrony_samples = {}
         self.chrony_peer_samples = {}
         self.drops = {}         # sender node name -> packets dropped by filters
+        self.sublabs = {}       # chrony node -> its Lab (own directory)
         self.stopped_at = {}
         self.events_log = []
         self.fw = firewall_rules(sc)
@@ -1151,7 +1153,7 @@ class RealRun:
     def _nft_base(self, ns):
         """Per node: the scenario's filter (input/output, rebuilt on every
         firewall or partition event), packet counters (observer excluded),
-        and a chain for the shaper's queue rules."""
+        (the shapers' NFQUEUE rules go into iptables' OUTPUT chain)."""
         lab_net = "10.200.0.0/16"
         script = """
 table inet ntplab {
@@ -1163,7 +1165,6 @@ table inet ntplab {
   chain count_in { type filter hook input priority 10; policy accept;
     ip saddr %(net)s ip saddr != %(obs)s meta l4proto udp counter
   }
-  chain shape { type filter hook output priority 10; policy accept; }
 }
 """ % {"net": lab_net, "obs": OBSERVER}
         self.nsexec(ns, [NFT, "-f", "-"], input_text=script)
@@ -1291,9 +1292,11 @@ table inet ntplab {
         if not p.alive():
             raise RuntimeError("ntpnetem %s->%s exited: %s" % (a, b, p.log_text()))
         if not old:
-            self.nsexec(ns, [NFT, "add", "rule", "inet", "ntplab", "shape", "ip", "daddr",
-                             self.sc.by_name[b].real, "meta", "l4proto", "udp", "queue", "num",
-                             str(queue), "bypass"])
+            # iptables' NFQUEUE target: this kernel has no nft 'queue' expression
+            # (nft_queue), only xt_NFQUEUE
+            self.nsexec(ns, [IPTABLES, "-A", "OUTPUT", "-p", "udp", "-d",
+                             self.sc.by_name[b].real, "-j", "NFQUEUE", "--queue-num",
+                             str(queue), "--queue-bypass"])
         self.shapers[(a, b)] = {"proc": p, "stats": stats, "queue": queue, "spec": spec,
                                 "gen": gen, "history": (old["history"] if old else [])}
         self.ev("link %s->%s shaped by ntpnetem queue %d: %s" % (a, b, queue, spec))
@@ -1344,12 +1347,22 @@ table inet ntplab {
             if restart_offset is None:
                 self.notes += ["%s: %s" % (n.name, x) for x in notes]
                 if n.drift_ppm is not None:
-                    lab.write(n.name + ".drift", "%.6f 1.000\n" % float(n.drift_ppm))
+                    self.node_dir(n).mkdir(exist_ok=True)
+                    (self.node_dir(n) / (n.name + ".drift")).write_text(
+                        "%.6f 1.000\n" % float(n.drift_ppm))
             env = None
             if n.clock_offset or n.clock_freq:
                 env = {"LD_PRELOAD": FAKETIME_LIB, "FAKETIME": self.faketime(n)}
-            p, sock = lab.chronyd(lines, ns=ns, name=n.name, env=env)
+            sub = nl.Lab(self.node_dir(n), name=n.name)
+            stale = sub.path(n.name + ".sock")
+            if stale.exists():
+                stale.unlink()
+            try:
+                p, sock = sub.chronyd(lines, ns=ns, name=n.name, env=env)
+            finally:
+                lab.procs += sub.procs  # the run's lab stops them
             self.socks[n.name] = sock
+            self.sublabs[n.name] = sub
         self.procs[n.name] = p
         self.ev("%s started: %s (pid %d)%s" % (n.name, n.impl, p.pid,
                                                "" if restart_offset is None else
@@ -1743,7 +1756,7 @@ table inet ntplab {
         """Steps and events from a daemon's log: [(t, size)], [(t, name, reason)]."""
         texts = []
         for pat in (n.name + ".log", n.name + "-r*.log", n.name + ".out", n.name + "-r*.out"):
-            for p in sorted(self.lab.dir.glob(pat)):
+            for p in sorted(self.node_dir(n).glob(pat)):
                 texts.append(p.read_text(errors="replace"))
         steps, events = [], []
         t0 = self.t0_wall
@@ -1768,13 +1781,48 @@ table inet ntplab {
                         events.append((t, m.group(4), self.back_text(m.group(5)),
                                        self.back(m.group(1))))
                 else:
+                    if t is not None:
+                        t = round(t - n.clock_offset, 3)  # stamped by the faked clock
                     m = re.search(r"System clock wrong by ([-+]?[\d.]+) seconds", line)
                     if m and abs(float(m.group(1))) > STEP_THRESHOLD:
-                        steps.append((t, -float(m.group(1))))
+                        steps.append((t, float(m.group(1))))
                     m = re.search(r"System clock was stepped by ([-+]?[\d.]+)", line)
                     if m:
                         steps.append((t, float(m.group(1))))
         return steps, events
+
+    def ntp_delays(self, n):
+        """Round-trip delays (s) the node measured, per sample: refd/ntpd
+        peerstats, chronyd measurements.log."""
+        out = []
+        if n.impl == "chrony":
+            p = self.node_dir(n) / "measurements.log"
+            try:
+                text = p.read_text()
+            except OSError:
+                return out
+            for line in text.splitlines():
+                w = line.split()
+                # Date Time IP L St 123 567 ABCD LP RP Score Offset Peer-del ...
+                if len(w) >= 13 and w[2] in self.sc.real_to_node:
+                    try:
+                        out.append(float(w[12]))
+                    except ValueError:
+                        pass
+            return out
+        sd = self.lab.path(n.name + "-stats")
+        for f in sorted(sd.glob("peerstats*")) if sd.exists() else []:
+            for line in f.read_text().splitlines():
+                w = line.split()
+                # MJD seconds address status offset delay dispersion jitter
+                if len(w) >= 8 and not w[2].startswith("127.127."):
+                    out.append(float(w[5]))
+        return out
+
+    def node_dir(self, n):
+        """chronyds get a directory each: Lab.chronyd puts logdir (so
+        measurements.log) into its lab's directory."""
+        return self.lab.dir / n.name if n.impl == "chrony" else self.lab.dir
 
     def node_report(self, n, obs, end_t):
         fin = self.final.get(n.name, {})
@@ -1816,6 +1864,7 @@ table inet ntplab {
             "step_times": [t for t, _ in steps],
             "samples": len(samples),
             "unanswered_samples": sum(1 for s in samples if s[1] is None),
+            "ntp_delays": self.ntp_delays(n),
         })
         last_obs = next((d for d in reversed(obs.get(n.name, [])) if d.get("answered", True)), None)
         if last_obs:
@@ -1978,7 +2027,7 @@ def _check_label(run, c, who):
     lab = "%s %s" % (k, who)
     if k == "synced":
         lab += " within %g s (|offset| < %s)" % (
-            seconds(c["within"]), fmt_s(seconds(c.get("bound", run.sc.sync_bound))))
+            seconds(c["within"]), fmt_s(seconds(c.get("bound", "1ms"))))
     elif k == "offset":
         lab += " |offset| < %s after %g s" % (fmt_s(seconds(c["max"])),
                                               seconds(c.get("after", 0)))
@@ -2058,7 +2107,7 @@ def evaluate_checks(run, by, obs):
 
 def _judge_synced(run, c, n, obs):
     within = seconds(c["within"])
-    bound = seconds(c.get("bound", run.sc.sync_bound))
+    bound = seconds(c.get("bound", "1ms"))  # docs/scenarios.md: default 1 ms
     good = bad = None
     for t, off, _, _, peer in run.node_samples(n, obs):
         if peer and off is not None and abs(off) < bound:
@@ -2382,10 +2431,12 @@ def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None
 def _keep(lab, dest):
     d = Path(dest)
     d.mkdir(parents=True, exist_ok=True)
-    for p in lab.dir.iterdir():
+    for p in sorted(lab.dir.rglob("*")):
         if p.is_file() and not p.is_symlink() and not p.name.endswith(".sock"):
+            dst = d / p.relative_to(lab.dir)
             try:
-                shutil.copy(str(p), str(d / p.name))
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(str(p), str(dst))
             except OSError:
                 pass
 
