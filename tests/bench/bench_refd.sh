@@ -28,6 +28,9 @@
 #                       append that table to FILE
 #     --syscalls        one more run per load with perf counting the server's
 #                       system calls (raw_syscalls:sys_enter): syscalls/reply
+#     --chronyd-noclientlog  add `noclientlog` to chronyd's configuration (no
+#                       per-client table, as refd without `limited`; NTPsec
+#                       ntpd keeps its MRU list: `disable monitor` is refused)
 #     --keep            keep the work directory (configs and daemon logs)
 set -euo pipefail
 
@@ -44,6 +47,7 @@ MARKDOWN=""
 MD_FILE=""
 KEEP=0
 SYSCALLS=0
+NO_CLIENT_LOG=0
 REPEAT=1
 READY_S=30   # s, longest wait for a server to answer at stratum 5 (ntpd: ~2 s)
 NOISY_PCT=20 # % of a core used by others during a run that makes the row suspect
@@ -66,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--markdown=*) MARKDOWN=1; MD_FILE=${1#--markdown=} ;;
 	--keep) KEEP=1 ;;
 	--syscalls) SYSCALLS=1 ;;
+	--chronyd-noclientlog) NO_CLIENT_LOG=1 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (try --help)" ;;
 	esac
@@ -139,7 +144,9 @@ cpu_ticks() {
 # a socket's receive queue was full (server's or refbench's).
 rcvbuf_errors() {
 	# shellcheck disable=SC2016 # awk program, not shell
-	ip netns exec "$1" awk '/^Udp:/ { n++; if (n == 1) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i } else { print $c; exit } }' /proc/net/snmp
+	ip netns exec "$1" awk '/^Udp:/ {
+		if (++n == 1) { for (i = 1; i <= NF; i++) if ($i == "RcvbufErrors") c = i }
+		else { print $c; exit } }' /proc/net/snmp
 }
 
 # Busy ticks of the whole machine (all CPUs): user nice system irq softirq steal.
@@ -193,6 +200,7 @@ server_cmd() { # KIND DIR
 			driftfile $d/drift
 			logdir $d
 		EOF
+		[ "$NO_CLIENT_LOG" = 0 ] || echo noclientlog >>"$d/chrony.conf"
 		echo "$CHRONYD -x -d -u root -f $d/chrony.conf"
 		;;
 	ntpd)
@@ -211,14 +219,14 @@ server_cmd() { # KIND DIR
 # Starts KIND in NS; sets SERVER_PID.  `ip netns exec` and capsh both exec,
 # so $! is the daemon itself; checked through /proc/PID/comm.
 start_server() { # KIND NS
-	local kind=$1 ns=$2 d="$W/$1" cmd i out comm
+	local kind=$1 ns=$2 d="$W/$1" cmd out="" comm deadline=$((SECONDS + READY_S))
 	mkdir -p "$d"
 	chmod 700 "$d"
 	cmd=$(server_cmd "$kind" "$d")
 	ip netns exec "$ns" capsh --drop=cap_sys_time -- -c "exec $cmd" >"$d/stdout.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
-	for ((i = 0; i < READY_S * 2; i++)); do
+	while [ $SECONDS -lt $deadline ]; do
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			echo "bench_refd: $kind exited at start:" >&2
 			tail -5 "$d"/*.log >&2 || true
@@ -233,7 +241,10 @@ start_server() { # KIND NS
 	*) echo "bench_refd: $kind did not serve stratum 5 within $READY_S s: $out" >&2; return 1 ;;
 	esac
 	comm=$(cat "/proc/$SERVER_PID/comm")
-	[ "$comm" = "$kind" ] || { echo "bench_refd: pid $SERVER_PID is '$comm', not $kind" >&2; return 1; }
+	if [ "$comm" != "$kind" ]; then
+		echo "bench_refd: pid $SERVER_PID is '$comm', not $kind" >&2
+		return 1
+	fi
 	grep -q 'CapEff:.*fcffffff' "/proc/$SERVER_PID/status" ||
 		{ echo "bench_refd: $kind still has cap_sys_time" >&2; return 1; }
 	echo "  $kind ready (pid $SERVER_PID): $out"
@@ -286,7 +297,9 @@ syscalls_per_reply() { # NS PID ARGS...
 		sleep 0.1
 		i=$((i + 1))
 	done
-	kill -KILL "$perf_pid" 2>/dev/null || true
+	if kill -0 "$perf_pid" 2>/dev/null; then
+		kill -KILL "$perf_pid" 2>/dev/null || true
+	fi
 	wait "$perf_pid" 2>/dev/null || true
 	n=$(awk -F, '/raw_syscalls/ { print $1; exit }' "$W/perf" 2>/dev/null)
 	awk -v n="${n:-}" -v r="$(jget replies "$JSON")" \
@@ -331,12 +344,16 @@ measure() { # ROUND KIND NS PID RATE(0 = closed loop)
 		per = rep > 0 ? sprintf("%.2f", cpu / rep * 1e6) : "-"
 		sysshare = cpu > 0 ? sprintf("%.0f", 100 * sys / cpu) : "-"
 		other = 100 * (dm / tick - cpu - bcpu) / wall
-		printf "%d\t%s\t%s\t%.0f\t%d\t%.3f\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%d\n",
+		printf "%d\t%s\t%s\t%.0f\t%d\t%.3f\t%d\t%d\t%d\t%d\t%.0f\t%.2f\t%.0f\t" \
+		       "%s\t%s\t%s\t%.0f\t%.0f\t%d\n",
 		       round, k, load, rps, sent, loss, kod, p50, p90, p99, mx, cpu, 100 * cpu / wall,
 		       per, sysshare, sc, 100 * bcpu / wall, other < 0 ? 0 : other, drops }')")
 }
 
-HEAD="round	server	load	replies/s	sent	loss %	KoD	p50 us	p90 us	p99 us	max us	srv CPU s	srv core %	CPU us/reply	sys %	syscalls/reply	bench core %	other core %	rcvbuf drops"
+tabs() { local IFS=$'\t'; echo "$*"; }
+HEAD=$(tabs round server load replies/s sent "loss %" KoD "p50 us" "p90 us" "p99 us" "max us" \
+	"srv CPU s" "srv core %" "CPU us/reply" "sys %" syscalls/reply "bench core %" \
+	"other core %" "rcvbuf drops")
 OTHER_COL=18 # "other core %" in HEAD
 
 # Per server and load, the median of each column over the quiet rounds (other
@@ -362,26 +379,38 @@ summarize() {
 		quiet[key, cnt[key]] = $oc <= lim
 		nquiet[key] += $oc <= lim
 	}
+	function fmt(v, spec) {
+		return v == "-" ? "-" : sprintf(spec, v)
+	}
 	END {
-		print "server\tload\tquiet runs\treplies/s\tloss %\tp50 us\tp90 us\tp99 us\tmax us\tCPU us/reply\tsys %\tsyscalls/reply\tsrv core %\tbench core %\tother core %"
+		print "server\tload\tquiet rounds\treplies/s\tloss %\tp50 us\tp90 us\tp99 us\t" \
+		      "max us\tCPU us/reply\tsys %\tsyscalls/reply\tsrv core %\tbench core %\t" \
+		      "other core %"
 		for (k = 1; k <= nk; k++) {
 			key = order[k]
 			for (i = 1; i <= cnt[key]; i++) { use[key, i] = nquiet[key] == 0 || quiet[key, i] }
 			mx = 0
-			for (i = 1; i <= cnt[key]; i++) { if (use[key, i] && val[key, i, 11] > mx) { mx = val[key, i, 11] } }
+			for (i = 1; i <= cnt[key]; i++) {
+				if (use[key, i] && val[key, i, 11] > mx) { mx = val[key, i, 11] }
+			}
 			printf "%s\t%d/%d%s\t%.0f\t%.3f\t%.0f\t%.0f\t%.0f\t%.0f\t%s\t%s\t%s\t%.0f\t%.0f\t%.0f\n", key,
 			       nquiet[key], cnt[key], nquiet[key] ? "" : " (noisy)", median(key, 4),
 			       median(key, 6), median(key, 8), median(key, 9), median(key, 10), mx,
-			       median(key, 14), median(key, 15), median(key, 16), median(key, 13),
-			       median(key, 17), median(key, 18)
+			       fmt(median(key, 14), "%.2f"), fmt(median(key, 15), "%.0f"),
+			       fmt(median(key, 16), "%.2f"), median(key, 13), median(key, 17), median(key, 18)
 		}
 	}'
 }
 
 print_table() { # reads tab-separated lines, header first
-	awk -F'\t' '{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NF }
+	awk -F'\t' '{
+			for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
+			n = NF }
 		END { for (r = 1; r <= NR; r++) { line = ""
-			for (i = 1; i <= n; i++) line = line sprintf(cell[1, i] ~ /^(server|load)$/ ? "%-*s  " : "%*s  ", w[i], cell[r, i])
+			for (i = 1; i <= n; i++) {
+				left = cell[1, i] ~ /^(server|load)$/
+				line = line sprintf(left ? "%-*s  " : "%*s  ", w[i], cell[r, i])
+			}
 			sub(/ +$/, "", line); print line } }'
 }
 
@@ -393,13 +422,17 @@ markdown_table() { # reads tab-separated lines, header first
 
 # --- run ---------------------------------------------------------------------
 REPRO="tests/bench/bench_refd.sh"
-[ ${#ARGS[@]} -eq 0 ] || REPRO="$REPRO ${ARGS[*]}"
+[ ${#ARGS[@]} -eq 0 ] || REPRO="$REPRO$(printf ' %q' "${ARGS[@]}")"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-echo "bench_refd: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r)"
+echo "bench_refd: $STARTED, $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r)"
 echo "  load average before: $LOAD_BEFORE"
-echo "  refbench: -c $CLIENTS -w $WINDOW -d $SECONDS_RUN; closed loop, then rates: ${RATES:-none};" \
-	"$REPEAT round(s)"
+echo "  refbench: -c $CLIENTS -w $WINDOW -d $SECONDS_RUN; closed loop, then rates:" \
+	"${RATES:-none}; $REPEAT round(s)"
+if [ "$NO_CLIENT_LOG" = 1 ]; then
+	echo "  chronyd runs with noclientlog"
+fi
 echo "  refd:    $("$REFD" --version 2>&1 | head -1) ($REFD)"
 
 KINDS=()
@@ -451,6 +484,16 @@ for kind in "${KINDS[@]}"; do
 	stop_server "${SRV_PID[$kind]}"
 	del_ns "${SRV_NS[$kind]}"
 done
+for kind in "${KINDS[@]}"; do
+	if kill -0 "${SRV_PID[$kind]}" 2>/dev/null; then
+		echo "bench_refd: WARNING: $kind (pid ${SRV_PID[$kind]}) is still running" >&2
+	fi
+done
+if ip netns list | grep -q "^$NS_PREFIX-"; then
+	echo "bench_refd: WARNING: namespaces $NS_PREFIX-* are still there" >&2
+else
+	echo "  servers stopped, namespaces deleted: nothing of ours is left on :123"
+fi
 
 SUMMARY=$(summarize)
 RAW=$({
@@ -482,7 +525,8 @@ echo "per server (NS = its namespace, server on 127.0.0.1:123):"
 printf '  %s\n' "${BENCHCMDS[@]}" | awk '!seen[$0]++'
 if [ -n "$MARKDOWN" ]; then
 	md=$(
-		echo "Run $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r), load average before $LOAD_BEFORE:"
+		echo "Run started $STARTED, $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r)," \
+			"load average before $LOAD_BEFORE:"
 		echo "\`$REPRO\`"
 		echo
 		markdown_table <<<"$SUMMARY"
