@@ -13,7 +13,7 @@ and why).
 
 What it builds (tests/interop/ntplab_net.py does the plumbing and the safety):
 
-* a bridge namespace, one namespace per node on it, and an observer
+* a router namespace, one namespace per node behind it, and an observer
   namespace; addresses 10.200.0.0/16 exist only inside them.  A scenario
   address such as 192.168.163.131 becomes 10.200.163.131 (its last two
   octets) when that is unique, else 10.200.0.1 upwards; every ntp.conf is
@@ -24,15 +24,18 @@ What it builds (tests/interop/ntplab_net.py does the plumbing and the safety):
   `capsh --drop=cap_sys_time` (ntplab_net.Proc);
 * clock offsets and frequency errors: refd --clock-offset/--clock-freq;
   libfaketime (LD_PRELOAD + exec) for chronyd and ntpdig;
-* the links' impairments with ntpnetem on the sender's egress (nft output
-  hook -> NFQUEUE), seeded like ntpsim's links (--seed, --name link:A->B);
+* the links' impairments with ntpnetem in the router's FORWARD chain
+  (iptables NFQUEUE, one queue per directed link), seeded like ntpsim's
+  links (--seed, --name link:A->B);
 * timed events: firewall rules and partitions (nft, in the namespaces),
   stop/start, link changes, queries;
 * observation: an observer probes every node once a second (3 requests,
   the one with the least delay; the receive time is the kernel's stamp) for
   its true offset -- all namespaces share CLOCK_REALTIME, which is true time
-  here -- its leap, stratum, refid and root distance; plus ntpq peer tables,
-  `chronyc -c tracking`/`sources` and the daemons' logs.
+  here -- its leap, stratum, refid and root distance, and (refd, ntpd) the
+  mode 6 status words: system peer or not, each association's tally; plus
+  the final ntpq peer tables, `chronyc -c tracking`/`sources`, the daemons'
+  logs, peerstats / measurements.log and nft packet counters.
 
 --time-scale K divides the duration and every event and check time by K,
 lowers minpoll/maxpoll by log2 K (not below 3, NTP_MINPOLL), adds iburst to
@@ -1053,7 +1056,6 @@ class RealRun:
         self.ns = {}            # node name -> namespace
         self.shapers = {}       # (src, dst) -> dict
         self.queries = {}       # node name -> list of verdicts
-        self.peer_samples = {}  # node name -> list of (t, rows)
         self.chrony_samples = {}
         self.chrony_peer_samples = {}
         self.drops = {}         # sender node name -> packets dropped by filters
@@ -1093,6 +1095,16 @@ class RealRun:
             n.start_scaled = seconds(t.get("start", 0))
             at = t.get("at", [0])
             n.q_at_scaled = [seconds(x) for x in (at if isinstance(at, list) else [at])]
+        for n in sc.nodes:
+            slew = abs(n.clock_offset) / 500e-6  # s at ntpd's 500 ppm slew limit
+            stepout = DEFAULT_STEPOUT / self.k
+            if n.kind == "host" and self.k > 1 and n.drift_ppm is None and \
+                    0 < abs(n.clock_offset) < STEP_THRESHOLD and stepout < slew:
+                self.scale_notes.append(
+                    "%s: the scaled stepout (%g s) is shorter than its first slew (%s at "
+                    "500 ppm takes %.0f s): the FREQ-state measurement (offset/mu, as ntpd's "
+                    "direct_freq) absorbs the rest of the slew, in both worlds"
+                    % (n.name, stepout, fmt_s(abs(n.clock_offset)), slew))
         map_addresses(sc)
         self.confs = {n.name: Conf(sc, n, n.conf_scaled) for n in sc.nodes if n.kind == "host"}
         for c in self.confs.values():
@@ -1127,33 +1139,55 @@ class RealRun:
 
     # -- topology
     def build(self):
+        """A router namespace with one veth per node (and one for the
+        observer): every node has its 10.200.x.y/16 on eth0 and reaches
+        the others through the router, which answers ARP for them (proxy
+        ARP) and forwards.  The links' impairments sit in the router's
+        FORWARD chain, between the sender's transmit timestamp and the
+        receiver's receive timestamp, as a link sits between them in ntpsim.
+        (Shaping a sender's own egress would hide the delay from daemons
+        that take kernel transmit timestamps, such as chronyd: their
+        requests' delay would vanish from the measured round trip.)"""
         lab = self.lab
-        self.br = lab.ns()
-        nl.sh(["ip", "-n", self.br, "link", "add", "br0", "type", "bridge"])
-        nl.sh(["ip", "-n", self.br, "link", "set", "br0", "up"])
+        self.router = lab.ns()
+        r = self.router
+        for key, val in (("net.ipv4.ip_forward", 1), ("net.ipv4.conf.all.proxy_arp", 1),
+                         ("net.ipv4.conf.all.rp_filter", 0),
+                         ("net.ipv4.conf.all.send_redirects", 0)):
+            self.nsexec(r, ["sysctl", "-q", "-w", "%s=%d" % (key, val)])
+        # a source address for the router's own ARP requests
+        nl.sh(["ip", "-n", r, "addr", "add", "10.200.255.1/32", "dev", "lo"])
         for i, n in enumerate(self.sc.nodes):
             self.ns[n.name] = self._attach(lab.ns(), "v%d" % i, n.real)
         self.obs = self._attach(lab.ns(), "vobs", OBSERVER)
         for n in self.sc.nodes:
             self._nft_base(self.ns[n.name])
-        self.ev("topology: bridge %s, %d node namespaces, observer %s at %s" % (
-            self.br, len(self.sc.nodes), self.obs, OBSERVER))
+        self.ev("topology: router %s, %d node namespaces, observer %s at %s" % (
+            r, len(self.sc.nodes), self.obs, OBSERVER))
 
     def _attach(self, ns, port, addr):
-        nl.sh(["ip", "link", "add", port, "netns", self.br, "type", "veth", "peer", "name",
+        r = self.router
+        nl.sh(["ip", "link", "add", port, "netns", r, "type", "veth", "peer", "name",
                "eth0", "netns", ns])
-        nl.sh(["ip", "-n", self.br, "link", "set", port, "master", "br0"])
-        nl.sh(["ip", "-n", self.br, "link", "set", port, "up"])
+        nl.sh(["ip", "-n", r, "link", "set", port, "up"])
+        self.nsexec(r, ["sysctl", "-q", "-w", "net.ipv4.conf.%s.proxy_arp=1" % port])
+        # Linux holds a proxied ARP answer for up to proxy_delay (0.8 s by
+        # default), which would show as a 0.8 s first round trip
+        self.nsexec(r, ["sysctl", "-q", "-w", "net.ipv4.neigh.%s.proxy_delay=0" % port])
+        nl.sh(["ip", "-n", r, "route", "add", "%s/32" % addr, "dev", port])
         nl.sh(["ip", "-n", ns, "addr", "add", "%s/%d" % (addr, LAB_PLEN), "dev", "eth0"])
         nl.sh(["ip", "-n", ns, "link", "set", "eth0", "up"])
-        nl.wait_for(lambda: "LOWER_UP" in nl.sh(["ip", "-n", ns, "link", "show", "eth0"]).stdout,
-                    "%s eth0 carrier" % ns, tries=50, interval=0.1)
+        for where in (ns, r):
+            dev = "eth0" if where == ns else port
+            nl.wait_for(lambda where=where, dev=dev: "LOWER_UP" in nl.sh(
+                ["ip", "-n", where, "link", "show", dev]).stdout,
+                "%s %s carrier" % (where, dev), tries=50, interval=0.1)
         return ns
 
     def _nft_base(self, ns):
         """Per node: the scenario's filter (input/output, rebuilt on every
-        firewall or partition event), packet counters (observer excluded),
-        (the shapers' NFQUEUE rules go into iptables' OUTPUT chain)."""
+        firewall or partition event) and packet counters (observer
+        excluded)."""
         lab_net = "10.200.0.0/16"
         script = """
 table inet ntplab {
@@ -1275,9 +1309,9 @@ table inet ntplab {
         if chk.returncode != 0:
             raise ScenarioError("link %s->%s: ntpnetem rejects '%s': %s"
                                 % (a, b, spec, (chk.stdout + chk.stderr).strip()))
-        ns = self.ns[a]
+        ns = self.router
         old = self.shapers.get((a, b))
-        queue = old["queue"] if old else 1 + sum(1 for (x, _) in self.shapers if x == a)
+        queue = old["queue"] if old else 1 + len(self.shapers)
         gen = old["gen"] + 1 if old else 0
         name = "ntpnetem-%s-%s-%d" % (a, b, gen)
         stats = self.lab.path(name + ".json")
@@ -1294,9 +1328,9 @@ table inet ntplab {
         if not old:
             # iptables' NFQUEUE target: this kernel has no nft 'queue' expression
             # (nft_queue), only xt_NFQUEUE
-            self.nsexec(ns, [IPTABLES, "-A", "OUTPUT", "-p", "udp", "-d",
-                             self.sc.by_name[b].real, "-j", "NFQUEUE", "--queue-num",
-                             str(queue), "--queue-bypass"])
+            self.nsexec(ns, [IPTABLES, "-A", "FORWARD", "-p", "udp", "-s",
+                             self.sc.by_name[a].real, "-d", self.sc.by_name[b].real, "-j",
+                             "NFQUEUE", "--queue-num", str(queue), "--queue-bypass"])
         self.shapers[(a, b)] = {"proc": p, "stats": stats, "queue": queue, "spec": spec,
                                 "gen": gen, "history": (old["history"] if old else [])}
         self.ev("link %s->%s shaped by ntpnetem queue %d: %s" % (a, b, queue, spec))
@@ -1420,6 +1454,7 @@ table inet ntplab {
         """One-shot query from node n (refd -Q or ntpdig; never sets a clock).
         Returns the ntpdate-style verdict line."""
         ns = self.ns[n.name]
+        t_start = round(self.t(), 3)
         real = []
         for s in servers:
             t = self.sc.resolve(s)
@@ -1436,7 +1471,7 @@ table inet ntplab {
                     verdict = "the NTP socket is in use, exiting"
                     self.ev("%s query (set, port 123): %s [%s]" % (n.name, verdict, out[-1]))
                     self.queries.setdefault(n.name, []).append(
-                        {"t": round(self.t(), 3), "result": verdict, "detail": out[-1],
+                        {"t": t_start, "result": verdict, "detail": out[-1],
                          "how": "refd -p 123 beside the running daemon"})
                     return verdict
             self.notes.append("%s: query with set: true was run as a query only (refd -Q): "
@@ -1456,9 +1491,10 @@ table inet ntplab {
                 argv += ["--clock-offset", "%.9f" % n.clock_offset]
             r = nl.run(argv, ns=ns, timeout=timeout + 8)
             verdict = self._refd_verdict(r)
-        self.ev("%s query %s: %s" % (n.name, ",".join(str(s) for s in servers), verdict))
+        self.ev("%s query %s (started at %.3f s): %s" % (
+            n.name, ",".join(str(s) for s in servers), t_start, verdict))
         self.queries.setdefault(n.name, []).append(
-            {"t": round(self.t(), 3), "result": verdict,
+            {"t": t_start, "result": verdict,
              "raw": (r.stdout + r.stderr).strip()[-600:]})
         return verdict
 
@@ -1504,7 +1540,8 @@ table inet ntplab {
             else:
                 for t in n.q_at_scaled:
                     add(t, "query-node", n)
-        for e in self.scaled.get("events") or []:
+        for e, oe in zip(self.scaled.get("events") or [], self.sc.data.get("events") or []):
+            e = dict(e, __line__=oe.get("__line__"))  # the line in the scenario file
             at = seconds(e["at"])
             times = [at]
             if e.get("every"):
@@ -1841,8 +1878,10 @@ table inet ntplab {
         steps, events = self.parse_log(n)
         sync_t = None
         good_from = None
-        for t, off, claims, _, _ in samples:
-            if claims and off is not None and abs(off) < self.sc.sync_bound:
+        for t, off, _, _, peer in samples:
+            # ntpsim's "sync time": a system peer and |offset| < sync_bound
+            # from then on
+            if peer and off is not None and abs(off) < self.sc.sync_bound:
                 if good_from is None:
                     good_from = t
             else:
@@ -1852,6 +1891,7 @@ table inet ntplab {
         after = [abs(o) for t, o in offs if sync_t is not None and t >= sync_t]
         rep.update({
             "running": fin.get("alive", False),
+            "synced": sync_t is not None,
             "sync_time": sync_t,
             "offset_rms_after_sync": math.sqrt(sum(x * x for x in after) / len(after))
             if after else None,
@@ -2280,6 +2320,31 @@ def judge(run, c, n, rep, obs):
 # ntpsim on the same (scaled) scenario, for the side-by-side table
 
 
+def delay_stats(values):
+    """n, mean, sd and IQR/1.349 (the sd of a normal law from its quartiles,
+    robust to the odd late packet) of a list of delays in s."""
+    import statistics
+    if len(values) < 4:
+        return {"n": len(values)}
+    q1, _, q3 = statistics.quantiles(values, n=4)
+    return {"n": len(values), "mean": statistics.mean(values), "sd": statistics.pstdev(values),
+            "iqr_sd": (q3 - q1) / 1.349}
+
+
+def sim_peer_delays(simdir, node):
+    """Round-trip delays from ntpsim's NODE.peerstats (ntpd's layout)."""
+    out = []
+    try:
+        text = (Path(simdir) / (node + ".peerstats")).read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        w = line.split()
+        if len(w) >= 8 and not w[2].startswith("127.127."):
+            out.append(float(w[5]))
+    return out
+
+
 def run_ntpsim(scaled_path, seed, outdir):
     b = ntpsim_bin()
     if not b.exists():
@@ -2396,6 +2461,43 @@ def report_text(rep, sim=None):
     return "\n".join(out) + "\n"
 
 
+def _md(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return fmt_s(v) if abs(v) < 1.0 or v < 0 else "%.1f s" % v
+    return str(v).replace("|", "\\|")
+
+
+def report_markdown(rep):
+    """The side-by-side table of docs/two-worlds.md for one run."""
+    sim = rep.get("sim") or {}
+    impl = ", ".join("%s=%s" % (n["name"], n["impl"]) for n in rep["nodes"]
+                     if n["impl"] != "refd") or "all refd"
+    out = ["#### %s (%s), seed %d%s" % (
+        rep["scenario"], impl, rep["seed"],
+        "" if rep["time_scale"] == 1 else ", time scale %g (%g s)" % (rep["time_scale"],
+                                                                    rep["duration"])), "",
+        "| node | quantity | ntpsim | real |", "|---|---|---|---|"]
+    for nd, what, a, b in side_by_side(rep, sim):
+        if nd == "check" or what == "impl":
+            continue
+        if what in ("last step (s)", "final offset (s)", "max |offset| after sync (s)"):
+            a = None if a is None else fmt_s(a)
+            b = None if b is None else fmt_s(b)
+        elif what in ("sync time (s)", "last step at (s)"):
+            a = None if a is None else "%.1f s" % a
+            b = None if b is None else "%.1f s" % b
+        out.append("| %s | %s | %s | %s |" % (nd, what.replace(" (s)", "").replace("|", "\\|"),
+                                              _md(a), _md(b)))
+    out += ["", "| check | ntpsim | real |", "|---|---|---|"]
+    for nd, what, a, b in side_by_side(rep, sim):
+        if nd == "check":
+            out.append("| %s | %s | %s |" % (_md(what), _md(a), _md(b)))
+    out.append("")
+    return "\n".join(out)
+
+
 # --------------------------------------------------------------------------
 # the API the pytest wrapper uses, and main()
 
@@ -2415,6 +2517,7 @@ def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None
         if keep_logs:
             _keep(lab, keep_logs)
     rep["scaled_file"] = str(scaled_path)
+    lab.write("report.json", json.dumps(rep, indent=1, default=str))  # for post-mortems
     if sim:
         simdir = Path(keep_logs) / "ntpsim" if keep_logs else lab.path("ntpsim")
         rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir)
@@ -2424,6 +2527,8 @@ def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None
         Path(keep_logs).mkdir(parents=True, exist_ok=True)
         (Path(keep_logs) / "report.json").write_text(json.dumps(rep, indent=1, default=str))
         (Path(keep_logs) / "report.txt").write_text(report_text(rep, rep.get("sim")))
+        if sim:
+            (Path(keep_logs) / "two-worlds.md").write_text(report_markdown(rep))
         shutil.copy(str(scaled_path), str(Path(keep_logs) / "scaled.yaml"))
     return rep
 
