@@ -51,7 +51,11 @@ if [ -d "$root/tests/interop" ] && ls "$root"/tests/interop/test_*.py >/dev/null
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "interop: skipped, needs root (network namespaces)"
 	else
-		NTPLAB_BUILD="$BUILD" "$PYTHON" -m pytest -q "$root/tests/interop"
+		# The realnet scenarios (issue 6, ~7.5 min) join make check once they have
+		# passed a clean-clone CI run; until then NTPLAB_REALNET=1 runs them.
+		skip=(--ignore="$root/tests/interop/test_realnet.py")
+		[ "${NTPLAB_REALNET:-0}" = 1 ] && skip=()
+		NTPLAB_BUILD="$BUILD" "$PYTHON" -m pytest -q "${skip[@]}" "$root/tests/interop"
 	fi
 fi
 
