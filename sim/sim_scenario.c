@@ -1244,16 +1244,27 @@ load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 	return 0;
 }
 
+/* A field that takes one scalar or a list of them: how many items it has. */
+static int
+scalar_or_list_len(loader *ld, const yaml_node_t *n, const char *what, size_t *count)
+{
+	*count = 1;
+	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
+		if (expect_sequence(ld, n, what) != 0) {
+			return -1;
+		}
+		*count = seq_len(n);
+	}
+	return 0;
+}
+
 static int
 get_fault_kinds(loader *ld, const yaml_node_t *n, ntp_fault *f)
 {
-	size_t count = 1;
+	size_t count;
 
-	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
-		if (expect_sequence(ld, n, "fault names") != 0) {
-			return -1;
-		}
-		count = seq_len(n);
+	if (scalar_or_list_len(ld, n, "fault names", &count) != 0) {
+		return -1;
 	}
 	f->kinds = 0;
 	for (size_t i = 0; i < count; i++) {
@@ -1347,13 +1358,10 @@ get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 static int
 get_query_servers(loader *ld, const yaml_node_t *n, sim_query_spec *q)
 {
-	size_t count = 1;
+	size_t count;
 
-	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
-		if (expect_sequence(ld, n, "server names or addresses") != 0) {
-			return -1;
-		}
-		count = seq_len(n);
+	if (scalar_or_list_len(ld, n, "server names or addresses", &count) != 0) {
+		return -1;
 	}
 	if (count == 0 || count > SIM_QUERY_MAX_SERVERS) {
 		return fail(ld, n, "expected 1 to %d servers", SIM_QUERY_MAX_SERVERS);
