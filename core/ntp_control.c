@@ -626,11 +626,92 @@ peer_sent(const view *v, char *val, size_t size)
 	return true;
 }
 
+/* ntpd's ctl_puthex: the TEST bits that failed on the last packet. */
+static bool
+peer_flash(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "0x%x", (unsigned)v->peer->flash);
+	return true;
+}
+
+/* ntpd 4.2.8's ctl_putarray: the eight stages newest first, in ms with
+ * two decimals, each after a blank ("filtdelay= 0.43 0.41 ..."). */
+static bool
+put_stages(char *val, size_t size, const double *stage_s)
+{
+	size_t len = 0;
+
+	val[0] = '\0';
+	for (int i = 0; i < NTP_PEER_INFO_STAGES && len < size; i++) {
+		int n = snprintf(val + len, size - len, " %.2f", clamp_value(stage_s[i] * 1e3));
+
+		if (n < 0) {
+			return false;
+		}
+		len += (size_t)n;
+	}
+	return len < size;
+}
+
+static bool
+peer_filtdelay(const view *v, char *val, size_t size)
+{
+	return put_stages(val, size, v->peer->filt_delay);
+}
+
+static bool
+peer_filtoffset(const view *v, char *val, size_t size)
+{
+	return put_stages(val, size, v->peer->filt_offset);
+}
+
+static bool
+peer_filtdisp(const view *v, char *val, size_t size)
+{
+	return put_stages(val, size, v->peer->filt_disp);
+}
+
+/* A reason text as one quoted ntpq value: a comma would end the value in
+ * ntpq's parser and a double quote would end the string. */
+static char
+reason_char(unsigned char c)
+{
+	if (c == ',') {
+		return ';';
+	}
+	if (c == '"') {
+		return '\'';
+	}
+	return (c >= ' ' && c < 0x7f) ? (char)c : '?';
+}
+
+/* ntplab's own variable: why the association has its tally (a packet
+ * test's or the selection's reason, the words ntpsim reports), so that a
+ * real run reads the core's reason instead of inferring it.  Not in the
+ * default list: a plain "rv" stays what ntpd sends. */
+static bool
+peer_reason(const view *v, char *val, size_t size)
+{
+	char text[NTP_REASON_MAX];
+	size_t n = 0;
+
+	while (n < sizeof v->peer->reason && n + 1 < sizeof text && v->peer->reason[n] != '\0') {
+		text[n] = reason_char((unsigned char)v->peer->reason[n]);
+		n++;
+	}
+	text[n] = '\0';
+	if (n == 0) {
+		return false;
+	}
+	snprintf(val, size, "\"%s\"", text);
+	return true;
+}
+
 static bool peer_var_list(const view *v, char *val, size_t size);
 
 /* ntpd's default peer list, less what the snapshot lacks (dstadr,
  * dstport, precision, rootdelay, rootdisp, reftime, xmt, unreach, keyid,
- * filt*, flash, headway), plus the packet counters. */
+ * headway), plus the packet counters. */
 static const var PEER_VARS[] = {
         {"srcadr", peer_srcadr, true},
         {"srcport", peer_srcport, true},
@@ -646,10 +727,15 @@ static const var PEER_VARS[] = {
         {"offset", peer_offset, true},
         {"jitter", peer_jitter, true},
         {"dispersion", peer_dispersion, true},
+        {"filtdelay", peer_filtdelay, true},
+        {"filtoffset", peer_filtoffset, true},
         {"pmode", peer_pmode, true},
+        {"filtdisp", peer_filtdisp, true},
+        {"flash", peer_flash, true},
         {"received", peer_received, true},
         {"sent", peer_sent, true},
         {"srchost", peer_srchost, true},
+        {"reason", peer_reason, false},
         {"peer_var_list", peer_var_list, false},
 };
 

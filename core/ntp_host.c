@@ -1502,6 +1502,43 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	end_call(h);
 }
 
+/* ---- send time reports ---- */
+
+static bool
+request_of(const ntp_peer *p, uint8_t mode)
+{
+	return (mode == NTP_MODE_CLIENT && p->kind == NTP_PEER_CLIENT) ||
+	       (mode == NTP_MODE_ACTIVE && p->kind == NTP_PEER_ACTIVE) ||
+	       (mode == NTP_MODE_PASSIVE && p->kind == NTP_PEER_PASSIVE);
+}
+
+void
+ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when)
+{
+	uint64_t late_max = (uint64_t)ntp_time_from_s(NTP_HOST_SENT_LATE_MAX);
+	ntp_pkt pkt;
+
+	if (h == NULL || to == NULL || buf == NULL ||
+	    ntp_pkt_decode(buf, len, &pkt, NULL) != NTP_PKT_OK || pkt.xmt == 0) {
+		return;
+	}
+	for (size_t i = 0; i < h->n_peers; i++) {
+		ntp_peer *p = &h->peers[i];
+
+		if (!slot_used(p) || p->kind == NTP_PEER_LOCAL || !request_of(p, pkt.mode) ||
+		    p->aorg != pkt.xmt || !ntp_addr_same_host(&p->addr, to) ||
+		    p->addr.port != to->port) {
+			continue;
+		}
+		/* A request cannot leave before it was built, nor long after
+		 * (unsigned: no overflow whatever the caller passes). */
+		if (when >= p->t1 && (uint64_t)when - (uint64_t)p->t1 <= late_max) {
+			p->t1 = when;
+		}
+		return;
+	}
+}
+
 /* ---- introspection ---- */
 
 void
@@ -1604,6 +1641,21 @@ peer_reason(const ntp_host *h, const ntp_peer *p, ntp_time now, char *buf, size_
 	}
 }
 
+/* The filter's ring, newest first, as ntpd's ctl_putarray shows it. */
+static void
+filter_register(const ntp_filter *f, ntp_peer_info *o)
+{
+	_Static_assert(NTP_PEER_INFO_STAGES == NTP_FILTER_STAGES, "one value per filter stage");
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		const ntp_filter_stage *s =
+		        &f->f[(f->next + NTP_FILTER_STAGES - 1 - i) % NTP_FILTER_STAGES];
+
+		o->filt_delay[i] = s->delay;
+		o->filt_offset[i] = s->offset;
+		o->filt_disp[i] = s->disp;
+	}
+}
+
 size_t
 ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max)
 {
@@ -1640,6 +1692,8 @@ ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max)
 		o->sent = p->sent;
 		o->received = p->received;
 		o->rejected = p->rejected;
+		o->flash = p->flash;
+		filter_register(&p->filter, o);
 		n++;
 	}
 	return n;

@@ -146,6 +146,8 @@ ntp_time ntp_host_next(const ntp_host *h);
 
 /* ---- introspection: what ntpq -p / rv and the simulator's report show ---- */
 
+#define NTP_PEER_INFO_STAGES 8 /* stages, RFC 5905 NSTAGE (= ntp_filter.h NTP_FILTER_STAGES) */
+
 typedef struct ntp_peer_info {
 	int assoc;                /* association id (1..) */
 	ntp_addr addr;
@@ -162,6 +164,11 @@ typedef struct ntp_peer_info {
 	uint8_t leap;
 	bool prefer;
 	unsigned sent, received, rejected;
+	uint16_t flash;           /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
+	/* The clock filter's register, newest sample first (ntpq's filtdelay,
+	 * filtoffset, filtdisp); an empty stage has delay 0 and disp 16 s. */
+	double filt_delay[NTP_PEER_INFO_STAGES], filt_offset[NTP_PEER_INFO_STAGES];
+	double filt_disp[NTP_PEER_INFO_STAGES]; /* s */
 } ntp_peer_info;
 
 size_t ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max);
@@ -224,5 +231,31 @@ typedef struct ntp_peer_counters {
 
 /* Counters of association `assoc` (1..); false if there is none. */
 bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out);
+
+/* The send time of a request (refd reads its clock just before sendmmsg) */
+
+#define NTP_HOST_SENT_LATE_MAX 0.1 /* s, latest report after the build time taken (ours:
+                                      far beyond a send path, below RFC 5905 STEPT) */
+
+/* The driver reports that the datagram of a SEND action -- its destination
+ * `to` and its bytes, as the action had them -- left at local time `when`.
+ * If it is one of this host's client or symmetric requests still
+ * outstanding, that association's T1 becomes `when` (RFC 5905 §8 wants T1
+ * when the request leaves; ntpd reads the clock just before sending,
+ * chrony corrects its TX timestamp after sending), so the time between the
+ * call that built the request and the system call no longer biases offset
+ * and delay.  The key is the destination and the transmit timestamp in the
+ * bytes (the origin the reply must echo), so a driver may copy or batch
+ * datagrams before it sends them.
+ *
+ * Ignored: server replies, mode 6, requests already answered or replaced by
+ * a newer poll, and reports before the build time or more than
+ * NTP_HOST_SENT_LATE_MAX after it (a reading of another clock).  `when` is
+ * on the local clock as it stands after the call that built the request: a
+ * driver that sends before carrying out that call's STEP actions adds
+ * their offsets.  A driver that sends at the call's `now` (ntpsim) need not
+ * call this. */
+void ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len,
+                   ntp_time when);
 
 #endif

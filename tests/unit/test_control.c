@@ -889,6 +889,58 @@ Test(control, server_peer_variables)
 	cr_assert_str_eq(val, "IN?T", "a comma in a value would split it");
 }
 
+/* The core's reason text reaches ntpq on request only, as one quoted value
+ * whatever punctuation the reason holds. */
+Test(control, reason_only_on_request_and_quoted)
+{
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info p;
+	char val[NTP_REASON_MAX + 8];
+
+	synced_snapshot(&sys, &p);
+	snprintf(p.reason, sizeof p.reason, "%s",
+	         "falseticker: offset +0.5 s outside intersection [-0.01, +0.01] \"x\"");
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC, NULL, text);
+	cr_assert(!var_value(text, "reason", val, sizeof val), "not in the default list");
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC, "reason,reach", text);
+	cr_assert(var_value(text, "reason", val, sizeof val));
+	cr_assert_str_eq(val,
+	                 "\"falseticker: offset +0.5 s outside intersection [-0.01; +0.01] 'x'\"");
+	cr_assert(var_value(text, "reach", val, sizeof val), "the next variable still parses");
+
+	p.reason[0] = '\0';
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC, "reason,reach", text);
+	cr_assert(!var_value(text, "reason", val, sizeof val), "no reason, no variable");
+}
+
+/* flash as ntpd's ctl_puthex, the filter register as ntpd 4.2.8's
+ * ctl_putarray: ms, two decimals, newest first, each after a blank. */
+Test(control, flash_and_filter_register)
+{
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info p;
+	char val[200];
+
+	synced_snapshot(&sys, &p);
+	p.flash = 0x1400;
+	for (int i = 0; i < NTP_PEER_INFO_STAGES; i++) {
+		p.filt_delay[i] = i < 3 ? 0.000431 + i * 1e-5 : 0.0;
+		p.filt_offset[i] = i < 3 ? -0.0285 : 0.0;
+		p.filt_disp[i] = i < 3 ? 0.00012 * i : 16.0;
+	}
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC, "flash,filtdelay,filtoffset,filtdisp", text);
+	cr_assert(var_value(text, "flash", val, sizeof val));
+	cr_assert_str_eq(val, "0x1400");
+	cr_assert(var_value(text, "filtdelay", val, sizeof val));
+	cr_assert_str_eq(val, " 0.43 0.44 0.45 0.00 0.00 0.00 0.00 0.00");
+	cr_assert(var_value(text, "filtoffset", val, sizeof val));
+	cr_assert_str_eq(val, " -28.50 -28.50 -28.50 0.00 0.00 0.00 0.00 0.00");
+	cr_assert(var_value(text, "filtdisp", val, sizeof val));
+	cr_assert_str_eq(val, " 0.00 0.12 0.24 16000.00 16000.00 16000.00 16000.00 16000.00");
+}
+
 Test(control, system_refid_address_or_text)
 {
 	static char text[TEXT_CAP];

@@ -1397,3 +1397,39 @@ Test(host, drift_frequency_applied_at_start)
 	free(c);
 	ntp_host_free(h);
 }
+
+/* ntpq's filtdelay/filtoffset/filtdisp: the register newest first.  After
+ * the iburst of a client 10 ms ahead, the filled stages carry the path's
+ * round trip, dispersions grow with age, and the stages never filled keep
+ * delay 0 and MAXDISPERSE. */
+Test(host, peer_info_filter_register_newest_first)
+{
+	world w;
+	ntp_peer_info pi;
+	ntp_time t;
+	int filled = 0;
+
+	world_init(&w, "server 192.168.163.131 iburst\n", 0.010, 0.0, 21);
+	t = T0 + S(12); /* the iburst's samples, before the first poll */
+	while (step_world(&w, t)) {
+	}
+	cr_assert_eq(ntp_host_peers(w.n[1].h, local_at(&w.n[1], t), &pi, 1), 1u);
+	for (int i = 0; i < NTP_PEER_INFO_STAGES; i++) {
+		if (pi.filt_delay[i] > 0.0) {
+			cr_assert_eq(filled, i, "filled stages come first (newest first)");
+			filled++;
+			cr_assert_float_eq(pi.filt_delay[i], 2.0 * ntp_time_diff_s(w.delay, 0), 1e-6,
+			                   "stage %d: round trip of the test world", i);
+			cr_assert_lt(pi.filt_disp[i], 0.1, "stage %d", i);
+			if (i > 0) {
+				cr_assert_geq(pi.filt_disp[i], pi.filt_disp[i - 1], "older has more disp");
+			}
+		} else {
+			cr_assert_float_eq(pi.filt_disp[i], 16.0, 1e-9, "empty stage %d", i);
+		}
+	}
+	cr_assert_geq(filled, 4, "an iburst brings several samples, got %d", filled);
+	cr_assert_lt(filled, NTP_PEER_INFO_STAGES, "not all stages filled after 12 s");
+	cr_assert_eq(pi.flash, 0, "the last packet passed every test (flash 0x%x)", pi.flash);
+	world_free(&w);
+}
