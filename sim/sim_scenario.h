@@ -28,6 +28,7 @@
 #include "sim_osc.h"
 
 #define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
+#define SIM_IMPL_MAX          16      /* bytes of an implementation name, with NUL */
 #define SIM_TEXT_MAX          128     /* bytes of a check's match text */
 #define SIM_QUERY_MAX_SERVERS 8       /* servers of one query (ntpdate's NTP_MAXLIST is 5) */
 #define SIM_QUERY_MAX_SAMPLES 8       /* requests per server (ntpdate -p allows 1..8) */
@@ -79,6 +80,8 @@ typedef struct sim_node_spec {
 	sim_query_spec query; /* kind query */
 	double *query_at;     /* s, kind query: when the queries run (owned) */
 	size_t n_query_at;
+	char impl[SIM_IMPL_MAX]; /* real world only (realnet.py): which daemon runs the node;
+	                            "" = refd; ntpsim always runs the ntplab core */
 } sim_node_spec;
 
 typedef struct sim_link_spec {
@@ -178,6 +181,7 @@ typedef struct sim_scenario {
 	size_t n_checks;
 	char *warnings; /* newline-separated, may be NULL */
 	size_t warnings_len;
+	double real_time_scale; /* real world only: realnet.py's default --time-scale (0: 1) */
 } sim_scenario;
 
 /* Load a scenario from a file / from memory (file names it in messages).

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sim_scenario_load: what the parts of the scenario loader share; internal
+ * to sim/sim_scenario*.c (the engine and the CLI use sim_scenario.h).
+ *
+ * One file per part of the format (docs/scenarios.md):
+ *   sim_scenario.c          the public API, the top level, real:, defaults
+ *   sim_scenario_yaml.c     errors, field paths, YAML node access, typed values
+ *   sim_scenario_nodes.c    nodes, clocks, faults, query nodes, ntp.conf, addresses
+ *   sim_scenario_network.c  network: default and links, firewall
+ *   sim_scenario_events.c   events
+ *   sim_scenario_checks.c   checks
+ *
+ * The ld_ prefix marks what one part calls in another.
+ */
+#ifndef SIM_SCENARIO_LOAD_H
+#define SIM_SCENARIO_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <yaml.h>
+
+#include "sim_scenario.h"
+
+#define SYNC_BOUND_DEFAULT 1e-3 /* s, chrony's test.common: |offset| <= 1 ms means synced */
+
+typedef struct loader {
+	const char *file;
+	yaml_document_t doc;
+	char *err;
+	size_t errsize;
+	bool failed;
+	char path[192];
+	size_t path_len;
+	unsigned long visits;
+	size_t events_cap;
+	yaml_node_t dummy; /* what ld_get() hands out once the load has failed */
+	sim_scenario *sc;
+} loader;
+
+#define FOR_PAIRS(n, pr)                                                                           \
+	for (yaml_node_pair_t *pr = (n)->data.mapping.pairs.start;                                 \
+	     pr < (n)->data.mapping.pairs.top; pr++)
+
+/* sim_scenario_yaml.c: errors and paths */
+int ld_fail(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+void ld_warn(sim_scenario *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t ld_path_key(loader *ld, const char *key);
+size_t ld_path_index(loader *ld, size_t i);
+void ld_path_restore(loader *ld, size_t old);
+
+/* sim_scenario_yaml.c: node access */
+yaml_node_t *ld_get(loader *ld, int id);
+const char *ld_scalar(loader *ld, const yaml_node_t *n, const char *what);
+int ld_expect_mapping(loader *ld, const yaml_node_t *n, const char *what);
+int ld_expect_sequence(loader *ld, const yaml_node_t *n, const char *what);
+size_t ld_seq_len(const yaml_node_t *n);
+yaml_node_t *ld_seq_item(loader *ld, const yaml_node_t *n, size_t i);
+int ld_key_index(loader *ld, const yaml_node_t *k, const char *const *keys, uint64_t *seen,
+                 const char *where);
+int ld_discriminator(loader *ld, const yaml_node_t *n, const char *key, const char *const *names,
+                     const char *what);
+int ld_scalar_or_list_len(loader *ld, const yaml_node_t *n, const char *what, size_t *count);
+bool ld_in_list(const char *key, const char *const *keys);
+
+/* sim_scenario_yaml.c: typed values */
+typedef int (*unit_parser)(const char *, double *);
+
+int ld_get_text(loader *ld, const yaml_node_t *n, char *buf, size_t size, const char *what);
+int ld_get_unit(loader *ld, const yaml_node_t *n, unit_parser parse, const char *expected,
+                double *out);
+int ld_get_duration(loader *ld, const yaml_node_t *n, double *out);
+int ld_get_time_nonneg(loader *ld, const yaml_node_t *n, double *out);
+int ld_get_freq(loader *ld, const yaml_node_t *n, double *out);
+int ld_get_prob(loader *ld, const yaml_node_t *n, double *out);
+int ld_get_number(loader *ld, const yaml_node_t *n, double *out);
+int ld_get_int(loader *ld, const yaml_node_t *n, long long min, long long max, long long *out);
+int ld_get_bool(loader *ld, const yaml_node_t *n, bool *out);
+int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi,
+                   const char *unit);
+
+/* sim_scenario_nodes.c */
+extern const char *const ld_query_keys[];
+
+bool ld_addr_add(ntp_addr *a, uint32_t k);
+int ld_get_node_ref(loader *ld, const yaml_node_t *n, sim_range *out, bool single);
+int ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *count);
+int ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others);
+void ld_query_defaults(sim_query_spec *q);
+int ld_get_query_field(loader *ld, int i, const yaml_node_t *v, sim_query_spec *q);
+int ld_get_impl(loader *ld, const yaml_node_t *v, int kind, char out[SIM_IMPL_MAX]);
+int ld_load_nodes(loader *ld, const yaml_node_t *n);
+int ld_resolve_confs(loader *ld);
+
+/* sim_scenario_network.c */
+extern const char *const ld_link_keys[];
+
+int ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
+                       bool allow_ends, const char *const *skip, const char *where);
+int ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both);
+int ld_load_network(loader *ld, const yaml_node_t *n);
+int ld_load_firewall(loader *ld, const yaml_node_t *n);
+
+/* sim_scenario_events.c */
+int ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out);
+int ld_load_events(loader *ld, const yaml_node_t *n);
+
+/* sim_scenario_checks.c */
+int ld_load_checks(loader *ld, const yaml_node_t *n);
+
+#endif

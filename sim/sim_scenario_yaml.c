@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The scenario loader's plumbing, shared by every part of the format:
+ * errors with file:line:column and field path, YAML node access under a
+ * visit budget, field-name lookup with "did you mean", and the typed
+ * values with units (docs/scenarios.md, "Values and units").
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim_scenario_load.h"
+#include "sim_units.h"
+
+#define VISIT_BUDGET 4000000 /* YAML nodes visited per load (ours) */
+#define WARNINGS_MAX 8192    /* bytes of warnings kept (ours) */
+
+/* ------------------------------------------------------------------ */
+/* errors and paths                                                    */
+
+int
+ld_fail(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (ld->failed) {
+		return -1;
+	}
+	ld->failed = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n != NULL) {
+		snprintf(ld->err, ld->errsize, "%s:%lu:%lu: %s%s%s", ld->file,
+		         (unsigned long)n->start_mark.line + 1,
+		         (unsigned long)n->start_mark.column + 1, ld->path,
+		         ld->path_len > 0 ? ": " : "", msg);
+	} else {
+		snprintf(ld->err, ld->errsize, "%s: %s%s%s", ld->file, ld->path,
+		         ld->path_len > 0 ? ": " : "", msg);
+	}
+	return -1;
+}
+
+void
+ld_warn(sim_scenario *sc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	size_t len;
+	char *grown;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	len = strlen(msg);
+	if (sc->warnings_len + len + 2 > WARNINGS_MAX) {
+		return;
+	}
+	grown = realloc(sc->warnings, sc->warnings_len + len + 2);
+	if (grown == NULL) {
+		return;
+	}
+	sc->warnings = grown;
+	memcpy(sc->warnings + sc->warnings_len, msg, len);
+	sc->warnings_len += len;
+	sc->warnings[sc->warnings_len++] = '\n';
+	sc->warnings[sc->warnings_len] = '\0';
+}
+
+/* Append ".key" or "[i]" to the path; returns the length to restore. */
+size_t
+ld_path_key(loader *ld, const char *key)
+{
+	size_t old = ld->path_len;
+
+	snprintf(ld->path + old, sizeof(ld->path) - old, "%s%s", old > 0 ? "." : "", key);
+	ld->path_len = strlen(ld->path);
+	return old;
+}
+
+size_t
+ld_path_index(loader *ld, size_t i)
+{
+	size_t old = ld->path_len;
+
+	snprintf(ld->path + old, sizeof(ld->path) - old, "[%zu]", i);
+	ld->path_len = strlen(ld->path);
+	return old;
+}
+
+void
+ld_path_restore(loader *ld, size_t old)
+{
+	ld->path_len = old;
+	ld->path[old] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* node access                                                         */
+
+/* Never NULL: past the budget (or on a bad id) the load has failed and a
+ * blank scalar stands in, so callers unwind through ordinary errors. */
+yaml_node_t *
+ld_get(loader *ld, int id)
+{
+	yaml_node_t *n;
+
+	if (++ld->visits > VISIT_BUDGET) {
+		ld_fail(ld, NULL, "scenario too large or too deeply aliased (over %d YAML nodes)",
+		        VISIT_BUDGET);
+		return &ld->dummy;
+	}
+	n = yaml_document_get_node(&ld->doc, id);
+	if (n == NULL) {
+		ld_fail(ld, NULL, "malformed YAML document");
+		return &ld->dummy;
+	}
+	return n;
+}
+
+const char *
+ld_scalar(loader *ld, const yaml_node_t *n, const char *what)
+{
+	if (n == NULL) {
+		ld_fail(ld, NULL, "missing value");
+		return NULL;
+	}
+	if (n->type != YAML_SCALAR_NODE) {
+		ld_fail(ld, n, "expected %s, got a %s", what,
+		        n->type == YAML_MAPPING_NODE ? "mapping" : "list");
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+int
+ld_expect_mapping(loader *ld, const yaml_node_t *n, const char *what)
+{
+	if (n == NULL || n->type != YAML_MAPPING_NODE) {
+		return ld_fail(ld, n, "expected %s (a mapping of field: value)", what);
+	}
+	return 0;
+}
+
+int
+ld_expect_sequence(loader *ld, const yaml_node_t *n, const char *what)
+{
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
+		return ld_fail(ld, n, "expected %s (a list)", what);
+	}
+	if (n->data.sequence.items.top - n->data.sequence.items.start > SIM_MAX_ITEMS) {
+		return ld_fail(ld, n, "list too long (more than %d entries)", SIM_MAX_ITEMS);
+	}
+	return 0;
+}
+
+size_t
+ld_seq_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+yaml_node_t *
+ld_seq_item(loader *ld, const yaml_node_t *n, size_t i)
+{
+	return ld_get(ld, n->data.sequence.items.start[i]);
+}
+
+static size_t
+levenshtein(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[40];
+
+	if (la >= 39 || lb >= 39) {
+		return 99;
+	}
+	for (size_t j = 0; j <= lb; j++) {
+		row[j] = j;
+	}
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+
+			if (up + 1 < best) {
+				best = up + 1;
+			}
+			if (row[j - 1] + 1 < best) {
+				best = row[j - 1] + 1;
+			}
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Index of key in the NULL-terminated list, or an error naming the
+ * fields that exist; a field seen twice is an error too. */
+int
+ld_key_index(loader *ld, const yaml_node_t *k, const char *const *keys, uint64_t *seen,
+             const char *where)
+{
+	const char *key = ld_scalar(ld, k, "a field name");
+	char list[512] = "";
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	if (key == NULL) {
+		return -1;
+	}
+	for (int i = 0; keys[i] != NULL; i++) {
+		if (strcmp(key, keys[i]) == 0) {
+			if (*seen & (UINT64_C(1) << i)) {
+				return ld_fail(ld, k, "field '%s' given twice", key);
+			}
+			*seen |= UINT64_C(1) << i;
+			return i;
+		}
+	}
+	for (int i = 0; keys[i] != NULL; i++) {
+		size_t d = levenshtein(key, keys[i]);
+
+		if (d < best_d) {
+			best_d = d;
+			best = keys[i];
+		}
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+		         keys[i]);
+	}
+	if (best != NULL) {
+		return ld_fail(ld, k, "unknown field '%.40s' in %s (did you mean '%s'?)", key,
+		               where, best);
+	}
+	return ld_fail(ld, k, "unknown field '%.40s' in %s (fields: %s)", key, where, list);
+}
+
+#define FOR_PAIRS(n, pr)                                                                           \
+	for (yaml_node_pair_t *pr = (n)->data.mapping.pairs.start;                                 \
+	     pr < (n)->data.mapping.pairs.top; pr++)
+
+/* The discriminating field of a mapping (an event's "do", a check's
+ * "check") as an index into names.  Returns the index, -1 after reporting
+ * an error (unknown value, with a suggestion), or -2 when the field is absent. */
+int
+ld_discriminator(loader *ld, const yaml_node_t *n, const char *key, const char *const *names,
+                 const char *what)
+{
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
+		uint64_t seen = 0;
+		size_t mark;
+		int i;
+
+		if (k == NULL || v == NULL) {
+			return -1;
+		}
+		if (k->type != YAML_SCALAR_NODE ||
+		    strcmp((const char *)k->data.scalar.value, key) != 0) {
+			continue;
+		}
+		mark = ld_path_key(ld, key);
+		i = ld_key_index(ld, v, names, &seen, what);
+		if (i >= 0) {
+			ld_path_restore(ld, mark);
+		}
+		return i;
+	}
+	return -2;
+}
+
+/* ------------------------------------------------------------------ */
+/* typed values                                                        */
+
+int
+ld_get_text(loader *ld, const yaml_node_t *n, char *buf, size_t size, const char *what)
+{
+	const char *s = ld_scalar(ld, n, what);
+
+	if (s == NULL) {
+		return -1;
+	}
+	if (strlen(s) >= size) {
+		return ld_fail(ld, n, "too long (at most %zu characters)", size - 1);
+	}
+	memcpy(buf, s, strlen(s) + 1);
+	return 0;
+}
+
+int
+ld_get_unit(loader *ld, const yaml_node_t *n, unit_parser parse, const char *expected, double *out)
+{
+	const char *s = ld_scalar(ld, n, expected);
+
+	if (s == NULL) {
+		return -1;
+	}
+	if (parse(s, out) != 0) {
+		return ld_fail(ld, n, "expected %s, got '%.60s'", expected, s);
+	}
+	return 0;
+}
+
+int
+ld_get_duration(loader *ld, const yaml_node_t *n, double *out)
+{
+	if (ld_get_unit(ld, n, sim_parse_duration, "a time such as 1.5, 100ms, 2h", out) != 0) {
+		return -1;
+	}
+	/* Keeps every true/raw time sum inside int64 ns (start <= 2150). */
+	if (fabs(*out) > SIM_TIME_MAX) {
+		return ld_fail(ld, n, "time %g s too large (at most %g s)", *out, SIM_TIME_MAX);
+	}
+	return 0;
+}
+
+int
+ld_get_time_nonneg(loader *ld, const yaml_node_t *n, double *out)
+{
+	if (ld_get_duration(ld, n, out) != 0) {
+		return -1;
+	}
+	if (*out < 0.0) {
+		return ld_fail(ld, n, "expected a time >= 0");
+	}
+	return 0;
+}
+
+int
+ld_get_freq(loader *ld, const yaml_node_t *n, double *out)
+{
+	return ld_get_unit(ld, n, sim_parse_freq, "a frequency such as 100ppm, 5ppb or 1e-4", out);
+}
+
+int
+ld_get_prob(loader *ld, const yaml_node_t *n, double *out)
+{
+	return ld_get_unit(ld, n, sim_parse_prob, "a probability such as 5% or 0.05", out);
+}
+
+int
+ld_get_number(loader *ld, const yaml_node_t *n, double *out)
+{
+	return ld_get_unit(ld, n, sim_parse_number, "a number", out);
+}
+
+int
+ld_get_int(loader *ld, const yaml_node_t *n, long long min, long long max, long long *out)
+{
+	const char *s = ld_scalar(ld, n, "an integer");
+
+	if (s == NULL) {
+		return -1;
+	}
+	if (sim_parse_int(s, min, max, out) != 0) {
+		return ld_fail(ld, n, "expected an integer from %lld to %lld, got '%.60s'", min,
+		               max, s);
+	}
+	return 0;
+}
+
+int
+ld_get_bool(loader *ld, const yaml_node_t *n, bool *out)
+{
+	const char *s = ld_scalar(ld, n, "true or false");
+
+	if (s == NULL) {
+		return -1;
+	}
+	if (sim_parse_bool(s, out) != 0) {
+		return ld_fail(ld, n, "expected true or false, got '%.60s'", s);
+	}
+	return 0;
+}
+
+int
+ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi, const char *unit)
+{
+	if (v < lo || v > hi) {
+		return ld_fail(ld, n, "value %g %s out of range [%g, %g]", v, unit, lo, hi);
+	}
+	return 0;
+}
+
+/* A field that takes one scalar or a list of them: how many items it has. */
+int
+ld_scalar_or_list_len(loader *ld, const yaml_node_t *n, const char *what, size_t *count)
+{
+	*count = 1;
+	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
+		if (ld_expect_sequence(ld, n, what) != 0) {
+			return -1;
+		}
+		*count = ld_seq_len(n);
+	}
+	return 0;
+}
+
+bool
+ld_in_list(const char *key, const char *const *keys)
+{
+	for (int i = 0; keys[i] != NULL; i++) {
+		if (strcmp(key, keys[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
