@@ -212,6 +212,82 @@ refd_clock_adjust(refd_clock *c, ntp_time real_now, double offset, double freq, 
 	return 0;
 }
 
+static bool
+virtual_only(const refd_clock *c, char *err, size_t errsize)
+{
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		snprintf(err, errsize,
+		         "refd steps/skews only its virtual clock on command; the system clock is "
+		         "never changed on request");
+		return false;
+	}
+	return true;
+}
+
+int
+refd_clock_jump(refd_clock *c, ntp_time real_now, double offset, char *err, size_t errsize)
+{
+	ntp_time d;
+
+	if (!virtual_only(c, err, errsize)) {
+		return -1;
+	}
+	if (!isfinite(offset) || fabs(offset) > REFD_CLOCK_MAX_BIAS_S) {
+		snprintf(err, errsize, "a jump of %g s is beyond +-%g s", offset,
+		         REFD_CLOCK_MAX_BIAS_S);
+		return -1;
+	}
+	d = ntp_time_from_s(offset);
+	if (fabs(refd_clock_bias_at(c, real_now) + offset) > REFD_CLOCK_MAX_BIAS_S) {
+		snprintf(err, errsize, "the raw clock would end %+.9f s off, beyond +-%g s",
+		         refd_clock_bias_at(c, real_now) + offset, REFD_CLOCK_MAX_BIAS_S);
+		return -1;
+	}
+	c->bias += d;
+	/* The correction is a function of raw - t0: moving t0 with the raw
+	 * clock keeps it, so the local reading moves by exactly d (ntpsim's
+	 * external_step does the same to its model clock). */
+	c->disc.t0 += d;
+	c->jumps++;
+	return 0;
+}
+
+int
+refd_clock_set_skew(refd_clock *c, ntp_time real_now, double skew, char *err, size_t errsize)
+{
+	ntp_time raw_now;
+
+	if (!virtual_only(c, err, errsize)) {
+		return -1;
+	}
+	if (!isfinite(skew) || fabs(skew) * 1e6 > REFD_CLOCK_MAX_SKEW_PPM) {
+		snprintf(err, errsize, "a frequency error of %g ppm is beyond +-%g ppm", skew * 1e6,
+		         REFD_CLOCK_MAX_SKEW_PPM);
+		return -1;
+	}
+	/* Re-anchor at real_now so the new skew only acts from now on. */
+	raw_now = refd_clock_raw_at(c, real_now);
+	c->real0 = real_now;
+	c->bias = raw_now - real_now;
+	c->skew = skew;
+	return 0;
+}
+
+double
+refd_clock_bias_at(const refd_clock *c, ntp_time real)
+{
+	if (c->kind == REFD_CLOCK_SYSTEM) {
+		return 0.0;
+	}
+	return ntp_time_diff_s(refd_clock_raw_at(c, real), real);
+}
+
+double
+refd_clock_skew_ppm(const refd_clock *c)
+{
+	return c->kind == REFD_CLOCK_SYSTEM ? 0.0 : c->skew * 1e6;
+}
+
 int
 refd_clock_poll(refd_clock *c, ntp_time real_now, char *err, size_t errsize)
 {

@@ -7,7 +7,11 @@
  *                       times the time elapsed since start.  STEP and ADJUST
  *                       actions change only the ntp_clock inside refd: the
  *                       machine's clock is never touched.  This is how "a
- *                       client 28 s ahead" is reproduced for real.
+ *                       client 28 s ahead" is reproduced for real.  The
+ *                       deliberate offset and frequency error can also
+ *                       change at run time (refd_clock_jump,
+ *                       refd_clock_set_skew: ntpsim's `step` and `freq`
+ *                       events, on refd's --ctl socket).
  *   system              local = CLOCK_REALTIME, disciplined through
  *                       clock_adjtime(2): STEP with ADJ_SETOFFSET, the
  *                       frequency with ADJ_FREQUENCY, the phase in 1-second
@@ -36,14 +40,15 @@ enum refd_clock_kind { REFD_CLOCK_VIRTUAL = 0, REFD_CLOCK_SYSTEM = 1 };
 
 typedef struct refd_clock {
 	int kind;           /* enum refd_clock_kind */
-	ntp_time real0;     /* ns, CLOCK_REALTIME when the clock was set up */
-	ntp_time bias;      /* ns, deliberate offset of the raw clock (virtual) */
+	ntp_time real0;     /* ns, CLOCK_REALTIME when the skew last changed (or set-up) */
+	ntp_time bias;      /* ns, deliberate offset of the raw clock at real0 (virtual) */
 	double skew;        /* s/s, deliberate frequency error of the raw clock (virtual) */
 	ntp_clock disc;     /* virtual: the disciplined clock; system: the phase slew model */
 	double phase_fed;   /* system: s of the current phase already handed to the kernel */
 	double kernel_freq; /* system: s/s, frequency last set in the kernel */
 	unsigned steps;     /* STEP actions applied */
 	unsigned adjusts;   /* ADJUST actions applied */
+	unsigned jumps;     /* external jumps (refd_clock_jump) */
 } refd_clock;
 
 /* A virtual clock at real_now: raw = real + offset_s + skew_ppm * 1e-6 *
@@ -81,6 +86,27 @@ int refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, 
  * frequency correction, time constant).  Returns 0 or -1 with err. */
 int refd_clock_adjust(refd_clock *c, ntp_time real_now, double offset, double freq, double tau,
                       char *err, size_t errsize);
+
+/* An external jump of the virtual raw clock at real_now by offset s (like
+ * `date -s`; ntpsim's `step` event): raw and local readings both jump by
+ * exactly offset and a slew in progress goes on as if nothing happened --
+ * the discipline is not involved and learns of the jump only from its next
+ * readings.  Returns 0, or -1 with a reason in err: the system clock (never
+ * changed on request), or an offset or resulting bias beyond
+ * REFD_CLOCK_MAX_BIAS_S. */
+int refd_clock_jump(refd_clock *c, ntp_time real_now, double offset, char *err, size_t errsize);
+
+/* From real_now on the virtual raw clock runs with frequency error skew
+ * (s/s, ntpsim's `freq` event: the new value replaces the old one).  The
+ * reading is continuous: raw_at(real_now) is the same before and after.
+ * Returns 0, or -1 with err (system clock; |skew| beyond
+ * REFD_CLOCK_MAX_SKEW_PPM). */
+int refd_clock_set_skew(refd_clock *c, ntp_time real_now, double skew, char *err, size_t errsize);
+
+/* The deliberate offset of the raw clock at real (s) and its frequency
+ * error (ppm): 0 for the system clock. */
+double refd_clock_bias_at(const refd_clock *c, ntp_time real);
+double refd_clock_skew_ppm(const refd_clock *c);
 
 /* System clock: hand the kernel the phase slewed since the last call
  * (call about once a second).  Virtual clock: nothing to do.  Returns 0 or

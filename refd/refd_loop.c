@@ -53,6 +53,7 @@ refd_daemon_new(const refd_opts *o, ntp_conf *conf)
 	for (size_t i = 0; i < REFD_SOCKS_MAX; i++) {
 		d->socks[i].fd = -1;
 	}
+	refd_ctl_init(&d->ctl);
 	d->port = o->port >= 0 ? (uint16_t)o->port : conf->port != 0 ? conf->port : NTP_PORT;
 	snprintf(d->driftfile, sizeof d->driftfile, "%s",
 	         o->driftfile != NULL ? o->driftfile : conf->driftfile);
@@ -68,11 +69,27 @@ refd_daemon_free(refd_daemon *d)
 	for (size_t i = 0; i < d->n_socks; i++) {
 		refd_sock_close(&d->socks[i]);
 	}
+	refd_ctl_close(&d->ctl);
 	ntp_host_free(d->host);
 	free(d);
 }
 
 /* ---- sockets ---- */
+
+/* Requests' T1 from the kernel's transmit stamp where it can give one. */
+static void
+enable_tx_stamps(refd_daemon *d, refd_sock *s)
+{
+	int rc = refd_sock_enable_tx_stamps(s, &d->txts[s - d->socks]);
+	char name[80];
+
+	if (rc != 0 && !d->tx_stamps_off) {
+		d->tx_stamps_off = true;
+		refd_logf(&d->log, REFD_LOG_DEBUG,
+		          "%s: no kernel transmit timestamps (%s): T1 is read before sendmmsg",
+		          refd_addr_port_format(&s->local, name, sizeof name), strerror(-rc));
+	}
+}
 
 static int
 bind_one(refd_daemon *d, const ntp_addr *a, bool optional, char *err, size_t errsize)
@@ -82,6 +99,7 @@ bind_one(refd_daemon *d, const ntp_addr *a, bool optional, char *err, size_t err
 	int rc = refd_sock_open(s, a, err, errsize);
 
 	if (rc == 0) {
+		enable_tx_stamps(d, s);
 		d->n_socks++;
 		d->n_listen++;
 		return 0;
@@ -140,6 +158,15 @@ refd_daemon_bind(refd_daemon *d, char *err, size_t errsize)
 	return 0;
 }
 
+int
+refd_daemon_open_ctl(refd_daemon *d, char *err, size_t errsize)
+{
+	if (d->opts->ctl_path == NULL) {
+		return 0;
+	}
+	return refd_ctl_open(&d->ctl, d->opts->ctl_path, err, errsize);
+}
+
 static bool
 can_reach(const refd_sock *s, const ntp_addr *to)
 {
@@ -188,6 +215,7 @@ refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
 		refd_logf(&d->log, REFD_LOG_ERR, "client socket: %s", err);
 		return NULL;
 	}
+	enable_tx_stamps(d, &d->socks[d->n_socks]);
 	return &d->socks[d->n_socks++];
 }
 
@@ -201,15 +229,67 @@ xmt_now(void *ctx)
 	return ntp_ts_from_unix_ns(refd_clock_local_at(&d->clock, refd_real_now()));
 }
 
+/* A request of the host's own associations (client or symmetric), whose
+ * send time is its T1. */
+static bool
+is_request(const refd_tx *t)
+{
+	unsigned mode = t->len >= NTP_PKT_HEADER_LEN ? t->buf[0] & 7u : 0;
+
+	return !t->patch_xmt &&
+	       (mode == NTP_MODE_CLIENT || mode == NTP_MODE_ACTIVE || mode == NTP_MODE_PASSIVE);
+}
+
+/* The kernel's software transmit stamps of requests sent from s become
+ * their T1 (RFC 5905 §8: T1 is when the request left; chrony corrects its
+ * send time the same way).  The stamps are CLOCK_REALTIME, like the receive
+ * stamps.  Read inside a call (flush_sock from send_actions), they need the
+ * call's STEPs not applied yet, as `sent` does; call_shift is 0 elsewhere. */
+static void
+read_tx_stamps(refd_daemon *d, refd_sock *s)
+{
+	refd_txstamp st[REFD_TXTS_BURST];
+	int n = refd_sock_tx_stamps(s, st, REFD_TXTS_BURST);
+
+	for (int k = 0; k < n; k++) {
+		ntp_time when = refd_clock_local_at(&d->clock, st[k].real) + d->call_shift;
+
+		ntp_host_sent(d->host, &st[k].to, st[k].head, sizeof st[k].head, when);
+	}
+	d->tx_stamps += (unsigned long)n;
+}
+
 static void
 flush_sock(refd_daemon *d, size_t i)
 {
 	refd_txq *q = &d->txq[i];
+	bool requests = false;
+	ntp_time sent = 0;
 
-	if (q->n > 0) {
-		d->tx_count += (unsigned long)refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
-		q->n = 0;
+	if (q->n == 0) {
+		return;
 	}
+	for (int k = 0; k < q->n; k++) {
+		requests |= is_request(&q->tx[k]);
+	}
+	if (requests) {
+		/* T1 is read just before the datagram leaves (RFC 5905 §8; ntpd
+		 * reads the clock right before sending), on the host's clock:
+		 * a STEP of the same call is not applied to ours yet. */
+		sent = refd_clock_local_at(&d->clock, refd_real_now()) + d->call_shift;
+	}
+	d->tx_count += (unsigned long)refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
+	for (int k = 0; requests && k < q->n; k++) {
+		if (is_request(&q->tx[k])) {
+			ntp_host_sent(d->host, &q->tx[k].to, q->tx[k].buf, q->tx[k].len, sent);
+		}
+	}
+	/* Software stamps are usually queued before sendmmsg returns: the
+	 * reply, due tens of microseconds later, then finds T1 in place. */
+	if (requests && d->socks[i].txts != NULL) {
+		read_tx_stamps(d, &d->socks[i]);
+	}
+	q->n = 0;
 }
 
 static void
@@ -240,6 +320,8 @@ queue_send(refd_daemon *d, const ntp_action *a)
 	t->patch_xmt = a->u.send.patch_xmt;
 	t->len = a->u.send.len;
 	memcpy(t->buf, a->u.send.buf, a->u.send.len);
+	/* Replies ask for no stamp: the server path stays as fast as it was. */
+	t->tx_stamp = is_request(t);
 }
 
 /* ---- events ---- */
@@ -345,6 +427,12 @@ send_actions(refd_daemon *d)
 {
 	bool urgent = false;
 
+	d->call_shift = 0;
+	for (size_t i = 0; i < d->acts.n && i < NTP_ACTIONS_MAX; i++) {
+		if (d->acts.v[i].kind == NTP_ACT_STEP) {
+			d->call_shift += ntp_time_from_s(d->acts.v[i].u.step.offset);
+		}
+	}
 	for (size_t i = 0; i < d->acts.n && i < NTP_ACTIONS_MAX; i++) {
 		if (d->acts.v[i].kind == NTP_ACT_SEND) {
 			queue_send(d, &d->acts.v[i]);
@@ -354,6 +442,7 @@ send_actions(refd_daemon *d)
 	if (urgent) {
 		flush_all(d);
 	}
+	d->call_shift = 0;
 }
 
 static void
@@ -467,6 +556,14 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 	if (d->host == NULL) {
 		return -1;
 	}
+	if (d->opts->fault.kinds != 0) {
+		char what[200];
+
+		d->fault = d->opts->fault;
+		ntp_host_set_fault(d->host, &d->fault);
+		refd_logf(&d->log, REFD_LOG_NOTICE, "fault (--fault): %s",
+		          ntp_fault_format(&d->fault, what, sizeof what));
+	}
 	refd_stats_init(&d->stats, d->conf, (long)getpid());
 	listening[0] = '\0';
 	for (size_t i = 0; i < d->n_listen; i++) {
@@ -567,6 +664,41 @@ run_timers(refd_daemon *d, int *spins)
 	(*spins)++;
 }
 
+/* Commands on the --ctl socket: each logged and answered.  At most
+ * REFD_CTL_BURST per turn, so a flood cannot hold up the timers. */
+static void
+handle_ctl(refd_daemon *d)
+{
+	for (int i = 0; i < REFD_CTL_BURST; i++) {
+		char buf[REFD_CTL_LINE_MAX + 1], err[REFD_CTL_REPLY_MAX - 8];
+		char reply[REFD_CTL_REPLY_MAX], quoted[128];
+		refd_ctl_peer from;
+		refd_ctl_cmd cmd;
+		ssize_t n = refd_ctl_recv(&d->ctl, buf, sizeof buf, &from);
+		int rc;
+
+		if (n < 0) {
+			return;
+		}
+		refd_ctl_quote(buf, (size_t)n, quoted, sizeof quoted);
+		rc = refd_ctl_parse(buf, (size_t)n, &cmd, err, sizeof err);
+		if (rc != 0) {
+			snprintf(reply, sizeof reply, "error: %s", err);
+		} else {
+			rc = refd_ctl_apply(&cmd, &d->clock, d->host, &d->fault, refd_real_now(),
+			                    reply, sizeof reply);
+		}
+		refd_logf(&d->log, REFD_LOG_NOTICE, "ctl: %s %s -> %s",
+		          rc == 0 ? "accepted" : "refused", quoted, reply);
+		if (refd_ctl_send(&d->ctl, &from, reply) != 0) {
+			refd_logf(&d->log, REFD_LOG_DEBUG, "ctl: answer not delivered (%s)",
+			          from.len <= (socklen_t)sizeof(sa_family_t)
+			                  ? "the sender has no address"
+			                  : strerror(errno));
+		}
+	}
+}
+
 static void
 handle_hup(refd_daemon *d)
 {
@@ -619,9 +751,11 @@ refd_daemon_run(refd_daemon *d)
 		return 1;
 	}
 	while (!got_stop) {
-		struct pollfd pfd[REFD_SOCKS_MAX];
+		struct pollfd pfd[REFD_SOCKS_MAX + 1];
 		struct timespec ts;
 		ntp_time wait;
+		size_t n_polled;
+		nfds_t nfds;
 
 		run_timers(d, &spins);
 		if (got_hup) {
@@ -646,24 +780,47 @@ refd_daemon_run(refd_daemon *d)
 			wait = SPIN_PAUSE_NS;
 			spins = 0;
 		}
-		for (size_t i = 0; i < d->n_socks; i++) {
+		/* Receiving may open a client socket: only those polled count. */
+		n_polled = d->n_socks;
+		for (size_t i = 0; i < n_polled; i++) {
 			pfd[i].fd = d->socks[i].fd;
 			pfd[i].events = POLLIN;
 			pfd[i].revents = 0;
 		}
+		nfds = (nfds_t)n_polled;
+		if (d->ctl.fd >= 0) {
+			pfd[nfds].fd = d->ctl.fd;
+			pfd[nfds].events = POLLIN;
+			pfd[nfds].revents = 0;
+			nfds++;
+		}
 		ts.tv_sec = (time_t)(wait / NTP_NS_PER_S);
 		ts.tv_nsec = (long)(wait % NTP_NS_PER_S);
-		if (ppoll(pfd, (nfds_t)d->n_socks, &ts, &wait_mask) < 0) {
+		if (ppoll(pfd, nfds, &ts, &wait_mask) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
 			refd_logf(&d->log, REFD_LOG_ERR, "ppoll: %s", strerror(errno));
 			return 1;
 		}
-		for (size_t i = 0; i < d->n_socks; i++) {
+		for (size_t i = 0; i < n_polled; i++) {
+			/* Stamps before replies: a reply whose request's stamp
+			 * is still queued would be taken with T1 read before
+			 * sendmmsg.  POLLERR also means the error queue holds
+			 * something, which must be read or ppoll never waits. */
+			if (pfd[i].revents & POLLERR) {
+				read_tx_stamps(d, &d->socks[i]);
+			}
 			if (pfd[i].revents & (POLLIN | POLLERR)) {
 				receive_from(d, &d->socks[i]);
 			}
+		}
+		/* A jump or a new skew is seen by the next turn's timer
+		 * computation: a forward jump makes the deadline due at once, a
+		 * backward one moves it later (a wait is never longer than
+		 * POLL_CAP_NS, so the loop stays responsive). */
+		if (nfds > n_polled && (pfd[n_polled].revents & POLLIN)) {
+			handle_ctl(d);
 		}
 	}
 	refd_logf(&d->log, REFD_LOG_NOTICE, "refd stopping on signal");
@@ -695,7 +852,8 @@ refd_daemon_finish(refd_daemon *d)
 	}
 	refd_logf(&d->log, REFD_LOG_NOTICE,
 	          "refd exiting: %lu datagrams in, %lu out, %u steps, %u clients served, "
-	          "%u KoD sent, frequency %+.3f ppm",
-	          d->rx_count, d->tx_count, d->clock.steps, sys.served, sys.kod_sent, sys.freq_ppm);
+	          "%u KoD sent, frequency %+.3f ppm, %lu kernel transmit stamps",
+	          d->rx_count, d->tx_count, d->clock.steps, sys.served, sys.kod_sent, sys.freq_ppm,
+	          d->tx_stamps);
 	refd_stats_close(&d->stats);
 }

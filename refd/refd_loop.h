@@ -9,13 +9,20 @@
  *               ntp_host_next (ntp_clock_raw_for, via refd_clock_real_for),
  *               then ntp_host_tick(local now)
  *   actions     SEND  -> per-socket batch, transmit timestamp patched just
- *                        before sendmmsg
+ *                        before sendmmsg; a request's send time reported
+ *                        back (ntp_host_sent) as its T1: the clock read
+ *                        just before sendmmsg, then, where the kernel gives
+ *                        it, the request's software transmit stamp from the
+ *                        socket's error queue (read right after the send and
+ *                        before that socket's received datagrams)
  *               STEP / ADJUST -> refd_clock (virtual or system), logged
  *               EVENT -> ntpd-style event line in the log
  *               STATS -> peerstats / loopstats files
  *
  * Housekeeping: the drift file hourly and at exit, SIGHUP reopens the log
- * and statistics files, SIGTERM/SIGINT end the loop cleanly.
+ * and statistics files, SIGTERM/SIGINT end the loop cleanly.  With --ctl,
+ * commands on the control socket (refd_ctl.h) step or skew the virtual
+ * clock and set server faults between two turns of the loop.
  */
 #ifndef REFD_LOOP_H
 #define REFD_LOOP_H
@@ -26,6 +33,7 @@
 #include "ntp_conf.h"
 #include "ntp_host.h"
 #include "refd_clock.h"
+#include "refd_ctl.h"
 #include "refd_files.h"
 #include "refd_opts.h"
 #include "refd_sock.h"
@@ -50,12 +58,19 @@ typedef struct refd_daemon {
 	uint16_t port;                 /* serving port */
 	refd_sock socks[REFD_SOCKS_MAX];
 	refd_txq txq[REFD_SOCKS_MAX];
-	size_t n_listen; /* socks[0 .. n_listen) serve */
+	refd_txts_ring txts[REFD_SOCKS_MAX]; /* requests awaiting a kernel transmit stamp */
+	size_t n_listen;                     /* socks[0 .. n_listen) serve */
 	size_t n_socks;
 	ntp_actions acts;
 	refd_rx rx[REFD_BATCH];
 	unsigned sys_events; /* system events since start (ntpd's 4-bit count) */
+	refd_ctl ctl;        /* --ctl socket (fd -1: none) */
+	ntp_fault fault;     /* server fault in force (--fault, ctl `fault`) */
+	ntp_time call_shift; /* ns: the host's clock minus ours until the STEP actions of
+	                        the call being carried out are applied */
 	unsigned long rx_count, tx_count, ticks;
+	unsigned long tx_stamps; /* kernel transmit stamps reported to the host */
+	bool tx_stamps_off;      /* a socket could not have them (logged once) */
 } refd_daemon;
 
 /* Allocate a daemon for options and a resolved config (the daemon does not
@@ -69,8 +84,11 @@ void refd_daemon_free(refd_daemon *d);
  * Returns 0 or -1. */
 int refd_daemon_bind(refd_daemon *d, char *err, size_t errsize);
 
-/* Read the drift file, set up the clock driver, create the host.
- * Returns 0 or -1 with err. */
+/* Open the --ctl socket, if one was asked for.  Returns 0 or -1 with err. */
+int refd_daemon_open_ctl(refd_daemon *d, char *err, size_t errsize);
+
+/* Read the drift file, set up the clock driver, create the host, apply
+ * --fault.  Returns 0 or -1 with err. */
 int refd_daemon_start(refd_daemon *d, char *err, size_t errsize);
 
 /* Run until SIGTERM/SIGINT.  Returns the exit status. */

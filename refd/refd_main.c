@@ -5,8 +5,8 @@
  *
  * Start-up order (ntpd's): parse the command line, parse ntp.conf (every
  * diagnostic printed, errors are fatal), open the log, resolve names, bind
- * the sockets (port 123 needs root), detach, write the pid file, drop
- * privileges, then create the host and run.
+ * the sockets (port 123 needs root) and the --ctl socket, detach, write the
+ * pid file, drop privileges, then create the host and run.
  */
 #define _GNU_SOURCE /* setgroups */
 
@@ -133,6 +133,13 @@ run_daemon(const refd_opts *o)
 	refd_conf_resolve(conf, o->server_port, &d->log);
 	rc = 1;
 	if (refd_daemon_bind(d, err, sizeof err) != 0) {
+		fprintf(stderr, "refd: %s\n", err);
+		if (d->log.fp != NULL) {
+			refd_logf(&d->log, REFD_LOG_ERR, "%s", err);
+		}
+		goto out;
+	}
+	if (refd_daemon_open_ctl(d, err, sizeof err) != 0) {
 		fprintf(stderr, "refd: %s\n", err);
 		if (d->log.fp != NULL) {
 			refd_logf(&d->log, REFD_LOG_ERR, "%s", err);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "refd_clock.h"
+#include "refd_ctl.h"
 
 enum opt_id {
 	O_CONF,
@@ -28,6 +29,8 @@ enum opt_id {
 	O_SERVER_PORT,
 	O_LISTEN,
 	O_CONTROL_REMOTE,
+	O_CTL,
+	O_FAULT,
 	O_HELP,
 	O_VERSION,
 	O_QUERY,
@@ -60,6 +63,8 @@ static const opt_def daemon_opts[] = {
         {0, "server-port", true, O_SERVER_PORT},
         {0, "listen", true, O_LISTEN},
         {0, "control-remote", false, O_CONTROL_REMOTE},
+        {0, "ctl", true, O_CTL},
+        {0, "fault", true, O_FAULT},
         {'h', "help", false, O_HELP},
         {'V', "version", false, O_VERSION},
 };
@@ -158,6 +163,17 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 }
 
 static int
+apply_fault(refd_opts *o, const char *name, const char *v, char *err, size_t errsize)
+{
+	char why[REFD_CTL_REPLY_MAX];
+
+	if (refd_ctl_parse_fault(v, &o->fault, why, sizeof why) != 0) {
+		return fail(err, errsize, why, name, v);
+	}
+	return 0;
+}
+
+static int
 apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t errsize)
 {
 	switch (id) {
@@ -202,6 +218,15 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 	case O_CONTROL_REMOTE:
 		o->control_remote = true;
 		return 0;
+	case O_CTL:
+		if (v[0] == '\0' || strlen(v) >= REFD_CTL_PATH_MAX) {
+			return fail(err, errsize, "expected a socket path of 1 to 107 bytes", name,
+			            v);
+		}
+		o->ctl_path = v;
+		return 0;
+	case O_FAULT:
+		return apply_fault(o, name, v, err, errsize);
 	case O_LISTEN:
 		if (o->n_listen >= REFD_LISTEN_MAX) {
 			return fail(err, errsize, "at most 8 --listen addresses", name, v);
@@ -416,6 +441,7 @@ refd_opts_usage(FILE *out)
 	fputs("usage: refd -c FILE [-n] [-d]... [-p PORT] [-u USER] [--listen ADDR[:PORT]]...\n"
 	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
 	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
+	      "            [--ctl PATH] [--fault SPEC]\n"
 	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
 	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
 	      "\n"
@@ -440,6 +466,10 @@ refd_opts_usage(FILE *out)
 	      "  -g, --panicgate         allow a first step larger than the panic threshold\n"
 	      "      --server-port PORT  send to configured servers on PORT instead of 123\n"
 	      "      --control-remote    answer mode 6 (ntpq) from non-loopback addresses too\n"
+	      "      --ctl PATH          control socket (UNIX datagram, mode 0600) for run-time\n"
+	      "                          disturbances: step S, freq F, fault SPEC, status\n"
+	      "      --fault SPEC        misbehave as a server from the start, SPEC as the ctl\n"
+	      "                          command: KIND[,KIND...] [offset=S] [leap=N] ... | none\n"
 	      "\n"
 	      "query options (-Q, like ntpdate -q; never sets any clock):\n"
 	      "  -Q, --query             ask each HOST once and print offset, delay, stratum\n"

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ntp_fault.h"
+
 #define REFD_LISTEN_MAX        8    /* --listen addresses (ours) */
 #define REFD_QUERY_HOSTS_MAX   16   /* servers one -Q asks (ours) */
 #define REFD_QUERY_TIMEOUT     2.0  /* s, default -t: ntpdate's per-server wait */
@@ -52,6 +54,8 @@ typedef struct refd_opts {
 	bool control_remote;                 /* --control-remote: answer ntpq from non-loopback */
 	const char *listen[REFD_LISTEN_MAX]; /* --listen ADDR[:PORT] */
 	size_t n_listen;
+	const char *ctl_path; /* --ctl: control socket (refd_ctl.h); NULL none */
+	ntp_fault fault;      /* --fault: misbehaviour from the start */
 
 	/* query (-Q) */
 	const char *hosts[REFD_QUERY_HOSTS_MAX];

@@ -5,13 +5,17 @@
 #define _GNU_SOURCE /* recvmmsg, sendmmsg, struct in6_pktinfo */
 
 #include "refd_sock.h"
+#include "refd_clock.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +28,9 @@
 #define PROC_FDS_MAX   4096  /* descriptors looked at per process */
 #define OWNERS_MAX     8     /* sockets listed in the "port in use" message */
 #define PROC_UDP_INODE 9     /* token index of the inode in /proc/net/udp */
+#define ERRQ_DATA_MAX  64    /* bytes read per error-queue message: OPT_TSONLY brings none */
+/* SOF_TIMESTAMPING_OPT_RX_FILTER of Linux 6.12's uapi net_tstamp.h (older headers lack it) */
+#define TS_RX_FILTER (1u << 17)
 
 bool
 refd_addr_to_sockaddr(const ntp_addr *a, struct sockaddr_storage *ss, socklen_t *len)
@@ -179,6 +186,8 @@ refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize)
 
 	s->fd = -1;
 	s->local = *local;
+	s->txts = NULL;
+	s->ts_flags = 0;
 	s->wildcard = memcmp(local->a, zero, local->family == NTP_AF_INET6 ? 16 : 4) == 0;
 	refd_addr_port_format(local, name, sizeof name);
 	if (!refd_addr_to_sockaddr(local, &ss, &len)) {
@@ -305,79 +314,340 @@ put_be64(uint8_t *p, uint64_t v)
 	}
 }
 
-/* The source-address ancillary data for a wildcard socket. */
-static size_t
-set_source(const refd_sock *s, const refd_tx *t, char *ctl, size_t room)
-{
-	struct msghdr h;
-	struct cmsghdr *c;
+/* ---- transmit stamps ---- */
 
-	if (!s->wildcard || t->from.family != s->local.family) {
-		return 0;
+static int
+set_ts_flags(int fd, unsigned flags)
+{
+	return setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags) == 0 ? 0 : -errno;
+}
+
+int
+refd_sock_enable_tx_stamps(refd_sock *s, refd_txts_ring *ring)
+{
+	/* Reporting flags only: no datagram is stamped unless it asks. */
+	unsigned base =
+	        SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID | SOF_TIMESTAMPING_OPT_TSONLY;
+	int rc;
+
+	if (s->fd < 0 || ring == NULL) {
+		return -EBADF;
 	}
-	memset(&h, 0, sizeof h);
-	h.msg_control = ctl;
-	h.msg_controllen = room;
-	c = CMSG_FIRSTHDR(&h);
-	if (t->from.family == NTP_AF_INET) {
+	/* Without the filter every received datagram also carries an
+	 * SCM_TIMESTAMPING copy of its SO_TIMESTAMPNS stamp: harmless. */
+	rc = set_ts_flags(s->fd, base | TS_RX_FILTER);
+	if (rc == 0) {
+		s->ts_flags = base | TS_RX_FILTER;
+	} else if ((rc = set_ts_flags(s->fd, base)) == 0) {
+		s->ts_flags = base;
+	} else {
+		return rc;
+	}
+	refd_txts_reset(ring);
+	s->txts = ring;
+	return 0;
+}
+
+/* The kernel may or may not have counted a datagram it refused (it gives
+ * the key back only since Linux 6.9): switching OPT_ID off and on restarts
+ * its count at 0, and ours with it. */
+static void
+restart_tx_keys(refd_sock *s)
+{
+	if (set_ts_flags(s->fd, s->ts_flags & ~(unsigned)SOF_TIMESTAMPING_OPT_ID) != 0 ||
+	    set_ts_flags(s->fd, s->ts_flags) != 0) {
+		s->txts = NULL;
+		return;
+	}
+	refd_txts_reset(s->txts);
+}
+
+void
+refd_txts_reset(refd_txts_ring *r)
+{
+	memset(r, 0, sizeof *r);
+}
+
+void
+refd_txts_note(refd_txts_ring *r, const ntp_addr *to, const uint8_t *buf, size_t len,
+               ntp_time not_before)
+{
+	uint32_t key = r->next_key++;
+	refd_txts_slot *slot = &r->slot[key % REFD_TXTS_RING];
+
+	if (len < NTP_PKT_HEADER_LEN) {
+		return;
+	}
+	slot->used = true;
+	slot->key = key;
+	slot->not_before = not_before;
+	slot->to = *to;
+	memcpy(slot->head, buf, NTP_PKT_HEADER_LEN);
+}
+
+bool
+refd_txts_take(refd_txts_ring *r, uint32_t key, ntp_time real, refd_txstamp *out)
+{
+	refd_txts_slot *slot = &r->slot[key % REFD_TXTS_RING];
+
+	/* A stamp older than the send belongs to an earlier datagram that
+	 * had the same key before a restart of the count. */
+	if (!slot->used || slot->key != key || real < slot->not_before) {
+		return false;
+	}
+	slot->used = false;
+	out->to = slot->to;
+	memcpy(out->head, slot->head, NTP_PKT_HEADER_LEN);
+	out->real = real;
+	return true;
+}
+
+/* The control message c of h, if its data holds at least size bytes
+ * inside h's control buffer. */
+static bool
+cmsg_holds(const struct msghdr *h, const struct cmsghdr *c, size_t size)
+{
+	const unsigned char *end = (const unsigned char *)h->msg_control + h->msg_controllen;
+	ptrdiff_t room = end - (const unsigned char *)CMSG_DATA(c);
+
+	return c->cmsg_len >= CMSG_LEN(size) && room >= 0 && (size_t)room >= size;
+}
+
+static bool
+is_send_stamp(const struct sock_extended_err *ee)
+{
+	return ee->ee_errno == ENOMSG && ee->ee_origin == SO_EE_ORIGIN_TIMESTAMPING &&
+	       ee->ee_info == SCM_TSTAMP_SND;
+}
+
+/* A kernel stamp as ntp_time, if it is one: 1970 .. 2262. */
+static bool
+stamp_time(const struct timespec *ts, ntp_time *out)
+{
+	if (ts->tv_sec < 0 || ts->tv_sec >= INT64_MAX / NTP_NS_PER_S || ts->tv_nsec < 0 ||
+	    ts->tv_nsec >= NTP_NS_PER_S || (ts->tv_sec == 0 && ts->tv_nsec == 0)) {
+		return false;
+	}
+	*out = (ntp_time)ts->tv_sec * NTP_NS_PER_S + ts->tv_nsec;
+	return true;
+}
+
+bool
+refd_tx_stamp_parse(const struct msghdr *h, ntp_time *real, uint32_t *key)
+{
+	bool have_ts = false, have_key = false;
+	ntp_time t = 0;
+	uint32_t k = 0;
+
+	if (h->msg_control == NULL) {
+		return false;
+	}
+	/* CMSG_NXTHDR casts away const but only reads. */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)h); c != NULL;
+	     c = CMSG_NXTHDR((struct msghdr *)h, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPING &&
+		    cmsg_holds(h, c, sizeof(struct timespec))) {
+			struct timespec ts; /* ts[0] of scm_timestamping: the software stamp */
+
+			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			have_ts = stamp_time(&ts, &t);
+		} else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+		            (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) &&
+		           cmsg_holds(h, c, sizeof(struct sock_extended_err))) {
+			struct sock_extended_err ee;
+
+			memcpy(&ee, CMSG_DATA(c), sizeof ee);
+			if (is_send_stamp(&ee)) {
+				k = ee.ee_data;
+				have_key = true;
+			}
+		}
+	}
+	if (!have_ts || !have_key) {
+		return false;
+	}
+	*real = t;
+	*key = k;
+	return true;
+}
+
+int
+refd_sock_tx_stamps(refd_sock *s, refd_txstamp *out, int max)
+{
+	int got = 0;
+
+	for (int i = 0; i < REFD_TXTS_BURST && got < max; i++) {
+		uint8_t data[ERRQ_DATA_MAX];
+		union {
+			char buf[CMSG_ROOM];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+		struct msghdr h;
+		ntp_time real;
+		uint32_t key;
+
+		memset(&h, 0, sizeof h);
+		h.msg_iov = &iov;
+		h.msg_iovlen = 1;
+		h.msg_control = ctl.buf;
+		h.msg_controllen = sizeof ctl.buf;
+		if (recvmsg(s->fd, &h, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			break; /* EAGAIN: the queue is empty */
+		}
+		if (s->txts != NULL && refd_tx_stamp_parse(&h, &real, &key) &&
+		    refd_txts_take(s->txts, key, real, &out[got])) {
+			got++;
+		}
+	}
+	return got;
+}
+
+/* ---- sending ---- */
+
+/* Append one control message to ctl (used bytes so far), if it fits. */
+static size_t
+add_cmsg(char *ctl, size_t used, size_t room, int level, int type, const void *data, size_t size)
+{
+	struct cmsghdr *c = (struct cmsghdr *)(void *)(ctl + used);
+
+	if (used + CMSG_SPACE(size) > room) {
+		return used;
+	}
+	memset(c, 0, CMSG_SPACE(size));
+	c->cmsg_level = level;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(size);
+	memcpy(CMSG_DATA(c), data, size);
+	return used + CMSG_SPACE(size);
+}
+
+/* The ancillary data of one datagram: its source address on a wildcard
+ * socket; the request for a software transmit stamp (per message, so
+ * nothing else the socket sends is stamped). */
+static size_t
+build_ctl(const refd_sock *s, const refd_tx *t, bool stamp, char *ctl, size_t room)
+{
+	size_t used = 0;
+
+	if (s->wildcard && t->from.family == s->local.family && t->from.family == NTP_AF_INET) {
 		struct in_pktinfo pi;
 
 		memset(&pi, 0, sizeof pi);
 		memcpy(&pi.ipi_spec_dst, t->from.a, 4);
-		c->cmsg_level = IPPROTO_IP;
-		c->cmsg_type = IP_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		return CMSG_SPACE(sizeof pi);
-	}
-	{
+		used = add_cmsg(ctl, used, room, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
+	} else if (s->wildcard && t->from.family == s->local.family &&
+	           t->from.family == NTP_AF_INET6) {
 		struct in6_pktinfo pi;
 
 		memset(&pi, 0, sizeof pi);
 		memcpy(&pi.ipi6_addr, t->from.a, 16);
-		c->cmsg_level = IPPROTO_IPV6;
-		c->cmsg_type = IPV6_PKTINFO;
-		c->cmsg_len = CMSG_LEN(sizeof pi);
-		memcpy(CMSG_DATA(c), &pi, sizeof pi);
-		return CMSG_SPACE(sizeof pi);
+		used = add_cmsg(ctl, used, room, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
+	}
+	if (stamp) {
+		uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
+
+		used = add_cmsg(ctl, used, room, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof flags);
+	}
+	return used;
+}
+
+typedef union cmsg_buf {
+	char buf[CMSG_ROOM];
+	struct cmsghdr align;
+} cmsg_buf;
+
+/* One sendmmsg batch: msgs[k] carries tx[src[k]]. */
+typedef struct send_batch {
+	struct mmsghdr msgs[REFD_BATCH];
+	struct iovec iov[REFD_BATCH];
+	struct sockaddr_storage names[REFD_BATCH];
+	cmsg_buf ctl[REFD_BATCH];
+	int src[REFD_BATCH];
+	bool stamped[REFD_BATCH]; /* asks for a transmit stamp */
+	int count;
+} send_batch;
+
+static void
+set_ctl(const refd_sock *s, const refd_tx *tx, send_batch *b, int k)
+{
+	struct msghdr *h = &b->msgs[k].msg_hdr;
+
+	h->msg_controllen =
+	        build_ctl(s, &tx[b->src[k]], b->stamped[k], b->ctl[k].buf, sizeof b->ctl[k].buf);
+	h->msg_control = h->msg_controllen ? b->ctl[k].buf : NULL;
+}
+
+/* Message k, which asked for a stamp, was refused with errno e.  A kernel
+ * without per-message SO_TIMESTAMPING (before Linux 4.7) says EINVAL: then
+ * k goes out without, and the socket stops asking.  Otherwise k is dropped
+ * (UDP) and the key count restarts.  Once the socket asks no more, neither
+ * do the messages after k. */
+static void
+stamped_refused(refd_sock *s, const refd_tx *tx, send_batch *b, int k, int e)
+{
+	b->stamped[k] = false;
+	set_ctl(s, tx, b, k);
+	if (e == EINVAL && sendmmsg(s->fd, &b->msgs[k], 1, MSG_DONTWAIT) == 1) {
+		s->txts = NULL;
+	} else {
+		restart_tx_keys(s);
+	}
+	for (int m = k + 1; s->txts == NULL && m < b->count; m++) {
+		if (b->stamped[m]) {
+			b->stamped[m] = false;
+			set_ctl(s, tx, b, m);
+		}
+	}
+}
+
+static void
+build_batch(refd_sock *s, refd_tx *tx, int n, send_batch *b)
+{
+	b->count = 0;
+	memset(b->msgs, 0, sizeof(b->msgs[0]) * (size_t)(n > 0 ? n : 0));
+	for (int i = 0; i < n; i++) {
+		int k = b->count;
+		struct msghdr *h = &b->msgs[k].msg_hdr;
+		socklen_t len;
+
+		if (!refd_addr_to_sockaddr(&tx[i].to, &b->names[k], &len)) {
+			continue;
+		}
+		b->iov[k].iov_base = tx[i].buf;
+		b->iov[k].iov_len = tx[i].len;
+		h->msg_name = &b->names[k];
+		h->msg_namelen = len;
+		h->msg_iov = &b->iov[k];
+		h->msg_iovlen = 1;
+		b->src[k] = i;
+		b->stamped[k] =
+		        s->txts != NULL && tx[i].tx_stamp && tx[i].len >= NTP_PKT_HEADER_LEN;
+		set_ctl(s, tx, b, k);
+		b->count++;
 	}
 }
 
 int
 refd_sock_send(refd_sock *s, refd_tx *tx, int n, refd_xmt_fn *xmt, void *ctx)
 {
-	struct mmsghdr msgs[REFD_BATCH];
-	struct iovec iov[REFD_BATCH];
-	struct sockaddr_storage names[REFD_BATCH];
-	union {
-		char buf[CMSG_ROOM];
-		struct cmsghdr align;
-	} ctl[REFD_BATCH];
-	int count = 0, done = 0;
-	bool patch = false;
+	send_batch b;
+	int done = 0;
+	bool patch = false, any_stamp = false;
+	ntp_time not_before = 0;
 
 	if (n > REFD_BATCH) {
 		n = REFD_BATCH;
 	}
-	memset(msgs, 0, sizeof(msgs[0]) * (size_t)(n > 0 ? n : 0));
-	for (int i = 0; i < n; i++) {
-		socklen_t len;
+	build_batch(s, tx, n, &b);
+	for (int k = 0; k < b.count; k++) {
+		const refd_tx *t = &tx[b.src[k]];
 
-		if (!refd_addr_to_sockaddr(&tx[i].to, &names[count], &len)) {
-			continue;
-		}
-		iov[count].iov_base = tx[i].buf;
-		iov[count].iov_len = tx[i].len;
-		msgs[count].msg_hdr.msg_name = &names[count];
-		msgs[count].msg_hdr.msg_namelen = len;
-		msgs[count].msg_hdr.msg_iov = &iov[count];
-		msgs[count].msg_hdr.msg_iovlen = 1;
-		msgs[count].msg_hdr.msg_controllen =
-		        set_source(s, &tx[i], ctl[count].buf, sizeof ctl[count].buf);
-		msgs[count].msg_hdr.msg_control =
-		        msgs[count].msg_hdr.msg_controllen ? ctl[count].buf : NULL;
-		patch |= tx[i].patch_xmt && tx[i].len >= NTP_PKT_HEADER_LEN;
-		count++;
+		patch |= t->patch_xmt && t->len >= NTP_PKT_HEADER_LEN;
+		any_stamp |= b.stamped[k];
 	}
 	if (patch && xmt != NULL) {
 		/* The last moment before the datagrams leave. */
@@ -389,20 +659,36 @@ refd_sock_send(refd_sock *s, refd_tx *tx, int n, refd_xmt_fn *xmt, void *ctx)
 			}
 		}
 	}
-	while (done < count) {
-		int r = sendmmsg(s->fd, msgs + done, (unsigned)(count - done), MSG_DONTWAIT);
+	if (any_stamp) {
+		not_before = refd_real_now();
+	}
+	while (done < b.count) {
+		int r = sendmmsg(s->fd, b.msgs + done, (unsigned)(b.count - done), MSG_DONTWAIT);
 
 		if (r <= 0) {
 			if (r < 0 && errno == EINTR) {
 				continue;
 			}
 			/* A datagram the kernel refused (EAGAIN, unreachable): skip it. */
+			if (b.stamped[done] && s->txts != NULL) {
+				stamped_refused(s, tx, &b, done, r < 0 ? errno : 0);
+				/* Stamps of the datagrams sent before the restart
+				 * are older than this, so they match no new key. */
+				not_before = refd_real_now();
+			}
 			done++;
 			continue;
 		}
+		for (int k = done; k < done + r; k++) {
+			const refd_tx *t = &tx[b.src[k]];
+
+			if (b.stamped[k] && s->txts != NULL) {
+				refd_txts_note(s->txts, &t->to, t->buf, t->len, not_before);
+			}
+		}
 		done += r;
 	}
-	return count;
+	return b.count;
 }
 
 /* ---- who holds a port ---- */
