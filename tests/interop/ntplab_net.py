@@ -7,6 +7,9 @@ Safety rules this module enforces for every test:
   started as ``[ip netns exec NS] capsh --drop=cap_sys_time -- -c 'exec ...'``
   so it can never set the machine's clock, and so the PID that Popen reports
   is the program's own PID (``ip netns exec`` and ``capsh``/``sh`` all exec).
+  OpenNTPD's chain goes on, still without the capability, through
+  ``unshare --mount`` and bind mounts private to it (Lab.openntpd): nothing
+  of the machine (users, /var/lib) is created or changed.
   After a daemon starts, its /proc status is checked: CAP_SYS_TIME must be
   missing from its bounding set.
 * Traffic goes only to 127.0.0.0/8 or to 10.200.0.0/24 addresses that exist
@@ -46,6 +49,9 @@ NTPDIG = "/usr/bin/ntpdig"
 TSHARK = "/usr/bin/tshark"
 PYTHON = "/usr/bin/python3"
 CAPSH = "/usr/sbin/capsh"
+UNSHARE = "/usr/bin/unshare"
+NSENTER = "/usr/bin/nsenter"
+OPENNTPD_ID_BASE = 64900   # first uid/gid tried for the private `ntpd` user (free in both files)
 
 CAP_SYS_TIME = 25          # bit in /proc/PID/status CapBnd (linux/capability.h)
 KILL_GRACE = 5.0           # s between SIGTERM and SIGKILL
@@ -81,6 +87,21 @@ def chronyd_bin():
 
 def chronyc_bin():
     return build_dir() / "daemons" / "chrony" / "usr" / "bin" / "chronyc"
+
+
+def openntpd_bin():
+    """OpenNTPD's ntpd, unpacked (not installed: it conflicts with ntpsec)."""
+    return build_dir() / "daemons" / "openntpd" / "usr" / "sbin" / "ntpd"
+
+
+def ntpctl_bin():
+    return build_dir() / "daemons" / "openntpd" / "usr" / "sbin" / "ntpctl"
+
+
+def noclockset_lib():
+    """The LD_PRELOAD shim of tests/interop/shim (clock-setting calls become
+    successful no-ops), built by CMake into the build tree."""
+    return build_dir() / "tests" / "interop" / "shim" / "libnoclockset.so"
 
 
 # --------------------------------------------------------------------------
@@ -158,11 +179,15 @@ def _cap_bnd(pid):
 
 
 class Proc:
-    """A long-running program started through capsh; pid is its own PID."""
+    """A long-running program started through capsh; pid is its own PID.
+    comm: the program the exec chain ends in, when argv[0] is a wrapper that
+    execs it (openntpd: unshare, sh, env, then ntpd)."""
 
-    def __init__(self, name, argv, ns=None, log=None, env=None):
+    def __init__(self, name, argv, ns=None, log=None, env=None, comm=None):
         self.name = name
         self.argv = [str(a) for a in argv]
+        self.comm = comm
+        self.helpers = []  # (pid, start time) of forked children stop() also ends
         self.ns = ns
         self.log = Path(log) if log else None
         self._logf = open(self.log, "ab") if self.log else subprocess.DEVNULL
@@ -177,7 +202,7 @@ class Proc:
     def _check_exec_and_caps(self):
         """Wait until the exec chain reached the program, then prove that
         CAP_SYS_TIME is gone from its bounding set."""
-        want = os.path.basename(self.argv[0])
+        want = self.comm or os.path.basename(self.argv[0])
 
         def execd():
             if self.popen.poll() is not None:
@@ -225,8 +250,18 @@ class Proc:
         if self.alive():
             os.kill(self.pid, sig)
 
+    def adopt_helpers(self):
+        """Remember the program's forked helpers (OpenNTPD's "ntp engine" and
+        "dns engine") by PID and start time, so that stop() ends them too
+        should they outlive their parent."""
+        self.helpers = _descendants(self.pid)
+        STARTED_PIDS.update(pid for pid, _ in self.helpers)
+        return self.helpers
+
     def stop(self):
-        """TERM, wait up to 5 s, then KILL.  Returns the exit code."""
+        """TERM, wait up to 5 s, then KILL; then the same for adopted helpers
+        still alive (checked by PID and start time, never by name).  Returns
+        the exit code."""
         try:
             if self.popen.poll() is None:
                 os.kill(self.pid, signal.SIGTERM)
@@ -238,11 +273,64 @@ class Proc:
         except ProcessLookupError:
             pass
         finally:
+            _stop_helpers(self.helpers)
             _LIVE_PROCS.pop(self.pid, None)
             if self._logf is not subprocess.DEVNULL:
                 self._logf.close()
                 self._logf = subprocess.DEVNULL
         return self.popen.returncode
+
+
+def _proc_start(pid):
+    """Start time (clock ticks since boot) of a live, non-zombie pid, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            rest = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if rest[0] == "Z":
+        return None
+    return int(rest[19])  # field 22 of proc(5), counted after "pid (comm)"
+
+
+def _descendants(pid):
+    """[(pid, start time)] of every live descendant of pid."""
+    children = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            st = _proc_start(c)
+            if st is not None:
+                out.append((c, st))
+                todo.append(c)
+    return out
+
+
+def _stop_helpers(helpers):
+    """TERM then KILL each (pid, start time) that is still that process."""
+    live = [(p, st) for p, st in helpers if _proc_start(p) == st]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p, st in live:
+            if _proc_start(p) == st:
+                try:
+                    os.kill(p, sig)
+                except ProcessLookupError:
+                    pass
+        end = time.monotonic() + KILL_GRACE
+        while time.monotonic() < end and any(_proc_start(p) == st for p, st in live):
+            time.sleep(0.05)
+        live = [(p, st) for p, st in live if _proc_start(p) == st]
+        if not live:
+            return
 
 
 # --------------------------------------------------------------------------
@@ -333,8 +421,8 @@ class Lab:
         p.write_text(text)
         return p
 
-    def spawn(self, name, argv, ns=None, env=None):
-        p = Proc(name, argv, ns=ns, log=self.path(name + ".out"), env=env)
+    def spawn(self, name, argv, ns=None, env=None, comm=None):
+        p = Proc(name, argv, ns=ns, log=self.path(name + ".out"), env=env, comm=comm)
         self.procs.append(p)
         return p
 
@@ -402,6 +490,65 @@ class Lab:
         assert p.alive(), "%s exited at start: %s" % (name, p.log_text()[-2000:])
         return p
 
+    def openntpd(self, conf_lines, ns, name="openntpd", drift_ppm=None):
+        """Start OpenNTPD's ntpd -d -v in ns, without touching the machine.
+
+        OpenNTPD wants a system user `ntpd` (its home is the privsep chroot,
+        which must be owned by root and not group/world writable), the
+        folders /var/lib/openntpd/{run,db} and the hard-coded drift file
+        /var/lib/openntpd/db/ntpd.drift; its control socket is the
+        hard-coded /var/lib/openntpd/run/ntpd.sock.  Instead of creating
+        any of them, the daemon gets a private mount namespace
+        (`unshare --mount --propagation private`, after capsh has dropped
+        CAP_SYS_TIME) in which copies from this lab are bind-mounted over
+        /etc/passwd and /etc/group (plus a `ntpd` user whose home is an
+        empty lab folder) and over /var/lib.  The mounts die with the
+        namespace, i.e. with the daemon.  (This Debian build knows no
+        /var/run/openntpd: the chroot is the user's home and no pidfile is
+        written without -p, so /run needs nothing.)
+
+        The noclockset shim is preloaded into ntpd only: with CAP_SYS_TIME
+        dropped adjtime() fails and OpenNTPD never calls itself synced; the
+        shim makes the calls succeed without effect.  The capability, not
+        the shim, is what protects the clock.  Returns the Proc (ntpd's
+        privileged parent); its ntp/dns engines are adopted for stop()."""
+        for path, what in ((openntpd_bin(), "OpenNTPD ntpd (scripts/install-deps.sh unpacks it "
+                            "into $NTPLAB_BUILD/daemons/openntpd)"),
+                           (noclockset_lib(), "the noclockset shim (cmake --build $NTPLAB_BUILD: "
+                            "tests/interop/shim)")):
+            if not path.exists():
+                raise FileNotFoundError("%s not found at %s" % (what, path))
+        priv = self.path(name + "-priv")
+        varlib = priv / "varlib"
+        empty = priv / "empty"
+        for d in (varlib / "openntpd" / "run", varlib / "openntpd" / "db", empty):
+            d.mkdir(parents=True, exist_ok=True)
+        for d in (priv, varlib, empty):
+            os.chmod(d, 0o755)  # the privsep check: root-owned, not group/world writable
+        drift = varlib / "openntpd" / "db" / "ntpd.drift"
+        drift.write_text("" if drift_ppm is None else "%.3f\n" % float(drift_ppm))
+        sock = varlib / "openntpd" / "run" / "ntpd.sock"
+        if sock.exists():
+            sock.unlink()
+        pw, gr = _passwd_with_ntpd_user(empty)
+        (priv / "passwd").write_text(pw)
+        (priv / "group").write_text(gr)
+        conf = self.write(name + ".conf", "\n".join(conf_lines) + "\n")
+        q = shlex.quote
+        script = ("mount --bind %s /etc/passwd && mount --bind %s /etc/group && "
+                  "mount --bind %s /var/lib || exit 97; exec env LD_PRELOAD=%s %s -d -v -f %s" % (
+                      q(str(priv / "passwd")), q(str(priv / "group")), q(str(varlib)),
+                      q(str(noclockset_lib())), q(str(openntpd_bin())), q(str(conf))))
+        p = self.spawn(name, [UNSHARE, "--mount", "--propagation", "private", "sh", "-c",
+                              script], ns=ns, comm="ntpd")
+        wait_for(lambda: sock.exists() or not p.alive(), "%s control socket" % name,
+                 tries=100, interval=0.1, last=p.log_text)
+        assert p.alive(), "%s exited at start (rc %s): %s" % (
+            name, p.popen.returncode, p.log_text()[-2000:])
+        wait_for(lambda: p.adopt_helpers() or not p.alive(), "%s forked its ntp engine" % name,
+                 tries=50, interval=0.1, last=p.log_text)
+        return p
+
     def tshark(self, ns, name="capture", iface="lo", bpf="udp", seconds=120):
         """Start a capture; returns (proc, pcap path) once tshark captures."""
         pcap = self.path(name + ".pcapng")
@@ -419,6 +566,31 @@ class Lab:
         assert r.returncode == 0, "probe %s failed (rc %d): %s %s" % (
             args, r.returncode, r.stdout, r.stderr)
         return json.loads(r.stdout)
+
+
+def _passwd_with_ntpd_user(home):
+    """This machine's /etc/passwd and /etc/group text plus a user and group
+    `ntpd` (an id free in both, home `home`), for a private bind mount."""
+    pw = [x for x in Path("/etc/passwd").read_text().splitlines()
+          if x and not x.startswith("ntpd:")]
+    gr = [x for x in Path("/etc/group").read_text().splitlines()
+          if x and not x.startswith("ntpd:")]
+    used = set()
+    for line in pw + gr:
+        f = line.split(":")
+        if len(f) > 2 and f[2].isdigit():
+            used.add(int(f[2]))
+    nid = next(i for i in range(OPENNTPD_ID_BASE, OPENNTPD_ID_BASE + 500) if i not in used)
+    pw.append("ntpd:x:%d:%d:OpenNTPD (ntplab test):%s:/usr/sbin/nologin" % (nid, nid, home))
+    gr.append("ntpd:x:%d:" % nid)
+    return "\n".join(pw) + "\n", "\n".join(gr) + "\n"
+
+
+def ntpctl(pid, *args, timeout=5):
+    """`ntpctl ARGS` in the mount and network namespaces of OpenNTPD's pid
+    (its control socket path exists only in that mount namespace)."""
+    return run([NSENTER, "-t", str(pid), "-m", "-n", ntpctl_bin()] + [str(a) for a in args],
+               timeout=timeout)
 
 
 def _atexit_cleanup():

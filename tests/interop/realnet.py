@@ -19,25 +19,35 @@ What it builds (tests/interop/ntplab_net.py does the plumbing and the safety):
   octets) when that is unique, else 10.200.0.1 upwards; every ntp.conf is
   rewritten to match (server/peer/pool, restrict address and mask);
 * each node's implementation: refd (default), NTPsec ntpd (`ntpsec`),
-  chronyd (`chrony`, ntp.conf translated), and for one-shot query nodes
-  `refd -Q` (default) or `ntpdig`.  Every program runs under
-  `capsh --drop=cap_sys_time` (ntplab_net.Proc);
+  chronyd (`chrony`, ntp.conf translated), OpenNTPD (`openntpd`, ntp.conf
+  translated to ntpd.conf; a private mount namespace gives it its `ntpd`
+  user and /var/lib/openntpd, and the noclockset shim lets its adjtime()
+  calls "succeed"), and for one-shot query nodes `refd -Q` (default) or
+  `ntpdig`.  Every program runs under `capsh --drop=cap_sys_time`
+  (ntplab_net.Proc);
 * clock offsets and frequency errors: refd --clock-offset/--clock-freq;
-  libfaketime (LD_PRELOAD + exec) for chronyd and ntpdig;
+  libfaketime (LD_PRELOAD + exec) for chronyd and ntpdig; refused for
+  NTPsec and OpenNTPD (kernel receive stamps, libfaketime breaks them);
 * the links' impairments with ntpnetem in the router's FORWARD chain
   (iptables NFQUEUE, one queue per directed link), seeded like ntpsim's
   links (--seed, --name link:A->B);
 * timed events: firewall rules and partitions (nft, in the namespaces),
-  stop/start, link changes, queries;
+  stop/start, link changes, queries; `step`, `freq` and `fault` on refd
+  nodes through refd's control socket (--ctl; a node's `fault:` is
+  --fault at start), skipped with a reason on the other daemons;
 * observation: an observer probes every node once a second (3 requests,
   the one with the least delay; the receive time is the kernel's stamp) for
   its true offset -- all namespaces share CLOCK_REALTIME, which is true time
   here -- its leap, stratum, refid and root distance, and (refd, ntpd) the
-  mode 6 status words: system peer or not, each association's tally; plus
-  the final ntpq peer tables, `chronyc -c tracking`/`sources`, the daemons'
-  logs, peerstats / measurements.log and nft packet counters.
+  mode 6 status words: system peer or not, each association's tally, and
+  (refd) the core's reason for every tally that is not a candidate; plus
+  the final ntpq peer tables, `chronyc -c tracking`/`sources` and
+  `ntpctl -s all` (also every 4 s: openntpd's sync state and peers, whose
+  '*' is the peer it is synced to), the daemons' logs, peerstats /
+  measurements.log and nft packet counters.
 
---time-scale K divides the duration and every event and check time by K,
+--time-scale K (default: the file's `real: time_scale`, else 1) divides the
+duration and every event and check time by K,
 lowers minpoll/maxpoll by log2 K (not below 3, NTP_MINPOLL), adds iburst to
 server lines and sets `tinker stepout` to 900/K s (the FREQ measurement and
 the stepout of the clock discipline).  Physical quantities are not scaled:
@@ -145,6 +155,27 @@ def _probe_round(sock, targets, burst, gap, wait):
 _M6_SEL = " x.-+#*o"   # peer status word select field -> ntpq tally (RFC 5905 App. B)
 
 
+def _readvar(sock, addr, assoc, names, seq, wait=0.2):
+    """Mode 6 READVAR of `names` for association `assoc` at addr: the reply's
+    data (first fragment; b"" on error or no reply within `wait`)."""
+    sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 2, seq, 0, assoc, 0, len(names)) + names
+                + b"\0" * ((4 - len(names) % 4) % 4), (addr, 123))
+    end = time.monotonic() + wait
+    while time.monotonic() < end:
+        r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
+        if not r:
+            break
+        try:
+            buf, _ = sock.recvfrom(4096)
+        except OSError:
+            break
+        if len(buf) >= 12 and struct.unpack_from("!H", buf, 2)[0] == seq:
+            if buf[1] & 0x40:
+                return b""
+            return buf[12:12 + struct.unpack_from("!H", buf, 10)[0]]
+    return b""
+
+
 def _mode6_round(sock, targets, assoc_addr, wait):
     """Mode 6 READSTAT (RFC 1305 App. B, as ntpq -p starts) to every target:
     the system status word (leap, sync source: 0 = no system peer) and each
@@ -159,6 +190,7 @@ def _mode6_round(sock, targets, assoc_addr, wait):
     got = {}
     end = time.monotonic() + wait
     lookups = []
+    reasons = []
     while want and time.monotonic() < end:
         r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
         if not r:
@@ -184,25 +216,21 @@ def _mode6_round(sock, targets, assoc_addr, wait):
                 lookups.append((peer[0], a))
         got[name] = {"sys_leap": status >> 14, "sys_src": (status >> 8) & 0x3F,
                      "peers": peers}
+        for p in peers:
+            if p["tally"] in " x.-":
+                reasons.append((peer[0], p))
     for addr, a in lookups[:16]:
         seq = seq % 65000 + 1
-        q = b"srcadr"
-        sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 2, seq, 0, a, 0, len(q)) + q
-                    + b"\0" * ((4 - len(q) % 4) % 4), (addr, 123))
-        end = time.monotonic() + 0.2
-        while time.monotonic() < end:
-            r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
-            if not r:
-                break
-            try:
-                buf, peer = sock.recvfrom(4096)
-            except OSError:
-                break
-            if len(buf) >= 12 and struct.unpack_from("!H", buf, 2)[0] == seq:
-                m = re.search(rb"srcadr=([0-9a-fA-F.:]+)", buf[12:])
-                if m:
-                    assoc_addr[(addr, a)] = m.group(1).decode()
-                break
+        m = re.search(rb"srcadr=([0-9a-fA-F.:]+)", _readvar(sock, addr, a, b"srcadr", seq))
+        if m:
+            assoc_addr[(addr, a)] = m.group(1).decode()
+    # refd names the core's reason for a tally in its own variable "reason"
+    # (ntpd does not know it and answers with an error: no reason then).
+    for addr, p in reasons[:16]:
+        seq = seq % 65000 + 1
+        m = re.search(rb'reason="([^"]*)"', _readvar(sock, addr, p["assoc"], b"reason", seq))
+        if m:
+            p["reason"] = m.group(1).decode("ascii", "replace")
     return got
 
 
@@ -285,7 +313,8 @@ NETEM_MIN_DELAY = 1e-3          # s: below this a pure delay is not shaped (see 
 MAX_REAL_NODES = 24             # namespaces and daemons we are willing to start
 SAMPLE_INTERVAL = 1.0           # s between observer rounds
 PEER_INTERVAL = 4.0             # s between ntpq/chronyc readings of nodes that need them
-IMPLS_HOST = ("refd", "ntpsec", "chrony")
+IMPLS_HOST = ("refd", "ntpsec", "chrony", "openntpd")
+OPENNTPD_TRUST_VALID = 6        # OpenNTPD TRUSTLEVEL_BADPEER: a peer below it is "not valid"
 IMPLS_QUERY = ("refd", "ntpdig")
 
 
@@ -382,43 +411,57 @@ def ntpnetem_bin():
     return nl.build_dir() / "netem" / "ntpnetem"
 
 
-REAL_ONLY_NODE_KEYS = ("impl",)     # proposed node field; ntpsim would ignore it
-REAL_ONLY_TOP_KEYS = ("real",)      # proposed top-level mapping; ntpsim would ignore it
-
-
 def validate_with_ntpsim(path):
-    """ntpsim check FILE, so that every mistake is reported as ntpsim reports
-    it.  A file that uses the real-world-only keys (node `impl:`, top-level
-    `real:`) is checked without them: ntpsim of 2026-11 does not know them
-    yet (see docs/two-worlds.md for the loader change)."""
+    """ntpsim check FILE, so that every mistake (also in `impl:` and
+    `real:`) is reported as ntpsim reports it, with file:line:col."""
     b = ntpsim_bin()
     if not b.exists():
         return "ntpsim not built: scenario not validated by ntpsim check"
-    raw = yaml.safe_load(Path(path).read_text())
-    check_path = Path(path)
-    tmp = None
-    if isinstance(raw, dict) and (any(k in raw for k in REAL_ONLY_TOP_KEYS) or any(
-            isinstance(n, dict) and any(k in n for k in REAL_ONLY_NODE_KEYS)
-            for n in raw.get("nodes") or [])):
-        for k in REAL_ONLY_TOP_KEYS:
-            raw.pop(k, None)
-        for n in raw.get("nodes") or []:
-            for k in REAL_ONLY_NODE_KEYS:
-                if isinstance(n, dict):
-                    n.pop(k, None)
-        fd, tmp = tempfile.mkstemp(suffix=".yaml", prefix="realnet-check-")
-        with os.fdopen(fd, "w") as f:
-            yaml.safe_dump(raw, f, sort_keys=False)
-        check_path = Path(tmp)
-    try:
-        r = subprocess.run([str(b), "check", str(check_path)], capture_output=True, text=True,
-                           timeout=30, stdin=subprocess.DEVNULL)
-    finally:
-        if tmp:
-            os.unlink(tmp)
+    r = subprocess.run([str(b), "check", str(path)], capture_output=True, text=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         raise ScenarioError("ntpsim check rejects %s:\n%s" % (path, (r.stderr + r.stdout).strip()))
     return None
+
+
+def fault_spec(m):
+    """A scenario fault mapping (node `fault:` or a `fault` event) as refd's
+    --fault / control `fault` spec: "none" or "KIND[,KIND] offset=S ..."."""
+    kinds = m.get("kinds", [])
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if not kinds:
+        return "none"
+    words = [",".join(str(k) for k in kinds)]
+    for key in ("offset", "rootdisp", "stale"):
+        if key in m:
+            words.append("%s=%.9f" % (key, seconds(m[key])))
+    if "leap" in m:
+        words.append("leap=%d" % int(m["leap"]))
+    if "kod" in m:
+        words.append("kod=%s" % m["kod"])
+    return " ".join(words)
+
+
+def ctl_command(path, text, wait=2.0):
+    """One command to refd's control socket (refd --ctl PATH); returns its
+    answer ("ok: ..." / "error: ...") or None.  The client socket is a file
+    next to PATH: refd may sit in another network namespace, and abstract
+    AF_UNIX addresses are per namespace, file paths are not."""
+    me = str(path) + ".c%d" % os.getpid()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        if os.path.exists(me):
+            os.unlink(me)
+        s.bind(me)
+        s.settimeout(wait)
+        s.sendto(text.encode(), str(path))
+        return s.recv(4096).decode("ascii", "replace")
+    except OSError as e:  # refd gone, socket missing, no answer within wait
+        return "error: %s" % e
+    finally:
+        s.close()
+        if os.path.exists(me):
+            os.unlink(me)
 
 
 class Node:
@@ -441,6 +484,7 @@ class Node:
         self.big_first_step = bool(tmpl.get("big_first_step", False))
         self.start = seconds(tmpl.get("start", 0))
         self.fault = tmpl.get("fault")
+        self.fault_spec = fault_spec(self.fault) if self.fault else None
         self.impl = tmpl.get("impl")
         # query nodes
         self.q_servers = list(tmpl.get("servers") or [])
@@ -488,6 +532,7 @@ class Scenario:
         self.by_addr = {n.addr: n for n in self.nodes}
         real = data.get("real") or {}
         self.real_impl = dict(real.get("impl") or {})
+        self.real_time_scale = float(real.get("time_scale", 1))  # ntpsim check: 1..10000
 
     def resolve(self, name):
         """A node name, a template name or an address -> list of Nodes."""
@@ -878,6 +923,158 @@ def chrony_conf_lines(node, conf):
     return lines, notes
 
 
+# OpenNTPD's ntp.conf-like options that take an argument (dropped with it)
+_OPENNTPD_ARG_OPTS = ("minpoll", "maxpoll", "key", "version", "mode", "ttl", "minsane")
+_OPENNTPD_WHY = {
+    "iburst": "openntpd queries every 5-9 s until a server is trusted, then about every 30 s",
+    "burst": "openntpd sends one query per poll",
+    "minpoll": "openntpd chooses its own poll interval (5-9 s, then ~30 s, longer when synced)",
+    "maxpoll": "openntpd chooses its own poll interval (5-9 s, then ~30 s, longer when synced)",
+    "prefer": "openntpd has no preferred server: every valid one has weight 1 in its median",
+    "noselect": "openntpd uses every valid server",
+    "true": "openntpd has no truechimer override",
+    "key": "openntpd has no symmetric-key authentication",
+    "restrict": "openntpd has no access control: with 'listen on *' it answers every client",
+    "tinker": "openntpd's discipline has no tunables",
+    "tos": "openntpd has no selection tunables",
+    "statistics": "openntpd writes no statistics files",
+    "fudge": "openntpd has no local clock driver",
+}
+
+
+def openntpd_conf_lines(node, conf, serves=False):
+    """ntp.conf -> OpenNTPD ntpd.conf (the subset scenarios use).  Returns
+    (lines, notes); raises ScenarioError for a node openntpd cannot be.
+
+    `server`/`peer` lines become `server ADDR` (openntpd has no symmetric
+    mode) and a `pool` of a raw address `servers ADDR` (a pool of nodes was
+    already expanded into server lines by Conf).  Every option and
+    directive openntpd lacks is dropped with one note per name.  A node that
+    serves others gets `listen on *`: openntpd answers only once it calls
+    itself synced (until then leap 3, stratum 0)."""
+    lines, notes, dropped = [], [], []
+
+    def drop(name):
+        if name not in dropped:
+            dropped.append(name)
+            why = _OPENNTPD_WHY.get(name)
+            notes.append("openntpd: '%s' dropped%s" % (name, ": " + why if why else
+                                                          ": openntpd has no such option"))
+
+    remote = conf.remote_servers()
+    if conf.local is not None and not remote:
+        raise ScenarioError("node %s: openntpd has no local clock driver (LOCAL(0), "
+                            "127.127.1.%d), and it is this node's only source: run it as refd, "
+                            "ntpsec or chrony" % (node.name, conf.local["unit"]))
+    if conf.local is not None:
+        notes.append("openntpd: LOCAL(0) dropped (no local clock driver): it uses its "
+                     "servers only, and serves nothing before they sync it")
+    for kind, addr, opts, _ in remote:
+        if kind == "peer":
+            notes.append("openntpd: 'peer %s' -> 'server %s' (no symmetric mode)" % (addr, addr))
+        lines.append("%s %s" % ("servers" if kind == "pool" else "server", addr))
+        i = 0
+        while i < len(opts):
+            drop(opts[i])
+            i += 2 if opts[i] in _OPENNTPD_ARG_OPTS and i + 1 < len(opts) else 1
+    for line in conf.lines:
+        w = line.split()
+        if not w or w[0] in _ASSOC or (w[0] == "refclock" and w[1:2] == ["local"]) or (
+                w[0] == "fudge" and w[1:2] and w[1].startswith("127.127.1.")):
+            continue  # the local clock: noted above
+        drop(w[0])
+    if not remote:
+        notes.append("openntpd: no server: it never syncs")
+    if serves:
+        lines.append("listen on *")
+        notes.append("openntpd: 'listen on *' added (other nodes use it): it serves only "
+                     "while it calls itself synced, and answers leap 3, stratum 0 before")
+    if node.big_first_step:
+        notes.append("openntpd: ntpd -g has no equivalent: run without -s, openntpd slews "
+                     "every correction (adjtime), which noclockset turns into a no-op")
+    return lines, notes
+
+
+_NTPCTL_PEER_RE = re.compile(
+    r"^\s*(?P<sel>\*)?\s*(?P<wt>\d+)\s+(?P<tl>\d+)\s+(?P<st>\d+|-)\s+(?P<next>-?\d+)s\s+"
+    r"(?P<poll>-?\d+)s\s+(?:(?P<offset>[-+\d.]+)ms\s+(?P<delay>[-+\d.]+)ms\s+"
+    r"(?P<jitter>[-+\d.]+)ms|-+ peer not valid -+)\s*$")
+
+
+def parse_ntpctl(text):
+    """`ntpctl -s all` (OpenNTPD 6.2) -> {"synced", "stratum", "clock_offset",
+    "peers_valid", "peers_total", "peers": [...]} or None without a status
+    line.  A peer: address, pool (its `servers` name or None), selected
+    (ntpctl's '*': the peer openntpd is synced to), weight, trustlevel,
+    stratum (0 before its first reply), next and poll (s), valid (trust
+    level >= 6), offset, delay, jitter (s; offset = server - local, ntpq's
+    sign; None while not valid).  ntpctl's stratum '-' (no usable reply
+    yet) reads as 0.  Sensor rows are ignored."""
+    out = None
+    addr = pool = None
+    section = None
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        m = re.match(r"^(\d+)/(\d+) peers valid, (.*)$", line)
+        if m:
+            rest = m.group(3)
+            st = re.search(r"clock synced, stratum (\d+)", rest)
+            co = re.search(r"clock offset is ([-+\d.]+)ms", rest)
+            out = {"status": line, "peers_valid": int(m.group(1)),
+                   "peers_total": int(m.group(2)), "synced": st is not None,
+                   "stratum": int(st.group(1)) if st else None,
+                   "clock_offset": float(co.group(1)) / 1e3 if co else None, "peers": []}
+            continue
+        if out is None or not line.strip():
+            continue
+        if line.strip() in ("peer", "sensor"):
+            section = line.strip()
+            addr = None
+            continue
+        if section != "peer" or line.split()[0] == "wt":
+            continue
+        m = _NTPCTL_PEER_RE.match(line)
+        if m is None:
+            w = line.split()
+            addr = w[0]
+            pool = w[3] if len(w) >= 4 and w[1:3] == ["from", "pool"] else None
+            continue
+        if addr is None:
+            continue
+        valid = m.group("offset") is not None
+        out["peers"].append({
+            "address": addr, "pool": pool, "selected": m.group("sel") == "*",
+            "weight": int(m.group("wt")), "trustlevel": int(m.group("tl")),
+            "stratum": 0 if m.group("st") == "-" else int(m.group("st")),
+            "next": int(m.group("next")),
+            "poll": int(m.group("poll")), "valid": valid,
+            "offset": float(m.group("offset")) / 1e3 if valid else None,
+            "delay": float(m.group("delay")) / 1e3 if valid else None,
+            "jitter": float(m.group("jitter")) / 1e3 if valid else None})
+        addr = None
+    return out
+
+
+def openntpd_row(back, p):
+    """One parse_ntpctl peer -> a peer row of the report (ntpq's shape):
+    '*' the peer openntpd is synced to, '+' a valid peer (every valid peer
+    enters openntpd's median), ' ' one it does not trust (yet)."""
+    if p["selected"]:
+        tally, reason = "*", "system peer (ntpctl '*': openntpd is synced to it)"
+    elif p["valid"]:
+        tally, reason = "+", "candidate (valid: trust level %d, in openntpd's median)" % (
+            p["trustlevel"])
+    elif p["stratum"] == 0:
+        tally, reason = " ", ("unreachable (inferred: no reply yet, stratum 0; openntpd trust "
+                              "level %d < %d)" % (p["trustlevel"], OPENNTPD_TRUST_VALID))
+    else:
+        tally, reason = " ", "not valid (openntpd trust level %d < %d: too few good replies)" % (
+            p["trustlevel"], OPENNTPD_TRUST_VALID)
+    return {"remote": back(p["address"]), "tally": tally, "stratum": p["stratum"],
+            "reach": None, "trustlevel": p["trustlevel"], "offset": p["offset"],
+            "delay": p["delay"], "jitter": p["jitter"], "reason": reason}
+
+
 # --------------------------------------------------------------------------
 # network: links and firewall
 
@@ -1006,6 +1203,28 @@ def talking_pairs(sc, confs):
     return pairs
 
 
+def served_nodes(sc, confs):
+    """Names of the nodes that others use as a server (server/peer/pool
+    lines, query nodes and query events)."""
+    out = set()
+    for n in sc.nodes:
+        if n.kind == "query":
+            for s in n.q_servers:
+                out.update(t.name for t in sc.resolve(s))
+            continue
+        for kind, addr, _, _ in confs[n.name].remote_servers():
+            t = sc.real_to_node.get(addr)
+            if t is not None and t is not n:
+                out.add(t.name)
+                if kind == "peer":
+                    out.add(n.name)  # symmetric: each serves the other
+    for e in sc.data.get("events") or []:
+        if e.get("do") == "query":
+            for s in e.get("servers") or []:
+                out.update(t.name for t in sc.resolve(s))
+    return out
+
+
 def firewall_rules(sc):
     rules = []
     for i, r in enumerate(sc.data.get("firewall") or []):
@@ -1041,16 +1260,17 @@ class RealRun:
     """Runs one scenario on a Lab (ntplab_net.Lab); the caller cleans the
     lab up (the pytest fixture, or main())."""
 
-    def __init__(self, sc, lab, time_scale=1.0, impl=None, seed=None, log=None,
+    def __init__(self, sc, lab, time_scale=None, impl=None, seed=None, log=None,
                  add_iburst=True, sample_interval=SAMPLE_INTERVAL):
         self.sc = sc
         self.lab = lab
-        self.k = float(time_scale)
+        self.k = float(sc.real_time_scale if time_scale is None else time_scale)
         self.seed = sc.seed if seed is None else int(seed)
         self.log = log or (lambda msg: None)
         self.sample_interval = sample_interval
         self.notes = []
         self.skipped = []
+        self.ctl_dir = None     # short directory for refd control sockets (ctl_path)
         self.procs = {}         # node name -> Proc
         self.socks = {}         # chrony node -> command socket
         self.ns = {}            # node name -> namespace
@@ -1058,6 +1278,8 @@ class RealRun:
         self.queries = {}       # node name -> list of verdicts
         self.chrony_samples = {}
         self.chrony_peer_samples = {}
+        self.openntpd_samples = {}      # node -> [(t, parse_ntpctl() or None)]
+        self.openntpd_peer_samples = {}  # node -> [(t, [peer rows])]
         self.drops = {}         # sender node name -> packets dropped by filters
         self.sublabs = {}       # chrony node -> its Lab (own directory)
         self.stopped_at = {}
@@ -1079,10 +1301,21 @@ class RealRun:
             if n.impl not in ok:
                 raise ScenarioError("node %s (kind %s): impl '%s' not one of %s"
                                     % (n.name, n.kind, n.impl, ", ".join(ok)))
+            if n.impl != "refd" and n.fault_spec not in (None, "none"):
+                raise ScenarioError("node %s: a fault from the start needs refd (--fault); "
+                                    "%s cannot be made to misbehave" % (n.name, n.impl))
             if n.impl == "ntpsec" and (n.clock_offset or n.clock_freq):
                 raise ScenarioError("node %s: NTPsec ntpd cannot run with a clock offset or "
                                     "frequency error (libfaketime breaks it: kernel receive "
                                     "stamps are real); use refd or chrony" % n.name)
+            if n.impl == "openntpd" and (n.clock_offset or n.clock_freq):
+                # measured: FAKETIME=+0.5s -> "reply from ...: negative delay
+                # -0.499953s": its T4 is the kernel's SO_TIMESTAMP (real time),
+                # T1 the faked clock, as with NTPsec
+                raise ScenarioError("node %s: openntpd cannot run with a clock offset or "
+                                    "frequency error (libfaketime breaks it: its receive stamps "
+                                    "come from the kernel, its transmit stamps from the faked "
+                                    "clock: 'negative delay'); use refd or chrony" % n.name)
             if n.clock_extra:
                 self.notes.append("%s: clock %s not reproduced (refd's virtual clock and "
                                   "libfaketime have offset and frequency only)"
@@ -1109,6 +1342,17 @@ class RealRun:
         self.confs = {n.name: Conf(sc, n, n.conf_scaled) for n in sc.nodes if n.kind == "host"}
         for c in self.confs.values():
             self.notes += c.notes
+        self.served = served_nodes(sc, self.confs)
+        for n in sc.nodes:
+            if n.impl == "openntpd":
+                openntpd_conf_lines(n, self.confs[n.name], n.name in self.served)  # refusals
+                for path, what in ((nl.openntpd_bin(), "OpenNTPD (scripts/install-deps.sh "
+                                    "unpacks it into $NTPLAB_BUILD/daemons/openntpd)"),
+                                   (nl.noclockset_lib(), "the noclockset shim (built by CMake "
+                                    "from tests/interop/shim)")):
+                    if not path.exists():
+                        raise ScenarioError("node %s: impl openntpd needs %s, not found at %s"
+                                            % (n.name, what, path))
 
     # -- small helpers
     def t(self):
@@ -1365,7 +1609,10 @@ table inet ntplab {
                     drift.unlink()
             off = n.clock_offset if restart_offset is None else restart_offset
             extra = ["--clock-offset", "%.9f" % off, "--clock-freq", "%.6f" % (n.clock_freq * 1e6),
-                     "-d", "--control-remote"]  # mode 6 for the observer (restrict permits it)
+                     "-d", "--control-remote",  # mode 6 for the observer (restrict permits it)
+                     "--ctl", str(self.ctl_path(n))]  # run-time step, freq, fault events
+            if n.fault_spec:
+                extra += ["--fault", n.fault_spec]
             if n.big_first_step:
                 extra.append("-g")
             p = lab.refd(refd_conf_text(lab, n, conf), ns=ns, name=tag, extra=extra)
@@ -1376,6 +1623,11 @@ table inet ntplab {
             if restart_offset is None:
                 self.notes += ["%s: %s" % (n.name, x) for x in notes]
             p = lab.ntpd(lines, ns=ns, name=n.name)
+        elif n.impl == "openntpd":
+            lines, notes = openntpd_conf_lines(n, conf, n.name in self.served)
+            if restart_offset is None:
+                self.notes += ["%s: %s" % (n.name, x) for x in notes]
+            p = lab.openntpd(lines, ns=ns, name=tag, drift_ppm=n.drift_ppm)
         else:
             lines, notes = chrony_conf_lines(n, conf)
             if restart_offset is None:
@@ -1608,26 +1860,72 @@ table inet ntplab {
             q = query_fields(e, False)
             for n in sc.resolve(e["node"]):
                 self.run_query(n, e.get("servers") or [], q)
-        elif what in ("step", "freq"):
-            self.skip_event(line, what, "refd's virtual clock and libfaketime take an offset "
-                            "and a frequency only at start; an external %s of a running "
-                            "daemon's clock is not reproduced" % what)
-        elif what == "fault":
-            self.skip_event(line, what, "refd has no run-time fault injection (core/ntp_fault "
-                            "is reachable only from ntpsim); a falseticker is a server started "
-                            "with --clock-offset instead")
+        elif what in ("step", "freq", "fault"):
+            for n in sc.resolve(e["node"]):
+                self.disturb(n, what, e, line)
         else:
             self.skip_event(line, what, "unknown event")
+
+    def disturb(self, n, what, e, line):
+        """A step, freq or fault event on node n: refd takes it on its control
+        socket (refd_ctl); the other daemons' clocks and replies cannot be
+        changed from outside while they run."""
+        if n.impl != "refd":
+            self.skip_event(line, what, "%s runs %s: only refd takes a run-time %s (its "
+                            "--ctl socket); libfaketime and the real daemons fix a clock's "
+                            "offset and rate at start" % (n.name, n.impl, what))
+            return
+        p = self.procs.get(n.name)
+        if p is None or not p.alive():
+            self.ev("event %s on %s (line %s): daemon not running, nothing to do"
+                    % (what, n.name, line))
+            return
+        if what == "step":
+            cmd = "step %.9f" % seconds(e["by"])
+        elif what == "freq":
+            cmd = "freq %.12g" % fraction(e["freq"])
+        else:
+            cmd = "fault " + fault_spec(e)
+        answer = ctl_command(self.ctl_path(n), cmd)
+        if not answer.startswith("ok: "):
+            raise ScenarioError("event %s (line %s) on %s: refd answered %r to %r"
+                                % (what, line, n.name, answer, cmd))
+        # a restart (start event) keeps what the events made of the node
+        if what == "freq":
+            n.clock_freq = fraction(e["freq"])
+        elif what == "fault":
+            n.fault_spec = None if cmd == "fault none" else cmd[len("fault "):]
+        self.ev("%s: %s -> %s" % (n.name, cmd, answer))
+
+    def ctl_path(self, n):
+        """refd's control socket for node n: in the lab directory, or in a
+        short private directory when that path would not fit in sun_path."""
+        p = self.lab.path(n.name + ".ctl")
+        if len(str(p)) + 16 >= 108:  # + the client's ".c<pid>" suffix
+            if self.ctl_dir is None:
+                self.ctl_dir = Path(tempfile.mkdtemp(prefix="rnctl-"))
+            p = self.ctl_dir / (n.name + ".ctl")
+        return p
 
     def skip_event(self, line, what, why):
         self.skipped.append({"line": line, "what": "event %s" % what, "reason": why})
         self.ev("event %s (line %s) skipped: %s" % (what, line, why))
 
     def sample_peers(self):
-        """chronyd has no mode 6: read tracking and sources with chronyc."""
+        """chronyd and openntpd have no mode 6: read chronyc tracking and
+        sources, and `ntpctl -s all`."""
         for n in self.sc.nodes:
             p = self.procs.get(n.name)
-            if n.kind != "host" or p is None or not p.alive() or n.impl != "chrony":
+            if n.kind != "host" or p is None or not p.alive() or \
+                    n.impl not in ("chrony", "openntpd"):
+                continue
+            if n.impl == "openntpd":
+                t = round(self.t(), 3)
+                st = parse_ntpctl(nl.ntpctl(p.pid, "-s", "all").stdout)
+                self.openntpd_samples.setdefault(n.name, []).append((t, st))
+                if st is not None:
+                    self.openntpd_peer_samples.setdefault(n.name, []).append(
+                        (t, [openntpd_row(self.back, x) for x in st["peers"]]))
                 continue
             t = round(self.t(), 3)
             tr = nl.chrony_tracking(self.lab, self.socks[n.name], self.ns[n.name])
@@ -1647,8 +1945,10 @@ table inet ntplab {
         alias = self.lab.path("realnet-sampler")
         if not alias.exists():
             os.symlink(nl.PYTHON, str(alias))
+        # an openntpd that serves no node does not listen: nothing to probe
         targets = ["%s=%s%s" % (n.name, n.real, ":m6" if n.impl in ("refd", "ntpsec") else "")
-                   for n in self.sc.nodes if n.kind == "host"]
+                   for n in self.sc.nodes if n.kind == "host" and
+                   (n.impl != "openntpd" or n.name in self.served)]
         self.t0_mono = time.monotonic()
         self.t0_wall = time.time()
         if targets:
@@ -1710,6 +2010,10 @@ table inet ntplab {
             elif d["alive"] and n.impl == "chrony":
                 d["tracking"] = nl.chrony_tracking(self.lab, self.socks[n.name], self.ns[n.name])
                 d["sources"] = nl.chrony_sources(self.lab, self.socks[n.name], self.ns[n.name])
+            elif d["alive"] and n.impl == "openntpd":
+                r = nl.ntpctl(p.pid, "-s", "all")
+                d["ntpctl"] = r.stdout
+                d["ntpctl_status"] = parse_ntpctl(r.stdout)
             r = self.nsexec(self.ns[n.name], [NFT, "list", "table", "inet", "ntplab"],
                             check=False)
             cnt = re.findall(r"chain (count_out|count_in) \{.*?counter packets (\d+)",
@@ -1750,6 +2054,19 @@ table inet ntplab {
             bound = d["rootdelay"] / 2 + d["rootdisp"] if claims else None
             peer = d["sys_src"] != 0 if "sys_src" in d else claims
             out.append((d["t"], d["offset"], claims, bound, peer))
+        if n.impl == "openntpd":
+            # no mode 6 and (unless it serves) no listener: ntpctl every 4 s.
+            # Its clock is the machine's and is never moved, so the offset
+            # is openntpd's own estimate: local - the peer it is synced to.
+            out = []
+            for t, st in self.openntpd_samples.get(n.name, []):
+                if st is None:
+                    out.append((t, None, False, None, False))
+                    continue
+                sel = [p for p in st["peers"] if p["selected"] and p["offset"] is not None]
+                off = -sel[0]["offset"] if sel else None
+                out.append((t, off, st["synced"], None, st["synced"] and bool(sel)))
+            return out
         if n.impl == "chrony" and not any(x[1] is not None for x in out):
             out = []
             for t, tr in chrony:
@@ -1781,11 +2098,13 @@ table inet ntplab {
                 remote = "LOCAL(0)" if addr and addr.startswith("127.127.") else \
                     self.back(addr) if addr else "assoc-%d" % p["assoc"]
                 rows.append({"remote": remote, "tally": p["tally"], "reach": p["reach"],
-                             "reason": infer_reason(p["tally"], p["reach"],
-                                                    server_obs.get(remote, []), d["t"],
-                                                    maxdist)})
+                             "reason": p.get("reason") or infer_reason(
+                                 p["tally"], p["reach"], server_obs.get(remote, []), d["t"],
+                                 maxdist)})
             hist.append((d["t"], rows))
         for t, rows in self.chrony_peer_samples.get(n.name, []):
+            hist.append((t, rows))
+        for t, rows in self.openntpd_peer_samples.get(n.name, []):
             hist.append((t, rows))
         return hist
 
@@ -1817,6 +2136,12 @@ table inet ntplab {
                     if m:
                         events.append((t, m.group(4), self.back_text(m.group(5)),
                                        self.back(m.group(1))))
+                elif n.impl == "openntpd":
+                    # ntpd -d lines carry no time stamp; without -s it never
+                    # sets the clock, so this stays empty unless -s is added
+                    m = re.search(r"set local clock to .*\(offset ([-+\d.]+)s\)", line)
+                    if m:
+                        steps.append((None, float(m.group(1))))
                 else:
                     if t is not None:
                         t = round(t - n.clock_offset, 3)  # stamped by the faked clock
@@ -1832,6 +2157,14 @@ table inet ntplab {
         """Round-trip delays (s) the node measured, per sample: refd/ntpd
         peerstats, chronyd measurements.log."""
         out = []
+        if n.impl == "openntpd":
+            for f in sorted(self.lab.dir.glob(n.name + ".out")) + \
+                    sorted(self.lab.dir.glob(n.name + "-r*.out")):
+                for m in re.finditer(r"reply from (\S+): offset [-+\d.]+ delay ([-+\d.]+)",
+                                     f.read_text(errors="replace")):
+                    if m.group(1) in self.sc.real_to_node:
+                        out.append(float(m.group(2)))
+            return out
         if n.impl == "chrony":
             p = self.node_dir(n) / "measurements.log"
             try:
@@ -1910,21 +2243,39 @@ table inet ntplab {
         if last_obs:
             rep["stratum"] = last_obs["stratum"]
             rep["leap"] = last_obs["leap"]
+        elif n.impl == "openntpd":
+            st = (fin.get("ntpctl_status") or next(
+                (x for _, x in reversed(self.openntpd_samples.get(n.name, [])) if x), None))
+            if st is not None:
+                # what it would serve: ntpctl's stratum when synced, else
+                # leap 3 and stratum 0 (openntpd's unsynced answer)
+                rep["stratum"] = st["stratum"] if st["synced"] else 0
+                rep["leap"] = 0 if st["synced"] else 3
+                rep["ntpctl_status"] = st["status"]
         peers, syspeer = self._final_peers(n, fin)
         if n.impl in ("refd", "ntpsec"):
             srv = {self.sc.by_name[k].addr: [r for r in v if r.get("answered", True)]
                    for k, v in obs.items()}
             maxdist = next((float(t[1]) for t in self.confs[n.name].tos
                             if len(t) >= 2 and t[0] == "maxdist"), 1.5)
+            hist = self.peer_history(n, obs)
+            last = {r["remote"]: r for r in (hist[-1][1] if hist else [])}
             for p in peers:
-                p["reason"] = infer_reason(p["tally"], p["reach"] != 0,
-                                           srv.get(p["remote"], []), end_t, maxdist)
+                said = last.get(p["remote"])
+                if said and said["tally"] == p["tally"] and "inferred" not in said["reason"]:
+                    p["reason"] = said["reason"]  # refd's own words, from its last sample
+                else:
+                    p["reason"] = infer_reason(p["tally"], p["reach"] != 0,
+                                               srv.get(p["remote"], []), end_t, maxdist)
         rep["system_peer"] = syspeer
         sp_node = self.sc.by_addr.get(syspeer) if syspeer else None
         rep["system_peer_node"] = sp_node.name if sp_node else None
         rep["peers"] = peers
         if n.impl in ("refd", "ntpsec"):
             sp = [p for p in peers if p["tally"] in "*o"]
+            rep["estimated_offset_end"] = -sp[0]["offset"] if sp else None
+        elif n.impl == "openntpd":
+            sp = [p for p in peers if p["tally"] == "*" and p["offset"] is not None]
             rep["estimated_offset_end"] = -sp[0]["offset"] if sp else None
         elif fin.get("tracking"):
             rep["estimated_offset_end"] = fin["tracking"]["last_offset"]
@@ -1940,6 +2291,11 @@ table inet ntplab {
             return ("observer probe of chronyd's served (corrected) clock: raw = libfaketime "
                     "%s, corrected by the null driver" % self.faketime(n)
                     if n.clock_offset or n.clock_freq else "observer probe of chronyd")
+        if n.impl == "openntpd":
+            return ("openntpd's own estimate (ntpctl every %g s: local - the peer it is synced "
+                    "to); its clock is the machine's and never moves (noclockset makes adjtime "
+                    "a no-op, capsh drops cap_sys_time): its true offset is 0 by construction"
+                    % PEER_INTERVAL)
         return ("observer probe: ntpd serves the machine's clock, never disciplined "
                 "(capsh drops cap_sys_time), so its true offset is 0 by construction")
 
@@ -1965,6 +2321,13 @@ table inet ntplab {
             tr = fin.get("tracking")
             if syspeer is None and tr and tr["refid"].upper() == "4C4F434C":
                 syspeer = "LOCAL(0)"
+        elif n.impl == "openntpd":
+            st = fin.get("ntpctl_status") or {}
+            for x in st.get("peers") or []:
+                row = openntpd_row(self.back, x)
+                peers.append(row)
+                if row["tally"] == "*":
+                    syspeer = row["remote"]
         return peers, syspeer
 
     def report(self, end_t):
@@ -2001,8 +2364,8 @@ table inet ntplab {
 
 
 def tally_reason(t):
-    """What ntpq's tally means (refd does not export the core's reason text
-    over mode 6; see docs/two-worlds.md)."""
+    """What ntpq's tally means: the reason when the daemon names none (ntpd;
+    refd names its own in the mode 6 variable "reason")."""
     return {"x": "falseticker (tally 'x')", ".": "excess (tally '.')",
             "-": "outlier (tally '-')", " ": "reject (tally ' ')", "+": "candidate",
             "#": "backup", "*": "system peer", "o": "system peer (PPS)"}.get(t, t)
@@ -2269,6 +2632,11 @@ def judge(run, c, n, rep, obs):
         return {"skip": "node not run"}
     if n.kind == "query" and k not in ("query", "packets"):
         return {"skip": "a query node has no clock or associations"}
+    if n.impl == "openntpd" and k in ("offset", "rms", "bound"):
+        return {"skip": "openntpd's clock is the machine's and never moves (noclockset turns "
+                        "adjtime into a no-op; capsh drops cap_sys_time): its true offset is 0 "
+                        "by construction, and it advertises no root distance to an observer "
+                        "it does not serve; its own offset estimate is in the peer table"}
     if k == "synced":
         return _judge_synced(run, c, n, obs)
     if k in ("offset", "rms"):
@@ -2282,12 +2650,18 @@ def judge(run, c, n, rep, obs):
             extra = " (last %+.6f s at %s s)" % (rep["last_step"], rep["step_times"][-1])
         if n.impl == "chrony":
             extra += " [chronyd -x: corrections > 0.128 s, applied at once by its null driver]"
+        if n.impl == "openntpd":
+            extra += (" [openntpd runs without -s: it never sets the clock, it slews every "
+                      "correction with adjtime]")
         return _count_verdict(rep["steps"], c, "steps", extra)
     if k in ("rejected", "selected"):
         return _judge_peers(run, c, n, rep, obs)
     if k == "event":
         if n.impl == "chrony":
             return {"skip": "chronyd has no ntpd event log"}
+        if n.impl == "openntpd":
+            return {"skip": "openntpd has no ntpd event log (it logs 'peer ... now valid' and "
+                            "'clock is now synced', without times)"}
         hits = [e for e in rep["events"] if e["name"] == c["name"] and
                 c.get("reason", "").lower() in e["reason"].lower()]
         extra = " (first at %s s: %s)" % (hits[0]["t"], hits[0]["reason"][:95]) if hits else ""
@@ -2440,8 +2814,10 @@ def report_text(rep, sim=None):
                        " (%+.6f s)" % n["last_step"], fmt_s(n["offset_end"]),
                        fmt_s(n["offset_max_after_sync"]), n["system_peer"], n.get("stratum")))
         for p in n["peers"]:
-            out.append("      %s%-16s st %-2s reach %03o offset %s  %s" % (
-                p["tally"], p["remote"], p["stratum"], p["reach"], fmt_s(p["offset"]),
+            reach = "reach %03o" % p["reach"] if isinstance(p.get("reach"), int) else \
+                "trust %2s" % p.get("trustlevel", "-")   # openntpd: no reach register
+            out.append("      %s%-16s st %-2s %s offset %s  %s" % (
+                p["tally"], p["remote"], p["stratum"], reach, fmt_s(p["offset"]),
                 p["reason"]))
     for k, h in rep["links"].items():
         for x in h:
@@ -2502,7 +2878,7 @@ def report_markdown(rep):
 # the API the pytest wrapper uses, and main()
 
 
-def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None, sim=False,
+def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=None, sim=False,
                  log=None):
     """Run SCENARIO on `lab` (which the caller cleans up).  Returns the
     report dict; with sim=True it carries ntpsim's report of the same scaled
@@ -2514,6 +2890,8 @@ def run_scenario(path, lab, time_scale=1.0, impl=None, seed=None, keep_logs=None
     try:
         rep = run.run()
     finally:
+        if run.ctl_dir is not None:
+            shutil.rmtree(str(run.ctl_dir), ignore_errors=True)
         if keep_logs:
             _keep(lab, keep_logs)
     rep["scaled_file"] = str(scaled_path)
@@ -2561,13 +2939,14 @@ def main(argv=None):
         prog="realnet.py", description="Run an ntpsim scenario with real daemons in network "
         "namespaces (root; every NTP program under capsh --drop=cap_sys_time).")
     ap.add_argument("scenario")
-    ap.add_argument("--time-scale", type=float, default=1.0, metavar="K",
-                    help="divide durations and event/check times by K, polls by log2 K")
+    ap.add_argument("--time-scale", type=float, metavar="K",
+                    help="divide durations and event/check times by K, polls by log2 K "
+                    "(default: the file's real: time_scale, else 1)")
     ap.add_argument("--keep-logs", metavar="DIR", help="copy configs, logs, samples, the "
                     "scaled scenario and report.json/report.txt here")
     ap.add_argument("--impl", action="append", metavar="NODE=IMPL",
-                    help="refd (default), ntpsec or chrony for hosts; refd or ntpdig for "
-                    "query nodes; NODE may be a template name")
+                    help="refd (default), ntpsec, chrony or openntpd for hosts; refd or "
+                    "ntpdig for query nodes; NODE may be a template name")
     ap.add_argument("--seed", type=int, help="override the scenario's seed (ntpnetem streams)")
     ap.add_argument("--sim", action="store_true", help="also run ntpsim on the scaled "
                     "scenario at the same seed and print both side by side")
@@ -2575,13 +2954,13 @@ def main(argv=None):
     ap.add_argument("--scaled-out", metavar="FILE", help="write the scaled scenario and exit")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-    if a.time_scale < 1:
+    if a.time_scale is not None and a.time_scale < 1:
         ap.error("--time-scale must be >= 1")
     try:
         impl = _parse_impl(a.impl)
         if a.scaled_out:
             sc = load_scenario(a.scenario)
-            d, notes = scale_scenario(sc.data, a.time_scale)
+            d, notes = scale_scenario(sc.data, a.time_scale or sc.real_time_scale)
             Path(a.scaled_out).write_text(yaml.safe_dump(d, sort_keys=False))
             for x in notes:
                 print("scaled: " + x)

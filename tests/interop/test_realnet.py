@@ -3,10 +3,12 @@
 realnet.py, next to ntpsim on the same (time-scaled) scenario and seed.
 
 Each real run builds its own namespaces (a router, one per node, an
-observer), starts refd / NTPsec ntpd / chronyd under capsh
+observer), starts refd / NTPsec ntpd / chronyd / OpenNTPD under capsh
 --drop=cap_sys_time and removes everything at the end (the lab fixtures'
-finalizers).  Two implementations of one scenario run side by side, each in
-a lab of its own, to keep the suite under ten minutes.
+finalizers).  Two runs (two implementations of one scenario, or two
+scenarios) go side by side, each in a lab of its own, to keep the suite
+under ten minutes.  runtime-events plays `fault`, `freq` and `step` events
+against running refds through their control sockets (refd --ctl).
 
 What every scenario test asserts:
 
@@ -17,7 +19,8 @@ What every scenario test asserts:
   difference).
 
 The pure parts of realnet (time scaling, address mapping, ntp.conf
-translation, link specs) are tested without root at the end.
+translation for chronyd and OpenNTPD, the ntpctl parser, link specs) are
+tested without root at the end.
 """
 
 import math
@@ -30,6 +33,7 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ntplab_net as nl  # noqa: E402
@@ -39,6 +43,13 @@ REPO = nl.REPO
 SEED = REPO / "scenarios" / "seed"
 REAL = REPO / "scenarios" / "real"
 ROOT = os.geteuid() == 0
+
+
+def file_scale(path):
+    """The scenario's own `real: time_scale` (what realnet.py uses without
+    --time-scale); the tests pass it explicitly so their timings are visible."""
+    return float(((yaml.safe_load(Path(path).read_text()) or {}).get("real") or {})
+                 .get("time_scale", 1))
 
 
 def _need(path, what):
@@ -137,7 +148,7 @@ def note_run(lab, rep):
 # --------------------------------------------------------------------------
 # 1. the seed LAN server on its local clock: refd, then NTPsec ntpd, as host131
 
-LAN_SCALE = 100
+LAN_SCALE = file_scale(SEED / "lan-local-clock.yaml")  # 100: 2 h in 72 s
 
 
 def test_lan_local_clock_refd_and_ntpsec(realnet_bins, ntpd_bin, lab, lab2):
@@ -169,7 +180,7 @@ def test_lan_local_clock_refd_and_ntpsec(realnet_bins, ntpd_bin, lab, lab2):
 # 2. the seed incident: host132 28.2 s ahead, as refd and as chronyd
 
 
-CA_SCALE = 80
+CA_SCALE = file_scale(SEED / "client-ahead.yaml")  # 80: 2 h in 90 s
 
 
 def test_client_ahead_refd_and_chrony(realnet_bins, chronyd_bin, lab, lab2):
@@ -202,14 +213,30 @@ def test_client_ahead_refd_and_chrony(realnet_bins, chronyd_bin, lab, lab2):
 # 3. the seed firewall: UDP 123 dropped at the server, then lifted
 
 
-FW_SCALE = 120
+FW_SCALE = file_scale(SEED / "firewall.yaml")  # 120: 3 h in 90 s
 
 
-def test_firewall(realnet_bins, lab):
+def test_firewall_and_openntpd(realnet_bins, lab, lab2):
+    """seed firewall.yaml and, at the same time in a second lab,
+    real/openntpd-client.yaml (when OpenNTPD is unpacked: it is the longer
+    of the two, ~145 s, and would otherwise add its whole run time)."""
     path = SEED / "firewall.yaml"
     _need(path, "scenarios/seed/firewall.yaml")
-    rep = realnet.run_scenario(path, lab, time_scale=FW_SCALE, sim=True)
+    if not (nl.openntpd_bin().exists() and nl.noclockset_lib().exists()):
+        rep = realnet.run_scenario(path, lab, time_scale=FW_SCALE, sim=True)
+        note_run(lab, rep)
+        firewall_outcomes(rep)
+        pytest.skip("OpenNTPD or the noclockset shim missing: only the firewall scenario ran")
+    before = _host_state()
+    rep, orep = run_both([(lab, path, FW_SCALE, {}), (lab2, REAL / "openntpd-client.yaml",
+                                                       None, {})])
     note_run(lab, rep)
+    note_run(lab, orep)
+    firewall_outcomes(rep)
+    openntpd_outcomes(orep, lab, lab2, before)
+
+
+def firewall_outcomes(rep):
     # while blocked the client's peer stays unreachable ...
     rej = check(rep, "rejected host132")
     assert rej["pass"] and "unreachable" in rej["detail"], rej
@@ -286,9 +313,16 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
 # 5. a falseticker among three servers
 
 
-def test_falseticker(realnet_bins, lab):
-    rep = realnet.run_scenario(REAL / "falseticker.yaml", lab, sim=True)
-    note_run(lab, rep)
+def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
+    """falseticker.yaml (a liar started with --clock-offset 0.5) and, at the
+    same time in a second lab, runtime-events.yaml: a fault, a frequency
+    change and a clock step played against running refds through their
+    control sockets (refd --ctl)."""
+    reps = run_both([(lab, REAL / "falseticker.yaml", None, {}),
+                     (lab2, REAL / "runtime-events.yaml", None, {})])
+    rep, rt = reps
+    for r in reps:
+        note_run(lab, r)
     c = node(rep, "client")
     liar = [p for p in c["peers"] if p["remote"] == "10.0.0.3"]
     assert liar and liar[0]["tally"] == "x" and "falseticker" in liar[0]["reason"], c["peers"]
@@ -299,6 +333,167 @@ def test_falseticker(realnet_bins, lab):
     assert c["steps"] == 0 and abs(c["offset_end"]) < 1e-3, c
     assert check(rep, "rejected client source liar")["pass"]
     assert_agrees_with_sim(rep)
+
+    # runtime-events: every event reached refd and was carried out ...
+    done = [w for _, w in rt["events_log"] if " -> ok: " in w]
+    assert len(done) == 3, rt["events_log"]
+    assert not rt.get("skipped"), rt["skipped"]
+    c = node(rt, "client")
+    srv3 = [p for p in c["peers"] if p["remote"] == "10.0.0.3"]
+    # ... the fault: srv3 serves +0.5 s from 50 s and is told apart, in the
+    # core's own words (mode 6 variable "reason", not inferred)
+    assert srv3 and abs(srv3[0]["offset"] - 0.5) < 0.01, srv3
+    assert srv3[0]["tally"] == "x" and "outside intersection" in srv3[0]["reason"], srv3
+    # ... the step: 20 ms forward at 95 s, slewed (no daemon step), so the
+    # largest offset after it is the step itself, not the < 1 ms before it
+    assert check(rt, "rms client")["measured"] < 1e-3
+    jump = check(rt, "offset client")["measured"]
+    assert 0.015 < jump < 0.025, jump
+    assert c["steps"] == 0, c
+    assert_agrees_with_sim(rt)
+
+
+# --------------------------------------------------------------------------
+# 6. OpenNTPD as a client of a refd LAN server
+
+
+@pytest.fixture
+def openntpd_bins():
+    _need(nl.openntpd_bin(), "OpenNTPD ntpd (scripts/install-deps.sh unpacks it into "
+          "$NTPLAB_BUILD/daemons/openntpd)")
+    _need(nl.ntpctl_bin(), "ntpctl")
+    _need(nl.noclockset_lib(), "the noclockset shim (tests/interop/shim, built by CMake)")
+
+
+def _host_state():
+    """What an openntpd run must leave as it found it: the account files,
+    /var/lib, no OpenNTPD folder, the mount table (namespaces' /run/netns
+    entries left out: other tests may come and go meanwhile)."""
+    import hashlib
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"], capture_output=True,
+                            text=True, timeout=10).stdout.splitlines()
+    return {"passwd": hashlib.sha256(Path("/etc/passwd").read_bytes()).hexdigest(),
+            "group": hashlib.sha256(Path("/etc/group").read_bytes()).hexdigest(),
+            "var_lib": sorted(os.listdir("/var/lib")),
+            "openntpd_dirs": [d for d in ("/var/lib/openntpd", "/run/openntpd",
+                                          "/var/run/openntpd") if os.path.exists(d)],
+            "mounts": "\n".join(x for x in mounts if not x.startswith("/run/netns/"))}
+
+
+def _openntpd_processes():
+    """PIDs running the unpacked OpenNTPD binary (parent or engines): read
+    only, to prove none is left; nothing is killed by name."""
+    want = str(nl.openntpd_bin().resolve())
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % d) == want:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def openntpd_outcomes(rep, lab, olab, before):
+    """What real/openntpd-client.yaml must show; olab is the lab it ran in."""
+    srv, c = node(rep, "server"), node(rep, "client")
+    assert c["impl"] == "openntpd" and srv["impl"] == "refd", (c["impl"], srv["impl"])
+    # "clock synced, stratum 7": one above the server's served stratum 6
+    # (LOCAL(0) fudged to 5), with the server as the peer it is synced to
+    assert srv["stratum"] == 6, srv
+    assert c["ntpctl_status"].endswith("clock synced, stratum 7"), c.get("ntpctl_status")
+    assert c["stratum"] == srv["stratum"] + 1, c
+    top = [p for p in c["peers"] if p["tally"] == "*"]
+    assert len(top) == 1 and top[0]["remote"] == "10.0.0.1" and top[0]["stratum"] == 6, c["peers"]
+    assert c["system_peer"] == "10.0.0.1", c
+    # within a bounded time: the scenario's 140 s (synced at its 9th reply,
+    # 95-133 s: scenarios/real/openntpd-client.yaml says why)
+    syn = check(rep, "synced client")
+    assert syn["pass"] and c["sync_time"] is not None and c["sync_time"] <= 140, (syn, c)
+    assert check(rep, "selected client source server")["pass"]
+    assert c["steps"] == 0, c
+    # its own estimate of local - server, on a symmetric path
+    assert abs(c["estimated_offset_end"]) < 1e-3, c
+    # the 5 ms path after the first exchange, as openntpd measured it
+    d = c["ntp_delays"]
+    assert len(d) >= 9 and d[0] < 2e-3 and all(0.010 <= x < 0.020 for x in d[1:]), d
+    # what cannot be judged for openntpd is skipped, with the reason
+    for label in ("offset client", "event client"):
+        sk = check(rep, label)
+        assert sk.get("skipped") and "openntpd" in sk["reason"], sk
+    # the translation's notes: one per dropped option
+    dropped = [x for x in rep["notes"] if x.startswith("client: openntpd: '")]
+    assert sorted(x.split("'")[1] for x in dropped) == ["iburst", "maxpoll", "minpoll"], dropped
+    # the shim was in effect (logged once per call kind) and the clock calls
+    # "succeeded": no "adjtime failed" in openntpd's log
+    log = olab.path("client.out").read_text()
+    assert "noclockset: adjtime() intercepted" in log and "clock is now synced" in log, log
+    assert "adjtime failed" not in log and "adjfreq failed" not in log, log
+    assert_agrees_with_sim(rep)
+    lab.note("openntpd client: synced at %.1f s (%s), peer %s st %d, %d replies",
+             c["sync_time"], c["ntpctl_status"], top[0]["remote"], top[0]["stratum"], len(d))
+    # nothing of it is left: no process, no mount; the machine's account
+    # files, /var/lib and /run as they were
+    nl.wait_for(lambda: not _openntpd_processes(), "openntpd processes gone", tries=50,
+                interval=0.1, last=_openntpd_processes)
+    after = _host_state()
+    for k in before:
+        assert before[k] == after[k], "%s changed by the openntpd run" % k
+    assert "openntpd" not in after["mounts"] and str(olab.dir) not in after["mounts"]
+
+
+def test_openntpd_noclockset_shim(openntpd_bins):
+    """The shim turns each clock-setting call into a logged, successful
+    no-op; without it the same calls fail with EPERM, because capsh has
+    dropped CAP_SYS_TIME: the capability, not the shim, protects the clock.
+    Every value is harmless even if it reached the kernel (a zero adjtime,
+    the current frequency, the time just read)."""
+    if not ROOT:
+        pytest.skip("needs root (capsh --drop)")
+    code = r"""
+import ctypes, json
+libc = ctypes.CDLL(None, use_errno=True)
+class Timeval(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("us", ctypes.c_long)]
+class Timespec(ctypes.Structure):
+    _fields_ = [("s", ctypes.c_long), ("ns", ctypes.c_long)]
+class Timex(ctypes.Structure):
+    _fields_ = [("modes", ctypes.c_uint), ("rest", ctypes.c_long * 40)]
+out = {}
+def rc(name, r):
+    out[name] = [r, ctypes.get_errno()]
+    ctypes.set_errno(0)
+old = Timeval(7, 7)
+rc("adjtime", libc.adjtime(ctypes.byref(Timeval(0, 0)), ctypes.byref(old)))
+out["olddelta"] = [old.s, old.us]
+tx = Timex(); tx.modes = 0
+rc("adjtimex_read", libc.adjtimex(ctypes.byref(tx)))
+freq = tx.rest[1]   # struct timex: modes (+ padding), offset, freq, ...
+tx.modes = 0x0002   # ADJ_FREQUENCY, to the value it already has
+tx.rest[1] = freq
+rc("adjtimex_write", libc.adjtimex(ctypes.byref(tx)))
+now = Timespec(); libc.clock_gettime(0, ctypes.byref(now))
+rc("clock_settime", libc.clock_settime(0, ctypes.byref(now)))
+print(json.dumps(out))
+"""
+    res = {}
+    for mode, env in (("shim", {"LD_PRELOAD": nl.noclockset_lib()}), ("bare", None)):
+        r = nl.run([nl.PYTHON, "-c", code], env=env, timeout=10)
+        assert r.returncode == 0, (mode, r.stdout, r.stderr)
+        res[mode] = (__import__("json").loads(r.stdout), r.stderr)
+    shim, log = res["shim"]
+    assert shim["adjtime"] == [0, 0] and shim["olddelta"] == [0, 0], shim
+    assert shim["adjtimex_read"][0] >= 0 and shim["adjtimex_write"][0] >= 0, shim
+    assert shim["clock_settime"] == [0, 0], shim
+    for call in ("adjtime", "adjtimex", "clock_settime"):
+        assert log.count("noclockset: %s() intercepted" % call) == 1, log
+    assert "settimeofday" not in log  # only the calls made are logged
+    bare, _ = res["bare"]
+    EPERM = 1
+    for call in ("adjtime", "adjtimex_write", "clock_settime"):
+        assert bare[call] == [-1, EPERM], (call, bare)
+    assert bare["adjtimex_read"][0] >= 0, bare  # a read needs no privilege
 
 
 # --------------------------------------------------------------------------
@@ -429,3 +624,140 @@ def test_link_specs():
     assert realnet.seconds("1.5 ms") == 0.0015 and realnet.fraction("12ppm") == 12e-6
     with pytest.raises(realnet.ScenarioError):
         realnet.seconds("5 parsecs")
+
+
+def _openntpd_scenario(tmp_path, client_extra="", client_conf="server server iburst minpoll 3"):
+    import yaml
+    d = yaml.safe_load((REAL / "openntpd-client.yaml").read_text())
+    c = next(n for n in d["nodes"] if n["name"] == "client")
+    c["conf"] = client_conf + "\n"
+    if client_extra:
+        c.update(yaml.safe_load(client_extra))
+    p = tmp_path / "o.yaml"
+    p.write_text(yaml.safe_dump(d, sort_keys=False))
+    return p
+
+
+def test_openntpd_conf_lines(tmp_path):
+    sc = realnet.load_scenario(REAL / "openntpd-client.yaml")
+    realnet.map_addresses(sc)
+    srv, cl = sc.by_name["server"], sc.by_name["client"]
+    confs = {n.name: realnet.Conf(sc, n, n.conf) for n in sc.nodes}
+    assert realnet.served_nodes(sc, confs) == {"server"}
+    lines, notes = realnet.openntpd_conf_lines(cl, confs["client"])
+    assert lines == ["server 10.200.0.1"], lines
+    assert [x.split("'")[1] for x in notes] == ["iburst", "minpoll", "maxpoll"], notes
+    # one note per dropped name, however often it occurs; peer -> server;
+    # a pool of a raw address -> servers; LOCAL(0) beside a server dropped
+    text = ("server server iburst minpoll 3\npeer server iburst key 4\npool 192.0.2.7 iburst\n"
+            "server 127.127.1.0\nfudge 127.127.1.0 stratum 8\nrestrict default nomodify\n"
+            "restrict 10.0.0.0 mask 255.0.0.0\ntinker panic 0\n")
+    lines, notes = realnet.openntpd_conf_lines(cl, realnet.Conf(sc, cl, text), serves=True)
+    assert lines == ["server 10.200.0.1", "server 10.200.0.1", "servers 192.0.2.7",
+                     "listen on *"], lines
+    names = [x.split("'")[1] for x in notes if x.startswith("openntpd: '") and "dropped" in x]
+    assert names == ["iburst", "minpoll", "key", "restrict", "tinker"], notes
+    assert any("'peer 10.200.0.1' -> 'server 10.200.0.1'" in x for x in notes), notes
+    assert any(x.startswith("openntpd: LOCAL(0) dropped") for x in notes), notes
+    assert any("listen on *" in x and "synced" in x for x in notes), notes
+    # a node whose only source is its local clock cannot be openntpd
+    with pytest.raises(realnet.ScenarioError, match="no local clock driver"):
+        realnet.openntpd_conf_lines(srv, confs["server"])
+    with pytest.raises(realnet.ScenarioError, match="no local clock driver"):
+        realnet.RealRun(sc, None, impl={"server": "openntpd"})
+
+
+def test_openntpd_refuses_clock_offsets(tmp_path):
+    for extra in ("clock: {offset: 500ms}", "clock: {freq: 10ppm}"):
+        sc = realnet.load_scenario(_openntpd_scenario(tmp_path, extra))
+        with pytest.raises(realnet.ScenarioError, match="libfaketime"):
+            realnet.RealRun(sc, None)
+    sc = realnet.load_scenario(_openntpd_scenario(tmp_path))
+    with pytest.raises(realnet.ScenarioError, match="not one of refd, ntpsec, chrony, openntpd"):
+        realnet.RealRun(sc, None, impl={"client": "openbsd"})
+
+
+# ntpctl -s all, as OpenNTPD 6.2p3 printed it in the runs above
+NTPCTL_STARTING = """0/1 peers valid, clock unsynced
+
+peer
+   wt tl st  next  poll          offset       delay      jitter
+10.200.0.1 
+    1  2  - 3129s 3132s             ---- peer not valid ----
+"""
+NTPCTL_VALID = """1/2 peers valid, clock unsynced, clock offset is 0.250ms
+
+peer
+   wt tl st  next  poll          offset       delay      jitter
+10.200.0.1 
+    1  6  6    3s    6s         0.012ms    10.561ms     0.006ms
+10.200.0.3 from pool lan.example
+    1  4  5    5s    6s             ---- peer not valid ----
+
+sensor
+   wt gd st  next  poll          offset  correction
+nmea0
+    1  1  0    4s   15s         1.000ms     0.000ms
+"""
+NTPCTL_SYNCED = """1/1 peers valid, clock synced, stratum 7
+
+peer
+   wt tl st  next  poll          offset       delay      jitter
+10.200.0.1 
+ *  1 10  6    4s   31s        -0.017ms     0.078ms     0.031ms
+"""
+
+
+def test_openntpd_ntpctl_parser():
+    st = realnet.parse_ntpctl(NTPCTL_STARTING)
+    assert st["synced"] is False and st["stratum"] is None and st["clock_offset"] is None
+    assert (st["peers_valid"], st["peers_total"]) == (0, 1)
+    (p,) = st["peers"]
+    assert p["address"] == "10.200.0.1" and p["stratum"] == 0 and p["trustlevel"] == 2
+    assert not p["valid"] and not p["selected"] and p["offset"] is None and p["next"] == 3129
+    st = realnet.parse_ntpctl(NTPCTL_VALID)
+    assert st["clock_offset"] == pytest.approx(0.25e-3) and not st["synced"]
+    a, b = st["peers"]  # the sensor row is not a peer
+    assert a["valid"] and a["offset"] == pytest.approx(12e-6) and a["delay"] == pytest.approx(
+        10.561e-3) and a["jitter"] == pytest.approx(6e-6) and a["pool"] is None
+    assert b["address"] == "10.200.0.3" and b["pool"] == "lan.example" and not b["valid"]
+    st = realnet.parse_ntpctl(NTPCTL_SYNCED)
+    assert st["synced"] and st["stratum"] == 7
+    (p,) = st["peers"]
+    assert p["selected"] and p["offset"] == pytest.approx(-17e-6) and p["poll"] == 31
+    assert realnet.parse_ntpctl("") is None
+    assert realnet.parse_ntpctl("ntpctl: connect: /var/lib/openntpd/run/ntpd.sock: "
+                                "No such file or directory\n") is None
+    # report rows: '*' synced-to, '+' valid, ' ' not (yet) trusted
+    back = {"10.200.0.1": "10.0.0.1", "10.200.0.3": "10.0.0.3"}.get
+    rows = [realnet.openntpd_row(back, x) for x in
+            realnet.parse_ntpctl(NTPCTL_VALID)["peers"] +
+            realnet.parse_ntpctl(NTPCTL_SYNCED)["peers"] +
+            realnet.parse_ntpctl(NTPCTL_STARTING)["peers"]]
+    assert [r["tally"] for r in rows] == ["+", " ", "*", " "], rows
+    assert [r["remote"] for r in rows] == ["10.0.0.1", "10.0.0.3", "10.0.0.1", "10.0.0.1"]
+    assert "not valid" in rows[1]["reason"] and "unreachable" in rows[3]["reason"], rows
+    assert rows[2]["offset"] == pytest.approx(-17e-6) and rows[2]["stratum"] == 6
+    # and a judged 'selected' check reads the '*'
+    assert realnet.tally_reason(rows[2]["tally"]) == "system peer"
+
+
+def test_fault_specs_and_the_files_real_settings(tmp_path):
+    """Scenario faults become refd --fault / control specs; `real:` gives the
+    default time scale; ntpsim check judges impl names (no stripping)."""
+    spec = realnet.fault_spec
+    assert spec({"kinds": ["falseticker"], "offset": "500ms"}) == "falseticker offset=0.500000000"
+    assert spec({"kinds": "kod", "kod": "DENY"}) == "kod kod=DENY"
+    assert spec({"kinds": ["wrong-leap", "stale-reftime"], "leap": 1, "stale": "1d"}) == \
+        "wrong-leap,stale-reftime stale=86400.000000000 leap=1"
+    assert spec({"kinds": []}) == "none"
+    if not realnet.ntpsim_bin().exists():
+        pytest.skip("ntpsim not built")
+    assert realnet.load_scenario(SEED / "firewall.yaml").real_time_scale == FW_SCALE == 120
+    assert realnet.load_scenario(REAL / "falseticker.yaml").real_time_scale == 1
+    bad = tmp_path / "typo.yaml"
+    bad.write_text((REAL / "openntpd-client.yaml").read_text().replace(
+        "{client: openntpd}", "{client: opennptd}"))
+    with pytest.raises(realnet.ScenarioError, match=r"typo.yaml:\d+:\d+: real.impl: expected "
+                       r"refd, ntpsec, chrony or openntpd"):
+        realnet.load_scenario(bad)
