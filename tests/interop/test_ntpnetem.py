@@ -66,6 +66,9 @@ SEED = 20251124         # fixed: the model's draws, and so the drop set, are fix
 SPEC = "delay 20ms 5ms distribution normal loss 5%"
 PROBES = 400
 PROBE_INTERVAL = 0.01   # s: 400 probes in 4 s
+STALL_S = 0.005          # s, a release this late means the host stopped ntpnetem
+                         # (normal: 0.04 ms mean, < 1 ms max; hypervisor steal seen: 84 ms)
+STALL_ATTEMPTS = 3       # measurements at most, repeated only after such a stall
 BASELINE_PROBES = 100
 TAIL = 1.0              # s the sender waits after its last probe (max delay < 40 ms)
 
@@ -409,11 +412,19 @@ def test_delay_and_loss_match_the_model(lab, ntpnetem):
     assert len(base_rtt) == BASELINE_PROBES, "unshaped path lost probes: %s" % base
     baseline = statistics.median(base_rtt)
 
-    p, stats, log = start_shaper(lab, a, ntpnetem, SPEC, extra=("--priority", 10))
     add_egress_rule(a, ECHO_PORT)
-    res = send_probes(lab, b, PROBES, PROBE_INTERVAL)
-    st, _ = stop_shaper(p, stats)
-    rows = read_log(log)
+    for attempt in range(1, STALL_ATTEMPTS + 1):
+        p, stats, log = start_shaper(lab, a, ntpnetem, SPEC, name="ntpnetem-%d" % attempt,
+                                     extra=("--priority", 10))
+        res = send_probes(lab, b, PROBES, PROBE_INTERVAL)
+        st, _ = stop_shaper(p, stats)
+        rows = read_log(log)
+        if st["late_max_s"] <= STALL_S:
+            break
+        # The machine did not run the shaper (SCHED_FIFO) for late_max: a
+        # stall of the host, not a property of the model.  Measure again.
+        lab.note("attempt %d: ntpnetem stalled, released a packet %.3f ms late; measuring "
+                 "again", attempt, st["late_max_s"] * 1e3)
 
     rx_seqs = [s for s, _ in res["rx"]]
     rtt = {}
@@ -434,31 +445,19 @@ def test_delay_and_loss_match_the_model(lab, ntpnetem):
     assert lo <= len(lost) <= hi, "loss %d of %d outside [%.1f, %.1f]" % (
         len(lost), PROBES, lo, hi)
 
-    # The delay the sender saw.
+    # The delay the sender saw, and per packet the RTT minus the delay
+    # ntpnetem applied (the bare path).  Noted before any assertion, so a
+    # failing run still shows what the machine did.
     added = [rtt[s] - baseline for s in sorted(rtt)]
     mean, sd = statistics.mean(added), statistics.pstdev(added)
     q1, _, q3 = statistics.quantiles(added, n=4)
     sigma_iqr = (q3 - q1) / 1.349  # the sd of a normal law from its quartiles
-    assert abs(mean - 0.020) <= 0.002, "mean added delay %.6f s, want 20 ms +- 10 %%" % mean
-    assert abs(sigma_iqr - 0.005) <= 0.0005, (
-        "spread (IQR/1.349) of added delay %.6f s, want 5 ms +- 10 %%" % sigma_iqr)
-    assert abs(sd - 0.005) <= 0.00075, "sd of added delay %.6f s, want 5 ms +- 15 %%" % sd
     model_sd = st["model"]["delay_sd_s"]
-    assert abs(model_sd - 0.005) <= 0.0005, "the model's draws: sd %.6f s" % model_sd
-
-    # ntpnetem's own statistics agree with the sender.
-    assert abs(st["delay_mean_s"] - mean) <= 0.001, (st["delay_mean_s"], mean)
-    assert abs(st["delay_sd_s"] - sd) <= 0.1 * sd, (st["delay_sd_s"], sd)
-    seen_reordered = rfc4737_reordered(rx_seqs)
-    assert st["reordered"] == seen_reordered, (st["reordered"], seen_reordered)
-    assert st["late_mean_s"] < 0.002, st["late_mean_s"]
-
-    # Per packet: the RTT minus the delay ntpnetem applied is the bare path.
     applied = {r["seq"]: r["done"] - r["offered"] for r in rows if r["event"] == "accept"}
     resid = sorted(rtt[s] - applied[s] for s in rtt)
     resid_median = statistics.median(resid)
     resid_p95 = resid[int(0.95 * (len(resid) - 1))]
-    assert abs(resid_median - baseline) < 0.001, (resid_median, baseline)
+    seen_reordered = rfc4737_reordered(rx_seqs)
 
     lab.note("baseline RTT median %.3f ms (sd %.3f ms, %d probes)", baseline * 1e3,
              statistics.pstdev(base_rtt) * 1e3, len(base_rtt))
@@ -468,10 +467,23 @@ def test_delay_and_loss_match_the_model(lab, ntpnetem):
     lab.note("ntpnetem: applied mean %.3f ms sd %.3f ms, model draws mean %.3f ms sd %.3f ms, "
              "late mean %.3f ms max %.3f ms, reordered %d (sender saw %d)",
              st["delay_mean_s"] * 1e3, st["delay_sd_s"] * 1e3,
-             st["model"]["delay_mean_s"] * 1e3, st["model"]["delay_sd_s"] * 1e3,
+             st["model"]["delay_mean_s"] * 1e3, model_sd * 1e3,
              st["late_mean_s"] * 1e3, st["late_max_s"] * 1e3, st["reordered"], seen_reordered)
-    lab.note("per packet RTT - applied: median %.3f ms, p95 %.3f ms", resid_median * 1e3,
-             resid_p95 * 1e3)
+    lab.note("per packet RTT - applied: median %.3f ms, p95 %.3f ms, max %.3f ms",
+             resid_median * 1e3, resid_p95 * 1e3, resid[-1] * 1e3)
+
+    assert abs(mean - 0.020) <= 0.002, "mean added delay %.6f s, want 20 ms +- 10 %%" % mean
+    assert abs(sigma_iqr - 0.005) <= 0.0005, (
+        "spread (IQR/1.349) of added delay %.6f s, want 5 ms +- 10 %%" % sigma_iqr)
+    assert abs(sd - 0.005) <= 0.00075, "sd of added delay %.6f s, want 5 ms +- 15 %%" % sd
+    assert abs(model_sd - 0.005) <= 0.0005, "the model's draws: sd %.6f s" % model_sd
+
+    # ntpnetem's own statistics agree with the sender.
+    assert abs(st["delay_mean_s"] - mean) <= 0.001, (st["delay_mean_s"], mean)
+    assert abs(st["delay_sd_s"] - sd) <= 0.1 * sd, (st["delay_sd_s"], sd)
+    assert st["reordered"] == seen_reordered, (st["reordered"], seen_reordered)
+    assert st["late_mean_s"] < 0.002, st["late_mean_s"]
+    assert abs(resid_median - baseline) < 0.001, (resid_median, baseline)
 
 
 def test_duplicate_and_reorder(lab, ntpnetem):
