@@ -284,18 +284,26 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     assert abs(st["iqr_sd"] - want_sd) <= 0.1 * want_sd, st
     # The shaper's own record of the delays it applied, all links pooled:
     # one-way mean 20 ms and sd 5 ms within 10 %, losses a plausible 5 %.
-    seen = dropped = 0
+    # A link whose shaper reports a release more than 5 ms late was stopped
+    # by the host (hypervisor steal; one 84 ms stall alone moves a 200-packet
+    # sd by 30 %): its delays are left out of the pool, and noted.
+    seen = dropped = stalled = 0
     means, sds, ns = [], [], []
     for hist in rep["links"].values():
         for h in hist:
             s = h["stats"]
             seen += s["seen"]
             dropped += s["dropped"]
-            if s["delay_n"]:
+            if s["late_max_s"] > 0.005:
+                stalled += s["delay_n"]
+                lab.note("link %s: shaper stalled (a release %.1f ms late), its %d delays "
+                         "left out of the pool", h["spec"], s["late_max_s"] * 1e3, s["delay_n"])
+            elif s["delay_n"]:
                 ns.append(s["delay_n"])
                 means.append(s["delay_mean_s"])
                 sds.append(s["delay_sd_s"])
     n_all = sum(ns)
+    assert n_all >= 2 * stalled, "most links stalled: %d of %d delays" % (stalled, n_all + stalled)
     mean = sum(m * k for m, k in zip(means, ns)) / n_all
     var = sum(k * (sd ** 2 + (m - mean) ** 2) for m, sd, k in zip(means, sds, ns)) / n_all
     assert abs(mean - 0.020) <= 0.002, mean
@@ -340,15 +348,21 @@ def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
     assert not rt.get("skipped"), rt["skipped"]
     c = node(rt, "client")
     srv3 = [p for p in c["peers"] if p["remote"] == "10.0.0.3"]
-    # ... the fault: srv3 serves +0.5 s from 50 s and is told apart, in the
-    # core's own words (mode 6 variable "reason", not inferred)
-    assert srv3 and abs(srv3[0]["offset"] - 0.5) < 0.01, srv3
-    assert srv3[0]["tally"] == "x" and "outside intersection" in srv3[0]["reason"], srv3
     # ... the step: 20 ms forward at 95 s, slewed (no daemon step), so the
     # largest offset after it is the step itself, not the < 1 ms before it
     assert check(rt, "rms client")["measured"] < 1e-3
     jump = check(rt, "offset client")["measured"]
     assert 0.015 < jump < 0.025, jump
+    # ... the fault: srv3 serves +0.5 s from 50 s (the observer's view of
+    # true time), and the client measures it 0.5 s ahead of its own clock.
+    # That clock is within 1 ms of true time until 95 s, then up to `jump`
+    # ahead; the filter's pick may come from either side of the step (srv1
+    # and srv2's picks did, in one run: -0.01 ms and -20.4 ms).
+    assert abs(node(rt, "srv3")["offset_end"] - 0.5) < 0.001, node(rt, "srv3")
+    assert srv3 and 0.5 - jump - 0.002 < srv3[0]["offset"] < 0.5 + 0.002, (srv3, jump)
+    # ... and is told apart, in the core's own words (mode 6 variable
+    # "reason", not inferred)
+    assert srv3[0]["tally"] == "x" and "outside intersection" in srv3[0]["reason"], srv3
     assert c["steps"] == 0, c
     assert_agrees_with_sim(rt)
 
