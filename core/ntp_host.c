@@ -1504,14 +1504,6 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 
 /* ---- send time reports ---- */
 
-static bool
-request_of(const ntp_peer *p, uint8_t mode)
-{
-	return (mode == NTP_MODE_CLIENT && p->kind == NTP_PEER_CLIENT) ||
-	       (mode == NTP_MODE_ACTIVE && p->kind == NTP_PEER_ACTIVE) ||
-	       (mode == NTP_MODE_PASSIVE && p->kind == NTP_PEER_PASSIVE);
-}
-
 void
 ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when)
 {
@@ -1525,9 +1517,9 @@ ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, n
 	for (size_t i = 0; i < h->n_peers; i++) {
 		ntp_peer *p = &h->peers[i];
 
-		if (!slot_used(p) || p->kind == NTP_PEER_LOCAL || !request_of(p, pkt.mode) ||
-		    p->aorg != pkt.xmt || !ntp_addr_same_host(&p->addr, to) ||
-		    p->addr.port != to->port) {
+		if (!slot_used(p) || p->kind == NTP_PEER_LOCAL ||
+		    ntp_peer_request_mode(p) != pkt.mode || p->aorg != pkt.xmt ||
+		    !ntp_addr_same_host(&p->addr, to) || p->addr.port != to->port) {
 			continue;
 		}
 		/* A request cannot leave before it was built, nor long after

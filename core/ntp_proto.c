@@ -201,16 +201,15 @@ ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_
 	memset(req, 0, sizeof *req);
 	req->version = p->version;
 	req->poll = p->hpoll;
+	req->mode = ntp_peer_request_mode(p);
 	if (p->kind == NTP_PEER_CLIENT) {
 		/* Data minimisation (draft-ietf-ntp-data-minimization, chrony,
 		 * ntpdig): nothing about us but version, mode and poll, and a
 		 * random transmit timestamp; the real T1 stays here. */
-		req->mode = NTP_MODE_CLIENT;
 		req->xmt = random_nonce(rnd);
 	} else {
 		/* Symmetric modes: the peer computes its sample from our
 		 * timestamps, so they are real (RFC 5905 App. A.5.1 peer_xmit). */
-		req->mode = p->kind == NTP_PEER_ACTIVE ? NTP_MODE_ACTIVE : NTP_MODE_PASSIVE;
 		req->leap = sys->leap;
 		req->stratum = sys->stratum >= NTP_STRATUM_UNSPEC ? 0 : sys->stratum;
 		req->precision = sys->precision;
@@ -314,6 +313,21 @@ reject(ntp_rx_result *res, uint16_t test, uint8_t why, double a, double b)
 		res->why = why;
 		res->why_a = a;
 		res->why_b = b;
+	}
+}
+
+uint8_t
+ntp_peer_request_mode(const ntp_peer *p)
+{
+	switch (p->kind) {
+	case NTP_PEER_CLIENT:
+		return NTP_MODE_CLIENT;
+	case NTP_PEER_ACTIVE:
+		return NTP_MODE_ACTIVE;
+	case NTP_PEER_PASSIVE:
+		return NTP_MODE_PASSIVE;
+	default:
+		return 0;
 	}
 }
 

@@ -266,6 +266,10 @@ int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now);
 void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_rand *rnd,
                             ntp_pkt *req);
 
+/* The mode of the requests this association sends: 3 (client), 1
+ * (active) or 2 (passive); 0 for the local clock, which sends none. */
+uint8_t ntp_peer_request_mode(const ntp_peer *p);
+
 /* The clock was stepped by delta_ns: move every stored local time. */
 void ntp_peer_shift_time(ntp_peer *p, ntp_time delta_ns);
 

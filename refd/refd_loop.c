@@ -270,7 +270,7 @@ flush_sock(refd_daemon *d, size_t i)
 		return;
 	}
 	for (int k = 0; k < q->n; k++) {
-		requests |= is_request(&q->tx[k]);
+		requests |= q->tx[k].tx_stamp;
 	}
 	if (requests) {
 		/* T1 is read just before the datagram leaves (RFC 5905 §8; ntpd
@@ -280,7 +280,7 @@ flush_sock(refd_daemon *d, size_t i)
 	}
 	d->tx_count += (unsigned long)refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
 	for (int k = 0; requests && k < q->n; k++) {
-		if (is_request(&q->tx[k])) {
+		if (q->tx[k].tx_stamp) {
 			ntp_host_sent(d->host, &q->tx[k].to, q->tx[k].buf, q->tx[k].len, sent);
 		}
 	}
@@ -320,7 +320,8 @@ queue_send(refd_daemon *d, const ntp_action *a)
 	t->patch_xmt = a->u.send.patch_xmt;
 	t->len = a->u.send.len;
 	memcpy(t->buf, a->u.send.buf, a->u.send.len);
-	/* Replies ask for no stamp: the server path stays as fast as it was. */
+	/* Only requests ask for a stamp and have their send time reported
+	 * (flush_sock): the server path stays as fast as it was. */
 	t->tx_stamp = is_request(t);
 }
 

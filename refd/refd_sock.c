@@ -32,6 +32,12 @@
 /* SOF_TIMESTAMPING_OPT_RX_FILTER of Linux 6.12's uapi net_tstamp.h (older headers lack it) */
 #define TS_RX_FILTER (1u << 17)
 
+/* Room for one datagram's ancillary data, aligned for its headers. */
+typedef union cmsg_buf {
+	char buf[CMSG_ROOM];
+	struct cmsghdr align;
+} cmsg_buf;
+
 bool
 refd_addr_to_sockaddr(const ntp_addr *a, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -261,10 +267,7 @@ refd_sock_recv(refd_sock *s, refd_rx *rx, int max)
 	struct mmsghdr msgs[REFD_BATCH];
 	struct iovec iov[REFD_BATCH];
 	struct sockaddr_storage names[REFD_BATCH];
-	union {
-		char buf[CMSG_ROOM];
-		struct cmsghdr align;
-	} ctl[REFD_BATCH];
+	cmsg_buf ctl[REFD_BATCH];
 	struct timespec now;
 	ntp_time fallback;
 	int n;
@@ -478,10 +481,7 @@ refd_sock_tx_stamps(refd_sock *s, refd_txstamp *out, int max)
 
 	for (int i = 0; i < REFD_TXTS_BURST && got < max; i++) {
 		uint8_t data[ERRQ_DATA_MAX];
-		union {
-			char buf[CMSG_ROOM];
-			struct cmsghdr align;
-		} ctl;
+		cmsg_buf ctl;
 		struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
 		struct msghdr h;
 		ntp_time real;
@@ -533,19 +533,21 @@ build_ctl(const refd_sock *s, const refd_tx *t, bool stamp, char *ctl, size_t ro
 {
 	size_t used = 0;
 
-	if (s->wildcard && t->from.family == s->local.family && t->from.family == NTP_AF_INET) {
-		struct in_pktinfo pi;
+	if (s->wildcard && t->from.family == s->local.family) {
+		if (t->from.family == NTP_AF_INET) {
+			struct in_pktinfo pi;
 
-		memset(&pi, 0, sizeof pi);
-		memcpy(&pi.ipi_spec_dst, t->from.a, 4);
-		used = add_cmsg(ctl, used, room, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
-	} else if (s->wildcard && t->from.family == s->local.family &&
-	           t->from.family == NTP_AF_INET6) {
-		struct in6_pktinfo pi;
+			memset(&pi, 0, sizeof pi);
+			memcpy(&pi.ipi_spec_dst, t->from.a, 4);
+			used = add_cmsg(ctl, used, room, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
+		} else {
+			struct in6_pktinfo pi;
 
-		memset(&pi, 0, sizeof pi);
-		memcpy(&pi.ipi6_addr, t->from.a, 16);
-		used = add_cmsg(ctl, used, room, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof pi);
+			memset(&pi, 0, sizeof pi);
+			memcpy(&pi.ipi6_addr, t->from.a, 16);
+			used = add_cmsg(ctl, used, room, IPPROTO_IPV6, IPV6_PKTINFO, &pi,
+			                sizeof pi);
+		}
 	}
 	if (stamp) {
 		uint32_t flags = SOF_TIMESTAMPING_TX_SOFTWARE;
@@ -554,11 +556,6 @@ build_ctl(const refd_sock *s, const refd_tx *t, bool stamp, char *ctl, size_t ro
 	}
 	return used;
 }
-
-typedef union cmsg_buf {
-	char buf[CMSG_ROOM];
-	struct cmsghdr align;
-} cmsg_buf;
 
 /* One sendmmsg batch: msgs[k] carries tx[src[k]]. */
 typedef struct send_batch {

@@ -108,9 +108,6 @@ sim_scenario_find(const sim_scenario *sc, const char *name, sim_range *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* top level                                                           */
-
-/* ------------------------------------------------------------------ */
 /* the real world's settings (tests/interop/realnet.py)                */
 
 static const char *const real_keys[] = {"impl", "time_scale", NULL};
@@ -184,6 +181,9 @@ load_real(loader *ld, const yaml_node_t *n)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* top level                                                           */
+
 static const char *const top_keys[] = {
         "name",       "description", "seed",  "start",    "duration", "sample_interval",
         "sync_bound", "network",     "nodes", "firewall", "events",   "checks",
@@ -205,6 +205,16 @@ enum {
 	TK_CHECKS,
 	TK_REAL,
 	TK_COUNT
+};
+
+/* The sections after the nodes, in the order they load: the firewall's
+ * rules are named by events, and checks come last. */
+static const struct {
+	int key;
+	int (*load)(loader *ld, const yaml_node_t *n);
+} SECTIONS[] = {
+        {TK_NETWORK, ld_load_network}, {TK_FIREWALL, ld_load_firewall}, {TK_EVENTS, ld_load_events},
+        {TK_REAL, load_real},          {TK_CHECKS, ld_load_checks},
 };
 
 static int
@@ -315,42 +325,15 @@ load_top(loader *ld, const yaml_node_t *root)
 			return -1;
 		}
 	}
-	if (val[TK_NETWORK] != NULL) {
-		size_t mark = ld_path_key(ld, "network");
+	for (size_t i = 0; i < sizeof SECTIONS / sizeof SECTIONS[0]; i++) {
+		const yaml_node_t *v = val[SECTIONS[i].key];
+		size_t mark;
 
-		if (ld_load_network(ld, val[TK_NETWORK]) != 0) {
-			return -1;
+		if (v == NULL) {
+			continue;
 		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_FIREWALL] != NULL) {
-		size_t mark = ld_path_key(ld, "firewall");
-
-		if (ld_load_firewall(ld, val[TK_FIREWALL]) != 0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_EVENTS] != NULL) {
-		size_t mark = ld_path_key(ld, "events");
-
-		if (ld_load_events(ld, val[TK_EVENTS]) != 0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_REAL] != NULL) {
-		size_t mark = ld_path_key(ld, "real");
-
-		if (load_real(ld, val[TK_REAL]) != 0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_CHECKS] != NULL) {
-		size_t mark = ld_path_key(ld, "checks");
-
-		if (ld_load_checks(ld, val[TK_CHECKS]) != 0) {
+		mark = ld_path_key(ld, top_keys[SECTIONS[i].key]);
+		if (SECTIONS[i].load(ld, v) != 0) {
 			return -1;
 		}
 		ld_path_restore(ld, mark);

@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "ntp_conf.h"
+#include "host_fixture.h"
 #include "ntp_fault.h"
 #include "ntp_host.h"
 #include "ntp_pkt.h"
@@ -80,23 +80,13 @@ virtual_clock(double offset_s, double skew_ppm)
 static ntp_host *
 local_server(void)
 {
-	static const char text[] = "server 127.127.1.0\nfudge 127.127.1.0 stratum 5\n";
-	ntp_conf *c = malloc(sizeof *c);
 	ntp_host_params p;
-	ntp_host *h;
-	char err[256];
 
-	cr_assert_not_null(c);
-	ntp_conf_init(c, "ctl.conf");
-	cr_assert_eq(ntp_conf_parse(c, text, strlen(text)), 0u);
 	memset(&p, 0, sizeof p);
 	p.seed = 3;
 	p.precision = -20;
 	p.now = REAL0;
-	h = ntp_host_new(c, &p, err, sizeof err);
-	cr_assert_not_null(h, "%s", err);
-	free(c);
-	return h;
+	return fixture_host("server 127.127.1.0\nfudge 127.127.1.0 stratum 5\n", &p);
 }
 
 /* Ask the host for the time at local `now`; true with the decoded reply
@@ -104,14 +94,13 @@ local_server(void)
 static bool
 ask(ntp_host *h, ntp_time now, ntp_pkt *r)
 {
-	ntp_actions *a = malloc(sizeof *a);
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli, me;
 	ntp_pkt q;
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = 0;
 	bool answered = false;
 
-	cr_assert_not_null(a);
 	cr_assert(ntp_addr_parse("127.0.0.2", &cli));
 	cr_assert(ntp_addr_parse("127.0.0.1", &me));
 	cli.port = 40000;
@@ -121,7 +110,6 @@ ask(ntp_host *h, ntp_time now, ntp_pkt *r)
 	q.mode = NTP_MODE_CLIENT;
 	q.xmt = 0x1122334455667788ull;
 	cr_assert_eq(ntp_pkt_encode(&q, buf, sizeof buf, &len), NTP_PKT_OK);
-	ntp_actions_clear(a);
 	ntp_host_recv(h, &cli, &me, buf, len, now, a);
 	for (size_t i = 0; i < a->n; i++) {
 		if (a->v[i].kind == NTP_ACT_SEND) {

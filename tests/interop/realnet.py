@@ -153,13 +153,19 @@ def _probe_round(sock, targets, burst, gap, wait):
 
 
 _M6_SEL = " x.-+#*o"   # peer status word select field -> ntpq tally (RFC 5905 App. B)
+_M6_READSTAT, _M6_READVAR = 1, 2   # mode 6 opcodes (RFC 1305 App. B)
+
+
+def _m6_request(op, seq, assoc=0, data=b""):
+    """A version 2 mode 6 request (as ntpq sends), data padded to 32 bits."""
+    return (struct.pack("!BBHHHHH", (2 << 3) | 6, op, seq, 0, assoc, 0, len(data)) + data
+            + b"\0" * ((4 - len(data) % 4) % 4))
 
 
 def _readvar(sock, addr, assoc, names, seq, wait=0.2):
     """Mode 6 READVAR of `names` for association `assoc` at addr: the reply's
     data (first fragment; b"" on error or no reply within `wait`)."""
-    sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 2, seq, 0, assoc, 0, len(names)) + names
-                + b"\0" * ((4 - len(names) % 4) % 4), (addr, 123))
+    sock.sendto(_m6_request(_M6_READVAR, seq, assoc, names), (addr, 123))
     end = time.monotonic() + wait
     while time.monotonic() < end:
         r, _, _ = select.select([sock], [], [], max(0.0, end - time.monotonic()))
@@ -185,7 +191,7 @@ def _mode6_round(sock, targets, assoc_addr, wait):
     want = {}
     for name, addr in targets:
         seq = seq % 65000 + 1
-        sock.sendto(struct.pack("!BBHHHHH", (2 << 3) | 6, 1, seq, 0, 0, 0, 0), (addr, 123))
+        sock.sendto(_m6_request(_M6_READSTAT, seq), (addr, 123))
         want[(addr, seq)] = name
     got = {}
     end = time.monotonic() + wait
@@ -203,7 +209,7 @@ def _mode6_round(sock, targets, assoc_addr, wait):
             continue
         _, op, rseq, status, assoc, off, count = struct.unpack_from("!BBHHHHH", buf)
         name = want.pop((peer[0], rseq), None)
-        if name is None or op & 0x40 or op & 0x1F != 1:
+        if name is None or op & 0x40 or op & 0x1F != _M6_READSTAT:
             continue
         data = buf[12:12 + count]
         peers = []
@@ -444,7 +450,8 @@ def fault_spec(m):
 
 def ctl_command(path, text, wait=2.0):
     """One command to refd's control socket (refd --ctl PATH); returns its
-    answer ("ok: ..." / "error: ...") or None.  The client socket is a file
+    answer ("ok: ..." / "error: ..."; "error: " and the OSError when refd
+    could not be reached or did not answer within `wait`).  The client socket is a file
     next to PATH: refd may sit in another network namespace, and abstract
     AF_UNIX addresses are per namespace, file paths are not."""
     me = str(path) + ".c%d" % os.getpid()

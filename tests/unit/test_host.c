@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_fixture.h"
 #include "ntp_clock.h"
 #include "ntp_conf.h"
 #include "ntp_fault.h"
@@ -40,39 +41,20 @@ addr_of(const char *s, uint16_t port)
 static ntp_host *
 host_from_g(const char *text, int8_t precision, uint64_t seed, ntp_time now, bool big_step)
 {
-	ntp_conf *c = malloc(sizeof *c);
 	ntp_host_params p;
-	ntp_host *h;
-	char err[256];
 
-	cr_assert_not_null(c);
-	ntp_conf_init(c, "test.conf");
-	cr_assert_eq(ntp_conf_parse(c, text, strlen(text)), 0u, "config has errors");
 	memset(&p, 0, sizeof p);
 	p.seed = seed;
 	p.precision = precision;
 	p.now = now;
 	p.allow_big_first_step = big_step;
-	h = ntp_host_new(c, &p, err, sizeof err);
-	cr_assert_not_null(h, "ntp_host_new: %s", err);
-	free(c);
-	return h;
+	return fixture_host(text, &p);
 }
 
 static ntp_host *
 host_from(const char *text, int8_t precision, uint64_t seed, ntp_time now)
 {
 	return host_from_g(text, precision, seed, now, false);
-}
-
-static ntp_actions *
-actions(void)
-{
-	ntp_actions *a = malloc(sizeof *a);
-
-	cr_assert_not_null(a);
-	ntp_actions_clear(a);
-	return a;
 }
 
 static const ntp_action *
@@ -145,7 +127,7 @@ sent_reply(const ntp_actions *a)
 Test(host, reply_unsynchronised_before_sync)
 {
 	ntp_host *h = host_from(SEED_SERVER_CONF, -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("192.168.163.132", 123), me = addr_of("192.168.163.131", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = client_request(buf, 0x1122334455667788u, NTP_MODE_CLIENT);
@@ -172,7 +154,7 @@ Test(host, restrict_ignore_no_action)
 	ntp_host *h = host_from("restrict default ignore\nrestrict 127.0.0.1\n"
 	                        "server 127.127.1.0\n",
 	                        -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("10.1.2.3", 40000), lo = addr_of("127.0.0.1", 40001);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = client_request(buf, 42, NTP_MODE_CLIENT);
@@ -195,7 +177,7 @@ Test(host, restrict_noserve_and_noquery)
 {
 	ntp_host *h =
 	        host_from("restrict default noserve noquery\nserver 127.127.1.0\n", -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("10.1.2.3", 40000);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = client_request(buf, 42, NTP_MODE_CLIENT);
@@ -223,7 +205,7 @@ Test(host, restrict_noserve_and_noquery)
 Test(host, mode6_answered_on_loopback_only_mode7_never)
 {
 	ntp_host *h = host_from("server 127.127.1.0\n", -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr lo = addr_of("127.0.0.1", 40000);
 	ntp_addr far = addr_of("192.168.163.132", 40000);
 	uint8_t buf[48];
@@ -262,7 +244,7 @@ Test(host, mode6_answered_on_loopback_only_mode7_never)
 Test(host, mode6_refused_by_noquery)
 {
 	ntp_host *h = host_from("restrict 127.0.0.1 noquery\nserver 127.127.1.0\n", -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr lo = addr_of("127.0.0.1", 40000);
 	uint8_t buf[12];
 
@@ -281,7 +263,7 @@ Test(host, limited_kod_rate)
 	ntp_host *h = host_from("restrict default limited kod nomodify notrap\n"
 	                        "server 127.127.1.0\n",
 	                        -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("192.168.163.132", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	bool kod = false;
@@ -319,7 +301,7 @@ Test(host, limited_kod_rate)
 Test(host, seed_lan_server_local_clock)
 {
 	ntp_host *h = host_from(SEED_SERVER_CONF, -23, 7, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("192.168.163.132", 123), me = addr_of("192.168.163.131", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len;
@@ -407,7 +389,7 @@ Test(host, client_peer_table_init)
 Test(host, no_server_suitable_reason)
 {
 	ntp_host *h = host_from("server 192.168.163.131 iburst\n", -20, 3, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_sys_info si;
 	int sends = 0;
 	ntp_time t;
@@ -436,7 +418,7 @@ Test(host, stats_only_when_enabled)
 	ntp_host *on =
 	        host_from("statistics loopstats peerstats\nserver 127.127.1.0\n", -20, 1, T0);
 	ntp_host *off = host_from("server 127.127.1.0\n", -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	const ntp_action *st;
 	int found_peer = 0, found_loop = 0;
 	ntp_time t;
@@ -511,7 +493,7 @@ Test(host, memory_of_one_server_client)
 Test(host, bad_input_never_crashes)
 {
 	ntp_host *h = host_from("server 127.127.1.0\n", -20, 1, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("10.0.0.1", 123);
 	uint8_t junk[7] = {0x23, 1, 2, 3, 4, 5, 6};
 	ntp_conf *c = malloc(sizeof *c);
@@ -721,7 +703,7 @@ world_init_full(world *w, const char *server_conf, const char *client_conf, doub
 	w->delay = S(0.001);
 	w->t = T0;
 	ntp_rand_seed(&w->rnd, seed);
-	w->a = actions();
+	w->a = fixture_actions();
 	w->verbose = getenv("NTPLAB_TEST_VERBOSE") != NULL;
 	w->n[0].addr = addr_of("192.168.163.131", 123);
 	w->n[1].addr = addr_of("192.168.163.132", 123);
@@ -1007,7 +989,7 @@ kod_bytes(const ntp_pkt *req, const char *code, int8_t poll, uint8_t *buf)
 Test(host, kod_spoofed_then_rate)
 {
 	ntp_host *h = host_from("server 192.168.163.131\n", -20, 5, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr srv = addr_of("192.168.163.131", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	ntp_peer_counters pc;
@@ -1049,7 +1031,7 @@ Test(host, kod_spoofed_then_rate)
 Test(host, kod_deny_demobilises)
 {
 	ntp_host *h = host_from("server 192.168.163.131\n", -20, 6, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr srv = addr_of("192.168.163.131", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	ntp_peer_info pi;
@@ -1101,7 +1083,7 @@ Test(host, passive_mobilised_unless_nopeer)
 {
 	ntp_host *open = host_from("server 127.127.1.0\n", -20, 8, T0);
 	ntp_host *closed = host_from("restrict default nopeer\nserver 127.127.1.0\n", -20, 8, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr p = addr_of("10.0.0.5", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = active_packet(buf, T0 + S(5));
@@ -1138,7 +1120,7 @@ Test(host, orphan_mode_after_orphanwait)
 {
 	ntp_host *h =
 	        host_from("tos orphan 10 orphanwait 60\nserver 192.168.163.131\n", -20, 9, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("192.168.163.140", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = client_request(buf, 77, NTP_MODE_CLIENT);
@@ -1171,7 +1153,7 @@ Test(host, orphan_mode_after_orphanwait)
 Test(host, fault_applied_to_replies)
 {
 	ntp_host *h = host_from(SEED_SERVER_CONF, -20, 10, T0);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr cli = addr_of("192.168.163.132", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
 	size_t len = client_request(buf, 0x4242, NTP_MODE_CLIENT);
@@ -1365,25 +1347,18 @@ Test(host, closed_loop_symmetric_peers)
  * ("freq_set"), not at the first clock update: the first call must carry it. */
 Test(host, drift_frequency_applied_at_start)
 {
-	static const char *conf_text = "server 192.168.163.131\n";
-	ntp_conf *c = malloc(sizeof *c);
-	ntp_actions *a = actions();
+	ntp_actions *a = fixture_actions();
 	ntp_host_params p;
 	const ntp_action *adj;
 	ntp_host *h;
-	char err[256];
 
-	cr_assert_not_null(c);
-	ntp_conf_init(c, "test.conf");
-	cr_assert_eq(ntp_conf_parse(c, conf_text, strlen(conf_text)), 0u);
 	memset(&p, 0, sizeof p);
 	p.seed = 1;
 	p.precision = -20;
 	p.now = T0;
 	p.have_drift = true;
 	p.drift_ppm = -12.0;
-	h = ntp_host_new(c, &p, err, sizeof err);
-	cr_assert_not_null(h, "%s", err);
+	h = fixture_host("server 192.168.163.131\n", &p);
 	ntp_host_tick(h, T0, a);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
 	adj = find_action(a, NTP_ACT_ADJUST, 0);
@@ -1394,7 +1369,6 @@ Test(host, drift_frequency_applied_at_start)
 	ntp_host_tick(h, T0 + S(1), a);
 	cr_assert_null(find_action(a, NTP_ACT_ADJUST, 0), "drift frequency applied only once");
 	free(a);
-	free(c);
 	ntp_host_free(h);
 }
 
@@ -1418,11 +1392,12 @@ Test(host, peer_info_filter_register_newest_first)
 		if (pi.filt_delay[i] > 0.0) {
 			cr_assert_eq(filled, i, "filled stages come first (newest first)");
 			filled++;
-			cr_assert_float_eq(pi.filt_delay[i], 2.0 * ntp_time_diff_s(w.delay, 0), 1e-6,
-			                   "stage %d: round trip of the test world", i);
+			cr_assert_float_eq(pi.filt_delay[i], 2.0 * ntp_time_diff_s(w.delay, 0),
+			                   1e-6, "stage %d: round trip of the test world", i);
 			cr_assert_lt(pi.filt_disp[i], 0.1, "stage %d", i);
 			if (i > 0) {
-				cr_assert_geq(pi.filt_disp[i], pi.filt_disp[i - 1], "older has more disp");
+				cr_assert_geq(pi.filt_disp[i], pi.filt_disp[i - 1],
+				              "older has more disp");
 			}
 		} else {
 			cr_assert_float_eq(pi.filt_disp[i], 16.0, 1e-9, "empty stage %d", i);

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ntp_conf.h"
+#include "host_fixture.h"
 #include "ntp_host.h"
 #include "ntp_pkt.h"
 
@@ -37,32 +37,13 @@ addr_of(const char *s)
 static ntp_host *
 host_of(const char *conf_text)
 {
-	ntp_conf *c = malloc(sizeof *c);
 	ntp_host_params p;
-	ntp_host *h;
-	char err[256];
 
-	cr_assert_not_null(c);
-	ntp_conf_init(c, "sent.conf");
-	cr_assert_eq(ntp_conf_parse(c, conf_text, strlen(conf_text)), 0u, "config has errors");
 	memset(&p, 0, sizeof p);
 	p.seed = 7;
 	p.precision = -20;
 	p.now = T0;
-	h = ntp_host_new(c, &p, err, sizeof err);
-	cr_assert_not_null(h, "ntp_host_new: %s", err);
-	free(c);
-	return h;
-}
-
-static ntp_actions *
-new_actions(void)
-{
-	ntp_actions *a = malloc(sizeof *a);
-
-	cr_assert_not_null(a);
-	ntp_actions_clear(a);
-	return a;
+	return fixture_host(conf_text, &p);
 }
 
 /* Tick until the host sends; the SEND action is left in *a, its tick
@@ -145,7 +126,7 @@ static void
 exchange(const char *conf_text, bool report, ntp_time report_shift, double *offset, double *delay)
 {
 	ntp_host *h = host_of(conf_text);
-	ntp_actions *a = new_actions();
+	ntp_actions *a = fixture_actions();
 	ntp_time tick;
 	const ntp_action *send = next_send(h, a, &tick);
 	ntp_pkt req = decoded(send);
@@ -216,7 +197,7 @@ Test(host_sent, window_of_believable_reports)
 Test(host_sent, unmatched_reports_are_ignored)
 {
 	ntp_host *h = host_of("server 192.168.163.131\n");
-	ntp_actions *a = new_actions();
+	ntp_actions *a = fixture_actions();
 	ntp_addr other = addr_of("192.168.163.132"), other_port = addr_of(SERVER_ADDR);
 	ntp_time tick, when;
 	const ntp_action *send = next_send(h, a, &tick);
@@ -260,7 +241,7 @@ Test(host_sent, unmatched_reports_are_ignored)
 Test(host_sent, stale_request_is_ignored)
 {
 	ntp_host *h = host_of("server 192.168.163.131\n");
-	ntp_actions *a = new_actions(), *b = new_actions();
+	ntp_actions *a = fixture_actions(), *b = fixture_actions();
 	ntp_time tick1, tick2;
 	const ntp_action *first = next_send(h, a, &tick1);
 	const ntp_action *second = next_send(h, b, &tick2);
@@ -289,7 +270,7 @@ Test(host_sent, stale_request_is_ignored)
 Test(host_sent, server_replies_are_ignored)
 {
 	ntp_host *h = host_of("server 192.168.163.131\n");
-	ntp_actions *a = new_actions(), *b = new_actions();
+	ntp_actions *a = fixture_actions(), *b = fixture_actions();
 	ntp_addr srv = addr_of(SERVER_ADDR), me = addr_of("192.168.163.140");
 	ntp_time tick;
 	const ntp_action *send = next_send(h, a, &tick), *reply = NULL;
@@ -328,7 +309,7 @@ Test(host_sent, server_replies_are_ignored)
 Test(host_sent, bad_input_never_crashes)
 {
 	ntp_host *h = host_of("server 192.168.163.131\n");
-	ntp_actions *a = new_actions();
+	ntp_actions *a = fixture_actions();
 	ntp_time tick;
 	const ntp_action *send = next_send(h, a, &tick);
 	ntp_pkt req = decoded(send);

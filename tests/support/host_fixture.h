@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * host_fixture: an ntp_host from ntp.conf text, for the Criterion suites
+ * (tests/unit and refd/tests).  Failures are Criterion assertions, so a
+ * test never goes on with a half-made host.
+ */
+#ifndef HOST_FIXTURE_H
+#define HOST_FIXTURE_H
+
+#include "ntp_host.h"
+
+/* Parse conf_text (named "test.conf" in messages; it must have no errors)
+ * and create a host with params.  Free it with ntp_host_free. */
+ntp_host *fixture_host(const char *conf_text, const ntp_host_params *params);
+
+/* An empty action list on the heap (it holds NTP_ACTIONS_MAX actions with
+ * their datagrams).  Free it with free. */
+ntp_actions *fixture_actions(void);
+
+#endif
