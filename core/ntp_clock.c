@@ -11,28 +11,13 @@
 #include <math.h>
 #include <stdint.h>
 
-#define RAW_FOR_ITERATIONS 48 /* fixed-point steps; each shrinks the error by >= 1/(freq+slew) */
-#define RAW_FOR_WALK       64 /* ns the final walk may move (iteration leaves a few ns) */
-
-static ntp_time
-sat_add(ntp_time a, ntp_time b)
-{
-	if (b > 0 && a > INT64_MAX - b) {
-		return INT64_MAX;
-	}
-	if (b < 0 && a < INT64_MIN - b) {
-		return INT64_MIN;
-	}
-	return a + b;
-}
-
 static ntp_time
 sat_sub(ntp_time a, ntp_time b)
 {
 	if (b == INT64_MIN) {
 		return a >= 0 ? INT64_MAX : a - b;
 	}
-	return sat_add(a, -b);
+	return ntp_time_add_sat(a, -b);
 }
 
 static double
@@ -106,7 +91,7 @@ ntp_clock_phase_left(const ntp_clock *c, ntp_time raw)
 ntp_time
 ntp_clock_read(const ntp_clock *c, ntp_time raw)
 {
-	return sat_add(raw, ntp_time_from_s(ntp_clock_correction(c, raw)));
+	return ntp_time_add_sat(raw, ntp_time_from_s(ntp_clock_correction(c, raw)));
 }
 
 void
@@ -129,30 +114,4 @@ ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset)
 	c->corr0 = ntp_clock_correction(c, raw_now) + (isfinite(offset) ? offset : 0.0);
 	c->t0 = raw_now;
 	c->phase = 0.0;
-}
-
-ntp_time
-ntp_clock_raw_for(const ntp_clock *c, ntp_time local)
-{
-	/* raw = local - correction(raw) is a contraction: the correction moves
-	 * by at most |freq| + slew_max per second of raw time. */
-	ntp_time raw = sat_sub(local, ntp_time_from_s(c->corr0));
-	int i;
-
-	for (i = 0; i < RAW_FOR_ITERATIONS; i++) {
-		ntp_time next = sat_sub(local, ntp_time_from_s(ntp_clock_correction(c, raw)));
-
-		if (next == raw) {
-			break;
-		}
-		raw = next;
-	}
-	/* Rounding can leave the iteration a few ns off the exact answer. */
-	for (i = 0; i < RAW_FOR_WALK && ntp_clock_read(c, raw) < local; i++) {
-		raw = sat_add(raw, 1);
-	}
-	for (i = 0; i < RAW_FOR_WALK && ntp_clock_read(c, sat_sub(raw, 1)) >= local; i++) {
-		raw = sat_sub(raw, 1);
-	}
-	return raw;
 }

@@ -69,8 +69,4 @@ void ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq
  * any remaining phase is dropped, frequency and tau are kept. */
 void ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset);
 
-/* Inverse of ntp_clock_read: the smallest raw whose reading is >= local
- * (so ntp_clock_read(c, result) - local is 0 or 1 ns).  Bounded work. */
-ntp_time ntp_clock_raw_for(const ntp_clock *c, ntp_time local);
-
 #endif

@@ -63,19 +63,7 @@ clampd(double x, double lo, double hi)
 	return x < lo ? lo : (x > hi ? hi : x);
 }
 
-static ntp_time
-add_sat(ntp_time a, ntp_time b)
-{
-	if (b > 0 && a > INT64_MAX - b) {
-		return INT64_MAX;
-	}
-	if (b < 0 && a < INT64_MIN - b) {
-		return INT64_MIN;
-	}
-	return a + b;
-}
-
-/* Seconds from a to b, 0 when time ran backwards (caller forgot a shift). */
+/* Seconds from a to b on the monotonic clock, 0 if it ran backwards. */
 static double
 seconds_since(ntp_time from, ntp_time to)
 {
@@ -137,16 +125,16 @@ repair_params(ntp_disc_params *p)
 /* RFC 5905 App. A.5.5.7 rstclock(): enter a state, take the offset as the
  * new clock offset, restart the interval. */
 static void
-rstclock(ntp_disc *d, int state, double offset, ntp_time now)
+rstclock(ntp_disc *d, int state, double offset, ntp_time mono)
 {
 	d->state = state;
 	d->clock_offset = offset;
 	d->last_offset = offset;
-	d->t_epoch = now;
+	d->t_epoch = mono;
 }
 
 void
-ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now)
+ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 {
 	memset(d, 0, sizeof(*d));
 	if (p != NULL) {
@@ -163,20 +151,20 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now)
 	/* ntpd loop_config(LOOP_DRIFTINIT): clamp, not reject, the file value. */
 	if (d->p.have_drift && isfinite(d->p.drift_ppm)) {
 		d->freq = clampd(d->p.drift_ppm * 1e-6, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
-		rstclock(d, NTP_DISC_FSET, 0.0, now);
+		rstclock(d, NTP_DISC_FSET, 0.0, mono);
 	} else {
-		rstclock(d, NTP_DISC_NSET, 0.0, now);
+		rstclock(d, NTP_DISC_NSET, 0.0, mono);
 	}
-	d->t_last = now;
-	ntp_clock_init(&d->resid, now, 0.0);
+	d->t_last = mono;
+	ntp_clock_init(&d->resid, mono, 0.0);
 }
 
 /* ntpd adj_host_clock() counts freq_cnt down once a second, in SYNC only. */
 static void
-age_startup_clamp(ntp_disc *d, ntp_time now)
+age_startup_clamp(ntp_disc *d, ntp_time mono)
 {
 	if (d->state == NTP_DISC_SYNC && d->freq_cnt > 0.0) {
-		d->freq_cnt = fmax(0.0, d->freq_cnt - seconds_since(d->t_last, now));
+		d->freq_cnt = fmax(0.0, d->freq_cnt - seconds_since(d->t_last, mono));
 	}
 }
 
@@ -297,12 +285,12 @@ do_step(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
  * and poll bookkeeping (ntpd falls out of its switch), false when ntpd
  * returns early. */
 static bool
-take_outlier(ntp_disc *d, double offset, double mu, ntp_time now, double *clock_frequency,
+take_outlier(ntp_disc *d, double offset, double mu, ntp_time mono, double *clock_frequency,
              ntp_disc_out *out)
 {
 	if (d->state == NTP_DISC_SYNC) {
 		d->state = NTP_DISC_SPIK;
-		d->t_spike = now;
+		d->t_spike = mono;
 		snprintf(out->reason, sizeof(out->reason),
 		         "spike: %+.3f s over threshold %.3f s, waiting %.0f s stepout", offset,
 		         d->p.step, d->p.stepout);
@@ -325,23 +313,23 @@ take_outlier(ntp_disc *d, double offset, double mu, ntp_time now, double *clock_
 	do_step(d, offset, mu, out);
 	if (d->state == NTP_DISC_NSET) {
 		/* Frequency unknown: measure it over the next stepout. */
-		rstclock(d, NTP_DISC_FREQ, 0.0, now);
+		rstclock(d, NTP_DISC_FREQ, 0.0, mono);
 		return false;
 	}
-	rstclock(d, NTP_DISC_SYNC, 0.0, now);
+	rstclock(d, NTP_DISC_SYNC, 0.0, mono);
 	return true;
 }
 
 /* |offset| <= step (or steps disabled). */
 static bool
-take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time now,
+take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time mono,
             double *clock_frequency, ntp_disc_out *out)
 {
 	update_jitter(d, offset);
 	if (d->state == NTP_DISC_NSET) {
 		/* ntpd hands the first offset to adjtime(2) whole and
 		 * measures the frequency over the next stepout. */
-		rstclock(d, NTP_DISC_FREQ, offset, now);
+		rstclock(d, NTP_DISC_FREQ, offset, mono);
 		out->result = NTP_DISC_SLEW;
 		out->adj_offset = offset;
 		snprintf(out->reason, sizeof(out->reason),
@@ -362,7 +350,7 @@ take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time n
 	if (d->freq_cnt <= 0.0) {
 		*clock_frequency += pll_fll_adjust(d, offset, mu, phase_left);
 	}
-	rstclock(d, NTP_DISC_SYNC, offset, now);
+	rstclock(d, NTP_DISC_SYNC, offset, mono);
 	if (fabs(offset) < CLOCK_FLOOR) {
 		d->freq_cnt = 0.0;
 	}
@@ -384,7 +372,7 @@ begin_out(const ntp_disc *d, ntp_disc_out *out)
 }
 
 static void
-finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
+finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 {
 	bool first_slew = out->result == NTP_DISC_SLEW && out->old_state == NTP_DISC_NSET;
 
@@ -394,7 +382,7 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
 	out->adj_freq = d->freq;
 	out->adj_tau = first_slew ? ADJTIME_TAU : phase_tau(d);
 	if (out->result == NTP_DISC_SLEW) {
-		ntp_clock_adjust(&d->resid, now, out->adj_offset, 0.0, out->adj_tau);
+		ntp_clock_adjust(&d->resid, mono, out->adj_offset, 0.0, out->adj_tau);
 		if (out->reason[0] == '\0') {
 			snprintf(out->reason, sizeof(out->reason),
 			         "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
@@ -402,12 +390,13 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time now)
 			         out->freq_measured ? " (measured in FREQ)" : "");
 		}
 	} else if (out->result == NTP_DISC_STEP) {
-		ntp_clock_adjust(&d->resid, now, 0.0, 0.0, out->adj_tau);
+		ntp_clock_adjust(&d->resid, mono, 0.0, 0.0, out->adj_tau);
 	}
 }
 
 int
-ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now, ntp_disc_out *out)
+ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
+                     ntp_disc_out *out)
 {
 	begin_out(d, out);
 	if (!isfinite(offset)) {
@@ -418,8 +407,8 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now
 		d->sys_jitter = sys_jitter;
 	}
 	d->updates++;
-	age_startup_clamp(d, now);
-	d->t_last = now;
+	age_startup_clamp(d, mono);
+	d->t_last = mono;
 	if (d->p.disabled) {
 		/* ntpd records the open-loop offset and goes home. */
 		d->clock_offset = offset;
@@ -436,8 +425,8 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now
 	}
 
 	int8_t old_poll = d->poll;
-	double mu = seconds_since(d->t_epoch, now);
-	double phase_left = ntp_clock_phase_left(&d->resid, now);
+	double mu = seconds_since(d->t_epoch, mono);
+	double phase_left = ntp_clock_phase_left(&d->resid, mono);
 	double clock_frequency = d->freq;
 	bool bookkeeping;
 
@@ -448,16 +437,16 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now
 		d->poll = d->p.maxpoll;
 	}
 	if (over_step(d, offset)) {
-		bookkeeping = take_outlier(d, offset, mu, now, &clock_frequency, out);
+		bookkeeping = take_outlier(d, offset, mu, mono, &clock_frequency, out);
 	} else {
-		bookkeeping = take_inlier(d, offset, mu, phase_left, now, &clock_frequency, out);
+		bookkeeping = take_inlier(d, offset, mu, phase_left, mono, &clock_frequency, out);
 	}
 	if (bookkeeping) {
 		set_frequency(d, clock_frequency);
 		adapt_poll(d);
 		out->loopstats = true;
 	}
-	finish_out(d, out, old_poll, now);
+	finish_out(d, out, old_poll, mono);
 	return out->result;
 }
 
@@ -473,26 +462,17 @@ ntp_disc_freq_ppm(const ntp_disc *d)
 	return d->freq * 1e6;
 }
 
-void
-ntp_disc_shift_time(ntp_disc *d, ntp_time delta_ns)
-{
-	d->t_epoch = add_sat(d->t_epoch, delta_ns);
-	d->t_last = add_sat(d->t_last, delta_ns);
-	d->t_spike = add_sat(d->t_spike, delta_ns);
-	d->resid.t0 = add_sat(d->resid.t0, delta_ns);
-}
-
 size_t
-ntp_disc_loopstats(const ntp_disc *d, ntp_time now, char *buf, size_t size)
+ntp_disc_loopstats(const ntp_disc *d, ntp_time local, char *buf, size_t size)
 {
 	const int64_t ns_per_day = INT64_C(86400) * NTP_NS_PER_S;
-	int64_t sod_ns = now % ns_per_day;
+	int64_t sod_ns = local % ns_per_day;
 	long mjd;
 	double sod;
 	long ms;
 	int n;
 
-	ntp_time_mjd(now, &mjd, &sod);
+	ntp_time_mjd(local, &mjd, &sod);
 	/* Milliseconds from the integer time, truncated (never "86400.000"). */
 	if (sod_ns < 0) {
 		sod_ns += ns_per_day;

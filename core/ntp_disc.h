@@ -86,24 +86,25 @@ typedef struct ntp_disc {
 	int8_t poll;         /* log2 s, system poll = time constant (ntpd sys_poll) */
 	int tc_counter;      /* poll-adjust counter, +-CLOCK_LIMIT (ntpd tc_counter) */
 	double freq_cnt;     /* s of SYNC left in the startup clamp (ntpd freq_cnt) */
-	ntp_time t_epoch;    /* local time of the last rstclock() (ntpd clock_epoch) */
-	ntp_time t_last;     /* local time of the last call */
-	ntp_time t_spike;    /* local time SPIK was entered */
+	ntp_time t_epoch;    /* mono time of the last rstclock() (ntpd clock_epoch) */
+	ntp_time t_last;     /* mono time of the last call */
+	ntp_time t_spike;    /* mono time SPIK was entered */
 	bool allow_panic;    /* -g allowance still open (ntpd allow_panic) */
 	unsigned steps;      /* clock steps so far */
 	unsigned updates;    /* local_clock() calls so far */
-	ntp_clock resid;     /* the phase slew in progress, to know what is left (FLL) */
+	ntp_clock resid;     /* the phase slew in progress on mono time, to know what is
+	                        left (FLL) */
 } ntp_disc;
 
 /* Defaults: step 0.128 s, stepout 900 s, panic 1000 s, poll 6..10, no -g,
  * no drift file, enabled, precision 2^-20 s. */
 void ntp_disc_params_default(ntp_disc_params *p);
 
-/* Start the discipline at local time now: FSET with the drift value when
+/* Start the discipline at monotonic time mono: FSET with the drift value when
  * p->have_drift (clamped to +-500 ppm, as ntpd's loop_config()), else NSET
  * with frequency 0; poll = minpoll.  Out-of-range params are repaired
  * (poll bounds clamped to 0..17 and ordered, negative thresholds -> 0). */
-void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time now);
+void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono);
 
 typedef struct ntp_disc_out {
 	int result;        /* enum ntp_disc_result */
@@ -122,23 +123,21 @@ typedef struct ntp_disc_out {
 } ntp_disc_out;
 
 /* local_clock(): offset = combined system offset (s, positive = local clock
- * behind), sys_jitter (s), now = local time of the update.  Returns
+ * behind), sys_jitter (s), mono = monotonic time of the update
+ * (ntp_time.h ntp_now: intervals such as the stepout are measured on it, so
+ * a step of the local clock from outside does not shorten or stretch them).  Returns
  * out->result.  A non-finite offset is IGNOREd with a reason. */
-int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time now,
+int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
                          ntp_disc_out *out);
 
 int8_t ntp_disc_poll(const ntp_disc *d);     /* current system poll (log2 s) */
 double ntp_disc_freq_ppm(const ntp_disc *d); /* ppm, for the drift file */
 
-/* After a STEP the caller's timeline jumps by delta_ns; call this so the
- * discipline's own times (last update, stepout start) jump too. */
-void ntp_disc_shift_time(ntp_disc *d, ntp_time delta_ns);
-
 /* ntpd loopstats record (NTPsec ntp_util.c record_loop_stats):
  * "MJD SOD offset freq_ppm clk_jitter wander_ppm poll", e.g.
  * "61000 3723.250 0.000123456 -12.345678 0.000001907 0.012345 6",
  * without newline.  Returns the length snprintf reports. */
-size_t ntp_disc_loopstats(const ntp_disc *d, ntp_time now, char *buf, size_t size);
+size_t ntp_disc_loopstats(const ntp_disc *d, ntp_time local, char *buf, size_t size);
 
 /* "NSET", "FSET", "SPIK", "FREQ", "SYNC"; "?" for anything else. */
 const char *ntp_disc_state_name(int state);

@@ -11,17 +11,17 @@
 #define FWEIGHT 0.5 /* stage weight factor, ntpd NTP_FWEIGHT: stage i weighs 1/2^(i+1) */
 
 void
-ntp_filter_reset(ntp_filter *f, ntp_time now, double precision)
+ntp_filter_reset(ntp_filter *f, ntp_time mono, double precision)
 {
 	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
 		f->f[i].offset = 0.0;
 		f->f[i].delay = 0.0;
 		f->f[i].disp = NTP_MAXDISPERSE;
-		f->f[i].t = now;
+		f->f[i].t = mono;
 	}
 	f->next = 0;
 	f->used = 0;
-	f->update = now;
+	f->update = mono;
 	f->epoch = NTP_FILTER_NEVER;
 	f->offset = 0.0;
 	f->delay = 0.0;
@@ -32,15 +32,15 @@ ntp_filter_reset(ntp_filter *f, ntp_time now, double precision)
 /* Age the older stages by PHI since the last update and build the
  * distance list dst[] with stage indexes ord[], newest first. */
 static void
-age_and_measure(ntp_filter *f, ntp_time now, double dst[], uint8_t ord[])
+age_and_measure(ntp_filter *f, ntp_time mono, double dst[], uint8_t ord[])
 {
-	double aged = NTP_PHI * ntp_time_diff_s(now, f->update);
+	double aged = NTP_PHI * ntp_time_diff_s(mono, f->update);
 	int j = f->next; /* oldest stage */
 
 	if (aged < 0.0) {
-		aged = 0.0; /* a backward step is handled by shift_time; never shrink */
+		aged = 0.0; /* the monotonic clock never runs back; never shrink */
 	}
-	f->update = now;
+	f->update = mono;
 	for (int i = NTP_FILTER_STAGES - 1; i >= 0; i--) {
 		ntp_filter_stage *s = &f->f[j];
 
@@ -50,7 +50,7 @@ age_and_measure(ntp_filter *f, ntp_time now, double dst[], uint8_t ord[])
 		if (s->disp >= NTP_MAXDISPERSE) {
 			s->disp = NTP_MAXDISPERSE;
 			dst[i] = NTP_MAXDISPERSE;
-		} else if (ntp_time_diff_s(now, s->t) > NTP_ALLAN_XPT) {
+		} else if (ntp_time_diff_s(mono, s->t) > NTP_ALLAN_XPT) {
 			/* Samples past the Allan intercept are uncorrelated: charge
 			 * them their dispersion so fresher ones win. */
 			dst[i] = s->delay + s->disp;
@@ -122,7 +122,7 @@ count_usable(const double dst[], double maxdist)
 }
 
 int
-ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time now,
+ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time mono,
                const ntp_filter_params *p, double *spike)
 {
 	double dst[NTP_FILTER_STAGES];
@@ -134,13 +134,13 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	in->offset = offset;
 	in->delay = delay;
 	in->disp = disp;
-	in->t = now;
+	in->t = mono;
 	f->next = (uint8_t)((f->next + 1) % NTP_FILTER_STAGES);
 	if (f->used < UINT8_MAX) {
 		f->used++;
 	}
 
-	age_and_measure(f, now, dst, ord);
+	age_and_measure(f, mono, dst, ord);
 	if (p->no_sort) {
 		usable_first(dst, ord);
 	} else {
@@ -188,18 +188,6 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	}
 	f->epoch = best->t;
 	return NTP_FILTER_NEW;
-}
-
-void
-ntp_filter_shift_time(ntp_filter *f, ntp_time delta_ns)
-{
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
-		f->f[i].t += delta_ns;
-	}
-	f->update += delta_ns;
-	if (f->epoch != NTP_FILTER_NEVER) {
-		f->epoch += delta_ns;
-	}
 }
 
 const char *

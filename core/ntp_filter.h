@@ -27,8 +27,8 @@
  * lost-poll (MAXDISPERSE) stages still go last when unsorted, so a lost
  * poll never becomes the "best" zero-offset sample.
  *
- * Pure arithmetic on caller-owned state; times are the host's local clock
- * (ntp_time, ns).
+ * Pure arithmetic on caller-owned state; times are the host's monotonic
+ * clock (ntp_time.h ntp_now.mono, ns): ages, not timestamps.
  */
 #ifndef NTP_FILTER_H
 #define NTP_FILTER_H
@@ -38,25 +38,25 @@
 
 #include "ntp_time.h"
 
-#define NTP_FILTER_STAGES 8         /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
-#define NTP_MAXDISPERSE   16.0      /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
-#define NTP_PHI           15e-6     /* s/s, frequency tolerance, RFC 5905 PHI */
-#define NTP_SGATE         3.0       /* popcorn gate in jitters, ntpd CLOCK_SGATE */
-#define NTP_ALLAN_XPT     2048.0    /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
-#define NTP_FILTER_NEVER  INT64_MIN /* "no sample used yet" epoch */
+#define NTP_FILTER_STAGES 8             /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
+#define NTP_MAXDISPERSE   16.0          /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
+#define NTP_PHI           15e-6         /* s/s, frequency tolerance, RFC 5905 PHI */
+#define NTP_SGATE         3.0           /* popcorn gate in jitters, ntpd CLOCK_SGATE */
+#define NTP_ALLAN_XPT     2048.0        /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
+#define NTP_FILTER_NEVER  NTP_TIME_NONE /* "no sample used yet" epoch */
 
 typedef struct ntp_filter_stage {
 	double offset; /* s, positive = local clock behind the source */
 	double delay;  /* s, round trip */
 	double disp;   /* s, grows at PHI while the sample waits */
-	ntp_time t;    /* local time the sample was taken */
+	ntp_time t;    /* mono time the sample was taken */
 } ntp_filter_stage;
 
 typedef struct ntp_filter {
 	ntp_filter_stage f[NTP_FILTER_STAGES]; /* ring, f[next] is the oldest */
 	uint8_t next;                          /* stage the next sample overwrites */
 	uint8_t used;    /* samples added since the last reset (saturates at 255) */
-	ntp_time update; /* local time dispersions were last aged (ntpd peer->update) */
+	ntp_time update; /* mono time dispersions were last aged (ntpd peer->update) */
 	ntp_time epoch;  /* time of the last sample used (RFC 5905 p.t, ntpd peer->epoch) */
 	/* The association's statistics (RFC 5905 §10: theta, delta, epsilon, psi). */
 	double offset; /* s */
@@ -82,17 +82,14 @@ enum ntp_filter_verdict {
 
 /* Reset to "no samples": every stage at MAXDISPERSE (ntpd peer_clear).
  * jitter starts at precision (s). */
-void ntp_filter_reset(ntp_filter *f, ntp_time now, double precision);
+void ntp_filter_reset(ntp_filter *f, ntp_time mono, double precision);
 
 /* Shift one sample in and run the filter (RFC 5905 App. A.5.2).
  * disp is the sample's own dispersion (s); pass (0, 0, NTP_MAXDISPERSE)
  * for a lost poll.  *spike (may be NULL) gets the offset jump that was
  * judged a popcorn spike.  Returns enum ntp_filter_verdict. */
-int ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time now,
+int ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time mono,
                    const ntp_filter_params *p, double *spike);
-
-/* Move every stored time by delta_ns (the clock was stepped by it). */
-void ntp_filter_shift_time(ntp_filter *f, ntp_time delta_ns);
 
 /* Name of a verdict, for reasons and tests. */
 const char *ntp_filter_verdict_name(int verdict);

@@ -54,7 +54,7 @@
 #define LOCAL_NET             0x7f7f0100u  /* 127.127.1.0: LOCAL(u) refclock address / refid */
 #define FIRST_POLL_SPREAD_NS  NTP_NS_PER_S /* ntpd: associations start 1 s apart */
 #define PASSIVE_FIRST_POLL_NS (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
-#define NEVER                 INT64_MAX
+#define NEVER                 NTP_TIME_NEVER
 
 /* ntpd peer event codes (ntp_control.h PEVNT_*) for the peer status word. */
 enum {
@@ -87,20 +87,21 @@ struct ntp_host {
 	uint8_t stratum; /* 16 = unsynchronised */
 	uint32_t refid;
 	ntp_ts64 reftime;
-	double rootdelay;         /* s */
-	double rootdisp;          /* s */
-	ntp_time t_update;        /* local time of the last clock update (dispersion ages) */
-	int sys_peer;             /* slot + 1, 0 = none */
-	ntp_time sys_epoch;       /* filter epoch of the last sample given to the discipline */
-	double offset;            /* s, combined offset of the last selection */
-	double jitter;            /* s, system jitter of the last selection */
-	double clockhop;          /* s, ntp_select clockhop carried between runs */
+	double rootdelay;   /* s */
+	double rootdisp;    /* s */
+	ntp_time t_update;  /* mono time of the last clock update (dispersion ages) */
+	int sys_peer;       /* slot + 1, 0 = none */
+	ntp_time sys_epoch; /* filter epoch (mono) of the last sample given to the discipline */
+	double offset;      /* s, combined offset of the last selection */
+	double jitter;      /* s, system jitter of the last selection */
+	double clockhop;    /* s, ntp_select clockhop carried between runs */
 	double sel_low, sel_high; /* s, last intersection interval */
 	bool sel_interval;        /* sel_low/high valid */
 	bool orphan_active;
-	ntp_time orphan_at; /* local time orphan mode may begin; NEVER = not armed */
-	bool halted;        /* panic: the discipline is stopped */
+	ntp_time orphan_at; /* mono time orphan mode may begin; NEVER = not armed */
+	bool exited;        /* panic: EXIT emitted, the host does nothing more */
 	bool started;       /* restart events emitted */
+	ntp_time t_start;   /* mono time of ntp_host_new: the first tick is due */
 	unsigned steps;
 	uint32_t local_refid; /* refid of the local address we were last reached at */
 	char no_peer_reason[NTP_REASON_MAX];
@@ -121,7 +122,7 @@ struct ntp_host {
 
 	/* the call in progress */
 	ntp_actions *out;
-	ntp_time now; /* its local time, moved by a step within the call */
+	ntp_now now; /* its clocks; a step within the call moves now.local */
 };
 
 static void clock_select(ntp_host *h);
@@ -264,7 +265,7 @@ peerstats(ntp_host *h, const ntp_peer *p)
 	if (!(h->stats & NTP_STATS_PEERSTATS)) {
 		return;
 	}
-	ntp_time_mjd(h->now, &mjd, &sod);
+	ntp_time_mjd(h->now.local, &mjd, &sod);
 	snprintf(line, sizeof line, "%ld %.3f %s %x %.9f %.9f %.9f %.9f", mjd, sod,
 	         ntp_addr_format(&p->addr, addr, sizeof addr), peer_status_word(p),
 	         p->filter.offset, p->filter.delay, p->filter.disp, p->filter.jitter);
@@ -279,7 +280,7 @@ loopstats(ntp_host *h)
 	if (!(h->stats & NTP_STATS_LOOPSTATS)) {
 		return;
 	}
-	ntp_disc_loopstats(&h->disc, h->now, line, sizeof line);
+	ntp_disc_loopstats(&h->disc, h->now.local, line, sizeof line);
 	stats_line(h, NTP_STATS_LOOPSTATS, line);
 }
 
@@ -310,7 +311,7 @@ proto_sys(const ntp_host *h)
 static double
 aged_rootdisp(const ntp_host *h)
 {
-	double age = ntp_time_diff_s(h->now, h->t_update);
+	double age = ntp_time_diff_s(h->now.mono, h->t_update);
 
 	return h->rootdisp + (h->stratum < NTP_STRATUM_UNSPEC && age > 0.0 ? NTP_PHI * age : 0.0);
 }
@@ -483,7 +484,7 @@ peer_flags(uint32_t conf_flags)
 }
 
 static void
-setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, ntp_time now)
+setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, ntp_time mono)
 {
 	ntp_addr a = cs->addr;
 	uint8_t kind = cs->kind == NTP_CONF_PEER          ? NTP_PEER_ACTIVE
@@ -502,18 +503,18 @@ setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, nt
 		a.port = NTP_PORT;
 	}
 	ntp_peer_init(p, kind, &a, peer_flags(cs->flags), cs->minpoll, cs->maxpoll, cs->version,
-	              now, h->precision);
+	              mono, h->precision);
 	if (kind == NTP_PEER_LOCAL) {
 		p->unit = (uint8_t)unit;
 		p->cfg_stratum = (uint8_t)(cs->stratum < 0    ? 5
 		                           : cs->stratum > 15 ? 15
 		                                              : cs->stratum);
-		ntp_peer_clear(p, "INIT", now, h->precision);
+		ntp_peer_clear(p, "INIT", mono, h->precision);
 	}
 	/* ntpd peer_clear() during startup: the associations poll 1 s apart;
 	 * a random fraction keeps simulated hosts from marching in step. */
 	ntp_peer_schedule(
-	        p, now + (ntp_time)(index + 1) * FIRST_POLL_SPREAD_NS +
+	        p, mono + (ntp_time)(index + 1) * FIRST_POLL_SPREAD_NS +
 	                   (ntp_time)ntp_rand_below(&h->rnd, (uint64_t)FIRST_POLL_SPREAD_NS));
 }
 
@@ -540,11 +541,11 @@ setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p)
 	dp.drift_ppm = p->drift_ppm;
 	dp.disabled = c->disable_ntp;
 	dp.precision = log2_s(h->precision);
-	ntp_disc_init(&h->disc, &dp, p->now);
+	ntp_disc_init(&h->disc, &dp, p->now.mono);
 }
 
 static void
-setup_tos(ntp_host *h, const ntp_conf *c, ntp_time now)
+setup_tos(ntp_host *h, const ntp_conf *c, ntp_time mono)
 {
 	h->minsane = c->tos_minsane >= 0 ? c->tos_minsane : NTP_SELECT_MINSANE;
 	h->minclock = c->tos_minclock >= 0 ? c->tos_minclock : NTP_SELECT_MINCLOCK;
@@ -554,7 +555,7 @@ setup_tos(ntp_host *h, const ntp_conf *c, ntp_time now)
 	                                                                     : NTP_STRATUM_UNSPEC;
 	h->orphanwait =
 	        ntp_time_from_s(c->tos_orphanwait >= 0.0 ? c->tos_orphanwait : ORPHWAIT_DEF);
-	h->orphan_at = h->orphan < NTP_STRATUM_UNSPEC ? now + h->orphanwait : NEVER;
+	h->orphan_at = h->orphan < NTP_STRATUM_UNSPEC ? mono + h->orphanwait : NEVER;
 }
 
 static int
@@ -635,11 +636,12 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->control_remote = p->control_remote;
 	h->stats = enabled_stats(conf);
 	h->now = p->now;
+	h->t_start = p->now.mono;
 	ntp_rand_seed(&h->rnd, p->seed);
-	setup_tos(h, conf, p->now);
+	setup_tos(h, conf, p->now.mono);
 	for (size_t i = 0; i < conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
 		if (conf->servers[i].kind != NTP_CONF_POOL) {
-			setup_peer(h, &h->peers[k], &conf->servers[i], k, p->now);
+			setup_peer(h, &h->peers[k], &conf->servers[i], k, p->now.mono);
 			k++;
 		}
 	}
@@ -647,7 +649,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	ntp_server_init(&h->server, n_mru ? (ntp_server_mru *)(void *)((char *)h + off_mru) : NULL,
 	                n_mru, conf->discard_average, conf->discard_minimum);
 	set_unsynchronised(h, "INIT");
-	h->t_update = p->now;
+	h->t_update = p->now.mono;
 	h->sys_epoch = NTP_FILTER_NEVER;
 	h->jitter = log2_s(h->precision);
 	snprintf(h->no_peer_reason, sizeof h->no_peer_reason, "no update yet");
@@ -680,7 +682,7 @@ apply_drift_frequency(ntp_host *h)
 }
 
 static void
-begin_call(ntp_host *h, ntp_actions *out, ntp_time now)
+begin_call(ntp_host *h, ntp_actions *out, ntp_now now)
 {
 	h->out = out;
 	h->now = now;
@@ -705,51 +707,55 @@ end_call(ntp_host *h)
 
 /* ---- stepping ---- */
 
-static void
-shift_all(ntp_host *h, ntp_time d)
+/* Where an association's first poll after a step goes: ntpd peer_clear()
+ * spreads them over minpoll with "any deterministic but uniformly
+ * distributed function of the peer state" that an outsider cannot see --
+ * NTPsec takes (association id ^ sock_hash(address)) % 2^minpoll s.  We
+ * take a multiplicative hash of the address and port (as sock_hash does)
+ * xor the association id, and at least 1 s (ntpd's timer fires on the
+ * next second).  Deterministic, so no draw from the random stream. */
+static ntp_time
+restart_delay(const ntp_host *h, const ntp_peer *p)
 {
-	for (size_t i = 0; i < h->n_peers; i++) {
-		if (slot_used(&h->peers[i])) {
-			ntp_peer_shift_time(&h->peers[i], d);
-		}
+	uint32_t x = p->addr.family;
+	uint32_t span = 1u << p->minpoll;
+	uint32_t k;
+
+	for (size_t i = 0; i < sizeof p->addr.a; i++) {
+		x = 37u * x + p->addr.a[i];
 	}
-	ntp_disc_shift_time(&h->disc, d);
-	h->t_update += d;
-	if (h->sys_epoch != NTP_FILTER_NEVER) {
-		h->sys_epoch += d;
-	}
-	if (h->orphan_at != NEVER) {
-		h->orphan_at += d;
-	}
-	h->now += d;
+	x = 37u * x + p->addr.port;
+	k = ((x ^ (uint32_t)assoc_id(h, p)) % span);
+	return (ntp_time)(k > 0 ? k : 1) * NTP_NS_PER_S;
 }
 
-/* ntpd clock_update() case 2: the clock was stepped.  Every association
- * starts over (peer_clear "STEP", first poll randomised over minpoll) and
- * the host is unsynchronised until the next update. */
+/* ntpd clock_update() case 2: we stepped the clock.  Every association
+ * starts over (peer_clear "STEP") and the host is unsynchronised until the
+ * next update.  Timers are monotonic and stay where they are. */
 static void
 after_step(ntp_host *h, double step)
 {
 	ntp_time d = ntp_time_from_s(step);
 
 	h->steps++;
-	shift_all(h, d);
+	h->now.local = ntp_time_add_sat(h->now.local, d);
 	for (size_t i = 0; i < h->n_peers; i++) {
 		ntp_peer *p = &h->peers[i];
-		uint64_t span;
 
-		if (!slot_used(p) || (p->flags & NTP_PEER_F_DEMOBILIZED)) {
+		if (!slot_used(p)) {
 			continue;
 		}
-		ntp_peer_clear(p, "STEP", h->now, h->precision);
-		span = (uint64_t)NTP_NS_PER_S << p->minpoll;
-		ntp_peer_schedule(p,
-		                  h->now + NTP_NS_PER_S + (ntp_time)ntp_rand_below(&h->rnd, span));
+		ntp_peer_local_step(p, d);
+		if (p->flags & NTP_PEER_F_DEMOBILIZED) {
+			continue;
+		}
+		ntp_peer_clear(p, "STEP", h->now.mono, h->precision);
+		ntp_peer_schedule(p, h->now.mono + restart_delay(h, p));
 	}
 	set_unsynchronised(h, "STEP");
 	h->sys_peer = 0;
 	h->jitter = log2_s(h->precision);
-	h->t_update = h->now;
+	h->t_update = h->now.mono;
 }
 
 /* ---- system process ---- */
@@ -780,7 +786,11 @@ disc_events(ntp_host *h, const ntp_disc_out *o)
 static void
 update_system_variables(ntp_host *h, const ntp_peer *p)
 {
-	double age = ntp_time_diff_s(h->now, p->filter.update);
+	double age = ntp_time_diff_s(h->now.mono, p->filter.update);
+	/* ntpd takes the reference time from the packet's receive stamp
+	 * (peer->dst): the local clock then, i.e. now less its age. */
+	ntp_time rx_local = p->last_rx != NTP_TIME_NONE ? h->now.local - (h->now.mono - p->last_rx)
+	                                                : h->now.local;
 	double disp;
 
 	h->stratum = (uint8_t)(p->stratum + 1 < NTP_STRATUM_UNSPEC ? p->stratum + 1
@@ -796,8 +806,27 @@ update_system_variables(ntp_host *h, const ntp_peer *p)
 	disp = p->rootdisp + p->filter.disp + h->jitter + NTP_PHI * (age > 0.0 ? age : 0.0) +
 	       fabs(h->offset);
 	h->rootdisp = disp > MINDIST ? disp : MINDIST;
-	h->reftime = ntp_ts_from_unix_ns(p->last_rx != 0 ? p->last_rx : h->now);
-	h->t_update = h->now;
+	h->reftime = ntp_ts_from_unix_ns(rx_local);
+	h->t_update = h->now.mono;
+}
+
+/* ntpd clock_update() case -1: "Life as we know it ends."  ntpd logs
+ * "CLOCK: Panic: offset too big" and exits with status 1; the caller does
+ * the exiting (ntpsim stops the node, refd exits). */
+static void
+panic_exit(ntp_host *h, const ntp_disc_out *o)
+{
+	ntp_action *a;
+
+	set_unsynchronised(h, "PANC");
+	event(h, NTP_EV_PANIC_STOP, 0, "%s", o->reason);
+	a = push(h, NTP_ACT_EXIT);
+	if (a != NULL) {
+		a->u.exit.status = 1;
+		snprintf(a->u.exit.reason, sizeof a->u.exit.reason,
+		         "Panic: offset too big: %.3f s; set clock manually", h->offset);
+	}
+	h->exited = true;
 }
 
 static void
@@ -812,10 +841,7 @@ clock_update(ntp_host *h, ntp_peer *p)
 		event(h, NTP_EV_ORPHAN, 0, "leaving orphan mode: a source is selected");
 	}
 	update_system_variables(h, p);
-	if (h->halted) {
-		return;
-	}
-	rc = ntp_disc_local_clock(&h->disc, h->offset, h->jitter, h->now, &o);
+	rc = ntp_disc_local_clock(&h->disc, h->offset, h->jitter, h->now.mono, &o);
 	disc_events(h, &o);
 	switch (rc) {
 	case NTP_DISC_SLEW: {
@@ -850,10 +876,8 @@ clock_update(ntp_host *h, ntp_peer *p)
 		break;
 	}
 	case NTP_DISC_PANIC:
-		h->halted = true;
-		set_unsynchronised(h, "PANC");
-		event(h, NTP_EV_PANIC_STOP, 0, "%s; discipline stopped", o.reason);
-		break;
+		panic_exit(h, &o);
+		return;
 	default:
 		/* IGNORE: spike, frequency measurement, or `disable ntp`. */
 		break;
@@ -879,11 +903,11 @@ describe_no_candidates(const ntp_host *h, char *buf, size_t size)
 		if (!slot_used(p)) {
 			continue;
 		}
-		u = ntp_peer_unfit(p, h->now, h->maxdist, MINDIST);
+		u = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST);
 		if (u != 0) {
 			snprintf(buf, size, "no server suitable for synchronization: %s %s",
 			         remote_name(p, name, sizeof name),
-			         ntp_proto_unfit_format(p, u, h->now, h->maxdist, MINDIST, why,
+			         ntp_proto_unfit_format(p, u, h->now.mono, h->maxdist, MINDIST, why,
 			                                sizeof why));
 			return;
 		}
@@ -896,7 +920,7 @@ any_fit(const ntp_host *h)
 {
 	for (size_t i = 0; i < h->n_peers; i++) {
 		if (slot_used(&h->peers[i]) &&
-		    ntp_peer_unfit(&h->peers[i], h->now, h->maxdist, MINDIST) == 0) {
+		    ntp_peer_unfit(&h->peers[i], h->now.mono, h->maxdist, MINDIST) == 0) {
 			return true;
 		}
 	}
@@ -915,7 +939,7 @@ lose_sys_peer(ntp_host *h, const ntp_select_result *r, int n_cand)
 		event(h, NTP_EV_NO_SYS_PEER, 0, "%s", h->no_peer_reason);
 		h->sys_peer = 0;
 		if (h->orphan < NTP_STRATUM_UNSPEC) {
-			h->orphan_at = h->now + h->orphanwait; /* ntpd: orphwait restarts */
+			h->orphan_at = h->now.mono + h->orphanwait; /* ntpd: orphwait restarts */
 		}
 	}
 }
@@ -933,7 +957,7 @@ orphan_parent(const ntp_host *h)
 		uint32_t met;
 
 		if (!slot_used(p) || p->stratum != h->orphan ||
-		    ntp_peer_unfit(p, h->now, h->maxdist, MINDIST) != 0) {
+		    ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST) != 0) {
 			continue;
 		}
 		met = ntp_addr_refid(&p->addr);
@@ -952,7 +976,7 @@ candidate(const ntp_host *h, const ntp_peer *p)
 	        .id = assoc_id(h, p),
 	        .offset = p->filter.offset,
 	        .jitter = p->filter.jitter,
-	        .rootdist = ntp_peer_root_distance(p, h->now, MINDIST),
+	        .rootdist = ntp_peer_root_distance(p, h->now.mono, MINDIST),
 	        .stratum = p->stratum,
 	        .prefer = (p->flags & NTP_PEER_F_PREFER) != 0,
 	        .trueticker = (p->flags & NTP_PEER_F_TRUE) != 0,
@@ -993,7 +1017,7 @@ clock_select(ntp_host *h)
 		if (!slot_used(p)) {
 			continue;
 		}
-		u = ntp_peer_unfit(p, h->now, h->maxdist, MINDIST);
+		u = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST);
 		p->flash = (uint16_t)((p->flash & NTP_PKT_TEST_MASK) | u);
 		p->sel = NTP_SEL_REJECT;
 		/* ntpd bug 2050: peers above the orphan stratum may have us as an
@@ -1094,7 +1118,7 @@ static void
 poll_peer(ntp_host *h, ntp_peer *p)
 {
 	ntp_proto_sys s = proto_sys(h);
-	bool fit = ntp_peer_unfit(p, h->now, h->maxdist, MINDIST) == 0;
+	bool fit = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST) == 0;
 	bool was_sys = h->sys_peer == assoc_id(h, p);
 	ntp_poll_result res;
 	ntp_pkt req;
@@ -1136,7 +1160,7 @@ static void
 check_orphan(ntp_host *h)
 {
 	if (h->orphan >= NTP_STRATUM_UNSPEC || h->sys_peer != 0 || h->orphan_at == NEVER ||
-	    h->now < h->orphan_at) {
+	    h->now.mono < h->orphan_at) {
 		return;
 	}
 	if (!h->orphan_active) {
@@ -1147,23 +1171,23 @@ check_orphan(ntp_host *h)
 	h->leap = NTP_LEAP_NONE;
 	h->stratum = (uint8_t)h->orphan;
 	h->refid = h->orphan > 1 ? ORPHAN_REFID : NTP_REFID("ORPH");
-	h->reftime = ntp_ts_from_unix_ns(h->now);
+	h->reftime = ntp_ts_from_unix_ns(h->now.local);
 	h->rootdelay = 0.0;
 	h->rootdisp = 0.0;
-	h->t_update = h->now;
+	h->t_update = h->now.mono;
 }
 
 void
-ntp_host_tick(ntp_host *h, ntp_time now, ntp_actions *out)
+ntp_host_tick(ntp_host *h, ntp_now now, ntp_actions *out)
 {
-	if (h == NULL) {
+	if (h == NULL || h->exited) {
 		return;
 	}
 	begin_call(h, out, now);
-	for (size_t i = 0; i < h->n_peers; i++) {
+	for (size_t i = 0; i < h->n_peers && !h->exited; i++) {
 		ntp_peer *p = &h->peers[i];
 
-		if (slot_used(p) && p->nextdate <= h->now) {
+		if (slot_used(p) && p->nextdate <= h->now.mono) {
 			poll_peer(h, p);
 		}
 	}
@@ -1176,8 +1200,11 @@ ntp_host_next(const ntp_host *h)
 {
 	ntp_time next = NEVER;
 
-	if (h == NULL) {
+	if (h == NULL || h->exited) {
 		return NEVER;
+	}
+	if (!h->started) {
+		return h->t_start; /* start-up is due, sources or not */
 	}
 	for (size_t i = 0; i < h->n_peers; i++) {
 		const ntp_peer *p = &h->peers[i];
@@ -1247,7 +1274,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 
 			event(h, NTP_EV_DEMOBILIZE, assoc_id(h, p),
 			      "%s: kiss code %s: stopped polling", name, code);
-			ntp_peer_clear(p, code, h->now, h->precision);
+			ntp_peer_clear(p, code, h->now.mono, h->precision);
 			if (was_sys) {
 				clock_select(h);
 			}
@@ -1286,7 +1313,8 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	int v;
 
 	before = h->server;
-	v = ntp_server_answer(&h->server, &sys, req, len, from, flags, h->now, h->now, &reply, &r);
+	v = ntp_server_answer(&h->server, &sys, req, len, from, flags, h->now, h->now.local, &reply,
+	                      &r);
 	ntp_addr_format(from, name, sizeof name);
 	if (v == NTP_SERVE_DROP) {
 		/* the server counted the drop under its cause */
@@ -1324,8 +1352,8 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 		serve(h, pkt, len, from, to, flags);
 		return;
 	}
-	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, pkt->poll, NTP_MAXPOLL, pkt->version, h->now,
-	              h->precision);
+	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, pkt->poll, NTP_MAXPOLL, pkt->version,
+	              h->now.mono, h->precision);
 	if (p->minpoll < 6) {
 		p->minpoll = 6; /* ntpd NTP_MINDPOLL: never poll a stranger faster */
 		p->hpoll = 6;
@@ -1333,7 +1361,7 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	if (p->maxpoll > 10) {
 		p->maxpoll = p->minpoll > 10 ? p->minpoll : 10; /* ntpd NTP_MAXDPOLL */
 	}
-	ntp_peer_schedule(p, h->now + PASSIVE_FIRST_POLL_NS);
+	ntp_peer_schedule(p, h->now.mono + PASSIVE_FIRST_POLL_NS);
 	event(h, NTP_EV_REACHABLE, assoc_id(h, p), "%s: symmetric passive association mobilised",
 	      ntp_addr_format(from, name, sizeof name));
 	assoc_receive(h, p, pkt, to);
@@ -1351,10 +1379,10 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	ntp_control_reply reply;
 	ntp_sys_info sys;
 	char reason[NTP_REASON_MAX], name[48];
-	size_t n_peers = ntp_host_peers(h, h->now, peers, CONTROL_PEERS_MAX);
+	size_t n_peers = ntp_host_peers(h, h->now.mono, peers, CONTROL_PEERS_MAX);
 
 	ntp_host_sys(h, &sys);
-	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now, &reply, reason,
+	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now.local, &reply, reason,
 	                       sizeof reason) < 0) {
 		h->server.dropped_bad++;
 		event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",
@@ -1462,7 +1490,7 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 
 void
 ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf, size_t len,
-              ntp_time t_recv, ntp_actions *out)
+              ntp_now t_recv, ntp_actions *out)
 {
 	ntp_restrict_match m;
 	ntp_pkt_err perr;
@@ -1470,7 +1498,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	char name[48];
 	int rc;
 
-	if (h == NULL) {
+	if (h == NULL || h->exited) {
 		return;
 	}
 	begin_call(h, out, t_recv);
@@ -1546,6 +1574,12 @@ ntp_host_set_fault(ntp_host *h, const ntp_fault *f)
 	}
 }
 
+bool
+ntp_host_exited(const ntp_host *h)
+{
+	return h != NULL && h->exited;
+}
+
 size_t
 ntp_host_mem_size(const ntp_host *h)
 {
@@ -1606,14 +1640,14 @@ peer_type(const ntp_peer *p)
 
 /* Why an association has the tally it has, in words. */
 static void
-peer_reason(const ntp_host *h, const ntp_peer *p, ntp_time now, char *buf, size_t size)
+peer_reason(const ntp_host *h, const ntp_peer *p, ntp_time mono, char *buf, size_t size)
 {
-	uint16_t u = ntp_peer_unfit(p, now, h->maxdist, MINDIST);
+	uint16_t u = ntp_peer_unfit(p, mono, h->maxdist, MINDIST);
 
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 		ntp_proto_why_format(p->why, p->why_a, p->why_b, buf, size);
 	} else if (u != 0) {
-		ntp_proto_unfit_format(p, u, now, h->maxdist, MINDIST, buf, size);
+		ntp_proto_unfit_format(p, u, mono, h->maxdist, MINDIST, buf, size);
 	} else if (p->sel == NTP_SEL_FALSETICKER && h->sel_interval) {
 		snprintf(buf, size,
 		         "falseticker: offset %+.6f s outside intersection [%+.6f, %+.6f]",
@@ -1649,7 +1683,7 @@ filter_register(const ntp_filter *f, ntp_peer_info *o)
 }
 
 size_t
-ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max)
+ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 {
 	size_t n = 0;
 
@@ -1670,7 +1704,7 @@ ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max)
 		peer_refid(p, o->refid, sizeof o->refid);
 		o->stratum = p->stratum;
 		o->type = peer_type(p);
-		o->when = p->last_rx != 0 ? ntp_time_diff_s(now, p->last_rx) : -1.0;
+		o->when = p->last_rx != NTP_TIME_NONE ? ntp_time_diff_s(mono, p->last_rx) : -1.0;
 		o->poll = ntp_peer_poll_log2(p);
 		o->reach = p->reach;
 		o->delay = p->filter.delay;
@@ -1678,7 +1712,7 @@ ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max)
 		o->jitter = p->filter.jitter;
 		o->disp = p->filter.disp;
 		o->tally = ntp_select_tally(p->sel);
-		peer_reason(h, p, now, o->reason, sizeof o->reason);
+		peer_reason(h, p, mono, o->reason, sizeof o->reason);
 		o->leap = p->leap;
 		o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
 		o->sent = p->sent;

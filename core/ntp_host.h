@@ -4,16 +4,22 @@
  * selection, discipline, restrict list, server), driven from outside.
  *
  * Sans-I/O, in the manner of quicly and BearSSL: the caller passes each
- * datagram in with its local receive time, calls ntp_host_tick() when its
- * local clock reaches ntp_host_next(), and carries out the typed actions
- * that come back: SEND bytes, STEP or ADJUST its clock, log an EVENT,
- * append a STATS line.  The host never reads a clock, touches a socket,
- * sleeps or keeps globals.  ntpsim and refd drive exactly this API.
+ * datagram in with its receive time, calls ntp_host_tick() when its
+ * monotonic clock reaches ntp_host_next(), and carries out the typed
+ * actions that come back: SEND bytes, STEP or ADJUST its clock, log an
+ * EVENT, append a STATS line, EXIT.  The host never reads a clock, touches
+ * a socket, sleeps or keeps globals.  ntpsim and refd drive exactly this
+ * API.
  *
- * Time: every `now` is the caller's local clock reading (ntp_time, ns since
- * 1970 as the host believes it) -- the clock this host disciplines.  After a
- * STEP action the caller's clock jumps by the step; the host shifts its own
- * timers by the same amount, so deadlines stay meaningful.
+ * Time: every entry point takes both of the caller's clocks (ntp_time.h
+ * ntp_now): `mono`, a monotonic clock that nothing steps, drives every
+ * timer and age (poll, reach, stepout, rate limits, `when`); `local`, the
+ * clock this host disciplines (ns since 1970 as the host believes it),
+ * gives packet timestamps and offsets.  This is ntpd's split between its
+ * `current_time` counter and the system clock: when the local clock jumps
+ * -- by our own STEP, an administrator's `date -s`, a VM resumed an hour
+ * later -- the host keeps polling at its poll interval and sees the jump
+ * as an offset at its next update.
  */
 #ifndef NTP_HOST_H
 #define NTP_HOST_H
@@ -29,40 +35,42 @@
 
 typedef struct ntp_host ntp_host;
 
-#define NTP_SEND_MAX 512      /* bytes of one SEND action (ours; mode 6 replies fit) */
-#define NTP_ACTIONS_MAX 160   /* actions one call can emit (>= 2 per association) */
-#define NTP_REASON_MAX 128
+#define NTP_SEND_MAX    512 /* bytes of one SEND action (ours; mode 6 replies fit) */
+#define NTP_ACTIONS_MAX 160 /* actions one call can emit (>= 2 per association) */
+#define NTP_REASON_MAX  128
 
 /* Event codes: ntpd's system and peer event names where they exist
  * (ntpq's "rv" and "as" show them), plus ntplab's own. */
 enum ntp_event_code {
-	NTP_EV_RESTART = 1,      /* host started */
-	NTP_EV_FREQ_NOT_SET,     /* no drift file value */
-	NTP_EV_FREQ_SET,         /* frequency from the drift file */
-	NTP_EV_SPIKE_DETECT,     /* discipline: offset over step threshold, waiting stepout */
-	NTP_EV_FREQ_MODE,        /* discipline: measuring frequency (FREQ state) */
-	NTP_EV_CLOCK_SYNC,       /* discipline: in SYNC state */
-	NTP_EV_PANIC_STOP,       /* offset over the panic threshold: no correction, host halts discipline */
-	NTP_EV_NO_SYS_PEER,      /* selection found no survivor; reason says why */
-	NTP_EV_CLOCK_STEP,       /* clock stepped; reason says by how much */
-	NTP_EV_SYS_PEER,         /* association became the system peer */
-	NTP_EV_REACHABLE,        /* association became reachable */
-	NTP_EV_UNREACHABLE,      /* association became unreachable */
-	NTP_EV_KOD,              /* valid kiss-o'-death received: reason has the code */
-	NTP_EV_RATE_EXCEEDED,    /* we sent a KoD RATE or dropped a client over `discard` */
-	NTP_EV_ACCESS_DENIED,    /* a request was refused by `restrict` */
-	NTP_EV_PKT_REJECTED,     /* a received packet failed a test: reason names it */
-	NTP_EV_POPCORN,          /* clock filter popcorn spike suppressed */
-	NTP_EV_ORPHAN,           /* orphan mode entered/left */
-	NTP_EV_DEMOBILIZE,       /* association stopped (DENY/RSTR KoD) */
+	NTP_EV_RESTART = 1,   /* host started */
+	NTP_EV_FREQ_NOT_SET,  /* no drift file value */
+	NTP_EV_FREQ_SET,      /* frequency from the drift file */
+	NTP_EV_SPIKE_DETECT,  /* discipline: offset over step threshold, waiting stepout */
+	NTP_EV_FREQ_MODE,     /* discipline: measuring frequency (FREQ state) */
+	NTP_EV_CLOCK_SYNC,    /* discipline: in SYNC state */
+	NTP_EV_PANIC_STOP,    /* offset over the panic threshold: the host gives up (EXIT) */
+	NTP_EV_NO_SYS_PEER,   /* selection found no survivor; reason says why */
+	NTP_EV_CLOCK_STEP,    /* clock stepped; reason says by how much */
+	NTP_EV_SYS_PEER,      /* association became the system peer */
+	NTP_EV_REACHABLE,     /* association became reachable */
+	NTP_EV_UNREACHABLE,   /* association became unreachable */
+	NTP_EV_KOD,           /* valid kiss-o'-death received: reason has the code */
+	NTP_EV_RATE_EXCEEDED, /* we sent a KoD RATE or dropped a client over `discard` */
+	NTP_EV_ACCESS_DENIED, /* a request was refused by `restrict` */
+	NTP_EV_PKT_REJECTED,  /* a received packet failed a test: reason names it */
+	NTP_EV_POPCORN,       /* clock filter popcorn spike suppressed */
+	NTP_EV_ORPHAN,        /* orphan mode entered/left */
+	NTP_EV_DEMOBILIZE,    /* association stopped (DENY/RSTR KoD) */
 };
 
 enum ntp_action_kind {
-	NTP_ACT_SEND = 1,  /* send bytes to an address */
-	NTP_ACT_STEP,      /* step the clock by offset */
-	NTP_ACT_ADJUST,    /* slew: new phase offset and frequency for the clock */
-	NTP_ACT_EVENT,     /* something to log */
-	NTP_ACT_STATS,     /* a line for peerstats/loopstats in ntpd's format */
+	NTP_ACT_SEND = 1, /* send bytes to an address */
+	NTP_ACT_STEP,     /* step the clock by offset */
+	NTP_ACT_ADJUST,   /* slew: new phase offset and frequency for the clock */
+	NTP_ACT_EVENT,    /* something to log */
+	NTP_ACT_STATS,    /* a line for peerstats/loopstats in ntpd's format */
+	NTP_ACT_EXIT,     /* the host gave up (panic: "set clock manually"): ntpd
+	                     exits with u.exit.status; the host does nothing more */
 };
 
 typedef struct ntp_action {
@@ -70,33 +78,37 @@ typedef struct ntp_action {
 	union {
 		struct {
 			ntp_addr to;
-			ntp_addr from;     /* local address to send from (family 0: any) */
+			ntp_addr from; /* local address to send from (family 0: any) */
 			size_t len;
-			bool patch_xmt;    /* caller may rewrite bytes 40..47 with a later
-			                      transmit timestamp (server replies without MAC) */
+			bool patch_xmt; /* caller may rewrite bytes 40..47 with a later
+			                   transmit timestamp (server replies without MAC) */
 			uint8_t buf[NTP_SEND_MAX];
 		} send;
 		struct {
-			double offset;     /* s; add to the clock (positive = forward) */
+			double offset; /* s; add to the clock (positive = forward) */
 		} step;
 		struct {
 			/* The discipline's output (core/ntp_clock applies it): remove
 			 * `offset` s of phase with time constant `tau` s and run the
 			 * clock at `freq` s/s relative to its oscillator from now on. */
-			double offset;     /* s; positive = clock is behind, advance it */
-			double freq;       /* s/s; total frequency correction */
-			double tau;        /* s; phase slew time constant; <= 0: slew the whole
-			                      offset at the constant 500 ppm adjtime rate */
+			double offset; /* s; positive = clock is behind, advance it */
+			double freq;   /* s/s; total frequency correction */
+			double tau;    /* s; phase slew time constant; <= 0: slew the whole
+			                  offset at the constant 500 ppm adjtime rate */
 		} adjust;
 		struct {
-			uint16_t code;     /* enum ntp_event_code */
-			int assoc;         /* association id, 0 = system */
+			uint16_t code; /* enum ntp_event_code */
+			int assoc;     /* association id, 0 = system */
 			char reason[NTP_REASON_MAX];
 		} event;
 		struct {
-			uint32_t file;     /* NTP_STATS_LOOPSTATS or NTP_STATS_PEERSTATS */
-			char line[192];    /* without newline */
+			uint32_t file;  /* NTP_STATS_LOOPSTATS or NTP_STATS_PEERSTATS */
+			char line[192]; /* without newline */
 		} stats;
+		struct {
+			int status; /* process exit status ntpd uses (1) */
+			char reason[NTP_REASON_MAX];
+		} exit;
 	} u;
 } ntp_action;
 
@@ -123,7 +135,7 @@ typedef struct ntp_host_params {
 	double drift_ppm;          /* frequency from the drift file (ppm) */
 	bool allow_big_first_step; /* like ntpd -g: the first step may exceed panic */
 	bool control_remote;       /* answer mode 6 from non-loopback addresses */
-	ntp_time now;              /* local time at start */
+	ntp_now now;               /* both clocks at start */
 } ntp_host_params;
 
 /* Create a host from a parsed config.  Every NTP_CONF_SERVER/PEER entry must
@@ -133,15 +145,19 @@ typedef struct ntp_host_params {
 ntp_host *ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t errsize);
 void ntp_host_free(ntp_host *h);
 
-/* A datagram arrived from `from` to local address `to` at local time t_recv
- * (taken as early as possible, ideally a kernel timestamp). */
+/* A datagram arrived from `from` to local address `to` at t_recv: its
+ * local clock reading as early as possible (ideally a kernel timestamp),
+ * and the monotonic clock then (read when the datagram is handled is good
+ * enough: it only ages things). */
 void ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf,
-		   size_t len, ntp_time t_recv, ntp_actions *out);
+                   size_t len, ntp_now t_recv, ntp_actions *out);
 
-/* Run the timers that are due at `now`. */
-void ntp_host_tick(ntp_host *h, ntp_time now, ntp_actions *out);
+/* Run the timers that are due at now.mono. */
+void ntp_host_tick(ntp_host *h, ntp_now now, ntp_actions *out);
 
-/* Local time of the next timer; call ntp_host_tick when the clock reaches it. */
+/* Monotonic time of the next timer (NTP_TIME_NEVER: none); call
+ * ntp_host_tick when the monotonic clock reaches it.  A new host is due at
+ * once (start-up: events, the drift file's frequency). */
 ntp_time ntp_host_next(const ntp_host *h);
 
 /* ---- introspection: what ntpq -p / rv and the simulator's report show ---- */
@@ -149,43 +165,44 @@ ntp_time ntp_host_next(const ntp_host *h);
 #define NTP_PEER_INFO_STAGES 8 /* stages, RFC 5905 NSTAGE (= ntp_filter.h NTP_FILTER_STAGES) */
 
 typedef struct ntp_peer_info {
-	int assoc;                /* association id (1..) */
+	int assoc; /* association id (1..) */
 	ntp_addr addr;
-	char remote[48];          /* "192.168.163.131", "LOCAL(0)" */
-	char refid[16];           /* ".INIT.", ".LOCL.", "192.168.163.131" */
+	char remote[48]; /* "192.168.163.131", "LOCAL(0)" */
+	char refid[16];  /* ".INIT.", ".LOCL.", "192.168.163.131" */
 	uint8_t stratum;
-	char type;                /* 'u' unicast, 'l' local, 's' symmetric, 'p' pool */
-	double when;              /* s since last valid packet; < 0: never */
-	int8_t poll;              /* log2 s */
-	uint8_t reach;            /* 8-bit shift register */
+	char type;                          /* 'u' unicast, 'l' local, 's' symmetric, 'p' pool */
+	double when;                        /* s since last valid packet (monotonic); < 0: never */
+	int8_t poll;                        /* log2 s */
+	uint8_t reach;                      /* 8-bit shift register */
 	double delay, offset, jitter, disp; /* s */
-	char tally;               /* ' ' 'x' '.' '-' '+' '#' '*' 'o' (ntpq -p) */
-	char reason[NTP_REASON_MAX]; /* why this tally / why rejected */
+	char tally;                         /* ' ' 'x' '.' '-' '+' '#' '*' 'o' (ntpq -p) */
+	char reason[NTP_REASON_MAX];        /* why this tally / why rejected */
 	uint8_t leap;
 	bool prefer;
 	unsigned sent, received, rejected;
-	uint16_t flash;           /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
+	uint16_t flash; /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
 	/* The clock filter's register, newest sample first (ntpq's filtdelay,
 	 * filtoffset, filtdisp); an empty stage has delay 0 and disp 16 s. */
 	double filt_delay[NTP_PEER_INFO_STAGES], filt_offset[NTP_PEER_INFO_STAGES];
 	double filt_disp[NTP_PEER_INFO_STAGES]; /* s */
 } ntp_peer_info;
 
-size_t ntp_host_peers(const ntp_host *h, ntp_time now, ntp_peer_info *out, size_t max);
+/* Every association as of monotonic time mono. */
+size_t ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max);
 
 typedef struct ntp_sys_info {
 	uint8_t leap;
 	uint8_t stratum;
 	int8_t precision;
-	int8_t poll;              /* log2 s, system poll interval */
+	int8_t poll;                /* log2 s, system poll interval */
 	double rootdelay, rootdisp; /* s */
 	uint32_t refid;
 	ntp_ts64 reftime;
-	int sys_peer;             /* assoc id, 0 = none */
-	double offset;            /* s, last offset the discipline saw */
-	double freq_ppm;          /* ppm, frequency correction */
+	int sys_peer;                              /* assoc id, 0 = none */
+	double offset;                             /* s, last offset the discipline saw */
+	double freq_ppm;                           /* ppm, frequency correction */
 	double sys_jitter, clk_jitter, clk_wander; /* s, s, ppm */
-	int disc_state;           /* enum ntp_disc_state */
+	int disc_state;                            /* enum ntp_disc_state */
 	unsigned steps;
 	char no_sys_peer_reason[NTP_REASON_MAX];
 	/* server side */
@@ -196,7 +213,7 @@ void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
 
 /* The peer table in ntpq -p layout (header, rule, one line per association),
  * NUL-terminated; returns the length written (truncated to size - 1). */
-size_t ntp_host_peer_table(const ntp_host *h, ntp_time now, char *buf, size_t size);
+size_t ntp_host_peer_table(const ntp_host *h, ntp_time mono, char *buf, size_t size);
 
 /* Name of an event code ("clock_step", "sys_peer", ...). */
 const char *ntp_event_name(int code);
@@ -217,16 +234,16 @@ size_t ntp_host_mem_size(const ntp_host *h);
 /* Per-association protocol counters and state, for tests and reports. */
 typedef struct ntp_peer_counters {
 	unsigned sent, received, rejected;
-	unsigned duplicate;   /* TEST1 */
-	unsigned bogus;       /* TEST2 (origin mismatch / nothing outstanding) */
-	unsigned kod;         /* valid kiss-o'-death packets acted on */
-	unsigned kod_spoofed; /* KoDs with a wrong origin, ignored */
-	uint16_t flash;       /* TEST bits (ntpd flash) of the last packet + fit tests */
-	uint16_t status;      /* ntpd peer status word (as in peerstats) */
+	unsigned duplicate;             /* TEST1 */
+	unsigned bogus;                 /* TEST2 (origin mismatch / nothing outstanding) */
+	unsigned kod;                   /* valid kiss-o'-death packets acted on */
+	unsigned kod_spoofed;           /* KoDs with a wrong origin, ignored */
+	uint16_t flash;                 /* TEST bits (ntpd flash) of the last packet + fit tests */
+	uint16_t status;                /* ntpd peer status word (as in peerstats) */
 	int8_t minpoll, maxpoll, hpoll; /* log2 s; minpoll rises with KoD RATE */
-	uint8_t burst;        /* packets left in the current burst */
-	bool demobilized;     /* stopped by KoD DENY/RSTR */
-	ntp_time next;        /* local time of its next poll (INT64_MAX: never) */
+	uint8_t burst;                  /* packets left in the current burst */
+	bool demobilized;               /* stopped by KoD DENY/RSTR */
+	ntp_time next;                  /* mono time of its next poll (NTP_TIME_NEVER: never) */
 } ntp_peer_counters;
 
 /* Counters of association `assoc` (1..); false if there is none. */
@@ -234,8 +251,9 @@ bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out
 
 /* The send time of a request (refd reads its clock just before sendmmsg) */
 
-#define NTP_HOST_SENT_LATE_MAX 0.1 /* s, latest report after the build time taken (ours:
-                                      far beyond a send path, below RFC 5905 STEPT) */
+#define NTP_HOST_SENT_LATE_MAX                                                                     \
+	0.1 /* s, latest report after the build time taken (ours:                                  \
+	       far beyond a send path, below RFC 5905 STEPT) */
 
 /* The driver reports that the datagram of a SEND action -- its destination
  * `to` and its bytes, as the action had them -- left at local time `when`.
@@ -255,7 +273,10 @@ bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out
  * driver that sends before carrying out that call's STEP actions adds
  * their offsets.  A driver that sends at the call's `now` (ntpsim) need not
  * call this. */
-void ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len,
-                   ntp_time when);
+void ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when);
+
+/* Has the host given up (an EXIT action was emitted)?  It then ignores
+ * every call and has no next timer. */
+bool ntp_host_exited(const ntp_host *h);
 
 #endif

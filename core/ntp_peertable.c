@@ -78,7 +78,7 @@ format_line(const ntp_peer_info *p, char *line, size_t size)
 }
 
 size_t
-ntp_host_peer_table(const ntp_host *h, ntp_time now, char *buf, size_t size)
+ntp_host_peer_table(const ntp_host *h, ntp_time mono, char *buf, size_t size)
 {
 	ntp_peer_info info[NTP_CONF_MAX_SERVERS + 8];
 	char rule[sizeof TABLE_HEADER];
@@ -94,7 +94,7 @@ ntp_host_peer_table(const ntp_host *h, ntp_time now, char *buf, size_t size)
 	len = append(buf, size, len, TABLE_HEADER "\n");
 	len = append(buf, size, len, rule);
 	len = append(buf, size, len, "\n");
-	n = ntp_host_peers(h, now, info, sizeof info / sizeof info[0]);
+	n = ntp_host_peers(h, mono, info, sizeof info / sizeof info[0]);
 	for (size_t i = 0; i < n; i++) {
 		format_line(&info[i], line, sizeof line);
 		len = append(buf, size, len, line);

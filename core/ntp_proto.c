@@ -15,7 +15,10 @@
 #define INTERVAL_FRAC_BITS 12  /* ntpd poll_update: jitter in 1/4096 of the interval */
 #define INTERVAL_JITTER    256 /* ntpd: up to 255/4096 (6.2 %) later, ntp_random() & 0xff */
 #define BURST_SPACING_NS   (NTP_BURST_SPACING * NTP_NS_PER_S)
-#define TS_NEVER           INT64_MAX /* "no poll scheduled" */
+#define TS_NEVER           NTP_TIME_NEVER /* "no poll scheduled" */
+#define HEADWAY_FREE                                                                               \
+	(NTP_SHIFT - 1) /* polls of minpoll the headway may run up                                 \
+	                   before it delays a request (ntpd poll_update) */
 
 static int8_t
 clamp_poll(int v)
@@ -31,7 +34,7 @@ log2_s(int8_t v)
 
 void
 ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
-              int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision)
+              int8_t maxpoll, uint8_t version, ntp_time mono, int8_t precision)
 {
 	memset(p, 0, sizeof *p);
 	if (addr != NULL) {
@@ -50,16 +53,19 @@ ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, in
 		p->maxpoll = p->minpoll;
 	}
 	p->nextdate = TS_NEVER;
-	ntp_peer_clear(p, "INIT", now, precision);
+	p->headway = mono;
+	p->last_rx = NTP_TIME_NONE;
+	ntp_peer_clear(p, "INIT", mono, precision);
 }
 
 void
-ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time now, int8_t precision)
+ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time mono, int8_t precision)
 {
 	/* The outstanding request (aorg, t1) and the duplicate/echo state
-	 * (xmt, dst) survive: the host shifts t1 and dst across a step, so a
-	 * reply already in flight still yields a correct sample. */
-	ntp_filter_reset(&p->filter, now, log2_s(precision));
+	 * (xmt, dst) survive: after our own step the host moves t1 and dst
+	 * with the clock, so a reply already in flight still yields a correct
+	 * sample. */
+	ntp_filter_reset(&p->filter, mono, log2_s(precision));
 	p->reach = 0;
 	p->unreach = 0;
 	p->burst = 0;
@@ -84,9 +90,9 @@ ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time now, int8_t precision)
 }
 
 void
-ntp_peer_schedule(ntp_peer *p, ntp_time at)
+ntp_peer_schedule(ntp_peer *p, ntp_time mono_at)
 {
-	p->nextdate = at;
+	p->nextdate = mono_at;
 }
 
 void
@@ -124,28 +130,75 @@ ntp_peer_poll_log2(const ntp_peer *p)
 	return v;
 }
 
-/* Next poll: 2 s later inside a burst, else one interval after the poll
- * started, with ntpd's jitter of up to 1/16 of it (none for LOCAL, like
- * ntpd's refclocks), and never sooner than 2 s (ntpd ntp_minpkt). */
+static ntp_time
+minpoll_ns(const ntp_peer *p)
+{
+	return NTP_NS_PER_S << p->minpoll;
+}
+
+/* ntpd's client headway (peer->throttle): each request adds 2^minpoll - 2 s
+ * (ntpd peer_xmit), and it drains at 1 s per s (ntpd timer()). */
+static ntp_time
+headway_left(const ntp_peer *p, ntp_time mono)
+{
+	return p->headway > mono ? p->headway - mono : 0;
+}
+
 static void
-schedule_next(ntp_peer *p, ntp_time now, ntp_rand *rnd)
+headway_add(ntp_peer *p, ntp_time mono, ntp_time add)
+{
+	p->headway = (p->headway > mono ? p->headway : mono) + add;
+}
+
+/* ntpd poll_update(): the earliest next request is 2 s away (ntp_minpkt),
+ * or later once the headway exceeds NTP_SHIFT - 1 polls of minpoll, so a
+ * burst repeated too soon (re-bursts after steps, a RATE KoD) is spaced. */
+static ntp_time
+earliest_poll(const ntp_peer *p, ntp_time mono)
+{
+	ntp_time over = headway_left(p, mono) - HEADWAY_FREE * minpoll_ns(p);
+
+	return mono + (over > BURST_SPACING_NS ? over : BURST_SPACING_NS);
+}
+
+/* A regular (non-burst) poll due at `next`, as ntpd poll_update() places
+ * it: not before the earliest time, and 2 s later still while the headway
+ * is over one minpoll. */
+static ntp_time
+regular_poll(const ntp_peer *p, ntp_time mono, ntp_time next)
+{
+	ntp_time earliest = earliest_poll(p, mono);
+
+	if (next < earliest) {
+		next = earliest;
+	}
+	return headway_left(p, mono) > minpoll_ns(p) ? next + BURST_SPACING_NS : next;
+}
+
+/* Next poll: at the earliest time inside a burst, else one interval after
+ * the poll started with ntpd's jitter of up to 1/16 of it, placed by
+ * regular_poll().  LOCAL polls every interval exactly (ntpd's refclocks
+ * have no jitter and no headway). */
+static void
+schedule_next(ntp_peer *p, ntp_time mono, ntp_rand *rnd)
 {
 	int8_t lp = ntp_peer_poll_log2(p);
 	int64_t frac = 1 << INTERVAL_FRAC_BITS;
 	ntp_time next;
 
-	if (p->burst > 0) {
-		p->nextdate = now + BURST_SPACING_NS;
+	if (p->kind == NTP_PEER_LOCAL) {
+		p->nextdate = p->outdate + (NTP_NS_PER_S << lp);
 		return;
 	}
-	if (p->kind != NTP_PEER_LOCAL && rnd != NULL) {
+	if (p->burst > 0) {
+		p->nextdate = earliest_poll(p, mono);
+		return;
+	}
+	if (rnd != NULL) {
 		frac += (int64_t)ntp_rand_below(rnd, INTERVAL_JITTER);
 	}
 	next = p->outdate + ((frac * NTP_NS_PER_S) << lp >> INTERVAL_FRAC_BITS);
-	if (p->kind != NTP_PEER_LOCAL && next < now + BURST_SPACING_NS) {
-		next = now + BURST_SPACING_NS;
-	}
-	p->nextdate = next;
+	p->nextdate = regular_poll(p, mono, next);
 }
 
 static ntp_filter_params
@@ -162,7 +215,7 @@ filter_params(const ntp_peer *p, const ntp_proto_sys *sys)
 }
 
 int
-ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now)
+ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now)
 {
 	ntp_filter_params fp = filter_params(p, sys);
 
@@ -172,14 +225,14 @@ ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now)
 	p->leap = NTP_LEAP_NONE;
 	p->stratum = p->cfg_stratum;
 	p->refid = NTP_REFID("LOCL");
-	p->reftime = ntp_ts_from_unix_ns(now);
+	p->reftime = ntp_ts_from_unix_ns(now.local);
 	p->precision = sys->precision;
 	p->rootdelay = 0.0;
 	p->rootdisp = NTP_LOCAL_DISPERSION;
 	p->reach |= 1;
-	p->last_rx = now;
+	p->last_rx = now.mono;
 	p->received++;
-	return ntp_filter_add(&p->filter, 0.0, 0.0, fp.precision, now, &fp, NULL);
+	return ntp_filter_add(&p->filter, 0.0, 0.0, fp.precision, now.mono, &fp, NULL);
 }
 
 /* A nonzero 64-bit value: a zero transmit timestamp would read as "none". */
@@ -195,7 +248,7 @@ random_nonce(ntp_rand *rnd)
 }
 
 void
-ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_rand *rnd,
+ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, ntp_rand *rnd,
                        ntp_pkt *req)
 {
 	memset(req, 0, sizeof *req);
@@ -219,17 +272,17 @@ ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_
 		req->reftime = sys->reftime;
 		req->org = p->xmt;
 		req->rec = p->dst != 0 ? ntp_ts_from_unix_ns(p->dst) : 0;
-		req->xmt = ntp_ts_from_unix_ns(now);
+		req->xmt = ntp_ts_from_unix_ns(local);
 		if (req->xmt == 0) {
 			req->xmt = 1; /* 1900-01-01 exactly; keep "nonzero" true */
 		}
 	}
 	p->aorg = req->xmt;
-	p->t1 = now;
+	p->t1 = local;
 }
 
 bool
-ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp_rand *rnd,
+ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_rand *rnd,
               ntp_pkt *req, ntp_poll_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -242,7 +295,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp
 
 		/* A new poll: shift the reach register (once per poll, not per
 		 * burst packet: RFC 5905 App. A.5.7 poll()). */
-		p->outdate = now;
+		p->outdate = now.mono;
 		p->reach = (uint8_t)(p->reach << 1);
 		if (p->unreach < UINT8_MAX) {
 			p->unreach++;
@@ -255,10 +308,14 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp
 		} else {
 			p->unreach = 0;
 			ntp_peer_set_hpoll(p, sys->poll);
-			/* `burst`: eight packets per poll while reachable and fit
-			 * (RFC 5905 BCOUNT; ntpd 4.2.8 sends fewer at low polls). */
+			/* `burst` while reachable and fit: as ntpd 4.2.8 and
+			 * NTPsec, 2^(hpoll - minpoll) packets per poll, at most
+			 * NTP_BURST_COUNT (RFC 5905 BCOUNT), so a burst at minpoll
+			 * is one packet; the headway spaces them further. */
 			if ((p->flags & NTP_PEER_F_BURST) && fit && p->kind != NTP_PEER_LOCAL) {
-				p->burst = NTP_BURST_COUNT - 1;
+				int span = p->hpoll - p->minpoll;
+
+				p->burst = (uint8_t)((span >= 3 ? NTP_BURST_COUNT : 1 << span) - 1);
 			}
 		}
 		/* RFC 5905: no reply to the last three polls ages the filter
@@ -268,7 +325,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp
 
 			res->sampled = true;
 			res->filter_verdict = ntp_filter_add(&p->filter, 0.0, 0.0, NTP_MAXDISPERSE,
-			                                     now, &fp, NULL);
+			                                     now.mono, &fp, NULL);
 		}
 		/* ntpd transmit(): after NTP_UNREACH silent polls back off one
 		 * step per poll (poll_update clamps at maxpoll); an ephemeral
@@ -292,12 +349,13 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp
 		res->sampled = true;
 		res->filter_verdict = ntp_peer_local_sample(p, sys, now);
 		res->became_reachable = !was_reachable;
-		schedule_next(p, now, NULL);
+		schedule_next(p, now.mono, NULL);
 		return false;
 	}
-	ntp_peer_build_request(p, sys, now, rnd, req);
+	ntp_peer_build_request(p, sys, now.local, rnd, req);
 	p->sent++;
-	schedule_next(p, now, rnd);
+	headway_add(p, now.mono, minpoll_ns(p) - BURST_SPACING_NS);
+	schedule_next(p, now.mono, rnd);
 	res->send = true;
 	return true;
 }
@@ -357,7 +415,7 @@ is_kod(const ntp_pkt *pkt)
 
 /* A valid kiss-o'-death (RFC 5905 §7.4, ntpd receive()). */
 static void
-act_on_kod(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *res)
+act_on_kod(ntp_peer *p, const ntp_pkt *pkt, ntp_time mono, ntp_rx_result *res)
 {
 	uint32_t code = pkt->refid;
 
@@ -372,6 +430,8 @@ act_on_kod(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *res)
 		 * us back off exponentially (field-failures #7). */
 		int8_t np = clamp_poll(pkt->poll > p->minpoll ? pkt->poll : p->minpoll + 1);
 
+		/* ntpd: throttle = (NTP_SHIFT + 1) polls of the old minpoll. */
+		p->headway = mono + (NTP_SHIFT + 1) * minpoll_ns(p);
 		p->minpoll = np;
 		if (p->maxpoll < np) {
 			p->maxpoll = np;
@@ -383,10 +443,8 @@ act_on_kod(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *res)
 			p->ppoll = np;
 		}
 		p->burst = 0;
-		p->nextdate = p->outdate + ((ntp_time)NTP_NS_PER_S << ntp_peer_poll_log2(p));
-		if (p->nextdate < t_recv + BURST_SPACING_NS) {
-			p->nextdate = t_recv + BURST_SPACING_NS;
-		}
+		p->nextdate = regular_poll(
+		        p, mono, p->outdate + ((ntp_time)NTP_NS_PER_S << ntp_peer_poll_log2(p)));
 		res->why = NTP_WHY_KOD_RATE;
 		res->why_a = np;
 		res->why_b = code;
@@ -445,11 +503,11 @@ timestamp_tests(ntp_peer *p, const ntp_pkt *pkt, ntp_rx_result *res)
 /* RFC 5905 §8: offset and delay from T1..T4; first-order differences in
  * 64-bit fixed point, only then in double. */
 static void
-compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
+compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_time t4_local, const ntp_proto_sys *sys,
                ntp_rx_result *res)
 {
 	ntp_ts64 t1 = ntp_ts_from_unix_ns(p->t1);
-	ntp_ts64 t4 = ntp_ts_from_unix_ns(t_recv);
+	ntp_ts64 t4 = ntp_ts_from_unix_ns(t4_local);
 	double t21 = ntp_dur_to_s(ntp_ts_sub(pkt->rec, t1));
 	double t34 = ntp_dur_to_s(ntp_ts_sub(pkt->xmt, t4));
 	double prec = log2_s(sys->precision);
@@ -460,14 +518,14 @@ compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp
 }
 
 static void
-adopt_packet(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *res)
+adopt_packet(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, ntp_rx_result *res)
 {
 	int8_t pp = clamp_poll(pkt->poll);
 
 	p->aorg = 0; /* consumed: a replay of this reply fails TEST2 */
 	p->xmt = pkt->xmt;
-	p->dst = t_recv;
-	p->last_rx = t_recv;
+	p->dst = t_recv.local;
+	p->last_rx = t_recv.mono;
 	p->leap = pkt->leap;
 	p->stratum = pkt->stratum;
 	p->pmode = pkt->mode;
@@ -481,17 +539,18 @@ adopt_packet(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, ntp_rx_result *re
 		res->became_reachable = true;
 		/* iburst (ntpd NTP_IBURST via peer->retry): the first reply to
 		 * an unreachable association starts the burst, so a silent
-		 * server is never flooded. */
+		 * server is never flooded; NTP_IBURST_COUNT requests in all,
+		 * this reply's included. */
 		if ((p->flags & NTP_PEER_F_IBURST) && p->burst == 0) {
-			p->burst = NTP_BURST_COUNT - 1;
-			p->nextdate = t_recv + BURST_SPACING_NS;
+			p->burst = NTP_IBURST_COUNT - 1;
+			p->nextdate = earliest_poll(p, t_recv.mono);
 		}
 	}
 	p->reach |= 1;
 }
 
 int
-ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
+ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                  ntp_rx_result *res)
 {
 	ntp_filter_params fp;
@@ -523,7 +582,7 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_pro
 			res->why_a = pkt->refid;
 			res->kiss = pkt->refid;
 		} else {
-			act_on_kod(p, pkt, t_recv, res);
+			act_on_kod(p, pkt, t_recv.mono, res);
 		}
 		p->why = res->why;
 		p->why_a = res->why_a;
@@ -542,7 +601,7 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_pro
 		 * Duplicates and zero transmit timestamps are never echoed. */
 		if (p->kind != NTP_PEER_CLIENT && !(res->flash & NTP_TEST1) && pkt->xmt != 0) {
 			p->xmt = pkt->xmt;
-			p->dst = t_recv;
+			p->dst = t_recv.local;
 		}
 		p->rejected++;
 		p->flash = (uint16_t)((p->flash & ~NTP_PKT_TEST_MASK) | res->flash);
@@ -552,13 +611,13 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_pro
 		return res->verdict;
 	}
 
-	compute_sample(p, pkt, t_recv, sys, res);
+	compute_sample(p, pkt, t_recv.local, sys, res);
 	adopt_packet(p, pkt, t_recv, res);
 	p->flash = (uint16_t)(p->flash & ~NTP_PKT_TEST_MASK);
 	res->verdict = NTP_RX_SAMPLE;
 	fp = filter_params(p, sys);
-	res->filter_verdict = ntp_filter_add(&p->filter, res->offset, res->delay, res->disp, t_recv,
-	                                     &fp, &res->spike);
+	res->filter_verdict = ntp_filter_add(&p->filter, res->offset, res->delay, res->disp,
+	                                     t_recv.mono, &fp, &res->spike);
 	return res->verdict;
 }
 
@@ -567,26 +626,22 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_pro
 static void
 shift(ntp_time *t, ntp_time delta)
 {
-	if (*t != 0 && *t != TS_NEVER) {
-		*t += delta;
+	if (*t != 0) {
+		*t = ntp_time_add_sat(*t, delta);
 	}
 }
 
 void
-ntp_peer_shift_time(ntp_peer *p, ntp_time delta_ns)
+ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns)
 {
-	shift(&p->nextdate, delta_ns);
-	shift(&p->outdate, delta_ns);
 	shift(&p->t1, delta_ns);
 	shift(&p->dst, delta_ns);
-	shift(&p->last_rx, delta_ns);
-	ntp_filter_shift_time(&p->filter, delta_ns);
 }
 
 double
-ntp_peer_root_distance(const ntp_peer *p, ntp_time now, double mindist)
+ntp_peer_root_distance(const ntp_peer *p, ntp_time mono, double mindist)
 {
-	double age = ntp_time_diff_s(now, p->filter.update);
+	double age = ntp_time_diff_s(mono, p->filter.update);
 	double d;
 
 	if (age < 0.0) {
@@ -598,7 +653,7 @@ ntp_peer_root_distance(const ntp_peer *p, ntp_time now, double mindist)
 }
 
 uint16_t
-ntp_peer_unfit(const ntp_peer *p, ntp_time now, double maxdist, double mindist)
+ntp_peer_unfit(const ntp_peer *p, ntp_time mono, double maxdist, double mindist)
 {
 	uint16_t bits = 0;
 
@@ -606,7 +661,7 @@ ntp_peer_unfit(const ntp_peer *p, ntp_time now, double maxdist, double mindist)
 		bits |= NTP_TEST10;
 	}
 	if (p->kind != NTP_PEER_LOCAL &&
-	    ntp_peer_root_distance(p, now, mindist) >= maxdist + NTP_PHI * log2_s(p->hpoll)) {
+	    ntp_peer_root_distance(p, mono, mindist) >= maxdist + NTP_PHI * log2_s(p->hpoll)) {
 		bits |= NTP_TEST11;
 	}
 	if (p->stratum > 1 && p->local_refid != 0 && p->refid == p->local_refid) {
@@ -706,7 +761,7 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 }
 
 char *
-ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time now, double maxdist,
+ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time mono, double maxdist,
                        double mindist, char *buf, size_t size)
 {
 	if (unfit & NTP_TEST13) {
@@ -719,7 +774,7 @@ ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time now, double m
 		         p->stratum);
 	} else if (unfit & NTP_TEST11) {
 		snprintf(buf, size, "TEST11 distance %.3f s >= maxdist %.3f s",
-		         ntp_peer_root_distance(p, now, mindist),
+		         ntp_peer_root_distance(p, mono, mindist),
 		         maxdist + NTP_PHI * log2_s(p->hpoll));
 	} else if (unfit & NTP_TEST12) {
 		snprintf(buf, size, "TEST12 loop: its reference is this host");

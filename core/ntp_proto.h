@@ -68,7 +68,9 @@ enum ntp_flash {
 
 #define NTP_MINPOLL          3    /* log2 s, ntpd NTP_MINPOLL (8 s) */
 #define NTP_MAXPOLL          17   /* log2 s, ntpd NTP_MAXPOLL (36 h) */
-#define NTP_BURST_COUNT      8    /* packets in a burst/iburst, RFC 5905 BCOUNT */
+#define NTP_BURST_COUNT      8    /* packets in a `burst`, RFC 5905 BCOUNT, ntpd NTP_SHIFT */
+#define NTP_IBURST_COUNT     6    /* packets in an `iburst`, ntpd/NTPsec NTP_IBURST */
+#define NTP_SHIFT            8    /* filter stages: ntpd's headway scale (NTP_SHIFT) */
 #define NTP_BURST_SPACING    2    /* s between burst packets, RFC 5905 BTIME, ntpd ntp_minpkt */
 #define NTP_UNREACH          10   /* polls without reply before backoff, ntpd NTP_UNREACH */
 #define NTP_STRATUM_UNSPEC   16   /* RFC 5905 MAXSTRAT: unsynchronised */
@@ -146,18 +148,21 @@ typedef struct ntp_peer {
 	uint8_t reach;     /* 8-bit reach shift register */
 	uint8_t unreach;   /* polls since last heard (ntpd peer->unreach) */
 	uint8_t burst;     /* packets left in the current burst */
-	ntp_time nextdate; /* local time of the next poll */
-	ntp_time outdate;  /* local time of the last poll (burst start) */
+	ntp_time nextdate; /* mono time of the next poll (NTP_TIME_NEVER: none) */
+	ntp_time outdate;  /* mono time of the last poll (burst start) */
+	ntp_time headway;  /* mono time the client headway runs out (ntpd peer->throttle
+	                      is headway - now: +2^minpoll - 2 s per request, -1 s per s) */
 
 	/* on-wire state (RFC 5905 §8) */
 	ntp_ts64 aorg;    /* transmit timestamp we sent (client: the random
 	                     nonce); the origin we expect; 0 = none outstanding */
-	ntp_time t1;      /* local time we sent it: the real T1 */
+	ntp_time t1;      /* local clock when we sent it: the real T1 */
 	ntp_ts64 xmt;     /* peer's transmit timestamp of its last packet
 	                     (TEST1; echoed as origin in symmetric mode) */
-	ntp_time dst;     /* local time we received that packet (echoed as
-	                     receive timestamp in symmetric mode) */
-	ntp_time last_rx; /* local time of the last valid packet/sample; 0 never */
+	ntp_time dst;     /* local clock when we received that packet (echoed as
+	                     receive timestamp in symmetric mode; 0 none) */
+	ntp_time last_rx; /* mono time of the last valid packet/sample (ntpq's
+	                     `when`); NTP_TIME_NONE never */
 
 	/* peer variables from its last valid packet (RFC 5905 §9.1) */
 	uint8_t leap;
@@ -186,21 +191,21 @@ typedef struct ntp_peer {
 	uint32_t duplicate, bogus, kod, kod_spoofed;
 } ntp_peer;
 
-/* Set up an association (ntpd newpeer + peer_clear "INIT").  addr is the
- * remote (ignored for LOCAL); minpoll/maxpoll are clamped to
- * [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as ntpd's
- * refclocks do (maxpoll = minpoll).  The first poll is scheduled by the
- * caller (ntp_peer_schedule). */
+/* Set up an association (ntpd newpeer + peer_clear "INIT") at monotonic
+ * time mono.  addr is the remote (ignored for LOCAL); minpoll/maxpoll are
+ * clamped to [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as
+ * ntpd's refclocks do (maxpoll = minpoll).  The first poll is scheduled by
+ * the caller (ntp_peer_schedule). */
 void ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
-                   int8_t maxpoll, uint8_t version, ntp_time now, int8_t precision);
+                   int8_t maxpoll, uint8_t version, ntp_time mono, int8_t precision);
 
 /* ntpd peer_clear(): forget the filter, reach and peer variables (the
- * refid shows `ident`, e.g. "STEP"), back to minpoll, nothing outstanding.
- * Counters and configuration stay. */
-void ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time now, int8_t precision);
+ * refid shows `ident`, e.g. "STEP"), back to minpoll.  The outstanding
+ * request, counters and configuration stay. */
+void ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time mono, int8_t precision);
 
-/* Set the next poll time. */
-void ntp_peer_schedule(ntp_peer *p, ntp_time at);
+/* Set the next poll (monotonic time). */
+void ntp_peer_schedule(ntp_peer *p, ntp_time mono_at);
 
 /* What one poll did. */
 typedef struct ntp_poll_result {
@@ -214,14 +219,16 @@ typedef struct ntp_poll_result {
 	                            the caller frees it */
 } ntp_poll_result;
 
-/* The poll process, called when now >= p->nextdate (RFC 5905 App. A.5.7
- * poll(), ntpd transmit()): shifts the reach register (once per poll, not
- * per burst packet), starts iburst (8 packets 2 s apart while unreachable)
- * or burst (8 packets when reachable and fit), backs off after
- * NTP_UNREACH silent polls, builds the request and schedules the next
- * poll with ntpd's random jitter (up to 1/16 of the interval later).
- * Returns true when *req should be sent. */
-bool ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_time now, ntp_rand *rnd,
+/* The poll process, called when now.mono >= p->nextdate (RFC 5905 App.
+ * A.5.7 poll(), ntpd transmit()): shifts the reach register (once per
+ * poll, not per burst packet), polls at minpoll while an iburst waits for
+ * its first reply, starts a burst (NTP_BURST_COUNT packets when reachable
+ * and fit), backs off after NTP_UNREACH silent polls, builds the request
+ * (T1 = now.local) and schedules the next poll with ntpd's random jitter
+ * (up to 1/16 of the interval later) and its client headway (ntpd
+ * poll_update(): never sooner than 2 s, later when requests came too
+ * fast).  Returns true when *req should be sent. */
+bool ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_rand *rnd,
                    ntp_pkt *req, ntp_poll_result *res);
 
 /* Verdicts of ntp_peer_receive. */
@@ -246,7 +253,7 @@ typedef struct ntp_rx_result {
 } ntp_rx_result;
 
 /* receive() + packet() for a packet that belongs to this association,
- * received at local time t_recv.  Runs the packet tests in ntpd's order
+ * received at t_recv (local: T4; mono: its age from now on).  Runs the packet tests in ntpd's order
  * (TEST3 zero xmt, TEST1 duplicate, KoD check, TEST3 zero origin, TEST2
  * bogus origin, TEST3 zero receive, TEST6 unsynchronised, TEST7 header),
  * and for a good packet updates the peer variables, the reach register,
@@ -254,35 +261,39 @@ typedef struct ntp_rx_result {
  * fixed point, then double; delay clamped to >= precision; dispersion
  * = precision_s + precision_p + PHI * delay) and runs the clock filter.
  * Returns res->verdict. */
-int ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_time t_recv, const ntp_proto_sys *sys,
+int ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                      ntp_rx_result *res);
 
 /* Sample of the LOCAL pseudo-source (ntpd refclock_local), taken by
  * ntp_peer_poll; exposed for tests. */
-int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now);
+int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now);
 
-/* Build the packet this association sends at local time now (RFC 5905
- * App. A.5.1 peer_xmit), remembering the expected origin and T1. */
-void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time now, ntp_rand *rnd,
+/* Build the packet this association sends when the local clock reads
+ * `local` (RFC 5905 App. A.5.1 peer_xmit), remembering the expected origin
+ * and T1. */
+void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, ntp_rand *rnd,
                             ntp_pkt *req);
 
 /* The mode of the requests this association sends: 3 (client), 1
  * (active) or 2 (passive); 0 for the local clock, which sends none. */
 uint8_t ntp_peer_request_mode(const ntp_peer *p);
 
-/* The clock was stepped by delta_ns: move every stored local time. */
-void ntp_peer_shift_time(ntp_peer *p, ntp_time delta_ns);
+/* This host stepped its local clock by delta_ns: move the two stored
+ * local-clock readings (T1 of the outstanding request, the receive time
+ * echoed in symmetric mode) so a reply already in flight still gives a
+ * true sample.  Timers and ages are monotonic and do not move. */
+void ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns);
 
 /* Root distance (RFC 5905 App. A.5.5.2, ntpd root_distance()):
  * (delay + rootdelay)/2 + disp + PHI*(now - update) + rootdisp + jitter,
  * at least mindist. */
-double ntp_peer_root_distance(const ntp_peer *p, ntp_time now, double mindist);
+double ntp_peer_root_distance(const ntp_peer *p, ntp_time mono, double mindist);
 
 /* The fit tests (ntpd peer_unfit): TEST10 unsynchronised/stratum,
  * TEST11 distance >= maxdist + PHI * 2^hpoll (not for LOCAL, like ntpd's
  * refclocks), TEST12 loop (stratum > 1 and its refid is our address),
  * TEST13 unreachable or noselect.  Returns the failing bits (0 = fit). */
-uint16_t ntp_peer_unfit(const ntp_peer *p, ntp_time now, double maxdist, double mindist);
+uint16_t ntp_peer_unfit(const ntp_peer *p, ntp_time mono, double maxdist, double mindist);
 
 /* "TEST2 bogus origin: 0x... does not match the request 0x..." etc. into
  * buf.  Returns buf. */
@@ -290,7 +301,7 @@ char *ntp_proto_why_format(int why, double a, double b, char *buf, size_t size);
 
 /* "TEST11 distance 1.94 s >= maxdist 1.50 s" for the first failing fit
  * bit; "" when fit.  Returns buf. */
-char *ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time now, double maxdist,
+char *ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time mono, double maxdist,
                              double mindist, char *buf, size_t size);
 
 /* Interval of the next poll in log2 s, as ntpd poll_update() chooses it:

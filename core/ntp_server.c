@@ -147,8 +147,8 @@ mru_insert(ntp_server *s, const ntp_addr *from, ntp_time now)
 }
 
 /* Seconds between two requests rounded to nearest, as ntp_monitor()
- * computes it; a clock stepped back gives the minimum spacing (ntpd
- * bug 3971 fix) so that no client is limited for our own step. */
+ * computes it, on the monotonic clock (so no step of ours limits a
+ * client); a time running backwards gives the minimum spacing. */
 static int32_t
 request_interval(ntp_time now, ntp_time last, int32_t guard)
 {
@@ -327,7 +327,7 @@ admit(ntp_server *s, const ntp_pkt *req, size_t req_len, uint32_t flags, ntp_ser
 
 int
 ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, size_t req_len,
-                  const ntp_addr *from, uint32_t res_flags, ntp_time t_recv, ntp_time t_xmt,
+                  const ntp_addr *from, uint32_t res_flags, ntp_now t_recv, ntp_time t_xmt,
                   ntp_pkt *reply, ntp_serve_result *r)
 {
 	ntp_serve_result scratch;
@@ -356,7 +356,7 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 	/* `kod` without `limited` does nothing: only limited sources are
 	 * tracked (ntpd douses RES_KOD unless ntp_monitor() lit RES_LIMITED). */
 	if ((res_flags & NTP_RES_LIMITED) && s->cap > 0 && s->table != NULL) {
-		mon = mon_update(s, from, req, t_recv, r);
+		mon = mon_update(s, from, req, t_recv.mono, r);
 	}
 	if (mon != MON_PASS) {
 		size_t len = strlen(r->reason);
@@ -372,7 +372,7 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 		refuse(&s->dropped_rate, r);
 		return NTP_SERVE_DROP;
 	}
-	fast_xmit(sys, req, xmode, t_recv, t_xmt, reply);
+	fast_xmit(sys, req, xmode, t_recv.local, t_xmt, reply);
 	set_reason(r, "served: mode %u v%u reply, LI %u stratum %u", reply->mode, reply->version,
 	           reply->leap, reply->stratum);
 	s->served++;

@@ -44,8 +44,8 @@ typedef struct ntp_server_sys {
 /* One source in the rate-limit table (ntpd's mon_entry). */
 typedef struct ntp_server_mru {
 	ntp_addr addr;    /* source; port of its latest request */
-	ntp_time first;   /* local time of its first request */
-	ntp_time last;    /* local time of its latest request */
+	ntp_time first;   /* mono time of its first request */
+	ntp_time last;    /* mono time of its latest request */
 	int32_t leak;     /* s, headway counter of the leaky bucket */
 	uint32_t count;   /* requests seen */
 	uint32_t limited; /* of which were rate limited */
@@ -83,13 +83,14 @@ typedef struct ntp_serve_result {
  *   req_len   its datagram length (bytes)
  *   from      its source address (rate limiting is per address, any port)
  *   res_flags ntp_restrict_lookup() flags for from
- *   t_recv    local time the request arrived
+ *   t_recv    when the request arrived: local (its receive timestamp) and
+ *             mono (rate limiting measures request spacing on it)
  *   t_xmt     local time to put in the transmit timestamp
  * Fills *reply (no extension fields, no MAC: never longer than the
  * request) unless the verdict is DROP; fills *r; bumps exactly one
  * counter.  Returns the verdict. */
 int ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, size_t req_len,
-                      const ntp_addr *from, uint32_t res_flags, ntp_time t_recv, ntp_time t_xmt,
+                      const ntp_addr *from, uint32_t res_flags, ntp_now t_recv, ntp_time t_xmt,
                       ntp_pkt *reply, ntp_serve_result *r);
 
 /* The table entry for addr (any port), NULL if it has none. */

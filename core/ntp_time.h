@@ -14,9 +14,10 @@
  *              difference of two timestamps is taken in 64-bit modular
  *              arithmetic, which is exact whenever the true difference is
  *              under 2^31 s (68 years); only then is it turned into a double.
- *   ntp_time   a local clock reading in signed nanoseconds since
- *              1970-01-01 00:00 UTC.  This is the "now" every core entry
- *              point takes: the caller's (possibly wrong) idea of UTC.
+ *   ntp_time   signed nanoseconds: a local clock reading since
+ *              1970-01-01 00:00 UTC (the caller's, possibly wrong, idea
+ *              of UTC), or a reading of a monotonic clock (any origin).
+ *   ntp_now    the two clocks every core entry point takes (see below).
  *
  * "The only operation permitted with these values is subtraction"
  * (RFC 5905 App. A): add and subtract durations, never two timestamps.
@@ -32,8 +33,10 @@ typedef int64_t ntp_dur;
 typedef int64_t ntp_time;
 
 #define NTP_UNIX_EPOCH_OFFSET INT64_C(2208988800) /* s, 1900-01-01 to 1970-01-01 */
-#define NTP_NS_PER_S INT64_C(1000000000)          /* ns per s */
-#define NTP_ERA_SECONDS INT64_C(4294967296)       /* s in one NTP era, 2^32 */
+#define NTP_NS_PER_S          INT64_C(1000000000) /* ns per s */
+#define NTP_ERA_SECONDS       INT64_C(4294967296) /* s in one NTP era, 2^32 */
+#define NTP_TIME_NONE         INT64_MIN /* a time that has not happened ("never heard from") */
+#define NTP_TIME_NEVER        INT64_MAX /* a timer that never falls due */
 
 /* Wire timestamp for a Unix time in ns (the era is dropped, as on the
  * wire).  The fraction is rounded to nearest. */
@@ -93,6 +96,43 @@ ntp_time_diff_s(ntp_time a, ntp_time b)
 }
 
 ntp_time ntp_time_from_s(double s);
+
+/* The two clocks a caller hands the core, as ntpd keeps them apart (its
+ * timers run on `current_time`, a seconds counter that nothing steps; only
+ * its timestamps come from the system clock):
+ *   mono   a monotonic reading (ns, any origin: CLOCK_MONOTONIC in refd,
+ *          the node's oscillator without external steps in ntpsim).  Every
+ *          timer and every age runs on it: poll, reach, stepout, rate
+ *          limits, MRU ages, `when`, dispersion growth.  A step of the
+ *          local clock -- ours, an administrator's `date -s`, a VM resumed
+ *          after an hour -- does not move it, so no timer moves either.
+ *   local  the clock this host disciplines (ns since 1970): packet
+ *          timestamps, offsets, reference time, stats records. */
+typedef struct ntp_now {
+	ntp_time mono;
+	ntp_time local;
+} ntp_now;
+
+static inline ntp_now
+ntp_now_at(ntp_time mono, ntp_time local)
+{
+	ntp_now n = {.mono = mono, .local = local};
+
+	return n;
+}
+
+/* a + b, saturating at the ends of ntp_time instead of overflowing. */
+static inline ntp_time
+ntp_time_add_sat(ntp_time a, ntp_time b)
+{
+	if (b > 0 && a > INT64_MAX - b) {
+		return INT64_MAX;
+	}
+	if (b < 0 && a < INT64_MIN - b) {
+		return INT64_MIN;
+	}
+	return a + b;
+}
 
 /* Format a Unix ns time as "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) into buf of
  * at least 32 bytes, without libc's time functions (core/ has no tz).

@@ -22,19 +22,6 @@
 #define PRECISION_FLOOR   -30     /* log2 s, 1 ns: finer is not meaningful */
 #define SLICE_MIN_US      1       /* us, smallest phase slice handed to adjtime */
 #define KERNEL_FREQ_SCALE 65536e6 /* timex.freq units per s/s: ppm with 16-bit fraction */
-#define REAL_FOR_WALK     64      /* ns the inverse may walk to absorb rounding */
-
-static ntp_time
-sat_add(ntp_time a, ntp_time b)
-{
-	if (b > 0 && a > INT64_MAX - b) {
-		return INT64_MAX;
-	}
-	if (b < 0 && a < INT64_MIN - b) {
-		return INT64_MIN;
-	}
-	return a + b;
-}
 
 void
 refd_clock_init_virtual(refd_clock *c, ntp_time real_now, double offset_s, double skew_ppm,
@@ -123,7 +110,8 @@ refd_clock_raw_at(const refd_clock *c, ntp_time real)
 	if (c->kind == REFD_CLOCK_SYSTEM) {
 		return real;
 	}
-	return sat_add(sat_add(real, c->bias), llround(c->skew * (double)(real - c->real0)));
+	return ntp_time_add_sat(ntp_time_add_sat(real, c->bias),
+	                        llround(c->skew * (double)(real - c->real0)));
 }
 
 ntp_time
@@ -133,25 +121,6 @@ refd_clock_local_at(const refd_clock *c, ntp_time real)
 		return real;
 	}
 	return ntp_clock_read(&c->disc, refd_clock_raw_at(c, real));
-}
-
-ntp_time
-refd_clock_real_for(const refd_clock *c, ntp_time local)
-{
-	ntp_time raw, real;
-	int i;
-
-	if (local == INT64_MAX || c->kind == REFD_CLOCK_SYSTEM) {
-		return local;
-	}
-	raw = ntp_clock_raw_for(&c->disc, local);
-	/* raw = real + bias + skew (real - real0), solved for real. */
-	real = sat_add(c->real0,
-	               llround((double)(sat_add(raw, -c->bias) - c->real0) / (1.0 + c->skew)));
-	for (i = 0; i < REAL_FOR_WALK && refd_clock_raw_at(c, real) < raw; i++) {
-		real++;
-	}
-	return real;
 }
 
 static int

@@ -74,10 +74,6 @@ ntp_time refd_clock_raw_at(const refd_clock *c, ntp_time real);
 /* The disciplined local reading at real time `real`. */
 ntp_time refd_clock_local_at(const refd_clock *c, ntp_time real);
 
-/* The real time at which the local clock reaches `local` (INT64_MAX stays
- * INT64_MAX). */
-ntp_time refd_clock_real_for(const refd_clock *c, ntp_time local);
-
 /* Carry out a STEP action at real_now (offset s, positive = forward).
  * Returns 0, or -1 with a reason in err (system clock only). */
 int refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, size_t errsize);

@@ -50,6 +50,7 @@ refd_daemon_new(const refd_opts *o, ntp_conf *conf)
 	}
 	d->opts = o;
 	d->conf = conf;
+	d->exit_status = -1;
 	for (size_t i = 0; i < REFD_SOCKS_MAX; i++) {
 		d->socks[i].fd = -1;
 	}
@@ -343,7 +344,7 @@ event_level(int code)
 }
 
 static unsigned
-sys_source(refd_daemon *d, const ntp_sys_info *sys, ntp_time now)
+sys_source(refd_daemon *d, const ntp_sys_info *sys, ntp_time mono)
 {
 	ntp_peer_info *peers;
 	size_t n;
@@ -356,7 +357,7 @@ sys_source(refd_daemon *d, const ntp_sys_info *sys, ntp_time now)
 	if (peers == NULL) {
 		return src;
 	}
-	n = ntp_host_peers(d->host, now, peers, NTP_CONF_MAX_SERVERS + 4);
+	n = ntp_host_peers(d->host, mono, peers, NTP_CONF_MAX_SERVERS + 4);
 	for (size_t i = 0; i < n; i++) {
 		if (peers[i].assoc == sys->sys_peer && peers[i].type == 'l') {
 			src = SRC_LOCAL;
@@ -367,7 +368,7 @@ sys_source(refd_daemon *d, const ntp_sys_info *sys, ntp_time now)
 }
 
 static void
-peer_name(refd_daemon *d, int assoc, ntp_time now, char *buf, size_t size)
+peer_name(refd_daemon *d, int assoc, ntp_time mono, char *buf, size_t size)
 {
 	ntp_peer_info *peers = calloc(NTP_CONF_MAX_SERVERS + 4, sizeof *peers);
 	size_t n;
@@ -376,7 +377,7 @@ peer_name(refd_daemon *d, int assoc, ntp_time now, char *buf, size_t size)
 	if (peers == NULL) {
 		return;
 	}
-	n = ntp_host_peers(d->host, now, peers, NTP_CONF_MAX_SERVERS + 4);
+	n = ntp_host_peers(d->host, mono, peers, NTP_CONF_MAX_SERVERS + 4);
 	for (size_t i = 0; i < n; i++) {
 		if (peers[i].assoc == assoc) {
 			snprintf(buf, size, "%s", peers[i].remote);
@@ -386,7 +387,7 @@ peer_name(refd_daemon *d, int assoc, ntp_time now, char *buf, size_t size)
 }
 
 static void
-log_event(refd_daemon *d, const ntp_action *a, ntp_time now)
+log_event(refd_daemon *d, const ntp_action *a, ntp_time mono)
 {
 	int level = event_level(a->u.event.code);
 	bool peer_event;
@@ -402,14 +403,14 @@ log_event(refd_daemon *d, const ntp_action *a, ntp_time now)
 	if (a->u.event.assoc != 0) {
 		ntp_peer_counters pc;
 
-		peer_name(d, a->u.event.assoc, now, addr, sizeof addr);
+		peer_name(d, a->u.event.assoc, mono, addr, sizeof addr);
 		status = ntp_host_peer_counters(d->host, a->u.event.assoc, &pc) ? pc.status : 0;
 	} else {
 		snprintf(addr, sizeof addr, "0.0.0.0");
 		if (!peer_event && code != 0) {
 			d->sys_events++;
 		}
-		status = refd_sys_status(sys.leap, sys_source(d, &sys, now), d->sys_events, code);
+		status = refd_sys_status(sys.leap, sys_source(d, &sys, mono), d->sys_events, code);
 	}
 	refd_event_line(addr, status, code, ntp_event_name(a->u.event.code), a->u.event.reason,
 	                line, sizeof line);
@@ -469,8 +470,17 @@ clock_action(refd_daemon *d, const ntp_action *a, ntp_time real)
 	          a->u.adjust.tau, a->u.adjust.freq * 1e6);
 }
 
+/* ntpd on panic: "CLOCK: Panic: offset too big", exit status 1. */
 static void
-apply_actions(refd_daemon *d, ntp_time now_local)
+host_exit(refd_daemon *d, const ntp_action *a)
+{
+	refd_logf(&d->log, REFD_LOG_ERR, "CLOCK: %s; refd exits with status %d", a->u.exit.reason,
+	          a->u.exit.status);
+	d->exit_status = a->u.exit.status;
+}
+
+static void
+apply_actions(refd_daemon *d, ntp_now now)
 {
 	ntp_time real;
 	char err[200];
@@ -486,10 +496,10 @@ apply_actions(refd_daemon *d, ntp_time now_local)
 			clock_action(d, a, real);
 			break;
 		case NTP_ACT_EVENT:
-			log_event(d, a, now_local);
+			log_event(d, a, now.mono);
 			break;
 		case NTP_ACT_STATS:
-			if (refd_stats_write(&d->stats, a->u.stats.file, a->u.stats.line, now_local,
+			if (refd_stats_write(&d->stats, a->u.stats.file, a->u.stats.line, now.local,
 			                     err, sizeof err) != 0) {
 				refd_logf(&d->log, REFD_LOG_ERR, "statistics: %s", err);
 			}
@@ -497,6 +507,9 @@ apply_actions(refd_daemon *d, ntp_time now_local)
 			          a->u.stats.file == NTP_STATS_LOOPSTATS ? "loopstats"
 			                                                 : "peerstats",
 			          a->u.stats.line);
+			break;
+		case NTP_ACT_EXIT:
+			host_exit(d, a);
 			break;
 		default:
 			break;
@@ -552,7 +565,7 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 	p.precision = (int8_t)refd_clock_measure_precision();
 	p.allow_big_first_step = d->opts->big_first_step;
 	p.control_remote = d->opts->control_remote;
-	p.now = refd_clock_local_at(&d->clock, refd_real_now());
+	p.now = ntp_now_at(refd_mono_now(), refd_clock_local_at(&d->clock, refd_real_now()));
 	d->host = ntp_host_new(d->conf, &p, err, errsize);
 	if (d->host == NULL) {
 		return -1;
@@ -612,12 +625,15 @@ receive_from(refd_daemon *d, refd_sock *s)
 {
 	int n;
 
-	for (int round = 0;
-	     round < RX_ROUNDS && !got_stop && (n = refd_sock_recv(s, d->rx, REFD_BATCH)) > 0;
+	for (int round = 0; round < RX_ROUNDS && !got_stop && d->exit_status < 0 &&
+	                    (n = refd_sock_recv(s, d->rx, REFD_BATCH)) > 0;
 	     round++) {
+		/* The monotonic clock only ages things: once per batch will do. */
+		ntp_time mono = refd_mono_now();
+
 		for (int i = 0; i < n; i++) {
 			refd_rx *r = &d->rx[i];
-			ntp_time t_recv = refd_clock_local_at(&d->clock, r->real);
+			ntp_now t_recv = ntp_now_at(mono, refd_clock_local_at(&d->clock, r->real));
 
 			if (r->from.family == NTP_AF_NONE) {
 				continue;
@@ -634,33 +650,34 @@ receive_from(refd_daemon *d, refd_sock *s)
 	}
 }
 
-/* ns to wait (real time) until the host's next timer, capped. */
+/* ns to wait until the host's next timer (CLOCK_MONOTONIC: no clock step,
+ * ours or anyone's, moves it), capped. */
 static ntp_time
-wait_for_timer(refd_daemon *d, ntp_time real_now)
+wait_for_timer(refd_daemon *d)
 {
 	ntp_time next = ntp_host_next(d->host);
 	ntp_time wait;
 
-	if (next == INT64_MAX) {
+	if (next == NTP_TIME_NEVER) {
 		return POLL_CAP_NS;
 	}
-	wait = refd_clock_real_for(&d->clock, next) - real_now;
+	wait = next - refd_mono_now();
 	return wait < 0 ? 0 : wait > POLL_CAP_NS ? POLL_CAP_NS : wait;
 }
 
 static void
 run_timers(refd_daemon *d, int *spins)
 {
-	ntp_time local = refd_clock_local_at(&d->clock, refd_real_now());
+	ntp_now now = ntp_now_at(refd_mono_now(), refd_clock_local_at(&d->clock, refd_real_now()));
 
-	if (local < ntp_host_next(d->host)) {
+	if (now.mono < ntp_host_next(d->host)) {
 		*spins = 0;
 		return;
 	}
 	ntp_actions_clear(&d->acts);
-	ntp_host_tick(d->host, local, &d->acts);
+	ntp_host_tick(d->host, now, &d->acts);
 	d->ticks++;
-	apply_actions(d, local);
+	apply_actions(d, now);
 	flush_all(d);
 	(*spins)++;
 }
@@ -751,7 +768,7 @@ refd_daemon_run(refd_daemon *d)
 		refd_logf(&d->log, REFD_LOG_ERR, "sigprocmask: %s", strerror(errno));
 		return 1;
 	}
-	while (!got_stop) {
+	while (!got_stop && d->exit_status < 0) {
 		struct pollfd pfd[REFD_SOCKS_MAX + 1];
 		struct timespec ts;
 		ntp_time wait;
@@ -772,7 +789,7 @@ refd_daemon_run(refd_daemon *d)
 			write_drift(d);
 			drift_due += ntp_time_from_s(REFD_DRIFT_INTERVAL);
 		}
-		wait = wait_for_timer(d, refd_real_now());
+		wait = wait_for_timer(d);
 		if (wait == 0 && spins < REFD_SPIN_MAX) {
 			continue;
 		}
@@ -816,13 +833,15 @@ refd_daemon_run(refd_daemon *d)
 				receive_from(d, &d->socks[i]);
 			}
 		}
-		/* A jump or a new skew is seen by the next turn's timer
-		 * computation: a forward jump makes the deadline due at once, a
-		 * backward one moves it later (a wait is never longer than
-		 * POLL_CAP_NS, so the loop stays responsive). */
+		/* A jump or a new skew of the virtual clock moves no timer:
+		 * they run on CLOCK_MONOTONIC.  The host sees the jump as an
+		 * offset in its next sample. */
 		if (nfds > n_polled && (pfd[n_polled].revents & POLLIN)) {
 			handle_ctl(d);
 		}
+	}
+	if (d->exit_status >= 0) {
+		return d->exit_status;
 	}
 	refd_logf(&d->log, REFD_LOG_NOTICE, "refd stopping on signal");
 	return 0;
@@ -841,8 +860,7 @@ refd_daemon_finish(refd_daemon *d)
 	ntp_host_sys(d->host, &sys);
 	table = malloc(PEER_TABLE_MAX);
 	if (table != NULL) {
-		ntp_host_peer_table(d->host, refd_clock_local_at(&d->clock, refd_real_now()), table,
-		                    PEER_TABLE_MAX);
+		ntp_host_peer_table(d->host, refd_mono_now(), table, PEER_TABLE_MAX);
 		size_t len = strlen(table);
 
 		while (len > 0 && table[len - 1] == '\n') {

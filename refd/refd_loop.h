@@ -3,11 +3,11 @@
  * refd_loop: the daemon's event loop around one ntp_host, driven exactly
  * as ntpsim drives it:
  *
- *   datagrams   recvmmsg -> t_recv = local clock at the kernel timestamp ->
- *               ntp_host_recv
- *   timers      ppoll until the real time at which the local clock reaches
- *               ntp_host_next (ntp_clock_raw_for, via refd_clock_real_for),
- *               then ntp_host_tick(local now)
+ *   datagrams   recvmmsg -> t_recv = local clock at the kernel timestamp
+ *               and CLOCK_MONOTONIC -> ntp_host_recv
+ *   timers      ppoll until CLOCK_MONOTONIC reaches ntp_host_next, then
+ *               ntp_host_tick(monotonic and local now): no step of the
+ *               virtual or the system clock moves a timer
  *   actions     SEND  -> per-socket batch, transmit timestamp patched just
  *                        before sendmmsg; a request's send time reported
  *                        back (ntp_host_sent) as its T1: the clock read
@@ -18,6 +18,8 @@
  *               STEP / ADJUST -> refd_clock (virtual or system), logged
  *               EVENT -> ntpd-style event line in the log
  *               STATS -> peerstats / loopstats files
+ *               EXIT  -> logged ("CLOCK: Panic: ..."), refd exits with its
+ *                        status (1), as ntpd does
  *
  * Housekeeping: the drift file hourly and at exit, SIGHUP reopens the log
  * and statistics files, SIGTERM/SIGINT end the loop cleanly.  With --ctl,
@@ -70,6 +72,7 @@ typedef struct refd_daemon {
 	                        the call being carried out are applied */
 	unsigned long rx_count, tx_count, ticks;
 	unsigned long tx_stamps; /* kernel transmit stamps reported to the host */
+	int exit_status;         /* >= 0: the host asked to exit (panic) with this status */
 	bool tx_stamps_off;      /* a socket could not have them (logged once) */
 } refd_daemon;
 

@@ -42,6 +42,7 @@ enum ev_kind {
 #define SIM_STRATUM_UNSYNC 16      /* RFC 5905 MAXSTRAT: unsynchronised */
 #define STEPPED            1
 #define ADJUSTED           2
+#define EXITED             4 /* the host gave up (panic): the daemon process ends */
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -363,6 +364,21 @@ local_now(sim_world *w, sim_node *n, int64_t *raw)
 	return ntp_clock_read(&n->clock, r);
 }
 
+/* Both clocks the node's NTP host reads now (ntp_time.h ntp_now): its
+ * monotonic clock exactly, its local clock as a program reads it
+ * (resolution and read noise). */
+static ntp_now
+host_now(sim_world *w, sim_node *n, ntp_time clean_local)
+{
+	return ntp_now_at(sim_osc_mono(&n->osc, w->now), sim_osc_noisy(&n->osc, clean_local));
+}
+
+static ntp_time
+mono_now(sim_world *w, sim_node *n)
+{
+	return sim_osc_mono(&n->osc, w->now);
+}
+
 static void
 make_sample(sim_world *w, sim_node *n, ntp_time local, sim_sample *s)
 {
@@ -409,7 +425,7 @@ trace_reach(sim_world *w, sim_node *n)
 	if (n->host == NULL) {
 		return 0;
 	}
-	np = ntp_host_peers(n->host, local_now(w, n, NULL), w->peers,
+	np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
 	                    sizeof(w->peers) / sizeof(w->peers[0]));
 	for (size_t i = 0; i < np; i++) {
 		if (w->peers[i].assoc == n->sys_peer || (n->sys_peer == 0 && i == 0)) {
@@ -461,7 +477,7 @@ refresh_sys(sim_world *w, sim_node *n)
 	n->est_offset = 0.0 - si.offset; /* ntpd's offset is server - local; no -0 */
 	n->freq_ppm = si.freq_ppm;
 	if (n->needs_peers) {
-		size_t np = ntp_host_peers(n->host, local_now(w, n, NULL), w->peers,
+		size_t np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
 		                           sizeof(w->peers) / sizeof(w->peers[0]));
 
 		for (uint32_t i = 0; i < n->chk_count; i++) {
@@ -624,6 +640,11 @@ apply_actions(sim_world *w, sim_node *n, int64_t raw)
 		case NTP_ACT_STATS:
 			sim_report_stats_line(w, n, a->u.stats.file, a->u.stats.line);
 			break;
+		case NTP_ACT_EXIT:
+			snprintf(w->exit_reason, sizeof(w->exit_reason),
+			         "exited with status %d: %s", a->u.exit.status, a->u.exit.reason);
+			changed |= EXITED;
+			break;
 		default:
 			break;
 		}
@@ -639,7 +660,7 @@ static void
 schedule_timer(sim_world *w, sim_node *n, bool force)
 {
 	ntp_time dl;
-	int64_t raw, t;
+	int64_t t;
 
 	if (!n->running || n->host == NULL) {
 		return;
@@ -650,19 +671,19 @@ schedule_timer(sim_world *w, sim_node *n, bool force)
 	}
 	n->deadline = dl;
 	n->timer_gen++;
-	if (dl == INT64_MAX) {
+	if (dl == NTP_TIME_NEVER) {
 		return;
 	}
-	raw = ntp_clock_raw_for(&n->clock, dl);
-	t = sim_osc_true_for(&n->osc, raw, w->now);
+	/* The host's timers run on the node's monotonic clock. */
+	t = sim_osc_true_for_mono(&n->osc, dl, w->now);
 	if (t <= w->now) {
-		ntp_time loc = local_now(w, n, NULL);
+		ntp_time mono = mono_now(w, n);
 
 		/* A clock that has not reached the deadline yet always gets a
 		 * later event: the inverse may only give an early estimate. */
 		t = w->now;
-		if (loc < dl) {
-			t = dl - loc > INT64_MAX - w->now ? INT64_MAX : w->now + (dl - loc);
+		if (mono < dl) {
+			t = ntp_time_add_sat(w->now, dl - mono);
 		}
 	}
 	if (t == w->now && n->spin_t == w->now && n->spin >= SPIN_MAX) {
@@ -672,27 +693,31 @@ schedule_timer(sim_world *w, sim_node *n, bool force)
 	push(w, t, EV_TIMER, n->index, 0, n->timer_gen);
 }
 
+static void stop_host(sim_world *w, sim_node *n, const char *why);
+
 /* One call into the host: a tick (p NULL) or a datagram; raw and local
  * are the node's clocks now. */
 static void
 host_call(sim_world *w, sim_node *n, const sim_pkt *p, int64_t raw, ntp_time local)
 {
-	ntp_time arg = sim_osc_noisy(&n->osc, local);
+	ntp_now arg = host_now(w, n, local);
 	bool sys_changed;
 	int changed;
 
 	sample_local(w, n, local);
 	ntp_actions_clear(&w->acts);
 	if (p == NULL) {
-		/* The timer fired on the clean clock; the read may be noisy. */
-		if (n->deadline != INT64_MAX && arg < n->deadline) {
-			arg = n->deadline;
-		}
 		ntp_host_tick(n->host, arg, &w->acts);
 	} else {
 		ntp_host_recv(n->host, &p->src, &p->dst, p->buf, p->len, arg, &w->acts);
 	}
 	changed = apply_actions(w, n, raw);
+	if (changed & EXITED) {
+		/* ntpd exits: the node stops as after a `stop` event. */
+		trace_node(w, n);
+		stop_host(w, n, w->exit_reason);
+		return;
+	}
 	sys_changed = refresh_sys(w, n);
 	if (changed & STEPPED) {
 		sample_node(w, n);
@@ -717,7 +742,7 @@ on_timer(sim_world *w, const sim_event *e)
 		return;
 	}
 	local = local_now(w, n, &raw);
-	if (local < n->deadline) {
+	if (mono_now(w, n) < n->deadline) {
 		/* Scheduled from an estimate (beyond the look-ahead): try again. */
 		schedule_timer(w, n, true);
 		return;
@@ -760,7 +785,7 @@ start_host(sim_world *w, sim_node *n)
 	p.have_drift = t->have_drift;
 	p.drift_ppm = t->drift_ppm;
 	p.allow_big_first_step = t->big_first_step;
-	p.now = sim_osc_noisy(&n->osc, local_now(w, n, NULL));
+	p.now = host_now(w, n, local_now(w, n, NULL));
 	n->host = ntp_host_new(t->conf, &p, why, sizeof(why));
 	if (n->host == NULL) {
 		snprintf(w->warn, sizeof(w->warn),
@@ -772,7 +797,7 @@ start_host(sim_world *w, sim_node *n)
 	}
 	n->st.restarts++;
 	n->running = true;
-	n->deadline = INT64_MAX;
+	n->deadline = NTP_TIME_NEVER;
 	n->spin = 0;
 	refresh_sys(w, n);
 	sim_report_event(w, n, rel_s(w, w->now), "daemon",
@@ -782,7 +807,7 @@ start_host(sim_world *w, sim_node *n)
 }
 
 static void
-stop_host(sim_world *w, sim_node *n)
+stop_host(sim_world *w, sim_node *n, const char *why)
 {
 	if (!n->running) {
 		return;
@@ -792,9 +817,9 @@ stop_host(sim_world *w, sim_node *n)
 	n->host = NULL;
 	n->running = false;
 	n->timer_gen++;
-	n->deadline = INT64_MAX;
+	n->deadline = NTP_TIME_NEVER;
 	refresh_sys(w, n);
-	sim_report_event(w, n, rel_s(w, w->now), "daemon", "stopped");
+	sim_report_event(w, n, rel_s(w, w->now), "daemon", why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -994,7 +1019,7 @@ scenario_event(sim_world *w, const sim_event *ev)
 				sim_report_event(w, n, t, "scenario", what);
 				break;
 			case SIM_EV_STOP:
-				stop_host(w, n);
+				stop_host(w, n, "stopped");
 				break;
 			case SIM_EV_START:
 				if (n->kind == SIM_NODE_HOST && start_host(w, n) != 0) {
@@ -1124,7 +1149,7 @@ setup(sim_world *w)
 		n->traced = t->trace != 0;
 		n->addr = sim_scenario_node_addr(sc, i);
 		n->port = t->conf != NULL && t->conf->port != 0 ? t->conf->port : NTP_PORT;
-		n->deadline = INT64_MAX;
+		n->deadline = NTP_TIME_NEVER;
 		n->spin_t = INT64_MIN;
 		n->last_link = UINT32_MAX;
 		n->fault = &t->fault;
@@ -1283,7 +1308,7 @@ finish_checks(sim_world *w)
 				                             ? n->query->result
 				                             : NULL);
 			} else if (ck->kind == SIM_CHECK_SELECTED && n->host != NULL) {
-				size_t np = ntp_host_peers(n->host, local_now(w, n, NULL), w->peers,
+				size_t np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
 				                           sizeof(w->peers) / sizeof(w->peers[0]));
 
 				sim_check_peers(ck, a, end, w->peers, np);

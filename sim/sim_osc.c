@@ -18,18 +18,6 @@
 
 #define OFF_MAX INT64_C(1000000000000000000) /* ns, |accumulated steps| kept below ~31 years */
 
-static int64_t
-sat_add(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b) {
-		return INT64_MAX;
-	}
-	if (b < 0 && a < INT64_MIN - b) {
-		return INT64_MIN;
-	}
-	return a + b;
-}
-
 /* llround for |x| < 2^62, inline: half away from zero. */
 static int64_t
 round_ns(double x)
@@ -93,7 +81,7 @@ raw_at(const sim_osc *o, const sim_osc_walk *w, int64_t t)
 	if (o->h != 0) {
 		dev += w->W + w->w * ((double)(t - segment_start(o, w->k)) / 1e9);
 	}
-	return sat_add(sat_add(t, o->off), round_ns(dev * 1e9));
+	return ntp_time_add_sat(ntp_time_add_sat(t, o->off), round_ns(dev * 1e9));
 }
 
 static double
@@ -231,13 +219,13 @@ sim_osc_true_for(sim_osc *o, int64_t raw, int64_t t_from)
 		}
 		span = raw - r0 > INT64_MAX / 2 ? INT64_MAX / 2 : raw - r0;
 		span += span / 8 + 1;
-		b = sat_add(t_from, span);
+		b = ntp_time_add_sat(t_from, span);
 		while (raw_at(o, &o->base, b) < raw) {
 			if (b == INT64_MAX || span > INT64_MAX / 4) {
 				return b; /* beyond any run: an early estimate */
 			}
 			span *= 2;
-			b = sat_add(t_from, span);
+			b = ntp_time_add_sat(t_from, span);
 		}
 		return solve_in_segment(o, &o->base, raw, t_from, b);
 	}
@@ -279,9 +267,11 @@ sim_osc_true_for(sim_osc *o, int64_t raw, int64_t t_from)
 void
 sim_osc_step(sim_osc *o, int64_t t, double offset)
 {
+	int64_t before = o->off;
+
 	(void)t;
 	if (isfinite(offset) && fabs(offset) < 1e9) {
-		o->off = sat_add(o->off, llround(offset * 1e9));
+		o->off = ntp_time_add_sat(o->off, llround(offset * 1e9));
 		if (o->off > OFF_MAX) {
 			o->off = OFF_MAX;
 		}
@@ -289,6 +279,19 @@ sim_osc_step(sim_osc *o, int64_t t, double offset)
 			o->off = -OFF_MAX;
 		}
 	}
+	o->jumped += o->off - before;
+}
+
+int64_t
+sim_osc_mono(sim_osc *o, int64_t t)
+{
+	return sim_osc_raw(o, t) - o->jumped;
+}
+
+int64_t
+sim_osc_true_for_mono(sim_osc *o, int64_t mono, int64_t t_from)
+{
+	return sim_osc_true_for(o, ntp_time_add_sat(mono, o->jumped), t_from);
 }
 
 void

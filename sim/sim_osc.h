@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "ntp_rand.h"
+#include "ntp_time.h"
 
 #define SIM_OSC_WANDER_STEP_DEFAULT 16.0 /* s, grid of the frequency random walk (ours) */
 #define SIM_OSC_FREQ_MAX            0.1  /* s/s, |freq error| accepted: NTP_CLOCK_FREQ_LIMIT */
@@ -61,6 +62,7 @@ typedef struct sim_osc {
 	const sim_osc_params *p; /* shared, not owned */
 	int64_t t0;              /* ns, true time the model starts */
 	int64_t off;             /* ns */
+	int64_t jumped;          /* ns, the part of off from external steps: raw - mono */
 	int64_t tref;            /* ns */
 	double f;                /* s/s */
 	double f_off;            /* s */
@@ -91,6 +93,15 @@ int64_t sim_osc_true_for(sim_osc *o, int64_t raw, int64_t t_from);
 
 /* The raw clock jumps by offset s at t (an external step). */
 void sim_osc_step(sim_osc *o, int64_t t, double offset);
+
+/* The node's monotonic clock at t: raw(t) less every external step, as
+ * CLOCK_MONOTONIC runs on through a `date -s`.  It drives the NTP host's
+ * timers (ntp_time.h ntp_now.mono); increasing, like raw. */
+int64_t sim_osc_mono(sim_osc *o, int64_t t);
+
+/* The smallest t >= t_from with mono(t) >= mono (sim_osc_true_for on the
+ * monotonic clock). */
+int64_t sim_osc_true_for_mono(sim_osc *o, int64_t mono, int64_t t_from);
 
 /* The constant frequency error becomes freq s/s from t on (phase
  * continuous). */

@@ -236,9 +236,7 @@ facts_of(sim_world *w, sim_node *n, node_facts *f)
 	f->peer[0] = '\0';
 	f->n_peers = 0;
 	if (n->host != NULL) {
-		ntp_time local = ntp_clock_read(&n->clock, sim_osc_raw(&n->osc, w->now));
-
-		f->n_peers = ntp_host_peers(n->host, local, w->peers,
+		f->n_peers = ntp_host_peers(n->host, sim_osc_mono(&n->osc, w->now), w->peers,
 		                            sizeof(w->peers) / sizeof(w->peers[0]));
 		for (size_t i = 0; i < f->n_peers; i++) {
 			if (w->peers[i].assoc == n->sys_peer) {
@@ -351,10 +349,9 @@ text_node(sim_world *w, sim_node *n, FILE *f)
 	}
 	if (n->host != NULL && n->kind == SIM_NODE_HOST) {
 		char *table = malloc(PEER_TABLE_MAX);
-		ntp_time local = ntp_clock_read(&n->clock, sim_osc_raw(&n->osc, w->now));
-
 		if (table != NULL) {
-			ntp_host_peer_table(n->host, local, table, PEER_TABLE_MAX);
+			ntp_host_peer_table(n->host, sim_osc_mono(&n->osc, w->now), table,
+			                    PEER_TABLE_MAX);
 			fprintf(f, "    ntpq -p at the end:\n");
 			for (char *line = table; *line != '\0';) {
 				char *nl = strchr(line, '\n');

@@ -168,6 +168,7 @@ struct sim_world {
 	uint64_t dropped_unroutable, dropped_fw, dropped_partition, dropped_link, dropped_stopped;
 	uint64_t action_overflows;
 	char warn[512];
+	char exit_reason[NTP_REASON_MAX + 48]; /* the last EXIT action, for the events log */
 };
 
 /* sim_report.c */

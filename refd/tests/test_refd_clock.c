@@ -67,25 +67,6 @@ Test(refd_clock, drift_value_runs_from_the_start)
 	cr_assert_float_eq(refd_clock_freq_ppm(&c), -12.5, 1e-9);
 }
 
-Test(refd_clock, real_for_inverts_local_at)
-{
-	refd_clock c;
-	char err[128];
-
-	refd_clock_init_virtual(&c, REAL0, -3.5, 73.0, 0.0);
-	refd_clock_step(&c, REAL0 + S(5), 3.0, err, sizeof err);
-	refd_clock_adjust(&c, REAL0 + S(6), -0.2, -40e-6, 0.0, err, sizeof err);
-	for (int k = 0; k < 200; k++) {
-		ntp_time local = REAL0 + S(7) + (ntp_time)k * 987654321;
-		ntp_time real = refd_clock_real_for(&c, local);
-
-		cr_assert_geq(refd_clock_local_at(&c, real), local, "k=%d", k);
-		/* The earliest such real time, within the ns rounding of the clocks. */
-		cr_assert_lt(refd_clock_local_at(&c, real - 3), local, "k=%d", k);
-	}
-	cr_assert_eq(refd_clock_real_for(&c, INT64_MAX), INT64_MAX);
-}
-
 Test(refd_clock, system_clock_is_refused_without_confirmation)
 {
 	char err[256] = "";

@@ -321,8 +321,11 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
 # 5. a falseticker among three servers
 
 
+LIAR_S = 2.0  # s, how far ahead the liar (falseticker.yaml) and srv3 (runtime-events.yaml) serve
+
+
 def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
-    """falseticker.yaml (a liar started with --clock-offset 0.5) and, at the
+    """falseticker.yaml (a liar started with --clock-offset 2) and, at the
     same time in a second lab, runtime-events.yaml: a fault, a frequency
     change and a clock step played against running refds through their
     control sockets (refd --ctl)."""
@@ -334,7 +337,7 @@ def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
     c = node(rep, "client")
     liar = [p for p in c["peers"] if p["remote"] == "10.0.0.3"]
     assert liar and liar[0]["tally"] == "x" and "falseticker" in liar[0]["reason"], c["peers"]
-    assert abs(liar[0]["offset"] - 0.5) < 0.01, liar  # it serves a clock 0.5 s ahead
+    assert abs(liar[0]["offset"] - LIAR_S) < 0.01, liar  # it serves a clock 2 s ahead
     assert c["system_peer"] in ("10.0.0.1", "10.0.0.2"), c
     others = [p for p in c["peers"] if p["remote"] in ("10.0.0.1", "10.0.0.2")]
     assert sorted(p["tally"] for p in others) == ["*", "+"], others
@@ -353,13 +356,13 @@ def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
     assert check(rt, "rms client")["measured"] < 1e-3
     jump = check(rt, "offset client")["measured"]
     assert 0.015 < jump < 0.025, jump
-    # ... the fault: srv3 serves +0.5 s from 50 s (the observer's view of
-    # true time), and the client measures it 0.5 s ahead of its own clock.
+    # ... the fault: srv3 serves +2 s from 50 s (the observer's view of
+    # true time), and the client measures it 2 s ahead of its own clock.
     # That clock is within 1 ms of true time until 95 s, then up to `jump`
     # ahead; the filter's pick may come from either side of the step (srv1
     # and srv2's picks did, in one run: -0.01 ms and -20.4 ms).
-    assert abs(node(rt, "srv3")["offset_end"] - 0.5) < 0.001, node(rt, "srv3")
-    assert srv3 and 0.5 - jump - 0.002 < srv3[0]["offset"] < 0.5 + 0.002, (srv3, jump)
+    assert abs(node(rt, "srv3")["offset_end"] - LIAR_S) < 0.001, node(rt, "srv3")
+    assert srv3 and LIAR_S - jump - 0.002 < srv3[0]["offset"] < LIAR_S + 0.002, (srv3, jump)
     # ... and is told apart, in the core's own words (mode 6 variable
     # "reason", not inferred)
     assert srv3[0]["tally"] == "x" and "outside intersection" in srv3[0]["reason"], srv3

@@ -13,6 +13,11 @@
  * and create a host with params.  Free it with ntp_host_free. */
 ntp_host *fixture_host(const char *conf_text, const ntp_host_params *params);
 
+/* Both clocks of ntp_time.h ntp_now at t, for a driver whose local clock
+ * has not been stepped from outside (monotonic = local).  Tests that step
+ * a clock keep the two apart themselves. */
+#define AT(t) ntp_now_at((t), (t))
+
 /* An empty action list on the heap (it holds NTP_ACTIONS_MAX actions with
  * their datagrams).  Free it with free. */
 ntp_actions *fixture_actions(void);

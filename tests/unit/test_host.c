@@ -39,7 +39,7 @@ addr_of(const char *s, uint16_t port)
 }
 
 static ntp_host *
-host_from_g(const char *text, int8_t precision, uint64_t seed, ntp_time now, bool big_step)
+host_from_g(const char *text, int8_t precision, uint64_t seed, ntp_now now, bool big_step)
 {
 	ntp_host_params p;
 
@@ -54,7 +54,7 @@ host_from_g(const char *text, int8_t precision, uint64_t seed, ntp_time now, boo
 static ntp_host *
 host_from(const char *text, int8_t precision, uint64_t seed, ntp_time now)
 {
-	return host_from_g(text, precision, seed, now, false);
+	return host_from_g(text, precision, seed, AT(now), false);
 }
 
 static const ntp_action *
@@ -89,7 +89,7 @@ run_until(ntp_host *h, ntp_time until, ntp_actions *a, int code, int *hits)
 
 	while ((t = ntp_host_next(h)) <= until) {
 		ntp_actions_clear(a);
-		ntp_host_tick(h, t, a);
+		ntp_host_tick(h, AT(t), a);
 		for (size_t i = 0; hits != NULL && i < a->n; i++) {
 			*hits += a->v[i].kind == NTP_ACT_EVENT && a->v[i].u.event.code == code;
 		}
@@ -133,7 +133,7 @@ Test(host, reply_unsynchronised_before_sync)
 	size_t len = client_request(buf, 0x1122334455667788u, NTP_MODE_CLIENT);
 	ntp_pkt r;
 
-	ntp_host_recv(h, &cli, &me, buf, len, T0 + S(0.5), a);
+	ntp_host_recv(h, &cli, &me, buf, len, AT(T0 + S(0.5)), a);
 	r = sent_reply(a);
 	cr_assert_eq(r.mode, NTP_MODE_SERVER);
 	cr_assert_eq(r.leap, NTP_LEAP_NOTSYNC);
@@ -160,14 +160,14 @@ Test(host, restrict_ignore_no_action)
 	size_t len = client_request(buf, 42, NTP_MODE_CLIENT);
 	ntp_sys_info si;
 
-	ntp_host_tick(h, T0, a); /* start events out of the way */
+	ntp_host_tick(h, AT(T0), a); /* start events out of the way */
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(0.5), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(0.5)), a);
 	cr_assert_eq(a->n, 0u, "ignore must produce no action at all");
 	ntp_host_sys(h, &si);
 	cr_assert_eq(si.dropped_restrict, 1u);
 	/* loopback is allowed by its own entry */
-	ntp_host_recv(h, &lo, NULL, buf, len, T0 + S(0.6), a);
+	ntp_host_recv(h, &lo, NULL, buf, len, AT(T0 + S(0.6)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 1u);
 	free(a);
 	ntp_host_free(h);
@@ -183,7 +183,7 @@ Test(host, restrict_noserve_and_noquery)
 	size_t len = client_request(buf, 42, NTP_MODE_CLIENT);
 	const ntp_action *ev;
 
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(0.5), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(0.5)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
@@ -193,7 +193,7 @@ Test(host, restrict_noserve_and_noquery)
 	memset(buf, 0, 12);
 	buf[0] = (0 << 6) | (2 << 3) | NTP_MODE_CONTROL;
 	buf[1] = 1; /* READSTAT */
-	ntp_host_recv(h, &cli, NULL, buf, 12, T0 + S(0.6), a);
+	ntp_host_recv(h, &cli, NULL, buf, 12, AT(T0 + S(0.6)), a);
 	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "noquery") != NULL, "%s", ev->u.event.reason);
@@ -216,7 +216,7 @@ Test(host, mode6_answered_on_loopback_only_mode7_never)
 	buf[0] = (2 << 3) | NTP_MODE_CONTROL;
 	buf[1] = 1;
 	buf[3] = 7; /* sequence */
-	ntp_host_recv(h, &lo, NULL, buf, 12, T0 + S(0.5), a);
+	ntp_host_recv(h, &lo, NULL, buf, 12, AT(T0 + S(0.5)), a);
 	send = find_action(a, NTP_ACT_SEND, 0);
 	cr_assert_not_null(send);
 	cr_assert(ntp_addr_equal(&send->u.send.to, &lo));
@@ -227,14 +227,14 @@ Test(host, mode6_answered_on_loopback_only_mode7_never)
 
 	/* Not from loopback: refused, nothing sent. */
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &far, NULL, buf, 12, T0 + S(0.6), a);
+	ntp_host_recv(h, &far, NULL, buf, 12, AT(T0 + S(0.6)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 
 	/* Mode 7 is never answered, not even on loopback. */
 	ntp_actions_clear(a);
 	buf[0] = (2 << 3) | NTP_MODE_PRIVATE;
-	ntp_host_recv(h, &lo, NULL, buf, 48, T0 + S(0.7), a);
+	ntp_host_recv(h, &lo, NULL, buf, 48, AT(T0 + S(0.7)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 	free(a);
@@ -251,7 +251,7 @@ Test(host, mode6_refused_by_noquery)
 	memset(buf, 0, sizeof buf);
 	buf[0] = (2 << 3) | NTP_MODE_CONTROL;
 	buf[1] = 1;
-	ntp_host_recv(h, &lo, NULL, buf, sizeof buf, T0 + S(0.5), a);
+	ntp_host_recv(h, &lo, NULL, buf, sizeof buf, AT(T0 + S(0.5)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 	free(a);
@@ -274,7 +274,7 @@ Test(host, limited_kod_rate)
 		size_t len = client_request(buf, 1000 + (uint64_t)i, NTP_MODE_CLIENT);
 
 		ntp_actions_clear(a);
-		ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(0.2 * i), a);
+		ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(0.2 * i)), a);
 		if (find_action(a, NTP_ACT_SEND, 0) != NULL) {
 			ntp_pkt r = sent_reply(a);
 
@@ -340,7 +340,7 @@ Test(host, seed_lan_server_local_clock)
 	/* it serves stratum 6 with refid 127.127.1.0 */
 	len = client_request(buf, 0xabcdef, NTP_MODE_CLIENT);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, &me, buf, len, T0 + S(150), a);
+	ntp_host_recv(h, &cli, &me, buf, len, AT(T0 + S(150)), a);
 	r = sent_reply(a);
 	cr_assert_eq(r.leap, NTP_LEAP_NONE);
 	cr_assert_eq(r.stratum, 6);
@@ -353,7 +353,7 @@ Test(host, seed_lan_server_local_clock)
 	run_until(h, T0 + S(600), a, 0, NULL);
 	len = client_request(buf, 0xabcdf0, NTP_MODE_CLIENT);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, &me, buf, len, T0 + S(600), a);
+	ntp_host_recv(h, &cli, &me, buf, len, AT(T0 + S(600)), a);
 	r = sent_reply(a);
 	cr_assert_gt(ntp_short_to_s(r.rootdisp), 0.01);
 	cr_assert_lt(ntp_short_to_s(r.rootdisp), 0.02);
@@ -396,7 +396,7 @@ Test(host, no_server_suitable_reason)
 
 	while ((t = ntp_host_next(h)) <= T0 + S(600)) {
 		ntp_actions_clear(a);
-		ntp_host_tick(h, t, a);
+		ntp_host_tick(h, AT(t), a);
 		sends += (int)count_actions(a, NTP_ACT_SEND);
 	}
 	ntp_host_sys(h, &si);
@@ -425,7 +425,7 @@ Test(host, stats_only_when_enabled)
 
 	while ((t = ntp_host_next(on)) <= T0 + S(10)) {
 		ntp_actions_clear(a);
-		ntp_host_tick(on, t, a);
+		ntp_host_tick(on, AT(t), a);
 		for (size_t i = 0; i < a->n; i++) {
 			st = &a->v[i];
 			if (st->kind != NTP_ACT_STATS) {
@@ -459,7 +459,7 @@ Test(host, stats_only_when_enabled)
 	cr_assert_eq(found_loop, 1);
 	while ((t = ntp_host_next(off)) <= T0 + S(10)) {
 		ntp_actions_clear(a);
-		ntp_host_tick(off, t, a);
+		ntp_host_tick(off, AT(t), a);
 		cr_assert_eq(count_actions(a, NTP_ACT_STATS), 0u);
 	}
 	free(a);
@@ -500,11 +500,11 @@ Test(host, bad_input_never_crashes)
 	ntp_host_params p;
 	char err[200];
 
-	ntp_host_recv(h, &cli, NULL, junk, sizeof junk, T0, a);
+	ntp_host_recv(h, &cli, NULL, junk, sizeof junk, AT(T0), a);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_PKT_REJECTED));
-	ntp_host_recv(h, NULL, NULL, junk, sizeof junk, T0, a);
-	ntp_host_recv(NULL, &cli, NULL, junk, sizeof junk, T0, a);
-	ntp_host_tick(NULL, T0, a);
+	ntp_host_recv(h, NULL, NULL, junk, sizeof junk, AT(T0), a);
+	ntp_host_recv(NULL, &cli, NULL, junk, sizeof junk, AT(T0), a);
+	ntp_host_tick(NULL, AT(T0), a);
 	cr_assert_eq(ntp_host_next(NULL), INT64_MAX);
 	/* an unresolved server is refused with a reason */
 	ntp_conf_init(c, "x.conf");
@@ -532,6 +532,12 @@ typedef struct node {
 	int events[32];
 	unsigned adjusts;
 	char step_reason[NTP_REASON_MAX];
+	ntp_time sends[512]; /* true times of its SEND actions (the first 512) */
+	int n_sends;
+	ntp_time exited_at; /* true time of an EXIT action, 0 none */
+	char exit_reason[NTP_REASON_MAX];
+	ntp_time step_at[8];  /* true times of its STEP actions (the first 8) */
+	ntp_time last_adjust; /* true time of its latest ADJUST action */
 } node;
 
 typedef struct flight {
@@ -566,14 +572,22 @@ local_at(const node *x, ntp_time t)
 	return ntp_clock_read(&x->clk, raw_at(x, t));
 }
 
-/* Earliest true time at which the node's clock reads at least `local`. */
-static ntp_time
-true_for_local(const node *x, ntp_time local)
+/* What the node's host reads at true time t: the raw oscillator is its
+ * monotonic clock (nobody steps it here), the disciplined clock its local
+ * clock. */
+static ntp_now
+now_at(const node *x, ntp_time t)
 {
-	ntp_time raw = ntp_clock_raw_for(&x->clk, local);
-	ntp_time t = T0 + (ntp_time)floor((double)(raw - T0 - x->off0) / (1.0 + x->ferr));
+	return ntp_now_at(raw_at(x, t), local_at(x, t));
+}
 
-	while (local_at(x, t) < local) {
+/* Earliest true time at which the node's monotonic clock reads `mono`. */
+static ntp_time
+true_for_mono(const node *x, ntp_time mono)
+{
+	ntp_time t = T0 + (ntp_time)floor((double)(mono - T0 - x->off0) / (1.0 + x->ferr));
+
+	while (raw_at(x, t) < mono) {
 		t++;
 	}
 	return t;
@@ -592,6 +606,9 @@ apply_actions(world *w, int who, ntp_time t)
 			flight *f;
 			int dst = ntp_addr_same_host(&act->u.send.to, &w->n[0].addr) ? 0 : 1;
 
+			if (x->n_sends < (int)(sizeof x->sends / sizeof x->sends[0])) {
+				x->sends[x->n_sends++] = t;
+			}
 			cr_assert_lt(w->nq, 64);
 			f = &w->q[w->nq++];
 			f->at = t + w->delay;
@@ -613,6 +630,9 @@ apply_actions(world *w, int who, ntp_time t)
 		}
 		case NTP_ACT_STEP:
 			ntp_clock_step(&x->clk, raw_at(x, t), act->u.step.offset);
+			if (x->steps < 8) {
+				x->step_at[x->steps] = t;
+			}
 			x->steps++;
 			x->step_sum += act->u.step.offset;
 			if (x->first_step == 0) {
@@ -621,8 +641,13 @@ apply_actions(world *w, int who, ntp_time t)
 			break;
 		case NTP_ACT_ADJUST:
 			x->adjusts++;
+			x->last_adjust = t;
 			ntp_clock_adjust(&x->clk, raw_at(x, t), act->u.adjust.offset,
 			                 act->u.adjust.freq, act->u.adjust.tau);
+			break;
+		case NTP_ACT_EXIT:
+			x->exited_at = t;
+			snprintf(x->exit_reason, sizeof x->exit_reason, "%s", act->u.exit.reason);
 			break;
 		case NTP_ACT_STATS:
 			if (w->verbose) {
@@ -660,7 +685,7 @@ step_world(world *w, ntp_time until)
 
 	for (int i = 0; i < 2; i++) {
 		ntp_time d = ntp_host_next(w->n[i].h);
-		ntp_time t = d == INT64_MAX ? INT64_MAX : true_for_local(&w->n[i], d);
+		ntp_time t = d == NTP_TIME_NEVER ? NTP_TIME_NEVER : true_for_mono(&w->n[i], d);
 
 		if (t < best) {
 			best = t;
@@ -682,14 +707,14 @@ step_world(world *w, ntp_time until)
 	if (kind == 0) {
 		node *x = &w->n[arg];
 
-		ntp_host_tick(x->h, local_at(x, best), w->a);
+		ntp_host_tick(x->h, now_at(x, best), w->a);
 		apply_actions(w, arg, best);
 	} else {
 		flight f = w->q[arg];
 		node *x = &w->n[f.dst];
 
 		w->q[arg] = w->q[--w->nq];
-		ntp_host_recv(x->h, &f.from, &x->addr, f.buf, f.len, local_at(x, best), w->a);
+		ntp_host_recv(x->h, &f.from, &x->addr, f.buf, f.len, now_at(x, best), w->a);
 		apply_actions(w, f.dst, best);
 	}
 	return true;
@@ -712,12 +737,12 @@ world_init_full(world *w, const char *server_conf, const char *client_conf, doub
 	ntp_clock_init(&w->n[0].clk, raw_at(&w->n[0], T0), 0.0);
 	while (ntp_host_next(w->n[0].h) <= T0) {
 		ntp_actions_clear(w->a);
-		ntp_host_tick(w->n[0].h, ntp_host_next(w->n[0].h), w->a);
+		ntp_host_tick(w->n[0].h, AT(ntp_host_next(w->n[0].h)), w->a);
 	}
 	w->n[1].off0 = ntp_time_from_s(off0);
 	w->n[1].ferr = ferr;
 	ntp_clock_init(&w->n[1].clk, raw_at(&w->n[1], T0), 0.0);
-	w->n[1].h = host_from_g(client_conf, -20, seed + 1, local_at(&w->n[1], T0), big_step);
+	w->n[1].h = host_from_g(client_conf, -20, seed + 1, now_at(&w->n[1], T0), big_step);
 }
 
 static void
@@ -892,6 +917,168 @@ Test(host, closed_loop_100ppm_jitter)
 	world_free(&w);
 }
 
+/* ---- the local clock stepped from outside ---- */
+
+/* `date -s`, a VM resumed after an hour: node who's clock jumps by
+ * offset at the world's current true time, and its host is not told. */
+static void
+external_jump(world *w, int who, double offset)
+{
+	node *x = &w->n[who];
+
+	ntp_clock_step(&x->clk, raw_at(x, w->t), offset);
+}
+
+/* True time of x's first request at or after t; 0 when there is none. */
+static ntp_time
+first_send_after(const node *x, ntp_time t)
+{
+	for (int i = 0; i < x->n_sends; i++) {
+		if (x->sends[i] >= t) {
+			return x->sends[i];
+		}
+	}
+	return 0;
+}
+
+/* Longest gap (s) between x's requests sent in [from, to], counting from
+ * `from` to the first one and from the last one to `to`. */
+static double
+longest_gap(const node *x, ntp_time from, ntp_time to)
+{
+	ntp_time prev = from;
+	double worst = 0.0;
+
+	for (int i = 0; i < x->n_sends; i++) {
+		if (x->sends[i] >= from && x->sends[i] <= to) {
+			worst = fmax(worst, ntp_time_diff_s(x->sends[i], prev));
+			prev = x->sends[i];
+		}
+	}
+	return fmax(worst, ntp_time_diff_s(to, prev));
+}
+
+/* The last interval (s) between x's requests before t. */
+static double
+last_interval_before(const node *x, ntp_time t)
+{
+	int k = -1;
+
+	for (int i = 0; i < x->n_sends && x->sends[i] < t; i++) {
+		k = i;
+	}
+	cr_assert_geq(k, 1, "fewer than two requests before the jump");
+	return ntp_time_diff_s(x->sends[k], x->sends[k - 1]);
+}
+
+#define JUMP_AT    3000.0 /* s after start: the client is synchronised (converged ~30 s) */
+#define JUMP_WATCH 3000.0 /* s watched after the jump: stepout 900 s + re-convergence */
+#define JUMP_POLL  (64.0 * 17.0 / 16.0 + 2.0) /* s, longest poll at maxpoll 6: jitter, minpkt */
+/* Polls until a jump passes the clock filter, at most: the filter's
+ * jitter (RMS against its best sample) keeps the source unfit until the 8
+ * pre-jump samples are gone, and its best (lowest-delay) sample may then
+ * be one already used, which blocks new updates until it leaves too --
+ * 8 more.  NTPsec's clock_filter() does the same. */
+#define JUMP_FLUSH_POLLS 17
+
+/* After an external step of +-1 h or +-1e5 s the client keeps polling at
+ * its poll interval (its timers run on the monotonic clock), sees the jump
+ * once its samples pass the filter, and with `tinker panic 0` steps back
+ * when the stepout (900 s from its last update before the jump) is over, as
+ * ntpd does.  Before the monotonic time base a -1e5 s jump postponed every
+ * poll by 1e5 s (no request for the rest of the run), and a forward one
+ * made the stepout pass at once. */
+Test(host, external_jumps_keep_the_poll_interval)
+{
+	const double jumps[] = {-1e5, -3600.0, 3600.0, 1e5};
+
+	for (size_t k = 0; k < sizeof jumps / sizeof jumps[0]; k++) {
+		world w;
+		loop_result r;
+		ntp_time jump_t, first;
+		double last, gap, step_after;
+		node *c;
+
+		world_init(&w, "tinker panic 0\nserver 192.168.163.131 iburst maxpoll 6\n", 0.0,
+		           0.0, 20 + k);
+		run_loop(&w, JUMP_AT, 0.001);
+		c = &w.n[1];
+		jump_t = w.t;
+		last = last_interval_before(c, jump_t);
+		external_jump(&w, 1, jumps[k]);
+		r = run_loop(&w, JUMP_AT + JUMP_WATCH, 0.001);
+		first = first_send_after(c, jump_t);
+		gap = longest_gap(c, jump_t, w.t);
+		step_after = c->steps > 0 ? ntp_time_diff_s(c->step_at[0], jump_t) : -1.0;
+		if (w.verbose) {
+			fprintf(stderr,
+			        "jump %+g s: poll %.0f s before, first request %.1f s after, "
+			        "longest gap %.1f s, step %+.6f s %.1f s after, final %.6f ms\n",
+			        jumps[k], last, ntp_time_diff_s(first, jump_t), gap, r.step_sum,
+			        step_after, r.final_err * 1e3);
+		}
+		/* the request due before the jump goes out on time ... */
+		cr_assert_neq(first, 0, "jump %+g: no request after the jump", jumps[k]);
+		cr_assert_leq(ntp_time_diff_s(first, jump_t), last * 17.0 / 16.0 + 2.0,
+		              "jump %+g: first request %.1f s after, poll was %.0f s", jumps[k],
+		              ntp_time_diff_s(first, jump_t), last);
+		/* ... and so does every later one */
+		cr_assert_leq(gap, JUMP_POLL, "jump %+g: gap %.1f s", jumps[k], gap);
+		/* one step back, by the jump, once the stepout has passed: 900 s
+		 * after the last update, which came at most a poll before the
+		 * jump, and at most two polls late */
+		cr_assert_eq(c->steps, 1u, "jump %+g: %u steps", jumps[k], c->steps);
+		cr_assert_float_eq(r.step_sum, -jumps[k], 0.01, "jump %+g: stepped %+.6f s",
+		                   jumps[k], r.step_sum);
+		cr_assert(step_after >= 900.0 - JUMP_POLL && step_after <= 900.0 + 2.0 * JUMP_POLL,
+		          "jump %+g: stepped %.1f s after it", jumps[k], step_after);
+		cr_assert_lt(fabs(r.final_err), 0.001, "jump %+g: %.6f s off at the end", jumps[k],
+		             r.final_err);
+		cr_assert_eq(c->exited_at, 0);
+		world_free(&w);
+	}
+}
+
+/* With the default panic threshold (1000 s) ntpd exits at the first clock
+ * update after a jump of an hour ("set clock manually"): the host emits
+ * EXIT as soon as the jump passes the filter, with no clock update in
+ * between -- not an hour later, as when its timers moved with the clock. */
+Test(host, external_jump_over_panic_exits_at_next_update)
+{
+	const double jumps[] = {-3600.0, 3600.0};
+
+	for (size_t k = 0; k < sizeof jumps / sizeof jumps[0]; k++) {
+		world w;
+		ntp_time jump_t;
+		double last, after;
+		node *c;
+
+		world_init(&w, "server 192.168.163.131 iburst maxpoll 6\n", 0.0, 0.0, 30 + k);
+		run_loop(&w, JUMP_AT, 0.001);
+		c = &w.n[1];
+		jump_t = w.t;
+		last = last_interval_before(c, jump_t);
+		external_jump(&w, 1, jumps[k]);
+		run_loop(&w, JUMP_AT + JUMP_WATCH, 1e9);
+		cr_assert_neq(c->exited_at, 0, "jump %+g: no EXIT", jumps[k]);
+		after = ntp_time_diff_s(c->exited_at, jump_t);
+		if (w.verbose) {
+			fprintf(stderr, "jump %+g s: poll %.0f s, EXIT %.1f s after: %s\n",
+			        jumps[k], last, after, c->exit_reason);
+		}
+		cr_assert_leq(after, JUMP_FLUSH_POLLS * JUMP_POLL, "jump %+g: EXIT %.1f s after",
+		              jumps[k], after);
+		cr_assert_lt(c->last_adjust, jump_t, "jump %+g: a clock update before the EXIT",
+		             jumps[k]);
+		cr_assert(strstr(c->exit_reason, "set clock manually") != NULL, "%s",
+		          c->exit_reason);
+		cr_assert_eq(c->events[NTP_EV_PANIC_STOP], 1);
+		cr_assert_eq(c->steps, 0u);
+		cr_assert_eq(ntp_host_next(c->h), NTP_TIME_NEVER, "an exited host has no timer");
+		world_free(&w);
+	}
+}
+
 /* After synchronising, the server turns into a 0.5 s falseticker: the
  * client sees a spike (spike_detect), ignores it for the 900 s stepout,
  * then steps +0.5 s once (ntpd's SPIK -> step). */
@@ -962,8 +1149,15 @@ next_request(ntp_host *h, ntp_actions *a, ntp_time *when)
 	ntp_time t = ntp_host_next(h);
 	ntp_pkt q;
 
-	ntp_actions_clear(a);
-	ntp_host_tick(h, t, a);
+	/* the first tick (start-up, due at once) sends nothing */
+	for (int i = 0; i < 4; i++) {
+		t = ntp_host_next(h);
+		ntp_actions_clear(a);
+		ntp_host_tick(h, AT(t), a);
+		if (find_action(a, NTP_ACT_SEND, 0) != NULL) {
+			break;
+		}
+	}
 	q = sent_reply(a);
 	*when = t;
 	return q;
@@ -1003,7 +1197,7 @@ Test(host, kod_spoofed_then_rate)
 	spoof.xmt ^= 0x5555;
 	len = kod_bytes(&spoof, "DENY", 6, buf);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &srv, NULL, buf, len, t + S(0.002), a);
+	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
 	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "KoD DENY with wrong or zero origin ignored") != NULL,
@@ -1015,7 +1209,7 @@ Test(host, kod_spoofed_then_rate)
 	/* the real KoD RATE asking for poll 10 */
 	len = kod_bytes(&q, "RATE", 10, buf);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &srv, NULL, buf, len, t + S(0.003), a);
+	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.003)), a);
 	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "KoD RATE: minpoll raised to 10") != NULL, "%s",
@@ -1041,7 +1235,7 @@ Test(host, kod_deny_demobilises)
 	const ntp_action *ev;
 
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &srv, NULL, buf, len, t + S(0.002), a);
+	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_KOD));
 	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_DEMOBILIZE);
 	cr_assert_not_null(ev);
@@ -1052,7 +1246,7 @@ Test(host, kod_deny_demobilises)
 	cr_assert(strstr(pi.reason, "demobilised") != NULL, "%s", pi.reason);
 	/* and it really stays quiet */
 	ntp_actions_clear(a);
-	ntp_host_tick(h, t + S(100000), a);
+	ntp_host_tick(h, AT(t + S(100000)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	ntp_host_free(h);
 	free(a);
@@ -1090,21 +1284,21 @@ Test(host, passive_mobilised_unless_nopeer)
 	ntp_peer_info pi[4];
 	ntp_pkt r;
 
-	ntp_host_recv(open, &p, NULL, buf, len, T0 + S(5), a);
+	ntp_host_recv(open, &p, NULL, buf, len, AT(T0 + S(5)), a);
 	cr_assert_eq(ntp_host_peers(open, T0 + S(5), pi, 4), 2u);
 	cr_assert_eq(pi[1].type, 's');
 	cr_assert_str_eq(pi[1].remote, "10.0.0.5");
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u, "the passive side polls on its timer");
 	/* its first packet goes out about 3 s later, echoing the active xmt */
 	ntp_actions_clear(a);
-	ntp_host_tick(open, T0 + S(8.5), a);
+	ntp_host_tick(open, AT(T0 + S(8.5)), a);
 	r = sent_reply(a);
 	cr_assert_eq(r.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(r.org, ntp_ts_from_unix_ns(T0 + S(5)));
 
 	/* nopeer: no association, a stateless mode 2 answer instead */
 	ntp_actions_clear(a);
-	ntp_host_recv(closed, &p, NULL, buf, len, T0 + S(5), a);
+	ntp_host_recv(closed, &p, NULL, buf, len, AT(T0 + S(5)), a);
 	cr_assert_eq(ntp_host_peers(closed, T0 + S(5), pi, 4), 1u);
 	r = sent_reply(a);
 	cr_assert_eq(r.mode, NTP_MODE_PASSIVE);
@@ -1140,7 +1334,7 @@ Test(host, orphan_mode_after_orphanwait)
 	cr_assert_eq(si.refid, 0x7f000001u);
 	cr_assert_eq(si.leap, NTP_LEAP_NONE);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(62), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(62)), a);
 	r = sent_reply(a);
 	cr_assert_eq(r.stratum, 10);
 	cr_assert_eq(r.leap, NTP_LEAP_NONE);
@@ -1162,7 +1356,7 @@ Test(host, fault_applied_to_replies)
 
 	run_until(h, T0 + S(300), a, 0, NULL);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(300), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(300)), a);
 	good = sent_reply(a);
 	memset(&f, 0, sizeof f);
 	f.kinds = NTP_FAULT_FALSETICKER | NTP_FAULT_WRONG_LEAP;
@@ -1170,7 +1364,7 @@ Test(host, fault_applied_to_replies)
 	f.leap = NTP_LEAP_ADD;
 	ntp_host_set_fault(h, &f);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(300), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(300)), a);
 	bad = sent_reply(a);
 	cr_assert_float_eq(ntp_dur_to_s(ntp_ts_sub(bad.xmt, good.xmt)), -0.25, 1e-9);
 	cr_assert_float_eq(ntp_dur_to_s(ntp_ts_sub(bad.rec, good.rec)), -0.25, 1e-9);
@@ -1180,11 +1374,11 @@ Test(host, fault_applied_to_replies)
 	f.kinds = NTP_FAULT_SILENT;
 	ntp_host_set_fault(h, &f);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(301), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(301)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
 	ntp_host_set_fault(h, NULL);
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &cli, NULL, buf, len, T0 + S(302), a);
+	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(302)), a);
 	cr_assert_eq(sent_reply(a).leap, NTP_LEAP_NONE);
 	ntp_host_free(h);
 	free(a);
@@ -1355,18 +1549,18 @@ Test(host, drift_frequency_applied_at_start)
 	memset(&p, 0, sizeof p);
 	p.seed = 1;
 	p.precision = -20;
-	p.now = T0;
+	p.now = AT(T0);
 	p.have_drift = true;
 	p.drift_ppm = -12.0;
 	h = fixture_host("server 192.168.163.131\n", &p);
-	ntp_host_tick(h, T0, a);
+	ntp_host_tick(h, AT(T0), a);
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
 	adj = find_action(a, NTP_ACT_ADJUST, 0);
 	cr_assert_not_null(adj, "no ADJUST with the drift frequency on the first call");
 	cr_assert_float_eq(adj->u.adjust.freq, -12e-6, 1e-12);
 	cr_assert_float_eq(adj->u.adjust.offset, 0.0, 1e-15);
 	ntp_actions_clear(a);
-	ntp_host_tick(h, T0 + S(1), a);
+	ntp_host_tick(h, AT(T0 + S(1)), a);
 	cr_assert_null(find_action(a, NTP_ACT_ADJUST, 0), "drift frequency applied only once");
 	free(a);
 	ntp_host_free(h);

@@ -42,7 +42,7 @@ host_of(const char *conf_text)
 	memset(&p, 0, sizeof p);
 	p.seed = 7;
 	p.precision = -20;
-	p.now = T0;
+	p.now = AT(T0);
 	return fixture_host(conf_text, &p);
 }
 
@@ -54,7 +54,7 @@ next_send(ntp_host *h, ntp_actions *a, ntp_time *t)
 	for (int i = 0; i < 100; i++) {
 		*t = ntp_host_next(h);
 		ntp_actions_clear(a);
-		ntp_host_tick(h, *t, a);
+		ntp_host_tick(h, AT(*t), a);
 		for (size_t k = 0; k < a->n; k++) {
 			if (a->v[k].kind == NTP_ACT_SEND) {
 				return &a->v[k];
@@ -112,7 +112,7 @@ sample_after_reply(ntp_host *h, ntp_actions *a, const ntp_pkt *req, uint8_t mode
 	ntp_peer_counters pc;
 
 	ntp_actions_clear(a);
-	ntp_host_recv(h, &srv, NULL, buf, len, t4, a);
+	ntp_host_recv(h, &srv, NULL, buf, len, AT(t4), a);
 	cr_assert(ntp_host_peer_counters(h, 1, &pc));
 	cr_assert_eq(pc.received, 1u, "the reply must be accepted (flash 0x%x)", pc.flash);
 	cr_assert_eq(ntp_host_peers(h, t4, &pi, 1), 1u);
@@ -286,7 +286,7 @@ Test(host_sent, server_replies_are_ignored)
 	q.mode = NTP_MODE_CLIENT;
 	q.xmt = 0x0123456789abcdefull;
 	cr_assert_eq(ntp_pkt_encode(&q, buf, sizeof buf, &len), NTP_PKT_OK);
-	ntp_host_recv(h, &srv, &me, buf, len, tick + US, b);
+	ntp_host_recv(h, &srv, &me, buf, len, AT(tick + US), b);
 	for (size_t k = 0; k < b->n; k++) {
 		if (b->v[k].kind == NTP_ACT_SEND) {
 			reply = &b->v[k];

@@ -10,6 +10,7 @@
 #define SRV_MS(x) ((ntp_time)(x)*1000000)
 /* 2026-11-24 06:56:13.313026688 UTC, an arbitrary local receive time. */
 #define SRV_T0 INT64_C(1795503373313026688)
+#define AT(t)  ntp_now_at((t), (t)) /* monotonic = local: nothing steps this clock */
 
 static ntp_addr
 srv_ip(const char *s, uint16_t port)
@@ -84,7 +85,7 @@ srv_ask(srv_fixture *f, uint32_t flags, ntp_time t, ntp_pkt *reply, ntp_serve_re
 {
 	ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, 6);
 
-	return ntp_server_answer(&f->s, &f->sys, &req, NTP_PKT_HEADER_LEN, &f->client, flags, t,
+	return ntp_server_answer(&f->s, &f->sys, &req, NTP_PKT_HEADER_LEN, &f->client, flags, AT(t),
 	                         t + 1000, reply, r);
 }
 
@@ -103,7 +104,7 @@ Test(server, reply_fields_exact)
 	ntp_time t_recv = SRV_T0, t_xmt = SRV_T0 + 35000;
 
 	srv_setup(&f, -1, -1);
-	int v = ntp_server_answer(&f.s, &f.sys, &req, NTP_PKT_HEADER_LEN, &f.client, 0, t_recv,
+	int v = ntp_server_answer(&f.s, &f.sys, &req, NTP_PKT_HEADER_LEN, &f.client, 0, AT(t_recv),
 	                          t_xmt, &reply, &r);
 	cr_assert_eq(v, NTP_SERVE_REPLY, "%s", r.reason);
 	cr_assert_eq(r.verdict, NTP_SERVE_REPLY);
@@ -149,9 +150,9 @@ Test(server, reply_to_longer_request_is_header_only)
 	req.has_mac = true; /* 68-byte request with a MAC we cannot check */
 	req.keyid = 1;
 	req.digest_len = 16;
-	cr_assert_eq(
-	        ntp_server_answer(&f.s, &f.sys, &req, 68, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
-	        NTP_SERVE_REPLY);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 68, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, &r),
+	             NTP_SERVE_REPLY);
 	cr_assert_not(reply.has_mac);
 	cr_assert_eq(reply.n_ext, 0);
 	cr_assert_eq(reply.keyid, 0u);
@@ -171,12 +172,12 @@ Test(server, poll_echoed_in_replies_raised_to_average_in_kods)
 		ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, c[i].req_poll);
 		uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 		srv_setup(&f, c[i].average, -1);
-		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0,
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, AT(SRV_T0),
 		                               SRV_T0, &reply, &r),
 		             NTP_SERVE_REPLY);
 		cr_assert_eq(reply.poll, c[i].req_poll, "case %zu", i);
-		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0 + 1,
-		                               SRV_T0, &reply, &r),
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags,
+		                               AT(SRV_T0 + 1), SRV_T0, &reply, &r),
 		             NTP_SERVE_KOD);
 		cr_assert_eq(reply.poll, c[i].kod_poll, "case %zu", i);
 	}
@@ -263,8 +264,8 @@ Test(server, versions_and_version_flag)
 	srv_setup(&f, -1, -1);
 	for (uint8_t v = 0; v <= 7; v++) {
 		ntp_pkt req = srv_request(v, NTP_MODE_CLIENT, 6);
-		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
-		                            &reply, &r);
+		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0),
+		                            SRV_T0, &reply, &r);
 		if (v >= 1 && v <= 4) {
 			cr_assert_eq(got, NTP_SERVE_REPLY, "v%u: %s", v, r.reason);
 			cr_assert_eq(reply.version, v);
@@ -280,7 +281,7 @@ Test(server, versions_and_version_flag)
 	for (uint8_t v = 1; v <= 4; v++) {
 		ntp_pkt req = srv_request(v, NTP_MODE_CLIENT, 6);
 		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, NTP_RES_VERSION,
-		                            SRV_T0, SRV_T0, &reply, &r);
+		                            AT(SRV_T0), SRV_T0, &reply, &r);
 		cr_assert_eq(got, v == 4 ? NTP_SERVE_REPLY : NTP_SERVE_DROP, "v%u", v);
 		if (v != 4) {
 			cr_assert(strstr(r.reason, "restrict version") != NULL, "%s", r.reason);
@@ -298,8 +299,8 @@ Test(server, symmetric_active_gets_passive_reply)
 	ntp_serve_result r;
 
 	srv_setup(&f, -1, -1);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, NTP_RES_NOPEER, SRV_T0,
-	                               SRV_T0 + 10, &reply, &r),
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, NTP_RES_NOPEER,
+	                               AT(SRV_T0), SRV_T0 + 10, &reply, &r),
 	             NTP_SERVE_REPLY);
 	cr_assert_eq(reply.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(reply.stratum, 3);
@@ -319,8 +320,8 @@ Test(server, other_modes_dropped_ntpv1_mode0_is_a_client)
 	srv_setup(&f, -1, -1);
 	for (size_t i = 0; i < sizeof modes; i++) {
 		ntp_pkt req = srv_request(4, modes[i], 6);
-		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0,
-		                               &reply, &r),
+		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0),
+		                               SRV_T0, &reply, &r),
 		             NTP_SERVE_DROP, "mode %u", modes[i]);
 		cr_assert(strstr(r.reason, "mode") != NULL, "%s", r.reason);
 	}
@@ -329,9 +330,9 @@ Test(server, other_modes_dropped_ntpv1_mode0_is_a_client)
 
 	/* ntpd: "in very early NTP versions mode 0 was ... client mode". */
 	ntp_pkt v1 = srv_request(1, NTP_MODE_UNSPEC, 6);
-	cr_assert_eq(
-	        ntp_server_answer(&f.s, &f.sys, &v1, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
-	        NTP_SERVE_REPLY);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &v1, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, &r),
+	             NTP_SERVE_REPLY);
 	cr_assert_eq(reply.mode, NTP_MODE_SERVER);
 	cr_assert_eq(reply.version, 1);
 }
@@ -344,23 +345,23 @@ Test(server, short_request_and_null_arguments)
 	ntp_serve_result r;
 
 	srv_setup(&f, -1, -1);
-	cr_assert_eq(
-	        ntp_server_answer(&f.s, &f.sys, &req, 40, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
-	        NTP_SERVE_DROP);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 40, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, &r),
+	             NTP_SERVE_DROP);
 	cr_assert(strstr(r.reason, "40 bytes") != NULL, "%s", r.reason);
-	cr_assert_eq(
-	        ntp_server_answer(&f.s, &f.sys, NULL, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
-	        NTP_SERVE_DROP);
-	cr_assert_eq(
-	        ntp_server_answer(&f.s, NULL, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply, &r),
-	        NTP_SERVE_DROP);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, NULL, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, &r),
+	             NTP_SERVE_DROP);
+	cr_assert_eq(ntp_server_answer(&f.s, NULL, &req, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, &r),
+	             NTP_SERVE_DROP);
 	cr_assert_eq(f.s.dropped_bad, 3u);
-	cr_assert_eq(ntp_server_answer(NULL, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
-	                               NULL),
+	cr_assert_eq(ntp_server_answer(NULL, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, NULL),
 	             NTP_SERVE_DROP);
 	/* r may be NULL: the verdict is still returned. */
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, SRV_T0, SRV_T0, &reply,
-	                               NULL),
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
+	                               &reply, NULL),
 	             NTP_SERVE_REPLY);
 }
 
@@ -405,13 +406,13 @@ Test(server, limited_kod_has_ntpd_fields)
 	uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 
 	srv_setup(&f, -1, -1);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, SRV_T0, SRV_T0 + 5,
-	                               &reply, &r),
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags, AT(SRV_T0),
+	                               SRV_T0 + 5, &reply, &r),
 	             NTP_SERVE_REPLY);
 	/* 0.25 s later: rounds to 0 s, under the 2 s minimum (1 s grace). */
 	req.xmt = ntp_ts_make(0xeca1b2c4u, 0x12345678u);
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags,
-	                               SRV_T0 + SRV_MS(250), SRV_T0 + SRV_MS(251), &reply, &r),
+	                               AT(SRV_T0 + SRV_MS(250)), SRV_T0 + SRV_MS(251), &reply, &r),
 	             NTP_SERVE_KOD);
 	cr_assert_eq(r.verdict, NTP_SERVE_KOD);
 	cr_assert_str_eq(
@@ -444,9 +445,9 @@ Test(server, limited_kod_has_ntpd_fields)
 	/* A symmetric active peer over the limit gets its KoD in mode 2. */
 	ntp_pkt act = srv_request(4, NTP_MODE_ACTIVE, 6);
 	ntp_addr peer = srv_ip("192.168.163.140", 123);
-	ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags, SRV_T0, SRV_T0, &reply, &r);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags, SRV_T0 + SRV_MS(100),
-	                               SRV_T0, &reply, &r),
+	ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags, AT(SRV_T0), SRV_T0, &reply, &r);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &act, 48, &peer, flags,
+	                               AT(SRV_T0 + SRV_MS(100)), SRV_T0, &reply, &r),
 	             NTP_SERVE_KOD);
 	cr_assert_eq(reply.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(reply.poll, 6);
@@ -608,8 +609,8 @@ Test(server, rate_limit_is_per_address_any_port)
 
 	/* ntpdate from a new port each run must not evade `limited`. */
 	srv_setup(&f, -1, -1);
-	ntp_server_answer(&f.s, &f.sys, &req, 48, &a1, flags, SRV_T0, SRV_T0, &reply, &r);
-	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &a2, flags, SRV_T0 + SRV_MS(100),
+	ntp_server_answer(&f.s, &f.sys, &req, 48, &a1, flags, AT(SRV_T0), SRV_T0, &reply, &r);
+	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &a2, flags, AT(SRV_T0 + SRV_MS(100)),
 	                               SRV_T0, &reply, &r),
 	             NTP_SERVE_KOD);
 	cr_assert_eq(f.s.n, 1u);
@@ -633,7 +634,7 @@ Test(server, mru_full_recycles_least_recently_used)
 	ntp_server_init(&s, table, 3, -1, -1);
 	for (int k = 0; k < 5; k++) {
 		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, order[k], flags,
-		                               SRV_T0 + SRV_S(10 * k), SRV_T0, &reply, &r),
+		                               AT(SRV_T0 + SRV_S(10 * k)), SRV_T0, &reply, &r),
 		             NTP_SERVE_REPLY);
 	}
 	/* d arrived with a, c, b in the table: b was least recently used. */
@@ -645,7 +646,8 @@ Test(server, mru_full_recycles_least_recently_used)
 	cr_assert_eq(ntp_server_mru_find(&s, &a)->count, 2u);
 
 	/* b comes back as a stranger (count 1, empty bucket), evicting c. */
-	ntp_server_answer(&s, &sys, &req, 48, &b, flags, SRV_T0 + SRV_S(50), SRV_T0, &reply, &r);
+	ntp_server_answer(&s, &sys, &req, 48, &b, flags, AT(SRV_T0 + SRV_S(50)), SRV_T0, &reply,
+	                  &r);
 	cr_assert_null(ntp_server_mru_find(&s, &c));
 	cr_assert_eq(ntp_server_mru_find(&s, &b)->count, 1u);
 	cr_assert_eq(ntp_server_mru_find(&s, &b)->leak, 0);
@@ -657,8 +659,8 @@ Test(server, mru_full_recycles_least_recently_used)
 		ntp_addr x = srv_ip("10.1.0.0", 123);
 		x.a[2] = (uint8_t)(k >> 8);
 		x.a[3] = (uint8_t)k;
-		ntp_server_answer(&s, &sys, &req, 48, &x, flags, SRV_T0 + SRV_S(60), SRV_T0, &reply,
-		                  &r);
+		ntp_server_answer(&s, &sys, &req, 48, &x, flags, AT(SRV_T0 + SRV_S(60)), SRV_T0,
+		                  &reply, &r);
 	}
 	cr_assert_eq(s.n, 3u);
 	cr_assert_eq(s.served, 1006u);
@@ -679,8 +681,8 @@ Test(server, no_table_means_limited_is_not_enforced)
 	cr_assert_eq(s.minimum_log2, NTP_SERVER_LOG2_MAX);
 	for (int k = 0; k < 10; k++) {
 		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, &a,
-		                               NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + k, SRV_T0,
-		                               &reply, &r),
+		                               NTP_RES_LIMITED | NTP_RES_KOD, AT(SRV_T0 + k),
+		                               SRV_T0, &reply, &r),
 		             NTP_SERVE_REPLY);
 	}
 	ntp_server_init(&s, NULL, 0, -5, -1);
@@ -711,7 +713,7 @@ Test(server, counters_count_every_verdict_once)
 		uint8_t version = (uint8_t)(k % 7 == 0 ? 3 : 4);
 		ntp_pkt req = srv_request(version, mode, 6);
 		ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, flags[k % 7],
-		                  SRV_T0 + SRV_MS(300 * k), SRV_T0, &reply, &r);
+		                  AT(SRV_T0 + SRV_MS(300 * k)), SRV_T0, &reply, &r);
 		calls++;
 		cr_assert_eq(srv_total(&f.s), calls);
 	}
