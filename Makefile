@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps build asan demo check check-unit check-asan check-fuzz check-interop format clean
+.PHONY: all deps build asan demo check check-unit check-quick check-asan check-fuzz check-interop format clean
 
 all: build
 
@@ -30,6 +30,23 @@ demo: build
 
 check: build asan
 	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# One tier of `make check` each (scripts/check.sh names them); `check-quick`
+# is the seconds-long loop while editing: unit tests and every scenario.
+check-unit: build
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) unit
+
+check-quick: build
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) unit ctest
+
+check-asan: asan
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) asan
+
+check-fuzz: deps
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) fuzz
+
+check-interop: build
+	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) interop
 
 format:
 	clang-format -i core/*.[ch] netem/*.[ch] sim/*.[ch] refd/*.[ch] refd/tests/*.c tests/unit/*.c tests/support/*.[ch] tests/fuzz/*.c 2>/dev/null || true
