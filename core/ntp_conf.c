@@ -35,6 +35,7 @@
 #define VERSION_CUR  4     /* RFC 5905 §7.3 VERSION */
 #define KEY_MIN      1     /* ntp.conf(5) `key`: 1..65535 */
 #define KEY_MAX      65535 /* ntpd NTP_MAXKEY */
+#define RESTRICT_PEERLIMIT_MAX 1000 /* `ippeerlimit` bound (ours; a host holds only a few) */
 
 #define REFCLOCK_NET      127 /* 127.127.t.u is a reference clock (ntpd ISREFCLOCKADR) */
 #define REFCLOCK_LOCAL    1   /* type 1 = LOCAL, ntpd refclock_conf[] */
@@ -1201,7 +1202,7 @@ static const restrict_flag restrict_flags[] = {
         {"limited", NTP_RES_LIMITED, NULL},
         {"lowpriotrap", 0, "lowpriotrap has no effect; ignored"},
         {"mssntp", 0, "mssntp (MS-SNTP signing) is not supported; ignored"},
-        {"noepeer", 0, "noepeer is not supported; ignored"},
+        {"noepeer", NTP_RES_NOEPEER, NULL},
         {"nomodify", NTP_RES_NOMODIFY, NULL},
         {"nomrulist", NTP_RES_NOMRULIST, NULL},
         {"non-ntpport", 0, "non-ntpport is not supported; the entry matches every source port"},
@@ -1213,6 +1214,31 @@ static const restrict_flag restrict_flags[] = {
         {"ntpport", 0, "ntpport is not supported; the entry matches every source port"},
         {"version", NTP_RES_VERSION, NULL},
 };
+
+/* `ippeerlimit N` (ntp-4.2.8p11): at most N peer associations per source
+ * address; N = -1 means no limit, as in ntpd.  *i is at the keyword. */
+static bool
+restrict_peerlimit(parser *ps, const conf_line *l, size_t *i, ntp_restrict_entry *e)
+{
+	const conf_word *kw = &l->w[*i];
+	char qb[QUOTE_BUF];
+	long n;
+
+	if (*i + 1 >= l->n) {
+		err(ps, kw->col, "e.g. 'ippeerlimit 1'",
+		    "'ippeerlimit' needs the number of peer associations one address may have");
+		return false;
+	}
+	const conf_word *v = &l->w[++*i];
+	if (parse_long(v, -1, RESTRICT_PEERLIMIT_MAX, &n) != NUM_OK) {
+		err(ps, v->col, NULL, "'ippeerlimit %s': expected a whole number from -1 to %d",
+		    q(v, qb), RESTRICT_PEERLIMIT_MAX);
+		return false;
+	}
+	e->flags |= NTP_RES_PEERLIMIT;
+	e->ippeerlimit = (int)n;
+	return true;
+}
 
 static int
 host_prefix(int family)
@@ -1356,6 +1382,12 @@ do_restrict(parser *ps, const conf_line *l)
 			}
 			maskw = w;
 			if (!restrict_mask(ps, l, &i, &e, hostname)) {
+				return;
+			}
+			continue;
+		}
+		if (word_is(w, "ippeerlimit")) {
+			if (!restrict_peerlimit(ps, l, &i, &e)) {
 				return;
 			}
 			continue;
@@ -1799,7 +1831,7 @@ typedef struct system_flag {
 } system_flag;
 
 static const system_flag system_flags[] = {
-        {"auth", false},   {"bclient", false}, {"calibrate", false},
+        {"auth", true},    {"bclient", false}, {"calibrate", false},
         {"kernel", false}, {"mode7", false},   {"monitor", false},
         {"ntp", true},     {"pps", false},     {"stats", false},
 };
@@ -1807,8 +1839,8 @@ static const system_flag system_flags[] = {
 static void
 enable_disable(parser *ps, const conf_line *l, bool on)
 {
-	bool ntp = !ps->c->disable_ntp;
 	char qb[QUOTE_BUF], qd[QUOTE_BUF], hint[64];
+	bool ntp = !ps->c->disable_ntp, auth = !ps->c->disable_auth;
 
 	if (l->n < 2) {
 		err(ps, l->w[0].col, NULL, "'%s' needs a flag such as 'ntp'", q(&l->w[0], qb));
@@ -1827,9 +1859,15 @@ enable_disable(parser *ps, const conf_line *l, bool on)
 			     f->name);
 			continue;
 		}
-		ntp = on;
+		if (strcmp(f->name, "auth") == 0) {
+			auth = on;
+		} else {
+			ntp = on;
+		}
 	}
+	/* a line with an error changes nothing */
 	ps->c->disable_ntp = !ntp;
+	ps->c->disable_auth = !auth;
 }
 
 static void

@@ -120,6 +120,8 @@ typedef struct ntp_conf {
 	int discard_minimum;   /* default 1 (ntpd: 2 s) */
 
 	bool disable_ntp;      /* `disable ntp`: measure, never adjust the clock */
+	bool disable_auth;     /* `disable auth`: ephemeral (symmetric passive) peers need no
+	                          authentication -- ntpd's opt-in, CVE-2016-1549 */
 	uint16_t port;         /* `port N` (ntplab): listen/serve there; default 123 */
 
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS];

@@ -54,6 +54,8 @@
 #define LOCAL_NET             0x7f7f0100u  /* 127.127.1.0: LOCAL(u) refclock address / refid */
 #define FIRST_POLL_SPREAD_NS  NTP_NS_PER_S /* ntpd: associations start 1 s apart */
 #define PASSIVE_FIRST_POLL_NS (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
+#define PASSIVE_MINPOLL       6  /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
+#define PASSIVE_MAXPOLL       10 /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
 #define NEVER                 NTP_TIME_NEVER
 
 /* ntpd peer event codes (ntp_control.h PEVNT_*) for the peer status word. */
@@ -77,6 +79,7 @@ struct ntp_host {
 	int8_t precision; /* log2 s */
 	bool control_remote;
 	int minsane, minclock, maxclock;
+	bool auth_required;  /* `enable auth` (default): ephemeral peers must authenticate */
 	double maxdist;      /* s, tos maxdist */
 	int orphan;          /* tos orphan stratum; 16 = off */
 	ntp_time orphanwait; /* ns */
@@ -360,16 +363,20 @@ is_network_server(const ntp_conf_server *s)
 	return s->kind == NTP_CONF_SERVER || s->kind == NTP_CONF_PEER;
 }
 
-/* Could any source mobilise a passive association?  Not when both
- * defaults and every address entry say nopeer (or ignore/noserve), as in
- * CentOS's "restrict default nomodify notrap nopeer noquery" with no
- * other lines. */
+/* Could any source mobilise a passive association?  Not while ephemeral
+ * peers need authentication (`enable auth`, ntpd's default; there are no
+ * keys yet), nor when both defaults and every address entry say nopeer (or
+ * noepeer/ignore/noserve), as in CentOS's "restrict default nomodify
+ * notrap nopeer noquery" with no other lines. */
 static bool
 passive_possible(const ntp_conf *c)
 {
-	const uint32_t closed = NTP_RES_NOPEER | NTP_RES_IGNORE | NTP_RES_NOSERVE;
+	const uint32_t closed = NTP_RES_NOPEER | NTP_RES_NOEPEER | NTP_RES_IGNORE | NTP_RES_NOSERVE;
 	bool v4_closed = false, v6_closed = false;
 
+	if (!c->disable_auth) {
+		return false;
+	}
 	for (size_t i = 0; i < c->n_restrict; i++) {
 		const ntp_restrict_entry *e = &c->restrict_list[i];
 		bool is_closed = (e->flags & closed) != 0;
@@ -634,6 +641,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->n_res = build_restrict(conf, h->res);
 	h->precision = p->precision != 0 ? p->precision : -20;
 	h->control_remote = p->control_remote;
+	h->auth_required = !conf->disable_auth;
 	h->stats = enabled_stats(conf);
 	h->now = p->now;
 	h->t_start = p->now.mono;
@@ -1339,28 +1347,63 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	                    !(h->fault.kinds & (NTP_FAULT_FALSETICKER | NTP_FAULT_KOD)));
 }
 
+/* Associations (configured or ephemeral) with this address. */
+static int
+peers_from(const ntp_host *h, const ntp_addr *from)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < h->n_peers; i++) {
+		n += slot_used(&h->peers[i]) && h->peers[i].kind != NTP_PEER_LOCAL &&
+		     ntp_addr_same_host(&h->peers[i].addr, from);
+	}
+	return n;
+}
+
+/* May a mode 1 packet from a stranger mobilise an ephemeral symmetric
+ * passive association?  As ntp-4.2.8p11 receive() decides: never under
+ * `noepeer`; without authentication, never under `nopeer` or while
+ * authentication is required (`enable auth`, ntpd's default: an
+ * unauthenticated ephemeral peer can slew or step this host's clock,
+ * CVE-2016-1549); never beyond `ippeerlimit` associations with the
+ * address, nor without a free slot. */
+static bool
+passive_allowed(const ntp_host *h, const ntp_addr *from, const ntp_restrict_match *m,
+                bool authentic)
+{
+	if (m->flags & (NTP_RES_NOEPEER | NTP_RES_NOSERVE)) {
+		return false;
+	}
+	if (!authentic && ((m->flags & NTP_RES_NOPEER) || h->auth_required)) {
+		return false;
+	}
+	if (m->ippeerlimit != NTP_RES_NO_PEERLIMIT && peers_from(h, from) >= m->ippeerlimit) {
+		return false;
+	}
+	return true;
+}
+
 /* A mode 1 packet from a source without an association (RFC 5905 §9.2
- * NEWPS): mobilise a symmetric passive association unless `nopeer`. */
+ * NEWPS): mobilise a symmetric passive association where allowed, else
+ * answer it statelessly in mode 2 (ntpd's fast_xmit(MODE_PASSIVE)): one
+ * reply per request, no state, no effect on our clock. */
 static void
 new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, const ntp_addr *to,
-            uint32_t flags)
+            const ntp_restrict_match *m)
 {
-	ntp_peer *p = (flags & (NTP_RES_NOPEER | NTP_RES_NOSERVE)) ? NULL : free_passive_slot(h);
+	bool authentic = false; /* no keys yet: MAC verification comes with `keys` */
+	ntp_peer *p = passive_allowed(h, from, m, authentic) ? free_passive_slot(h) : NULL;
 	char name[48];
 
 	if (p == NULL) {
-		serve(h, pkt, len, from, to, flags);
+		serve(h, pkt, len, from, to, m->flags);
 		return;
 	}
-	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, pkt->poll, NTP_MAXPOLL, pkt->version,
+	/* The stranger's poll is only a hint: ntpd clamps an ephemeral
+	 * association to NTP_MINDPOLL..NTP_MAXDPOLL, so one packet claiming
+	 * poll 17 cannot hold the slot for days (10 unanswered polls). */
+	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, PASSIVE_MINPOLL, PASSIVE_MAXPOLL, pkt->version,
 	              h->now.mono, h->precision);
-	if (p->minpoll < 6) {
-		p->minpoll = 6; /* ntpd NTP_MINDPOLL: never poll a stranger faster */
-		p->hpoll = 6;
-	}
-	if (p->maxpoll > 10) {
-		p->maxpoll = p->minpoll > 10 ? p->minpoll : 10; /* ntpd NTP_MAXDPOLL */
-	}
 	ntp_peer_schedule(p, h->now.mono + PASSIVE_FIRST_POLL_NS);
 	event(h, NTP_EV_REACHABLE, assoc_id(h, p), "%s: symmetric passive association mobilised",
 	      ntp_addr_format(from, name, sizeof name));
@@ -1455,8 +1498,9 @@ assoc_access_ok(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, uint32_t flags)
 
 static void
 dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, const ntp_addr *to,
-         uint32_t flags)
+         const ntp_restrict_match *m)
 {
+	uint32_t flags = m->flags;
 	ntp_peer *p;
 	char name[48];
 
@@ -1476,7 +1520,7 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 			return;
 		}
 		if (pkt->mode == NTP_MODE_ACTIVE) {
-			new_passive(h, pkt, len, from, to, flags);
+			new_passive(h, pkt, len, from, to, m);
 			return;
 		}
 		break;
@@ -1525,7 +1569,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	} else if (rc == NTP_PKT_IS_CONTROL || rc == NTP_PKT_IS_PRIVATE) {
 		refuse_control(h, from, to, m.flags, rc, buf, len);
 	} else {
-		dispatch(h, &pkt, len, from, to, m.flags);
+		dispatch(h, &pkt, len, from, to, &m);
 	}
 	end_call(h);
 }

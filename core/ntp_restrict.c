@@ -94,10 +94,20 @@ compare_specificity(const uint8_t *net1, const uint8_t *mask1, const uint8_t *ne
 	return c != 0 ? c : memcmp(mask1, mask2, n);
 }
 
+/* The limit so far tightened by entry e's `ippeerlimit`, if it has one. */
+static int
+tighter_limit(int limit, const ntp_restrict_entry *e)
+{
+	if (!(e->flags & NTP_RES_PEERLIMIT) || e->ippeerlimit < 0) {
+		return limit;
+	}
+	return limit == NTP_RES_NO_PEERLIMIT || e->ippeerlimit < limit ? e->ippeerlimit : limit;
+}
+
 ntp_restrict_match
 ntp_restrict_lookup(const ntp_restrict_entry *v, size_t n, const ntp_addr *from)
 {
-	ntp_restrict_match m = {0, NULL};
+	ntp_restrict_match m = {0, NTP_RES_NO_PEERLIMIT, NULL};
 	uint8_t best_net[ADDR_BYTES_MAX], best_mask[ADDR_BYTES_MAX];
 	uint8_t net[ADDR_BYTES_MAX], mask[ADDR_BYTES_MAX];
 	size_t len;
@@ -122,10 +132,12 @@ ntp_restrict_lookup(const ntp_restrict_entry *v, size_t n, const ntp_addr *from)
 		if (c > 0) {
 			m.entry = &v[i];
 			m.flags = v[i].flags;
+			m.ippeerlimit = tighter_limit(NTP_RES_NO_PEERLIMIT, &v[i]);
 			memcpy(best_net, net, sizeof best_net);
 			memcpy(best_mask, mask, sizeof best_mask);
 		} else if (c == 0) {
 			m.flags |= v[i].flags; /* same address and mask: hack_restrict ORs */
+			m.ippeerlimit = tighter_limit(m.ippeerlimit, &v[i]);
 		}
 	}
 	return m;
@@ -149,6 +161,7 @@ ntp_restrict_expand_source(const ntp_restrict_entry *tmpl, const ntp_addr *addr)
 	}
 	if (tmpl != NULL) {
 		e.flags = tmpl->flags;
+		e.ippeerlimit = tmpl->ippeerlimit;
 		e.line = tmpl->line;
 	}
 	return e;
@@ -159,12 +172,19 @@ static const struct {
 	uint32_t flag;
 	const char *name;
 } flag_names[] = {
-        {NTP_RES_IGNORE, "ignore"},   {NTP_RES_NOSERVE, "noserve"},
-        {NTP_RES_NOQUERY, "noquery"}, {NTP_RES_NOMODIFY, "nomodify"},
-        {NTP_RES_NOTRAP, "notrap"},   {NTP_RES_NOPEER, "nopeer"},
-        {NTP_RES_NOTRUST, "notrust"}, {NTP_RES_LIMITED, "limited"},
-        {NTP_RES_KOD, "kod"},         {NTP_RES_NOMRULIST, "nomrulist"},
+        {NTP_RES_IGNORE, "ignore"},
+        {NTP_RES_NOSERVE, "noserve"},
+        {NTP_RES_NOQUERY, "noquery"},
+        {NTP_RES_NOMODIFY, "nomodify"},
+        {NTP_RES_NOTRAP, "notrap"},
+        {NTP_RES_NOPEER, "nopeer"},
+        {NTP_RES_NOTRUST, "notrust"},
+        {NTP_RES_LIMITED, "limited"},
+        {NTP_RES_KOD, "kod"},
+        {NTP_RES_NOMRULIST, "nomrulist"},
         {NTP_RES_VERSION, "version"},
+        {NTP_RES_NOEPEER, "noepeer"},
+        {NTP_RES_PEERLIMIT, "ippeerlimit"},
 };
 
 #define N_FLAG_NAMES (sizeof flag_names / sizeof flag_names[0])

@@ -32,8 +32,13 @@ enum ntp_res_flag {
 	NTP_RES_LIMITED = 1u << 7,  /* apply `discard` rate limits */
 	NTP_RES_KOD = 1u << 8,      /* send KoD RATE when limited */
 	NTP_RES_NOMRULIST = 1u << 9,
-	NTP_RES_VERSION = 1u << 10, /* only current version (4) served */
+	NTP_RES_VERSION = 1u << 10,   /* only current version (4) served */
+	NTP_RES_NOEPEER = 1u << 11,   /* no ephemeral peer associations, even authenticated
+	                                 (ntp-4.2.8p11, CVE-2016-1549) */
+	NTP_RES_PEERLIMIT = 1u << 12, /* `ippeerlimit N` given: the entry's ippeerlimit holds */
 };
+
+#define NTP_RES_NO_PEERLIMIT (-1) /* lookup result: no per-address peer limit */
 
 enum ntp_res_kind {
 	NTP_RES_ADDR = 0,    /* address + mask */
@@ -42,17 +47,21 @@ enum ntp_res_kind {
 };
 
 typedef struct ntp_restrict_entry {
-	uint8_t kind;   /* enum ntp_res_kind */
-	ntp_addr addr;  /* for NTP_RES_ADDR; family also for -4/-6 default */
-	ntp_addr mask;  /* for NTP_RES_ADDR; host mask when none given */
-	uint32_t flags; /* enum ntp_res_flag bits */
-	int line;       /* ntp.conf line, 0 if built-in */
+	uint8_t kind;    /* enum ntp_res_kind */
+	ntp_addr addr;   /* for NTP_RES_ADDR; family also for -4/-6 default */
+	ntp_addr mask;   /* for NTP_RES_ADDR; host mask when none given */
+	uint32_t flags;  /* enum ntp_res_flag bits */
+	int ippeerlimit; /* peer associations per source address (ntp-4.2.8p11
+	                    `ippeerlimit`), when flags has NTP_RES_PEERLIMIT */
+	int line;        /* ntp.conf line, 0 if built-in */
 } ntp_restrict_entry;
 
 /* The result of a lookup: the flags to apply and the entry that gave them
  * (NULL when nothing matched: everything allowed). */
 typedef struct ntp_restrict_match {
 	uint32_t flags;
+	int ippeerlimit; /* the smallest limit among the matching entries;
+	                    NTP_RES_NO_PEERLIMIT: none set */
 	const ntp_restrict_entry *entry;
 } ntp_restrict_match;
 

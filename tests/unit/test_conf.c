@@ -861,6 +861,13 @@ Test(conf_restrict, errors)
 	        {"restrict 10.0.0.256", "test.conf:1:10: error: '10.0.0.256' is not a valid IPv4 "
 	                                "address (hint: write four decimal octets, e.g. "
 	                                "192.168.163.131)"},
+	        {"restrict default ippeerlimit",
+	         "test.conf:1:18: error: 'ippeerlimit' needs the number of peer associations one "
+	         "address may have (hint: e.g. 'ippeerlimit 1')"},
+	        {"restrict default ippeerlimit -2", "test.conf:1:30: error: 'ippeerlimit -2': "
+	                                            "expected a whole number from -1 to 1000"},
+	        {"restrict default ippeerlimit 0x1", "test.conf:1:30: error: 'ippeerlimit 0x1': "
+	                                             "expected a whole number from -1 to 1000"},
 	};
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -868,6 +875,28 @@ Test(conf_restrict, errors)
 		cr_assert_str_eq(conf_diag(0), bad[i].diag);
 		cr_assert_eq(conf.n_restrict, 0u, "%s", bad[i].text);
 	}
+}
+
+/* ntp-4.2.8p11's noepeer and ippeerlimit (CVE-2016-1549). */
+Test(conf_restrict, noepeer_and_ippeerlimit)
+{
+	cr_assert_eq(conf_parse_text("restrict default noepeer ippeerlimit 2\n"
+	                             "restrict 10.0.0.1 ippeerlimit -1 nopeer\n"),
+	             0u);
+	cr_assert_eq(conf.n_warnings, 0u);
+	cr_assert_eq(conf.restrict_list[0].flags, NTP_RES_NOEPEER | NTP_RES_PEERLIMIT);
+	cr_assert_eq(conf.restrict_list[0].ippeerlimit, 2);
+	cr_assert_eq(conf.restrict_list[1].flags, NTP_RES_NOPEER | NTP_RES_PEERLIMIT);
+	cr_assert_eq(conf.restrict_list[1].ippeerlimit, -1);
+	/* ntpd's default is authentication for ephemeral peers; disable auth
+	 * opts out; a line with an error changes nothing */
+	cr_assert_not(conf.disable_auth);
+	cr_assert_eq(conf_parse_text("disable auth\n"), 0u);
+	cr_assert(conf.disable_auth);
+	cr_assert_eq(conf_parse_text("disable auth\nenable auth\n"), 0u);
+	cr_assert_not(conf.disable_auth);
+	cr_assert_eq(conf_parse_text("disable auth bogus\n"), 1u);
+	cr_assert_not(conf.disable_auth);
 }
 
 Test(conf_restrict, flags_that_do_nothing_warn)

@@ -478,14 +478,18 @@ Test(host, event_names)
 
 Test(host, memory_of_one_server_client)
 {
-	ntp_host *h = host_from("server 192.168.163.131 iburst\n", -20, 1, T0);
-	ntp_host *h2 = host_from("restrict default nomodify notrap nopeer noquery\n"
+	ntp_host *h = host_from("disable auth\nserver 192.168.163.131 iburst\n", -20, 1, T0);
+	ntp_host *h2 = host_from("disable auth\nrestrict default nomodify notrap nopeer noquery\n"
 	                         "server 192.168.163.131 iburst\n",
 	                         -20, 1, T0);
+	ntp_host *h3 = host_from("server 192.168.163.131 iburst\n", -20, 1, T0);
 
 	/* ntpsim's budget: under 4 KiB per simulated client */
 	cr_assert_lt(ntp_host_mem_size(h), (size_t)4096, "%zu bytes", ntp_host_mem_size(h));
 	cr_assert_lt(ntp_host_mem_size(h2), ntp_host_mem_size(h), "nopeer: no passive slots");
+	cr_assert_lt(ntp_host_mem_size(h3), ntp_host_mem_size(h),
+	             "authentication required (the default): no passive slots");
+	ntp_host_free(h3);
 	ntp_host_free(h);
 	ntp_host_free(h2);
 }
@@ -1255,7 +1259,7 @@ Test(host, kod_deny_demobilises)
 /* ---- symmetric passive ---- */
 
 static size_t
-active_packet(uint8_t *buf, ntp_time t)
+active_packet_poll(uint8_t *buf, ntp_time t, int8_t poll)
 {
 	ntp_pkt q;
 	size_t len = 0;
@@ -1265,7 +1269,7 @@ active_packet(uint8_t *buf, ntp_time t)
 	q.version = 4;
 	q.mode = NTP_MODE_ACTIVE;
 	q.stratum = 3;
-	q.poll = 6;
+	q.poll = poll;
 	q.precision = -20;
 	q.reftime = ntp_ts_from_unix_ns(t - S(30));
 	q.xmt = ntp_ts_from_unix_ns(t);
@@ -1273,10 +1277,17 @@ active_packet(uint8_t *buf, ntp_time t)
 	return len;
 }
 
+static size_t
+active_packet(uint8_t *buf, ntp_time t)
+{
+	return active_packet_poll(buf, t, 6);
+}
+
 Test(host, passive_mobilised_unless_nopeer)
 {
-	ntp_host *open = host_from("server 127.127.1.0\n", -20, 8, T0);
-	ntp_host *closed = host_from("restrict default nopeer\nserver 127.127.1.0\n", -20, 8, T0);
+	ntp_host *open = host_from("disable auth\nserver 127.127.1.0\n", -20, 8, T0);
+	ntp_host *closed = host_from("disable auth\nrestrict default nopeer\nserver 127.127.1.0\n",
+	                             -20, 8, T0);
 	ntp_actions *a = fixture_actions();
 	ntp_addr p = addr_of("10.0.0.5", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
@@ -1305,6 +1316,108 @@ Test(host, passive_mobilised_unless_nopeer)
 	cr_assert_eq(r.org, ntp_ts_from_unix_ns(T0 + S(5)));
 	ntp_host_free(open);
 	ntp_host_free(closed);
+	free(a);
+}
+
+/* The attack of issue 11 (High 1): an ordinary remote host sends mode 1
+ * packets that claim the time is 5 s later.  With the configuration
+ * refd(8) shows, unauthenticated, it used to become this host's system
+ * peer and slew (then step) its clock.  Now: no association, one
+ * stateless mode 2 answer per packet, no clock action, nothing sent to the
+ * stranger on our own timer. */
+Test(host, unauthenticated_active_mobilises_nothing)
+{
+	ntp_host *h =
+	        host_from("restrict default nomodify notrap\nserver 127.127.1.0\n", -20, 8, T0);
+	ntp_actions *a = fixture_actions();
+	ntp_addr evil = addr_of("10.0.0.5", 123);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	ntp_peer_info pi[4];
+
+	for (int k = 0; k < 20; k++) {
+		ntp_time t = T0 + S(64 * k + 5);
+		size_t len = active_packet(buf, t + S(5)); /* "it is 5 s later" */
+		ntp_pkt r;
+
+		run_until(h, t, a, 0, NULL);
+		ntp_actions_clear(a);
+		ntp_host_recv(h, &evil, NULL, buf, len, AT(t), a);
+		cr_assert_eq(a->n, 1u, "packet %d: %zu actions", k, a->n);
+		r = sent_reply(a);
+		cr_assert_eq(r.mode, NTP_MODE_PASSIVE);
+		cr_assert(ntp_addr_equal(&a->v[0].u.send.to, &evil));
+		cr_assert_eq(ntp_host_peers(h, t, pi, 4), 1u, "packet %d: an association", k);
+	}
+	/* a day of timers: nothing goes to the stranger, the clock is ours */
+	for (ntp_time t; (t = ntp_host_next(h)) < T0 + S(86400);) {
+		ntp_actions_clear(a);
+		ntp_host_tick(h, AT(t), a);
+		for (size_t i = 0; i < a->n; i++) {
+			cr_assert_neq(a->v[i].kind, NTP_ACT_SEND);
+			cr_assert_neq(a->v[i].kind, NTP_ACT_STEP);
+		}
+	}
+	ntp_host_free(h);
+	free(a);
+}
+
+/* `noepeer` (no ephemeral peer at all) and `ippeerlimit N` (at most N
+ * associations per address), with unauthenticated peers allowed. */
+Test(host, noepeer_and_ippeerlimit)
+{
+	static const char *const refused[] = {
+	        "disable auth\nrestrict default noepeer\nserver 127.127.1.0\n",
+	        "disable auth\nrestrict default ippeerlimit 0\nserver 127.127.1.0\n",
+	};
+	ntp_actions *a = fixture_actions();
+	ntp_addr p1 = addr_of("10.0.0.5", 123), p2 = addr_of("10.0.0.5", 124);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	size_t len = active_packet(buf, T0 + S(5));
+	ntp_peer_info pi[4];
+	ntp_host *h;
+
+	for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++) {
+		h = host_from(refused[k], -20, 8, T0);
+		ntp_actions_clear(a);
+		ntp_host_recv(h, &p1, NULL, buf, len, AT(T0 + S(5)), a);
+		cr_assert_eq(ntp_host_peers(h, T0 + S(5), pi, 4), 1u, "%s", refused[k]);
+		cr_assert_eq(sent_reply(a).mode, NTP_MODE_PASSIVE, "stateless answer");
+		ntp_host_free(h);
+	}
+	h = host_from("disable auth\nrestrict default ippeerlimit 1\nserver 127.127.1.0\n", -20, 8,
+	              T0);
+	ntp_host_recv(h, &p1, NULL, buf, len, AT(T0 + S(5)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(5), pi, 4), 2u, "the first one is allowed");
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &p2, NULL, buf, len, AT(T0 + S(6)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(6), pi, 4), 2u,
+	             "a second from the same address is not");
+	cr_assert_eq(sent_reply(a).mode, NTP_MODE_PASSIVE);
+	ntp_host_free(h);
+	free(a);
+}
+
+/* One packet claiming poll 17 (36 h) must not hold a passive slot for
+ * days: the ephemeral association polls at 2^6..2^10 s, and after 10
+ * unanswered polls (at most ~3 h) it is gone. */
+Test(host, passive_poll_clamped)
+{
+	ntp_host *h = host_from("disable auth\nserver 127.127.1.0\n", -20, 8, T0);
+	ntp_actions *a = fixture_actions();
+	ntp_addr evil = addr_of("10.0.0.5", 123);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	size_t len = active_packet_poll(buf, T0 + S(5), 17);
+	ntp_peer_counters pc;
+	ntp_peer_info pi[4];
+
+	ntp_host_recv(h, &evil, NULL, buf, len, AT(T0 + S(5)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(5), pi, 4), 2u);
+	cr_assert(ntp_host_peer_counters(h, pi[1].assoc, &pc));
+	cr_assert_leq(pc.maxpoll, 10);
+	cr_assert_leq(pc.minpoll, 6);
+	run_until(h, T0 + S(4 * 3600), a, 0, NULL);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(4 * 3600), pi, 4), 1u, "gone after 10 silent polls");
+	ntp_host_free(h);
 	free(a);
 }
 

@@ -325,7 +325,7 @@ Test(restrict, flag_names_round_trip)
 		cr_assert_eq(ntp_restrict_flag_from_name(buf), f, "%s", buf);
 		named++;
 	}
-	cr_assert_eq(named, 11);
+	cr_assert_eq(named, 13);
 	cr_assert_eq(ntp_restrict_flag_from_name("nomodify"), NTP_RES_NOMODIFY);
 	cr_assert_eq(ntp_restrict_flag_from_name("NOMODIFY"), 0u);
 	cr_assert_eq(ntp_restrict_flag_from_name("lowpriotrap"), 0u);
