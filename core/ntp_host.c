@@ -38,6 +38,7 @@
 #include "ntp_disc.h"
 #include "ntp_fault.h"
 #include "ntp_filter.h"
+#include "ntp_nonce.h"
 #include "ntp_proto.h"
 #include "ntp_rand.h"
 #include "ntp_restrict.h"
@@ -113,6 +114,7 @@ struct ntp_host {
 	ntp_disc disc;
 	ntp_server server;
 	ntp_rand rnd;
+	ntp_nonce nonce; /* client transmit timestamps (cryptographic) */
 	ntp_fault fault;
 
 	/* tables, inside the same allocation as the host */
@@ -646,6 +648,14 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->now = p->now;
 	h->t_start = p->now.mono;
 	ntp_rand_seed(&h->rnd, p->seed);
+	_Static_assert(NTP_HOST_NONCE_KEY_BYTES == NTP_NONCE_KEY_BYTES, "one key size");
+	if (!ntp_nonce_init(&h->nonce, p->nonce_key)) {
+		snprintf(err, errsize, "ntp_host_new: nonce_key is all zero: pass %d bytes of "
+		                       "entropy (refd: getrandom; ntpsim: derived from the seed)",
+		         NTP_HOST_NONCE_KEY_BYTES);
+		free(h);
+		return NULL;
+	}
 	setup_tos(h, conf, p->now.mono);
 	for (size_t i = 0; i < conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
 		if (conf->servers[i].kind != NTP_CONF_POOL) {
@@ -1132,7 +1142,7 @@ poll_peer(ntp_host *h, ntp_peer *p)
 	ntp_pkt req;
 	char name[48];
 
-	ntp_peer_poll(p, &s, fit, h->now, &h->rnd, &req, &res);
+	ntp_peer_poll(p, &s, fit, h->now, &h->rnd, &h->nonce, &req, &res);
 	if (res.send) {
 		send_packet(h, &p->addr, NULL, &req, false);
 	}

@@ -128,8 +128,14 @@ ntp_actions_clear(ntp_actions *a)
 	a->overflow = 0;
 }
 
+#define NTP_HOST_NONCE_KEY_BYTES 32 /* = ntp_nonce.h NTP_NONCE_KEY_BYTES */
+
 typedef struct ntp_host_params {
-	uint64_t seed;             /* random transmit timestamps, poll jitter */
+	uint64_t seed;             /* poll jitter and the start-up spread (ntp_rand) */
+	/* Entropy for what an attacker must not guess (client transmit
+	 * timestamps, source ports): refd reads it from getrandom(2), ntpsim
+	 * derives it from the scenario seed.  All zero is refused. */
+	uint8_t nonce_key[NTP_HOST_NONCE_KEY_BYTES];
 	int8_t precision;          /* log2 s of one clock reading, e.g. -20 */
 	bool have_drift;           /* drift file value present */
 	double drift_ppm;          /* frequency from the drift file (ppm) */

@@ -7,6 +7,7 @@
  * differ, the comment at the spot says which one is followed.
  */
 #include "ntp_proto.h"
+#include "ntp_nonce.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -237,19 +238,19 @@ ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now)
 
 /* A nonzero 64-bit value: a zero transmit timestamp would read as "none". */
 static ntp_ts64
-random_nonce(ntp_rand *rnd)
+random_nonce(ntp_nonce *nonce)
 {
 	ntp_ts64 v = 0;
 
 	while (v == 0) {
-		v = ntp_rand_u64(rnd);
+		v = ntp_nonce_u64(nonce);
 	}
 	return v;
 }
 
 void
-ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, ntp_rand *rnd,
-                       ntp_pkt *req)
+ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local,
+                       ntp_nonce *nonce, ntp_pkt *req)
 {
 	memset(req, 0, sizeof *req);
 	req->version = p->version;
@@ -259,7 +260,7 @@ ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, nt
 		/* Data minimisation (draft-ietf-ntp-data-minimization, chrony,
 		 * ntpdig): nothing about us but version, mode and poll, and a
 		 * random transmit timestamp; the real T1 stays here. */
-		req->xmt = random_nonce(rnd);
+		req->xmt = random_nonce(nonce);
 	} else {
 		/* Symmetric modes: the peer computes its sample from our
 		 * timestamps, so they are real (RFC 5905 App. A.5.1 peer_xmit). */
@@ -283,7 +284,7 @@ ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, nt
 
 bool
 ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_rand *rnd,
-              ntp_pkt *req, ntp_poll_result *res)
+              ntp_nonce *nonce, ntp_pkt *req, ntp_poll_result *res)
 {
 	memset(res, 0, sizeof *res);
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
@@ -352,7 +353,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_
 		schedule_next(p, now.mono, NULL);
 		return false;
 	}
-	ntp_peer_build_request(p, sys, now.local, rnd, req);
+	ntp_peer_build_request(p, sys, now.local, nonce, req);
 	p->sent++;
 	headway_add(p, now.mono, minpoll_ns(p) - BURST_SPACING_NS);
 	schedule_next(p, now.mono, rnd);

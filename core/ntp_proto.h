@@ -17,9 +17,10 @@
  * Security choices (field-failures.md, CVE-2015-8138, CVE-2016-9042,
  * CVE-2015-7704):
  *  - A client request carries a random 64-bit transmit timestamp drawn from
- *    the host's ntp_rand (chrony/ntpdig-style data minimisation: every other
- *    field is zero except version, mode and poll); the real T1 is kept
- *    locally.  An off-path attacker cannot guess the origin to echo.
+ *    the host's ntp_nonce, a cryptographic generator (chrony/ntpdig-style
+ *    data minimisation: every other field is zero except version, mode and
+ *    poll); the real T1 is kept locally.  An off-path attacker cannot guess
+ *    the origin to echo, even after seeing earlier ones.
  *  - A zero origin never matches; a packet failing any test changes no state
  *    of a client association (not even the expected origin).  Symmetric
  *    associations are the one exception RFC 5905 App. A.5.1 requires: a
@@ -42,6 +43,8 @@
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
 #include "ntp_time.h"
+
+struct ntp_nonce; /* ntp_nonce.h */
 
 /* Flash bits: ntpd 4.2.8 ntp.h TEST1..TEST13 (ntpq shows them as
  * pkt_dup, pkt_bogus, pkt_unsync, pkt_denied, pkt_auth, pkt_stratum,
@@ -229,7 +232,7 @@ typedef struct ntp_poll_result {
  * poll_update(): never sooner than 2 s, later when requests came too
  * fast).  Returns true when *req should be sent. */
 bool ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_rand *rnd,
-                   ntp_pkt *req, ntp_poll_result *res);
+                   struct ntp_nonce *nonce, ntp_pkt *req, ntp_poll_result *res);
 
 /* Verdicts of ntp_peer_receive. */
 enum ntp_rx_verdict {
@@ -271,8 +274,8 @@ int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now);
 /* Build the packet this association sends when the local clock reads
  * `local` (RFC 5905 App. A.5.1 peer_xmit), remembering the expected origin
  * and T1. */
-void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local, ntp_rand *rnd,
-                            ntp_pkt *req);
+void ntp_peer_build_request(ntp_peer *p, const ntp_proto_sys *sys, ntp_time local,
+                            struct ntp_nonce *nonce, ntp_pkt *req);
 
 /* The mode of the requests this association sends: 3 (client), 1
  * (active) or 2 (passive); 0 for the local clock, which sends none. */

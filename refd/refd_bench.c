@@ -16,7 +16,7 @@
  * Targets are restricted to loopback and private addresses (test namespaces):
  * this is a load generator, not a tool for other people's servers.
  */
-#define _GNU_SOURCE /* getrandom via sys/random.h, ppoll-free poll */
+#define _GNU_SOURCE /* ppoll-free poll */
 
 #include <errno.h>
 #include <math.h>
@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "ntp_addr.h"
@@ -458,8 +457,11 @@ main(int argc, char **argv)
 	for (int i = 0; i < b.n_clients; i++) {
 		b.clients[i].sock.fd = -1;
 	}
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		seed = (uint64_t)refd_real_now();
+	if (refd_entropy(&seed, sizeof seed, err, sizeof err) != 0) {
+		fprintf(stderr, "refbench: %s\n", err);
+		free(b.clients);
+		free(b.hist);
+		return 1;
 	}
 	ntp_rand_seed(&b.rnd, seed);
 	memset(&req, 0, sizeof req);

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/timex.h>
 #include <time.h>
 
@@ -310,6 +311,29 @@ ntp_time
 refd_mono_now(void)
 {
 	return read_clock(CLOCK_MONOTONIC);
+}
+
+int
+refd_entropy(void *buf, size_t n, char *err, size_t errsize)
+{
+	uint8_t *p = buf;
+	size_t got = 0;
+
+	/* getrandom(2) blocks only until the kernel's pool is initialised and
+	 * returns at most 256 bytes per call without a short read. */
+	while (got < n) {
+		ssize_t r = getrandom(p + got, n - got, 0);
+
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r <= 0) {
+			snprintf(err, errsize, "getrandom: %s", r < 0 ? strerror(errno) : "no bytes");
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return 0;
 }
 
 int

@@ -116,6 +116,11 @@ double refd_clock_freq_ppm(const refd_clock *c);
 ntp_time refd_real_now(void);
 ntp_time refd_mono_now(void);
 
+/* n bytes from the kernel's random generator (getrandom(2)), for the
+ * core's nonce key and seeds.  Returns 0, or -1 with a reason in err: refd
+ * never falls back to a guessable value. */
+int refd_entropy(void *buf, size_t n, char *err, size_t errsize);
+
 /* Precision of the system clock as ntpd measures it (default_get_precision:
  * the smallest difference between two successive readings that differ,
  * at least 2^-30 s), as log2 s. */

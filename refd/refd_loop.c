@@ -12,7 +12,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -523,16 +522,6 @@ apply_actions(refd_daemon *d, ntp_now now)
 
 /* ---- start ---- */
 
-static uint64_t
-random_seed(void)
-{
-	uint64_t seed = 0;
-
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		seed = (uint64_t)refd_real_now() ^ ((uint64_t)getpid() << 32);
-	}
-	return seed;
-}
 
 int
 refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
@@ -561,7 +550,10 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 		refd_clock_init_virtual(&d->clock, real, d->opts->clock_offset,
 		                        d->opts->clock_freq_ppm, drift * 1e-6);
 	}
-	p.seed = random_seed();
+	if (refd_entropy(&p.seed, sizeof p.seed, err, errsize) != 0 ||
+	    refd_entropy(p.nonce_key, sizeof p.nonce_key, err, errsize) != 0) {
+		return -1;
+	}
 	p.precision = (int8_t)refd_clock_measure_precision();
 	p.allow_big_first_step = d->opts->big_first_step;
 	p.control_remote = d->opts->control_remote;

@@ -10,12 +10,11 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 
+#include "ntp_nonce.h"
 #include "ntp_pkt.h"
-#include "ntp_rand.h"
 #include "refd_clock.h"
 
 #define POLL_SLICE_MS 50 /* ms, longest single wait (keeps the loop responsive) */
@@ -362,9 +361,9 @@ typedef struct query_run {
 	refd_query_server *srv;
 	size_t n;
 	refd_sock sock[2]; /* IPv4, IPv6 */
-	ntp_rand rnd;
-	double offset;                       /* s, --clock-offset */
-	double interval;                     /* s between requests without a reply */
+	ntp_nonce nonce;   /* transmit timestamps an off-path attacker cannot guess */
+	double offset;     /* s, --clock-offset */
+	double interval;   /* s between requests without a reply */
 	ntp_time next[REFD_QUERY_HOSTS_MAX]; /* monotonic ns of the next request */
 } query_run;
 
@@ -459,8 +458,8 @@ send_request(query_run *q, size_t i, ntp_time mono)
 	memset(&tx, 0, sizeof tx);
 	tx.to = s->addr;
 	/* T1 is read at the last moment before the send. */
-	tx.len = refd_query_request(s, s->sent, ntp_rand_u64(&q->rnd), local_of(q, refd_real_now()),
-	                            tx.buf, sizeof tx.buf);
+	tx.len = refd_query_request(s, s->sent, ntp_nonce_u64(&q->nonce),
+	                            local_of(q, refd_real_now()), tx.buf, sizeof tx.buf);
 	if (tx.len > 0) {
 		refd_sock_send(sock, &tx, 1, NULL, NULL);
 	}
@@ -499,15 +498,20 @@ receive_all(query_run *q, refd_sock *sock, int samples, ntp_time mono)
 	free(rx);
 }
 
-static void
-seed_rand(ntp_rand *r)
+/* A nonce generator keyed from getrandom(2); false with err on failure. */
+static bool
+key_nonce(ntp_nonce *n, char *err, size_t errsize)
 {
-	uint64_t seed = 0;
+	uint8_t key[NTP_NONCE_KEY_BYTES];
 
-	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
-		seed = (uint64_t)refd_real_now() ^ (uint64_t)refd_mono_now() << 17;
+	if (refd_entropy(key, sizeof key, err, errsize) != 0) {
+		return false;
 	}
-	ntp_rand_seed(r, seed);
+	if (!ntp_nonce_init(n, key)) {
+		snprintf(err, errsize, "getrandom returned an all-zero key");
+		return false;
+	}
+	return true;
 }
 
 int
@@ -516,6 +520,7 @@ refd_query_run(const refd_opts *o)
 	query_run q;
 	refd_query_server *srv = calloc(o->n_hosts, sizeof *srv);
 	ntp_time start, deadline;
+	char err[160];
 	int rc;
 
 	if (srv == NULL) {
@@ -528,7 +533,11 @@ refd_query_run(const refd_opts *o)
 	q.sock[0].fd = q.sock[1].fd = -1;
 	q.offset = o->clock_offset;
 	q.interval = o->timeout / o->samples;
-	seed_rand(&q.rnd);
+	if (!key_nonce(&q.nonce, err, sizeof err)) {
+		fprintf(stderr, "refd: %s\n", err);
+		free(srv);
+		return 1;
+	}
 	for (size_t i = 0; i < q.n; i++) {
 		resolve(&srv[i], o->hosts[i], NTP_PORT);
 	}

@@ -5,7 +5,7 @@
 # Never starts a service: policy-rc.d denies it, so no daemon can touch the clock.
 set -euo pipefail
 
-PKGS=(build-essential cmake pkg-config libyaml-dev libcriterion-dev gnuplot-nox
+PKGS=(build-essential cmake pkg-config libyaml-dev libcriterion-dev nettle-dev gnuplot-nox
       python3-pytest python3-yaml ntpsec ntpsec-ntpdig ntpsec-ntpdate faketime tshark
       nftables iptables libnetfilter-queue-dev clang libclang-rt-14-dev libcap2-bin
       iproute2 clang-format)

@@ -781,6 +781,11 @@ start_host(sim_world *w, sim_node *n)
 	ntp_rand_seed_named(&r, w->seed, stream);
 	memset(&p, 0, sizeof(p));
 	p.seed = ntp_rand_u64(&r);
+	/* The host's nonce key, from the same named stream: reproducible from
+	 * the scenario seed, as ntpsim must be (refd takes getrandom's). */
+	for (size_t i = 0; i < sizeof(p.nonce_key); i++) {
+		p.nonce_key[i] = (uint8_t)ntp_rand_below(&r, 256);
+	}
 	p.precision = t->precision;
 	p.have_drift = t->have_drift;
 	p.drift_ppm = t->drift_ppm;

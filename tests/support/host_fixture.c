@@ -7,17 +7,34 @@
 
 #include "ntp_conf.h"
 
+void
+fixture_nonce_key(ntp_host_params *p)
+{
+	static const uint8_t zero[NTP_HOST_NONCE_KEY_BYTES];
+	uint64_t x = p->seed;
+
+	if (memcmp(p->nonce_key, zero, sizeof zero) != 0) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof p->nonce_key; i++) {
+		x = x * 6364136223846793005u + 1442695040888963407u; /* Knuth's MMIX LCG */
+		p->nonce_key[i] = (uint8_t)(x >> 56);
+	}
+}
+
 ntp_host *
 fixture_host(const char *conf_text, const ntp_host_params *params)
 {
 	ntp_conf *c = malloc(sizeof *c);
+	ntp_host_params p = *params;
 	ntp_host *h;
 	char err[256];
 
 	cr_assert_not_null(c);
 	ntp_conf_init(c, "test.conf");
 	cr_assert_eq(ntp_conf_parse(c, conf_text, strlen(conf_text)), 0u, "config has errors");
-	h = ntp_host_new(c, params, err, sizeof err);
+	fixture_nonce_key(&p);
+	h = ntp_host_new(c, &p, err, sizeof err);
 	cr_assert_not_null(h, "ntp_host_new: %s", err);
 	free(c);
 	return h;

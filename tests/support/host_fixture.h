@@ -9,8 +9,13 @@
 
 #include "ntp_host.h"
 
+/* A nonce key derived from p->seed, unless the test set one: test hosts
+ * need no real entropy, only a key that is not all zero. */
+void fixture_nonce_key(ntp_host_params *p);
+
 /* Parse conf_text (named "test.conf" in messages; it must have no errors)
- * and create a host with params.  Free it with ntp_host_free. */
+ * and create a host with params (a nonce key from its seed unless it has
+ * one).  Free it with ntp_host_free. */
 ntp_host *fixture_host(const char *conf_text, const ntp_host_params *params);
 
 /* Both clocks of ntp_time.h ntp_now at t, for a driver whose local clock

@@ -4,12 +4,26 @@
 #include <math.h>
 #include <string.h>
 
+#include "ntp_nonce.h"
 #include "ntp_proto.h"
 
 #define S(x)  ((ntp_time)((x)*1e9))
 #define T0    S(1550000000) /* 2019-02-12, near the seed's dates */
 #define PREC  (-20)
 #define AT(t) ntp_now_at((t), (t)) /* both clocks at t: nothing steps them here */
+
+/* A keyed nonce generator for the requests these tests build. */
+static ntp_nonce *
+nonce(void)
+{
+	static ntp_nonce n;
+	static const uint8_t key[NTP_NONCE_KEY_BYTES] = {1, 2, 3};
+
+	if (n.used == 0) {
+		cr_assert(ntp_nonce_init(&n, key));
+	}
+	return &n;
+}
 
 static ntp_proto_sys
 sysctx(void)
@@ -101,7 +115,7 @@ poll_once(ntp_peer *p, ntp_pkt *req, ntp_poll_result *res)
 	ntp_rand r;
 
 	ntp_rand_seed(&r, 42 + p->sent);
-	ntp_peer_poll(p, &s, true, AT(p->nextdate), &r, req, res);
+	ntp_peer_poll(p, &s, true, AT(p->nextdate), &r, nonce(), req, res);
 }
 
 Test(proto, client_request_is_minimal_and_random)
@@ -114,7 +128,7 @@ Test(proto, client_request_is_minimal_and_random)
 
 	client(&p, 0);
 	ntp_rand_seed(&r, 7);
-	cr_assert(ntp_peer_poll(&p, &s, true, AT(T0 + S(1)), &r, &req, &res));
+	cr_assert(ntp_peer_poll(&p, &s, true, AT(T0 + S(1)), &r, nonce(), &req, &res));
 	cr_assert(res.send);
 	cr_assert_eq(req.mode, NTP_MODE_CLIENT);
 	cr_assert_eq(req.version, 4);
@@ -132,7 +146,7 @@ Test(proto, client_request_is_minimal_and_random)
 	cr_assert_eq(p.aorg, req.xmt);
 	cr_assert_eq(p.t1, T0 + S(1));
 	cr_assert_eq(p.sent, 1u);
-	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, &req2, &res);
+	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req2, &res);
 	cr_assert_neq(req2.xmt, req.xmt);
 }
 
@@ -418,7 +432,7 @@ Test(proto, deny_kod_stops_sending)
 	cr_assert(p.flags & NTP_PEER_F_DEMOBILIZED);
 	cr_assert_eq(p.nextdate, INT64_MAX);
 	ntp_rand_seed(&r, 1);
-	cr_assert_not(ntp_peer_poll(&p, &s, true, AT(T0 + S(1000)), &r, &req, &pr));
+	cr_assert_not(ntp_peer_poll(&p, &s, true, AT(T0 + S(1000)), &r, nonce(), &req, &pr));
 	cr_assert_not(pr.send);
 	cr_assert_eq(p.sent, 1u);
 	/* RSTR demobilises as well */
@@ -472,7 +486,7 @@ Test(proto, iburst_six_packets_two_seconds_apart)
 	while (n < 7) {
 		ntp_time now = p.nextdate;
 
-		cr_assert(ntp_peer_poll(&p, &s, true, AT(now), &r, &req, &pr));
+		cr_assert(ntp_peer_poll(&p, &s, true, AT(now), &r, nonce(), &req, &pr));
 		sent_at[n++] = now;
 		rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 		ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
@@ -508,7 +522,7 @@ Test(proto, no_iburst_single_packets)
 	for (int i = 0; i < 4; i++) {
 		ntp_time now = p.nextdate;
 
-		ntp_peer_poll(&p, &s, true, AT(now), &r, &req, &pr);
+		ntp_peer_poll(&p, &s, true, AT(now), &r, nonce(), &req, &pr);
 		rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 		ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
 		if (prev != 0) {
@@ -531,7 +545,7 @@ answered_polls_for_30s(ntp_peer *p, const ntp_proto_sys *s, ntp_rand *r)
 	int sent = 0;
 
 	while (p->nextdate < start + S(30)) {
-		ntp_peer_poll(p, s, true, AT(p->nextdate), r, &req, &pr);
+		ntp_peer_poll(p, s, true, AT(p->nextdate), r, nonce(), &req, &pr);
 		sent++;
 		rep = answer(&req, p->t1, 0.0, 0.001, &t4);
 		ntp_peer_receive(p, &rep, AT(t4), s, &rr);
@@ -556,7 +570,7 @@ Test(proto, burst_when_reachable)
 	s.poll = 9; /* three above minpoll 6: the whole burst */
 	ntp_rand_seed(&r, 5);
 	/* first poll: unreachable -> single packet */
-	ntp_peer_poll(&p, &s, false, AT(p.nextdate), &r, &req, &pr);
+	ntp_peer_poll(&p, &s, false, AT(p.nextdate), &r, nonce(), &req, &pr);
 	rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 	ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
 	cr_assert_eq(p.burst, 0);
@@ -586,7 +600,7 @@ Test(proto, unreachable_backoff)
 	for (int i = 0; i < 16; i++) {
 		ntp_time now = p.nextdate;
 
-		ntp_peer_poll(&p, &s, true, AT(now), &r, &req, &pr);
+		ntp_peer_poll(&p, &s, true, AT(now), &r, nonce(), &req, &pr);
 		gaps[i] = prev ? ntp_time_diff_s(now, prev) : 0.0;
 		prev = now;
 	}
@@ -616,7 +630,7 @@ Test(proto, ephemeral_times_out)
 	ntp_peer_schedule(&p, T0 + S(3));
 	ntp_rand_seed(&r, 9);
 	do {
-		ntp_peer_poll(&p, &s, false, AT(p.nextdate), &r, &req, &pr);
+		ntp_peer_poll(&p, &s, false, AT(p.nextdate), &r, nonce(), &req, &pr);
 		polls++;
 	} while (!pr.timed_out && polls < 50);
 	cr_assert(pr.timed_out);
@@ -642,7 +656,7 @@ Test(proto, symmetric_handshake)
 	ntp_peer_init(&a, NTP_PEER_ACTIVE, &ab, NTP_PEER_F_CONFIG, 6, 10, 4, T0, PREC);
 	ntp_peer_init(&b, NTP_PEER_PASSIVE, &aa, 0, 6, 10, 4, T0, PREC);
 
-	ntp_peer_poll(&a, &s, true, AT(T0 + S(1)), &r, &pa, &pr);
+	ntp_peer_poll(&a, &s, true, AT(T0 + S(1)), &r, nonce(), &pa, &pr);
 	cr_assert_eq(pa.mode, NTP_MODE_ACTIVE);
 	cr_assert_eq(pa.xmt, ntp_ts_from_unix_ns(T0 + S(1)), "symmetric xmt is real");
 	cr_assert_eq(pa.org, 0u);
@@ -651,7 +665,7 @@ Test(proto, symmetric_handshake)
 	cr_assert_eq(b.xmt, pa.xmt, "echo state updated");
 	cr_assert_eq(b.dst, T0 + S(1.001));
 
-	ntp_peer_poll(&b, &s, true, AT(T0 + S(4)), &r, &pb, &pr);
+	ntp_peer_poll(&b, &s, true, AT(T0 + S(4)), &r, nonce(), &pb, &pr);
 	cr_assert_eq(pb.mode, NTP_MODE_PASSIVE);
 	cr_assert_eq(pb.org, pa.xmt);
 	cr_assert_eq(pb.rec, ntp_ts_from_unix_ns(T0 + S(1.001)));
@@ -660,7 +674,7 @@ Test(proto, symmetric_handshake)
 	cr_assert_float_eq(rr.offset, 0.0, 1e-6);
 	cr_assert_float_eq(rr.delay, 0.002, 1e-6);
 
-	ntp_peer_poll(&a, &s, true, AT(T0 + S(65)), &r, &pa, &pr);
+	ntp_peer_poll(&a, &s, true, AT(T0 + S(65)), &r, nonce(), &pa, &pr);
 	cr_assert_eq(pa.org, pb.xmt);
 	cr_assert_eq(ntp_peer_receive(&b, &pa, AT(T0 + S(65.001)), &s, &rr), NTP_RX_SAMPLE);
 }
@@ -731,7 +745,7 @@ Test(proto, local_clock_samples)
 	cr_assert_eq(p.refid, NTP_REFID("LOCL"));
 	ntp_peer_schedule(&p, T0 + S(1));
 	ntp_rand_seed(&r, 1);
-	cr_assert_not(ntp_peer_poll(&p, &s, true, AT(T0 + S(1)), &r, &req, &pr));
+	cr_assert_not(ntp_peer_poll(&p, &s, true, AT(T0 + S(1)), &r, nonce(), &req, &pr));
 	cr_assert(pr.sampled);
 	cr_assert(pr.became_reachable);
 	cr_assert_eq(pr.filter_verdict, NTP_FILTER_NEW);
@@ -740,8 +754,8 @@ Test(proto, local_clock_samples)
 	cr_assert_float_eq(p.rootdisp, 0.01, 1e-12);
 	cr_assert_eq(p.nextdate, T0 + S(65));
 	cr_assert_eq(ntp_peer_unfit(&p, T0 + S(1), 1.5, 0.001), 0, "no distance test for LOCAL");
-	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, &req, &pr);
-	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, &req, &pr);
+	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
+	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	cr_assert_not(pr.became_reachable);
 	cr_assert_eq(p.reach, 7);
 	cr_assert_eq(p.nextdate, T0 + S(193));
