@@ -7,9 +7,10 @@
  * and the load goes on, so that one run names every mistake
  * (sim_scenario_load.h).
  *
- * Bounded work on any input: the walk only descends where the schema
- * does, lists are capped, and a budget caps the nodes visited (aliases
- * can make a small file name the same subtree many times).
+ * Bounded work on any input: the file size and the nesting depth are
+ * capped before libyaml builds its tree, the walk only descends where the
+ * schema does, lists are capped, and a budget caps the nodes visited
+ * (aliases can make a small file name the same subtree many times).
  *
  * This file: the public API, the top level and real: of the format
  * (docs/scenarios.md, "Top level"); sim_scenario_load.h lists the files
@@ -27,7 +28,10 @@
 #include "sim_scenario_load.h"
 #include "sim_units.h"
 
-#define MAX_FILE_BYTES   (16 << 20)                   /* bytes of a scenario file (ours) */
+#define MAX_FILE_BYTES (4 << 20) /* B, a scenario file (ours: 400x the largest catalogue file) */
+#define MAX_NESTING                                                                                \
+	64 /* mappings and lists inside each other (ours; the format                               \
+	      uses 6, libyaml's scanner slows with the square of it) */
 #define DEFAULT_START_NS INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
 
 /* ------------------------------------------------------------------ */
@@ -379,13 +383,67 @@ syntax_error(loader *ld, const yaml_parser_t *parser)
 	ld->fatal = true;
 }
 
-/* Parse the text into ld->doc and walk it.  Returns 0 or -1. */
+/* Refuse deep nesting before libyaml builds its tree.  Its scanner keeps
+ * a possible simple key per open flow collection and walks all of them
+ * for every token (yaml_parser_stale_simple_keys), so 100,000 nested '['
+ * take ~50 s and 200,000 do not finish.  The event stream is made token
+ * by token, so counting start events stops the scanner at the limit,
+ * after a few hundred bytes.  The first document only, as
+ * yaml_parser_load reads. */
+static int
+check_nesting(loader *ld)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		return ld_fatal(ld, NULL, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->buf, ld->len);
+	while (!done && !ld->fatal) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(ld, &parser);
+			break;
+		}
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_NESTING) {
+				yaml_node_t at = {.start_mark = ev.start_mark};
+
+				ld_fatal(ld, &at,
+				         "lists and mappings nested more than %d deep (a scenario "
+				         "needs at most 6); is a bracket or an indent wrong?",
+				         MAX_NESTING);
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+		           ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT) {
+			done = true;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ld->fatal ? -1 : 0;
+}
+
+/* Parse the bounded text into ld->doc and walk it.  Returns 0 or -1. */
 static int
 load_text(loader *ld)
 {
 	yaml_parser_t parser;
 	int rc;
 
+	if (ld->len > MAX_FILE_BYTES) {
+		yaml_node_t at = {.start_mark = {0}};
+
+		return ld_fatal(ld, &at, "file larger than %d bytes (%d MiB), ntpsim's limit",
+		                MAX_FILE_BYTES, MAX_FILE_BYTES >> 20);
+	}
+	if (check_nesting(ld) != 0) {
+		return -1;
+	}
 	if (!yaml_parser_initialize(&parser)) {
 		return ld_fatal(ld, NULL, "out of memory");
 	}
@@ -446,17 +504,13 @@ sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t err
 		snprintf(err, errsize, "%s: cannot open scenario file", path);
 		return -1;
 	}
+	/* Read at most one byte past the limit: the loader refuses the rest. */
 	buf = malloc(cap);
-	while (buf != NULL) {
+	while (buf != NULL && len <= MAX_FILE_BYTES) {
 		size_t got = fread(buf + len, 1, cap - len, f);
 
 		len += got;
 		if (len < cap) {
-			break;
-		}
-		if (cap >= MAX_FILE_BYTES) {
-			free(buf);
-			buf = NULL;
 			break;
 		}
 		{
@@ -474,8 +528,7 @@ sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t err
 	fclose(f);
 	if (buf == NULL) {
 		scenario_defaults(sc, path);
-		snprintf(err, errsize, "%s: cannot read the file (larger than %d bytes?)", path,
-		         MAX_FILE_BYTES);
+		snprintf(err, errsize, "%s: out of memory reading the file", path);
 		return -1;
 	}
 	rc = sim_scenario_load_buffer(sc, path, buf, len, err, errsize);
