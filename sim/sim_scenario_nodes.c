@@ -6,6 +6,7 @@
  * "One-shot query nodes").
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,10 @@
 #define QUERY_SAMPLES_DEFAULT  4     /* ntpdate DEFSAMPLES */
 #define QUERY_TIMEOUT_DEFAULT  1.0   /* s, ntpdate DEFTIMEOUT (5 ticks of 0.2 s) */
 #define QUERY_INTERVAL_DEFAULT 1.0   /* s, between a server's requests (ours) */
+#define DRIFT_SIGN_MIN         1.0   /* ppm: below it a same-sign drift value is noise (ours) */
+#define DRIFT_SIGN_RATIO                                                                           \
+	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
+	       smaller looks like the clock's error copied (ours) */
 
 /* ------------------------------------------------------------------ */
 /* node references and addresses                                       */
@@ -878,6 +883,39 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 	return ld_errors_since(ld, errors);
 }
 
+/* The drift file holds ntpd's frequency *correction* (ppm): a clock +12
+ * ppm fast needs -12.  A value with the sign of the clock's own error and
+ * about its size is that error copied in, which doubles it instead of
+ * cancelling it; say so at the drift_ppm value. */
+static void
+check_drift_sign(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
+{
+	double drift = t->drift_ppm, freq = t->clock.freq * 1e6; /* ppm */
+	double lo = fmin(fabs(drift), fabs(freq)), hi = fmax(fabs(drift), fabs(freq));
+
+	if (!t->have_drift || drift * freq <= 0.0 || lo < DRIFT_SIGN_MIN ||
+	    hi > DRIFT_SIGN_RATIO * lo) {
+		return;
+	}
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "drift_ppm") == 0) {
+			size_t mark = ld_path_key(ld, "drift_ppm");
+
+			ld_warn_at(
+			        ld, ld_get(ld, pr->value),
+			        "%+g ppm has the sign of the clock's freq (%+g ppm), but the drift "
+			        "file holds ntpd's correction: a clock %g ppm %s needs drift_ppm: "
+			        "%g (write that, or drop drift_ppm to start unset)",
+			        drift, freq, fabs(freq), freq > 0.0 ? "fast" : "slow", -freq);
+			ld_path_restore(ld, mark);
+		}
+	}
+}
+
 /* Second pass: clock (its steps become events of this node's range),
  * query servers. */
 static int
@@ -908,7 +946,11 @@ load_node_refs(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 			return -1;
 		}
 	}
-	return ld_errors_since(ld, errors);
+	if (ld_errors_since(ld, errors) != 0) {
+		return -1;
+	}
+	check_drift_sign(ld, n, t);
+	return 0;
 }
 
 /* Default addresses 10.0.0.1 upwards by global index; replicas must fit. */

@@ -258,3 +258,61 @@ Test(scen_errors, a_broken_entry_does_not_cascade)
 	cr_assert(strstr(err, "t.yaml:4:12: nodes[0].count") != NULL, "%s", err);
 	cr_assert(strstr(err, "t.yaml:9:36: firewall[0].sport") != NULL, "%s", err);
 }
+
+/* ------------------------------------------------------------------ */
+/* warnings                                                            */
+
+/* A client with clock freq `freq` and node field `drift`: its warnings. */
+static char *
+drift_warnings(const char *freq, const char *drift)
+{
+	char text[1024], err[ERR_SIZE];
+	sim_scenario sc;
+	char *w;
+
+	snprintf(text, sizeof(text),
+	         "duration: 1h\n"
+	         "nodes:\n"
+	         "  - name: client\n"
+	         "    clock: {freq: %s}\n"
+	         "%s%s%s"
+	         "    conf: server 127.127.1.0\n",
+	         freq, drift != NULL ? "    drift_ppm: " : "", drift != NULL ? drift : "",
+	         drift != NULL ? "\n" : "");
+	cr_assert_eq(load(text, &sc, err), 0, "%s", err);
+	w = strdup(sc.warnings != NULL ? sc.warnings : "");
+	sim_scenario_free(&sc);
+	return w;
+}
+
+Test(scen_warnings, drift_with_the_clocks_sign_is_flagged)
+{
+	static const struct {
+		const char *freq, *drift;
+		bool warn;
+	} cases[] = {
+	        {"12ppm", "12", true},    /* the seed's clock, its error copied */
+	        {"12ppm", "7", true},     /* within a factor of 2 */
+	        {"-100ppm", "-60", true}, /* slow clocks too */
+	        {"12ppm", "-12", false},  /* ntpd's sign: the correction */
+	        {"12ppm", "5", false},    /* more than a factor of 2 apart */
+	        {"12ppm", "25", false},   /* likewise */
+	        {"0.5ppm", "0.5", false}, /* both below 1 ppm: noise */
+	        {"12ppm", "0", false},    /* a drift file with 0 */
+	        {"12ppm", NULL, false},   /* no drift file */
+	        {"0", "3", false},        /* a perfect clock */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *w = drift_warnings(cases[i].freq, cases[i].drift);
+
+		if (cases[i].warn) {
+			cr_assert(strstr(w, "t.yaml:5:16: warning: nodes[0].drift_ppm: ") != NULL,
+			          "freq %s drift %s: '%s'", cases[i].freq, cases[i].drift, w);
+			cr_assert(strstr(w, "ntpd's correction") != NULL, "%s", w);
+		} else {
+			cr_assert_str_eq(w, "", "freq %s drift %s", cases[i].freq, cases[i].drift);
+		}
+		free(w);
+	}
+}
