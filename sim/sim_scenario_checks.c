@@ -239,13 +239,28 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 			have_node = true;
 		} else if (strcmp(key, "within") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->within);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, c->within, true,
+				                     "the run cannot show that the node was synced "
+				                     "by then");
+			}
 			have_within = true;
 		} else if (strcmp(key, "bound") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->bound);
 		} else if (strcmp(key, "after") == 0 || strcmp(key, "from") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->from);
+			if (rc == 0) {
+				/* the last sample is at the end; an rms window needs length */
+				rc = ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
+				                     "the check would have no samples to judge");
+			}
 		} else if (strcmp(key, "to") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->to);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, c->to, true,
+				                     "the window would end after the samples do "
+				                     "(leave 'to' out to mean the end)");
+			}
 		} else if (strcmp(key, "max") == 0 &&
 		           (c->kind == SIM_CHECK_OFFSET || c->kind == SIM_CHECK_RMS)) {
 			rc = ld_get_time_nonneg(ld, v, &c->max);

@@ -206,6 +206,10 @@ load_event(loader *ld, const yaml_node_t *n)
 		mark = ld_path_key(ld, key);
 		if (strcmp(key, "at") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &e->at);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, e->at, false,
+				                     "the event would never happen");
+			}
 			have_at = true;
 		} else if (strcmp(key, "every") == 0) {
 			rc = ld_get_duration(ld, v, &e->every);
@@ -214,6 +218,12 @@ load_event(loader *ld, const yaml_node_t *n)
 			}
 		} else if (strcmp(key, "until") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &e->until);
+			if (rc == 0) {
+				rc = ld_check_in_run(
+				        ld, v, e->until, true,
+				        "the repetitions after the end would never "
+				        "happen (leave 'until' out to repeat to the end)");
+			}
 		} else if (strcmp(key, "do") == 0) {
 			rc = 0;
 		} else if (strcmp(key, "rule") == 0) {

@@ -104,6 +104,8 @@ int ld_get_prob(loader *ld, const yaml_node_t *n, double *out);
 int ld_get_number(loader *ld, const yaml_node_t *n, double *out);
 int ld_get_int(loader *ld, const yaml_node_t *n, long long min, long long max, long long *out);
 int ld_get_bool(loader *ld, const yaml_node_t *n, bool *out);
+int ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok,
+                    const char *consequence);
 int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi,
                    const char *unit);
 

@@ -183,9 +183,9 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 				continue;
 			}
 			m2 = ld_path_key(ld, keys[j]);
-			if (j == 0) {
-				ld_get_time_nonneg(ld, v, &e->at);
-			} else {
+			if (j == 0 && ld_get_time_nonneg(ld, v, &e->at) == 0) {
+				ld_check_in_run(ld, v, e->at, false, "the step would never happen");
+			} else if (j == 1) {
 				ld_get_duration(ld, v, &e->value);
 			}
 			ld_path_restore(ld, m2);
@@ -523,7 +523,8 @@ get_times(loader *ld, const yaml_node_t *n, double **out, size_t *count)
 	for (size_t i = 0; i < len; i++) {
 		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
 
-		if (ld_get_time_nonneg(ld, item, &(*out)[i]) != 0) {
+		if (ld_get_time_nonneg(ld, item, &(*out)[i]) != 0 ||
+		    ld_check_in_run(ld, item, (*out)[i], false, "the query would never run") != 0) {
 			return -1;
 		}
 	}
@@ -801,6 +802,10 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			break;
 		case NK_START:
 			rc = ld_get_time_nonneg(ld, v, &t->start);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, t->start, false,
+				                     "the daemon would never start");
+			}
 			break;
 		case NK_FAULT:
 			rc = ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)");

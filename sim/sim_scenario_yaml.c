@@ -593,6 +593,26 @@ ld_get_bool(loader *ld, const yaml_node_t *n, bool *out)
 	return 0;
 }
 
+/* A time of the scenario (s after the start) must fall inside the run:
+ * the engine stops at the end and drops whatever comes later without a
+ * word.  end_ok: the end itself is a valid time (a check window may close
+ * there, and the last sample is taken there); an event due at the end
+ * never runs.  `consequence` says what would go wrong.  Skipped while the
+ * duration is unknown (its own error is reported). */
+int
+ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok, const char *consequence)
+{
+	double end = ld->sc->duration;
+
+	if (end <= 0.0 || t < end || (end_ok && t == end)) {
+		return 0;
+	}
+	return ld_fail(ld, n,
+	               "%g s is %s the end of the run (duration: %g s): %s; make it earlier or "
+	               "the duration longer",
+	               t, t == end ? "at" : "after", end, consequence);
+}
+
 int
 ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi, const char *unit)
 {

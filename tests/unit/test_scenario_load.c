@@ -316,3 +316,67 @@ Test(scen_warnings, drift_with_the_clocks_sign_is_flagged)
 		free(w);
 	}
 }
+
+/* ------------------------------------------------------------------ */
+/* times after the end of the run                                      */
+
+static const char end_base[] = "duration: 100\n"
+                               "nodes:\n"
+                               "  - {name: a, conf: server 127.127.1.0}\n";
+
+static int
+load_end(const char *extra, char *err)
+{
+	char text[1024];
+	sim_scenario sc;
+	int rc;
+
+	snprintf(text, sizeof(text), "%s%s", end_base, extra);
+	rc = load(text, &sc, err);
+	if (rc == 0) {
+		sim_scenario_free(&sc);
+	}
+	return rc;
+}
+
+Test(scen_end, the_end_itself_is_where_windows_may_close)
+{
+	char err[ERR_SIZE];
+
+	cr_assert_eq(load_end("events:\n  - {at: 99.999, do: stop, node: a, every: 1, until: 100}\n"
+	                      "checks:\n"
+	                      "  - {check: synced, node: a, within: 100}\n"
+	                      "  - {check: offset, node: a, after: 100, max: 1}\n"
+	                      "  - {check: rms, node: a, from: 99, to: 100, max: 1}\n",
+	                      err),
+	             0, "%s", err);
+}
+
+Test(scen_end, an_event_at_the_end_never_runs)
+{
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_end("events:\n  - {at: 100, do: stop, node: a}\n", err), 0);
+	cr_assert(strstr(err, "t.yaml:5:10: events[0].at: 100 s is at the end of the run "
+	                      "(duration: 100 s): the event would never happen") != NULL,
+	          "%s", err);
+}
+
+Test(scen_end, checks_and_queries_after_the_end)
+{
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_end("  - {name: q, kind: query, servers: [a], at: [10, 101]}\n"
+	                       "checks:\n"
+	                       "  - {check: rms, node: a, from: 100, max: 1}\n"
+	                       "  - {check: rms, node: a, from: 10, to: 100.5, max: 1}\n"
+	                       "  - {check: freq, node: a, after: 101, max: 1ppm}\n",
+	                       err),
+	              0);
+	cr_assert_eq(count_lines(err), 4, "%s", err);
+	cr_assert(strstr(err, "t.yaml:4:51: nodes[1].at: 101 s is after the end") != NULL, "%s",
+	          err);
+	cr_assert(strstr(err, "checks[0].from: 100 s is at the end") != NULL, "%s", err);
+	cr_assert(strstr(err, "checks[1].to: 100.5 s is after the end") != NULL, "%s", err);
+	cr_assert(strstr(err, "checks[2].after: 101 s is after the end") != NULL, "%s", err);
+}
