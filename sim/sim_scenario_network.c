@@ -290,6 +290,7 @@ int
 ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both)
 {
 	bool have_from = false, have_to = false;
+	const yaml_node_t *to = n;
 	unsigned errors = ld->n_errors;
 
 	*both = false;
@@ -320,11 +321,23 @@ ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both)
 				ld_get_node_ref(ld, v, is_from ? &l->from : &l->to, false);
 			}
 			*(is_from ? &have_from : &have_to) = true;
+			to = is_from ? to : v;
 		}
 		ld_path_restore(ld, mark);
 	}
 	if (!have_from || !have_to) {
 		ld_fail(ld, n, "a link needs both 'from' and 'to' (a node name or *)");
+	}
+	/* A node's packets to itself never cross a link: such an entry would
+	 * change nothing.  (A template to itself still links its replicas.) */
+	if (ld_errors_since(ld, errors) == 0 && !l->from_any && !l->to_any && l->from.count == 1 &&
+	    l->to.count == 1 && l->from.first == l->to.first) {
+		size_t mark = ld_path_key(ld, "to");
+
+		ld_fail(ld, to,
+		        "a link from a node to itself: no packet takes it; name two different "
+		        "nodes");
+		ld_path_restore(ld, mark);
 	}
 	return ld_errors_since(ld, errors);
 }

@@ -1107,6 +1107,29 @@ expand_pool(loader *ld, sim_node_spec *t, const char *path, const ntp_conf_serve
 	}
 }
 
+/* Whether the nodes r include node t or one of its replicas: all of them
+ * run this ntp.conf, so one would poll itself.  Its packets would loop
+ * back to its own server part, a source no real network has. */
+static bool
+names_itself(loader *ld, const sim_node_spec *t, const char *path, const ntp_conf_server *s,
+             sim_range r)
+{
+	if (!(r.first < t->first + t->count && t->first < r.first + r.count)) {
+		return false;
+	}
+	static const char *const directive[] = {"server", "pool", "peer"};
+	bool pool = s->kind == NTP_CONF_POOL;
+
+	conf_report(ld, t, path, s->line, 1, true,
+	            "%s '%.40s' %s%s: a node cannot be its own server; name other nodes "
+	            "(server 127.127.1.0 is its local clock)",
+	            directive[s->kind], s->host, pool ? "includes " : "is ",
+	            t->count == 1 ? "this node itself"
+	            : pool        ? "this node's replicas, which share this ntp.conf"
+	                          : "one of this node's replicas, which share this ntp.conf");
+	return true;
+}
+
 /* One server, peer or pool line of node t's conf. */
 static void
 resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *s)
@@ -1118,10 +1141,14 @@ resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *
 		return;
 	}
 	if (s->addr.family != NTP_AF_NONE) {
-		if (owner_of(ld->sc, &s->addr) < 0) {
+		long owner = owner_of(ld->sc, &s->addr);
+
+		if (owner < 0) {
 			conf_report(ld, t, path, s->line, 1, false,
 			            "no node has address %s: packets to it are dropped",
 			            ntp_addr_format(&s->addr, buf, sizeof(buf)));
+		} else {
+			names_itself(ld, t, path, s, (sim_range){(uint32_t)owner, 1});
 		}
 		return;
 	}
@@ -1136,6 +1163,9 @@ resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *
 		conf_report(ld, t, path, s->line, 1, true,
 		            "'%.40s' names %u nodes; use 'pool %.40s' or name one of them", s->host,
 		            r.count, s->host);
+		return;
+	}
+	if (names_itself(ld, t, path, s, r)) {
 		return;
 	}
 	if (s->kind == NTP_CONF_POOL) {
