@@ -277,10 +277,12 @@ load_event(loader *ld, const yaml_node_t *n)
 	if (e->kind == SIM_EV_FAULT) {
 		ld_get_fault_fields(ld, n, &e->fault, true);
 	}
-	if (e->kind == SIM_EV_LINK) {
-		ld_get_link_ends(ld, n, &e->link, &e->both);
+	if (e->kind == SIM_EV_LINK && ld_get_link_ends(ld, n, &e->link, &e->both) == 0 &&
+	    ld_link_event_base(ld, n, &e->link, e->both, &e->link.p) == 0) {
 		ld_get_link_fields(ld, n, &e->link.p, &e->link.trace, true, event_common_keys,
 		                   "a link event");
+	}
+	if (e->kind == SIM_EV_LINK) {
 		e->link.line = e->line;
 		have_node = true;
 	}

@@ -128,6 +128,8 @@ extern const char *const ld_link_keys[];
 int ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
                        bool allow_ends, const char *const *skip, const char *where);
 int ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both);
+int ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l, bool both,
+                       netem_link_params *p);
 int ld_load_network(loader *ld, const yaml_node_t *n);
 int ld_load_firewall(loader *ld, const yaml_node_t *n);
 

@@ -168,6 +168,7 @@ get_link_field(loader *ld, int i, const yaml_node_t *v, netem_link_params *p, do
 		p->dist = NETEM_DIST_TRACE;
 		return rc;
 	case LK_LOSS:
+		p->ge = false; /* one loss model, as in tc: this replaces an inherited gemodel */
 		return ld_get_prob(ld, v, &p->loss);
 	case LK_LOSS_CORR:
 		return ld_get_prob(ld, v, &p->loss_corr);
@@ -252,6 +253,18 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 		get_link_field(ld, i, v, p, trace);
 		ld_path_restore(ld, mark);
 	}
+	if ((seen & (UINT64_C(1) << LK_LOSS)) && (seen & (UINT64_C(1) << LK_GEMODEL))) {
+		ld_fail(ld, n,
+		        "give 'loss' or 'gemodel', not both (tc-netem takes one loss model)");
+	}
+	/* A delay of the entry's own replaces an inherited delay trace. */
+	if ((seen & (UINT64_C(1) << LK_DELAY | UINT64_C(1) << LK_JITTER)) &&
+	    !(seen & (UINT64_C(1) << LK_TRACE | UINT64_C(1) << LK_DIST)) &&
+	    p->dist == NETEM_DIST_TRACE) {
+		p->dist = NETEM_DIST_UNIFORM;
+		p->trace = NULL;
+		p->trace_len = 0;
+	}
 	/* The fields' own errors say more than a range check of what is left. */
 	if (ld_errors_since(ld, errors) != 0) {
 		return -1;
@@ -262,14 +275,15 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 	return 0;
 }
 
-/* A link given as a tc-netem string or a mapping of fields. */
+/* A link given as a tc-netem string (complete, as tc takes it) or a
+ * mapping of fields, each overriding its own parameter of *base. */
 static int
 get_link_params(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
-                bool allow_ends, const char *where)
+                bool allow_ends, const char *where, const netem_link_params *base)
 {
 	char reason[200];
 
-	netem_link_params_init(p);
+	*p = *base; /* a base trace stays owned by the base's spec */
 	if (n != NULL && n->type == YAML_SCALAR_NODE) {
 		if (get_netem_string(ld, n, p) != 0) {
 			return -1;
@@ -372,7 +386,7 @@ load_link(loader *ld, const yaml_node_t *item, sim_link_spec *l, bool *both)
 	}
 	l->line = (int)item->start_mark.line + 1;
 	ld_get_link_ends(ld, item, l, both);
-	get_link_params(ld, item, &l->p, &l->trace, true, "a link");
+	get_link_params(ld, item, &l->p, &l->trace, true, "a link", &ld->sc->net_default);
 	return ld_errors_since(ld, errors);
 }
 
@@ -429,10 +443,14 @@ ld_load_network(loader *ld, const yaml_node_t *n)
 			val[i] = ld_get(ld, pr->value);
 		}
 	}
+	/* links after default whatever their order in the file: they inherit it */
 	if (val[0] != NULL && !ld->fatal) {
+		netem_link_params none;
+
+		netem_link_params_init(&none);
 		mark = ld_path_key(ld, "default");
 		get_link_params(ld, val[0], &sc->net_default, &sc->net_default_trace, false,
-		                "network.default");
+		                "network.default", &none);
 		ld_path_restore(ld, mark);
 	}
 	if (val[1] != NULL && !ld->fatal) {
@@ -441,6 +459,100 @@ ld_load_network(loader *ld, const yaml_node_t *n)
 		ld_path_restore(ld, mark);
 	}
 	return ld_errors_since(ld, errors);
+}
+
+/* ------------------------------------------------------------------ */
+/* what a link event starts from                                       */
+
+/* A link end as a range of nodes ('*': all of them). */
+static sim_range
+end_range(const sim_scenario *sc, sim_range r, bool any)
+{
+	return any ? (sim_range){0, sc->total_nodes} : r;
+}
+
+static bool
+overlaps(sim_range a, sim_range b)
+{
+	return a.first < b.first + b.count && b.first < a.first + a.count;
+}
+
+static bool
+contains(sim_range a, sim_range b)
+{
+	return a.first <= b.first && b.first + b.count <= a.first + a.count;
+}
+
+/* The links entry the pairs from -> to take in the file: the last one
+ * that matches any of them, or NULL (network.default) when none does.
+ * *all: it matches every one of the pairs, so they all take it. */
+static const sim_link_spec *
+file_spec_for(const sim_scenario *sc, sim_range from, sim_range to, bool *all)
+{
+	for (size_t i = sc->n_links; i-- > 0;) {
+		const sim_link_spec *s = &sc->links[i];
+		sim_range sf = end_range(sc, s->from, s->from_any);
+		sim_range st = end_range(sc, s->to, s->to_any);
+
+		if (overlaps(sf, from) && overlaps(st, to)) {
+			*all = contains(sf, from) && contains(st, to);
+			return s;
+		}
+	}
+	*all = true;
+	return NULL;
+}
+
+static bool
+has_key(loader *ld, const yaml_node_t *n, const char *key)
+{
+	FOR_PAIRS(n, pr)
+	{
+		const yaml_node_t *k = ld_get(ld, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A link event's fields modify what the file gives its links (their
+ * links entry, else network.default), not what earlier events set, so an
+ * event with no fields restores them.  All its pairs must take the same
+ * entry, in both directions with both: true (the engine gives both one set
+ * of parameters).  A `netem:` string is complete and needs no base. */
+int
+ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l, bool both,
+                   netem_link_params *p)
+{
+	const sim_scenario *sc = ld->sc;
+	sim_range from = end_range(sc, l->from, l->from_any), to = end_range(sc, l->to, l->to_any);
+	bool all = true, all_back = true;
+	const sim_link_spec *s = file_spec_for(sc, from, to, &all);
+	const sim_link_spec *back = both ? file_spec_for(sc, to, from, &all_back) : s;
+
+	if (has_key(ld, n, "netem")) {
+		netem_link_params_init(p);
+		return 0;
+	}
+	if (!all || !all_back) {
+		return ld_fail(ld, n,
+		               "the links entry at line %d matches only some of this event's "
+		               "links, so they start from different parameters; split the event "
+		               "or give it a complete 'netem:' string",
+		               all ? back->line : s->line);
+	}
+	if (s != back && (s == NULL || back == NULL || s->line != back->line)) {
+		return ld_fail(ld, n,
+		               "with both: true, the two directions start from different "
+		               "parameters (%s and %s); give each direction its own event",
+		               s != NULL ? "a links entry" : "network.default",
+		               back != NULL ? "a links entry" : "network.default");
+	}
+	*p = s != NULL ? s->p : sc->net_default;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

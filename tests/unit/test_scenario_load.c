@@ -380,3 +380,141 @@ Test(scen_end, checks_and_queries_after_the_end)
 	cr_assert(strstr(err, "checks[1].to: 100.5 s is after the end") != NULL, "%s", err);
 	cr_assert(strstr(err, "checks[2].after: 101 s is after the end") != NULL, "%s", err);
 }
+
+/* ------------------------------------------------------------------ */
+/* links inherit network.default field by field                        */
+
+static const char two_nodes[] = "duration: 1h\n"
+                                "nodes:\n"
+                                "  - {name: a, conf: server 127.127.1.0}\n"
+                                "  - {name: b, count: 2, conf: server a}\n";
+
+static int
+load_net(const char *extra, sim_scenario *sc, char *err)
+{
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", two_nodes, extra);
+	return load(text, sc, err);
+}
+
+Test(scen_links, a_link_entry_inherits_the_default_field_by_field)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	/* links before default in the file: the default still comes first */
+	cr_assert_eq(load_net("network:\n"
+	                      "  links:\n"
+	                      "    - {from: a, to: b, loss: 5%}\n"
+	                      "    - {from: b, to: a, delay: 3ms}\n"
+	                      "    - {from: b1, to: b2, netem: \"delay 7ms\"}\n"
+	                      "  default: \"delay 190us 20us distribution normal loss 1%\"\n",
+	                      &sc, err),
+	             0, "%s", err);
+	cr_assert_eq(sc.n_links, 3);
+	/* loss given; delay, jitter, dist from the default */
+	cr_assert_float_eq(sc.links[0].p.loss, 0.05, 1e-15);
+	cr_assert_float_eq(sc.links[0].p.delay, 190e-6, 1e-15);
+	cr_assert_float_eq(sc.links[0].p.jitter, 20e-6, 1e-15);
+	cr_assert_eq(sc.links[0].p.dist, NETEM_DIST_NORMAL);
+	/* delay given; jitter, dist and loss from the default */
+	cr_assert_float_eq(sc.links[1].p.delay, 3e-3, 1e-15);
+	cr_assert_float_eq(sc.links[1].p.jitter, 20e-6, 1e-15);
+	cr_assert_float_eq(sc.links[1].p.loss, 0.01, 1e-15);
+	/* a tc-netem string is complete, as tc takes it */
+	cr_assert_float_eq(sc.links[2].p.delay, 7e-3, 1e-15);
+	cr_assert_float_eq(sc.links[2].p.jitter, 0.0, 0.0);
+	cr_assert_float_eq(sc.links[2].p.loss, 0.0, 0.0);
+	sim_scenario_free(&sc);
+}
+
+Test(scen_links, own_delay_replaces_an_inherited_trace_and_loss_a_gemodel)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_eq(load_net("network:\n"
+	                      "  default: {trace: [1ms, 2ms], gemodel: {p: 1%}}\n"
+	                      "  links:\n"
+	                      "    - {from: a, to: b, delay: 3ms, loss: 2%}\n"
+	                      "    - {from: b, to: a, rate: 1mbit}\n",
+	                      &sc, err),
+	             0, "%s", err);
+	cr_assert_eq(sc.links[0].p.dist, NETEM_DIST_UNIFORM);
+	cr_assert_null(sc.links[0].p.trace);
+	cr_assert(!sc.links[0].p.ge);
+	cr_assert_float_eq(sc.links[0].p.loss, 0.02, 1e-15);
+	cr_assert_eq(sc.links[1].p.dist, NETEM_DIST_TRACE);
+	cr_assert_eq(sc.links[1].p.trace_len, 2);
+	cr_assert(sc.links[1].p.ge);
+	sim_scenario_free(&sc);
+}
+
+Test(scen_links, loss_and_gemodel_together_are_refused)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_net("network:\n"
+	                       "  links:\n"
+	                       "    - {from: a, to: b, loss: 2%, gemodel: {p: 1%}}\n",
+	                       &sc, err),
+	              0);
+	cr_assert(strstr(err, "t.yaml:7:7: network.links[0]: give 'loss' or 'gemodel', not both") !=
+	                  NULL,
+	          "%s", err);
+}
+
+Test(scen_links, a_link_event_modifies_what_the_file_gives_its_links)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_eq(load_net("network:\n"
+	                      "  default: \"delay 190us 20us distribution normal\"\n"
+	                      "  links:\n"
+	                      "    - {from: a, to: b, both: true, delay: 1ms, loss: 1%}\n"
+	                      "events:\n"
+	                      "  - {at: 10, do: link, from: a, to: b1, both: true, down: true}\n"
+	                      "  - {at: 20, do: link, from: a, to: b1, both: true}\n"
+	                      "  - {at: 30, do: link, from: b1, to: b2, jitter: 1ms}\n",
+	                      &sc, err),
+	             0, "%s", err);
+	cr_assert_eq(sc.n_events, 3);
+	/* the links entry's delay and loss stay; down is the event's */
+	cr_assert(sc.events[0].link.p.down);
+	cr_assert_float_eq(sc.events[0].link.p.delay, 1e-3, 1e-15);
+	cr_assert_float_eq(sc.events[0].link.p.loss, 0.01, 1e-15);
+	/* no fields: back to what the file gives */
+	cr_assert(!sc.events[1].link.p.down);
+	cr_assert_float_eq(sc.events[1].link.p.delay, 1e-3, 1e-15);
+	/* no links entry: the default's delay and dist, the event's jitter */
+	cr_assert_float_eq(sc.events[2].link.p.delay, 190e-6, 1e-15);
+	cr_assert_float_eq(sc.events[2].link.p.jitter, 1e-3, 1e-15);
+	cr_assert_eq(sc.events[2].link.p.dist, NETEM_DIST_NORMAL);
+	sim_scenario_free(&sc);
+}
+
+Test(scen_links, a_link_event_over_links_with_different_parameters_is_refused)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_net("network:\n"
+	                       "  links:\n"
+	                       "    - {from: a, to: b1, delay: 1ms}\n"
+	                       "events:\n"
+	                       "  - {at: 10, do: link, from: a, to: b, loss: 1%}\n"
+	                       "  - {at: 10, do: link, from: a, to: b1, both: true, loss: 1%}\n"
+	                       "  - {at: 10, do: link, from: a, to: b, netem: \"loss 1%\"}\n",
+	                       &sc, err),
+	              0);
+	cr_assert_eq(count_lines(err), 2, "%s", err);
+	cr_assert(strstr(err, "t.yaml:9:5: events[0]: the links entry at line 7 matches only "
+	                      "some of this event's links") != NULL,
+	          "%s", err);
+	cr_assert(strstr(err, "t.yaml:10:5: events[1]: with both: true, the two directions start "
+	                      "from different parameters") != NULL,
+	          "%s", err);
+}
