@@ -102,28 +102,110 @@ enum {
 	LK_FIRST_OTHER
 };
 
+/* tc-netem's positional form "p [r [1-h [1-k]]]", percentages as tc's
+ * loss gemodel takes them; only numbers (tc's keywords would be parsed). */
+static int
+get_gemodel_string(loader *ld, const yaml_node_t *n, netem_link_params *p)
+{
+	const char *s = (const char *)n->data.scalar.value;
+	char spec[160], reason[200];
+	netem_link_params q;
+	int words = 0;
+
+	for (const char *w = s + strspn(s, " \t\n"); *w != '\0'; w += strspn(w, " \t\n")) {
+		if (!(w[0] >= '0' && w[0] <= '9') && w[0] != '.') {
+			words = 5; /* not a number: refused below */
+			break;
+		}
+		words++;
+		w += strcspn(w, " \t\n");
+	}
+	if (words < 1 || words > 4 || strlen(s) > 100) {
+		return ld_fail(ld, n,
+		               "expected tc-netem's \"p [r [1-h [1-k]]]\" (1 to 4 percentages, "
+		               "e.g. \"1%% 30%% 100%% 0%%\") or a mapping {p, r, loss_bad, "
+		               "loss_good}, got '%.60s'",
+		               s);
+	}
+	snprintf(spec, sizeof(spec), "loss gemodel %s", s);
+	if (netem_link_parse(spec, &q, reason, sizeof(reason)) != 0) {
+		return ld_fail(ld, n, "bad gemodel: %s", reason);
+	}
+	p->ge = true;
+	p->ge_p = q.ge_p;
+	p->ge_r = q.ge_r;
+	p->ge_loss_bad = q.ge_loss_bad;
+	p->ge_loss_good = q.ge_loss_good;
+	return 0;
+}
+
+/* gemodel's h and k meant tc's 1-h and 1-k and are refused, so that no
+ * file keeps either reading silently: say what to write instead. */
+static void
+refuse_h_k(loader *ld, const yaml_node_t *k, const yaml_node_t *v)
+{
+	bool h = ((const char *)k->data.scalar.value)[0] == 'h';
+	const char *s = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : "";
+	double x;
+
+	if (sim_parse_prob(s, &x) != 0) {
+		x = h ? 1.0 : 0.0;
+	}
+	ld_fail(ld, k,
+	        "gemodel field '%s' is ambiguous and no longer read (it meant tc's 1-%s, the loss "
+	        "probability in the %s state): write %s: %g%% for that, or %s: %g%% if you meant "
+	        "%s itself",
+	        h ? "h" : "k", h ? "h" : "k", h ? "bad" : "good", h ? "loss_bad" : "loss_good",
+	        x * 100.0, h ? "loss_bad" : "loss_good", (1.0 - x) * 100.0, h ? "h" : "k");
+}
+
+/* Gilbert-Elliott loss as tc-netem's `loss gemodel p [r [1-h [1-k]]]`: a
+ * mapping {p, r, loss_bad, loss_good} or tc's positional string.
+ * loss_bad is tc's 1-h, the loss probability in the bad state; loss_good
+ * its 1-k, in the good state.  The whole model is given here: what is
+ * left out takes tc's defaults (r = 1 - p, loss_bad 100%, loss_good 0). */
 static int
 get_gemodel(loader *ld, const yaml_node_t *n, netem_link_params *p)
 {
-	static const char *const keys[] = {"p", "r", "h", "k", NULL};
-	double *dst[] = {&p->ge_p, &p->ge_r, &p->ge_h, &p->ge_k};
+	static const char *const keys[] = {"p", "r", "loss_bad", "loss_good", NULL};
+	double v[4] = {0.0, -1.0, 1.0, 0.0};
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
 
-	if (ld_expect_mapping(ld, n, "Gilbert-Elliott parameters p, r, h, k") != 0) {
+	if (n->type == YAML_SCALAR_NODE) {
+		return get_gemodel_string(ld, n, p);
+	}
+	if (ld_expect_mapping(ld, n, "Gilbert-Elliott loss {p, r, loss_bad, loss_good}") != 0) {
 		return -1;
 	}
-	p->ge = true;
-	p->ge_r = 1.0; /* tc's defaults: r = 1 - p ... keep what tc does without r */
 	FOR_PAIRS(n, pr)
 	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "gemodel");
+		yaml_node_t *k = ld_get(ld, pr->key), *val = ld_get(ld, pr->value);
+		const char *key =
+		        k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+		int i;
 
+		if (strcmp(key, "h") == 0 || strcmp(key, "k") == 0) {
+			refuse_h_k(ld, k, val);
+			continue;
+		}
+		i = ld_key_index(ld, k, keys, &seen, "gemodel");
 		if (i >= 0) {
-			ld_get_prob(ld, v, dst[i]);
+			size_t mark = ld_path_key(ld, keys[i]);
+
+			ld_get_prob(ld, val, &v[i]);
+			ld_path_restore(ld, mark);
 		}
 	}
-	return ld->fatal ? -1 : 0;
+	if (!(seen & 1) && ld_errors_since(ld, errors) == 0) {
+		ld_fail(ld, n, "gemodel needs 'p' (the probability of going from good to bad)");
+	}
+	p->ge = true;
+	p->ge_p = v[0];
+	p->ge_r = v[1] >= 0.0 ? v[1] : 1.0 - v[0];
+	p->ge_loss_bad = v[2];
+	p->ge_loss_good = v[3];
+	return ld_errors_since(ld, errors);
 }
 
 static int

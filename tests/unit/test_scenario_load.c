@@ -518,3 +518,84 @@ Test(scen_links, a_link_event_over_links_with_different_parameters_is_refused)
 	                      "from different parameters") != NULL,
 	          "%s", err);
 }
+
+/* ------------------------------------------------------------------ */
+/* Gilbert-Elliott loss: fields named for what they are                */
+
+static netem_link_params
+gemodel_link(const char *gemodel, char *err, int *rc)
+{
+	char extra[512];
+	sim_scenario sc;
+	netem_link_params p;
+
+	snprintf(extra, sizeof(extra), "network:\n  links:\n    - {from: a, to: b, gemodel: %s}\n",
+	         gemodel);
+	netem_link_params_init(&p);
+	*rc = load_net(extra, &sc, err);
+	if (*rc == 0) {
+		p = sc.links[0].p;
+		sim_scenario_free(&sc);
+	}
+	return p;
+}
+
+Test(scen_gemodel, fields_and_tc_positional_form_mean_the_same)
+{
+	char err[ERR_SIZE];
+	int rc;
+	netem_link_params m =
+	        gemodel_link("{p: 1%, r: 10%, loss_bad: 70%, loss_good: 0.1%}", err, &rc);
+
+	cr_assert_eq(rc, 0, "%s", err);
+	netem_link_params s = gemodel_link("\"1% 10% 70% 0.1%\"", err, &rc);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_assert(m.ge && s.ge);
+	cr_assert_float_eq(m.ge_p, 0.01, 1e-15);
+	cr_assert_float_eq(m.ge_r, 0.10, 1e-15);
+	cr_assert_float_eq(m.ge_loss_bad, 0.70, 1e-15);
+	cr_assert_float_eq(m.ge_loss_good, 0.001, 1e-15);
+	cr_assert_float_eq(s.ge_p, m.ge_p, 1e-15);
+	cr_assert_float_eq(s.ge_r, m.ge_r, 1e-15);
+	cr_assert_float_eq(s.ge_loss_bad, m.ge_loss_bad, 1e-15);
+	cr_assert_float_eq(s.ge_loss_good, m.ge_loss_good, 1e-15);
+}
+
+Test(scen_gemodel, left_out_values_take_tcs_defaults)
+{
+	char err[ERR_SIZE];
+	int rc;
+	netem_link_params m = gemodel_link("{p: 5%}", err, &rc);
+
+	cr_assert_eq(rc, 0, "%s", err);
+	netem_link_params s = gemodel_link("5%", err, &rc);
+	cr_assert_eq(rc, 0, "%s", err);
+	/* tc: r = 1 - p, 1-h = 100%, 1-k = 0: Bernoulli loss p */
+	cr_assert_float_eq(m.ge_r, 0.95, 1e-15);
+	cr_assert_float_eq(m.ge_loss_bad, 1.0, 0.0);
+	cr_assert_float_eq(m.ge_loss_good, 0.0, 0.0);
+	cr_assert_float_eq(s.ge_r, 0.95, 1e-15);
+	cr_assert_float_eq(s.ge_loss_bad, 1.0, 0.0);
+}
+
+Test(scen_gemodel, old_names_and_stray_words_are_refused)
+{
+	char err[ERR_SIZE];
+	int rc;
+
+	gemodel_link("{p: 1%, h: 100%}", err, &rc);
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "gemodel field 'h' is ambiguous") != NULL, "%s", err);
+	cr_assert(strstr(err, "write loss_bad: 100% for that, or loss_bad: 0% if you meant h "
+	                      "itself") != NULL,
+	          "%s", err);
+	gemodel_link("\"1% 10% delay 5ms\"", err, &rc);
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "expected tc-netem's \"p [r [1-h [1-k]]]\"") != NULL, "%s", err);
+	gemodel_link("\"1% 10\"", err, &rc);
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "bad gemodel: ") != NULL, "%s", err);
+	gemodel_link("{r: 10%}", err, &rc);
+	cr_assert_neq(rc, 0);
+	cr_assert(strstr(err, "gemodel needs 'p'") != NULL, "%s", err);
+}
