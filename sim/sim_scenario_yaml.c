@@ -23,13 +23,32 @@
 /* Bytes of err kept free for the closing "N more errors" line (ours). */
 #define MORE_LINE_MAX 96
 
+/* Control characters of quoted input (a node name with a line break)
+ * become '?': one message, one line, for people and for sort_errors.
+ * Returns the length. */
+static size_t
+one_line(char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			s[i] = '?';
+		}
+	}
+	return i;
+}
+
 /* Keep one formatted error line.  The first always goes in (cut to fit);
  * the next ones while LD_ERRORS_SHOWN and the room allow; all are counted. */
 void
-ld_add_error(loader *ld, const char *line)
+ld_add_error(loader *ld, const char *msg)
 {
-	size_t len = strlen(line);
+	char line[1024];
+	size_t len;
 
+	snprintf(line, sizeof(line), "%s", msg);
+	len = one_line(line);
 	ld->failed = true;
 	ld->n_errors++;
 	if (ld->errsize == 0) {
@@ -137,6 +156,9 @@ ld_errors_since(const loader *ld, unsigned before)
 	return ld->n_errors > before ? -1 : 0;
 }
 
+static int vfail(loader *ld, const yaml_node_t *n, bool fatal, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
+
 static int
 vfail(loader *ld, const yaml_node_t *n, bool fatal, const char *fmt, va_list ap)
 {
@@ -194,7 +216,7 @@ ld_warn(sim_scenario *sc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	len = strlen(msg);
+	len = one_line(msg);
 	if (sc->warnings_len + len + 2 > WARNINGS_MAX) {
 		return;
 	}

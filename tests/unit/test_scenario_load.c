@@ -234,6 +234,23 @@ Test(scen_errors, a_small_buffer_keeps_whole_lines)
 	                      "directive 'sever' (did you mean 'server'?)");
 }
 
+/* Found by fuzz_scenario: a quoted line break in a name split one error
+ * into two lines, and sorting put the second, with no position, first. */
+Test(scen_errors, one_error_is_one_line)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+	const char *text = "duration: 1h\n"
+	                   "nodes:\n"
+	                   "  - name: \"a\\nb\"\n"
+	                   "  - {name: c, conf: server d}\n";
+
+	cr_assert_neq(load(text, &sc, err), 0);
+	cr_assert_eq(count_lines(err), 3, "%s", err);
+	cr_assert(strncmp(err, "t.yaml:3:5: nodes[0]: node 'a?b' needs 'conf'", 45) == 0, "%s",
+	          err);
+}
+
 Test(scen_errors, a_broken_entry_does_not_cascade)
 {
 	sim_scenario sc;
