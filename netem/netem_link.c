@@ -38,7 +38,7 @@ netem_link_params_init(netem_link_params *p)
 	memset(p, 0, sizeof *p);
 	p->dist = NETEM_DIST_UNIFORM; /* the kernel's tabledist() without a table */
 	p->ge_r = 1.0;
-	p->ge_h = 1.0;
+	p->ge_loss_bad = 1.0;
 }
 
 static double
@@ -77,8 +77,8 @@ sanitise(const netem_link_params *in)
 	p.loss_corr = clamp01(p.loss_corr);
 	p.ge_p = clamp01(p.ge_p);
 	p.ge_r = clamp01(p.ge_r);
-	p.ge_h = clamp01(p.ge_h);
-	p.ge_k = clamp01(p.ge_k);
+	p.ge_loss_bad = clamp01(p.ge_loss_bad);
+	p.ge_loss_good = clamp01(p.ge_loss_good);
 	p.duplicate = clamp01(p.duplicate);
 	p.duplicate_corr = clamp01(p.duplicate_corr);
 	p.reorder = clamp01(p.reorder);
@@ -140,8 +140,8 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 	        {"loss correlation", p->loss_corr},
 	        {"gemodel p", p->ge_p},
 	        {"gemodel r", p->ge_r},
-	        {"gemodel 1-h", p->ge_h},
-	        {"gemodel 1-k", p->ge_k},
+	        {"gemodel 1-h", p->ge_loss_bad},
+	        {"gemodel 1-k", p->ge_loss_good},
 	        {"duplicate", p->duplicate},
 	        {"duplicate correlation", p->duplicate_corr},
 	        {"reorder", p->reorder},
@@ -352,7 +352,7 @@ ge_loss(netem_link *l)
 {
 	double u_move = ntp_rand_uniform(&l->r_loss);
 	double u_loss = ntp_rand_uniform(&l->r_loss);
-	bool lost = u_loss < (l->ge_bad ? l->p.ge_h : l->p.ge_k);
+	bool lost = u_loss < (l->ge_bad ? l->p.ge_loss_bad : l->p.ge_loss_good);
 
 	if (l->ge_bad) {
 		if (u_move < l->p.ge_r) {
@@ -381,7 +381,7 @@ static bool
 copy_loss(const netem_link *l, double u)
 {
 	if (l->p.ge) {
-		return u < (l->ge_bad ? l->p.ge_h : l->p.ge_k);
+		return u < (l->ge_bad ? l->p.ge_loss_bad : l->p.ge_loss_good);
 	}
 	if (l->p.loss <= 0.0) {
 		return false;
@@ -857,13 +857,17 @@ parse_gemodel(parser *ps, netem_link_params *q)
 	if (parse_percent(ps, "'loss gemodel' p", &q->ge_p) != 0) {
 		return -1;
 	}
-	/* tc's defaults make "gemodel p" the Bernoulli model. */
+	/* The third and fourth values are the loss probabilities in the bad and
+	 * good states: tc/q_netem.c sends the kernel h = 1 - (its third
+	 * value) and k1 = its fourth, and sch_netem.c loss_gilb_ell() loses a
+	 * packet in the bad state when a uniform is > h, in the good one when
+	 * it is < k1.  tc's defaults make "gemodel p" the Bernoulli model. */
 	q->ge_r = 1.0 - q->ge_p;
-	q->ge_h = 1.0;
-	q->ge_k = 0.0;
+	q->ge_loss_bad = 1.0;
+	q->ge_loss_good = 0.0;
 	if (parse_opt_percent(ps, "'loss gemodel' r", &q->ge_r) != 0 ||
-	    parse_opt_percent(ps, "'loss gemodel' 1-h", &q->ge_h) != 0 ||
-	    parse_opt_percent(ps, "'loss gemodel' 1-k", &q->ge_k) != 0) {
+	    parse_opt_percent(ps, "'loss gemodel' 1-h", &q->ge_loss_bad) != 0 ||
+	    parse_opt_percent(ps, "'loss gemodel' 1-k", &q->ge_loss_good) != 0) {
 		return -1;
 	}
 	return 0;
@@ -1188,8 +1192,8 @@ emit_loss(out *o, const netem_link_params *p)
 		emit(o, " loss gemodel");
 		emit_percent(o, p->ge_p);
 		emit_percent(o, p->ge_r);
-		emit_percent(o, p->ge_h);
-		emit_percent(o, p->ge_k);
+		emit_percent(o, p->ge_loss_bad);
+		emit_percent(o, p->ge_loss_good);
 	} else if (p->loss > 0.0) {
 		emit(o, " loss random");
 		emit_percent(o, p->loss);

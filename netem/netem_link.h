@@ -58,8 +58,10 @@ typedef struct netem_link_params {
 	bool ge;               /* Gilbert-Elliott loss (tc: loss gemodel) instead of random */
 	double ge_p;           /* 0..1, tc gemodel p: P(good -> bad) per packet */
 	double ge_r;           /* 0..1, tc gemodel r: P(bad -> good) per packet */
-	double ge_h;           /* 0..1, tc gemodel 1-h: loss probability in the bad state */
-	double ge_k;           /* 0..1, tc gemodel 1-k: loss probability in the good state */
+	double ge_loss_bad;    /* 0..1, loss probability in the bad state: tc gemodel's
+	                          third value, "1-h" (not h, the kernel's a3) */
+	double ge_loss_good;   /* 0..1, loss probability in the good state: tc gemodel's
+	                          fourth value, "1-k" (not k) */
 	double duplicate;      /* 0..1, tc: duplicate PERCENT */
 	double duplicate_corr; /* 0..1, tc: duplicate PERCENT CORRELATION */
 	double reorder;        /* 0..1, tc: reorder PERCENT (needs delay > 0) */

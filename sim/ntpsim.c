@@ -45,17 +45,13 @@ usage(FILE *f)
 	      f);
 }
 
+/* Each warning is a line "FILE:LINE:COL: warning: ...", like the errors;
+ * warnings never change the exit status. */
 static void
 print_warnings(const sim_scenario *sc)
 {
-	const char *p = sc->warnings;
-
-	while (p != NULL && *p != '\0') {
-		const char *nl = strchr(p, '\n');
-		int len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
-
-		fprintf(stderr, "ntpsim: warning: %.*s\n", len, p);
-		p = nl != NULL ? nl + 1 : p + len;
+	if (sc->warnings != NULL) {
+		fputs(sc->warnings, stderr);
 	}
 }
 

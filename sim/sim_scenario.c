@@ -3,12 +3,14 @@
  * The scenario loader: libyaml's document API gives a tree with marks;
  * each object of the format has a parse function that walks one mapping,
  * accepts only the fields it knows (with a "did you mean" for typos) and
- * converts every value with its unit.  The first error stops the load;
- * ntp.conf diagnostics of one node are reported together.
+ * converts every value with its unit.  An error skips the part it is in
+ * and the load goes on, so that one run names every mistake
+ * (sim_scenario_load.h).
  *
- * Bounded work on any input: the walk only descends where the schema
- * does, lists are capped, and a budget caps the nodes visited (aliases
- * can make a small file name the same subtree many times).
+ * Bounded work on any input: the file size and the nesting depth are
+ * capped before libyaml builds its tree, the walk only descends where the
+ * schema does, lists are capped, and a budget caps the nodes visited
+ * (aliases can make a small file name the same subtree many times).
  *
  * This file: the public API, the top level and real: of the format
  * (docs/scenarios.md, "Top level"); sim_scenario_load.h lists the files
@@ -26,7 +28,10 @@
 #include "sim_scenario_load.h"
 #include "sim_units.h"
 
-#define MAX_FILE_BYTES   (16 << 20)                   /* bytes of a scenario file (ours) */
+#define MAX_FILE_BYTES (4 << 20) /* B, a scenario file (ours: 400x the largest catalogue file) */
+#define MAX_NESTING                                                                                \
+	64 /* mappings and lists inside each other (ours; the format                               \
+	      uses 6, libyaml's scanner slows with the square of it) */
 #define DEFAULT_START_NS INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
 
 /* ------------------------------------------------------------------ */
@@ -129,13 +134,15 @@ load_real_impls(loader *ld, const yaml_node_t *n)
 		char impl[SIM_IMPL_MAX];
 		sim_range r;
 
-		if (name == NULL || v == NULL) {
-			return -1;
+		if (name == NULL) {
+			continue;
 		}
 		if (sim_scenario_find(ld->sc, name, &r) != 0) {
-			return ld_fail(ld, k, "no node named '%.40s'", name);
+			ld_fail(ld, k, "no node named '%.40s'", name);
+			continue;
 		}
-		if (ld_get_impl(ld, v, sim_scenario_tmpl(ld->sc, r.first)->kind, impl) != 0) {
+		ld_get_impl(ld, v, sim_scenario_tmpl(ld->sc, r.first)->kind, impl);
+		if (ld->fatal) {
 			return -1;
 		}
 	}
@@ -146,6 +153,7 @@ static int
 load_real(loader *ld, const yaml_node_t *n)
 {
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "the real world's settings (impl, time_scale)") != 0) {
 		return -1;
@@ -157,28 +165,28 @@ load_real(loader *ld, const yaml_node_t *n)
 		size_t mark;
 		int rc;
 
-		if (i < 0 || v == NULL) {
-			return -1;
+		if (i < 0) {
+			continue;
 		}
 		mark = ld_path_key(ld, real_keys[i]);
 		if (i == 0) {
-			rc = load_real_impls(ld, v);
+			load_real_impls(ld, v);
 		} else {
 			rc = ld_get_number(ld, v, &ld->sc->real_time_scale);
 			if (rc == 0 && !(ld->sc->real_time_scale >= 1.0 &&
 			                 ld->sc->real_time_scale <= REAL_TIME_SCALE_MAX)) {
-				rc = ld_fail(ld, v,
-				             "time_scale divides every time of the scenario for "
-				             "the real world: expected 1 to %g, got %g",
-				             REAL_TIME_SCALE_MAX, ld->sc->real_time_scale);
+				ld_fail(ld, v,
+				        "time_scale divides every time of the scenario for "
+				        "the real world: expected 1 to %g, got %g",
+				        REAL_TIME_SCALE_MAX, ld->sc->real_time_scale);
 			}
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (ld->fatal) {
 			return -1;
 		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 /* ------------------------------------------------------------------ */
@@ -217,14 +225,82 @@ static const struct {
         {TK_REAL, load_real},          {TK_CHECKS, ld_load_checks},
 };
 
+/* The top level's plain values: name, description, seed, start,
+ * duration, sample_interval, sync_bound.  An error in one does not stop
+ * the others. */
+static void
+load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
+{
+	sim_scenario *sc = ld->sc;
+	size_t mark;
+	long long ll;
+	double d;
+	const char *s;
+
+	if (val[TK_NAME] != NULL) {
+		mark = ld_path_key(ld, "name");
+		ld_get_text(ld, val[TK_NAME], sc->name, sizeof(sc->name), "a scenario name");
+		ld_path_restore(ld, mark);
+	}
+	if (val[TK_DESCRIPTION] != NULL) {
+		ld_scalar(ld, val[TK_DESCRIPTION], "text");
+	}
+	if (val[TK_SEED] != NULL) {
+		mark = ld_path_key(ld, "seed");
+		s = ld_scalar(ld, val[TK_SEED], "an integer seed");
+		if (s != NULL && sim_parse_int(s, 0, LLONG_MAX, &ll) == 0) {
+			sc->seed = (uint64_t)ll;
+		} else if (s != NULL) {
+			ld_fail(ld, val[TK_SEED], "expected a seed from 0 to %lld", LLONG_MAX);
+		}
+		ld_path_restore(ld, mark);
+	}
+	if (val[TK_START] != NULL) {
+		mark = ld_path_key(ld, "start");
+		s = ld_scalar(ld, val[TK_START], "a UTC date");
+		if (s != NULL && sim_parse_utc(s, &ll) == 0) {
+			sc->start_ns = ll;
+		} else if (s != NULL) {
+			ld_fail(ld, val[TK_START],
+			        "expected a UTC time such as 2025-01-01T00:00:00Z or seconds "
+			        "since 1970");
+		}
+		ld_path_restore(ld, mark);
+	}
+	/* sc->duration stays 0 unless valid: the checks of times against the
+	 * end of the run are skipped then, not repeated for every time. */
+	if (val[TK_DURATION] != NULL) {
+		mark = ld_path_key(ld, "duration");
+		if (ld_get_duration(ld, val[TK_DURATION], &d) == 0 &&
+		    ld_check_range(ld, val[TK_DURATION], d, 1e-3, 1e9, "s") == 0) {
+			sc->duration = d;
+		}
+		ld_path_restore(ld, mark);
+	}
+	if (val[TK_SAMPLE] != NULL) {
+		mark = ld_path_key(ld, "sample_interval");
+		if (ld_get_time_nonneg(ld, val[TK_SAMPLE], &d) == 0) {
+			if (d > 0.0 && d < 1e-3) {
+				ld_fail(ld, val[TK_SAMPLE], "expected 0 (off) or at least 1 ms");
+			} else {
+				sc->sample_interval = d;
+			}
+		}
+		ld_path_restore(ld, mark);
+	}
+	if (val[TK_SYNC_BOUND] != NULL) {
+		mark = ld_path_key(ld, "sync_bound");
+		ld_get_time_nonneg(ld, val[TK_SYNC_BOUND], &sc->sync_bound);
+		ld_path_restore(ld, mark);
+	}
+}
+
 static int
 load_top(loader *ld, const yaml_node_t *root)
 {
-	sim_scenario *sc = ld->sc;
 	yaml_node_t *val[TK_COUNT] = {NULL};
 	uint64_t seen = 0;
-	long long ll;
-	const char *s;
+	size_t mark;
 
 	if (root == NULL) {
 		return ld_fail(ld, NULL,
@@ -238,107 +314,39 @@ load_top(loader *ld, const yaml_node_t *root)
 		yaml_node_t *k = ld_get(ld, pr->key);
 		int i = ld_key_index(ld, k, top_keys, &seen, "the scenario");
 
-		if (i < 0) {
+		if (i >= 0) {
+			val[i] = ld_get(ld, pr->value);
+		}
+		if (ld->fatal) {
 			return -1;
 		}
-		val[i] = ld_get(ld, pr->value);
-		if (val[i] == NULL) {
-			return -1;
-		}
 	}
-	if (val[TK_NAME] != NULL) {
-		size_t mark = ld_path_key(ld, "name");
-
-		if (ld_get_text(ld, val[TK_NAME], sc->name, sizeof(sc->name), "a scenario name") !=
-		    0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_DESCRIPTION] != NULL && ld_scalar(ld, val[TK_DESCRIPTION], "text") == NULL) {
-		return -1;
-	}
-	if (val[TK_SEED] != NULL) {
-		size_t mark = ld_path_key(ld, "seed");
-
-		s = ld_scalar(ld, val[TK_SEED], "an integer seed");
-		if (s == NULL || sim_parse_int(s, 0, LLONG_MAX, &ll) != 0) {
-			return ld_fail(ld, val[TK_SEED], "expected a seed from 0 to %lld",
-			               LLONG_MAX);
-		}
-		sc->seed = (uint64_t)ll;
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_START] != NULL) {
-		long long ns;
-		size_t mark = ld_path_key(ld, "start");
-
-		s = ld_scalar(ld, val[TK_START], "a UTC date");
-		if (s == NULL || sim_parse_utc(s, &ns) != 0) {
-			return ld_fail(
-			        ld, val[TK_START],
-			        "expected a UTC time such as 2025-01-01T00:00:00Z or seconds "
-			        "since 1970");
-		}
-		sc->start_ns = ns;
-		ld_path_restore(ld, mark);
-	}
+	load_top_values(ld, val);
 	if (val[TK_DURATION] == NULL) {
-		return ld_fail(ld, root, "the scenario needs 'duration' (how long to simulate)");
-	} else {
-		size_t mark = ld_path_key(ld, "duration");
-
-		if (ld_get_duration(ld, val[TK_DURATION], &sc->duration) != 0 ||
-		    ld_check_range(ld, val[TK_DURATION], sc->duration, 1e-3, 1e9, "s") != 0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_SAMPLE] != NULL) {
-		size_t mark = ld_path_key(ld, "sample_interval");
-
-		if (ld_get_time_nonneg(ld, val[TK_SAMPLE], &sc->sample_interval) != 0) {
-			return -1;
-		}
-		if (sc->sample_interval > 0.0 && sc->sample_interval < 1e-3) {
-			return ld_fail(ld, val[TK_SAMPLE], "expected 0 (off) or at least 1 ms");
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (val[TK_SYNC_BOUND] != NULL) {
-		size_t mark = ld_path_key(ld, "sync_bound");
-
-		if (ld_get_time_nonneg(ld, val[TK_SYNC_BOUND], &sc->sync_bound) != 0) {
-			return -1;
-		}
-		ld_path_restore(ld, mark);
+		ld_fail(ld, root, "the scenario needs 'duration' (how long to simulate)");
 	}
 	if (val[TK_NODES] == NULL) {
 		return ld_fail(ld, root, "the scenario needs 'nodes'");
 	}
-	{
-		size_t mark = ld_path_key(ld, "nodes");
-		int rc = ld_load_nodes(ld, val[TK_NODES]);
-
-		ld_path_restore(ld, mark);
-		if (rc != 0 || ld_resolve_confs(ld) != 0) {
-			return -1;
-		}
+	mark = ld_path_key(ld, "nodes");
+	ld_load_nodes(ld, val[TK_NODES]);
+	ld_path_restore(ld, mark);
+	/* Without a single node every reference below would fail again. */
+	if (ld->fatal || ld->sc->n_nodes == 0) {
+		return -1;
 	}
-	for (size_t i = 0; i < sizeof SECTIONS / sizeof SECTIONS[0]; i++) {
+	ld_resolve_confs(ld);
+	for (size_t i = 0; i < sizeof SECTIONS / sizeof SECTIONS[0] && !ld->fatal; i++) {
 		const yaml_node_t *v = val[SECTIONS[i].key];
-		size_t mark;
 
 		if (v == NULL) {
 			continue;
 		}
 		mark = ld_path_key(ld, top_keys[SECTIONS[i].key]);
-		if (SECTIONS[i].load(ld, v) != 0) {
-			return -1;
-		}
+		SECTIONS[i].load(ld, v);
 		ld_path_restore(ld, mark);
 	}
-	return 0;
+	return ld->failed ? -1 : 0;
 }
 
 static void
@@ -360,42 +368,120 @@ scenario_defaults(sim_scenario *sc, const char *file)
 	netem_link_params_init(&sc->net_default);
 }
 
+static void
+syntax_error(loader *ld, const yaml_parser_t *parser)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), "%s:%lu:%lu: YAML syntax error: %s%s%s", ld->file,
+	         (unsigned long)parser->problem_mark.line + 1,
+	         (unsigned long)parser->problem_mark.column + 1,
+	         parser->problem != NULL ? parser->problem : "unknown",
+	         parser->context != NULL ? " " : "",
+	         parser->context != NULL ? parser->context : "");
+	ld_add_error(ld, line);
+	ld->fatal = true;
+}
+
+/* Refuse deep nesting before libyaml builds its tree.  Its scanner keeps
+ * a possible simple key per open flow collection and walks all of them
+ * for every token (yaml_parser_stale_simple_keys), so 100,000 nested '['
+ * take ~50 s and 200,000 do not finish.  The event stream is made token
+ * by token, so counting start events stops the scanner at the limit,
+ * after a few hundred bytes.  The first document only, as
+ * yaml_parser_load reads. */
+static int
+check_nesting(loader *ld)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		return ld_fatal(ld, NULL, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->buf, ld->len);
+	while (!done && !ld->fatal) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			syntax_error(ld, &parser);
+			break;
+		}
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > MAX_NESTING) {
+				yaml_node_t at = {.start_mark = ev.start_mark};
+
+				ld_fatal(ld, &at,
+				         "lists and mappings nested more than %d deep (a scenario "
+				         "needs at most 6); is a bracket or an indent wrong?",
+				         MAX_NESTING);
+			}
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT ||
+		           ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		} else if (ev.type == YAML_DOCUMENT_END_EVENT || ev.type == YAML_STREAM_END_EVENT) {
+			done = true;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return ld->fatal ? -1 : 0;
+}
+
+/* Parse the bounded text into ld->doc and walk it.  Returns 0 or -1. */
+static int
+load_text(loader *ld)
+{
+	yaml_parser_t parser;
+	int rc;
+
+	if (ld->len > MAX_FILE_BYTES) {
+		yaml_node_t at = {.start_mark = {0}};
+
+		return ld_fatal(ld, &at, "file larger than %d bytes (%d MiB), ntpsim's limit",
+		                MAX_FILE_BYTES, MAX_FILE_BYTES >> 20);
+	}
+	if (check_nesting(ld) != 0) {
+		return -1;
+	}
+	if (!yaml_parser_initialize(&parser)) {
+		return ld_fatal(ld, NULL, "out of memory");
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)ld->buf, ld->len);
+	if (!yaml_parser_load(&parser, &ld->doc)) {
+		syntax_error(ld, &parser);
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	rc = load_top(ld, yaml_document_get_root_node(&ld->doc));
+	yaml_document_delete(&ld->doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
 int
 sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, size_t len, char *err,
                          size_t errsize)
 {
-	yaml_parser_t parser;
 	loader ld;
 	int rc;
 
 	scenario_defaults(sc, file);
 	memset(&ld, 0, sizeof(ld));
 	ld.file = file;
+	ld.buf = buf;
+	ld.len = len;
 	ld.err = err;
 	ld.errsize = errsize;
 	ld.sc = sc;
+	ld.dummy.type = YAML_SCALAR_NODE;
+	ld.dummy.data.scalar.value = ld.blank;
 	if (errsize > 0) {
 		err[0] = '\0';
 	}
-	if (!yaml_parser_initialize(&parser)) {
-		snprintf(err, errsize, "%s: out of memory", file);
-		return -1;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &ld.doc)) {
-		snprintf(err, errsize, "%s:%lu:%lu: YAML syntax error: %s%s%s", file,
-		         (unsigned long)parser.problem_mark.line + 1,
-		         (unsigned long)parser.problem_mark.column + 1,
-		         parser.problem != NULL ? parser.problem : "unknown",
-		         parser.context != NULL ? " " : "",
-		         parser.context != NULL ? parser.context : "");
-		yaml_parser_delete(&parser);
-		return -1;
-	}
-	rc = load_top(&ld, yaml_document_get_root_node(&ld.doc));
-	yaml_document_delete(&ld.doc);
-	yaml_parser_delete(&parser);
+	rc = load_text(&ld);
 	if (rc != 0 || ld.failed) {
+		ld_finish_errors(&ld);
 		if (errsize > 0 && err[0] == '\0') {
 			snprintf(err, errsize, "%s: invalid scenario", file);
 		}
@@ -418,17 +504,13 @@ sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t err
 		snprintf(err, errsize, "%s: cannot open scenario file", path);
 		return -1;
 	}
+	/* Read at most one byte past the limit: the loader refuses the rest. */
 	buf = malloc(cap);
-	while (buf != NULL) {
+	while (buf != NULL && len <= MAX_FILE_BYTES) {
 		size_t got = fread(buf + len, 1, cap - len, f);
 
 		len += got;
 		if (len < cap) {
-			break;
-		}
-		if (cap >= MAX_FILE_BYTES) {
-			free(buf);
-			buf = NULL;
 			break;
 		}
 		{
@@ -446,8 +528,7 @@ sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t err
 	fclose(f);
 	if (buf == NULL) {
 		scenario_defaults(sc, path);
-		snprintf(err, errsize, "%s: cannot read the file (larger than %d bytes?)", path,
-		         MAX_FILE_BYTES);
+		snprintf(err, errsize, "%s: out of memory reading the file", path);
 		return -1;
 	}
 	rc = sim_scenario_load_buffer(sc, path, buf, len, err, errsize);

@@ -70,6 +70,7 @@ typedef struct sim_node_spec {
 	sim_osc_params clock;
 	ntp_conf *conf; /* heap, shared by the replicas; NULL for queries */
 	int conf_line;  /* scenario line of the conf text's line 1 */
+	int conf_col;   /* scenario columns before a conf line's column 1 (its indent) */
 	bool have_drift;
 	double drift_ppm;     /* ppm, the drift file's value */
 	bool big_first_step;  /* ntpd -g */

@@ -192,6 +192,7 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	bool have_node = false, have_max = false, have_count = false, have_min = false,
 	     have_maxc = false, have_within = false, have_source = false, have_text = false,
 	     have_name = false, have_frac = false;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a check (check, node, ...)") != 0) {
 		return -1;
@@ -217,19 +218,20 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 		size_t mark;
 		int rc = 0;
 
-		if (key == NULL) {
+		if (ld->fatal) {
 			return -1;
 		}
-		if (strcmp(key, "check") == 0) {
+		if (key == NULL || strcmp(key, "check") == 0) {
 			continue;
 		}
 		if (strcmp(key, "node") != 0 && !ld_in_list(key, keys)) {
-			uint64_t dummy = 0;
+			uint64_t unused = 0;
 			char where[64];
 
+			/* not in the list: names the fields that are */
 			snprintf(where, sizeof(where), "a '%s' check", check_names[kind_index]);
-			ld_key_index(ld, k, keys, &dummy, where);
-			return -1;
+			ld_key_index(ld, k, keys, &unused, where);
+			continue;
 		}
 		mark = ld_path_key(ld, key);
 		if (strcmp(key, "node") == 0) {
@@ -237,13 +239,28 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 			have_node = true;
 		} else if (strcmp(key, "within") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->within);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, c->within, true,
+				                     "the run cannot show that the node was synced "
+				                     "by then");
+			}
 			have_within = true;
 		} else if (strcmp(key, "bound") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->bound);
 		} else if (strcmp(key, "after") == 0 || strcmp(key, "from") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->from);
+			if (rc == 0) {
+				/* the last sample is at the end; an rms window needs length */
+				rc = ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
+				                     "the check would have no samples to judge");
+			}
 		} else if (strcmp(key, "to") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &c->to);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, c->to, true,
+				                     "the window would end after the samples do "
+				                     "(leave 'to' out to mean the end)");
+			}
 		} else if (strcmp(key, "max") == 0 &&
 		           (c->kind == SIM_CHECK_OFFSET || c->kind == SIM_CHECK_RMS)) {
 			rc = ld_get_time_nonneg(ld, v, &c->max);
@@ -283,28 +300,24 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 			}
 			have_name = true;
 		} else if (strcmp(key, "dir") == 0) {
-			const char *s = ld_scalar(ld, v, "sent, received or dropped");
+			/* in enum sim_packet_dir order */
+			static const char *const dirs[] = {"sent", "received", "dropped", NULL};
+			int d = ld_get_choice(ld, v, dirs, "sent, received or dropped");
 
-			if (s == NULL) {
-				rc = -1;
-			} else if (strcmp(s, "sent") == 0) {
-				c->dir = SIM_PKT_SENT;
-			} else if (strcmp(s, "received") == 0) {
-				c->dir = SIM_PKT_RECEIVED;
-			} else if (strcmp(s, "dropped") == 0) {
-				c->dir = SIM_PKT_DROPPED;
-			} else {
-				rc = ld_fail(ld, v,
-				             "expected sent, received or dropped, got '%.40s'", s);
-			}
+			c->dir = d < 0 ? SIM_PKT_SENT : d;
+			rc = d < 0 ? -1 : 0;
 		} else if (strcmp(key, "min_fraction") == 0) {
 			rc = ld_get_prob(ld, v, &c->min_fraction);
 			have_frac = true;
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
+	}
+	/* The rules below would only repeat a field's own error. */
+	if (ld_errors_since(ld, errors) != 0) {
+		return -1;
 	}
 	if (!have_node) {
 		return ld_fail(ld, n, "a check needs 'node'");
@@ -368,25 +381,23 @@ int
 ld_load_checks(loader *ld, const yaml_node_t *n)
 {
 	sim_scenario *sc = ld->sc;
+	unsigned errors = ld->n_errors;
 	size_t len;
 
-	if (ld_expect_sequence(ld, n, "checks") != 0) {
+	sc->checks = ld_list_array(ld, n, "checks", 1, sizeof(*sc->checks), &len);
+	if (sc->checks == NULL) {
 		return -1;
 	}
-	len = ld_seq_len(n);
-	sc->checks = calloc(len + 1, sizeof(*sc->checks));
-	if (sc->checks == NULL) {
-		return ld_fail(ld, n, "out of memory");
-	}
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && !ld->fatal; i++) {
 		size_t mark = ld_path_index(ld, i);
-		int rc = load_check(ld, ld_seq_item(ld, n, i), &sc->checks[i]);
+		sim_check_spec *c = &sc->checks[sc->n_checks];
 
-		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
+		if (load_check(ld, ld_seq_item(ld, n, i), c) == 0) {
+			sc->n_checks++;
+		} else {
+			memset(c, 0, sizeof(*c)); /* the slot is used again */
 		}
-		sc->n_checks++;
+		ld_path_restore(ld, mark);
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }

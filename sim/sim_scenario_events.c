@@ -27,7 +27,7 @@ ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out)
 
 		grown = realloc(sc->events, cap * sizeof(*sc->events));
 		if (grown == NULL) {
-			return ld_fail(ld, n, "out of memory");
+			return ld_fatal(ld, n, "out of memory");
 		}
 		sc->events = grown;
 		ld->events_cap = cap;
@@ -90,7 +90,7 @@ get_groups(loader *ld, const yaml_node_t *v, sim_event_spec *e)
 	free(e->groups);
 	e->groups = calloc(total, sizeof(*e->groups));
 	if (e->groups == NULL) {
-		return ld_fail(ld, v, "out of memory");
+		return ld_fatal(ld, v, "out of memory");
 	}
 	e->n_groups = 0;
 	for (size_t i = 0; i < ld_seq_len(v); i++) {
@@ -160,6 +160,7 @@ load_event(loader *ld, const yaml_node_t *n)
 	int do_index = -1;
 	const char *const *kind_keys;
 	bool have_at = false, have_node = false, have_value = false;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "an event (at, do, ...)") != 0 ||
 	    ld_add_event(ld, n, &e) != 0) {
@@ -187,22 +188,28 @@ load_event(loader *ld, const yaml_node_t *n)
 		size_t mark;
 		int rc = 0;
 
-		if (key == NULL) {
+		if (ld->fatal) {
 			return -1;
 		}
+		if (key == NULL) {
+			continue;
+		}
 		if (!ld_in_list(key, event_common_keys) && !ld_in_list(key, kind_keys)) {
-			uint64_t dummy = 0;
+			uint64_t unused = 0;
 			char where[64];
 
+			/* not in the list: names the fields that are */
 			snprintf(where, sizeof(where), "a '%s' event", event_do[do_index]);
-			if (ld_key_index(ld, k, kind_keys, &dummy, where) >= 0) {
-				/* cannot happen: key not in list */
-			}
-			return -1;
+			ld_key_index(ld, k, kind_keys, &unused, where);
+			continue;
 		}
 		mark = ld_path_key(ld, key);
 		if (strcmp(key, "at") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &e->at);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, e->at, false,
+				                     "the event would never happen");
+			}
 			have_at = true;
 		} else if (strcmp(key, "every") == 0) {
 			rc = ld_get_duration(ld, v, &e->every);
@@ -211,6 +218,12 @@ load_event(loader *ld, const yaml_node_t *n)
 			}
 		} else if (strcmp(key, "until") == 0) {
 			rc = ld_get_time_nonneg(ld, v, &e->until);
+			if (rc == 0) {
+				rc = ld_check_in_run(
+				        ld, v, e->until, true,
+				        "the repetitions after the end would never "
+				        "happen (leave 'until' out to repeat to the end)");
+			}
 		} else if (strcmp(key, "do") == 0) {
 			rc = 0;
 		} else if (strcmp(key, "rule") == 0) {
@@ -227,7 +240,7 @@ load_event(loader *ld, const yaml_node_t *n)
 			if (rc == 0) {
 				e->groups = calloc(count + 1, sizeof(*e->groups));
 				if (e->groups == NULL) {
-					rc = ld_fail(ld, v, "out of memory");
+					rc = ld_fatal(ld, v, "out of memory");
 				} else {
 					memcpy(e->groups, list, count * sizeof(*list));
 					e->n_groups = count + 1; /* last: separator */
@@ -257,57 +270,55 @@ load_event(loader *ld, const yaml_node_t *n)
 			rc = ld_get_query_field(ld, qi, v, &e->query);
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
 	}
-	if (e->kind == SIM_EV_FAULT && ld_get_fault_fields(ld, n, &e->fault, true) != 0) {
-		return -1;
+	if (e->kind == SIM_EV_FAULT) {
+		ld_get_fault_fields(ld, n, &e->fault, true);
+	}
+	if (e->kind == SIM_EV_LINK && ld_get_link_ends(ld, n, &e->link, &e->both) == 0 &&
+	    ld_link_event_base(ld, n, &e->link, e->both, &e->link.p) == 0) {
+		ld_get_link_fields(ld, n, &e->link.p, &e->link.trace, true, event_common_keys,
+		                   "a link event");
 	}
 	if (e->kind == SIM_EV_LINK) {
-		if (ld_get_link_ends(ld, n, &e->link, &e->both) != 0) {
-			return -1;
-		}
-		if (ld_get_link_fields(ld, n, &e->link.p, &e->link.trace, true, event_common_keys,
-		                       "a link event") != 0) {
-			return -1;
-		}
 		e->link.line = e->line;
 		have_node = true;
 	}
 	if (!have_at) {
-		return ld_fail(ld, n, "an event needs 'at' (seconds after the start)");
+		ld_fail(ld, n, "an event needs 'at' (seconds after the start)");
 	}
 	if (e->kind != SIM_EV_HEAL && !have_node) {
-		return ld_fail(ld, n, "a '%s' event needs %s", event_do[do_index],
-		               e->kind == SIM_EV_FIREWALL    ? "'rule'"
-		               : e->kind == SIM_EV_PARTITION ? "'nodes' or 'groups'"
-		                                             : "'node'");
+		ld_fail(ld, n, "a '%s' event needs %s", event_do[do_index],
+		        e->kind == SIM_EV_FIREWALL    ? "'rule'"
+		        : e->kind == SIM_EV_PARTITION ? "'nodes' or 'groups'"
+		                                      : "'node'");
 	}
 	if ((e->kind == SIM_EV_STEP || e->kind == SIM_EV_FREQ) && !have_value) {
-		return ld_fail(ld, n, "a '%s' event needs '%s'", event_do[do_index],
-		               e->kind == SIM_EV_STEP ? "by" : "freq");
+		ld_fail(ld, n, "a '%s' event needs '%s'", event_do[do_index],
+		        e->kind == SIM_EV_STEP ? "by" : "freq");
 	}
-	if (e->kind == SIM_EV_QUERY && e->query.n_servers == 0) {
-		return ld_fail(ld, n, "a 'query' event needs 'servers'");
+	if (e->kind == SIM_EV_QUERY && e->query.n_servers == 0 &&
+	    ld_errors_since(ld, errors) == 0) {
+		ld_fail(ld, n, "a 'query' event needs 'servers'");
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 int
 ld_load_events(loader *ld, const yaml_node_t *n)
 {
+	unsigned errors = ld->n_errors;
+
 	if (ld_expect_sequence(ld, n, "events") != 0) {
 		return -1;
 	}
-	for (size_t i = 0; i < ld_seq_len(n); i++) {
+	for (size_t i = 0; i < ld_seq_len(n) && !ld->fatal; i++) {
 		size_t mark = ld_path_index(ld, i);
-		int rc = load_event(ld, ld_seq_item(ld, n, i));
 
+		load_event(ld, ld_seq_item(ld, n, i));
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
-		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }

@@ -27,15 +27,22 @@
 
 typedef struct loader {
 	const char *file;
+	const char *buf; /* the scenario text: columns of ntp.conf lines */
+	size_t len;
 	yaml_document_t doc;
-	char *err;
+	char *err; /* the errors kept, one a line */
 	size_t errsize;
-	bool failed;
+	size_t err_len;
+	unsigned n_errors; /* errors found, including those not kept */
+	unsigned n_shown;  /* errors kept in err */
+	bool failed;       /* n_errors > 0 */
+	bool fatal;        /* stop at once: no memory, visit budget spent */
 	char path[192];
 	size_t path_len;
 	unsigned long visits;
 	size_t events_cap;
-	yaml_node_t dummy; /* what ld_get() hands out once the load has failed */
+	yaml_node_t dummy;    /* what ld_get() hands out once the load has failed fatally: */
+	yaml_char_t blank[1]; /* an empty scalar, safe to read as a key or a value */
 	sim_scenario *sc;
 } loader;
 
@@ -43,10 +50,26 @@ typedef struct loader {
 	for (yaml_node_pair_t *pr = (n)->data.mapping.pairs.start;                                 \
 	     pr < (n)->data.mapping.pairs.top; pr++)
 
-/* sim_scenario_yaml.c: errors and paths */
+/* sim_scenario_yaml.c: errors, warnings and paths.
+ *
+ * An error does not end the load: the part that failed (a field, a list
+ * entry, a section) is skipped and the next one is read, so one run names
+ * every mistake (the first LD_ERRORS_SHOWN, then how many more).  Only a
+ * fatal error (no memory, the visit budget spent) stops at once; loops
+ * test ld->fatal after a failed part. */
+#define LD_ERRORS_SHOWN 20 /* errors written out per file (ours; the rest are counted) */
+
 int ld_fail(loader *ld, const yaml_node_t *n, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+int ld_fatal(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+void ld_add_error(loader *ld, const char *line);
+void ld_finish_errors(loader *ld);
+int ld_errors_since(const loader *ld, unsigned before);
 void ld_warn(sim_scenario *sc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ld_warn_at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+int ld_line_indent(const loader *ld, int line);
 size_t ld_path_key(loader *ld, const char *key);
 size_t ld_path_index(loader *ld, size_t i);
 void ld_path_restore(loader *ld, size_t old);
@@ -57,6 +80,9 @@ const char *ld_scalar(loader *ld, const yaml_node_t *n, const char *what);
 int ld_expect_mapping(loader *ld, const yaml_node_t *n, const char *what);
 int ld_expect_sequence(loader *ld, const yaml_node_t *n, const char *what);
 size_t ld_seq_len(const yaml_node_t *n);
+void *ld_list_array(loader *ld, const yaml_node_t *n, const char *what, size_t per, size_t size,
+                    size_t *len);
+int ld_get_choice(loader *ld, const yaml_node_t *v, const char *const *names, const char *expected);
 yaml_node_t *ld_seq_item(loader *ld, const yaml_node_t *n, size_t i);
 int ld_key_index(loader *ld, const yaml_node_t *k, const char *const *keys, uint64_t *seen,
                  const char *where);
@@ -78,6 +104,8 @@ int ld_get_prob(loader *ld, const yaml_node_t *n, double *out);
 int ld_get_number(loader *ld, const yaml_node_t *n, double *out);
 int ld_get_int(loader *ld, const yaml_node_t *n, long long min, long long max, long long *out);
 int ld_get_bool(loader *ld, const yaml_node_t *n, bool *out);
+int ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok,
+                    const char *consequence);
 int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi,
                    const char *unit);
 
@@ -100,6 +128,8 @@ extern const char *const ld_link_keys[];
 int ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
                        bool allow_ends, const char *const *skip, const char *where);
 int ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both);
+int ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l, bool both,
+                       netem_link_params *p);
 int ld_load_network(loader *ld, const yaml_node_t *n);
 int ld_load_firewall(loader *ld, const yaml_node_t *n);
 

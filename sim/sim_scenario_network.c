@@ -57,7 +57,7 @@ get_trace(loader *ld, const yaml_node_t *n, double **trace, size_t *len)
 	free(*trace);
 	*trace = calloc(count, sizeof(double));
 	if (*trace == NULL) {
-		return ld_fail(ld, n, "out of memory");
+		return ld_fatal(ld, n, "out of memory");
 	}
 	*len = count;
 	for (size_t i = 0; i < count; i++) {
@@ -102,154 +102,254 @@ enum {
 	LK_FIRST_OTHER
 };
 
+/* tc-netem's positional form "p [r [1-h [1-k]]]", percentages as tc's
+ * loss gemodel takes them; only numbers (tc's keywords would be parsed). */
 static int
-get_gemodel(loader *ld, const yaml_node_t *n, netem_link_params *p)
+get_gemodel_string(loader *ld, const yaml_node_t *n, netem_link_params *p)
 {
-	static const char *const keys[] = {"p", "r", "h", "k", NULL};
-	double *dst[] = {&p->ge_p, &p->ge_r, &p->ge_h, &p->ge_k};
-	uint64_t seen = 0;
+	const char *s = (const char *)n->data.scalar.value;
+	char spec[160], reason[200];
+	netem_link_params q;
+	int words = 0;
 
-	if (ld_expect_mapping(ld, n, "Gilbert-Elliott parameters p, r, h, k") != 0) {
-		return -1;
+	for (const char *w = s + strspn(s, " \t\n"); *w != '\0'; w += strspn(w, " \t\n")) {
+		if (!(w[0] >= '0' && w[0] <= '9') && w[0] != '.') {
+			words = 5; /* not a number: refused below */
+			break;
+		}
+		words++;
+		w += strcspn(w, " \t\n");
+	}
+	if (words < 1 || words > 4 || strlen(s) > 100) {
+		return ld_fail(ld, n,
+		               "expected tc-netem's \"p [r [1-h [1-k]]]\" (1 to 4 percentages, "
+		               "e.g. \"1%% 30%% 100%% 0%%\") or a mapping {p, r, loss_bad, "
+		               "loss_good}, got '%.60s'",
+		               s);
+	}
+	snprintf(spec, sizeof(spec), "loss gemodel %s", s);
+	if (netem_link_parse(spec, &q, reason, sizeof(reason)) != 0) {
+		return ld_fail(ld, n, "bad gemodel: %s", reason);
 	}
 	p->ge = true;
-	p->ge_r = 1.0; /* tc's defaults: r = 1 - p ... keep what tc does without r */
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "gemodel");
-
-		if (i < 0 || ld_get_prob(ld, v, dst[i]) != 0) {
-			return -1;
-		}
-	}
+	p->ge_p = q.ge_p;
+	p->ge_r = q.ge_r;
+	p->ge_loss_bad = q.ge_loss_bad;
+	p->ge_loss_good = q.ge_loss_good;
 	return 0;
 }
 
-/* Link fields of a mapping into p.  `extra` says which of from/to/both
- * may appear (for network.links entries and link events); the engine's
- * caller handles those. */
+/* gemodel's h and k meant tc's 1-h and 1-k and are refused, so that no
+ * file keeps either reading silently: say what to write instead. */
+static void
+refuse_h_k(loader *ld, const yaml_node_t *k, const yaml_node_t *v)
+{
+	bool h = ((const char *)k->data.scalar.value)[0] == 'h';
+	const char *s = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : "";
+	double x;
+
+	if (sim_parse_prob(s, &x) != 0) {
+		x = h ? 1.0 : 0.0;
+	}
+	ld_fail(ld, k,
+	        "gemodel field '%s' is ambiguous and no longer read (it meant tc's 1-%s, the loss "
+	        "probability in the %s state): write %s: %g%% for that, or %s: %g%% if you meant "
+	        "%s itself",
+	        h ? "h" : "k", h ? "h" : "k", h ? "bad" : "good", h ? "loss_bad" : "loss_good",
+	        x * 100.0, h ? "loss_bad" : "loss_good", (1.0 - x) * 100.0, h ? "h" : "k");
+}
+
+/* Gilbert-Elliott loss as tc-netem's `loss gemodel p [r [1-h [1-k]]]`: a
+ * mapping {p, r, loss_bad, loss_good} or tc's positional string.
+ * loss_bad is tc's 1-h, the loss probability in the bad state; loss_good
+ * its 1-k, in the good state.  The whole model is given here: what is
+ * left out takes tc's defaults (r = 1 - p, loss_bad 100%, loss_good 0). */
+static int
+get_gemodel(loader *ld, const yaml_node_t *n, netem_link_params *p)
+{
+	static const char *const keys[] = {"p", "r", "loss_bad", "loss_good", NULL};
+	double v[4] = {0.0, -1.0, 1.0, 0.0};
+	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
+
+	if (n->type == YAML_SCALAR_NODE) {
+		return get_gemodel_string(ld, n, p);
+	}
+	if (ld_expect_mapping(ld, n, "Gilbert-Elliott loss {p, r, loss_bad, loss_good}") != 0) {
+		return -1;
+	}
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key), *val = ld_get(ld, pr->value);
+		const char *key =
+		        k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
+		int i;
+
+		if (strcmp(key, "h") == 0 || strcmp(key, "k") == 0) {
+			refuse_h_k(ld, k, val);
+			continue;
+		}
+		i = ld_key_index(ld, k, keys, &seen, "gemodel");
+		if (i >= 0) {
+			size_t mark = ld_path_key(ld, keys[i]);
+
+			ld_get_prob(ld, val, &v[i]);
+			ld_path_restore(ld, mark);
+		}
+	}
+	if (!(seen & 1) && ld_errors_since(ld, errors) == 0) {
+		ld_fail(ld, n, "gemodel needs 'p' (the probability of going from good to bad)");
+	}
+	p->ge = true;
+	p->ge_p = v[0];
+	p->ge_r = v[1] >= 0.0 ? v[1] : 1.0 - v[0];
+	p->ge_loss_bad = v[2];
+	p->ge_loss_good = v[3];
+	return ld_errors_since(ld, errors);
+}
+
+static int
+get_dist(loader *ld, const yaml_node_t *v, netem_link_params *p)
+{
+	const char *s = ld_scalar(ld, v, "a distribution name");
+	int d = s != NULL ? dist_from_name(s) : -1;
+
+	if (s == NULL) {
+		return -1;
+	}
+	if (d < 0) {
+		return ld_fail(ld, v,
+		               "expected constant, uniform, normal, exponential, pareto, "
+		               "paretonormal or trace, got '%.40s'",
+		               s);
+	}
+	p->dist = d;
+	return 0;
+}
+
+/* One link field (index into ld_link_keys) into p. */
+static int
+get_link_field(loader *ld, int i, const yaml_node_t *v, netem_link_params *p, double **trace)
+{
+	double d;
+	long long ll;
+	int rc;
+
+	switch (i) {
+	case LK_DELAY:
+		return ld_get_time_nonneg(ld, v, &p->delay);
+	case LK_JITTER:
+		return ld_get_time_nonneg(ld, v, &p->jitter);
+	case LK_DELAY_CORR:
+		return ld_get_prob(ld, v, &p->delay_corr);
+	case LK_DIST:
+		return get_dist(ld, v, p);
+	case LK_TRACE:
+		rc = get_trace(ld, v, trace, &p->trace_len);
+		p->trace = *trace;
+		p->dist = NETEM_DIST_TRACE;
+		return rc;
+	case LK_LOSS:
+		p->ge = false; /* one loss model, as in tc: this replaces an inherited gemodel */
+		return ld_get_prob(ld, v, &p->loss);
+	case LK_LOSS_CORR:
+		return ld_get_prob(ld, v, &p->loss_corr);
+	case LK_GEMODEL:
+		return get_gemodel(ld, v, p);
+	case LK_DUP:
+		return ld_get_prob(ld, v, &p->duplicate);
+	case LK_DUP_CORR:
+		return ld_get_prob(ld, v, &p->duplicate_corr);
+	case LK_REORDER:
+		return ld_get_prob(ld, v, &p->reorder);
+	case LK_REORDER_CORR:
+		return ld_get_prob(ld, v, &p->reorder_corr);
+	case LK_GAP:
+		rc = ld_get_int(ld, v, 0, 1000000, &ll);
+		if (rc == 0) {
+			p->reorder_gap = (int)ll;
+		}
+		return rc;
+	case LK_RATE:
+		rc = ld_get_unit(ld, v, sim_parse_rate, "a rate such as 1mbit or 100kbit", &d);
+		if (rc == 0) {
+			p->rate = d;
+		}
+		return rc;
+	case LK_DOWN:
+		return ld_get_bool(ld, v, &p->down);
+	default:
+		return 0; /* netem: first, by the caller; from/to/both: ld_get_link_ends */
+	}
+}
+
+static bool
+skipped_key(const yaml_node_t *k, const char *const *skip)
+{
+	return skip != NULL && k->type == YAML_SCALAR_NODE &&
+	       ld_in_list((const char *)k->data.scalar.value, skip);
+}
+
+/* Link fields of a mapping into p: a `netem` string first (it replaces p
+ * entirely, as a tc-netem command line does), then each field overrides
+ * its own parameter.  `allow_ends` says whether from/to/both may appear
+ * (network.links entries and link events; ld_get_link_ends reads them);
+ * keys in `skip` belong to the caller. */
 int
 ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
                    bool allow_ends, const char *const *skip, const char *where)
 {
 	uint64_t seen = 0;
 	char reason[200];
+	unsigned errors = ld->n_errors;
 
-	/* The tc-netem string is the base the other fields modify. */
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key);
-		const char *key = k != NULL && k->type == YAML_SCALAR_NODE
-		                          ? (const char *)k->data.scalar.value
-		                          : "";
 
-		if (strcmp(key, "netem") == 0) {
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "netem") == 0) {
 			size_t mark = ld_path_key(ld, "netem");
-			int rc = get_netem_string(ld, ld_get(ld, pr->value), p);
 
+			get_netem_string(ld, ld_get(ld, pr->value), p);
 			ld_path_restore(ld, mark);
-			if (rc != 0) {
-				return -1;
-			}
 		}
 	}
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i;
+		int i = skipped_key(k, skip) ? -1 : ld_key_index(ld, k, ld_link_keys, &seen, where);
 		size_t mark;
-		int rc = 0;
-		double d;
-		long long ll;
 
-		if (skip != NULL && k->type == YAML_SCALAR_NODE) {
-			bool skipped = false;
-
-			for (int j = 0; skip[j] != NULL; j++) {
-				skipped |= strcmp((const char *)k->data.scalar.value, skip[j]) == 0;
-			}
-			if (skipped) {
-				continue;
-			}
-		}
-		i = ld_key_index(ld, k, ld_link_keys, &seen, where);
-		if (i < 0) {
+		if (ld->fatal) {
 			return -1;
+		}
+		if (i < 0) {
+			continue;
 		}
 		if (i >= LK_FROM && !allow_ends) {
-			return ld_fail(ld, k, "field '%s' is not allowed here", ld_link_keys[i]);
+			ld_fail(ld, k, "field '%s' is not allowed here", ld_link_keys[i]);
+			continue;
 		}
 		mark = ld_path_key(ld, ld_link_keys[i]);
-		switch (i) {
-		case LK_DELAY:
-			rc = ld_get_time_nonneg(ld, v, &p->delay);
-			break;
-		case LK_JITTER:
-			rc = ld_get_time_nonneg(ld, v, &p->jitter);
-			break;
-		case LK_DELAY_CORR:
-			rc = ld_get_prob(ld, v, &p->delay_corr);
-			break;
-		case LK_DIST: {
-			const char *s = ld_scalar(ld, v, "a distribution name");
-
-			if (s == NULL) {
-				rc = -1;
-			} else if ((p->dist = dist_from_name(s)) < 0) {
-				rc = ld_fail(
-				        ld, v,
-				        "expected constant, uniform, normal, exponential, pareto, "
-				        "paretonormal or trace, got '%.40s'",
-				        s);
-			}
-			break;
-		}
-		case LK_TRACE:
-			rc = get_trace(ld, v, trace, &p->trace_len);
-			p->trace = *trace;
-			p->dist = NETEM_DIST_TRACE;
-			break;
-		case LK_LOSS:
-			rc = ld_get_prob(ld, v, &p->loss);
-			break;
-		case LK_LOSS_CORR:
-			rc = ld_get_prob(ld, v, &p->loss_corr);
-			break;
-		case LK_GEMODEL:
-			rc = get_gemodel(ld, v, p);
-			break;
-		case LK_DUP:
-			rc = ld_get_prob(ld, v, &p->duplicate);
-			break;
-		case LK_DUP_CORR:
-			rc = ld_get_prob(ld, v, &p->duplicate_corr);
-			break;
-		case LK_REORDER:
-			rc = ld_get_prob(ld, v, &p->reorder);
-			break;
-		case LK_REORDER_CORR:
-			rc = ld_get_prob(ld, v, &p->reorder_corr);
-			break;
-		case LK_GAP:
-			rc = ld_get_int(ld, v, 0, 1000000, &ll);
-			p->reorder_gap = (int)ll;
-			break;
-		case LK_RATE:
-			rc = ld_get_unit(ld, v, sim_parse_rate, "a rate such as 1mbit or 100kbit",
-			                 &d);
-			p->rate = d;
-			break;
-		case LK_DOWN:
-			rc = ld_get_bool(ld, v, &p->down);
-			break;
-		default:
-			break; /* netem done above; from/to/both by the caller */
-		}
+		get_link_field(ld, i, v, p, trace);
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
-		}
+	}
+	if ((seen & (UINT64_C(1) << LK_LOSS)) && (seen & (UINT64_C(1) << LK_GEMODEL))) {
+		ld_fail(ld, n,
+		        "give 'loss' or 'gemodel', not both (tc-netem takes one loss model)");
+	}
+	/* A delay of the entry's own replaces an inherited delay trace. */
+	if ((seen & (UINT64_C(1) << LK_DELAY | UINT64_C(1) << LK_JITTER)) &&
+	    !(seen & (UINT64_C(1) << LK_TRACE | UINT64_C(1) << LK_DIST)) &&
+	    p->dist == NETEM_DIST_TRACE) {
+		p->dist = NETEM_DIST_UNIFORM;
+		p->trace = NULL;
+		p->trace_len = 0;
+	}
+	/* The fields' own errors say more than a range check of what is left. */
+	if (ld_errors_since(ld, errors) != 0) {
+		return -1;
 	}
 	if (netem_link_params_check(p, reason, sizeof(reason)) != 0) {
 		return ld_fail(ld, n, "bad link parameters: %s", reason);
@@ -257,14 +357,15 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 	return 0;
 }
 
-/* A link given as a tc-netem string or a mapping of fields. */
+/* A link given as a tc-netem string (complete, as tc takes it) or a
+ * mapping of fields, each overriding its own parameter of *base. */
 static int
 get_link_params(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
-                bool allow_ends, const char *where)
+                bool allow_ends, const char *where, const netem_link_params *base)
 {
 	char reason[200];
 
-	netem_link_params_init(p);
+	*p = *base; /* a base trace stays owned by the base's spec */
 	if (n != NULL && n->type == YAML_SCALAR_NODE) {
 		if (get_netem_string(ld, n, p) != 0) {
 			return -1;
@@ -285,6 +386,8 @@ int
 ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both)
 {
 	bool have_from = false, have_to = false;
+	const yaml_node_t *to = n;
+	unsigned errors = ld->n_errors;
 
 	*both = false;
 	FOR_PAIRS(n, pr)
@@ -292,9 +395,8 @@ ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both)
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
 		const char *key;
 		size_t mark;
-		int rc = 0;
 
-		if (k == NULL || v == NULL) {
+		if (ld->fatal) {
 			return -1;
 		}
 		key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
@@ -304,29 +406,102 @@ ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both)
 		}
 		mark = ld_path_key(ld, key);
 		if (strcmp(key, "both") == 0) {
-			rc = ld_get_bool(ld, v, both);
+			ld_get_bool(ld, v, both);
 		} else {
 			bool is_from = key[0] == 'f';
 			const char *s = ld_scalar(ld, v, "a node name or *");
 
-			if (s == NULL) {
-				rc = -1;
-			} else if (strcmp(s, "*") == 0) {
+			if (s != NULL && strcmp(s, "*") == 0) {
 				*(is_from ? &l->from_any : &l->to_any) = true;
-			} else {
-				rc = ld_get_node_ref(ld, v, is_from ? &l->from : &l->to, false);
+			} else if (s != NULL) {
+				ld_get_node_ref(ld, v, is_from ? &l->from : &l->to, false);
 			}
 			*(is_from ? &have_from : &have_to) = true;
+			to = is_from ? to : v;
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
-		}
 	}
 	if (!have_from || !have_to) {
-		return ld_fail(ld, n, "a link needs both 'from' and 'to' (a node name or *)");
+		ld_fail(ld, n, "a link needs both 'from' and 'to' (a node name or *)");
+	}
+	/* A node's packets to itself never cross a link: such an entry would
+	 * change nothing.  (A template to itself still links its replicas.) */
+	if (ld_errors_since(ld, errors) == 0 && !l->from_any && !l->to_any && l->from.count == 1 &&
+	    l->to.count == 1 && l->from.first == l->to.first) {
+		size_t mark = ld_path_key(ld, "to");
+
+		ld_fail(ld, to,
+		        "a link from a node to itself: no packet takes it; name two different "
+		        "nodes");
+		ld_path_restore(ld, mark);
+	}
+	return ld_errors_since(ld, errors);
+}
+
+/* The reverse of link l (both: true) into r, with its own trace copy. */
+static int
+add_reverse(loader *ld, const yaml_node_t *item, const sim_link_spec *l, sim_link_spec *r)
+{
+	*r = *l;
+	r->from = l->to;
+	r->to = l->from;
+	r->from_any = l->to_any;
+	r->to_any = l->from_any;
+	if (l->trace != NULL) {
+		r->trace = malloc(l->p.trace_len * sizeof(double));
+		if (r->trace == NULL) {
+			return ld_fatal(ld, item, "out of memory");
+		}
+		memcpy(r->trace, l->trace, l->p.trace_len * sizeof(double));
+		r->p.trace = r->trace;
 	}
 	return 0;
+}
+
+static int
+load_link(loader *ld, const yaml_node_t *item, sim_link_spec *l, bool *both)
+{
+	unsigned errors = ld->n_errors;
+
+	if (ld_expect_mapping(ld, item, "a link (from, to, parameters)") != 0) {
+		return -1;
+	}
+	l->line = (int)item->start_mark.line + 1;
+	ld_get_link_ends(ld, item, l, both);
+	get_link_params(ld, item, &l->p, &l->trace, true, "a link", &ld->sc->net_default);
+	return ld_errors_since(ld, errors);
+}
+
+static int
+load_links(loader *ld, const yaml_node_t *v)
+{
+	sim_scenario *sc = ld->sc;
+	unsigned errors = ld->n_errors;
+	size_t len;
+
+	/* two slots an entry: both: true adds the reverse */
+	sc->links = ld_list_array(ld, v, "link entries", 2, sizeof(*sc->links), &len);
+	if (sc->links == NULL) {
+		return -1;
+	}
+	for (size_t j = 0; j < len && !ld->fatal; j++) {
+		size_t mark = ld_path_index(ld, j);
+		yaml_node_t *item = ld_seq_item(ld, v, j);
+		sim_link_spec *l = &sc->links[sc->n_links];
+		bool both = false;
+
+		if (load_link(ld, item, l, &both) != 0) {
+			free(l->trace); /* the slot is used again */
+			memset(l, 0, sizeof(*l));
+		} else {
+			sc->n_links++;
+			if (both && add_reverse(ld, item, l, &sc->links[sc->n_links]) == 0) {
+				sc->n_links++;
+			}
+		}
+		ld_path_restore(ld, mark);
+	}
+	return ld_errors_since(ld, errors);
 }
 
 int
@@ -334,79 +509,131 @@ ld_load_network(loader *ld, const yaml_node_t *n)
 {
 	static const char *const keys[] = {"default", "links", NULL};
 	sim_scenario *sc = ld->sc;
+	yaml_node_t *val[2] = {NULL, NULL};
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
+	size_t mark;
 
 	if (ld_expect_mapping(ld, n, "network settings (default, links)") != 0) {
 		return -1;
 	}
 	FOR_PAIRS(n, pr)
 	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "network");
-		size_t mark;
-		int rc = 0;
+		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, "network");
 
-		if (i < 0) {
-			return -1;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		if (i == 0) {
-			rc = get_link_params(ld, v, &sc->net_default, &sc->net_default_trace, false,
-			                     "network.default");
-		} else if (ld_expect_sequence(ld, v, "link entries") != 0) {
-			rc = -1;
-		} else {
-			size_t len = ld_seq_len(v);
-
-			sc->links = calloc(len * 2 + 1, sizeof(*sc->links));
-			if (sc->links == NULL) {
-				rc = ld_fail(ld, v, "out of memory");
-			}
-			for (size_t j = 0; rc == 0 && j < len; j++) {
-				size_t m2 = ld_path_index(ld, j);
-				yaml_node_t *item = ld_seq_item(ld, v, j);
-				sim_link_spec *l = &sc->links[sc->n_links];
-				bool both = false;
-
-				rc = ld_expect_mapping(ld, item, "a link (from, to, parameters)");
-				if (rc == 0) {
-					l->line = (int)item->start_mark.line + 1;
-					rc = ld_get_link_ends(ld, item, l, &both);
-				}
-				if (rc == 0) {
-					rc = get_link_params(ld, item, &l->p, &l->trace, true,
-					                     "a link");
-				}
-				if (rc == 0) {
-					sc->n_links++;
-				}
-				if (rc == 0 && both) {
-					sim_link_spec *r = &sc->links[sc->n_links++];
-
-					*r = *l;
-					r->from = l->to;
-					r->to = l->from;
-					r->from_any = l->to_any;
-					r->to_any = l->from_any;
-					if (l->trace != NULL) {
-						r->trace = malloc(l->p.trace_len * sizeof(double));
-						if (r->trace == NULL) {
-							rc = ld_fail(ld, item, "out of memory");
-						} else {
-							memcpy(r->trace, l->trace,
-							       l->p.trace_len * sizeof(double));
-							r->p.trace = r->trace;
-						}
-					}
-				}
-				ld_path_restore(ld, m2);
-			}
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
+		if (i >= 0) {
+			val[i] = ld_get(ld, pr->value);
 		}
 	}
+	/* links after default whatever their order in the file: they inherit it */
+	if (val[0] != NULL && !ld->fatal) {
+		netem_link_params none;
+
+		netem_link_params_init(&none);
+		mark = ld_path_key(ld, "default");
+		get_link_params(ld, val[0], &sc->net_default, &sc->net_default_trace, false,
+		                "network.default", &none);
+		ld_path_restore(ld, mark);
+	}
+	if (val[1] != NULL && !ld->fatal) {
+		mark = ld_path_key(ld, "links");
+		load_links(ld, val[1]);
+		ld_path_restore(ld, mark);
+	}
+	return ld_errors_since(ld, errors);
+}
+
+/* ------------------------------------------------------------------ */
+/* what a link event starts from                                       */
+
+/* A link end as a range of nodes ('*': all of them). */
+static sim_range
+end_range(const sim_scenario *sc, sim_range r, bool any)
+{
+	return any ? (sim_range){0, sc->total_nodes} : r;
+}
+
+static bool
+overlaps(sim_range a, sim_range b)
+{
+	return a.first < b.first + b.count && b.first < a.first + a.count;
+}
+
+static bool
+contains(sim_range a, sim_range b)
+{
+	return a.first <= b.first && b.first + b.count <= a.first + a.count;
+}
+
+/* The links entry the pairs from -> to take in the file: the last one
+ * that matches any of them, or NULL (network.default) when none does.
+ * *all: it matches every one of the pairs, so they all take it. */
+static const sim_link_spec *
+file_spec_for(const sim_scenario *sc, sim_range from, sim_range to, bool *all)
+{
+	for (size_t i = sc->n_links; i-- > 0;) {
+		const sim_link_spec *s = &sc->links[i];
+		sim_range sf = end_range(sc, s->from, s->from_any);
+		sim_range st = end_range(sc, s->to, s->to_any);
+
+		if (overlaps(sf, from) && overlaps(st, to)) {
+			*all = contains(sf, from) && contains(st, to);
+			return s;
+		}
+	}
+	*all = true;
+	return NULL;
+}
+
+static bool
+has_key(loader *ld, const yaml_node_t *n, const char *key)
+{
+	FOR_PAIRS(n, pr)
+	{
+		const yaml_node_t *k = ld_get(ld, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A link event's fields modify what the file gives its links (their
+ * links entry, else network.default), not what earlier events set, so an
+ * event with no fields restores them.  All its pairs must take the same
+ * entry, in both directions with both: true (the engine gives both one set
+ * of parameters).  A `netem:` string is complete and needs no base. */
+int
+ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l, bool both,
+                   netem_link_params *p)
+{
+	const sim_scenario *sc = ld->sc;
+	sim_range from = end_range(sc, l->from, l->from_any), to = end_range(sc, l->to, l->to_any);
+	bool all = true, all_back = true;
+	const sim_link_spec *s = file_spec_for(sc, from, to, &all);
+	const sim_link_spec *back = both ? file_spec_for(sc, to, from, &all_back) : s;
+
+	if (has_key(ld, n, "netem")) {
+		netem_link_params_init(p);
+		return 0;
+	}
+	if (!all || !all_back) {
+		return ld_fail(ld, n,
+		               "the links entry at line %d matches only some of this event's "
+		               "links, so they start from different parameters; split the event "
+		               "or give it a complete 'netem:' string",
+		               all ? back->line : s->line);
+	}
+	if (s != back && (s == NULL || back == NULL || s->line != back->line)) {
+		return ld_fail(ld, n,
+		               "with both: true, the two directions start from different "
+		               "parameters (%s and %s); give each direction its own event",
+		               s != NULL ? "a links entry" : "network.default",
+		               back != NULL ? "a links entry" : "network.default");
+	}
+	*p = s != NULL ? s->p : sc->net_default;
 	return 0;
 }
 
@@ -463,110 +690,121 @@ get_fw_match(loader *ld, const yaml_node_t *n, ntp_addr *addr, ntp_addr *mask)
 	return 0;
 }
 
+static const char *const fw_keys[] = {"name",  "src",    "dst",     "proto", "sport",
+                                      "dport", "action", "enabled", NULL};
+
+static int
+get_fw_proto(loader *ld, const yaml_node_t *v, netem_fw_rule *r)
+{
+	static const char *const names[] = {"udp", "any", NULL};
+	int i = ld_get_choice(ld, v, names, "udp or any");
+
+	if (i >= 0) {
+		r->proto = i == 0 ? NETEM_FW_PROTO_UDP : 0;
+	}
+	return i < 0 ? -1 : 0;
+}
+
+static int
+get_fw_action(loader *ld, const yaml_node_t *v, netem_fw_rule *r)
+{
+	static const char *const names[] = {"drop", "reject", "accept", NULL};
+	static const int actions[] = {NETEM_FW_DROP, NETEM_FW_REJECT, NETEM_FW_ACCEPT};
+	int i = ld_get_choice(ld, v, names, "drop, reject or accept");
+
+	if (i >= 0) {
+		r->action = actions[i];
+	}
+	return i < 0 ? -1 : 0;
+}
+
+/* One field of a firewall rule (index into fw_keys). */
+static int
+get_fw_field(loader *ld, int j, const yaml_node_t *v, netem_fw_rule *r)
+{
+	long long ll;
+
+	switch (j) {
+	case 0:
+		return ld_get_text(ld, v, r->name, sizeof(r->name), "a rule name");
+	case 1:
+		return get_fw_match(ld, v, &r->src, &r->src_mask);
+	case 2:
+		return get_fw_match(ld, v, &r->dst, &r->dst_mask);
+	case 3:
+		return get_fw_proto(ld, v, r);
+	case 4:
+	case 5:
+		if (ld_get_int(ld, v, 0, 65535, &ll) != 0) {
+			return -1;
+		}
+		*(j == 4 ? &r->sport : &r->dport) = (uint16_t)ll;
+		return 0;
+	case 6:
+		return get_fw_action(ld, v, r);
+	default:
+		return ld_get_bool(ld, v, &r->enabled);
+	}
+}
+
+static void
+load_fw_rule(loader *ld, const yaml_node_t *item, size_t i)
+{
+	sim_scenario *sc = ld->sc;
+	netem_fw_rule *r = &sc->fw[i];
+	uint64_t seen = 0;
+
+	r->enabled = true;
+	r->action = NETEM_FW_DROP;
+	r->proto = NETEM_FW_PROTO_UDP;
+	snprintf(r->name, sizeof(r->name), "rule%zu", i + 1);
+	sc->fw_line[i] = (int)item->start_mark.line + 1;
+	FOR_PAIRS(item, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
+		int j = ld_key_index(ld, k, fw_keys, &seen, "a firewall rule");
+		size_t mark;
+
+		if (j < 0 || ld->fatal) {
+			continue;
+		}
+		mark = ld_path_key(ld, fw_keys[j]);
+		get_fw_field(ld, j, v, r);
+		ld_path_restore(ld, mark);
+	}
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(sc->fw[j].name, r->name) == 0) {
+			ld_fail(ld, item, "firewall rule name '%s' is already used", r->name);
+		}
+	}
+}
+
+/* Every rule is counted, even one with errors: events still find it by
+ * name and do not fail a second time. */
 int
 ld_load_firewall(loader *ld, const yaml_node_t *n)
 {
-	static const char *const keys[] = {"name",  "src",    "dst",     "proto", "sport",
-	                                   "dport", "action", "enabled", NULL};
 	sim_scenario *sc = ld->sc;
+	unsigned errors = ld->n_errors;
 	size_t len;
 
-	if (ld_expect_sequence(ld, n, "firewall rules") != 0) {
+	sc->fw = ld_list_array(ld, n, "firewall rules", 1, sizeof(*sc->fw), &len);
+	if (sc->fw == NULL) {
 		return -1;
 	}
-	len = ld_seq_len(n);
-	sc->fw = calloc(len + 1, sizeof(*sc->fw));
 	sc->fw_line = calloc(len + 1, sizeof(int));
-	if (sc->fw == NULL || sc->fw_line == NULL) {
-		return ld_fail(ld, n, "out of memory");
+	if (sc->fw_line == NULL) {
+		return ld_fatal(ld, n, "out of memory");
 	}
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && !ld->fatal; i++) {
 		size_t mark = ld_path_index(ld, i);
 		yaml_node_t *item = ld_seq_item(ld, n, i);
-		netem_fw_rule *r = &sc->fw[i];
-		uint64_t seen = 0;
 
-		if (ld_expect_mapping(ld, item, "a firewall rule") != 0) {
-			return -1;
-		}
-		r->enabled = true;
-		r->action = NETEM_FW_DROP;
-		r->proto = NETEM_FW_PROTO_UDP;
-		snprintf(r->name, sizeof(r->name), "rule%zu", i + 1);
-		sc->fw_line[i] = (int)item->start_mark.line + 1;
-		FOR_PAIRS(item, pr)
-		{
-			yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-			int j = ld_key_index(ld, k, keys, &seen, "a firewall rule");
-			size_t m2;
-			int rc = 0;
-			long long ll;
-			const char *s;
-
-			if (j < 0) {
-				return -1;
-			}
-			m2 = ld_path_key(ld, keys[j]);
-			switch (j) {
-			case 0:
-				rc = ld_get_text(ld, v, r->name, sizeof(r->name), "a rule name");
-				break;
-			case 1:
-				rc = get_fw_match(ld, v, &r->src, &r->src_mask);
-				break;
-			case 2:
-				rc = get_fw_match(ld, v, &r->dst, &r->dst_mask);
-				break;
-			case 3:
-				s = ld_scalar(ld, v, "udp or any");
-				if (s == NULL) {
-					rc = -1;
-				} else if (strcmp(s, "udp") == 0) {
-					r->proto = NETEM_FW_PROTO_UDP;
-				} else if (strcmp(s, "any") == 0) {
-					r->proto = 0;
-				} else {
-					rc = ld_fail(ld, v, "expected udp or any, got '%.40s'", s);
-				}
-				break;
-			case 4:
-			case 5:
-				rc = ld_get_int(ld, v, 0, 65535, &ll);
-				*(j == 4 ? &r->sport : &r->dport) = (uint16_t)ll;
-				break;
-			case 6:
-				s = ld_scalar(ld, v, "drop, reject or accept");
-				if (s == NULL) {
-					rc = -1;
-				} else if (strcmp(s, "drop") == 0) {
-					r->action = NETEM_FW_DROP;
-				} else if (strcmp(s, "reject") == 0) {
-					r->action = NETEM_FW_REJECT;
-				} else if (strcmp(s, "accept") == 0) {
-					r->action = NETEM_FW_ACCEPT;
-				} else {
-					rc = ld_fail(ld, v,
-					             "expected drop, reject or accept, got '%.40s'",
-					             s);
-				}
-				break;
-			default:
-				rc = ld_get_bool(ld, v, &r->enabled);
-				break;
-			}
-			ld_path_restore(ld, m2);
-			if (rc != 0) {
-				return -1;
-			}
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(sc->fw[j].name, r->name) == 0) {
-				return ld_fail(ld, item, "firewall rule name '%s' is already used",
-				               r->name);
-			}
+		if (ld_expect_mapping(ld, item, "a firewall rule") == 0) {
+			load_fw_rule(ld, item, i);
 		}
 		sc->n_fw++;
 		ld_path_restore(ld, mark);
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }

@@ -6,6 +6,8 @@
  * "One-shot query nodes").
  */
 #include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,10 @@
 #define QUERY_SAMPLES_DEFAULT  4     /* ntpdate DEFSAMPLES */
 #define QUERY_TIMEOUT_DEFAULT  1.0   /* s, ntpdate DEFTIMEOUT (5 ticks of 0.2 s) */
 #define QUERY_INTERVAL_DEFAULT 1.0   /* s, between a server's requests (ours) */
+#define DRIFT_SIGN_MIN         1.0   /* ppm: below it a same-sign drift value is noise (ours) */
+#define DRIFT_SIGN_RATIO                                                                           \
+	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
+	       smaller looks like the clock's error copied (ours) */
 
 /* ------------------------------------------------------------------ */
 /* node references and addresses                                       */
@@ -108,7 +114,7 @@ ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *coun
 	}
 	*out = calloc(len, sizeof(**out));
 	if (*out == NULL) {
-		return ld_fail(ld, n, "out of memory");
+		return ld_fatal(ld, n, "out of memory");
 	}
 	*count = len;
 	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
@@ -120,7 +126,7 @@ ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *coun
 
 		ld_path_restore(ld, mark);
 		if (rc != 0) {
-			return -1;
+			return -1; /* the caller skips the whole list */
 		}
 	}
 	return 0;
@@ -148,11 +154,12 @@ static int
 get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 {
 	static const char *const keys[] = {"at", "by", NULL};
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_sequence(ld, n, "clock steps ({at, by})") != 0) {
 		return -1;
 	}
-	for (size_t i = 0; i < ld_seq_len(n); i++) {
+	for (size_t i = 0; i < ld_seq_len(n) && !ld->fatal; i++) {
 		size_t mark = ld_path_index(ld, i);
 		yaml_node_t *item = ld_seq_item(ld, n, i);
 		sim_event_spec *e;
@@ -160,7 +167,8 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 
 		if (ld_expect_mapping(ld, item, "a clock step {at, by}") != 0 ||
 		    ld_add_event(ld, item, &e) != 0) {
-			return -1;
+			ld_path_restore(ld, mark);
+			continue;
 		}
 		e->kind = SIM_EV_STEP;
 		e->nodes.first = t->first;
@@ -169,23 +177,25 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 		{
 			yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
 			int j = ld_key_index(ld, k, keys, &seen, "a clock step");
-			int rc;
+			size_t m2;
 
 			if (j < 0) {
-				return -1;
+				continue;
 			}
-			rc = j == 0 ? ld_get_time_nonneg(ld, v, &e->at)
-			            : ld_get_duration(ld, v, &e->value);
-			if (rc != 0) {
-				return -1;
+			m2 = ld_path_key(ld, keys[j]);
+			if (j == 0 && ld_get_time_nonneg(ld, v, &e->at) == 0) {
+				ld_check_in_run(ld, v, e->at, false, "the step would never happen");
+			} else if (j == 1) {
+				ld_get_duration(ld, v, &e->value);
 			}
+			ld_path_restore(ld, m2);
 		}
 		if (seen != 3) {
-			return ld_fail(ld, item, "a clock step needs 'at' and 'by'");
+			ld_fail(ld, item, "a clock step needs 'at' and 'by'");
 		}
 		ld_path_restore(ld, mark);
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 static int
@@ -193,6 +203,7 @@ get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
 {
 	static const char *const keys[] = {"amplitude", "period", "phase", NULL};
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a periodic frequency term (amplitude, period, phase)") != 0) {
 		return -1;
@@ -205,7 +216,7 @@ get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
 		int rc;
 
 		if (i < 0) {
-			return -1;
+			continue;
 		}
 		mark = ld_path_key(ld, keys[i]);
 		if (i == 0) {
@@ -223,14 +234,14 @@ get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
 			rc = ld_get_number(ld, v, &c->temp_phase);
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
 	}
 	if (!(seen & 1) || !(seen & 2)) {
-		return ld_fail(ld, n, "temperature needs 'amplitude' and 'period'");
+		ld_fail(ld, n, "temperature needs 'amplitude' and 'period'");
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 static int
@@ -241,6 +252,7 @@ load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 	                                   "noise",       "steps",       NULL};
 	sim_osc_params *c = &t->clock;
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a clock model (offset, freq, wander, ...)") != 0) {
 		return -1;
@@ -253,7 +265,7 @@ load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 		int rc = 0;
 
 		if (i < 0) {
-			return -1;
+			continue;
 		}
 		mark = ld_path_key(ld, keys[i]);
 		switch (i) {
@@ -302,17 +314,18 @@ load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 			break;
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 static int
 get_fault_kinds(loader *ld, const yaml_node_t *n, ntp_fault *f)
 {
 	size_t count;
+	unsigned errors = ld->n_errors;
 
 	if (ld_scalar_or_list_len(ld, n, "fault names", &count) != 0) {
 		return -1;
@@ -328,15 +341,14 @@ get_fault_kinds(loader *ld, const yaml_node_t *n, ntp_fault *f)
 		}
 		bit = ntp_fault_from_name(s);
 		if (bit == 0) {
-			return ld_fail(
-			        ld, item,
+			ld_fail(ld, item,
 			        "unknown fault '%.40s' (faults: wrong-leap, stratum16, kod, "
 			        "falseticker, stale-reftime, huge-rootdisp, bad-origin, silent)",
 			        s);
 		}
 		f->kinds |= (uint32_t)bit;
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 static const char *const fault_keys[] = {"kinds", "leap", "offset", "rootdisp",
@@ -348,6 +360,7 @@ int
 ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 {
 	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
 
 	FOR_PAIRS(n, pr)
 	{
@@ -356,9 +369,9 @@ ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 		int i = -1;
 		size_t mark;
 		int rc = 0;
-		long long ll;
+		long long ll = 0;
 
-		if (k == NULL || v == NULL) {
+		if (ld->fatal) {
 			return -1;
 		}
 		key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
@@ -373,7 +386,7 @@ ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 		if (i < 0) {
 			i = ld_key_index(ld, k, fault_keys, &seen, "fault");
 			if (i < 0) {
-				return -1;
+				continue;
 			}
 		}
 		mark = ld_path_key(ld, fault_keys[i]);
@@ -382,8 +395,9 @@ ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 			rc = get_fault_kinds(ld, v, f);
 			break;
 		case 1:
-			rc = ld_get_int(ld, v, 0, 3, &ll);
-			f->leap = (uint8_t)ll;
+			if ((rc = ld_get_int(ld, v, 0, 3, &ll)) == 0) {
+				f->leap = (uint8_t)ll;
+			}
 			break;
 		case 2:
 			rc = ld_get_duration(ld, v, &f->offset);
@@ -399,11 +413,11 @@ ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 			break;
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }
 
 static int
@@ -469,7 +483,9 @@ ld_get_query_field(loader *ld, int i, const yaml_node_t *v, sim_query_spec *q)
 		return get_query_servers(ld, v, q);
 	case 1:
 		rc = ld_get_int(ld, v, 1, SIM_QUERY_MAX_SAMPLES, &ll);
-		q->samples = (int)ll;
+		if (rc == 0) {
+			q->samples = (int)ll;
+		}
 		return rc;
 	case 2:
 		rc = ld_get_time_nonneg(ld, v, &q->interval);
@@ -501,13 +517,14 @@ get_times(loader *ld, const yaml_node_t *n, double **out, size_t *count)
 	free(*out);
 	*out = calloc(len, sizeof(double));
 	if (*out == NULL) {
-		return ld_fail(ld, n, "out of memory");
+		return ld_fatal(ld, n, "out of memory");
 	}
 	*count = len;
 	for (size_t i = 0; i < len; i++) {
 		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
 
-		if (ld_get_time_nonneg(ld, item, &(*out)[i]) != 0) {
+		if (ld_get_time_nonneg(ld, item, &(*out)[i]) != 0 ||
+		    ld_check_in_run(ld, item, (*out)[i], false, "the query would never run") != 0) {
 			return -1;
 		}
 	}
@@ -607,17 +624,47 @@ valid_name(const char *s)
 }
 
 /* Conf text position: a block scalar's text starts on the line after its
- * indicator; a flow scalar's on its own line. */
-static int
-conf_first_line(const yaml_node_t *v)
+ * indicator, each line after the block's indent; a flow scalar's on its
+ * own line, after its opening quote if any. */
+static void
+conf_position(const loader *ld, const yaml_node_t *v, sim_node_spec *t)
 {
-	int line = (int)v->start_mark.line + 1;
+	yaml_scalar_style_t style = v->data.scalar.style;
 
-	if (v->data.scalar.style == YAML_LITERAL_SCALAR_STYLE ||
-	    v->data.scalar.style == YAML_FOLDED_SCALAR_STYLE) {
-		line++;
+	t->conf_line = (int)v->start_mark.line + 1;
+	t->conf_col = (int)v->start_mark.column;
+	if (style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE) {
+		t->conf_line++;
+		t->conf_col = ld_line_indent(ld, t->conf_line);
+	} else if (style != YAML_PLAIN_SCALAR_STYLE) {
+		t->conf_col++;
 	}
-	return line;
+}
+
+/* An error or warning at column col of ntp.conf line `line` (both from
+ * 1) of node t, whose conf is at `path`: "FILE:LINE:COL: [warning: ]PATH
+ * (node NAME, ntp.conf line N): msg". */
+static void conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col,
+                        bool error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void
+conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col, bool error,
+            const char *fmt, ...)
+{
+	char msg[512], text[800];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, ntp.conf line %d): %s", ld->file,
+	         t->conf_line + line - 1, t->conf_col + (col > 0 ? col : 1),
+	         error ? "" : "warning: ", path, t->name, line, msg);
+	if (error) {
+		ld_add_error(ld, text);
+	} else {
+		ld_warn(ld->sc, "%s", text);
+	}
 }
 
 static int
@@ -625,43 +672,30 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 {
 	const char *text = ld_scalar(ld, v, "ntp.conf text (use conf: | and indent it)");
 	char fname[SIM_NAME_MAX + 16];
+	unsigned kept = 0;
 
 	if (text == NULL) {
 		return -1;
 	}
 	t->conf = malloc(sizeof(*t->conf));
 	if (t->conf == NULL) {
-		return ld_fail(ld, v, "out of memory");
+		return ld_fatal(ld, v, "out of memory");
 	}
 	snprintf(fname, sizeof(fname), "%s/ntp.conf", t->name);
 	ntp_conf_init(t->conf, fname);
 	ntp_conf_parse(t->conf, text, strlen(text));
-	t->conf_line = conf_first_line(v);
+	conf_position(ld, v, t);
 	for (size_t i = 0; i < t->conf->n_diags; i++) {
 		const ntp_conf_diag *d = &t->conf->diags[i];
-		char line[700];
+		bool error = d->severity == NTP_CONF_ERROR;
 
-		snprintf(line, sizeof(line),
-		         "%s:%d:%d: %s (node %s, ntp.conf line %d): %s: %s%s%s%s", ld->file,
-		         t->conf_line + d->line - 1, d->col, ld->path, t->name, d->line,
-		         d->severity == NTP_CONF_ERROR ? "error" : "warning", d->msg,
-		         d->hint[0] ? " (" : "", d->hint, d->hint[0] ? ")" : "");
-		if (d->severity != NTP_CONF_ERROR) {
-			ld_warn(ld->sc, "%s", line);
-			continue;
-		}
-		if (!ld->failed) {
-			ld->failed = true;
-			snprintf(ld->err, ld->errsize, "%s", line);
-		} else if (strlen(ld->err) + strlen(line) + 2 < ld->errsize) {
-			strcat(ld->err, "\n");
-			strcat(ld->err, line);
-		}
+		conf_report(ld, t, ld->path, d->line, d->col, error, "%s%s%s%s", d->msg,
+		            d->hint[0] ? " (" : "", d->hint, d->hint[0] ? ")" : "");
+		kept += error;
 	}
-	if (t->conf->n_errors > 0 && !ld->failed) {
-		return ld_fail(ld, v, "ntp.conf has %u errors", t->conf->n_errors);
-	}
-	return ld->failed ? -1 : 0;
+	/* Errors the conf parser counted but did not keep: in "N more". */
+	ld->n_errors += t->conf->n_errors - kept;
+	return t->conf->n_errors > 0 ? -1 : 0;
 }
 
 /* First pass over one node entry: everything but references to other
@@ -672,6 +706,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 	uint64_t seen = 0;
 	long long ll;
 	yaml_node_t *conf = NULL, *at = NULL;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a node (name, address, clock, conf, ...)") != 0) {
 		return -1;
@@ -688,43 +723,32 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
 		const char *key;
 
-		if (k == NULL || v == NULL) {
+		if (ld->fatal) {
 			return -1;
 		}
 		key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
 		if (strcmp(key, "name") == 0) {
 			size_t mark = ld_path_key(ld, "name");
 
-			if (ld_get_text(ld, v, t->name, sizeof(t->name), "a node name") != 0) {
-				return -1;
-			}
-			if (!valid_name(t->name)) {
-				return ld_fail(
-				        ld, v,
+			if (ld_get_text(ld, v, t->name, sizeof(t->name), "a node name") == 0 &&
+			    !valid_name(t->name)) {
+				ld_fail(ld, v,
 				        "a node name starts with a letter and has only letters, "
 				        "digits, '_', '-', '.' (and is not 'any')");
 			}
 			ld_path_restore(ld, mark);
 		} else if (strcmp(key, "kind") == 0) {
-			const char *s = ld_scalar(ld, v, "host or query");
+			/* in enum sim_node_kind order */
+			static const char *const kinds[] = {"host", "query", NULL};
+			int i = ld_get_choice(ld, v, kinds,
+			                      "host (an NTP daemon) or query (a one-shot query "
+			                      "like ntpdate -q)");
 
-			if (s == NULL) {
-				return -1;
-			}
-			if (strcmp(s, "host") == 0) {
-				t->kind = SIM_NODE_HOST;
-			} else if (strcmp(s, "query") == 0) {
-				t->kind = SIM_NODE_QUERY;
-			} else {
-				return ld_fail(ld, v,
-				               "expected host (an NTP daemon) or query (a one-shot "
-				               "query like ntpdate -q), got '%.40s'",
-				               s);
-			}
+			t->kind = i < 0 ? SIM_NODE_HOST : i;
 		}
 	}
-	if (t->name[0] == '\0') {
-		return ld_fail(ld, n, "a node needs a 'name'");
+	if (t->name[0] == '\0' && ld_errors_since(ld, errors) == 0) {
+		ld_fail(ld, n, "a node needs a 'name'");
 	}
 	if (t->kind == SIM_NODE_QUERY) {
 		t->query.unprivileged = true;
@@ -737,16 +761,19 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		int rc = 0;
 
 		if (i < 0) {
-			return -1;
+			continue;
 		}
 		if (i >= NK_SERVERS && t->kind != SIM_NODE_QUERY) {
-			return ld_fail(ld, k, "field '%s' is for kind: query nodes", node_keys[i]);
+			ld_fail(ld, k, "field '%s' is for kind: query nodes", node_keys[i]);
+			continue;
 		}
 		mark = ld_path_key(ld, node_keys[i]);
 		switch (i) {
 		case NK_COUNT:
 			rc = ld_get_int(ld, v, 1, SIM_MAX_NODES, &ll);
-			t->count = (uint32_t)ll;
+			if (rc == 0) {
+				t->count = (uint32_t)ll;
+			}
 			break;
 		case NK_ADDRESS:
 			rc = get_address(ld, v, &t->addr);
@@ -769,10 +796,16 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			break;
 		case NK_PRECISION:
 			rc = ld_get_int(ld, v, -32, 0, &ll);
-			t->precision = (int8_t)ll;
+			if (rc == 0) {
+				t->precision = (int8_t)ll;
+			}
 			break;
 		case NK_START:
 			rc = ld_get_time_nonneg(ld, v, &t->start);
+			if (rc == 0) {
+				rc = ld_check_in_run(ld, v, t->start, false,
+				                     "the daemon would never start");
+			}
 			break;
 		case NK_FAULT:
 			rc = ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)");
@@ -781,7 +814,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			}
 			break;
 		case NK_TRACE: {
-			bool b;
+			bool b = true;
 
 			rc = ld_get_bool(ld, v, &b);
 			t->trace = b ? 1 : 0;
@@ -807,59 +840,85 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			break; /* name, kind: done */
 		}
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		if (rc != 0 && ld->fatal) {
 			return -1;
 		}
 	}
-	if (t->count > 1 && isdigit((unsigned char)t->name[strlen(t->name) - 1])) {
-		return ld_fail(ld, n,
-		               "a node with count > 1 needs a name that does not end in a digit "
-		               "('%s' + 1 would be ambiguous)",
-		               t->name);
+	if (t->count > 1 && t->name[0] != '\0' &&
+	    isdigit((unsigned char)t->name[strlen(t->name) - 1])) {
+		ld_fail(ld, n,
+		        "a node with count > 1 needs a name that does not end in a digit "
+		        "('%s' + 1 would be ambiguous)",
+		        t->name);
 	}
 	if (t->trace < 0) {
 		t->trace = t->count == 1;
 	}
 	if (t->kind == SIM_NODE_HOST) {
 		size_t mark;
-		int rc;
 
 		if (conf == NULL) {
 			return ld_fail(ld, n, "node '%s' needs 'conf' (its ntp.conf text)",
 			               t->name);
 		}
 		mark = ld_path_key(ld, "conf");
-		rc = load_conf(ld, conf, t);
+		load_conf(ld, conf, t);
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
-		}
 	} else {
 		size_t mark;
-		int rc;
 
 		if (conf != NULL) {
-			return ld_fail(ld, conf, "a kind: query node has no ntp.conf");
+			ld_fail(ld, conf, "a kind: query node has no ntp.conf");
 		}
 		if (!(seen & (UINT64_C(1) << NK_SERVERS))) {
-			return ld_fail(ld, n, "a kind: query node needs 'servers'");
+			ld_fail(ld, n, "a kind: query node needs 'servers'");
 		}
 		if (at == NULL) {
 			t->query_at = calloc(1, sizeof(double));
 			if (t->query_at == NULL) {
-				return ld_fail(ld, n, "out of memory");
+				return ld_fatal(ld, n, "out of memory");
 			}
 			t->n_query_at = 1;
 		} else {
 			mark = ld_path_key(ld, "at");
-			rc = get_times(ld, at, &t->query_at, &t->n_query_at);
+			get_times(ld, at, &t->query_at, &t->n_query_at);
 			ld_path_restore(ld, mark);
-			if (rc != 0) {
-				return -1;
-			}
 		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
+}
+
+/* The drift file holds ntpd's frequency *correction* (ppm): a clock +12
+ * ppm fast needs -12.  A value with the sign of the clock's own error and
+ * about its size is that error copied in, which doubles it instead of
+ * cancelling it; say so at the drift_ppm value. */
+static void
+check_drift_sign(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
+{
+	double drift = t->drift_ppm, freq = t->clock.freq * 1e6; /* ppm */
+	double lo = fmin(fabs(drift), fabs(freq)), hi = fmax(fabs(drift), fabs(freq));
+
+	if (!t->have_drift || drift * freq <= 0.0 || lo < DRIFT_SIGN_MIN ||
+	    hi > DRIFT_SIGN_RATIO * lo) {
+		return;
+	}
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "drift_ppm") == 0) {
+			size_t mark = ld_path_key(ld, "drift_ppm");
+
+			ld_warn_at(
+			        ld, ld_get(ld, pr->value),
+			        "%+g ppm has the sign of the clock's freq (%+g ppm), but the drift "
+			        "file holds ntpd's correction: a clock %g ppm %s needs drift_ppm: "
+			        "%g (write that, or drop drift_ppm to start unset)",
+			        drift, freq, fabs(freq), freq > 0.0 ? "fast" : "slow", -freq);
+			ld_path_restore(ld, mark);
+		}
+	}
 }
 
 /* Second pass: clock (its steps become events of this node's range),
@@ -867,30 +926,35 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 static int
 load_node_refs(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 {
+	unsigned errors = ld->n_errors;
+
+	if (n->type != YAML_MAPPING_NODE) {
+		return -1; /* reported by load_node */
+	}
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		const char *key;
+		const char *key =
+		        k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
 		size_t mark;
-		int rc = 0;
 
-		if (k == NULL || v == NULL) {
-			return -1;
-		}
-		key = (const char *)k->data.scalar.value;
 		if (strcmp(key, "clock") == 0) {
 			mark = ld_path_key(ld, "clock");
-			rc = load_clock(ld, v, t);
+			load_clock(ld, v, t);
 			ld_path_restore(ld, mark);
-		} else if (strcmp(key, "servers") == 0) {
+		} else if (strcmp(key, "servers") == 0 && t->kind == SIM_NODE_QUERY) {
 			mark = ld_path_key(ld, "servers");
-			rc = get_query_servers(ld, v, &t->query);
+			get_query_servers(ld, v, &t->query);
 			ld_path_restore(ld, mark);
 		}
-		if (rc != 0) {
+		if (ld->fatal) {
 			return -1;
 		}
 	}
+	if (ld_errors_since(ld, errors) != 0) {
+		return -1;
+	}
+	check_drift_sign(ld, n, t);
 	return 0;
 }
 
@@ -933,15 +997,14 @@ assign_addresses(loader *ld, const yaml_node_t *list)
 			if (lo_a < lo_b + b->count && lo_b < lo_a + a->count) {
 				ntp_addr x = lo_a > lo_b ? a->addr : b->addr;
 
-				return ld_fail(ld, list,
-				               "nodes '%s' and '%s' have overlapping addresses "
-				               "(both include %s)",
-				               b->name, a->name,
-				               ntp_addr_format(&x, buf, sizeof(buf)));
+				ld_fail(ld, list,
+				        "nodes '%s' and '%s' have overlapping addresses "
+				        "(both include %s)",
+				        b->name, a->name, ntp_addr_format(&x, buf, sizeof(buf)));
 			}
 		}
 	}
-	return 0;
+	return ld->failed ? -1 : 0;
 }
 
 /* Would t's name, or one of its replicas' names, resolve to a node that
@@ -970,12 +1033,15 @@ name_taken(const sim_scenario *sc, const sim_node_spec *t)
 	return false;
 }
 
+/* Every node entry is counted, even one with errors: its name still
+ * resolves, so references to it do not fail a second time. */
 int
 ld_load_nodes(loader *ld, const yaml_node_t *n)
 {
 	sim_scenario *sc = ld->sc;
 	size_t len;
 	uint64_t total = 0;
+	unsigned errors = ld->n_errors;
 
 	if (ld_expect_sequence(ld, n, "the nodes") != 0) {
 		return -1;
@@ -986,45 +1052,127 @@ ld_load_nodes(loader *ld, const yaml_node_t *n)
 	}
 	sc->nodes = calloc(len + 1, sizeof(*sc->nodes)); /* +1: a partly loaded entry */
 	if (sc->nodes == NULL) {
-		return ld_fail(ld, n, "out of memory");
+		return ld_fatal(ld, n, "out of memory");
 	}
 	for (size_t i = 0; i < len; i++) {
 		size_t mark = ld_path_index(ld, i);
 		sim_node_spec *t = &sc->nodes[i];
-		int rc = load_node(ld, ld_seq_item(ld, n, i), t, (uint32_t)total);
+		yaml_node_t *item = ld_seq_item(ld, n, i);
 
-		ld_path_restore(ld, mark);
-		if (rc != 0) {
+		load_node(ld, item, t, (uint32_t)total);
+		if (ld->fatal) {
 			return -1;
 		}
-		if (name_taken(sc, t)) {
-			mark = ld_path_index(ld, i);
-			rc = ld_fail(ld, ld_seq_item(ld, n, i), "node name '%s' is already used%s",
-			             t->name, t->count > 1 ? " (or one of its replica names)" : "");
-			ld_path_restore(ld, mark);
-			return rc;
+		if (t->name[0] != '\0' && name_taken(sc, t)) {
+			ld_fail(ld, item, "node name '%s' is already used%s", t->name,
+			        t->count > 1 ? " (or one of its replica names)" : "");
 		}
+		ld_path_restore(ld, mark);
 		sc->n_nodes++;
 		total += t->count;
 		if (total > SIM_MAX_NODES) {
-			return ld_fail(ld, ld_seq_item(ld, n, i), "more than %d nodes in all",
-			               SIM_MAX_NODES);
+			return ld_fatal(ld, item, "more than %d nodes in all", SIM_MAX_NODES);
 		}
 	}
 	sc->total_nodes = (uint32_t)total;
-	if (assign_addresses(ld, n) != 0) {
+	if (assign_addresses(ld, n) != 0 && ld->fatal) {
 		return -1;
 	}
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < len && !ld->fatal; i++) {
 		size_t mark = ld_path_index(ld, i);
-		int rc = load_node_refs(ld, ld_seq_item(ld, n, i), &sc->nodes[i]);
 
+		load_node_refs(ld, ld_seq_item(ld, n, i), &sc->nodes[i]);
 		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1;
-		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
+}
+
+/* A pool expands into one server per node it names. */
+static void
+expand_pool(loader *ld, sim_node_spec *t, const char *path, const ntp_conf_server *s, sim_range r)
+{
+	for (uint32_t k = 0; k < r.count; k++) {
+		ntp_conf_server *e;
+
+		if (t->conf->n_servers >= NTP_CONF_MAX_SERVERS) {
+			conf_report(ld, t, path, s->line, 1, false, "pool '%s' cut at %d servers",
+			            s->host, NTP_CONF_MAX_SERVERS);
+			return;
+		}
+		e = &t->conf->servers[t->conf->n_servers++];
+		*e = *s;
+		e->kind = NTP_CONF_SERVER;
+		e->addr = sim_scenario_node_addr(ld->sc, r.first + k);
+		sim_scenario_node_name(ld->sc, r.first + k, e->host, sizeof(e->host));
+	}
+}
+
+/* Whether the nodes r include node t or one of its replicas: all of them
+ * run this ntp.conf, so one would poll itself.  Its packets would loop
+ * back to its own server part, a source no real network has. */
+static bool
+names_itself(loader *ld, const sim_node_spec *t, const char *path, const ntp_conf_server *s,
+             sim_range r)
+{
+	if (!(r.first < t->first + t->count && t->first < r.first + r.count)) {
+		return false;
+	}
+	static const char *const directive[] = {"server", "pool", "peer"};
+	bool pool = s->kind == NTP_CONF_POOL;
+
+	conf_report(ld, t, path, s->line, 1, true,
+	            "%s '%.40s' %s%s: a node cannot be its own server; name other nodes "
+	            "(server 127.127.1.0 is its local clock)",
+	            directive[s->kind], s->host, pool ? "includes " : "is ",
+	            t->count == 1 ? "this node itself"
+	            : pool        ? "this node's replicas, which share this ntp.conf"
+	                          : "one of this node's replicas, which share this ntp.conf");
+	return true;
+}
+
+/* One server, peer or pool line of node t's conf. */
+static void
+resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *s)
+{
+	sim_range r;
+	char buf[64];
+
+	if (s->kind == NTP_CONF_LOCAL_CLOCK) {
+		return;
+	}
+	if (s->addr.family != NTP_AF_NONE) {
+		long owner = owner_of(ld->sc, &s->addr);
+
+		if (owner < 0) {
+			conf_report(ld, t, path, s->line, 1, false,
+			            "no node has address %s: packets to it are dropped",
+			            ntp_addr_format(&s->addr, buf, sizeof(buf)));
+		} else {
+			names_itself(ld, t, path, s, (sim_range){(uint32_t)owner, 1});
+		}
+		return;
+	}
+	if (sim_scenario_find(ld->sc, s->host, &r) != 0) {
+		conf_report(ld, t, path, s->line, 1, true,
+		            "cannot resolve '%.60s': ntpsim resolves host names only to the "
+		            "scenario's node names",
+		            s->host);
+		return;
+	}
+	if (s->kind != NTP_CONF_POOL && r.count != 1) {
+		conf_report(ld, t, path, s->line, 1, true,
+		            "'%.40s' names %u nodes; use 'pool %.40s' or name one of them", s->host,
+		            r.count, s->host);
+		return;
+	}
+	if (names_itself(ld, t, path, s, r)) {
+		return;
+	}
+	if (s->kind == NTP_CONF_POOL) {
+		expand_pool(ld, t, path, s, r);
+		return;
+	}
+	s->addr = sim_scenario_node_addr(ld->sc, r.first);
 }
 
 /* Resolve `server NAME` / `peer NAME` / `pool NAME` of every conf to the
@@ -1033,79 +1181,21 @@ int
 ld_resolve_confs(loader *ld)
 {
 	sim_scenario *sc = ld->sc;
+	unsigned errors = ld->n_errors;
 
 	for (size_t i = 0; i < sc->n_nodes; i++) {
 		sim_node_spec *t = &sc->nodes[i];
+		char path[40];
 		size_t n0;
 
 		if (t->conf == NULL) {
 			continue;
 		}
-		n0 = t->conf->n_servers;
+		snprintf(path, sizeof(path), "nodes[%zu].conf", i);
+		n0 = t->conf->n_servers; /* not the pools' expansions */
 		for (size_t j = 0; j < n0; j++) {
-			ntp_conf_server *s = &t->conf->servers[j];
-			int line = t->conf_line + s->line - 1;
-			sim_range r;
-			char buf[64];
-
-			if (s->kind == NTP_CONF_LOCAL_CLOCK) {
-				continue;
-			}
-			if (s->addr.family != NTP_AF_NONE) {
-				if (owner_of(sc, &s->addr) < 0) {
-					ld_warn(sc,
-					        "%s:%d: nodes[%zu].conf (node %s, "
-					        "ntp.conf line %d): no node has address "
-					        "%s: packets to it are dropped",
-					        ld->file, line, i, t->name, s->line,
-					        ntp_addr_format(&s->addr, buf, sizeof(buf)));
-				}
-				continue;
-			}
-			if (sim_scenario_find(sc, s->host, &r) != 0) {
-				snprintf(ld->err, ld->errsize,
-				         "%s:%d: nodes[%zu].conf (node %s, ntp.conf line %d): "
-				         "cannot resolve '%.60s': "
-				         "ntpsim resolves host names only to the scenario's node "
-				         "names",
-				         ld->file, line, i, t->name, s->line, s->host);
-				ld->failed = true;
-				return -1;
-			}
-			if (s->kind != NTP_CONF_POOL && r.count != 1) {
-				snprintf(ld->err, ld->errsize,
-				         "%s:%d: nodes[%zu].conf (node %s, ntp.conf line %d): "
-				         "'%.40s' names %u nodes; use "
-				         "'pool %.40s' or name one of them",
-				         ld->file, line, i, t->name, s->line, s->host, r.count,
-				         s->host);
-				ld->failed = true;
-				return -1;
-			}
-			if (s->kind != NTP_CONF_POOL) {
-				s->addr = sim_scenario_node_addr(sc, r.first);
-				continue;
-			}
-			/* A pool expands into one server per node it names. */
-			for (uint32_t k = 0; k < r.count; k++) {
-				ntp_conf_server *e;
-
-				if (t->conf->n_servers >= NTP_CONF_MAX_SERVERS) {
-					ld_warn(sc,
-					        "%s:%d: nodes[%zu].conf (node %s, "
-					        "ntp.conf line %d): pool '%s' cut at %d "
-					        "servers",
-					        ld->file, line, i, t->name, s->line, s->host,
-					        NTP_CONF_MAX_SERVERS);
-					break;
-				}
-				e = &t->conf->servers[t->conf->n_servers++];
-				*e = *s;
-				e->kind = NTP_CONF_SERVER;
-				e->addr = sim_scenario_node_addr(sc, r.first + k);
-				sim_scenario_node_name(sc, r.first + k, e->host, sizeof(e->host));
-			}
+			resolve_server(ld, t, path, &t->conf->servers[j]);
 		}
 	}
-	return 0;
+	return ld_errors_since(ld, errors);
 }

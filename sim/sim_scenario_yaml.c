@@ -20,28 +20,188 @@
 /* ------------------------------------------------------------------ */
 /* errors and paths                                                    */
 
-int
-ld_fail(loader *ld, const yaml_node_t *n, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
+/* Bytes of err kept free for the closing "N more errors" line (ours). */
+#define MORE_LINE_MAX 96
 
-	if (ld->failed) {
+/* Control characters of quoted input (a node name with a line break)
+ * become '?': one message, one line, for people and for sort_errors.
+ * Returns the length. */
+static size_t
+one_line(char *s)
+{
+	size_t i = 0;
+
+	for (; s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+			s[i] = '?';
+		}
+	}
+	return i;
+}
+
+/* Keep one formatted error line.  The first always goes in (cut to fit);
+ * the next ones while LD_ERRORS_SHOWN and the room allow; all are counted. */
+void
+ld_add_error(loader *ld, const char *msg)
+{
+	char line[1024];
+	size_t len;
+
+	snprintf(line, sizeof(line), "%s", msg);
+	len = one_line(line);
+	ld->failed = true;
+	ld->n_errors++;
+	if (ld->errsize == 0) {
+		return;
+	}
+	if (ld->n_shown == 0) {
+		snprintf(ld->err, ld->errsize, "%s", line);
+		ld->err_len = strlen(ld->err);
+		ld->n_shown = 1;
+		return;
+	}
+	if (ld->n_shown >= LD_ERRORS_SHOWN ||
+	    ld->err_len + 1 + len + MORE_LINE_MAX >= ld->errsize) {
+		return;
+	}
+	ld->err[ld->err_len++] = '\n';
+	memcpy(ld->err + ld->err_len, line, len + 1);
+	ld->err_len += len;
+	ld->n_shown++;
+}
+
+typedef struct err_line {
+	unsigned long line, col; /* 0 when the line names no position */
+	size_t index;            /* order found: keeps ties stable */
+	const char *text;
+	size_t len;
+} err_line;
+
+static int
+cmp_err_line(const void *pa, const void *pb)
+{
+	const err_line *a = pa, *b = pb;
+
+	if (a->line != b->line) {
+		return a->line < b->line ? -1 : 1;
+	}
+	if (a->col != b->col) {
+		return a->col < b->col ? -1 : 1;
+	}
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+/* Put the kept errors in file order: the parts are read in an order of
+ * their own (nodes' clocks after all names, sections by dependency). */
+static void
+sort_errors(loader *ld)
+{
+	err_line lines[LD_ERRORS_SHOWN];
+	size_t n = 0, flen = strlen(ld->file);
+	char *sorted = malloc(ld->err_len + 1), *out = sorted;
+
+	if (sorted == NULL) {
+		return;
+	}
+	for (char *p = ld->err; n < LD_ERRORS_SHOWN && p < ld->err + ld->err_len; n++) {
+		char *nl = strchr(p, '\n');
+		err_line *e = &lines[n];
+
+		e->text = p;
+		e->len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		e->index = n;
+		e->line = e->col = 0;
+		if (strncmp(p, ld->file, flen) == 0 && p[flen] == ':') {
+			sscanf(p + flen + 1, "%lu:%lu:", &e->line, &e->col);
+		}
+		p += e->len + 1;
+	}
+	qsort(lines, n, sizeof(lines[0]), cmp_err_line);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out, lines[i].text, lines[i].len);
+		out += lines[i].len;
+		*out++ = i + 1 < n ? '\n' : '\0';
+	}
+	memcpy(ld->err, sorted, ld->err_len + 1);
+	free(sorted);
+}
+
+/* The errors in file order, then how many were found but not shown. */
+void
+ld_finish_errors(loader *ld)
+{
+	unsigned more = ld->n_errors - ld->n_shown;
+	char line[MORE_LINE_MAX + 200];
+
+	if (ld->n_shown == 0) {
+		return;
+	}
+	sort_errors(ld);
+	if (more == 0) {
+		return;
+	}
+	snprintf(line, sizeof(line), "\n%s: %u more error%s (only the first %u %s shown)", ld->file,
+	         more, more == 1 ? "" : "s", ld->n_shown, ld->n_shown == 1 ? "is" : "are");
+	if (ld->err_len + strlen(line) < ld->errsize) { /* whole or not at all */
+		memcpy(ld->err + ld->err_len, line, strlen(line) + 1);
+		ld->err_len += strlen(line);
+	}
+}
+
+/* -1 when errors were found since ld->n_errors was `before`, else 0: how a
+ * part that went on past its own errors reports them to its caller. */
+int
+ld_errors_since(const loader *ld, unsigned before)
+{
+	return ld->n_errors > before ? -1 : 0;
+}
+
+static int vfail(loader *ld, const yaml_node_t *n, bool fatal, const char *fmt, va_list ap)
+        __attribute__((format(printf, 4, 0)));
+
+static int
+vfail(loader *ld, const yaml_node_t *n, bool fatal, const char *fmt, va_list ap)
+{
+	char msg[512], line[1024];
+
+	if (ld->fatal) {
 		return -1;
 	}
-	ld->failed = true;
-	va_start(ap, fmt);
+	ld->fatal = fatal;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (n != NULL) {
-		snprintf(ld->err, ld->errsize, "%s:%lu:%lu: %s%s%s", ld->file,
+		snprintf(line, sizeof(line), "%s:%lu:%lu: %s%s%s", ld->file,
 		         (unsigned long)n->start_mark.line + 1,
 		         (unsigned long)n->start_mark.column + 1, ld->path,
 		         ld->path_len > 0 ? ": " : "", msg);
 	} else {
-		snprintf(ld->err, ld->errsize, "%s: %s%s%s", ld->file, ld->path,
+		snprintf(line, sizeof(line), "%s: %s%s%s", ld->file, ld->path,
 		         ld->path_len > 0 ? ": " : "", msg);
 	}
+	ld_add_error(ld, line);
+	return -1;
+}
+
+int
+ld_fail(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(ld, n, false, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* An error after which nothing more is read. */
+int
+ld_fatal(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(ld, n, true, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -56,7 +216,7 @@ ld_warn(sim_scenario *sc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	len = strlen(msg);
+	len = one_line(msg);
 	if (sc->warnings_len + len + 2 > WARNINGS_MAX) {
 		return;
 	}
@@ -69,6 +229,39 @@ ld_warn(sim_scenario *sc, const char *fmt, ...)
 	sc->warnings_len += len;
 	sc->warnings[sc->warnings_len++] = '\n';
 	sc->warnings[sc->warnings_len] = '\0';
+}
+
+/* "FILE:LINE:COL: warning: PATH: msg" at n's mark, like an error. */
+void
+ld_warn_at(loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ld_warn(ld->sc, "%s:%lu:%lu: warning: %s%s%s", ld->file,
+	        (unsigned long)n->start_mark.line + 1, (unsigned long)n->start_mark.column + 1,
+	        ld->path, ld->path_len > 0 ? ": " : "", msg);
+}
+
+/* Leading blanks of a line (1-based) of the scenario text: where an
+ * ntp.conf line of a block scalar starts, for its column. */
+int
+ld_line_indent(const loader *ld, int line)
+{
+	size_t i = 0;
+	int n = 0;
+
+	for (int l = 1; l < line && i < ld->len; i++) {
+		l += ld->buf[i] == '\n';
+	}
+	while (i < ld->len && ld->buf[i] == ' ') {
+		i++;
+		n++;
+	}
+	return n;
 }
 
 /* Append ".key" or "[i]" to the path; returns the length to restore. */
@@ -102,21 +295,22 @@ ld_path_restore(loader *ld, size_t old)
 /* ------------------------------------------------------------------ */
 /* node access                                                         */
 
-/* Never NULL: past the budget (or on a bad id) the load has failed and a
- * blank scalar stands in, so callers unwind through ordinary errors. */
+/* Never NULL: past the budget (or on a bad id) the load has failed
+ * fatally and a blank scalar (ld->dummy) stands in, so callers unwind
+ * through ordinary errors. */
 yaml_node_t *
 ld_get(loader *ld, int id)
 {
 	yaml_node_t *n;
 
-	if (++ld->visits > VISIT_BUDGET) {
-		ld_fail(ld, NULL, "scenario too large or too deeply aliased (over %d YAML nodes)",
-		        VISIT_BUDGET);
-		return &ld->dummy;
-	}
 	n = yaml_document_get_node(&ld->doc, id);
 	if (n == NULL) {
-		ld_fail(ld, NULL, "malformed YAML document");
+		ld_fatal(ld, NULL, "malformed YAML document");
+		return &ld->dummy;
+	}
+	if (++ld->visits > VISIT_BUDGET) {
+		ld_fatal(ld, n, "scenario too large or too deeply aliased (over %d YAML nodes)",
+		         VISIT_BUDGET);
 		return &ld->dummy;
 	}
 	return n;
@@ -156,6 +350,45 @@ ld_expect_sequence(loader *ld, const yaml_node_t *n, const char *what)
 		return ld_fail(ld, n, "list too long (more than %d entries)", SIM_MAX_ITEMS);
 	}
 	return 0;
+}
+
+/* A list n of `what` and a zeroed array for it: `per` elements of `size`
+ * bytes per entry, plus one (a partly loaded entry).  NULL after an error;
+ * *len is the list's length. */
+void *
+ld_list_array(loader *ld, const yaml_node_t *n, const char *what, size_t per, size_t size,
+              size_t *len)
+{
+	void *a;
+
+	*len = 0;
+	if (ld_expect_sequence(ld, n, what) != 0) {
+		return NULL;
+	}
+	*len = ld_seq_len(n);
+	a = calloc(*len * per + 1, size);
+	if (a == NULL) {
+		ld_fatal(ld, n, "out of memory");
+	}
+	return a;
+}
+
+/* A scalar that must be one of names (NULL-terminated): its index, or -1
+ * after an error that says `expected`. */
+int
+ld_get_choice(loader *ld, const yaml_node_t *v, const char *const *names, const char *expected)
+{
+	const char *s = ld_scalar(ld, v, expected);
+
+	if (s == NULL) {
+		return -1;
+	}
+	for (int i = 0; names[i] != NULL; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			return i;
+		}
+	}
+	return ld_fail(ld, v, "expected %s, got '%.40s'", expected, s);
 }
 
 size_t
@@ -380,6 +613,26 @@ ld_get_bool(loader *ld, const yaml_node_t *n, bool *out)
 		return ld_fail(ld, n, "expected true or false, got '%.60s'", s);
 	}
 	return 0;
+}
+
+/* A time of the scenario (s after the start) must fall inside the run:
+ * the engine stops at the end and drops whatever comes later without a
+ * word.  end_ok: the end itself is a valid time (a check window may close
+ * there, and the last sample is taken there); an event due at the end
+ * never runs.  `consequence` says what would go wrong.  Skipped while the
+ * duration is unknown (its own error is reported). */
+int
+ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok, const char *consequence)
+{
+	double end = ld->sc->duration;
+
+	if (end <= 0.0 || t < end || (end_ok && t == end)) {
+		return 0;
+	}
+	return ld_fail(ld, n,
+	               "%g s is %s the end of the run (duration: %g s): %s; make it earlier or "
+	               "the duration longer",
+	               t, t == end ? "at" : "after", end, consequence);
 }
 
 int

@@ -337,8 +337,8 @@ Test(netem_loss, gilbert_elliott_bursts)
 	p.ge = true;
 	p.ge_p = 0.01;
 	p.ge_r = 0.25;
-	p.ge_h = 1.0;
-	p.ge_k = 0.0;
+	p.ge_loss_bad = 1.0;
+	p.ge_loss_good = 0.0;
 	s = measure_loss(&p, 2 * N_STAT);
 	assert_close(s.mean_burst, 1.0 / 0.25, 0.4, "mean burst length");
 	assert_close(s.rate, 0.01 / 0.26, 0.005, "loss rate");
@@ -354,8 +354,8 @@ Test(netem_loss, gilbert_elliott_state_loss_probabilities)
 	p.ge = true;
 	p.ge_p = 0.1;
 	p.ge_r = 0.4;
-	p.ge_h = 0.5;
-	p.ge_k = 0.02;
+	p.ge_loss_bad = 0.5;
+	p.ge_loss_good = 0.02;
 	s = measure_loss(&p, 2 * N_STAT);
 	assert_close(s.rate, 0.2 * 0.5 + 0.8 * 0.02, 0.006, "loss rate");
 }
@@ -368,8 +368,8 @@ Test(netem_loss, gemodel_p_alone_is_bernoulli)
 	cr_assert_eq(netem_link_parse("loss gemodel 5%", &p, NULL, 0), 0);
 	cr_assert(p.ge);
 	cr_assert_float_eq(p.ge_r, 0.95, 1e-12, "tc default r = 1 - p");
-	cr_assert_eq(p.ge_h, 1.0, "tc default 1-h = 1");
-	cr_assert_eq(p.ge_k, 0.0, "tc default 1-k = 0");
+	cr_assert_eq(p.ge_loss_bad, 1.0, "tc default 1-h = 1");
+	cr_assert_eq(p.ge_loss_good, 0.0, "tc default 1-k = 0");
 	s = measure_loss(&p, N_STAT);
 	assert_close(s.rate, 0.05, 0.003, "loss rate");
 	assert_close(s.p_after_loss, 0.05, 0.01, "no bursts");
@@ -713,8 +713,8 @@ assert_params_equal(const netem_link_params *a, const netem_link_params *b, cons
 	cr_assert_eq(a->ge, b->ge, "%s: ge", spec);
 	cr_assert_eq(a->ge_p, b->ge_p, "%s: ge_p", spec);
 	cr_assert_eq(a->ge_r, b->ge_r, "%s: ge_r", spec);
-	cr_assert_eq(a->ge_h, b->ge_h, "%s: ge_h", spec);
-	cr_assert_eq(a->ge_k, b->ge_k, "%s: ge_k", spec);
+	cr_assert_eq(a->ge_loss_bad, b->ge_loss_bad, "%s: ge_loss_bad", spec);
+	cr_assert_eq(a->ge_loss_good, b->ge_loss_good, "%s: ge_loss_good", spec);
 	cr_assert_eq(a->duplicate, b->duplicate, "%s: duplicate", spec);
 	cr_assert_eq(a->duplicate_corr, b->duplicate_corr, "%s: duplicate_corr", spec);
 	cr_assert_eq(a->reorder, b->reorder, "%s: reorder", spec);
@@ -788,8 +788,8 @@ Test(netem_parse, loss_forms)
 	cr_assert(p.ge);
 	cr_assert_eq(p.ge_p, 0.01);
 	cr_assert_eq(p.ge_r, 0.10);
-	cr_assert_eq(p.ge_h, 0.70);
-	cr_assert_eq(p.ge_k, 0.001);
+	cr_assert_eq(p.ge_loss_bad, 0.70);
+	cr_assert_eq(p.ge_loss_good, 0.001);
 	cr_assert_eq(netem_link_parse("  \t\n ", &p, NULL, 0), 0, "blank = no impairment");
 	cr_assert_eq(p.delay, 0.0);
 	cr_assert_eq(p.loss, 0.0);
