@@ -1086,51 +1086,139 @@ def openntpd_row(back, p):
 # network: links and firewall
 
 
-def link_spec_string(m):
-    """A scenario link mapping (netem string and/or fields) -> tc-netem text,
-    or (None, reason) when it cannot be expressed for ntpnetem."""
-    if m.get("trace") is not None:
+_LINK_KEYS_SKIP = ("from", "to", "both", "__line__")
+
+
+def _tc_fields(spec):
+    """A tc-netem string -> the scenario's link fields (what ntpsim reads
+    from `netem:` or a string `default`)."""
+    w = str(spec).split()
+    out = {}
+    i = 0
+
+    def num(k):
+        return i + k < len(w) and _NUM_RE.match(w[i + k]) is not None
+
+    while i < len(w):
+        if w[i] == "delay" and num(1):
+            out["delay"] = w[i + 1]
+            i += 2
+            if num(0) and not w[i].endswith("%"):
+                out["jitter"] = w[i]
+                i += 1
+                if num(0) and w[i].endswith("%"):
+                    out["delay_corr"] = w[i]
+                    i += 1
+        elif w[i] == "distribution" and i + 1 < len(w):
+            out["dist"] = w[i + 1]
+            i += 2
+        elif w[i] in ("loss", "drop") and i + 1 < len(w) and w[i + 1] == "gemodel":
+            i += 2
+            vals = []
+            while num(0) and len(vals) < 4:
+                vals.append(w[i])
+                i += 1
+            out["gemodel"] = " ".join(vals)
+        elif w[i] in ("loss", "drop") and (num(1) or (i + 2 < len(w) and w[i + 1] == "random")):
+            i += 2 if w[i + 1] == "random" else 1
+            out["loss"] = w[i]
+            i += 1
+            if num(0):
+                out["loss_corr"] = w[i]
+                i += 1
+        elif w[i] == "duplicate" and num(1):
+            out["duplicate"] = w[i + 1]
+            i += 2
+        elif w[i] == "reorder" and num(1):
+            out["reorder"] = w[i + 1]
+            i += 2
+            if i + 1 < len(w) and w[i] == "gap":
+                out["reorder_gap"] = w[i + 1]
+                i += 2
+        elif w[i] == "rate" and i + 1 < len(w):
+            out["rate"] = w[i + 1]
+            i += 2
+        else:
+            raise ScenarioError("netem %r: cannot read %r" % (spec, w[i]))
+    return out
+
+
+def merge_link(base, m):
+    """ntpsim's rule (docs/scenarios.md, "A links entry starts from
+    default, field by field"): the fields of entry m override those of base
+    one by one; a `netem:` string replaces base entirely first; loss and
+    gemodel replace each other, delay or jitter an inherited trace."""
+    fields = dict(base or {})
+    if m.get("netem"):
+        fields = _tc_fields(m["netem"])
+    for k, v in m.items():
+        if k in _LINK_KEYS_SKIP or k == "netem":
+            continue
+        if k in ("loss", "loss_corr"):
+            fields.pop("gemodel", None)
+        elif k == "gemodel":
+            fields.pop("loss", None)
+            fields.pop("loss_corr", None)
+        elif k in ("delay", "jitter"):
+            fields.pop("trace", None)
+        fields[k] = v
+    return fields
+
+
+def default_link_fields(sc):
+    net = sc.data.get("network") or {}
+    d = net.get("default")
+    if isinstance(d, dict):
+        return merge_link({}, d)
+    return _tc_fields(d) if d else {}
+
+
+def _gemodel_args(g):
+    """tc's `loss gemodel p [r [1-h [1-k]]]` from the scenario's mapping
+    ({p, r, loss_bad, loss_good}) or positional string."""
+    if isinstance(g, dict):
+        vals = [g[k] for k in ("p", "r", "loss_bad", "loss_good") if k in g]
+    else:
+        vals = str(g).split()
+    return " ".join("%g%%" % (probability(v) * 100) for v in vals)
+
+
+def link_spec_string(m, base=None):
+    """A scenario link mapping (netem string and/or fields), on top of the
+    fields of base (the network default, or the file's link an event
+    changes) -> tc-netem text, or (None, reason) when it cannot be expressed
+    for ntpnetem."""
+    f = merge_link(base, m)
+    if f.get("trace") is not None:
         return None, "delay trace"
     parts = []
-    base = m.get("netem")
-    delay = m.get("delay")
-    fields = {k: v for k, v in m.items() if k not in ("netem", "from", "to", "both", "__line__")}
-    if base and not fields:
-        return str(base), None
-    if fields.get("down"):
-        return "loss 100%", None
-    if base:
-        # fields modify the base string: rebuild from the fields only when
-        # the base has no delay of its own to merge
-        parts.append(str(base))
-    if delay is not None or m.get("jitter") is not None:
-        d = seconds(delay or 0)
-        seg = "delay %s" % fmt_tc_time(d)
-        if m.get("jitter") is not None:
-            seg += " %s" % fmt_tc_time(seconds(m["jitter"]))
-            if m.get("delay_corr") is not None:
-                seg += " %g%%" % (probability(m["delay_corr"]) * 100)
-        if m.get("dist"):
-            seg += " distribution %s" % m["dist"]
+    if f.get("delay") is not None or f.get("jitter") is not None:
+        seg = "delay %s" % fmt_tc_time(seconds(f.get("delay") or 0))
+        if f.get("jitter") is not None:
+            seg += " %s" % fmt_tc_time(seconds(f["jitter"]))
+            if f.get("delay_corr") is not None:
+                seg += " %g%%" % (probability(f["delay_corr"]) * 100)
+        if f.get("dist"):
+            seg += " distribution %s" % f["dist"]
         parts.append(seg)
-    if m.get("loss") is not None:
-        seg = "loss %g%%" % (probability(m["loss"]) * 100)
-        if m.get("loss_corr") is not None:
-            seg += " %g%%" % (probability(m["loss_corr"]) * 100)
+    if f.get("down"):
+        parts.append("loss 100%")  # a link that is down keeps its delay
+    elif f.get("loss") is not None:
+        seg = "loss %g%%" % (probability(f["loss"]) * 100)
+        if f.get("loss_corr") is not None:
+            seg += " %g%%" % (probability(f["loss_corr"]) * 100)
         parts.append(seg)
-    if m.get("gemodel"):
-        g = m["gemodel"]
-        parts.append("loss gemodel " + " ".join("%g%%" % (probability(g[k]) * 100)
-                                                for k in ("p", "r", "h", "k") if k in g))
-    if m.get("duplicate") is not None:
-        parts.append("duplicate %g%%" % (probability(m["duplicate"]) * 100))
-    if m.get("reorder") is not None:
-        seg = "reorder %g%%" % (probability(m["reorder"]) * 100)
-        if m.get("reorder_gap") is not None:
-            seg += " gap %d" % int(m["reorder_gap"])
+    elif f.get("gemodel"):
+        parts.append("loss gemodel " + _gemodel_args(f["gemodel"]))
+    if f.get("duplicate") is not None:
+        parts.append("duplicate %g%%" % (probability(f["duplicate"]) * 100))
+    if f.get("reorder") is not None:
+        seg = "reorder %g%%" % (probability(f["reorder"]) * 100)
+        if f.get("reorder_gap") is not None:
+            seg += " gap %d" % int(f["reorder_gap"])
         parts.append(seg)
-    if m.get("rate") is not None:
-        parts.append("rate %s" % m["rate"])
+    if f.get("rate") is not None:
+        parts.append("rate %s" % f["rate"])
     return " ".join(parts), None
 
 
@@ -1155,18 +1243,16 @@ def _spec_facts(spec):
 
 
 def effective_links(sc):
-    """{(src name, dst name): (spec, line)} by ntpsim's rule: the last entry of
-    network.links that matches, else network.default."""
+    """{(src name, dst name): (spec, why, source)} by ntpsim's rule: the last
+    entry of network.links that matches, on top of network.default, else
+    network.default."""
     net = sc.data.get("network") or {}
-    default = net.get("default")
-    if isinstance(default, dict):
-        default_spec, why = link_spec_string(default)
-    else:
-        default_spec, why = (str(default), None) if default else (None, None)
+    base = default_link_fields(sc)
+    default_spec, why = link_spec_string({}, base) if base else (None, None)
     out = {}
     entries = []
     for e in net.get("links") or []:
-        spec, why = link_spec_string(e)
+        spec, why = link_spec_string(e, base)
         entries.append((e, spec, why))
     for a in sc.nodes:
         for b in sc.nodes:
@@ -1182,6 +1268,21 @@ def effective_links(sc):
                     chosen = (spec, why, "network.links line %s" % e.get("__line__", "?"))
             out[(a.name, b.name)] = chosen
     return out
+
+
+def file_link_fields(sc, a_name, b_name):
+    """The link fields the file gives the ordered pair (a, b): the last
+    matching network.links entry on top of the default, else the default."""
+    net = sc.data.get("network") or {}
+    base = default_link_fields(sc)
+    a, b = sc.by_name[a_name], sc.by_name[b_name]
+    fields = base
+    for e in net.get("links") or []:
+        srcs = [a] if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
+        dsts = [b] if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
+        if (a in srcs and b in dsts) or (bool(e.get("both")) and b in srcs and a in dsts):
+            fields = merge_link(base, e)
+    return fields
 
 
 def talking_pairs(sc, confs):
@@ -1848,12 +1949,15 @@ table inet ntplab {
                 self.restart_node(n)
         elif what == "link":
             m = {k: v for k, v in e.items() if k not in ("at", "do", "every", "until")}
-            spec, why = link_spec_string(m)
             srcs = sc.nodes if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
             dsts = sc.nodes if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
             pairs = [(a.name, b.name) for a in srcs for b in dsts if a is not b]
             if e.get("both"):
                 pairs += [(b, a) for a, b in pairs]
+            # an event starts from what the file gives these links (ntpsim's
+            # rule); the file's entry for the first pair stands for all
+            base = (file_link_fields(sc, *pairs[0]) if pairs else default_link_fields(sc))
+            spec, why = link_spec_string(m, base)
             if why:
                 self.skip_event(line, what, "%s cannot be shaped for real" % why)
                 return

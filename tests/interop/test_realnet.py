@@ -633,7 +633,17 @@ def test_addresses_and_conf_translation():
 
 
 def test_link_specs():
-    assert realnet.link_spec_string({"netem": "delay 20ms 5ms"}) == ("delay 20ms 5ms", None)
+    assert realnet.link_spec_string({"netem": "delay 20ms 5ms"}) == ("delay 20000us 5000us", None)
+    # ntpsim's rule: an entry (or a link event) starts from the default,
+    # field by field; down keeps the delay; gemodel by its scenario names
+    base = realnet._tc_fields("delay 190us 20us distribution normal loss 1%")
+    assert realnet.link_spec_string({"delay": "5ms"}, base) == (
+        "delay 5000us 20us distribution normal loss 1%", None)
+    assert realnet.link_spec_string({"down": True}, base)[0] == (
+        "delay 190us 20us distribution normal loss 100%")
+    assert realnet.link_spec_string({"gemodel": {"p": "1%", "r": "30%", "loss_bad": "100%",
+                                                 "loss_good": "0.1%"}}, base)[0] == (
+        "delay 190us 20us distribution normal loss gemodel 1% 30% 100% 0.1%")
     spec, why = realnet.link_spec_string({"delay": "20ms", "jitter": "5ms", "dist": "normal",
                                           "loss": "5%"})
     assert spec == "delay 20000us 5000us distribution normal loss 5%" and why is None, spec
