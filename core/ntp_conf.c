@@ -1894,6 +1894,28 @@ do_port(parser *ps, const conf_line *l)
 	}
 }
 
+/* `clientport random|N`: ntplab's own.  Client requests leave from a
+ * random port per association by default (RFC 9109: an off-path attacker
+ * must then guess the port as well as the origin timestamp); `clientport
+ * 123` sends them from the NTP port as ntpd does, for firewalls that only
+ * pass port 123 both ways. */
+static void
+do_clientport(parser *ps, const conf_line *l)
+{
+	size_t i = 0;
+	long v;
+
+	if (l->n >= 2 && word_is(&l->w[1], "random")) {
+		if (no_more_words(ps, l, 2)) {
+			ps->c->clientport = 0;
+		}
+		return;
+	}
+	if (take_long(ps, l, &i, 1, UINT16_MAX, &v) && no_more_words(ps, l, 2)) {
+		ps->c->clientport = (uint16_t)v;
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Directives
  */
@@ -1916,6 +1938,7 @@ static const directive directives[] = {
         {"broadcastclient", NULL, NO_MULTICAST},
         {"broadcastdelay", NULL, NO_MULTICAST},
         {"calldelay", NULL, NULL},
+        {"clientport", do_clientport, NULL},
         {"controlkey", NULL, NO_AUTH},
         {"crypto", NULL, "Autokey is not supported (NTPsec removed it too)"},
         {"device", NULL, NULL},

@@ -123,6 +123,9 @@ typedef struct ntp_conf {
 	bool disable_auth;     /* `disable auth`: ephemeral (symmetric passive) peers need no
 	                          authentication -- ntpd's opt-in, CVE-2016-1549 */
 	uint16_t port;         /* `port N` (ntplab): listen/serve there; default 123 */
+	uint16_t clientport;   /* `clientport N` (ntplab): client requests leave from UDP port N;
+	                          0 = `clientport random` (default): a random port per
+	                          association, RFC 9109 */
 
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS];
 	size_t n_diags;        /* kept */

@@ -55,8 +55,10 @@
 #define LOCAL_NET             0x7f7f0100u  /* 127.127.1.0: LOCAL(u) refclock address / refid */
 #define FIRST_POLL_SPREAD_NS  NTP_NS_PER_S /* ntpd: associations start 1 s apart */
 #define PASSIVE_FIRST_POLL_NS (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
-#define PASSIVE_MINPOLL       6  /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
-#define PASSIVE_MAXPOLL       10 /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
+#define PASSIVE_MINPOLL       6     /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
+#define PASSIVE_MAXPOLL       10    /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
+#define CLIENT_PORT_LO        49152 /* dynamic ports (RFC 6335 §6): random client ports */
+#define CLIENT_PORT_HI        65535
 #define NEVER                 NTP_TIME_NEVER
 
 /* ntpd peer event codes (ntp_control.h PEVNT_*) for the peer status word. */
@@ -527,6 +529,46 @@ setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, nt
 	                   (ntp_time)ntp_rand_below(&h->rnd, (uint64_t)FIRST_POLL_SPREAD_NS));
 }
 
+static bool
+client_port_taken(const ntp_host *h, uint16_t port)
+{
+	for (size_t i = 0; i < h->n_config; i++) {
+		if (h->peers[i].lport == port) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* RFC 9109: each client association sends from a port of its own, drawn
+ * from the nonce generator (an off-path attacker must guess it as well as
+ * the origin timestamp), distinct within the host.  `clientport N` puts
+ * them all on N instead, as ntpd does with 123.  Symmetric associations
+ * keep the NTP port (0): the peer sends to it. */
+static void
+assign_client_ports(ntp_host *h, const ntp_conf *c)
+{
+	for (size_t i = 0; i < h->n_config; i++) {
+		ntp_peer *p = &h->peers[i];
+
+		if (p->kind != NTP_PEER_CLIENT) {
+			continue;
+		}
+		if (c->clientport != 0) {
+			p->lport = c->clientport;
+			continue;
+		}
+		uint16_t port;
+
+		do {
+			port = (uint16_t)(CLIENT_PORT_LO +
+			                  ntp_nonce_below(&h->nonce,
+			                                  CLIENT_PORT_HI - CLIENT_PORT_LO + 1));
+		} while (client_port_taken(h, port));
+		p->lport = port;
+	}
+}
+
 static void
 setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p)
 {
@@ -650,8 +692,9 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	ntp_rand_seed(&h->rnd, p->seed);
 	_Static_assert(NTP_HOST_NONCE_KEY_BYTES == NTP_NONCE_KEY_BYTES, "one key size");
 	if (!ntp_nonce_init(&h->nonce, p->nonce_key)) {
-		snprintf(err, errsize, "ntp_host_new: nonce_key is all zero: pass %d bytes of "
-		                       "entropy (refd: getrandom; ntpsim: derived from the seed)",
+		snprintf(err, errsize,
+		         "ntp_host_new: nonce_key is all zero: pass %d bytes of "
+		         "entropy (refd: getrandom; ntpsim: derived from the seed)",
 		         NTP_HOST_NONCE_KEY_BYTES);
 		free(h);
 		return NULL;
@@ -663,6 +706,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 			k++;
 		}
 	}
+	assign_client_ports(h, conf);
 	setup_discipline(h, conf, p);
 	ntp_server_init(&h->server, n_mru ? (ntp_server_mru *)(void *)((char *)h + off_mru) : NULL,
 	                n_mru, conf->discard_average, conf->discard_minimum);
@@ -1144,7 +1188,11 @@ poll_peer(ntp_host *h, ntp_peer *p)
 
 	ntp_peer_poll(p, &s, fit, h->now, &h->rnd, &h->nonce, &req, &res);
 	if (res.send) {
-		send_packet(h, &p->addr, NULL, &req, false);
+		ntp_addr from;
+
+		memset(&from, 0, sizeof from); /* any local address ... */
+		from.port = p->lport;          /* ... from this port (0: the NTP port) */
+		send_packet(h, &p->addr, &from, &req, false);
 	}
 	if (res.became_reachable) {
 		reachable(h, p);
@@ -1240,15 +1288,25 @@ ntp_host_next(const ntp_host *h)
 
 /* ---- receive ---- */
 
+/* A reply belongs to a client association only on the port its requests
+ * left from (RFC 9109): one sent to another port was not meant for it. */
+static bool
+port_matches(const ntp_peer *p, const ntp_addr *to)
+{
+	return p->kind != NTP_PEER_CLIENT || p->lport == 0 || to == NULL || to->port == 0 ||
+	       to->port == p->lport;
+}
+
 static ntp_peer *
-find_assoc(ntp_host *h, const ntp_addr *from, uint8_t mode)
+find_assoc(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint8_t mode)
 {
 	for (size_t i = 0; i < h->n_peers; i++) {
 		ntp_peer *p = &h->peers[i];
 
 		if (!slot_used(p) || p->kind == NTP_PEER_LOCAL ||
 		    !ntp_addr_same_host(&p->addr, from) ||
-		    (p->addr.port != 0 && from->port != 0 && p->addr.port != from->port)) {
+		    (p->addr.port != 0 && from->port != 0 && p->addr.port != from->port) ||
+		    !port_matches(p, to)) {
 			continue;
 		}
 		if ((mode == NTP_MODE_SERVER && p->kind == NTP_PEER_CLIENT) ||
@@ -1522,7 +1580,7 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 	case NTP_MODE_SERVER:
 	case NTP_MODE_ACTIVE:
 	case NTP_MODE_PASSIVE:
-		p = find_assoc(h, from, pkt->mode);
+		p = find_assoc(h, from, to, pkt->mode);
 		if (p != NULL) {
 			if (assoc_access_ok(h, p, pkt, flags)) {
 				assoc_receive(h, p, pkt, to);
@@ -1538,8 +1596,10 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 		break;
 	}
 	h->server.dropped_bad++;
-	event(h, NTP_EV_PKT_REJECTED, 0, "%s packet from %s matches no association: dropped",
-	      ntp_pkt_mode_name(pkt->mode), ntp_addr_format(from, name, sizeof name));
+	event(h, NTP_EV_PKT_REJECTED, 0,
+	      "%s packet from %s to port %u matches no association: dropped",
+	      ntp_pkt_mode_name(pkt->mode), ntp_addr_format(from, name, sizeof name),
+	      to != NULL ? (unsigned)to->port : 0u);
 }
 
 void
@@ -1586,30 +1646,49 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 
 /* ---- send time reports ---- */
 
-void
-ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when)
+/* The association whose outstanding request is this datagram: the key is
+ * its destination and transmit timestamp (the origin the reply echoes). */
+static ntp_peer *
+outstanding_request(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len)
 {
-	uint64_t late_max = (uint64_t)ntp_time_from_s(NTP_HOST_SENT_LATE_MAX);
 	ntp_pkt pkt;
 
 	if (h == NULL || to == NULL || buf == NULL ||
 	    ntp_pkt_decode(buf, len, &pkt, NULL) != NTP_PKT_OK || pkt.xmt == 0) {
-		return;
+		return NULL;
 	}
 	for (size_t i = 0; i < h->n_peers; i++) {
 		ntp_peer *p = &h->peers[i];
 
-		if (!slot_used(p) || p->kind == NTP_PEER_LOCAL ||
-		    ntp_peer_request_mode(p) != pkt.mode || p->aorg != pkt.xmt ||
-		    !ntp_addr_same_host(&p->addr, to) || p->addr.port != to->port) {
-			continue;
+		if (slot_used(p) && p->kind != NTP_PEER_LOCAL &&
+		    ntp_peer_request_mode(p) == pkt.mode && p->aorg == pkt.xmt &&
+		    ntp_addr_same_host(&p->addr, to) && p->addr.port == to->port) {
+			return p;
 		}
-		/* A request cannot leave before it was built, nor long after
-		 * (unsigned: no overflow whatever the caller passes). */
-		if (when >= p->t1 && (uint64_t)when - (uint64_t)p->t1 <= late_max) {
-			p->t1 = when;
-		}
-		return;
+	}
+	return NULL;
+}
+
+void
+ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when)
+{
+	uint64_t late_max = (uint64_t)ntp_time_from_s(NTP_HOST_SENT_LATE_MAX);
+	ntp_peer *p = outstanding_request(h, to, buf, len);
+
+	/* A request cannot leave before it was built, nor long after
+	 * (unsigned: no overflow whatever the caller passes). */
+	if (p != NULL && when >= p->t1 && (uint64_t)when - (uint64_t)p->t1 <= late_max) {
+		p->t1 = when;
+	}
+}
+
+void
+ntp_host_sent_port(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, uint16_t port)
+{
+	ntp_peer *p = outstanding_request(h, to, buf, len);
+
+	if (p != NULL && p->kind == NTP_PEER_CLIENT && port != 0) {
+		p->lport = port;
 	}
 }
 
@@ -1626,6 +1705,20 @@ ntp_host_set_fault(ntp_host *h, const ntp_fault *f)
 	} else {
 		h->fault = *f;
 	}
+}
+
+bool
+ntp_host_uses_port(const ntp_host *h, uint16_t port)
+{
+	if (h == NULL || port == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < h->n_peers; i++) {
+		if (slot_used(&h->peers[i]) && h->peers[i].lport == port) {
+			return true;
+		}
+	}
+	return false;
 }
 
 bool

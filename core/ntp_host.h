@@ -78,7 +78,9 @@ typedef struct ntp_action {
 	union {
 		struct {
 			ntp_addr to;
-			ntp_addr from; /* local address to send from (family 0: any) */
+			ntp_addr from; /* local address to send from (family 0: any); its
+			                  port: 0 = the host's NTP port, else this port (a
+			                  client association's own, RFC 9109) */
 			size_t len;
 			bool patch_xmt; /* caller may rewrite bytes 40..47 with a later
 			                   transmit timestamp (server replies without MAC) */
@@ -280,6 +282,20 @@ bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out
  * their offsets.  A driver that sends at the call's `now` (ntpsim) need not
  * call this. */
 void ntp_host_sent(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len, ntp_time when);
+
+/* The driver could not send a client request from the port its SEND
+ * action asked for (action.u.send.from.port: a random port per association,
+ * RFC 9109) and sent it from `port` instead (e.g. the bind failed): the
+ * association then expects its replies there.  Same key as ntp_host_sent;
+ * anything else is ignored. */
+void ntp_host_sent_port(ntp_host *h, const ntp_addr *to, const uint8_t *buf, size_t len,
+                        uint16_t port);
+
+/* Does one of the host's client associations send from (and so expect
+ * replies on) UDP port `port`?  A driver delivers datagrams for these ports
+ * to the host as well as those for its NTP port (ntpsim; refd has a socket
+ * per port). */
+bool ntp_host_uses_port(const ntp_host *h, uint16_t port);
 
 /* Has the host given up (an EXIT action was emitted)?  It then ignores
  * every call and has no next timer. */

@@ -137,6 +137,8 @@ typedef struct ntp_proto_sys {
 typedef struct ntp_peer {
 	/* configuration */
 	ntp_addr addr;       /* remote (LOCAL: 127.127.1.u) */
+	uint16_t lport;      /* local UDP port our requests leave from and replies must reach;
+	                        0: the host's NTP port (symmetric modes, `clientport`) */
 	uint8_t kind;        /* enum ntp_peer_kind */
 	uint8_t flags;       /* enum ntp_peer_flag */
 	uint8_t version;     /* 1..4 */

@@ -174,6 +174,42 @@ can_reach(const refd_sock *s, const ntp_addr *to)
 	return s->wildcard || !ntp_addr_is_loopback(&s->local) || ntp_addr_is_loopback(to);
 }
 
+/* A client association's own port (RFC 9109): the socket bound to it,
+ * opened on first use.  If the port cannot be bound (taken by another
+ * program), a socket on a port the kernel picks; the caller tells the
+ * host which (ntp_host_sent_port). */
+static refd_sock *
+port_sock_for(refd_daemon *d, const ntp_addr *to, uint16_t port)
+{
+	ntp_addr any;
+	char err[200];
+
+	for (size_t i = d->n_listen; i < d->n_socks; i++) {
+		if (d->socks[i].local.family == to->family && d->socks[i].local.port == port) {
+			return &d->socks[i];
+		}
+	}
+	if (d->n_socks >= REFD_SOCKS_MAX) {
+		refd_logf(&d->log, REFD_LOG_ERR, "client socket for port %u: all %d sockets in use",
+		          (unsigned)port, REFD_SOCKS_MAX);
+		return NULL;
+	}
+	memset(&any, 0, sizeof any);
+	any.family = to->family;
+	any.port = port;
+	if (refd_sock_open(&d->socks[d->n_socks], &any, err, sizeof err) != 0) {
+		refd_logf(&d->log, REFD_LOG_NOTICE, "client socket: %s; a port of the kernel's choice instead",
+		          err);
+		any.port = 0;
+		if (refd_sock_open(&d->socks[d->n_socks], &any, err, sizeof err) != 0) {
+			refd_logf(&d->log, REFD_LOG_ERR, "client socket: %s", err);
+			return NULL;
+		}
+	}
+	enable_tx_stamps(d, &d->socks[d->n_socks]);
+	return &d->socks[d->n_socks++];
+}
+
 refd_sock *
 refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
 {
@@ -181,6 +217,9 @@ refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
 	ntp_addr any;
 	char err[200];
 
+	if (from->port != 0 && from->port != d->port) {
+		return port_sock_for(d, to, from->port);
+	}
 	for (size_t i = 0; i < d->n_listen; i++) {
 		refd_sock *s = &d->socks[i];
 
@@ -202,7 +241,7 @@ refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
 		return wild;
 	}
 	for (size_t i = d->n_listen; i < d->n_socks; i++) {
-		if (d->socks[i].local.family == to->family) {
+		if (d->socks[i].local.family == to->family && d->socks[i].shared) {
 			return &d->socks[i];
 		}
 	}
@@ -215,6 +254,7 @@ refd_daemon_sock_for(refd_daemon *d, const ntp_addr *to, const ntp_addr *from)
 		refd_logf(&d->log, REFD_LOG_ERR, "client socket: %s", err);
 		return NULL;
 	}
+	d->socks[d->n_socks].shared = true;
 	enable_tx_stamps(d, &d->socks[d->n_socks]);
 	return &d->socks[d->n_socks++];
 }
@@ -309,6 +349,11 @@ queue_send(refd_daemon *d, const ntp_action *a)
 
 	if (s == NULL || a->u.send.len > sizeof t->buf) {
 		return;
+	}
+	if (a->u.send.from.port != 0 && s->local.port != a->u.send.from.port) {
+		/* not the association's port after all: its replies come here */
+		ntp_host_sent_port(d->host, &a->u.send.to, a->u.send.buf, a->u.send.len,
+		                   s->local.port);
 	}
 	i = (size_t)(s - d->socks);
 	if (d->txq[i].n >= REFD_BATCH) {

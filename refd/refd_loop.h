@@ -40,7 +40,9 @@
 #include "refd_opts.h"
 #include "refd_sock.h"
 
-#define REFD_SOCKS_MAX      (REFD_LISTEN_MAX + 2) /* listeners + one client socket per family */
+/* listeners, one client socket per family for requests from the NTP port,
+ * and one per client association port (RFC 9109, core/ntp_host.h) */
+#define REFD_SOCKS_MAX      (REFD_LISTEN_MAX + 2 + NTP_CONF_MAX_SERVERS)
 #define REFD_DRIFT_INTERVAL 3600.0 /* s, ntpd writes the drift file hourly (stats_write) */
 #define REFD_SPIN_MAX       64     /* immediate re-ticks before the loop forces a pause */
 

@@ -194,6 +194,7 @@ refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize)
 	s->local = *local;
 	s->txts = NULL;
 	s->ts_flags = 0;
+	s->shared = false;
 	s->wildcard = memcmp(local->a, zero, local->family == NTP_AF_INET6 ? 16 : 4) == 0;
 	refd_addr_port_format(local, name, sizeof name);
 	if (!refd_addr_to_sockaddr(local, &ss, &len)) {

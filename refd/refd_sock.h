@@ -72,6 +72,8 @@ typedef struct refd_sock {
 	int fd;               /* -1: closed */
 	ntp_addr local;       /* bound address; port filled in after bind */
 	bool wildcard;        /* 0.0.0.0 or ::, destination address from pktinfo */
+	bool shared;          /* the family's client socket for requests without a port
+	                         of their own (no listener of that family) */
 	refd_txts_ring *txts; /* NULL: no transmit stamps (refd_sock_enable_tx_stamps) */
 	unsigned ts_flags;    /* SO_TIMESTAMPING flags in force on fd */
 } refd_sock;

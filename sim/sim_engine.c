@@ -1250,7 +1250,8 @@ dispatch(sim_world *w, const sim_event *e)
 			n->st.received++;
 			sim_query_reply(n->query, &p->src, p->buf, p->len,
 			                sim_osc_noisy(&n->osc, local_now(w, n, NULL)));
-		} else if (n->running && p->dst.port == n->port) {
+		} else if (n->running &&
+		           (p->dst.port == n->port || ntp_host_uses_port(n->host, p->dst.port))) {
 			int64_t raw;
 			ntp_time local = local_now(w, n, &raw);
 

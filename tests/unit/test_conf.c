@@ -1129,6 +1129,18 @@ Test(conf_misc, enable_disable)
 	cr_assert_not(conf.disable_ntp);
 }
 
+Test(conf_misc, clientport)
+{
+	cr_assert_eq(conf_parse_text("server 10.0.0.1\n"), 0u);
+	cr_assert_eq(conf.clientport, 0, "random by default (RFC 9109)");
+	cr_assert_eq(conf_parse_text("clientport 123\n"), 0u);
+	cr_assert_eq(conf.clientport, 123);
+	cr_assert_eq(conf_parse_text("clientport 123\nclientport random\n"), 0u);
+	cr_assert_eq(conf.clientport, 0);
+	cr_assert_eq(conf_parse_text("clientport 0\n"), 1u);
+	cr_assert_eq(conf_parse_text("clientport random 5\n"), 1u);
+}
+
 Test(conf_misc, port_and_paths)
 {
 	cr_assert_eq(conf_parse_text("port 12345\n"), 0u);

@@ -548,6 +548,7 @@ typedef struct flight {
 	ntp_time at; /* true delivery time */
 	int dst;
 	ntp_addr from;
+	uint16_t to_port; /* the port it is addressed to */
 	size_t len;
 	uint8_t buf[NTP_SEND_MAX];
 } flight;
@@ -621,6 +622,10 @@ apply_actions(world *w, int who, ntp_time t)
 			}
 			f->dst = dst;
 			f->from = x->addr;
+			if (act->u.send.from.port != 0) {
+				f->from.port = act->u.send.from.port; /* a client's own port */
+			}
+			f->to_port = act->u.send.to.port;
 			f->len = act->u.send.len;
 			memcpy(f->buf, act->u.send.buf, f->len);
 			if (act->u.send.patch_xmt) {
@@ -716,9 +721,11 @@ step_world(world *w, ntp_time until)
 	} else {
 		flight f = w->q[arg];
 		node *x = &w->n[f.dst];
+		ntp_addr to = x->addr;
 
 		w->q[arg] = w->q[--w->nq];
-		ntp_host_recv(x->h, &f.from, &x->addr, f.buf, f.len, now_at(x, best), w->a);
+		to.port = f.to_port;
+		ntp_host_recv(x->h, &f.from, &to, f.buf, f.len, now_at(x, best), w->a);
 		apply_actions(w, f.dst, best);
 	}
 	return true;
@@ -1223,6 +1230,82 @@ Test(host, kod_spoofed_then_rate)
 	cr_assert_eq(pc.minpoll, 10);
 	cr_assert_geq(ntp_host_next(h), t + S(1024));
 	ntp_host_free(h);
+	free(a);
+}
+
+/* RFC 9109: each client association sends from a random port of its own
+ * (drawn from the nonce generator) and takes replies only on it;
+ * `clientport 123` keeps ntpd's behaviour. */
+Test(host, client_ports_random_per_association)
+{
+	ntp_host *h = host_from("server 192.168.163.131\nserver 192.168.163.132\n", -20, 5, T0);
+	ntp_host *fixed = host_from("clientport 123\nserver 192.168.163.131\n", -20, 5, T0);
+	ntp_actions *a = fixture_actions();
+	ntp_addr srv = addr_of("192.168.163.131", 123), me = addr_of("192.168.163.140", 0);
+	uint16_t ports[2] = {0, 0};
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	ntp_peer_counters pc;
+	ntp_time t = T0;
+	size_t len;
+
+	/* both associations poll within the first few seconds */
+	while (ports[0] == 0 || ports[1] == 0) {
+		t = ntp_host_next(h);
+		cr_assert_lt(t, T0 + S(10));
+		ntp_actions_clear(a);
+		ntp_host_tick(h, AT(t), a);
+		for (size_t i = 0; i < a->n; i++) {
+			if (a->v[i].kind == NTP_ACT_SEND) {
+				int k = a->v[i].u.send.to.a[3] == 131 ? 0 : 1;
+
+				ports[k] = a->v[i].u.send.from.port;
+				if (k == 0) {
+					memcpy(buf, a->v[i].u.send.buf, a->v[i].u.send.len);
+				}
+			}
+		}
+	}
+	cr_assert(ports[0] >= 49152 && ports[1] >= 49152, "%u %u", ports[0], ports[1]);
+	cr_assert_neq(ports[0], ports[1]);
+	cr_assert(ntp_host_uses_port(h, ports[0]) && !ntp_host_uses_port(h, 123));
+
+	/* the server's answer to the request, sent to the wrong port: dropped */
+	{
+		ntp_pkt q, r;
+
+		cr_assert_eq(ntp_pkt_decode(buf, NTP_PKT_HEADER_LEN, &q, NULL), NTP_PKT_OK);
+		memset(&r, 0, sizeof r);
+		r.leap = NTP_LEAP_NONE;
+		r.version = 4;
+		r.mode = NTP_MODE_SERVER;
+		r.stratum = 2;
+		r.org = q.xmt;
+		r.rec = r.xmt = ntp_ts_from_unix_ns(t + S(0.001));
+		r.reftime = ntp_ts_from_unix_ns(t - S(10));
+		cr_assert_eq(ntp_pkt_encode(&r, buf, sizeof buf, &len), NTP_PKT_OK);
+	}
+	me.port = (uint16_t)(ports[0] == 65535 ? 65534 : ports[0] + 1);
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &srv, &me, buf, len, AT(t + S(0.002)), a);
+	cr_assert(ntp_host_peer_counters(h, 1, &pc));
+	cr_assert_eq(pc.received, 0u, "a reply on another port is not ours");
+	/* ... and on its own port: a sample */
+	me.port = ports[0];
+	ntp_host_recv(h, &srv, &me, buf, len, AT(t + S(0.002)), a);
+	cr_assert(ntp_host_peer_counters(h, 1, &pc));
+	cr_assert_eq(pc.received, 1u);
+	cr_assert_eq(pc.rejected, 0u);
+
+	/* `clientport 123` */
+	t = ntp_host_next(fixed);
+	for (int i = 0; i < 4 && find_action(a, NTP_ACT_SEND, 0) == NULL; i++) {
+		ntp_actions_clear(a);
+		ntp_host_tick(fixed, AT(ntp_host_next(fixed)), a);
+	}
+	cr_assert_not_null(find_action(a, NTP_ACT_SEND, 0));
+	cr_assert_eq(find_action(a, NTP_ACT_SEND, 0)->u.send.from.port, 123);
+	ntp_host_free(h);
+	ntp_host_free(fixed);
 	free(a);
 }
 
