@@ -646,7 +646,7 @@ def ntpdig_json(ns, host, timeout=2):
 
 PEER_RE = re.compile(
     r"^(?P<tally>[ x.\-+#*o])(?P<remote>\S+)\s+(?P<refid>\S+)\s+(?P<st>\d+)\s+(?P<t>\S)\s+"
-    r"(?P<when>\S+)\s+(?P<poll>\d+)\s+(?P<reach>[0-7]+)\s+(?P<delay>[-\d.]+)\s+"
+    r"(?P<when>\S+)\s+(?P<poll>\d+[mhd]?)\s+(?P<reach>[0-7]+)\s+(?P<delay>[-\d.]+)\s+"
     r"(?P<offset>[-+\d.]+)\s+(?P<jitter>[-\d.]+)\s*$")
 
 
