@@ -224,9 +224,6 @@ def assert_not_amplified(counts, out_name, in_name, what):
 # 1. unauthenticated symmetric passive associations
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: an unauthenticated mode 1 packet "
-                   "mobilises a symmetric passive association that is selected like a "
-                   "configured server")
 def test_unauthenticated_symmetric_peer_cannot_take_over(lab, refd_bin):
     """An ordinary host (no spoofing) sends mode 1 packets claiming to be a
     stratum-1 clock 7.5 s ahead and answers each of the victim's polls
@@ -252,8 +249,6 @@ def test_unauthenticated_symmetric_peer_cannot_take_over(lab, refd_bin):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 11 item 5, CVE-2016-1549: two ephemeral "
-                   "(passive) associations outvote the configured server")
 def test_sybil_ephemeral_peers_cannot_outvote_server(lab, refd_bin):
     """CVE-2016-1549: the attacker holds both passive slots (its two
     addresses) and claims +300 s from both.  Compressed: tos maxdist 16,
@@ -278,8 +273,6 @@ def test_sybil_ephemeral_peers_cannot_outvote_server(lab, refd_bin):
     assert not problems, problems
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: one spoofed mode 1 packet makes the "
-                   "victim poll the spoofed address (a passive association)")
 def test_spoofed_mode1_gets_no_unsolicited_replies(lab, refd_bin):
     """One mode 1 packet from a spoofed third party (10.64.0.77).  At most
     an immediate answer may go back; today a passive association polls it
@@ -305,8 +298,6 @@ def test_spoofed_mode1_gets_no_unsolicited_replies(lab, refd_bin):
     assert last["out"][0] <= 1, last
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 1: a mode 1 packet with poll 17 holds a "
-                   "passive slot (polled every 2^17 s, never times out in practice)")
 def test_mode1_poll17_holds_no_passive_slot(lab, refd_bin):
     """Two spoofed mode 1 packets, poll 17, from two addresses: enough to
     fill both passive slots.  Neither may hold a slot: 8 s later no
@@ -352,8 +343,6 @@ def requests_seen(sn):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 2: client nonces are raw xoshiro256** "
-                   "outputs: a few requests give away the generator's state")
 def test_client_nonces_are_unpredictable(lab, refd_bin):
     """The on-path observer of a few requests to one server must not be
     able to compute the origin timestamps of the next ones (to forge
@@ -385,7 +374,6 @@ def test_client_nonces_are_unpredictable(lab, refd_bin):
                             "(draw gaps %s)" % (predicted, how["used"], how["gaps"]))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 2: client requests leave from port 123")
 def test_client_requests_use_ephemeral_source_port(lab, refd_bin):
     """RFC 9109: a client's requests come from a random ephemeral port, not
     123 (unless configured), so an off-path attacker must also guess the
