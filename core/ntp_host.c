@@ -1550,8 +1550,12 @@ assoc_access_ok(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, uint32_t flags)
 
 	if (flags & NTP_RES_NOSERVE) {
 		why = "restrict noserve";
-	} else if ((flags & NTP_RES_NOTRUST) && !pkt->has_mac) {
-		why = "restrict notrust: packet not authenticated";
+	} else if (flags & NTP_RES_NOTRUST) {
+		/* No MAC is verified until keys exist: a packet that merely
+		 * carries MAC-shaped bytes is no more authenticated than one
+		 * without (any 20 bytes appended used to pass). */
+		why = pkt->has_mac ? "restrict notrust: MAC not verified (no keys configured)"
+		                   : "restrict notrust: packet not authenticated";
 	}
 	if (why == NULL) {
 		return true;

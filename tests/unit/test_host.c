@@ -1309,6 +1309,45 @@ Test(host, client_ports_random_per_association)
 	free(a);
 }
 
+/* `restrict ... notrust`: no packet is trusted until keys exist -- not one
+ * that merely carries 20 bytes where a MAC would be (they used to pass). */
+Test(host, notrust_refuses_an_unverified_mac)
+{
+	ntp_host *h = host_from("clientport 123\nrestrict 192.168.163.131 notrust\n"
+	                        "server 192.168.163.131\n",
+	                        -20, 5, T0);
+	ntp_actions *a = fixture_actions();
+	ntp_addr srv = addr_of("192.168.163.131", 123);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	ntp_peer_counters pc;
+	const ntp_action *ev;
+	ntp_time t;
+	ntp_pkt q = next_request(h, a, &t), r;
+	size_t len = 0;
+
+	memset(&r, 0, sizeof r);
+	r.leap = NTP_LEAP_NONE;
+	r.version = 4;
+	r.mode = NTP_MODE_SERVER;
+	r.stratum = 2;
+	r.org = q.xmt;
+	r.rec = r.xmt = ntp_ts_from_unix_ns(t + S(0.001));
+	r.reftime = ntp_ts_from_unix_ns(t - S(10));
+	cr_assert_eq(ntp_pkt_encode(&r, buf, sizeof buf, &len), NTP_PKT_OK);
+	memset(buf + len, 0x5a, 20); /* key id + 16 bytes: an MD5 MAC's shape */
+	len += 20;
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
+	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
+	cr_assert_not_null(ev);
+	cr_assert(strstr(ev->u.event.reason, "MAC not verified") != NULL, "%s", ev->u.event.reason);
+	cr_assert(ntp_host_peer_counters(h, 1, &pc));
+	cr_assert_eq(pc.rejected, 1u);
+	cr_assert(pc.flash & 0x0008, "TEST4 (ntp_proto.h NTP_TEST4)");
+	ntp_host_free(h);
+	free(a);
+}
+
 Test(host, kod_deny_demobilises)
 {
 	ntp_host *h = host_from("server 192.168.163.131\n", -20, 6, T0);
