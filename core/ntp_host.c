@@ -60,6 +60,14 @@
 #define CLIENT_PORT_LO        49152 /* dynamic ports (RFC 6335 §6): random client ports */
 #define CLIENT_PORT_HI        65535
 #define NEVER                 NTP_TIME_NEVER
+/* Events a flood of packets can cause (rejections, KoDs, refusals) are
+ * rate-limited per kind and association -- per kind for the host's own --
+ * so that an attacker who spoofs one address cannot write 58.7 MB of log in
+ * 10 s (issue 11): a burst of EVENT_BURST, then one per EVENT_SPACING_NS,
+ * and the next one logged says how many were suppressed (ours; ntpd has no
+ * limit, chrony limits some of its messages the same way). */
+#define EVENT_BURST      10                  /* events */
+#define EVENT_SPACING_NS (10 * NTP_NS_PER_S) /* ns, one more event after a burst */
 
 /* ntpd peer event codes (ntp_control.h PEVNT_*) for the peer status word. */
 enum {
@@ -127,6 +135,11 @@ struct ntp_host {
 	size_t n_res;
 	size_t alloc_size; /* bytes of the one allocation */
 
+	/* rate limits of the host's own (assoc 0) flood-prone events, by kind */
+	ntp_time ev_tat[4];
+	uint32_t ev_suppressed[4];
+	bool ev_limited[4];
+
 	/* the call in progress */
 	ntp_actions *out;
 	ntp_now now; /* its clocks; a step within the call moves now.local */
@@ -182,16 +195,110 @@ push(ntp_host *h, uint8_t kind)
 	return a;
 }
 
+/* The gate of an event, or -1 for kinds that are never limited (clock
+ * steps, sync, selection changes: rare, and each one matters). */
+static int
+gate_index(int code)
+{
+	switch (code) {
+	case NTP_EV_PKT_REJECTED:
+		return 0;
+	case NTP_EV_KOD:
+		return 1;
+	case NTP_EV_ACCESS_DENIED:
+		return 2;
+	case NTP_EV_RATE_EXCEEDED:
+		return 3;
+	default:
+		return -1;
+	}
+}
+
+/* GCRA (a token bucket in one time): an event passes while its bucket's
+ * theoretical arrival time is within the burst of now. */
+static bool
+gate_pass(ntp_time *tat, ntp_time mono)
+{
+	ntp_time t = *tat > mono ? *tat : mono;
+
+	if (t - mono > (EVENT_BURST - 1) * EVENT_SPACING_NS) {
+		return false;
+	}
+	*tat = t + EVENT_SPACING_NS;
+	return true;
+}
+
+/* The rate limit an event falls under; false when its kind is never
+ * limited. */
+typedef struct event_gate {
+	ntp_time *tat;
+	uint32_t *suppressed;
+	bool *limited;
+} event_gate;
+
+static bool
+gate_of(ntp_host *h, int code, int assoc, event_gate *g)
+{
+	int k = gate_index(code);
+
+	if (k < 0) {
+		return false;
+	}
+	if (assoc >= 1 && (size_t)assoc <= h->n_peers) {
+		ntp_peer *p = &h->peers[assoc - 1];
+
+		*g = (event_gate){&p->ev_tat, &p->ev_suppressed, &p->ev_limited};
+	} else {
+		*g = (event_gate){&h->ev_tat[k], &h->ev_suppressed[k], &h->ev_limited[k]};
+	}
+	return true;
+}
+
+/* May this event be logged?  *note gets what to append to it: the count
+ * suppressed before it, or -- for the one that hits the limit -- that the
+ * next ones will be. */
+static bool
+gate_admits(ntp_host *h, int code, int assoc, char *note, size_t size)
+{
+	event_gate g;
+
+	note[0] = '\0';
+	if (!gate_of(h, code, assoc, &g)) {
+		return true;
+	}
+	if (gate_pass(g.tat, h->now.mono)) {
+		if (*g.suppressed > 0) {
+			snprintf(note, size, " [%u similar suppressed]", (unsigned)*g.suppressed);
+		}
+		*g.suppressed = 0;
+		*g.limited = false;
+		return true;
+	}
+	if (!*g.limited) {
+		*g.limited = true;
+		snprintf(note, size, " [rate limit: similar events suppressed, 1 per %d s]",
+		         (int)(EVENT_SPACING_NS / NTP_NS_PER_S));
+		return true;
+	}
+	(*g.suppressed)++; /* counted before any formatting: a flood costs little */
+	if (assoc >= 1 && (size_t)assoc <= h->n_peers) {
+		h->peers[assoc - 1].ev_code = (uint16_t)code;
+	}
+	return false;
+}
+
 static void event(ntp_host *h, int code, int assoc, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
 static void
 event(ntp_host *h, int code, int assoc, const char *fmt, ...)
 {
-	ntp_action *a = push(h, NTP_ACT_EVENT);
+	char note[64];
+	ntp_action *a;
 	va_list ap;
 
-	if (a == NULL) {
+	if (!gate_admits(h, code, assoc, note, sizeof note) ||
+	    (a = push(h, NTP_ACT_EVENT)) == NULL) {
 		return;
 	}
 	a->u.event.code = (uint16_t)code;
@@ -199,6 +306,82 @@ event(ntp_host *h, int code, int assoc, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(a->u.event.reason, sizeof a->u.event.reason, fmt, ap);
 	va_end(ap);
+	if (note[0] != '\0') {
+		/* the note must show: cut the reason to make room */
+		size_t room = sizeof a->u.event.reason - strlen(note) - 1;
+		size_t len = strlen(a->u.event.reason);
+
+		snprintf(a->u.event.reason + (len < room ? len : room),
+		         sizeof a->u.event.reason - (len < room ? len : room), "%s", note);
+	}
+}
+
+static const uint16_t gated_codes[4] = {NTP_EV_PKT_REJECTED, NTP_EV_KOD, NTP_EV_ACCESS_DENIED,
+                                        NTP_EV_RATE_EXCEEDED}; /* by gate_index */
+
+/* When a gate with suppressed events lets one through again. */
+static ntp_time
+gate_reopens(ntp_time tat)
+{
+	return tat - (EVENT_BURST - 1) * EVENT_SPACING_NS;
+}
+
+/* A flood that stopped leaves its count behind: say it once the gate
+ * reopens, so the log tells how many events were not written. */
+static void
+flush_gate(ntp_host *h, int code, int assoc, event_gate g)
+{
+	ntp_action *a;
+
+	if (*g.suppressed == 0 || gate_reopens(*g.tat) > h->now.mono ||
+	    !gate_pass(g.tat, h->now.mono) || (a = push(h, NTP_ACT_EVENT)) == NULL) {
+		return;
+	}
+	a->u.event.code = (uint16_t)code;
+	a->u.event.assoc = assoc;
+	snprintf(a->u.event.reason, sizeof a->u.event.reason,
+	         "%u more %s events suppressed by the log rate limit (1 per %d s)",
+	         (unsigned)*g.suppressed, ntp_event_name(code),
+	         (int)(EVENT_SPACING_NS / NTP_NS_PER_S));
+	*g.suppressed = 0;
+	*g.limited = false;
+}
+
+static void
+flush_gates(ntp_host *h)
+{
+	for (int k = 0; k < 4; k++) {
+		flush_gate(h, gated_codes[k], 0,
+		           (event_gate){&h->ev_tat[k], &h->ev_suppressed[k], &h->ev_limited[k]});
+	}
+	for (size_t i = 0; i < h->n_peers; i++) {
+		ntp_peer *p = &h->peers[i];
+
+		/* an association's gate is shared by its kinds: name the last */
+		flush_gate(h, p->ev_code, (int)i + 1,
+		           (event_gate){&p->ev_tat, &p->ev_suppressed, &p->ev_limited});
+	}
+}
+
+/* The earliest time a gate holds a count to flush. */
+static ntp_time
+next_gate_flush(const ntp_host *h)
+{
+	ntp_time next = NEVER;
+
+	for (int g = 0; g < 4; g++) {
+		if (h->ev_suppressed[g] > 0 && gate_reopens(h->ev_tat[g]) < next) {
+			next = gate_reopens(h->ev_tat[g]);
+		}
+	}
+	for (size_t i = 0; i < h->n_peers; i++) {
+		const ntp_peer *p = &h->peers[i];
+
+		if (p->ev_suppressed > 0 && gate_reopens(p->ev_tat) < next) {
+			next = gate_reopens(p->ev_tat);
+		}
+	}
+	return next;
 }
 
 /* Note a peer event for the status word (4-bit count, last code). */
@@ -1258,6 +1441,7 @@ ntp_host_tick(ntp_host *h, ntp_now now, ntp_actions *out)
 		}
 	}
 	check_orphan(h);
+	flush_gates(h);
 	end_call(h);
 }
 
@@ -1282,6 +1466,9 @@ ntp_host_next(const ntp_host *h)
 	if (h->orphan < NTP_STRATUM_UNSPEC && h->sys_peer == 0 && !h->orphan_active &&
 	    h->orphan_at < next) {
 		next = h->orphan_at;
+	}
+	if (next_gate_flush(h) < next) {
+		next = next_gate_flush(h);
 	}
 	return next;
 }

@@ -191,6 +191,13 @@ typedef struct ntp_peer {
 	double why_a;       /* its numbers */
 	double why_b;
 
+	/* the host's rate limit on this association's events (ntp_host.c
+	 * event_gate): what a flood of spoofed packets may log */
+	ntp_time ev_tat;        /* mono time the event bucket is empty again (GCRA) */
+	uint32_t ev_suppressed; /* events dropped by it since the last one logged */
+	uint16_t ev_code;       /* the kind of the last one dropped */
+	bool ev_limited;        /* the limit was reached and said so; a pass clears it */
+
 	/* counters */
 	uint32_t sent, received, rejected;
 	uint32_t duplicate, bogus, kod, kod_spoofed;

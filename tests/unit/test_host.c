@@ -1348,6 +1348,52 @@ Test(host, notrust_refuses_an_unverified_mac)
 	free(a);
 }
 
+/* A flood of spoofed KoDs (issue 11: 58.7 MB of log in 10 s) writes a
+ * burst of 10 events, then one per 10 s, and the count of the others:
+ * first appended to the next event that passes, then on its own. */
+Test(host, event_flood_is_rate_limited)
+{
+	ntp_host *h = host_from("server 192.168.163.131\n", -20, 5, T0);
+	ntp_actions *a = fixture_actions();
+	ntp_addr srv = addr_of("192.168.163.131", 123);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	ntp_time t;
+	ntp_pkt q = next_request(h, a, &t), spoof = q;
+	unsigned events = 0, suppressed = 0, summaries = 0;
+	size_t len;
+
+	spoof.xmt ^= 0x5555; /* a wrong origin: ignored, but an event each */
+	len = kod_bytes(&spoof, "DENY", 6, buf);
+	for (int k = 0; k < 10000; k++) {
+		ntp_actions_clear(a);
+		ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.001) * k), a);
+		for (size_t i = 0; i < a->n; i++) {
+			events += a->v[i].kind == NTP_ACT_EVENT;
+		}
+	}
+	/* the burst, and one more that says the limit is reached */
+	cr_assert_eq(events, 11u, "%u events for 10,000 KoDs in 10 s", events);
+	/* later, the gate reopens and the host says what it dropped */
+	for (ntp_time u; (u = ntp_host_next(h)) < t + S(120);) {
+		ntp_actions_clear(a);
+		ntp_host_tick(h, AT(u), a);
+		for (size_t i = 0; i < a->n; i++) {
+			unsigned n;
+
+			if (a->v[i].kind == NTP_ACT_EVENT &&
+			    sscanf(a->v[i].u.event.reason, "%u more kod events suppressed", &n) ==
+			            1) {
+				suppressed += n;
+				summaries++;
+			}
+		}
+	}
+	cr_assert_eq(summaries, 1u);
+	cr_assert_eq(suppressed, 9989u);
+	ntp_host_free(h);
+	free(a);
+}
+
 Test(host, kod_deny_demobilises)
 {
 	ntp_host *h = host_from("server 192.168.163.131\n", -20, 6, T0);
