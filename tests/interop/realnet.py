@@ -2806,14 +2806,19 @@ def judge(run, c, n, rep, obs):
 
 
 def delay_stats(values):
-    """n, mean, sd and IQR/1.349 (the sd of a normal law from its quartiles,
-    robust to the odd late packet) of a list of delays in s."""
+    """n, mean, sd, IQR/1.349 (the sd of a normal law from its quartiles)
+    and trimmed_sd: the sd once values more than 5 IQR-sds from the median
+    (a packet a stalled host released late) are left out, as efficient as
+    the plain sd (its relative standard error is 1/sqrt(2n), the IQR's
+    1.17/sqrt(n)), of a list of delays in s."""
     import statistics
     if len(values) < 4:
         return {"n": len(values)}
-    q1, _, q3 = statistics.quantiles(values, n=4)
+    q1, med, q3 = statistics.quantiles(values, n=4)
+    iqr_sd = (q3 - q1) / 1.349
+    kept = [v for v in values if abs(v - med) <= 5 * iqr_sd]
     return {"n": len(values), "mean": statistics.mean(values), "sd": statistics.pstdev(values),
-            "iqr_sd": (q3 - q1) / 1.349}
+            "iqr_sd": iqr_sd, "trimmed_sd": statistics.pstdev(kept), "trimmed_n": len(kept)}
 
 
 def sim_peer_delays(simdir, node):

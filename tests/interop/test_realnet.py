@@ -267,21 +267,28 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     rep = realnet.run_scenario(REAL / "netem-path.yaml", lab, impl={"chrcl": "chrony"},
                                sim=True)
     note_run(lab, rep)
-    for name in ("refcl1", "refcl2", "chrcl1", "chrcl2"):
+    for name in ["refcl%d" % i for i in range(1, 5)] + ["chrcl%d" % i for i in range(1, 5)]:
         n = node(rep, name)
         assert n["system_peer"] == "10.0.0.1", n
-        assert n["sync_time"] is not None, n
+    # synchronised: refd to the scenario's 5 ms sync bound, chronyd to the
+    # 10 ms of its own check (its first slews over this path can pass 5 ms)
+    for name in ["refcl%d" % i for i in range(1, 5)]:
+        assert node(rep, name)["sync_time"] is not None, node(rep, name)
+    assert check(rep, "synced chrcl")["pass"]
     assert node(rep, "chrcl1")["impl"] == "chrony"
     # The path as the daemons measured it: round trip = two one-way draws of
     # N(20 ms, 5 ms), so mean 40 ms and sd 5 ms x sqrt(2).  Seeded draws
     # (ntpnetem --seed, the scenario's), so the sample is the same each run
-    # up to timer lateness.  Spread as IQR/1.349, robust to a late packet.
+    # up to timer lateness.  Spread as the sd without the odd packet a
+    # stalled host released late; each within 3 standard errors (at n ~ 100:
+    # mean +-2.1 ms, sd +-21 %; the IQR's own error would be 35 %).
     rtt = [d for n in rep["nodes"] for d in n.get("ntp_delays") or []]
     st = realnet.delay_stats(rtt)
     want_sd = 0.005 * math.sqrt(2)
     assert st["n"] >= 80, st
-    assert abs(st["mean"] - 0.040) <= 0.1 * 0.040, st
-    assert abs(st["iqr_sd"] - want_sd) <= 0.1 * want_sd, st
+    assert abs(st["mean"] - 0.040) <= 3 * want_sd / math.sqrt(st["n"]), st
+    assert abs(st["trimmed_sd"] / want_sd - 1) <= 3 / math.sqrt(2 * st["trimmed_n"]), st
+    assert st["trimmed_n"] >= 0.95 * st["n"], st
     # The shaper's own record of the delays it applied, all links pooled:
     # one-way mean 20 ms and sd 5 ms within 10 %, losses a plausible 5 %.
     # A link whose shaper reports a release more than 5 ms late was stopped
@@ -307,12 +314,15 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     mean = sum(m * k for m, k in zip(means, ns)) / n_all
     var = sum(k * (sd ** 2 + (m - mean) ** 2) for m, sd, k in zip(means, sds, ns)) / n_all
     assert abs(mean - 0.020) <= 0.002, mean
-    assert abs(math.sqrt(var) - 0.005) <= 0.0005, math.sqrt(var)
+    # the sd within 3 standard errors (1/sqrt(2n) relative: 14 % at n = 220)
+    assert abs(math.sqrt(var) / 0.005 - 1) <= 3 / math.sqrt(2 * n_all), (math.sqrt(var), n_all)
     sd_loss = math.sqrt(seen * 0.05 * 0.95)
     assert abs(dropped - 0.05 * seen) <= 4 * sd_loss, (dropped, seen)
-    lab.note("netem path: %d NTP round trips, mean %.3f ms, sd %.3f ms, IQR/1.349 %.3f ms "
+    lab.note("netem path: %d NTP round trips, mean %.3f ms, sd %.3f ms, trimmed sd %.3f ms, "
+             "IQR/1.349 %.3f ms "
              "(model 40 ms, %.3f ms); ntpnetem: %d packets, %d lost, one-way mean %.3f ms "
-             "sd %.3f ms", st["n"], st["mean"] * 1e3, st["sd"] * 1e3, st["iqr_sd"] * 1e3,
+             "sd %.3f ms", st["n"], st["mean"] * 1e3, st["sd"] * 1e3, st["trimmed_sd"] * 1e3,
+             st["iqr_sd"] * 1e3,
              want_sd * 1e3, seen, dropped, mean * 1e3, math.sqrt(var) * 1e3)
     assert_agrees_with_sim(rep)
 
