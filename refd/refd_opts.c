@@ -4,13 +4,14 @@
  */
 #include "refd_opts.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "ntp_addr.h"
 #include "refd_clock.h"
 #include "refd_ctl.h"
+#include "refd_num.h"
+#include "refd_sock.h"
 
 enum opt_id {
 	O_CONF,
@@ -82,26 +83,6 @@ static const opt_def query_opts[] = {
 #define N_DAEMON_OPTS (sizeof daemon_opts / sizeof daemon_opts[0])
 #define N_QUERY_OPTS  (sizeof query_opts / sizeof query_opts[0])
 
-static bool
-parse_double(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return end != s && *end == '\0' && errno == 0 && isfinite(*out);
-}
-
-static bool
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return end != s && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
-}
-
 static int
 fail(char *err, size_t errsize, const char *what, const char *name, const char *value)
 {
@@ -121,38 +102,38 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 
 	switch (id) {
 	case O_PORT:
-		if (!parse_long(v, 0, 65535, &n)) {
+		if (!refd_num_parse_long(v, 0, 65535, &n)) {
 			return fail(err, errsize, "expected a port number 0..65535", name, v);
 		}
 		o->port = (int)n;
 		return 0;
 	case O_SERVER_PORT:
-		if (!parse_long(v, 1, 65535, &n)) {
+		if (!refd_num_parse_long(v, 1, 65535, &n)) {
 			return fail(err, errsize, "expected a port number 1..65535", name, v);
 		}
 		o->server_port = (uint16_t)n;
 		return 0;
 	case O_CLOCK_OFFSET:
-		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_BIAS_S) {
+		if (!refd_num_parse(v, &d) || fabs(d) > REFD_CLOCK_MAX_BIAS_S) {
 			return fail(err, errsize, "expected seconds, e.g. +28.2 or -0.5", name, v);
 		}
 		o->clock_offset = d;
 		return 0;
 	case O_CLOCK_FREQ:
-		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_SKEW_PPM) {
+		if (!refd_num_parse(v, &d) || fabs(d) > REFD_CLOCK_MAX_SKEW_PPM) {
 			return fail(err, errsize, "expected ppm within +-100000, e.g. 50 or -12.5",
 			            name, v);
 		}
 		o->clock_freq_ppm = d;
 		return 0;
 	case O_TIMEOUT:
-		if (!parse_double(v, &d) || d <= 0.0 || d > REFD_QUERY_TIMEOUT_MAX) {
+		if (!refd_num_parse(v, &d) || d <= 0.0 || d > REFD_QUERY_TIMEOUT_MAX) {
 			return fail(err, errsize, "expected seconds in (0, 60]", name, v);
 		}
 		o->timeout = d;
 		return 0;
 	case O_SAMPLES:
-		if (!parse_long(v, 1, REFD_QUERY_SAMPLES_MAX, &n)) {
+		if (!refd_num_parse_long(v, 1, REFD_QUERY_SAMPLES_MAX, &n)) {
 			return fail(err, errsize, "expected a number of samples 1..8", name, v);
 		}
 		o->samples = (int)n;
@@ -160,6 +141,24 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 	default:
 		return fail(err, errsize, "internal: not a numeric option", name, v);
 	}
+}
+
+/* --listen ADDR[:PORT]: checked here, so a typo is a command-line error
+ * (exit 2) and not a failure to bind (exit 1). */
+static int
+check_listen(const char *name, const char *v, char *err, size_t errsize)
+{
+	char host[REFD_HOST_MAX], why[160];
+	uint16_t port = 0;
+	ntp_addr a;
+
+	if (refd_parse_hostport(v, host, sizeof host, &port, why, sizeof why) != 0) {
+		return fail(err, errsize, why, name, NULL);
+	}
+	if (!ntp_addr_parse(host, &a)) {
+		return fail(err, errsize, "not a numeric IPv4 or IPv6 address", name, v);
+	}
+	return 0;
 }
 
 static int
@@ -230,6 +229,9 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 	case O_LISTEN:
 		if (o->n_listen >= REFD_LISTEN_MAX) {
 			return fail(err, errsize, "at most 8 --listen addresses", name, v);
+		}
+		if (check_listen(name, v, err, errsize) != 0) {
+			return -1;
 		}
 		o->listen[o->n_listen++] = v;
 		return 0;
