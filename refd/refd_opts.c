@@ -483,6 +483,7 @@ refd_opts_usage(FILE *out)
 	      "  -h, --help              this text;  -V, --version  the version\n"
 	      "Signals: SIGTERM/SIGINT stop (drift file written), SIGHUP reopens log files.\n"
 	      "Exit: 0 ok, 1 runtime failure (config errors, port in use, no suitable server),\n"
-	      "2 bad command line.  See refd(8) (docs/refd.8.md).\n",
+	      "2 bad command line, 3 -Q: no suitable server and a kiss-o'-death.\n"
+	      "See refd(8) (docs/refd.8.md).\n",
 	      out);
 }

@@ -147,19 +147,23 @@ refd_query_reply(refd_query_server *s, const uint8_t *buf, size_t len, ntp_time 
 	}
 	s->answered[k] = true;
 	s->replies++;
+	/* RFC 5905 §7.4: a stratum 0 reply is a kiss-o'-death, whatever its
+	 * LI.  ntpd, NTPsec and refd send RATE with LI=3; an unsynchronised
+	 * ntpd's INIT is a kiss code too (Fig. 13).  Checked before the
+	 * timestamps: a kiss need not carry any.  The server has asked us to
+	 * go away, so its earlier answers are withdrawn as well. */
+	if (ntp_pkt_is_kod(&p)) {
+		refd_query_refid(p.refid, 0, s->kiss, sizeof s->kiss);
+		s->kod = true;
+		s->have = false;
+		snprintf(why, whysize, "KoD %s", s->kiss);
+		return REFD_REPLY_KOD;
+	}
 	if (p.xmt == 0 || p.rec == 0) {
 		snprintf(why, whysize, "TEST3 zero %s timestamp",
 		         p.xmt == 0 ? "transmit" : "receive");
 		snprintf(s->unusable, sizeof s->unusable, "%s", why);
 		return REFD_REPLY_UNUSABLE;
-	}
-	/* LI=3 first: an unsynchronised ntpd answers stratum 0 refid INIT,
-	 * which is a state, not a kiss to act on (RFC 5905 §7.4). */
-	if (p.leap != NTP_LEAP_NOTSYNC && ntp_pkt_is_kod(&p)) {
-		refd_query_refid(p.refid, 0, s->kiss, sizeof s->kiss);
-		s->kod = true;
-		snprintf(why, whysize, "KoD %s", s->kiss);
-		return REFD_REPLY_KOD;
 	}
 	rc = check_header(&p, why, whysize);
 	keep_sample(s, &p, k, t4, rc == REFD_REPLY_OK);
@@ -309,6 +313,19 @@ text_server(FILE *out, const refd_query_server *s, double timeout)
 	        s->delay, leap_names[s->leap & 3], refid);
 }
 
+/* The exit status when no server is suitable: REFD_QUERY_EXIT_KOD when a
+ * server sent a kiss, else 1. */
+static int
+none_status(const refd_query_server *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].kod) {
+			return REFD_QUERY_EXIT_KOD;
+		}
+	}
+	return 1;
+}
+
 int
 refd_query_report(const refd_query_server *s, size_t n, double timeout, bool json, FILE *out,
                   FILE *err_out)
@@ -337,7 +354,7 @@ refd_query_report(const refd_query_server *s, size_t n, double timeout, bool jso
 			fputs(",\"message\":\"no server suitable for synchronization found\"", out);
 		}
 		fputs("}\n", out);
-		return best >= 0 ? 0 : 1;
+		return best >= 0 ? 0 : none_status(s, n);
 	}
 	if (best < 0) {
 		fputs("no server suitable for synchronization found\n", err_out);
@@ -345,7 +362,7 @@ refd_query_report(const refd_query_server *s, size_t n, double timeout, bool jso
 			fprintf(err_out, "%s: %s\n", s[i].label,
 			        refd_query_reason(&s[i], timeout, reason, sizeof reason));
 		}
-		return 1;
+		return none_status(s, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		text_server(out, &s[i], timeout);
