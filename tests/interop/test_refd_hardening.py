@@ -76,3 +76,86 @@ def test_query_stops_at_refd_rate_kod(lab, refd_bin):
     assert q["result"] == "none"
     assert refd.alive()
 
+
+
+# --------------------------------------------------------------------------
+# item 7: the detaching parent reports the daemon's start-up
+
+
+def _stop_detached(pid, conf):
+    """TERM (then KILL) the detached refd `pid`, only if it is that refd:
+    its comm is refd and its command line names our conf.  Bounded."""
+    def ours():
+        try:
+            comm = Path("/proc/%d/comm" % pid).read_text().strip()
+            cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
+        except OSError:
+            return False
+        return comm == "refd" and str(conf).encode() in cmdline
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not ours():
+            return
+        os.kill(pid, sig)
+        for _ in range(50):
+            if not ours() or nl._proc_start(pid) is None:
+                return
+            time.sleep(0.1)
+
+
+def _udp_sockets(ns):
+    """ss lines of every UDP socket in ns, with the owning processes."""
+    r = nl.sh(["ip", "netns", "exec", ns, "ss", "-uanpH"], check=False)
+    return [line for line in r.stdout.splitlines() if line.strip()]
+
+
+def _detached_refd(lab, ns, name, extra):
+    """refd without -n (it forks and detaches); the parent's result."""
+    conf = lab.write(name + ".conf", nl.refd_local_conf(lab, name=name))
+    argv = [nl.refd_bin(), "-c", conf, "--listen", "127.0.0.1:0"] + list(extra)
+    return conf, nl.run(argv, ns=ns, timeout=10)
+
+
+@pytest.mark.parametrize("case", ["nosuchuser", "pidfile"])
+def test_detached_start_failure_reaches_the_parent(lab, refd_bin, case):
+    ns = lab.ns()
+    if case == "nosuchuser":
+        extra, want = ["-u", "nosuchuser-ntplab"], "-u nosuchuser-ntplab: no such user"
+    else:
+        lab.write("not-a-dir", "a file, so no pid file can be made below it\n")
+        pidfile = lab.path("not-a-dir") / "refd.pid"
+        extra, want = ["--pidfile", pidfile], "cannot write pid file %s: Not a directory" % (
+            pidfile)
+    conf, r = _detached_refd(lab, ns, "refd-" + case, extra)
+    lab.note("%s: rc %d, stderr %r", case, r.returncode, r.stderr)
+    leftovers = [line for line in _udp_sockets(ns) if '"refd"' in line]
+    assert r.returncode == 1, "the parent must exit with the daemon's failure: %r" % (r,)
+    assert want in r.stderr, r.stderr
+    assert not leftovers, "the daemon must be gone: %s" % leftovers
+    log = lab.path("refd-%s.log" % case).read_text()
+    assert want in log, "the failure is logged too: %s" % log
+
+
+def test_detached_good_start_exits_0_with_the_daemon_running(lab, refd_bin):
+    ns = lab.ns()
+    pidfile = lab.path("detached.pid")
+    conf, r = _detached_refd(lab, ns, "detached", ["--pidfile", pidfile])
+    pid = int(pidfile.read_text()) if pidfile.exists() else None
+    try:
+        lab.note("good start: rc %d, stderr %r, daemon pid %s", r.returncode, r.stderr, pid)
+        assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
+        assert r.stderr == ""
+        assert pid is not None, "the pid file is written before the parent exits"
+        nl.STARTED_PIDS.add(pid)
+        assert Path("/proc/%d/comm" % pid).read_text().strip() == "refd"
+        assert not nl._cap_bnd(pid) & (1 << nl.CAP_SYS_TIME), "capsh's drop is inherited"
+        assert any("pid=%d," % pid in line for line in _udp_sockets(ns)), _udp_sockets(ns)
+        log = lab.path("detached.log")
+        wait_for(lambda: "refd started" in log.read_text(), "the daemon's start line",
+                 tries=20, interval=0.1)
+    finally:
+        if pid is not None:
+            _stop_detached(pid, conf)
+    assert nl._proc_start(pid) is None, "the detached refd stopped on SIGTERM"
+    wait_for(lambda: not pidfile.exists(), "the pid file removed at exit", tries=30,
+             interval=0.1)
