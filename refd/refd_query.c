@@ -55,7 +55,19 @@ refd_query_refid(uint32_t refid, uint8_t stratum, char *buf, size_t size)
 	return buf;
 }
 
-/* RFC 5905 App. A.5.1.1 header tests: LI=3 or stratum 16 (TEST6), a
+/* RFC 5905 Fig. 13: INIT ("not yet synchronized for the first time") and
+ * STEP ("a step ... has not yet resynchronized") report a state, and ntpd
+ * and refd answer INIT all the while they are unsynchronised: such a reply
+ * is an unsynchronised server's, whose clock can still be read.  Every
+ * other kiss code denies, restricts or rate-limits us (§7.4). */
+static bool
+kiss_is_state(uint32_t refid)
+{
+	return refid == NTP_REFID("INIT") || refid == NTP_REFID("STEP");
+}
+
+/* RFC 5905 App. A.5.1.1 header tests: LI=3, stratum 0 (an INIT or STEP
+ * kiss) or 16 (TEST6), a
  * reference time after the transmit time, a root distance of MAXDISP or
  * more (TEST7). */
 static int
@@ -65,7 +77,7 @@ check_header(const ntp_pkt *p, char *why, size_t whysize)
 	char refid[16];
 
 	refd_query_refid(p->refid, p->stratum, refid, sizeof refid);
-	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum >= 16) {
+	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum == 0 || p->stratum >= 16) {
 		snprintf(why, whysize, "server unsynchronised (LI=%u, stratum %u, refid %s)",
 		         p->leap, p->stratum, refid);
 		return REFD_REPLY_UNUSABLE;
@@ -148,11 +160,10 @@ refd_query_reply(refd_query_server *s, const uint8_t *buf, size_t len, ntp_time 
 	s->answered[k] = true;
 	s->replies++;
 	/* RFC 5905 §7.4: a stratum 0 reply is a kiss-o'-death, whatever its
-	 * LI.  ntpd, NTPsec and refd send RATE with LI=3; an unsynchronised
-	 * ntpd's INIT is a kiss code too (Fig. 13).  Checked before the
+	 * LI: ntpd, NTPsec and refd send RATE with LI=3.  Checked before the
 	 * timestamps: a kiss need not carry any.  The server has asked us to
 	 * go away, so its earlier answers are withdrawn as well. */
-	if (ntp_pkt_is_kod(&p)) {
+	if (ntp_pkt_is_kod(&p) && !kiss_is_state(p.refid)) {
 		refd_query_refid(p.refid, 0, s->kiss, sizeof s->kiss);
 		s->kod = true;
 		s->have = false;

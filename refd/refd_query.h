@@ -7,10 +7,11 @@
  * in the way) with a random transmit timestamp; the real T1 stays here and
  * a reply counts only when its origin echoes one of our transmit
  * timestamps (RFC 5905 §8 TEST2; zero timestamps fail TEST3, a second reply
- * to the same request is a duplicate, TEST1).  A kiss-o'-death (any stratum
- * 0 reply, whatever its LI: RFC 5905 §7.4) stops the queries to that server
- * at once and makes it unsuitable; an unsynchronised server (LI=3 or
- * stratum 16),
+ * to the same request is a duplicate, TEST1).  A kiss-o'-death (a stratum 0
+ * reply, whatever its LI: RFC 5905 §7.4) stops the queries to that server
+ * at once and makes it unsuitable -- but for the state codes INIT and STEP,
+ * which an unsynchronised server sends; an unsynchronised server (LI=3,
+ * stratum 0 INIT/STEP or stratum 16),
  * a reference time after the transmit time and a root distance of 16 s or
  * more make the reply unusable (TEST6/TEST7), as in the core's client.
  *

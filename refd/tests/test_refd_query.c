@@ -140,12 +140,42 @@ Test(refd_query, kiss_of_death_whatever_li_says, .init = setup)
 	             REFD_REPLY_KOD, "%s", why);
 	cr_assert_str_eq(why, "KoD RATE");
 	cr_assert_str_eq(srv.kiss, "RATE");
-	/* So is an unsynchronised ntpd's INIT: a kiss code of RFC 5905 Fig. 13. */
+	/* An unknown code is a kiss too. */
 	setup();
-	len = reply(buf, NONCE, 0.0, 0.001, 0, 3, "INIT");
+	len = reply(buf, NONCE, 0.0, 0.001, 0, 3, "XYZW");
 	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
 	             REFD_REPLY_KOD, "%s", why);
-	cr_assert_str_eq(why, "KoD INIT");
+	cr_assert_str_eq(why, "KoD XYZW");
+}
+
+/* INIT and STEP (RFC 5905 Fig. 13) report a state: an unsynchronised
+ * ntpd or refd answers INIT, and its clock can still be read. */
+Test(refd_query, init_and_step_are_an_unsynchronised_server, .init = setup)
+{
+	static const struct {
+		uint8_t leap;
+		const char *code, *why;
+	} cases[] = {
+	        {3, "INIT", "server unsynchronised (LI=3, stratum 0, refid INIT)"},
+	        {0, "INIT", "server unsynchronised (LI=0, stratum 0, refid INIT)"},
+	        {3, "STEP", "server unsynchronised (LI=3, stratum 0, refid STEP)"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint8_t buf[64];
+		char why[160];
+		size_t len;
+
+		setup();
+		len = reply(buf, NONCE, 0.25, 0.001, 0, cases[i].leap, cases[i].code);
+		cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
+		             REFD_REPLY_UNUSABLE, "%s: %s", cases[i].code, why);
+		cr_assert_str_eq(why, cases[i].why);
+		cr_assert_not(srv.kod);
+		cr_assert_not(srv.have);
+		cr_assert(srv.measured, "the sample is kept for the report");
+		cr_assert_float_eq(srv.offset, 0.25, 1e-8);
+	}
 }
 
 /* A KoD also withdraws the server's earlier answers: it is not chosen. */
