@@ -84,21 +84,22 @@ def test_query_stops_at_refd_rate_kod(lab, refd_bin):
 
 def _stop_detached(pid, conf):
     """TERM (then KILL) the detached refd `pid`, only if it is that refd:
-    its comm is refd and its command line names our conf.  Bounded."""
-    def ours():
-        try:
-            comm = Path("/proc/%d/comm" % pid).read_text().strip()
-            cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
-        except OSError:
-            return False
-        return comm == "refd" and str(conf).encode() in cmdline
-
+    its comm is refd and its command line names our conf.  It is gone (or
+    a zombie) once its start time no longer answers.  Bounded."""
+    start = nl._proc_start(pid)
+    try:
+        comm = Path("/proc/%d/comm" % pid).read_text().strip()
+        cmdline = Path("/proc/%d/cmdline" % pid).read_bytes()
+    except OSError:
+        return
+    if start is None or comm != "refd" or str(conf).encode() not in cmdline:
+        return
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        if not ours():
+        if nl._proc_start(pid) != start:
             return
         os.kill(pid, sig)
         for _ in range(50):
-            if not ours() or nl._proc_start(pid) is None:
+            if nl._proc_start(pid) != start:
                 return
             time.sleep(0.1)
 
