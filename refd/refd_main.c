@@ -6,7 +6,8 @@
  * Start-up order (ntpd's): parse the command line, parse ntp.conf (every
  * diagnostic printed, errors are fatal), open the log, resolve names, bind
  * the sockets (port 123 needs root) and the --ctl socket, detach, write the
- * pid file, drop privileges, create the host, tell the parent (detach), run.
+ * pid file, drop privileges, create the host, enter the sandbox, tell the
+ * parent (detach), run.
  */
 #define _GNU_SOURCE /* setgroups, pipe2 */
 
@@ -27,6 +28,7 @@
 #include "refd_loop.h"
 #include "refd_opts.h"
 #include "refd_query.h"
+#include "refd_sandbox.h"
 
 #define EXIT_USAGE   2 /* bad command line */
 #define REFD_VERSION "refd (ntplab) 0.1"
@@ -210,6 +212,39 @@ start_failed(refd_daemon *d, int *report, const char *err)
 	}
 }
 
+/* Capabilities, no_new_privs and the seccomp filter (refd_sandbox.h), once
+ * nothing needs more: after binding, -u and the host.  A sandbox that
+ * cannot be had stops refd (--no-sandbox runs without). */
+static int
+enter_sandbox(refd_daemon *d, const refd_opts *o, char *err, size_t errsize)
+{
+	refd_sandbox_cfg cfg = {.system_clock = o->clock_kind == REFD_CLOCK_SYSTEM};
+	const refd_sandbox_rule *rules;
+	size_t n = refd_sandbox_rules(&rules);
+	int rc;
+
+	if (o->no_sandbox) {
+		refd_logf(&d->log, REFD_LOG_NOTICE, "sandbox: off (--no-sandbox)");
+		return 0;
+	}
+	rc = refd_sandbox_enter(&cfg, err, errsize);
+	if (rc > 0) {
+		refd_logf(&d->log, REFD_LOG_NOTICE, "%s", err);
+		return 0;
+	}
+	if (rc < 0) {
+		size_t len = strlen(err);
+
+		snprintf(err + len, errsize - len, " (--no-sandbox runs without one)");
+		return -1;
+	}
+	refd_logf(&d->log, REFD_LOG_NOTICE,
+	          "sandbox: capabilities %s, no_new_privs, seccomp allows %zu rules, others "
+	          "fail with EPERM",
+	          cfg.system_clock ? "CAP_SYS_TIME only" : "none", n);
+	return 0;
+}
+
 static int
 check_clock_choice(const refd_opts *o)
 {
@@ -285,7 +320,8 @@ run_daemon(const refd_opts *o)
 		start_failed(d, &report, err);
 		goto out_pid;
 	}
-	if (refd_daemon_start(d, err, sizeof err) != 0) {
+	if (refd_daemon_start(d, err, sizeof err) != 0 ||
+	    enter_sandbox(d, o, err, sizeof err) != 0) {
 		start_failed(d, &report, err);
 		goto out_pid;
 	}

@@ -32,6 +32,7 @@ enum opt_id {
 	O_CONTROL_REMOTE,
 	O_CTL,
 	O_FAULT,
+	O_NO_SANDBOX,
 	O_HELP,
 	O_VERSION,
 	O_QUERY,
@@ -66,6 +67,7 @@ static const opt_def daemon_opts[] = {
         {0, "control-remote", false, O_CONTROL_REMOTE},
         {0, "ctl", true, O_CTL},
         {0, "fault", true, O_FAULT},
+        {0, "no-sandbox", false, O_NO_SANDBOX},
         {'h', "help", false, O_HELP},
         {'V', "version", false, O_VERSION},
 };
@@ -226,6 +228,9 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 		return 0;
 	case O_FAULT:
 		return apply_fault(o, name, v, err, errsize);
+	case O_NO_SANDBOX:
+		o->no_sandbox = true;
+		return 0;
 	case O_LISTEN:
 		if (o->n_listen >= REFD_LISTEN_MAX) {
 			return fail(err, errsize, "at most 8 --listen addresses", name, v);
@@ -443,7 +448,7 @@ refd_opts_usage(FILE *out)
 	fputs("usage: refd -c FILE [-n] [-d]... [-p PORT] [-u USER] [--listen ADDR[:PORT]]...\n"
 	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
 	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
-	      "            [--ctl PATH] [--fault SPEC]\n"
+	      "            [--ctl PATH] [--fault SPEC] [--no-sandbox]\n"
 	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
 	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
 	      "\n"
@@ -472,6 +477,8 @@ refd_opts_usage(FILE *out)
 	      "                          disturbances: step S, freq F, fault SPEC, status\n"
 	      "      --fault SPEC        misbehave as a server from the start, SPEC as the ctl\n"
 	      "                          command: KIND[,KIND...] [offset=S] [leap=N] ... | none\n"
+	      "      --no-sandbox        keep capabilities and allow every system call\n"
+	      "                          (debugging; see SANDBOX in refd(8))\n"
 	      "\n"
 	      "query options (-Q, like ntpdate -q; never sets any clock):\n"
 	      "  -Q, --query             ask each HOST once and print offset, delay, stratum\n"
