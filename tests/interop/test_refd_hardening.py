@@ -137,11 +137,22 @@ def test_detached_start_failure_reaches_the_parent(lab, refd_bin, case):
     assert want in log, "the failure is logged too: %s" % log
 
 
+def _pid_in(pidfile, tries=1):
+    """The pid in pidfile, or None (not there, or not written yet)."""
+    for i in range(tries):
+        try:
+            return int(pidfile.read_text())
+        except (OSError, ValueError):
+            if i + 1 < tries:
+                time.sleep(0.1)
+    return None
+
+
 def test_detached_good_start_exits_0_with_the_daemon_running(lab, refd_bin):
     ns = lab.ns()
     pidfile = lab.path("detached.pid")
     conf, r = _detached_refd(lab, ns, "detached", ["--pidfile", pidfile])
-    pid = int(pidfile.read_text()) if pidfile.exists() else None
+    pid = _pid_in(pidfile)
     try:
         lab.note("good start: rc %d, stderr %r, daemon pid %s", r.returncode, r.stderr, pid)
         assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
@@ -155,8 +166,49 @@ def test_detached_good_start_exits_0_with_the_daemon_running(lab, refd_bin):
         wait_for(lambda: "refd started" in log.read_text(), "the daemon's start line",
                  tries=20, interval=0.1)
     finally:
+        # A parent that did not wait leaves a daemon that writes its pid late.
+        pid = pid if pid is not None else _pid_in(pidfile, tries=30)
         if pid is not None:
             _stop_detached(pid, conf)
     assert nl._proc_start(pid) is None, "the detached refd stopped on SIGTERM"
     wait_for(lambda: not pidfile.exists(), "the pid file removed at exit", tries=30,
              interval=0.1)
+
+
+# --------------------------------------------------------------------------
+# item 9: input nits, on the real binary
+
+
+@pytest.mark.parametrize("args,shown", [
+    (["--listen", "127.0.0.1:99999"], "port '99999'"),
+    (["--listen", "ntp.example.org"], "'ntp.example.org': not a numeric"),
+    (["--listen", "[::1"], "'[' without ']'"),
+    (["--clock-offset", "0x10"], "--clock-offset '0x10'"),
+    (["--clock-freq", "nan"], "--clock-freq 'nan'"),
+    (["-p", "0x7b"], "-p '0x7b'"),
+    (["--fault", "falseticker offset=inf"], "offset 'inf'"),
+])
+def test_command_line_errors_exit_2(lab, refd_bin, args, shown):
+    ns = lab.ns()
+    conf = lab.write("refd.conf", nl.refd_local_conf(lab))
+    r = nl.run([refd_bin, "-c", conf, "-n"] + args, ns=ns, timeout=5)
+    lab.note("%s: rc %d %r", args, r.returncode, r.stderr.strip())
+    assert r.returncode == EXIT_USAGE, (r.returncode, r.stderr)
+    assert shown in r.stderr, r.stderr
+    assert not [line for line in _udp_sockets(ns) if '"refd"' in line]
+
+
+def test_huge_drift_line_leaves_the_frequency_unset(lab, refd_bin):
+    drift = lab.path("refd.drift")
+    with open(drift, "w") as f:
+        f.write("1" * (10 * 1024 * 1024) + "\n")  # the outside attack's 10 MB line
+    ns = lab.ns()
+    refd = lab.refd(nl.refd_local_conf(lab), ns=ns)
+    log = lab.path("refd.log")
+    wait_for(lambda: "refd started" in log.read_text(), "refd's start line", tries=50,
+             interval=0.1)
+    text = log.read_text()
+    lab.note("%s", [line[:160] for line in text.splitlines() if "drift" in line])
+    assert "drift file %s: first line longer than 64 bytes" % drift in text
+    assert "drift (none) 0.000 ppm" in text, "started without a frequency"
+    assert refd.alive()
