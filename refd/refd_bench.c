@@ -32,6 +32,7 @@
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
 #include "refd_clock.h"
+#include "refd_num.h"
 #include "refd_sock.h"
 
 #define BENCH_CLIENTS_DEF 16
@@ -108,14 +109,11 @@ target_allowed(const ntp_addr *a)
 	return (a->a[0] & 0xfe) == 0xfc || (a->a[0] == 0xfe && (a->a[1] & 0xc0) == 0x80);
 }
 
+/* Plain decimal only (refd_num.h): no 0x10, inf or nan. */
 static bool
 num(const char *s, double lo, double hi, double *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return end != s && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
+	return refd_num_parse(s, out) && *out >= lo && *out <= hi;
 }
 
 static int

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 
 #include "refd_ctl.h"
+#include "refd_num.h"
 #include "sim_units.h"
 
 #include <ctype.h>
@@ -33,7 +34,8 @@ static const char KINDS_LIST[] = "wrong-leap, stratum16, kod, falseticker, stale
 static const char KEYS_LIST[] = "offset, leap, rootdisp, stale, kod";
 static const char COMMANDS_LIST[] = "step, freq, fault, status";
 
-/* ---- numbers with ntpsim's units: the same parser (sim/sim_units.c) ---- */
+/* ---- numbers with ntpsim's units: the same parser (sim/sim_units.c), ----
+ * ---- behind refd's strict decimal check (no 0x10, inf, nan: refd_num.h) ---- */
 
 static const char *
 skip_blanks(const char *s)
@@ -47,7 +49,8 @@ skip_blanks(const char *s)
 static bool
 parse_time(const char *s, double *out)
 {
-	return sim_parse_duration(s, out) == 0 && fabs(*out) <= REFD_CTL_TIME_MAX;
+	return refd_num_prefix_ok(s) && sim_parse_duration(s, out) == 0 &&
+	       fabs(*out) <= REFD_CTL_TIME_MAX;
 }
 
 /* ---- errors ---- */
@@ -143,7 +146,6 @@ parse_kod(const char *v, ntp_fault *f, char *err, size_t errsize)
 static int
 parse_fault_value(int key, const char *v, ntp_fault *f, char *err, size_t errsize)
 {
-	char *end;
 	long leap;
 
 	switch (key) {
@@ -157,9 +159,7 @@ parse_fault_value(int key, const char *v, ntp_fault *f, char *err, size_t errsiz
 		}
 		return 0;
 	case K_LEAP:
-		errno = 0;
-		leap = strtol(v, &end, 10);
-		if (end == v || *end != '\0' || errno != 0 || leap < 0 || leap > LEAP_MAX) {
+		if (!refd_num_parse_long(v, 0, LEAP_MAX, &leap)) {
 			return fail(err, errsize, "leap '%." WORD_SHOWN "s' is not 0, 1, 2 or 3",
 			            v);
 		}
@@ -263,7 +263,7 @@ parse_step(const char *arg, refd_ctl_cmd *out, char *err, size_t errsize)
 		            "step needs SECONDS, e.g. 'step 0.25', 'step -1s' or "
 		            "'step 500ms'");
 	}
-	if (sim_parse_duration(arg, &out->value) != 0) {
+	if (!refd_num_prefix_ok(arg) || sim_parse_duration(arg, &out->value) != 0) {
 		return fail(err, errsize,
 		            "step: '%." WORD_SHOWN "s' is not a time such as 0.25, -1s or 500ms",
 		            arg);
@@ -284,7 +284,7 @@ parse_freq(const char *arg, refd_ctl_cmd *out, char *err, size_t errsize)
 		            "freq needs a frequency error, e.g. 'freq 12ppm' or "
 		            "'freq -1.2e-5'");
 	}
-	if (sim_parse_freq(arg, &out->value) != 0) {
+	if (!refd_num_prefix_ok(arg) || sim_parse_freq(arg, &out->value) != 0) {
 		return fail(err, errsize,
 		            "freq: '%." WORD_SHOWN "s' is not a frequency such as 12ppm, 5ppb or "
 		            "1.2e-5",

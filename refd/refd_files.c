@@ -3,6 +3,8 @@
  * refd's files: log, event lines, drift file, statistics, pid file
  * (refd_files.h).
  */
+#define _GNU_SOURCE /* mkostemp */
+
 #include "refd_files.h"
 
 #include <errno.h>
@@ -18,11 +20,16 @@
 #include <unistd.h>
 
 #include "ntp_host.h"
+#include "refd_num.h"
 
 #define LOG_LINE_MAX  1024
-#define DRIFT_MAX_PPM 500.0   /* ppm, ntpd NTP_MAXFREQ: larger drift values are clamped by ntpd */
-#define DRIFT_TEMP    ".TEMP" /* suffix ntpd uses for the file it renames over the drift file */
-#define S_PER_DAY     86400   /* s */
+#define DRIFT_MAX_PPM 500.0 /* ppm, ntpd NTP_MAXFREQ: larger drift values are clamped by ntpd */
+#define DRIFT_TEMP    ".TEMP.XXXXXX" /* ntpd's ".TEMP" suffix, made unique by mkostemp */
+#define DRIFT_MODE    0644           /* the drift file's mode (ntpd: fopen "w" under umask 022) */
+/* bytes of the drift file's one line: ntpd writes "%.3f\n" (at most 9 for
+ * +-500 ppm); more than this is not a drift file (issue 11: a 10 MB line). */
+#define DRIFT_LINE_MAX 64
+#define S_PER_DAY      86400 /* s */
 
 /* ---- log ---- */
 
@@ -179,12 +186,49 @@ refd_event_line(const char *addr, unsigned status, unsigned ntpd_code, const cha
 
 /* ---- drift file ---- */
 
+/* The first line of fp, without its end, in line[size]; -1 when it is
+ * longer than size - 2 bytes (one is for the newline, one for the NUL). */
+static int
+read_line(FILE *fp, char *line, size_t size)
+{
+	size_t n;
+
+	if (fgets(line, (int)size, fp) == NULL) {
+		line[0] = '\0';
+		return 0;
+	}
+	n = strlen(line);
+	if (n > 0 && line[n - 1] == '\n') {
+		line[n - 1] = '\0';
+		return 0;
+	}
+	/* No newline: the end of the file, or a line that did not fit. */
+	return (n >= size - 1 && fgetc(fp) != EOF) ? -1 : 0;
+}
+
+/* line without leading and trailing blanks (changes line). */
+static char *
+trim(char *line)
+{
+	size_t n;
+
+	while (*line == ' ' || *line == '\t') {
+		line++;
+	}
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' || line[n - 1] == '\r')) {
+		line[--n] = '\0';
+	}
+	return line;
+}
+
 int
 refd_drift_read(const char *path, double *ppm, char *err, size_t errsize)
 {
 	FILE *fp = fopen(path, "r");
-	char line[128], *end;
+	char line[DRIFT_LINE_MAX + 2], *word;
 	double v;
+	int rc;
 
 	if (fp == NULL) {
 		if (errno == ENOENT) {
@@ -193,50 +237,76 @@ refd_drift_read(const char *path, double *ppm, char *err, size_t errsize)
 		snprintf(err, errsize, "cannot read drift file %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fgets(line, sizeof line, fp) == NULL) {
-		fclose(fp);
+	rc = read_line(fp, line, sizeof line);
+	fclose(fp);
+	if (rc != 0) {
+		snprintf(err, errsize,
+		         "drift file %s: first line longer than %d bytes: not a frequency in ppm",
+		         path, DRIFT_LINE_MAX);
+		return -1;
+	}
+	word = trim(line);
+	if (word[0] == '\0') {
 		snprintf(err, errsize, "drift file %s is empty", path);
 		return -1;
 	}
-	fclose(fp);
-	errno = 0;
-	v = strtod(line, &end);
-	while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') {
-		end++;
-	}
-	if (end == line || *end != '\0' || errno != 0 || !isfinite(v)) {
-		line[strcspn(line, "\n")] = '\0';
+	if (!refd_num_parse(word, &v)) {
 		snprintf(err, errsize, "drift file %s: '%.40s' is not a frequency in ppm", path,
-		         line);
+		         word);
 		return -1;
 	}
 	*ppm = fmax(-DRIFT_MAX_PPM, fmin(DRIFT_MAX_PPM, v));
 	return 1;
 }
 
-int
-refd_drift_write(const char *path, double ppm, char *err, size_t errsize)
+/* The new drift file, in a temporary file of the same directory: mkostemp
+ * creates it with O_CREAT|O_EXCL, which never follows a link and never
+ * opens a file that exists, under a name nobody can plant a link at in
+ * advance (issue 11: O_TRUNC on the fixed PATH.TEMP wrote through a link
+ * planted there).  tmp gets the file's name.  Returns 0, or -1 with err. */
+static int
+write_temp(const char *tmp_template, char *tmp, size_t size, const char *text, char *err,
+           size_t errsize)
 {
-	char tmp[REFD_PATH_MAX + sizeof DRIFT_TEMP], text[64];
-	int fd, n;
+	size_t len = strlen(text);
+	int fd;
 
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s%s", path, DRIFT_TEMP) >= sizeof tmp) {
-		snprintf(err, errsize, "drift file name too long");
-		return -1;
-	}
-	n = snprintf(text, sizeof text, "%.3f\n", isfinite(ppm) ? ppm : 0.0);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	snprintf(tmp, size, "%s", tmp_template);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(err, errsize, "cannot write %s: %s", tmp, strerror(errno));
+		snprintf(err, errsize, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
 	}
-	if (write(fd, text, (size_t)n) != n || fsync(fd) != 0) {
+	/* mkostemp makes 0600; fsync before the rename, so a crash leaves the
+	 * old file or the new one, never an empty one. */
+	if (fchmod(fd, DRIFT_MODE) != 0 || write(fd, text, len) != (ssize_t)len || fsync(fd) != 0) {
 		snprintf(err, errsize, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
 		return -1;
 	}
-	close(fd);
+	if (close(fd) != 0) {
+		snprintf(err, errsize, "cannot write %s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+refd_drift_write(const char *path, double ppm, char *err, size_t errsize)
+{
+	char tmpl[REFD_PATH_MAX + sizeof DRIFT_TEMP], tmp[sizeof tmpl], text[64];
+
+	if ((size_t)snprintf(tmpl, sizeof tmpl, "%s%s", path, DRIFT_TEMP) >= sizeof tmpl) {
+		snprintf(err, errsize, "drift file name %.80s... too long", path);
+		return -1;
+	}
+	snprintf(text, sizeof text, "%.3f\n", isfinite(ppm) ? ppm : 0.0);
+	if (write_temp(tmpl, tmp, sizeof tmp, text, err, errsize) != 0) {
+		return -1;
+	}
+	/* rename replaces whatever is at path (a link too) without following it. */
 	if (rename(tmp, path) != 0) {
 		snprintf(err, errsize, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		unlink(tmp);

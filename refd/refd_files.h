@@ -8,8 +8,9 @@
  *   events    ntpd's event log lines: "0.0.0.0 c61c 0c clock_step REASON"
  *             (address, status word, event code, name, reason).
  *   drift     one number, the frequency correction in ppm ("%.3f", ntpd);
- *             written to PATH.TEMP and renamed over PATH, so a reader never
- *             sees half a file.
+ *             written to a new PATH.TEMP.XXXXXX (mkostemp: O_EXCL, follows
+ *             no link), fsynced and renamed over PATH, so a reader never
+ *             sees half a file and a planted link is never written through.
  *   stats     `statsdir` + `statistics`/`filegen`: the core's peerstats and
  *             loopstats lines appended to STATSDIR/NAME.YYYYMMDD (filegen
  *             type day, ntpd's default), NAME (type none), NAME.PID, ...
@@ -71,7 +72,8 @@ char *refd_event_line(const char *addr, unsigned status, unsigned ntpd_code, con
 unsigned refd_sys_status(unsigned leap, unsigned source, unsigned count, unsigned code);
 
 /* Drift file.  read: 1 with *ppm set, 0 when the file does not exist, -1
- * when it exists but does not hold one finite number (reason in err). */
+ * when it exists but its first line is not one plain decimal number of at
+ * most 64 bytes (reason, with the path, in err; *ppm untouched). */
 int refd_drift_read(const char *path, double *ppm, char *err, size_t errsize);
 int refd_drift_write(const char *path, double ppm, char *err, size_t errsize);
 

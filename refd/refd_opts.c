@@ -4,13 +4,14 @@
  */
 #include "refd_opts.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "ntp_addr.h"
 #include "refd_clock.h"
 #include "refd_ctl.h"
+#include "refd_num.h"
+#include "refd_sock.h"
 
 enum opt_id {
 	O_CONF,
@@ -31,6 +32,7 @@ enum opt_id {
 	O_CONTROL_REMOTE,
 	O_CTL,
 	O_FAULT,
+	O_NO_SANDBOX,
 	O_HELP,
 	O_VERSION,
 	O_QUERY,
@@ -65,6 +67,7 @@ static const opt_def daemon_opts[] = {
         {0, "control-remote", false, O_CONTROL_REMOTE},
         {0, "ctl", true, O_CTL},
         {0, "fault", true, O_FAULT},
+        {0, "no-sandbox", false, O_NO_SANDBOX},
         {'h', "help", false, O_HELP},
         {'V', "version", false, O_VERSION},
 };
@@ -81,26 +84,6 @@ static const opt_def query_opts[] = {
 
 #define N_DAEMON_OPTS (sizeof daemon_opts / sizeof daemon_opts[0])
 #define N_QUERY_OPTS  (sizeof query_opts / sizeof query_opts[0])
-
-static bool
-parse_double(const char *s, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(s, &end);
-	return end != s && *end == '\0' && errno == 0 && isfinite(*out);
-}
-
-static bool
-parse_long(const char *s, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(s, &end, 10);
-	return end != s && *end == '\0' && errno == 0 && *out >= lo && *out <= hi;
-}
 
 static int
 fail(char *err, size_t errsize, const char *what, const char *name, const char *value)
@@ -121,38 +104,38 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 
 	switch (id) {
 	case O_PORT:
-		if (!parse_long(v, 0, 65535, &n)) {
+		if (!refd_num_parse_long(v, 0, 65535, &n)) {
 			return fail(err, errsize, "expected a port number 0..65535", name, v);
 		}
 		o->port = (int)n;
 		return 0;
 	case O_SERVER_PORT:
-		if (!parse_long(v, 1, 65535, &n)) {
+		if (!refd_num_parse_long(v, 1, 65535, &n)) {
 			return fail(err, errsize, "expected a port number 1..65535", name, v);
 		}
 		o->server_port = (uint16_t)n;
 		return 0;
 	case O_CLOCK_OFFSET:
-		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_BIAS_S) {
+		if (!refd_num_parse(v, &d) || fabs(d) > REFD_CLOCK_MAX_BIAS_S) {
 			return fail(err, errsize, "expected seconds, e.g. +28.2 or -0.5", name, v);
 		}
 		o->clock_offset = d;
 		return 0;
 	case O_CLOCK_FREQ:
-		if (!parse_double(v, &d) || fabs(d) > REFD_CLOCK_MAX_SKEW_PPM) {
+		if (!refd_num_parse(v, &d) || fabs(d) > REFD_CLOCK_MAX_SKEW_PPM) {
 			return fail(err, errsize, "expected ppm within +-100000, e.g. 50 or -12.5",
 			            name, v);
 		}
 		o->clock_freq_ppm = d;
 		return 0;
 	case O_TIMEOUT:
-		if (!parse_double(v, &d) || d <= 0.0 || d > REFD_QUERY_TIMEOUT_MAX) {
+		if (!refd_num_parse(v, &d) || d <= 0.0 || d > REFD_QUERY_TIMEOUT_MAX) {
 			return fail(err, errsize, "expected seconds in (0, 60]", name, v);
 		}
 		o->timeout = d;
 		return 0;
 	case O_SAMPLES:
-		if (!parse_long(v, 1, REFD_QUERY_SAMPLES_MAX, &n)) {
+		if (!refd_num_parse_long(v, 1, REFD_QUERY_SAMPLES_MAX, &n)) {
 			return fail(err, errsize, "expected a number of samples 1..8", name, v);
 		}
 		o->samples = (int)n;
@@ -160,6 +143,24 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 	default:
 		return fail(err, errsize, "internal: not a numeric option", name, v);
 	}
+}
+
+/* --listen ADDR[:PORT]: checked here, so a typo is a command-line error
+ * (exit 2) and not a failure to bind (exit 1). */
+static int
+check_listen(const char *name, const char *v, char *err, size_t errsize)
+{
+	char host[REFD_HOST_MAX], why[160];
+	uint16_t port = 0;
+	ntp_addr a;
+
+	if (refd_parse_hostport(v, host, sizeof host, &port, why, sizeof why) != 0) {
+		return fail(err, errsize, why, name, NULL);
+	}
+	if (!ntp_addr_parse(host, &a)) {
+		return fail(err, errsize, "not a numeric IPv4 or IPv6 address", name, v);
+	}
+	return 0;
 }
 
 static int
@@ -227,9 +228,15 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 		return 0;
 	case O_FAULT:
 		return apply_fault(o, name, v, err, errsize);
+	case O_NO_SANDBOX:
+		o->no_sandbox = true;
+		return 0;
 	case O_LISTEN:
 		if (o->n_listen >= REFD_LISTEN_MAX) {
 			return fail(err, errsize, "at most 8 --listen addresses", name, v);
+		}
+		if (check_listen(name, v, err, errsize) != 0) {
+			return -1;
 		}
 		o->listen[o->n_listen++] = v;
 		return 0;
@@ -441,7 +448,7 @@ refd_opts_usage(FILE *out)
 	fputs("usage: refd -c FILE [-n] [-d]... [-p PORT] [-u USER] [--listen ADDR[:PORT]]...\n"
 	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
 	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
-	      "            [--ctl PATH] [--fault SPEC]\n"
+	      "            [--ctl PATH] [--fault SPEC] [--no-sandbox]\n"
 	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
 	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
 	      "\n"
@@ -470,6 +477,8 @@ refd_opts_usage(FILE *out)
 	      "                          disturbances: step S, freq F, fault SPEC, status\n"
 	      "      --fault SPEC        misbehave as a server from the start, SPEC as the ctl\n"
 	      "                          command: KIND[,KIND...] [offset=S] [leap=N] ... | none\n"
+	      "      --no-sandbox        keep capabilities and allow every system call\n"
+	      "                          (debugging; see SANDBOX in refd(8))\n"
 	      "\n"
 	      "query options (-Q, like ntpdate -q; never sets any clock):\n"
 	      "  -Q, --query             ask each HOST once and print offset, delay, stratum\n"
@@ -481,6 +490,7 @@ refd_opts_usage(FILE *out)
 	      "  -h, --help              this text;  -V, --version  the version\n"
 	      "Signals: SIGTERM/SIGINT stop (drift file written), SIGHUP reopens log files.\n"
 	      "Exit: 0 ok, 1 runtime failure (config errors, port in use, no suitable server),\n"
-	      "2 bad command line.  See refd(8) (docs/refd.8.md).\n",
+	      "2 bad command line, 3 -Q: no suitable server and a kiss-o'-death.\n"
+	      "See refd(8) (docs/refd.8.md).\n",
 	      out);
 }

@@ -56,6 +56,7 @@ typedef struct refd_opts {
 	size_t n_listen;
 	const char *ctl_path; /* --ctl: control socket (refd_ctl.h); NULL none */
 	ntp_fault fault;      /* --fault: misbehaviour from the start */
+	bool no_sandbox;      /* --no-sandbox: keep capabilities, no seccomp (debugging) */
 
 	/* query (-Q) */
 	const char *hosts[REFD_QUERY_HOSTS_MAX];

@@ -55,7 +55,19 @@ refd_query_refid(uint32_t refid, uint8_t stratum, char *buf, size_t size)
 	return buf;
 }
 
-/* RFC 5905 App. A.5.1.1 header tests: LI=3 or stratum 16 (TEST6), a
+/* RFC 5905 Fig. 13: INIT ("not yet synchronized for the first time") and
+ * STEP ("a step ... has not yet resynchronized") report a state, and ntpd
+ * and refd answer INIT all the while they are unsynchronised: such a reply
+ * is an unsynchronised server's, whose clock can still be read.  Every
+ * other kiss code denies, restricts or rate-limits us (§7.4). */
+static bool
+kiss_is_state(uint32_t refid)
+{
+	return refid == NTP_REFID("INIT") || refid == NTP_REFID("STEP");
+}
+
+/* RFC 5905 App. A.5.1.1 header tests: LI=3, stratum 0 (an INIT or STEP
+ * kiss) or 16 (TEST6), a
  * reference time after the transmit time, a root distance of MAXDISP or
  * more (TEST7). */
 static int
@@ -65,7 +77,7 @@ check_header(const ntp_pkt *p, char *why, size_t whysize)
 	char refid[16];
 
 	refd_query_refid(p->refid, p->stratum, refid, sizeof refid);
-	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum >= 16) {
+	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum == 0 || p->stratum >= 16) {
 		snprintf(why, whysize, "server unsynchronised (LI=%u, stratum %u, refid %s)",
 		         p->leap, p->stratum, refid);
 		return REFD_REPLY_UNUSABLE;
@@ -147,19 +159,22 @@ refd_query_reply(refd_query_server *s, const uint8_t *buf, size_t len, ntp_time 
 	}
 	s->answered[k] = true;
 	s->replies++;
+	/* RFC 5905 §7.4: a stratum 0 reply is a kiss-o'-death, whatever its
+	 * LI: ntpd, NTPsec and refd send RATE with LI=3.  Checked before the
+	 * timestamps: a kiss need not carry any.  The server has asked us to
+	 * go away, so its earlier answers are withdrawn as well. */
+	if (ntp_pkt_is_kod(&p) && !kiss_is_state(p.refid)) {
+		refd_query_refid(p.refid, 0, s->kiss, sizeof s->kiss);
+		s->kod = true;
+		s->have = false;
+		snprintf(why, whysize, "KoD %s", s->kiss);
+		return REFD_REPLY_KOD;
+	}
 	if (p.xmt == 0 || p.rec == 0) {
 		snprintf(why, whysize, "TEST3 zero %s timestamp",
 		         p.xmt == 0 ? "transmit" : "receive");
 		snprintf(s->unusable, sizeof s->unusable, "%s", why);
 		return REFD_REPLY_UNUSABLE;
-	}
-	/* LI=3 first: an unsynchronised ntpd answers stratum 0 refid INIT,
-	 * which is a state, not a kiss to act on (RFC 5905 §7.4). */
-	if (p.leap != NTP_LEAP_NOTSYNC && ntp_pkt_is_kod(&p)) {
-		refd_query_refid(p.refid, 0, s->kiss, sizeof s->kiss);
-		s->kod = true;
-		snprintf(why, whysize, "KoD %s", s->kiss);
-		return REFD_REPLY_KOD;
 	}
 	rc = check_header(&p, why, whysize);
 	keep_sample(s, &p, k, t4, rc == REFD_REPLY_OK);
@@ -309,6 +324,19 @@ text_server(FILE *out, const refd_query_server *s, double timeout)
 	        s->delay, leap_names[s->leap & 3], refid);
 }
 
+/* The exit status when no server is suitable: REFD_QUERY_EXIT_KOD when a
+ * server sent a kiss, else 1. */
+static int
+none_status(const refd_query_server *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].kod) {
+			return REFD_QUERY_EXIT_KOD;
+		}
+	}
+	return 1;
+}
+
 int
 refd_query_report(const refd_query_server *s, size_t n, double timeout, bool json, FILE *out,
                   FILE *err_out)
@@ -337,7 +365,7 @@ refd_query_report(const refd_query_server *s, size_t n, double timeout, bool jso
 			fputs(",\"message\":\"no server suitable for synchronization found\"", out);
 		}
 		fputs("}\n", out);
-		return best >= 0 ? 0 : 1;
+		return best >= 0 ? 0 : none_status(s, n);
 	}
 	if (best < 0) {
 		fputs("no server suitable for synchronization found\n", err_out);
@@ -345,7 +373,7 @@ refd_query_report(const refd_query_server *s, size_t n, double timeout, bool jso
 			fprintf(err_out, "%s: %s\n", s[i].label,
 			        refd_query_reason(&s[i], timeout, reason, sizeof reason));
 		}
-		return 1;
+		return none_status(s, n);
 	}
 	for (size_t i = 0; i < n; i++) {
 		text_server(out, &s[i], timeout);

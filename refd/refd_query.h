@@ -7,8 +7,11 @@
  * in the way) with a random transmit timestamp; the real T1 stays here and
  * a reply counts only when its origin echoes one of our transmit
  * timestamps (RFC 5905 §8 TEST2; zero timestamps fail TEST3, a second reply
- * to the same request is a duplicate, TEST1).  A kiss-o'-death stops the
- * queries to that server; an unsynchronised server (LI=3 or stratum 16),
+ * to the same request is a duplicate, TEST1).  A kiss-o'-death (a stratum 0
+ * reply, whatever its LI: RFC 5905 §7.4) stops the queries to that server
+ * at once and makes it unsuitable -- but for the state codes INIT and STEP,
+ * which an unsynchronised server sends; an unsynchronised server (LI=3,
+ * stratum 0 INIT/STEP or stratum 16),
  * a reference time after the transmit time and a root distance of 16 s or
  * more make the reply unusable (TEST6/TEST7), as in the core's client.
  *
@@ -33,6 +36,9 @@
 #define REFD_QUERY_STEP_THRESHOLD                                                                  \
 	0.5                         /* s, ntpdate NTPDATE_THRESHOLD: "step" rather than "adjust" */
 #define REFD_QUERY_MAXDISPERSE 16.0 /* s, RFC 5905 MAXDISP: root distance limit (TEST7) */
+/* Exit status of refd -Q when no server is suitable and one of them sent a
+ * kiss-o'-death (1: none suitable for another reason). */
+#define REFD_QUERY_EXIT_KOD 3
 
 enum refd_reply_verdict {
 	REFD_REPLY_OK = 0,   /* a usable sample */
@@ -89,7 +95,8 @@ char *refd_query_refid(uint32_t refid, uint8_t stratum, char *buf, size_t size);
 char *refd_query_reason(const refd_query_server *s, double timeout, char *buf, size_t size);
 
 /* Print the result (text or JSON) to out (and failure lines to err_out);
- * returns the exit status (0: a suitable server, 1: none). */
+ * returns the exit status (0: a suitable server; REFD_QUERY_EXIT_KOD: none,
+ * and one sent a kiss-o'-death; 1: none for other reasons). */
 int refd_query_report(const refd_query_server *s, size_t n, double timeout, bool json, FILE *out,
                       FILE *err_out);
 

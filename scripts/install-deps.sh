@@ -8,7 +8,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libyaml-dev libcriterion-dev nettle-dev gnuplot-nox
       python3-pytest python3-yaml ntpsec ntpsec-ntpdig ntpsec-ntpdate faketime tshark
       nftables iptables libnetfilter-queue-dev clang libclang-rt-14-dev libcap2-bin
-      iproute2 clang-format)
+      iproute2 clang-format libseccomp-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -171,6 +171,9 @@ Test(refd_ctl, step_refusals_name_the_bad_word)
 	refused("step 2e9", "beyond");
 	refused("step 1 2", "'1 2'");
 	refused("step ms", "'ms'");
+	/* Issue 11 item 9: strtod's hexadecimal is not a time. */
+	refused("step 0x10", "'0x10'");
+	refused("step 0x1p3 ms", "'0x1p3 ms'");
 }
 
 Test(refd_ctl, freq_takes_ppm_or_a_fraction)
@@ -196,6 +199,7 @@ Test(refd_ctl, freq_takes_ppm_or_a_fraction)
 	refused("freq 12ms", "'12ms'");
 	refused("freq 0.2", "beyond");
 	refused("freq 100001ppm", "beyond");
+	refused("freq 0x10ppm", "'0x10ppm'");
 }
 
 Test(refd_ctl, fault_kinds_and_parameters)

@@ -97,6 +97,107 @@ Test(refd_files, drift_missing_malformed_and_clamped, .init = make_dir, .fini = 
 	cr_assert_float_eq(ppm, -500.0, 0.0, "clamped to ntpd's 500 ppm");
 }
 
+/* Issue 11 item 9: fgets read the first 127 bytes of a 10 MB line of
+ * digits, strtod made 1.1e126 of them and the clamp 500 ppm. */
+Test(refd_files, drift_line_longer_than_the_bound_is_refused, .init = make_dir, .fini = remove_dir)
+{
+	size_t big = 10u * 1024u * 1024u; /* bytes: the outside attack's 10 MB line */
+	char path[128], err[256] = "";
+	double ppm = 7.0;
+	FILE *fp;
+
+	path_in(path, sizeof path, "ntp.drift");
+	fp = fopen(path, "w");
+	cr_assert_not_null(fp);
+	for (size_t i = 0; i < big; i++) {
+		fputc('1', fp);
+	}
+	fputc('\n', fp);
+	fclose(fp);
+	cr_assert_eq(refd_drift_read(path, &ppm, err, sizeof err), -1, "accepted as %g ppm", ppm);
+	cr_assert_float_eq(ppm, 7.0, 0.0, "the frequency stays unset");
+	cr_assert(strstr(err, path) != NULL, "names the file: %s", err);
+	cr_assert(strstr(err, "longer than 64 bytes") != NULL, "says why: %s", err);
+	spit(path, "0x10\n");
+	cr_assert_eq(refd_drift_read(path, &ppm, err, sizeof err), -1, "hex is no frequency");
+	cr_assert(strstr(err, "'0x10' is not a frequency") != NULL, "%s", err);
+	spit(path, "inf\n");
+	cr_assert_eq(refd_drift_read(path, &ppm, err, sizeof err), -1);
+	spit(path, "-12.346"); /* no newline at the end: still one line */
+	cr_assert_eq(refd_drift_read(path, &ppm, err, sizeof err), 1, "%s", err);
+	cr_assert_float_eq(ppm, -12.346, 1e-12);
+}
+
+static int
+count_entries(const char *d)
+{
+	char cmd[128], out[32] = "";
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", d);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	cr_assert_not_null(fgets(out, sizeof out, p));
+	pclose(p);
+	return atoi(out);
+}
+
+/* Issue 11 item 6: the temporary file was opened with O_CREAT|O_TRUNC at
+ * the predictable PATH.TEMP, so a link planted there made refd truncate
+ * and overwrite the link's target, then rename the link over the drift
+ * file. */
+Test(refd_files, drift_write_follows_no_planted_link, .init = make_dir, .fini = remove_dir)
+{
+	char path[128], tmp[140], target[128], text[64], err[256];
+	struct stat st;
+
+	path_in(path, sizeof path, "ntp.drift");
+	path_in(target, sizeof target, "precious");
+	snprintf(tmp, sizeof tmp, "%s.TEMP", path);
+	spit(target, "do not touch\n");
+	cr_assert_eq(symlink(target, tmp), 0);
+	cr_assert_eq(refd_drift_write(path, 3.25, err, sizeof err), 0, "%s", err);
+	slurp(target, text, sizeof text);
+	cr_assert_str_eq(text, "do not touch\n", "the link's target is untouched");
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode), "the drift file is a regular file, not the link");
+	cr_assert_eq(st.st_mode & 0777, 0644, "mode %o", st.st_mode & 0777);
+	slurp(path, text, sizeof text);
+	cr_assert_str_eq(text, "3.250\n");
+	cr_assert_eq(lstat(tmp, &st), 0);
+	cr_assert(S_ISLNK(st.st_mode), "the planted link is left alone");
+	cr_assert_eq(count_entries(dir), 3, "drift file, link, target: no temporary file left");
+}
+
+/* A link at the drift file itself is replaced, never written through. */
+Test(refd_files, drift_write_replaces_a_link_at_the_drift_path, .init = make_dir,
+     .fini = remove_dir)
+{
+	char path[128], target[128], text[64], err[256];
+	struct stat st;
+
+	path_in(path, sizeof path, "ntp.drift");
+	path_in(target, sizeof target, "precious");
+	spit(target, "do not touch\n");
+	cr_assert_eq(symlink(target, path), 0);
+	cr_assert_eq(refd_drift_write(path, -1.0, err, sizeof err), 0, "%s", err);
+	slurp(target, text, sizeof text);
+	cr_assert_str_eq(text, "do not touch\n");
+	cr_assert_eq(lstat(path, &st), 0);
+	cr_assert(S_ISREG(st.st_mode));
+}
+
+/* No directory to write in: the error names the file. */
+Test(refd_files, drift_write_error_names_the_file, .init = make_dir, .fini = remove_dir)
+{
+	char path[128], err[256] = "";
+
+	path_in(path, sizeof path, "no/such/dir/ntp.drift");
+	cr_assert_eq(refd_drift_write(path, 1.0, err, sizeof err), -1);
+	cr_assert(strstr(err, path) != NULL, "%s", err);
+	cr_assert(strstr(err, "No such file or directory") != NULL, "%s", err);
+}
+
 Test(refd_files, stats_file_names_follow_filegen_types)
 {
 	/* 2026-11-24 06:56:13 UTC */

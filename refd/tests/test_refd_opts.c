@@ -179,3 +179,100 @@ Test(refd_opts, help_and_version)
 	cr_assert_eq(refd_opts_parse(ARGC(version), version, &o, err, sizeof err), 0);
 	cr_assert_eq(o.mode, REFD_MODE_VERSION);
 }
+
+/* Issue 11 item 9: strtod/strtol took "0x10" as 16, "inf", "nan" and
+ * leading blanks.  Every number on the command line is plain decimal now. */
+Test(refd_opts, numbers_are_plain_decimal_only)
+{
+	static const struct {
+		const char *opt, *value, *want;
+	} cases[] = {
+	        {"--clock-offset", "0x10", "expected seconds"},
+	        {"--clock-offset", "-0x10", "expected seconds"},
+	        {"--clock-offset", "0x1p3", "expected seconds"},
+	        {"--clock-offset", "inf", "expected seconds"},
+	        {"--clock-offset", "-infinity", "expected seconds"},
+	        {"--clock-offset", "nan", "expected seconds"},
+	        {"--clock-offset", " 5", "expected seconds"},
+	        {"--clock-offset", "5 ", "expected seconds"},
+	        {"--clock-offset", "1e999", "expected seconds"},
+	        {"--clock-offset", "", "expected seconds"},
+	        {"--clock-offset", ".", "expected seconds"},
+	        {"--clock-freq", "0x10", "ppm"},
+	        {"--clock-freq", "NaN", "ppm"},
+	        {"-p", "0x7b", "port number"},
+	        {"-p", " 123", "port number"},
+	        {"-p", "+123", "port number"},
+	        {"-p", "12.0", "port number"},
+	        {"--server-port", "0x7b", "port number"},
+	        {"--fault", "falseticker offset=0x10", "offset '0x10'"},
+	        {"--fault", "huge-rootdisp rootdisp=inf", "rootdisp 'inf'"},
+	        {"--fault", "stale-reftime stale=nan", "stale 'nan'"},
+	        {"--fault", "wrong-leap leap=0x1", "leap '0x1'"},
+	        {"--fault", "wrong-leap leap=+1", "leap '+1'"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[] = {"refd", "-c", "f", (char *)cases[i].opt, (char *)cases[i].value};
+		refd_opts o;
+		char err[256] = "";
+
+		cr_assert_eq(refd_opts_parse(ARGC(argv), argv, &o, err, sizeof err), -1,
+		             "%s '%s' accepted", cases[i].opt, cases[i].value);
+		cr_assert(strstr(err, cases[i].want) != NULL, "%s '%s': '%s' lacks '%s'",
+		          cases[i].opt, cases[i].value, err, cases[i].want);
+		cr_assert(strstr(err, cases[i].opt) != NULL, "the option is named: %s", err);
+	}
+}
+
+Test(refd_opts, query_and_decimal_forms_that_stay_accepted)
+{
+	char *q_hex[] = {"refd", "-Q", "h", "-t", "0x1"};
+	char *q_inf[] = {"refd", "-Q", "h", "-t", "inf"};
+	char *q_n[] = {"refd", "-Q", "h", "-n", "0x2"};
+	char *q_off[] = {"refd", "-Q", "h", "--clock-offset", "nan"};
+	char *ok[] = {"refd", "-c", "f",   "--clock-offset", "-.5e1", "--clock-freq",
+	              "+12.", "-p", "0123"};
+	refd_opts o;
+	char err[256];
+
+	cr_assert_eq(refd_opts_parse(ARGC(q_hex), q_hex, &o, err, sizeof err), -1);
+	cr_assert(strstr(err, "-t '0x1'") != NULL, "%s", err);
+	cr_assert_eq(refd_opts_parse(ARGC(q_inf), q_inf, &o, err, sizeof err), -1);
+	cr_assert_eq(refd_opts_parse(ARGC(q_n), q_n, &o, err, sizeof err), -1);
+	cr_assert_eq(refd_opts_parse(ARGC(q_off), q_off, &o, err, sizeof err), -1);
+	cr_assert_eq(refd_opts_parse(ARGC(ok), ok, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_float_eq(o.clock_offset, -5.0, 1e-12);
+	cr_assert_float_eq(o.clock_freq_ppm, 12.0, 1e-12);
+	cr_assert_eq(o.port, 123, "leading zeros are still decimal, not octal");
+}
+
+/* Issue 11 item 9: a bad --listen was found only when binding (exit 1);
+ * it is a command-line error (exit 2) like any other. */
+Test(refd_opts, listen_syntax_is_checked_on_the_command_line)
+{
+	static const struct {
+		const char *value, *want;
+	} cases[] = {
+	        {"127.0.0.1:99999", "port '99999'"},
+	        {"127.0.0.1:0x7b", "port '0x7b'"},
+	        {"127.0.0.1:", "port ''"},
+	        {"[::1", "'[' without ']'"},
+	        {"[::1]x", "after ']'"},
+	        {"ntp.example.org", "not a numeric IPv4 or IPv6 address"},
+	        {"300.1.2.3:123", "not a numeric IPv4 or IPv6 address"},
+	        {":123", "empty host"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char *argv[] = {"refd", "-c", "f", "--listen", (char *)cases[i].value};
+		refd_opts o;
+		char err[256] = "";
+
+		cr_assert_eq(refd_opts_parse(ARGC(argv), argv, &o, err, sizeof err), -1,
+		             "--listen '%s' accepted", cases[i].value);
+		cr_assert(strstr(err, cases[i].want) != NULL, "'%s' lacks '%s'", err,
+		          cases[i].want);
+		cr_assert(strstr(err, "--listen") != NULL, "the option is named: %s", err);
+	}
+}

@@ -118,25 +118,108 @@ Test(refd_query, bogus_origin_and_duplicates_are_not_samples, .init = setup)
 	cr_assert_eq(srv.ignored, 3);
 }
 
-Test(refd_query, kiss_of_death_and_unsynchronised_servers, .init = setup)
+Test(refd_query, kiss_of_death_whatever_li_says, .init = setup)
 {
 	uint8_t buf[64], req[64];
 	char why[160];
-	size_t len = reply(buf, NONCE, 0.0, 0.001, 0, 3, "INIT");
+	size_t len = reply(buf, NONCE, 0.0, 0.001, 0, 0, "DENY");
 
 	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
-	             REFD_REPLY_UNUSABLE, "an unsynchronised ntpd, not a kiss");
-	cr_assert_str_eq(why, "server unsynchronised (LI=3, stratum 0, refid INIT)");
-	cr_assert_not(srv.have);
-	cr_assert(srv.measured, "the sample is kept for the report");
-	refd_query_request(&srv, 1, NONCE + 1, T1, req, sizeof req);
-	len = reply(buf, NONCE + 1, 0.0, 0.001, 0, 0, "RATE");
-	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
 	             REFD_REPLY_KOD);
-	cr_assert_str_eq(why, "KoD RATE");
+	cr_assert_str_eq(why, "KoD DENY");
 	cr_assert(srv.kod);
 	refd_query_reason(&srv, 2.0, why, sizeof why);
+	cr_assert_str_eq(why, "KoD DENY");
+	/* ntpd, NTPsec and refd send RATE with LI=3 (unsynchronised) and
+	 * stratum 0: still a kiss (RFC 5905 §7.4), not an unsynchronised
+	 * server to keep asking (issue 11 item 10). */
+	setup();
+	refd_query_request(&srv, 1, NONCE + 1, T1, req, sizeof req);
+	len = reply(buf, NONCE + 1, 0.0, 0.001, 0, 3, "RATE");
+	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
+	             REFD_REPLY_KOD, "%s", why);
 	cr_assert_str_eq(why, "KoD RATE");
+	cr_assert_str_eq(srv.kiss, "RATE");
+	/* An unknown code is a kiss too. */
+	setup();
+	len = reply(buf, NONCE, 0.0, 0.001, 0, 3, "XYZW");
+	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
+	             REFD_REPLY_KOD, "%s", why);
+	cr_assert_str_eq(why, "KoD XYZW");
+}
+
+/* INIT and STEP (RFC 5905 Fig. 13) report a state: an unsynchronised
+ * ntpd or refd answers INIT, and its clock can still be read. */
+Test(refd_query, init_and_step_are_an_unsynchronised_server, .init = setup)
+{
+	static const struct {
+		uint8_t leap;
+		const char *code, *why;
+	} cases[] = {
+	        {3, "INIT", "server unsynchronised (LI=3, stratum 0, refid INIT)"},
+	        {0, "INIT", "server unsynchronised (LI=0, stratum 0, refid INIT)"},
+	        {3, "STEP", "server unsynchronised (LI=3, stratum 0, refid STEP)"},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		uint8_t buf[64];
+		char why[160];
+		size_t len;
+
+		setup();
+		len = reply(buf, NONCE, 0.25, 0.001, 0, cases[i].leap, cases[i].code);
+		cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
+		             REFD_REPLY_UNUSABLE, "%s: %s", cases[i].code, why);
+		cr_assert_str_eq(why, cases[i].why);
+		cr_assert_not(srv.kod);
+		cr_assert_not(srv.have);
+		cr_assert(srv.measured, "the sample is kept for the report");
+		cr_assert_float_eq(srv.offset, 0.25, 1e-8);
+	}
+}
+
+/* A KoD also withdraws the server's earlier answers: it is not chosen. */
+Test(refd_query, kiss_after_a_good_answer_leaves_the_server_unsuitable, .init = setup)
+{
+	uint8_t buf[64], req[64];
+	char why[160], out_buf[512] = "", err_buf[512] = "";
+	FILE *out = fmemopen(out_buf, sizeof out_buf, "w");
+	FILE *err = fmemopen(err_buf, sizeof err_buf, "w");
+	size_t len = reply(buf, NONCE, 0.001, 0.002, 6, 0, NULL);
+
+	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.002), why, sizeof why),
+	             REFD_REPLY_OK, "%s", why);
+	cr_assert(srv.have);
+	refd_query_request(&srv, 1, NONCE + 1, T1, req, sizeof req);
+	len = reply(buf, NONCE + 1, 0.0, 0.001, 0, 3, "RATE");
+	cr_assert_eq(refd_query_reply(&srv, buf, len, t4_for(0.001), why, sizeof why),
+	             REFD_REPLY_KOD);
+	cr_assert_not(srv.have);
+	cr_assert_eq(refd_query_choose(&srv, 1), -1);
+	cr_assert_eq(refd_query_report(&srv, 1, 2.0, false, out, err), REFD_QUERY_EXIT_KOD);
+	fclose(out);
+	fclose(err);
+	cr_assert_str_eq(err_buf, "no server suitable for synchronization found\n"
+	                          "192.168.163.131: KoD RATE\n");
+}
+
+Test(refd_query, exit_status_kod_only_when_nothing_else_is_suitable)
+{
+	refd_query_server s[2];
+	FILE *sink = fopen("/dev/null", "w");
+
+	memset(s, 0, sizeof s);
+	s[0].resolved = s[1].resolved = true;
+	s[0].kod = true;
+	snprintf(s[0].kiss, sizeof s[0].kiss, "RATE");
+	s[1].sent = 4;
+	cr_assert_eq(refd_query_report(s, 2, 2.0, false, sink, sink), REFD_QUERY_EXIT_KOD);
+	cr_assert_eq(refd_query_report(s, 2, 2.0, true, sink, sink), REFD_QUERY_EXIT_KOD);
+	cr_assert_eq(refd_query_report(s + 1, 1, 2.0, false, sink, sink), 1, "no reply: 1");
+	s[1].have = true;
+	s[1].stratum = 3;
+	cr_assert_eq(refd_query_report(s, 2, 2.0, false, sink, sink), 0, "another server will do");
+	fclose(sink);
 }
 
 Test(refd_query, insane_headers_are_unusable, .init = setup)
