@@ -118,8 +118,12 @@ def test_tshark_decodes_every_refd_packet(lab, refd_bin, chronyd_bin, ntpdig_bin
     kod = lab.refd(nl.refd_local_conf(lab, stratum=5, name="kod",
                                       extra=["restrict default limited kod"]),
                    ns=ns, name="kod", extra=["--listen", "127.0.0.2"])
+    # clientport 123: the client's requests leave from 127.0.0.3:123, so the
+    # capture tells them from chronyd's, which also come from a random port
+    # (refd's own random client ports: test_attacks.py, ephemeral source port)
     cli = lab.refd(nl.refd_client_conf(lab, "127.0.0.1", name="cli",
-                                       opts="iburst minpoll 0 maxpoll 2"),
+                                       opts="iburst minpoll 0 maxpoll 2",
+                                       extra=["clientport 123"]),
                    ns=ns, name="cli", extra=["--listen", "127.0.0.3"])
     chronyd, sock = lab.chronyd(["server 127.0.0.1 iburst minpoll 0 maxpoll 2", "port 0"],
                                 ns=ns)
