@@ -713,8 +713,16 @@ host_call(sim_world *w, sim_node *n, const sim_pkt *p, int64_t raw, ntp_time loc
 	}
 	changed = apply_actions(w, n, raw);
 	if (changed & EXITED) {
-		/* ntpd exits: the node stops as after a `stop` event. */
+		/* ntpd exits: the node stops as after a `stop` event, and the
+		 * report says why. */
+		size_t len = strlen(w->exit_reason) + 32;
+
 		trace_node(w, n);
+		free(n->exited);
+		n->exited = malloc(len);
+		if (n->exited != NULL) {
+			snprintf(n->exited, len, "at %.3f s: %s", rel_s(w, w->now), w->exit_reason);
+		}
 		stop_host(w, n, w->exit_reason);
 		return;
 	}
@@ -1203,6 +1211,7 @@ teardown(sim_world *w)
 	for (uint32_t i = 0; w->nodes != NULL && i < w->n_nodes; i++) {
 		ntp_host_free(w->nodes[i].host);
 		free(w->nodes[i].query);
+		free(w->nodes[i].exited);
 	}
 	sim_report_close(w);
 	free(w->nodes);

@@ -276,6 +276,9 @@ text_node(sim_world *w, sim_node *n, FILE *f)
 	fprintf(f, "\n  %s %s (%s%s)\n", nf.name, nf.addr,
 	        n->kind == SIM_NODE_QUERY ? "one-shot query" : "ntp host",
 	        n->kind == SIM_NODE_HOST && !n->running ? ", stopped at the end" : "");
+	if (n->exited != NULL) {
+		fprintf(f, "    daemon exited    %s\n", n->exited);
+	}
 	if (n->kind == SIM_NODE_HOST) {
 		if (n->host != NULL) {
 			fprintf(f, "    system peer      %s", nf.peer[0] ? nf.peer : "none");
@@ -585,6 +588,13 @@ json_node(sim_world *w, sim_node *n, FILE *f)
 	json_key(f, "kind");
 	json_str(f, n->kind == SIM_NODE_QUERY ? "query" : "host");
 	fprintf(f, ",\"running\":%s,", n->running ? "true" : "false");
+	json_key(f, "exited");
+	if (n->exited != NULL) {
+		json_str(f, n->exited);
+	} else {
+		fputs("null", f);
+	}
+	fputc(',', f);
 	json_key(f, "sync_time");
 	json_num(f, nf.sync_time);
 	fputc(',', f);

@@ -69,6 +69,7 @@ typedef struct sim_node {
 	sim_osc osc;
 	ntp_clock clock;
 	ntp_host *host;
+	char *exited; /* "AT s: exited with status N: REASON" when its host gave up (malloc) */
 	ntp_time deadline; /* local time the timer is set for; INT64_MAX: none */
 	uint32_t timer_gen;
 	int64_t spin_t;
