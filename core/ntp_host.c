@@ -17,7 +17,8 @@
  * slots (one per configured source, plus NTP_HOST_PASSIVE_SLOTS when some
  * source may mobilise a symmetric passive association), the restrict list
  * (with `restrict source` expanded) and, only when some entry has
- * `limited`, the server's rate-limit table.  Nothing allocates later.
+ * `limited`, the server's rate-limit table, sized by `mru`.  Nothing
+ * allocates later.
  *
  * LOCAL(u): ntp classic 4.2.x behaviour, as on the seed's CentOS ntpd: the
  * pseudo-source produces a sample on every poll from the start and is
@@ -46,9 +47,7 @@
 #include "ntp_server.h"
 
 #define NTP_HOST_PASSIVE_SLOTS 2 /* symmetric passive associations a host can hold (ours) */
-/* Rate-limit table entries, only allocated when `limited` is used (ours;
- * ntpd's mru mindepth is 600). */
-#define NTP_HOST_MRU_ENTRIES  128
+#define MRU_HASH_DOMAIN        1 /* ntp_nonce_subkey stream of the rate-limit hash key (ours) */
 #define MINDIST               0.001        /* s, ntpd MINDISTANCE (tos mindist default) */
 #define ORPHWAIT_DEF          300.0        /* s, ntpd NTP_ORPHWAIT */
 #define ORPHAN_REFID          0x7f000001u  /* 127.0.0.1, ntpd orphan refid (LOOPBACKADR) */
@@ -408,6 +407,40 @@ uses_limited(const ntp_conf *c)
 	return false;
 }
 
+/* Entries of the rate-limit table: none unless some source is rate
+ * limited (`limited`); otherwise `mru maxdepth` or `maxmem` (the last
+ * given; NTPsec's 1 MiB by default), and at least mindepth, which ntpd
+ * fills whatever maxdepth says. */
+static size_t
+mru_entries(const ntp_conf *c)
+{
+	size_t n;
+
+	if (!uses_limited(c)) {
+		return 0;
+	}
+	n = c->mru_maxdepth >= 0 ? (size_t)c->mru_maxdepth
+	                         : ntp_server_mru_entries((size_t)c->mru_maxmem);
+	if (c->mru_mindepth > 0 && (size_t)c->mru_mindepth > n) {
+		n = (size_t)c->mru_mindepth;
+	}
+	return n < NTP_SERVER_MRU_MAX ? n : NTP_SERVER_MRU_MAX;
+}
+
+/* The rate-limit table in the host's block, with ntp.conf's `mru` knobs
+ * and a hash key from the caller's entropy. */
+static void
+setup_server(ntp_host *h, const ntp_conf *c, const ntp_host_params *p, void *table, size_t entries)
+{
+	uint8_t key[16];
+
+	ntp_server_init(&h->server, table, entries, c->discard_average, c->discard_minimum);
+	ntp_server_set_mru(&h->server, c->mru_mindepth > 0 ? (size_t)c->mru_mindepth : 0,
+	                   c->mru_maxage, c->mru_minage);
+	ntp_nonce_subkey(p->nonce_key, MRU_HASH_DOMAIN, key, sizeof key);
+	ntp_server_set_hash_key(&h->server, key);
+}
+
 /* An explicit host entry for addr (ntpd's restrict source does not
  * override one). */
 static bool
@@ -625,11 +658,11 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	}
 	n_slots = n_config + (passive_possible(conf) ? NTP_HOST_PASSIVE_SLOTS : 0);
 	n_res = count_restrict(conf, n_net);
-	n_mru = uses_limited(conf) ? NTP_HOST_MRU_ENTRIES : 0;
+	n_mru = mru_entries(conf);
 	off_peers = align_up(sizeof(ntp_host));
 	off_res = off_peers + align_up(n_slots * sizeof(ntp_peer));
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
-	total = off_mru + n_mru * sizeof(ntp_server_mru);
+	total = off_mru + NTP_SERVER_TABLE_BYTES(n_mru);
 	h = calloc(1, total);
 	if (h == NULL) {
 		snprintf(err, errsize, "ntp_host_new: out of memory (%zu bytes)", total);
@@ -664,8 +697,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 		}
 	}
 	setup_discipline(h, conf, p);
-	ntp_server_init(&h->server, n_mru ? (ntp_server_mru *)(void *)((char *)h + off_mru) : NULL,
-	                n_mru, conf->discard_average, conf->discard_minimum);
+	setup_server(h, conf, p, (char *)h + off_mru, n_mru);
 	set_unsynchronised(h, "INIT");
 	h->t_update = p->now.mono;
 	h->sys_epoch = NTP_FILTER_NEVER;
@@ -1814,6 +1846,9 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->dropped_restrict = h->server.dropped_restrict;
 	out->dropped_rate = h->server.dropped_rate;
 	out->dropped_bad = h->server.dropped_bad;
+	out->mru_entries = h->server.n;
+	out->mru_depth = h->server.cap;
+	out->mru_none = h->server.mru_none;
 }
 
 bool
