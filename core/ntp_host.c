@@ -17,8 +17,8 @@
  * slots (one per configured source, plus NTP_HOST_PASSIVE_SLOTS when some
  * source may mobilise a symmetric passive association), the restrict list
  * (with `restrict source` expanded) and, only when some entry has
- * `limited`, the server's rate-limit table, sized by `mru`.  Nothing
- * allocates later.
+ * `limited` or mode 6 is answered to remote sources, the server's
+ * rate-limit table, sized by `mru`.  Nothing allocates later.
  *
  * LOCAL(u): ntp classic 4.2.x behaviour, as on the seed's CentOS ntpd: the
  * pseudo-source produces a sample on every poll from the start and is
@@ -408,15 +408,15 @@ uses_limited(const ntp_conf *c)
 }
 
 /* Entries of the rate-limit table: none unless some source is rate
- * limited (`limited`); otherwise `mru maxdepth` or `maxmem` (the last
- * given; NTPsec's 1 MiB by default), and at least mindepth, which ntpd
- * fills whatever maxdepth says. */
+ * limited (`limited`, or remote mode 6, which is always accounted);
+ * otherwise `mru maxdepth` or `maxmem` (the last given; NTPsec's 1 MiB by
+ * default), and at least mindepth, which ntpd fills whatever maxdepth says. */
 static size_t
-mru_entries(const ntp_conf *c)
+mru_entries(const ntp_conf *c, bool control_remote)
 {
 	size_t n;
 
-	if (!uses_limited(c)) {
+	if (!uses_limited(c) && !control_remote) {
 		return 0;
 	}
 	n = c->mru_maxdepth >= 0 ? (size_t)c->mru_maxdepth
@@ -658,7 +658,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	}
 	n_slots = n_config + (passive_possible(conf) ? NTP_HOST_PASSIVE_SLOTS : 0);
 	n_res = count_restrict(conf, n_net);
-	n_mru = mru_entries(conf);
+	n_mru = mru_entries(conf, p->control_remote);
 	off_peers = align_up(sizeof(ntp_host));
 	off_res = off_peers + align_up(n_slots * sizeof(ntp_peer));
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
@@ -1455,10 +1455,11 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 #define CONTROL_PEERS_MAX 64 /* associations listed to ntpq (ours; = NTP_CONF_MAX_SERVERS) */
 
 /* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
- * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX). */
+ * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX), at most
+ * `budget` bytes in all (ntp_control_cap). */
 static void
 answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf,
-               size_t len)
+               size_t len, size_t budget)
 {
 	ntp_peer_info peers[CONTROL_PEERS_MAX];
 	ntp_control_reply reply;
@@ -1473,6 +1474,12 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 		event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",
 		      ntp_addr_format(from, name, sizeof name), reason);
 		return;
+	}
+	if (ntp_control_cap(&reply, budget)) {
+		event(h, NTP_EV_ACCESS_DENIED, 0,
+		      "mode 6 from %s: reply held to the %zu-byte request (no restrict entry of "
+		      "its own): permission denied sent",
+		      ntp_addr_format(from, name, sizeof name), len);
 	}
 	for (size_t i = 0; i < reply.n; i++) {
 		ntp_action *a = push(h, NTP_ACT_SEND);
@@ -1492,9 +1499,44 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	}
 }
 
+/* Does the source have a restrict entry of its own: an address or a
+ * network the administrator named, not `default` nor its spelling
+ * `0.0.0.0 mask 0.0.0.0`? */
+static bool
+named_by_restrict(const ntp_restrict_match *m)
+{
+	return m->entry != NULL && m->entry->kind == NTP_RES_ADDR &&
+	       ntp_addr_prefix_len(&m->entry->mask) > 0;
+}
+
+/* Mode 6 from a remote (non-loopback) source, with remote control on.  A
+ * source named by a restrict entry of its own that allows queries is
+ * trusted: full replies, rate limited only under `limited`.  Every other
+ * source is a stranger whose address may be forged: its requests always
+ * pass the `discard` rate limit (the table time requests use) and its
+ * replies are held to the request's size, so refd cannot amplify a
+ * reflection attack (docs/security-mru-mode6.md). */
 static void
-refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint32_t flags, int rc,
-               const uint8_t *buf, size_t len)
+answer_remote_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to,
+                      const ntp_restrict_match *m, const uint8_t *buf, size_t len)
+{
+	bool trusted = named_by_restrict(m);
+	uint8_t version = (uint8_t)((buf[0] >> 3) & 7u);
+	ntp_serve_result r;
+	char name[48];
+
+	if ((!trusted || (m->flags & NTP_RES_LIMITED)) &&
+	    ntp_server_limit_control(&h->server, from, version, h->now, &r) == NTP_SERVE_DROP) {
+		event(h, NTP_EV_RATE_EXCEEDED, 0, "mode 6 from %s: %s",
+		      ntp_addr_format(from, name, sizeof name), r.reason);
+		return;
+	}
+	answer_control(h, from, to, buf, len, trusted ? SIZE_MAX : len);
+}
+
+static void
+refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const ntp_restrict_match *m,
+               int rc, const uint8_t *buf, size_t len)
 {
 	char name[48];
 
@@ -1502,15 +1544,17 @@ refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint32_t f
 	if (rc == NTP_PKT_IS_PRIVATE) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 7 (ntpdc) from %s is never answered", name);
-	} else if (flags & NTP_RES_NOQUERY) {
+	} else if (m->flags & NTP_RES_NOQUERY) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 6 from %s refused: restrict noquery", name);
-	} else if (!h->control_remote && !ntp_addr_is_loopback(from)) {
+	} else if (ntp_addr_is_loopback(from)) {
+		answer_control(h, from, to, buf, len, SIZE_MAX);
+	} else if (!h->control_remote) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 6 from %s refused: not from loopback",
 		      name);
 	} else {
-		answer_control(h, from, to, buf, len);
+		answer_remote_control(h, from, to, m, buf, len);
 	}
 }
 
@@ -1609,7 +1653,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 		event(h, NTP_EV_PKT_REJECTED, 0, "malformed packet from %s: %s",
 		      ntp_addr_format(from, name, sizeof name), perr.msg);
 	} else if (rc == NTP_PKT_IS_CONTROL || rc == NTP_PKT_IS_PRIVATE) {
-		refuse_control(h, from, to, m.flags, rc, buf, len);
+		refuse_control(h, from, to, &m, rc, buf, len);
 	} else {
 		dispatch(h, &pkt, len, from, to, &m);
 	}

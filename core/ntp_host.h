@@ -237,7 +237,7 @@ void ntp_host_set_fault(ntp_host *h, const struct ntp_fault *f);
 
 /* Bytes ntp_host_new allocated for h (one block: host, association slots,
  * restrict list, and the rate-limit table, sized by `mru`, when `limited`
- * is configured). */
+ * is configured or mode 6 is answered to remote sources). */
 size_t ntp_host_mem_size(const ntp_host *h);
 
 /* Per-association protocol counters and state, for tests and reports. */

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * core/ntp_host: the rate-limit (MRU) table as ntp.conf's `mru` sizes it,
- * held by crowds of sources (issue 11 item 5).
+ * held by crowds of sources (issue 11 item 5), and mode 6 from remote
+ * sources: rate limited and held to the request's size unless a restrict
+ * entry of their own allows full replies (item 4).
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #define MS(x)   ((ntp_time)(x)*1000000)
 #define SEC(x)  ((ntp_time)(x)*NTP_NS_PER_S)
 #define T_START SEC(1795503373) /* 2026-11-24, any time will do */
+#define CTL_HDR 12              /* bytes, RFC 9327 mode 6 header */
 
 static const char LIMITED_CONF[] = "restrict default limited kod nomodify notrap\n"
                                    "server 127.127.1.0\n";
@@ -46,6 +49,12 @@ crowd_member(uint32_t i)
 	a.a[3] = (uint8_t)i;
 	a.port = 123;
 	return a;
+}
+
+static ntp_addr
+ip(const char *s)
+{
+	return fixture_addr(s, 40000);
 }
 
 /* A mode 3 request as a client builds it. */
@@ -185,6 +194,11 @@ Test(host_mru, the_table_is_held_to_maxmem)
 	ntp_host_sys(h, &si);
 	cr_assert_eq(si.mru_depth, 0u);
 	cr_assert_lt(ntp_host_mem_size(h), (size_t)64 * 1024);
+	/* remote mode 6 is always accounted: the table exists */
+	ntp_host_free(h);
+	h = mru_host(unlimited, true);
+	ntp_host_sys(h, &si);
+	cr_assert_eq(si.mru_depth, ntp_server_mru_entries(1024));
 	ntp_host_free(h);
 	ntp_host_free(h4);
 	ntp_host_free(d);
@@ -232,6 +246,167 @@ Test(host_mru, maxmem_sized_for_100000_sources_holds_each_to_the_discard_rate)
 	            SOURCES, SECONDS, si.mru_depth, NTP_SERVER_MRU_ENTRY_BYTES, bytes,
 	            ntp_host_mem_size(h));
 	free(n);
+	free(a);
+	ntp_host_free(h);
+}
+
+/* ---- item 4: mode 6 from remote sources ---- */
+
+/* ntpq's request: a bare 12-byte header (version 2, as ntpq sends). */
+static size_t
+control_request(uint8_t *buf, uint8_t opcode, uint16_t sequence)
+{
+	memset(buf, 0, CTL_HDR);
+	buf[0] = (2 << 3) | NTP_MODE_CONTROL;
+	buf[1] = opcode;
+	buf[2] = (uint8_t)(sequence >> 8);
+	buf[3] = (uint8_t)sequence;
+	return CTL_HDR;
+}
+
+enum { OP_STATUS = 0, OP_READVAR = 2 }; /* RFC 9327 opcodes: status word only, read variables */
+
+/* `count` ntpq readvar requests from `from`, `gap` apart from t: every one
+ * gets a full reply (more than ten times the request) and no event. */
+static void
+expect_full_replies(ntp_host *h, ntp_actions *a, const ntp_addr *from, int count, ntp_time t,
+                    ntp_time gap)
+{
+	uint8_t buf[CTL_HDR];
+	answers n = {0};
+
+	for (int k = 0; k < count; k++) {
+		size_t before = n.bytes;
+
+		deliver(h, a, from, buf, control_request(buf, OP_READVAR, (uint16_t)k), t + gap * k,
+		        &n);
+		cr_assert_gt(n.bytes - before, (size_t)10 * CTL_HDR, "request %d", k);
+	}
+	cr_assert_eq(n.rate_events + n.denied_events, 0u);
+}
+
+static const char OPEN_CONF[] = "restrict default nomodify notrap nopeer\n"
+                                "restrict 127.0.0.1\n"
+                                "server 127.127.1.0\n";
+
+Test(host_mru, remote_stranger_gets_no_more_than_it_sent)
+{
+	/* Issue 11 item 4: `ntpq -c rv` is 12 bytes in, 464 out (38.7x).  A
+	 * source that only `restrict default` covers may have a forged address:
+	 * it gets at most its request's size back -- here the 12-byte error
+	 * "permission denied" instead of the variables. */
+	ntp_host *h = mru_host(OPEN_CONF, true);
+	ntp_actions *a = fixture_actions();
+	ntp_addr far = ip("192.0.2.7");
+	uint8_t buf[CTL_HDR];
+	answers n = {0};
+
+	deliver(h, a, &far, buf, control_request(buf, OP_READVAR, 99), T_START + SEC(1), &n);
+	cr_assert_leq(n.bytes, (size_t)CTL_HDR);
+	cr_assert_eq(n.bytes, (size_t)CTL_HDR);
+	const ntp_action *s = &a->v[0];
+	for (size_t i = 0; i < a->n && s->kind != NTP_ACT_SEND; i++) {
+		s = &a->v[i];
+	}
+	cr_assert_eq(s->kind, NTP_ACT_SEND);
+	cr_assert_eq(s->u.send.buf[1], 0x80 | 0x40 | OP_READVAR, "an error reply");
+	cr_assert_eq(s->u.send.buf[4], 1, "CERR_PERMISSION");
+	cr_assert_eq(s->u.send.buf[3], 99, "sequence echoed");
+	cr_assert_eq(n.denied_events, 1u);
+	/* The status-only answer (opcode 0) is 12 bytes: it fits. */
+	n = (answers){0};
+	deliver(h, a, &far, buf, control_request(buf, OP_STATUS, 100), T_START + SEC(30), &n);
+	cr_assert_eq(n.bytes, (size_t)CTL_HDR);
+	cr_assert_eq(a->v[0].u.send.buf[1] & 0x40, 0, "not an error");
+	free(a);
+	ntp_host_free(h);
+}
+
+Test(host_mru, remote_stranger_is_rate_limited)
+{
+	/* Mode 6 passes through the same `discard` bucket as time requests:
+	 * 10 requests 0.2 s apart get one answer; the rest are dropped with
+	 * a reason. */
+	ntp_host *h = mru_host(OPEN_CONF, true);
+	ntp_actions *a = fixture_actions();
+	ntp_addr far = ip("192.0.2.7");
+	uint8_t buf[CTL_HDR];
+	answers n = {0};
+	unsigned answered = 0;
+	ntp_sys_info si;
+
+	for (int k = 0; k < 10; k++) {
+		size_t before = n.bytes;
+
+		deliver(h, a, &far, buf, control_request(buf, OP_STATUS, (uint16_t)k),
+		        T_START + MS(200 * k), &n);
+		answered += n.bytes > before;
+	}
+	cr_assert_eq(answered, 1u);
+	cr_assert_eq(n.rate_events, 9u);
+	ntp_host_sys(h, &si);
+	cr_assert_eq(si.dropped_rate, 9u);
+	free(a);
+	ntp_host_free(h);
+}
+
+Test(host_mru, loopback_is_unaffected)
+{
+	/* Even under `restrict default limited`: ntpq -p on the host itself
+	 * sends its requests back to back and gets every full reply. */
+	ntp_host *h = mru_host("restrict default limited kod nomodify notrap\n"
+	                       "server 127.127.1.0\n",
+	                       true);
+	ntp_actions *a = fixture_actions();
+	ntp_addr lo = ip("127.0.0.1");
+
+	expect_full_replies(h, a, &lo, 10, T_START, MS(10));
+	free(a);
+	ntp_host_free(h);
+}
+
+Test(host_mru, own_restrict_entry_gets_full_replies)
+{
+	/* A network the administrator named, without noquery, is trusted:
+	 * full replies, and ntpq's back-to-back requests all answered ... */
+	ntp_host *h = mru_host("restrict default nomodify notrap\n"
+	                       "restrict 192.0.2.0 mask 255.255.255.0 nomodify notrap\n"
+	                       "server 127.127.1.0\n",
+	                       true);
+	ntp_host *hl = mru_host("restrict default nomodify notrap\n"
+	                        "restrict 192.0.2.0 mask 255.255.255.0 nomodify limited\n"
+	                        "server 127.127.1.0\n",
+	                        true);
+	ntp_actions *a = fixture_actions();
+	ntp_addr far = ip("192.0.2.7");
+	uint8_t buf[CTL_HDR];
+	answers n = {0};
+
+	expect_full_replies(h, a, &far, 5, T_START, MS(10));
+	/* ... unless its entry says `limited`: full replies, rate limited. */
+	deliver(hl, a, &far, buf, control_request(buf, OP_READVAR, 1), T_START, &n);
+	cr_assert_gt(n.bytes, (size_t)10 * CTL_HDR);
+	deliver(hl, a, &far, buf, control_request(buf, OP_READVAR, 2), T_START + MS(10), &n);
+	cr_assert_eq(a->n, 1u);
+	cr_assert_eq(n.rate_events, 1u);
+	free(a);
+	ntp_host_free(h);
+	ntp_host_free(hl);
+}
+
+Test(host_mru, default_spelt_as_a_zero_mask_is_not_an_entry_of_its_own)
+{
+	ntp_host *h = mru_host("restrict 0.0.0.0 mask 0.0.0.0 nomodify notrap\n"
+	                       "server 127.127.1.0\n",
+	                       true);
+	ntp_actions *a = fixture_actions();
+	ntp_addr far = ip("192.0.2.7");
+	uint8_t buf[CTL_HDR];
+	answers n = {0};
+
+	deliver(h, a, &far, buf, control_request(buf, OP_READVAR, 1), T_START, &n);
+	cr_assert_eq(n.bytes, (size_t)CTL_HDR);
+	cr_assert_eq(n.denied_events, 1u);
 	free(a);
 	ntp_host_free(h);
 }
