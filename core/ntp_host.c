@@ -419,8 +419,13 @@ mru_entries(const ntp_conf *c, bool control_remote)
 	if (!uses_limited(c) && !control_remote) {
 		return 0;
 	}
-	n = c->mru_maxdepth >= 0 ? (size_t)c->mru_maxdepth
-	                         : ntp_server_mru_entries((size_t)c->mru_maxmem);
+	if (c->mru_maxdepth >= 0) {
+		n = (size_t)c->mru_maxdepth;
+	} else {
+		/* a config not from ntp_conf_init may have neither size */
+		n = ntp_server_mru_entries(c->mru_maxmem >= 0 ? (size_t)c->mru_maxmem
+		                                              : NTP_SERVER_MRU_MAXMEM_DEF);
+	}
 	if (c->mru_mindepth > 0 && (size_t)c->mru_mindepth > n) {
 		n = (size_t)c->mru_mindepth;
 	}

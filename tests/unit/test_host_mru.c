@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "host_fixture.h"
+#include "ntp_conf.h"
 #include "ntp_host.h"
 #include "ntp_pkt.h"
 #include "ntp_server.h"
@@ -408,5 +409,27 @@ Test(host_mru, default_spelt_as_a_zero_mask_is_not_an_entry_of_its_own)
 	cr_assert_eq(n.bytes, (size_t)CTL_HDR);
 	cr_assert_eq(n.denied_events, 1u);
 	free(a);
+	ntp_host_free(h);
+}
+
+Test(host_mru, a_config_with_neither_size_gets_the_default_table)
+{
+	static ntp_conf c;
+	static const char text[] = "restrict default limited\nserver 127.127.1.0\n";
+	ntp_host_params p;
+	ntp_sys_info si;
+	ntp_host *h;
+
+	ntp_conf_init(&c, "test.conf");
+	cr_assert_eq(ntp_conf_parse(&c, text, strlen(text)), 0u);
+	c.mru_maxdepth = -1; /* filled in by hand, not by the parser */
+	c.mru_maxmem = -1;
+	memset(&p, 0, sizeof p);
+	p.now = AT(T_START);
+	fixture_nonce_key(&p);
+	h = ntp_host_new(&c, &p, NULL, 0);
+	cr_assert_not_null(h);
+	ntp_host_sys(h, &si);
+	cr_assert_eq(si.mru_depth, ntp_server_mru_entries(NTP_SERVER_MRU_MAXMEM_DEF));
 	ntp_host_free(h);
 }
