@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntp_server.h" /* the `mru` defaults and bounds */
+
 #define WORD_MAX       255 /* bytes in one word (ours; NTP_CONF_PATH_MAX - 1) */
 #define LINE_WORDS_MAX 64  /* words kept per line (ours) */
 #define QUOTE_MAX      48  /* bytes of a word repeated in a message (ours) */
@@ -54,6 +56,8 @@
 #define ORPHAN_MAX       16    /* stratum; 16 = off, RFC 5905 MAXSTRAT */
 #define ORPHANWAIT_MAX   1e6   /* s (ours) */
 #define DISCARD_LOG2_MAX 17    /* log2 s, as the poll exponents (ours) */
+#define MRU_DEPTH_MAX    ((long)NTP_SERVER_MRU_MAX) /* entries, the largest table */
+#define MRU_MEM_MAX      ((long)(NTP_SERVER_TABLE_BYTES(NTP_SERVER_MRU_MAX) / 1024)) /* KiB */
 #define ANY_NUMBER       1e300 /* bound for values that are only syntax-checked */
 
 /* A word always fits the struct's strings, so copies never truncate. */
@@ -1822,6 +1826,120 @@ do_discard(parser *ps, const conf_line *l)
 }
 
 /* ---------------------------------------------------------------------
+ * mru: the rate-limit table's size and recycling (NTPsec ntp_config.c
+ * config_access(), ntp_monitor.c)
+ */
+
+enum mru_opt {
+	MRU_INCALLOC,
+	MRU_INCMEM,
+	MRU_INITALLOC,
+	MRU_INITMEM,
+	MRU_MAXAGE,
+	MRU_MAXDEPTH,
+	MRU_MAXMEM,
+	MRU_MINAGE,
+	MRU_MINDEPTH,
+};
+
+typedef struct mru_knob {
+	const char *name;
+	int id; /* enum mru_opt */
+} mru_knob;
+
+static const mru_knob mru_knobs[] = {
+        {"incalloc", MRU_INCALLOC}, {"incmem", MRU_INCMEM}, {"initalloc", MRU_INITALLOC},
+        {"initmem", MRU_INITMEM},   {"maxage", MRU_MAXAGE}, {"maxdepth", MRU_MAXDEPTH},
+        {"maxmem", MRU_MAXMEM},     {"minage", MRU_MINAGE}, {"mindepth", MRU_MINDEPTH},
+};
+
+/* A size (entries or KiB) in [0, max]: ntpd reads a negative maxdepth or
+ * maxmem as "no limit"; ntplab keeps one, so both become max, with a
+ * warning. */
+static long
+mru_size(parser *ps, const conf_word *w, long v, long max, const char *unit)
+{
+	char qb[QUOTE_BUF];
+
+	if (v < 0 || v > max) {
+		warn(ps, w->col, "the table is allocated whole at start-up: it needs a bound",
+		     "mru %s %ld: using the largest table, %ld %s", q(w, qb), v, max, unit);
+		return max;
+	}
+	return v;
+}
+
+static void
+mru_apply(parser *ps, ntp_conf *c, const conf_word *w, int id, long v)
+{
+	char qb[QUOTE_BUF];
+
+	switch (id) {
+	case MRU_MAXDEPTH:
+		c->mru_maxdepth = mru_size(ps, w, v, MRU_DEPTH_MAX, "entries");
+		c->mru_maxmem = -1; /* the last of maxdepth and maxmem counts */
+		break;
+	case MRU_MAXMEM:
+		c->mru_maxmem = mru_size(ps, w, v, MRU_MEM_MAX, "KiB");
+		c->mru_maxdepth = -1;
+		break;
+	case MRU_MINDEPTH:
+		if (v < 0) {
+			/* ntpd: "mru mindepth -1 out of range, ignored" */
+			warn(ps, w->col, NULL, "mru mindepth %ld out of range; ignored", v);
+		} else {
+			c->mru_mindepth = v < MRU_DEPTH_MAX ? v : MRU_DEPTH_MAX;
+		}
+		break;
+	case MRU_MAXAGE:
+		c->mru_maxage = (int)v;
+		break;
+	case MRU_MINAGE:
+		c->mru_minage = (int)v;
+		break;
+	default:
+		/* ntpd grows its list in steps of initalloc/incalloc entries;
+		 * ntplab's table is one block sized by maxdepth/maxmem. */
+		warn(ps, w->col, "the table is allocated whole at start-up (maxdepth/maxmem)",
+		     "mru %s has no effect in ntplab; ignored", q(w, qb));
+		break;
+	}
+}
+
+/* `mru KEY N [KEY N ...]`: every value an integer (ntpd's grammar).  The
+ * pairs are read first and applied in order only when all are valid: a
+ * line with an error changes nothing. */
+static void
+do_mru(parser *ps, const conf_line *l)
+{
+	const conf_word *words[LINE_WORDS_MAX / 2];
+	const mru_knob *knobs[LINE_WORDS_MAX / 2];
+	long vals[LINE_WORDS_MAX / 2];
+	char qb[QUOTE_BUF], hint[64];
+	size_t n = 0;
+
+	if (l->n < 2) {
+		err(ps, l->w[0].col, NULL, "'mru' needs at least one option such as 'maxmem'");
+		return;
+	}
+	for (size_t i = 1; i < l->n; i++, n++) {
+		words[n] = &l->w[i];
+		knobs[n] = LOOKUP(words[n], mru_knobs);
+		if (knobs[n] == NULL) {
+			err(ps, words[n]->col, SUGGEST(words[n], mru_knobs, hint),
+			    "unknown mru option '%s'", q(words[n], qb));
+			return;
+		}
+		if (!take_long(ps, l, &i, INT32_MIN, INT32_MAX, &vals[n])) {
+			return;
+		}
+	}
+	for (size_t k = 0; k < n; k++) {
+		mru_apply(ps, ps->c, words[k], knobs[k]->id, vals[k]);
+	}
+}
+
+/* ---------------------------------------------------------------------
  * enable / disable, port
  */
 
@@ -1962,7 +2080,7 @@ static const directive directives[] = {
         {"manycastclient", NULL, NO_MULTICAST},
         {"manycastserver", NULL, NO_MULTICAST},
         {"mdnstries", NULL, NULL},
-        {"mru", NULL, NULL},
+        {"mru", do_mru, NULL},
         {"multicastclient", NULL, NO_MULTICAST},
         {"nic", NULL, NULL},
         {"nonvolatile", NULL, NULL},
@@ -2042,6 +2160,11 @@ ntp_conf_init(ntp_conf *c, const char *filename)
 	c->tos_orphanwait = -1;
 	c->discard_average = -1;
 	c->discard_minimum = -1;
+	c->mru_maxdepth = -1;
+	c->mru_maxmem = NTP_SERVER_MRU_MAXMEM_DEF;
+	c->mru_mindepth = NTP_SERVER_MRU_MINDEPTH_DEF;
+	c->mru_maxage = NTP_SERVER_MRU_MAXAGE_DEF;
+	c->mru_minage = NTP_SERVER_MRU_MINAGE_DEF;
 	c->port = NTP_PORT;
 }
 

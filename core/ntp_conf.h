@@ -119,6 +119,14 @@ typedef struct ntp_conf {
 	int discard_average;   /* default 3 (ntpd: 8 s) */
 	int discard_minimum;   /* default 1 (ntpd: 2 s) */
 
+	/* mru (the rate-limit table, NTPsec ntp_monitor.c).  Of maxdepth and
+	 * maxmem the last one given counts (ntpd); the other is then < 0. */
+	long mru_maxdepth; /* entries; < 0: from mru_maxmem */
+	long mru_maxmem;   /* KiB; < 0: from mru_maxdepth; default 1024 (NTPsec) */
+	long mru_mindepth; /* entries; default 600 (NTPsec) */
+	int mru_maxage;    /* s; default 3600 (NTPsec) */
+	int mru_minage;    /* s; default 64 (NTPsec) */
+
 	bool disable_ntp;      /* `disable ntp`: measure, never adjust the clock */
 	bool disable_auth;     /* `disable auth`: ephemeral (symmetric passive) peers need no
 	                          authentication -- ntpd's opt-in, CVE-2016-1549 */

@@ -1181,3 +1181,34 @@ ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_i
 		return 0;
 	}
 }
+
+bool
+ntp_control_cap(ntp_control_reply *out, size_t budget)
+{
+	size_t total = 0;
+	uint8_t *b;
+
+	if (out == NULL || out->n == 0) {
+		return false;
+	}
+	for (size_t i = 0; i < out->n && i < NTP_CONTROL_MAX_FRAGS; i++) {
+		total += out->len[i];
+	}
+	if (total <= budget) {
+		return false;
+	}
+	if (budget < NTP_CONTROL_HEADER_LEN) {
+		out->n = 0;
+		return true;
+	}
+	/* The first fragment's header already echoes version, opcode,
+	 * sequence and association: turn it into an error reply. */
+	b = out->buf[0];
+	b[1] = (uint8_t)((b[1] & ~BIT_MORE) | BIT_RESPONSE | BIT_ERROR);
+	put16(b + 4, (uint16_t)(NTP_CONTROL_CERR_PERMISSION << 8));
+	put16(b + 8, 0);
+	put16(b + 10, 0);
+	out->n = 1;
+	out->len[0] = NTP_CONTROL_HEADER_LEN;
+	return true;
+}

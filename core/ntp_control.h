@@ -117,6 +117,14 @@ int ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_s
                        const ntp_peer_info *peers, size_t n_peers, ntp_time now,
                        ntp_control_reply *out, char *reason, size_t reason_size);
 
+/* Hold a reply to at most budget bytes in total (an amplification cap:
+ * budget is the request's size).  A reply that fits is left alone (false);
+ * one that does not becomes a single 12-byte error reply "permission
+ * denied" to the same request (true): a partial multi-fragment answer
+ * would only leave ntpq waiting for the rest.  A budget under 12 bytes
+ * leaves nothing to send (out->n == 0, true). */
+bool ntp_control_cap(ntp_control_reply *out, size_t budget);
+
 /* The RFC 9327 status words ntp_control_answer puts in its replies.
  * System: leap (2 bits), clock source (6: sync_local 5 for a local clock,
  * sync_ntp 6, unspec 0 without a system peer), event count and last event.

@@ -17,7 +17,8 @@
  * slots (one per configured source, plus NTP_HOST_PASSIVE_SLOTS when some
  * source may mobilise a symmetric passive association), the restrict list
  * (with `restrict source` expanded) and, only when some entry has
- * `limited`, the server's rate-limit table.  Nothing allocates later.
+ * `limited` or mode 6 is answered to remote sources, the server's
+ * rate-limit table, sized by `mru`.  Nothing allocates later.
  *
  * LOCAL(u): ntp classic 4.2.x behaviour, as on the seed's CentOS ntpd: the
  * pseudo-source produces a sample on every poll from the start and is
@@ -46,9 +47,7 @@
 #include "ntp_server.h"
 
 #define NTP_HOST_PASSIVE_SLOTS 2 /* symmetric passive associations a host can hold (ours) */
-/* Rate-limit table entries, only allocated when `limited` is used (ours;
- * ntpd's mru mindepth is 600). */
-#define NTP_HOST_MRU_ENTRIES  128
+#define MRU_HASH_DOMAIN        1 /* ntp_nonce_subkey stream of the rate-limit hash key (ours) */
 #define MINDIST               0.001        /* s, ntpd MINDISTANCE (tos mindist default) */
 #define ORPHWAIT_DEF          300.0        /* s, ntpd NTP_ORPHWAIT */
 #define ORPHAN_REFID          0x7f000001u  /* 127.0.0.1, ntpd orphan refid (LOOPBACKADR) */
@@ -593,6 +592,45 @@ uses_limited(const ntp_conf *c)
 	return false;
 }
 
+/* Entries of the rate-limit table: none unless some source is rate
+ * limited (`limited`, or remote mode 6, which is always accounted);
+ * otherwise `mru maxdepth` or `maxmem` (the last given; NTPsec's 1 MiB by
+ * default), and at least mindepth, which ntpd fills whatever maxdepth says. */
+static size_t
+mru_entries(const ntp_conf *c, bool control_remote)
+{
+	size_t n;
+
+	if (!uses_limited(c) && !control_remote) {
+		return 0;
+	}
+	if (c->mru_maxdepth >= 0) {
+		n = (size_t)c->mru_maxdepth;
+	} else {
+		/* a config not from ntp_conf_init may have neither size */
+		n = ntp_server_mru_entries(c->mru_maxmem >= 0 ? (size_t)c->mru_maxmem
+		                                              : NTP_SERVER_MRU_MAXMEM_DEF);
+	}
+	if (c->mru_mindepth > 0 && (size_t)c->mru_mindepth > n) {
+		n = (size_t)c->mru_mindepth;
+	}
+	return n < NTP_SERVER_MRU_MAX ? n : NTP_SERVER_MRU_MAX;
+}
+
+/* The rate-limit table in the host's block, with ntp.conf's `mru` knobs
+ * and a hash key from the caller's entropy. */
+static void
+setup_server(ntp_host *h, const ntp_conf *c, const ntp_host_params *p, void *table, size_t entries)
+{
+	uint8_t key[16];
+
+	ntp_server_init(&h->server, table, entries, c->discard_average, c->discard_minimum);
+	ntp_server_set_mru(&h->server, c->mru_mindepth > 0 ? (size_t)c->mru_mindepth : 0,
+	                   c->mru_maxage, c->mru_minage);
+	ntp_nonce_subkey(p->nonce_key, MRU_HASH_DOMAIN, key, sizeof key);
+	ntp_server_set_hash_key(&h->server, key);
+}
+
 /* An explicit host entry for addr (ntpd's restrict source does not
  * override one). */
 static bool
@@ -850,11 +888,11 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	}
 	n_slots = n_config + (passive_possible(conf) ? NTP_HOST_PASSIVE_SLOTS : 0);
 	n_res = count_restrict(conf, n_net);
-	n_mru = uses_limited(conf) ? NTP_HOST_MRU_ENTRIES : 0;
+	n_mru = mru_entries(conf, p->control_remote);
 	off_peers = align_up(sizeof(ntp_host));
 	off_res = off_peers + align_up(n_slots * sizeof(ntp_peer));
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
-	total = off_mru + n_mru * sizeof(ntp_server_mru);
+	total = off_mru + NTP_SERVER_TABLE_BYTES(n_mru);
 	h = calloc(1, total);
 	if (h == NULL) {
 		snprintf(err, errsize, "ntp_host_new: out of memory (%zu bytes)", total);
@@ -891,8 +929,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	}
 	assign_client_ports(h, conf);
 	setup_discipline(h, conf, p);
-	ntp_server_init(&h->server, n_mru ? (ntp_server_mru *)(void *)((char *)h + off_mru) : NULL,
-	                n_mru, conf->discard_average, conf->discard_minimum);
+	setup_server(h, conf, p, (char *)h + off_mru, n_mru);
 	set_unsynchronised(h, "INIT");
 	h->t_update = p->now.mono;
 	h->sys_epoch = NTP_FILTER_NEVER;
@@ -1668,10 +1705,11 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 #define CONTROL_PEERS_MAX 64 /* associations listed to ntpq (ours; = NTP_CONF_MAX_SERVERS) */
 
 /* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
- * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX). */
+ * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX), at most
+ * `budget` bytes in all (ntp_control_cap). */
 static void
 answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf,
-               size_t len)
+               size_t len, size_t budget)
 {
 	ntp_peer_info peers[CONTROL_PEERS_MAX];
 	ntp_control_reply reply;
@@ -1686,6 +1724,12 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 		event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",
 		      ntp_addr_format(from, name, sizeof name), reason);
 		return;
+	}
+	if (ntp_control_cap(&reply, budget)) {
+		event(h, NTP_EV_ACCESS_DENIED, 0,
+		      "mode 6 from %s: reply held to the %zu-byte request (no restrict entry of "
+		      "its own): permission denied sent",
+		      ntp_addr_format(from, name, sizeof name), len);
 	}
 	for (size_t i = 0; i < reply.n; i++) {
 		ntp_action *a = push(h, NTP_ACT_SEND);
@@ -1705,9 +1749,44 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	}
 }
 
+/* Does the source have a restrict entry of its own: an address or a
+ * network the administrator named, not `default` nor its spelling
+ * `0.0.0.0 mask 0.0.0.0`? */
+static bool
+named_by_restrict(const ntp_restrict_match *m)
+{
+	return m->entry != NULL && m->entry->kind == NTP_RES_ADDR &&
+	       ntp_addr_prefix_len(&m->entry->mask) > 0;
+}
+
+/* Mode 6 from a remote (non-loopback) source, with remote control on.  A
+ * source named by a restrict entry of its own that allows queries is
+ * trusted: full replies, rate limited only under `limited`.  Every other
+ * source is a stranger whose address may be forged: its requests always
+ * pass the `discard` rate limit (the table time requests use) and its
+ * replies are held to the request's size, so refd cannot amplify a
+ * reflection attack (docs/security-mru-mode6.md). */
 static void
-refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint32_t flags, int rc,
-               const uint8_t *buf, size_t len)
+answer_remote_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to,
+                      const ntp_restrict_match *m, const uint8_t *buf, size_t len)
+{
+	bool trusted = named_by_restrict(m);
+	uint8_t version = (uint8_t)((buf[0] >> 3) & 7u);
+	ntp_serve_result r;
+	char name[48];
+
+	if ((!trusted || (m->flags & NTP_RES_LIMITED)) &&
+	    ntp_server_limit_control(&h->server, from, version, h->now, &r) == NTP_SERVE_DROP) {
+		event(h, NTP_EV_RATE_EXCEEDED, 0, "mode 6 from %s: %s",
+		      ntp_addr_format(from, name, sizeof name), r.reason);
+		return;
+	}
+	answer_control(h, from, to, buf, len, trusted ? SIZE_MAX : len);
+}
+
+static void
+refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const ntp_restrict_match *m,
+               int rc, const uint8_t *buf, size_t len)
 {
 	char name[48];
 
@@ -1715,15 +1794,17 @@ refuse_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint32_t f
 	if (rc == NTP_PKT_IS_PRIVATE) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 7 (ntpdc) from %s is never answered", name);
-	} else if (flags & NTP_RES_NOQUERY) {
+	} else if (m->flags & NTP_RES_NOQUERY) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 6 from %s refused: restrict noquery", name);
-	} else if (!h->control_remote && !ntp_addr_is_loopback(from)) {
+	} else if (ntp_addr_is_loopback(from)) {
+		answer_control(h, from, to, buf, len, SIZE_MAX);
+	} else if (!h->control_remote) {
 		h->server.dropped_restrict++;
 		event(h, NTP_EV_ACCESS_DENIED, 0, "mode 6 from %s refused: not from loopback",
 		      name);
 	} else {
-		answer_control(h, from, to, buf, len);
+		answer_remote_control(h, from, to, m, buf, len);
 	}
 }
 
@@ -1828,7 +1909,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 		event(h, NTP_EV_PKT_REJECTED, 0, "malformed packet from %s: %s",
 		      ntp_addr_format(from, name, sizeof name), perr.msg);
 	} else if (rc == NTP_PKT_IS_CONTROL || rc == NTP_PKT_IS_PRIVATE) {
-		refuse_control(h, from, to, m.flags, rc, buf, len);
+		refuse_control(h, from, to, &m, rc, buf, len);
 	} else {
 		dispatch(h, &pkt, len, from, to, &m);
 	}
@@ -2098,6 +2179,9 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->dropped_restrict = h->server.dropped_restrict;
 	out->dropped_rate = h->server.dropped_rate;
 	out->dropped_bad = h->server.dropped_bad;
+	out->mru_entries = h->server.n;
+	out->mru_depth = h->server.cap;
+	out->mru_none = h->server.mru_none;
 }
 
 bool

@@ -215,6 +215,8 @@ typedef struct ntp_sys_info {
 	char no_sys_peer_reason[NTP_REASON_MAX];
 	/* server side */
 	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad;
+	size_t mru_entries, mru_depth; /* rate-limit table: sources in it, its size (`mru`) */
+	unsigned mru_none;             /* new sources it had no slot for (not rate limited) */
 } ntp_sys_info;
 
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
@@ -236,7 +238,8 @@ struct ntp_fault;
 void ntp_host_set_fault(ntp_host *h, const struct ntp_fault *f);
 
 /* Bytes ntp_host_new allocated for h (one block: host, association slots,
- * restrict list, rate-limit table when `limited` is configured). */
+ * restrict list, and the rate-limit table, sized by `mru`, when `limited`
+ * is configured or mode 6 is answered to remote sources). */
 size_t ntp_host_mem_size(const ntp_host *h);
 
 /* Per-association protocol counters and state, for tests and reports. */

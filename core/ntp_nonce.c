@@ -62,3 +62,21 @@ ntp_nonce_below(ntp_nonce *n, uint64_t bound)
 	} while (v >= limit);
 	return v % bound;
 }
+
+void
+ntp_nonce_subkey(const uint8_t key[NTP_NONCE_KEY_BYTES], uint64_t domain, uint8_t *out, size_t len)
+{
+	struct chacha_ctx ctx;
+	uint8_t stream[CHACHA_NONCE_SIZE];
+
+	if (key == NULL || out == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < sizeof stream; i++) {
+		stream[i] = (uint8_t)(domain >> (8 * i));
+	}
+	chacha_set_key(&ctx, key);
+	chacha_set_nonce(&ctx, stream);
+	memset(out, 0, len);
+	chacha_crypt(&ctx, len, out, out); /* the keystream XOR zeros */
+}

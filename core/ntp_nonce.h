@@ -19,6 +19,7 @@
 #define NTP_NONCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <nettle/chacha.h>
@@ -40,5 +41,13 @@ uint64_t ntp_nonce_u64(ntp_nonce *n);
 
 /* Uniform in [0, bound) (bound > 0), without modulo bias. */
 uint64_t ntp_nonce_below(ntp_nonce *n, uint64_t bound);
+
+/* Key material for another purpose (e.g. the rate-limit table's hash key),
+ * derived from the same key without touching any generator's stream: len
+ * bytes of the ChaCha20 keystream under stream number `domain` (1 or
+ * more; stream 0 is ntp_nonce_init's).  Different domains give unrelated
+ * bytes. */
+void ntp_nonce_subkey(const uint8_t key[NTP_NONCE_KEY_BYTES], uint64_t domain, uint8_t *out,
+                      size_t len);
 
 #endif

@@ -17,6 +17,12 @@
  * requests 0.4 s apart were all answered; ntpd 4.2.8 (and this module)
  * reply to 13 of the first (KoDs to the 14th, 23rd, 32nd) and to 1 of
  * the second (one KoD).
+ *
+ * The table that holds the buckets is NTPsec's (ntp_monitor.c): a hash
+ * table for lookups plus an MRU list for recycling, sized by `mru`.  A
+ * source that finds no slot goes untracked and is answered, as in ntpd: the
+ * limit protects only sources the table remembers, so size it for the
+ * clients seen within `mru minage` (docs/ntp-conf.md).
  */
 #include "ntp_server.h"
 
@@ -34,23 +40,61 @@
 #define HEADWAY_GRACE      2         /* s, ntp_monitor.c: grace on the headway increment */
 #define MINIMUM_GRACE      1         /* s, ntp_monitor.c: grace on the minimum spacing */
 #define INTERVAL_MAX       (1 << 24) /* s, longer gaps drain any bucket (ours) */
+#define KIB                1024      /* bytes */
+#define SIP_C_ROUNDS       2         /* rounds per word, SipHash-2-4 (Aumasson, Bernstein 2012) */
+#define SIP_D_ROUNDS       4         /* finalisation rounds, SipHash-2-4 */
 
 enum mon_outcome {
-	MON_PASS = 0,      /* within the limits (or not tracked) */
+	MON_PASS = 0,      /* within the limits (or the source is not limited) */
 	MON_LIMITED_KOD,   /* over a limit; a KoD may be sent */
 	MON_LIMITED_QUIET, /* over a limit; a KoD went out within the average headway */
+	MON_UNTRACKED,     /* no slot for a new source (full, all younger than minage) */
 };
 
+/* The largest power of two <= n (n >= 1), as NTPsec picks its hash bits:
+ * one to two entries per bucket. */
+static size_t
+bucket_count(size_t n)
+{
+	size_t b = 1;
+
+	while (b <= n / 2) {
+		b *= 2;
+	}
+	return b;
+}
+
+size_t
+ntp_server_mru_entries(size_t kib)
+{
+	size_t n;
+
+	if (kib > NTP_SERVER_MRU_MAX * NTP_SERVER_MRU_ENTRY_BYTES / KIB) {
+		return NTP_SERVER_MRU_MAX;
+	}
+	n = kib * KIB / NTP_SERVER_MRU_ENTRY_BYTES;
+	return n > 0 ? n : 1;
+}
+
 void
-ntp_server_init(ntp_server *s, ntp_server_mru *table, size_t cap, int average_log2,
-                int minimum_log2)
+ntp_server_init(ntp_server *s, void *table, size_t entries, int average_log2, int minimum_log2)
 {
 	if (s == NULL) {
 		return;
 	}
 	memset(s, 0, sizeof *s);
-	s->table = table;
-	s->cap = table != NULL ? cap : 0;
+	if (table != NULL && entries > 0) {
+		s->cap = entries < NTP_SERVER_MRU_MAX ? entries : NTP_SERVER_MRU_MAX;
+		s->table = table;
+		s->n_buckets = bucket_count(s->cap);
+		s->bucket = (uint32_t *)(void *)(s->table + s->cap);
+		/* Only the heads are cleared: an entry is written when a
+		 * source first takes it, so the pages of a large table from
+		 * calloc stay untouched until sources arrive. */
+		memset(s->bucket, 0, s->n_buckets * sizeof *s->bucket);
+	}
+	ntp_server_set_mru(s, NTP_SERVER_MRU_MINDEPTH_DEF, NTP_SERVER_MRU_MAXAGE_DEF,
+	                   NTP_SERVER_MRU_MINAGE_DEF);
 	s->average_log2 = average_log2 < 0 ? NTP_SERVER_AVERAGE_DEF : average_log2;
 	s->minimum_log2 = minimum_log2 < 0 ? NTP_SERVER_MINIMUM_DEF : minimum_log2;
 	if (s->average_log2 > NTP_SERVER_LOG2_MAX) {
@@ -58,6 +102,37 @@ ntp_server_init(ntp_server *s, ntp_server_mru *table, size_t cap, int average_lo
 	}
 	if (s->minimum_log2 > NTP_SERVER_LOG2_MAX) {
 		s->minimum_log2 = NTP_SERVER_LOG2_MAX;
+	}
+}
+
+void
+ntp_server_set_mru(ntp_server *s, size_t mindepth, int maxage, int minage)
+{
+	if (s == NULL) {
+		return;
+	}
+	s->mindepth = mindepth < s->cap ? mindepth : s->cap;
+	s->maxage = maxage;
+	s->minage = minage;
+}
+
+static uint64_t
+load64_le(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--) {
+		v = v << 8 | p[i];
+	}
+	return v;
+}
+
+void
+ntp_server_set_hash_key(ntp_server *s, const uint8_t key[16])
+{
+	if (s != NULL && key != NULL) {
+		s->hash_key[0] = load64_le(key);
+		s->hash_key[1] = load64_le(key + 8);
 	}
 }
 
@@ -92,57 +167,239 @@ clamp_log2(int v)
 	return v < 0 ? 0 : v > NTP_SERVER_LOG2_MAX ? NTP_SERVER_LOG2_MAX : v;
 }
 
+/* ---- the address hash: SipHash-2-4 (reference implementation's
+ * algorithm, https://131002.net/siphash/) ---- */
+
+#define ROTL64(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+
+static void
+sip_round(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL64(v[1], 13) ^ v[0];
+	v[0] = ROTL64(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL64(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = ROTL64(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = ROTL64(v[1], 17) ^ v[2];
+	v[2] = ROTL64(v[2], 32);
+}
+
+static void
+sip_compress(uint64_t v[4], uint64_t m, int rounds)
+{
+	v[3] ^= m;
+	for (int i = 0; i < rounds; i++) {
+		sip_round(v);
+	}
+	v[0] ^= m;
+}
+
+static uint64_t
+siphash(const uint64_t k[2], const uint8_t *in, size_t len)
+{
+	uint64_t v[4] = {k[0] ^ UINT64_C(0x736f6d6570736575), k[1] ^ UINT64_C(0x646f72616e646f6d),
+	                 k[0] ^ UINT64_C(0x6c7967656e657261), k[1] ^ UINT64_C(0x7465646279746573)};
+	uint8_t tail[8] = {0};
+	size_t whole = len - len % 8;
+
+	for (size_t i = 0; i < whole; i += 8) {
+		sip_compress(v, load64_le(in + i), SIP_C_ROUNDS);
+	}
+	memcpy(tail, in + whole, len - whole);
+	tail[7] = (uint8_t)len;
+	sip_compress(v, load64_le(tail), SIP_C_ROUNDS);
+	v[2] ^= 0xff;
+	for (int i = 0; i < SIP_D_ROUNDS; i++) {
+		sip_round(v);
+	}
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* The bucket of addr: family and address bytes, never the port (one entry
+ * per host, whatever port it sends from: ntpd). */
+static size_t
+bucket_of(const ntp_server *s, const ntp_addr *addr)
+{
+	uint8_t key[1 + sizeof addr->a];
+	size_t n = addr->family == NTP_AF_INET ? 4 : sizeof addr->a;
+
+	key[0] = addr->family;
+	memcpy(key + 1, addr->a, n);
+	return (size_t)siphash(s->hash_key, key, 1 + n) & (s->n_buckets - 1);
+}
+
 /* ---- the MRU table (ntp_monitor.c) ---- */
 
-static size_t
-mru_index(const ntp_server *s, const ntp_addr *addr)
+static ntp_server_mru *
+at(const ntp_server *s, uint32_t ref)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		if (ntp_addr_same_host(&s->table[i].addr, addr)) {
-			return i;
+	return ref != 0 ? &s->table[ref - 1] : NULL;
+}
+
+static uint32_t
+ref_of(const ntp_server *s, const ntp_server_mru *e)
+{
+	return (uint32_t)(e - s->table) + 1;
+}
+
+static ntp_server_mru *
+mru_lookup(const ntp_server *s, const ntp_addr *addr, size_t b)
+{
+	ntp_server_mru *e;
+
+	for (e = at(s, s->bucket[b]); e != NULL; e = at(s, e->hash_next)) {
+		if (ntp_addr_same_host(&e->addr, addr)) {
+			return e;
 		}
 	}
-	return s->n;
+	return NULL;
 }
 
 const ntp_server_mru *
 ntp_server_mru_find(const ntp_server *s, const ntp_addr *addr)
 {
-	size_t i;
-
-	if (s == NULL || addr == NULL || s->table == NULL) {
+	if (s == NULL || addr == NULL || s->table == NULL || s->cap == 0) {
 		return NULL;
 	}
-	i = mru_index(s, addr);
-	return i < s->n ? &s->table[i] : NULL;
+	return mru_lookup(s, addr, bucket_of(s, addr));
 }
 
-/* Move table[i] to the front, shifting the more recent ones down. */
+const ntp_server_mru *
+ntp_server_mru_next(const ntp_server *s, const ntp_server_mru *e)
+{
+	if (s == NULL || s->table == NULL) {
+		return NULL;
+	}
+	return at(s, e == NULL ? s->newest : e->older);
+}
+
 static void
-mru_move_to_front(ntp_server *s, size_t i)
+hash_unlink(ntp_server *s, ntp_server_mru *e)
 {
-	ntp_server_mru e = s->table[i];
+	uint32_t *link = &s->bucket[bucket_of(s, &e->addr)];
+	uint32_t ref = ref_of(s, e);
 
-	memmove(&s->table[1], &s->table[0], i * sizeof s->table[0]);
-	s->table[0] = e;
+	while (*link != 0 && *link != ref) {
+		link = &at(s, *link)->hash_next;
+	}
+	if (*link == ref) {
+		*link = e->hash_next;
+	}
 }
 
-/* A fresh front entry for a new source; when the table is full the least
- * recently used one (the tail) is recycled, as ntpd recycles its MRU
- * list's tail. */
-static ntp_server_mru *
-mru_insert(ntp_server *s, const ntp_addr *from, ntp_time now)
+static void
+lru_unlink(ntp_server *s, ntp_server_mru *e)
 {
-	size_t slot = s->n < s->cap ? s->n++ : s->cap - 1;
-	ntp_server_mru *e;
+	if (e->newer != 0) {
+		at(s, e->newer)->older = e->older;
+	} else {
+		s->newest = e->older;
+	}
+	if (e->older != 0) {
+		at(s, e->older)->newer = e->newer;
+	} else {
+		s->oldest = e->newer;
+	}
+	e->newer = e->older = 0;
+}
 
-	mru_move_to_front(s, slot);
-	e = &s->table[0];
+static void
+lru_push_front(ntp_server *s, ntp_server_mru *e)
+{
+	uint32_t ref = ref_of(s, e);
+
+	e->newer = 0;
+	e->older = s->newest;
+	if (s->newest != 0) {
+		at(s, s->newest)->newer = ref;
+	} else {
+		s->oldest = ref;
+	}
+	s->newest = ref;
+}
+
+/* Whole seconds from then to now rounded to nearest, as ntp_monitor()
+ * rounds; 0 when now is earlier. */
+static int32_t
+age_s(ntp_time now, ntp_time then)
+{
+	uint64_t dt, sec;
+
+	if (now < then) {
+		return 0;
+	}
+	dt = (uint64_t)now - (uint64_t)then;
+	sec = dt / (uint64_t)NTP_NS_PER_S;
+	if (dt % (uint64_t)NTP_NS_PER_S >= (uint64_t)NTP_NS_PER_S / 2) {
+		sec++;
+	}
+	return sec > INTERVAL_MAX ? INTERVAL_MAX : (int32_t)sec;
+}
+
+/* Take the oldest entry out of the table for reuse. */
+static ntp_server_mru *
+recycle_oldest(ntp_server *s, unsigned *counter)
+{
+	ntp_server_mru *e = at(s, s->oldest);
+
+	hash_unlink(s, e);
+	lru_unlink(s, e);
+	(*counter)++;
+	return e;
+}
+
+/* A slot for a source the table does not know, chosen as NTPsec's
+ * ntp_monitor() chooses (ntp.conf(5) `mru`), or NULL: the table is full
+ * and even its oldest entry is younger than minage. */
+static ntp_server_mru *
+mru_slot(ntp_server *s, ntp_time now, ntp_serve_result *r)
+{
+	int32_t oldest_age;
+
+	if (s->n < s->mindepth || s->n == 0) {
+		s->mru_new++;
+		return &s->table[s->n++];
+	}
+	oldest_age = age_s(now, at(s, s->oldest)->last);
+	if (oldest_age > s->maxage) {
+		return recycle_oldest(s, &s->mru_recycle_old);
+	}
+	if (s->n < s->cap) {
+		s->mru_new++;
+		return &s->table[s->n++];
+	}
+	if (oldest_age < s->minage) {
+		s->mru_none++;
+		set_reason(r,
+		           "not rate limited: MRU table full (%zu entries), oldest %ld s < mru "
+		           "minage %d s",
+		           s->cap, (long)oldest_age, s->minage);
+		return NULL;
+	}
+	return recycle_oldest(s, &s->mru_recycle_full);
+}
+
+/* The entry of a new source, at the head of the MRU list; NULL when it
+ * goes untracked. */
+static ntp_server_mru *
+mru_insert(ntp_server *s, const ntp_addr *from, size_t b, ntp_time now, ntp_serve_result *r)
+{
+	ntp_server_mru *e = mru_slot(s, now, r);
+
+	if (e == NULL) {
+		return NULL;
+	}
 	memset(e, 0, sizeof *e);
 	e->addr = *from;
 	e->first = now;
 	e->last = now;
 	e->count = 1;
+	e->hash_next = s->bucket[b];
+	s->bucket[b] = ref_of(s, e);
+	lru_push_front(s, e);
 	return e;
 }
 
@@ -152,17 +409,7 @@ mru_insert(ntp_server *s, const ntp_addr *from, ntp_time now)
 static int32_t
 request_interval(ntp_time now, ntp_time last, int32_t guard)
 {
-	uint64_t dt, sec;
-
-	if (now < last) {
-		return guard;
-	}
-	dt = (uint64_t)now - (uint64_t)last;
-	sec = dt / (uint64_t)NTP_NS_PER_S;
-	if (dt % (uint64_t)NTP_NS_PER_S >= (uint64_t)NTP_NS_PER_S / 2) {
-		sec++;
-	}
-	return sec > INTERVAL_MAX ? INTERVAL_MAX : (int32_t)sec;
+	return now < last ? guard : age_s(now, last);
 }
 
 /* The leaky bucket of ntp_monitor(): `leak` drains one per second; each
@@ -173,29 +420,32 @@ request_interval(ntp_time now, ntp_time last, int32_t guard)
  * one increment, so further KoDs wait until it has drained below the
  * limit again: at most one KoD per average headway. */
 static int
-mon_update(ntp_server *s, const ntp_addr *from, const ntp_pkt *req, ntp_time now,
+mon_update(ntp_server *s, const ntp_addr *from, uint8_t mode, uint8_t version, ntp_time now,
            ntp_serve_result *r)
 {
 	int32_t head = (int32_t)1 << clamp_log2(s->average_log2);
 	int32_t guard = (int32_t)1 << clamp_log2(s->minimum_log2);
 	int32_t limit = NTP_SHIFT * head;
 	int32_t interval, bucket;
-	size_t i = mru_index(s, from);
-	ntp_server_mru *e;
+	size_t b = bucket_of(s, from);
+	ntp_server_mru *e = mru_lookup(s, from, b);
 
-	if (i == s->n) {
-		e = mru_insert(s, from, now);
-		e->mode = req->mode;
-		e->version = req->version;
+	if (e == NULL) {
+		e = mru_insert(s, from, b, now, r);
+		if (e == NULL) {
+			return MON_UNTRACKED;
+		}
+		e->mode = mode;
+		e->version = version;
 		return MON_PASS; /* ntpd: a new source starts with an empty bucket */
 	}
-	mru_move_to_front(s, i);
-	e = &s->table[0];
+	lru_unlink(s, e);
+	lru_push_front(s, e);
 	interval = request_interval(now, e->last, guard);
 	e->last = now;
 	e->addr.port = from->port;
-	e->mode = req->mode;
-	e->version = req->version;
+	e->mode = mode;
+	e->version = version;
 	e->count++;
 	e->leak = e->leak > interval ? e->leak - interval : 0;
 	bucket = e->leak + head;
@@ -331,6 +581,7 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
                   ntp_pkt *reply, ntp_serve_result *r)
 {
 	ntp_serve_result scratch;
+	char untracked[sizeof r->reason] = "";
 	int mon = MON_PASS;
 	uint8_t xmode;
 
@@ -346,9 +597,6 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 		}
 		return NTP_SERVE_DROP;
 	}
-	if (s->n > s->cap) {
-		s->n = s->cap; /* a caller shrank cap: never read past the table */
-	}
 	if (!admit(s, req, req_len, res_flags, r)) {
 		return NTP_SERVE_DROP;
 	}
@@ -356,9 +604,9 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 	/* `kod` without `limited` does nothing: only limited sources are
 	 * tracked (ntpd douses RES_KOD unless ntp_monitor() lit RES_LIMITED). */
 	if ((res_flags & NTP_RES_LIMITED) && s->cap > 0 && s->table != NULL) {
-		mon = mon_update(s, from, req, t_recv.mono, r);
+		mon = mon_update(s, from, req->mode, req->version, t_recv.mono, r);
 	}
-	if (mon != MON_PASS) {
+	if (mon != MON_PASS && mon != MON_UNTRACKED) {
 		size_t len = strlen(r->reason);
 		if (mon == MON_LIMITED_KOD && (res_flags & NTP_RES_KOD)) {
 			kod_rate(s, req, xmode, reply);
@@ -372,10 +620,41 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 		refuse(&s->dropped_rate, r);
 		return NTP_SERVE_DROP;
 	}
+	if (mon == MON_UNTRACKED) {
+		memcpy(untracked, r->reason, sizeof untracked);
+	}
 	fast_xmit(sys, req, xmode, t_recv.local, t_xmt, reply);
-	set_reason(r, "served: mode %u v%u reply, LI %u stratum %u", reply->mode, reply->version,
-	           reply->leap, reply->stratum);
+	set_reason(r, "served: mode %u v%u reply, LI %u stratum %u%s%s", reply->mode,
+	           reply->version, reply->leap, reply->stratum, untracked[0] != '\0' ? "; " : "",
+	           untracked);
 	s->served++;
 	r->verdict = NTP_SERVE_REPLY;
 	return NTP_SERVE_REPLY;
+}
+
+int
+ntp_server_limit_control(ntp_server *s, const ntp_addr *from, uint8_t version, ntp_now t_recv,
+                         ntp_serve_result *r)
+{
+	ntp_serve_result scratch;
+	int mon = MON_PASS;
+	size_t len;
+
+	if (r == NULL) {
+		r = &scratch;
+	}
+	r->verdict = NTP_SERVE_REPLY;
+	r->reason[0] = '\0';
+	if (s == NULL || from == NULL) {
+		return NTP_SERVE_REPLY; /* nothing to account in */
+	}
+	if (s->cap > 0 && s->table != NULL) {
+		mon = mon_update(s, from, NTP_MODE_CONTROL, version, t_recv.mono, r);
+	}
+	if (mon == MON_PASS || mon == MON_UNTRACKED) {
+		return NTP_SERVE_REPLY;
+	}
+	len = strlen(r->reason);
+	snprintf(r->reason + len, sizeof r->reason - len, "; mode 6 request dropped");
+	return refuse(&s->dropped_rate, r) ? NTP_SERVE_REPLY : NTP_SERVE_DROP;
 }

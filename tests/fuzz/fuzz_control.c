@@ -10,7 +10,10 @@
  *     sequence and association, fits NTP_SEND_MAX, is padded with zeros to
  *     4 bytes, and the fragments' offsets are contiguous with the More bit
  *     on all but the last;
- *   - a refused source (allowed = false) never gets a reply.
+ *   - a refused source (allowed = false) never gets a reply;
+ *   - held to the request's size (ntp_control_cap, a remote stranger's
+ *     cap), a reply sends at most that many bytes, and what it sends is
+ *     still a well-formed reply to the same request.
  * Seeds: tests/fuzz/corpus/control/ (requests ntpq 1.2.2 sent, crafted
  * requests sent to ntpd ntpsec-1.2.2).
  */
@@ -105,6 +108,23 @@ check_reply(const uint8_t *req, size_t size, const ntp_control_reply *out)
 	}
 }
 
+/* The amplification cap: at most `size` bytes, still a valid reply. */
+static void
+check_cap(const uint8_t *req, size_t size, ntp_control_reply *out)
+{
+	size_t total = 0;
+	bool capped = ntp_control_cap(out, size);
+
+	for (size_t i = 0; i < out->n; i++) {
+		total += out->len[i];
+	}
+	CHECK(total <= size);
+	if (capped) {
+		CHECK(out->n == 1 && out->len[0] == NTP_CONTROL_HEADER_LEN);
+	}
+	check_reply(req, size, out);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -123,6 +143,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		CHECK(rc == 0);
 		check_reply(data, size, &out);
+		check_cap(data, size, &out);
 	}
 	rc = ntp_control_answer(data, size, false, &sys, peers, 3, NOW, &out, NULL, 0);
 	CHECK(rc < 0 && out.n == 0);

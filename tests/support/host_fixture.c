@@ -40,6 +40,17 @@ fixture_host(const char *conf_text, const ntp_host_params *params)
 	return h;
 }
 
+ntp_addr
+fixture_addr(const char *text, uint16_t port)
+{
+	ntp_addr a;
+
+	memset(&a, 0, sizeof a);
+	cr_assert(ntp_addr_parse(text, &a), "bad address %s", text);
+	a.port = port;
+	return a;
+}
+
 ntp_actions *
 fixture_actions(void)
 {

@@ -23,6 +23,9 @@ ntp_host *fixture_host(const char *conf_text, const ntp_host_params *params);
  * a clock keep the two apart themselves. */
 #define AT(t) ntp_now_at((t), (t))
 
+/* A numeric address with a port; a bad address fails the test. */
+ntp_addr fixture_addr(const char *text, uint16_t port);
+
 /* An empty action list on the heap (it holds NTP_ACTIONS_MAX actions with
  * their datagrams).  Free it with free. */
 ntp_actions *fixture_actions(void);

@@ -1050,6 +1050,83 @@ Test(conf_misc, tinker_tos_discard)
 	cr_assert_eq(conf.discard_minimum, -1);
 }
 
+Test(conf_misc, mru_defaults_are_ntpsecs)
+{
+	cr_assert_eq(conf_parse_text("server 10.0.0.1\n"), 0u);
+	cr_assert_eq(conf.mru_maxdepth, -1);
+	cr_assert_eq(conf.mru_maxmem, 1024); /* KiB: NTPsec MRU_MAXDEPTH_DEF */
+	cr_assert_eq(conf.mru_mindepth, 600);
+	cr_assert_eq(conf.mru_maxage, 3600);
+	cr_assert_eq(conf.mru_minage, 64);
+}
+
+Test(conf_misc, mru_knobs_and_the_last_size_counts)
+{
+	cr_assert_eq(conf_parse_text("mru maxdepth 100000 mindepth 50 maxage 600 minage 4\n"), 0u);
+	cr_assert_eq(conf.n_diags, 0u);
+	cr_assert_eq(conf.mru_maxdepth, 100000);
+	cr_assert_eq(conf.mru_maxmem, -1);
+	cr_assert_eq(conf.mru_mindepth, 50);
+	cr_assert_eq(conf.mru_maxage, 600);
+	cr_assert_eq(conf.mru_minage, 4);
+
+	/* ntpd: "whichever of mru maxmem or mru maxdepth occurs last controls" */
+	cr_assert_eq(conf_parse_text("mru maxdepth 5000\nmru maxmem 4096\n"), 0u);
+	cr_assert_eq(conf.mru_maxdepth, -1);
+	cr_assert_eq(conf.mru_maxmem, 4096);
+	cr_assert_eq(conf_parse_text("mru maxmem 4096 maxdepth 7\n"), 0u);
+	cr_assert_eq(conf.mru_maxdepth, 7);
+	cr_assert_eq(conf.mru_maxmem, -1);
+
+	/* ntpd takes any integer for the ages: a negative maxage recycles the
+	 * oldest entry whenever the table is past mindepth. */
+	cr_assert_eq(conf_parse_text("mru maxage -1 minage 0\n"), 0u);
+	cr_assert_eq(conf.n_diags, 0u);
+	cr_assert_eq(conf.mru_maxage, -1);
+	cr_assert_eq(conf.mru_minage, 0);
+}
+
+Test(conf_misc, mru_diagnostics)
+{
+	/* ntpd grows its list in steps; ntplab allocates the table whole. */
+	cr_assert_eq(conf_parse_text("mru initalloc 100 incmem 8\n"), 0u);
+	cr_assert_eq(conf.n_warnings, 2u);
+	cr_assert_str_eq(conf_diag(0), "test.conf:1:5: warning: mru initalloc has no effect in "
+	                               "ntplab; ignored (hint: the table is allocated whole at "
+	                               "start-up (maxdepth/maxmem))");
+	/* ntpd reads a negative maxdepth/maxmem as "no limit": ntplab needs one */
+	cr_assert_eq(conf_parse_text("mru maxdepth -1\nmru maxmem 99999999\n"), 0u);
+	cr_assert_eq(conf.n_warnings, 2u);
+	cr_assert_str_eq(conf_diag(0), "test.conf:1:5: warning: mru maxdepth -1: using the "
+	                               "largest table, 16777216 entries (hint: the table is "
+	                               "allocated whole at start-up: it needs a bound)");
+	cr_assert_eq(conf.mru_maxmem, 1114112);
+	cr_assert_eq(conf.mru_maxdepth, -1);
+	/* ntpd: "mru mindepth -5 out of range, ignored" */
+	cr_assert_eq(conf_parse_text("mru mindepth -5\n"), 0u);
+	cr_assert_eq(conf.n_warnings, 1u);
+	cr_assert_eq(conf.mru_mindepth, 600);
+
+	static const struct {
+		const char *text;
+		const char *diag;
+	} bad[] = {
+	        {"mru", "test.conf:1:1: error: 'mru' needs at least one option such as 'maxmem'"},
+	        {"mru maxdpeth 5", "test.conf:1:5: error: unknown mru option 'maxdpeth' (hint: did "
+	                           "you mean 'maxdepth'?)"},
+	        {"mru maxmem", "test.conf:1:5: error: 'maxmem' needs an integer"},
+	        {"mru maxmem 1.5", "test.conf:1:12: error: 'maxmem' needs an integer, not '1.5'"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cr_assert_eq(conf_parse_text(bad[i].text), 1u, "%s", bad[i].text);
+		cr_assert_str_eq(conf_diag(0), bad[i].diag);
+	}
+	/* A line with an error changes nothing, not even its valid pairs. */
+	cr_assert_eq(conf_parse_text("mru mindepth 10 maxmem x\n"), 1u);
+	cr_assert_eq(conf.mru_mindepth, 600);
+	cr_assert_eq(conf.mru_maxmem, 1024);
+}
+
 Test(conf_misc, tinker_tos_discard_diagnostics)
 {
 	cr_assert_eq(conf_parse_text("tinker allan 1500 dispersion 15 step 1e-1\n"
@@ -1202,7 +1279,6 @@ Test(conf_misc, every_unsupported_directive_warns)
 	        "manycastclient",
 	        "manycastserver",
 	        "mdnstries",
-	        "mru",
 	        "multicastclient",
 	        "nic",
 	        "nonvolatile",
@@ -1247,7 +1323,7 @@ Test(conf_misc, every_supported_directive_is_found)
 	        "logfile /l",         "peer 10.0.0.9",         "pool p.example",
 	        "port 1123",          "refclock local unit 1", "restrict default",
 	        "server 127.127.1.0", "statistics loopstats",  "statsdir /s",
-	        "tinker step 1",      "tos minsane 1",
+	        "tinker step 1",      "tos minsane 1",         "mru mindepth 600",
 	};
 	char text[1024] = "";
 
@@ -1279,6 +1355,9 @@ Test(conf_misc, every_keyword_of_every_table_is_found)
 	        "tos beacon 1 ceiling 1 cohort 1 floor 1 maxclock 1 maxdisp 1 maxdist 1 minclock 1 "
 	        "mindist 1 minsane 1 orphan 1 orphanwait 1",
 	        "discard average 1 minimum 1 monitor 1",
+	        "mru incalloc 1 incmem 1 initalloc 1 initmem 1 maxage 1 maxdepth 1 maxmem 1 minage "
+	        "1 "
+	        "mindepth 1",
 	        "enable auth bclient calibrate kernel mode7 monitor ntp pps stats",
 	        "statistics clockstats cryptostats loopstats peerstats protostats rawstats "
 	        "sysstats "

@@ -1005,3 +1005,50 @@ Test(control, line_breaks_fall_where_ntpd_puts_them)
 	             theirs);
 	cr_assert_eq(memcmp(theirs + n - 2, ", clock=", 8), 0);
 }
+
+/* ---- the amplification cap (ntp_control_cap) ---- */
+
+Test(control, cap_keeps_a_reply_that_fits_and_refuses_one_that_does_not)
+{
+	static ntp_control_reply out;
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+	uint8_t req[16];
+	size_t len;
+	char why[128];
+
+	/* ntpq -c rv: 12 bytes in, 25 times as much out */
+	synced_snapshot(&sys, &peer);
+	make_req(req, NTP_CONTROL_OP_READVAR, 4242, 0, NULL, &len);
+	cr_assert_eq(len, 12u);
+	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0, "%s", why);
+	cr_assert_gt(out.len[0], 25 * len, "%zu bytes", out.len[0]);
+	cr_assert_not(ntp_control_cap(&out, out.len[0]), "a reply that fits is kept");
+	cr_assert_gt(out.len[0], 25 * len);
+
+	cr_assert(ntp_control_cap(&out, len));
+	cr_assert_eq(out.n, 1u);
+	cr_assert_eq(out.len[0], 12u);
+	cr_assert_eq(out.buf[0][0] & 7, 6, "mode 6");
+	cr_assert_eq(out.buf[0][1], 0x80 | 0x40 | NTP_CONTROL_OP_READVAR, "R + E, no M");
+	cr_assert_eq(out.buf[0][2] << 8 | out.buf[0][3], 4242, "sequence echoed");
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_PERMISSION);
+	cr_assert_eq(out.buf[0][10] << 8 | out.buf[0][11], 0, "count 0");
+
+	/* two fragments: refused whole, never cut into a partial answer */
+	static ntp_peer_info peers[200];
+	for (int i = 0; i < 200; i++) {
+		peers[i] = peer;
+		peers[i].assoc = i + 1;
+	}
+	make_req(req, NTP_CONTROL_OP_READSTAT, 1, 0, NULL, &len);
+	cr_assert_eq(answer(req, len, &sys, peers, 200, &out, why), 0, "%s", why);
+	cr_assert_eq(out.n, 2u);
+	cr_assert(ntp_control_cap(&out, 480));
+	cr_assert_eq(out.n, 1u);
+	cr_assert_eq(out.len[0], 12u);
+	cr_assert(ntp_control_cap(&out, 11), "under a header: nothing at all");
+	cr_assert_eq(out.n, 0u);
+	cr_assert_not(ntp_control_cap(&out, 0));
+	cr_assert_not(ntp_control_cap(NULL, 0));
+}

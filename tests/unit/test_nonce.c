@@ -69,3 +69,26 @@ Test(nonce, below_is_in_range_and_covers_it)
 	cr_assert_eq(ntp_nonce_below(&n, 1), 0u);
 	cr_assert_eq(ntp_nonce_below(&n, 0), 0u);
 }
+
+Test(nonce, subkeys_are_stable_per_domain_and_apart_from_the_nonces)
+{
+	uint8_t key[NTP_NONCE_KEY_BYTES];
+	uint8_t k1[16], k1_again[16], k2[16], stream0[16];
+	uint64_t first = 0;
+	ntp_nonce n;
+
+	key_1_to_32(key);
+	cr_assert(ntp_nonce_init(&n, key));
+	ntp_nonce_subkey(key, 1, k1, sizeof k1);
+	ntp_nonce_subkey(key, 1, k1_again, sizeof k1_again);
+	ntp_nonce_subkey(key, 2, k2, sizeof k2);
+	ntp_nonce_subkey(key, 0, stream0, sizeof stream0);
+	cr_assert_arr_eq(k1, k1_again, sizeof k1, "a domain always gives the same bytes");
+	cr_assert_arr_neq(k1, k2, sizeof k1, "domains differ");
+	/* Domain 0 is the nonce generator's own stream; others are not. */
+	for (int i = 0; i < 8; i++) {
+		first = first << 8 | stream0[i];
+	}
+	cr_assert_eq(ntp_nonce_u64(&n), first);
+	cr_assert_arr_neq(k1, stream0, sizeof k1);
+}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* core/ntp_server: fast_xmit replies, restrict drops, ntpd's rate limiting and KoD. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ntp_restrict.h"
@@ -63,9 +64,11 @@ srv_synced(void)
 	return sys;
 }
 
+#define SRV_ENTRIES 16
+
 typedef struct srv_fixture {
 	ntp_server s;
-	ntp_server_mru table[16];
+	_Alignas(ntp_server_mru) uint8_t table[NTP_SERVER_TABLE_BYTES(SRV_ENTRIES)];
 	ntp_server_sys sys;
 	ntp_addr client;
 } srv_fixture;
@@ -74,7 +77,7 @@ static void
 srv_setup(srv_fixture *f, int average_log2, int minimum_log2)
 {
 	memset(f, 0, sizeof *f);
-	ntp_server_init(&f->s, f->table, 16, average_log2, minimum_log2);
+	ntp_server_init(&f->s, f->table, SRV_ENTRIES, average_log2, minimum_log2);
 	f->sys = srv_synced();
 	f->client = srv_ip("192.168.163.132", 40123);
 }
@@ -614,14 +617,26 @@ Test(server, rate_limit_is_per_address_any_port)
 	                               SRV_T0, &reply, &r),
 	             NTP_SERVE_KOD);
 	cr_assert_eq(f.s.n, 1u);
-	cr_assert_eq(f.s.table[0].count, 2u);
-	cr_assert_eq(f.s.table[0].addr.port, 123);
+	cr_assert_eq(ntp_server_mru_next(&f.s, NULL)->count, 2u);
+	cr_assert_eq(ntp_server_mru_next(&f.s, NULL)->addr.port, 123);
+}
+
+/* The i-th entry in most-recently-used order (0: the newest). */
+static const ntp_server_mru *
+srv_rank(const ntp_server *s, int i)
+{
+	const ntp_server_mru *e = ntp_server_mru_next(s, NULL);
+
+	while (e != NULL && i-- > 0) {
+		e = ntp_server_mru_next(s, e);
+	}
+	return e;
 }
 
 Test(server, mru_full_recycles_least_recently_used)
 {
 	ntp_server s;
-	ntp_server_mru table[3];
+	_Alignas(ntp_server_mru) uint8_t table[NTP_SERVER_TABLE_BYTES(3)];
 	ntp_server_sys sys = srv_synced();
 	ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, 6);
 	ntp_pkt reply;
@@ -631,7 +646,9 @@ Test(server, mru_full_recycles_least_recently_used)
 	const ntp_addr *order[] = {&a, &b, &c, &a, &d};
 	uint32_t flags = NTP_RES_LIMITED | NTP_RES_KOD;
 
+	/* mindepth 0, minage 0: a full table always recycles its oldest. */
 	ntp_server_init(&s, table, 3, -1, -1);
+	ntp_server_set_mru(&s, 0, NTP_SERVER_MRU_MAXAGE_DEF, 0);
 	for (int k = 0; k < 5; k++) {
 		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, order[k], flags,
 		                               AT(SRV_T0 + SRV_S(10 * k)), SRV_T0, &reply, &r),
@@ -640,10 +657,13 @@ Test(server, mru_full_recycles_least_recently_used)
 	/* d arrived with a, c, b in the table: b was least recently used. */
 	cr_assert_eq(s.n, 3u);
 	cr_assert_null(ntp_server_mru_find(&s, &b));
-	cr_assert(ntp_addr_same_host(&s.table[0].addr, &d));
-	cr_assert(ntp_addr_same_host(&s.table[1].addr, &a));
-	cr_assert(ntp_addr_same_host(&s.table[2].addr, &c));
+	cr_assert(ntp_addr_same_host(&srv_rank(&s, 0)->addr, &d));
+	cr_assert(ntp_addr_same_host(&srv_rank(&s, 1)->addr, &a));
+	cr_assert(ntp_addr_same_host(&srv_rank(&s, 2)->addr, &c));
+	cr_assert_null(srv_rank(&s, 3));
 	cr_assert_eq(ntp_server_mru_find(&s, &a)->count, 2u);
+	cr_assert_eq(s.mru_new, 3u);
+	cr_assert_eq(s.mru_recycle_full, 1u);
 
 	/* b comes back as a stranger (count 1, empty bucket), evicting c. */
 	ntp_server_answer(&s, &sys, &req, 48, &b, flags, AT(SRV_T0 + SRV_S(50)), SRV_T0, &reply,
@@ -721,4 +741,234 @@ Test(server, counters_count_every_verdict_once)
 	cr_assert_gt(f.s.dropped_restrict, 0u);
 	cr_assert_gt(f.s.dropped_bad, 0u);
 	cr_assert_gt(f.s.dropped_rate + f.s.kod_sent, 0u);
+}
+
+/* ---- the MRU table at scale, and ntpd's recycling rules ---- */
+
+/* Source i of a population: 10.a.b.c for i < 2^24. */
+static ntp_addr
+srv_source(uint32_t i)
+{
+	ntp_addr a = srv_ip("10.0.0.0", (uint16_t)(1024 + i % 50000));
+
+	a.a[1] = (uint8_t)(i >> 16);
+	a.a[2] = (uint8_t)(i >> 8);
+	a.a[3] = (uint8_t)i;
+	return a;
+}
+
+#define SRV_SOURCES 100000 /* distinct sources (issue 11 item 5) */
+#define SRV_SECONDS 40     /* s of the run: each source sends once a second */
+
+typedef struct srv_tally {
+	uint8_t replies, kods, late_replies; /* late: in the second half of the run */
+} srv_tally;
+
+/* What one source sending 1 request/s for `seconds` s gets from a server
+ * that remembers it: the reference every source of a crowd must match. */
+static srv_tally
+srv_lone_source(int seconds)
+{
+	srv_fixture f;
+	ntp_pkt reply;
+	ntp_serve_result r;
+	srv_tally t = {0, 0, 0};
+
+	srv_setup(&f, -1, -1);
+	for (int k = 0; k < seconds; k++) {
+		int v = srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(k), &reply, &r);
+		t.replies += v == NTP_SERVE_REPLY;
+		t.kods += v == NTP_SERVE_KOD;
+		t.late_replies += v == NTP_SERVE_REPLY && k >= seconds / 2;
+	}
+	return t;
+}
+
+Test(server, mru_100000_sources_each_held_to_the_discard_rate)
+{
+	size_t entries = ntp_server_mru_entries(7000); /* `mru maxmem 7000` (KiB) */
+	void *mem = calloc(1, NTP_SERVER_TABLE_BYTES(entries));
+	srv_tally *tally = calloc(SRV_SOURCES, sizeof *tally);
+	srv_tally want = srv_lone_source(SRV_SECONDS);
+	ntp_server_sys sys = srv_synced();
+	ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, 6);
+	ntp_pkt reply;
+	ntp_serve_result r;
+	ntp_server s;
+
+	/* ntpd's bucket at the defaults (average 2^3 s, minimum 2^1 s), one
+	 * request a second: 13 replies while the bucket fills, a KoD on the
+	 * 14th request, then nothing but one KoD every 2^3 + 1 s -- a client
+	 * that ignores KoDs gets no more time at all. */
+	cr_assert_eq(want.replies, 13u);
+	cr_assert_eq(want.kods, 1u + (SRV_SECONDS - 14 - 1) / 9);
+	cr_assert_eq(want.late_replies, 0u);
+	cr_assert_not_null(mem);
+	cr_assert_not_null(tally);
+	cr_assert_geq(entries, (size_t)SRV_SOURCES);
+	cr_assert_leq(NTP_SERVER_TABLE_BYTES(entries), (size_t)7000 * 1024);
+	ntp_server_init(&s, mem, entries, -1, -1);
+	for (int k = 0; k < SRV_SECONDS; k++) {
+		for (uint32_t i = 0; i < SRV_SOURCES; i++) {
+			ntp_addr from = srv_source(i);
+			ntp_time t = SRV_T0 + SRV_S(k) + (ntp_time)i * 10000; /* 10 us apart */
+			int v = ntp_server_answer(&s, &sys, &req, 48, &from,
+			                          NTP_RES_LIMITED | NTP_RES_KOD, AT(t), t, &reply,
+			                          &r);
+
+			tally[i].replies += v == NTP_SERVE_REPLY;
+			tally[i].kods += v == NTP_SERVE_KOD;
+			tally[i].late_replies += v == NTP_SERVE_REPLY && k >= SRV_SECONDS / 2;
+		}
+	}
+	for (uint32_t i = 0; i < SRV_SOURCES; i++) {
+		cr_assert_eq(tally[i].replies, want.replies, "source %u", i);
+		cr_assert_eq(tally[i].kods, want.kods, "source %u", i);
+		cr_assert_eq(tally[i].late_replies, 0u, "source %u", i);
+	}
+	cr_assert_eq(s.n, (size_t)SRV_SOURCES);
+	cr_assert_eq(s.mru_new, (unsigned)SRV_SOURCES);
+	cr_assert_eq(s.mru_none + s.mru_recycle_full + s.mru_recycle_old, 0u);
+	cr_assert_eq(s.served, (unsigned)SRV_SOURCES * want.replies);
+	cr_log_info("mru: %d sources x %d s at 1/s: %u replies + %u KoDs each; table %zu "
+	            "entries x %zu bytes = %zu bytes",
+	            SRV_SOURCES, SRV_SECONDS, want.replies, want.kods, entries,
+	            NTP_SERVER_MRU_ENTRY_BYTES, NTP_SERVER_TABLE_BYTES(entries));
+	free(tally);
+	free(mem);
+}
+
+Test(server, mru_entry_size_and_maxmem)
+{
+	/* 64-byte entries plus at most one 4-byte bucket each. */
+	cr_assert_leq(sizeof(ntp_server_mru), (size_t)64);
+	cr_assert_eq(ntp_server_mru_entries(1024),
+	             (size_t)1024 * 1024 / NTP_SERVER_MRU_ENTRY_BYTES);
+	cr_assert_leq(NTP_SERVER_TABLE_BYTES(ntp_server_mru_entries(1024)), (size_t)1024 * 1024);
+	cr_assert_eq(ntp_server_mru_entries(0), (size_t)1);
+	cr_assert_eq(ntp_server_mru_entries(SIZE_MAX / 2048), (size_t)NTP_SERVER_MRU_MAX);
+}
+
+static int
+srv_ask_from(ntp_server *s, const ntp_addr *from, ntp_time t, ntp_serve_result *r)
+{
+	ntp_server_sys sys = srv_synced();
+	ntp_pkt req = srv_request(4, NTP_MODE_CLIENT, 6);
+	ntp_pkt reply;
+
+	return ntp_server_answer(s, &sys, &req, 48, from, NTP_RES_LIMITED | NTP_RES_KOD, AT(t), t,
+	                         &reply, r);
+}
+
+Test(server, mru_recycling_follows_ntpsec)
+{
+	_Alignas(ntp_server_mru) uint8_t table[NTP_SERVER_TABLE_BYTES(4)];
+	ntp_addr a = srv_ip("10.0.0.1", 1), b = srv_ip("10.0.0.2", 1), c = srv_ip("10.0.0.3", 1);
+	ntp_addr d = srv_ip("10.0.0.4", 1), e = srv_ip("10.0.0.5", 1), g = srv_ip("10.0.0.6", 1);
+	ntp_serve_result r;
+	ntp_server s;
+
+	ntp_server_init(&s, table, 4, -1, -1);
+	cr_assert_eq(s.mindepth, 4u, "NTPsec's mindepth 600, clamped to the table");
+	ntp_server_set_mru(&s, 2, 100, 10); /* mindepth 2, maxage 100 s, minage 10 s */
+	srv_ask_from(&s, &a, SRV_T0, &r);
+	srv_ask_from(&s, &b, SRV_T0 + SRV_S(1), &r);
+	srv_ask_from(&s, &c, SRV_T0 + SRV_S(2), &r);
+	srv_ask_from(&s, &d, SRV_T0 + SRV_S(3), &r);
+	cr_assert_eq(s.mru_new, 4u);
+
+	/* Full, and the oldest (a, 5 s) is younger than minage: e goes
+	 * untracked and, as in ntpd, is answered without a limit. */
+	for (int k = 0; k < 5; k++) {
+		cr_assert_eq(srv_ask_from(&s, &e, SRV_T0 + SRV_S(5) + SRV_MS(100 * k), &r),
+		             NTP_SERVE_REPLY);
+		cr_assert(strstr(r.reason,
+		                 "not rate limited: MRU table full (4 entries), oldest 5 s "
+		                 "< mru minage 10 s") != NULL,
+		          "%s", r.reason);
+	}
+	cr_assert_eq(s.mru_none, 5u);
+	cr_assert_null(ntp_server_mru_find(&s, &e));
+
+	/* At 12 s the oldest is past minage: recycled for e. */
+	srv_ask_from(&s, &e, SRV_T0 + SRV_S(12), &r);
+	cr_assert_eq(s.mru_recycle_full, 1u);
+	cr_assert_null(ntp_server_mru_find(&s, &a));
+	cr_assert_not_null(ntp_server_mru_find(&s, &e));
+
+	/* Past maxage the oldest (b) is recycled first. */
+	srv_ask_from(&s, &g, SRV_T0 + SRV_S(200), &r);
+	cr_assert_eq(s.mru_recycle_old, 1u);
+	cr_assert_null(ntp_server_mru_find(&s, &b));
+	cr_assert_eq(s.n, 4u);
+
+	/* ... even while there are unused slots, once past mindepth. */
+	ntp_server_init(&s, table, 4, -1, -1);
+	ntp_server_set_mru(&s, 1, 100, 10);
+	srv_ask_from(&s, &a, SRV_T0, &r);
+	srv_ask_from(&s, &b, SRV_T0 + SRV_S(101), &r);
+	cr_assert_eq(s.n, 1u);
+	cr_assert_eq(s.mru_recycle_old, 1u);
+	cr_assert_null(ntp_server_mru_find(&s, &a));
+}
+
+Test(server, mru_order_does_not_depend_on_the_hash_key)
+{
+	_Alignas(ntp_server_mru) uint8_t t1[NTP_SERVER_TABLE_BYTES(64)], t2[sizeof t1];
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	ntp_server s1, s2;
+	ntp_serve_result r1, r2;
+
+	ntp_server_init(&s1, t1, 64, -1, -1);
+	ntp_server_init(&s2, t2, 64, -1, -1);
+	ntp_server_set_hash_key(&s2, key);
+	ntp_server_set_mru(&s1, 0, 3600, 0);
+	ntp_server_set_mru(&s2, 0, 3600, 0);
+	/* 500 requests from 100 IPv6 sources of one /64 (an attacker's choice
+	 * of addresses): same verdicts, same MRU order under either key. */
+	for (int k = 0; k < 500; k++) {
+		ntp_addr x = srv_ip("2001:db8::", 123);
+		x.a[15] = (uint8_t)((k * 37) % 100);
+		ntp_time t = SRV_T0 + SRV_MS(250 * k);
+
+		cr_assert_eq(srv_ask_from(&s1, &x, t, &r1), srv_ask_from(&s2, &x, t, &r2));
+		cr_assert_str_eq(r1.reason, r2.reason);
+	}
+	const ntp_server_mru *e1 = ntp_server_mru_next(&s1, NULL);
+	const ntp_server_mru *e2 = ntp_server_mru_next(&s2, NULL);
+	size_t n = 0;
+	for (; e1 != NULL && e2 != NULL;
+	     e1 = ntp_server_mru_next(&s1, e1), e2 = ntp_server_mru_next(&s2, e2), n++) {
+		cr_assert(ntp_addr_equal(&e1->addr, &e2->addr));
+		cr_assert_eq(e1->count, e2->count);
+		cr_assert_eq(e1->leak, e2->leak);
+		cr_assert_not_null(ntp_server_mru_find(&s1, &e1->addr));
+	}
+	cr_assert_null(e1);
+	cr_assert_null(e2);
+	cr_assert_eq(n, 64u);
+}
+
+Test(server, mode6_shares_the_bucket_of_its_source)
+{
+	srv_fixture f;
+	ntp_pkt reply;
+	ntp_serve_result r;
+
+	srv_setup(&f, -1, -1);
+	cr_assert_eq(ntp_server_limit_control(&f.s, &f.client, 2, AT(SRV_T0), &r), NTP_SERVE_REPLY);
+	/* ntpq's next request 10 ms later is under `discard minimum` */
+	cr_assert_eq(ntp_server_limit_control(&f.s, &f.client, 2, AT(SRV_T0 + SRV_MS(10)), &r),
+	             NTP_SERVE_DROP);
+	cr_assert_str_eq(r.reason, "rate limit: 0 s since last request < discard minimum 2^1 s; "
+	                           "mode 6 request dropped");
+	cr_assert_eq(f.s.dropped_rate, 1u);
+	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->mode, NTP_MODE_CONTROL);
+	/* one entry per host: its time requests meet the same bucket */
+	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_MS(20), &reply, &r), NTP_SERVE_DROP);
+	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->count, 3u);
+	/* without a table nothing is limited */
+	ntp_server_init(&f.s, NULL, 0, -1, -1);
+	cr_assert_eq(ntp_server_limit_control(&f.s, &f.client, 2, AT(SRV_T0), &r), NTP_SERVE_REPLY);
+	cr_assert_eq(ntp_server_limit_control(&f.s, &f.client, 2, AT(SRV_T0), &r), NTP_SERVE_REPLY);
 }
