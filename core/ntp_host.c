@@ -1765,7 +1765,7 @@ named_by_restrict(const ntp_restrict_match *m)
  * source is a stranger whose address may be forged: its requests always
  * pass the `discard` rate limit (the table time requests use) and its
  * replies are held to the request's size, so refd cannot amplify a
- * reflection attack (docs/security-mru-mode6.md). */
+ * reflection attack (docs/security.md ("Mode 6 is no longer an amplifier")). */
 static void
 answer_remote_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to,
                       const ntp_restrict_match *m, const uint8_t *buf, size_t len)

@@ -594,9 +594,6 @@ def test_mode6_from_remote_refused_by_default(lab, refd_bin):
     assert rv.get("stratum") == "6", "ntpq on loopback still answered: %s" % r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 6: with --control-remote refd answers "
-                   "unauthenticated remote mode 6 with many times the request's bytes, "
-                   "without a rate limit")
 def test_mode6_remote_answers_not_amplified(lab, refd_bin):
     """With --control-remote, mode 6 requests from a spoofed remote address
     (the reflection victim, 10.64.0.77): the bytes sent to it must not
@@ -657,9 +654,6 @@ def mru_flood(lab, w, rules):
 PROBE_NET = "10.67.0.0/24"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 item 7: the 128-entry MRU table forgets a "
-                   "source when 128 others follow it, so a flood of spoofed sources lifts "
-                   "the per-source limit")
 def test_rate_limit_per_source_survives_spoofed_source_churn(lab, refd_bin):
     """Probe sources asking every 0.25 s deserve one normal answer each
     (later requests are under `discard minimum`) and at most one RATE KoD
