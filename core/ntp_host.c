@@ -46,19 +46,19 @@
 #include "ntp_select.h"
 #include "ntp_server.h"
 
-#define NTP_HOST_PASSIVE_SLOTS 2 /* symmetric passive associations a host can hold (ours) */
-#define MRU_HASH_DOMAIN        1 /* ntp_nonce_subkey stream of the rate-limit hash key (ours) */
-#define MINDIST               0.001        /* s, ntpd MINDISTANCE (tos mindist default) */
-#define ORPHWAIT_DEF          300.0        /* s, ntpd NTP_ORPHWAIT */
-#define ORPHAN_REFID          0x7f000001u  /* 127.0.0.1, ntpd orphan refid (LOOPBACKADR) */
-#define LOCAL_NET             0x7f7f0100u  /* 127.127.1.0: LOCAL(u) refclock address / refid */
-#define FIRST_POLL_SPREAD_NS  NTP_NS_PER_S /* ntpd: associations start 1 s apart */
-#define PASSIVE_FIRST_POLL_NS (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
-#define PASSIVE_MINPOLL       6     /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
-#define PASSIVE_MAXPOLL       10    /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
-#define CLIENT_PORT_LO        49152 /* dynamic ports (RFC 6335 §6): random client ports */
-#define CLIENT_PORT_HI        65535
-#define NEVER                 NTP_TIME_NEVER
+#define NTP_HOST_PASSIVE_SLOTS 2     /* symmetric passive associations a host can hold (ours) */
+#define MRU_HASH_DOMAIN        1     /* ntp_nonce_subkey stream of the rate-limit hash key (ours) */
+#define MINDIST                0.001 /* s, ntpd MINDISTANCE (tos mindist default) */
+#define ORPHWAIT_DEF           300.0 /* s, ntpd NTP_ORPHWAIT */
+#define ORPHAN_REFID           0x7f000001u  /* 127.0.0.1, ntpd orphan refid (LOOPBACKADR) */
+#define LOCAL_NET              0x7f7f0100u  /* 127.127.1.0: LOCAL(u) refclock address / refid */
+#define FIRST_POLL_SPREAD_NS   NTP_NS_PER_S /* ntpd: associations start 1 s apart */
+#define PASSIVE_FIRST_POLL_NS  (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
+#define PASSIVE_MINPOLL        6     /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
+#define PASSIVE_MAXPOLL        10    /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
+#define CLIENT_PORT_LO         49152 /* dynamic ports (RFC 6335 §6): random client ports */
+#define CLIENT_PORT_HI         65535
+#define NEVER                  NTP_TIME_NEVER
 /* Events a flood of packets can cause (rejections, KoDs, refusals) are
  * rate-limited per kind and association -- per kind for the host's own --
  * so that an attacker who spoofs one address cannot write 58.7 MB of log in
@@ -1666,7 +1666,8 @@ passive_allowed(const ntp_host *h, const ntp_addr *from, const ntp_restrict_matc
 	if (m->flags & (NTP_RES_NOEPEER | NTP_RES_NOSERVE)) {
 		return false;
 	}
-	if (!authentic && ((m->flags & NTP_RES_NOPEER) || h->auth_required)) {
+	/* ntp-4.2.8 AM_NEWPASS: nopeer and notrust both demand authentication */
+	if (!authentic && ((m->flags & (NTP_RES_NOPEER | NTP_RES_NOTRUST)) || h->auth_required)) {
 		return false;
 	}
 	if (m->ippeerlimit != NTP_RES_NO_PEERLIMIT && peers_from(h, from) >= m->ippeerlimit) {
@@ -1844,6 +1845,18 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 	ntp_peer *p;
 	char name[48];
 
+	/* `restrict ... version`: only NTPv4, whatever the mode (ntpd
+	 * receive() drops the others before dispatch; the server part checks
+	 * client requests itself). */
+	if ((flags & NTP_RES_VERSION) && pkt->version != NTP_VERSION_CUR &&
+	    pkt->mode != NTP_MODE_CLIENT && pkt->mode != NTP_MODE_UNSPEC) {
+		h->server.dropped_restrict++;
+		event(h, NTP_EV_ACCESS_DENIED, 0,
+		      "NTPv%u %s packet from %s dropped: restrict version", pkt->version,
+		      ntp_pkt_mode_name(pkt->mode), ntp_addr_format(from, name, sizeof name));
+		return;
+	}
+
 	switch (pkt->mode) {
 	case NTP_MODE_CLIENT:
 	case NTP_MODE_UNSPEC:
@@ -1874,6 +1887,22 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 	      to != NULL ? (unsigned)to->port : 0u);
 }
 
+/* Sources no datagram may come from, as ntpd's receive() has them: port
+ * 0 (no reply could reach it: ntpd counts it as a bogus port), and the
+ * reference clock pseudo-addresses 127.127.t.u (any local process can send
+ * from 127/8; they are never network peers).  NULL for a fine source. */
+static const char *
+bogus_source(const ntp_addr *from)
+{
+	if (from->port == 0) {
+		return "source port 0";
+	}
+	if (from->family == NTP_AF_INET && from->a[0] == 127 && from->a[1] == 127) {
+		return "a reference clock pseudo-address (127.127.t.u)";
+	}
+	return NULL;
+}
+
 void
 ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8_t *buf, size_t len,
               ntp_now t_recv, ntp_actions *out)
@@ -1897,6 +1926,13 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	m = ntp_restrict_lookup(h->res, h->n_res, from);
 	if (m.flags & NTP_RES_IGNORE) {
 		h->server.dropped_restrict++; /* ntpd: "ignore" means not even an event */
+		end_call(h);
+		return;
+	}
+	if (bogus_source(from) != NULL) {
+		h->server.dropped_bad++;
+		event(h, NTP_EV_PKT_REJECTED, 0, "datagram from %s dropped: %s",
+		      ntp_addr_format(from, name, sizeof name), bogus_source(from));
 		end_call(h);
 		return;
 	}

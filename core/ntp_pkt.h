@@ -28,6 +28,7 @@
 #include "ntp_time.h"
 
 #define NTP_PKT_HEADER_LEN 48   /* bytes, RFC 5905 Fig. 8 */
+#define NTP_VERSION_CUR 4       /* RFC 5905 §7.3 VERSION */
 #define NTP_PKT_MAX_EXT 8       /* extension fields kept per packet (ours) */
 #define NTP_PKT_EXT_MIN_LEN 16  /* bytes, RFC 5905 §7.5 as updated by RFC 7822 */
 #define NTP_PKT_EXT_LAST_MIN 28 /* bytes, last field when no MAC, RFC 7822 §3 */

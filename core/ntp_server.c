@@ -32,7 +32,6 @@
 
 #include "ntp_restrict.h"
 
-#define NTP_VERSION_CUR    4         /* RFC 5905 §7.3 VERSION */
 #define NTP_VERSION_OLDEST 1         /* ntpd NTP_OLDVERSION: oldest version served */
 #define STRATUM_UNSPEC     16        /* RFC 5905 MAXSTRAT: unsynchronised */
 #define STRATUM_PKT_UNSPEC 0         /* stratum 16 goes out as 0 (ntpd STRATUM_TO_PKT) */

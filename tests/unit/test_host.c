@@ -1565,6 +1565,45 @@ Test(host, noepeer_and_ippeerlimit)
 	free(a);
 }
 
+/* Findings of fuzz_host (tests/fuzz): no ephemeral peer from source port
+ * 0 or a reference clock pseudo-address, none under notrust without
+ * authentication, none from NTPv2 under `restrict ... version`. */
+Test(host, passive_refused_for_bogus_sources)
+{
+	static const struct {
+		const char *conf, *addr;
+		uint16_t port;
+		int version;
+	} cases[] = {
+	        {"disable auth\nserver 127.127.1.0\n", "10.0.0.5", 0, 4},
+	        {"disable auth\nserver 127.127.1.0\n", "127.127.1.0", 123, 4},
+	        {"disable auth\nrestrict 10.0.0.0 mask 255.0.0.0 notrust\nserver 127.127.1.0\n",
+	         "10.0.0.5", 123, 4},
+	        {"disable auth\nrestrict 10.0.0.0 mask 255.0.0.0 version\nserver 127.127.1.0\n",
+	         "10.0.0.5", 123, 2},
+	};
+	ntp_actions *a = fixture_actions();
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	size_t len = active_packet(buf, T0 + S(5));
+	ntp_peer_info pi[4];
+
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		ntp_host *h = host_from(cases[k].conf, -20, 8, T0);
+		ntp_addr from = addr_of(cases[k].addr, cases[k].port);
+
+		buf[0] = (uint8_t)((buf[0] & 0xc7) | (cases[k].version << 3));
+		ntp_actions_clear(a);
+		ntp_host_recv(h, &from, NULL, buf, len, AT(T0 + S(5)), a);
+		cr_assert_eq(ntp_host_peers(h, T0 + S(5), pi, 4), 1u, "case %zu: an association",
+		             k);
+		for (size_t i = 0; i < a->n; i++) {
+			cr_assert_neq(a->v[i].kind, NTP_ACT_SEND, "case %zu: an answer", k);
+		}
+		ntp_host_free(h);
+	}
+	free(a);
+}
+
 /* One packet claiming poll 17 (36 h) must not hold a passive slot for
  * days: the ephemeral association polls at 2^6..2^10 s, and after 10
  * unanswered polls (at most ~3 h) it is gone. */
