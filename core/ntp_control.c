@@ -548,7 +548,8 @@ peer_rec(const view *v, char *val, size_t size)
 	if (when > (double)INT32_MAX) {
 		when = (double)INT32_MAX;
 	}
-	return put_ts(val, size, ntp_ts_from_unix_ns(v->now - ntp_time_from_s(when)));
+	return put_ts(val, size,
+	              ntp_ts_from_unix_ns(ntp_time_add_sat(v->now, -ntp_time_from_s(when))));
 }
 
 static bool

@@ -148,6 +148,23 @@ static void clock_select(ntp_host *h);
 
 /* ---- small helpers ---- */
 
+/* The clocks the core accepts: +-2^62 ns (146 years) around their origin,
+ * so that a time plus any interval the core adds (at most 2^31 s) cannot
+ * overflow ntp_time (found by fuzz_host: a driver's clock at INT64_MIN). */
+#define NOW_LIMIT ((ntp_time)1 << 62)
+
+static ntp_time
+clamp_now(ntp_time t)
+{
+	return t > NOW_LIMIT ? NOW_LIMIT : t < -NOW_LIMIT ? -NOW_LIMIT : t;
+}
+
+static ntp_now
+clamp_both(ntp_now n)
+{
+	return ntp_now_at(clamp_now(n.mono), clamp_now(n.local));
+}
+
 static double
 log2_s(int v)
 {
@@ -813,7 +830,7 @@ setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p)
 	dp.drift_ppm = p->drift_ppm;
 	dp.disabled = c->disable_ntp;
 	dp.precision = log2_s(h->precision);
-	ntp_disc_init(&h->disc, &dp, p->now.mono);
+	ntp_disc_init(&h->disc, &dp, h->now.mono);
 }
 
 static void
@@ -908,8 +925,8 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->control_remote = p->control_remote;
 	h->auth_required = !conf->disable_auth;
 	h->stats = enabled_stats(conf);
-	h->now = p->now;
-	h->t_start = p->now.mono;
+	h->now = clamp_both(p->now);
+	h->t_start = h->now.mono;
 	ntp_rand_seed(&h->rnd, p->seed);
 	_Static_assert(NTP_HOST_NONCE_KEY_BYTES == NTP_NONCE_KEY_BYTES, "one key size");
 	if (!ntp_nonce_init(&h->nonce, p->nonce_key)) {
@@ -920,10 +937,10 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 		free(h);
 		return NULL;
 	}
-	setup_tos(h, conf, p->now.mono);
+	setup_tos(h, conf, h->now.mono);
 	for (size_t i = 0; i < conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
 		if (conf->servers[i].kind != NTP_CONF_POOL) {
-			setup_peer(h, &h->peers[k], &conf->servers[i], k, p->now.mono);
+			setup_peer(h, &h->peers[k], &conf->servers[i], k, h->now.mono);
 			k++;
 		}
 	}
@@ -931,7 +948,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	setup_discipline(h, conf, p);
 	setup_server(h, conf, p, (char *)h + off_mru, n_mru);
 	set_unsynchronised(h, "INIT");
-	h->t_update = p->now.mono;
+	h->t_update = h->now.mono;
 	h->sys_epoch = NTP_FILTER_NEVER;
 	h->jitter = log2_s(h->precision);
 	snprintf(h->no_peer_reason, sizeof h->no_peer_reason, "no update yet");
@@ -967,7 +984,7 @@ static void
 begin_call(ntp_host *h, ntp_actions *out, ntp_now now)
 {
 	h->out = out;
-	h->now = now;
+	h->now = clamp_both(now);
 	if (!h->started) {
 		h->started = true;
 		event(h, NTP_EV_RESTART, 0, "ntplab host started: %zu associations", h->n_config);
@@ -2145,6 +2162,7 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 	if (h == NULL || out == NULL) {
 		return 0;
 	}
+	mono = clamp_now(mono);
 	for (size_t i = 0; i < h->n_peers && n < max; i++) {
 		const ntp_peer *p = &h->peers[i];
 		ntp_peer_info *o = &out[n];
