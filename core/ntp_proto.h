@@ -105,7 +105,7 @@ enum ntp_why {
 	NTP_WHY_DUPLICATE,     /* TEST1 */
 	NTP_WHY_ZERO_ORG,      /* TEST3 */
 	NTP_WHY_NO_REQUEST,    /* TEST2: nothing outstanding */
-	NTP_WHY_BOGUS_ORG,     /* TEST2 */
+	NTP_WHY_BOGUS_ORG,     /* TEST2: a, b = the received origin's high, low 32 bits */
 	NTP_WHY_ZERO_REC,      /* TEST3 */
 	NTP_WHY_UNSYNC_LEAP,   /* TEST6 */
 	NTP_WHY_STRATUM,       /* TEST6: a = stratum */
