@@ -88,11 +88,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  *   4  `restrict notrust`: an unauthenticated mode 1 packet mobilises a
  *      passive association (ntpd's AM_NEWPASS wants authentication);
  *   8  `restrict version`: a mode 1 packet of an older version mobilises
- *      a passive association (ntpd drops every non-v4 packet first). */
+ *      a passive association (ntpd drops every non-v4 packet first);
+ *  16  a local clock at the ends of ntp_time (steps of up to 68 years each
+ *      saturate there) overflows ntp_control's "rec" (now - when): UBSan.
+ *      Without this bit the driver keeps its local clock within
+ *      +-LOCAL_LIMIT. */
 #ifndef FUZZ_HOST_KNOWN_FINDINGS
 #define FUZZ_HOST_KNOWN_FINDINGS 0
 #endif
-#define KNOWN(bit) ((FUZZ_HOST_KNOWN_FINDINGS & (bit)) != 0)
+#define KNOWN(bit)  ((FUZZ_HOST_KNOWN_FINDINGS & (bit)) != 0)
+#define LOCAL_LIMIT (INT64_C(1) << 62) /* ns, ~146 years either side of 1970 */
 
 /* ---- the hosts: fixed configurations ---- */
 
@@ -406,6 +411,20 @@ remember_request(driver *d, const ntp_action *a)
 	d->n_sent++;
 }
 
+/* The driver's local clock moves by delta, saturating at the ends of
+ * ntp_time as the host's own copy does, or kept within +-LOCAL_LIMIT while
+ * finding 16 is open. */
+static void
+local_move(driver *d, ntp_time delta)
+{
+	ntp_time t = ntp_time_add_sat(d->now.local, delta);
+
+	if (!KNOWN(16)) {
+		t = t > LOCAL_LIMIT ? LOCAL_LIMIT : t < -LOCAL_LIMIT ? -LOCAL_LIMIT : t;
+	}
+	d->now.local = t;
+}
+
 HARNESS static void
 check_send(driver *d, const call_ctx *c, const ntp_action *a, unsigned *to_source)
 {
@@ -476,8 +495,7 @@ check_actions(driver *d, const call_ctx *c)
 		case NTP_ACT_STEP:
 			CHECK(isfinite(a->u.step.offset));
 			/* the driver's clock moves as refd's virtual clock does */
-			d->now.local =
-			        ntp_time_add_sat(d->now.local, ntp_time_from_s(a->u.step.offset));
+			local_move(d, ntp_time_from_s(a->u.step.offset));
 			break;
 		case NTP_ACT_ADJUST:
 			CHECK(isfinite(a->u.adjust.offset) && isfinite(a->u.adjust.freq) &&
@@ -632,7 +650,7 @@ static void
 clocks_forward(driver *d, ntp_time dmono)
 {
 	d->now.mono += dmono;
-	d->now.local = ntp_time_add_sat(d->now.local, dmono + dmono / 1000000 * d->ppm);
+	local_move(d, dmono + dmono / 1000000 * d->ppm);
 }
 
 /* Advance mono by dmono, ticking at every timer that falls due on the way
@@ -1191,7 +1209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case 8:
 			/* the local clock alone jumps: an administrator, a resumed VM */
-			d->now.local = ntp_time_add_sat(d->now.local, take_span(&r));
+			local_move(d, take_span(&r));
 			break;
 		case 9:
 			/* a tick whether or not anything is due: must be harmless */
