@@ -80,7 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Checks of findings reported and not fixed yet in core/ (see
  * tests/fuzz/crashes-found/README.md), one bit each: off by default so that
  * the fuzzer does not stop at the first of them every run; build with
- * -DFUZZ_HOST_KNOWN_FINDINGS=15 to check that they are fixed.
+ * -DFUZZ_HOST_KNOWN_FINDINGS=31 to check that they are fixed.
  *   1  a mode 1 packet from source port 0 mobilises a passive association
  *      that polls port 0 (ntpd's receive() drops port 0 first: "bogus port");
  *   2  a mode 1 packet from 127.127.t.u mobilises a passive association
