@@ -29,13 +29,19 @@
  * stays silent; timers never land in the past (after a tick at now, every
  * association's next poll and ntp_host_next() are later than now, so a
  * driver's "tick while due" loop ends; any other call moves a timer only to
- * now or later).  After every operation: ntp_host_peers (also into a
+ * now or later).  The config's restrict list is the oracle for what a
+ * source may get: nothing at all under `ignore`, no time reply under
+ * `noserve` (nor to an old version under `version`), no mode 6 reply
+ * under `noquery`, and a new association only where ntpd would mobilise an
+ * ephemeral passive one (`disable auth`, no nopeer/noepeer, within
+ * ippeerlimit).  After every operation: ntp_host_peers (also into a
  * one-entry buffer), ntp_host_sys, ntp_host_peer_counters and
  * ntp_host_peer_table (into small buffers) stay within their buffers,
  * terminate their strings and report finite numbers.
  *
  * Deterministic: no clock, no rand; the host's seed and nonce key are
- * fixed.  Seeds: tests/fuzz/corpus/host/ (see its README).
+ * fixed.  Seeds: tests/fuzz/corpus/host/, written by tests/fuzz/host_seeds.py
+ * (which documents the input language by its encoders).
  */
 #include <math.h>
 #include <stdbool.h>
