@@ -46,7 +46,9 @@ tier_fuzz() {
 		cp -r "$root/tests/fuzz/corpus/${name#fuzz_}/." "$work/" 2>/dev/null || true
 		echo "-- $name: $(ls "$work" | wc -l) seed inputs, ${FUZZ_SECONDS}s"
 		rc=0
-		(cd "$work" && "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+		# UBSan findings stop the fuzzer like crashes (it only prints by default)
+		(cd "$work" && UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			"$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
 			-artifact_prefix="$work/" "$work" > "$work.log" 2>&1) || rc=$?
 		grep -E 'stat::number_of_executed_units|stat::new_units_added' "$work.log" || true
 		if [ "$rc" -ne 0 ]; then
