@@ -88,7 +88,7 @@ ntp_time_to_s(ntp_time t)
 	return (double)t / 1e9;
 }
 
-/* Difference of two local times in seconds; subtract first, then convert. */
+/* Difference of two readings of one clock in seconds; subtract first, then convert. */
 static inline double
 ntp_time_diff_s(ntp_time a, ntp_time b)
 {
