@@ -30,14 +30,12 @@
 
 #include "ntp_addr.h"
 #include "ntp_conf.h"
+#include "ntp_info.h"
 #include "ntp_pkt.h"
 #include "ntp_time.h"
 
-typedef struct ntp_host ntp_host;
-
 #define NTP_SEND_MAX    512 /* bytes of one SEND action (ours; mode 6 replies fit) */
 #define NTP_ACTIONS_MAX 160 /* actions one call can emit (>= 2 per association) */
-#define NTP_REASON_MAX  128
 
 /* Event codes: ntpd's system and peer event names where they exist
  * (ntpq's "rv" and "as" show them), plus ntplab's own. */
@@ -133,7 +131,7 @@ ntp_actions_clear(ntp_actions *a)
 #define NTP_HOST_NONCE_KEY_BYTES 32 /* = ntp_nonce.h NTP_NONCE_KEY_BYTES */
 
 typedef struct ntp_host_params {
-	uint64_t seed;             /* poll jitter and the start-up spread (ntp_rand) */
+	uint64_t seed; /* poll jitter and the start-up spread (ntp_rand) */
 	/* Entropy for what an attacker must not guess (client transmit
 	 * timestamps, source ports): refd reads it from getrandom(2), ntpsim
 	 * derives it from the scenario seed.  All zero is refused. */
@@ -168,68 +166,6 @@ void ntp_host_tick(ntp_host *h, ntp_now now, ntp_actions *out);
  * once (start-up: events, the drift file's frequency). */
 ntp_time ntp_host_next(const ntp_host *h);
 
-/* ---- introspection: what ntpq -p / rv and the simulator's report show ---- */
-
-#define NTP_PEER_INFO_STAGES 8 /* stages, RFC 5905 NSTAGE (= ntp_filter.h NTP_FILTER_STAGES) */
-
-typedef struct ntp_peer_info {
-	int assoc; /* association id (1..) */
-	ntp_addr addr;
-	char remote[48]; /* "192.168.163.131", "LOCAL(0)" */
-	char refid[16];  /* ".INIT.", ".LOCL.", "192.168.163.131" */
-	uint8_t stratum;
-	char type;                          /* 'u' unicast, 'l' local, 's' symmetric, 'p' pool */
-	double when;                        /* s since last valid packet (monotonic); < 0: never */
-	int8_t poll;                        /* log2 s */
-	uint8_t reach;                      /* 8-bit shift register */
-	double delay, offset, jitter, disp; /* s */
-	char tally;                         /* ' ' 'x' '.' '-' '+' '#' '*' 'o' (ntpq -p) */
-	char reason[NTP_REASON_MAX];        /* why this tally / why rejected */
-	uint8_t leap;
-	bool prefer;
-	unsigned sent, received, rejected;
-	uint16_t flash; /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
-	/* The clock filter's register, newest sample first (ntpq's filtdelay,
-	 * filtoffset, filtdisp); an empty stage has delay 0 and disp 16 s. */
-	double filt_delay[NTP_PEER_INFO_STAGES], filt_offset[NTP_PEER_INFO_STAGES];
-	double filt_disp[NTP_PEER_INFO_STAGES]; /* s */
-} ntp_peer_info;
-
-/* Every association as of monotonic time mono. */
-size_t ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max);
-
-typedef struct ntp_sys_info {
-	uint8_t leap;
-	uint8_t stratum;
-	int8_t precision;
-	int8_t poll;                /* log2 s, system poll interval */
-	double rootdelay, rootdisp; /* s */
-	uint32_t refid;
-	ntp_ts64 reftime;
-	int sys_peer;                              /* assoc id, 0 = none */
-	double offset;                             /* s, last offset the discipline saw */
-	double freq_ppm;                           /* ppm, frequency correction */
-	double sys_jitter, clk_jitter, clk_wander; /* s, s, ppm */
-	int disc_state;                            /* enum ntp_disc_state */
-	unsigned steps;
-	char no_sys_peer_reason[NTP_REASON_MAX];
-	/* server side */
-	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad;
-	size_t mru_entries, mru_depth; /* rate-limit table: sources in it, its size (`mru`) */
-	unsigned mru_none;             /* new sources it had no slot for (not rate limited) */
-} ntp_sys_info;
-
-void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
-
-/* The peer table in ntpq -p layout (header, rule, one line per association),
- * NUL-terminated; returns the length written (truncated to size - 1). */
-size_t ntp_host_peer_table(const ntp_host *h, ntp_time mono, char *buf, size_t size);
-
-/* Name of an event code ("clock_step", "sys_peer", ...). */
-const char *ntp_event_name(int code);
-
-/* additions by host helper */
-
 struct ntp_fault;
 
 /* Make this host's server part misbehave (core/ntp_fault.h): every reply
@@ -241,24 +177,6 @@ void ntp_host_set_fault(ntp_host *h, const struct ntp_fault *f);
  * restrict list, and the rate-limit table, sized by `mru`, when `limited`
  * is configured or mode 6 is answered to remote sources). */
 size_t ntp_host_mem_size(const ntp_host *h);
-
-/* Per-association protocol counters and state, for tests and reports. */
-typedef struct ntp_peer_counters {
-	unsigned sent, received, rejected;
-	unsigned duplicate;             /* TEST1 */
-	unsigned bogus;                 /* TEST2 (origin mismatch / nothing outstanding) */
-	unsigned kod;                   /* valid kiss-o'-death packets acted on */
-	unsigned kod_spoofed;           /* KoDs with a wrong origin, ignored */
-	uint16_t flash;                 /* TEST bits (ntpd flash) of the last packet + fit tests */
-	uint16_t status;                /* ntpd peer status word (as in peerstats) */
-	int8_t minpoll, maxpoll, hpoll; /* log2 s; minpoll rises with KoD RATE */
-	uint8_t burst;                  /* packets left in the current burst */
-	bool demobilized;               /* stopped by KoD DENY/RSTR */
-	ntp_time next;                  /* mono time of its next poll (NTP_TIME_NEVER: never) */
-} ntp_peer_counters;
-
-/* Counters of association `assoc` (1..); false if there is none. */
-bool ntp_host_peer_counters(const ntp_host *h, int assoc, ntp_peer_counters *out);
 
 /* The send time of a request (refd reads its clock just before sendmmsg) */
 
