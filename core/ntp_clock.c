@@ -9,6 +9,7 @@
 #include "ntp_clock.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 static ntp_time
@@ -106,6 +107,19 @@ ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, dou
 	if (isfinite(tau)) {
 		c->tau = tau;
 	}
+}
+
+void
+ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
+{
+	if (adj == NULL || !(adj->what & NTP_CLOCK_SLEW)) {
+		return;
+	}
+	ntp_clock_adjust(c, raw_now, adj->offset, adj->freq, adj->tau);
+	/* bounded like the frequency, so that the clock never runs backwards */
+	c->slew_max = !(isfinite(adj->slew_max) && adj->slew_max > 0.0) ? NTP_CLOCK_SLEW_MAX
+	              : adj->slew_max > NTP_CLOCK_FREQ_LIMIT            ? NTP_CLOCK_FREQ_LIMIT
+	                                                                : adj->slew_max;
 }
 
 void

@@ -30,6 +30,8 @@
 #ifndef NTP_CLOCK_H
 #define NTP_CLOCK_H
 
+#include <stdint.h>
+
 #include "ntp_time.h"
 
 #define NTP_CLOCK_SLEW_MAX   500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
@@ -64,6 +66,28 @@ ntp_time ntp_clock_read(const ntp_clock *c, ntp_time raw);
  * Non-finite arguments are ignored (treated as 0 / unchanged); freq is
  * clamped to +-NTP_CLOCK_FREQ_LIMIT. */
 void ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau);
+
+/* What a discipline asks of the clock in one update (the ADJUST action,
+ * ntp_host.h).  NTP_CLOCK_SLEW: the daemon loop's adjustment -- remove
+ * `offset` s of phase with time constant `tau` s, never faster than
+ * `slew_max`, and run at `freq` -- as ntp_clock_adjust() applies it. */
+enum ntp_clock_adj_what {
+	NTP_CLOCK_SLEW = 1u << 0,
+};
+
+typedef struct ntp_clock_adj {
+	uint8_t what;    /* enum ntp_clock_adj_what bits; 0 = nothing */
+	double offset;   /* s, phase to remove; positive = the clock is behind, advance it */
+	double freq;     /* s/s, total frequency correction */
+	double tau;      /* s, phase time constant; <= 0: the whole offset at the constant
+	                    rate slew_max (adjtime(2), ntpd's first update) */
+	double slew_max; /* s/s, fastest phase slew; <= 0: NTP_CLOCK_SLEW_MAX (500 ppm,
+	                    what adjtime(2) and ntpd do; chronyd slews up to 83,333 ppm);
+	                    at most NTP_CLOCK_FREQ_LIMIT */
+} ntp_clock_adj;
+
+/* Carry out an adjustment at raw_now (nothing for what == 0). */
+void ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj);
 
 /* Step at raw_now: the reading jumps by offset (s, positive = forward);
  * any remaining phase is dropped, frequency and tau are kept. */

@@ -29,15 +29,15 @@
 #define KEYWORD_MAX    31  /* longest keyword the distance code compares (ours) */
 #define HOSTNAME_MAX   253 /* bytes, RFC 1035 §2.3.4 (255 on the wire) */
 
-#define POLL_MIN     0     /* log2 s, NTPsec include/ntp.h NTP_MINPOLL (ntp classic: 3) */
-#define POLL_MAX     17    /* log2 s (36 h), NTPsec/ntp classic NTP_MAXPOLL, RFC 5905 MAXPOLL */
-#define POLL_DEF_MIN 6     /* log2 s (64 s), ntpd NTP_MINDPOLL */
-#define POLL_DEF_MAX 10    /* log2 s (1024 s), ntpd NTP_MAXDPOLL */
-#define VERSION_MIN  1     /* ntp.conf(5) `version`: 1..4 */
-#define VERSION_CUR  4     /* RFC 5905 §7.3 VERSION */
-#define KEY_MIN      1     /* ntp.conf(5) `key`: 1..65535 */
-#define KEY_MAX      65535 /* ntpd NTP_MAXKEY */
-#define RESTRICT_PEERLIMIT_MAX 1000 /* `ippeerlimit` bound (ours; a host holds only a few) */
+#define POLL_MIN               0 /* log2 s, NTPsec include/ntp.h NTP_MINPOLL (ntp classic: 3) */
+#define POLL_MAX               17 /* log2 s (36 h), NTPsec/ntp classic NTP_MAXPOLL, RFC 5905 MAXPOLL */
+#define POLL_DEF_MIN           6     /* log2 s (64 s), ntpd NTP_MINDPOLL */
+#define POLL_DEF_MAX           10    /* log2 s (1024 s), ntpd NTP_MAXDPOLL */
+#define VERSION_MIN            1     /* ntp.conf(5) `version`: 1..4 */
+#define VERSION_CUR            4     /* RFC 5905 §7.3 VERSION */
+#define KEY_MIN                1     /* ntp.conf(5) `key`: 1..65535 */
+#define KEY_MAX                65535 /* ntpd NTP_MAXKEY */
+#define RESTRICT_PEERLIMIT_MAX 1000  /* `ippeerlimit` bound (ours; a host holds only a few) */
 
 #define REFCLOCK_NET      127 /* 127.127.t.u is a reference clock (ntpd ISREFCLOCKADR) */
 #define REFCLOCK_LOCAL    1   /* type 1 = LOCAL, ntpd refclock_conf[] */
@@ -50,12 +50,12 @@
 #define PANICT     1000.0 /* s, RFC 5905 App. A.1.1 PANICT; ntpd `tinker panic` default */
 #define TINKER_MAX 1e9    /* s, sanity bound on tinker values (ours) */
 
-#define TOS_COUNT_MAX    255   /* minsane/minclock upper bound (ours; ntpd stores u_char) */
-#define TOS_DIST_MIN     1e-6  /* s, maxdist must be positive (ours) */
-#define TOS_DIST_MAX     1e6   /* s (ours) */
-#define ORPHAN_MAX       16    /* stratum; 16 = off, RFC 5905 MAXSTRAT */
-#define ORPHANWAIT_MAX   1e6   /* s (ours) */
-#define DISCARD_LOG2_MAX 17    /* log2 s, as the poll exponents (ours) */
+#define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
+#define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */
+#define TOS_DIST_MAX     1e6  /* s (ours) */
+#define ORPHAN_MAX       16   /* stratum; 16 = off, RFC 5905 MAXSTRAT */
+#define ORPHANWAIT_MAX   1e6  /* s (ours) */
+#define DISCARD_LOG2_MAX 17   /* log2 s, as the poll exponents (ours) */
 #define MRU_DEPTH_MAX    ((long)NTP_SERVER_MRU_MAX) /* entries, the largest table */
 #define MRU_MEM_MAX      ((long)(NTP_SERVER_TABLE_BYTES(NTP_SERVER_MRU_MAX) / 1024)) /* KiB */
 #define ANY_NUMBER       1e300 /* bound for values that are only syntax-checked */
@@ -1949,9 +1949,9 @@ typedef struct system_flag {
 } system_flag;
 
 static const system_flag system_flags[] = {
-        {"auth", true},    {"bclient", false}, {"calibrate", false},
-        {"kernel", false}, {"mode7", false},   {"monitor", false},
-        {"ntp", true},     {"pps", false},     {"stats", false},
+        {"auth", true},   {"bclient", false}, {"calibrate", false},
+        {"kernel", true}, {"mode7", false},   {"monitor", false},
+        {"ntp", true},    {"pps", false},     {"stats", false},
 };
 
 static void
@@ -1959,6 +1959,7 @@ enable_disable(parser *ps, const conf_line *l, bool on)
 {
 	char qb[QUOTE_BUF], qd[QUOTE_BUF], hint[64];
 	bool ntp = !ps->c->disable_ntp, auth = !ps->c->disable_auth;
+	bool kernel = !ps->c->disable_kernel;
 
 	if (l->n < 2) {
 		err(ps, l->w[0].col, NULL, "'%s' needs a flag such as 'ntp'", q(&l->w[0], qb));
@@ -1979,6 +1980,8 @@ enable_disable(parser *ps, const conf_line *l, bool on)
 		}
 		if (strcmp(f->name, "auth") == 0) {
 			auth = on;
+		} else if (strcmp(f->name, "kernel") == 0) {
+			kernel = on;
 		} else {
 			ntp = on;
 		}
@@ -1986,6 +1989,7 @@ enable_disable(parser *ps, const conf_line *l, bool on)
 	/* a line with an error changes nothing */
 	ps->c->disable_ntp = !ntp;
 	ps->c->disable_auth = !auth;
+	ps->c->disable_kernel = !kernel;
 }
 
 static void
@@ -2034,6 +2038,79 @@ do_clientport(parser *ps, const conf_line *l)
 	}
 }
 
+/* A name of letters, digits, '-' and '_' that fits size bytes. */
+static bool
+take_name(parser *ps, const conf_word *w, const char *what, char *out, size_t size)
+{
+	char qb[QUOTE_BUF];
+
+	if (w->len == 0 || w->len >= size) {
+		err(ps, w->col, NULL, "%s '%s' is longer than %zu characters", what, q(w, qb),
+		    size - 1);
+		return false;
+	}
+	for (size_t i = 0; i < w->len; i++) {
+		char ch = w->p[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')) {
+			err(ps, w->col, NULL,
+			    "%s '%s' has a character other than letters, digits, "
+			    "'-' and '_'",
+			    what, q(w, qb));
+			return false;
+		}
+	}
+	memcpy(out, w->p, w->len);
+	out[w->len] = '\0';
+	return true;
+}
+
+/* `discipline NAME [PARAM VALUE]...`: ntplab's own.  Which names and
+ * parameters exist is core/ntp_discipline's to say (ntp_discipline_check);
+ * here only the shape is checked.  A second line replaces the first. */
+static void
+do_discipline(parser *ps, const conf_line *l)
+{
+	char qb[QUOTE_BUF];
+	ntp_conf_discipline d;
+
+	memset(&d, 0, sizeof d);
+	d.line = ps->lineno;
+	if (l->n < 2) {
+		err(ps, l->w[0].col, "e.g. 'discipline ntpd-kernel' or 'discipline ntpd-daemon'",
+		    "'discipline' needs a name");
+		return;
+	}
+	if (!take_name(ps, &l->w[1], "discipline", d.name, sizeof d.name)) {
+		return;
+	}
+	for (size_t i = 2; i < l->n; i++) {
+		ntp_conf_disc_param *p = &d.params[d.n_params];
+
+		if (d.n_params == NTP_CONF_DISC_PARAMS) {
+			err(ps, l->w[i].col, NULL, "more than %d discipline parameters",
+			    NTP_CONF_DISC_PARAMS);
+			return;
+		}
+		if (!take_name(ps, &l->w[i], "parameter", p->name, sizeof p->name)) {
+			return;
+		}
+		for (size_t k = 0; k < d.n_params; k++) {
+			if (strcmp(d.params[k].name, p->name) == 0) {
+				err(ps, l->w[i].col, NULL, "discipline parameter '%s' given twice",
+				    q(&l->w[i], qb));
+				return;
+			}
+		}
+		if (!take_double(ps, l, &i, -ANY_NUMBER, ANY_NUMBER, &p->value)) {
+			return;
+		}
+		d.n_params++;
+	}
+	ps->c->discipline = d;
+}
+
 /* ---------------------------------------------------------------------
  * Directives
  */
@@ -2062,6 +2139,7 @@ static const directive directives[] = {
         {"device", NULL, NULL},
         {"disable", do_disable, NULL},
         {"discard", do_discard, NULL},
+        {"discipline", do_discipline, NULL},
         {"driftfile", do_driftfile, NULL},
         {"dscp", NULL, NULL},
         {"enable", do_enable, NULL},

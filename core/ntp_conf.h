@@ -20,12 +20,14 @@
 #include "ntp_addr.h"
 #include "ntp_restrict.h"
 
-#define NTP_CONF_MAX_SERVERS 64  /* associations per config (ours) */
+#define NTP_CONF_MAX_SERVERS  64 /* associations per config (ours) */
 #define NTP_CONF_MAX_RESTRICT 64 /* restrict lines per config (ours) */
-#define NTP_CONF_MAX_DIAGS 64    /* diagnostics kept; more are counted */
-#define NTP_CONF_MAX_FILEGEN 8
-#define NTP_CONF_PATH_MAX 256
-#define NTP_CONF_HOST_MAX 256
+#define NTP_CONF_MAX_DIAGS    64 /* diagnostics kept; more are counted */
+#define NTP_CONF_MAX_FILEGEN  8
+#define NTP_CONF_DISC_PARAMS  16 /* parameters on a `discipline` line (ours) */
+#define NTP_CONF_DISC_NAME    24 /* bytes of a discipline or parameter name, NUL included */
+#define NTP_CONF_PATH_MAX     256
+#define NTP_CONF_HOST_MAX     256
 
 /* What a server-like line configures. */
 enum ntp_conf_kind {
@@ -45,19 +47,19 @@ enum ntp_conf_flag {
 };
 
 typedef struct ntp_conf_server {
-	uint8_t kind;                  /* enum ntp_conf_kind */
-	char host[NTP_CONF_HOST_MAX];  /* as written */
-	ntp_addr addr;                 /* parsed when host is numeric; else family NTP_AF_NONE
-	                                  and the caller resolves host */
-	uint32_t flags;                /* enum ntp_conf_flag bits */
-	int8_t minpoll;                /* log2 s; default 6 (NTP_MINDPOLL) */
-	int8_t maxpoll;                /* log2 s; default 10 (NTP_MAXDPOLL) */
-	uint32_t key;                  /* 0 = none */
-	uint8_t version;               /* 1..4, default 4 */
-	int unit;                      /* local clock unit (127.127.1.unit) */
-	int stratum;                   /* local clock: fudge/refclock stratum; default 5 */
-	double time1;                  /* local clock: fudge time1 offset (s) */
-	int line;                      /* where it was configured */
+	uint8_t kind;                 /* enum ntp_conf_kind */
+	char host[NTP_CONF_HOST_MAX]; /* as written */
+	ntp_addr addr;                /* parsed when host is numeric; else family NTP_AF_NONE
+	                                 and the caller resolves host */
+	uint32_t flags;               /* enum ntp_conf_flag bits */
+	int8_t minpoll;               /* log2 s; default 6 (NTP_MINDPOLL) */
+	int8_t maxpoll;               /* log2 s; default 10 (NTP_MAXDPOLL) */
+	uint32_t key;                 /* 0 = none */
+	uint8_t version;              /* 1..4, default 4 */
+	int unit;                     /* local clock unit (127.127.1.unit) */
+	int stratum;                  /* local clock: fudge/refclock stratum; default 5 */
+	double time1;                 /* local clock: fudge time1 offset (s) */
+	int line;                     /* where it was configured */
 } ntp_conf_server;
 
 enum ntp_conf_stats {
@@ -77,14 +79,26 @@ typedef struct ntp_conf_filegen {
 	int line;
 } ntp_conf_filegen;
 
+typedef struct ntp_conf_disc_param {
+	char name[NTP_CONF_DISC_NAME];
+	double value;
+} ntp_conf_disc_param;
+
+typedef struct ntp_conf_discipline {
+	char name[NTP_CONF_DISC_NAME]; /* "" = the default */
+	ntp_conf_disc_param params[NTP_CONF_DISC_PARAMS];
+	size_t n_params;
+	int line; /* of the `discipline` line; 0 = not from a file (ntpsim) */
+} ntp_conf_discipline;
+
 enum ntp_conf_severity { NTP_CONF_WARNING = 1, NTP_CONF_ERROR = 2 };
 
 typedef struct ntp_conf_diag {
-	uint8_t severity;  /* enum ntp_conf_severity */
-	int line;          /* 1-based */
-	int col;           /* 1-based column of the offending word */
-	char msg[160];     /* "unknown directive 'sever'" */
-	char hint[160];    /* "did you mean 'server'?"; may be empty */
+	uint8_t severity; /* enum ntp_conf_severity */
+	int line;         /* 1-based */
+	int col;          /* 1-based column of the offending word */
+	char msg[160];    /* "unknown directive 'sever'" */
+	char hint[160];   /* "did you mean 'server'?"; may be empty */
 } ntp_conf_diag;
 
 typedef struct ntp_conf {
@@ -99,7 +113,7 @@ typedef struct ntp_conf {
 	char driftfile[NTP_CONF_PATH_MAX]; /* empty = none */
 	char logfile[NTP_CONF_PATH_MAX];
 	char statsdir[NTP_CONF_PATH_MAX];
-	uint32_t statistics;               /* NTP_STATS_* enabled by `statistics` */
+	uint32_t statistics; /* NTP_STATS_* enabled by `statistics` */
 	ntp_conf_filegen filegen[NTP_CONF_MAX_FILEGEN];
 	size_t n_filegen;
 
@@ -116,8 +130,8 @@ typedef struct ntp_conf {
 	double tos_orphanwait; /* s, default 300 (ntpd) */
 
 	/* discard (rate limits for `restrict limited`), log2 s; < 0 default */
-	int discard_average;   /* default 3 (ntpd: 8 s) */
-	int discard_minimum;   /* default 1 (ntpd: 2 s) */
+	int discard_average; /* default 3 (ntpd: 8 s) */
+	int discard_minimum; /* default 1 (ntpd: 2 s) */
 
 	/* mru (the rate-limit table, NTPsec ntp_monitor.c).  Of maxdepth and
 	 * maxmem the last one given counts (ntpd); the other is then < 0. */
@@ -127,17 +141,24 @@ typedef struct ntp_conf {
 	int mru_maxage;    /* s; default 3600 (NTPsec) */
 	int mru_minage;    /* s; default 64 (NTPsec) */
 
-	bool disable_ntp;      /* `disable ntp`: measure, never adjust the clock */
-	bool disable_auth;     /* `disable auth`: ephemeral (symmetric passive) peers need no
-	                          authentication -- ntpd's opt-in, CVE-2016-1549 */
-	uint16_t port;         /* `port N` (ntplab): listen/serve there; default 123 */
-	uint16_t clientport;   /* `clientport N` (ntplab): client requests leave from UDP port N;
-	                          0 = `clientport random` (default): a random port per
-	                          association, RFC 9109 */
+	/* `discipline NAME [PARAM VALUE]...` (ntplab's own): the algorithm
+	 * behind core/ntp_discipline.h; name "" = the default (ntpd-kernel,
+	 * or ntpd-daemon under `disable kernel`).  Names and parameters are
+	 * checked by ntp_discipline_check (ntp_host_new refuses bad ones). */
+	ntp_conf_discipline discipline;
+
+	bool disable_ntp;    /* `disable ntp`: measure, never adjust the clock */
+	bool disable_kernel; /* `disable kernel`: ntpd's daemon loop, not the kernel PLL */
+	bool disable_auth;   /* `disable auth`: ephemeral (symmetric passive) peers need no
+	                        authentication -- ntpd's opt-in, CVE-2016-1549 */
+	uint16_t port;       /* `port N` (ntplab): listen/serve there; default 123 */
+	uint16_t clientport; /* `clientport N` (ntplab): client requests leave from UDP port N;
+	                        0 = `clientport random` (default): a random port per
+	                        association, RFC 9109 */
 
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS];
-	size_t n_diags;        /* kept */
-	unsigned n_errors;     /* counted, including those not kept */
+	size_t n_diags;    /* kept */
+	unsigned n_errors; /* counted, including those not kept */
 	unsigned n_warnings;
 } ntp_conf;
 

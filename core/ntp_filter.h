@@ -36,11 +36,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ntp_discipline.h"
 #include "ntp_time.h"
 
 #define NTP_FILTER_STAGES 8             /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
-#define NTP_MAXDISPERSE   16.0          /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
-#define NTP_PHI           15e-6         /* s/s, frequency tolerance, RFC 5905 PHI */
 #define NTP_SGATE         3.0           /* popcorn gate in jitters, ntpd CLOCK_SGATE */
 #define NTP_ALLAN_XPT     2048.0        /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
 #define NTP_FILTER_NEVER  NTP_TIME_NONE /* "no sample used yet" epoch */

@@ -42,7 +42,6 @@
 #include <string.h>
 
 #include "ntp_control.h"
-#include "ntp_filter.h"
 #include "ntp_hostcore.h"
 #include "ntp_select.h"
 #include "ntp_system.h"
@@ -258,13 +257,13 @@ setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, nt
 		a.port = NTP_PORT;
 	}
 	ntp_peer_init(p, kind, &a, peer_flags(cs->flags), cs->minpoll, cs->maxpoll, cs->version,
-	              mono, h->precision);
+	              mono);
 	if (kind == NTP_PEER_LOCAL) {
 		p->unit = (uint8_t)unit;
 		p->cfg_stratum = (uint8_t)(cs->stratum < 0    ? 5
 		                           : cs->stratum > 15 ? 15
 		                                              : cs->stratum);
-		ntp_peer_clear(p, "INIT", mono, h->precision);
+		ntp_peer_clear(p, "INIT");
 	}
 	/* ntpd peer_clear() during startup: the associations poll 1 s apart;
 	 * a random fraction keeps simulated hosts from marching in step. */
@@ -358,6 +357,8 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 {
 	char scratch[8];
 	size_t n_config, n_net, n_slots, n_res, n_mru, off_peers, off_res, off_mru, total;
+	size_t off_algo, off_src;
+	const ntp_discipline *algo;
 	ntp_host *h;
 	size_t k = 0;
 
@@ -366,16 +367,20 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 		errsize = sizeof scratch;
 	}
 	err[0] = '\0';
-	if (check_conf(conf, p, &n_config, &n_net, err, errsize) != 0) {
+	if (check_conf(conf, p, &n_config, &n_net, err, errsize) != 0 ||
+	    ntp_discipline_check(conf, err, errsize) != 0) {
 		return NULL;
 	}
+	algo = ntp_discipline_for(conf);
 	n_slots = n_config + (passive_possible(conf) ? NTP_HOST_PASSIVE_SLOTS : 0);
 	n_res = count_restrict(conf, n_net);
 	n_mru = mru_entries(conf, p->control_remote);
 	off_peers = align_up(sizeof(ntp_host));
 	off_res = off_peers + align_up(n_slots * sizeof(ntp_peer));
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
-	total = off_mru + NTP_SERVER_TABLE_BYTES(n_mru);
+	off_algo = off_mru + align_up(NTP_SERVER_TABLE_BYTES(n_mru));
+	off_src = off_algo + align_up(algo->sys_size);
+	total = off_src + n_slots * align_up(algo->src_size);
 	h = calloc(1, total);
 	if (h == NULL) {
 		snprintf(err, errsize, "ntp_host_new: out of memory (%zu bytes)", total);
@@ -384,6 +389,9 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->alloc_size = total;
 	h->peers = (ntp_peer *)(void *)((char *)h + off_peers);
 	h->res = (ntp_restrict_entry *)(void *)((char *)h + off_res);
+	h->algo = algo;
+	h->algo_sys = (char *)h + off_algo;
+	h->algo_src = (char *)h + off_src;
 	h->n_peers = n_slots;
 	h->n_config = n_config;
 	h->n_res = build_restrict(conf, h->res);
@@ -411,11 +419,13 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 		}
 	}
 	assign_client_ports(h, conf);
-	ntp_system_setup_discipline(h, conf, p);
+	if (ntp_system_setup_discipline(h, conf, p, err, errsize) != 0) {
+		free(h);
+		return NULL;
+	}
 	setup_server(h, conf, p, (char *)h + off_mru, n_mru);
 	host_set_unsynchronised(h, "INIT");
 	h->t_update = h->now.mono;
-	h->sys_epoch = NTP_FILTER_NEVER;
 	h->jitter = ldexp(1.0, h->precision);
 	snprintf(h->no_peer_reason, sizeof h->no_peer_reason, "no update yet");
 	return h;
@@ -459,8 +469,8 @@ free_slot(ntp_peer *p)
 static void
 poll_peer(ntp_host *h, ntp_peer *p)
 {
-	ntp_proto_sys s = host_proto_sys(h);
-	bool fit = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST) == 0;
+	ntp_proto_sys s = host_proto_sys(h, p);
+	bool fit = ntp_system_unfit(h, p, h->now.mono) == 0;
 	bool was_sys = h->sys_peer == host_assoc_id(h, p);
 	ntp_poll_result res;
 	ntp_pkt req;
@@ -494,7 +504,7 @@ poll_peer(ntp_host *h, ntp_peer *p)
 		return;
 	}
 	if (res.sampled) {
-		ntp_system_sampled(h, p, res.filter_verdict, 0.0);
+		ntp_system_sampled(h, p, &res.sample);
 	}
 	if (res.became_unreachable && was_sys && h->sys_peer == host_assoc_id(h, p)) {
 		ntp_system_select(h); /* ntpd waits for another sample; we drop it now */
@@ -584,7 +594,7 @@ find_assoc(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint8_t mode)
 static void
 assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 {
-	ntp_proto_sys s = host_proto_sys(h);
+	ntp_proto_sys s = host_proto_sys(h, p);
 	bool was_sys = h->sys_peer == host_assoc_id(h, p);
 	ntp_rx_result rr;
 	char name[48], why[NTP_REASON_MAX];
@@ -612,7 +622,8 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 
 			host_event(h, NTP_EV_DEMOBILIZE, host_assoc_id(h, p),
 			           "%s: kiss code %s: stopped polling", name, code);
-			ntp_peer_clear(p, code, h->now.mono, h->precision);
+			ntp_peer_clear(p, code);
+			ntp_system_src_reset(h, p);
 			if (was_sys) {
 				ntp_system_select(h);
 			}
@@ -624,7 +635,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 	if (rr.became_reachable) {
 		host_reachable(h, p);
 	}
-	ntp_system_sampled(h, p, rr.filter_verdict, rr.spike);
+	ntp_system_sampled(h, p, &rr.sample);
 }
 
 static ntp_peer *
@@ -734,7 +745,8 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	 * association to NTP_MINDPOLL..NTP_MAXDPOLL, so one packet claiming
 	 * poll 17 cannot hold the slot for days (10 unanswered polls). */
 	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, PASSIVE_MINPOLL, PASSIVE_MAXPOLL, pkt->version,
-	              h->now.mono, h->precision);
+	              h->now.mono);
+	ntp_system_src_reset(h, p);
 	ntp_peer_schedule(p, h->now.mono + PASSIVE_FIRST_POLL_NS);
 	host_event(h, NTP_EV_REACHABLE, host_assoc_id(h, p),
 	           "%s: symmetric passive association mobilised",

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_clock.h"
 #include "ntp_conf.h"
 #include "ntp_info.h"
 #include "ntp_pkt.h"
@@ -64,7 +65,7 @@ enum ntp_event_code {
 enum ntp_action_kind {
 	NTP_ACT_SEND = 1, /* send bytes to an address */
 	NTP_ACT_STEP,     /* step the clock by offset */
-	NTP_ACT_ADJUST,   /* slew: new phase offset and frequency for the clock */
+	NTP_ACT_ADJUST,   /* adjust the clock: slew, frequency (u.adjust, ntp_clock_adj) */
 	NTP_ACT_EVENT,    /* something to log */
 	NTP_ACT_STATS,    /* a line for peerstats/loopstats in ntpd's format */
 	NTP_ACT_EXIT,     /* the host gave up (panic: "set clock manually"): ntpd
@@ -87,15 +88,10 @@ typedef struct ntp_action {
 		struct {
 			double offset; /* s; add to the clock (positive = forward) */
 		} step;
-		struct {
-			/* The discipline's output (core/ntp_clock applies it): remove
-			 * `offset` s of phase with time constant `tau` s and run the
-			 * clock at `freq` s/s relative to its oscillator from now on. */
-			double offset; /* s; positive = clock is behind, advance it */
-			double freq;   /* s/s; total frequency correction */
-			double tau;    /* s; phase slew time constant; <= 0: slew the whole
-			                  offset at the constant 500 ppm adjtime rate */
-		} adjust;
+		/* The discipline's output: core/ntp_clock applies it
+		 * (ntp_clock_apply), as ntpsim's clocks and refd's virtual
+		 * clock do. */
+		ntp_clock_adj adjust;
 		struct {
 			uint16_t code; /* enum ntp_event_code */
 			int assoc;     /* association id, 0 = system */

@@ -327,7 +327,7 @@ host_peer_status_word(const ntp_peer *p)
 
 /* ntpd record_peer_stats(): "MJD SOD addr status offset delay disp jitter". */
 void
-host_peerstats(ntp_host *h, const ntp_peer *p)
+host_peerstats(ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 {
 	char line[192], addr[48];
 	long mjd;
@@ -338,21 +338,24 @@ host_peerstats(ntp_host *h, const ntp_peer *p)
 	}
 	ntp_time_mjd(h->now.local, &mjd, &sod);
 	snprintf(line, sizeof line, "%ld %.3f %s %x %.9f %.9f %.9f %.9f", mjd, sod,
-	         ntp_addr_format(&p->addr, addr, sizeof addr), host_peer_status_word(p),
-	         p->filter.offset, p->filter.delay, p->filter.disp, p->filter.jitter);
+	         ntp_addr_format(&p->addr, addr, sizeof addr), host_peer_status_word(p), e->offset,
+	         e->delay, e->disp, e->jitter);
 	host_stats_line(h, NTP_STATS_PEERSTATS, line);
 }
 
 /* What the per-association procedures read of the system. */
+void *
+host_src(const ntp_host *h, const ntp_peer *p)
+{
+	return h->algo_src + (size_t)(p - h->peers) * h->algo->src_size;
+}
+
 ntp_proto_sys
-host_proto_sys(const ntp_host *h)
+host_proto_sys(const ntp_host *h, const ntp_peer *p)
 {
 	ntp_proto_sys s = {
 	        .precision = h->precision,
-	        .poll = ntp_disc_poll(&h->disc),
-	        .maxdist = h->maxdist,
-	        /* ntpd 4.2.8: no filter sort until the startup clamp is over */
-	        .filter_no_sort = h->disc.freq_cnt > 0.0,
+	        .poll = h->algo->poll(h->algo_sys, host_src(h, p)),
 	        .leap = h->leap,
 	        .stratum = h->stratum,
 	        .refid = h->refid,
@@ -382,7 +385,7 @@ host_server_sys(const ntp_host *h)
 	        .leap = h->leap,
 	        .stratum = h->stratum,
 	        .precision = h->precision,
-	        .poll = ntp_disc_poll(&h->disc),
+	        .poll = h->algo->poll(h->algo_sys, NULL),
 	        .rootdelay = ntp_short_from_s(h->rootdelay),
 	        .rootdisp = ntp_short_from_s(aged_rootdisp(h)),
 	        .refid = h->refid,

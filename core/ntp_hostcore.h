@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ntp_disc.h"
+#include "ntp_discipline.h"
 #include "ntp_fault.h"
 #include "ntp_host.h"
 #include "ntp_nonce.h"
@@ -48,7 +49,6 @@ struct ntp_host {
 	/* configuration, fixed at ntp_host_new */
 	int8_t precision; /* log2 s */
 	bool control_remote;
-	int minsane, minclock, maxclock;
 	bool auth_required;  /* `enable auth` (default): ephemeral peers must authenticate */
 	double maxdist;      /* s, tos maxdist */
 	int orphan;          /* tos orphan stratum; 16 = off */
@@ -60,16 +60,12 @@ struct ntp_host {
 	uint8_t stratum; /* 16 = unsynchronised */
 	uint32_t refid;
 	ntp_ts64 reftime;
-	double rootdelay;   /* s */
-	double rootdisp;    /* s */
-	ntp_time t_update;  /* mono time of the last clock update (dispersion ages) */
-	int sys_peer;       /* slot + 1, 0 = none */
-	ntp_time sys_epoch; /* filter epoch (mono) of the last sample given to the discipline */
-	double offset;      /* s, combined offset of the last selection */
-	double jitter;      /* s, system jitter of the last selection */
-	double clockhop;    /* s, ntp_select clockhop carried between runs */
-	double sel_low, sel_high; /* s, last intersection interval */
-	bool sel_interval;        /* sel_low/high valid */
+	double rootdelay;  /* s */
+	double rootdisp;   /* s */
+	ntp_time t_update; /* mono time of the last clock update (dispersion ages) */
+	int sys_peer;      /* slot + 1, 0 = none */
+	double offset;     /* s, combined offset of the last selection */
+	double jitter;     /* s, system jitter of the last selection */
 	bool orphan_active;
 	ntp_time orphan_at; /* mono time orphan mode may begin; NEVER = not armed */
 	bool exited;        /* panic: EXIT emitted, the host does nothing more */
@@ -79,8 +75,14 @@ struct ntp_host {
 	uint32_t local_refid; /* refid of the local address we were last reached at */
 	char no_peer_reason[NTP_REASON_MAX];
 
+	/* the discipline (ntp_discipline.h): its ops, its system state and
+	 * the state of each association slot (src_size bytes apiece), all in
+	 * the host's block */
+	const ntp_discipline *algo;
+	void *algo_sys;
+	char *algo_src;
+
 	/* modules */
-	ntp_disc disc;
 	ntp_server server;
 	ntp_rand rnd;
 	ntp_nonce nonce; /* client transmit timestamps (cryptographic) */
@@ -135,10 +137,13 @@ void host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, con
                       bool patch_xmt);
 void host_stats_line(ntp_host *h, uint32_t file, const char *line);
 unsigned host_peer_status_word(const ntp_peer *p);
-void host_peerstats(ntp_host *h, const ntp_peer *p);
+void host_peerstats(ntp_host *h, const ntp_peer *p, const ntp_estimate *e);
 
-/* What the association and server procedures read of the system. */
-ntp_proto_sys host_proto_sys(const ntp_host *h);
+/* The discipline's state of association p (in the host's block). */
+void *host_src(const ntp_host *h, const ntp_peer *p);
+
+/* What association p's procedures and the server read of the system. */
+ntp_proto_sys host_proto_sys(const ntp_host *h, const ntp_peer *p);
 ntp_server_sys host_server_sys(const ntp_host *h);
 void host_set_unsynchronised(ntp_host *h, const char *refid);
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ntp_filter.h"
 #include "ntp_hostcore.h"
 #include "ntp_select.h"
 #include "ntp_system.h"
@@ -67,18 +66,21 @@ peer_type(const ntp_peer *p)
 
 /* Why an association has the tally it has, in words. */
 static void
-peer_reason(const ntp_host *h, const ntp_peer *p, ntp_time mono, char *buf, size_t size)
+peer_reason(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e, ntp_time mono, char *buf,
+            size_t size)
 {
-	uint16_t u = ntp_peer_unfit(p, mono, h->maxdist, MINDIST);
+	uint16_t u = ntp_peer_unfit(p, e, mono, h->maxdist, MINDIST);
+	ntp_disc_info di;
 
+	h->algo->info(h->algo_sys, &di);
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 		ntp_proto_why_format(p->why, p->why_a, p->why_b, buf, size);
 	} else if (u != 0) {
-		ntp_proto_unfit_format(p, u, mono, h->maxdist, MINDIST, buf, size);
-	} else if (p->sel == NTP_SEL_FALSETICKER && h->sel_interval) {
+		ntp_proto_unfit_format(p, e, u, mono, h->maxdist, MINDIST, buf, size);
+	} else if (p->sel == NTP_SEL_FALSETICKER && di.interval) {
 		snprintf(buf, size,
 		         "falseticker: offset %+.6f s outside intersection [%+.6f, %+.6f]",
-		         p->filter.offset, h->sel_low, h->sel_high);
+		         e->offset, di.low, di.high);
 	} else if (p->sel == NTP_SEL_SYSPEER) {
 		snprintf(buf, size, "system peer");
 	} else if (p->sel == NTP_SEL_REJECT && p->kind == NTP_PEER_LOCAL) {
@@ -94,19 +96,18 @@ peer_reason(const ntp_host *h, const ntp_peer *p, ntp_time mono, char *buf, size
 	}
 }
 
-/* The filter's ring, newest first, as ntpd's ctl_putarray shows it. */
+/* The discipline's register of recent samples (ntpd: the filter's ring,
+ * newest first, as its ctl_putarray shows it). */
 static void
-filter_register(const ntp_filter *f, ntp_peer_info *o)
+sample_register(const ntp_host *h, const ntp_peer *p, ntp_peer_info *o)
 {
-	_Static_assert(NTP_PEER_INFO_STAGES == NTP_FILTER_STAGES, "one value per filter stage");
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
-		const ntp_filter_stage *s =
-		        &f->f[(f->next + NTP_FILTER_STAGES - 1 - i) % NTP_FILTER_STAGES];
+	ntp_disc_register r;
 
-		o->filt_delay[i] = s->delay;
-		o->filt_offset[i] = s->offset;
-		o->filt_disp[i] = s->disp;
-	}
+	_Static_assert(NTP_PEER_INFO_STAGES == NTP_DISC_REGISTER, "one value per register stage");
+	h->algo->src_register(h->algo_sys, host_src(h, p), &r);
+	memcpy(o->filt_delay, r.delay, sizeof o->filt_delay);
+	memcpy(o->filt_offset, r.offset, sizeof o->filt_offset);
+	memcpy(o->filt_disp, r.disp, sizeof o->filt_disp);
 }
 
 size_t
@@ -121,10 +122,12 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 	for (size_t i = 0; i < h->n_peers && n < max; i++) {
 		const ntp_peer *p = &h->peers[i];
 		ntp_peer_info *o = &out[n];
+		ntp_estimate e;
 
 		if (!host_slot_used(p)) {
 			continue;
 		}
+		ntp_system_estimate(h, p, &e);
 		memset(o, 0, sizeof *o);
 		o->assoc = (int)i + 1;
 		o->addr = p->addr;
@@ -135,19 +138,19 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 		o->when = p->last_rx != NTP_TIME_NONE ? ntp_time_diff_s(mono, p->last_rx) : -1.0;
 		o->poll = ntp_peer_poll_log2(p);
 		o->reach = p->reach;
-		o->delay = p->filter.delay;
-		o->offset = p->filter.offset;
-		o->jitter = p->filter.jitter;
-		o->disp = p->filter.disp;
+		o->delay = e.delay;
+		o->offset = e.offset;
+		o->jitter = e.jitter;
+		o->disp = e.disp;
 		o->tally = ntp_select_tally(p->sel);
-		peer_reason(h, p, mono, o->reason, sizeof o->reason);
+		peer_reason(h, p, &e, mono, o->reason, sizeof o->reason);
 		o->leap = p->leap;
 		o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
 		o->sent = p->sent;
 		o->received = p->received;
 		o->rejected = p->rejected;
 		o->flash = p->flash;
-		filter_register(&p->filter, o);
+		sample_register(h, p, o);
 		n++;
 	}
 	return n;
@@ -156,25 +159,30 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 void
 ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 {
+	ntp_disc_info di;
+
 	if (h == NULL || out == NULL) {
 		return;
 	}
+	h->algo->info(h->algo_sys, &di);
 	memset(out, 0, sizeof *out);
 	out->leap = h->leap;
 	out->stratum = h->stratum;
 	out->precision = h->precision;
-	out->poll = ntp_disc_poll(&h->disc);
+	out->poll = di.poll;
 	out->rootdelay = h->rootdelay;
 	out->rootdisp = h->rootdisp;
 	out->refid = h->refid;
 	out->reftime = h->reftime;
 	out->sys_peer = h->sys_peer;
 	out->offset = h->offset;
-	out->freq_ppm = ntp_disc_freq_ppm(&h->disc);
+	out->freq_ppm = di.freq * 1e6;
+	out->freq_trusted = di.freq_trusted;
 	out->sys_jitter = h->jitter;
-	out->clk_jitter = h->disc.clk_jitter;
-	out->clk_wander = h->disc.clk_wander * 1e6;
-	out->disc_state = h->disc.state;
+	out->clk_jitter = di.clk_jitter;
+	out->clk_wander = di.clk_wander * 1e6;
+	out->disc_state = di.state;
+	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
 	out->steps = h->steps;
 	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {
 		/* as of the last call: nobody passes the fit tests */

@@ -58,8 +58,12 @@ typedef struct ntp_sys_info {
 	int sys_peer;                              /* assoc id, 0 = none */
 	double offset;                             /* s, last offset the discipline saw */
 	double freq_ppm;                           /* ppm, frequency correction */
+	bool freq_trusted;                         /* the discipline would keep freq in a
+	                                              drift file (measured, not a guess) */
 	double sys_jitter, clk_jitter, clk_wander; /* s, s, ppm */
-	int disc_state;                            /* enum ntp_disc_state */
+	int disc_state;                            /* enum ntp_disc_state (every discipline
+	                                              reports in ntpd's clock states) */
+	char discipline[24];                       /* its name: "ntpd-kernel" */
 	unsigned steps;
 	char no_sys_peer_reason[NTP_REASON_MAX];
 	/* server side */

@@ -27,15 +27,9 @@ clamp_poll(int v)
 	return (int8_t)(v < NTP_MINPOLL ? NTP_MINPOLL : v > NTP_MAXPOLL ? NTP_MAXPOLL : v);
 }
 
-static double
-log2_s(int8_t v)
-{
-	return ldexp(1.0, v);
-}
-
 void
 ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
-              int8_t maxpoll, uint8_t version, ntp_time mono, int8_t precision)
+              int8_t maxpoll, uint8_t version, ntp_time mono)
 {
 	memset(p, 0, sizeof *p);
 	if (addr != NULL) {
@@ -56,17 +50,17 @@ ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, in
 	p->nextdate = TS_NEVER;
 	p->headway = mono;
 	p->last_rx = NTP_TIME_NONE;
-	ntp_peer_clear(p, "INIT", mono, precision);
+	ntp_peer_clear(p, "INIT");
 }
 
 void
-ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time mono, int8_t precision)
+ntp_peer_clear(ntp_peer *p, const char *ident)
 {
 	/* The outstanding request (aorg, t1) and the duplicate/echo state
 	 * (xmt, dst) survive: after our own step the host moves t1 and dst
 	 * with the clock, so a reply already in flight still yields a correct
-	 * sample. */
-	ntp_filter_reset(&p->filter, mono, log2_s(precision));
+	 * sample.  What the discipline made of the samples (ntpd: the clock
+	 * filter) is the host's to clear (ntp_discipline src_init). */
 	p->reach = 0;
 	p->unreach = 0;
 	p->burst = 0;
@@ -202,24 +196,23 @@ schedule_next(ntp_peer *p, ntp_time mono, ntp_rand *rnd)
 	p->nextdate = regular_poll(p, mono, next);
 }
 
-static ntp_filter_params
-filter_params(const ntp_peer *p, const ntp_proto_sys *sys)
+/* A sample at mono (offset, delay, dispersion in s) as the discipline
+ * gets it. */
+static void
+make_sample(ntp_sample *smp, const ntp_peer *p, double offset, double delay, double disp,
+            ntp_time mono)
 {
-	ntp_filter_params fp = {
-	        .precision = log2_s(sys->precision),
-	        .maxdist = sys->maxdist,
-	        .hpoll = p->hpoll,
-	        .no_sort = sys->filter_no_sort,
-	};
-
-	return fp;
+	memset(smp, 0, sizeof *smp);
+	smp->offset = offset;
+	smp->delay = delay;
+	smp->disp = disp;
+	smp->mono = mono;
+	smp->poll = p->hpoll;
 }
 
-int
-ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now)
+void
+ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now, ntp_sample *smp)
 {
-	ntp_filter_params fp = filter_params(p, sys);
-
 	/* ntpd refclock_local + refclock_receive: leap 0, the fudge stratum,
 	 * refid LOCL, reference time now, root dispersion 10 ms, and a
 	 * zero-offset zero-delay sample of system-precision dispersion. */
@@ -233,7 +226,7 @@ ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now)
 	p->reach |= 1;
 	p->last_rx = now.mono;
 	p->received++;
-	return ntp_filter_add(&p->filter, 0.0, 0.0, fp.precision, now.mono, &fp, NULL);
+	make_sample(smp, p, 0.0, 0.0, ldexp(1.0, sys->precision), now.mono);
 }
 
 /* A nonzero 64-bit value: a zero transmit timestamp would read as "none". */
@@ -322,11 +315,9 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_
 		/* RFC 5905: no reply to the last three polls ages the filter
 		 * with a MAXDISP sample (ntpd 4.2.8 waits for reach == 0). */
 		if (p->kind != NTP_PEER_LOCAL && (p->reach & 0x07) == 0) {
-			ntp_filter_params fp = filter_params(p, sys);
-
 			res->sampled = true;
-			res->filter_verdict = ntp_filter_add(&p->filter, 0.0, 0.0, NTP_MAXDISPERSE,
-			                                     now.mono, &fp, NULL);
+			make_sample(&res->sample, p, 0.0, 0.0, NTP_MAXDISPERSE, now.mono);
+			res->sample.lost = true;
 		}
 		/* ntpd transmit(): after NTP_UNREACH silent polls back off one
 		 * step per poll (poll_update clamps at maxpoll); an ephemeral
@@ -348,7 +339,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_
 		bool was_reachable = (p->reach & ~1u) != 0;
 
 		res->sampled = true;
-		res->filter_verdict = ntp_peer_local_sample(p, sys, now);
+		ntp_peer_local_sample(p, sys, now, &res->sample);
 		res->became_reachable = !was_reachable;
 		schedule_next(p, now.mono, NULL);
 		return false;
@@ -508,18 +499,18 @@ timestamp_tests(ntp_peer *p, const ntp_pkt *pkt, ntp_rx_result *res)
 /* RFC 5905 §8: offset and delay from T1..T4; first-order differences in
  * 64-bit fixed point, only then in double. */
 static void
-compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_time t4_local, const ntp_proto_sys *sys,
+compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                ntp_rx_result *res)
 {
 	ntp_ts64 t1 = ntp_ts_from_unix_ns(p->t1);
-	ntp_ts64 t4 = ntp_ts_from_unix_ns(t4_local);
+	ntp_ts64 t4 = ntp_ts_from_unix_ns(t_recv.local);
 	double t21 = ntp_dur_to_s(ntp_ts_sub(pkt->rec, t1));
 	double t34 = ntp_dur_to_s(ntp_ts_sub(pkt->xmt, t4));
-	double prec = log2_s(sys->precision);
+	double prec = ldexp(1.0, sys->precision);
+	double delay = fmax(t21 - t34, prec);
 
-	res->offset = (t21 + t34) / 2.0;
-	res->delay = fmax(t21 - t34, prec);
-	res->disp = prec + log2_s(pkt->precision) + NTP_PHI * res->delay;
+	make_sample(&res->sample, p, (t21 + t34) / 2.0, delay,
+	            prec + ldexp(1.0, pkt->precision) + NTP_PHI * delay, t_recv.mono);
 }
 
 static void
@@ -558,8 +549,6 @@ int
 ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                  ntp_rx_result *res)
 {
-	ntp_filter_params fp;
-
 	memset(res, 0, sizeof *res);
 	p->received++;
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
@@ -616,13 +605,10 @@ ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_prot
 		return res->verdict;
 	}
 
-	compute_sample(p, pkt, t_recv.local, sys, res);
+	compute_sample(p, pkt, t_recv, sys, res);
 	adopt_packet(p, pkt, t_recv, res);
 	p->flash = (uint16_t)(p->flash & ~NTP_PKT_TEST_MASK);
 	res->verdict = NTP_RX_SAMPLE;
-	fp = filter_params(p, sys);
-	res->filter_verdict = ntp_filter_add(&p->filter, res->offset, res->delay, res->disp,
-	                                     t_recv.mono, &fp, &res->spike);
 	return res->verdict;
 }
 
@@ -644,29 +630,29 @@ ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns)
 }
 
 double
-ntp_peer_root_distance(const ntp_peer *p, ntp_time mono, double mindist)
+ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double mindist)
 {
-	double age = ntp_time_diff_s(mono, p->filter.update);
+	double age = ntp_time_diff_s(mono, e->t);
 	double d;
 
 	if (age < 0.0) {
 		age = 0.0;
 	}
-	d = (p->filter.delay + p->rootdelay) / 2.0 + p->filter.disp + NTP_PHI * age + p->rootdisp +
-	    p->filter.jitter;
+	d = (e->delay + p->rootdelay) / 2.0 + e->disp + NTP_PHI * age + p->rootdisp + e->jitter;
 	return d < mindist ? mindist : d;
 }
 
 uint16_t
-ntp_peer_unfit(const ntp_peer *p, ntp_time mono, double maxdist, double mindist)
+ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double maxdist,
+               double mindist)
 {
 	uint16_t bits = 0;
 
 	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum >= NTP_STRATUM_UNSPEC) {
 		bits |= NTP_TEST10;
 	}
-	if (p->kind != NTP_PEER_LOCAL &&
-	    ntp_peer_root_distance(p, mono, mindist) >= maxdist + NTP_PHI * log2_s(p->hpoll)) {
+	if (p->kind != NTP_PEER_LOCAL && ntp_peer_root_distance(p, e, mono, mindist) >=
+	                                         maxdist + NTP_PHI * ldexp(1.0, p->hpoll)) {
 		bits |= NTP_TEST11;
 	}
 	if (p->stratum > 1 && p->local_refid != 0 && p->refid == p->local_refid) {
@@ -773,8 +759,8 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 }
 
 char *
-ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time mono, double maxdist,
-                       double mindist, char *buf, size_t size)
+ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t unfit, ntp_time mono,
+                       double maxdist, double mindist, char *buf, size_t size)
 {
 	if (unfit & NTP_TEST13) {
 		snprintf(buf, size, "%s",
@@ -786,8 +772,8 @@ ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time mono, double 
 		         p->stratum);
 	} else if (unfit & NTP_TEST11) {
 		snprintf(buf, size, "TEST11 distance %.3f s >= maxdist %.3f s",
-		         ntp_peer_root_distance(p, mono, mindist),
-		         maxdist + NTP_PHI * log2_s(p->hpoll));
+		         ntp_peer_root_distance(p, e, mono, mindist),
+		         maxdist + NTP_PHI * ldexp(1.0, p->hpoll));
 	} else if (unfit & NTP_TEST12) {
 		snprintf(buf, size, "TEST12 loop: its reference is this host");
 	} else {

@@ -4,8 +4,9 @@
  * App. A.5.1 receive()/packet(), A.5.7 poll()/poll_update(), as ntpd 4.2.x
  * does them): the packet tests with ntpd's flash bits, the origin /
  * duplicate checks, the reach register, poll timers with jitter, burst and
- * iburst, unreachable backoff, kiss-o'-death, and the offset/delay sample
- * that goes into the association's clock filter.
+ * iburst, unreachable backoff, kiss-o'-death, and the raw offset/delay
+ * sample (ntp_discipline.h ntp_sample) that the host hands to its
+ * discipline.
  *
  * One ntp_peer is one association: a client (`server`), a symmetric active
  * (`peer`) or passive (mobilised by a mode 1 packet) association, or the
@@ -39,7 +40,7 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
-#include "ntp_filter.h"
+#include "ntp_discipline.h"
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
 #include "ntp_time.h"
@@ -121,10 +122,8 @@ enum ntp_why {
 
 /* The system context an association reads (never writes). */
 typedef struct ntp_proto_sys {
-	int8_t precision;    /* log2 s, system precision */
-	int8_t poll;         /* log2 s, system poll (ntp_disc_poll) */
-	double maxdist;      /* s, tos maxdist */
-	bool filter_no_sort; /* discipline in its startup: filter takes the newest sample */
+	int8_t precision; /* log2 s, system precision */
+	int8_t poll;      /* log2 s, the poll the discipline wants (ntp_discipline poll) */
 	/* System variables a symmetric packet carries (RFC 5905 §7.3). */
 	uint8_t leap;
 	uint8_t stratum; /* 16 = unsynchronised (sent as 0) */
@@ -180,8 +179,6 @@ typedef struct ntp_peer {
 	ntp_ts64 reftime;
 	uint32_t local_refid; /* refid of our own address on this path (loop test) */
 
-	ntp_filter filter; /* offset, delay, disp, jitter, epoch */
-
 	/* status */
 	uint16_t flash;     /* TEST bits of the last packet and fit tests */
 	uint8_t sel;        /* enum ntp_select_state from the last selection */
@@ -204,27 +201,28 @@ typedef struct ntp_peer {
 } ntp_peer;
 
 /* Set up an association (ntpd newpeer + peer_clear "INIT") at monotonic
- * time mono.  addr is the remote (ignored for LOCAL); minpoll/maxpoll are
- * clamped to [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as
- * ntpd's refclocks do (maxpoll = minpoll).  The first poll is scheduled by
- * the caller (ntp_peer_schedule). */
+ * time mono (its client headway starts there).  addr is the remote (ignored for LOCAL);
+ * minpoll/maxpoll are clamped to [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as ntpd's
+ * refclocks do (maxpoll = minpoll).  The first poll is scheduled by the caller (ntp_peer_schedule).
+ */
 void ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
-                   int8_t maxpoll, uint8_t version, ntp_time mono, int8_t precision);
+                   int8_t maxpoll, uint8_t version, ntp_time mono);
 
-/* ntpd peer_clear(): forget the filter, reach and peer variables (the
- * refid shows `ident`, e.g. "STEP"), back to minpoll.  The outstanding
- * request, counters and configuration stay. */
-void ntp_peer_clear(ntp_peer *p, const char *ident, ntp_time mono, int8_t precision);
+/* ntpd peer_clear(): forget reach and the peer variables (the refid shows
+ * `ident`, e.g. "STEP"), back to minpoll.  The outstanding request,
+ * counters and configuration stay; the discipline's state of the source
+ * (ntpd: its clock filter) is the caller's to reset. */
+void ntp_peer_clear(ntp_peer *p, const char *ident);
 
 /* Set the next poll (monotonic time). */
 void ntp_peer_schedule(ntp_peer *p, ntp_time mono_at);
 
 /* What one poll did. */
 typedef struct ntp_poll_result {
-	bool send;               /* *req holds a packet for p->addr */
-	bool sampled;            /* a sample went through the filter (LOCAL, or a
-	                            lost-poll dummy) */
-	int filter_verdict;      /* enum ntp_filter_verdict when sampled */
+	bool send;    /* *req holds a packet for p->addr */
+	bool sampled; /* `sample` holds one for the discipline: LOCAL's,
+	                 or a lost-poll dummy (sample.lost) */
+	ntp_sample sample;
 	bool became_reachable;   /* LOCAL's first sample */
 	bool became_unreachable; /* reach register just went to 0 */
 	bool timed_out;          /* ephemeral association unreachable too long:
@@ -245,7 +243,7 @@ bool ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now,
 
 /* Verdicts of ntp_peer_receive. */
 enum ntp_rx_verdict {
-	NTP_RX_SAMPLE = 0,      /* valid: sample computed and filtered */
+	NTP_RX_SAMPLE = 0,      /* valid: res->sample holds the sample */
 	NTP_RX_REJECT = 1,      /* a packet test failed: nothing changed */
 	NTP_RX_KOD = 2,         /* a valid kiss-o'-death was acted on */
 	NTP_RX_KOD_SPOOFED = 3, /* a KoD with a wrong origin: ignored, counted */
@@ -258,10 +256,8 @@ typedef struct ntp_rx_result {
 	double why_a, why_b;
 	uint32_t kiss; /* kiss code of a KoD */
 	bool became_reachable;
-	bool demobilized;           /* DENY/RSTR */
-	double offset, delay, disp; /* the raw sample (s) */
-	int filter_verdict;         /* enum ntp_filter_verdict */
-	double spike;               /* s, popcorn spike size */
+	bool demobilized;  /* DENY/RSTR */
+	ntp_sample sample; /* for NTP_RX_SAMPLE: the raw sample */
 } ntp_rx_result;
 
 /* receive() + packet() for a packet that belongs to this association,
@@ -271,14 +267,14 @@ typedef struct ntp_rx_result {
  * and for a good packet updates the peer variables, the reach register,
  * computes offset and delay from T1..T4 (RFC 5905 §8: differences in
  * fixed point, then double; delay clamped to >= precision; dispersion
- * = precision_s + precision_p + PHI * delay) and runs the clock filter.
+ * = precision_s + precision_p + PHI * delay) into res->sample.
  * Returns res->verdict. */
 int ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                      ntp_rx_result *res);
 
 /* Sample of the LOCAL pseudo-source (ntpd refclock_local), taken by
  * ntp_peer_poll; exposed for tests. */
-int ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now);
+void ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now, ntp_sample *smp);
 
 /* Build the packet this association sends when the local clock reads
  * `local` (RFC 5905 App. A.5.1 peer_xmit), remembering the expected origin
@@ -296,16 +292,19 @@ uint8_t ntp_peer_request_mode(const ntp_peer *p);
  * true sample.  Timers and ages are monotonic and do not move. */
 void ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns);
 
-/* Root distance (RFC 5905 App. A.5.5.2, ntpd root_distance()):
- * (delay + rootdelay)/2 + disp + PHI*(now - update) + rootdisp + jitter,
+/* Root distance (RFC 5905 App. A.5.5.2, ntpd root_distance()) from the
+ * discipline's estimate e of the source and its packet variables:
+ * (delay + rootdelay)/2 + disp + PHI*(now - e->t) + rootdisp + jitter,
  * at least mindist. */
-double ntp_peer_root_distance(const ntp_peer *p, ntp_time mono, double mindist);
+double ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
+                              double mindist);
 
 /* The fit tests (ntpd peer_unfit): TEST10 unsynchronised/stratum,
  * TEST11 distance >= maxdist + PHI * 2^hpoll (not for LOCAL, like ntpd's
  * refclocks), TEST12 loop (stratum > 1 and its refid is our address),
  * TEST13 unreachable or noselect.  Returns the failing bits (0 = fit). */
-uint16_t ntp_peer_unfit(const ntp_peer *p, ntp_time mono, double maxdist, double mindist);
+uint16_t ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double maxdist,
+                        double mindist);
 
 /* "TEST2 bogus origin: 0x... does not match the request 0x..." etc. into
  * buf.  Returns buf. */
@@ -313,8 +312,8 @@ char *ntp_proto_why_format(int why, double a, double b, char *buf, size_t size);
 
 /* "TEST11 distance 1.94 s >= maxdist 1.50 s" for the first failing fit
  * bit; "" when fit.  Returns buf. */
-char *ntp_proto_unfit_format(const ntp_peer *p, uint16_t unfit, ntp_time mono, double maxdist,
-                             double mindist, char *buf, size_t size);
+char *ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t unfit,
+                             ntp_time mono, double maxdist, double mindist, char *buf, size_t size);
 
 /* Interval of the next poll in log2 s, as ntpd poll_update() chooses it:
  * minpoll during a retry/unreachable iburst, else min(hpoll, ppoll). */

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * ntp_system: the host's system process (see ntp_system.h).
+ * ntp_system: the host's system process (see ntp_system.h).  What it
+ * keeps of RFC 5905 §11 is the protocol's part: the fit tests, orphan
+ * mode, the system variables and the events; the choice of the system
+ * peer and what to do with the clock are the discipline's (ntp_discipline
+ * update()).
  */
 #include "ntp_system.h"
 
@@ -8,53 +12,80 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ntp_filter.h"
 #include "ntp_select.h"
 
-static void
-loopstats(ntp_host *h)
-{
-	char line[192];
+/* ---- the discipline's state ---- */
 
-	if (!(h->stats & NTP_STATS_LOOPSTATS)) {
-		return;
-	}
-	ntp_disc_loopstats(&h->disc, h->now.local, line, sizeof line);
-	host_stats_line(h, NTP_STATS_LOOPSTATS, line);
+void
+ntp_system_estimate(const ntp_host *h, const ntp_peer *p, ntp_estimate *e)
+{
+	h->algo->estimate(h->algo_sys, host_src(h, p), e);
+}
+
+uint16_t
+ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono)
+{
+	ntp_estimate e;
+
+	ntp_system_estimate(h, p, &e);
+	return ntp_peer_unfit(p, &e, mono, h->maxdist, MINDIST);
+}
+
+int8_t
+ntp_system_poll(const ntp_host *h, const ntp_peer *p)
+{
+	return h->algo->poll(h->algo_sys, p != NULL ? host_src(h, p) : NULL);
 }
 
 void
-ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p)
+ntp_system_src_reset(ntp_host *h, ntp_peer *p)
 {
-	ntp_disc_params dp;
+	h->algo->src_init(h->algo_sys, host_src(h, p), h->now.mono);
+}
+
+/* ---- setup ---- */
+
+int
+ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p, char *err,
+                            size_t errsize)
+{
+	ntp_disc_setup s = {
+	        .conf = c,
+	        .precision = h->precision,
+	        .minpoll = NTP_DISC_MINPOLL_DEFAULT,
+	        .maxpoll = NTP_DISC_MAXPOLL_DEFAULT,
+	        .maxdist = h->maxdist,
+	        .mindist = MINDIST,
+	        .minsane = c->tos_minsane >= 0 ? c->tos_minsane : NTP_SELECT_MINSANE,
+	        .minclock = c->tos_minclock >= 0 ? c->tos_minclock : NTP_SELECT_MINCLOCK,
+	        .maxclock = NTP_SELECT_MAXCLOCK,
+	        .allow_big_first_step = p->allow_big_first_step,
+	        .have_drift = p->have_drift,
+	        .drift_ppm = p->drift_ppm,
+	        .now = h->now,
+	};
 	int lo = 99, hi = -1;
 
 	for (size_t i = 0; i < h->n_config; i++) {
 		lo = h->peers[i].minpoll < lo ? h->peers[i].minpoll : lo;
 		hi = h->peers[i].maxpoll > hi ? h->peers[i].maxpoll : hi;
 	}
-	ntp_disc_params_default(&dp);
-	dp.step = ntp_conf_step(c);
-	dp.stepout = ntp_conf_stepout(c);
-	dp.panic = ntp_conf_panic(c);
-	dp.allow_big_first_step = p->allow_big_first_step;
 	if (hi >= 0) {
-		dp.minpoll = (int8_t)lo;
-		dp.maxpoll = (int8_t)hi;
+		s.minpoll = (int8_t)lo;
+		s.maxpoll = (int8_t)hi;
 	}
-	dp.have_drift = p->have_drift;
-	dp.drift_ppm = p->drift_ppm;
-	dp.disabled = c->disable_ntp;
-	dp.precision = ldexp(1.0, h->precision);
-	ntp_disc_init(&h->disc, &dp, h->now.mono);
+	if (h->algo->init(h->algo_sys, &s, err, errsize) != 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < h->n_peers; i++) {
+		ntp_system_src_reset(h, &h->peers[i]);
+	}
+	return 0;
 }
 
 void
 ntp_system_setup_tos(ntp_host *h, const ntp_conf *c, ntp_time mono)
 {
-	h->minsane = c->tos_minsane >= 0 ? c->tos_minsane : NTP_SELECT_MINSANE;
-	h->minclock = c->tos_minclock >= 0 ? c->tos_minclock : NTP_SELECT_MINCLOCK;
-	h->maxclock = NTP_SELECT_MAXCLOCK;
 	h->maxdist = c->tos_maxdist > 0.0 ? c->tos_maxdist : NTP_SELECT_MAXDIST;
 	h->orphan = c->tos_orphan >= 1 && c->tos_orphan < NTP_STRATUM_UNSPEC ? c->tos_orphan
 	                                                                     : NTP_STRATUM_UNSPEC;
@@ -63,21 +94,36 @@ ntp_system_setup_tos(ntp_host *h, const ntp_conf *c, ntp_time mono)
 	h->orphan_at = h->orphan < NTP_STRATUM_UNSPEC ? mono + h->orphanwait : NEVER;
 }
 
-/* ntpd sets the kernel frequency from the drift file at start-up
- * ("freq_set kernel N PPM"), long before the first clock update: without
- * this the clock would run uncorrected until a server is reached, or for
- * ever if none is. */
 static void
-apply_drift_frequency(ntp_host *h)
+adjust_clock(ntp_host *h, const ntp_clock_adj *adj)
 {
 	ntp_action *a;
 
-	if (h->disc.p.disabled || (a = host_push(h, NTP_ACT_ADJUST)) == NULL) {
+	if (adj->what == 0 || (a = host_push(h, NTP_ACT_ADJUST)) == NULL) {
 		return;
 	}
-	a->u.adjust.offset = 0.0;
-	a->u.adjust.freq = h->disc.freq;
-	a->u.adjust.tau = 0.0;
+	a->u.adjust = *adj;
+}
+
+void
+ntp_system_start(ntp_host *h)
+{
+	ntp_disc_info di;
+	ntp_clock_adj adj;
+
+	host_event(h, NTP_EV_RESTART, 0, "ntplab host started: %zu associations, discipline %s",
+	           h->n_config, h->algo->name);
+	h->algo->info(h->algo_sys, &di);
+	if (di.state == NTP_DISC_FSET) {
+		host_event(h, NTP_EV_FREQ_SET, 0, "frequency %.3f PPM from the drift file",
+		           di.freq * 1e6);
+	} else {
+		host_event(h, NTP_EV_FREQ_NOT_SET, 0, "no drift file value: frequency unknown");
+	}
+	memset(&adj, 0, sizeof adj);
+	if (h->algo->start(h->algo_sys, h->now, &adj)) {
+		adjust_clock(h, &adj);
+	}
 }
 
 /* ---- stepping ---- */
@@ -105,8 +151,9 @@ restart_delay(const ntp_host *h, const ntp_peer *p)
 }
 
 /* ntpd clock_update() case 2: we stepped the clock.  Every association
- * starts over (peer_clear "STEP") and the host is unsynchronised until the
- * next update.  Timers are monotonic and stay where they are. */
+ * starts over (peer_clear "STEP"), the discipline shifts or forgets what
+ * it holds, and the host is unsynchronised until the next update.  Timers
+ * are monotonic and stay where they are. */
 static void
 after_step(ntp_host *h, double step)
 {
@@ -114,6 +161,7 @@ after_step(ntp_host *h, double step)
 
 	h->steps++;
 	h->now.local = ntp_time_add_sat(h->now.local, d);
+	h->algo->step(h->algo_sys, NULL, step, h->now.mono);
 	for (size_t i = 0; i < h->n_peers; i++) {
 		ntp_peer *p = &h->peers[i];
 
@@ -124,7 +172,8 @@ after_step(ntp_host *h, double step)
 		if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 			continue;
 		}
-		ntp_peer_clear(p, "STEP", h->now.mono, h->precision);
+		ntp_peer_clear(p, "STEP");
+		h->algo->step(h->algo_sys, host_src(h, p), step, h->now.mono);
 		ntp_peer_schedule(p, h->now.mono + restart_delay(h, p));
 	}
 	host_set_unsynchronised(h, "STEP");
@@ -135,8 +184,37 @@ after_step(ntp_host *h, double step)
 
 /* ---- system process ---- */
 
+/* ntpd loopstats (NTPsec ntp_util.c record_loop_stats): "MJD SOD offset
+ * freq_ppm clk_jitter wander_ppm poll", e.g. "61000 3723.250 0.000123456
+ * -12.345678 0.000001907 0.012345 6". */
 static void
-disc_events(ntp_host *h, const ntp_disc_out *o)
+loopstats(ntp_host *h)
+{
+	const int64_t ns_per_day = INT64_C(86400) * NTP_NS_PER_S;
+	int64_t sod_ns = h->now.local % ns_per_day;
+	ntp_disc_info di;
+	char line[192];
+	long mjd, ms;
+	double sod;
+
+	if (!(h->stats & NTP_STATS_LOOPSTATS)) {
+		return;
+	}
+	h->algo->info(h->algo_sys, &di);
+	ntp_time_mjd(h->now.local, &mjd, &sod);
+	/* milliseconds from the integer time, truncated (never "86400.000") */
+	if (sod_ns < 0) {
+		sod_ns += ns_per_day;
+	}
+	ms = (long)(sod_ns / INT64_C(1000000));
+	snprintf(line, sizeof line, "%ld %ld.%03ld %.9f %.6f %.9f %.6f %d", mjd, ms / 1000,
+	         ms % 1000, di.clock_offset, di.freq * 1e6, di.clk_jitter, di.clk_wander * 1e6,
+	         (int)di.poll);
+	host_stats_line(h, NTP_STATS_LOOPSTATS, line);
+}
+
+static void
+state_events(ntp_host *h, const ntp_disc_decision *o)
 {
 	if (o->old_state == o->new_state) {
 		return;
@@ -159,9 +237,9 @@ disc_events(ntp_host *h, const ntp_disc_out *o)
 /* The system variables from the system peer (RFC 5905 App. A.5.5.4
  * clock_update, ntpd 4.2.8 clock_update). */
 static void
-update_system_variables(ntp_host *h, const ntp_peer *p)
+update_system_variables(ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 {
-	double age = ntp_time_diff_s(h->now.mono, p->filter.update);
+	double age = ntp_time_diff_s(h->now.mono, e->t);
 	/* ntpd takes the reference time from the packet's receive stamp
 	 * (peer->dst): the local clock then, i.e. now less its age. */
 	ntp_time rx_local = p->last_rx != NTP_TIME_NONE ? h->now.local - (h->now.mono - p->last_rx)
@@ -177,8 +255,8 @@ update_system_variables(ntp_host *h, const ntp_peer *p)
 	} else {
 		h->refid = ntp_addr_refid(&p->addr);
 	}
-	h->rootdelay = p->filter.delay + p->rootdelay;
-	disp = p->rootdisp + p->filter.disp + h->jitter + NTP_PHI * (age > 0.0 ? age : 0.0) +
+	h->rootdelay = e->delay + p->rootdelay;
+	disp = p->rootdisp + e->disp + h->jitter + NTP_PHI * (age > 0.0 ? age : 0.0) +
 	       fabs(h->offset);
 	h->rootdisp = disp > MINDIST ? disp : MINDIST;
 	h->reftime = ntp_ts_from_unix_ns(rx_local);
@@ -189,7 +267,7 @@ update_system_variables(ntp_host *h, const ntp_peer *p)
  * "CLOCK: Panic: offset too big" and exits with status 1; the caller does
  * the exiting (ntpsim stops the node, refd exits). */
 static void
-panic_exit(ntp_host *h, const ntp_disc_out *o)
+panic_exit(ntp_host *h, const ntp_disc_decision *o)
 {
 	ntp_action *a;
 
@@ -204,68 +282,53 @@ panic_exit(ntp_host *h, const ntp_disc_out *o)
 	h->exited = true;
 }
 
+/* RFC 5905 App. A.5.5.4 clock_update for a new sample of the system peer:
+ * the system variables, then the discipline's decision carried out. */
 static void
-clock_update(ntp_host *h, ntp_peer *p)
+clock_update(ntp_host *h, ntp_peer *p, const ntp_estimate *e, const ntp_disc_decision *o)
 {
-	ntp_disc_out o;
-	int rc;
+	char name[48];
 
-	h->sys_epoch = p->filter.epoch;
 	if (h->orphan_active) {
 		h->orphan_active = false;
 		host_event(h, NTP_EV_ORPHAN, 0, "leaving orphan mode: a source is selected");
 	}
-	update_system_variables(h, p);
-	rc = ntp_disc_local_clock(&h->disc, h->offset, h->jitter, h->now.mono, &o);
-	disc_events(h, &o);
-	switch (rc) {
-	case NTP_DISC_SLEW: {
-		ntp_action *a = host_push(h, NTP_ACT_ADJUST);
-
-		if (a != NULL) {
-			a->u.adjust.offset = o.adj_offset;
-			a->u.adjust.freq = o.adj_freq;
-			a->u.adjust.tau = o.adj_tau;
-		}
+	update_system_variables(h, p, e);
+	state_events(h, o);
+	switch (o->clock) {
+	case NTP_DISC_CLOCK_ADJUST:
+		adjust_clock(h, &o->adj);
 		if (h->leap == NTP_LEAP_NOTSYNC) {
 			h->leap = NTP_LEAP_NONE;
 		}
 		break;
-	}
-	case NTP_DISC_STEP: {
+	case NTP_DISC_CLOCK_STEP: {
 		ntp_action *a = host_push(h, NTP_ACT_STEP);
-		char name[48];
 
 		if (a != NULL) {
-			a->u.step.offset = o.step;
+			a->u.step.offset = o->step;
 		}
-		a = host_push(h, NTP_ACT_ADJUST);
-		if (a != NULL) {
-			a->u.adjust.offset = 0.0;
-			a->u.adjust.freq = o.adj_freq;
-			a->u.adjust.tau = o.adj_tau;
-		}
+		adjust_clock(h, &o->adj);
 		host_event(h, NTP_EV_CLOCK_STEP, 0, "step time server %s offset %+.6f sec (%s)",
-		           host_remote_name(p, name, sizeof name), o.step, o.reason);
-		after_step(h, o.step);
+		           host_remote_name(p, name, sizeof name), o->step, o->reason);
+		after_step(h, o->step);
 		break;
 	}
-	case NTP_DISC_PANIC:
-		panic_exit(h, &o);
+	case NTP_DISC_CLOCK_PANIC:
+		panic_exit(h, o);
 		return;
 	default:
-		/* IGNORE: spike, frequency measurement, or `disable ntp`. */
+		/* nothing: a spike, a frequency measurement, `disable ntp` */
 		break;
 	}
-	if (o.loopstats) {
+	if (o->loopstats) {
 		loopstats(h);
 	}
-	if (o.poll_changed && h->sys_peer != 0) {
-		ntp_peer_set_hpoll(&h->peers[h->sys_peer - 1], o.poll);
+	if (o->poll_changed && h->sys_peer != 0) {
+		ntp_peer_set_hpoll(&h->peers[h->sys_peer - 1], ntp_system_poll(h, p));
 	}
 }
 
-/* "no server suitable for synchronization: <first unfit source>: <why>". */
 void
 ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 {
@@ -273,17 +336,19 @@ ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 
 	for (size_t i = 0; i < h->n_peers; i++) {
 		const ntp_peer *p = &h->peers[i];
+		ntp_estimate e;
 		uint16_t u;
 
 		if (!host_slot_used(p)) {
 			continue;
 		}
-		u = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST);
+		ntp_system_estimate(h, p, &e);
+		u = ntp_peer_unfit(p, &e, h->now.mono, h->maxdist, MINDIST);
 		if (u != 0) {
 			snprintf(buf, size, "no server suitable for synchronization: %s %s",
 			         host_remote_name(p, name, sizeof name),
-			         ntp_proto_unfit_format(p, u, h->now.mono, h->maxdist, MINDIST, why,
-			                                sizeof why));
+			         ntp_proto_unfit_format(p, &e, u, h->now.mono, h->maxdist, MINDIST,
+			                                why, sizeof why));
 			return;
 		}
 	}
@@ -295,7 +360,7 @@ ntp_system_any_fit(const ntp_host *h)
 {
 	for (size_t i = 0; i < h->n_peers; i++) {
 		if (host_slot_used(&h->peers[i]) &&
-		    ntp_peer_unfit(&h->peers[i], h->now.mono, h->maxdist, MINDIST) == 0) {
+		    ntp_system_unfit(h, &h->peers[i], h->now.mono) == 0) {
 			return true;
 		}
 	}
@@ -303,12 +368,12 @@ ntp_system_any_fit(const ntp_host *h)
 }
 
 static void
-lose_sys_peer(ntp_host *h, const ntp_select_result *r, int n_cand)
+lose_sys_peer(ntp_host *h, const char *why, size_t n_cand)
 {
 	if (n_cand == 0) {
 		ntp_system_no_candidates(h, h->no_peer_reason, sizeof h->no_peer_reason);
 	} else {
-		snprintf(h->no_peer_reason, sizeof h->no_peer_reason, "%s", r->reason);
+		snprintf(h->no_peer_reason, sizeof h->no_peer_reason, "%s", why);
 	}
 	if (h->sys_peer != 0) {
 		host_event(h, NTP_EV_NO_SYS_PEER, 0, "%s", h->no_peer_reason);
@@ -320,45 +385,32 @@ lose_sys_peer(ntp_host *h, const ntp_select_result *r, int n_cand)
 }
 
 /* Orphan parent election (ntpd clock_select): among fit peers at the
- * orphan stratum, the lowest address refid wins if it is below ours. */
+ * orphan stratum, the lowest address refid wins if it is below ours.
+ * Returns its association id, 0 for none. */
 static int
 orphan_parent(const ntp_host *h)
 {
 	uint32_t best = h->local_refid != 0 ? h->local_refid : UINT32_MAX;
-	int pick = -1;
+	int pick = 0;
 
+	if (h->orphan >= NTP_STRATUM_UNSPEC) {
+		return 0;
+	}
 	for (size_t i = 0; i < h->n_peers; i++) {
 		const ntp_peer *p = &h->peers[i];
 		uint32_t met;
 
 		if (!host_slot_used(p) || p->stratum != h->orphan ||
-		    ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST) != 0) {
+		    ntp_system_unfit(h, p, h->now.mono) != 0) {
 			continue;
 		}
 		met = ntp_addr_refid(&p->addr);
 		if (met < best) {
 			best = met;
-			pick = (int)i;
+			pick = (int)i + 1;
 		}
 	}
 	return pick;
-}
-
-static ntp_select_cand
-candidate(const ntp_host *h, const ntp_peer *p)
-{
-	ntp_select_cand c = {
-	        .id = host_assoc_id(h, p),
-	        .offset = p->filter.offset,
-	        .jitter = p->filter.jitter,
-	        .rootdist = ntp_peer_root_distance(p, h->now.mono, MINDIST),
-	        .stratum = p->stratum,
-	        .prefer = (p->flags & NTP_PEER_F_PREFER) != 0,
-	        .trueticker = (p->flags & NTP_PEER_F_TRUE) != 0,
-	        .local = p->kind == NTP_PEER_LOCAL,
-	};
-
-	return c;
 }
 
 static void
@@ -374,92 +426,116 @@ new_sys_peer(ntp_host *h, ntp_peer *p, const char *why)
 	}
 }
 
-/* RFC 5905 App. A.5.5.1 clock_select with the fit tests, the orphan
- * rules and ntp_select; then clock_update for a new sample. */
-void
-ntp_system_select(ntp_host *h)
+static ntp_disc_cand
+make_cand(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 {
-	ntp_select_cand cand[NTP_SELECT_MAX];
-	ntp_select_result r;
-	ntp_select_params sp;
-	int n = 0, orphan_pick;
-	ntp_peer *sys;
+	return (ntp_disc_cand){
+	        .id = host_assoc_id(h, p),
+	        .src = host_src(h, p),
+	        .est = *e,
+	        .rootdist = ntp_peer_root_distance(p, e, h->now.mono, MINDIST),
+	        .stratum = p->stratum,
+	        .prefer = (p->flags & NTP_PEER_F_PREFER) != 0,
+	        .trueticker = (p->flags & NTP_PEER_F_TRUE) != 0,
+	        .local = p->kind == NTP_PEER_LOCAL,
+	};
+}
+
+/* The fit tests over every association: the candidates for the
+ * discipline.  Peers at or above the orphan stratum take part only in the
+ * orphan election (ntpd bug 2050: they may have us as an ancestor). */
+static size_t
+fit_candidates(ntp_host *h, ntp_disc_cand *cand)
+{
+	size_t n = 0;
 
 	for (size_t i = 0; i < h->n_peers && n < NTP_SELECT_MAX; i++) {
 		ntp_peer *p = &h->peers[i];
+		ntp_estimate e;
 		uint16_t u;
 
 		if (!host_slot_used(p)) {
 			continue;
 		}
-		u = ntp_peer_unfit(p, h->now.mono, h->maxdist, MINDIST);
+		ntp_system_estimate(h, p, &e);
+		u = ntp_peer_unfit(p, &e, h->now.mono, h->maxdist, MINDIST);
 		p->flash = (uint16_t)((p->flash & NTP_PKT_TEST_MASK) | u);
 		p->sel = NTP_SEL_REJECT;
-		/* ntpd bug 2050: peers above the orphan stratum may have us as an
-		 * ancestor; peers at it take part only in the orphan election. */
 		if (u != 0 || (h->orphan < NTP_STRATUM_UNSPEC && p->stratum >= h->orphan)) {
 			continue;
 		}
-		cand[n++] = candidate(h, p);
+		cand[n++] = make_cand(h, p, &e);
 	}
-	ntp_select_params_default(&sp);
-	sp.minsane = h->minsane;
-	sp.minclock = h->minclock;
-	sp.maxclock = h->maxclock;
-	sp.prev_sys_peer = h->sys_peer != 0 ? h->sys_peer : -1;
-	sp.sys_precision = ldexp(1.0, h->precision);
-	sp.maxdist = h->maxdist;
-	sp.mindist = MINDIST;
-	sp.clockhop = h->clockhop;
-	ntp_select_run(cand, (size_t)n, &sp, &r);
-	h->clockhop = r.clockhop;
-	h->sel_interval = r.interval_found;
-	h->sel_low = r.low;
-	h->sel_high = r.high;
-	for (int k = 0; k < n; k++) {
-		h->peers[cand[k].id - 1].sel = r.state[k];
-	}
-	if (r.sys_peer < 0) {
-		orphan_pick = h->orphan < NTP_STRATUM_UNSPEC ? orphan_parent(h) : -1;
-		if (orphan_pick < 0) {
-			lose_sys_peer(h, &r, n);
-			return;
-		}
-		sys = &h->peers[orphan_pick];
-		sys->sel = NTP_SEL_SYSPEER;
-		h->offset = sys->filter.offset;
-		h->jitter = sys->filter.jitter;
-		new_sys_peer(h, sys, "orphan parent");
-	} else {
-		sys = &h->peers[r.sys_peer - 1];
-		h->offset = r.offset;
-		h->jitter = r.jitter;
-		new_sys_peer(h, sys, r.why[r.sys_index]);
-	}
-	h->no_peer_reason[0] = '\0';
-	/* ntpd: "Do not use old data, as this may mess up the clock
-	 * discipline stability." */
-	if (sys->filter.epoch == NTP_FILTER_NEVER || sys->filter.epoch <= h->sys_epoch) {
-		return;
-	}
-	clock_update(h, sys);
+	return n;
 }
 
-/* A sample went through an association's filter. */
 void
-ntp_system_sampled(ntp_host *h, ntp_peer *p, int verdict, double spike)
+ntp_system_select(ntp_host *h)
+{
+	ntp_disc_cand cand[NTP_SELECT_MAX], parent;
+	ntp_disc_decision o;
+	int parent_id = orphan_parent(h);
+	size_t n = fit_candidates(h, cand);
+	ntp_disc_input in = {
+	        .cand = cand,
+	        .n = n,
+	        .prev_sys_peer = h->sys_peer,
+	        .now = h->now,
+	        .leap = h->leap,
+	        .rootdelay = h->rootdelay,
+	        .rootdisp = h->rootdisp,
+	};
+	ntp_peer *sys;
+
+	if (parent_id != 0) {
+		ntp_estimate e;
+
+		ntp_system_estimate(h, &h->peers[parent_id - 1], &e);
+		parent = make_cand(h, &h->peers[parent_id - 1], &e);
+		in.fallback = &parent;
+	}
+	memset(&o, 0, sizeof o);
+	h->algo->update(h->algo_sys, &in, &o);
+	for (size_t k = 0; k < n; k++) {
+		h->peers[cand[k].id - 1].sel = cand[k].sel;
+	}
+	if (in.fallback != NULL) {
+		h->peers[parent_id - 1].sel = parent.sel;
+	}
+	if (o.sys_peer < 1 || (size_t)o.sys_peer > h->n_peers) {
+		lose_sys_peer(h, o.why, n);
+		return;
+	}
+	sys = &h->peers[o.sys_peer - 1];
+	h->offset = o.offset;
+	h->jitter = o.jitter;
+	new_sys_peer(h, sys, o.why);
+	h->no_peer_reason[0] = '\0';
+	if (o.updated) {
+		ntp_estimate e;
+
+		ntp_system_estimate(h, sys, &e);
+		clock_update(h, sys, &e, &o);
+	}
+}
+
+void
+ntp_system_sampled(ntp_host *h, ntp_peer *p, const ntp_sample *smp)
 {
 	char name[48];
+	double spike = 0.0;
+	ntp_estimate e;
 
-	switch (verdict) {
-	case NTP_FILTER_NEW:
-		host_peerstats(h, p);
+	switch (h->algo->sample(h->algo_sys, host_src(h, p), smp, &spike)) {
+	case NTP_SAMPLE_NEW:
+		ntp_system_estimate(h, p, &e);
+		host_peerstats(h, p, &e);
 		/* ntpd: select unless in a burst, or always while unsynchronised */
 		if (p->burst == 0 || h->leap == NTP_LEAP_NOTSYNC) {
 			ntp_system_select(h);
 		}
 		break;
-	case NTP_FILTER_POPCORN:
+	case NTP_SAMPLE_POPCORN:
 		host_peer_event(p, PEVNT_POPCORN);
 		host_event(h, NTP_EV_POPCORN, host_assoc_id(h, p),
 		           "%s popcorn spike %.6f s suppressed",
@@ -491,19 +567,4 @@ ntp_system_orphan(ntp_host *h)
 	h->rootdelay = 0.0;
 	h->rootdisp = 0.0;
 	h->t_update = h->now.mono;
-}
-
-/* The host's first call: ntpd's start-up events, and the drift file's
- * frequency set at once. */
-void
-ntp_system_start(ntp_host *h)
-{
-	host_event(h, NTP_EV_RESTART, 0, "ntplab host started: %zu associations", h->n_config);
-	if (h->disc.state == NTP_DISC_FSET) {
-		host_event(h, NTP_EV_FREQ_SET, 0, "frequency %.3f PPM from the drift file",
-		           ntp_disc_freq_ppm(&h->disc));
-		apply_drift_frequency(h);
-	} else {
-		host_event(h, NTP_EV_FREQ_NOT_SET, 0, "no drift file value: frequency unknown");
-	}
 }

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * ntp_system: the host's system process (RFC 5905 §11, App. A.5.5): clock
- * selection over the associations that pass the fit tests, the orphan
- * rules, the system variables, and the clock updates with their STEP,
- * ADJUST and EXIT actions.  The host calls it when an association has a
- * new sample, loses its reach, or is stopped, and once a tick for orphan
- * mode.
+ * ntp_system: the host's system process (RFC 5905 §11, App. A.5.5): the
+ * fit tests, the orphan rules and the system variables around the
+ * discipline (ntp_discipline.h), whose decisions become STEP, ADJUST and
+ * EXIT actions; and the host's access to the discipline's state.  The host calls it when an
+ * association has a new sample, loses its reach, or is stopped, and once a tick for orphan mode.
  */
 #ifndef NTP_SYSTEM_H
 #define NTP_SYSTEM_H
@@ -15,10 +14,21 @@
 
 #include "ntp_hostcore.h"
 
-/* Selection parameters (tos) and the discipline from the config, at
- * ntp_host_new, after the associations are set up. */
+/* The tos settings, then the discipline (h->algo, its state already
+ * carved from the host's block), at ntp_host_new, after the associations
+ * are set up.  The discipline's init may refuse its parameters: -1 and
+ * err. */
 void ntp_system_setup_tos(ntp_host *h, const ntp_conf *c, ntp_time mono);
-void ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p);
+int ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_params *p, char *err,
+                                size_t errsize);
+
+/* The discipline's estimate of association p; the fit tests of p with it
+ * (0 = fit); the poll it wants for p (NULL: the system poll); p starts
+ * over (a new association, a KoD). */
+void ntp_system_estimate(const ntp_host *h, const ntp_peer *p, ntp_estimate *e);
+uint16_t ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono);
+int8_t ntp_system_poll(const ntp_host *h, const ntp_peer *p);
+void ntp_system_src_reset(ntp_host *h, ntp_peer *p);
 
 /* The host's first call: start-up events and the drift file's frequency. */
 void ntp_system_start(ntp_host *h);
@@ -26,9 +36,9 @@ void ntp_system_start(ntp_host *h);
 /* RFC 5905 App. A.5.5.1 clock_select, then clock_update for a new sample. */
 void ntp_system_select(ntp_host *h);
 
-/* A sample went through association p's filter with this verdict
- * (ntp_filter.h); spike is the popcorn size when it was one. */
-void ntp_system_sampled(ntp_host *h, ntp_peer *p, int verdict, double spike);
+/* Association p has a sample: the discipline takes it, and a new estimate
+ * leads to a system update (unless p is in a burst). */
+void ntp_system_sampled(ntp_host *h, ntp_peer *p, const ntp_sample *smp);
 
 /* Orphan mode (ntpd timer()): due once a tick. */
 void ntp_system_orphan(ntp_host *h);

@@ -165,20 +165,26 @@ refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, size
 }
 
 int
-refd_clock_adjust(refd_clock *c, ntp_time real_now, double offset, double freq, double tau,
-                  char *err, size_t errsize)
+refd_clock_adjust(refd_clock *c, ntp_time real_now, const ntp_clock_adj *adj, char *err,
+                  size_t errsize)
 {
 	c->adjusts++;
 	if (c->kind == REFD_CLOCK_SYSTEM) {
-		ntp_clock_adjust(&c->disc, real_now, offset, 0.0, tau);
+		/* The phase is fed to the kernel from our model of it; the
+		 * frequency goes to the kernel as is. */
+		ntp_clock_adj phase = *adj;
+
+		phase.freq = 0.0;
+		ntp_clock_apply(&c->disc, real_now, &phase);
 		c->phase_fed = 0.0;
-		if (isfinite(freq) && freq != c->kernel_freq) {
-			c->kernel_freq = freq;
-			return kernel_set_freq(freq, err, errsize);
+		if ((adj->what & NTP_CLOCK_SLEW) && isfinite(adj->freq) &&
+		    adj->freq != c->kernel_freq) {
+			c->kernel_freq = adj->freq;
+			return kernel_set_freq(adj->freq, err, errsize);
 		}
 		return 0;
 	}
-	ntp_clock_adjust(&c->disc, refd_clock_raw_at(c, real_now), offset, freq, tau);
+	ntp_clock_apply(&c->disc, refd_clock_raw_at(c, real_now), adj);
 	return 0;
 }
 
@@ -328,7 +334,8 @@ refd_entropy(void *buf, size_t n, char *err, size_t errsize)
 			continue;
 		}
 		if (r <= 0) {
-			snprintf(err, errsize, "getrandom: %s", r < 0 ? strerror(errno) : "no bytes");
+			snprintf(err, errsize, "getrandom: %s",
+			         r < 0 ? strerror(errno) : "no bytes");
 			return -1;
 		}
 		got += (size_t)r;

@@ -78,10 +78,11 @@ ntp_time refd_clock_local_at(const refd_clock *c, ntp_time real);
  * Returns 0, or -1 with a reason in err (system clock only). */
 int refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, size_t errsize);
 
-/* Carry out an ADJUST action at real_now (ntp_host.h: phase offset, total
- * frequency correction, time constant).  Returns 0 or -1 with err. */
-int refd_clock_adjust(refd_clock *c, ntp_time real_now, double offset, double freq, double tau,
-                      char *err, size_t errsize);
+/* Carry out an ADJUST action at real_now (ntp_clock_adj: phase offset,
+ * time constant, slew limit, total frequency correction).  Returns 0 or -1
+ * with err. */
+int refd_clock_adjust(refd_clock *c, ntp_time real_now, const ntp_clock_adj *adj, char *err,
+                      size_t errsize);
 
 /* An external jump of the virtual raw clock at real_now by offset s (like
  * `date -s`; ntpsim's `step` event): raw and local readings both jump by

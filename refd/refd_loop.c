@@ -15,8 +15,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ntp_disc.h"
-
 #define POLL_CAP_NS    NTP_NS_PER_S /* ns, longest single wait: system clock slices are 1 s */
 #define SPIN_PAUSE_NS  1000000      /* ns, pause after REFD_SPIN_MAX immediate re-ticks */
 #define RX_ROUNDS      8 /* recvmmsg batches per wake-up: timers still run under a flood */
@@ -198,8 +196,8 @@ port_sock_for(refd_daemon *d, const ntp_addr *to, uint16_t port)
 	any.family = to->family;
 	any.port = port;
 	if (refd_sock_open(&d->socks[d->n_socks], &any, err, sizeof err) != 0) {
-		refd_logf(&d->log, REFD_LOG_NOTICE, "client socket: %s; a port of the kernel's choice instead",
-		          err);
+		refd_logf(&d->log, REFD_LOG_NOTICE,
+		          "client socket: %s; a port of the kernel's choice instead", err);
 		any.port = 0;
 		if (refd_sock_open(&d->socks[d->n_socks], &any, err, sizeof err) != 0) {
 			refd_logf(&d->log, REFD_LOG_ERR, "client socket: %s", err);
@@ -505,8 +503,7 @@ clock_action(refd_daemon *d, const ntp_action *a, ntp_time real)
 		          d->clock.kind == REFD_CLOCK_SYSTEM ? "system" : "virtual");
 		return;
 	}
-	if (refd_clock_adjust(&d->clock, real, a->u.adjust.offset, a->u.adjust.freq,
-	                      a->u.adjust.tau, err, sizeof err) != 0) {
+	if (refd_clock_adjust(&d->clock, real, &a->u.adjust, err, sizeof err) != 0) {
 		refd_logf(&d->log, REFD_LOG_ERR, "clock: %s", err);
 	}
 	refd_logf(&d->log, REFD_LOG_DEBUG,
@@ -566,7 +563,6 @@ apply_actions(refd_daemon *d, ntp_now now)
 }
 
 /* ---- start ---- */
-
 
 int
 refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
@@ -646,7 +642,7 @@ write_drift(refd_daemon *d)
 	}
 	ntp_host_sys(d->host, &sys);
 	/* ntpd writes only once the frequency means something. */
-	if (sys.disc_state == NTP_DISC_NSET || sys.disc_state == NTP_DISC_FREQ) {
+	if (!sys.freq_trusted) {
 		return;
 	}
 	if (refd_drift_write(d->driftfile, sys.freq_ppm, err, sizeof err) != 0) {

@@ -630,8 +630,7 @@ apply_actions(sim_world *w, sim_node *n, int64_t raw)
 			changed |= STEPPED;
 			break;
 		case NTP_ACT_ADJUST:
-			ntp_clock_adjust(&n->clock, raw, a->u.adjust.offset, a->u.adjust.freq,
-			                 a->u.adjust.tau);
+			ntp_clock_apply(&n->clock, raw, &a->u.adjust);
 			changed |= ADJUSTED;
 			break;
 		case NTP_ACT_EVENT:

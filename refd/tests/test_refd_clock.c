@@ -46,7 +46,9 @@ Test(refd_clock, adjust_slews_phase_and_sets_frequency)
 	ntp_time t = REAL0 + S(100);
 
 	refd_clock_init_virtual(&c, REAL0, 0.0, 0.0, 0.0);
-	cr_assert_eq(refd_clock_adjust(&c, t, 0.010, 20e-6, 64.0, err, sizeof err), 0);
+	ntp_clock_adj adj = {.what = NTP_CLOCK_SLEW, .offset = 0.010, .freq = 20e-6, .tau = 64.0};
+
+	cr_assert_eq(refd_clock_adjust(&c, t, &adj, err, sizeof err), 0);
 	/* Right after: nothing slewed yet. */
 	cr_assert_eq(refd_clock_local_at(&c, t), t);
 	/* After 20 tau the 10 ms are (almost) all in, plus 20 ppm x 1280 s. */

@@ -391,7 +391,9 @@ Test(refd_ctl, step_jumps_both_readings_and_leaves_the_slew_alone)
 	char reply[REFD_CTL_REPLY_MAX], err[128];
 
 	memset(&fault, 0, sizeof fault);
-	cr_assert_eq(refd_clock_adjust(&c, REAL0 + S(100), 0.010, 20e-6, 64.0, err, sizeof err), 0);
+	ntp_clock_adj adj = {.what = NTP_CLOCK_SLEW, .offset = 0.010, .freq = 20e-6, .tau = 64.0};
+
+	cr_assert_eq(refd_clock_adjust(&c, REAL0 + S(100), &adj, err, sizeof err), 0);
 	twin = c;
 	cr_assert_eq(refd_ctl_apply(&cmd, &c, host, &fault, t, reply, sizeof reply), 0, "%s",
 	             reply);

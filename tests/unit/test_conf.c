@@ -1192,10 +1192,13 @@ Test(conf_misc, enable_disable)
 	cr_assert_not(conf.disable_ntp);
 	cr_assert_eq(conf_parse_text("disable monitor kernel ntp\n"), 0u);
 	cr_assert(conf.disable_ntp);
-	cr_assert_eq(conf.n_warnings, 2u);
-	cr_assert_str_eq(conf_diag(1),
-	                 "test.conf:1:17: warning: 'disable kernel' is not supported; "
+	cr_assert(conf.disable_kernel, "ntpd's daemon loop (ntp_discipline_for)");
+	cr_assert_eq(conf.n_warnings, 1u);
+	cr_assert_str_eq(conf_diag(0),
+	                 "test.conf:1:9: warning: 'disable monitor' is not supported; "
 	                 "ignored");
+	cr_assert_eq(conf_parse_text("disable kernel\nenable kernel\n"), 0u);
+	cr_assert_not(conf.disable_kernel);
 
 	cr_assert_eq(conf_parse_text("disable ntpp\n"), 1u);
 	cr_assert_str_eq(conf_diag(0), "test.conf:1:9: error: unknown disable flag 'ntpp' (hint: "

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ntp_filter.h"
 #include "ntp_nonce.h"
 #include "ntp_proto.h"
 
@@ -31,7 +32,6 @@ sysctx(void)
 	ntp_proto_sys s = {
 	        .precision = PREC,
 	        .poll = 6,
-	        .maxdist = 1.5,
 	        .leap = NTP_LEAP_NOTSYNC,
 	        .stratum = 16,
 	        .refid = NTP_REFID("INIT"),
@@ -56,7 +56,7 @@ client(ntp_peer *p, uint8_t flags)
 {
 	ntp_addr a = addr("192.168.163.131");
 
-	ntp_peer_init(p, NTP_PEER_CLIENT, &a, flags | NTP_PEER_F_CONFIG, 6, 10, 4, T0, PREC);
+	ntp_peer_init(p, NTP_PEER_CLIENT, &a, flags | NTP_PEER_F_CONFIG, 6, 10, 4, T0);
 	ntp_peer_schedule(p, T0 + S(1));
 }
 
@@ -165,17 +165,18 @@ Test(proto, offset_and_delay_worked)
 	poll_once(&p, &req, &pr);
 	rep = answer(&req, p.t1, 28.2, 0.001, &t4);
 	cr_assert_eq(ntp_peer_receive(&p, &rep, AT(t4), &s, &rr), NTP_RX_SAMPLE);
-	cr_assert_float_eq(rr.offset, -28.2, 1e-6);
-	cr_assert_float_eq(rr.delay, 0.002, 1e-6);
+	cr_assert_float_eq(rr.sample.offset, -28.2, 1e-6);
+	cr_assert_float_eq(rr.sample.delay, 0.002, 1e-6);
 	/* disp = 2^-20 + 2^-20 + PHI * 0.002 */
-	cr_assert_float_eq(rr.disp, 2.0 / 1048576.0 + 15e-6 * 0.002, 1e-9);
+	cr_assert_float_eq(rr.sample.disp, 2.0 / 1048576.0 + 15e-6 * 0.002, 1e-9);
+	cr_assert_eq(rr.sample.mono, t4, "taken when the reply arrived");
+	cr_assert_eq(rr.sample.poll, p.hpoll);
+	cr_assert_not(rr.sample.lost);
 	cr_assert(rr.became_reachable);
-	cr_assert_eq(rr.filter_verdict, NTP_FILTER_NEW);
 	cr_assert_eq(p.reach, 1);
 	cr_assert_eq(p.stratum, 5);
 	cr_assert_eq(p.refid, NTP_REFID("LOCL"));
 	cr_assert_eq(p.aorg, 0u, "the request is consumed");
-	cr_assert_float_eq(p.filter.offset, -28.2, 1e-6);
 }
 
 Test(proto, delay_clamped_to_precision)
@@ -193,7 +194,7 @@ Test(proto, delay_clamped_to_precision)
 	rep.xmt = rep.rec; /* no processing time */
 	t4 = p.t1;         /* zero round trip */
 	cr_assert_eq(ntp_peer_receive(&p, &rep, AT(t4), &s, &rr), NTP_RX_SAMPLE);
-	cr_assert_float_eq(rr.delay, 1.0 / 1048576.0, 1e-12);
+	cr_assert_float_eq(rr.sample.delay, 1.0 / 1048576.0, 1e-12);
 }
 
 /* Each packet test: its flash bit, its reason, and no state change. */
@@ -503,7 +504,6 @@ Test(proto, iburst_six_packets_two_seconds_apart)
 	double gap7 = ntp_time_diff_s(sent_at[6], sent_at[0]);
 	cr_assert(gap7 >= 66.0 && gap7 < 70.0, "next poll after %.3f s", gap7);
 	cr_assert_eq(p.reach, 3); /* one bit per poll, not per burst packet */
-	cr_assert_eq(p.filter.used >= 6, true);
 }
 
 /* Without iburst an association polls once per interval. */
@@ -611,8 +611,10 @@ Test(proto, unreachable_backoff)
 	cr_assert(gaps[11] >= 256.0 && gaps[11] < 272.0, "gap %.1f", gaps[11]);
 	cr_assert(gaps[15] >= 1024.0 && gaps[15] < 1088.0, "maxpoll %.1f", gaps[15]);
 	cr_assert_eq(p.hpoll, 10);
-	/* lost polls age the filter with MAXDISP samples */
-	cr_assert_eq(p.filter.epoch, NTP_FILTER_NEVER);
+	/* lost polls give the discipline MAXDISP dummy samples */
+	cr_assert(pr.sampled);
+	cr_assert(pr.sample.lost);
+	cr_assert_float_eq(pr.sample.disp, NTP_MAXDISPERSE, 1e-12);
 }
 
 /* An ephemeral (passive) association times out instead of backing off. */
@@ -626,7 +628,7 @@ Test(proto, ephemeral_times_out)
 	ntp_rand r;
 	int polls = 0;
 
-	ntp_peer_init(&p, NTP_PEER_PASSIVE, &a, 0, 6, 10, 4, T0, PREC);
+	ntp_peer_init(&p, NTP_PEER_PASSIVE, &a, 0, 6, 10, 4, T0);
 	ntp_peer_schedule(&p, T0 + S(3));
 	ntp_rand_seed(&r, 9);
 	do {
@@ -653,8 +655,8 @@ Test(proto, symmetric_handshake)
 	s.leap = NTP_LEAP_NONE;
 	s.stratum = 3;
 	ntp_rand_seed(&r, 11);
-	ntp_peer_init(&a, NTP_PEER_ACTIVE, &ab, NTP_PEER_F_CONFIG, 6, 10, 4, T0, PREC);
-	ntp_peer_init(&b, NTP_PEER_PASSIVE, &aa, 0, 6, 10, 4, T0, PREC);
+	ntp_peer_init(&a, NTP_PEER_ACTIVE, &ab, NTP_PEER_F_CONFIG, 6, 10, 4, T0);
+	ntp_peer_init(&b, NTP_PEER_PASSIVE, &aa, 0, 6, 10, 4, T0);
 
 	ntp_peer_poll(&a, &s, true, AT(T0 + S(1)), &r, nonce(), &pa, &pr);
 	cr_assert_eq(pa.mode, NTP_MODE_ACTIVE);
@@ -671,16 +673,33 @@ Test(proto, symmetric_handshake)
 	cr_assert_eq(pb.rec, ntp_ts_from_unix_ns(T0 + S(1.001)));
 	cr_assert_eq(ntp_peer_receive(&a, &pb, AT(T0 + S(4.001)), &s, &rr), NTP_RX_SAMPLE);
 	/* same clocks, 1 ms each way: offset 0, delay 2 ms */
-	cr_assert_float_eq(rr.offset, 0.0, 1e-6);
-	cr_assert_float_eq(rr.delay, 0.002, 1e-6);
+	cr_assert_float_eq(rr.sample.offset, 0.0, 1e-6);
+	cr_assert_float_eq(rr.sample.delay, 0.002, 1e-6);
 
 	ntp_peer_poll(&a, &s, true, AT(T0 + S(65)), &r, nonce(), &pa, &pr);
 	cr_assert_eq(pa.org, pb.xmt);
 	cr_assert_eq(ntp_peer_receive(&b, &pa, AT(T0 + S(65.001)), &s, &rr), NTP_RX_SAMPLE);
 }
 
+/* The estimate a clock filter (the ntpd disciplines') makes of the
+ * samples so far. */
+static ntp_estimate
+filtered(ntp_filter *f, const ntp_sample *smp)
+{
+	ntp_filter_params fp = {.precision = ldexp(1.0, PREC), .maxdist = 1.5, .hpoll = 6};
+	ntp_estimate e;
+
+	if (smp != NULL) {
+		ntp_filter_add(f, smp->offset, smp->delay, smp->disp, smp->mono, &fp, NULL);
+	}
+	e = (ntp_estimate){f->offset, f->delay, f->disp, f->jitter, f->update, f->epoch};
+	return e;
+}
+
 Test(proto, fit_tests_with_reasons)
 {
+	ntp_filter f;
+	ntp_estimate e;
 	ntp_peer p;
 	ntp_pkt req, rep;
 	ntp_poll_result pr;
@@ -691,18 +710,21 @@ Test(proto, fit_tests_with_reasons)
 	uint16_t u;
 
 	client(&p, 0);
-	u = ntp_peer_unfit(&p, T0, 1.5, 0.001);
+	ntp_filter_reset(&f, T0, ldexp(1.0, PREC));
+	e = filtered(&f, NULL);
+	u = ntp_peer_unfit(&p, &e, T0, 1.5, 0.001);
 	cr_assert_eq(u, NTP_TEST10 | NTP_TEST11 | NTP_TEST13);
-	ntp_proto_unfit_format(&p, u, T0, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, T0, 1.5, 0.001, why, sizeof why);
 	cr_assert_str_eq(why, "TEST13 unreachable: no valid reply in the last 8 polls");
 
 	/* one sample: reachable, synchronised, but 7 empty stages weigh ~7.9 s */
 	poll_once(&p, &req, &pr);
 	rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 	ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
-	u = ntp_peer_unfit(&p, t4, 1.5, 0.001);
+	e = filtered(&f, &rr.sample);
+	u = ntp_peer_unfit(&p, &e, t4, 1.5, 0.001);
 	cr_assert_eq(u, NTP_TEST11);
-	ntp_proto_unfit_format(&p, u, t4, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, t4, 1.5, 0.001, why, sizeof why);
 	cr_assert(strncmp(why, "TEST11 distance 7.9", 19) == 0, "%s", why);
 
 	/* four samples bring the distance under 1.5 s */
@@ -710,20 +732,21 @@ Test(proto, fit_tests_with_reasons)
 		poll_once(&p, &req, &pr);
 		rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 		ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
+		e = filtered(&f, &rr.sample);
 	}
-	cr_assert_eq(ntp_peer_unfit(&p, t4, 1.5, 0.001), 0);
-	cr_assert_lt(ntp_peer_root_distance(&p, t4, 0.001), 1.5);
+	cr_assert_eq(ntp_peer_unfit(&p, &e, t4, 1.5, 0.001), 0);
+	cr_assert_lt(ntp_peer_root_distance(&p, &e, t4, 0.001), 1.5);
 
 	/* a server synchronised to us: loop */
 	p.stratum = 3;
 	p.refid = 0xc0a8a384; /* 192.168.163.132 */
 	p.local_refid = 0xc0a8a384;
-	u = ntp_peer_unfit(&p, t4, 1.5, 0.001);
+	u = ntp_peer_unfit(&p, &e, t4, 1.5, 0.001);
 	cr_assert_eq(u, NTP_TEST12);
-	ntp_proto_unfit_format(&p, u, t4, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, t4, 1.5, 0.001, why, sizeof why);
 	cr_assert_str_eq(why, "TEST12 loop: its reference is this host");
 	p.flags |= NTP_PEER_F_NOSELECT;
-	cr_assert(ntp_peer_unfit(&p, t4, 1.5, 0.001) & NTP_TEST13);
+	cr_assert(ntp_peer_unfit(&p, &e, t4, 1.5, 0.001) & NTP_TEST13);
 }
 
 /* LOCAL(0): a zero sample per poll, exactly 2^minpoll apart, reach 1,3,7;
@@ -737,9 +760,9 @@ Test(proto, local_clock_samples)
 	ntp_rand r;
 	ntp_addr a = addr("127.127.1.0");
 
-	ntp_peer_init(&p, NTP_PEER_LOCAL, &a, NTP_PEER_F_CONFIG, 6, 10, 4, T0, PREC);
+	ntp_peer_init(&p, NTP_PEER_LOCAL, &a, NTP_PEER_F_CONFIG, 6, 10, 4, T0);
 	p.cfg_stratum = 5;
-	ntp_peer_clear(&p, "INIT", T0, PREC);
+	ntp_peer_clear(&p, "INIT");
 	cr_assert_eq(p.maxpoll, 6);
 	cr_assert_eq(p.stratum, 5);
 	cr_assert_eq(p.refid, NTP_REFID("LOCL"));
@@ -748,18 +771,21 @@ Test(proto, local_clock_samples)
 	cr_assert_not(ntp_peer_poll(&p, &s, true, AT(T0 + S(1)), &r, nonce(), &req, &pr));
 	cr_assert(pr.sampled);
 	cr_assert(pr.became_reachable);
-	cr_assert_eq(pr.filter_verdict, NTP_FILTER_NEW);
+	cr_assert_float_eq(pr.sample.offset, 0.0, 1e-15);
+	cr_assert_float_eq(pr.sample.delay, 0.0, 1e-15);
+	cr_assert_float_eq(pr.sample.disp, ldexp(1.0, PREC), 1e-15, "system precision");
 	cr_assert_eq(p.reach, 1);
 	cr_assert_eq(p.leap, 0);
 	cr_assert_float_eq(p.rootdisp, 0.01, 1e-12);
 	cr_assert_eq(p.nextdate, T0 + S(65));
-	cr_assert_eq(ntp_peer_unfit(&p, T0 + S(1), 1.5, 0.001), 0, "no distance test for LOCAL");
+	ntp_estimate far = {.disp = NTP_MAXDISPERSE, .t = T0}; /* an empty filter */
+	cr_assert_eq(ntp_peer_unfit(&p, &far, T0 + S(1), 1.5, 0.001), 0,
+	             "no distance test for LOCAL");
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	cr_assert_not(pr.became_reachable);
 	cr_assert_eq(p.reach, 7);
 	cr_assert_eq(p.nextdate, T0 + S(193));
-	cr_assert_float_eq(p.filter.offset, 0.0, 1e-15);
 	cr_assert_eq(p.sent, 0u);
 }
 
@@ -785,5 +811,5 @@ Test(proto, local_step_moves_t1_not_timers)
 	cr_assert_eq(p.nextdate, next);
 	cr_assert_eq(ntp_peer_receive(&p, &rep, ntp_now_at(t4, t4 - S(28.2)), &s, &rr),
 	             NTP_RX_SAMPLE);
-	cr_assert_float_eq(rr.offset, 0.0, 1e-6);
+	cr_assert_float_eq(rr.sample.offset, 0.0, 1e-6);
 }

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The ntpd disciplines behind the seam (ntp_discipline.h): ntpd's own
+ * algorithms, put together as ntpd puts them together --
+ *
+ *   sample   -> the clock filter (ntp_filter, RFC 5905 §10 clock_filter());
+ *   update   -> selection, clustering and combining (ntp_select, §11.2),
+ *               then local_clock() (ntp_disc, §11.3) for a sample of the
+ *               system peer not used before;
+ *   poll     -> the loop's time constant (sys_poll).
+ *
+ * "ntpd-daemon" runs ntpd's own loop (`disable kernel`): adjtime() every
+ * second.
+ */
+#include "ntp_ntpd.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ntp_disc.h"
+#include "ntp_filter.h"
+#include "ntp_select.h"
+
+typedef struct ntpd_sys {
+	ntp_disc disc;
+	const char *name;
+	double precision; /* s */
+	ntp_select_params sel;
+	ntp_time sys_epoch; /* filter epoch of the last sample given to local_clock() */
+	bool interval;      /* low/high hold the last intersection */
+	double low, high;   /* s */
+} ntpd_sys;
+
+typedef struct ntpd_src {
+	ntp_filter filter;
+} ntpd_src;
+
+static int
+ntpd_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
+{
+	ntpd_sys *n = sys;
+	ntp_disc_params dp;
+
+	(void)err;
+	(void)errsize;
+	memset(n, 0, sizeof *n);
+	n->precision = ldexp(1.0, s->precision);
+	ntp_disc_params_default(&dp);
+	dp.step = ntp_conf_step(s->conf);
+	dp.stepout = ntp_conf_stepout(s->conf);
+	dp.panic = ntp_conf_panic(s->conf);
+	dp.allow_big_first_step = s->allow_big_first_step;
+	dp.minpoll = s->minpoll;
+	dp.maxpoll = s->maxpoll;
+	dp.have_drift = s->have_drift;
+	dp.drift_ppm = s->drift_ppm;
+	dp.disabled = s->conf->disable_ntp;
+	dp.precision = n->precision;
+	ntp_disc_init(&n->disc, &dp, s->now.mono);
+
+	ntp_select_params_default(&n->sel);
+	n->sel.minsane = s->minsane;
+	n->sel.minclock = s->minclock;
+	n->sel.maxclock = s->maxclock;
+	n->sel.sys_precision = n->precision;
+	n->sel.maxdist = s->maxdist;
+	n->sel.mindist = s->mindist;
+	n->sys_epoch = NTP_FILTER_NEVER;
+	return 0;
+}
+
+/* ntpd sets the kernel frequency from the drift file at start-up
+ * ("freq_set kernel N PPM"), long before the first clock update: without
+ * this the clock would run uncorrected until a server is reached, or for
+ * ever if none is. */
+static bool
+ntpd_start(void *sys, ntp_now now, ntp_clock_adj *adj)
+{
+	const ntpd_sys *n = sys;
+
+	(void)now;
+	if (n->disc.p.disabled || n->disc.state != NTP_DISC_FSET) {
+		return false;
+	}
+	memset(adj, 0, sizeof *adj);
+	adj->what = NTP_CLOCK_SLEW;
+	adj->freq = n->disc.freq;
+	return true;
+}
+
+static void
+ntpd_src_init(void *sys, void *src, ntp_time mono)
+{
+	const ntpd_sys *n = sys;
+	ntpd_src *s = src;
+
+	ntp_filter_reset(&s->filter, mono, n->precision);
+}
+
+static int
+ntpd_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
+{
+	const ntpd_sys *n = sys;
+	ntpd_src *s = src;
+	ntp_filter_params fp = {
+	        .precision = n->precision,
+	        .maxdist = n->sel.maxdist,
+	        .hpoll = smp->poll,
+	        /* ntpd 4.2.8: no filter sort until the startup clamp is over */
+	        .no_sort = n->disc.freq_cnt > 0.0,
+	};
+
+	_Static_assert((int)NTP_FILTER_NEW == (int)NTP_SAMPLE_NEW &&
+	                       (int)NTP_FILTER_EMPTY == (int)NTP_SAMPLE_EMPTY &&
+	                       (int)NTP_FILTER_OLD == (int)NTP_SAMPLE_OLD &&
+	                       (int)NTP_FILTER_POPCORN == (int)NTP_SAMPLE_POPCORN,
+	               "the filter's verdicts are the seam's");
+	return ntp_filter_add(&s->filter, smp->offset, smp->delay, smp->disp, smp->mono, &fp,
+	                      spike);
+}
+
+static void
+ntpd_estimate(const void *sys, const void *src, ntp_estimate *e)
+{
+	const ntpd_src *s = src;
+
+	(void)sys;
+	e->offset = s->filter.offset;
+	e->delay = s->filter.delay;
+	e->disp = s->filter.disp;
+	e->jitter = s->filter.jitter;
+	e->t = s->filter.update;
+	e->epoch = s->filter.epoch;
+}
+
+/* ntp_disc's result as the seam's clock decision. */
+static void
+decide(const ntp_disc_out *o, ntp_disc_decision *out)
+{
+	out->old_state = o->old_state;
+	out->new_state = o->new_state;
+	out->poll_changed = o->poll_changed;
+	out->loopstats = o->loopstats;
+	snprintf(out->reason, sizeof out->reason, "%s", o->reason);
+	switch (o->result) {
+	case NTP_DISC_SLEW:
+		out->clock = NTP_DISC_CLOCK_ADJUST;
+		out->adj.what = NTP_CLOCK_SLEW;
+		out->adj.offset = o->adj_offset;
+		break;
+	case NTP_DISC_STEP:
+		out->clock = NTP_DISC_CLOCK_STEP;
+		out->step = o->step;
+		out->adj.what = NTP_CLOCK_SLEW;
+		break;
+	case NTP_DISC_PANIC:
+		out->clock = NTP_DISC_CLOCK_PANIC;
+		return;
+	default:
+		out->clock = NTP_DISC_CLOCK_NONE; /* spike, frequency measurement, `disable ntp` */
+		return;
+	}
+	out->adj.freq = o->adj_freq;
+	out->adj.tau = o->adj_tau;
+}
+
+/* RFC 5905 App. A.5.5.1 clock_select() and A.5.5.5 clock_combine() over
+ * the fit candidates; the orphan parent when none survives.  Returns the
+ * system peer's candidate, or NULL. */
+static const ntp_disc_cand *
+select_sys_peer(ntpd_sys *n, const ntp_disc_input *in, ntp_disc_decision *out)
+{
+	ntp_select_cand c[NTP_SELECT_MAX] = {{0}};
+	ntp_select_result r;
+	size_t m = in->n < NTP_SELECT_MAX ? in->n : NTP_SELECT_MAX;
+	const ntp_disc_cand *sys;
+	size_t k;
+
+	for (k = 0; k < m; k++) {
+		const ntp_disc_cand *d = &in->cand[k];
+
+		c[k] = (ntp_select_cand){
+		        .id = d->id,
+		        .offset = d->est.offset,
+		        .jitter = d->est.jitter,
+		        .rootdist = d->rootdist,
+		        .stratum = d->stratum,
+		        .prefer = d->prefer,
+		        .trueticker = d->trueticker,
+		        .local = d->local,
+		};
+	}
+	n->sel.prev_sys_peer = in->prev_sys_peer != 0 ? in->prev_sys_peer : -1;
+	ntp_select_run(c, m, &n->sel, &r);
+	n->sel.clockhop = r.clockhop;
+	n->interval = r.interval_found;
+	n->low = r.low;
+	n->high = r.high;
+	for (k = 0; k < m; k++) {
+		in->cand[k].sel = r.state[k];
+	}
+	if (r.sys_peer >= 0) {
+		sys = &in->cand[r.sys_index];
+		out->offset = r.offset;
+		out->jitter = r.jitter;
+		snprintf(out->why, sizeof out->why, "%s", r.why[r.sys_index]);
+		return sys;
+	}
+	if (in->fallback != NULL) {
+		in->fallback->sel = NTP_SEL_SYSPEER;
+		out->offset = in->fallback->est.offset;
+		out->jitter = in->fallback->est.jitter;
+		snprintf(out->why, sizeof out->why, "orphan parent");
+		return in->fallback;
+	}
+	snprintf(out->why, sizeof out->why, "%s", r.reason);
+	return NULL;
+}
+
+static void
+ntpd_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
+{
+	ntpd_sys *n = sys;
+	const ntp_disc_cand *peer = select_sys_peer(n, in, out);
+	ntp_disc_out o;
+
+	if (peer == NULL) {
+		return;
+	}
+	out->sys_peer = peer->id;
+	/* ntpd: "Do not use old data, as this may mess up the clock
+	 * discipline stability." */
+	if (peer->est.epoch == NTP_FILTER_NEVER || peer->est.epoch <= n->sys_epoch) {
+		return;
+	}
+	n->sys_epoch = peer->est.epoch;
+	out->updated = true;
+	ntp_disc_local_clock(&n->disc, out->offset, out->jitter, in->now.mono, &o);
+	decide(&o, out);
+}
+
+static int8_t
+ntpd_poll(const void *sys, const void *src)
+{
+	const ntpd_sys *n = sys;
+
+	(void)src;
+	return ntp_disc_poll(&n->disc);
+}
+
+/* ntpd clock_update() after a step: every association starts over
+ * (peer_clear "STEP"), its filter with it. */
+static void
+ntpd_step(void *sys, void *src, double offset, ntp_time mono)
+{
+	(void)offset;
+	if (src != NULL) {
+		ntpd_src_init(sys, src, mono);
+	}
+}
+
+static void
+ntpd_info(const void *sys, ntp_disc_info *out)
+{
+	const ntpd_sys *n = sys;
+
+	memset(out, 0, sizeof *out);
+	out->name = n->name;
+	out->poll = ntp_disc_poll(&n->disc);
+	out->state = n->disc.state;
+	out->clock_offset = n->disc.clock_offset;
+	out->freq = n->disc.freq;
+	/* ntpd writes the drift file only once the frequency is measured */
+	out->freq_trusted = n->disc.state != NTP_DISC_NSET && n->disc.state != NTP_DISC_FREQ;
+	out->clk_jitter = n->disc.clk_jitter;
+	out->clk_wander = n->disc.clk_wander;
+	out->interval = n->interval;
+	out->low = n->low;
+	out->high = n->high;
+}
+
+/* The filter's ring, newest first, as ntpd's ctl_putarray shows it. */
+static void
+ntpd_src_register(const void *sys, const void *src, ntp_disc_register *out)
+{
+	const ntp_filter *f = &((const ntpd_src *)src)->filter;
+
+	(void)sys;
+	_Static_assert(NTP_DISC_REGISTER == NTP_FILTER_STAGES, "one value per filter stage");
+	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		const ntp_filter_stage *s =
+		        &f->f[(f->next + NTP_FILTER_STAGES - 1 - i) % NTP_FILTER_STAGES];
+
+		out->delay[i] = s->delay;
+		out->offset[i] = s->offset;
+		out->disp[i] = s->disp;
+	}
+}
+
+static int
+ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
+{
+	int rc = ntpd_init(sys, s, err, errsize);
+
+	((ntpd_sys *)sys)->name = NTP_NTPD_DAEMON;
+	return rc;
+}
+
+#define NTPD_OPS                                                                                   \
+	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .start = ntpd_start,           \
+	.src_init = ntpd_src_init, .sample = ntpd_sample, .estimate = ntpd_estimate,               \
+	.update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info,            \
+	.src_register = ntpd_src_register
+
+const ntp_discipline ntp_ntpd_daemon = {
+        .name = NTP_NTPD_DAEMON,
+        .summary = "ntpd's own loop (`disable kernel`): adjtime() every second",
+        .init = ntpd_daemon_init,
+        NTPD_OPS,
+};
