@@ -4,7 +4,7 @@
  * slew follows ntpd's daemon loop (ntpd/ntp_loopfilter.c adj_host_clock():
  * each second remove clock_offset / tau, total slew bounded by NTP_MAXFREQ)
  * taken to its continuous limit, so one update costs O(1) whatever the
- * interval.
+ * interval; the kernel's PLL (ntp_kernel) adds its own correction.
  */
 #include "ntp_clock.h"
 
@@ -37,6 +37,9 @@ phase_removed(const ntp_clock *c, double dt)
 
 	if (mag == 0.0 || !(dt > 0.0)) {
 		return 0.0;
+	}
+	if (c->slew_for > 0.0 && dt > c->slew_for) {
+		dt = c->slew_for;
 	}
 	if (c->tau <= 0.0) {
 		/* adjtime(2): constant rate until the whole offset is gone. */
@@ -73,10 +76,13 @@ ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
 	c->tau = 0.0;
 	c->freq = isfinite(freq) ? clamp(freq, -NTP_CLOCK_FREQ_LIMIT, NTP_CLOCK_FREQ_LIMIT) : 0.0;
 	c->slew_max = NTP_CLOCK_SLEW_MAX;
+	c->slew_for = 0.0;
+	ntp_kernel_init(&c->kern, raw_now, NTP_KERNEL_HZ_DEFAULT);
 }
 
-double
-ntp_clock_correction(const ntp_clock *c, ntp_time raw)
+/* The daemon slew's part of the correction. */
+static double
+daemon_correction(const ntp_clock *c, ntp_time raw)
 {
 	double dt = elapsed_s(c, raw);
 
@@ -84,9 +90,26 @@ ntp_clock_correction(const ntp_clock *c, ntp_time raw)
 }
 
 double
+ntp_clock_correction(const ntp_clock *c, ntp_time raw)
+{
+	return daemon_correction(c, raw) + ntp_kernel_correction(&c->kern, raw);
+}
+
+double
+ntp_clock_freq(const ntp_clock *c)
+{
+	return c->freq + ntp_kernel_freq(&c->kern);
+}
+
+double
 ntp_clock_phase_left(const ntp_clock *c, ntp_time raw)
 {
-	return c->phase - phase_removed(c, elapsed_s(c, raw));
+	double dt = elapsed_s(c, raw);
+
+	if (c->slew_for > 0.0 && dt >= c->slew_for) {
+		return 0.0; /* dropped */
+	}
+	return c->phase - phase_removed(c, dt);
 }
 
 ntp_time
@@ -98,9 +121,10 @@ ntp_clock_read(const ntp_clock *c, ntp_time raw)
 void
 ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau)
 {
-	c->corr0 = ntp_clock_correction(c, raw_now);
+	c->corr0 = daemon_correction(c, raw_now);
 	c->t0 = raw_now;
 	c->phase = isfinite(offset) ? offset : 0.0;
+	c->slew_for = 0.0;
 	if (isfinite(freq)) {
 		c->freq = clamp(freq, -NTP_CLOCK_FREQ_LIMIT, NTP_CLOCK_FREQ_LIMIT);
 	}
@@ -112,7 +136,15 @@ ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, dou
 void
 ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
 {
-	if (adj == NULL || !(adj->what & NTP_CLOCK_SLEW)) {
+	if (adj == NULL) {
+		return;
+	}
+	if (adj->what & NTP_CLOCK_KERNEL) {
+		int64_t sec = ntp_kernel_second_of(ntp_clock_read(c, raw_now));
+
+		ntp_kernel_adjtime_sec(&c->kern, raw_now, sec, &adj->kernel);
+	}
+	if (!(adj->what & NTP_CLOCK_SLEW)) {
 		return;
 	}
 	ntp_clock_adjust(c, raw_now, adj->offset, adj->freq, adj->tau);
@@ -120,12 +152,23 @@ ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
 	c->slew_max = !(isfinite(adj->slew_max) && adj->slew_max > 0.0) ? NTP_CLOCK_SLEW_MAX
 	              : adj->slew_max > NTP_CLOCK_FREQ_LIMIT            ? NTP_CLOCK_FREQ_LIMIT
 	                                                                : adj->slew_max;
+	c->slew_for = isfinite(adj->slew_for) && adj->slew_for > 0.0 ? adj->slew_for : 0.0;
 }
 
 void
 ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset)
 {
-	c->corr0 = ntp_clock_correction(c, raw_now) + (isfinite(offset) ? offset : 0.0);
+	c->corr0 = daemon_correction(c, raw_now) + (isfinite(offset) ? offset : 0.0);
 	c->t0 = raw_now;
 	c->phase = 0.0;
+	ntp_kernel_step(&c->kern, raw_now, 0.0); /* ntp_clear(): the step is in corr0 */
+}
+
+void
+ntp_clock_shift_raw(ntp_clock *c, ntp_time raw_before, ntp_time d)
+{
+	/* The daemon's correction is a function of raw - t0: moving t0 with
+	 * the raw clock keeps it. */
+	c->t0 = ntp_time_add_sat(c->t0, d);
+	ntp_kernel_shift_raw(&c->kern, raw_before, d);
 }

@@ -19,6 +19,12 @@
  * constant-rate slew at slew_max (adjtime(2) with the whole offset, as ntpd
  * uses for the very first update).
  *
+ * Under the daemon loop's slew sits the Linux kernel's PLL (ntp_kernel):
+ * what ntpd hands the kernel with ntp_adjtime(2) once it runs the kernel
+ * discipline (NTP_CLOCK_KERNEL adjustments).  The reading is raw plus both
+ * corrections; a step clears the kernel's phase as Linux's ntp_clear()
+ * does.
+ *
  * ntpsim's model clocks and refd's virtual clock both use this, so the
  * simulated and the real daemon disciplined clocks agree to the
  * nanosecond.  All times are ntp_time (ns); corrections are double seconds.
@@ -32,6 +38,7 @@
 
 #include <stdint.h>
 
+#include "ntp_kernel.h"
 #include "ntp_time.h"
 
 #define NTP_CLOCK_SLEW_MAX   500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
@@ -44,18 +51,26 @@ typedef struct ntp_clock {
 	double tau;      /* s, phase slew time constant; <= 0: constant-rate slew */
 	double freq;     /* s/s, frequency correction */
 	double slew_max; /* s/s, max phase slew rate; <= 0: uncapped */
+	double slew_for; /* s, the phase slew stops this long after t0 and what is left
+	                    is dropped; <= 0: it runs until the next adjustment */
+	ntp_kernel kern; /* the kernel's PLL (ntp_adjtime), its own correction on top */
 } ntp_clock;
 
 /* A clock with no correction at raw_now, running at frequency correction
  * freq (s/s), slew cap NTP_CLOCK_SLEW_MAX. */
 void ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq);
 
-/* Total correction (s) at raw.  Meant for raw >= t0; before t0 only the
+/* Total correction (s) at raw, the daemon's slew and the kernel's.  Meant for raw >= t0; before t0 only the
  * frequency term is extrapolated (no phase), which keeps it monotonic. */
 double ntp_clock_correction(const ntp_clock *c, ntp_time raw);
 
-/* Phase (s) not yet slewed away at raw (same sign as c->phase). */
+/* Phase (s) of the daemon's slew not yet slewed away at raw (same sign as
+ * c->phase); the kernel's is ntp_kernel_offset_left(&c->kern, raw). */
 double ntp_clock_phase_left(const ntp_clock *c, ntp_time raw);
+
+/* Frequency correction (s/s) the clock runs at: the daemon's plus the
+ * kernel's. */
+double ntp_clock_freq(const ntp_clock *c);
 
 /* Disciplined reading at raw: raw + correction, rounded to the ns. */
 ntp_time ntp_clock_read(const ntp_clock *c, ntp_time raw);
@@ -70,9 +85,12 @@ void ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq
 /* What a discipline asks of the clock in one update (the ADJUST action,
  * ntp_host.h).  NTP_CLOCK_SLEW: the daemon loop's adjustment -- remove
  * `offset` s of phase with time constant `tau` s, never faster than
- * `slew_max`, and run at `freq` -- as ntp_clock_adjust() applies it. */
+ * `slew_max`, and run at `freq` -- as ntp_clock_adjust() applies it.
+ * NTP_CLOCK_KERNEL: the ntp_adjtime(2) call `kernel`.  Either, both or
+ * neither; they act on independent parts of the correction. */
 enum ntp_clock_adj_what {
 	NTP_CLOCK_SLEW = 1u << 0,
+	NTP_CLOCK_KERNEL = 1u << 1,
 };
 
 typedef struct ntp_clock_adj {
@@ -84,13 +102,23 @@ typedef struct ntp_clock_adj {
 	double slew_max; /* s/s, fastest phase slew; <= 0: NTP_CLOCK_SLEW_MAX (500 ppm,
 	                    what adjtime(2) and ntpd do; chronyd slews up to 83,333 ppm);
 	                    at most NTP_CLOCK_FREQ_LIMIT */
+	double slew_for; /* s, stop the phase slew after this long and drop what is left
+	                    (ntpd in kernel mode when its startup clamp runs out); <= 0:
+	                    until the next adjustment */
+	ntp_kernel_timex kernel; /* for NTP_CLOCK_KERNEL */
 } ntp_clock_adj;
 
 /* Carry out an adjustment at raw_now (nothing for what == 0). */
 void ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj);
 
+/* The raw clock itself jumped by d ns at raw time raw_before (ntpsim's
+ * and refd's external steps): the reading jumps by exactly d, the
+ * corrections in progress carry on. */
+void ntp_clock_shift_raw(ntp_clock *c, ntp_time raw_before, ntp_time d);
+
 /* Step at raw_now: the reading jumps by offset (s, positive = forward);
- * any remaining phase is dropped, frequency and tau are kept. */
+ * any remaining phase is dropped, frequency and tau are kept; the kernel's
+ * PLL state is cleared as a step on Linux clears it (ntp_kernel_step). */
 void ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset);
 
 #endif

@@ -46,9 +46,12 @@
 #define REFID_MAX         4   /* bytes, RFC 5905 §7.3 refid */
 
 #define STEPT      0.128  /* s, RFC 5905 App. A.1.1 STEPT; ntpd `tinker step` default */
-#define WATCH      900.0  /* s, RFC 5905 App. A.1.1 WATCH; ntpd `tinker stepout` default */
+#define STEPOUT    300.0  /* s, NTPsec CLOCK_MINSTEP: `tinker stepout` default and floor
+                             (RFC 5905 WATCH and the comments say 900) */
 #define PANICT     1000.0 /* s, RFC 5905 App. A.1.1 PANICT; ntpd `tinker panic` default */
 #define TINKER_MAX 1e9    /* s, sanity bound on tinker values (ours) */
+#define ALLAN_MAX  30     /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
+#define FREQ_MAX_PPM 500.0 /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
 
 #define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
 #define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */
@@ -1678,6 +1681,10 @@ typedef struct knob {
 enum {
 	K_IGNORED = -1,
 	K_STEP,
+	K_STEPFWD,
+	K_STEPBACK,
+	K_ALLAN,
+	K_FREQ,
 	K_STEPOUT,
 	K_PANIC,
 	K_MINSANE,
@@ -1691,14 +1698,14 @@ enum {
 };
 
 static const knob tinker_knobs[] = {
-        {"allan", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
+        {"allan", K_ALLAN, true, 0, ALLAN_MAX},
         {"dispersion", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
-        {"freq", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
+        {"freq", K_FREQ, false, -FREQ_MAX_PPM, FREQ_MAX_PPM},
         {"huffpuff", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
         {"panic", K_PANIC, false, 0, TINKER_MAX},
         {"step", K_STEP, false, 0, TINKER_MAX},
-        {"stepback", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
-        {"stepfwd", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
+        {"stepback", K_STEPBACK, false, 0, TINKER_MAX},
+        {"stepfwd", K_STEPFWD, false, 0, TINKER_MAX},
         {"stepout", K_STEPOUT, false, 0, TINKER_MAX},
         {"tick", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
 };
@@ -1776,7 +1783,20 @@ do_tinker(parser *ps, const conf_line *l)
 	                val)) {
 		return;
 	}
-	c->tinker_step = set[K_STEP] ? val[K_STEP] : c->tinker_step;
+	/* ntpd's `step` sets both thresholds; on one line it is applied
+	 * before `stepfwd`/`stepback`, whatever the order written. */
+	if (set[K_STEP]) {
+		c->tinker_step = val[K_STEP];
+		c->tinker_stepfwd = -1;
+		c->tinker_stepback = -1;
+	}
+	c->tinker_stepfwd = set[K_STEPFWD] ? val[K_STEPFWD] : c->tinker_stepfwd;
+	c->tinker_stepback = set[K_STEPBACK] ? val[K_STEPBACK] : c->tinker_stepback;
+	c->tinker_allan = set[K_ALLAN] ? val[K_ALLAN] : c->tinker_allan;
+	if (set[K_FREQ]) {
+		c->have_tinker_freq = true;
+		c->tinker_freq = val[K_FREQ];
+	}
 	c->tinker_stepout = set[K_STEPOUT] ? val[K_STEPOUT] : c->tinker_stepout;
 	c->tinker_panic = set[K_PANIC] ? val[K_PANIC] : c->tinker_panic;
 }
@@ -2229,6 +2249,9 @@ ntp_conf_init(ntp_conf *c, const char *filename)
 	memset(c, 0, sizeof *c);
 	snprintf(c->filename, sizeof c->filename, "%s", filename != NULL ? filename : "ntp.conf");
 	c->tinker_step = -1;
+	c->tinker_stepfwd = -1;
+	c->tinker_stepback = -1;
+	c->tinker_allan = -1;
 	c->tinker_stepout = -1;
 	c->tinker_panic = -1;
 	c->tos_minsane = -1;
@@ -2298,7 +2321,20 @@ ntp_conf_step(const ntp_conf *c)
 double
 ntp_conf_stepout(const ntp_conf *c)
 {
-	return c->tinker_stepout < 0 ? WATCH : c->tinker_stepout;
+	/* ntpd loop_config(LOOP_MINSTEP): nothing below CLOCK_MINSTEP */
+	return c->tinker_stepout < STEPOUT ? STEPOUT : c->tinker_stepout;
+}
+
+double
+ntp_conf_step_fwd(const ntp_conf *c)
+{
+	return c->tinker_stepfwd < 0 ? ntp_conf_step(c) : c->tinker_stepfwd;
+}
+
+double
+ntp_conf_step_back(const ntp_conf *c)
+{
+	return c->tinker_stepback < 0 ? ntp_conf_step(c) : c->tinker_stepback;
 }
 
 double

@@ -118,9 +118,14 @@ typedef struct ntp_conf {
 	size_t n_filegen;
 
 	/* tinker (s); a value < 0 means "not set, use the default" */
-	double tinker_step;    /* default 0.128, RFC 5905 STEPT; 0 disables steps */
-	double tinker_stepout; /* default 900 (ntpd; RFC 5905 WATCH is 900) */
-	double tinker_panic;   /* default 1000, RFC 5905 PANICT; 0 disables panic */
+	double tinker_step;     /* default 0.128, RFC 5905 STEPT; 0 disables steps */
+	double tinker_stepfwd;  /* forward step threshold (ntpd clock_max_fwd); default step */
+	double tinker_stepback; /* backward step threshold (ntpd clock_max_back); default step */
+	double tinker_stepout;  /* default 300, floor 300 (NTPsec CLOCK_MINSTEP) */
+	double tinker_panic;    /* default 1000, RFC 5905 PANICT; 0 disables panic */
+	double tinker_allan;    /* log2 s, Allan intercept; default 11 (ntpd CLOCK_ALLAN) */
+	bool have_tinker_freq;  /* `tinker freq`: initial frequency (ppm) as if from a */
+	double tinker_freq;     /* drift file (ntpd LOOP_FREQ) */
 
 	/* tos; < 0 means default */
 	int tos_minsane;       /* default 1 (ntpd) */
@@ -176,6 +181,10 @@ char *ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf,
 /* Effective values with defaults applied. */
 double ntp_conf_step(const ntp_conf *c);
 double ntp_conf_stepout(const ntp_conf *c);
+/* Step thresholds (s) for positive and negative offsets: `tinker
+ * stepfwd`/`stepback`, else `tinker step`, else 0.128. */
+double ntp_conf_step_fwd(const ntp_conf *c);
+double ntp_conf_step_back(const ntp_conf *c);
 double ntp_conf_panic(const ntp_conf *c);
 
 #endif

@@ -38,8 +38,15 @@
  *  - in SPIK the caller's phase slew keeps running (ntpd pauses it): an
  *    IGNORE result carries no action, and the next inlier replaces the
  *    phase anyway;
- *  - the stepout is not floored at 300 s and mu is not truncated to whole
- *    seconds.
+ *  - mu is not truncated to whole seconds;
+ *  - in kernel mode the daemon's startup-clamp slew runs until the update
+ *    that ends the clamp, where ntpd stops it on the second freq_cnt runs
+ *    out (at most one poll interval later here).
+ *
+ * Kernel mode (ntpd on Linux) differs only where ntpd's code says
+ * pll_control && kern_enable: set_freq() goes to the kernel, the daemon's
+ * slews carry no frequency, and once freq_cnt is 0 each update is an
+ * ntp_adjtime() whose read-back sets clock_offset and the frequency.
  */
 #include "ntp_disc.h"
 
@@ -47,15 +54,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#define CLOCK_PLL    16.0   /* PLL loop gain: phase time constant = 16 x 2^poll s (ntpd) */
-#define CLOCK_AVG    8.0    /* jitter/wander averaging constant (ntpd; RFC 5905 AVG is 4) */
-#define CLOCK_FLL    0.25   /* FLL loop gain (ntpd CLOCK_FLL) */
-#define CLOCK_FLOOR  0.0005 /* s, offset that ends the startup clamp early (ntpd) */
-#define CLOCK_ALLAN  11     /* log2 s, Allan intercept: FLL from poll 11 up (ntpd) */
-#define CLOCK_LIMIT  30     /* poll-adjust threshold of tc_counter (ntpd; RFC 5905 LIMIT) */
-#define CLOCK_PGATE  4.0    /* poll-adjust gate, x clock jitter (ntpd; RFC 5905 PGATE) */
-#define STARTUP_POLL 1      /* log2 s, time constant poll in the startup clamp (ntpd) */
-#define ADJTIME_TAU  0.0    /* s, "no time constant": adjtime(2) slews at a constant rate */
+#include "ntp_pkt.h"
+
+#define STARTUP_POLL 1   /* log2 s, time constant poll in the startup clamp (ntpd) */
+#define ADJTIME_TAU  0.0 /* s, "no time constant": adjtime(2) slews at a constant rate */
+/* The bits local_clock() hands the kernel (NTPsec MOD_BITS). */
+#define MOD_BITS                                                                                   \
+	(NTP_KERNEL_ADJ_OFFSET | NTP_KERNEL_ADJ_MAXERROR | NTP_KERNEL_ADJ_ESTERROR |               \
+	 NTP_KERNEL_ADJ_STATUS | NTP_KERNEL_ADJ_TIMECONST)
+/* NTPsec ntp_adjtime_ns(): before the kernel is in nanosecond mode it
+ * takes the time constant 4 lower (the kernel adds 4 without STA_NANO). */
+#define KERNEL_CONSTANT_ADJ 4
 
 static double
 clampd(double x, double lo, double hi)
@@ -86,6 +95,16 @@ ntp_disc_params_default(ntp_disc_params *p)
 	p->minpoll = NTP_DISC_MINPOLL_DEFAULT;
 	p->maxpoll = NTP_DISC_MAXPOLL_DEFAULT;
 	p->precision = NTP_DISC_PRECISION_DEFAULT;
+	p->step_back = -1.0;
+	p->g = (ntp_disc_gains){
+	        .pll = NTP_DISC_CLOCK_PLL,
+	        .fll = NTP_DISC_CLOCK_FLL,
+	        .avg = NTP_DISC_CLOCK_AVG,
+	        .floor = NTP_DISC_CLOCK_FLOOR,
+	        .pgate = NTP_DISC_CLOCK_PGATE,
+	        .allan = NTP_DISC_CLOCK_ALLAN,
+	        .limit = NTP_DISC_CLOCK_LIMIT,
+	};
 }
 
 static double
@@ -103,10 +122,41 @@ clamp_poll_bound(int8_t v)
 	return v > NTP_DISC_POLL_MAX ? NTP_DISC_POLL_MAX : v;
 }
 
+static double
+positive_or_default(double v, double dflt)
+{
+	return (isfinite(v) && v > 0.0) ? v : dflt;
+}
+
+static void
+repair_gains(ntp_disc_gains *g)
+{
+	g->pll = positive_or_default(g->pll, NTP_DISC_CLOCK_PLL);
+	g->fll = positive_or_default(g->fll, NTP_DISC_CLOCK_FLL);
+	g->avg = g->avg >= 1.0 && isfinite(g->avg) ? g->avg : NTP_DISC_CLOCK_AVG;
+	g->floor = threshold_or_default(g->floor, NTP_DISC_CLOCK_FLOOR);
+	g->pgate = threshold_or_default(g->pgate, NTP_DISC_CLOCK_PGATE);
+	g->allan = g->allan < 0 || g->allan > 62 ? NTP_DISC_CLOCK_ALLAN : g->allan;
+	g->limit = g->limit < 1 ? NTP_DISC_CLOCK_LIMIT : g->limit;
+}
+
+/* ntpd loop_config(LOOP_MAX...): "the kernel discipline is used only if
+ * the step threshold is less than 0.5 s", and not at all when steps are
+ * off. */
+static bool
+kernel_allowed(const ntp_disc_params *p)
+{
+	return p->step > 0.0 && p->step <= NTP_DISC_KERNEL_STEP_MAX && p->step_back > 0.0 &&
+	       p->step_back <= NTP_DISC_KERNEL_STEP_MAX;
+}
+
 static void
 repair_params(ntp_disc_params *p)
 {
 	p->step = threshold_or_default(p->step, NTP_DISC_STEP_DEFAULT);
+	p->step_back = (isfinite(p->step_back) && p->step_back >= 0.0) ? p->step_back : p->step;
+	repair_gains(&p->g);
+	p->kernel = p->kernel && kernel_allowed(p);
 	p->stepout = threshold_or_default(p->stepout, NTP_DISC_STEPOUT_DEFAULT);
 	p->panic = threshold_or_default(p->panic, NTP_DISC_PANIC_DEFAULT);
 	if (!(isfinite(p->precision) && p->precision > 0.0)) {
@@ -157,6 +207,34 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 	}
 	d->t_last = mono;
 	ntp_clock_init(&d->resid, mono, 0.0);
+	ntp_kernel_init(&d->kern, mono, NTP_KERNEL_HZ_DEFAULT);
+}
+
+/* NTPsec DTOFREQ(): s/s to the kernel's scaled ppm, truncated. */
+static int64_t
+dtofreq(double freq)
+{
+	return (int32_t)(freq * 65536e6);
+}
+
+bool
+ntp_disc_start(ntp_disc *d, ntp_now now, ntp_kernel_timex *tx)
+{
+	memset(tx, 0, sizeof *tx);
+	if (!d->p.kernel || d->p.disabled) {
+		return false;
+	}
+	/* start_kern_loop() */
+	tx->modes = MOD_BITS;
+	tx->status = NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC;
+	tx->maxerror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
+	tx->esterror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
+	tx->constant = d->poll - KERNEL_CONSTANT_ADJ;
+	/* set_freq(drift_comp) */
+	tx->modes |= NTP_KERNEL_ADJ_FREQUENCY;
+	tx->freq = dtofreq(d->freq);
+	ntp_kernel_adjtime_sec(&d->kern, now.mono, ntp_kernel_second_of(now.local), tx);
+	return true;
 }
 
 /* ntpd adj_host_clock() counts freq_cnt down once a second, in SYNC only. */
@@ -168,10 +246,12 @@ age_startup_clamp(ntp_disc *d, ntp_time mono)
 	}
 }
 
+/* Forward and back thresholds apart, as ntpd's clock_max_fwd/back. */
 static bool
 over_step(const ntp_disc *d, double offset)
 {
-	return d->p.step > 0.0 && fabs(offset) > d->p.step;
+	return (offset > d->p.step && d->p.step > 0.0) ||
+	       (-offset > d->p.step_back && d->p.step_back > 0.0);
 }
 
 /* Phase time constant the clock uses after this update (adj_host_clock()). */
@@ -180,7 +260,7 @@ phase_tau(const ntp_disc *d)
 {
 	int poll = d->freq_cnt > 0.0 ? STARTUP_POLL : d->poll;
 
-	return CLOCK_PLL * ldexp(1.0, poll);
+	return d->p.g.pll * ldexp(1.0, poll);
 }
 
 /* Exponentially averaged RMS of offset differences, floored at the
@@ -191,18 +271,23 @@ update_jitter(ntp_disc *d, double offset)
 	double old2 = d->clk_jitter * d->clk_jitter;
 	double diff = fmax(fabs(offset - d->last_offset), d->p.precision);
 
-	d->clk_jitter = sqrt(old2 + (diff * diff - old2) / CLOCK_AVG);
+	d->clk_jitter = sqrt(old2 + (diff * diff - old2) / d->p.g.avg);
 }
 
 /* ntpd direct_freq(): the first offset was slewed out (or stepped) at the
  * start of the interval with zero frequency, so what has built up since is
- * all frequency error. */
+ * all frequency error.  set_freq() hands it to the kernel in kernel mode. */
 static double
-direct_freq(ntp_disc *d, double offset, double mu)
+direct_freq(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
 {
 	if (mu > 0.0) {
 		d->freq = offset / mu;
 	}
+	if (d->p.kernel) {
+		out->ktx.modes |= NTP_KERNEL_ADJ_FREQUENCY;
+		out->ktx.freq = dtofreq(d->freq);
+	}
+	out->freq_measured = true;
 	return d->freq;
 }
 
@@ -211,13 +296,14 @@ direct_freq(ntp_disc *d, double offset, double mu)
 static double
 pll_fll_adjust(const ntp_disc *d, double offset, double mu, double phase_left)
 {
+	const ntp_disc_gains *g = &d->p.g;
 	double adj = 0.0;
-	double pll_interval = 4.0 * CLOCK_PLL * ldexp(1.0, d->poll);
+	double pll_interval = 4.0 * g->pll * ldexp(1.0, d->poll);
 
-	if (d->poll >= CLOCK_ALLAN) {
-		adj += (offset - phase_left) / fmax(ldexp(1.0, d->poll), mu) * CLOCK_FLL;
+	if (d->poll >= g->allan) {
+		adj += (offset - phase_left) / fmax(ldexp(1.0, d->poll), mu) * g->fll;
 	}
-	adj += offset * fmin(ldexp(1.0, CLOCK_ALLAN), mu) / (pll_interval * pll_interval);
+	adj += offset * fmin(ldexp(1.0, g->allan), mu) / (pll_interval * pll_interval);
 	return adj;
 }
 
@@ -229,7 +315,7 @@ set_frequency(ntp_disc *d, double clock_frequency)
 	double old2 = d->clk_wander * d->clk_wander;
 
 	d->freq = clampd(clock_frequency, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
-	d->clk_wander = sqrt(old2 + (delta * delta - old2) / CLOCK_AVG);
+	d->clk_wander = sqrt(old2 + (delta * delta - old2) / d->p.g.avg);
 }
 
 /* ntpd's poll "jiggle": small offsets (against the jitter) push tc_counter
@@ -242,10 +328,10 @@ adapt_poll(ntp_disc *d)
 		d->tc_counter = 0;
 		return;
 	}
-	if (fabs(d->clock_offset) < CLOCK_PGATE * d->clk_jitter) {
+	if (fabs(d->clock_offset) < d->p.g.pgate * d->clk_jitter) {
 		d->tc_counter += d->poll;
-		if (d->tc_counter > CLOCK_LIMIT) {
-			d->tc_counter = CLOCK_LIMIT;
+		if (d->tc_counter > d->p.g.limit) {
+			d->tc_counter = d->p.g.limit;
 			if (d->poll < d->p.maxpoll) {
 				d->tc_counter = 0;
 				d->poll++;
@@ -253,8 +339,8 @@ adapt_poll(ntp_disc *d)
 		}
 	} else {
 		d->tc_counter -= d->poll * 2;
-		if (d->tc_counter < -CLOCK_LIMIT) {
-			d->tc_counter = -CLOCK_LIMIT;
+		if (d->tc_counter < -d->p.g.limit) {
+			d->tc_counter = -d->p.g.limit;
 			if (d->poll > d->p.minpoll) {
 				d->tc_counter = 0;
 				d->poll--;
@@ -264,11 +350,15 @@ adapt_poll(ntp_disc *d)
 }
 
 static void
-do_step(ntp_disc *d, double offset, double mu, ntp_disc_out *out)
+do_step(ntp_disc *d, double offset, double mu, ntp_time mono, ntp_disc_out *out)
 {
 	out->result = NTP_DISC_STEP;
 	out->step = offset;
 	d->steps++;
+	if (d->p.kernel) {
+		/* step_systime(): Linux's ntp_clear() */
+		ntp_kernel_step(&d->kern, mono, 0.0);
+	}
 	d->tc_counter = 0;
 	d->clk_jitter = d->p.precision;
 	if (d->state == NTP_DISC_SPIK || d->state == NTP_DISC_FREQ) {
@@ -306,11 +396,10 @@ take_outlier(ntp_disc *d, double offset, double mu, ntp_time mono, double *clock
 			return false;
 		}
 		if (d->state == NTP_DISC_FREQ) {
-			*clock_frequency = direct_freq(d, offset, mu);
-			out->freq_measured = true;
+			*clock_frequency = direct_freq(d, offset, mu, out);
 		}
 	}
-	do_step(d, offset, mu, out);
+	do_step(d, offset, mu, mono, out);
 	if (d->state == NTP_DISC_NSET) {
 		/* Frequency unknown: measure it over the next stepout. */
 		rstclock(d, NTP_DISC_FREQ, 0.0, mono);
@@ -343,15 +432,14 @@ take_inlier(ntp_disc *d, double offset, double mu, double phase_left, ntp_time m
 			         "freq: measuring frequency, %.0f of %.0f s", mu, d->p.stepout);
 			return false;
 		}
-		*clock_frequency = direct_freq(d, offset, mu);
-		out->freq_measured = true;
+		*clock_frequency = direct_freq(d, offset, mu, out);
 	}
 	d->allow_panic = false;
 	if (d->freq_cnt <= 0.0) {
 		*clock_frequency += pll_fll_adjust(d, offset, mu, phase_left);
 	}
 	rstclock(d, NTP_DISC_SYNC, offset, mono);
-	if (fabs(offset) < CLOCK_FLOOR) {
+	if (fabs(offset) < d->p.g.floor) {
 		d->freq_cnt = 0.0;
 	}
 	out->result = NTP_DISC_SLEW;
@@ -371,6 +459,57 @@ begin_out(const ntp_disc *d, ntp_disc_out *out)
 	out->poll = d->poll;
 }
 
+/* The kernel part of local_clock() (pll_control && kern_enable &&
+ * freq_cnt == 0): the offset for the kernel's PLL, as ntpd fills struct
+ * timex. */
+static void
+kernel_pll_bits(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out)
+{
+	ntp_kernel_timex *tx = &out->ktx;
+
+	tx->modes |= MOD_BITS | NTP_KERNEL_ADJ_NANO;
+	tx->offset = (int64_t)(d->clock_offset * 1e9 + (d->clock_offset < 0 ? -0.5 : 0.5));
+	tx->constant = d->poll;
+	tx->esterror = (int64_t)(d->clk_jitter * 1e6);
+	tx->maxerror = (int64_t)((in->rootdelay / 2 + in->rootdisp) * 1e6);
+	tx->status = NTP_KERNEL_STA_PLL;
+	if (in->leap == NTP_LEAP_ADD) {
+		tx->status |= NTP_KERNEL_STA_INS;
+	} else if (in->leap == NTP_LEAP_DEL) {
+		tx->status |= NTP_KERNEL_STA_DEL;
+	}
+}
+
+/* Make this update's ntp_adjtime() call (set_freq() and/or the PLL bits)
+ * on the copy, as the clock will: at mono, the PLL counting seconds of
+ * the local clock after any step of this update. */
+static void
+kernel_call(ntp_disc *d, const ntp_disc_in *in, const ntp_disc_out *out)
+{
+	ntp_time local = in->now.local;
+
+	if (out->ktx.modes == 0) {
+		return;
+	}
+	if (out->result == NTP_DISC_STEP) {
+		local = ntp_time_add_sat(local, ntp_time_from_s(out->step));
+	}
+	ntp_kernel_adjtime_sec(&d->kern, in->now.mono, ntp_kernel_second_of(local), &out->ktx);
+}
+
+/* What ntpd reads back after the PLL call: clock_offset = ntv.offset *
+ * S_PER_NS and clock_frequency = FREQTOD(ntv.freq). */
+static void
+kernel_read_back(ntp_disc *d, ntp_time mono, double *clock_frequency)
+{
+	ntp_kernel_timex back;
+
+	ntp_kernel_query(&d->kern, mono, &back);
+	d->clock_offset = (double)back.offset * 1e-9;
+	*clock_frequency = (double)back.freq / 65536e6;
+	d->kern_engaged = true;
+}
+
 static void
 finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 {
@@ -381,9 +520,22 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 	out->poll_changed = d->poll != old_poll;
 	out->adj_freq = d->freq;
 	out->adj_tau = first_slew ? ADJTIME_TAU : phase_tau(d);
+	if (out->ktx.modes & NTP_KERNEL_ADJ_OFFSET) {
+		/* adj_host_clock() slews nothing more: the kernel has the phase */
+		out->adj_offset = 0.0;
+	}
+	if (d->p.kernel && d->state == NTP_DISC_SYNC && d->freq_cnt > 0.0) {
+		out->adj_for = d->freq_cnt;
+	}
 	if (out->result == NTP_DISC_SLEW) {
 		ntp_clock_adjust(&d->resid, mono, out->adj_offset, 0.0, out->adj_tau);
-		if (out->reason[0] == '\0') {
+		d->resid.slew_for = out->adj_for;
+		if (out->reason[0] == '\0' && (out->ktx.modes & NTP_KERNEL_ADJ_OFFSET)) {
+			snprintf(out->reason, sizeof(out->reason),
+			         "kernel PLL %+.6f s, tc %d, freq %+.3f ppm%s", d->clock_offset,
+			         (int)d->poll, d->freq * 1e6,
+			         out->freq_measured ? " (measured in FREQ)" : "");
+		} else if (out->reason[0] == '\0') {
 			snprintf(out->reason, sizeof(out->reason),
 			         "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
 			         out->adj_tau, d->freq * 1e6,
@@ -394,17 +546,29 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 	}
 }
 
-int
-ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
-                     ntp_disc_out *out)
+/* What is left of the last offset for the FLL (ntpd's clock_offset at the
+ * time of the update): the daemon's slew decays it; the kernel's read-back
+ * stays as it was read. */
+static double
+offset_left(const ntp_disc *d, ntp_time mono)
 {
+	return d->kern_engaged ? d->clock_offset : ntp_clock_phase_left(&d->resid, mono);
+}
+
+int
+ntp_disc_update(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out)
+{
+	double offset = in->offset;
+	ntp_time mono = in->now.mono;
+
 	begin_out(d, out);
+	out->kernel_mode = d->p.kernel;
 	if (!isfinite(offset)) {
 		snprintf(out->reason, sizeof(out->reason), "bad offset: not a finite number");
 		return out->result;
 	}
-	if (isfinite(sys_jitter) && sys_jitter >= 0.0) {
-		d->sys_jitter = sys_jitter;
+	if (isfinite(in->sys_jitter) && in->sys_jitter >= 0.0) {
+		d->sys_jitter = in->sys_jitter;
 	}
 	d->updates++;
 	age_startup_clamp(d, mono);
@@ -426,7 +590,7 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mon
 
 	int8_t old_poll = d->poll;
 	double mu = seconds_since(d->t_epoch, mono);
-	double phase_left = ntp_clock_phase_left(&d->resid, mono);
+	double phase_left = offset_left(d, mono);
 	double clock_frequency = d->freq;
 	bool bookkeeping;
 
@@ -441,6 +605,15 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mon
 	} else {
 		bookkeeping = take_inlier(d, offset, mu, phase_left, mono, &clock_frequency, out);
 	}
+	bool pll = bookkeeping && d->p.kernel && d->freq_cnt <= 0.0;
+
+	if (pll) {
+		kernel_pll_bits(d, in, out);
+	}
+	kernel_call(d, in, out);
+	if (pll) {
+		kernel_read_back(d, mono, &clock_frequency);
+	}
 	if (bookkeeping) {
 		set_frequency(d, clock_frequency);
 		adapt_poll(d);
@@ -448,6 +621,19 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mon
 	}
 	finish_out(d, out, old_poll, mono);
 	return out->result;
+}
+
+int
+ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
+                     ntp_disc_out *out)
+{
+	ntp_disc_in in = {
+	        .offset = offset,
+	        .sys_jitter = sys_jitter,
+	        .now = {.mono = mono, .local = mono},
+	};
+
+	return ntp_disc_update(d, &in, out);
 }
 
 int8_t

@@ -10,8 +10,16 @@
  *
  * Sans-I/O: the caller passes each combined system offset with its local
  * time and carries out the result: STEP the clock, or SLEW it (a phase to
- * remove with a time constant, and a frequency).  core/ntp_clock applies
- * both exactly.  No kernel PLL: there is no kernel here.
+ * remove with a time constant, and a frequency), and/or hand the kernel an
+ * ntp_adjtime(2) call.  core/ntp_clock applies all three exactly.
+ *
+ * Kernel mode (p.kernel, ntpd on Linux: pll_control && kern_enable): the
+ * frequency lives in the kernel (set_freq() is MOD_FREQUENCY), the
+ * daemon's slews carry none, and once the startup clamp is over each
+ * update goes to the kernel's PLL (ntp_kernel) as ntpd's local_clock()
+ * sends it, and ntpd's offset and frequency are what the kernel reports
+ * back.  ntp_disc keeps its own copy of the kernel (`kern`) to read those
+ * back: it sees exactly the calls the clock does.
  *
  * Sign convention everywhere: offset = server - local, so a positive
  * offset means the local clock is BEHIND and must be advanced; a STEP adds
@@ -30,12 +38,17 @@
 #include <stdint.h>
 
 #include "ntp_clock.h"
+#include "ntp_kernel.h"
 #include "ntp_time.h"
 
 #define NTP_DISC_STEP_DEFAULT 0.128 /* s, RFC 5905 STEPT; ntpd CLOCK_MAX */
 /* Stepout: RFC 5905 WATCH and ntpd <= 4.2.6 CLOCK_MINSTEP are 900 s; ntp-4.2.8 and
- * NTPsec compile in 300 s but their comments still say 900.  ntplab uses 900. */
-#define NTP_DISC_STEPOUT_DEFAULT   900.0  /* s, RFC 5905 WATCH */
+ * NTPsec compile in 300 s (their comments still say 900), and `tinker stepout`
+ * cannot go below it.  ntplab follows the code. */
+#define NTP_DISC_STEPOUT_DEFAULT   300.0  /* s, NTPsec ntp_loopfilter.c CLOCK_MINSTEP */
+#define NTP_DISC_KERNEL_STEP_MAX   0.5    /* s, over this (or 0) ntpd leaves the kernel
+                                             loop (loop_config LOOP_MAX) */
+#define NTP_DISC_MAXDISP           16.0   /* s, ntpd sys_maxdisp: start_kern_loop's errors */
 #define NTP_DISC_PANIC_DEFAULT     1000.0 /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
 #define NTP_DISC_MINPOLL_DEFAULT   6      /* log2 s, ntpd NTP_MINDPOLL */
 #define NTP_DISC_MAXPOLL_DEFAULT   10     /* log2 s, ntpd NTP_MAXDPOLL */
@@ -59,8 +72,30 @@ enum ntp_disc_result {
 	NTP_DISC_PANIC,      /* |offset| > panic: ntpd exits ("set clock manually") */
 };
 
+/* ntpd's loop constants (ntp_loopfilter.c), each a discipline parameter. */
+typedef struct ntp_disc_gains {
+	double pll;   /* PLL loop gain: phase time constant = pll x 2^poll s (CLOCK_PLL 16) */
+	double fll;   /* FLL loop gain (CLOCK_FLL 0.25) */
+	double avg;   /* jitter/wander averaging constant (CLOCK_AVG 8; RFC 5905 AVG is 4) */
+	double floor; /* s, offset that ends the startup clamp early (CLOCK_FLOOR 0.0005) */
+	double pgate; /* poll-adjust gate, x clock jitter (CLOCK_PGATE 4) */
+	int allan;    /* log2 s, Allan intercept: FLL from this poll up (CLOCK_ALLAN 11;
+	                 tinker allan) */
+	int limit;    /* poll-adjust threshold of tc_counter (CLOCK_LIMIT 30) */
+} ntp_disc_gains;
+
+#define NTP_DISC_CLOCK_PLL   16.0   /* ntpd CLOCK_PLL */
+#define NTP_DISC_CLOCK_FLL   0.25   /* ntpd CLOCK_FLL */
+#define NTP_DISC_CLOCK_AVG   8.0    /* ntpd CLOCK_AVG */
+#define NTP_DISC_CLOCK_FLOOR 0.0005 /* s, ntpd CLOCK_FLOOR */
+#define NTP_DISC_CLOCK_PGATE 4.0    /* ntpd CLOCK_PGATE; RFC 5905 PGATE */
+#define NTP_DISC_CLOCK_ALLAN 11     /* log2 s, ntpd CLOCK_ALLAN */
+#define NTP_DISC_CLOCK_LIMIT 30     /* ntpd CLOCK_LIMIT; RFC 5905 LIMIT */
+
 typedef struct ntp_disc_params {
 	double step;               /* s, step threshold (tinker step), 0.128; 0 = never step */
+	double step_back;          /* s, threshold for negative offsets (tinker stepback);
+	                              < 0: step */
 	double stepout;            /* s, stepout (tinker stepout), 900 */
 	double panic;              /* s, panic threshold (tinker panic), 1000; 0 = no check */
 	bool allow_big_first_step; /* ntpd -g: corrections may exceed panic until the
@@ -71,6 +106,9 @@ typedef struct ntp_disc_params {
 	bool disabled;             /* `disable ntp`: compute and report, never adjust */
 	double precision;          /* s, sys_precision as seconds (jitter floor and reset
 	                              value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
+	bool kernel;               /* the kernel PLL takes the updates (ntpd on Linux);
+	                              off by itself when a step threshold is 0 or > 0.5 s */
+	ntp_disc_gains g;
 } ntp_disc_params;
 
 typedef struct ntp_disc {
@@ -94,9 +132,13 @@ typedef struct ntp_disc {
 	unsigned updates;    /* local_clock() calls so far */
 	ntp_clock resid;     /* the phase slew in progress on mono time, to know what is
 	                        left (FLL) */
+	ntp_kernel kern;     /* kernel mode: the kernel as ntpd's calls left it, on mono
+	                        time, for what ntp_adjtime() reports back */
+	bool kern_engaged;   /* kernel mode: updates go to the kernel's PLL (the startup
+	                        clamp is over) */
 } ntp_disc;
 
-/* Defaults: step 0.128 s, stepout 900 s, panic 1000 s, poll 6..10, no -g,
+/* Defaults: step 0.128 s, stepout 300 s, panic 1000 s, poll 6..10, no -g,
  * no drift file, enabled, precision 2^-20 s. */
 void ntp_disc_params_default(ntp_disc_params *p);
 
@@ -108,9 +150,15 @@ void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono);
 
 typedef struct ntp_disc_out {
 	int result;        /* enum ntp_disc_result */
+	bool kernel_mode;  /* the kernel holds the frequency: slews carry none */
+	ntp_kernel_timex ktx; /* the ntp_adjtime(2) call to make after any step or slew
+	                         (ktx.modes 0: none) */
 	double step;       /* s, for STEP: add to the clock (= offset) */
 	double adj_offset; /* s, for SLEW: phase to remove (= offset); 0 for STEP */
 	double adj_freq;   /* s/s, total frequency correction after this update */
+	double adj_for;    /* s, kernel mode in the startup clamp: the daemon's slew stops
+	                      when the clamp runs out, this long from now (adj_host_clock()
+	                      slews no more once freq_cnt is 0); 0 = until the next update */
 	double adj_tau;    /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
 	                      32 in the startup clamp, 0 = adjtime-style constant-rate
 	                      slew (first update, NSET) */
@@ -122,13 +170,33 @@ typedef struct ntp_disc_out {
 	char reason[128];   /* readable: "step +28.203650 s > step threshold 0.128 s" */
 } ntp_disc_out;
 
-/* local_clock(): offset = combined system offset (s, positive = local clock
- * behind), sys_jitter (s), mono = monotonic time of the update
- * (ntp_time.h ntp_now: intervals such as the stepout are measured on it, so
- * a step of the local clock from outside does not shorten or stretch them).  Returns
- * out->result.  A non-finite offset is IGNOREd with a reason. */
+/* What local_clock() is called with. */
+typedef struct ntp_disc_in {
+	double offset;     /* s, combined system offset (positive = local clock behind) */
+	double sys_jitter; /* s */
+	ntp_now now;       /* mono: intervals such as the stepout are measured on it, so a
+	                      step of the local clock from outside does not shorten or
+	                      stretch them; local: the kernel counts its seconds on it */
+	double rootdelay;  /* s, system root delay and dispersion: the kernel's maxerror */
+	double rootdisp;
+	uint8_t leap;      /* system leap indicator: STA_INS/STA_DEL (kept by the kernel) */
+} ntp_disc_in;
+
+/* local_clock() (RFC 5905 App. A.5.5.6, NTPsec ntp_loopfilter.c).
+ * Returns out->result.  A non-finite offset is IGNOREd with a reason. */
+int ntp_disc_update(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out);
+
+/* The same for a daemon-mode loop given only offset, jitter and mono time
+ * (local = mono, no root delay or dispersion, no leap). */
 int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
                          ntp_disc_out *out);
+
+/* Kernel mode at start-up (ntpd loop_config LOOP_DRIFTINIT: start_kern_loop()
+ * then set_freq()): fills *tx with the one ntp_adjtime(2) call that does
+ * both -- STA_PLL | STA_UNSYNC, the time constant, the errors at
+ * NTP_DISC_MAXDISP and the frequency (drift file or 0) -- and makes it on
+ * the copy.  false (no call) outside kernel mode or when disabled. */
+bool ntp_disc_start(ntp_disc *d, ntp_now now, ntp_kernel_timex *tx);
 
 int8_t ntp_disc_poll(const ntp_disc *d);     /* current system poll (log2 s) */
 double ntp_disc_freq_ppm(const ntp_disc *d); /* ppm, for the drift file */

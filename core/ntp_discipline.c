@@ -12,6 +12,7 @@
 #include "ntp_ntpd.h"
 
 static const ntp_discipline *const all[] = {
+        &ntp_ntpd_kernel,
         &ntp_ntpd_daemon,
 };
 
@@ -38,7 +39,7 @@ ntp_discipline_for(const ntp_conf *c)
 	if (c != NULL && c->discipline.name[0] != '\0') {
 		return ntp_discipline_find(c->discipline.name);
 	}
-	return &ntp_ntpd_daemon; /* until the kernel PLL model lands: ntpd-kernel */
+	return c != NULL && c->disable_kernel ? &ntp_ntpd_daemon : &ntp_ntpd_kernel;
 }
 
 static const ntp_disc_param *
@@ -81,9 +82,8 @@ discipline_names(char *buf, size_t size)
 }
 
 int
-ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize)
+ntp_discipline_check_choice(const ntp_conf_discipline *cd, char *err, size_t errsize)
 {
-	const ntp_conf_discipline *cd = &c->discipline;
 	const ntp_discipline *d;
 	char names[256];
 
@@ -93,8 +93,7 @@ ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize)
 	d = ntp_discipline_find(cd->name);
 	if (d == NULL) {
 		discipline_names(names, sizeof names);
-		snprintf(err, errsize, "%s:%d: unknown discipline '%s' (known: %s)", c->filename,
-		         cd->line, cd->name, names);
+		snprintf(err, errsize, "unknown discipline '%s' (known: %s)", cd->name, names);
 		return -1;
 	}
 	for (size_t i = 0; i < cd->n_params; i++) {
@@ -103,20 +102,35 @@ ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize)
 
 		if (p == NULL) {
 			param_names(d, names, sizeof names);
-			snprintf(err, errsize,
-			         "%s:%d: discipline %s: unknown parameter '%s' (known: %s)",
-			         c->filename, cd->line, d->name, cp->name, names);
+			snprintf(err, errsize, "discipline %s: unknown parameter '%s' (known: %s)",
+			         d->name, cp->name, names);
 			return -1;
 		}
 		if (!(cp->value >= p->min && cp->value <= p->max)) {
-			snprintf(err, errsize,
-			         "%s:%d: discipline %s: %s %g is out of range [%g, %g] %s",
-			         c->filename, cd->line, d->name, cp->name, cp->value, p->min,
-			         p->max, p->unit);
+			snprintf(err, errsize, "discipline %s: %s %g is out of range [%g, %g]%s%s",
+			         d->name, cp->name, cp->value, p->min, p->max,
+			         p->unit != NULL ? " " : "", p->unit != NULL ? p->unit : "");
+			return -1;
+		}
+		if (p->integer && cp->value != floor(cp->value)) {
+			snprintf(err, errsize, "discipline %s: %s %g is not a whole number", d->name,
+			         cp->name, cp->value);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int
+ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize)
+{
+	char why[384];
+
+	if (ntp_discipline_check_choice(&c->discipline, why, sizeof why) == 0) {
+		return 0;
+	}
+	snprintf(err, errsize, "%s:%d: %s", c->filename, c->discipline.line, why);
+	return -1;
 }
 
 double

@@ -159,8 +159,9 @@ typedef struct ntp_disc_setup {
 /* A parameter a discipline accepts, with its default and bounds. */
 typedef struct ntp_disc_param {
 	const char *name; /* "pll_gain" */
-	const char *unit; /* "s", "log2 s", "" */
+	const char *unit; /* "s", "log2 s"; NULL: none */
 	double dflt, min, max;
+	bool integer;     /* whole numbers only */
 	const char *what; /* one line for `ntpsim disciplines` and the docs */
 } ntp_disc_param;
 
@@ -207,6 +208,10 @@ const ntp_discipline *ntp_discipline_for(const ntp_conf *c);
  * "FILE:LINE: discipline ntpd-kernel: unknown parameter 'foo' (known:
  * ...)". */
 int ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize);
+
+/* The same for a choice without a config file around it (ntpsim's
+ * scenario key): the message names no file or line. */
+int ntp_discipline_check_choice(const ntp_conf_discipline *cd, char *err, size_t errsize);
 
 /* The value of parameter `name` under config c: its `discipline`
  * parameter if given, else dflt (the caller's, e.g. from tinker). */

@@ -450,15 +450,32 @@ ntp_kernel_adjtime(ntp_kernel *k, ntp_time raw_now, const ntp_kernel_timex *tx)
 		return NTP_KERNEL_EINVAL;
 	}
 	settle(k, raw_now);
+	return ntp_kernel_adjtime_sec(k, k->raw0, second_of(ntp_kernel_read(k, k->raw0)), tx);
+}
+
+int
+ntp_kernel_adjtime_sec(ntp_kernel *k, ntp_time raw_now, int64_t now_sec,
+                       const ntp_kernel_timex *tx)
+{
+	if (tx == NULL || !timex_valid(tx)) {
+		return NTP_KERNEL_EINVAL;
+	}
+	settle(k, raw_now);
 	if (tx->modes & ADJ_ADJTIME) {
 		/* adjtime(2) is independent of the PLL: only time_adjust */
 		if (!(tx->modes & ADJ_OFFSET_READONLY)) {
 			k->at.time_adjust = tx->offset;
 		}
 	} else {
-		adjtimex_modes(k, tx, second_of(ntp_kernel_read(k, k->raw0)));
+		adjtimex_modes(k, tx, now_sec);
 	}
 	return time_state(k->at.time_status);
+}
+
+int64_t
+ntp_kernel_second_of(ntp_time t)
+{
+	return second_of(t);
 }
 
 int
@@ -526,6 +543,14 @@ ntp_kernel_step(ntp_kernel *k, ntp_time raw_now, double offset)
 	k->time_esterror = PHASE_LIMIT;
 	k->at.tick_extra = 0;
 	k->at.time_offset = 0;
+}
+
+void
+ntp_kernel_shift_raw(ntp_kernel *k, ntp_time raw_before, ntp_time d)
+{
+	settle(k, raw_before);
+	k->raw0 = clamp_raw(ntp_time_add_sat(k->raw0, d));
+	k->at.sec = second_of(k->raw0);
 }
 
 double

@@ -131,6 +131,17 @@ void ntp_kernel_init(ntp_kernel *k, ntp_time raw_now, int hz);
  * that change's time.  tx is the caller's; nothing is kept. */
 int ntp_kernel_adjtime(ntp_kernel *k, ntp_time raw_now, const ntp_kernel_timex *tx);
 
+/* The same with the whole second of CLOCK_REALTIME (get_seconds(), what
+ * the PLL counts its interval in) given by the caller: a clock whose
+ * reading is more than this model's correction (ntp_clock adds the daemon
+ * loop's slew) passes its own, and ntpd's mirror of the kernel
+ * (ntp_disc) passes the host's local clock. */
+int ntp_kernel_adjtime_sec(ntp_kernel *k, ntp_time raw_now, int64_t now_sec,
+                           const ntp_kernel_timex *tx);
+
+/* floor(t / 1 s): the whole second a clock reading t (ns) falls in. */
+int64_t ntp_kernel_second_of(ntp_time t);
+
 /* What ntp_adjtime(2) with modes 0 returns at raw: offset left (ns with
  * STA_NANO, else us), freq (scaled ppm), maxerror, esterror, status,
  * constant; the return value as ntp_kernel_adjtime's. */
@@ -151,6 +162,13 @@ ntp_time ntp_kernel_read(const ntp_kernel *k, ntp_time raw);
  * frequency, time constant, time_reftime and STA_PLL stay.  A non-finite
  * offset steps by 0 (still clears). */
 void ntp_kernel_step(ntp_kernel *k, ntp_time raw_now, double offset);
+
+/* The raw clock under the kernel jumped by d ns at raw time raw_before
+ * (a VM resumed, ntpsim's or refd's external step): the reading jumps by
+ * d too and the kernel's state is kept.  The second in progress is cut
+ * or stretched where the jump lands, so its phase share may be off by at
+ * most that one second's share. */
+void ntp_kernel_shift_raw(ntp_kernel *k, ntp_time raw_before, ntp_time d);
 
 /* The frequency (s/s) as NTPsec reads it back: FREQTOD(ntv.freq), i.e. the
  * kernel's scaled-ppm report / 65536e6. */

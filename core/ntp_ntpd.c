@@ -9,8 +9,14 @@
  *               system peer not used before;
  *   poll     -> the loop's time constant (sys_poll).
  *
+ * "ntpd-kernel" is ntpd as it runs on Linux: after the startup clamp each
+ * update goes to the kernel's PLL (ntp_adjtime(2), ntp_kernel.h);
  * "ntpd-daemon" runs ntpd's own loop (`disable kernel`): adjtime() every
- * second.
+ * second.  Both are ntp_disc; they differ in its `kernel` flag only.
+ *
+ * Parameters: ntpd's loop constants, with ntpd's defaults (`tinker allan`
+ * sets allan; `tinker stepout` sets stepout, floored at 300 s as ntpd
+ * floors it -- the parameter is not floored, for research).
  */
 #include "ntp_ntpd.h"
 
@@ -36,27 +42,58 @@ typedef struct ntpd_src {
 	ntp_filter filter;
 } ntpd_src;
 
+/* ntpd's loop constants (ntp_loopfilter.c), ntplab's names. */
+static const ntp_disc_param ntpd_params[] = {
+        {.name = "pll", .dflt = NTP_DISC_CLOCK_PLL, .min = 1, .max = 1024,
+         .what = "CLOCK_PLL: PLL gain; the daemon's phase time constant is pll x 2^poll s"},
+        {.name = "fll", .dflt = NTP_DISC_CLOCK_FLL, .min = 0.001, .max = 16,
+         .what = "CLOCK_FLL: FLL gain"},
+        {.name = "avg", .dflt = NTP_DISC_CLOCK_AVG, .min = 1, .max = 1024,
+         .what = "CLOCK_AVG: jitter and wander averaging constant"},
+        {.name = "allan", .unit = "log2 s", .dflt = NTP_DISC_CLOCK_ALLAN, .min = 0, .max = 30,
+         .integer = true, .what = "CLOCK_ALLAN: Allan intercept, FLL from this poll up (tinker allan)"},
+        {.name = "limit", .dflt = NTP_DISC_CLOCK_LIMIT, .min = 1, .max = 1000, .integer = true,
+         .what = "CLOCK_LIMIT: poll-adjust counter threshold"},
+        {.name = "pgate", .dflt = NTP_DISC_CLOCK_PGATE, .min = 0, .max = 1000,
+         .what = "CLOCK_PGATE: the poll goes up while |offset| < pgate x clock jitter"},
+        {.name = "floor", .unit = "s", .dflt = NTP_DISC_CLOCK_FLOOR, .min = 0, .max = 1,
+         .what = "CLOCK_FLOOR: an offset under this ends the startup clamp"},
+        {.name = "stepout", .unit = "s", .dflt = NTP_DISC_STEPOUT_DEFAULT, .min = 0, .max = 1e9,
+         .what = "CLOCK_MINSTEP: stepout and startup clamp (tinker stepout; 300 s at least there)"},
+};
+
+#define PARAM(s, name, dflt) ntp_discipline_param((s)->conf, (name), (dflt))
+
 static int
-ntpd_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
+ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 {
+	const ntp_conf *c = s->conf;
 	ntpd_sys *n = sys;
 	ntp_disc_params dp;
 
-	(void)err;
-	(void)errsize;
 	memset(n, 0, sizeof *n);
 	n->precision = ldexp(1.0, s->precision);
 	ntp_disc_params_default(&dp);
-	dp.step = ntp_conf_step(s->conf);
-	dp.stepout = ntp_conf_stepout(s->conf);
-	dp.panic = ntp_conf_panic(s->conf);
+	dp.step = ntp_conf_step_fwd(c);
+	dp.step_back = ntp_conf_step_back(c);
+	dp.stepout = PARAM(s, "stepout", ntp_conf_stepout(c));
+	dp.panic = ntp_conf_panic(c);
 	dp.allow_big_first_step = s->allow_big_first_step;
 	dp.minpoll = s->minpoll;
 	dp.maxpoll = s->maxpoll;
-	dp.have_drift = s->have_drift;
-	dp.drift_ppm = s->drift_ppm;
-	dp.disabled = s->conf->disable_ntp;
+	dp.have_drift = s->have_drift || c->have_tinker_freq;
+	dp.drift_ppm = s->have_drift ? s->drift_ppm : c->tinker_freq;
+	dp.disabled = c->disable_ntp;
 	dp.precision = n->precision;
+	dp.kernel = kernel;
+	dp.g.pll = PARAM(s, "pll", NTP_DISC_CLOCK_PLL);
+	dp.g.fll = PARAM(s, "fll", NTP_DISC_CLOCK_FLL);
+	dp.g.avg = PARAM(s, "avg", NTP_DISC_CLOCK_AVG);
+	dp.g.allan = (int)PARAM(s, "allan", c->tinker_allan >= 0 ? c->tinker_allan
+	                                                          : NTP_DISC_CLOCK_ALLAN);
+	dp.g.limit = (int)PARAM(s, "limit", NTP_DISC_CLOCK_LIMIT);
+	dp.g.pgate = PARAM(s, "pgate", NTP_DISC_CLOCK_PGATE);
+	dp.g.floor = PARAM(s, "floor", NTP_DISC_CLOCK_FLOOR);
 	ntp_disc_init(&n->disc, &dp, s->now.mono);
 
 	ntp_select_params_default(&n->sel);
@@ -77,13 +114,17 @@ ntpd_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 static bool
 ntpd_start(void *sys, ntp_now now, ntp_clock_adj *adj)
 {
-	const ntpd_sys *n = sys;
+	ntpd_sys *n = sys;
 
-	(void)now;
+	memset(adj, 0, sizeof *adj);
+	if (ntp_disc_start(&n->disc, now, &adj->kernel)) {
+		/* start_kern_loop() and set_freq() to the kernel */
+		adj->what = NTP_CLOCK_KERNEL;
+		return true;
+	}
 	if (n->disc.p.disabled || n->disc.state != NTP_DISC_FSET) {
 		return false;
 	}
-	memset(adj, 0, sizeof *adj);
 	adj->what = NTP_CLOCK_SLEW;
 	adj->freq = n->disc.freq;
 	return true;
@@ -143,16 +184,20 @@ decide(const ntp_disc_out *o, ntp_disc_decision *out)
 	out->poll_changed = o->poll_changed;
 	out->loopstats = o->loopstats;
 	snprintf(out->reason, sizeof out->reason, "%s", o->reason);
+	if (o->ktx.modes != 0) {
+		out->adj.what |= NTP_CLOCK_KERNEL;
+		out->adj.kernel = o->ktx;
+	}
 	switch (o->result) {
 	case NTP_DISC_SLEW:
 		out->clock = NTP_DISC_CLOCK_ADJUST;
-		out->adj.what = NTP_CLOCK_SLEW;
+		out->adj.what |= NTP_CLOCK_SLEW;
 		out->adj.offset = o->adj_offset;
 		break;
 	case NTP_DISC_STEP:
 		out->clock = NTP_DISC_CLOCK_STEP;
 		out->step = o->step;
-		out->adj.what = NTP_CLOCK_SLEW;
+		out->adj.what |= NTP_CLOCK_SLEW;
 		break;
 	case NTP_DISC_PANIC:
 		out->clock = NTP_DISC_CLOCK_PANIC;
@@ -161,8 +206,10 @@ decide(const ntp_disc_out *o, ntp_disc_decision *out)
 		out->clock = NTP_DISC_CLOCK_NONE; /* spike, frequency measurement, `disable ntp` */
 		return;
 	}
-	out->adj.freq = o->adj_freq;
+	/* in kernel mode the kernel holds the frequency (set_freq()) */
+	out->adj.freq = o->kernel_mode ? 0.0 : o->adj_freq;
 	out->adj.tau = o->adj_tau;
+	out->adj.slew_for = o->adj_for;
 }
 
 /* RFC 5905 App. A.5.5.1 clock_select() and A.5.5.5 clock_combine() over
@@ -236,7 +283,16 @@ ntpd_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	}
 	n->sys_epoch = peer->est.epoch;
 	out->updated = true;
-	ntp_disc_local_clock(&n->disc, out->offset, out->jitter, in->now.mono, &o);
+	ntp_disc_update(&n->disc,
+	                &(ntp_disc_in){
+	                        .offset = out->offset,
+	                        .sys_jitter = out->jitter,
+	                        .now = in->now,
+	                        .rootdelay = in->rootdelay,
+	                        .rootdisp = in->rootdisp,
+	                        .leap = in->leap,
+	                },
+	                &o);
 	decide(&o, out);
 }
 
@@ -299,19 +355,41 @@ ntpd_src_register(const void *sys, const void *src, ntp_disc_register *out)
 }
 
 static int
+ntpd_kernel_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
+{
+	int rc = ntpd_init(sys, s, true);
+
+	(void)err;
+	(void)errsize;
+	((ntpd_sys *)sys)->name = NTP_NTPD_KERNEL;
+	return rc;
+}
+
+static int
 ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 {
-	int rc = ntpd_init(sys, s, err, errsize);
+	int rc = ntpd_init(sys, s, false);
 
+	(void)err;
+	(void)errsize;
 	((ntpd_sys *)sys)->name = NTP_NTPD_DAEMON;
 	return rc;
 }
 
 #define NTPD_OPS                                                                                   \
+	.params = ntpd_params, .n_params = sizeof ntpd_params / sizeof ntpd_params[0],             \
 	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .start = ntpd_start,           \
 	.src_init = ntpd_src_init, .sample = ntpd_sample, .estimate = ntpd_estimate,               \
 	.update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info,            \
 	.src_register = ntpd_src_register
+
+const ntp_discipline ntp_ntpd_kernel = {
+        .name = NTP_NTPD_KERNEL,
+        .summary = "ntpd as it runs on Linux: after the startup clamp the kernel PLL "
+                   "(ntp_adjtime) takes the updates",
+        .init = ntpd_kernel_init,
+        NTPD_OPS,
+};
 
 const ntp_discipline ntp_ntpd_daemon = {
         .name = NTP_NTPD_DAEMON,

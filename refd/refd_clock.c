@@ -93,6 +93,32 @@ kernel_set_freq(double freq, char *err, size_t errsize)
 	return 0;
 }
 
+/* The discipline's ntp_adjtime(2) call, as is, to the real kernel: its
+ * PLL runs the clock from here (ntpd-kernel).  The kernel's frequency is
+ * read back so the drift file and status show it. */
+static int
+kernel_adjtimex(refd_clock *c, const ntp_kernel_timex *k, char *err, size_t errsize)
+{
+	struct timex tx;
+
+	memset(&tx, 0, sizeof tx);
+	tx.modes = k->modes;
+	tx.offset = (long)k->offset;
+	tx.freq = (long)k->freq;
+	tx.maxerror = (long)k->maxerror;
+	tx.esterror = (long)k->esterror;
+	tx.status = k->status;
+	tx.constant = (long)k->constant;
+	if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
+		snprintf(err, errsize, "clock_adjtime(modes %#x offset %lld): %s", k->modes,
+		         (long long)k->offset, strerror(errno));
+		return -1;
+	}
+	c->kernel_pll = (tx.status & STA_PLL) != 0;
+	c->kernel_freq = (double)tx.freq / KERNEL_FREQ_SCALE;
+	return 0;
+}
+
 int
 refd_clock_init_system(refd_clock *c, ntp_time real_now, double freq, char *err, size_t errsize)
 {
@@ -175,9 +201,14 @@ refd_clock_adjust(refd_clock *c, ntp_time real_now, const ntp_clock_adj *adj, ch
 		ntp_clock_adj phase = *adj;
 
 		phase.freq = 0.0;
+		phase.what &= ~(unsigned)NTP_CLOCK_KERNEL;
 		ntp_clock_apply(&c->disc, real_now, &phase);
 		c->phase_fed = 0.0;
-		if ((adj->what & NTP_CLOCK_SLEW) && isfinite(adj->freq) &&
+		if ((adj->what & NTP_CLOCK_KERNEL) &&
+		    kernel_adjtimex(c, &adj->kernel, err, errsize) < 0) {
+			return -1;
+		}
+		if ((adj->what & NTP_CLOCK_SLEW) && !c->kernel_pll && isfinite(adj->freq) &&
 		    adj->freq != c->kernel_freq) {
 			c->kernel_freq = adj->freq;
 			return kernel_set_freq(adj->freq, err, errsize);
@@ -219,11 +250,10 @@ refd_clock_jump(refd_clock *c, ntp_time real_now, double offset, char *err, size
 		         refd_clock_bias_at(c, real_now) + offset, REFD_CLOCK_MAX_BIAS_S);
 		return -1;
 	}
+	ntp_time raw_before = refd_clock_raw_at(c, real_now);
+
 	c->bias += d;
-	/* The correction is a function of raw - t0: moving t0 with the raw
-	 * clock keeps it, so the local reading moves by exactly d (ntpsim's
-	 * external_step does the same to its model clock). */
-	c->disc.t0 += d;
+	ntp_clock_shift_raw(&c->disc, raw_before, d);
 	c->jumps++;
 	return 0;
 }
@@ -295,7 +325,7 @@ refd_clock_poll(refd_clock *c, ntp_time real_now, char *err, size_t errsize)
 double
 refd_clock_freq_ppm(const refd_clock *c)
 {
-	return (c->kind == REFD_CLOCK_SYSTEM ? c->kernel_freq : c->disc.freq) * 1e6;
+	return (c->kind == REFD_CLOCK_SYSTEM ? c->kernel_freq : ntp_clock_freq(&c->disc)) * 1e6;
 }
 
 static ntp_time

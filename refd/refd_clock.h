@@ -46,6 +46,8 @@ typedef struct refd_clock {
 	ntp_clock disc;     /* virtual: the disciplined clock; system: the phase slew model */
 	double phase_fed;   /* system: s of the current phase already handed to the kernel */
 	double kernel_freq; /* system: s/s, frequency last set in the kernel */
+	bool kernel_pll;    /* system: the discipline runs the kernel's PLL (ntpd-kernel):
+	                       the frequency is the kernel's, set through ntp_adjtime */
 	unsigned steps;     /* STEP actions applied */
 	unsigned adjusts;   /* ADJUST actions applied */
 	unsigned jumps;     /* external jumps (refd_clock_jump) */

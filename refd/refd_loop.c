@@ -506,9 +506,20 @@ clock_action(refd_daemon *d, const ntp_action *a, ntp_time real)
 	if (refd_clock_adjust(&d->clock, real, &a->u.adjust, err, sizeof err) != 0) {
 		refd_logf(&d->log, REFD_LOG_ERR, "clock: %s", err);
 	}
-	refd_logf(&d->log, REFD_LOG_DEBUG,
-	          "clock: adjust phase %+.9f s tau %g s, frequency %+.3f ppm", a->u.adjust.offset,
-	          a->u.adjust.tau, a->u.adjust.freq * 1e6);
+	if (a->u.adjust.what & NTP_CLOCK_SLEW) {
+		refd_logf(&d->log, REFD_LOG_DEBUG,
+		          "clock: adjust phase %+.9f s tau %g s, frequency %+.3f ppm",
+		          a->u.adjust.offset, a->u.adjust.tau, a->u.adjust.freq * 1e6);
+	}
+	if (a->u.adjust.what & NTP_CLOCK_KERNEL) {
+		const ntp_kernel_timex *k = &a->u.adjust.kernel;
+
+		refd_logf(&d->log, REFD_LOG_DEBUG,
+		          "clock: ntp_adjtime modes %#x offset %lld constant %lld status %#x freq "
+		          "%+.3f ppm",
+		          k->modes, (long long)k->offset, (long long)k->constant, k->status,
+		          (double)k->freq / 65536.0);
+	}
 }
 
 /* ntpd on panic: "CLOCK: Panic: offset too big", exit status 1. */

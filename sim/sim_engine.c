@@ -386,7 +386,7 @@ make_sample(sim_world *w, sim_node *n, ntp_time local, sim_sample *s)
 
 	s->t = rel_s(w, w->now);
 	s->offset = (double)(local - w->now) / 1e9;
-	s->freq_err = of + n->clock.freq * (1.0 + of);
+	s->freq_err = of + ntp_clock_freq(&n->clock) * (1.0 + of);
 	s->has_peer = n->running && n->sys_peer != 0;
 	s->claims_sync = n->running && n->host != NULL && n->leap != NTP_LEAP_NOTSYNC &&
 	                 n->stratum < SIM_STRATUM_UNSYNC;
@@ -934,12 +934,11 @@ static void
 external_step(sim_world *w, sim_node *n, double offset)
 {
 	int64_t off_before = n->osc.off;
+	int64_t raw_before = sim_osc_raw(&n->osc, w->now);
 
 	sample_node(w, n);
 	sim_osc_step(&n->osc, w->now, offset);
-	/* The disciplined clock is a function of raw time: move its origin
-	 * with the raw clock so the whole reading jumps by exactly offset. */
-	n->clock.t0 = n->osc.off - off_before + n->clock.t0;
+	ntp_clock_shift_raw(&n->clock, raw_before, n->osc.off - off_before);
 	sample_node(w, n);
 	schedule_timer(w, n, true);
 }

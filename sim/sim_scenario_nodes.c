@@ -14,6 +14,8 @@
 
 #include "sim_scenario_load.h"
 
+#include "ntp_discipline.h"
+
 #define MAX_TEMPLATES          1024  /* node entries in a scenario (ours) */
 #define PRECISION_DEFAULT      (-20) /* log2 s, ntpd's usual measured precision */
 #define QUERY_SAMPLES_DEFAULT  4     /* ntpdate DEFSAMPLES */
@@ -545,6 +547,7 @@ static const char *const node_keys[] = {
         "fault",
         "trace",
         "impl",
+        "discipline",
         /* kind: query */
         "servers",
         "samples",
@@ -570,6 +573,7 @@ enum {
 	NK_FAULT,
 	NK_TRACE,
 	NK_IMPL,
+	NK_DISCIPLINE,
 	NK_SERVERS,
 	NK_SAMPLES,
 	NK_INTERVAL,
@@ -698,6 +702,81 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 	return t->conf->n_errors > 0 ? -1 : 0;
 }
 
+/* One `PARAM: VALUE` of a `discipline: {name: NAME, PARAM: VALUE...}`. */
+static int
+get_discipline_param(loader *ld, const yaml_node_t *k, const yaml_node_t *v,
+                     ntp_conf_discipline *cd)
+{
+	ntp_conf_disc_param *p;
+	const char *key = ld_scalar(ld, k, "a parameter name");
+
+	if (key == NULL) {
+		return -1;
+	}
+	if (cd->n_params >= NTP_CONF_DISC_PARAMS) {
+		return ld_fail(ld, k, "more than %d discipline parameters", NTP_CONF_DISC_PARAMS);
+	}
+	if (strlen(key) >= sizeof p->name) {
+		return ld_fail(ld, k, "'%s' is too long for a parameter name", key);
+	}
+	for (size_t i = 0; i < cd->n_params; i++) {
+		if (strcmp(cd->params[i].name, key) == 0) {
+			return ld_fail(ld, k, "parameter '%s' is given twice", key);
+		}
+	}
+	p = &cd->params[cd->n_params];
+	if (ld_get_number(ld, v, &p->value) != 0) {
+		return -1;
+	}
+	snprintf(p->name, sizeof p->name, "%s", key);
+	cd->n_params++;
+	return 0;
+}
+
+/* `discipline: NAME` or `discipline: {name: NAME, PARAM: VALUE...}`: the
+ * algorithm behind core/ntp_discipline.h for this node, as ntp.conf's
+ * `discipline` line sets it (one or the other, not both), checked here so
+ * that `ntpsim check` names the mistake at its line. */
+static int
+get_discipline(loader *ld, const yaml_node_t *v, ntp_conf *c)
+{
+	ntp_conf_discipline cd;
+	const yaml_node_t *name = v;
+	char err[384];
+
+	memset(&cd, 0, sizeof cd);
+	if (c->discipline.line > 0) {
+		return ld_fail(ld, v, "the discipline is set twice: here and in conf (line %d)",
+		               c->discipline.line);
+	}
+	if (v->type == YAML_MAPPING_NODE) {
+		name = NULL;
+		FOR_PAIRS(v, pr)
+		{
+			yaml_node_t *k = ld_get(ld, pr->key), *pv = ld_get(ld, pr->value);
+
+			if (k->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k->data.scalar.value, "name") == 0) {
+				name = pv;
+			} else if (get_discipline_param(ld, k, pv, &cd) != 0) {
+				return -1;
+			}
+		}
+		if (name == NULL) {
+			return ld_fail(ld, v, "a discipline mapping needs 'name' (e.g. ntpd-kernel)");
+		}
+	}
+	if (ld_get_text(ld, name, cd.name, sizeof cd.name,
+	                "a discipline name (ntpd-kernel, ntpd-daemon)") != 0) {
+		return -1;
+	}
+	if (ntp_discipline_check_choice(&cd, err, sizeof err) != 0) {
+		return ld_fail(ld, v, "%s", err);
+	}
+	c->discipline = cd;
+	return 0;
+}
+
 /* First pass over one node entry: everything but references to other
  * nodes (conf server names, query servers), which need all names. */
 static int
@@ -705,7 +784,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
 	long long ll;
-	yaml_node_t *conf = NULL, *at = NULL;
+	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a node (name, address, clock, conf, ...)") != 0) {
@@ -826,6 +905,9 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		case NK_AT:
 			at = v;
 			break;
+		case NK_DISCIPLINE:
+			disc = v;
+			break;
 		case NK_SERVERS:
 			rc = 0; /* second pass */
 			break;
@@ -864,7 +946,15 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		mark = ld_path_key(ld, "conf");
 		load_conf(ld, conf, t);
 		ld_path_restore(ld, mark);
+		if (disc != NULL && t->conf != NULL) {
+			mark = ld_path_key(ld, "discipline");
+			get_discipline(ld, disc, t->conf);
+			ld_path_restore(ld, mark);
+		}
 	} else {
+		if (disc != NULL) {
+			ld_fail(ld, disc, "a kind: query node has no clock discipline");
+		}
 		size_t mark;
 
 		if (conf != NULL) {

@@ -367,8 +367,13 @@ Test(conf_defaults, init_and_effective_values)
 	cr_assert_eq(conf.n_restrict, 0u);
 	conf_expect_untouched_tuning();
 	cr_assert_float_eq(ntp_conf_step(&conf), 0.128, 1e-12);
-	cr_assert_float_eq(ntp_conf_stepout(&conf), 900.0, 1e-12);
+	/* NTPsec's compiled CLOCK_MINSTEP, not RFC 5905's WATCH (900 s) */
+	cr_assert_float_eq(ntp_conf_stepout(&conf), 300.0, 1e-12);
 	cr_assert_float_eq(ntp_conf_panic(&conf), 1000.0, 1e-12);
+	cr_assert_float_eq(ntp_conf_step_fwd(&conf), 0.128, 1e-12);
+	cr_assert_float_eq(ntp_conf_step_back(&conf), 0.128, 1e-12);
+	cr_assert(!conf.have_tinker_freq);
+	cr_assert_float_eq(conf.tinker_allan, -1.0, 0.0);
 
 	cr_assert_eq(conf_parse_text("tinker step 0 panic 0 stepout 300\n"), 0u);
 	cr_assert_float_eq(ntp_conf_step(&conf), 0.0, 0.0);
@@ -1041,6 +1046,8 @@ Test(conf_misc, tinker_tos_discard)
 	cr_assert_float_eq(conf.tinker_panic, 0.0, 0.0);
 	cr_assert_float_eq(conf.tinker_step, 0.5, 1e-12);
 	cr_assert_float_eq(conf.tinker_stepout, 60.0, 1e-12);
+	/* ntpd loop_config(LOOP_MINSTEP): nothing under 300 s */
+	cr_assert_float_eq(ntp_conf_stepout(&conf), 300.0, 1e-12);
 	cr_assert_eq(conf.tos_minsane, 2);
 	cr_assert_eq(conf.tos_minclock, 5);
 	cr_assert_float_eq(conf.tos_maxdist, 2.5, 1e-12);
@@ -1127,24 +1134,43 @@ Test(conf_misc, mru_diagnostics)
 	cr_assert_eq(conf.mru_maxmem, 1024);
 }
 
+/* `tinker step` sets both thresholds, stepfwd/stepback one each (ntpd's
+ * clock_max_fwd/back); freq and allan are ntpd's LOOP_FREQ/LOOP_ALLAN. */
+Test(conf_misc, tinker_step_directions_freq_allan)
+{
+	cr_assert_eq(conf_parse_text("tinker stepback 0.3 freq -12.5 allan 9 stepout 1200\n"), 0u);
+	cr_assert_eq(conf.n_diags, 0u);
+	cr_assert_float_eq(ntp_conf_step_fwd(&conf), 0.128, 1e-12);
+	cr_assert_float_eq(ntp_conf_step_back(&conf), 0.3, 1e-12);
+	cr_assert(conf.have_tinker_freq);
+	cr_assert_float_eq(conf.tinker_freq, -12.5, 1e-12);
+	cr_assert_float_eq(conf.tinker_allan, 9.0, 0.0);
+	cr_assert_float_eq(ntp_conf_stepout(&conf), 1200.0, 1e-12);
+	cr_assert_eq(conf_parse_text("tinker stepfwd 2 step 0.2\n"), 0u);
+	cr_assert_float_eq(ntp_conf_step_fwd(&conf), 2.0, 1e-12, "stepfwd after step on the line");
+	cr_assert_float_eq(ntp_conf_step_back(&conf), 0.2, 1e-12);
+	cr_assert_eq(conf_parse_text("tinker freq 600\n"), 1u);
+	cr_assert(strstr(conf_diag(0), "freq") != NULL, "%s", conf_diag(0));
+	cr_assert_eq(conf_parse_text("tinker allan 11.5\n"), 1u);
+}
+
 Test(conf_misc, tinker_tos_discard_diagnostics)
 {
-	cr_assert_eq(conf_parse_text("tinker allan 1500 dispersion 15 step 1e-1\n"
+	cr_assert_eq(conf_parse_text("tinker allan 12 dispersion 15 step 1e-1\n"
 	                             "tos maxclock 7 cohort 1\n"
 	                             "discard minimum 2 monitor 3000\n"),
 	             0u);
-	cr_assert_eq(conf.n_warnings, 6u);
-	cr_assert_str_eq(conf_diag(0), "test.conf:1:8: warning: tinker allan is not supported; "
-	                               "ignored");
-	cr_assert_str_eq(conf_diag(1), "test.conf:1:19: warning: tinker dispersion is not "
+	cr_assert_eq(conf.n_warnings, 5u);
+	cr_assert_eq(conf.tinker_allan, 12.0);
+	cr_assert_str_eq(conf_diag(0), "test.conf:1:17: warning: tinker dispersion is not "
 	                               "supported; ignored");
-	cr_assert_str_eq(conf_diag(2), "test.conf:2:5: warning: tos maxclock is not supported; "
+	cr_assert_str_eq(conf_diag(1), "test.conf:2:5: warning: tos maxclock is not supported; "
 	                               "ignored");
-	cr_assert_str_eq(conf_diag(3), "test.conf:2:16: warning: tos cohort is not supported; "
+	cr_assert_str_eq(conf_diag(2), "test.conf:2:16: warning: tos cohort is not supported; "
 	                               "ignored");
-	cr_assert_str_eq(conf_diag(4), "test.conf:3:19: warning: discard monitor is not "
+	cr_assert_str_eq(conf_diag(3), "test.conf:3:19: warning: discard monitor is not "
 	                               "supported; ignored");
-	cr_assert_str_eq(conf_diag(5),
+	cr_assert_str_eq(conf_diag(4),
 	                 "test.conf:3:9: warning: discard minimum 2 is read as log2 s "
 	                 "(4 s) (hint: ntpd's code reads plain seconds here)");
 	cr_assert_float_eq(conf.tinker_step, 0.1, 1e-12);

@@ -651,8 +651,7 @@ apply_actions(world *w, int who, ntp_time t)
 		case NTP_ACT_ADJUST:
 			x->adjusts++;
 			x->last_adjust = t;
-			ntp_clock_adjust(&x->clk, raw_at(x, t), act->u.adjust.offset,
-			                 act->u.adjust.freq, act->u.adjust.tau);
+			ntp_clock_apply(&x->clk, raw_at(x, t), &act->u.adjust);
 			break;
 		case NTP_ACT_EXIT:
 			x->exited_at = t;
@@ -816,12 +815,12 @@ run_loop(world *w, double end, double bound)
 		if (w->verbose && ((t - T0) / NTP_NS_PER_S) % 120 == 0) {
 			fprintf(stderr, "%10.0f err %+.6f ms freq err %+.4f ppm\n",
 			        ntp_time_diff_s(t, T0), err * 1e3,
-			        ((1.0 + c->ferr) * (1.0 + c->clk.freq) - 1.0) * 1e6);
+			        ((1.0 + c->ferr) * (1.0 + ntp_clock_freq(&c->clk)) - 1.0) * 1e6);
 		}
 	}
 	w->t = t;
 	r.converged_at = last_bad;
-	r.freq_err = (1.0 + c->ferr) * (1.0 + c->clk.freq) - 1.0;
+	r.freq_err = (1.0 + c->ferr) * (1.0 + ntp_clock_freq(&c->clk)) - 1.0;
 	r.steps = c->steps;
 	r.step_sum = c->step_sum;
 	r.first_step_at = c->first_step ? ntp_time_diff_s(c->first_step, T0) : -1.0;
@@ -983,7 +982,8 @@ last_interval_before(const node *x, ntp_time t)
 }
 
 #define JUMP_AT    3000.0 /* s after start: the client is synchronised (converged ~30 s) */
-#define JUMP_WATCH 3000.0 /* s watched after the jump: stepout 900 s + re-convergence */
+#define JUMP_WATCH 3000.0 /* s watched after the jump: stepout 300 s + re-convergence */
+#define STEPOUT    300.0  /* s, NTPsec CLOCK_MINSTEP: the compiled stepout */
 #define JUMP_POLL  (64.0 * 17.0 / 16.0 + 2.0) /* s, longest poll at maxpoll 6: jitter, minpkt */
 /* Polls until a jump passes the clock filter, at most: the filter's
  * jitter (RMS against its best sample) keeps the source unfit until the 8
@@ -995,7 +995,7 @@ last_interval_before(const node *x, ntp_time t)
 /* After an external step of +-1 h or +-1e5 s the client keeps polling at
  * its poll interval (its timers run on the monotonic clock), sees the jump
  * once its samples pass the filter, and with `tinker panic 0` steps back
- * when the stepout (900 s from its last update before the jump) is over, as
+ * when the stepout (300 s from its last update before the jump) is over, as
  * ntpd does.  Before the monotonic time base a -1e5 s jump postponed every
  * poll by 1e5 s (no request for the rest of the run), and a forward one
  * made the stepout pass at once. */
@@ -1035,13 +1035,15 @@ Test(host, external_jumps_keep_the_poll_interval)
 		              ntp_time_diff_s(first, jump_t), last);
 		/* ... and so does every later one */
 		cr_assert_leq(gap, JUMP_POLL, "jump %+g: gap %.1f s", jumps[k], gap);
-		/* one step back, by the jump, once the stepout has passed: 900 s
+		/* one step back, by the jump, once the stepout has passed (300 s
 		 * after the last update, which came at most a poll before the
-		 * jump, and at most two polls late */
+		 * jump) and the jumped samples have passed the filter (at most
+		 * JUMP_FLUSH_POLLS polls) */
 		cr_assert_eq(c->steps, 1u, "jump %+g: %u steps", jumps[k], c->steps);
 		cr_assert_float_eq(r.step_sum, -jumps[k], 0.01, "jump %+g: stepped %+.6f s",
 		                   jumps[k], r.step_sum);
-		cr_assert(step_after >= 900.0 - JUMP_POLL && step_after <= 900.0 + 2.0 * JUMP_POLL,
+		cr_assert(step_after >= STEPOUT - JUMP_POLL &&
+		                  step_after <= JUMP_FLUSH_POLLS * JUMP_POLL,
 		          "jump %+g: stepped %.1f s after it", jumps[k], step_after);
 		cr_assert_lt(fabs(r.final_err), 0.001, "jump %+g: %.6f s off at the end", jumps[k],
 		             r.final_err);
@@ -1091,7 +1093,7 @@ Test(host, external_jump_over_panic_exits_at_next_update)
 }
 
 /* After synchronising, the server turns into a 0.5 s falseticker: the
- * client sees a spike (spike_detect), ignores it for the 900 s stepout,
+ * client sees a spike (spike_detect), ignores it for the 300 s stepout,
  * then steps +0.5 s once (ntpd's SPIK -> step). */
 Test(host, closed_loop_spike_then_step_after_stepout)
 {
@@ -1114,9 +1116,9 @@ Test(host, closed_loop_spike_then_step_after_stepout)
 	cr_assert_eq(r.steps, 1u);
 	cr_assert_float_eq(r.step_sum, 0.5, 0.002);
 	cr_assert_eq(w.n[1].events[NTP_EV_SPIKE_DETECT], 1);
-	/* not before the stepout: 900 s after the last good update */
-	cr_assert_gt(stepped_at, 2400.0 + 900.0 - 64.0 * 2, "stepped at %.0f s", stepped_at);
-	cr_assert_lt(stepped_at, 2400.0 + 900.0 + 1100.0, "stepped at %.0f s", stepped_at);
+	/* not before the stepout: 300 s after the last good update */
+	cr_assert_gt(stepped_at, 2400.0 + STEPOUT - 64.0 * 2, "stepped at %.0f s", stepped_at);
+	cr_assert_lt(stepped_at, 2400.0 + STEPOUT + 1100.0, "stepped at %.0f s", stepped_at);
 	/* and it now follows the falseticker: 0.5 s off true time */
 	cr_assert_float_eq(r.final_err, 0.5, 0.002);
 	world_free(&w);
@@ -1814,7 +1816,9 @@ Test(host, closed_loop_panic_and_g)
 	cr_assert_eq(w.n[1].events[NTP_EV_PANIC_STOP], 1);
 	ntp_host_sys(w.n[1].h, &si);
 	cr_assert_eq(si.leap, NTP_LEAP_NOTSYNC);
-	cr_assert_eq(w.n[1].adjusts, 0u, "no correction after a panic");
+	/* the one adjustment is the start-up ntp_adjtime() (start_kern_loop) */
+	cr_assert_eq(w.n[1].adjusts, 1u, "no correction after a panic");
+	cr_assert_eq(w.n[1].last_adjust, T0);
 	cr_assert(ntp_time_diff_s(local_at(&w.n[1], w.t), w.t) > 1999.0);
 	world_free(&w);
 
@@ -1877,8 +1881,12 @@ Test(host, drift_frequency_applied_at_start)
 	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
 	adj = find_action(a, NTP_ACT_ADJUST, 0);
 	cr_assert_not_null(adj, "no ADJUST with the drift frequency on the first call");
-	cr_assert_float_eq(adj->u.adjust.freq, -12e-6, 1e-12);
-	cr_assert_float_eq(adj->u.adjust.offset, 0.0, 1e-15);
+	/* ntpd-kernel: start_kern_loop() and set_freq() in one ntp_adjtime() */
+	cr_assert_eq(adj->u.adjust.what, NTP_CLOCK_KERNEL);
+	cr_assert_eq(adj->u.adjust.kernel.modes & NTP_KERNEL_ADJ_FREQUENCY,
+	             NTP_KERNEL_ADJ_FREQUENCY);
+	cr_assert_eq(adj->u.adjust.kernel.freq, (int64_t)(int32_t)(-12e-6 * 65536e6));
+	cr_assert_eq(adj->u.adjust.kernel.status, NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC);
 	ntp_actions_clear(a);
 	ntp_host_tick(h, AT(T0 + S(1)), a);
 	cr_assert_null(find_action(a, NTP_ACT_ADJUST, 0), "drift frequency applied only once");
