@@ -2,6 +2,7 @@
 /* core/ntp_clock: the disciplined clock as a closed-form function of raw time. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <string.h>
 
 #include "ntp_clock.h"
 #include "ntp_rand.h"
@@ -163,4 +164,75 @@ Test(clock, bad_input_is_contained)
 	/* Extreme times saturate instead of overflowing. */
 	cr_assert_eq(ntp_clock_read(&c, INT64_MAX), INT64_MAX);
 	(void)ntp_clock_correction(&c, INT64_MIN);
+}
+
+/* The kernel's PLL under the daemon's slew: its correction adds on. */
+Test(clock, kernel_correction_adds_on)
+{
+	ntp_clock c;
+	ntp_clock_adj adj;
+
+	ntp_clock_init(&c, T0, 0.0);
+	memset(&adj, 0, sizeof adj);
+	adj.what = NTP_CLOCK_KERNEL | NTP_CLOCK_SLEW;
+	adj.kernel.modes = NTP_KERNEL_ADJ_FREQUENCY;
+	adj.kernel.freq = (int64_t)(20e-6 * 65536e6); /* +20 ppm in the kernel */
+	adj.freq = 5e-6;                              /* +5 ppm in the daemon's slew */
+	ntp_clock_apply(&c, T0, &adj);
+	cr_assert_float_eq(ntp_clock_freq(&c), 25e-6, 1e-12);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(1000)), 0.025, 1e-9);
+	/* a step clears the kernel's phase, keeps its frequency */
+	adj.what = NTP_CLOCK_KERNEL;
+	adj.kernel.modes = NTP_KERNEL_ADJ_STATUS | NTP_KERNEL_ADJ_OFFSET | NTP_KERNEL_ADJ_NANO;
+	adj.kernel.status = NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_FREQHOLD;
+	adj.kernel.offset = 1000000; /* 1 ms of phase */
+	ntp_clock_apply(&c, T0 + S(1000), &adj);
+	cr_assert_float_eq(ntp_kernel_offset_left(&c.kern, T0 + S(1000)), 1e-3, 1e-12);
+	ntp_clock_step(&c, T0 + S(1000), 0.5);
+	cr_assert_float_eq(ntp_kernel_offset_left(&c.kern, T0 + S(1000)), 0.0, 0.0);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(2000)), 0.025 + 0.5 + 0.025, 1e-9);
+}
+
+/* An external jump of the raw clock moves the reading by exactly as much,
+ * kernel and daemon corrections both carried on. */
+Test(clock, raw_shift_moves_the_reading_exactly)
+{
+	ntp_clock c;
+	ntp_clock_adj adj;
+	ntp_time d = S(3600) + 123456789;
+
+	ntp_clock_init(&c, T0, 10e-6);
+	memset(&adj, 0, sizeof adj);
+	adj.what = NTP_CLOCK_KERNEL | NTP_CLOCK_SLEW;
+	adj.kernel.modes = NTP_KERNEL_ADJ_FREQUENCY;
+	adj.kernel.freq = (int64_t)(-7e-6 * 65536e6);
+	adj.offset = 0.004;
+	adj.freq = 10e-6;
+	adj.tau = 64.0;
+	ntp_clock_apply(&c, T0, &adj);
+	ntp_time before = ntp_clock_read(&c, T0 + S(100));
+	ntp_clock_shift_raw(&c, T0 + S(100), d);
+	cr_assert_eq(ntp_clock_read(&c, T0 + S(100) + d), before + d);
+}
+
+/* slew_for: the phase slew stops and the rest is dropped (ntpd in kernel
+ * mode when its startup clamp runs out). */
+Test(clock, slew_for_drops_the_rest)
+{
+	ntp_clock c;
+	ntp_clock_adj adj;
+
+	ntp_clock_init(&c, T0, 0.0);
+	memset(&adj, 0, sizeof adj);
+	adj.what = NTP_CLOCK_SLEW;
+	adj.offset = 0.001;
+	adj.tau = 32.0;
+	adj.slew_for = 32.0;
+	ntp_clock_apply(&c, T0, &adj);
+	double at_stop = 0.001 * (1.0 - exp(-1.0));
+
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(32)), at_stop, 1e-12);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(1000)), at_stop, 1e-12);
+	cr_assert_float_eq(ntp_clock_phase_left(&c, T0 + S(1000)), 0.0, 0.0);
+	cr_assert_gt(ntp_clock_phase_left(&c, T0 + S(16)), 0.0);
 }

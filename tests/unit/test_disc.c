@@ -638,3 +638,168 @@ Test(disc, startup_clamp_time_constant)
 	ntp_disc_local_clock(&d, 0.0001, 0.0, t + S(64), &out);
 	cr_assert_float_eq(out.adj_tau, 1024.0, 0.0);
 }
+
+/* ---- kernel mode (ntpd on Linux) ----------------------------------------- */
+
+static ntp_disc_params
+kparams(void)
+{
+	ntp_disc_params p = dparams();
+
+	p.kernel = true;
+	return p;
+}
+
+/* loop_config(LOOP_DRIFTINIT): start_kern_loop() and set_freq() as one
+ * call: STA_PLL | STA_UNSYNC, the constant 4 under sys_poll (the kernel
+ * adds 4 before STA_NANO), errors at sys_maxdisp, the drift frequency in
+ * scaled ppm (DTOFREQ truncates). */
+Test(disc_kernel, start_call)
+{
+	ntp_disc_params p = kparams();
+	ntp_kernel_timex tx;
+	ntp_disc d;
+
+	p.have_drift = true;
+	p.drift_ppm = -12.5;
+	ntp_disc_init(&d, &p, T0);
+	cr_assert(ntp_disc_start(&d, ntp_now_at(T0, T0), &tx));
+	cr_assert_eq(tx.modes, NTP_KERNEL_ADJ_OFFSET | NTP_KERNEL_ADJ_MAXERROR |
+	                               NTP_KERNEL_ADJ_ESTERROR | NTP_KERNEL_ADJ_STATUS |
+	                               NTP_KERNEL_ADJ_TIMECONST | NTP_KERNEL_ADJ_FREQUENCY);
+	cr_assert_eq(tx.status, NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC);
+	cr_assert_eq(tx.constant, 6 - 4);
+	cr_assert_eq(tx.offset, 0);
+	cr_assert_eq(tx.maxerror, 16000000);
+	cr_assert_float_eq(d.freq, -12.5e-6, 1e-15);
+	cr_assert_eq(tx.freq, (int64_t)(int32_t)(d.freq * 65536e6), "DTOFREQ");
+	cr_assert_float_eq(ntp_kernel_freq(&d.kern), -12.5e-6, 2.0 / 65536e6, "%.9e",
+	                   ntp_kernel_freq(&d.kern)); /* scaled ppm both ways */
+	/* the daemon loop makes no such call */
+	ntp_disc_init(&d, &(ntp_disc_params){.kernel = false}, T0);
+	cr_assert(!ntp_disc_start(&d, ntp_now_at(T0, T0), &tx));
+	cr_assert_eq(tx.modes, 0u);
+}
+
+/* ntpd leaves the kernel loop when a step threshold is 0 or over 0.5 s. */
+Test(disc_kernel, big_or_no_step_threshold_means_daemon_loop)
+{
+	ntp_disc_params p = kparams();
+	ntp_disc d;
+
+	p.step = 0.6;
+	ntp_disc_init(&d, &p, T0);
+	cr_assert(!d.p.kernel);
+	p.step = 0.128;
+	p.step_back = 0.0;
+	ntp_disc_init(&d, &p, T0);
+	cr_assert(!d.p.kernel);
+	p.step_back = 0.5;
+	ntp_disc_init(&d, &p, T0);
+	cr_assert(d.p.kernel);
+}
+
+/* During the startup clamp the daemon slews (tau 32 s, no frequency: the
+ * kernel has it) and the slew stops when the clamp runs out; the first
+ * update after it goes to the kernel's PLL and takes the kernel's
+ * frequency back. */
+Test(disc_kernel, clamp_then_kernel_pll)
+{
+	ntp_disc_params p = kparams();
+	ntp_kernel_timex tx;
+	ntp_disc_out out;
+	ntp_disc d;
+	ntp_time t;
+
+	p.have_drift = true;
+	p.drift_ppm = 0.0;
+	ntp_disc_init(&d, &p, T0);
+	ntp_disc_start(&d, ntp_now_at(T0, T0), &tx);
+	cr_assert_eq(ntp_disc_local_clock(&d, 0.002, 0.0, T0 + S(10), &out), NTP_DISC_SLEW);
+	cr_assert(out.kernel_mode);
+	cr_assert_eq(out.ktx.modes, 0u, "no kernel call in the clamp");
+	cr_assert_float_eq(out.adj_tau, 32.0, 0.0);
+	cr_assert_float_eq(out.adj_offset, 0.002, 1e-15);
+	cr_assert_float_eq(out.adj_for, 300.0, 1e-9, "the clamp's 300 s of SYNC");
+	t = T0 + S(10);
+	cr_assert_eq(ntp_disc_local_clock(&d, 0.0015, 0.0, t + S(64), &out), NTP_DISC_SLEW);
+	cr_assert_float_eq(out.adj_for, 300.0 - 64.0, 1e-9);
+	/* under CLOCK_FLOOR: the clamp ends, this very update goes to the kernel */
+	cr_assert_eq(ntp_disc_local_clock(&d, 0.0001, 0.0, t + S(128), &out), NTP_DISC_SLEW);
+	cr_assert_eq(out.ktx.modes, NTP_KERNEL_ADJ_OFFSET | NTP_KERNEL_ADJ_MAXERROR |
+	                                    NTP_KERNEL_ADJ_ESTERROR | NTP_KERNEL_ADJ_STATUS |
+	                                    NTP_KERNEL_ADJ_TIMECONST | NTP_KERNEL_ADJ_NANO);
+	cr_assert_eq(out.ktx.offset, 100000, "ns, rounded");
+	cr_assert_eq(out.ktx.constant, 6, "sys_poll, in the ns API");
+	cr_assert_eq(out.ktx.status, NTP_KERNEL_STA_PLL);
+	cr_assert_float_eq(out.adj_offset, 0.0, 0.0, "the daemon slews no more");
+	cr_assert_float_eq(out.adj_for, 0.0, 0.0);
+	cr_assert(d.kern_engaged);
+	/* The kernel's PLL: offset x secs / 2^(2 (SHIFT_PLL + 2 + tc)), secs
+	 * since start_kern_loop (138 s; under the 2^(3+tc) clamp). */
+	cr_assert_float_eq(d.freq, 100e-6 * 138.0 / 1048576.0, 1.0 / 65536e6, "freq %.6e",
+	                   d.freq); /* read back in scaled ppm */
+	cr_assert_float_eq(d.clock_offset, 100e-6, 1e-12, "ntv.offset read back");
+	cr_assert(strstr(out.reason, "kernel PLL") != NULL, "%s", out.reason);
+}
+
+/* FREQ's direct measurement is set_freq(): a MOD_FREQUENCY to the kernel. */
+Test(disc_kernel, direct_freq_goes_to_the_kernel)
+{
+	ntp_disc_params p = kparams();
+	ntp_kernel_timex tx;
+	ntp_disc_out out;
+	ntp_disc d;
+
+	ntp_disc_init(&d, &p, T0);
+	ntp_disc_start(&d, ntp_now_at(T0, T0), &tx);
+	cr_assert_eq(ntp_disc_local_clock(&d, 0.01, 0.0, T0, &out), NTP_DISC_SLEW);
+	cr_assert_float_eq(out.adj_tau, 0.0, 0.0, "NSET: adjtime()");
+	cr_assert_eq(ntp_disc_local_clock(&d, 0.03, 0.0, T0 + S(300), &out), NTP_DISC_SLEW);
+	cr_assert(out.freq_measured);
+	cr_assert_eq(out.ktx.modes, NTP_KERNEL_ADJ_FREQUENCY);
+	cr_assert_eq(out.ktx.freq, (int64_t)(int32_t)(d.freq * 65536e6), "DTOFREQ");
+	cr_assert_float_eq(ntp_kernel_freq(&d.kern), 100e-6, 1e-9);
+	cr_assert_float_eq(ntp_disc_freq_ppm(&d), 100.0, 1e-6);
+}
+
+/* A client 100 ppm fast, no drift file, noisy offsets: closed loop through
+ * ntp_clock with the kernel's PLL under it. */
+Test(disc_kernel, closed_loop_converges)
+{
+	ntp_disc_params p = kparams();
+	ntp_kernel_timex tx;
+	ntp_disc_out out;
+	ntp_clock_adj adj;
+	sim s;
+
+	sim_init(&s, &p, 0.010, 100e-6, 20e-6);
+	cr_assert(ntp_disc_start(&s.d, ntp_now_at(sim_raw(&s), sim_raw(&s)), &tx));
+	memset(&adj, 0, sizeof adj);
+	adj.what = NTP_CLOCK_KERNEL;
+	adj.kernel = tx;
+	ntp_clock_apply(&s.clk, sim_raw(&s), &adj);
+	while (s.true_now < T0 + S(6 * 3600)) {
+		ntp_time raw = sim_raw(&s);
+		double offset = (double)(s.true_now - ntp_clock_read(&s.clk, raw)) / 1e9 +
+		                s.noise * ntp_rand_normal(&s.rng);
+		int r = ntp_disc_local_clock(&s.d, offset, 0.0, raw, &out);
+
+		memset(&adj, 0, sizeof adj);
+		adj.what = (out.ktx.modes ? NTP_CLOCK_KERNEL : 0) |
+		           (r == NTP_DISC_SLEW || r == NTP_DISC_STEP ? NTP_CLOCK_SLEW : 0);
+		adj.kernel = out.ktx;
+		adj.offset = out.adj_offset;
+		adj.tau = out.adj_tau;
+		adj.slew_for = out.adj_for;
+		cr_assert_eq(r == NTP_DISC_STEP, false);
+		ntp_clock_apply(&s.clk, raw, &adj);
+		s.true_now += S(1) << ntp_disc_poll(&s.d);
+	}
+	cr_assert(s.d.kern_engaged);
+	cr_assert_lt(fabs(sim_true_offset(&s)), 100e-6, "%.6f ms", sim_true_offset(&s) * 1e3);
+	/* the kernel holds the correction; ntpd's drift_comp is its read-back */
+	cr_assert_float_eq(s.clk.freq, 0.0, 0.0);
+	cr_assert_float_eq(ntp_clock_freq(&s.clk), ntp_kernel_freq(&s.d.kern), 1e-12);
+	cr_assert_float_eq(ntp_clock_freq(&s.clk), -100e-6 / (1.0 + 100e-6), 0.05e-6);
+}

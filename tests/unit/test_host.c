@@ -904,6 +904,25 @@ Test(host, closed_loop_100ppm)
 	world_free(&w);
 }
 
+/* The same under ntpd's own loop (`disable kernel`): no ntp_adjtime call
+ * at all, the frequency in the daemon's slew. */
+Test(host, closed_loop_100ppm_daemon_loop)
+{
+	world w;
+	loop_result r;
+
+	world_init(&w, "disable kernel\nserver 192.168.163.131 iburst\n", 0.010, 100e-6, 13);
+	r = run_loop(&w, 6 * 3600.0, 0.001);
+	report("100 ppm, 10 ms, daemon loop", &r);
+	cr_assert_eq(r.steps, 0u);
+	cr_assert_lt(fabs(r.final_err), 0.0005);
+	cr_assert_lt(fabs(r.freq_err), 0.1e-6, "freq error %.3f ppm", r.freq_err * 1e6);
+	cr_assert_eq(w.n[1].clk.kern.at.time_status & NTP_KERNEL_STA_PLL, 0,
+	             "the kernel's PLL was never switched on");
+	cr_assert_float_eq(ntp_kernel_freq(&w.n[1].clk.kern), 0.0, 0.0);
+	world_free(&w);
+}
+
 /* The same with a noisy network: 1 ms + an exponential extra delay of
  * mean 0.5 ms each way (so up to several ms of asymmetry per packet).
  * Measured (seed 14): converged after 1162 s, final error 0.43 ms,
