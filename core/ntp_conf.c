@@ -52,6 +52,7 @@
 #define TINKER_MAX 1e9    /* s, sanity bound on tinker values (ours) */
 #define ALLAN_MAX  30     /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
 #define FREQ_MAX_PPM 500.0 /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
+#define HUFFPUFF_MAX 86400.0 /* s, `tinker huffpuff` bound: 96 slots of 900 s (ours) */
 
 #define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
 #define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */
@@ -1685,6 +1686,7 @@ enum {
 	K_STEPBACK,
 	K_ALLAN,
 	K_FREQ,
+	K_HUFFPUFF,
 	K_STEPOUT,
 	K_PANIC,
 	K_MINSANE,
@@ -1701,7 +1703,7 @@ static const knob tinker_knobs[] = {
         {"allan", K_ALLAN, true, 0, ALLAN_MAX},
         {"dispersion", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
         {"freq", K_FREQ, false, -FREQ_MAX_PPM, FREQ_MAX_PPM},
-        {"huffpuff", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
+        {"huffpuff", K_HUFFPUFF, false, 0, HUFFPUFF_MAX},
         {"panic", K_PANIC, false, 0, TINKER_MAX},
         {"step", K_STEP, false, 0, TINKER_MAX},
         {"stepback", K_STEPBACK, false, 0, TINKER_MAX},
@@ -1793,6 +1795,7 @@ do_tinker(parser *ps, const conf_line *l)
 	c->tinker_stepfwd = set[K_STEPFWD] ? val[K_STEPFWD] : c->tinker_stepfwd;
 	c->tinker_stepback = set[K_STEPBACK] ? val[K_STEPBACK] : c->tinker_stepback;
 	c->tinker_allan = set[K_ALLAN] ? val[K_ALLAN] : c->tinker_allan;
+	c->tinker_huffpuff = set[K_HUFFPUFF] ? val[K_HUFFPUFF] : c->tinker_huffpuff;
 	if (set[K_FREQ]) {
 		c->have_tinker_freq = true;
 		c->tinker_freq = val[K_FREQ];
@@ -2252,6 +2255,7 @@ ntp_conf_init(ntp_conf *c, const char *filename)
 	c->tinker_stepfwd = -1;
 	c->tinker_stepback = -1;
 	c->tinker_allan = -1;
+	c->tinker_huffpuff = -1;
 	c->tinker_stepout = -1;
 	c->tinker_panic = -1;
 	c->tos_minsane = -1;

@@ -124,6 +124,7 @@ typedef struct ntp_conf {
 	double tinker_stepout;  /* default 300, floor 300 (NTPsec CLOCK_MINSTEP) */
 	double tinker_panic;    /* default 1000, RFC 5905 PANICT; 0 disables panic */
 	double tinker_allan;    /* log2 s, Allan intercept; default 11 (ntpd CLOCK_ALLAN) */
+	double tinker_huffpuff; /* s, huff-n'-puff window; default off */
 	bool have_tinker_freq;  /* `tinker freq`: initial frequency (ppm) as if from a */
 	double tinker_freq;     /* drift file (ntpd LOOP_FREQ) */
 

@@ -62,9 +62,6 @@
 #define MOD_BITS                                                                                   \
 	(NTP_KERNEL_ADJ_OFFSET | NTP_KERNEL_ADJ_MAXERROR | NTP_KERNEL_ADJ_ESTERROR |               \
 	 NTP_KERNEL_ADJ_STATUS | NTP_KERNEL_ADJ_TIMECONST)
-/* NTPsec ntp_adjtime_ns(): before the kernel is in nanosecond mode it
- * takes the time constant 4 lower (the kernel adds 4 without STA_NANO). */
-#define KERNEL_CONSTANT_ADJ 4
 
 static double
 clampd(double x, double lo, double hi)
@@ -208,6 +205,54 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 	d->t_last = mono;
 	ntp_clock_init(&d->resid, mono, 0.0);
 	ntp_kernel_init(&d->kern, mono, NTP_KERNEL_HZ_DEFAULT);
+	/* ntpd loop_config(LOOP_HUFFPUFF): at least one slot */
+	if (d->p.huffpuff > 0.0) {
+		double slots = fmax(d->p.huffpuff, NTP_DISC_HUFFPUFF) / NTP_DISC_HUFFPUFF;
+
+		d->hufflen = slots >= NTP_DISC_HUFF_SLOTS ? NTP_DISC_HUFF_SLOTS : (int)slots;
+	}
+	for (int i = 0; i < NTP_DISC_HUFF_SLOTS; i++) {
+		d->huff[i] = 1e9;
+	}
+	d->mindly = 1e9;
+	d->t_start = mono;
+}
+
+/* ntpd huffpuff(), every HUFFPUFF s from the start (its timer's first call
+ * included), done lazily: the rotations due by mono. */
+static void
+huff_rotate(ntp_disc *d, ntp_time mono)
+{
+	int64_t due = (int64_t)(seconds_since(d->t_start, mono) / NTP_DISC_HUFFPUFF) + 1;
+	int64_t k = due - d->huff_turns;
+
+	if (k <= 0) {
+		return;
+	}
+	d->huff_turns = due;
+	for (int64_t i = 0; i < (k < d->hufflen ? k : d->hufflen); i++) {
+		d->huff[(d->huffptr + 1 + i) % d->hufflen] = 1e9;
+	}
+	d->huffptr = (int)((d->huffptr + k) % d->hufflen);
+	d->mindly = 1e9;
+	for (int i = 0; i < d->hufflen; i++) {
+		d->mindly = fmin(d->mindly, d->huff[i]);
+	}
+}
+
+/* The huff-n'-puff filter (local_clock()): take half the delay over the
+ * window's lowest off the offset, toward zero -- the path is assumed
+ * symmetric at its lowest delay and the excess all on one side. */
+static double
+huff_n_puff(ntp_disc *d, double offset, double delay, ntp_time mono)
+{
+	if (d->hufflen == 0 || !isfinite(delay)) {
+		return offset;
+	}
+	huff_rotate(d, mono);
+	d->huff[d->huffptr] = fmin(d->huff[d->huffptr], delay);
+	d->mindly = fmin(d->mindly, delay);
+	return offset + (offset > 0 ? -(delay - d->mindly) / 2 : (delay - d->mindly) / 2);
 }
 
 /* NTPsec DTOFREQ(): s/s to the kernel's scaled ppm, truncated. */
@@ -229,7 +274,9 @@ ntp_disc_start(ntp_disc *d, ntp_now now, ntp_kernel_timex *tx)
 	tx->status = NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC;
 	tx->maxerror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
 	tx->esterror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
-	tx->constant = d->poll - KERNEL_CONSTANT_ADJ;
+	/* NTPsec 1.2.2 passes sys_poll as is; without STA_NANO the kernel
+	 * adds 4 (later NTPsec subtracts the 4 first) */
+	tx->constant = d->poll;
 	/* set_freq(drift_comp) */
 	tx->modes |= NTP_KERNEL_ADJ_FREQUENCY;
 	tx->freq = dtofreq(d->freq);
@@ -469,6 +516,15 @@ kernel_pll_bits(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out)
 
 	tx->modes |= MOD_BITS | NTP_KERNEL_ADJ_NANO;
 	tx->offset = (int64_t)(d->clock_offset * 1e9 + (d->clock_offset < 0 ? -0.5 : 0.5));
+	if (!(d->kern.at.time_status & NTP_KERNEL_STA_NANO)) {
+		/* NTPsec 1.2.2 ntp_adjtime_ns() decides the offset's unit from
+		 * the status the last call returned, before this call turns
+		 * STA_NANO on: on a kernel not yet in ns mode the first PLL
+		 * update goes in us and the kernel reads it as ns, a 1000x
+		 * smaller phase (seen in NTPsec's calls under clknetsim; fixed
+		 * after 1.2.2 by commit a610310d2). */
+		tx->offset /= 1000;
+	}
 	tx->constant = d->poll;
 	tx->esterror = (int64_t)(d->clk_jitter * 1e6);
 	tx->maxerror = (int64_t)((in->rootdelay / 2 + in->rootdisp) * 1e6);
@@ -588,6 +644,8 @@ ntp_disc_update(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out)
 		return out->result;
 	}
 
+	offset = huff_n_puff(d, offset, in->delay, mono);
+
 	int8_t old_poll = d->poll;
 	double mu = seconds_since(d->t_epoch, mono);
 	double phase_left = offset_left(d, mono);
@@ -631,6 +689,7 @@ ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mon
 	        .offset = offset,
 	        .sys_jitter = sys_jitter,
 	        .now = {.mono = mono, .local = mono},
+	        .delay = NAN,
 	};
 
 	return ntp_disc_update(d, &in, out);

@@ -49,6 +49,8 @@
 #define NTP_DISC_KERNEL_STEP_MAX   0.5    /* s, over this (or 0) ntpd leaves the kernel
                                              loop (loop_config LOOP_MAX) */
 #define NTP_DISC_MAXDISP           16.0   /* s, ntpd sys_maxdisp: start_kern_loop's errors */
+#define NTP_DISC_HUFFPUFF          900.0  /* s, ntpd HUFFPUFF: one huff-n'-puff slot */
+#define NTP_DISC_HUFF_SLOTS        96     /* slots at most: a 24 h window (ours; ntpd any) */
 #define NTP_DISC_PANIC_DEFAULT     1000.0 /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
 #define NTP_DISC_MINPOLL_DEFAULT   6      /* log2 s, ntpd NTP_MINDPOLL */
 #define NTP_DISC_MAXPOLL_DEFAULT   10     /* log2 s, ntpd NTP_MAXDPOLL */
@@ -106,6 +108,8 @@ typedef struct ntp_disc_params {
 	bool disabled;             /* `disable ntp`: compute and report, never adjust */
 	double precision;          /* s, sys_precision as seconds (jitter floor and reset
 	                              value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
+	double huffpuff;           /* s, huff-n'-puff window (tinker huffpuff): 0 = off, else
+	                              at least one 900 s slot, at most NTP_DISC_HUFF_SLOTS */
 	bool kernel;               /* the kernel PLL takes the updates (ntpd on Linux);
 	                              off by itself when a step threshold is 0 or > 0.5 s */
 	ntp_disc_gains g;
@@ -136,6 +140,13 @@ typedef struct ntp_disc {
 	                        time, for what ntp_adjtime() reports back */
 	bool kern_engaged;   /* kernel mode: updates go to the kernel's PLL (the startup
 	                        clamp is over) */
+	/* huff-n'-puff (ntpd sys_huffpuff): the lowest system peer delay per
+	 * 900 s slot, the slots rotated every 900 s from the start. */
+	double huff[NTP_DISC_HUFF_SLOTS]; /* s */
+	int hufflen, huffptr;
+	double mindly;         /* s, lowest delay over the window */
+	int64_t huff_turns;    /* rotations done (ntpd's huffpuff() calls) */
+	ntp_time t_start;      /* mono time of ntp_disc_init */
 } ntp_disc;
 
 /* Defaults: step 0.128 s, stepout 300 s, panic 1000 s, poll 6..10, no -g,
@@ -177,6 +188,7 @@ typedef struct ntp_disc_in {
 	ntp_now now;       /* mono: intervals such as the stepout are measured on it, so a
 	                      step of the local clock from outside does not shorten or
 	                      stretch them; local: the kernel counts its seconds on it */
+	double delay;      /* s, the system peer's delay (huff-n'-puff); NaN: none */
 	double rootdelay;  /* s, system root delay and dispersion: the kernel's maxerror */
 	double rootdisp;
 	uint8_t leap;      /* system leap indicator: STA_INS/STA_DEL (kept by the kernel) */
@@ -187,7 +199,7 @@ typedef struct ntp_disc_in {
 int ntp_disc_update(ntp_disc *d, const ntp_disc_in *in, ntp_disc_out *out);
 
 /* The same for a daemon-mode loop given only offset, jitter and mono time
- * (local = mono, no root delay or dispersion, no leap). */
+ * (local = mono, no delay, root delay or dispersion, no leap). */
 int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time mono,
                          ntp_disc_out *out);
 

@@ -58,6 +58,9 @@ static const ntp_disc_param ntpd_params[] = {
          .what = "CLOCK_PGATE: the poll goes up while |offset| < pgate x clock jitter"},
         {.name = "floor", .unit = "s", .dflt = NTP_DISC_CLOCK_FLOOR, .min = 0, .max = 1,
          .what = "CLOCK_FLOOR: an offset under this ends the startup clamp"},
+        {.name = "huffpuff", .unit = "s", .dflt = 0, .min = 0, .max = 86400,
+         .what = "huff-n'-puff window: offsets corrected by half the delay over its lowest "
+                 "(tinker huffpuff); 0 = off"},
         {.name = "stepout", .unit = "s", .dflt = NTP_DISC_STEPOUT_DEFAULT, .min = 0, .max = 1e9,
          .what = "CLOCK_MINSTEP: stepout and startup clamp (tinker stepout; 300 s at least there)"},
 };
@@ -94,6 +97,7 @@ ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 	dp.g.limit = (int)PARAM(s, "limit", NTP_DISC_CLOCK_LIMIT);
 	dp.g.pgate = PARAM(s, "pgate", NTP_DISC_CLOCK_PGATE);
 	dp.g.floor = PARAM(s, "floor", NTP_DISC_CLOCK_FLOOR);
+	dp.huffpuff = PARAM(s, "huffpuff", c->tinker_huffpuff > 0 ? c->tinker_huffpuff : 0.0);
 	ntp_disc_init(&n->disc, &dp, s->now.mono);
 
 	ntp_select_params_default(&n->sel);
@@ -288,6 +292,7 @@ ntpd_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	                        .offset = out->offset,
 	                        .sys_jitter = out->jitter,
 	                        .now = in->now,
+	                        .delay = peer->est.delay,
 	                        .rootdelay = in->rootdelay,
 	                        .rootdisp = in->rootdisp,
 	                        .leap = in->leap,

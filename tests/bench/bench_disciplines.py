@@ -271,8 +271,10 @@ def parse_configs(items):
                                  f"one-line YAML value), got {value!r}")
             configs[-1]["set"].append((m.group(1), m.group(2).strip()))
     if not configs:
-        configs = [{"name": "shipped", "conf": [], "set": []},
-                   {"name": "300", "conf": ["tinker stepout 300"], "set": []}]
+        # issue 12's pairs: ntpd on Linux against NTPsec's default, ntpd's
+        # own loop against NTPsec's `disable kernel`
+        configs = [{"name": "ntpd-kernel", "conf": [], "set": [("discipline", "ntpd-kernel")]},
+                   {"name": "ntpd-daemon", "conf": ["disable kernel"], "set": []}]
     return configs
 
 
@@ -565,9 +567,10 @@ def main(argv):
         prog="bench_disciplines.py",
         description="The discipline benchmark S1-S6 (docs/disciplines.md).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Without --config: 'shipped' (the files as they are) and '300' "
-               "(--conf 'tinker stepout 300').\nExample: --config kernel "
-               "--node-set discipline=ntpd-kernel --config daemon --conf 'disable kernel'")
+        epilog="Without --config: 'ntpd-kernel' (--node-set discipline=ntpd-kernel, the "
+               "default) and 'ntpd-daemon' (--conf 'disable kernel').\nExample: --config "
+               "pll8 --node-set 'discipline={name: ntpd-kernel, pll: 8}' --config "
+               "stepout900 --conf 'tinker stepout 900'")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),
                     help=f"comma-separated, of {', '.join(SCENARIOS)} (default: all)")
     ap.add_argument("--seeds", default="1-20", help="N-M or a list such as 1,5,7-9 (default 1-20)")

@@ -313,7 +313,8 @@ LAB_PLEN = 16
 MIN_POLL = 3                    # log2 s: core NTP_MINPOLL (core/ntp_proto.h) and ntpd's
 DEFAULT_MINPOLL = 6             # log2 s, ntpd NTP_MINDPOLL
 DEFAULT_MAXPOLL = 10            # log2 s, ntpd NTP_MAXDPOLL
-DEFAULT_STEPOUT = 900.0         # s, RFC 5905 WATCH (core NTP_DISC_STEPOUT_DEFAULT)
+DEFAULT_STEPOUT = 300.0         # s, NTPsec CLOCK_MINSTEP (core NTP_DISC_STEPOUT_DEFAULT);
+                                # `tinker stepout` is floored here, in ntpd and ntplab
 STEP_THRESHOLD = 0.128          # s, RFC 5905 STEPT
 NETEM_MIN_DELAY = 1e-3          # s: below this a pure delay is not shaped (see shaping_plan)
 MAX_REAL_NODES = 24             # namespaces and daemons we are willing to start
@@ -493,6 +494,7 @@ class Node:
         self.fault = tmpl.get("fault")
         self.fault_spec = fault_spec(self.fault) if self.fault else None
         self.impl = tmpl.get("impl")
+        self.discipline = tmpl.get("discipline")   # ntpsim's node key (docs/scenarios.md)
         # query nodes
         self.q_servers = list(tmpl.get("servers") or [])
         at = tmpl.get("at", [0])
@@ -624,11 +626,52 @@ def scale_conf(text, k, add_iburst=True):
                     notes.append("tinker stepout %g -> %s s" % (old, ws[i + 1]))
             line = " ".join(ws)
         out.append(line)
-    if not have_stepout:
-        out.append("tinker stepout %g" % (DEFAULT_STEPOUT / k))
-        notes.append("tinker stepout %g s added (900 s / %g: the FREQ measurement and the "
-                     "stepout)" % (DEFAULT_STEPOUT / k, k))
     return "\n".join(out) + "\n", notes
+
+
+def conf_stepout(text):
+    """The stepout (s) an ntp.conf gives ntpd: the last `tinker stepout`,
+    never below CLOCK_MINSTEP (300 s), else 300 s."""
+    v = DEFAULT_STEPOUT
+    for line in text.splitlines():
+        w = line.partition("#")[0].split()
+        for i in range(1, len(w) - 1):
+            if w[0] == "tinker" and w[i] == "stepout":
+                v = max(DEFAULT_STEPOUT, float(w[i + 1]))
+    return v
+
+
+def scale_discipline(n, k):
+    """ntpd floors `tinker stepout` at 300 s, so a scaled stepout reaches
+    ntplab (ntpsim and refd alike) as the `stepout` parameter of the node's
+    discipline, which has no floor: the FREQ measurement and the startup
+    clamp shrink with the run.  Returns a note."""
+    conf = n.get("conf", "")
+    d = n.get("discipline")
+    lines = conf.splitlines()
+    for i, line in enumerate(lines):
+        w = line.partition("#")[0].split()
+        if w and w[0] == "discipline":
+            so = conf_stepout(conf) / k
+            if "stepout" in w[2::2]:
+                j = w.index("stepout", 2)
+                so = float(w[j + 1]) / k
+                w[j + 1] = "%g" % so
+            else:
+                w += ["stepout", "%g" % so]
+            lines[i] = " ".join(w)
+            n["conf"] = "\n".join(lines) + "\n"
+            return "discipline line: stepout %g s" % so
+    if isinstance(d, dict):
+        d = dict(d)
+        d["stepout"] = float(d["stepout"]) / k if "stepout" in d else conf_stepout(conf) / k
+    else:
+        kernel = not re.search(r"^\s*disable\b[^#\n]*\bkernel\b", conf, re.M)
+        d = {"name": d if d is not None else ("ntpd-kernel" if kernel else "ntpd-daemon"),
+             "stepout": conf_stepout(conf) / k}
+    n["discipline"] = d
+    return "discipline: %s, stepout %g s (ntpd floors tinker stepout at 300 s)" % (
+        d["name"], d["stepout"])
 
 
 def scale_scenario(data, k, add_iburst=True):
@@ -654,6 +697,7 @@ def scale_scenario(data, k, add_iburst=True):
         if n.get("kind") == "query":
             sc(n, "at")
         if "conf" in n:
+            notes.append("%s: %s" % (n["name"], scale_discipline(n, k)))
             n["conf"], cn = scale_conf(n["conf"], k, add_iburst)
             notes += ["%s: %s" % (n["name"], x) for x in cn]
     for e in d.get("events") or []:
@@ -732,6 +776,7 @@ class Conf:
         self.notes = []
         self.tinker = []
         self.tos = []
+        self.discipline = None   # ntplab's `discipline NAME [PARAM VALUE]...`, as words
         fudge_stratum = {}
         for raw in text.splitlines():
             body = raw.split("#", 1)[0]
@@ -824,6 +869,9 @@ class Conf:
                 self.lines.append(" ".join(["restrict"] + fam + [addr]
                                            + (["mask", mask] if mask else []) + rest))
                 continue
+            if d == "discipline":
+                self.discipline = w[1:]  # ntplab's own: refd only (discipline_words)
+                continue
             if d == "statistics":
                 self.statistics = True
             if d == "tinker":
@@ -845,8 +893,25 @@ def observer_restrict():
     return "restrict %s nomodify notrap nopeer" % OBSERVER
 
 
+def discipline_words(node, conf):
+    """The node's clock discipline as the words of ntplab's `discipline`
+    line: from the scenario key (`discipline: NAME` or `{name: NAME, PARAM:
+    VALUE}`) or the conf's own line; None for the default."""
+    d = node.discipline
+    if isinstance(d, dict):
+        words = [str(d.get("name", ""))]
+        for k, v in d.items():
+            if k not in ("name", "__line__"):
+                words += [str(k), str(v)]
+        return words
+    if d is not None:
+        return [str(d)]
+    return conf.discipline
+
+
 def refd_conf_text(lab, node, conf):
-    lines = list(conf.lines) + ["restrict 127.0.0.1", "restrict ::1", observer_restrict(),
+    disc = discipline_words(node, conf)
+    lines = list(conf.lines) + (["discipline " + " ".join(disc)] if disc else []) + ["restrict 127.0.0.1", "restrict ::1", observer_restrict(),
                                 "driftfile %s" % lab.path(node.name + ".drift"),
                                 "logfile %s" % lab.path(node.name + ".log")]
     if conf.statistics:
@@ -859,6 +924,19 @@ def refd_conf_text(lab, node, conf):
 def ntpd_conf_lines(lab, node, conf):
     lines = list(conf.lines)
     notes = []
+    disc = discipline_words(node, conf)
+    if disc and disc[0] == "ntpd-daemon":
+        lines.append("disable kernel")
+        notes.append("ntpd: discipline ntpd-daemon is ntpd's 'disable kernel'")
+    if disc and disc[0] not in ("ntpd-kernel", "ntpd-daemon"):
+        notes.append("ntpd: discipline %s is ntplab's: ntpd runs its default" % disc[0])
+    params = dict(zip(disc[1::2], disc[2::2])) if disc else {}
+    if "stepout" in params:
+        notes.append("ntpd: discipline stepout %s s: ntpd keeps at least its 300 s "
+                     "(CLOCK_MINSTEP floors tinker stepout)" % params.pop("stepout"))
+    if params:
+        notes.append("ntpd: discipline parameters %s: ntpd's are compiled in"
+                     % ", ".join(sorted(params)))
     if conf.local is not None:
         lines.append("tos orphanwait 1")
         notes.append("ntpd: 'tos orphanwait 1' added: NTPsec holds LOCAL(0) back for "
@@ -878,6 +956,9 @@ def ntpd_conf_lines(lab, node, conf):
 def chrony_conf_lines(node, conf):
     """ntp.conf -> chrony.conf (the subset scenarios use)."""
     lines, notes = [], []
+    if discipline_words(node, conf):
+        notes.append("chrony: discipline %s is ntplab's: chronyd runs its own"
+                     % " ".join(discipline_words(node, conf)))
     for kind, addr, opts, unit in conf.servers:
         if kind == "local":
             continue
@@ -968,6 +1049,8 @@ def openntpd_conf_lines(node, conf, serves=False):
             notes.append("openntpd: '%s' dropped%s" % (name, ": " + why if why else
                                                           ": openntpd has no such option"))
 
+    if discipline_words(node, conf):
+        drop("discipline")
     remote = conf.remote_servers()
     if conf.local is not None and not remote:
         raise ScenarioError("node %s: openntpd has no local clock driver (LOCAL(0), "
@@ -1433,6 +1516,7 @@ class RealRun:
         for n in sc.nodes:
             t = tm[n.template]
             n.conf_scaled = t.get("conf", "")
+            n.discipline = t.get("discipline", n.discipline)
             n.start_scaled = seconds(t.get("start", 0))
             at = t.get("at", [0])
             n.q_at_scaled = [seconds(x) for x in (at if isinstance(at, list) else [at])]

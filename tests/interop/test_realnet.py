@@ -597,7 +597,10 @@ def test_scaling_is_an_ntpsim_scenario(tmp_path):
     assert d["duration"] == 90.0
     h132 = next(n for n in d["nodes"] if n["name"] == "host132")
     assert "server 192.168.163.131 iburst minpoll 3 maxpoll 4" in h132["conf"], h132["conf"]
-    assert "tinker stepout 11.25" in h132["conf"]
+    # ntpd floors tinker stepout at 300 s; ntplab takes the scaled one as
+    # its discipline's stepout parameter (300 s / 80)
+    assert h132["discipline"] == {"name": "ntpd-kernel", "stepout": 3.75}, h132
+    assert any("host132: discipline: ntpd-kernel, stepout 3.75 s" in x for x in notes), notes
     assert h132["clock"]["offset"] == "28.2s"  # physical quantities are not scaled
     assert any("not 80x" in x for x in notes), notes
     out = tmp_path / "scaled.yaml"
@@ -621,6 +624,19 @@ def test_scale_conf_polls_and_stepout():
     assert lines[1] == "server 127.127.1.0 minpoll 4 maxpoll 4", lines
     assert lines[2] == "tinker stepout 75", lines
     assert not any(x.startswith("tinker stepout 225") for x in lines)
+
+
+def test_scale_discipline():
+    n = {"name": "a", "conf": "disable kernel\ntinker stepout 900\nserver x\n"}
+    realnet.scale_discipline(n, 10)
+    assert n["discipline"] == {"name": "ntpd-daemon", "stepout": 90.0}
+    n = {"name": "a", "conf": "server x\n", "discipline": {"name": "ntpd-kernel", "pll": 8,
+                                                          "stepout": 100}}
+    realnet.scale_discipline(n, 4)
+    assert n["discipline"] == {"name": "ntpd-kernel", "pll": 8, "stepout": 25.0}
+    n = {"name": "a", "conf": "discipline ntpd-kernel pll 8\nserver x\n"}
+    realnet.scale_discipline(n, 4)
+    assert "discipline ntpd-kernel pll 8 stepout 75" in n["conf"] and "discipline" not in n
 
 
 def test_addresses_and_conf_translation():

@@ -1138,7 +1138,10 @@ Test(conf_misc, mru_diagnostics)
  * clock_max_fwd/back); freq and allan are ntpd's LOOP_FREQ/LOOP_ALLAN. */
 Test(conf_misc, tinker_step_directions_freq_allan)
 {
-	cr_assert_eq(conf_parse_text("tinker stepback 0.3 freq -12.5 allan 9 stepout 1200\n"), 0u);
+	cr_assert_eq(conf_parse_text("tinker stepback 0.3 freq -12.5 allan 9 stepout 1200 huffpuff "
+	                             "7200\n"),
+	             0u);
+	cr_assert_float_eq(conf.tinker_huffpuff, 7200.0, 0.0);
 	cr_assert_eq(conf.n_diags, 0u);
 	cr_assert_float_eq(ntp_conf_step_fwd(&conf), 0.128, 1e-12);
 	cr_assert_float_eq(ntp_conf_step_back(&conf), 0.3, 1e-12);

@@ -74,7 +74,7 @@ Test(discipline, check_names_file_line_and_the_known)
 	                 "ntpd-daemon)");
 	cr_assert_str_eq(check("discipline ntpd-daemon pl 8\n"),
 	                 "test.conf:1: discipline ntpd-daemon: unknown parameter 'pl' (known: "
-	                 "pll, fll, avg, allan, limit, pgate, floor, stepout)");
+	                 "pll, fll, avg, allan, limit, pgate, floor, huffpuff, stepout)");
 	cr_assert_str_eq(check("discipline ntpd-kernel floor 2\n"),
 	                 "test.conf:1: discipline ntpd-kernel: floor 2 is out of range [0, 1] s");
 	cr_assert_str_eq(check("discipline ntpd-kernel limit 3.5\n"),
