@@ -53,6 +53,9 @@
 #define ALLAN_MAX  30     /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
 #define FREQ_MAX_PPM 500.0 /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
 #define HUFFPUFF_MAX 86400.0 /* s, `tinker huffpuff` bound: 96 slots of 900 s (ours) */
+#define DISPERSION_MIN 0.0   /* ppm, `tinker dispersion` bounds (ours: PHI is a rate, */
+#define DISPERSION_MAX 500.0 /* ppm   no larger than the frequency tolerance) */
+#define PHI            15e-6 /* s/s, RFC 5905 PHI: the default dispersion rate */
 
 #define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
 #define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */
@@ -1687,6 +1690,7 @@ enum {
 	K_ALLAN,
 	K_FREQ,
 	K_HUFFPUFF,
+	K_DISPERSION,
 	K_STEPOUT,
 	K_PANIC,
 	K_MINSANE,
@@ -1701,7 +1705,7 @@ enum {
 
 static const knob tinker_knobs[] = {
         {"allan", K_ALLAN, true, 0, ALLAN_MAX},
-        {"dispersion", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
+        {"dispersion", K_DISPERSION, false, DISPERSION_MIN, DISPERSION_MAX},
         {"freq", K_FREQ, false, -FREQ_MAX_PPM, FREQ_MAX_PPM},
         {"huffpuff", K_HUFFPUFF, false, 0, HUFFPUFF_MAX},
         {"panic", K_PANIC, false, 0, TINKER_MAX},
@@ -1796,6 +1800,7 @@ do_tinker(parser *ps, const conf_line *l)
 	c->tinker_stepback = set[K_STEPBACK] ? val[K_STEPBACK] : c->tinker_stepback;
 	c->tinker_allan = set[K_ALLAN] ? val[K_ALLAN] : c->tinker_allan;
 	c->tinker_huffpuff = set[K_HUFFPUFF] ? val[K_HUFFPUFF] : c->tinker_huffpuff;
+	c->tinker_dispersion = set[K_DISPERSION] ? val[K_DISPERSION] : c->tinker_dispersion;
 	if (set[K_FREQ]) {
 		c->have_tinker_freq = true;
 		c->tinker_freq = val[K_FREQ];
@@ -2256,6 +2261,7 @@ ntp_conf_init(ntp_conf *c, const char *filename)
 	c->tinker_stepback = -1;
 	c->tinker_allan = -1;
 	c->tinker_huffpuff = -1;
+	c->tinker_dispersion = -1;
 	c->tinker_stepout = -1;
 	c->tinker_panic = -1;
 	c->tos_minsane = -1;
@@ -2327,6 +2333,13 @@ ntp_conf_stepout(const ntp_conf *c)
 {
 	/* ntpd loop_config(LOOP_MINSTEP): nothing below CLOCK_MINSTEP */
 	return c->tinker_stepout < STEPOUT ? STEPOUT : c->tinker_stepout;
+}
+
+double
+ntp_conf_phi(const ntp_conf *c)
+{
+	/* ntpd loop_config(LOOP_PHI): clock_phi = ppm / US_PER_S */
+	return c == NULL || c->tinker_dispersion < 0 ? PHI : c->tinker_dispersion / 1e6;
 }
 
 double

@@ -125,6 +125,7 @@ typedef struct ntp_conf {
 	double tinker_panic;    /* default 1000, RFC 5905 PANICT; 0 disables panic */
 	double tinker_allan;    /* log2 s, Allan intercept; default 11 (ntpd CLOCK_ALLAN) */
 	double tinker_huffpuff; /* s, huff-n'-puff window; default off */
+	double tinker_dispersion; /* ppm, dispersion rate PHI; default 15 (RFC 5905) */
 	bool have_tinker_freq;  /* `tinker freq`: initial frequency (ppm) as if from a */
 	double tinker_freq;     /* drift file (ntpd LOOP_FREQ) */
 
@@ -182,6 +183,8 @@ char *ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf,
 /* Effective values with defaults applied. */
 double ntp_conf_step(const ntp_conf *c);
 double ntp_conf_stepout(const ntp_conf *c);
+/* PHI (s/s): `tinker dispersion` ppm, else RFC 5905's 15 ppm. */
+double ntp_conf_phi(const ntp_conf *c);
 /* Step thresholds (s) for positive and negative offsets: `tinker
  * stepfwd`/`stepback`, else `tinker step`, else 0.128. */
 double ntp_conf_step_fwd(const ntp_conf *c);

@@ -32,9 +32,9 @@ ntp_filter_reset(ntp_filter *f, ntp_time mono, double precision)
 /* Age the older stages by PHI since the last update and build the
  * distance list dst[] with stage indexes ord[], newest first. */
 static void
-age_and_measure(ntp_filter *f, ntp_time mono, double dst[], uint8_t ord[])
+age_and_measure(ntp_filter *f, ntp_time mono, double phi, double dst[], uint8_t ord[])
 {
-	double aged = NTP_PHI * ntp_time_diff_s(mono, f->update);
+	double aged = phi * ntp_time_diff_s(mono, f->update);
 	int j = f->next; /* oldest stage */
 
 	if (aged < 0.0) {
@@ -140,7 +140,7 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 		f->used++;
 	}
 
-	age_and_measure(f, mono, dst, ord);
+	age_and_measure(f, mono, p->phi > 0.0 ? p->phi : NTP_PHI, dst, ord);
 	if (p->no_sort) {
 		usable_first(dst, ord);
 	} else {

@@ -70,6 +70,7 @@ typedef struct ntp_filter_params {
 	double maxdist;   /* s, tos maxdist: prune limit for the jitter estimate */
 	int8_t hpoll;     /* log2 s, association poll: popcorn window is 2 polls */
 	bool no_sort;     /* newest usable sample first (ntpd 4.2.8 while freq_cnt > 0) */
+	double phi;       /* s/s, the stages' dispersion growth; <= 0: NTP_PHI (RFC 5905) */
 } ntp_filter_params;
 
 enum ntp_filter_verdict {

@@ -362,9 +362,18 @@ host_proto_sys(const ntp_host *h, const ntp_peer *p)
 	        .reftime = h->reftime,
 	        .rootdelay = h->rootdelay,
 	        .rootdisp = h->rootdisp,
+	        .phi = h->phi,
 	};
 
 	return s;
+}
+
+ntp_fit_params
+host_fit(const ntp_host *h)
+{
+	ntp_fit_params f = {.maxdist = h->maxdist, .mindist = MINDIST, .phi = h->phi};
+
+	return f;
 }
 
 /* Root dispersion grows at PHI since the last update (RFC 5905 §11.2.3);
@@ -375,7 +384,7 @@ aged_rootdisp(const ntp_host *h)
 {
 	double age = ntp_time_diff_s(h->now.mono, h->t_update);
 
-	return h->rootdisp + (h->stratum < NTP_STRATUM_UNSPEC && age > 0.0 ? NTP_PHI * age : 0.0);
+	return h->rootdisp + (h->stratum < NTP_STRATUM_UNSPEC && age > 0.0 ? h->phi * age : 0.0);
 }
 
 ntp_server_sys

@@ -51,6 +51,7 @@ struct ntp_host {
 	bool control_remote;
 	bool auth_required;  /* `enable auth` (default): ephemeral peers must authenticate */
 	double maxdist;      /* s, tos maxdist */
+	double phi;          /* s/s, frequency tolerance (PHI; tinker dispersion) */
 	int orphan;          /* tos orphan stratum; 16 = off */
 	ntp_time orphanwait; /* ns */
 	uint32_t stats;      /* NTP_STATS_* bits that are enabled */
@@ -143,6 +144,8 @@ void host_peerstats(ntp_host *h, const ntp_peer *p, const ntp_estimate *e);
 void *host_src(const ntp_host *h, const ntp_peer *p);
 
 /* What association p's procedures and the server read of the system. */
+/* The distance and fit-test parameters: tos maxdist, MINDIST, PHI. */
+ntp_fit_params host_fit(const ntp_host *h);
 ntp_proto_sys host_proto_sys(const ntp_host *h, const ntp_peer *p);
 ntp_server_sys host_server_sys(const ntp_host *h);
 void host_set_unsynchronised(ntp_host *h, const char *refid);

@@ -69,14 +69,15 @@ static void
 peer_reason(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e, ntp_time mono, char *buf,
             size_t size)
 {
-	uint16_t u = ntp_peer_unfit(p, e, mono, h->maxdist, MINDIST);
+	ntp_fit_params fp = host_fit(h);
+	uint16_t u = ntp_peer_unfit(p, e, mono, &fp);
 	ntp_disc_info di;
 
 	h->algo->info(h->algo_sys, &di);
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 		ntp_proto_why_format(p->why, p->why_a, p->why_b, buf, size);
 	} else if (u != 0) {
-		ntp_proto_unfit_format(p, e, u, mono, h->maxdist, MINDIST, buf, size);
+		ntp_proto_unfit_format(p, e, u, mono, &fp, buf, size);
 	} else if (p->sel == NTP_SEL_FALSETICKER && di.interval) {
 		snprintf(buf, size,
 		         "falseticker: offset %+.6f s outside intersection [%+.6f, %+.6f]",

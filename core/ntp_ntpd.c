@@ -32,6 +32,7 @@ typedef struct ntpd_sys {
 	ntp_disc disc;
 	const char *name;
 	double precision; /* s */
+	double phi;       /* s/s, the filter's dispersion growth (tinker dispersion) */
 	ntp_select_params sel;
 	ntp_time sys_epoch; /* filter epoch of the last sample given to local_clock() */
 	bool interval;      /* low/high hold the last intersection */
@@ -76,6 +77,7 @@ ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 
 	memset(n, 0, sizeof *n);
 	n->precision = ldexp(1.0, s->precision);
+	n->phi = ntp_conf_phi(c);
 	ntp_disc_params_default(&dp);
 	dp.step = ntp_conf_step_fwd(c);
 	dp.step_back = ntp_conf_step_back(c);
@@ -152,6 +154,7 @@ ntpd_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	        .precision = n->precision,
 	        .maxdist = n->sel.maxdist,
 	        .hpoll = smp->poll,
+	        .phi = n->phi,
 	        /* ntpd 4.2.8: no filter sort until the startup clamp is over */
 	        .no_sort = n->disc.freq_cnt > 0.0,
 	};

@@ -510,7 +510,7 @@ compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_
 	double delay = fmax(t21 - t34, prec);
 
 	make_sample(&res->sample, p, (t21 + t34) / 2.0, delay,
-	            prec + ldexp(1.0, pkt->precision) + NTP_PHI * delay, t_recv.mono);
+	            prec + ldexp(1.0, pkt->precision) + sys->phi * delay, t_recv.mono);
 }
 
 static void
@@ -630,7 +630,8 @@ ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns)
 }
 
 double
-ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double mindist)
+ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
+                       const ntp_fit_params *fp)
 {
 	double age = ntp_time_diff_s(mono, e->t);
 	double d;
@@ -638,21 +639,21 @@ ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, 
 	if (age < 0.0) {
 		age = 0.0;
 	}
-	d = (e->delay + p->rootdelay) / 2.0 + e->disp + NTP_PHI * age + p->rootdisp + e->jitter;
-	return d < mindist ? mindist : d;
+	d = (e->delay + p->rootdelay) / 2.0 + e->disp + fp->phi * age + p->rootdisp + e->jitter;
+	return d < fp->mindist ? fp->mindist : d;
 }
 
 uint16_t
-ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double maxdist,
-               double mindist)
+ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
+               const ntp_fit_params *fp)
 {
 	uint16_t bits = 0;
 
 	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum >= NTP_STRATUM_UNSPEC) {
 		bits |= NTP_TEST10;
 	}
-	if (p->kind != NTP_PEER_LOCAL && ntp_peer_root_distance(p, e, mono, mindist) >=
-	                                         maxdist + NTP_PHI * ldexp(1.0, p->hpoll)) {
+	if (p->kind != NTP_PEER_LOCAL &&
+	    ntp_peer_root_distance(p, e, mono, fp) >= fp->maxdist + fp->phi * ldexp(1.0, p->hpoll)) {
 		bits |= NTP_TEST11;
 	}
 	if (p->stratum > 1 && p->local_refid != 0 && p->refid == p->local_refid) {
@@ -760,7 +761,7 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 
 char *
 ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t unfit, ntp_time mono,
-                       double maxdist, double mindist, char *buf, size_t size)
+                       const ntp_fit_params *fp, char *buf, size_t size)
 {
 	if (unfit & NTP_TEST13) {
 		snprintf(buf, size, "%s",
@@ -772,8 +773,8 @@ ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t unfit,
 		         p->stratum);
 	} else if (unfit & NTP_TEST11) {
 		snprintf(buf, size, "TEST11 distance %.3f s >= maxdist %.3f s",
-		         ntp_peer_root_distance(p, e, mono, mindist),
-		         maxdist + NTP_PHI * ldexp(1.0, p->hpoll));
+		         ntp_peer_root_distance(p, e, mono, fp),
+		         fp->maxdist + fp->phi * ldexp(1.0, p->hpoll));
 	} else if (unfit & NTP_TEST12) {
 		snprintf(buf, size, "TEST12 loop: its reference is this host");
 	} else {

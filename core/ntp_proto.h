@@ -131,6 +131,7 @@ typedef struct ntp_proto_sys {
 	ntp_ts64 reftime;
 	double rootdelay; /* s */
 	double rootdisp;  /* s */
+	double phi;       /* s/s, frequency tolerance: a sample's dispersion grows PHI x delay */
 } ntp_proto_sys;
 
 typedef struct ntp_peer {
@@ -292,19 +293,26 @@ uint8_t ntp_peer_request_mode(const ntp_peer *p);
  * true sample.  Timers and ages are monotonic and do not move. */
 void ntp_peer_local_step(ntp_peer *p, ntp_time delta_ns);
 
+/* What the distance and fit tests depend on beyond the source. */
+typedef struct ntp_fit_params {
+	double maxdist; /* s, tos maxdist (RFC 5905 MAXDIST; ntpd 1.5) */
+	double mindist; /* s, tos mindist (ntpd MINDISTANCE 0.001) */
+	double phi;     /* s/s, frequency tolerance (RFC 5905 PHI 15e-6; tinker dispersion) */
+} ntp_fit_params;
+
 /* Root distance (RFC 5905 App. A.5.5.2, ntpd root_distance()) from the
  * discipline's estimate e of the source and its packet variables:
- * (delay + rootdelay)/2 + disp + PHI*(now - e->t) + rootdisp + jitter,
+ * (delay + rootdelay)/2 + disp + phi*(now - e->t) + rootdisp + jitter,
  * at least mindist. */
 double ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
-                              double mindist);
+                              const ntp_fit_params *fp);
 
 /* The fit tests (ntpd peer_unfit): TEST10 unsynchronised/stratum,
- * TEST11 distance >= maxdist + PHI * 2^hpoll (not for LOCAL, like ntpd's
+ * TEST11 distance >= maxdist + phi * 2^hpoll (not for LOCAL, like ntpd's
  * refclocks), TEST12 loop (stratum > 1 and its refid is our address),
  * TEST13 unreachable or noselect.  Returns the failing bits (0 = fit). */
-uint16_t ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, double maxdist,
-                        double mindist);
+uint16_t ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
+                        const ntp_fit_params *fp);
 
 /* "TEST2 bogus origin: 0x... does not match the request 0x..." etc. into
  * buf.  Returns buf. */
@@ -313,7 +321,7 @@ char *ntp_proto_why_format(int why, double a, double b, char *buf, size_t size);
 /* "TEST11 distance 1.94 s >= maxdist 1.50 s" for the first failing fit
  * bit; "" when fit.  Returns buf. */
 char *ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t unfit,
-                             ntp_time mono, double maxdist, double mindist, char *buf, size_t size);
+                             ntp_time mono, const ntp_fit_params *fp, char *buf, size_t size);
 
 /* Interval of the next poll in log2 s, as ntpd poll_update() chooses it:
  * minpoll during a retry/unreachable iburst, else min(hpoll, ppoll). */

@@ -28,7 +28,9 @@ ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono)
 	ntp_estimate e;
 
 	ntp_system_estimate(h, p, &e);
-	return ntp_peer_unfit(p, &e, mono, h->maxdist, MINDIST);
+	ntp_fit_params fp = host_fit(h);
+
+	return ntp_peer_unfit(p, &e, mono, &fp);
 }
 
 int8_t
@@ -87,6 +89,7 @@ void
 ntp_system_setup_tos(ntp_host *h, const ntp_conf *c, ntp_time mono)
 {
 	h->maxdist = c->tos_maxdist > 0.0 ? c->tos_maxdist : NTP_SELECT_MAXDIST;
+	h->phi = ntp_conf_phi(c);
 	h->orphan = c->tos_orphan >= 1 && c->tos_orphan < NTP_STRATUM_UNSPEC ? c->tos_orphan
 	                                                                     : NTP_STRATUM_UNSPEC;
 	h->orphanwait =
@@ -256,7 +259,7 @@ update_system_variables(ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 		h->refid = ntp_addr_refid(&p->addr);
 	}
 	h->rootdelay = e->delay + p->rootdelay;
-	disp = p->rootdisp + e->disp + h->jitter + NTP_PHI * (age > 0.0 ? age : 0.0) +
+	disp = p->rootdisp + e->disp + h->jitter + h->phi * (age > 0.0 ? age : 0.0) +
 	       fabs(h->offset);
 	h->rootdisp = disp > MINDIST ? disp : MINDIST;
 	h->reftime = ntp_ts_from_unix_ns(rx_local);
@@ -333,6 +336,7 @@ void
 ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 {
 	char name[48], why[NTP_REASON_MAX];
+	ntp_fit_params fp = host_fit(h);
 
 	for (size_t i = 0; i < h->n_peers; i++) {
 		const ntp_peer *p = &h->peers[i];
@@ -343,12 +347,11 @@ ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 			continue;
 		}
 		ntp_system_estimate(h, p, &e);
-		u = ntp_peer_unfit(p, &e, h->now.mono, h->maxdist, MINDIST);
+		u = ntp_peer_unfit(p, &e, h->now.mono, &fp);
 		if (u != 0) {
 			snprintf(buf, size, "no server suitable for synchronization: %s %s",
 			         host_remote_name(p, name, sizeof name),
-			         ntp_proto_unfit_format(p, &e, u, h->now.mono, h->maxdist, MINDIST,
-			                                why, sizeof why));
+			         ntp_proto_unfit_format(p, &e, u, h->now.mono, &fp, why, sizeof why));
 			return;
 		}
 	}
@@ -429,11 +432,13 @@ new_sys_peer(ntp_host *h, ntp_peer *p, const char *why)
 static ntp_disc_cand
 make_cand(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 {
+	ntp_fit_params fp = host_fit(h);
+
 	return (ntp_disc_cand){
 	        .id = host_assoc_id(h, p),
 	        .src = host_src(h, p),
 	        .est = *e,
-	        .rootdist = ntp_peer_root_distance(p, e, h->now.mono, MINDIST),
+	        .rootdist = ntp_peer_root_distance(p, e, h->now.mono, &fp),
 	        .stratum = p->stratum,
 	        .prefer = (p->flags & NTP_PEER_F_PREFER) != 0,
 	        .trueticker = (p->flags & NTP_PEER_F_TRUE) != 0,
@@ -447,6 +452,7 @@ make_cand(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 static size_t
 fit_candidates(ntp_host *h, ntp_disc_cand *cand)
 {
+	ntp_fit_params fp = host_fit(h);
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->n_peers && n < NTP_SELECT_MAX; i++) {
@@ -458,7 +464,7 @@ fit_candidates(ntp_host *h, ntp_disc_cand *cand)
 			continue;
 		}
 		ntp_system_estimate(h, p, &e);
-		u = ntp_peer_unfit(p, &e, h->now.mono, h->maxdist, MINDIST);
+		u = ntp_peer_unfit(p, &e, h->now.mono, &fp);
 		p->flash = (uint16_t)((p->flash & NTP_PKT_TEST_MASK) | u);
 		p->sel = NTP_SEL_REJECT;
 		if (u != 0 || (h->orphan < NTP_STRATUM_UNSPEC && p->stratum >= h->orphan)) {

@@ -1142,6 +1142,7 @@ Test(conf_misc, tinker_step_directions_freq_allan)
 	                             "7200\n"),
 	             0u);
 	cr_assert_float_eq(conf.tinker_huffpuff, 7200.0, 0.0);
+	cr_assert_float_eq(ntp_conf_phi(&conf), 15e-6, 0.0, "RFC 5905 PHI by default");
 	cr_assert_eq(conf.n_diags, 0u);
 	cr_assert_float_eq(ntp_conf_step_fwd(&conf), 0.128, 1e-12);
 	cr_assert_float_eq(ntp_conf_step_back(&conf), 0.3, 1e-12);
@@ -1155,6 +1156,10 @@ Test(conf_misc, tinker_step_directions_freq_allan)
 	cr_assert_eq(conf_parse_text("tinker freq 600\n"), 1u);
 	cr_assert(strstr(conf_diag(0), "freq") != NULL, "%s", conf_diag(0));
 	cr_assert_eq(conf_parse_text("tinker allan 11.5\n"), 1u);
+	/* dispersion is ntpd's LOOP_PHI, in ppm */
+	cr_assert_eq(conf_parse_text("tinker dispersion 100\n"), 0u);
+	cr_assert_float_eq(ntp_conf_phi(&conf), 100e-6, 1e-18);
+	cr_assert_eq(conf_parse_text("tinker dispersion 501\n"), 1u);
 }
 
 Test(conf_misc, tinker_tos_discard_diagnostics)
@@ -1163,17 +1168,16 @@ Test(conf_misc, tinker_tos_discard_diagnostics)
 	                             "tos maxclock 7 cohort 1\n"
 	                             "discard minimum 2 monitor 3000\n"),
 	             0u);
-	cr_assert_eq(conf.n_warnings, 5u);
+	cr_assert_eq(conf.n_warnings, 4u);
 	cr_assert_eq(conf.tinker_allan, 12.0);
-	cr_assert_str_eq(conf_diag(0), "test.conf:1:17: warning: tinker dispersion is not "
-	                               "supported; ignored");
-	cr_assert_str_eq(conf_diag(1), "test.conf:2:5: warning: tos maxclock is not supported; "
+	cr_assert_float_eq(ntp_conf_phi(&conf), 15e-6, 1e-18);
+	cr_assert_str_eq(conf_diag(0), "test.conf:2:5: warning: tos maxclock is not supported; "
 	                               "ignored");
-	cr_assert_str_eq(conf_diag(2), "test.conf:2:16: warning: tos cohort is not supported; "
+	cr_assert_str_eq(conf_diag(1), "test.conf:2:16: warning: tos cohort is not supported; "
 	                               "ignored");
-	cr_assert_str_eq(conf_diag(3), "test.conf:3:19: warning: discard monitor is not "
+	cr_assert_str_eq(conf_diag(2), "test.conf:3:19: warning: discard monitor is not "
 	                               "supported; ignored");
-	cr_assert_str_eq(conf_diag(4),
+	cr_assert_str_eq(conf_diag(3),
 	                 "test.conf:3:9: warning: discard minimum 2 is read as log2 s "
 	                 "(4 s) (hint: ntpd's code reads plain seconds here)");
 	cr_assert_float_eq(conf.tinker_step, 0.1, 1e-12);

@@ -35,10 +35,14 @@ sysctx(void)
 	        .leap = NTP_LEAP_NOTSYNC,
 	        .stratum = 16,
 	        .refid = NTP_REFID("INIT"),
+	        .phi = NTP_PHI,
 	};
 
 	return s;
 }
+
+/* tos maxdist 1.5 s, mindist 1 ms, PHI 15 ppm: ntpd's defaults */
+static const ntp_fit_params FIT = {.maxdist = 1.5, .mindist = 0.001, .phi = NTP_PHI};
 
 static ntp_addr
 addr(const char *s)
@@ -712,9 +716,9 @@ Test(proto, fit_tests_with_reasons)
 	client(&p, 0);
 	ntp_filter_reset(&f, T0, ldexp(1.0, PREC));
 	e = filtered(&f, NULL);
-	u = ntp_peer_unfit(&p, &e, T0, 1.5, 0.001);
+	u = ntp_peer_unfit(&p, &e, T0, &FIT);
 	cr_assert_eq(u, NTP_TEST10 | NTP_TEST11 | NTP_TEST13);
-	ntp_proto_unfit_format(&p, &e, u, T0, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, T0, &FIT, why, sizeof why);
 	cr_assert_str_eq(why, "TEST13 unreachable: no valid reply in the last 8 polls");
 
 	/* one sample: reachable, synchronised, but 7 empty stages weigh ~7.9 s */
@@ -722,9 +726,9 @@ Test(proto, fit_tests_with_reasons)
 	rep = answer(&req, p.t1, 0.0, 0.001, &t4);
 	ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
 	e = filtered(&f, &rr.sample);
-	u = ntp_peer_unfit(&p, &e, t4, 1.5, 0.001);
+	u = ntp_peer_unfit(&p, &e, t4, &FIT);
 	cr_assert_eq(u, NTP_TEST11);
-	ntp_proto_unfit_format(&p, &e, u, t4, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, t4, &FIT, why, sizeof why);
 	cr_assert(strncmp(why, "TEST11 distance 7.9", 19) == 0, "%s", why);
 
 	/* four samples bring the distance under 1.5 s */
@@ -734,19 +738,19 @@ Test(proto, fit_tests_with_reasons)
 		ntp_peer_receive(&p, &rep, AT(t4), &s, &rr);
 		e = filtered(&f, &rr.sample);
 	}
-	cr_assert_eq(ntp_peer_unfit(&p, &e, t4, 1.5, 0.001), 0);
-	cr_assert_lt(ntp_peer_root_distance(&p, &e, t4, 0.001), 1.5);
+	cr_assert_eq(ntp_peer_unfit(&p, &e, t4, &FIT), 0);
+	cr_assert_lt(ntp_peer_root_distance(&p, &e, t4, &FIT), 1.5);
 
 	/* a server synchronised to us: loop */
 	p.stratum = 3;
 	p.refid = 0xc0a8a384; /* 192.168.163.132 */
 	p.local_refid = 0xc0a8a384;
-	u = ntp_peer_unfit(&p, &e, t4, 1.5, 0.001);
+	u = ntp_peer_unfit(&p, &e, t4, &FIT);
 	cr_assert_eq(u, NTP_TEST12);
-	ntp_proto_unfit_format(&p, &e, u, t4, 1.5, 0.001, why, sizeof why);
+	ntp_proto_unfit_format(&p, &e, u, t4, &FIT, why, sizeof why);
 	cr_assert_str_eq(why, "TEST12 loop: its reference is this host");
 	p.flags |= NTP_PEER_F_NOSELECT;
-	cr_assert(ntp_peer_unfit(&p, &e, t4, 1.5, 0.001) & NTP_TEST13);
+	cr_assert(ntp_peer_unfit(&p, &e, t4, &FIT) & NTP_TEST13);
 }
 
 /* LOCAL(0): a zero sample per poll, exactly 2^minpoll apart, reach 1,3,7;
@@ -779,7 +783,7 @@ Test(proto, local_clock_samples)
 	cr_assert_float_eq(p.rootdisp, 0.01, 1e-12);
 	cr_assert_eq(p.nextdate, T0 + S(65));
 	ntp_estimate far = {.disp = NTP_MAXDISPERSE, .t = T0}; /* an empty filter */
-	cr_assert_eq(ntp_peer_unfit(&p, &far, T0 + S(1), 1.5, 0.001), 0,
+	cr_assert_eq(ntp_peer_unfit(&p, &far, T0 + S(1), &FIT), 0,
 	             "no distance test for LOCAL");
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
