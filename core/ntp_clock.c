@@ -77,6 +77,8 @@ ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
 	c->freq = isfinite(freq) ? clamp(freq, -NTP_CLOCK_FREQ_LIMIT, NTP_CLOCK_FREQ_LIMIT) : 0.0;
 	c->slew_max = NTP_CLOCK_SLEW_MAX;
 	c->slew_for = 0.0;
+	c->carry = 0.0;
+	c->carry_for = 0.0;
 	ntp_kernel_init(&c->kern, raw_now, NTP_KERNEL_HZ_DEFAULT);
 }
 
@@ -86,7 +88,12 @@ daemon_correction(const ntp_clock *c, ntp_time raw)
 {
 	double dt = elapsed_s(c, raw);
 
-	return c->corr0 + c->freq * dt + phase_removed(c, dt);
+	double carried = 0.0;
+
+	if (c->carry_for > 0.0 && dt > 0.0) {
+		carried = c->carry * fmin(dt, c->carry_for) / c->carry_for;
+	}
+	return c->corr0 + c->freq * dt + phase_removed(c, dt) + carried;
 }
 
 double
@@ -125,12 +132,34 @@ ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, dou
 	c->t0 = raw_now;
 	c->phase = isfinite(offset) ? offset : 0.0;
 	c->slew_for = 0.0;
+	c->carry = 0.0;
+	c->carry_for = 0.0;
 	if (isfinite(freq)) {
 		c->freq = clamp(freq, -NTP_CLOCK_FREQ_LIMIT, NTP_CLOCK_FREQ_LIMIT);
 	}
 	if (isfinite(tau)) {
 		c->tau = tau;
 	}
+}
+
+/* What the slew in progress still removes in the next lag seconds (and
+ * any carry of its own not yet run): the adjtime(2) already queued in the
+ * kernel, which a new slew does not cancel. */
+static double
+queued(const ntp_clock *c, ntp_time raw_now, double lag)
+{
+	double dt = elapsed_s(c, raw_now);
+	double q;
+
+	if (!(isfinite(lag) && lag > 0.0)) {
+		return 0.0;
+	}
+	lag = lag > NTP_CLOCK_LAG_MAX ? NTP_CLOCK_LAG_MAX : lag;
+	q = phase_removed(c, dt + lag) - phase_removed(c, dt);
+	if (c->carry_for > 0.0 && dt < c->carry_for) {
+		q += c->carry * (1.0 - dt / c->carry_for);
+	}
+	return q;
 }
 
 void
@@ -147,7 +176,13 @@ ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
 	if (!(adj->what & NTP_CLOCK_SLEW)) {
 		return;
 	}
+	double carry = queued(c, raw_now, adj->lag);
+
 	ntp_clock_adjust(c, raw_now, adj->offset, adj->freq, adj->tau);
+	if (carry != 0.0) {
+		c->carry = carry;
+		c->carry_for = adj->lag > NTP_CLOCK_LAG_MAX ? NTP_CLOCK_LAG_MAX : adj->lag;
+	}
 	/* bounded like the frequency, so that the clock never runs backwards */
 	c->slew_max = !(isfinite(adj->slew_max) && adj->slew_max > 0.0) ? NTP_CLOCK_SLEW_MAX
 	              : adj->slew_max > NTP_CLOCK_FREQ_LIMIT            ? NTP_CLOCK_FREQ_LIMIT
@@ -161,6 +196,8 @@ ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset)
 	c->corr0 = daemon_correction(c, raw_now) + (isfinite(offset) ? offset : 0.0);
 	c->t0 = raw_now;
 	c->phase = 0.0;
+	c->carry = 0.0; /* ntp_clear() drops the adjtime(2) left too */
+	c->carry_for = 0.0;
 	ntp_kernel_step(&c->kern, raw_now, 0.0); /* ntp_clear(): the step is in corr0 */
 }
 

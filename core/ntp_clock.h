@@ -19,6 +19,10 @@
  * constant-rate slew at slew_max (adjtime(2) with the whole offset, as ntpd
  * uses for the very first update).
  *
+ * A slew may ask for a lag: the slew it replaces runs on that long first,
+ * evenly, as the adjtime(2) ntpd already handed the kernel does (Linux
+ * runs it through its next second).
+ *
  * Under the daemon loop's slew sits the Linux kernel's PLL (ntp_kernel):
  * what ntpd hands the kernel with ntp_adjtime(2) once it runs the kernel
  * discipline (NTP_CLOCK_KERNEL adjustments).  The reading is raw plus both
@@ -42,6 +46,7 @@
 #include "ntp_time.h"
 
 #define NTP_CLOCK_SLEW_MAX   500e-6 /* s/s, ntpd NTP_MAXFREQ; Linux adjtime(2) slew rate */
+#define NTP_CLOCK_LAG_MAX    4.0    /* s, longest lag an adjustment may ask for (ours) */
 #define NTP_CLOCK_FREQ_LIMIT 0.1    /* s/s, |freq| bound that keeps the clock increasing (ours) */
 
 typedef struct ntp_clock {
@@ -53,6 +58,9 @@ typedef struct ntp_clock {
 	double slew_max; /* s/s, max phase slew rate; <= 0: uncapped */
 	double slew_for; /* s, the phase slew stops this long after t0 and what is left
 	                    is dropped; <= 0: it runs until the next adjustment */
+	double carry;     /* s, the previous slew's share still queued at t0 (adjtime(2)
+	                     handed over, not yet run), removed evenly over carry_for */
+	double carry_for; /* s */
 	ntp_kernel kern; /* the kernel's PLL (ntp_adjtime), its own correction on top */
 } ntp_clock;
 
@@ -105,6 +113,10 @@ typedef struct ntp_clock_adj {
 	double slew_for; /* s, stop the phase slew after this long and drop what is left
 	                    (ntpd in kernel mode when its startup clamp runs out); <= 0:
 	                    until the next adjustment */
+	double lag;      /* s, the slew in progress still runs this long before this one
+	                    takes over: the adjtime(2) ntpd handed the kernel at its last
+	                    1-s call runs through the kernel's next second whatever comes
+	                    after (0..4 s; 0: at once) */
 	ntp_kernel_timex kernel; /* for NTP_CLOCK_KERNEL */
 } ntp_clock_adj;
 

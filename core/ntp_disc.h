@@ -50,6 +50,12 @@
                                              loop (loop_config LOOP_MAX) */
 #define NTP_DISC_MAXDISP           16.0   /* s, ntpd sys_maxdisp: start_kern_loop's errors */
 #define NTP_DISC_HUFFPUFF          900.0  /* s, ntpd HUFFPUFF: one huff-n'-puff slot */
+/* ntpd's adj_host_clock() hands adjtime(2) one second's slew at a time and
+ * Linux runs it through its next second (second_overflow()), so when an
+ * update changes the slew, the old one still runs 1-2 s, by where ntpd's
+ * 1-s timer falls in the kernel's second: 1.94 s in NTPsec's runs under
+ * clknetsim; ntplab takes the mean over the timer's phase. */
+#define NTP_DISC_ADJTIME_LAG       1.5    /* s */
 #define NTP_DISC_HUFF_SLOTS        96     /* slots at most: a 24 h window (ours; ntpd any) */
 #define NTP_DISC_PANIC_DEFAULT     1000.0 /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
 #define NTP_DISC_MINPOLL_DEFAULT   6      /* log2 s, ntpd NTP_MINDPOLL */

@@ -217,6 +217,7 @@ decide(const ntp_disc_out *o, ntp_disc_decision *out)
 	out->adj.freq = o->kernel_mode ? 0.0 : o->adj_freq;
 	out->adj.tau = o->adj_tau;
 	out->adj.slew_for = o->adj_for;
+	out->adj.lag = NTP_DISC_ADJTIME_LAG;
 }
 
 /* RFC 5905 App. A.5.5.1 clock_select() and A.5.5.5 clock_combine() over

@@ -201,6 +201,7 @@ refd_clock_adjust(refd_clock *c, ntp_time real_now, const ntp_clock_adj *adj, ch
 		ntp_clock_adj phase = *adj;
 
 		phase.freq = 0.0;
+		phase.lag = 0.0; /* the real kernel queues its adjtime(2) itself */
 		phase.what &= ~(unsigned)NTP_CLOCK_KERNEL;
 		ntp_clock_apply(&c->disc, real_now, &phase);
 		c->phase_fed = 0.0;

@@ -236,3 +236,45 @@ Test(clock, slew_for_drops_the_rest)
 	cr_assert_float_eq(ntp_clock_phase_left(&c, T0 + S(1000)), 0.0, 0.0);
 	cr_assert_gt(ntp_clock_phase_left(&c, T0 + S(16)), 0.0);
 }
+
+/* lag: the adjtime(2) already queued runs on -- the old slew removes what
+ * it would have in the next lag seconds, evenly, before the new one takes
+ * over; a step drops it (ntp_clear). */
+Test(clock, lag_runs_the_queued_slew)
+{
+	ntp_clock c;
+	ntp_clock_adj adj;
+	double at10 = 0.010 * (1.0 - exp(-10.0 / 32.0));
+	double at115 = 0.010 * (1.0 - exp(-11.5 / 32.0));
+
+	ntp_clock_init(&c, T0, 0.0);
+	memset(&adj, 0, sizeof adj);
+	adj.what = NTP_CLOCK_SLEW;
+	adj.offset = 0.010;
+	adj.tau = 32.0;
+	ntp_clock_apply(&c, T0, &adj);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(10)), at10, 1e-12);
+	adj.offset = 0.0;
+	adj.lag = 1.5;
+	ntp_clock_apply(&c, T0 + S(10), &adj);
+	cr_assert_float_eq(c.carry, at115 - at10, 1e-12);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(10) + 750000000),
+	                   at10 + (at115 - at10) / 2.0, 1e-12, "evenly over the lag");
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(100)), at115, 1e-12);
+	/* no lag: the new slew at once */
+	ntp_clock_init(&c, T0, 0.0);
+	adj.offset = 0.010;
+	adj.lag = 0.0;
+	ntp_clock_apply(&c, T0, &adj);
+	adj.offset = 0.0;
+	ntp_clock_apply(&c, T0 + S(10), &adj);
+	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(100)), at10, 1e-12);
+	/* a step drops the queue */
+	adj.offset = 0.010;
+	ntp_clock_apply(&c, T0 + S(100), &adj);
+	adj.offset = 0.0;
+	adj.lag = 1.5;
+	ntp_clock_apply(&c, T0 + S(110), &adj);
+	ntp_clock_step(&c, T0 + S(110), 0.0);
+	cr_assert_float_eq(c.carry, 0.0, 0.0);
+}
