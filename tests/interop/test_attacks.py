@@ -28,7 +28,8 @@ Time compression (said in each test): the honest server samples its LOCAL
 clock every second (`minpoll 0`), the victim polls every 8 s
 (`minpoll 3 maxpoll 3`), and where an attack needs a source to be
 selectable after one sample the victim has `tos maxdist 16` (otherwise
-four 64-s polls of a passive association) and `tinker stepout 10`.
+four 64-s polls of a passive association) and a 10 s stepout (`discipline
+ntpd-kernel stepout 10`: `tinker stepout` cannot go below ntpd's 300 s).
 
 Tests marked xfail(strict=True) attack a weakness issue 11 fixes; they
 fail today, and turn into an XPASS failure once the fix lands (then the
@@ -228,12 +229,12 @@ def test_unauthenticated_symmetric_peer_cannot_take_over(lab, refd_bin):
     """An ordinary host (no spoofing) sends mode 1 packets claiming to be a
     stratum-1 clock 7.5 s ahead and answers each of the victim's polls
     correctly.  Compressed: tos maxdist 16 makes its first sample (3 s
-    after its first packet) selectable, tinker stepout 10.  Today it is
+    after its first packet) selectable, a 10 s stepout.  Today it is
     the system peer at once, the victim serves stratum 2 and its system
     offset is about +4 s."""
     w = World(lab)
     w.server()
-    w.victim(extra=["tos maxdist 16", "tinker stepout 10"])
+    w.victim(extra=["tos maxdist 16", "discipline ntpd-kernel stepout 10"])
     w.synced()
     base = w.view()
     nft = na.Counters(lab, w.ns_v, {"out": ("out", "ip daddr %s" % ATT),
@@ -252,12 +253,12 @@ def test_unauthenticated_symmetric_peer_cannot_take_over(lab, refd_bin):
 def test_sybil_ephemeral_peers_cannot_outvote_server(lab, refd_bin):
     """CVE-2016-1549: the attacker holds both passive slots (its two
     addresses) and claims +300 s from both.  Compressed: tos maxdist 16,
-    tinker stepout 10.  Today the honest server is a falseticker 3 s in and
+    a 10 s stepout.  Today the honest server is a falseticker 3 s in and
     the victim steps +300 s at the attackers' second sample, 67 s in (the
     85 s window covers it)."""
     w = World(lab)
     w.server()
-    w.victim(extra=["tos maxdist 16", "tinker stepout 10"])
+    w.victim(extra=["tos maxdist 16", "discipline ntpd-kernel stepout 10"])
     w.synced()
     base = w.view()
     both = "{ %s, %s }" % (ATT, ATT2)

@@ -123,7 +123,7 @@ def test_refd_ahead_steps_once(lab, refd_bin, chronyd_bin, ntpdig_bin):
     start_chronyd_server(lab, ns_srv)
     # With a frequency from an earlier run the clock state machine (ntpd's
     # FSET) is synchronised right after the initial step; without a drift
-    # file refd measures frequency for 900 s first (FREQ state, ntpd's
+    # file refd measures frequency for 300 s first (FREQ state, ntpd's
     # stepout), serving LI=3 all that time (measured: log "freq_mode").
     lab.write("refd.drift", "0.000\n")
     refd = lab.refd(nl.refd_client_conf(lab, SRV), ns=ns_cli,

@@ -5,7 +5,8 @@ run on CLOCK_MONOTONIC, so it keeps polling at its poll interval, and the
 jump reaches the discipline at the next clock update, as in ntpd:
 
 * with `tinker panic 0` it steps back by the jump once the stepout since
-  its last update has passed (here `tinker stepout 60`);
+  its last update has passed (here a 60 s stepout: `discipline ntpd-kernel
+  stepout 60`, as `tinker stepout` cannot go below ntpd's 300 s);
 * with the default panic threshold (1000 s) it exits with status 1 and
   "set clock manually" at that update.
 
@@ -31,7 +32,7 @@ JUMP = -3600.0       # s, the external step (a VM resumed after an hour)
 POLL = 8.0           # s, the clients' poll interval (minpoll 3 maxpoll 3)
 LONGEST_GAP = POLL * 17 / 16 + 2 + 1.0  # s: ntpd's poll jitter, ntp_minpkt, 1 s of host slack
 FLUSH_POLLS = 17     # polls a jump may take to pass the clock filter (test_host.c)
-STEPOUT = 60.0       # s, `tinker stepout` of the panic-0 client
+STEPOUT = 60.0       # s, the discipline stepout of the panic-0 client
 WATCH = 170.0        # s watched after the jump: FLUSH_POLLS polls and the step
 CTL_WAIT = 3.0       # s, longest wait for an answer on a control socket
 
@@ -72,7 +73,8 @@ def test_external_step_keeps_polling_then_steps_or_panics(lab, refd_bin):
              name="server")
     clients = {}
     for name, ns, server, extra in (
-            ("steps", cli_a, SRV_A, ["tinker panic 0 stepout %d" % STEPOUT]),
+            ("steps", cli_a, SRV_A,
+                 ["tinker panic 0", "discipline ntpd-kernel stepout %d" % STEPOUT]),
             ("panics", cli_b, SRV_B, [])):
         path = lab.path(name + ".ctl")
         p = lab.refd(nl.refd_client_conf(lab, server, name=name, extra=extra), ns=ns, name=name,
