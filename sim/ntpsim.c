@@ -5,6 +5,7 @@
  *   ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE] [--no-plots]
  *                            [--plots-dir DIR] [--quiet]
  *   ntpsim check SCENARIO.yaml...
+ *   ntpsim disciplines
  *
  * Exit status: 0 every check passed (or the file is valid), 1 a check
  * failed, 2 bad input or the run could not be done.
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ntp_discipline.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
 #include "sim_units.h"
@@ -26,12 +28,16 @@ usage(FILE *f)
 	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
 	      "                              [--no-plots] [--plots-dir DIR] [--quiet]\n"
 	      "       ntpsim check SCENARIO.yaml...\n"
+	      "       ntpsim disciplines\n"
 	      "       ntpsim --help | --version\n"
 	      "\n"
 	      "run     simulate the scenario in virtual time and judge its checks; the report\n"
 	      "        goes to stdout and, with --out, report.txt/report.json, per-node trace\n"
 	      "        CSV, peerstats/loopstats, events.log and plots (gnuplot) into DIR\n"
 	      "check   validate scenario files without running them\n"
+	      "disciplines\n"
+	      "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
+	      "        'discipline' line) can name, with their parameters\n"
 	      "\n"
 	      "  --seed N        override the scenario's seed (same seed, same bytes out)\n"
 	      "  --out DIR       write the outputs into DIR (created if needed)\n"
@@ -173,6 +179,25 @@ cmd_run(int argc, char **argv)
 	return rc;
 }
 
+/* The registry of core/ntp_discipline.c, for people choosing one. */
+static int
+cmd_disciplines(void)
+{
+	for (size_t i = 0; ntp_discipline_at(i) != NULL; i++) {
+		const ntp_discipline *d = ntp_discipline_at(i);
+
+		printf("%s%s\n  %s\n", d->name, i == 0 ? " (default)" : "", d->summary);
+		for (size_t k = 0; k < d->n_params; k++) {
+			const ntp_disc_param *p = &d->params[k];
+			const char *u = p->unit != NULL ? p->unit : "";
+
+			printf("  %-9s %g%s%s [%g, %g]%s: %s\n", p->name, p->dflt, *u ? " " : "", u,
+			       p->min, p->max, p->integer ? " whole" : "", p->what);
+		}
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -194,6 +219,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0) {
 		return cmd_check(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "disciplines") == 0 && argc == 2) {
+		return cmd_disciplines();
 	}
 	fprintf(stderr, "ntpsim: unknown command '%s'\n", argv[1]);
 	usage(stderr);
