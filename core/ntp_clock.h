@@ -50,26 +50,26 @@
 #define NTP_CLOCK_FREQ_LIMIT 0.1    /* s/s, |freq| bound that keeps the clock increasing (ours) */
 
 typedef struct ntp_clock {
-	ntp_time t0;     /* raw (undisciplined) time of the last update, ns */
-	double corr0;    /* s, total correction in effect at t0 */
-	double phase;    /* s, phase still to remove at t0 (decays with tau) */
-	double tau;      /* s, phase slew time constant; <= 0: constant-rate slew */
-	double freq;     /* s/s, frequency correction */
-	double slew_max; /* s/s, max phase slew rate; <= 0: uncapped */
-	double slew_for; /* s, the phase slew stops this long after t0 and what is left
-	                    is dropped; <= 0: it runs until the next adjustment */
+	ntp_time t0;      /* raw (undisciplined) time of the last update, ns */
+	double corr0;     /* s, total correction in effect at t0 */
+	double phase;     /* s, phase still to remove at t0 (decays with tau) */
+	double tau;       /* s, phase slew time constant; <= 0: constant-rate slew */
+	double freq;      /* s/s, frequency correction */
+	double slew_max;  /* s/s, max phase slew rate; <= 0: uncapped */
+	double slew_for;  /* s, the phase slew stops this long after t0 and what is left
+	                     is dropped; <= 0: it runs until the next adjustment */
 	double carry;     /* s, the previous slew's share still queued at t0 (adjtime(2)
 	                     handed over, not yet run), removed evenly over carry_for */
 	double carry_for; /* s */
-	ntp_kernel kern; /* the kernel's PLL (ntp_adjtime), its own correction on top */
+	ntp_kernel kern;  /* the kernel's PLL (ntp_adjtime), its own correction on top */
 } ntp_clock;
 
 /* A clock with no correction at raw_now, running at frequency correction
  * freq (s/s), slew cap NTP_CLOCK_SLEW_MAX. */
 void ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq);
 
-/* Total correction (s) at raw, the daemon's slew and the kernel's.  Meant for raw >= t0; before t0 only the
- * frequency term is extrapolated (no phase), which keeps it monotonic. */
+/* Total correction (s) at raw, the daemon's slew and the kernel's.  Meant for raw >= t0; before t0
+ * only the frequency term is extrapolated (no phase), which keeps it monotonic. */
 double ntp_clock_correction(const ntp_clock *c, ntp_time raw);
 
 /* Phase (s) of the daemon's slew not yet slewed away at raw (same sign as

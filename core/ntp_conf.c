@@ -45,17 +45,18 @@
 #define CLOCK_STRATUM_MAX 15  /* ntp.conf(5) refclock `stratum`: 0..15 */
 #define REFID_MAX         4   /* bytes, RFC 5905 §7.3 refid */
 
-#define STEPT      0.128  /* s, RFC 5905 App. A.1.1 STEPT; ntpd `tinker step` default */
-#define STEPOUT    300.0  /* s, NTPsec CLOCK_MINSTEP: `tinker stepout` default and floor
-                             (RFC 5905 WATCH and the comments say 900) */
-#define PANICT     1000.0 /* s, RFC 5905 App. A.1.1 PANICT; ntpd `tinker panic` default */
-#define TINKER_MAX 1e9    /* s, sanity bound on tinker values (ours) */
-#define ALLAN_MAX  30     /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
-#define FREQ_MAX_PPM 500.0 /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
-#define HUFFPUFF_MAX 86400.0 /* s, `tinker huffpuff` bound: 96 slots of 900 s (ours) */
-#define DISPERSION_MIN 0.0   /* ppm, `tinker dispersion` bounds (ours: PHI is a rate, */
-#define DISPERSION_MAX 500.0 /* ppm   no larger than the frequency tolerance) */
-#define PHI            15e-6 /* s/s, RFC 5905 PHI: the default dispersion rate */
+#define STEPT 0.128 /* s, RFC 5905 App. A.1.1 STEPT; ntpd `tinker step` default */
+#define STEPOUT                                                                                    \
+	300.0                  /* s, NTPsec CLOCK_MINSTEP: `tinker stepout` default and floor      \
+	                          (RFC 5905 WATCH and the comments say 900) */
+#define PANICT         1000.0  /* s, RFC 5905 App. A.1.1 PANICT; ntpd `tinker panic` default */
+#define TINKER_MAX     1e9     /* s, sanity bound on tinker values (ours) */
+#define ALLAN_MAX      30      /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
+#define FREQ_MAX_PPM   500.0   /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
+#define HUFFPUFF_MAX   86400.0 /* s, `tinker huffpuff` bound: 96 slots of 900 s (ours) */
+#define DISPERSION_MIN 0.0     /* ppm, `tinker dispersion` bounds (ours: PHI is a rate, */
+#define DISPERSION_MAX 500.0   /* ppm   no larger than the frequency tolerance) */
+#define PHI            15e-6   /* s/s, RFC 5905 PHI: the default dispersion rate */
 
 #define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
 #define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */

@@ -118,16 +118,16 @@ typedef struct ntp_conf {
 	size_t n_filegen;
 
 	/* tinker (s); a value < 0 means "not set, use the default" */
-	double tinker_step;     /* default 0.128, RFC 5905 STEPT; 0 disables steps */
-	double tinker_stepfwd;  /* forward step threshold (ntpd clock_max_fwd); default step */
-	double tinker_stepback; /* backward step threshold (ntpd clock_max_back); default step */
-	double tinker_stepout;  /* default 300, floor 300 (NTPsec CLOCK_MINSTEP) */
-	double tinker_panic;    /* default 1000, RFC 5905 PANICT; 0 disables panic */
-	double tinker_allan;    /* log2 s, Allan intercept; default 11 (ntpd CLOCK_ALLAN) */
-	double tinker_huffpuff; /* s, huff-n'-puff window; default off */
+	double tinker_step;       /* default 0.128, RFC 5905 STEPT; 0 disables steps */
+	double tinker_stepfwd;    /* forward step threshold (ntpd clock_max_fwd); default step */
+	double tinker_stepback;   /* backward step threshold (ntpd clock_max_back); default step */
+	double tinker_stepout;    /* default 300, floor 300 (NTPsec CLOCK_MINSTEP) */
+	double tinker_panic;      /* default 1000, RFC 5905 PANICT; 0 disables panic */
+	double tinker_allan;      /* log2 s, Allan intercept; default 11 (ntpd CLOCK_ALLAN) */
+	double tinker_huffpuff;   /* s, huff-n'-puff window; default off */
 	double tinker_dispersion; /* ppm, dispersion rate PHI; default 15 (RFC 5905) */
-	bool have_tinker_freq;  /* `tinker freq`: initial frequency (ppm) as if from a */
-	double tinker_freq;     /* drift file (ntpd LOOP_FREQ) */
+	bool have_tinker_freq;    /* `tinker freq`: initial frequency (ppm) as if from a */
+	double tinker_freq;       /* drift file (ntpd LOOP_FREQ) */
 
 	/* tos; < 0 means default */
 	int tos_minsane;       /* default 1 (ntpd) */

@@ -45,11 +45,12 @@
 /* Stepout: RFC 5905 WATCH and ntpd <= 4.2.6 CLOCK_MINSTEP are 900 s; ntp-4.2.8 and
  * NTPsec compile in 300 s (their comments still say 900), and `tinker stepout`
  * cannot go below it.  ntplab follows the code. */
-#define NTP_DISC_STEPOUT_DEFAULT   300.0  /* s, NTPsec ntp_loopfilter.c CLOCK_MINSTEP */
-#define NTP_DISC_KERNEL_STEP_MAX   0.5    /* s, over this (or 0) ntpd leaves the kernel
-                                             loop (loop_config LOOP_MAX) */
-#define NTP_DISC_MAXDISP           16.0   /* s, ntpd sys_maxdisp: start_kern_loop's errors */
-#define NTP_DISC_HUFFPUFF          900.0  /* s, ntpd HUFFPUFF: one huff-n'-puff slot */
+#define NTP_DISC_STEPOUT_DEFAULT 300.0 /* s, NTPsec ntp_loopfilter.c CLOCK_MINSTEP */
+#define NTP_DISC_KERNEL_STEP_MAX                                                                   \
+	0.5                     /* s, over this (or 0) ntpd leaves the kernel                      \
+	                           loop (loop_config LOOP_MAX) */
+#define NTP_DISC_MAXDISP  16.0  /* s, ntpd sys_maxdisp: start_kern_loop's errors */
+#define NTP_DISC_HUFFPUFF 900.0 /* s, ntpd HUFFPUFF: one huff-n'-puff slot */
 /* ntpd's adj_host_clock() hands adjtime(2) one second's slew at a time and
  * Linux runs it through its next second (second_overflow()), so when an
  * update changes the slew, the old one still runs 1-2 s, by where ntpd's
@@ -150,9 +151,9 @@ typedef struct ntp_disc {
 	 * 900 s slot, the slots rotated every 900 s from the start. */
 	double huff[NTP_DISC_HUFF_SLOTS]; /* s */
 	int hufflen, huffptr;
-	double mindly;         /* s, lowest delay over the window */
-	int64_t huff_turns;    /* rotations done (ntpd's huffpuff() calls) */
-	ntp_time t_start;      /* mono time of ntp_disc_init */
+	double mindly;      /* s, lowest delay over the window */
+	int64_t huff_turns; /* rotations done (ntpd's huffpuff() calls) */
+	ntp_time t_start;   /* mono time of ntp_disc_init */
 } ntp_disc;
 
 /* Defaults: step 0.128 s, stepout 300 s, panic 1000 s, poll 6..10, no -g,
@@ -166,19 +167,19 @@ void ntp_disc_params_default(ntp_disc_params *p);
 void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono);
 
 typedef struct ntp_disc_out {
-	int result;        /* enum ntp_disc_result */
-	bool kernel_mode;  /* the kernel holds the frequency: slews carry none */
+	int result;           /* enum ntp_disc_result */
+	bool kernel_mode;     /* the kernel holds the frequency: slews carry none */
 	ntp_kernel_timex ktx; /* the ntp_adjtime(2) call to make after any step or slew
 	                         (ktx.modes 0: none) */
-	double step;       /* s, for STEP: add to the clock (= offset) */
-	double adj_offset; /* s, for SLEW: phase to remove (= offset); 0 for STEP */
-	double adj_freq;   /* s/s, total frequency correction after this update */
-	double adj_for;    /* s, kernel mode in the startup clamp: the daemon's slew stops
-	                      when the clamp runs out, this long from now (adj_host_clock()
-	                      slews no more once freq_cnt is 0); 0 = until the next update */
-	double adj_tau;    /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
-	                      32 in the startup clamp, 0 = adjtime-style constant-rate
-	                      slew (first update, NSET) */
+	double step;          /* s, for STEP: add to the clock (= offset) */
+	double adj_offset;    /* s, for SLEW: phase to remove (= offset); 0 for STEP */
+	double adj_freq;      /* s/s, total frequency correction after this update */
+	double adj_for;       /* s, kernel mode in the startup clamp: the daemon's slew stops
+	                         when the clamp runs out, this long from now (adj_host_clock()
+	                         slews no more once freq_cnt is 0); 0 = until the next update */
+	double adj_tau;       /* s, phase time constant: CLOCK_PLL * 2^poll (16 x 2^poll),
+	                         32 in the startup clamp, 0 = adjtime-style constant-rate
+	                         slew (first update, NSET) */
 	int old_state, new_state;
 	int8_t poll;        /* log2 s, system poll after this update */
 	bool poll_changed;  /* poll differs from before: update the associations */
@@ -197,7 +198,7 @@ typedef struct ntp_disc_in {
 	double delay;      /* s, the system peer's delay (huff-n'-puff); NaN: none */
 	double rootdelay;  /* s, system root delay and dispersion: the kernel's maxerror */
 	double rootdisp;
-	uint8_t leap;      /* system leap indicator: STA_INS/STA_DEL (kept by the kernel) */
+	uint8_t leap; /* system leap indicator: STA_INS/STA_DEL (kept by the kernel) */
 } ntp_disc_in;
 
 /* local_clock() (RFC 5905 App. A.5.5.6, NTPsec ntp_loopfilter.c).

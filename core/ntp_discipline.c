@@ -113,8 +113,8 @@ ntp_discipline_check_choice(const ntp_conf_discipline *cd, char *err, size_t err
 			return -1;
 		}
 		if (p->integer && cp->value != floor(cp->value)) {
-			snprintf(err, errsize, "discipline %s: %s %g is not a whole number", d->name,
-			         cp->name, cp->value);
+			snprintf(err, errsize, "discipline %s: %s %g is not a whole number",
+			         d->name, cp->name, cp->value);
 			return -1;
 		}
 	}

@@ -454,8 +454,7 @@ ntp_kernel_adjtime(ntp_kernel *k, ntp_time raw_now, const ntp_kernel_timex *tx)
 }
 
 int
-ntp_kernel_adjtime_sec(ntp_kernel *k, ntp_time raw_now, int64_t now_sec,
-                       const ntp_kernel_timex *tx)
+ntp_kernel_adjtime_sec(ntp_kernel *k, ntp_time raw_now, int64_t now_sec, const ntp_kernel_timex *tx)
 {
 	if (tx == NULL || !timex_valid(tx)) {
 		return NTP_KERNEL_EINVAL;

@@ -45,24 +45,57 @@ typedef struct ntpd_src {
 
 /* ntpd's loop constants (ntp_loopfilter.c), ntplab's names. */
 static const ntp_disc_param ntpd_params[] = {
-        {.name = "pll", .dflt = NTP_DISC_CLOCK_PLL, .min = 1, .max = 1024,
+        {.name = "pll",
+         .dflt = NTP_DISC_CLOCK_PLL,
+         .min = 1,
+         .max = 1024,
          .what = "CLOCK_PLL: PLL gain; the daemon's phase time constant is pll x 2^poll s"},
-        {.name = "fll", .dflt = NTP_DISC_CLOCK_FLL, .min = 0.001, .max = 16,
+        {.name = "fll",
+         .dflt = NTP_DISC_CLOCK_FLL,
+         .min = 0.001,
+         .max = 16,
          .what = "CLOCK_FLL: FLL gain"},
-        {.name = "avg", .dflt = NTP_DISC_CLOCK_AVG, .min = 1, .max = 1024,
+        {.name = "avg",
+         .dflt = NTP_DISC_CLOCK_AVG,
+         .min = 1,
+         .max = 1024,
          .what = "CLOCK_AVG: jitter and wander averaging constant"},
-        {.name = "allan", .unit = "log2 s", .dflt = NTP_DISC_CLOCK_ALLAN, .min = 0, .max = 30,
-         .integer = true, .what = "CLOCK_ALLAN: Allan intercept, FLL from this poll up (tinker allan)"},
-        {.name = "limit", .dflt = NTP_DISC_CLOCK_LIMIT, .min = 1, .max = 1000, .integer = true,
+        {.name = "allan",
+         .unit = "log2 s",
+         .dflt = NTP_DISC_CLOCK_ALLAN,
+         .min = 0,
+         .max = 30,
+         .integer = true,
+         .what = "CLOCK_ALLAN: Allan intercept, FLL from this poll up (tinker allan)"},
+        {.name = "limit",
+         .dflt = NTP_DISC_CLOCK_LIMIT,
+         .min = 1,
+         .max = 1000,
+         .integer = true,
          .what = "CLOCK_LIMIT: poll-adjust counter threshold"},
-        {.name = "pgate", .dflt = NTP_DISC_CLOCK_PGATE, .min = 0, .max = 1000,
+        {.name = "pgate",
+         .dflt = NTP_DISC_CLOCK_PGATE,
+         .min = 0,
+         .max = 1000,
          .what = "CLOCK_PGATE: the poll goes up while |offset| < pgate x clock jitter"},
-        {.name = "floor", .unit = "s", .dflt = NTP_DISC_CLOCK_FLOOR, .min = 0, .max = 1,
+        {.name = "floor",
+         .unit = "s",
+         .dflt = NTP_DISC_CLOCK_FLOOR,
+         .min = 0,
+         .max = 1,
          .what = "CLOCK_FLOOR: an offset under this ends the startup clamp"},
-        {.name = "huffpuff", .unit = "s", .dflt = 0, .min = 0, .max = 86400,
+        {.name = "huffpuff",
+         .unit = "s",
+         .dflt = 0,
+         .min = 0,
+         .max = 86400,
          .what = "huff-n'-puff window: offsets corrected by half the delay over its lowest "
                  "(tinker huffpuff); 0 = off"},
-        {.name = "stepout", .unit = "s", .dflt = NTP_DISC_STEPOUT_DEFAULT, .min = 0, .max = 1e9,
+        {.name = "stepout",
+         .unit = "s",
+         .dflt = NTP_DISC_STEPOUT_DEFAULT,
+         .min = 0,
+         .max = 1e9,
          .what = "CLOCK_MINSTEP: stepout and startup clamp (tinker stepout; 300 s at least there)"},
 };
 
@@ -94,8 +127,8 @@ ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 	dp.g.pll = PARAM(s, "pll", NTP_DISC_CLOCK_PLL);
 	dp.g.fll = PARAM(s, "fll", NTP_DISC_CLOCK_FLL);
 	dp.g.avg = PARAM(s, "avg", NTP_DISC_CLOCK_AVG);
-	dp.g.allan = (int)PARAM(s, "allan", c->tinker_allan >= 0 ? c->tinker_allan
-	                                                          : NTP_DISC_CLOCK_ALLAN);
+	dp.g.allan = (int)PARAM(s, "allan",
+	                        c->tinker_allan >= 0 ? c->tinker_allan : NTP_DISC_CLOCK_ALLAN);
 	dp.g.limit = (int)PARAM(s, "limit", NTP_DISC_CLOCK_LIMIT);
 	dp.g.pgate = PARAM(s, "pgate", NTP_DISC_CLOCK_PGATE);
 	dp.g.floor = PARAM(s, "floor", NTP_DISC_CLOCK_FLOOR);

@@ -644,16 +644,15 @@ ntp_peer_root_distance(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
 }
 
 uint16_t
-ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono,
-               const ntp_fit_params *fp)
+ntp_peer_unfit(const ntp_peer *p, const ntp_estimate *e, ntp_time mono, const ntp_fit_params *fp)
 {
 	uint16_t bits = 0;
 
 	if (p->leap == NTP_LEAP_NOTSYNC || p->stratum >= NTP_STRATUM_UNSPEC) {
 		bits |= NTP_TEST10;
 	}
-	if (p->kind != NTP_PEER_LOCAL &&
-	    ntp_peer_root_distance(p, e, mono, fp) >= fp->maxdist + fp->phi * ldexp(1.0, p->hpoll)) {
+	if (p->kind != NTP_PEER_LOCAL && ntp_peer_root_distance(p, e, mono, fp) >=
+	                                         fp->maxdist + fp->phi * ldexp(1.0, p->hpoll)) {
 		bits |= NTP_TEST11;
 	}
 	if (p->stratum > 1 && p->local_refid != 0 && p->refid == p->local_refid) {

@@ -351,7 +351,8 @@ ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 		if (u != 0) {
 			snprintf(buf, size, "no server suitable for synchronization: %s %s",
 			         host_remote_name(p, name, sizeof name),
-			         ntp_proto_unfit_format(p, &e, u, h->now.mono, &fp, why, sizeof why));
+			         ntp_proto_unfit_format(p, &e, u, h->now.mono, &fp, why,
+			                                sizeof why));
 			return;
 		}
 	}

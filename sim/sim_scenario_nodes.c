@@ -763,7 +763,8 @@ get_discipline(loader *ld, const yaml_node_t *v, ntp_conf *c)
 			}
 		}
 		if (name == NULL) {
-			return ld_fail(ld, v, "a discipline mapping needs 'name' (e.g. ntpd-kernel)");
+			return ld_fail(ld, v,
+			               "a discipline mapping needs 'name' (e.g. ntpd-kernel)");
 		}
 	}
 	if (ld_get_text(ld, name, cd.name, sizeof cd.name,

@@ -783,8 +783,7 @@ Test(proto, local_clock_samples)
 	cr_assert_float_eq(p.rootdisp, 0.01, 1e-12);
 	cr_assert_eq(p.nextdate, T0 + S(65));
 	ntp_estimate far = {.disp = NTP_MAXDISPERSE, .t = T0}; /* an empty filter */
-	cr_assert_eq(ntp_peer_unfit(&p, &far, T0 + S(1), &FIT), 0,
-	             "no distance test for LOCAL");
+	cr_assert_eq(ntp_peer_unfit(&p, &far, T0 + S(1), &FIT), 0, "no distance test for LOCAL");
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	ntp_peer_poll(&p, &s, true, AT(p.nextdate), &r, nonce(), &req, &pr);
 	cr_assert_not(pr.became_reachable);

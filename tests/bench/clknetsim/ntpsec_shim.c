@@ -19,8 +19,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,7 +151,8 @@ log_timex(const char *fn, const struct timex *in, const struct timex *out, int r
 		return;
 	}
 	fprintf(f,
-	        "%s mono %.6f modes %#x in_off %ld in_freq %ld in_const %ld in_status %#x -> ret %d "
+	        "%s mono %.6f modes %#x in_off %ld in_freq %ld in_const %ld in_status %#x -> ret "
+	        "%d "
 	        "off %ld freq %ld const %ld status %#x\n",
 	        fn, mono_now(), in->modes, in->offset, in->freq, in->constant, in->status, ret,
 	        out->offset, out->freq, out->constant, out->status);
