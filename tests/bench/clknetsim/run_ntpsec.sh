@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# One S1 run of real NTPsec ntpd under clknetsim (docs/disciplines.md, "Where
-# the gaps come from"): chronyd `local stratum 1` as the server (node 1, a
-# perfect clock), NTPsec as the client (node 2, started at 600 s, +0.1 s and
-# +100 ppm then, wander 1e-9), chrony's test.common network, 10,000 s of
-# the client's time.
+# One run of real NTPsec ntpd under clknetsim on S1, S3 or S4 of
+# docs/disciplines.md: chronyd `local stratum 1` as the server (node 1, a
+# perfect clock), NTPsec as the client (node 2, started at 600 s, +100 ppm,
+# wander WANDER; OFFSET is its offset at t = 0, so +0.1 s at its start is
+# 0.04), chrony's test.common network with exponential JITTER, 10,000 s of
+# the client's time.  Defaults are S1's: JITTER=1e-4 OFFSET=0.04
+# WANDER=1e-9; S3 is JITTER=1e-1 OFFSET=0.94, S4 WANDER=1e-7.  CONF_LINE
+# is appended to NTPsec's ntp.conf (e.g. `disable kernel`).
 #
 #   run_ntpsec.sh SEED OUTDIR [iburst]
 #
@@ -26,7 +29,7 @@ NTPSEC=${NTPSEC:-/usr/sbin/ntpd}
 rm -rf "$out"
 mkdir -p "$out/ntpstats"
 cd "$out"
-delay="(+ 1e-4 (* 1e-4 (exponential)))"    # test.common: 100 us + exp(100 us)
+delay="(+ 1e-4 (* ${JITTER:-1e-4} (exponential)))"   # test.common: 100 us + exp(jitter)
 {
 	for i in 1 2; do
 		echo "node${i}_shift_pll = 2"
@@ -34,8 +37,8 @@ delay="(+ 1e-4 (* 1e-4 (exponential)))"    # test.common: 100 us + exp(100 us)
 			echo "node${i}_delay${j} = $delay"
 		done
 	done
-	echo "node2_freq = (+ 1e-4 (sum (* 1e-9 (normal))))"
-	echo "node2_offset = 0.04"                # +0.1 s at its start: 0.1 - 600 s x 100 ppm
+	echo "node2_freq = (+ 1e-4 (sum (* ${WANDER:-1e-9} (normal))))"
+	echo "node2_offset = ${OFFSET:-0.04}"
 	echo "node2_start = 600.0"
 } > conf
 cat > conf.1 <<EOT
@@ -50,6 +53,7 @@ statsdir $out/ntpstats/
 statistics loopstats peerstats
 filegen loopstats file loopstats type none enable
 filegen peerstats file peerstats type none enable
+${CONF_LINE:-}
 EOT
 export CLKNETSIM_IP_FAMILY=4 CLKNETSIM_START_DATE=1704067200 CLKNETSIM_RANDOM_SEED=$seed
 export CLKNETSIM_SOCKET=$out/sock
