@@ -7,7 +7,7 @@
 
 #include "refd_ctl.h"
 #include "refd_num.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +34,7 @@ static const char KINDS_LIST[] = "wrong-leap, stratum16, kod, falseticker, stale
 static const char KEYS_LIST[] = "offset, leap, rootdisp, stale, kod";
 static const char COMMANDS_LIST[] = "step, freq, fault, status";
 
-/* ---- numbers with ntpsim's units: the same parser (sim/sim_units.c), ----
+/* ---- numbers with units: the parser ntpsim uses (core/ntp_units.c), ----
  * ---- behind refd's strict decimal check (no 0x10, inf, nan: refd_num.h) ---- */
 
 static const char *
@@ -49,7 +49,7 @@ skip_blanks(const char *s)
 static bool
 parse_time(const char *s, double *out)
 {
-	return refd_num_prefix_ok(s) && sim_parse_duration(s, out) == 0 &&
+	return refd_num_prefix_ok(s) && ntp_parse_duration(s, out) == 0 &&
 	       fabs(*out) <= REFD_CTL_TIME_MAX;
 }
 
@@ -263,7 +263,7 @@ parse_step(const char *arg, refd_ctl_cmd *out, char *err, size_t errsize)
 		            "step needs SECONDS, e.g. 'step 0.25', 'step -1s' or "
 		            "'step 500ms'");
 	}
-	if (!refd_num_prefix_ok(arg) || sim_parse_duration(arg, &out->value) != 0) {
+	if (!refd_num_prefix_ok(arg) || ntp_parse_duration(arg, &out->value) != 0) {
 		return fail(err, errsize,
 		            "step: '%." WORD_SHOWN "s' is not a time such as 0.25, -1s or 500ms",
 		            arg);
@@ -284,7 +284,7 @@ parse_freq(const char *arg, refd_ctl_cmd *out, char *err, size_t errsize)
 		            "freq needs a frequency error, e.g. 'freq 12ppm' or "
 		            "'freq -1.2e-5'");
 	}
-	if (!refd_num_prefix_ok(arg) || sim_parse_freq(arg, &out->value) != 0) {
+	if (!refd_num_prefix_ok(arg) || ntp_parse_freq(arg, &out->value) != 0) {
 		return fail(err, errsize,
 		            "freq: '%." WORD_SHOWN "s' is not a frequency such as 12ppm, 5ppb or "
 		            "1.2e-5",

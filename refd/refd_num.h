@@ -30,7 +30,7 @@ bool refd_num_parse(const char *s, double *out);
 bool refd_num_parse_long(const char *s, long lo, long hi, long *out);
 
 /* s, after any blanks, starts with a plain decimal number and strtod reads
- * exactly that number, so a unit parser built on strtod (sim_units) sees
+ * exactly that number, so a unit parser built on strtod (ntp_units) sees
  * no hexadecimal, inf or nan.  The rest of s is the unit parser's. */
 bool refd_num_prefix_ok(const char *s);
 

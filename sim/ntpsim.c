@@ -18,7 +18,7 @@
 #include "ntp_discipline.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
 
@@ -113,7 +113,7 @@ cmd_run(int argc, char **argv)
 		if (strcmp(a, "--seed") == 0 && has_value) {
 			long long v;
 
-			if (sim_parse_int(argv[++i], 0, INT64_MAX, &v) != 0) {
+			if (ntp_parse_int(argv[++i], 0, INT64_MAX, &v) != 0) {
 				fprintf(stderr,
 				        "ntpsim: --seed: expected an integer >= 0, got '%s'\n",
 				        argv[i]);

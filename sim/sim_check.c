@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define REJECTED_TALLIES " x.-" /* ntpq -p: reject, falseticker, excess, outlier */
 
@@ -238,8 +238,8 @@ judge(const sim_check_spec *c, const sim_check_acc *a, double end, char *out, si
 		} else {
 			snprintf(out, size,
 			         "not synced at the end: |offset| %s at %.3f s (bound %s)",
-			         sim_format_seconds(a->v_bad, x, sizeof(x)), a->t_bad,
-			         sim_format_seconds(c->bound, y, sizeof(y)));
+			         ntp_format_seconds(a->v_bad, x, sizeof(x)), a->t_bad,
+			         ntp_format_seconds(c->bound, y, sizeof(y)));
 		}
 		return false;
 	case SIM_CHECK_OFFSET:
@@ -256,8 +256,8 @@ judge(const sim_check_spec *c, const sim_check_acc *a, double end, char *out, si
 			snprintf(x, sizeof(x), "%.4f ppm", a->extreme * 1e6);
 			snprintf(y, sizeof(y), "%.4f ppm", (a->extreme - c->max) * 1e6);
 		} else {
-			sim_format_seconds(a->extreme, x, sizeof(x));
-			sim_format_seconds(a->extreme - c->max, y, sizeof(y));
+			ntp_format_seconds(a->extreme, x, sizeof(x));
+			ntp_format_seconds(a->extreme - c->max, y, sizeof(y));
 		}
 		snprintf(out, size, "max |%s| %s at %.3f s%s%s", is_freq ? "freq error" : "offset",
 		         x, a->t_extreme, pass ? "" : ", over the limit by ", pass ? "" : y);
@@ -278,9 +278,9 @@ judge(const sim_check_spec *c, const sim_check_acc *a, double end, char *out, si
 		*value = rms;
 		pass = rms < c->max;
 		snprintf(out, size, "rms offset %s over %.1f s (max |offset| %s)%s%s",
-		         sim_format_seconds(rms, x, sizeof(x)), a->span,
-		         sim_format_seconds(a->extreme, y, sizeof(y)), pass ? "" : ", over by ",
-		         pass ? "" : sim_format_seconds(rms - c->max, z, sizeof(z)));
+		         ntp_format_seconds(rms, x, sizeof(x)), a->span,
+		         ntp_format_seconds(a->extreme, y, sizeof(y)), pass ? "" : ", over by ",
+		         pass ? "" : ntp_format_seconds(rms - c->max, z, sizeof(z)));
 		return pass;
 	}
 	case SIM_CHECK_STEPS:

@@ -15,7 +15,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "sim_units.h"
+#include "ntp_units.h"
 #include "sim_world.h"
 
 #ifndef NTPSIM_PLOTS_DIR
@@ -253,7 +253,7 @@ fmt_s(double v, char *buf, size_t size)
 		snprintf(buf, size, "-");
 		return buf;
 	}
-	return sim_format_seconds(v, buf, size);
+	return ntp_format_seconds(v, buf, size);
 }
 
 static bool
@@ -291,13 +291,13 @@ text_node(sim_world *w, sim_node *n, FILE *f)
 		if (isnan(nf.sync_time)) {
 			fprintf(f,
 			        "    sync time        never (|offset| < %s with a system peer)\n",
-			        sim_format_seconds(w->sc->sync_bound, a, sizeof(a)));
+			        ntp_format_seconds(w->sc->sync_bound, a, sizeof(a)));
 		} else {
 			fprintf(f,
 			        "    sync time        %.3f s (|offset| < %s with a system peer "
 			        "from "
 			        "then on)\n",
-			        nf.sync_time, sim_format_seconds(w->sc->sync_bound, a, sizeof(a)));
+			        nf.sync_time, ntp_format_seconds(w->sc->sync_bound, a, sizeof(a)));
 		}
 		fprintf(f,
 		        "    true offset      after sync: rms %s, max %s; whole run: max %s; at "
@@ -440,8 +440,8 @@ text_aggregates(sim_world *w, FILE *f)
 		fprintf(f, "    synced           %u of %u; latest sync time %.3f s\n", tf.synced,
 		        ts->count, tf.worst_sync);
 		fprintf(f, "    true offset      after sync: worst rms %s, worst max %s\n",
-		        sim_format_seconds(tf.worst_rms, a, sizeof(a)),
-		        sim_format_seconds(tf.worst_max, b, sizeof(b)));
+		        ntp_format_seconds(tf.worst_rms, a, sizeof(a)),
+		        ntp_format_seconds(tf.worst_max, b, sizeof(b)));
 		fprintf(f, "    packets          sent %llu, received %llu, lost %llu; steps %llu\n",
 		        (unsigned long long)tf.sent, (unsigned long long)tf.received,
 		        (unsigned long long)tf.dropped, (unsigned long long)tf.steps);
@@ -472,8 +472,8 @@ text_network(sim_world *w, FILE *f)
 		        "delay mean %s sd %s\n",
 		        a, b, (unsigned long long)l->l.offered, (unsigned long long)l->l.delivered,
 		        (unsigned long long)l->l.dropped, (unsigned long long)l->l.duplicated,
-		        sim_format_seconds(netem_link_delay_mean(&l->l), m, sizeof(m)),
-		        sim_format_seconds(netem_link_delay_sd(&l->l), s, sizeof(s)));
+		        ntp_format_seconds(netem_link_delay_mean(&l->l), m, sizeof(m)),
+		        ntp_format_seconds(netem_link_delay_sd(&l->l), s, sizeof(s)));
 	}
 }
 

@@ -26,7 +26,7 @@
 #include <yaml.h>
 
 #include "sim_scenario_load.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define MAX_FILE_BYTES (4 << 20) /* B, a scenario file (ours: 400x the largest catalogue file) */
 #define MAX_NESTING                                                                                \
@@ -248,7 +248,7 @@ load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
 	if (val[TK_SEED] != NULL) {
 		mark = ld_path_key(ld, "seed");
 		s = ld_scalar(ld, val[TK_SEED], "an integer seed");
-		if (s != NULL && sim_parse_int(s, 0, LLONG_MAX, &ll) == 0) {
+		if (s != NULL && ntp_parse_int(s, 0, LLONG_MAX, &ll) == 0) {
 			sc->seed = (uint64_t)ll;
 		} else if (s != NULL) {
 			ld_fail(ld, val[TK_SEED], "expected a seed from 0 to %lld", LLONG_MAX);
@@ -258,7 +258,7 @@ load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
 	if (val[TK_START] != NULL) {
 		mark = ld_path_key(ld, "start");
 		s = ld_scalar(ld, val[TK_START], "a UTC date");
-		if (s != NULL && sim_parse_utc(s, &ll) == 0) {
+		if (s != NULL && ntp_parse_utc(s, &ll) == 0) {
 			sc->start_ns = ll;
 		} else if (s != NULL) {
 			ld_fail(ld, val[TK_START],

@@ -9,7 +9,7 @@
 
 #include "ntp_host.h"
 #include "sim_scenario_load.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 /* ------------------------------------------------------------------ */
 /* checks                                                              */
@@ -126,11 +126,11 @@ label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 	switch (c->kind) {
 	case SIM_CHECK_SYNCED:
 		snprintf(c->label + len, sizeof(c->label) - len, " within %g s (|offset| < %s)",
-		         c->within, sim_format_seconds(c->bound, a, sizeof(a)));
+		         c->within, ntp_format_seconds(c->bound, a, sizeof(a)));
 		break;
 	case SIM_CHECK_OFFSET:
 		snprintf(c->label + len, sizeof(c->label) - len, " |offset| < %s after %g s",
-		         sim_format_seconds(c->max, a, sizeof(a)), c->from);
+		         ntp_format_seconds(c->max, a, sizeof(a)), c->from);
 		break;
 	case SIM_CHECK_RMS:
 		if (c->to > 0.0) {
@@ -139,7 +139,7 @@ label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 			snprintf(b, sizeof(b), "end");
 		}
 		snprintf(c->label + len, sizeof(c->label) - len, " rms offset < %s over [%g s, %s]",
-		         sim_format_seconds(c->max, a, sizeof(a)), c->from, b);
+		         ntp_format_seconds(c->max, a, sizeof(a)), c->from, b);
 		break;
 	case SIM_CHECK_FREQ:
 		snprintf(c->label + len, sizeof(c->label) - len,

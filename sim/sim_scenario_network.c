@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sim_scenario_load.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define MAX_TRACE_POINTS 1000000 /* delays of a TRACE distribution (ours) */
 
@@ -148,7 +148,7 @@ refuse_h_k(loader *ld, const yaml_node_t *k, const yaml_node_t *v)
 	const char *s = v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : "";
 	double x;
 
-	if (sim_parse_prob(s, &x) != 0) {
+	if (ntp_parse_prob(s, &x) != 0) {
 		x = h ? 1.0 : 0.0;
 	}
 	ld_fail(ld, k,
@@ -271,7 +271,7 @@ get_link_field(loader *ld, int i, const yaml_node_t *v, netem_link_params *p, do
 		}
 		return rc;
 	case LK_RATE:
-		rc = ld_get_unit(ld, v, sim_parse_rate, "a rate such as 1mbit or 100kbit", &d);
+		rc = ld_get_unit(ld, v, ntp_parse_rate, "a rate such as 1mbit or 100kbit", &d);
 		if (rc == 0) {
 			p->rate = d;
 		}
@@ -675,7 +675,7 @@ get_fw_match(loader *ld, const yaml_node_t *n, ntp_addr *addr, ntp_addr *mask)
 
 		*slash = '\0';
 		if (!ntp_addr_parse(buf, addr) ||
-		    sim_parse_int(slash + 1, 0, addr->family == NTP_AF_INET ? 32 : 128, &prefix) !=
+		    ntp_parse_int(slash + 1, 0, addr->family == NTP_AF_INET ? 32 : 128, &prefix) !=
 		            0) {
 			return ld_fail(ld, n,
 			               "expected a subnet such as 192.168.163.0/24, got '%.60s'",

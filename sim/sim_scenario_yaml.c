@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "sim_scenario_load.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define VISIT_BUDGET 4000000 /* YAML nodes visited per load (ours) */
 #define WARNINGS_MAX 8192    /* bytes of warnings kept (ours) */
@@ -546,7 +546,7 @@ ld_get_unit(loader *ld, const yaml_node_t *n, unit_parser parse, const char *exp
 int
 ld_get_duration(loader *ld, const yaml_node_t *n, double *out)
 {
-	if (ld_get_unit(ld, n, sim_parse_duration, "a time such as 1.5, 100ms, 2h", out) != 0) {
+	if (ld_get_unit(ld, n, ntp_parse_duration, "a time such as 1.5, 100ms, 2h", out) != 0) {
 		return -1;
 	}
 	/* Keeps every true/raw time sum inside int64 ns (start <= 2150). */
@@ -571,19 +571,19 @@ ld_get_time_nonneg(loader *ld, const yaml_node_t *n, double *out)
 int
 ld_get_freq(loader *ld, const yaml_node_t *n, double *out)
 {
-	return ld_get_unit(ld, n, sim_parse_freq, "a frequency such as 100ppm, 5ppb or 1e-4", out);
+	return ld_get_unit(ld, n, ntp_parse_freq, "a frequency such as 100ppm, 5ppb or 1e-4", out);
 }
 
 int
 ld_get_prob(loader *ld, const yaml_node_t *n, double *out)
 {
-	return ld_get_unit(ld, n, sim_parse_prob, "a probability such as 5% or 0.05", out);
+	return ld_get_unit(ld, n, ntp_parse_prob, "a probability such as 5% or 0.05", out);
 }
 
 int
 ld_get_number(loader *ld, const yaml_node_t *n, double *out)
 {
-	return ld_get_unit(ld, n, sim_parse_number, "a number", out);
+	return ld_get_unit(ld, n, ntp_parse_number, "a number", out);
 }
 
 int
@@ -594,7 +594,7 @@ ld_get_int(loader *ld, const yaml_node_t *n, long long min, long long max, long 
 	if (s == NULL) {
 		return -1;
 	}
-	if (sim_parse_int(s, min, max, out) != 0) {
+	if (ntp_parse_int(s, min, max, out) != 0) {
 		return ld_fail(ld, n, "expected an integer from %lld to %lld, got '%.60s'", min,
 		               max, s);
 	}
@@ -609,7 +609,7 @@ ld_get_bool(loader *ld, const yaml_node_t *n, bool *out)
 	if (s == NULL) {
 		return -1;
 	}
-	if (sim_parse_bool(s, out) != 0) {
+	if (ntp_parse_bool(s, out) != 0) {
 		return ld_fail(ld, n, "expected true or false, got '%.60s'", s);
 	}
 	return 0;

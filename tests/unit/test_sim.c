@@ -20,7 +20,7 @@
 #include "sim_pcap.h"
 #include "sim_query.h"
 #include "sim_scenario.h"
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #define S(x) ((int64_t)(x)*INT64_C(1000000000))
 #define T0   INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
@@ -281,50 +281,50 @@ Test(sim_osc, ziggurat_normal_moments_and_tails)
 }
 
 /* ------------------------------------------------------------------ */
-/* sim_units                                                           */
+/* ntp_units                                                           */
 
-Test(sim_units, durations_frequencies_and_rates)
+Test(ntp_units, durations_frequencies_and_rates)
 {
 	double v;
 	long long ns;
 
-	cr_assert_eq(sim_parse_duration("100us", &v), 0);
+	cr_assert_eq(ntp_parse_duration("100us", &v), 0);
 	cr_assert_float_eq(v, 1e-4, 1e-18);
-	cr_assert_eq(sim_parse_duration(" -28.2 s ", &v), 0);
+	cr_assert_eq(ntp_parse_duration(" -28.2 s ", &v), 0);
 	cr_assert_float_eq(v, -28.2, 1e-12);
-	cr_assert_eq(sim_parse_duration("2h", &v), 0);
+	cr_assert_eq(ntp_parse_duration("2h", &v), 0);
 	cr_assert_float_eq(v, 7200.0, 0.0);
-	cr_assert_eq(sim_parse_freq("100ppm", &v), 0);
+	cr_assert_eq(ntp_parse_freq("100ppm", &v), 0);
 	cr_assert_float_eq(v, 1e-4, 1e-18);
-	cr_assert_eq(sim_parse_freq("1e-9", &v), 0);
+	cr_assert_eq(ntp_parse_freq("1e-9", &v), 0);
 	cr_assert_float_eq(v, 1e-9, 0.0);
-	cr_assert_eq(sim_parse_prob("5%", &v), 0);
+	cr_assert_eq(ntp_parse_prob("5%", &v), 0);
 	cr_assert_float_eq(v, 0.05, 1e-15);
-	cr_assert_eq(sim_parse_rate("1mbit", &v), 0);
+	cr_assert_eq(ntp_parse_rate("1mbit", &v), 0);
 	cr_assert_float_eq(v, 1e6, 0.0);
-	cr_assert_eq(sim_parse_utc("2025-01-01T00:00:00Z", &ns), 0);
+	cr_assert_eq(ntp_parse_utc("2025-01-01T00:00:00Z", &ns), 0);
 	cr_assert_eq(ns, T0);
-	cr_assert_eq(sim_parse_utc("2036-02-07 06:28:16", &ns), 0);
+	cr_assert_eq(ntp_parse_utc("2036-02-07 06:28:16", &ns), 0);
 	cr_assert_eq(ns, S(INT64_C(2085978496)));
 }
 
-Test(sim_units, rejects_garbage)
+Test(ntp_units, rejects_garbage)
 {
 	double v = 123.0;
 	long long ll = 5;
 	bool b;
 
-	cr_assert_neq(sim_parse_duration("", &v), 0);
-	cr_assert_neq(sim_parse_duration("10 parsecs", &v), 0);
-	cr_assert_neq(sim_parse_duration("nan", &v), 0);
-	cr_assert_neq(sim_parse_duration("inf", &v), 0);
-	cr_assert_neq(sim_parse_duration("1e999", &v), 0);
-	cr_assert_neq(sim_parse_freq("100ms", &v), 0);
-	cr_assert_neq(sim_parse_prob("150%", &v), 0);
-	cr_assert_neq(sim_parse_int("12abc", 0, 100, &ll), 0);
-	cr_assert_neq(sim_parse_int("101", 0, 100, &ll), 0);
-	cr_assert_neq(sim_parse_bool("maybe", &b), 0);
-	cr_assert_neq(sim_parse_utc("2025-02-30", (long long *)&ll), 0);
+	cr_assert_neq(ntp_parse_duration("", &v), 0);
+	cr_assert_neq(ntp_parse_duration("10 parsecs", &v), 0);
+	cr_assert_neq(ntp_parse_duration("nan", &v), 0);
+	cr_assert_neq(ntp_parse_duration("inf", &v), 0);
+	cr_assert_neq(ntp_parse_duration("1e999", &v), 0);
+	cr_assert_neq(ntp_parse_freq("100ms", &v), 0);
+	cr_assert_neq(ntp_parse_prob("150%", &v), 0);
+	cr_assert_neq(ntp_parse_int("12abc", 0, 100, &ll), 0);
+	cr_assert_neq(ntp_parse_int("101", 0, 100, &ll), 0);
+	cr_assert_neq(ntp_parse_bool("maybe", &b), 0);
+	cr_assert_neq(ntp_parse_utc("2025-02-30", (long long *)&ll), 0);
 	cr_assert_float_eq(v, 123.0, 0.0);
 	cr_assert_eq(ll, 5);
 }

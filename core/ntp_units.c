@@ -4,7 +4,7 @@
  * locale is never changed, so the decimal point is '.'); a table does the
  * unit.
  */
-#include "sim_units.h"
+#include "ntp_units.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -94,19 +94,19 @@ parse_with_units(const char *s, const unit *units, double *out)
 }
 
 int
-sim_parse_duration(const char *s, double *out)
+ntp_parse_duration(const char *s, double *out)
 {
 	return parse_with_units(s, duration_units, out);
 }
 
 int
-sim_parse_freq(const char *s, double *out)
+ntp_parse_freq(const char *s, double *out)
 {
 	return parse_with_units(s, freq_units, out);
 }
 
 int
-sim_parse_prob(const char *s, double *out)
+ntp_parse_prob(const char *s, double *out)
 {
 	double v;
 
@@ -118,7 +118,7 @@ sim_parse_prob(const char *s, double *out)
 }
 
 int
-sim_parse_rate(const char *s, double *out)
+ntp_parse_rate(const char *s, double *out)
 {
 	double v;
 
@@ -130,13 +130,13 @@ sim_parse_rate(const char *s, double *out)
 }
 
 int
-sim_parse_number(const char *s, double *out)
+ntp_parse_number(const char *s, double *out)
 {
 	return parse_with_units(s, NULL, out);
 }
 
 int
-sim_parse_int(const char *s, long long min, long long max, long long *out)
+ntp_parse_int(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
 	long long v;
@@ -158,7 +158,7 @@ sim_parse_int(const char *s, long long min, long long max, long long *out)
 }
 
 int
-sim_parse_bool(const char *s, bool *out)
+ntp_parse_bool(const char *s, bool *out)
 {
 	static const char *const yes[] = {"true", "yes", "on", NULL};
 	static const char *const no[] = {"false", "no", "off", NULL};
@@ -213,7 +213,7 @@ read_digits(const char **p, int n, unsigned *out)
 }
 
 int
-sim_parse_utc(const char *s, long long *out_ns)
+ntp_parse_utc(const char *s, long long *out_ns)
 {
 	const char *p;
 	unsigned y, mo, d, h = 0, mi = 0, se = 0;
@@ -227,7 +227,7 @@ sim_parse_utc(const char *s, long long *out_ns)
 	p = skip_blanks(s);
 	if (strlen(p) < 10 || p[4] != '-') {
 		/* Not a date: seconds since the epoch. */
-		if (sim_parse_duration(s, &secs) != 0 || secs < -2.2e9 || secs > 5.6e9) {
+		if (ntp_parse_duration(s, &secs) != 0 || secs < -2.2e9 || secs > 5.6e9) {
 			return -1;
 		}
 		*out_ns = llround(secs * 1e9);
@@ -268,7 +268,7 @@ sim_parse_utc(const char *s, long long *out_ns)
 }
 
 char *
-sim_format_seconds(double s, char *buf, unsigned long size)
+ntp_format_seconds(double s, char *buf, unsigned long size)
 {
 	double a = fabs(s);
 
