@@ -558,11 +558,8 @@ kernel_call(ntp_disc *d, const ntp_disc_in *in, const ntp_disc_out *out)
 static void
 kernel_read_back(ntp_disc *d, ntp_time mono, double *clock_frequency)
 {
-	ntp_kernel_timex back;
-
-	ntp_kernel_query(&d->kern, mono, &back);
-	d->clock_offset = (double)back.offset * 1e-9;
-	*clock_frequency = (double)back.freq / 65536e6;
+	d->clock_offset = ntp_kernel_offset_left(&d->kern, mono);
+	*clock_frequency = ntp_kernel_freq(&d->kern);
 	d->kern_engaged = true;
 }
 

@@ -470,7 +470,7 @@ static void
 poll_peer(ntp_host *h, ntp_peer *p)
 {
 	ntp_proto_sys s = host_proto_sys(h, p);
-	bool fit = ntp_system_unfit(h, p, h->now.mono) == 0;
+	bool fit = ntp_system_unfit(h, p, h->now.mono, NULL) == 0;
 	bool was_sys = h->sys_peer == host_assoc_id(h, p);
 	ntp_poll_result res;
 	ntp_pkt req;

@@ -446,11 +446,10 @@ ntp_kernel_init(ntp_kernel *k, ntp_time raw_now, int hz)
 int
 ntp_kernel_adjtime(ntp_kernel *k, ntp_time raw_now, const ntp_kernel_timex *tx)
 {
-	if (tx == NULL || !timex_valid(tx)) {
-		return NTP_KERNEL_EINVAL;
-	}
-	settle(k, raw_now);
-	return ntp_kernel_adjtime_sec(k, k->raw0, second_of(ntp_kernel_read(k, k->raw0)), tx);
+	/* the seconds the PLL counts: the kernel's own reading then */
+	ntp_time t = clamp_raw(raw_now) < k->raw0 ? k->raw0 : clamp_raw(raw_now);
+
+	return ntp_kernel_adjtime_sec(k, t, second_of(ntp_kernel_read(k, t)), tx);
 }
 
 int

@@ -101,7 +101,7 @@ static const ntp_disc_param ntpd_params[] = {
 
 #define PARAM(s, name, dflt) ntp_discipline_param((s)->conf, (name), (dflt))
 
-static int
+static void
 ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 {
 	const ntp_conf *c = s->conf;
@@ -143,7 +143,7 @@ ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 	n->sel.maxdist = s->maxdist;
 	n->sel.mindist = s->mindist;
 	n->sys_epoch = NTP_FILTER_NEVER;
-	return 0;
+	n->name = kernel ? NTP_NTPD_KERNEL : NTP_NTPD_DAEMON;
 }
 
 /* ntpd sets the kernel frequency from the drift file at start-up
@@ -399,23 +399,19 @@ ntpd_src_register(const void *sys, const void *src, ntp_disc_register *out)
 static int
 ntpd_kernel_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 {
-	int rc = ntpd_init(sys, s, true);
-
 	(void)err;
 	(void)errsize;
-	((ntpd_sys *)sys)->name = NTP_NTPD_KERNEL;
-	return rc;
+	ntpd_init(sys, s, true);
+	return 0;
 }
 
 static int
 ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 {
-	int rc = ntpd_init(sys, s, false);
-
 	(void)err;
 	(void)errsize;
-	((ntpd_sys *)sys)->name = NTP_NTPD_DAEMON;
-	return rc;
+	ntpd_init(sys, s, false);
+	return 0;
 }
 
 #define NTPD_OPS                                                                                   \

@@ -23,14 +23,16 @@ ntp_system_estimate(const ntp_host *h, const ntp_peer *p, ntp_estimate *e)
 }
 
 uint16_t
-ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono)
+ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono, ntp_estimate *e)
 {
-	ntp_estimate e;
-
-	ntp_system_estimate(h, p, &e);
+	ntp_estimate mine;
 	ntp_fit_params fp = host_fit(h);
 
-	return ntp_peer_unfit(p, &e, mono, &fp);
+	if (e == NULL) {
+		e = &mine;
+	}
+	ntp_system_estimate(h, p, e);
+	return ntp_peer_unfit(p, e, mono, &fp);
 }
 
 int8_t
@@ -346,8 +348,7 @@ ntp_system_no_candidates(const ntp_host *h, char *buf, size_t size)
 		if (!host_slot_used(p)) {
 			continue;
 		}
-		ntp_system_estimate(h, p, &e);
-		u = ntp_peer_unfit(p, &e, h->now.mono, &fp);
+		u = ntp_system_unfit(h, p, h->now.mono, &e);
 		if (u != 0) {
 			snprintf(buf, size, "no server suitable for synchronization: %s %s",
 			         host_remote_name(p, name, sizeof name),
@@ -364,7 +365,7 @@ ntp_system_any_fit(const ntp_host *h)
 {
 	for (size_t i = 0; i < h->n_peers; i++) {
 		if (host_slot_used(&h->peers[i]) &&
-		    ntp_system_unfit(h, &h->peers[i], h->now.mono) == 0) {
+		    ntp_system_unfit(h, &h->peers[i], h->now.mono, NULL) == 0) {
 			return true;
 		}
 	}
@@ -405,7 +406,7 @@ orphan_parent(const ntp_host *h)
 		uint32_t met;
 
 		if (!host_slot_used(p) || p->stratum != h->orphan ||
-		    ntp_system_unfit(h, p, h->now.mono) != 0) {
+		    ntp_system_unfit(h, p, h->now.mono, NULL) != 0) {
 			continue;
 		}
 		met = ntp_addr_refid(&p->addr);
@@ -453,7 +454,6 @@ make_cand(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 static size_t
 fit_candidates(ntp_host *h, ntp_disc_cand *cand)
 {
-	ntp_fit_params fp = host_fit(h);
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->n_peers && n < NTP_SELECT_MAX; i++) {
@@ -464,8 +464,7 @@ fit_candidates(ntp_host *h, ntp_disc_cand *cand)
 		if (!host_slot_used(p)) {
 			continue;
 		}
-		ntp_system_estimate(h, p, &e);
-		u = ntp_peer_unfit(p, &e, h->now.mono, &fp);
+		u = ntp_system_unfit(h, p, h->now.mono, &e);
 		p->flash = (uint16_t)((p->flash & NTP_PKT_TEST_MASK) | u);
 		p->sel = NTP_SEL_REJECT;
 		if (u != 0 || (h->orphan < NTP_STRATUM_UNSPEC && p->stratum >= h->orphan)) {

@@ -26,7 +26,8 @@ int ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_p
  * (0 = fit); the poll it wants for p (NULL: the system poll); p starts
  * over (a new association, a KoD). */
 void ntp_system_estimate(const ntp_host *h, const ntp_peer *p, ntp_estimate *e);
-uint16_t ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono);
+uint16_t ntp_system_unfit(const ntp_host *h, const ntp_peer *p, ntp_time mono,
+                          ntp_estimate *e); /* e: the estimate used, if not NULL */
 int8_t ntp_system_poll(const ntp_host *h, const ntp_peer *p);
 void ntp_system_src_reset(ntp_host *h, ntp_peer *p);
 
