@@ -10,10 +10,12 @@
 #include <string.h>
 
 #include "ntp_ntpd.h"
+#include "ntp_regress.h"
 
 static const ntp_discipline *const all[] = {
         &ntp_ntpd_kernel,
         &ntp_ntpd_daemon,
+        &ntp_regress,
 };
 
 const ntp_discipline *

@@ -98,6 +98,9 @@ typedef struct ntp_disc_input {
 	ntp_disc_cand *fallback; /* the source to take as system peer when selection
 	                            finds none (the orphan parent, ntpd
 	                            clock_select), not among cand; NULL none */
+	int n_assoc;             /* associations that may become candidates (mobilized
+	                            servers and peers; not LOCAL drivers) */
+	int n_reach;             /* of those, the ones whose reach register is not 0 */
 	ntp_now now;
 	uint8_t leap;     /* the system leap indicator (NTP_LEAP_*) */
 	double rootdelay; /* s, system root delay and dispersion (ntp_adjtime maxerror) */

@@ -475,6 +475,25 @@ fit_candidates(ntp_host *h, ntp_disc_cand *cand)
 	return n;
 }
 
+/* The associations that count for a discipline's majority (servers and
+ * peers, not LOCAL drivers or demobilized ones), and how many are
+ * reachable. */
+static void
+count_sources(const ntp_host *h, int *n_assoc, int *n_reach)
+{
+	*n_assoc = *n_reach = 0;
+	for (size_t i = 0; i < h->n_peers; i++) {
+		const ntp_peer *p = &h->peers[i];
+
+		if (!host_slot_used(p) || p->kind == NTP_PEER_LOCAL ||
+		    (p->flags & NTP_PEER_F_DEMOBILIZED)) {
+			continue;
+		}
+		(*n_assoc)++;
+		*n_reach += p->reach != 0;
+	}
+}
+
 void
 ntp_system_select(ntp_host *h)
 {
@@ -493,6 +512,7 @@ ntp_system_select(ntp_host *h)
 	};
 	ntp_peer *sys;
 
+	count_sources(h, &in.n_assoc, &in.n_reach);
 	if (parent_id != 0) {
 		ntp_estimate e;
 

@@ -34,7 +34,8 @@ Test(discipline, registry)
 {
 	cr_assert_str_eq(ntp_discipline_at(0)->name, "ntpd-kernel");
 	cr_assert_str_eq(ntp_discipline_at(1)->name, "ntpd-daemon");
-	cr_assert_null(ntp_discipline_at(2));
+	cr_assert_str_eq(ntp_discipline_at(2)->name, "regress");
+	cr_assert_null(ntp_discipline_at(3));
 	cr_assert_eq(ntp_discipline_find("ntpd-daemon"), &ntp_ntpd_daemon);
 	cr_assert_null(ntp_discipline_find("chronyd"));
 	cr_assert_null(ntp_discipline_find(NULL));
@@ -71,7 +72,7 @@ Test(discipline, check_names_file_line_and_the_known)
 	cr_assert_null(check("discipline ntpd-kernel pll 8 allan 12 stepout 60\n"));
 	cr_assert_str_eq(check("server 192.0.2.1\ndiscipline ntpd-kernl\n"),
 	                 "test.conf:2: unknown discipline 'ntpd-kernl' (known: ntpd-kernel, "
-	                 "ntpd-daemon)");
+	                 "ntpd-daemon, regress)");
 	cr_assert_str_eq(check("discipline ntpd-daemon pl 8\n"),
 	                 "test.conf:1: discipline ntpd-daemon: unknown parameter 'pl' (known: "
 	                 "pll, fll, avg, allan, limit, pgate, floor, huffpuff, stepout)");
