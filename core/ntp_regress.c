@@ -72,6 +72,7 @@
 	                   favours low-delay samples more: S3's RMS -15 %,                         \
 	                   S1, S4, S6 within 5 %, docs/disciplines.md) */
 #define RG_STEP_SDS 2.0 /* uncertainties an offset must clear the step threshold by */
+#define RG_MISS_SDS 3.0 /* a sample this many sds off the prediction cuts the window */
 #define RG_MIN_SLEW 1.0 /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
 	1e-3              /* s/s, frequency uncertainty with no estimate (chrony                   \
@@ -626,6 +627,29 @@ rg_src_init(void *sys, void *src, ntp_time mono)
 	s->est_disp = NTP_MAXDISPERSE;
 }
 
+static void
+drop_oldest(rg_src *s, int k)
+{
+	memmove(&s->p[0], &s->p[k], sizeof s->p[0] * (size_t)(s->n - k));
+	s->n -= k;
+}
+
+/* A sample far off the line: the oscillator's frequency has moved, and the
+ * runs test cannot see it when the window holds many old, densely spaced
+ * samples and few new ones.  Keep the newer half of the window's span. */
+static void
+cut_span(rg_src *s)
+{
+	double t_new = s->p[s->n - 1].t;
+	double t_mid = t_new - (t_new - s->p[0].t) / 2.0;
+	int k = 0;
+
+	while (k < s->n - RG_MIN_REGRESS && s->p[k].t < t_mid) {
+		k++;
+	}
+	drop_oldest(s, k);
+}
+
 /* A sample the filters refuse (chrony's maxdelay, maxdelayratio and
  * maxdelaydevratio tests); the reason is the return. */
 static const char *
@@ -661,7 +685,7 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	rg_sys *r = sys;
 	rg_src *s = src;
 	rg_point pt;
-	double miss = 0.0;
+	double miss = 0.0, expect = 0.0;
 
 	*spike = 0.0;
 	if (smp->lost || !isfinite(smp->offset) || !isfinite(smp->delay)) {
@@ -677,20 +701,22 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	pt.delay = smp->delay;
 	pt.disp = smp->disp;
 	if (s->fit.n >= 2) {
-		miss = fabs(pt.x - fit_x(&s->fit, pt.t));
+		double excess = fmax(pt.delay - s->fit.min_delay, 0.0);
+
+		miss = fabs(pt.x - s->fit.asym * excess - fit_x(&s->fit, pt.t));
+		expect = hypot(fit_sd(&s->fit, pt.t), s->fit.sigma * (1.0 + excess / s->fit.scale));
 	}
 	if (s->n >= r->maxsamples) {
-		memmove(&s->p[0], &s->p[1], sizeof s->p[0] * (size_t)(s->n - 1));
-		s->n--;
+		drop_oldest(s, 1);
 	}
 	s->p[s->n++] = pt;
+	if (s->fit.n >= RG_MIN_REGRESS && miss > RG_MISS_SDS * expect) {
+		cut_span(s);
+	}
 	regress(r, s);
 	/* drop what the runs test cut: it will not be used again */
 	if (s->fit.n >= 2 && s->fit.n < s->n) {
-		int cut = s->n - s->fit.n;
-
-		memmove(&s->p[0], &s->p[cut], sizeof s->p[0] * (size_t)s->fit.n);
-		s->n = s->fit.n;
+		drop_oldest(s, s->n - s->fit.n);
 	}
 	poll_adjust(r, s, miss, smp->delay / 2.0 + smp->disp + 3.0 * s->fit.sigma);
 	s->last_mono = smp->mono;
