@@ -247,6 +247,7 @@ get_link(sim_world *w, uint32_t src, uint32_t dst)
 	sim_scenario_node_name(w->sc, dst, b, sizeof(b));
 	snprintf(name, sizeof(name), "link:%s->%s", a, b);
 	netem_link_init(&l->l, link_params_for(w, src, dst), w->seed, name);
+	netem_link_set_origin(&l->l, w->t0); /* an up window's `from` counts from the start */
 	e.src = src;
 	e.dst = dst;
 	e.link = (uint32_t)w->n_links;
@@ -501,7 +502,7 @@ send_datagram(sim_world *w, sim_node *n, const ntp_addr *to, uint16_t sport, con
 	const netem_fw_rule *hit = NULL;
 	sim_link *link;
 	sim_node *d;
-	int64_t at[2];
+	int64_t at[NETEM_OUT_MAX];
 	long di, slot;
 	int copies;
 
