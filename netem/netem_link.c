@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #define NS_PER_S         1e9    /* ns/s */
-#define MAX_TIME_S       1e6    /* s, clamp for any delay: keeps int64 ns far from overflow */
+#define MAX_TIME_S       NETEM_TIME_MAX_S /* s, clamp for any delay or window time */
 #define MAX_RATE         1e15   /* bit/s, clamp for a rate */
 #define NETEM_DIST_SCALE 8192.0 /* table units per sigma, linux/pkt_sched.h */
 #define TABLE_MIN        (-32768.0 / NETEM_DIST_SCALE) /* s16 table entries clip at -4 sigma */

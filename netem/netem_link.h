@@ -27,6 +27,9 @@
  * netem_link_offer() returns for one packet. */
 #define NETEM_COPIES_MAX 15
 #define NETEM_OUT_MAX    (1 + NETEM_COPIES_MAX)
+/* s, the longest delay or window time a link takes (ours: keeps int64 ns far
+ * from overflow); netem_link_params_check refuses more */
+#define NETEM_TIME_MAX_S 1e6
 
 /* Delay distributions.  For NORMAL, PARETO and PARETONORMAL the delay is
  * delay + jitter * T, where T follows the distribution netem's table of the
