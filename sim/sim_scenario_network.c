@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_scenario_load.h"
 
 #define MAX_TRACE_POINTS 1000000 /* delays of a TRACE distribution (ours) */
 #define PASS_ONE_IN_MAX  1000000 /* packets, largest N of pass_one_in (ours) */
@@ -74,11 +74,10 @@ get_trace(loader *ld, const yaml_node_t *n, double **trace, size_t *len)
 }
 
 const char *const ld_link_keys[] = {
-        "netem",          "delay",   "jitter",       "delay_corr",  "dist",
-        "trace",          "loss",    "loss_corr",    "gemodel",     "duplicate",
-        "duplicate_corr", "reorder", "reorder_corr", "reorder_gap", "rate",
-        "down",           "copies",  "pass_one_in",  "extra",       "up",
-        "from",           "to",      "both",         NULL,
+        "netem",        "delay",       "jitter",  "delay_corr", "dist",           "trace",
+        "loss",         "loss_corr",   "gemodel", "duplicate",  "duplicate_corr", "reorder",
+        "reorder_corr", "reorder_gap", "rate",    "down",       "copies",         "pass_one_in",
+        "extra",        "up",          "from",    "to",         "both",           NULL,
 };
 
 enum {
@@ -260,8 +259,8 @@ static int
 get_extra(loader *ld, const yaml_node_t *n, netem_link_params *p)
 {
 	static const char *const keys[] = {"fraction", "delay", NULL};
-	static int (*const get[])(loader *, const yaml_node_t *, double *) = {
-	        ld_get_prob, ld_get_time_nonneg};
+	static int (*const get[])(loader *, const yaml_node_t *, double *) = {ld_get_prob,
+	                                                                      ld_get_time_nonneg};
 	double v[2] = {0.0, 0.0};
 
 	if (switched_off(n, "none") == 0) {
@@ -298,9 +297,8 @@ get_up(loader *ld, const yaml_node_t *n, netem_link_params *p)
 		p->up_for = p->up_every = p->up_from = 0.0;
 		return 0;
 	}
-	if (ld_expect_mapping(ld, n,
-	                      "an up window {for: 1200s, every: 10000s, from: 0s} or always") !=
-	    0) {
+	if (ld_expect_mapping(
+	            ld, n, "an up window {for: 1200s, every: 10000s, from: 0s} or always") != 0) {
 		return -1;
 	}
 	if (get_sub_fields(ld, n, keys, get, v, 3, "up") != 0) {
@@ -313,7 +311,8 @@ get_up(loader *ld, const yaml_node_t *n, netem_link_params *p)
 		               v[0], v[1]);
 	}
 	if (v[1] > NETEM_TIME_MAX_S || v[2] > NETEM_TIME_MAX_S) {
-		return ld_fail(ld, n, "up.every and up.from must be at most %g s (libnetem's limit)",
+		return ld_fail(ld, n,
+		               "up.every and up.from must be at most %g s (libnetem's limit)",
 		               NETEM_TIME_MAX_S);
 	}
 	p->up_for = v[0];

@@ -799,8 +799,11 @@ class Conf:
                     try:
                         ipaddress.ip_address(host)
                     except ValueError:
-                        raise ScenarioError("%s: ntp.conf names '%s', which is no node"
-                                            % (node.name, host))
+                        dns = [e.get("name") for e in sc.data.get("dns") or []]
+                        raise ScenarioError("%s: ntp.conf names '%s', which is no node%s"
+                                            % (node.name, host,
+                                               " (dns: names are ntpsim only; realnet has "
+                                               "no resolver for them)" if host in dns else ""))
                     self.notes.append("%s: %s is no node's address: kept, unroutable"
                                       % (node.name, host))
                     self.servers.append((d, host, opts, None))

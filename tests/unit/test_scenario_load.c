@@ -521,19 +521,20 @@ Test(scen_links, extensions_inherit_field_by_field_and_switch_off)
 	sim_scenario sc;
 	char err[ERR_SIZE];
 
-	cr_assert_eq(load_net("network:\n"
-	                      "  default: {delay: 1ms, duplicate: 100%, copies: 3, pass_one_in: 20,\n"
-	                      "            extra: {fraction: 70%, delay: 150ms},\n"
-	                      "            up: {for: 1200s, every: 10000s, from: 60s}}\n"
-	                      "  links:\n"
-	                      "    - {from: a, to: b, loss: 1%}\n"
-	                      "    - {from: b, to: a, extra: none, up: always, pass_one_in: 1,\n"
-	                      "       duplicate: 0}\n"
-	                      "events:\n"
-	                      "  - {at: 10, do: link, from: a, to: b1, extra: {fraction: 5%, "
-	                      "delay: 1s}}\n",
-	                      &sc, err),
-	             0, "%s", err);
+	cr_assert_eq(
+	        load_net("network:\n"
+	                 "  default: {delay: 1ms, duplicate: 100%, copies: 3, pass_one_in: 20,\n"
+	                 "            extra: {fraction: 70%, delay: 150ms},\n"
+	                 "            up: {for: 1200s, every: 10000s, from: 60s}}\n"
+	                 "  links:\n"
+	                 "    - {from: a, to: b, loss: 1%}\n"
+	                 "    - {from: b, to: a, extra: none, up: always, pass_one_in: 1,\n"
+	                 "       duplicate: 0}\n"
+	                 "events:\n"
+	                 "  - {at: 10, do: link, from: a, to: b1, extra: {fraction: 5%, "
+	                 "delay: 1s}}\n",
+	                 &sc, err),
+	        0, "%s", err);
 	cr_assert_eq(sc.links[0].p.copies, 3);
 	cr_assert_eq(sc.links[0].p.pass_one_in, 20);
 	cr_assert_float_eq(sc.links[0].p.extra_fraction, 0.70, 1e-15);
