@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #define NS_PER_S         1e9    /* ns/s */
-#define MAX_TIME_S       1e6    /* s, clamp for any delay: keeps int64 ns far from overflow */
+#define MAX_TIME_S       NETEM_TIME_MAX_S /* s, clamp for any delay or window time */
 #define MAX_RATE         1e15   /* bit/s, clamp for a rate */
 #define NETEM_DIST_SCALE 8192.0 /* table units per sigma, linux/pkt_sched.h */
 #define TABLE_MIN        (-32768.0 / NETEM_DIST_SCALE) /* s16 table entries clip at -4 sigma */
@@ -39,6 +39,7 @@ netem_link_params_init(netem_link_params *p)
 	p->dist = NETEM_DIST_UNIFORM; /* the kernel's tabledist() without a table */
 	p->ge_r = 1.0;
 	p->ge_loss_bad = 1.0;
+	p->copies = 1;
 }
 
 static double
@@ -57,6 +58,26 @@ clamp_time(double x)
 		return 0.0;
 	}
 	return x > MAX_TIME_S ? MAX_TIME_S : x;
+}
+
+/* ntplab's own fields (see netem_link.h). */
+static netem_link_params
+sanitise_extensions(netem_link_params p)
+{
+	if (p.copies < 1) {
+		p.copies = 1;
+	} else if (p.copies > NETEM_COPIES_MAX) {
+		p.copies = NETEM_COPIES_MAX;
+	}
+	if (p.pass_one_in < 0) {
+		p.pass_one_in = 0;
+	}
+	p.extra_fraction = clamp01(p.extra_fraction);
+	p.extra_delay = clamp_time(p.extra_delay);
+	p.up_every = clamp_time(p.up_every);
+	p.up_for = clamp_time(p.up_for);
+	p.up_from = clamp_time(p.up_from);
+	return p;
 }
 
 static netem_link_params
@@ -97,7 +118,7 @@ sanitise(const netem_link_params *in)
 	if (p.limit < 0) {
 		p.limit = 0;
 	}
-	return p;
+	return sanitise_extensions(p);
 }
 
 static void set_err(char *err, size_t size, const char *fmt, ...)
@@ -126,6 +147,37 @@ static bool
 bad_time(double x)
 {
 	return !(x >= 0.0 && x <= MAX_TIME_S);
+}
+
+/* ntplab's own fields: a window must fit its period, and a mixture or a
+ * window names a time for each of its parts. */
+static int
+check_extensions(const netem_link_params *p, char *err, size_t errsize)
+{
+	if (p->copies < 0 || p->copies > NETEM_COPIES_MAX || p->pass_one_in < 0) {
+		set_err(err, errsize,
+		        "netem: copies must be 1..%d and pass_one_in >= 0, got %d and %d",
+		        NETEM_COPIES_MAX, p->copies, p->pass_one_in);
+		return -1;
+	}
+	if (bad_prob(p->extra_fraction) || bad_time(p->extra_delay)) {
+		set_err(err, errsize,
+		        "netem: extra fraction must be 0..1 and its delay 0..%g s, got %g and %g",
+		        MAX_TIME_S, p->extra_fraction, p->extra_delay);
+		return -1;
+	}
+	if (bad_time(p->up_every) || bad_time(p->up_for) || bad_time(p->up_from)) {
+		set_err(err, errsize, "netem: up window times must be 0..%g s", MAX_TIME_S);
+		return -1;
+	}
+	if ((p->up_every > 0.0 || p->up_for > 0.0) &&
+	    !(p->up_for > 0.0 && p->up_for <= p->up_every)) {
+		set_err(err, errsize,
+		        "netem: an up window needs 0 < for <= every, got for %g s, every %g s",
+		        p->up_for, p->up_every);
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -188,7 +240,7 @@ netem_link_params_check(const netem_link_params *p, char *err, size_t errsize)
 		        p->rate_cellsize, p->limit);
 		return -1;
 	}
-	return 0;
+	return check_extensions(p, err, errsize);
 }
 
 const char *
@@ -495,12 +547,20 @@ netem_link_init(netem_link *l, const netem_link_params *p, uint64_t seed, const 
 	seed_stream(&l->r_dup, seed, n, "duplicate");
 	seed_stream(&l->r_reorder, seed, n, "reorder");
 	seed_stream(&l->r_copy, seed, n, "copy");
+	seed_stream(&l->r_extra, seed, n, "extra");
+	seed_stream(&l->r_copy_extra, seed, n, "copy-extra");
 	/* The kernel starts each correlation chain from a random value. */
 	l->delay_last = ntp_rand_uniform(&l->r_delay);
 	l->loss_last = ntp_rand_uniform(&l->r_loss);
 	l->dup_last = ntp_rand_uniform(&l->r_dup);
 	l->reorder_last = ntp_rand_uniform(&l->r_reorder);
 	l->busy_until = INT64_MIN;
+}
+
+void
+netem_link_set_origin(netem_link *l, int64_t origin)
+{
+	l->origin = origin;
 }
 
 void
@@ -520,36 +580,110 @@ record(netem_link *l, int64_t t, int64_t arrival)
 	l->delay_sum2 += d * d;
 }
 
-int
-netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[2])
+/* ntplab's gates in front of netem (docs/netem.md): a link that is down,
+ * outside its up window, or not at a packet that pass_one_in lets through
+ * drops packet k (0 = the first offered) and draws nothing, so the gates
+ * never move another stream. */
+static bool
+in_up_window(const netem_link *l, int64_t t)
 {
-	bool dup, lost, copy_lost = true;
-	double d, d_copy = 0.0;
-	int n = 0;
+	int64_t every = seconds_to_ns(l->p.up_every);
+	int64_t x;
 
-	l->offered++;
-	if (l->p.down) {
+	if (every <= 0) {
+		return true;
+	}
+	/* floor modulo: the window repeats before up_from too */
+	x = (t - l->origin - seconds_to_ns(l->p.up_from)) % every;
+	if (x < 0) {
+		x += every;
+	}
+	return x < seconds_to_ns(l->p.up_for);
+}
+
+static bool
+gate_open(const netem_link *l, int64_t t, uint64_t k)
+{
+	if (l->p.down || !in_up_window(l, t)) {
+		return false;
+	}
+	return l->p.pass_one_in <= 1 || k % (uint64_t)l->p.pass_one_in == 0;
+}
+
+/* The delay mixture: with probability extra_fraction a packet's delay gets
+ * extra_delay on top.  One draw per packet from r whenever a fraction is
+ * set, whether the packet gets it or not, so r stays aligned with offers. */
+static double
+mixture_delay(const netem_link_params *p, ntp_rand *r)
+{
+	if (p->extra_fraction <= 0.0) {
+		return 0.0;
+	}
+	return ntp_rand_uniform(r) < p->extra_fraction ? p->extra_delay : 0.0;
+}
+
+/* Sort the few arrivals of one packet, earliest first. */
+static void
+sort_arrivals(int64_t *out, int n)
+{
+	for (int i = 1; i < n; i++) {
+		int64_t x = out[i];
+		int j = i;
+
+		for (; j > 0 && out[j - 1] > x; j--) {
+			out[j] = out[j - 1];
+		}
+		out[j] = x;
+	}
+}
+
+/* The clones of a duplicated packet, into out[] from *n.  Each draws its
+ * delay and loss test from the copy stream (two numbers, always, so the
+ * stream stays aligned) and its mixture from copy-extra.  A loss event of
+ * the packet takes the last clone away: with one clone this is
+ * netem_enqueue()'s "a duplicated packet that is lost keeps its original". */
+static void
+offer_clones(netem_link *l, int64_t t, size_t bytes, double d, bool lost, int64_t *out, int *n)
+{
+	int copies = l->p.copies > 0 ? l->p.copies : 1;
+
+	for (int i = 0; i < copies; i++) {
+		double u_delay = ntp_rand_uniform(&l->r_copy);
+		double u_loss = ntp_rand_uniform(&l->r_copy);
+		double d_copy = copy_delay(l, u_delay, d) + mixture_delay(&l->p, &l->r_copy_extra);
+		bool copy_lost = copy_loss(l, u_loss);
+
+		if (!copy_lost && !(lost && i == copies - 1)) {
+			out[(*n)++] = schedule(l, t, d_copy, bytes);
+		}
+	}
+	l->duplicated += (uint64_t)copies;
+}
+
+int
+netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[NETEM_OUT_MAX])
+{
+	bool dup, lost;
+	double d;
+	int n = 0;
+	uint64_t made = 1;
+
+	if (!gate_open(l, t, l->offered++)) {
 		l->dropped++;
 		return 0;
 	}
 	dup = duplicate_event(l);
 	d = draw_delay(l);
 	lost = loss_event(l);
+	/* netem_enqueue(): the clones are enqueued first, then the original,
+	 * which a loss event removes only when nothing was duplicated. */
 	if (dup) {
-		/* Always two draws, so the copy stream stays aligned with offers. */
-		double u_delay = ntp_rand_uniform(&l->r_copy);
-		double u_loss = ntp_rand_uniform(&l->r_copy);
+		uint64_t before = l->duplicated;
 
-		l->duplicated++;
-		d_copy = copy_delay(l, u_delay, d);
-		copy_lost = copy_loss(l, u_loss);
+		offer_clones(l, t, bytes, d, lost, out, &n);
+		made += l->duplicated - before;
 	}
-	/* netem_enqueue(): a loss event takes one copy away; a duplicated packet
-	 * that loses one keeps the original, otherwise its clone is enqueued
-	 * first and passes the loss test again on its own. */
-	if (dup && !lost && !copy_lost) {
-		out[n++] = schedule(l, t, d_copy, bytes);
-	}
+	d += mixture_delay(&l->p, &l->r_extra);
 	if (dup || !lost) {
 		if (reorder_event(l)) {
 			l->reordered++;
@@ -558,13 +692,8 @@ netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[2])
 			out[n++] = schedule(l, t, d, bytes);
 		}
 	}
-	l->dropped += (uint64_t)(1 + (dup ? 1 : 0) - n);
-	if (n == 2 && out[1] < out[0]) {
-		int64_t x = out[0];
-
-		out[0] = out[1];
-		out[1] = x;
-	}
+	l->dropped += made - (uint64_t)n;
+	sort_arrivals(out, n);
 	for (int i = 0; i < n; i++) {
 		record(l, t, out[i]);
 	}
@@ -954,6 +1083,8 @@ static int
 parse_word(parser *ps, const token *w, netem_link_params *q, seen *s)
 {
 	static const char *const unsupported[] = {"corrupt", "ecn", "slot", "seed"};
+	/* link fields of ntpsim's own, with no tc-netem syntax (docs/netem.md) */
+	static const char *const scenario_only[] = {"pass_one_in", "extra", "copies", "up"};
 
 	if (word_is(w, "delay") || word_is(w, "latency")) {
 		return parse_delay(ps, q);
@@ -993,6 +1124,16 @@ parse_word(parser *ps, const token *w, netem_link_params *q, seen *s)
 			set_err(ps->err, ps->errsize,
 			        "netem: '%s' is not supported by ntplab's netem model",
 			        unsupported[i]);
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < sizeof scenario_only / sizeof scenario_only[0]; i++) {
+		if (word_is(w, scenario_only[i])) {
+			set_err(ps->err, ps->errsize,
+			        "netem: '%s' is an ntplab extension with no tc-netem syntax: give "
+			        "it "
+			        "as a scenario link field (ntpsim only; ntpnetem cannot apply it)",
+			        scenario_only[i]);
 			return -1;
 		}
 	}

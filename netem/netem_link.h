@@ -22,6 +22,15 @@
 
 #include "ntp_rand.h"
 
+/* Extra copies one duplicated packet may get (ours: tc-netem makes exactly
+ * one; chrony's 010-multrecv needs three), and so the most arrivals
+ * netem_link_offer() returns for one packet. */
+#define NETEM_COPIES_MAX 15
+#define NETEM_OUT_MAX    (1 + NETEM_COPIES_MAX)
+/* s, the longest delay or window time a link takes (ours: keeps int64 ns far
+ * from overflow); netem_link_params_check refuses more */
+#define NETEM_TIME_MAX_S 1e6
+
 /* Delay distributions.  For NORMAL, PARETO and PARETONORMAL the delay is
  * delay + jitter * T, where T follows the distribution netem's table of the
  * same name was generated from (iproute2 netem/normal.c, pareto.c,
@@ -73,6 +82,18 @@ typedef struct netem_link_params {
 	int rate_celloverhead; /* bytes added to each cell (may be negative) */
 	int limit;             /* packets, tc: limit; accepted, not modelled, 0 = tc's 1000 */
 	bool down;             /* partition: every packet is dropped */
+	/* ntplab extensions, not tc-netem (the tc parser refuses their names and
+	 * netem_link_format_tc() cannot write them; docs/netem.md): */
+	int copies;            /* extra copies of a duplicated packet, 1..NETEM_COPIES_MAX
+	                          (0 is taken as tc's 1) */
+	int pass_one_in;       /* packets: only offered packets k = 0, N, 2N, ... pass
+	                          (k counts every packet offered); 0 or 1 = all */
+	double extra_fraction; /* 0..1, the probability that a packet's delay gets ... */
+	double extra_delay;    /* s, ... this much more (a delay mixture) */
+	double up_every;       /* s, period of the up window; 0 = no window (always up) */
+	double up_for;         /* s, the link is up for up_for of every up_every, ... */
+	double up_from;        /* s, ... starting at up_from after the link's origin
+	                          (netem_link_set_origin) and repeating both ways */
 } netem_link_params;
 
 /* No impairment: zero delay, no loss, dist UNIFORM (tc's default). */
@@ -85,13 +106,16 @@ void netem_link_params_init(netem_link_params *p);
 int netem_link_params_check(const netem_link_params *p, char *err, size_t errsize);
 
 typedef struct netem_link {
-	netem_link_params p; /* a sanitised copy (trace still points at the caller's array) */
-	ntp_rand r_delay;    /* "<name>:delay" */
-	ntp_rand r_loss;     /* "<name>:loss" */
-	ntp_rand r_dup;      /* "<name>:duplicate" */
-	ntp_rand r_reorder;  /* "<name>:reorder" */
-	ntp_rand r_copy;     /* "<name>:copy": a duplicate copy's loss and delay */
-	double delay_last;   /* correlation state: the last correlated uniform */
+	netem_link_params p;   /* a sanitised copy (trace still points at the caller's array) */
+	ntp_rand r_delay;      /* "<name>:delay" */
+	ntp_rand r_loss;       /* "<name>:loss" */
+	ntp_rand r_dup;        /* "<name>:duplicate" */
+	ntp_rand r_reorder;    /* "<name>:reorder" */
+	ntp_rand r_copy;       /* "<name>:copy": a duplicate copy's loss and delay */
+	ntp_rand r_extra;      /* "<name>:extra": whether a packet gets extra_delay */
+	ntp_rand r_copy_extra; /* "<name>:copy-extra": the same for each duplicate copy */
+	int64_t origin;        /* ns, the time up_from counts from (default 0) */
+	double delay_last;     /* correlation state: the last correlated uniform */
 	double loss_last;
 	double dup_last;
 	double reorder_last;
@@ -100,8 +124,8 @@ typedef struct netem_link {
 	uint64_t reorder_count; /* packets delayed since the last reordered one */
 	size_t trace_pos;       /* next trace element */
 	uint64_t offered;       /* packets offered */
-	uint64_t dropped;       /* copies lost (a duplicated packet has two copies) */
-	uint64_t duplicated;    /* packets duplicated (extra copies made) */
+	uint64_t dropped;       /* copies lost (a duplicated packet has 1 + copies) */
+	uint64_t duplicated;    /* extra copies made */
 	uint64_t reordered;     /* packets sent immediately by the reorder rule */
 	uint64_t delivered;     /* copies delivered; offered + duplicated = delivered + dropped */
 	double delay_sum;       /* s, sum of delivered copies' delays */
@@ -118,11 +142,15 @@ void netem_link_init(netem_link *l, const netem_link_params *p, uint64_t seed, c
  * netem_change(). */
 void netem_link_set(netem_link *l, const netem_link_params *p);
 
+/* Where the up window's up_from counts from: the true time (ns) of the
+ * caller's start (ntpsim: the run's start).  netem_link_init sets 0. */
+void netem_link_set_origin(netem_link *l, int64_t origin);
+
 /* A packet of `bytes` bytes (as the rate limiter counts them: tc counts the
  * link-layer frame) offered at true time t (ns).  Returns how many copies
- * arrive (0, 1 or 2) and their arrival times (ns, >= t) in out[], earliest
- * first. */
-int netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[2]);
+ * arrive (0 to 1 + copies) and their arrival times (ns, >= t) in out[],
+ * earliest first. */
+int netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[NETEM_OUT_MAX]);
 
 /* Mean and standard deviation (s) of the delivered copies' delays so far;
  * 0 when nothing was delivered. */

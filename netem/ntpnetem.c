@@ -436,7 +436,9 @@ static void
 offer(shaper *s, uint32_t id, const unsigned char *pkt, size_t len, int64_t now)
 {
 	ntpnetem_item it;
-	int64_t out[2];
+	/* The tc-netem spec cannot ask for ntplab's extensions (the parser
+	 * refuses pass_one_in, extra, copies and up), so n <= 2 here. */
+	int64_t out[NETEM_OUT_MAX];
 	int n;
 
 	memset(&it, 0, sizeof it);

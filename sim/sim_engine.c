@@ -247,6 +247,7 @@ get_link(sim_world *w, uint32_t src, uint32_t dst)
 	sim_scenario_node_name(w->sc, dst, b, sizeof(b));
 	snprintf(name, sizeof(name), "link:%s->%s", a, b);
 	netem_link_init(&l->l, link_params_for(w, src, dst), w->seed, name);
+	netem_link_set_origin(&l->l, w->t0); /* an up window's `from` counts from the start */
 	e.src = src;
 	e.dst = dst;
 	e.link = (uint32_t)w->n_links;
@@ -501,7 +502,7 @@ send_datagram(sim_world *w, sim_node *n, const ntp_addr *to, uint16_t sport, con
 	const netem_fw_rule *hit = NULL;
 	sim_link *link;
 	sim_node *d;
-	int64_t at[2];
+	int64_t at[NETEM_OUT_MAX];
 	long di, slot;
 	int copies;
 
@@ -766,6 +767,44 @@ on_timer(sim_world *w, const sim_event *e)
 /* ------------------------------------------------------------------ */
 /* daemon start and stop                                               */
 
+typedef struct dns_note_ctx {
+	sim_world *w;
+	sim_node *n;
+} dns_note_ctx;
+
+static void
+dns_note(void *ctx, const char *text)
+{
+	dns_note_ctx *c = ctx;
+
+	sim_report_event(c->w, c->n, rel_s(c->w, c->w->now), "dns", text);
+}
+
+/* The host of a daemon starting now.  A conf naming dns: entries is
+ * resolved afresh at every start, as ntpd resolves its names when it
+ * starts (and never again for a server): sim/, not core/, resolves. */
+static ntp_host *
+new_host(sim_world *w, sim_node *n, const sim_node_spec *t, const ntp_host_params *p, char *why,
+         size_t size)
+{
+	dns_note_ctx ctx = {w, n};
+	ntp_conf *c;
+	ntp_host *h;
+
+	if (!t->uses_dns) {
+		return ntp_host_new(t->conf, p, why, size);
+	}
+	c = malloc(sizeof(*c));
+	if (c == NULL) {
+		snprintf(why, size, "out of memory (resolved ntp.conf)");
+		return NULL;
+	}
+	sim_dns_resolve_conf(w->sc, t->conf, rel_s(w, w->now), c, dns_note, &ctx);
+	h = ntp_host_new(c, p, why, size);
+	free(c);
+	return h;
+}
+
 static int
 start_host(sim_world *w, sim_node *n)
 {
@@ -798,7 +837,7 @@ start_host(sim_world *w, sim_node *n)
 	p.drift_ppm = t->drift_ppm;
 	p.allow_big_first_step = t->big_first_step;
 	p.now = host_now(w, n, local_now(w, n, NULL));
-	n->host = ntp_host_new(t->conf, &p, why, sizeof(why));
+	n->host = new_host(w, n, t, &p, why, sizeof(why));
 	if (n->host == NULL) {
 		snprintf(w->warn, sizeof(w->warn),
 		         "node %s: the core rejected its configuration: %s", name, why);

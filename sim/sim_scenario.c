@@ -25,8 +25,8 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_scenario_load.h"
 
 #define MAX_FILE_BYTES (4 << 20) /* B, a scenario file (ours: 400x the largest catalogue file) */
 #define MAX_NESTING                                                                                \
@@ -195,7 +195,7 @@ load_real(loader *ld, const yaml_node_t *n)
 static const char *const top_keys[] = {
         "name",       "description", "seed",  "start",    "duration", "sample_interval",
         "sync_bound", "network",     "nodes", "firewall", "events",   "checks",
-        "real",       NULL,
+        "real",       "dns",         NULL,
 };
 
 enum {
@@ -212,6 +212,7 @@ enum {
 	TK_EVENTS,
 	TK_CHECKS,
 	TK_REAL,
+	TK_DNS,
 	TK_COUNT
 };
 
@@ -334,6 +335,12 @@ load_top(loader *ld, const yaml_node_t *root)
 	/* Without a single node every reference below would fail again. */
 	if (ld->fatal || ld->sc->n_nodes == 0) {
 		return -1;
+	}
+	/* dns names join the node names before the confs are resolved */
+	if (val[TK_DNS] != NULL) {
+		mark = ld_path_key(ld, "dns");
+		ld_load_dns(ld, val[TK_DNS]);
+		ld_path_restore(ld, mark);
 	}
 	ld_resolve_confs(ld);
 	for (size_t i = 0; i < sizeof SECTIONS / sizeof SECTIONS[0] && !ld->fatal; i++) {
@@ -557,6 +564,7 @@ sim_scenario_free(sim_scenario *sc)
 	free(sc->net_default_trace);
 	free(sc->fw);
 	free(sc->fw_line);
+	ld_free_dns(sc);
 	for (size_t i = 0; i < sc->n_events; i++) {
 		free(sc->events[i].groups);
 		free(sc->events[i].link.trace);

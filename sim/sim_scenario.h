@@ -83,7 +83,22 @@ typedef struct sim_node_spec {
 	size_t n_query_at;
 	char impl[SIM_IMPL_MAX]; /* real world only (realnet.py): which daemon runs the node;
 	                            "" = refd; ntpsim always runs the ntplab core */
+	bool uses_dns;           /* its conf names a dns: entry, resolved at each daemon start */
 } sim_node_spec;
+
+/* A name of the scenario's dns: section (docs/scenarios.md, "DNS").  It
+ * answers `addrs` until `at`, `later` from then on; an empty answer (or
+ * `fail`) means the name does not resolve. */
+typedef struct sim_dns_entry {
+	char name[NTP_CONF_HOST_MAX];
+	int line;
+	bool fail;       /* never resolves */
+	ntp_addr *addrs; /* owned: the answer before `at` */
+	size_t n_addrs;
+	double at;       /* s since start, when the answer changes; < 0: never */
+	ntp_addr *later; /* owned: the answer from `at` on (may be empty) */
+	size_t n_later;
+} sim_dns_entry;
 
 typedef struct sim_link_spec {
 	sim_range from, to;
@@ -176,6 +191,8 @@ typedef struct sim_scenario {
 	netem_fw_rule *fw;
 	int *fw_line;
 	size_t n_fw;
+	sim_dns_entry *dns;
+	size_t n_dns;
 	sim_event_spec *events;
 	size_t n_events;
 	sim_check_spec *checks;
@@ -204,5 +221,26 @@ ntp_addr sim_scenario_node_addr(const sim_scenario *sc, uint32_t index);
 
 /* Resolve a node or template name to its range.  Returns 0 or -1. */
 int sim_scenario_find(const sim_scenario *sc, const char *name, sim_range *out);
+
+/* The dns: entry named `name` (case-insensitive, as DNS), or NULL. */
+const sim_dns_entry *sim_scenario_dns_find(const sim_scenario *sc, const char *name);
+
+/* What entry e answers at t (s since start): the count of *addrs, 0 when
+ * the name does not resolve then. */
+size_t sim_dns_answer(const sim_dns_entry *e, double t, const ntp_addr **addrs);
+
+/* Called with what resolving a conf did ("cannot resolve NAME", ...). */
+typedef void (*sim_dns_note_fn)(void *ctx, const char *text);
+
+/* The conf a daemon starting at t (s since start) runs: `in` with its
+ * `server`/`peer` lines that name dns: entries resolved to the first
+ * address answered (a name that does not resolve creates no association,
+ * as in ntpd), and its `pool` lines of dns names expanded into servers the
+ * way ntpd's pool does it (one new address per pool in turn, none already
+ * used, while there are fewer than NTP_SELECT_MAXCLOCK associations, the
+ * pool lines included).  Lines naming nodes were resolved at load and are
+ * copied.  note (may be NULL) hears each resolution. */
+void sim_dns_resolve_conf(const sim_scenario *sc, const ntp_conf *in, double t, ntp_conf *out,
+                          sim_dns_note_fn note, void *ctx);
 
 #endif

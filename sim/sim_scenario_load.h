@@ -8,6 +8,7 @@
  *   sim_scenario_yaml.c     errors, field paths, YAML node access, typed values
  *   sim_scenario_nodes.c    nodes, clocks, faults, query nodes, ntp.conf, addresses
  *   sim_scenario_network.c  network: default and links, firewall
+ *   sim_scenario_dns.c      dns: names for ntp.conf besides the node names
  *   sim_scenario_events.c   events
  *   sim_scenario_checks.c   checks
  *
@@ -113,6 +114,7 @@ int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double
 extern const char *const ld_query_keys[];
 
 bool ld_addr_add(ntp_addr *a, uint32_t k);
+long ld_owner_of(const sim_scenario *sc, const ntp_addr *a);
 int ld_get_node_ref(loader *ld, const yaml_node_t *n, sim_range *out, bool single);
 int ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *count);
 int ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others);
@@ -132,6 +134,10 @@ int ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l,
                        netem_link_params *p);
 int ld_load_network(loader *ld, const yaml_node_t *n);
 int ld_load_firewall(loader *ld, const yaml_node_t *n);
+
+/* sim_scenario_dns.c */
+int ld_load_dns(loader *ld, const yaml_node_t *n);
+void ld_free_dns(sim_scenario *sc);
 
 /* sim_scenario_events.c */
 int ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out);

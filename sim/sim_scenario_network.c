@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_scenario_load.h"
 
 #define MAX_TRACE_POINTS 1000000 /* delays of a TRACE distribution (ours) */
+#define PASS_ONE_IN_MAX  1000000 /* packets, largest N of pass_one_in (ours) */
 
 /* ------------------------------------------------------------------ */
 /* network links                                                       */
@@ -73,10 +74,10 @@ get_trace(loader *ld, const yaml_node_t *n, double **trace, size_t *len)
 }
 
 const char *const ld_link_keys[] = {
-        "netem",          "delay",   "jitter",       "delay_corr",  "dist",
-        "trace",          "loss",    "loss_corr",    "gemodel",     "duplicate",
-        "duplicate_corr", "reorder", "reorder_corr", "reorder_gap", "rate",
-        "down",           "from",    "to",           "both",        NULL,
+        "netem",        "delay",       "jitter",  "delay_corr", "dist",           "trace",
+        "loss",         "loss_corr",   "gemodel", "duplicate",  "duplicate_corr", "reorder",
+        "reorder_corr", "reorder_gap", "rate",    "down",       "copies",         "pass_one_in",
+        "extra",        "up",          "from",    "to",         "both",           NULL,
 };
 
 enum {
@@ -96,6 +97,10 @@ enum {
 	LK_GAP,
 	LK_RATE,
 	LK_DOWN,
+	LK_COPIES,
+	LK_PASS,
+	LK_EXTRA,
+	LK_UP,
 	LK_FROM,
 	LK_TO,
 	LK_BOTH,
@@ -208,6 +213,126 @@ get_gemodel(loader *ld, const yaml_node_t *n, netem_link_params *p)
 	return ld_errors_since(ld, errors);
 }
 
+/* The scalar that switches an inherited extra or up off ("none",
+ * "always"), or -1 when v is not that scalar. */
+static int
+switched_off(const yaml_node_t *v, const char *word)
+{
+	if (v->type != YAML_SCALAR_NODE) {
+		return -1;
+	}
+	return strcmp((const char *)v->data.scalar.value, word) == 0 ? 0 : -1;
+}
+
+/* Read the mapping n's fields `keys` into v[] with the readers get[];
+ * those in `required` (bits) must be there.  Returns the errors. */
+static int
+get_sub_fields(loader *ld, const yaml_node_t *n, const char *const *keys,
+               int (*const *get)(loader *, const yaml_node_t *, double *), double *v,
+               uint64_t required, const char *what)
+{
+	uint64_t seen = 0;
+	unsigned errors = ld->n_errors;
+
+	FOR_PAIRS(n, pr)
+	{
+		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, what);
+
+		if (i >= 0) {
+			size_t mark = ld_path_key(ld, keys[i]);
+
+			get[i](ld, ld_get(ld, pr->value), &v[i]);
+			ld_path_restore(ld, mark);
+		}
+	}
+	for (int i = 0; keys[i] != NULL && ld_errors_since(ld, errors) == 0; i++) {
+		if ((required >> i & 1) && !(seen >> i & 1)) {
+			ld_fail(ld, n, "%s needs '%s'", what, keys[i]);
+		}
+	}
+	return ld_errors_since(ld, errors);
+}
+
+/* A delay mixture {fraction, delay} (chrony 126-burst: 70 % of packets
+ * 150 ms later), or `none`.  One field: it replaces an inherited mixture. */
+static int
+get_extra(loader *ld, const yaml_node_t *n, netem_link_params *p)
+{
+	static const char *const keys[] = {"fraction", "delay", NULL};
+	static int (*const get[])(loader *, const yaml_node_t *, double *) = {ld_get_prob,
+	                                                                      ld_get_time_nonneg};
+	double v[2] = {0.0, 0.0};
+
+	if (switched_off(n, "none") == 0) {
+		p->extra_fraction = 0.0;
+		p->extra_delay = 0.0;
+		return 0;
+	}
+	if (ld_expect_mapping(ld, n, "a delay mixture {fraction: 70%, delay: 150ms} or none") !=
+	    0) {
+		return -1;
+	}
+	if (get_sub_fields(ld, n, keys, get, v, 3, "extra") != 0) {
+		return -1;
+	}
+	if (!(v[1] > 0.0)) {
+		return ld_fail(ld, n, "extra.delay must be more than 0 s (or write extra: none)");
+	}
+	p->extra_fraction = v[0];
+	p->extra_delay = v[1];
+	return 0;
+}
+
+/* An up window {for, every, from} (chrony 014-intermittent: up 1200 s of
+ * every 10,000 s), or `always`.  One field, like extra. */
+static int
+get_up(loader *ld, const yaml_node_t *n, netem_link_params *p)
+{
+	static const char *const keys[] = {"for", "every", "from", NULL};
+	static int (*const get[])(loader *, const yaml_node_t *, double *) = {
+	        ld_get_time_nonneg, ld_get_time_nonneg, ld_get_time_nonneg};
+	double v[3] = {0.0, 0.0, 0.0};
+
+	if (switched_off(n, "always") == 0) {
+		p->up_for = p->up_every = p->up_from = 0.0;
+		return 0;
+	}
+	if (ld_expect_mapping(
+	            ld, n, "an up window {for: 1200s, every: 10000s, from: 0s} or always") != 0) {
+		return -1;
+	}
+	if (get_sub_fields(ld, n, keys, get, v, 3, "up") != 0) {
+		return -1;
+	}
+	if (!(v[0] > 0.0 && v[0] <= v[1])) {
+		return ld_fail(ld, n,
+		               "up.for must be more than 0 s and at most up.every, got for %g s, "
+		               "every %g s",
+		               v[0], v[1]);
+	}
+	if (v[1] > NETEM_TIME_MAX_S || v[2] > NETEM_TIME_MAX_S) {
+		return ld_fail(ld, n,
+		               "up.every and up.from must be at most %g s (libnetem's limit)",
+		               NETEM_TIME_MAX_S);
+	}
+	p->up_for = v[0];
+	p->up_every = v[1];
+	p->up_from = v[2];
+	return 0;
+}
+
+static int
+get_int_field(loader *ld, const yaml_node_t *v, long long max, int *out)
+{
+	long long ll;
+
+	if (ld_get_int(ld, v, 1, max, &ll) != 0) {
+		return -1;
+	}
+	*out = (int)ll;
+	return 0;
+}
+
 static int
 get_dist(loader *ld, const yaml_node_t *v, netem_link_params *p)
 {
@@ -278,6 +403,14 @@ get_link_field(loader *ld, int i, const yaml_node_t *v, netem_link_params *p, do
 		return rc;
 	case LK_DOWN:
 		return ld_get_bool(ld, v, &p->down);
+	case LK_COPIES:
+		return get_int_field(ld, v, NETEM_COPIES_MAX, &p->copies);
+	case LK_PASS:
+		return get_int_field(ld, v, PASS_ONE_IN_MAX, &p->pass_one_in);
+	case LK_EXTRA:
+		return get_extra(ld, v, p);
+	case LK_UP:
+		return get_up(ld, v, p);
 	default:
 		return 0; /* netem: first, by the caller; from/to/both: ld_get_link_ends */
 	}
@@ -338,6 +471,14 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 	if ((seen & (UINT64_C(1) << LK_LOSS)) && (seen & (UINT64_C(1) << LK_GEMODEL))) {
 		ld_fail(ld, n,
 		        "give 'loss' or 'gemodel', not both (tc-netem takes one loss model)");
+	}
+	/* copies of the entry's own with nothing duplicated would do nothing
+	 * (an inherited copies is fine: the entry may switch duplicate off) */
+	if ((seen & (UINT64_C(1) << LK_COPIES)) && p->copies > 1 && !(p->duplicate > 0.0)) {
+		ld_fail(ld, n,
+		        "copies: %d has no effect without duplicate (every packet: duplicate: "
+		        "100%%)",
+		        p->copies);
 	}
 	/* A delay of the entry's own replaces an inherited delay trace. */
 	if ((seen & (UINT64_C(1) << LK_DELAY | UINT64_C(1) << LK_JITTER)) &&

@@ -57,8 +57,8 @@ ld_addr_add(ntp_addr *a, uint32_t k)
 }
 
 /* The node that owns an address, or -1. */
-static long
-owner_of(const sim_scenario *sc, const ntp_addr *a)
+long
+ld_owner_of(const sim_scenario *sc, const ntp_addr *a)
 {
 	for (size_t i = 0; i < sc->n_nodes; i++) {
 		const sim_node_spec *t = &sc->nodes[i];
@@ -1221,6 +1221,41 @@ names_itself(loader *ld, const sim_node_spec *t, const char *path, const ntp_con
 	return true;
 }
 
+/* Whether addresses a[0..n) include node t or one of its replicas. */
+static bool
+dns_answer_has(const sim_scenario *sc, const sim_node_spec *t, const ntp_addr *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		long owner = ld_owner_of(sc, &a[i]);
+
+		if (owner >= 0 && (uint32_t)owner >= t->first &&
+		    (uint32_t)owner - t->first < t->count) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A conf line naming a dns: entry stays unresolved here: the engine asks
+ * the entry at each daemon start, as ntpd resolves when it starts.  Only
+ * an answer that would make the node its own server is refused now. */
+static void
+check_dns_name(loader *ld, sim_node_spec *t, const char *path, const ntp_conf_server *s,
+               const sim_dns_entry *e)
+{
+	static const char *const directive[] = {"server", "pool", "peer"};
+
+	t->uses_dns = true;
+	if (dns_answer_has(ld->sc, t, e->addrs, e->n_addrs) ||
+	    dns_answer_has(ld->sc, t, e->later, e->n_later)) {
+		conf_report(ld, t, path, s->line, 1, true,
+		            "%s '%.60s': dns entry (line %d) answers %s: a node cannot be its own "
+		            "server",
+		            directive[s->kind], s->host, e->line,
+		            t->count == 1 ? "this node itself" : "one of this node's replicas");
+	}
+}
+
 /* One server, peer or pool line of node t's conf. */
 static void
 resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *s)
@@ -1232,7 +1267,7 @@ resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *
 		return;
 	}
 	if (s->addr.family != NTP_AF_NONE) {
-		long owner = owner_of(ld->sc, &s->addr);
+		long owner = ld_owner_of(ld->sc, &s->addr);
 
 		if (owner < 0) {
 			conf_report(ld, t, path, s->line, 1, false,
@@ -1244,9 +1279,15 @@ resolve_server(loader *ld, sim_node_spec *t, const char *path, ntp_conf_server *
 		return;
 	}
 	if (sim_scenario_find(ld->sc, s->host, &r) != 0) {
+		const sim_dns_entry *e = sim_scenario_dns_find(ld->sc, s->host);
+
+		if (e != NULL) {
+			check_dns_name(ld, t, path, s, e);
+			return;
+		}
 		conf_report(ld, t, path, s->line, 1, true,
 		            "cannot resolve '%.60s': ntpsim resolves host names only to the "
-		            "scenario's node names",
+		            "scenario's node names and the names of its dns: section",
 		            s->host);
 		return;
 	}

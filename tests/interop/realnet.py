@@ -799,8 +799,11 @@ class Conf:
                     try:
                         ipaddress.ip_address(host)
                     except ValueError:
-                        raise ScenarioError("%s: ntp.conf names '%s', which is no node"
-                                            % (node.name, host))
+                        dns = [e.get("name") for e in sc.data.get("dns") or []]
+                        raise ScenarioError("%s: ntp.conf names '%s', which is no node%s"
+                                            % (node.name, host,
+                                               " (dns: names are ntpsim only; realnet has "
+                                               "no resolver for them)" if host in dns else ""))
                     self.notes.append("%s: %s is no node's address: kept, unroutable"
                                       % (node.name, host))
                     self.servers.append((d, host, opts, None))
@@ -1266,6 +1269,21 @@ def _gemodel_args(g):
     return " ".join("%g%%" % (probability(v) * 100) for v in vals)
 
 
+def _extension_in_use(f):
+    """The first of ntplab's link extensions (docs/scenarios.md) that the
+    merged fields f switch on, or None; `extra: none`, `up: always`,
+    `pass_one_in: 1` and `copies` without `duplicate` change nothing."""
+    if f.get("pass_one_in") not in (None, 1, "1"):
+        return "pass_one_in"
+    if f.get("extra") not in (None, "none"):
+        return "extra"
+    if f.get("up") not in (None, "always"):
+        return "up"
+    if f.get("copies") not in (None, 1, "1") and f.get("duplicate") not in (None, 0, "0"):
+        return "copies"
+    return None
+
+
 def link_spec_string(m, base=None):
     """A scenario link mapping (netem string and/or fields), on top of the
     fields of base (the network default, or the file's link an event
@@ -1274,6 +1292,10 @@ def link_spec_string(m, base=None):
     f = merge_link(base, m)
     if f.get("trace") is not None:
         return None, "delay trace"
+    ext = _extension_in_use(f)
+    if ext:
+        return None, ("ntplab's link field '%s' (ntpsim only: ntpnetem takes tc-netem "
+                      "syntax, which has no word for it)" % ext)
     parts = []
     if f.get("delay") is not None or f.get("jitter") is not None:
         seg = "delay %s" % fmt_tc_time(seconds(f.get("delay") or 0))

@@ -38,7 +38,7 @@ measure_delays(const netem_link_params *p, int n, const char *name)
 	cr_assert_not_null(d);
 	netem_link_init(&l, p, 12345, name);
 	for (int i = 0; i < n; i++) {
-		int64_t t = (int64_t)i * SPACING, out[2];
+		int64_t t = (int64_t)i * SPACING, out[NETEM_OUT_MAX];
 
 		if (netem_link_offer(&l, t, 48, out) == 1) {
 			d[m++] = (double)(out[0] - t) / 1e9;
@@ -220,7 +220,7 @@ Test(netem_dist, trace_replays_cyclically)
 	p.delay = 1.0; /* unused under TRACE */
 	netem_link_init(&l, &p, 1, "trace");
 	for (int i = 0; i < 10; i++) {
-		int64_t t = MS(100) * i, out[2];
+		int64_t t = MS(100) * i, out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, t, 48, out), 1);
 		cr_assert_eq(out[0] - t, (int64_t)llround(trace[i % 3] * 1e9), "packet %d", i);
@@ -285,7 +285,7 @@ measure_loss(const netem_link_params *p, int n)
 
 	netem_link_init(&l, p, 777, "loss");
 	for (int i = 0; i < n; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 		bool now = netem_link_offer(&l, (int64_t)i * SPACING, 48, out) == 0;
 
 		lost += now;
@@ -383,7 +383,7 @@ Test(netem_loss, down_drops_everything)
 	p.down = true;
 	netem_link_init(&l, &p, 1, "down");
 	for (int i = 0; i < 1000; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, MS(i), 48, out), 0);
 	}
@@ -393,7 +393,7 @@ Test(netem_loss, down_drops_everything)
 	p.down = false;
 	netem_link_set(&l, &p);
 	{
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, MS(2000), 48, out), 1, "back up after set()");
 	}
@@ -412,7 +412,7 @@ Test(netem_dup, duplicate_rate)
 	p.duplicate = 0.10;
 	netem_link_init(&l, &p, 5, "dup");
 	for (int i = 0; i < N_STAT; i++) {
-		int64_t t = (int64_t)i * SPACING, out[2];
+		int64_t t = (int64_t)i * SPACING, out[NETEM_OUT_MAX];
 		int n = netem_link_offer(&l, t, 48, out);
 
 		cr_assert(n == 1 || n == 2);
@@ -441,7 +441,7 @@ Test(netem_dup, duplicate_with_loss_follows_netem_enqueue)
 	p.loss = loss;
 	netem_link_init(&l, &p, 9, "duploss");
 	for (int i = 0; i < N_STAT; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		count[netem_link_offer(&l, (int64_t)i * SPACING, 48, out)]++;
 	}
@@ -461,7 +461,7 @@ Test(netem_reorder, fraction_sent_immediately)
 	p.reorder = 0.25;
 	netem_link_init(&l, &p, 3, "reorder");
 	for (int i = 0; i < N_STAT; i++) {
-		int64_t t = (int64_t)i * MS(1), out[2];
+		int64_t t = (int64_t)i * MS(1), out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, t, 48, out), 1);
 		cr_assert(out[0] == t || out[0] == t + MS(10));
@@ -479,7 +479,7 @@ Test(netem_reorder, gap_with_certainty_reorders_every_nth)
 	cr_assert_eq(netem_link_parse("delay 10ms reorder 100% gap 5", &p, NULL, 0), 0);
 	netem_link_init(&l, &p, 3, "gap");
 	for (int i = 0; i < 100; i++) {
-		int64_t t = (int64_t)i * MS(1), out[2];
+		int64_t t = (int64_t)i * MS(1), out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, t, 48, out), 1);
 		/* The 5th, 10th, ... packet overtakes the four delayed before it. */
@@ -498,7 +498,7 @@ Test(netem_reorder, gap_with_probability)
 	cr_assert_eq(netem_link_parse("delay 10ms reorder 50% gap 5", &p, NULL, 0), 0);
 	netem_link_init(&l, &p, 3, "gap50");
 	for (int i = 0; i < N_STAT; i++) {
-		int64_t t = (int64_t)i * MS(1), out[2];
+		int64_t t = (int64_t)i * MS(1), out[NETEM_OUT_MAX];
 
 		netem_link_offer(&l, t, 48, out);
 		immediate += out[0] == t;
@@ -515,7 +515,7 @@ Test(netem_reorder, jitter_alone_reorders_like_netem_tfifo)
 
 	netem_link_init(&l, &p, 3, "tfifo");
 	for (int i = 0; i < 1000; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		netem_link_offer(&l, (int64_t)i * MS(1), 48, out);
 		overtaken += out[0] < prev;
@@ -535,7 +535,7 @@ Test(netem_rate, back_to_back_packets_spaced_by_size_over_rate)
 	cr_assert_eq(netem_link_parse("delay 10ms rate 1mbit", &p, NULL, 0), 0);
 	netem_link_init(&l, &p, 1, "rate");
 	for (int i = 0; i < 10; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		/* 125 bytes * 8 / 1 Mbit/s = 1 ms each, all offered at t = 0. */
 		cr_assert_eq(netem_link_offer(&l, 0, 125, out), 1);
@@ -543,7 +543,7 @@ Test(netem_rate, back_to_back_packets_spaced_by_size_over_rate)
 		             (long long)out[0]);
 	}
 	{
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		/* After the queue drained, only delay + own transmission time. */
 		netem_link_offer(&l, MS(1000), 1250, out);
@@ -557,7 +557,7 @@ Test(netem_rate, cells_and_overheads_as_in_the_man_page)
 	 * cells = 106 bytes; at 8 kbit/s (1000 bytes/s) that is 106 ms. */
 	netem_link_params p;
 	netem_link l;
-	int64_t out[2];
+	int64_t out[NETEM_OUT_MAX];
 
 	cr_assert_eq(netem_link_parse("rate 8kbit 0 48 5", &p, NULL, 0), 0);
 	cr_assert_eq(p.rate_cellsize, 48);
@@ -584,7 +584,7 @@ Test(netem_rate, rate_keeps_fifo_order_despite_jitter)
 	p.rate = 10e6;
 	netem_link_init(&l, &p, 3, "ratefifo");
 	for (int i = 0; i < 1000; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		netem_link_offer(&l, (int64_t)i * MS(1), 100, out);
 		cr_assert_geq(out[0], prev, "the rate queue is first in, first out");
@@ -613,7 +613,7 @@ static void
 run(netem_link *l, int from, int n, int64_t *arrivals)
 {
 	for (int i = from; i < from + n; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 		int k = netem_link_offer(l, (int64_t)i * MS(1), 90, out);
 
 		arrivals[2 * i] = k > 0 ? out[0] : -1;
@@ -682,7 +682,7 @@ Test(netem_determinism, adding_impairments_keeps_the_delay_sequence)
 	netem_link_init(&a, &plain, 99, "path");
 	netem_link_init(&b, &plain, 99, "path");
 	for (int i = 0; i < 20000; i++) {
-		int64_t t = (int64_t)i * SPACING, oa[2], ob[2];
+		int64_t t = (int64_t)i * SPACING, oa[NETEM_OUT_MAX], ob[NETEM_OUT_MAX];
 		int nb;
 
 		if (i == 100) {
@@ -1059,7 +1059,7 @@ Test(netem_params, check_reports_bad_values_and_links_survive_them)
 	p.reorder_gap = -9;
 	netem_link_init(&l, &p, 0, NULL);
 	for (int i = 0; i < 100; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 		int n = netem_link_offer(&l, INT64_MAX - 5, 48, out);
 
 		for (int k = 0; k < n; k++) {
@@ -1071,7 +1071,7 @@ Test(netem_params, check_reports_bad_values_and_links_survive_them)
 	p.trace_len = 2;
 	netem_link_set(&l, &p);
 	for (int i = 0; i < 10; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		cr_assert_eq(netem_link_offer(&l, 0, 48, out), 2, "duplicate clamps to 100%%");
 		cr_assert_geq(out[0], 0);
@@ -1086,7 +1086,7 @@ Test(netem_params, stats_helpers)
 	netem_link_init(&l, &p, 3, "stats");
 	cr_assert_eq(netem_link_delay_mean(&l), 0.0);
 	for (int i = 0; i < 20000; i++) {
-		int64_t out[2];
+		int64_t out[NETEM_OUT_MAX];
 
 		netem_link_offer(&l, (int64_t)i * SPACING, 48, out);
 	}

@@ -513,6 +513,48 @@ Test(scen_links, a_link_event_modifies_what_the_file_gives_its_links)
 	sim_scenario_free(&sc);
 }
 
+/* ntplab's extensions are link fields like the others: inherited from the
+ * default field by field, extra and up each replaced whole (none, always
+ * switch them off), and modified by link events. */
+Test(scen_links, extensions_inherit_field_by_field_and_switch_off)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_eq(
+	        load_net("network:\n"
+	                 "  default: {delay: 1ms, duplicate: 100%, copies: 3, pass_one_in: 20,\n"
+	                 "            extra: {fraction: 70%, delay: 150ms},\n"
+	                 "            up: {for: 1200s, every: 10000s, from: 60s}}\n"
+	                 "  links:\n"
+	                 "    - {from: a, to: b, loss: 1%}\n"
+	                 "    - {from: b, to: a, extra: none, up: always, pass_one_in: 1,\n"
+	                 "       duplicate: 0}\n"
+	                 "events:\n"
+	                 "  - {at: 10, do: link, from: a, to: b1, extra: {fraction: 5%, "
+	                 "delay: 1s}}\n",
+	                 &sc, err),
+	        0, "%s", err);
+	cr_assert_eq(sc.links[0].p.copies, 3);
+	cr_assert_eq(sc.links[0].p.pass_one_in, 20);
+	cr_assert_float_eq(sc.links[0].p.extra_fraction, 0.70, 1e-15);
+	cr_assert_float_eq(sc.links[0].p.extra_delay, 0.150, 1e-15);
+	cr_assert_float_eq(sc.links[0].p.up_for, 1200.0, 1e-12);
+	cr_assert_float_eq(sc.links[0].p.up_every, 10000.0, 1e-12);
+	cr_assert_float_eq(sc.links[0].p.up_from, 60.0, 1e-12);
+	/* switched off; an inherited copies with duplicate 0 is no error */
+	cr_assert_float_eq(sc.links[1].p.extra_fraction, 0.0, 0.0);
+	cr_assert_float_eq(sc.links[1].p.up_every, 0.0, 0.0);
+	cr_assert_eq(sc.links[1].p.pass_one_in, 1);
+	cr_assert_eq(sc.links[1].p.copies, 3);
+	/* the event replaces the mixture and keeps the links entry's loss */
+	cr_assert_float_eq(sc.events[0].link.p.extra_fraction, 0.05, 1e-15);
+	cr_assert_float_eq(sc.events[0].link.p.extra_delay, 1.0, 1e-15);
+	cr_assert_float_eq(sc.events[0].link.p.loss, 0.01, 1e-15);
+	cr_assert_eq(sc.events[0].link.p.pass_one_in, 20);
+	sim_scenario_free(&sc);
+}
+
 Test(scen_links, a_link_event_over_links_with_different_parameters_is_refused)
 {
 	sim_scenario sc;
