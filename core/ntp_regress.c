@@ -64,19 +64,30 @@
 #define RG_MIN_REGRESS                                                                             \
 	3               /* samples for a regression with residuals (chrony                         \
 	                   MIN_SAMPLES_FOR_REGRESS) */
-#define RG_MIN_ASYM 8   /* samples before the asymmetry is fitted (ours) */
-#define RG_ASYM_T   3.0 /* |asymmetry| / its standard error to take it (ours) */
+#define RG_MIN_ASYM 12  /* samples before the asymmetry is fitted (ours) */
+#define RG_ASYM_T   4.0 /* |asymmetry| / its standard error to take it (ours) */
 #define RG_EXCESS_TO_SCALE                                                                         \
-	1.4             /* median delay excess / this = weight scale (chrony                       \
-	                   divides by SD_TO_DIST_RATIO 0.7; half that scale                        \
-	                   favours low-delay samples more: S3's RMS -15 %,                         \
-	                   S1, S4, S6 within 5 %, docs/disciplines.md) */
-#define RG_STEP_SDS 2.0 /* uncertainties an offset must clear the step threshold by */
-#define RG_MISS_SDS 3.0 /* a sample this many sds off the prediction cuts the window */
-#define RG_MIN_SLEW 1.0 /* s, shortest phase slew (ours: one update's worth) */
+	1.4                       /* median delay excess / this = weight scale (chrony             \
+	                             divides by SD_TO_DIST_RATIO 0.7; half that scale              \
+	                             favours low-delay samples more: S3's RMS -15 %,               \
+	                             S1, S4, S6 within 5 %, docs/disciplines.md) */
+#define RG_STEP_SDS        2.0    /* uncertainties an offset must clear the step threshold by */
+#define RG_PRIOR_PER_DELAY 0.2887 /* sd of a sample per s of delay: 1/sqrt(12) */
+#define RG_PRIOR_DOF       2.0    /* samples' worth of weight of that prior noise */
+#define RG_MIN_WEIGHTING   8      /* samples before delay weights may be used (ours) */
+#define RG_WEIGHT_EVIDENCE 1.5    /* the slower half's residuals must be this much larger */
+#define RG_MISS_SDS        3.0    /* a sample this many sds off the prediction cuts the window */
+#define RG_MIN_SLEW        1.0    /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
-	1e-3              /* s/s, frequency uncertainty with no estimate (chrony                   \
-	                     WORST_CASE_FREQ_BOUND is 2000 ppm; 1000 ppm here) */
+	1e-3 /* s/s, frequency uncertainty with no estimate (chrony                                \
+	        WORST_CASE_FREQ_BOUND is 2000 ppm; 1000 ppm here) */
+#define RG_MAX_UPDATE_SKEW                                                                         \
+	1e-3 /* s/s, a skew over this does not move the frequency                                  \
+	        (chrony maxupdateskew 1000 ppm) */
+#define RG_DRIFT_SKEW                                                                              \
+	5e-6              /* s/s, uncertainty of a drift-file frequency (ours: an                  \
+	                     ntpd drift file has no skew; a few ppm covers the                     \
+	                     temperature it was written at) */
 #define RG_MIN_SKEW 1e-12 /* s/s, floor of a frequency uncertainty (chrony MIN_SKEW) */
 #define RG_FREQ_LIMIT                                                                              \
 	0.09 /* s/s, largest frequency correction: under ntp_clock's                               \
@@ -145,6 +156,8 @@ typedef struct rg_sys {
 	ntp_time last_epoch; /* newest sample a clock update used */
 	double last_t;       /* s, time of the last clock update */
 	double offset, jitter, freq, skew, wander;
+	bool have_prior; /* a drift file gave prior_freq, uncertain by prior_skew */
+	double prior_freq, prior_skew;
 	int8_t poll;
 	bool interval;
 	double low, high;
@@ -212,6 +225,13 @@ static const ntp_disc_param rg_params[] = {
          .min = 0,
          .max = 1e6,
          .what = "how long configured sources never heard from still count for the majority"},
+        {.name = "driftskew",
+         .unit = "s/s",
+         .dflt = RG_DRIFT_SKEW,
+         .min = RG_MIN_SKEW,
+         .max = 1e-3,
+         .what = "uncertainty of the drift file's frequency: how much a first, short "
+                 "measurement may move it"},
         {.name = "asymfit",
          .dflt = 1,
          .min = 0,
@@ -353,25 +373,20 @@ fit_window(const rg_src *s, int from, const double *w, double prior, rg_fit *f)
 	for (int i = from; i < s->n; i++) {
 		rss += w[i] * sq(y_of(s, i, f) - (f->a + f->b * (s->p[i].t - f->t0)));
 	}
-	/* With two samples the line has no residual: take the prior noise. */
-	f->sigma = n > 2 ? sqrt(rss / (n - 2)) : prior;
-	f->sigma = fmax(f->sigma, prior * 0.1);
+	/* The residuals' estimate of the noise, with the prior worth
+	 * RG_PRIOR_DOF samples: two or three samples cannot claim to be
+	 * quieter than their delays allow. */
+	f->sigma = sqrt((rss + RG_PRIOR_DOF * sq(prior)) / (n - 2 + RG_PRIOR_DOF));
 	f->ok = n >= 2 && stt > 0.0;
 }
 
+/* The median of n values (sorted in place; n <= RG_MAX_SAMPLES). */
 static double
-median_excess(const rg_src *s, double min_delay)
+median_of(double *e, int n)
 {
-	double e[RG_MAX_SAMPLES];
-	int n = s->n;
-
 	if (n <= 0) {
 		return 0.0;
 	}
-	for (int i = 0; i < n; i++) {
-		e[i] = s->p[i].delay - min_delay;
-	}
-	/* insertion sort: n <= 64 */
 	for (int i = 1; i < n; i++) {
 		double v = e[i];
 		int j = i - 1;
@@ -382,6 +397,39 @@ median_excess(const rg_src *s, double min_delay)
 		e[j + 1] = v;
 	}
 	return e[n / 2];
+}
+
+static double
+median_excess(const rg_src *s, double min_delay)
+{
+	double e[RG_MAX_SAMPLES];
+
+	for (int i = 0; i < s->n; i++) {
+		e[i] = s->p[i].delay - min_delay;
+	}
+	return median_of(e, s->n);
+}
+
+/* The fit's offset at t in the free-running frame, and its uncertainty. */
+static double
+fit_x(const rg_fit *f, double t)
+{
+	return f->a + f->b * (t - f->t0);
+}
+
+static double
+fit_sd(const rg_fit *f, double t)
+{
+	if (!f->ok) {
+		return f->sigma + RG_MAX_SKEW * fabs(t - f->t0);
+	}
+	return f->sigma * sqrt(1.0 / f->w_sum + sq(t - f->t0) / f->s_tt);
+}
+
+static double
+fit_skew(const rg_fit *f)
+{
+	return f->ok ? fmax(f->sigma / sqrt(f->s_tt), RG_MIN_SKEW) : RG_MAX_SKEW;
 }
 
 /* The delay asymmetry of a path (chrony's estimate_asymmetry()): fit
@@ -436,8 +484,66 @@ fit_asymmetry(const rg_src *s, int from, const double *w)
 	return c > 0.5 ? 0.5 : c < -0.5 ? -0.5 : c;
 }
 
-/* The regression of a source: weights by delay excess, then the longest
- * window whose residuals pass the runs test. */
+/* The longest window whose residuals pass the runs test. */
+static void
+find_window(const rg_sys *r, rg_src *s, const double *w, double prior)
+{
+	rg_fit base = s->fit;
+
+	for (int from = 0; from <= s->n - 2; from++) {
+		rg_fit f = base;
+		int pos, neg;
+
+		f.asym = s->fit_asym;
+		fit_window(s, from, w, prior, &f);
+		f.runs = count_runs(s, from, &f, w, &pos, &neg);
+		if (!f.ok) {
+			continue;
+		}
+		if (s->n - from <= RG_MIN_REGRESS || runs_ok(f.runs, pos, neg, r->runs_z)) {
+			s->fit = f;
+			return;
+		}
+	}
+}
+
+/* Do the delay weights describe this path?  On a queueing path (chrony's
+ * exponential delays) a fast exchange is a precise one, and the residuals
+ * of the faster half of the window are clearly smaller than those of the
+ * slower half; on a path whose delay varies on both legs alike (netem's
+ * normal jitter) the fastest exchange is no better, and weighting by
+ * delay only throws samples away.  Too few samples to tell: no weights. */
+static bool
+delay_weights_pay(const rg_src *s, const double *w)
+{
+	const rg_fit *f = &s->fit;
+	int from = s->n - f->n, n_lo = 0, n_hi = 0;
+	double e[RG_MAX_SAMPLES], med, lo = 0.0, hi = 0.0;
+
+	(void)w;
+	if (!f->ok || f->n < RG_MIN_WEIGHTING) {
+		return false;
+	}
+	for (int i = from; i < s->n; i++) {
+		e[i - from] = s->p[i].delay;
+	}
+	med = median_of(e, f->n);
+	for (int i = from; i < s->n; i++) {
+		double r = y_of(s, i, f) - fit_x(f, s->p[i].t);
+
+		if (s->p[i].delay <= med) {
+			lo += r * r;
+			n_lo++;
+		} else {
+			hi += r * r;
+			n_hi++;
+		}
+	}
+	return n_lo > 0 && n_hi > 0 && hi / n_hi > sq(RG_WEIGHT_EVIDENCE) * (lo / n_lo);
+}
+
+/* The regression of a source: weights by delay excess where they pay, the
+ * longest window whose residuals pass the runs test, the asymmetry. */
 static void
 regress(const rg_sys *r, rg_src *s)
 {
@@ -454,59 +560,32 @@ regress(const rg_sys *r, rg_src *s)
 	for (int i = 0; i < s->n; i++) {
 		w[i] = 1.0 / sq(1.0 + (s->p[i].delay - min_delay) / scale);
 	}
-	/* Noise of a lone sample before there are residuals: the delay excess
-	 * scale, and never less than the precision. */
-	prior = fmax(scale * 0.5, r->precision);
+	/* The noise a sample may have before residuals say otherwise: an
+	 * offset error spread evenly over RFC 5905's bound of +-delay/2 has
+	 * an sd of delay/sqrt(12); taken at the fastest exchange seen. */
+	prior = fmax(min_delay * RG_PRIOR_PER_DELAY, r->precision);
 	s->fit.min_delay = min_delay;
 	s->fit.sigma = prior;
 	s->fit.scale = scale;
+	s->fit.asym = s->fit_asym;
 	if (s->n < 2) {
 		s->fit.n = s->n;
 		s->fit.a = s->p[0].x;
 		s->fit.t0 = s->p[0].t;
 		return;
 	}
-	for (int from = 0; from <= s->n - 2; from++) {
-		rg_fit f = {.min_delay = min_delay, .asym = s->fit_asym, .scale = scale};
-		int pos, neg;
-
-		fit_window(s, from, w, prior, &f);
-		f.runs = count_runs(s, from, &f, w, &pos, &neg);
-		if (!f.ok) {
-			continue;
+	find_window(r, s, w, prior);
+	if (!delay_weights_pay(s, w)) {
+		for (int i = 0; i < s->n; i++) {
+			w[i] = 1.0;
 		}
-		if (s->n - from <= RG_MIN_REGRESS || runs_ok(f.runs, pos, neg, r->runs_z)) {
-			s->fit = f;
-			break;
-		}
+		find_window(r, s, w, prior);
 	}
 	if (r->asymfit && s->fit.ok && s->fit.n >= RG_MIN_ASYM) {
 		s->fit_asym = fit_asymmetry(s, s->n - s->fit.n, w);
 		s->fit.asym = s->fit_asym;
 		fit_window(s, s->n - s->fit.n, w, prior, &s->fit);
 	}
-}
-
-/* The fit's offset at t in the free-running frame, and its uncertainty. */
-static double
-fit_x(const rg_fit *f, double t)
-{
-	return f->a + f->b * (t - f->t0);
-}
-
-static double
-fit_sd(const rg_fit *f, double t)
-{
-	if (!f->ok) {
-		return f->sigma + RG_MAX_SKEW * fabs(t - f->t0);
-	}
-	return f->sigma * sqrt(1.0 / f->w_sum + sq(t - f->t0) / f->s_tt);
-}
-
-static double
-fit_skew(const rg_fit *f)
-{
-	return f->ok ? fmax(f->sigma / sqrt(f->s_tt), RG_MIN_SKEW) : RG_MAX_SKEW;
 }
 
 /* ---- the poll ---- */
@@ -587,6 +666,10 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	if (s->have_drift && !s->conf->disable_ntp) {
 		r->freq = s->drift_ppm * 1e-6;
 		r->corr.freq = r->freq;
+		r->prior_freq = r->freq;
+		r->prior_skew = PARAM(s, "driftskew", RG_DRIFT_SKEW);
+		r->skew = r->prior_skew;
+		r->have_prior = true;
 		r->state = NTP_DISC_FSET;
 	}
 	ntp_select_params_default(&r->sel);
@@ -930,10 +1013,36 @@ step_allowed(const rg_sys *r, double offset, double sd)
 	       (r->makestep_limit < 0 || r->updates < r->makestep_limit);
 }
 
+/* The frequency: the regression's, combined with the drift file's by
+ * inverse variance while the regression is still short and noisy.  The
+ * drift-file prior is used as it was at start (not updated), since each
+ * regression already holds every sample before it: feeding one into the
+ * next, as chrony's get_clock_estimates() does, counts samples twice and
+ * let 3 ms of network noise swing a 0-ppm clock by 200 ppm in 90 s.  A
+ * regression with a skew over RG_MAX_UPDATE_SKEW (chrony maxupdateskew)
+ * is not used at all. */
+static double
+freq_filter(rg_sys *r, const rg_comb *cb)
+{
+	double w0, w1;
+
+	if (!cb->has_freq || cb->skew > RG_MAX_UPDATE_SKEW) {
+		return r->corr.freq;
+	}
+	if (!r->have_prior) {
+		r->skew = cb->skew;
+		return cb->freq;
+	}
+	w0 = 1.0 / sq(r->prior_skew);
+	w1 = 1.0 / sq(cb->skew);
+	r->skew = 1.0 / sqrt(w0 + w1);
+	return (w0 * r->prior_freq + w1 * cb->freq) / (w0 + w1);
+}
+
 static void
 decide_clock(rg_sys *r, const rg_comb *cb, double t, ntp_disc_decision *out)
 {
-	double f = clamp_freq(cb->has_freq ? cb->freq : r->corr.freq);
+	double f = clamp_freq(freq_filter(r, cb));
 	double interval = r->updates > 0 ? t - r->last_t : 0.0;
 
 	out->adj.what = NTP_CLOCK_SLEW;
@@ -997,7 +1106,6 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	decide_clock(r, &cb, t, out);
 	r->offset = cb.offset;
 	r->jitter = cb.sd;
-	r->skew = cb.skew;
 	r->last_t = t;
 	r->updates++;
 	ps = peer->src;
