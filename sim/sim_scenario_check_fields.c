@@ -406,9 +406,10 @@ get_char_cond(loader *ld, const yaml_node_t *v, sim_state_cond *k)
 	}
 	if (strlen(s) != 1 || strchr(set, s[0]) == NULL) {
 		return ld_fail(ld, v, "expected one of ntpq's %s characters (%s), got '%.20s'",
-		               k->field == SIM_SF_TYPE ? "type"
-		                                       : "tally (quote the blank: \" \")",
-		               k->field == SIM_SF_TYPE ? "u l s b m p" : "' ' x . - + # * o", s);
+		               k->field == SIM_SF_TYPE ? "type" : "tally",
+		               k->field == SIM_SF_TYPE ? "u l s b m p"
+		                                       : "\" \" x . - + # * o; quote the blank",
+		               s);
 	}
 	snprintf(k->text, sizeof(k->text), "%s", s);
 	return 0;
