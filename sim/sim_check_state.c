@@ -361,7 +361,7 @@ sim_check_window_judge(const sim_check_spec *c, const sim_check_acc *a, char *ou
 		snprintf(out, size, "no state seen in [%g s, %s]", c->from, to);
 		return false;
 	}
-	snprintf(out, size, "%s in [%g s, %s] (%lld %s)", never ? "never" : "held throughout",
+	snprintf(out, size, "%s [%g s, %s] (%lld %s)", never ? "never in" : "held throughout",
 	         c->from, to, a->count + (a->have_before ? 1 : 0),
 	         c->kind == SIM_CHECK_SYNCED ? "samples" : "states");
 	return true;

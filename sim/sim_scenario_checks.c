@@ -310,12 +310,17 @@ label_kind(const sim_scenario *sc, sim_check_spec *c)
 		label_add(c, " result '%s'", c->text);
 		break;
 	case SIM_CHECK_INTERVAL:
-		label_add(c, " %s%s%s shortest in [%s, %s]", dirs[c->dir],
-		          c->have_source ? " " : "", c->have_source ? c->source_name : "",
-		          format_bound(c->ivl_min_lo, a, sizeof(a)),
-		          format_bound(c->ivl_min_hi, b, sizeof(b)));
-		label_add(c, " mean in [%s, %s]", format_bound(c->ivl_mean_lo, a, sizeof(a)),
-		          format_bound(c->ivl_mean_hi, b, sizeof(b)));
+		label_add(c, " %s%s%s", dirs[c->dir],
+		          c->have_source ? (c->dir == SIM_PKT_SENT ? " to " : " from ") : "",
+		          c->have_source ? c->source_name : "");
+		if (isfinite(c->ivl_min_lo) || isfinite(c->ivl_min_hi)) {
+			label_add(c, " shortest in [%s, %s]", format_bound(c->ivl_min_lo, a, sizeof(a)),
+			          format_bound(c->ivl_min_hi, b, sizeof(b)));
+		}
+		if (isfinite(c->ivl_mean_lo) || isfinite(c->ivl_mean_hi)) {
+			label_add(c, " mean in [%s, %s]", format_bound(c->ivl_mean_lo, a, sizeof(a)),
+			          format_bound(c->ivl_mean_hi, b, sizeof(b)));
+		}
 		break;
 	default:
 		label_add(c, " held >= %g%% of synced time", c->min_fraction * 100.0);
