@@ -214,8 +214,8 @@ sim_check_log(const sim_check_spec *c, sim_check_acc *a, double t, const char *w
 	a->count++;
 }
 
-static bool
-peer_is_source(const sim_check_spec *c, const ntp_peer_info *p)
+bool
+sim_check_is_source(const sim_check_spec *c, const ntp_peer_info *p)
 {
 	if (c->source.family != NTP_AF_NONE) {
 		return ntp_addr_same_host(&p->addr, &c->source);
@@ -233,7 +233,7 @@ sim_check_peers(const sim_check_spec *c, sim_check_acc *a, double t, const ntp_p
 	for (size_t i = 0; i < n; i++) {
 		const ntp_peer_info *p = &peers[i];
 
-		if (!peer_is_source(c, p)) {
+		if (!sim_check_is_source(c, p)) {
 			continue;
 		}
 		if (strchr(REJECTED_TALLIES, p->tally) != NULL && p->tally != '\0' &&

@@ -131,6 +131,13 @@ bool sim_check_finish(const sim_check_spec *c, const sim_check_acc *accs, const 
 /* Case-insensitive substring test (an empty needle matches). */
 bool sim_contains_nocase(const char *haystack, const char *needle);
 
+/* Is p the association of the check's `source` (family NONE: a local
+ * clock driver)? */
+bool sim_check_is_source(const sim_check_spec *c, const ntp_peer_info *p);
+
+/* "3600 s", or "the end" for INFINITY (a window's edge, an `at`). */
+const char *sim_check_format_time(double t, char *buf, size_t size);
+
 /* Names of enum sim_state_field, NULL-terminated (the YAML keys). */
 extern const char *const sim_state_field_names[];
 

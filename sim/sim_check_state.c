@@ -28,15 +28,6 @@ window_to(const sim_check_spec *c)
 	return c->to > 0.0 ? c->to : INFINITY;
 }
 
-static bool
-is_source(const sim_check_spec *c, const ntp_peer_info *p)
-{
-	if (c->source.family != NTP_AF_NONE) {
-		return ntp_addr_same_host(&p->addr, &c->source);
-	}
-	return p->type == 'l'; /* a local clock driver */
-}
-
 static void
 view_of(const sim_check_spec *c, const sim_state *s, sim_state_view *v, const char **reason)
 {
@@ -59,7 +50,7 @@ view_of(const sim_check_spec *c, const sim_state *s, sim_state_view *v, const ch
 	for (size_t i = 0; i < s->n_peers; i++) {
 		const ntp_peer_info *p = &s->peers[i];
 
-		if (!is_source(c, p)) {
+		if (!sim_check_is_source(c, p)) {
 			continue;
 		}
 		v->present = true;
@@ -308,13 +299,13 @@ describe_state(const sim_check_spec *c, const sim_state_view *v, char *out, size
 	}
 }
 
-static const char *
-format_at(double t, char *buf, size_t size)
+const char *
+sim_check_format_time(double t, char *buf, size_t size)
 {
 	if (isinf(t)) {
 		snprintf(buf, size, "the end");
 	} else {
-		snprintf(buf, size, "%.3f s", t);
+		snprintf(buf, size, "%g s", t);
 	}
 	return buf;
 }
@@ -334,11 +325,11 @@ sim_check_window_judge(const sim_check_spec *c, const sim_check_acc *a, char *ou
 	}
 	if (c->when == SIM_WHEN_AT) {
 		if (!a->have_before) {
-			snprintf(out, size, "no state seen by %s", format_at(c->from, at, sizeof(at)));
+			snprintf(out, size, "no state seen by %s", sim_check_format_time(c->from, at, sizeof(at)));
 			return false;
 		}
 		describe_state(c, &a->before, what, sizeof(what));
-		format_at(c->from, at, sizeof(at));
+		sim_check_format_time(c->from, at, sizeof(at));
 		if (c->kind == SIM_CHECK_SELECTED) {
 			snprintf(out, size, "%s at %s (%s)",
 			         a->before_ok ? "system peer" : "not the system peer", at, what);
@@ -351,12 +342,16 @@ sim_check_window_judge(const sim_check_spec *c, const sim_check_acc *a, char *ou
 		const sim_state_view *v = before_against ? &a->before : &a->first_bad;
 
 		describe_state(c, v, what, sizeof(what));
-		snprintf(out, size, "%s at %s%s: %s", verb,
-		         format_at(before_against ? c->from : v->t, at, sizeof(at)),
+		if (before_against) {
+			sim_check_format_time(c->from, at, sizeof(at));
+		} else {
+			snprintf(at, sizeof(at), "%.3f s", v->t); /* as the other verdicts time */
+		}
+		snprintf(out, size, "%s at %s%s: %s", verb, at,
 		         before_against ? " (in effect from before)" : "", what);
 		return false;
 	}
-	format_at(c->to > 0.0 ? c->to : INFINITY, to, sizeof(to));
+	sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, to, sizeof(to));
 	if (!never && !a->have_before && a->count == 0) {
 		snprintf(out, size, "no state seen in [%g s, %s]", c->from, to);
 		return false;

@@ -208,42 +208,67 @@ set_other(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 	return 0;
 }
 
-/* since: {node, name, reason} in an event check, {node, what, text} in a
- * log check: the keys of the check itself. */
-static int
-get_since_line(loader *ld, const yaml_node_t *v, sim_check_spec *c)
-{
-	static const char *const event_keys[] = {"node", "name", "reason", NULL};
-	static const char *const log_keys[] = {"node", "what", "text", NULL};
-	const char *const *keys = c->kind == SIM_CHECK_EVENT ? event_keys : log_keys;
-	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
-	int code;
+/* One field of a small mapping, by its index in the mapping's keys. */
+typedef void (*field_getter)(loader *ld, int i, const yaml_node_t *v, sim_check_spec *c);
 
+/* Hand each field of mapping v to get (unknown and repeated fields are
+ * errors); *seen gets a bit per key given.  Returns the errors found. */
+static int
+read_fields(loader *ld, const yaml_node_t *v, const char *const *keys, const char *where,
+            field_getter get, sim_check_spec *c, uint64_t *seen)
+{
+	unsigned errors = ld->n_errors;
+
+	*seen = 0;
 	FOR_PAIRS(v, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *x = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "'since'");
+		int i = ld_key_index(ld, k, keys, seen, where);
 		size_t mark;
 
 		if (i < 0) {
 			continue;
 		}
 		mark = ld_path_key(ld, keys[i]);
-		if (i == 0) {
-			set_other(ld, x, c);
-		} else if (i == 1 && c->kind == SIM_CHECK_EVENT) {
-			ld_get_event_name(ld, x, c->since_match.what, sizeof(c->since_match.what),
-			                  &code);
-		} else if (i == 1) {
-			ld_get_what(ld, x, c->since_match.what, sizeof(c->since_match.what));
-		} else {
-			ld_get_text(ld, x, c->since_match.text, sizeof(c->since_match.text),
-			            "text to find");
-		}
+		get(ld, i, x, c);
 		ld_path_restore(ld, mark);
 	}
-	if (ld_errors_since(ld, errors) != 0) {
+	return ld_errors_since(ld, errors);
+}
+
+/* since: {node, name, reason} in an event check, {node, what, text} in a
+ * log check: the keys of the check itself. */
+static void
+get_since_field(loader *ld, int i, const yaml_node_t *x, sim_check_spec *c)
+{
+	int code;
+
+	if (i == 0) {
+		set_other(ld, x, c);
+	} else if (i == 1 && c->kind == SIM_CHECK_EVENT) {
+		ld_get_event_name(ld, x, c->since_match.what, sizeof(c->since_match.what), &code);
+	} else if (i == 1) {
+		ld_get_what(ld, x, c->since_match.what, sizeof(c->since_match.what));
+	} else {
+		ld_get_text(ld, x, c->since_match.text, sizeof(c->since_match.text), "text to find");
+	}
+}
+
+int
+ld_get_since(loader *ld, const yaml_node_t *v, sim_check_spec *c)
+{
+	static const char *const event_keys[] = {"node", "name", "reason", NULL};
+	static const char *const log_keys[] = {"node", "what", "text", NULL};
+	const char *const *keys = c->kind == SIM_CHECK_EVENT ? event_keys : log_keys;
+	uint64_t seen;
+
+	if (v->type != YAML_MAPPING_NODE) {
+		if (ld_get_time_nonneg(ld, v, &c->since) != 0) {
+			return -1;
+		}
+		return ld_check_in_run(ld, v, c->since, true, "no line can come after it");
+	}
+	if (read_fields(ld, v, keys, "'since'", get_since_field, c, &seen) != 0) {
 		return -1;
 	}
 	if (c->since_match.what[0] == '\0') {
@@ -254,25 +279,22 @@ get_since_line(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 	return 0;
 }
 
-int
-ld_get_since(loader *ld, const yaml_node_t *v, sim_check_spec *c)
+static void
+get_compare_field(loader *ld, int i, const yaml_node_t *x, sim_check_spec *c)
 {
-	if (v->type == YAML_MAPPING_NODE) {
-		return get_since_line(ld, v, c);
+	if (i == 0) {
+		set_other(ld, x, c);
+	} else if (ld_get_number(ld, x, &c->factor) == 0 &&
+	           !(c->factor > 0.0 && c->factor <= FACTOR_MAX)) {
+		ld_fail(ld, x, "expected a factor > 0 and <= %g", FACTOR_MAX);
 	}
-	if (ld_get_time_nonneg(ld, v, &c->since) != 0) {
-		return -1;
-	}
-	return ld_check_in_run(ld, v, c->since, true, "no line can come after it");
 }
 
 int
 ld_get_compare(loader *ld, const yaml_node_t *v, int cmp, sim_check_spec *c)
 {
 	static const char *const keys[] = {"node", "factor", NULL};
-	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
-	bool have_node = false;
+	uint64_t seen;
 
 	if (ld_expect_mapping(ld, v, "{node: NAME, factor: F}") != 0) {
 		return -1;
@@ -281,29 +303,10 @@ ld_get_compare(loader *ld, const yaml_node_t *v, int cmp, sim_check_spec *c)
 		return ld_fail(ld, v, "give 'more_than' or 'less_than', not both");
 	}
 	c->factor = 1.0;
-	FOR_PAIRS(v, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *x = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "a comparison");
-		size_t mark;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		if (i == 0) {
-			set_other(ld, x, c);
-			have_node = true;
-		} else if (ld_get_number(ld, x, &c->factor) == 0 &&
-		           !(c->factor > 0.0 && c->factor <= FACTOR_MAX)) {
-			ld_fail(ld, x, "expected a factor > 0 and <= %g", FACTOR_MAX);
-		}
-		ld_path_restore(ld, mark);
-	}
-	if (ld_errors_since(ld, errors) != 0) {
+	if (read_fields(ld, v, keys, "a comparison", get_compare_field, c, &seen) != 0) {
 		return -1;
 	}
-	if (!have_node) {
+	if (!(seen & 1u)) {
 		return ld_fail(ld, v, "a comparison needs 'node': the node to compare with");
 	}
 	c->cmp = cmp;

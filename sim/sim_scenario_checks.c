@@ -114,18 +114,6 @@ label_add(sim_check_spec *c, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* A window's edge: a time or the end. */
-static const char *
-format_time(double t, char *buf, size_t size)
-{
-	if (isinf(t)) {
-		snprintf(buf, size, "end");
-	} else {
-		snprintf(buf, size, "%g s", t);
-	}
-	return buf;
-}
-
 /* A range's end: a time (all its digits: step sizes need them) or +-inf. */
 static const char *
 format_bound(double t, char *buf, size_t size)
@@ -143,8 +131,8 @@ label_window(sim_check_spec *c)
 {
 	char a[32], b[32];
 
-	format_time(c->from, a, sizeof(a));
-	format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b));
+	sim_check_format_time(c->from, a, sizeof(a));
+	sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b));
 	if (c->when == SIM_WHEN_AT && isinf(c->from)) {
 		return; /* the default: at the end */
 	}
@@ -277,7 +265,7 @@ label_kind(const sim_scenario *sc, sim_check_spec *c)
 		label_add(c, " %s%s%s over [%g s, %s]",
 		          c->kind == SIM_CHECK_FREQ && !c->rms ? "|freq error|" : "rms ",
 		          c->kind == SIM_CHECK_RMS ? "offset" : c->rms ? "freq error" : "", a,
-		          c->from, format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b)));
+		          c->from, sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b)));
 		break;
 	case SIM_CHECK_EVENT:
 		label_add(c, " %s%s%s%s", ntp_event_name(c->event_code), c->text[0] ? " '" : "",
