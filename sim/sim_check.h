@@ -135,7 +135,7 @@ bool sim_contains_nocase(const char *haystack, const char *needle);
  * clock driver)? */
 bool sim_check_is_source(const sim_check_spec *c, const ntp_peer_info *p);
 
-/* "3600 s", or "the end" for INFINITY (a window's edge, an `at`). */
+/* "3600 s", or "end" for INFINITY (a window's edge, an `at`). */
 const char *sim_check_format_time(double t, char *buf, size_t size);
 
 /* Names of enum sim_state_field, NULL-terminated (the YAML keys). */

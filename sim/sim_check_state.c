@@ -303,7 +303,7 @@ const char *
 sim_check_format_time(double t, char *buf, size_t size)
 {
 	if (isinf(t)) {
-		snprintf(buf, size, "the end");
+		snprintf(buf, size, "end");
 	} else {
 		snprintf(buf, size, "%g s", t);
 	}
@@ -329,7 +329,11 @@ sim_check_window_judge(const sim_check_spec *c, const sim_check_acc *a, char *ou
 			return false;
 		}
 		describe_state(c, &a->before, what, sizeof(what));
-		sim_check_format_time(c->from, at, sizeof(at));
+		if (isinf(c->from)) {
+			snprintf(at, sizeof(at), "the end");
+		} else {
+			sim_check_format_time(c->from, at, sizeof(at));
+		}
 		if (c->kind == SIM_CHECK_SELECTED) {
 			snprintf(out, size, "%s at %s (%s)",
 			         a->before_ok ? "system peer" : "not the system peer", at, what);
