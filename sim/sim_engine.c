@@ -449,10 +449,65 @@ trace_node(sim_world *w, sim_node *n)
 	sim_report_trace_row(w, n, s.t, s.offset, s.freq_err, s.bound);
 }
 
+/* Clients' ntpq shows a LOCAL(u) driver's refid (127.127.1.u) by name
+ * (core/ntp_info.c peer_refid). */
+#define LOCAL_DRIVER_REFID 0x7f7f0100u /* 127.127.1.0 */
+#define LOCAL_DRIVER_MASK  0xffffff00u
+
+/* The node's refid as its clients' ntpq -p shows it: a code in dots at
+ * stratum 0, 1 and 16, LOCAL(u), else a dotted quad. */
+static void
+format_sys_refid(const sim_node *n, char *buf, size_t size)
+{
+	if (n->stratum <= 1 || n->stratum >= SIM_STRATUM_UNSYNC) {
+		ntp_pkt_refid_format(n->refid, 1, buf, size);
+	} else if ((n->refid & LOCAL_DRIVER_MASK) == LOCAL_DRIVER_REFID) {
+		snprintf(buf, size, "LOCAL(%u)", (unsigned)(n->refid & ~LOCAL_DRIVER_MASK));
+	} else {
+		ntp_pkt_refid_format(n->refid, n->stratum, buf, size);
+	}
+}
+
+/* Hand the node's state (its system variables, the np associations in
+ * w->peers) to the checks that judge states. */
+static void
+observe_state(sim_world *w, sim_node *n, size_t np)
+{
+	sim_state s;
+
+	s.t = rel_s(w, w->now);
+	s.running = n->running;
+	s.has_peer = n->running && n->sys_peer != 0;
+	s.stratum = n->stratum;
+	s.leap = n->leap;
+	s.poll = n->poll;
+	format_sys_refid(n, s.refid, sizeof(s.refid));
+	s.offset = (double)(local_now(w, n, NULL) - w->now) / 1e9;
+	s.est_offset = n->est_offset;
+	s.peers = w->peers;
+	s.n_peers = np;
+	for (uint32_t i = 0; i < n->chk_count; i++) {
+		const sim_chk_ref *r = &w->chk[n->chk_first + i];
+
+		sim_check_state(&w->sc->checks[r->check], &w->acc[r->acc], &s);
+	}
+}
+
+/* The node's associations into w->peers (none while it does not run). */
+static size_t
+fetch_peers(sim_world *w, sim_node *n)
+{
+	if (n->host == NULL) {
+		return 0;
+	}
+	return ntp_host_peers(n->host, mono_now(w, n), w->peers,
+	                      sizeof(w->peers) / sizeof(w->peers[0]));
+}
+
 /* Cache the host's system variables after a call; true when what the
  * trace shows of them changed. */
 static bool
-refresh_sys(sim_world *w, sim_node *n)
+cache_sys(sim_world *w, sim_node *n)
 {
 	ntp_sys_info si;
 	bool changed;
@@ -462,6 +517,7 @@ refresh_sys(sim_world *w, sim_node *n)
 		n->sys_peer = 0;
 		n->leap = NTP_LEAP_NOTSYNC;
 		n->stratum = SIM_STRATUM_UNSYNC;
+		n->refid = 0;
 		return changed;
 	}
 	ntp_host_sys(n->host, &si);
@@ -472,23 +528,49 @@ refresh_sys(sim_world *w, sim_node *n)
 	n->leap = si.leap;
 	n->stratum = si.stratum;
 	n->poll = si.poll;
+	n->refid = si.refid;
 	n->disc_state = si.disc_state;
 	n->rootdelay = si.rootdelay;
 	n->rootdisp = si.rootdisp;
 	n->est_offset = 0.0 - si.offset; /* ntpd's offset is server - local; no -0 */
 	n->freq_ppm = si.freq_ppm;
-	if (n->needs_peers) {
-		size_t np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
-		                           sizeof(w->peers) / sizeof(w->peers[0]));
+	return changed;
+}
 
-		for (uint32_t i = 0; i < n->chk_count; i++) {
-			const sim_chk_ref *r = &w->chk[n->chk_first + i];
+/* After a call into the host (or a start or stop): the cached system
+ * variables, then the checks that look at its peers and state. */
+static bool
+refresh_sys(sim_world *w, sim_node *n)
+{
+	bool changed = cache_sys(w, n);
+	size_t np;
 
-			sim_check_peers(&w->sc->checks[r->check], &w->acc[r->acc], rel_s(w, w->now),
-			                w->peers, np);
-		}
+	if (!n->needs_peers && !n->needs_state) {
+		return changed;
+	}
+	np = fetch_peers(w, n);
+	for (uint32_t i = 0; n->host != NULL && n->needs_peers && i < n->chk_count; i++) {
+		const sim_chk_ref *r = &w->chk[n->chk_first + i];
+
+		sim_check_peers(&w->sc->checks[r->check], &w->acc[r->acc], rel_s(w, w->now),
+		                w->peers, np);
+	}
+	if (n->needs_state) {
+		observe_state(w, n, np);
 	}
 	return changed;
+}
+
+/* A packet node n sent or received, to the checks that time them. */
+static void
+time_packet(sim_world *w, sim_node *n, int dir, const ntp_addr *peer)
+{
+	for (uint32_t i = 0; n->needs_pkts && i < n->chk_count; i++) {
+		const sim_chk_ref *r = &w->chk[n->chk_first + i];
+
+		sim_check_packet(&w->sc->checks[r->check], &w->acc[r->acc], rel_s(w, w->now), dir,
+		                 peer);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -514,6 +596,7 @@ send_datagram(sim_world *w, sim_node *n, const ntp_addr *to, uint16_t sport, con
 		len = NTP_SEND_MAX;
 	}
 	n->st.sent++;
+	time_packet(w, n, SIM_PKT_SENT, &dst);
 	if (w->pcap_on) {
 		sim_pcap_write(&w->pcap, w->now, &src, &dst, buf, len);
 	}
@@ -582,18 +665,23 @@ send_datagram(sim_world *w, sim_node *n, const ntp_addr *to, uint16_t sport, con
 /* ------------------------------------------------------------------ */
 /* host actions                                                        */
 
+/* A line of events.log about node n, and to the checks that count them. */
 static void
-on_event(sim_world *w, sim_node *n, int code, const char *reason)
+log_line(sim_world *w, sim_node *n, double t, const char *what, const char *detail)
 {
-	double t = rel_s(w, w->now);
-
-	n->st.events++;
-	sim_report_event(w, n, t, ntp_event_name(code), reason);
+	sim_report_event(w, n, t, what, detail);
 	for (uint32_t i = 0; i < n->chk_count; i++) {
 		const sim_chk_ref *r = &w->chk[n->chk_first + i];
 
-		sim_check_event(&w->sc->checks[r->check], &w->acc[r->acc], t, code, reason);
+		sim_check_log(&w->sc->checks[r->check], &w->acc[r->acc], t, what, detail);
 	}
+}
+
+static void
+on_event(sim_world *w, sim_node *n, int code, const char *reason)
+{
+	n->st.events++;
+	log_line(w, n, rel_s(w, w->now), ntp_event_name(code), reason);
 }
 
 static void
@@ -607,7 +695,7 @@ on_step(sim_world *w, sim_node *n, double offset)
 	for (uint32_t i = 0; i < n->chk_count; i++) {
 		const sim_chk_ref *r = &w->chk[n->chk_first + i];
 
-		sim_check_step(&w->sc->checks[r->check], &w->acc[r->acc], t);
+		sim_check_step(&w->sc->checks[r->check], &w->acc[r->acc], t, offset);
 	}
 }
 
@@ -851,7 +939,7 @@ start_host(sim_world *w, sim_node *n)
 	n->deadline = NTP_TIME_NEVER;
 	n->spin = 0;
 	refresh_sys(w, n);
-	sim_report_event(w, n, rel_s(w, w->now), "daemon",
+	log_line(w, n, rel_s(w, w->now), "daemon",
 	                 n->st.restarts > 1 ? "restarted" : "started");
 	schedule_timer(w, n, true);
 	return 0;
@@ -870,7 +958,7 @@ stop_host(sim_world *w, sim_node *n, const char *why)
 	n->timer_gen++;
 	n->deadline = NTP_TIME_NEVER;
 	refresh_sys(w, n);
-	sim_report_event(w, n, rel_s(w, w->now), "daemon", why);
+	log_line(w, n, rel_s(w, w->now), "daemon", why);
 }
 
 /* ------------------------------------------------------------------ */
@@ -895,7 +983,7 @@ query_begin(sim_world *w, sim_node *n, const sim_query_spec *spec)
 	if (!spec->unprivileged && n->running) {
 		/* ntpdate binds port 123 unless -u or -q: the daemon holds it. */
 		sim_query_abort(n->query, "the NTP socket is in use, exiting");
-		sim_report_event(w, n, rel_s(w, w->now), "query", n->query->result);
+		log_line(w, n, rel_s(w, w->now), "query", n->query->result);
 		return;
 	}
 	for (int r = 0; r < spec->samples; r++) {
@@ -943,11 +1031,11 @@ query_end(sim_world *w, const sim_event *e)
 	for (size_t i = 0; line[i] != '\0'; i++) {
 		if (line[i] == '\n') {
 			line[i] = '\0';
-			sim_report_event(w, n, rel_s(w, w->now), "query", line + start);
+			log_line(w, n, rel_s(w, w->now), "query", line + start);
 			start = i + 1;
 		}
 	}
-	sim_report_event(w, n, rel_s(w, w->now), "query", q->result);
+	log_line(w, n, rel_s(w, w->now), "query", q->result);
 	if (q->spec->set && q->ok) {
 		int64_t raw;
 
@@ -1057,7 +1145,7 @@ scenario_event(sim_world *w, const sim_event *ev)
 				external_step(w, n, e->value);
 				snprintf(what, sizeof(what), "clock stepped by %+.9f s (external)",
 				         e->value);
-				sim_report_event(w, n, t, "scenario", what);
+				log_line(w, n, t, "scenario", what);
 				break;
 			case SIM_EV_FREQ:
 				sample_node(w, n);
@@ -1066,7 +1154,7 @@ scenario_event(sim_world *w, const sim_event *ev)
 				snprintf(what, sizeof(what),
 				         "oscillator frequency error now %+.3f ppm",
 				         e->value * 1e6);
-				sim_report_event(w, n, t, "scenario", what);
+				log_line(w, n, t, "scenario", what);
 				break;
 			case SIM_EV_STOP:
 				stop_host(w, n, "stopped");
@@ -1082,7 +1170,7 @@ scenario_event(sim_world *w, const sim_event *ev)
 					ntp_host_set_fault(n->host, n->fault);
 				}
 				ntp_fault_format(n->fault, what, sizeof(what));
-				sim_report_event(w, n, t, "fault", what);
+				log_line(w, n, t, "fault", what);
 				break;
 			case SIM_EV_QUERY:
 				query_begin(w, n, &e->query);
@@ -1106,6 +1194,34 @@ scenario_event(sim_world *w, const sim_event *ev)
 /* ------------------------------------------------------------------ */
 /* setup and teardown                                                  */
 
+/* The nodes a check has accumulators for: its own, then the other node
+ * it names (`since: {node: ...}`, more_than, less_than). */
+static uint32_t
+check_acc_count(const sim_check_spec *ck)
+{
+	return ck->nodes.count + ck->other.count;
+}
+
+static uint32_t
+check_acc_node(const sim_check_spec *ck, uint32_t i)
+{
+	return i < ck->nodes.count ? ck->nodes.first + i : ck->other.first;
+}
+
+/* What the engine must hand a node's checks beyond samples and steps. */
+static void
+note_needs(sim_node *n, const sim_check_spec *ck)
+{
+	n->chk_count++;
+	if (ck->kind == SIM_CHECK_REJECTED) {
+		n->needs_peers = true;
+	} else if (ck->kind == SIM_CHECK_SELECTED || ck->kind == SIM_CHECK_STATE) {
+		n->needs_state = true;
+	} else if (ck->kind == SIM_CHECK_INTERVAL) {
+		n->needs_pkts = true;
+	}
+}
+
 static int
 setup_checks(sim_world *w)
 {
@@ -1122,14 +1238,9 @@ setup_checks(sim_world *w)
 		const sim_check_spec *ck = &sc->checks[c];
 
 		w->acc_base[c] = total;
-		total += ck->nodes.count;
-		for (uint32_t i = 0; i < ck->nodes.count; i++) {
-			sim_node *n = &w->nodes[ck->nodes.first + i];
-
-			n->chk_count++;
-			if (ck->kind == SIM_CHECK_REJECTED) {
-				n->needs_peers = true;
-			}
+		total += check_acc_count(ck);
+		for (uint32_t i = 0; i < check_acc_count(ck); i++) {
+			note_needs(&w->nodes[check_acc_node(ck, i)], ck);
 		}
 	}
 	w->acc = calloc(total + 1, sizeof(*w->acc));
@@ -1153,8 +1264,8 @@ setup_checks(sim_world *w)
 	for (size_t c = 0; c < sc->n_checks; c++) {
 		const sim_check_spec *ck = &sc->checks[c];
 
-		for (uint32_t i = 0; i < ck->nodes.count; i++) {
-			uint32_t idx = ck->nodes.first + i;
+		for (uint32_t i = 0; i < check_acc_count(ck); i++) {
+			uint32_t idx = check_acc_node(ck, i);
 			sim_chk_ref *r = &w->chk[w->nodes[idx].chk_first + fill[idx]++];
 
 			r->check = (uint32_t)c;
@@ -1162,6 +1273,12 @@ setup_checks(sim_world *w)
 		}
 	}
 	free(fill);
+	/* Every state check sees the state at the start (no daemon yet). */
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		if (w->nodes[i].needs_state) {
+			observe_state(w, &w->nodes[i], 0);
+		}
+	}
 	return 0;
 }
 
@@ -1294,6 +1411,7 @@ dispatch(sim_world *w, const sim_event *e)
 
 		if (n->query != NULL && n->query->active && p->dst.port == n->query->port) {
 			n->st.received++;
+			time_packet(w, n, SIM_PKT_RECEIVED, &p->src);
 			sim_query_reply(n->query, &p->src, p->buf, p->len,
 			                sim_osc_noisy(&n->osc, local_now(w, n, NULL)));
 		} else if (n->running &&
@@ -1302,6 +1420,7 @@ dispatch(sim_world *w, const sim_event *e)
 			ntp_time local = local_now(w, n, &raw);
 
 			n->st.received++;
+			time_packet(w, n, SIM_PKT_RECEIVED, &p->src);
 			host_call(w, n, p, raw, local);
 		} else {
 			w->dropped_stopped++;
@@ -1341,11 +1460,17 @@ finish_checks(sim_world *w)
 	const sim_scenario *sc = w->sc;
 	double end = rel_s(w, w->t_end);
 
+	/* The state at the end, after the last sample. */
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		if (w->nodes[i].needs_state) {
+			observe_state(w, &w->nodes[i], fetch_peers(w, &w->nodes[i]));
+		}
+	}
 	for (size_t c = 0; c < sc->n_checks; c++) {
 		const sim_check_spec *ck = &sc->checks[c];
 
-		for (uint32_t i = 0; i < ck->nodes.count; i++) {
-			sim_node *n = &w->nodes[ck->nodes.first + i];
+		for (uint32_t i = 0; i < check_acc_count(ck); i++) {
+			sim_node *n = &w->nodes[check_acc_node(ck, i)];
 			sim_check_acc *a = &w->acc[w->acc_base[c] + i];
 
 			if (ck->kind == SIM_CHECK_PACKETS) {
@@ -1359,11 +1484,6 @@ finish_checks(sim_world *w)
 				                     n->query != NULL && n->query->runs > 0
 				                             ? n->query->result
 				                             : NULL);
-			} else if (ck->kind == SIM_CHECK_SELECTED && n->host != NULL) {
-				size_t np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
-				                           sizeof(w->peers) / sizeof(w->peers[0]));
-
-				sim_check_peers(ck, a, end, w->peers, np);
 			}
 		}
 		w->outcome[c].pass =

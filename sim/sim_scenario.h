@@ -145,32 +145,99 @@ enum sim_check_kind {
 	SIM_CHECK_RMS,        /* RMS offset over [from, to] < max */
 	SIM_CHECK_STEPS,      /* number of clock steps in [min, max] */
 	SIM_CHECK_REJECTED,   /* a source is marked rejected, reason matching text */
-	SIM_CHECK_SELECTED,   /* a source is the system peer at the end */
+	SIM_CHECK_SELECTED,   /* a source is the system peer at a time, over a window, never */
 	SIM_CHECK_EVENT,      /* event count (name, reason matching text) in [min, max] */
 	SIM_CHECK_PACKETS,    /* packet count in [min, max] */
-	SIM_CHECK_FREQ,       /* max |frequency error| over [after, end] < max */
+	SIM_CHECK_FREQ,       /* max or RMS |frequency error| over [from, to] < max */
 	SIM_CHECK_QUERY,      /* the last query's result line contains text */
 	SIM_CHECK_BOUND,      /* fraction of synced time with |offset| <= root distance */
+	SIM_CHECK_STATE,      /* system or association variables at a time / over a window */
+	SIM_CHECK_LOG,        /* events.log lines (what, detail matching text) */
+	SIM_CHECK_INTERVAL,   /* shortest and mean interval between packets */
 };
 
 enum sim_packet_dir { SIM_PKT_SENT = 0, SIM_PKT_RECEIVED, SIM_PKT_DROPPED };
+
+/* When a state is judged (SELECTED, STATE, SYNCED with never). */
+enum sim_check_when {
+	SIM_WHEN_AT = 0, /* the state in effect at `from` (INFINITY: the end) */
+	SIM_WHEN_OVER,   /* every state in effect during [from, to] */
+	SIM_WHEN_NEVER,  /* no state in effect during [from, to] */
+};
+
+/* The variables a STATE check can name. */
+enum sim_state_field {
+	SIM_SF_STRATUM = 0, /* system or association */
+	SIM_SF_LEAP,        /* system */
+	SIM_SF_POLL,        /* log2 s, system or association */
+	SIM_SF_REFID,       /* text as ntpq shows it */
+	SIM_SF_RUNNING,     /* system: the daemon runs (0/1) */
+	SIM_SF_EST_ERROR,   /* s, system: true offset - the host's estimate */
+	SIM_SF_REACH,       /* association: the reach register */
+	SIM_SF_TYPE,        /* association: ntpq's t column */
+	SIM_SF_TALLY,       /* association: ntpq's tally character */
+	SIM_SF_WHEN,        /* s, association: since the last valid packet; -1: never */
+	SIM_SF_REASON,      /* association: why its tally (substring) */
+	SIM_SF_PRESENT,     /* association: listed at all (0/1) */
+	SIM_SF_COUNT
+};
+
+#define SIM_STATE_CONDS_MAX 8  /* conditions of one STATE check (ours) */
+#define SIM_WHAT_MAX        24 /* bytes of an events.log `what` word, with NUL */
+
+/* One condition of a STATE check: a number in [lo, hi] or a text. */
+typedef struct sim_state_cond {
+	int field; /* enum sim_state_field */
+	double lo, hi;
+	char text[64];           /* REFID (equal), REASON (contains); TYPE, TALLY: one char */
+} sim_state_cond;
+
+/* The events.log line a `since` names: its first one is the reference. */
+typedef struct sim_log_match {
+	char what[SIM_WHAT_MAX]; /* a host event's name, daemon, scenario, fault or query */
+	char text[SIM_TEXT_MAX]; /* detail substring (case-insensitive) */
+} sim_log_match;
+
+/* A second node a check refers to: `since: {node: ...}`, `more_than`. */
+enum sim_check_cmp { SIM_CMP_NONE = 0, SIM_CMP_MORE, SIM_CMP_LESS };
 
 typedef struct sim_check_spec {
 	int kind;
 	int line;
 	sim_range nodes;
-	ntp_addr source; /* REJECTED, SELECTED */
+	ntp_addr source; /* REJECTED, SELECTED, STATE, INTERVAL (family NONE: local / any) */
 	char source_name[SIM_NAME_MAX];
+	bool have_source;         /* SELECTED, STATE, INTERVAL: `source` or `peer` given */
 	double within;            /* s, SYNCED */
+	bool not_within;          /* SYNCED: passes when NOT synced within `within` */
 	double bound;             /* s, SYNCED: |offset| bound (default 1 ms) */
-	double from, to;          /* s, window (to <= 0: run end) */
-	double max;               /* s or s/s */
+	double from, to;          /* s, window (to <= 0: run end; AT: from INFINITY = end) */
+	int when;                 /* enum sim_check_when */
+	double max;               /* s or s/s; FREQ with rms: the RMS limit */
+	bool rms;                 /* FREQ: RMS over [from, to] instead of the max */
 	double min_fraction;      /* BOUND */
-	long long min, max_count; /* STEPS, EVENT, PACKETS */
+	long long min, max_count; /* STEPS, EVENT, LOG, PACKETS */
+	bool have_by;             /* STEPS: count only steps of a size in [by_lo, by_hi] */
+	double by_lo, by_hi;      /* s, as applied to the clock (+ = forward) */
 	int dir;                  /* enum sim_packet_dir */
 	int event_code;           /* EVENT: enum ntp_event_code */
-	char text[SIM_TEXT_MAX];  /* reason / result substring (case-insensitive) */
-	char label[160];          /* how the report names the check */
+	char text[SIM_TEXT_MAX];  /* reason / result / detail substring (case-insensitive) */
+	char what[SIM_WHAT_MAX];  /* LOG: the events.log `what` counted ("" any) */
+	/* EVENT, LOG: time of the first / last matching line, relative to `since` */
+	bool have_first, have_last;
+	double first_lo, first_hi, last_lo, last_hi;
+	double since;             /* s, constant reference time (default 0) */
+	bool since_line;          /* the reference is the first line matching since_match */
+	sim_log_match since_match;
+	sim_range other;          /* count 1: the node `since` or the comparison names */
+	int cmp;                  /* enum sim_check_cmp: the measure against `other`'s */
+	double factor;            /* ... times this */
+	/* STATE */
+	sim_state_cond conds[SIM_STATE_CONDS_MAX];
+	size_t n_conds;
+	/* INTERVAL: shortest and mean interval, s (lo <= v <= hi) */
+	double ivl_min_lo, ivl_min_hi, ivl_mean_lo, ivl_mean_hi;
+	char label[200];          /* how the report names the check */
 } sim_check_spec;
 
 typedef struct sim_scenario {

@@ -4,81 +4,65 @@
  * label in the report (docs/scenarios.md, "Checks").
  */
 #include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ntp_host.h"
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_check.h"
+#include "sim_scenario_load.h"
 
 /* ------------------------------------------------------------------ */
 /* checks                                                              */
 
 static const char *const check_names[] = {
-        "synced", "offset",  "rms",  "steps", "rejected", "selected",
-        "event",  "packets", "freq", "query", "bound",    NULL,
+        "synced",  "offset", "rms",   "steps", "rejected", "selected", "event",    "packets",
+        "freq",    "query",  "bound", "state", "log",      "interval", NULL,
 };
 
 static const int check_kinds[] = {
         SIM_CHECK_SYNCED,   SIM_CHECK_OFFSET,   SIM_CHECK_RMS,   SIM_CHECK_STEPS,
         SIM_CHECK_REJECTED, SIM_CHECK_SELECTED, SIM_CHECK_EVENT, SIM_CHECK_PACKETS,
-        SIM_CHECK_FREQ,     SIM_CHECK_QUERY,    SIM_CHECK_BOUND,
+        SIM_CHECK_FREQ,     SIM_CHECK_QUERY,    SIM_CHECK_BOUND, SIM_CHECK_STATE,
+        SIM_CHECK_LOG,      SIM_CHECK_INTERVAL,
 };
 
 static const char *const *
 check_keys_for(int kind)
 {
-	static const char *const synced[] = {"within", "bound", NULL};
-	static const char *const window_max[] = {"after", "max", NULL};
-	static const char *const rms[] = {"from", "to", "max", NULL};
-	static const char *const counted[] = {"count", "min", "max", NULL};
+	static const char *const synced[] = {"within", "not_within", "never", "from",
+	                                     "to",     "bound",      NULL};
+	static const char *const offset[] = {"after", "max", "more_than", "less_than", NULL};
+	static const char *const rms[] = {"from", "to", "max", "more_than", "less_than", NULL};
+	static const char *const freq[] = {"after", "from",      "to",        "max",
+	                                   "rms",   "more_than", "less_than", NULL};
+	static const char *const steps[] = {"count",     "min",       "max", "by",
+	                                    "more_than", "less_than", NULL};
 	static const char *const rejected[] = {"source", "reason", NULL};
-	static const char *const selected[] = {"source", NULL};
-	static const char *const event[] = {"name", "reason", "count", "min", "max", NULL};
-	static const char *const packets[] = {"dir", "count", "min", "max", NULL};
+	static const char *const selected[] = {"source", "at", "from", "to", "never", NULL};
+	static const char *const event[] = {"name",  "reason", "count", "min",       "max",
+	                                    "first", "last",   "since", "more_than", "less_than",
+	                                    NULL};
+	static const char *const log[] = {"what",  "text", "count", "min",       "max",
+	                                  "first", "last", "since", "more_than", "less_than",
+	                                  NULL};
+	static const char *const packets[] = {"dir",       "count",     "min", "max",
+	                                      "more_than", "less_than", NULL};
 	static const char *const query[] = {"result", NULL};
 	static const char *const bound[] = {"min_fraction", NULL};
+	static const char *const state[] = {
+	        "source",  "at",        "from",  "to",   "never", "stratum", "leap",
+	        "poll",    "refid",     "running", "est_error", "reach", "type", "tally",
+	        "when",    "reason",    "present", NULL};
+	static const char *const interval[] = {"dir", "peer", "min", "mean", NULL};
+	static const char *const *const by_kind[] = {
+	        NULL,  synced,  offset, rms,   steps, rejected, selected, event,
+	        packets, freq,  query,  bound, state, log,      interval,
+	};
 
-	switch (kind) {
-	case SIM_CHECK_SYNCED:
-		return synced;
-	case SIM_CHECK_OFFSET:
-	case SIM_CHECK_FREQ:
-		return window_max;
-	case SIM_CHECK_RMS:
-		return rms;
-	case SIM_CHECK_STEPS:
-		return counted;
-	case SIM_CHECK_REJECTED:
-		return rejected;
-	case SIM_CHECK_SELECTED:
-		return selected;
-	case SIM_CHECK_EVENT:
-		return event;
-	case SIM_CHECK_PACKETS:
-		return packets;
-	case SIM_CHECK_QUERY:
-		return query;
-	default:
-		return bound;
-	}
-}
-
-static int
-event_code_from_name(const char *s)
-{
-	/* The host names its codes; the list ends where names run out. */
-	for (int code = 1; code < 256; code++) {
-		const char *name = ntp_event_name(code);
-
-		if (name == NULL || name[0] == '\0' || strcmp(name, "unknown") == 0) {
-			break;
-		}
-		if (strcmp(name, s) == 0) {
-			return code;
-		}
-	}
-	return 0;
+	return by_kind[kind];
 }
 
 static int
@@ -90,6 +74,7 @@ get_source(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 	if (s == NULL) {
 		return -1;
 	}
+	c->have_source = true;
 	snprintf(c->source_name, sizeof(c->source_name), "%s", s);
 	if (sim_scenario_find(ld->sc, s, &r) == 0) {
 		if (r.count != 1) {
@@ -109,11 +94,232 @@ get_source(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* labels                                                              */
+
+static void
+label_add(sim_check_spec *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+label_add(sim_check_spec *c, const char *fmt, ...)
+{
+	size_t len = strlen(c->label);
+	va_list ap;
+
+	if (len + 1 >= sizeof(c->label)) {
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->label + len, sizeof(c->label) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* A range's end: a time (all its digits: step sizes need them) or +-inf. */
+static const char *
+format_bound(double t, char *buf, size_t size)
+{
+	if (isinf(t)) {
+		snprintf(buf, size, "%sinf", t < 0 ? "-" : "");
+	} else {
+		snprintf(buf, size, "%.12g s", t);
+	}
+	return buf;
+}
+
+static void
+label_window(sim_check_spec *c)
+{
+	char a[32], b[32];
+
+	sim_check_format_time(c->from, a, sizeof(a));
+	sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b));
+	if (c->when == SIM_WHEN_AT && isinf(c->from)) {
+		return; /* the default: at the end */
+	}
+	if (c->when == SIM_WHEN_AT) {
+		label_add(c, " at %s", a);
+	} else {
+		label_add(c, " %s [%s, %s]", c->when == SIM_WHEN_NEVER ? "never in" : "throughout",
+		          a, b);
+	}
+}
+
+static void
+label_counts(sim_check_spec *c)
+{
+	if (c->min == 0 && c->max_count == LLONG_MAX) {
+		return; /* no count asked for */
+	}
+	if (c->min == c->max_count) {
+		label_add(c, " == %lld", c->min);
+	} else if (c->max_count == LLONG_MAX) {
+		label_add(c, " >= %lld", c->min);
+	} else {
+		label_add(c, " in [%lld, %lld]", c->min, c->max_count);
+	}
+}
+
+static void
+label_times(const sim_scenario *sc, sim_check_spec *c)
+{
+	char a[32], b[32], who[SIM_NAME_MAX + 12] = "its", ref[SIM_WHAT_MAX + SIM_NAME_MAX + 24];
+
+	if (c->since_line && c->other.count == 1) {
+		sim_scenario_node_name(sc, c->other.first, who, sizeof(who));
+		snprintf(who + strlen(who), sizeof(who) - strlen(who), "'s");
+	}
+	if (c->since_line) {
+		snprintf(ref, sizeof(ref), "%s first %s", who, c->since_match.what);
+	} else {
+		snprintf(ref, sizeof(ref), "%g s", c->since);
+	}
+	if (c->have_first) {
+		label_add(c, " first in [%s, %s] from %s", format_bound(c->first_lo, a, sizeof(a)),
+		          format_bound(c->first_hi, b, sizeof(b)), ref);
+	}
+	if (c->have_last) {
+		label_add(c, " last in [%s, %s] from %s", format_bound(c->last_lo, a, sizeof(a)),
+		          format_bound(c->last_hi, b, sizeof(b)), ref);
+	}
+}
+
+/* A state variable's value as the check writes it. */
+static const char *
+format_state_value(int field, double v, char *buf, size_t size)
+{
+	if (field == SIM_SF_RUNNING || field == SIM_SF_PRESENT) {
+		snprintf(buf, size, "%s", v != 0.0 ? "true" : "false");
+	} else if (field == SIM_SF_WHEN && v < 0.0) {
+		snprintf(buf, size, "never");
+	} else if (field == SIM_SF_WHEN || field == SIM_SF_EST_ERROR) {
+		format_bound(v, buf, size);
+	} else if (field == SIM_SF_REACH) {
+		snprintf(buf, size, "%o", (unsigned)v);
+	} else {
+		snprintf(buf, size, "%g", v);
+	}
+	return buf;
+}
+
+static void
+label_state(sim_check_spec *c)
+{
+	char a[32], b[32];
+
+	for (size_t i = 0; i < c->n_conds; i++) {
+		const sim_state_cond *k = &c->conds[i];
+		const char *name = sim_state_field_names[k->field];
+
+		if (k->field == SIM_SF_REFID || k->field == SIM_SF_TYPE ||
+		    k->field == SIM_SF_TALLY || k->field == SIM_SF_REASON) {
+			label_add(c, "%s %s '%s'", i ? "," : "", name, k->text);
+		} else if (k->lo == k->hi) {
+			label_add(c, "%s %s %s", i ? "," : "", name,
+			          format_state_value(k->field, k->lo, a, sizeof(a)));
+		} else {
+			label_add(c, "%s %s [%s, %s]", i ? "," : "", name,
+			          format_state_value(k->field, k->lo, a, sizeof(a)),
+			          format_state_value(k->field, k->hi, b, sizeof(b)));
+		}
+	}
+}
+
+static void
+label_kind(const sim_scenario *sc, sim_check_spec *c)
+{
+	char a[32], b[32];
+	static const char *const dirs[] = {"sent", "received", "dropped"};
+
+	(void)sc;
+	switch (c->kind) {
+	case SIM_CHECK_SYNCED:
+		if (c->when == SIM_WHEN_NEVER) {
+			label_window(c);
+		} else {
+			label_add(c, " %swithin %g s", c->not_within ? "not " : "", c->within);
+		}
+		label_add(c, " (|offset| < %s)", ntp_format_seconds(c->bound, a, sizeof(a)));
+		break;
+	case SIM_CHECK_OFFSET:
+		if (isinf(c->max)) {
+			label_add(c, " max |offset| after %g s", c->from);
+			break;
+		}
+		label_add(c, " |offset| < %s after %g s", ntp_format_seconds(c->max, a, sizeof(a)),
+		          c->from);
+		break;
+	case SIM_CHECK_RMS:
+	case SIM_CHECK_FREQ:
+		if (c->kind == SIM_CHECK_FREQ && !c->rms && c->to <= 0.0) {
+			label_add(c, " |freq error| < %g ppm after %g s", c->max * 1e6, c->from);
+			break;
+		}
+		if (isinf(c->max)) {
+			a[0] = '\0'; /* judged only against another node */
+		} else if (c->kind == SIM_CHECK_FREQ) {
+			snprintf(a, sizeof(a), " < %g ppm", c->max * 1e6);
+		} else {
+			snprintf(a, sizeof(a), " < ");
+			ntp_format_seconds(c->max, a + 3, sizeof(a) - 3);
+		}
+		label_add(c, " %s%s%s over [%g s, %s]",
+		          c->kind == SIM_CHECK_FREQ && !c->rms ? "|freq error|" : "rms ",
+		          c->kind == SIM_CHECK_RMS ? "offset" : c->rms ? "freq error" : "", a,
+		          c->from, sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b)));
+		break;
+	case SIM_CHECK_EVENT:
+		label_add(c, " %s%s%s%s", ntp_event_name(c->event_code), c->text[0] ? " '" : "",
+		          c->text, c->text[0] ? "'" : "");
+		break;
+	case SIM_CHECK_LOG:
+		label_add(c, " %s '%s'", c->what[0] ? c->what : "any", c->text);
+		break;
+	case SIM_CHECK_PACKETS:
+		label_add(c, " %s", dirs[c->dir]);
+		break;
+	case SIM_CHECK_STEPS:
+		if (c->have_by) {
+			label_add(c, " by [%s, %s]", format_bound(c->by_lo, a, sizeof(a)),
+			          format_bound(c->by_hi, b, sizeof(b)));
+		}
+		break;
+	case SIM_CHECK_REJECTED:
+		label_add(c, " source %s '%s'", c->source_name, c->text);
+		break;
+	case SIM_CHECK_SELECTED:
+	case SIM_CHECK_STATE:
+		if (c->have_source) {
+			label_add(c, " source %s", c->source_name);
+		}
+		label_window(c);
+		label_state(c);
+		break;
+	case SIM_CHECK_QUERY:
+		label_add(c, " result '%s'", c->text);
+		break;
+	case SIM_CHECK_INTERVAL:
+		label_add(c, " %s%s%s", dirs[c->dir],
+		          c->have_source ? (c->dir == SIM_PKT_SENT ? " to " : " from ") : "",
+		          c->have_source ? c->source_name : "");
+		if (isfinite(c->ivl_min_lo) || isfinite(c->ivl_min_hi)) {
+			label_add(c, " shortest in [%s, %s]", format_bound(c->ivl_min_lo, a, sizeof(a)),
+			          format_bound(c->ivl_min_hi, b, sizeof(b)));
+		}
+		if (isfinite(c->ivl_mean_lo) || isfinite(c->ivl_mean_hi)) {
+			label_add(c, " mean in [%s, %s]", format_bound(c->ivl_mean_lo, a, sizeof(a)),
+			          format_bound(c->ivl_mean_hi, b, sizeof(b)));
+		}
+		break;
+	default:
+		label_add(c, " held >= %g%% of synced time", c->min_fraction * 100.0);
+		break;
+	}
+}
+
 static void
 label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 {
-	char who[SIM_NAME_MAX + 12], a[32], b[32];
-	size_t len;
+	char who[SIM_NAME_MAX + 12], other[SIM_NAME_MAX + 12];
 
 	if (c->nodes.count == 1) {
 		sim_scenario_node_name(sc, c->nodes.first, who, sizeof(who));
@@ -122,66 +328,402 @@ label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 		         sim_scenario_tmpl(sc, c->nodes.first)->name, c->nodes.count);
 	}
 	snprintf(c->label, sizeof(c->label), "%s %s", kind_name, who);
-	len = strlen(c->label);
+	label_kind(sc, c);
+	if (c->kind == SIM_CHECK_STEPS || c->kind == SIM_CHECK_EVENT || c->kind == SIM_CHECK_LOG ||
+	    c->kind == SIM_CHECK_PACKETS) {
+		label_counts(c);
+		label_times(sc, c);
+	}
+	if (c->cmp != SIM_CMP_NONE) {
+		sim_scenario_node_name(sc, c->other.first, other, sizeof(other));
+		label_add(c, " %s %g x %s's", c->cmp == SIM_CMP_MORE ? ">" : "<", c->factor, other);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* fields                                                              */
+
+/* Which fields a check gave (the rules between them come after all). */
+typedef struct check_seen {
+	bool node, max, count, min, maxc, within, source, text, name, frac;
+	bool from, to, at, never, first, last, since, rms, mean, dir;
+	unsigned fields; /* STATE: bit per enum sim_state_field */
+	const yaml_node_t *field_node[SIM_SF_COUNT];
+} check_seen;
+
+enum { NOT_MINE = 1 }; /* a field loader's answer: not one of its keys */
+
+static int
+load_time_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
+                check_seen *f)
+{
+	double t;
+
+	if (strcmp(key, "within") == 0 || strcmp(key, "not_within") == 0) {
+		f->within = true;
+		c->not_within = key[0] == 'n';
+		if (ld_get_time_nonneg(ld, v, &c->within) != 0) {
+			return -1;
+		}
+		return ld_check_in_run(ld, v, c->within, true,
+		                       "the run cannot show whether the node was synced by then");
+	}
+	if (strcmp(key, "bound") == 0) {
+		return ld_get_time_nonneg(ld, v, &c->bound);
+	}
+	if (strcmp(key, "after") == 0 || strcmp(key, "from") == 0) {
+		if (f->from) {
+			return ld_fail(ld, v, "give 'after' or 'from', not both");
+		}
+		f->from = true;
+		if (ld_get_time_nonneg(ld, v, &c->from) != 0) {
+			return -1;
+		}
+		/* the last sample is at the end; an rms window needs length */
+		return ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
+		                       "the check would have no samples to judge");
+	}
+	if (strcmp(key, "to") == 0) {
+		f->to = true;
+		if (ld_get_check_time(ld, v, &t) != 0) {
+			return -1;
+		}
+		if (t == 0.0) {
+			return ld_fail(ld, v, "'to' 0 s leaves no window (the run starts at 0)");
+		}
+		c->to = isinf(t) ? 0.0 : t; /* 0: the end */
+		return 0;
+	}
+	if (strcmp(key, "at") == 0) {
+		f->at = true;
+		return ld_get_check_time(ld, v, &c->from);
+	}
+	if (strcmp(key, "never") == 0) {
+		return ld_get_bool(ld, v, &f->never);
+	}
+	return NOT_MINE;
+}
+
+static int
+load_count_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
+                 check_seen *f)
+{
+	if (strcmp(key, "max") == 0 && (c->kind == SIM_CHECK_OFFSET || c->kind == SIM_CHECK_RMS)) {
+		f->max = true;
+		return ld_get_time_nonneg(ld, v, &c->max);
+	}
+	if ((strcmp(key, "max") == 0 || strcmp(key, "rms") == 0) && c->kind == SIM_CHECK_FREQ) {
+		if (f->max) {
+			return ld_fail(ld, v, "give 'max' or 'rms', not both (two checks judge both)");
+		}
+		f->max = true;
+		c->rms = key[0] == 'r';
+		if (ld_get_freq(ld, v, &c->max) != 0) {
+			return -1;
+		}
+		return c->max < 0.0 ? ld_fail(ld, v, "expected a frequency >= 0") : 0;
+	}
+	if (strcmp(key, "min") == 0 && c->kind == SIM_CHECK_INTERVAL) {
+		f->min = true;
+		return ld_get_time_floor(ld, v, &c->ivl_min_lo, &c->ivl_min_hi);
+	}
+	if (strcmp(key, "mean") == 0) {
+		f->mean = true;
+		return ld_get_time_floor(ld, v, &c->ivl_mean_lo, &c->ivl_mean_hi);
+	}
+	if (strcmp(key, "count") == 0) {
+		f->count = true;
+		return ld_get_count(ld, v, &c->min, &c->max_count);
+	}
+	if (strcmp(key, "min") == 0) {
+		f->min = true;
+		return ld_get_int(ld, v, 0, LLONG_MAX, &c->min);
+	}
+	if (strcmp(key, "max") == 0) {
+		f->maxc = true;
+		return ld_get_int(ld, v, 0, LLONG_MAX, &c->max_count);
+	}
+	if (strcmp(key, "by") == 0) {
+		c->have_by = true;
+		return ld_get_time_range(ld, v, true, &c->by_lo, &c->by_hi);
+	}
+	return NOT_MINE;
+}
+
+static int
+load_match_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
+                 check_seen *f)
+{
+	if (strcmp(key, "source") == 0 || strcmp(key, "peer") == 0) {
+		f->source = true;
+		return get_source(ld, v, c);
+	}
+	if (strcmp(key, "reason") == 0 || strcmp(key, "result") == 0 || strcmp(key, "text") == 0) {
+		f->text = true;
+		return ld_get_text(ld, v, c->text, sizeof(c->text), "text to find");
+	}
+	if (strcmp(key, "name") == 0) {
+		char name[SIM_WHAT_MAX];
+
+		f->name = true;
+		return ld_get_event_name(ld, v, name, sizeof(name), &c->event_code);
+	}
+	if (strcmp(key, "what") == 0) {
+		return ld_get_what(ld, v, c->what, sizeof(c->what));
+	}
+	if (strcmp(key, "dir") == 0) {
+		/* in enum sim_packet_dir order; an interval has no dropped packets */
+		static const char *const dirs[] = {"sent", "received", "dropped", NULL};
+		static const char *const timed[] = {"sent", "received", NULL};
+		bool iv = c->kind == SIM_CHECK_INTERVAL;
+		int d = ld_get_choice(ld, v, iv ? timed : dirs,
+		                      iv ? "sent or received" : "sent, received or dropped");
+
+		f->dir = true;
+		c->dir = d < 0 ? SIM_PKT_SENT : d;
+		return d < 0 ? -1 : 0;
+	}
+	if (strcmp(key, "min_fraction") == 0) {
+		f->frac = true;
+		return ld_get_prob(ld, v, &c->min_fraction);
+	}
+	return NOT_MINE;
+}
+
+static int
+load_relation_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
+                    check_seen *f)
+{
+	if (strcmp(key, "first") == 0) {
+		f->first = c->have_first = true;
+		return ld_get_time_range(ld, v, true, &c->first_lo, &c->first_hi);
+	}
+	if (strcmp(key, "last") == 0) {
+		f->last = c->have_last = true;
+		return ld_get_time_range(ld, v, true, &c->last_lo, &c->last_hi);
+	}
+	if (strcmp(key, "since") == 0) {
+		f->since = true;
+		return ld_get_since(ld, v, c);
+	}
+	if (strcmp(key, "more_than") == 0 || strcmp(key, "less_than") == 0) {
+		return ld_get_compare(ld, v, key[0] == 'm' ? SIM_CMP_MORE : SIM_CMP_LESS, c);
+	}
+	return NOT_MINE;
+}
+
+static int
+load_state_field(loader *ld, int field, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+{
+	f->fields |= 1u << field;
+	f->field_node[field] = v;
+	if (ld_get_state_cond(ld, v, field, &c->conds[c->n_conds]) != 0) {
+		return -1;
+	}
+	c->n_conds++;
+	return 0;
+}
+
+static int
+state_field_index(const char *key)
+{
+	for (int i = 0; sim_state_field_names[i] != NULL; i++) {
+		if (strcmp(key, sim_state_field_names[i]) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+static int
+load_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+{
+	int rc, field = state_field_index(key);
+
+	if (c->kind == SIM_CHECK_STATE && field >= 0) {
+		if (c->n_conds >= SIM_STATE_CONDS_MAX) {
+			return ld_fail(ld, v, "at most %d variables per check; split it",
+			               SIM_STATE_CONDS_MAX);
+		}
+		return load_state_field(ld, field, v, c, f);
+	}
+	if (strcmp(key, "node") == 0) {
+		f->node = true;
+		return ld_get_node_ref(ld, v, &c->nodes, false);
+	}
+	rc = load_time_field(ld, key, v, c, f);
+	if (rc == NOT_MINE) {
+		rc = load_count_field(ld, key, v, c, f);
+	}
+	if (rc == NOT_MINE) {
+		rc = load_match_field(ld, key, v, c, f);
+	}
+	if (rc == NOT_MINE) {
+		rc = load_relation_field(ld, key, v, c, f);
+	}
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* the rules between fields                                            */
+
+/* SELECTED, STATE: at a time, throughout a window, or never in it. */
+static int
+resolve_when(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f)
+{
+	if (f->at && (f->from || f->to || f->never)) {
+		return ld_fail(ld, n, "'at' is one time; 'from'/'to' and 'never' judge a window");
+	}
+	if (f->never) {
+		c->when = SIM_WHEN_NEVER;
+	} else if (f->from || f->to) {
+		c->when = SIM_WHEN_OVER;
+	} else {
+		c->when = SIM_WHEN_AT;
+		if (!f->at) {
+			c->from = INFINITY; /* the end */
+		}
+	}
+	if (c->when != SIM_WHEN_AT && c->to > 0.0 && c->to <= c->from) {
+		return ld_fail(ld, n, "'to' must come after 'from'");
+	}
+	return 0;
+}
+
+static int
+check_synced(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f)
+{
+	if (f->within == f->never) {
+		return ld_fail(ld, n, "a 'synced' check needs 'within' (seconds), 'not_within' or "
+		                      "'never: true'%s",
+		               f->within ? ", one of them" : "");
+	}
+	if (!f->never && (f->from || f->to)) {
+		return ld_fail(ld, n, "'from' and 'to' are the window of 'never: true'");
+	}
+	if (f->never) {
+		c->when = SIM_WHEN_NEVER;
+		if (c->to > 0.0 && c->to <= c->from) {
+			return ld_fail(ld, n, "'to' must come after 'from'");
+		}
+	}
+	return 0;
+}
+
+static int
+check_counted(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f,
+              const char *kind_name)
+{
+	bool timed = f->first || f->last;
+
+	if (f->count && (f->min || f->maxc)) {
+		return ld_fail(ld, n, "give 'count' or 'min'/'max', not both");
+	}
+	if (c->min > c->max_count) {
+		return ld_fail(ld, n, "'min' is larger than 'max'");
+	}
+	if (!f->count && !f->min && !f->maxc && !timed && c->cmp == SIM_CMP_NONE) {
+		return ld_fail(ld, n, "a '%s' check needs 'count' or 'min'/'max'%s", kind_name,
+		               c->kind == SIM_CHECK_EVENT || c->kind == SIM_CHECK_LOG
+		                       ? " (or 'first'/'last')"
+		                       : "");
+	}
+	if (f->since && !timed) {
+		return ld_fail(ld, n, "'since' is the reference of 'first' and 'last'; give one");
+	}
+	if (c->kind == SIM_CHECK_EVENT && !f->name) {
+		return ld_fail(ld, n, "an 'event' check needs 'name'");
+	}
+	if (c->kind == SIM_CHECK_LOG && c->what[0] == '\0' && !f->text) {
+		return ld_fail(ld, n, "a 'log' check needs 'what' or 'text'");
+	}
+	return 0;
+}
+
+/* Which variables belong to an association, which to the system. */
+#define ASSOC_ONLY                                                                                 \
+	((1u << SIM_SF_REACH) | (1u << SIM_SF_TYPE) | (1u << SIM_SF_TALLY) | (1u << SIM_SF_WHEN) | \
+	 (1u << SIM_SF_REASON) | (1u << SIM_SF_PRESENT))
+#define SYSTEM_ONLY ((1u << SIM_SF_LEAP) | (1u << SIM_SF_RUNNING) | (1u << SIM_SF_EST_ERROR))
+
+static int
+check_state(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f)
+{
+	unsigned wrong = f->source ? f->fields & SYSTEM_ONLY : f->fields & ASSOC_ONLY;
+
+	if (f->fields == 0) {
+		return ld_fail(ld, n, "a 'state' check needs a variable (stratum, leap, poll, refid, "
+		                      "running, est_error; with 'source': stratum, poll, refid, "
+		                      "reach, type, tally, when, reason, present)");
+	}
+	for (int i = 0; wrong != 0 && i < SIM_SF_COUNT; i++) {
+		if (wrong & (1u << i)) {
+			return ld_fail(ld, f->field_node[i], "'%s' is a variable of %s", sim_state_field_names[i],
+			               f->source ? "the system: leave out 'source'"
+			                         : "an association: name it with 'source'");
+		}
+	}
+	for (size_t i = 0; i < c->n_conds; i++) {
+		if (c->conds[i].field == SIM_SF_PRESENT && c->conds[i].hi == 0.0 && c->n_conds > 1) {
+			return ld_fail(ld, f->field_node[SIM_SF_PRESENT],
+			               "'present: false' leaves no variables to check; drop the others");
+		}
+	}
+	return resolve_when(ld, n, c, f);
+}
+
+static int
+check_rules(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f,
+            const char *kind_name)
+{
 	switch (c->kind) {
 	case SIM_CHECK_SYNCED:
-		snprintf(c->label + len, sizeof(c->label) - len, " within %g s (|offset| < %s)",
-		         c->within, ntp_format_seconds(c->bound, a, sizeof(a)));
-		break;
+		return check_synced(ld, n, c, f);
 	case SIM_CHECK_OFFSET:
-		snprintf(c->label + len, sizeof(c->label) - len, " |offset| < %s after %g s",
-		         ntp_format_seconds(c->max, a, sizeof(a)), c->from);
-		break;
 	case SIM_CHECK_RMS:
-		if (c->to > 0.0) {
-			snprintf(b, sizeof(b), "%g s", c->to);
-		} else {
-			snprintf(b, sizeof(b), "end");
-		}
-		snprintf(c->label + len, sizeof(c->label) - len, " rms offset < %s over [%g s, %s]",
-		         ntp_format_seconds(c->max, a, sizeof(a)), c->from, b);
-		break;
 	case SIM_CHECK_FREQ:
-		snprintf(c->label + len, sizeof(c->label) - len,
-		         " |freq error| < %g ppm after %g s", c->max * 1e6, c->from);
-		break;
+		if (!f->max && c->cmp == SIM_CMP_NONE) {
+			return ld_fail(ld, n, "a '%s' check needs '%s'", kind_name,
+			               c->kind == SIM_CHECK_FREQ ? "max' or 'rms" : "max");
+		}
+		if (c->to > 0.0 && c->to <= c->from) {
+			return ld_fail(ld, n, "'to' must come after 'from'");
+		}
+		return 0;
 	case SIM_CHECK_STEPS:
-	case SIM_CHECK_EVENT:
 	case SIM_CHECK_PACKETS:
-		if (c->kind == SIM_CHECK_EVENT) {
-			snprintf(c->label + len, sizeof(c->label) - len, " %s%s%s%s",
-			         ntp_event_name(c->event_code), c->text[0] ? " '" : "", c->text,
-			         c->text[0] ? "'" : "");
-		} else if (c->kind == SIM_CHECK_PACKETS) {
-			static const char *const dirs[] = {"sent", "received", "dropped"};
-
-			snprintf(c->label + len, sizeof(c->label) - len, " %s", dirs[c->dir]);
-		}
-		len = strlen(c->label);
-		if (c->min == c->max_count) {
-			snprintf(c->label + len, sizeof(c->label) - len, " == %lld", c->min);
-		} else if (c->max_count == LLONG_MAX) {
-			snprintf(c->label + len, sizeof(c->label) - len, " >= %lld", c->min);
-		} else {
-			snprintf(c->label + len, sizeof(c->label) - len, " in [%lld, %lld]", c->min,
-			         c->max_count);
-		}
-		break;
+	case SIM_CHECK_EVENT:
+	case SIM_CHECK_LOG:
+		return check_counted(ld, n, c, f, kind_name);
 	case SIM_CHECK_REJECTED:
-		snprintf(c->label + len, sizeof(c->label) - len, " source %s '%s'", c->source_name,
-		         c->text);
-		break;
+		return f->source ? 0 : ld_fail(ld, n, "a 'rejected' check needs 'source'");
 	case SIM_CHECK_SELECTED:
-		snprintf(c->label + len, sizeof(c->label) - len, " source %s", c->source_name);
-		break;
+		return resolve_when(ld, n, c, f);
+	case SIM_CHECK_STATE:
+		return check_state(ld, n, c, f);
 	case SIM_CHECK_QUERY:
-		snprintf(c->label + len, sizeof(c->label) - len, " result '%s'", c->text);
-		break;
+		return f->text ? 0 : ld_fail(ld, n, "a 'query' check needs 'result'");
+	case SIM_CHECK_INTERVAL:
+		if (!f->dir) {
+			return ld_fail(ld, n, "an 'interval' check needs 'dir' (sent or received)");
+		}
+		if (!f->min && !f->mean) {
+			return ld_fail(ld, n, "an 'interval' check needs 'min' or 'mean'");
+		}
+		return 0;
 	default:
-		snprintf(c->label + len, sizeof(c->label) - len, " held >= %g%% of synced time",
-		         c->min_fraction * 100.0);
-		break;
+		return f->frac ? 0 : ld_fail(ld, n, "a 'bound' check needs 'min_fraction'");
 	}
+}
+
+static void
+check_defaults(sim_check_spec *c)
+{
+	c->bound = SYNC_BOUND_DEFAULT;
+	c->max = INFINITY; /* OFFSET, RMS, FREQ judged only against another node */
+	c->max_count = LLONG_MAX;
+	c->ivl_min_lo = c->ivl_mean_lo = -INFINITY;
+	c->ivl_min_hi = c->ivl_mean_hi = INFINITY;
 }
 
 static int
@@ -189,17 +731,15 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 {
 	int kind_index = -1;
 	const char *const *keys;
-	bool have_node = false, have_max = false, have_count = false, have_min = false,
-	     have_maxc = false, have_within = false, have_source = false, have_text = false,
-	     have_name = false, have_frac = false;
+	check_seen f;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a check (check, node, ...)") != 0) {
 		return -1;
 	}
+	memset(&f, 0, sizeof(f));
 	c->line = (int)n->start_mark.line + 1;
-	c->bound = SYNC_BOUND_DEFAULT;
-	c->max_count = LLONG_MAX;
+	check_defaults(c);
 	kind_index = ld_discriminator(ld, n, "check", check_names, "'check' (a check kind)");
 	if (kind_index == -1) {
 		return -1;
@@ -207,7 +747,8 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	if (kind_index < 0) {
 		return ld_fail(ld, n,
 		               "a check needs 'check' (synced, offset, rms, steps, rejected, "
-		               "selected, event, packets, freq, query or bound)");
+		               "selected, event, packets, freq, query, bound, state, log or "
+		               "interval)");
 	}
 	c->kind = check_kinds[kind_index];
 	keys = check_keys_for(c->kind);
@@ -216,7 +757,7 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
 		const char *key = ld_scalar(ld, k, "a field name");
 		size_t mark;
-		int rc = 0;
+		int rc;
 
 		if (ld->fatal) {
 			return -1;
@@ -234,82 +775,7 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 			continue;
 		}
 		mark = ld_path_key(ld, key);
-		if (strcmp(key, "node") == 0) {
-			rc = ld_get_node_ref(ld, v, &c->nodes, false);
-			have_node = true;
-		} else if (strcmp(key, "within") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &c->within);
-			if (rc == 0) {
-				rc = ld_check_in_run(ld, v, c->within, true,
-				                     "the run cannot show that the node was synced "
-				                     "by then");
-			}
-			have_within = true;
-		} else if (strcmp(key, "bound") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &c->bound);
-		} else if (strcmp(key, "after") == 0 || strcmp(key, "from") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &c->from);
-			if (rc == 0) {
-				/* the last sample is at the end; an rms window needs length */
-				rc = ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
-				                     "the check would have no samples to judge");
-			}
-		} else if (strcmp(key, "to") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &c->to);
-			if (rc == 0) {
-				rc = ld_check_in_run(ld, v, c->to, true,
-				                     "the window would end after the samples do "
-				                     "(leave 'to' out to mean the end)");
-			}
-		} else if (strcmp(key, "max") == 0 &&
-		           (c->kind == SIM_CHECK_OFFSET || c->kind == SIM_CHECK_RMS)) {
-			rc = ld_get_time_nonneg(ld, v, &c->max);
-			have_max = true;
-		} else if (strcmp(key, "max") == 0 && c->kind == SIM_CHECK_FREQ) {
-			rc = ld_get_freq(ld, v, &c->max);
-			if (rc == 0 && c->max < 0.0) {
-				rc = ld_fail(ld, v, "expected a frequency >= 0");
-			}
-			have_max = true;
-		} else if (strcmp(key, "count") == 0) {
-			rc = ld_get_int(ld, v, 0, LLONG_MAX, &c->min);
-			c->max_count = c->min;
-			have_count = true;
-		} else if (strcmp(key, "min") == 0) {
-			rc = ld_get_int(ld, v, 0, LLONG_MAX, &c->min);
-			have_min = true;
-		} else if (strcmp(key, "max") == 0) {
-			rc = ld_get_int(ld, v, 0, LLONG_MAX, &c->max_count);
-			have_maxc = true;
-		} else if (strcmp(key, "source") == 0) {
-			rc = get_source(ld, v, c);
-			have_source = true;
-		} else if (strcmp(key, "reason") == 0 || strcmp(key, "result") == 0) {
-			rc = ld_get_text(ld, v, c->text, sizeof(c->text), "text to find");
-			have_text = true;
-		} else if (strcmp(key, "name") == 0) {
-			const char *s = ld_scalar(ld, v, "an event name");
-
-			if (s == NULL) {
-				rc = -1;
-			} else if ((c->event_code = event_code_from_name(s)) == 0) {
-				rc = ld_fail(ld, v,
-				             "unknown event name '%.40s' (names as ntpq shows "
-				             "them, e.g. clock_step, sys_peer, no_sys_peer)",
-				             s);
-			}
-			have_name = true;
-		} else if (strcmp(key, "dir") == 0) {
-			/* in enum sim_packet_dir order */
-			static const char *const dirs[] = {"sent", "received", "dropped", NULL};
-			int d = ld_get_choice(ld, v, dirs, "sent, received or dropped");
-
-			c->dir = d < 0 ? SIM_PKT_SENT : d;
-			rc = d < 0 ? -1 : 0;
-		} else if (strcmp(key, "min_fraction") == 0) {
-			rc = ld_get_prob(ld, v, &c->min_fraction);
-			have_frac = true;
-		}
+		rc = load_field(ld, key, v, c, &f);
 		ld_path_restore(ld, mark);
 		if (rc != 0 && ld->fatal) {
 			return -1;
@@ -319,59 +785,11 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	if (ld_errors_since(ld, errors) != 0) {
 		return -1;
 	}
-	if (!have_node) {
+	if (!f.node) {
 		return ld_fail(ld, n, "a check needs 'node'");
 	}
-	if (have_count && (have_min || have_maxc)) {
-		return ld_fail(ld, n, "give 'count' or 'min'/'max', not both");
-	}
-	if (c->min > c->max_count) {
-		return ld_fail(ld, n, "'min' is larger than 'max'");
-	}
-	switch (c->kind) {
-	case SIM_CHECK_SYNCED:
-		if (!have_within) {
-			return ld_fail(ld, n, "a 'synced' check needs 'within' (seconds)");
-		}
-		break;
-	case SIM_CHECK_OFFSET:
-	case SIM_CHECK_RMS:
-	case SIM_CHECK_FREQ:
-		if (!have_max) {
-			return ld_fail(ld, n, "a '%s' check needs 'max'", check_names[kind_index]);
-		}
-		if (c->kind == SIM_CHECK_RMS && c->to > 0.0 && c->to <= c->from) {
-			return ld_fail(ld, n, "'to' must come after 'from'");
-		}
-		break;
-	case SIM_CHECK_STEPS:
-	case SIM_CHECK_PACKETS:
-	case SIM_CHECK_EVENT:
-		if (!have_count && !have_min && !have_maxc) {
-			return ld_fail(ld, n, "a '%s' check needs 'count' or 'min'/'max'",
-			               check_names[kind_index]);
-		}
-		if (c->kind == SIM_CHECK_EVENT && !have_name) {
-			return ld_fail(ld, n, "an 'event' check needs 'name'");
-		}
-		break;
-	case SIM_CHECK_REJECTED:
-	case SIM_CHECK_SELECTED:
-		if (!have_source) {
-			return ld_fail(ld, n, "a '%s' check needs 'source'",
-			               check_names[kind_index]);
-		}
-		break;
-	case SIM_CHECK_QUERY:
-		if (!have_text) {
-			return ld_fail(ld, n, "a 'query' check needs 'result'");
-		}
-		break;
-	default:
-		if (!have_frac) {
-			return ld_fail(ld, n, "a 'bound' check needs 'min_fraction'");
-		}
-		break;
+	if (check_rules(ld, n, c, &f, check_names[kind_index]) != 0) {
+		return -1;
 	}
 	label_check(ld->sc, c, check_names[kind_index]);
 	return 0;

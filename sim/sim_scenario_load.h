@@ -146,4 +146,20 @@ int ld_load_events(loader *ld, const yaml_node_t *n);
 /* sim_scenario_checks.c */
 int ld_load_checks(loader *ld, const yaml_node_t *n);
 
+/* sim_scenario_check_fields.c: values of check fields */
+int ld_event_code_from_name(const char *s); /* 0: no such event */
+int ld_get_event_name(loader *ld, const yaml_node_t *v, char *out, size_t size, int *code);
+int ld_get_what(loader *ld, const yaml_node_t *v, char *out, size_t size);
+/* a time >= 0 inside the run, or `end` (INFINITY) */
+int ld_get_check_time(loader *ld, const yaml_node_t *v, double *out);
+/* [min, max] of times (inf, and with negative_ok -inf and negative times) */
+int ld_get_time_range(loader *ld, const yaml_node_t *v, bool negative_ok, double *lo, double *hi);
+/* a time (a lower bound: [t, inf]) or [min, max] */
+int ld_get_time_floor(loader *ld, const yaml_node_t *v, double *lo, double *hi);
+/* N or A-B */
+int ld_get_count(loader *ld, const yaml_node_t *v, long long *min, long long *max);
+int ld_get_since(loader *ld, const yaml_node_t *v, sim_check_spec *c);
+int ld_get_compare(loader *ld, const yaml_node_t *v, int cmp, sim_check_spec *c);
+int ld_get_state_cond(loader *ld, const yaml_node_t *v, int field, sim_state_cond *k);
+
 #endif

@@ -63,6 +63,8 @@ typedef struct sim_node {
 	bool running; /* the daemon runs */
 	bool traced;
 	bool needs_peers; /* a check looks at its peer table while running */
+	bool needs_state; /* a check judges its state after every host call */
+	bool needs_pkts;  /* a check times the packets it sends or receives */
 	uint16_t part;    /* partition group */
 	uint16_t port;    /* the daemon's port */
 	ntp_addr addr;
@@ -82,6 +84,7 @@ typedef struct sim_node {
 	int sys_peer;
 	uint8_t leap, stratum;
 	int8_t poll;
+	uint32_t refid; /* the host's system refid */
 	uint8_t reach;
 	int disc_state;
 	double rootdelay, rootdisp, est_offset, freq_ppm;

@@ -666,10 +666,10 @@ Test(sim_check, offset_after_steps_events_and_bound)
 
 	steps.min = steps.max_count = 1;
 	sim_check_acc_init(&b);
-	sim_check_step(&steps, &b, 10);
+	sim_check_step(&steps, &b, 10, -0.5);
 	cr_assert(
 	        sim_check_finish(&steps, &b, one_node_scenario(), 300, detail, sizeof(detail), &v));
-	sim_check_step(&steps, &b, 20);
+	sim_check_step(&steps, &b, 20, 0.2);
 	cr_assert(!sim_check_finish(&steps, &b, one_node_scenario(), 300, detail, sizeof(detail),
 	                            &v));
 	cr_assert(strstr(detail, "1 too many") != NULL, "%s", detail);
@@ -678,9 +678,9 @@ Test(sim_check, offset_after_steps_events_and_bound)
 	snprintf(ev.text, sizeof(ev.text), "FALSETICKER");
 	ev.min = 1;
 	sim_check_acc_init(&e);
-	sim_check_event(&ev, &e, 5, NTP_EV_NO_SYS_PEER, "no majority: falseticker x");
-	sim_check_event(&ev, &e, 6, NTP_EV_SYS_PEER, "falseticker");
-	sim_check_event(&ev, &e, 7, NTP_EV_NO_SYS_PEER, "unreachable");
+	sim_check_log(&ev, &e, 5, "no_sys_peer", "no majority: falseticker x");
+	sim_check_log(&ev, &e, 6, "sys_peer", "falseticker");
+	sim_check_log(&ev, &e, 7, "no_sys_peer", "unreachable");
 	cr_assert(sim_check_finish(&ev, &e, one_node_scenario(), 300, detail, sizeof(detail), &v));
 	cr_assert_float_eq(v, 1.0, 0.0);
 
@@ -725,6 +725,303 @@ Test(sim_check, rejected_source_and_query_result)
 	cr_assert(sim_check_finish(&q, &b, one_node_scenario(), 20, detail, sizeof(detail), &v));
 	sim_check_set_result(&q, &b, NULL);
 	cr_assert(!sim_check_finish(&q, &b, one_node_scenario(), 20, detail, sizeof(detail), &v));
+}
+
+/* A state of node n's host at t with one association (10.0.0.1). */
+static sim_state
+state_at(double t, uint8_t stratum, int8_t poll, ntp_peer_info *peer)
+{
+	sim_state s;
+
+	memset(&s, 0, sizeof(s));
+	s.t = t;
+	s.running = true;
+	s.has_peer = peer->tally == '*';
+	s.stratum = stratum;
+	s.leap = 0;
+	s.poll = poll;
+	snprintf(s.refid, sizeof(s.refid), "10.0.0.1");
+	s.peers = peer;
+	s.n_peers = 1;
+	return s;
+}
+
+static ntp_peer_info
+peer_row(char tally, const char *refid, uint8_t reach)
+{
+	ntp_peer_info p;
+
+	memset(&p, 0, sizeof(p));
+	ntp_addr_parse("10.0.0.1", &p.addr);
+	p.tally = tally;
+	p.type = 'u';
+	p.stratum = 2;
+	p.poll = 6;
+	p.reach = reach;
+	p.when = -1.0;
+	snprintf(p.refid, sizeof(p.refid), "%s", refid);
+	snprintf(p.reason, sizeof(p.reason), "%s", tally == '*' ? "system peer" : "TEST13 unreachable");
+	return p;
+}
+
+Test(sim_check, state_at_a_time_over_a_window_and_never)
+{
+	sim_check_spec at = check_spec(SIM_CHECK_STATE), over, never;
+	sim_check_acc a, b, c;
+	ntp_peer_info up = peer_row('*', ".GPS.", 0377), down = peer_row(' ', ".INIT.", 0);
+	sim_state s;
+	char detail[320];
+	double v;
+
+	/* node: stratum 2 at 100 s (the state from 50 s on; at 150 s it changes) */
+	at.when = SIM_WHEN_AT;
+	at.from = 100.0;
+	at.conds[0] = (sim_state_cond){.field = SIM_SF_STRATUM, .lo = 2, .hi = 2};
+	at.n_conds = 1;
+	over = at;
+	over.when = SIM_WHEN_OVER;
+	over.from = 60.0;
+	over.to = 0.0; /* the end */
+	over.conds[0] = (sim_state_cond){.field = SIM_SF_POLL, .lo = 6, .hi = 10};
+	sim_check_acc_init(&a);
+	sim_check_acc_init(&b);
+	s = state_at(50, 2, 6, &up);
+	sim_check_state(&at, &a, &s);
+	sim_check_state(&over, &b, &s);
+	s = state_at(150, 3, 11, &up);
+	sim_check_state(&at, &a, &s);
+	sim_check_state(&over, &b, &s);
+	cr_assert(sim_check_finish(&at, &a, one_node_scenario(), 300, detail, sizeof(detail), &v),
+	          "%s", detail);
+	cr_assert(!sim_check_finish(&over, &b, one_node_scenario(), 300, detail, sizeof(detail),
+	                            &v));
+	cr_assert(strstr(detail, "at 150.000 s: poll 11 (want [6, 10], 1 over)") != NULL, "%s",
+	          detail);
+	/* at 200 s the state from 150 s is in effect */
+	at.from = 200.0;
+	sim_check_acc_init(&a);
+	s = state_at(50, 2, 6, &up);
+	sim_check_state(&at, &a, &s);
+	s = state_at(150, 3, 11, &up);
+	sim_check_state(&at, &a, &s);
+	cr_assert(!sim_check_finish(&at, &a, one_node_scenario(), 300, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "stratum 3 (want 2, 1 over)") != NULL, "%s", detail);
+
+	/* association: never reach 0 with refid .INIT. (the ntpq row of a dead server) */
+	never = check_spec(SIM_CHECK_STATE);
+	never.have_source = true;
+	ntp_addr_parse("10.0.0.1", &never.source);
+	never.when = SIM_WHEN_NEVER;
+	never.conds[0] = (sim_state_cond){.field = SIM_SF_REACH, .lo = 0, .hi = 0};
+	snprintf(never.conds[1].text, sizeof(never.conds[1].text), ".INIT.");
+	never.conds[1].field = SIM_SF_REFID;
+	never.n_conds = 2;
+	sim_check_acc_init(&c);
+	s = state_at(10, 2, 6, &up);
+	sim_check_state(&never, &c, &s);
+	cr_assert(sim_check_finish(&never, &c, one_node_scenario(), 300, detail, sizeof(detail),
+	                           &v));
+	s = state_at(20, 16, 6, &down);
+	sim_check_state(&never, &c, &s);
+	cr_assert(!sim_check_finish(&never, &c, one_node_scenario(), 300, detail, sizeof(detail),
+	                            &v));
+	cr_assert(strstr(detail, "matched at 20.000 s: reach 0, refid '.INIT.'") != NULL, "%s",
+	          detail);
+}
+
+Test(sim_check, selected_never_and_an_absent_association)
+{
+	sim_check_spec sel = check_spec(SIM_CHECK_SELECTED), gone = check_spec(SIM_CHECK_STATE);
+	sim_check_acc a, b;
+	ntp_peer_info up = peer_row('*', ".GPS.", 0377), other = peer_row('+', ".GPS.", 0377);
+	sim_state s;
+	char detail[320];
+	double v;
+
+	sel.have_source = true;
+	ntp_addr_parse("10.0.0.1", &sel.source);
+	sel.when = SIM_WHEN_NEVER;
+	sim_check_acc_init(&a);
+	s = state_at(10, 3, 6, &other);
+	sim_check_state(&sel, &a, &s);
+	cr_assert(sim_check_finish(&sel, &a, one_node_scenario(), 100, detail, sizeof(detail), &v));
+	s = state_at(40, 3, 6, &up);
+	sim_check_state(&sel, &a, &s);
+	cr_assert(!sim_check_finish(&sel, &a, one_node_scenario(), 100, detail, sizeof(detail),
+	                            &v));
+	cr_assert(strstr(detail, "the system peer at 40.000 s") != NULL, "%s", detail);
+
+	/* present: false holds only while the association is not listed */
+	gone.have_source = true;
+	ntp_addr_parse("10.0.0.9", &gone.source);
+	snprintf(gone.source_name, sizeof(gone.source_name), "peerb");
+	gone.when = SIM_WHEN_AT;
+	gone.from = INFINITY;
+	gone.conds[0] = (sim_state_cond){.field = SIM_SF_PRESENT, .lo = 0, .hi = 0};
+	gone.n_conds = 1;
+	sim_check_acc_init(&b);
+	sim_check_state(&gone, &b, &s);
+	cr_assert(sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail), &v));
+	ntp_addr_parse("10.0.0.9", &up.addr);
+	sim_check_state(&gone, &b, &s);
+	cr_assert(!sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail),
+	                            &v));
+}
+
+Test(sim_check, synced_never_and_not_within)
+{
+	sim_check_spec never = check_spec(SIM_CHECK_SYNCED), late = check_spec(SIM_CHECK_SYNCED);
+	sim_check_acc a, b;
+	char detail[320];
+	double v;
+
+	never.when = SIM_WHEN_NEVER;
+	never.to = 100.0;
+	late.within = 100.0;
+	late.not_within = true;
+	sim_check_acc_init(&a);
+	sim_check_acc_init(&b);
+	feed(&never, &a, 10, 0.01, true); /* a peer, but 10 ms off */
+	feed(&late, &b, 10, 0.01, true);
+	feed(&never, &a, 50, 0.0001, false); /* close, no peer */
+	feed(&late, &b, 50, 0.0001, false);
+	cr_assert(sim_check_finish(&never, &a, one_node_scenario(), 300, detail, sizeof(detail),
+	                           &v));
+	feed(&never, &a, 80, 0.0001, true);
+	feed(&late, &b, 80, 0.0001, true);
+	cr_assert(!sim_check_finish(&never, &a, one_node_scenario(), 300, detail, sizeof(detail),
+	                            &v));
+	cr_assert(strstr(detail, "synced at 80.000 s") != NULL, "%s", detail);
+	cr_assert(!sim_check_finish(&late, &b, one_node_scenario(), 300, detail, sizeof(detail),
+	                            &v));
+	cr_assert(strstr(detail, "20.000 s too early") != NULL, "%s", detail);
+	feed(&late, &b, 150, 0.01, true); /* lost again: its sync time is later */
+	feed(&late, &b, 200, 0.0001, true);
+	cr_assert(sim_check_finish(&late, &b, one_node_scenario(), 300, detail, sizeof(detail), &v),
+	          "%s", detail);
+}
+
+Test(sim_check, log_lines_first_last_and_since)
+{
+	sim_check_spec lg = check_spec(SIM_CHECK_LOG);
+	sim_check_acc a[2];
+	char detail[320];
+	double v;
+
+	snprintf(lg.text, sizeof(lg.text), "no selectable");
+	lg.min = 2;
+	lg.max_count = 3;
+	lg.have_first = true;
+	lg.first_lo = 450;
+	lg.first_hi = 1200;
+	lg.since = 3000;
+	sim_check_acc_init(&a[0]);
+	sim_check_log(&lg, &a[0], 3400, "no_sys_peer", "no selectable sources");
+	sim_check_log(&lg, &a[0], 3500, "daemon", "started");
+	cr_assert(!sim_check_finish(&lg, a, one_node_scenario(), 9000, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "1 too few") != NULL, "%s", detail);
+	cr_assert(strstr(detail, "50.000 s too early") != NULL, "%s", detail);
+	sim_check_log(&lg, &a[0], 3600, "query", "No selectable server");
+	lg.first_lo = 400;
+	cr_assert(sim_check_finish(&lg, a, one_node_scenario(), 9000, detail, sizeof(detail), &v),
+	          "%s", detail);
+
+	/* last, relative to another node's first sys_peer (accs[1]) */
+	lg.have_first = false;
+	lg.have_last = true;
+	lg.last_lo = -70;
+	lg.last_hi = 70;
+	lg.since_line = true;
+	snprintf(lg.since_match.what, sizeof(lg.since_match.what), "sys_peer");
+	lg.other.count = 1;
+	sim_check_acc_init(&a[1]);
+	cr_assert(!sim_check_finish(&lg, a, one_node_scenario(), 9000, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "no reference") != NULL, "%s", detail);
+	sim_check_log(&lg, &a[1], 3500, "sys_peer", "10.0.0.1: sys_peer");
+	cr_assert(!sim_check_finish(&lg, a, one_node_scenario(), 9000, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "30.000 s too late") != NULL, "%s", detail);
+}
+
+Test(sim_check, interval_between_packets)
+{
+	sim_check_spec iv = check_spec(SIM_CHECK_INTERVAL);
+	sim_check_acc a;
+	ntp_addr to, elsewhere;
+	char detail[320];
+	double v;
+
+	iv.dir = SIM_PKT_SENT;
+	iv.have_source = true;
+	ntp_addr_parse("10.0.0.1", &iv.source);
+	ntp_addr_parse("10.0.0.1", &to);
+	ntp_addr_parse("10.0.0.2", &elsewhere);
+	iv.ivl_min_lo = 1.8;
+	iv.ivl_min_hi = INFINITY;
+	iv.ivl_mean_lo = 0.1;
+	iv.ivl_mean_hi = INFINITY;
+	sim_check_acc_init(&a);
+	sim_check_packet(&iv, &a, 10.0, SIM_PKT_SENT, &to);
+	cr_assert(!sim_check_finish(&iv, &a, one_node_scenario(), 100, detail, sizeof(detail), &v));
+	sim_check_packet(&iv, &a, 11.0, SIM_PKT_SENT, &elsewhere); /* another peer */
+	sim_check_packet(&iv, &a, 11.0, SIM_PKT_RECEIVED, &to);    /* the other way */
+	sim_check_packet(&iv, &a, 12.0, SIM_PKT_SENT, &to);
+	sim_check_packet(&iv, &a, 22.0, SIM_PKT_SENT, &to);
+	cr_assert(sim_check_finish(&iv, &a, one_node_scenario(), 100, detail, sizeof(detail), &v),
+	          "%s", detail);
+	cr_assert_float_eq(v, 2.0, 1e-12);
+	sim_check_packet(&iv, &a, 23.5, SIM_PKT_SENT, &to);
+	cr_assert(!sim_check_finish(&iv, &a, one_node_scenario(), 100, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "shortest too short by 300") != NULL, "%s", detail);
+}
+
+Test(sim_check, freq_rms_steps_by_and_comparison)
+{
+	sim_check_spec fr = check_spec(SIM_CHECK_FREQ), st = check_spec(SIM_CHECK_STEPS);
+	sim_check_spec pk = check_spec(SIM_CHECK_PACKETS);
+	sim_check_acc a, b, p[2];
+	sim_sample s;
+	char detail[320];
+	double v;
+
+	/* a constant 0.3 ppm over [100, 200]: rms 0.3 ppm, over 0.2 ppm by 0.1 */
+	fr.rms = true;
+	fr.from = 100;
+	fr.to = 200;
+	fr.max = 0.2e-6;
+	sim_check_acc_init(&a);
+	memset(&s, 0, sizeof(s));
+	for (int t = 0; t <= 300; t += 50) {
+		s.t = t;
+		s.freq_err = t < 100 || t > 200 ? 5e-6 : 0.3e-6;
+		sim_check_sample(&fr, &a, &s);
+	}
+	/* the 5 ppm before `from` and after `to` do not count */
+	cr_assert(!sim_check_finish(&fr, &a, one_node_scenario(), 300, detail, sizeof(detail), &v));
+	cr_assert_float_eq(v, 0.3e-6, 1e-15);
+	cr_assert(strstr(detail, "over by 0.1000 ppm") != NULL, "%s", detail);
+
+	st.have_by = true;
+	st.by_lo = 3599.999;
+	st.by_hi = 3600.001;
+	st.min = st.max_count = 1;
+	sim_check_acc_init(&b);
+	sim_check_step(&st, &b, 10, -3600.0);
+	cr_assert(!sim_check_finish(&st, &b, one_node_scenario(), 300, detail, sizeof(detail), &v));
+	sim_check_step(&st, &b, 20, 3600.0002);
+	cr_assert(sim_check_finish(&st, &b, one_node_scenario(), 300, detail, sizeof(detail), &v));
+
+	/* 95 packets against 1.3 x 62 = 80.6, then against 1.3 x 80 = 104 */
+	pk.cmp = SIM_CMP_MORE;
+	pk.factor = 1.3;
+	pk.other.count = 1;
+	sim_check_acc_init(&p[0]);
+	sim_check_acc_init(&p[1]);
+	sim_check_set_count(&p[0], 95);
+	sim_check_set_count(&p[1], 62);
+	cr_assert(sim_check_finish(&pk, p, one_node_scenario(), 300, detail, sizeof(detail), &v));
+	sim_check_set_count(&p[1], 80);
+	cr_assert(!sim_check_finish(&pk, p, one_node_scenario(), 300, detail, sizeof(detail), &v));
+	cr_assert(strstr(detail, "short by 9") != NULL, "%s", detail);
 }
 
 /* ------------------------------------------------------------------ */
