@@ -272,9 +272,11 @@ def parse_configs(items):
             configs[-1]["set"].append((m.group(1), m.group(2).strip()))
     if not configs:
         # issue 12's pairs: ntpd on Linux against NTPsec's default, ntpd's
-        # own loop against NTPsec's `disable kernel`
+        # own loop against NTPsec's `disable kernel`; issue 13's regress
+        # against chronyd
         configs = [{"name": "ntpd-kernel", "conf": [], "set": [("discipline", "ntpd-kernel")]},
-                   {"name": "ntpd-daemon", "conf": ["disable kernel"], "set": []}]
+                   {"name": "ntpd-daemon", "conf": ["disable kernel"], "set": []},
+                   {"name": "regress", "conf": [], "set": [("discipline", "regress")]}]
     return configs
 
 
