@@ -145,6 +145,7 @@ typedef struct rg_sys {
 	rg_corr corr;
 	double precision; /* s */
 	/* parameters */
+	double asymmetry, mindelay; /* chrony's asymmetry and mindelay */
 	double makestep, maxslew, corrtime, runs_z, wait, maxdelay, maxdelayratio, maxdelaydevratio;
 	int makestep_limit, polltarget, minsane, maxsamples;
 	bool majority, asymfit;
@@ -237,7 +238,22 @@ static const ntp_disc_param rg_params[] = {
          .min = 0,
          .max = 1,
          .integer = true,
-         .what = "1: estimate the path's delay asymmetry and correct offsets for it"},
+         .what = "1: estimate the path's delay asymmetry and correct offsets for it; 0: "
+                 "take `asymmetry`"},
+        {.name = "asymmetry",
+         .dflt = 0,
+         .min = -0.5,
+         .max = 0.5,
+         .what = "with asymfit 0: the share of the delay over the minimum that is on one "
+                 "leg; positive when the way back from the source varies more (chrony's "
+                 "asymmetry, its sign)"},
+        {.name = "mindelay",
+         .unit = "s",
+         .dflt = 0,
+         .min = 0,
+         .max = 1e3,
+         .what = "the path's minimum round-trip delay, when known; 0: the window's fastest "
+                 "(chrony mindelay)"},
         {.name = "maxdelay",
          .unit = "s",
          .dflt = 3.0,
@@ -556,6 +572,9 @@ regress(const rg_sys *r, rg_src *s)
 	for (int i = 0; i < s->n; i++) {
 		min_delay = fmin(min_delay, s->p[i].delay);
 	}
+	if (r->mindelay > 0.0) {
+		min_delay = fmin(min_delay, r->mindelay); /* chrony mindelay */
+	}
 	scale = fmax(median_excess(s, min_delay) / RG_EXCESS_TO_SCALE, r->precision);
 	for (int i = 0; i < s->n; i++) {
 		w[i] = 1.0 / sq(1.0 + (s->p[i].delay - min_delay) / scale);
@@ -653,6 +672,8 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	r->majority = PARAM(s, "majority", 1) != 0.0;
 	r->wait = PARAM(s, "wait", 128);
 	r->asymfit = PARAM(s, "asymfit", 1) != 0.0;
+	r->asymmetry = PARAM(s, "asymmetry", 0.0);
+	r->mindelay = PARAM(s, "mindelay", 0.0);
 	r->maxdelay = PARAM(s, "maxdelay", 3.0);
 	r->maxdelayratio = PARAM(s, "maxdelayratio", 0);
 	r->maxdelaydevratio = PARAM(s, "maxdelaydevratio", 10);
@@ -705,6 +726,9 @@ rg_src_init(void *sys, void *src, ntp_time mono)
 
 	(void)mono;
 	memset(s, 0, sizeof *s);
+	/* chrony's sign: positive when the way back varies more, which makes
+	 * offsets read low (a negative error per second of excess) */
+	s->fit_asym = r->asymfit ? 0.0 : -r->asymmetry;
 	s->last_mono = NTP_TIME_NONE;
 	s->poll = r->minpoll;
 	s->est_disp = NTP_MAXDISPERSE;
