@@ -29,7 +29,9 @@
 #define KEYWORD_MAX    31  /* longest keyword the distance code compares (ours) */
 #define HOSTNAME_MAX   253 /* bytes, RFC 1035 §2.3.4 (255 on the wire) */
 
-#define POLL_MIN               0 /* log2 s, NTPsec include/ntp.h NTP_MINPOLL (ntp classic: 3) */
+#define POLL_MIN               (-7) /* log2 s: sub-second polls, chrony's floor (1/128 s);
+                                       the discipline check refuses them for ntpd's,
+                                       which stop at NTPsec's NTP_MINPOLL 0 */
 #define POLL_MAX               17 /* log2 s (36 h), NTPsec/ntp classic NTP_MAXPOLL, RFC 5905 MAXPOLL */
 #define POLL_DEF_MIN           6     /* log2 s (64 s), ntpd NTP_MINDPOLL */
 #define POLL_DEF_MAX           10    /* log2 s (1024 s), ntpd NTP_MAXDPOLL */

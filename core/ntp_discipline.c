@@ -127,12 +127,26 @@ int
 ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize)
 {
 	char why[384];
+	const ntp_discipline *d;
 
-	if (ntp_discipline_check_choice(&c->discipline, why, sizeof why) == 0) {
-		return 0;
+	if (ntp_discipline_check_choice(&c->discipline, why, sizeof why) != 0) {
+		snprintf(err, errsize, "%s:%d: %s", c->filename, c->discipline.line, why);
+		return -1;
 	}
-	snprintf(err, errsize, "%s:%d: %s", c->filename, c->discipline.line, why);
-	return -1;
+	d = ntp_discipline_for(c);
+	for (size_t i = 0; d != NULL && i < c->n_servers; i++) {
+		const ntp_conf_server *cs = &c->servers[i];
+
+		if (cs->minpoll < d->poll_min) {
+			snprintf(err, errsize,
+			         "%s:%d: minpoll %d: discipline %s polls every %g s at the fastest "
+			         "(minpoll %d); sub-second polls need discipline regress",
+			         c->filename, cs->line, cs->minpoll, d->name,
+			         ldexp(1.0, d->poll_min), d->poll_min);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 double

@@ -174,6 +174,8 @@ typedef struct ntp_discipline {
 	const ntp_disc_param *params;
 	size_t n_params;
 	size_t sys_size, src_size; /* bytes of the system and of one source's state */
+	int8_t poll_min;           /* log2 s, the fastest poll it can run (ntpd: NTPsec's
+	                              NTP_MINPOLL 0; below 0: sub-second polls) */
 
 	/* Start the system part.  Returns 0, or -1 with err naming the
 	 * parameter and the config line. */
@@ -206,8 +208,9 @@ const ntp_discipline *ntp_discipline_at(size_t i);
  * when the config says `disable kernel`. */
 const ntp_discipline *ntp_discipline_for(const ntp_conf *c);
 
-/* Check a config's discipline choice: the name exists and every
- * parameter is known and within its bounds.  0, or -1 with err as
+/* Check a config's discipline choice: the name exists, every parameter
+ * is known and within its bounds, and no server polls faster than the
+ * discipline can (minpoll under its poll_min).  0, or -1 with err as
  * "FILE:LINE: discipline ntpd-kernel: unknown parameter 'foo' (known:
  * ...)". */
 int ntp_discipline_check(const ntp_conf *c, char *err, size_t errsize);

@@ -26,6 +26,7 @@
 
 #include "ntp_disc.h"
 #include "ntp_filter.h"
+#include "ntp_proto.h"
 #include "ntp_select.h"
 
 typedef struct ntpd_sys {
@@ -416,10 +417,10 @@ ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 
 #define NTPD_OPS                                                                                   \
 	.params = ntpd_params, .n_params = sizeof ntpd_params / sizeof ntpd_params[0],             \
-	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .start = ntpd_start,           \
-	.src_init = ntpd_src_init, .sample = ntpd_sample, .estimate = ntpd_estimate,               \
-	.update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info,            \
-	.src_register = ntpd_src_register
+	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .poll_min = NTP_MINPOLL,       \
+	.start = ntpd_start, .src_init = ntpd_src_init, .sample = ntpd_sample,                     \
+	.estimate = ntpd_estimate, .update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step,    \
+	.info = ntpd_info, .src_register = ntpd_src_register
 
 const ntp_discipline ntp_ntpd_kernel = {
         .name = NTP_NTPD_KERNEL,

@@ -12,6 +12,7 @@
  */
 #include "ntp_host.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,7 +69,7 @@ format_line(const ntp_peer_info *p, char *line, size_t size)
 	char when[24], poll[24], delay[32], offset[32], jitter[32];
 
 	pretty_interval(p->when, when, sizeof when);
-	pretty_interval((double)(1L << p->poll), poll, sizeof poll);
+	pretty_interval(ldexp(1.0, p->poll), poll, sizeof poll);
 	snprintf(delay, sizeof delay, "%.3f", p->delay * 1e3);
 	snprintf(offset, sizeof offset, "%.3f", p->offset * 1e3);
 	snprintf(jitter, sizeof jitter, "%.3f", p->jitter * 1e3);

@@ -24,7 +24,14 @@
 static int8_t
 clamp_poll(int v)
 {
-	return (int8_t)(v < NTP_MINPOLL ? NTP_MINPOLL : v > NTP_MAXPOLL ? NTP_MAXPOLL : v);
+	return (int8_t)(v < NTP_POLL_FLOOR ? NTP_POLL_FLOOR : v > NTP_MAXPOLL ? NTP_MAXPOLL : v);
+}
+
+/* 2^poll s in ns; poll may be negative (sub-second polls). */
+ntp_time
+ntp_poll_ns(int poll)
+{
+	return poll >= 0 ? NTP_NS_PER_S << poll : NTP_NS_PER_S >> -poll;
 }
 
 void
@@ -90,13 +97,22 @@ ntp_peer_schedule(ntp_peer *p, ntp_time mono_at)
 	p->nextdate = mono_at;
 }
 
+/* The slowest poll: maxpoll, but a sub-second maxpoll still lets the
+ * discipline poll a source off the LAN once a second (chrony's
+ * MIN_NONLAN_POLL: sub-second polls are for LAN sources only). */
+static int8_t
+poll_ceiling(const ntp_peer *p)
+{
+	return p->maxpoll < 0 ? 0 : p->maxpoll;
+}
+
 void
 ntp_peer_set_hpoll(ntp_peer *p, int8_t sys_poll)
 {
 	int8_t v = sys_poll;
 
-	if (v > p->maxpoll) {
-		v = p->maxpoll;
+	if (v > poll_ceiling(p)) {
+		v = poll_ceiling(p);
 	}
 	if (v < p->minpoll) {
 		v = p->minpoll;
@@ -119,8 +135,8 @@ ntp_peer_poll_log2(const ntp_peer *p)
 	if (v < p->minpoll) {
 		v = p->minpoll;
 	}
-	if (v > p->maxpoll) {
-		v = p->maxpoll;
+	if (v > poll_ceiling(p)) {
+		v = poll_ceiling(p);
 	}
 	return v;
 }
@@ -128,7 +144,17 @@ ntp_peer_poll_log2(const ntp_peer *p)
 static ntp_time
 minpoll_ns(const ntp_peer *p)
 {
-	return NTP_NS_PER_S << p->minpoll;
+	return ntp_poll_ns(p->minpoll);
+}
+
+/* ntpd's ntp_minpkt, 2 s between requests; a sub-second poll goes as fast
+ * as it asks. */
+static ntp_time
+min_spacing(const ntp_peer *p)
+{
+	ntp_time m = minpoll_ns(p);
+
+	return m < BURST_SPACING_NS ? m : BURST_SPACING_NS;
 }
 
 /* ntpd's client headway (peer->throttle): each request adds 2^minpoll - 2 s
@@ -153,7 +179,7 @@ earliest_poll(const ntp_peer *p, ntp_time mono)
 {
 	ntp_time over = headway_left(p, mono) - HEADWAY_FREE * minpoll_ns(p);
 
-	return mono + (over > BURST_SPACING_NS ? over : BURST_SPACING_NS);
+	return mono + (over > min_spacing(p) ? over : min_spacing(p));
 }
 
 /* A regular (non-burst) poll due at `next`, as ntpd poll_update() places
@@ -182,7 +208,7 @@ schedule_next(ntp_peer *p, ntp_time mono, ntp_rand *rnd)
 	ntp_time next;
 
 	if (p->kind == NTP_PEER_LOCAL) {
-		p->nextdate = p->outdate + (NTP_NS_PER_S << lp);
+		p->nextdate = p->outdate + ntp_poll_ns(lp);
 		return;
 	}
 	if (p->burst > 0) {
@@ -192,7 +218,7 @@ schedule_next(ntp_peer *p, ntp_time mono, ntp_rand *rnd)
 	if (rnd != NULL) {
 		frac += (int64_t)ntp_rand_below(rnd, INTERVAL_JITTER);
 	}
-	next = p->outdate + ((frac * NTP_NS_PER_S) << lp >> INTERVAL_FRAC_BITS);
+	next = p->outdate + ((frac * ntp_poll_ns(lp)) >> INTERVAL_FRAC_BITS);
 	p->nextdate = regular_poll(p, mono, next);
 }
 
@@ -346,7 +372,9 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_
 	}
 	ntp_peer_build_request(p, sys, now.local, nonce, req);
 	p->sent++;
-	headway_add(p, now.mono, minpoll_ns(p) - BURST_SPACING_NS);
+	/* 2^minpoll - 2 s, nothing for polls of 2 s and less */
+	headway_add(p, now.mono,
+	            minpoll_ns(p) > BURST_SPACING_NS ? minpoll_ns(p) - BURST_SPACING_NS : 0);
 	schedule_next(p, now.mono, rnd);
 	res->send = true;
 	return true;
@@ -435,8 +463,8 @@ act_on_kod(ntp_peer *p, const ntp_pkt *pkt, ntp_time mono, ntp_rx_result *res)
 			p->ppoll = np;
 		}
 		p->burst = 0;
-		p->nextdate = regular_poll(
-		        p, mono, p->outdate + ((ntp_time)NTP_NS_PER_S << ntp_peer_poll_log2(p)));
+		p->nextdate =
+		        regular_poll(p, mono, p->outdate + ntp_poll_ns(ntp_peer_poll_log2(p)));
 		res->why = NTP_WHY_KOD_RATE;
 		res->why_a = np;
 		res->why_b = code;

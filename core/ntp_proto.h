@@ -70,7 +70,9 @@ enum ntp_flash {
 #define NTP_PKT_TEST_MASK  0x01ff /* TEST1-9 */
 #define NTP_PEER_TEST_MASK 0x1e00 /* TEST10-13 */
 
-#define NTP_MINPOLL          3    /* log2 s, ntpd NTP_MINPOLL (8 s) */
+#define NTP_MINPOLL          0    /* log2 s, NTPsec NTP_MINPOLL (1 s; ntp classic: 3) */
+#define NTP_POLL_FLOOR       (-7) /* log2 s, sub-second polls down to 1/128 s (chrony's
+                                     floor), for disciplines that ask for them */
 #define NTP_MAXPOLL          17   /* log2 s, ntpd NTP_MAXPOLL (36 h) */
 #define NTP_BURST_COUNT      8    /* packets in a `burst`, RFC 5905 BCOUNT, ntpd NTP_SHIFT */
 #define NTP_IBURST_COUNT     6    /* packets in an `iburst`, ntpd/NTPsec NTP_IBURST */
@@ -203,7 +205,8 @@ typedef struct ntp_peer {
 
 /* Set up an association (ntpd newpeer + peer_clear "INIT") at monotonic
  * time mono (its client headway starts there).  addr is the remote (ignored for LOCAL);
- * minpoll/maxpoll are clamped to [NTP_MINPOLL, NTP_MAXPOLL]; LOCAL polls at minpoll only, as ntpd's
+ * minpoll/maxpoll are clamped to [NTP_POLL_FLOOR, NTP_MAXPOLL] (the discipline check keeps
+ * ntpd's at NTP_MINPOLL and up); LOCAL polls at minpoll only, as ntpd's
  * refclocks do (maxpoll = minpoll).  The first poll is scheduled by the caller (ntp_peer_schedule).
  */
 void ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, int8_t minpoll,
@@ -326,6 +329,9 @@ char *ntp_proto_unfit_format(const ntp_peer *p, const ntp_estimate *e, uint16_t 
 /* Interval of the next poll in log2 s, as ntpd poll_update() chooses it:
  * minpoll during a retry/unreachable iburst, else min(hpoll, ppoll). */
 int8_t ntp_peer_poll_log2(const ntp_peer *p);
+
+/* 2^poll s in ns; poll may be negative (sub-second polls). */
+ntp_time ntp_poll_ns(int poll);
 
 /* Adopt the system poll: hpoll = clamp(sys_poll, minpoll, maxpoll). */
 void ntp_peer_set_hpoll(ntp_peer *p, int8_t sys_poll);

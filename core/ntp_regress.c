@@ -58,6 +58,7 @@
 #include <string.h>
 
 #include "ntp_disc.h"
+#include "ntp_proto.h"
 #include "ntp_select.h"
 
 #define RG_MAX_SAMPLES 64 /* samples kept per source (chrony MAX_SAMPLES) */
@@ -76,6 +77,9 @@
 #define RG_PRIOR_DOF       2.0    /* samples' worth of weight of that prior noise */
 #define RG_MIN_WEIGHTING   8      /* samples before delay weights may be used (ours) */
 #define RG_WEIGHT_EVIDENCE 1.5    /* the slower half's residuals must be this much larger */
+#define RG_MIN_NONLAN_POLL 0      /* log2 s, fastest poll off the LAN (chrony MIN_NONLAN_POLL) */
+#define RG_MAX_LAN_DELAY   0.01   /* s, round trip of a LAN source (chrony MAX_LAN_PEER_DELAY) */
+#define RG_MAX_FILTERED    4      /* refused in a row, the next sample is taken (ours) */
 #define RG_MISS_SDS        3.0    /* a sample this many sds off the prediction cuts the window */
 #define RG_MIN_SLEW        1.0    /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
@@ -121,6 +125,7 @@ typedef struct rg_src {
 	rg_fit fit;
 	double fit_asym;   /* the asymmetry the last fit found (0: none significant) */
 	double poll_score; /* chrony's poll score: +-1 moves the poll */
+	int filtered;      /* samples the delay filters refused in a row */
 	int8_t poll;       /* log2 s, what this source should be polled at */
 	bool have_poll;
 	ntp_time last_mono; /* the newest sample's arrival; NTP_TIME_NONE: none */
@@ -760,18 +765,18 @@ cut_span(rg_src *s)
 /* A sample the filters refuse (chrony's maxdelay, maxdelayratio and
  * maxdelaydevratio tests); the reason is the return. */
 static const char *
-filtered(const rg_sys *r, const rg_src *s, const ntp_sample *smp)
+filtered(const rg_sys *r, const rg_src *s, double delay)
 {
-	if (smp->delay > r->maxdelay) {
+	if (delay > r->maxdelay) {
 		return "maxdelay";
 	}
 	if (s->n > 0 && r->maxdelayratio > 0.0 && s->fit.min_delay > 0.0 &&
-	    smp->delay > r->maxdelayratio * s->fit.min_delay) {
+	    delay > r->maxdelayratio * s->fit.min_delay) {
 		return "maxdelayratio";
 	}
 	if (s->fit.n >= 4 && r->maxdelaydevratio > 0.0 &&
-	    smp->delay - s->fit.min_delay > r->maxdelaydevratio * s->fit.scale &&
-	    smp->delay - s->fit.min_delay > 2.0 * r->precision) {
+	    delay - s->fit.min_delay > r->maxdelaydevratio * s->fit.scale &&
+	    delay - s->fit.min_delay > 2.0 * r->precision) {
 		return "maxdelaydevratio";
 	}
 	return NULL;
@@ -792,20 +797,27 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	rg_sys *r = sys;
 	rg_src *s = src;
 	rg_point pt;
-	double miss = 0.0, expect = 0.0;
+	double miss = 0.0, expect = 0.0, t_rx, delay;
 
 	*spike = 0.0;
 	if (smp->lost || !isfinite(smp->offset) || !isfinite(smp->delay)) {
 		return NTP_SAMPLE_OLD;
 	}
-	if (filtered(r, s, smp) != NULL) {
+	t_rx = secs(r, smp->mono);
+	/* The exchange was timed on our clock, which our own slew moved by
+	 * C(t4) - C(t1) meanwhile: that much of the delay is ours. */
+	delay = smp->delay - (corr_at(&r->corr, t_rx) - corr_at(&r->corr, t_rx - smp->delay));
+	if (filtered(r, s, delay) != NULL && s->filtered < RG_MAX_FILTERED) {
+		/* a run of them means the window's minimum is what is wrong */
+		s->filtered++;
 		*spike = smp->offset;
 		return NTP_SAMPLE_POPCORN;
 	}
-	pt.t = secs(r, smp->mono) - smp->delay / 2.0;
+	s->filtered = 0;
+	pt.t = t_rx - delay / 2.0;
 	pt.off = smp->offset;
 	pt.x = smp->offset + corr_at(&r->corr, pt.t);
-	pt.delay = smp->delay;
+	pt.delay = delay;
 	pt.disp = smp->disp;
 	if (s->fit.n >= 2) {
 		double excess = fmax(pt.delay - s->fit.min_delay, 0.0);
@@ -1143,10 +1155,18 @@ rg_poll(const void *sys, const void *src)
 	const rg_sys *r = sys;
 	const rg_src *s = src;
 
+	int8_t p;
+
 	if (s == NULL) {
 		return r->poll;
 	}
-	return s->have_poll ? s->poll : r->minpoll;
+	p = s->have_poll ? s->poll : r->minpoll;
+	/* chrony: sub-second polls only to a source on the LAN, as its
+	 * fastest exchange shows; 1 s until there is one */
+	if (p < RG_MIN_NONLAN_POLL && !(s->n > 0 && s->fit.min_delay <= RG_MAX_LAN_DELAY)) {
+		p = RG_MIN_NONLAN_POLL;
+	}
+	return p;
 }
 
 /* Our own step: the samples are kept in the free-running frame, which a
@@ -1202,6 +1222,7 @@ const ntp_discipline ntp_regress = {
         .n_params = sizeof rg_params / sizeof rg_params[0],
         .sys_size = sizeof(rg_sys),
         .src_size = sizeof(rg_src),
+        .poll_min = NTP_POLL_FLOOR,
         .init = rg_init,
         .start = rg_start,
         .src_init = rg_src_init,

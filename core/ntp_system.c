@@ -68,13 +68,13 @@ ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_param
 	        .drift_ppm = p->drift_ppm,
 	        .now = h->now,
 	};
-	int lo = 99, hi = -1;
+	int lo = 99, hi = -99; /* none yet: lo > hi */
 
 	for (size_t i = 0; i < h->n_config; i++) {
 		lo = h->peers[i].minpoll < lo ? h->peers[i].minpoll : lo;
 		hi = h->peers[i].maxpoll > hi ? h->peers[i].maxpoll : hi;
 	}
-	if (hi >= 0) {
+	if (lo <= hi) {
 		s.minpoll = (int8_t)lo;
 		s.maxpoll = (int8_t)hi;
 	}
@@ -144,7 +144,7 @@ static ntp_time
 restart_delay(const ntp_host *h, const ntp_peer *p)
 {
 	uint32_t x = p->addr.family;
-	uint32_t span = 1u << p->minpoll;
+	uint32_t span = p->minpoll > 0 ? 1u << p->minpoll : 1u;
 	uint32_t k;
 
 	for (size_t i = 0; i < sizeof p->addr.a; i++) {

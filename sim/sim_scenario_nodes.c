@@ -702,6 +702,23 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 	return t->conf->n_errors > 0 ? -1 : 0;
 }
 
+/* What the core would refuse at start (ntp_host_new): the conf's own
+ * `discipline` line, and polls faster than the discipline can run. */
+static void
+check_conf_discipline(loader *ld, const yaml_node_t *conf, const sim_node_spec *t)
+{
+	char err[384];
+	size_t mark;
+
+	if (t->conf == NULL || t->conf->n_errors > 0 ||
+	    ntp_discipline_check(t->conf, err, sizeof err) == 0) {
+		return;
+	}
+	mark = ld_path_key(ld, "conf");
+	ld_fail(ld, conf, "%s", err);
+	ld_path_restore(ld, mark);
+}
+
 /* One `PARAM: VALUE` of a `discipline: {name: NAME, PARAM: VALUE...}`. */
 static int
 get_discipline_param(loader *ld, const yaml_node_t *k, const yaml_node_t *v,
@@ -768,7 +785,7 @@ get_discipline(loader *ld, const yaml_node_t *v, ntp_conf *c)
 		}
 	}
 	if (ld_get_text(ld, name, cd.name, sizeof cd.name,
-	                "a discipline name (ntpd-kernel, ntpd-daemon)") != 0) {
+	                "a discipline name (see ntpsim disciplines)") != 0) {
 		return -1;
 	}
 	if (ntp_discipline_check_choice(&cd, err, sizeof err) != 0) {
@@ -952,6 +969,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			get_discipline(ld, disc, t->conf);
 			ld_path_restore(ld, mark);
 		}
+		check_conf_discipline(ld, conf, t);
 	} else {
 		if (disc != NULL) {
 			ld_fail(ld, disc, "a kind: query node has no clock discipline");

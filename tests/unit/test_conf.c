@@ -578,9 +578,9 @@ Test(conf_server, bad_options)
 	        {"server x minpoll abc", "test.conf:1:18: error: 'minpoll' needs an integer, not "
 	                                 "'abc'"},
 	        {"server x minpoll 18",
-	         "test.conf:1:18: error: minpoll 18 is out of range [0, 17]"},
-	        {"server x maxpoll -1",
-	         "test.conf:1:18: error: maxpoll -1 is out of range [0, 17]"},
+	         "test.conf:1:18: error: minpoll 18 is out of range [-7, 17]"},
+	        {"server x maxpoll -8",
+	         "test.conf:1:18: error: maxpoll -8 is out of range [-7, 17]"},
 	        {"server x minpoll 8 maxpoll 7", "test.conf:1:10: error: minpoll 8 is greater than "
 	                                         "maxpoll 7"},
 	        {"server x version 5", "test.conf:1:18: error: version 5 is out of range [1, 4]"},
@@ -1462,7 +1462,7 @@ Test(conf_errors, multi_error_file_reports_every_error)
 	        "you "
 	        "mean 'iburst'?)",
 	        "errors-multi.conf:3:1: error: 'server' needs an address or host name",
-	        "errors-multi.conf:4:25: error: minpoll 20 is out of range [0, 17]",
+	        "errors-multi.conf:4:25: error: minpoll 20 is out of range [-7, 17]",
 	        "errors-multi.conf:5:25: error: 'maxpoll' needs an integer, not 'x'",
 	        "errors-multi.conf:6:24: error: mask '255.0.255.0' is not contiguous (hint: a mask "
 	        "is "

@@ -115,3 +115,14 @@ Test(discipline, host_refuses_a_bad_choice)
 	cr_assert_str_eq(si.discipline, "ntpd-daemon");
 	ntp_host_free(h);
 }
+
+/* Sub-second polls: regress runs them; ntpd's disciplines stop at NTPsec's
+ * 1 s and say so, naming the server's line. */
+Test(discipline, subsecond_polls_need_regress)
+{
+	cr_assert_null(check("server 192.0.2.1 minpoll -3 maxpoll -3\ndiscipline regress\n"));
+	cr_assert_null(check("server 192.0.2.1 minpoll 0 maxpoll 0\n"));
+	cr_assert_str_eq(check("server 192.0.2.1\nserver 192.0.2.2 minpoll -1 maxpoll 4\n"),
+	                 "test.conf:2: minpoll -1: discipline ntpd-kernel polls every 1 s at the "
+	                 "fastest (minpoll 0); sub-second polls need discipline regress");
+}
