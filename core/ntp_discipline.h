@@ -176,6 +176,8 @@ typedef struct ntp_discipline {
 	size_t sys_size, src_size; /* bytes of the system and of one source's state */
 	int8_t poll_min;           /* log2 s, the fastest poll it can run (ntpd: NTPsec's
 	                              NTP_MINPOLL 0; below 0: sub-second polls) */
+	bool step_keeps_sources;   /* its samples survive the clock's step, so the host
+	                              does not clear the associations (ntpd does) */
 
 	/* Start the system part.  Returns 0, or -1 with err naming the
 	 * parameter and the config line. */

@@ -60,6 +60,24 @@ ntp_peer_init(ntp_peer *p, uint8_t kind, const ntp_addr *addr, uint8_t flags, in
 	ntp_peer_clear(p, "INIT");
 }
 
+/* The slowest poll: maxpoll, but a sub-second maxpoll still lets the
+ * discipline poll a source off the LAN once a second (chrony's
+ * MIN_NONLAN_POLL: sub-second polls are for LAN sources only). */
+static int8_t
+poll_ceiling(const ntp_peer *p)
+{
+	return p->maxpoll < 0 ? 0 : p->maxpoll;
+}
+
+/* Where polling starts: minpoll, but 1 s for a sub-second minpoll until
+ * the discipline has seen the source (chrony starts at MIN_NONLAN_POLL):
+ * a reply slower than the poll would never match the latest request. */
+static int8_t
+first_poll(const ntp_peer *p)
+{
+	return p->minpoll < 0 ? 0 : p->minpoll;
+}
+
 void
 ntp_peer_clear(ntp_peer *p, const char *ident)
 {
@@ -71,8 +89,8 @@ ntp_peer_clear(ntp_peer *p, const char *ident)
 	p->reach = 0;
 	p->unreach = 0;
 	p->burst = 0;
-	p->hpoll = p->minpoll;
-	p->ppoll = p->maxpoll;
+	p->hpoll = first_poll(p);
+	p->ppoll = poll_ceiling(p);
 	p->leap = NTP_LEAP_NOTSYNC;
 	p->pmode = 0;
 	p->precision = 0;
@@ -97,13 +115,20 @@ ntp_peer_schedule(ntp_peer *p, ntp_time mono_at)
 	p->nextdate = mono_at;
 }
 
-/* The slowest poll: maxpoll, but a sub-second maxpoll still lets the
- * discipline poll a source off the LAN once a second (chrony's
- * MIN_NONLAN_POLL: sub-second polls are for LAN sources only). */
-static int8_t
-poll_ceiling(const ntp_peer *p)
+void
+ntp_peer_poll_faster(ntp_peer *p, int8_t poll, ntp_time mono)
 {
-	return p->maxpoll < 0 ? 0 : p->maxpoll;
+	ntp_time due;
+
+	if (poll >= 0 || poll >= p->hpoll) {
+		return;
+	}
+	ntp_peer_set_hpoll(p, poll);
+	due = p->outdate + ntp_poll_ns(ntp_peer_poll_log2(p));
+	due = due > mono ? due : mono;
+	if (p->nextdate != TS_NEVER && due < p->nextdate && p->burst == 0) {
+		p->nextdate = due;
+	}
 }
 
 void
@@ -128,7 +153,7 @@ ntp_peer_poll_log2(const ntp_peer *p)
 	/* ntpd poll_update(): minpoll while an iburst waits for its first
 	 * reply (retry > 0), until the unreachable backoff takes over. */
 	if ((p->flags & NTP_PEER_F_IBURST) && p->reach == 0 && p->unreach < NTP_UNREACH) {
-		return p->minpoll;
+		return first_poll(p);
 	}
 	/* "oversampling is okay but undersampling is evil" */
 	v = p->hpoll < p->ppoll ? p->hpoll : p->ppoll;
@@ -215,7 +240,10 @@ schedule_next(ntp_peer *p, ntp_time mono, ntp_rand *rnd)
 		p->nextdate = earliest_poll(p, mono);
 		return;
 	}
-	if (rnd != NULL) {
+	/* ntpd's jitter spreads clients that would poll a server in step;
+	 * ntpd never polls below 1 s, and a sub-second poll (regress, on a
+	 * LAN) goes at its rate, as chrony's do */
+	if (rnd != NULL && lp >= 0) {
 		frac += (int64_t)ntp_rand_below(rnd, INTERVAL_JITTER);
 	}
 	next = p->outdate + ((frac * ntp_poll_ns(lp)) >> INTERVAL_FRAC_BITS);
@@ -323,7 +351,7 @@ ntp_peer_poll(ntp_peer *p, const ntp_proto_sys *sys, bool fit, ntp_now now, ntp_
 		if (p->reach == 0) {
 			if (oreach != 0) {
 				res->became_unreachable = true;
-				p->ppoll = p->maxpoll;
+				p->ppoll = poll_ceiling(p);
 			}
 		} else {
 			p->unreach = 0;

@@ -70,9 +70,10 @@ enum ntp_flash {
 #define NTP_PKT_TEST_MASK  0x01ff /* TEST1-9 */
 #define NTP_PEER_TEST_MASK 0x1e00 /* TEST10-13 */
 
-#define NTP_MINPOLL          0    /* log2 s, NTPsec NTP_MINPOLL (1 s; ntp classic: 3) */
-#define NTP_POLL_FLOOR       (-7) /* log2 s, sub-second polls down to 1/128 s (chrony's
-                                     floor), for disciplines that ask for them */
+#define NTP_MINPOLL 0 /* log2 s, NTPsec NTP_MINPOLL (1 s; ntp classic: 3) */
+#define NTP_POLL_FLOOR                                                                             \
+	(-7)                      /* log2 s, sub-second polls down to 1/128 s (chrony's            \
+	                             floor), for disciplines that ask for them */
 #define NTP_MAXPOLL          17   /* log2 s, ntpd NTP_MAXPOLL (36 h) */
 #define NTP_BURST_COUNT      8    /* packets in a `burst`, RFC 5905 BCOUNT, ntpd NTP_SHIFT */
 #define NTP_IBURST_COUNT     6    /* packets in an `iburst`, ntpd/NTPsec NTP_IBURST */
@@ -220,6 +221,12 @@ void ntp_peer_clear(ntp_peer *p, const char *ident);
 
 /* Set the next poll (monotonic time). */
 void ntp_peer_schedule(ntp_peer *p, ntp_time mono_at);
+
+/* A discipline wants a sub-second poll (< 0) faster than the current one:
+ * it takes effect at once, the next poll moving up to one new interval
+ * after the last (chrony reschedules its transmission when its poll
+ * drops; ntpd's polls of 1 s and more wait for the next poll). */
+void ntp_peer_poll_faster(ntp_peer *p, int8_t poll, ntp_time mono);
 
 /* What one poll did. */
 typedef struct ntp_poll_result {

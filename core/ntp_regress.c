@@ -1223,6 +1223,7 @@ const ntp_discipline ntp_regress = {
         .sys_size = sizeof(rg_sys),
         .src_size = sizeof(rg_src),
         .poll_min = NTP_POLL_FLOOR,
+        .step_keeps_sources = true,
         .init = rg_init,
         .start = rg_start,
         .src_init = rg_src_init,

@@ -157,8 +157,10 @@ restart_delay(const ntp_host *h, const ntp_peer *p)
 
 /* ntpd clock_update() case 2: we stepped the clock.  Every association
  * starts over (peer_clear "STEP"), the discipline shifts or forgets what
- * it holds, and the host is unsynchronised until the next update.  Timers
- * are monotonic and stay where they are. */
+ * it holds, and the host is unsynchronised until the next update -- unless
+ * the discipline keeps its samples across a step (step_keeps_sources, as
+ * chronyd does): then the associations poll on.  Timers are monotonic and
+ * stay where they are. */
 static void
 after_step(ntp_host *h, double step)
 {
@@ -177,8 +179,11 @@ after_step(ntp_host *h, double step)
 		if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 			continue;
 		}
-		ntp_peer_clear(p, "STEP");
 		h->algo->step(h->algo_sys, host_src(h, p), step, h->now.mono);
+		if (h->algo->step_keeps_sources) {
+			continue; /* its samples survive the step: polling goes on */
+		}
+		ntp_peer_clear(p, "STEP");
 		ntp_peer_schedule(p, h->now.mono + restart_delay(h, p));
 	}
 	host_set_unsynchronised(h, "STEP");
@@ -556,6 +561,7 @@ ntp_system_sampled(ntp_host *h, ntp_peer *p, const ntp_sample *smp)
 	case NTP_SAMPLE_NEW:
 		ntp_system_estimate(h, p, &e);
 		host_peerstats(h, p, &e);
+		ntp_peer_poll_faster(p, ntp_system_poll(h, p), h->now.mono);
 		/* ntpd: select unless in a burst, or always while unsynchronised */
 		if (p->burst == 0 || h->leap == NTP_LEAP_NOTSYNC) {
 			ntp_system_select(h);
