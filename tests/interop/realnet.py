@@ -641,37 +641,52 @@ def conf_stepout(text):
     return v
 
 
+# The time constants of each discipline that a time-scaled run shrinks, with
+# their defaults: ntpd's stepout (from `tinker stepout`, floored at 300 s by
+# ntpd but not as a parameter), regress's start-up wait for silent sources.
+REGRESS_WAIT = 128.0  # s, core/ntp_regress.c `wait`
+
+
+def _time_param(name, conf):
+    if name == "regress":
+        return "wait", REGRESS_WAIT
+    return "stepout", conf_stepout(conf)
+
+
 def scale_discipline(n, k):
     """ntpd floors `tinker stepout` at 300 s, so a scaled stepout reaches
     ntplab (ntpsim and refd alike) as the `stepout` parameter of the node's
     discipline, which has no floor: the FREQ measurement and the startup
-    clamp shrink with the run.  Returns a note."""
+    clamp shrink with the run; regress's `wait` shrinks the same way.
+    Returns a note."""
     conf = n.get("conf", "")
     d = n.get("discipline")
     lines = conf.splitlines()
     for i, line in enumerate(lines):
         w = line.partition("#")[0].split()
-        if w and w[0] == "discipline":
-            so = conf_stepout(conf) / k
-            if "stepout" in w[2::2]:
-                j = w.index("stepout", 2)
-                so = float(w[j + 1]) / k
-                w[j + 1] = "%g" % so
+        if w and w[0] == "discipline" and len(w) > 1:
+            key, dflt = _time_param(w[1], conf)
+            v = dflt / k
+            if key in w[2::2]:
+                j = w.index(key, 2)
+                v = float(w[j + 1]) / k
+                w[j + 1] = "%g" % v
             else:
-                w += ["stepout", "%g" % so]
+                w += [key, "%g" % v]
             lines[i] = " ".join(w)
             n["conf"] = "\n".join(lines) + "\n"
-            return "discipline line: stepout %g s" % so
+            return "discipline line: %s %g s" % (key, v)
     if isinstance(d, dict):
         d = dict(d)
-        d["stepout"] = float(d["stepout"]) / k if "stepout" in d else conf_stepout(conf) / k
     else:
         kernel = not re.search(r"^\s*disable\b[^#\n]*\bkernel\b", conf, re.M)
-        d = {"name": d if d is not None else ("ntpd-kernel" if kernel else "ntpd-daemon"),
-             "stepout": conf_stepout(conf) / k}
+        d = {"name": d if d is not None else ("ntpd-kernel" if kernel else "ntpd-daemon")}
+    key, dflt = _time_param(d["name"], conf)
+    d[key] = float(d[key]) / k if key in d else dflt / k
     n["discipline"] = d
-    return "discipline: %s, stepout %g s (ntpd floors tinker stepout at 300 s)" % (
-        d["name"], d["stepout"])
+    return "discipline: %s, %s %g s%s" % (
+        d["name"], key, d[key],
+        " (ntpd floors tinker stepout at 300 s)" if key == "stepout" else "")
 
 
 def scale_scenario(data, k, add_iburst=True):

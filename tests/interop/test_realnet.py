@@ -637,6 +637,13 @@ def test_scale_discipline():
     n = {"name": "a", "conf": "discipline ntpd-kernel pll 8\nserver x\n"}
     realnet.scale_discipline(n, 4)
     assert "discipline ntpd-kernel pll 8 stepout 75" in n["conf"] and "discipline" not in n
+    # regress has no stepout: its start-up wait for silent sources shrinks
+    n = {"name": "a", "conf": "server x\n", "discipline": "regress"}
+    realnet.scale_discipline(n, 8)
+    assert n["discipline"] == {"name": "regress", "wait": 16.0}
+    n = {"name": "a", "conf": "discipline regress makestep 0.5\nserver x\n"}
+    realnet.scale_discipline(n, 4)
+    assert "discipline regress makestep 0.5 wait 32" in n["conf"], n["conf"]
 
 
 def test_addresses_and_conf_translation():
