@@ -80,6 +80,7 @@
 #define RG_MIN_NONLAN_POLL 0      /* log2 s, fastest poll off the LAN (chrony MIN_NONLAN_POLL) */
 #define RG_MAX_LAN_DELAY   0.01   /* s, round trip of a LAN source (chrony MAX_LAN_PEER_DELAY) */
 #define RG_MAX_FILTERED    4      /* refused in a row, the next sample is taken (ours) */
+#define RG_RESET_SDS    100.0  /* ... and this many, a step: the window starts over */
 #define RG_MISS_SDS        3.0    /* a sample this many sds off the prediction cuts the window */
 #define RG_MIN_SLEW        1.0    /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
@@ -154,6 +155,7 @@ typedef struct rg_sys {
 	double makestep, maxslew, corrtime, runs_z, wait, maxdelay, maxdelayratio, maxdelaydevratio;
 	int makestep_limit, polltarget, minsane, maxsamples;
 	bool majority, asymfit;
+	bool disabled; /* `disable ntp`: measure and select, never touch the clock */
 	int8_t minpoll, maxpoll;
 	ntp_select_params sel;
 	/* state */
@@ -175,14 +177,14 @@ static const ntp_disc_param rg_params[] = {
          .dflt = 1.0,
          .min = 0,
          .max = 1e9,
-         .what = "step when |offset| exceeds this in the first makestep_limit updates "
-                 "(chrony makestep); 0: never step"},
+         .what = "step when |offset| exceeds this (by two uncertainties) in the first "
+                 "makestep_limit updates (chrony makestep); 0: step every offset"},
         {.name = "makestep_limit",
          .dflt = 3,
          .min = -1,
          .max = 1e6,
          .integer = true,
-         .what = "updates in which a step is allowed; -1: any"},
+         .what = "updates in which a step is allowed; -1: any, 0: never step"},
         {.name = "maxslew",
          .unit = "s/s",
          .dflt = 1.0 / 12.0,
@@ -192,7 +194,7 @@ static const ntp_disc_param rg_params[] = {
         {.name = "corrtime",
          .dflt = 0.0,
          .min = 0,
-         .max = 100,
+         .max = 1e10,
          .what = "slew time / (update interval x uncertainty / offset) (chrony "
                  "correctiontimeratio); 0: as fast as maxslew"},
         {.name = "runs",
@@ -203,13 +205,13 @@ static const ntp_disc_param rg_params[] = {
                  "the mean - this x sd (0.5: cut eagerly; a cut costs little)"},
         {.name = "polltarget",
          .dflt = 12,
-         .min = 2,
+         .min = 1,
          .max = RG_MAX_SAMPLES,
          .integer = true,
          .what = "samples the regression should hold: more raise the poll, fewer lower it"},
         {.name = "maxsamples",
          .dflt = RG_MAX_SAMPLES,
-         .min = 2,
+         .min = 1,
          .max = RG_MAX_SAMPLES,
          .integer = true,
          .what = "samples kept per source"},
@@ -676,6 +678,7 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	r->minsane = (int)PARAM(s, "minsane", s->minsane > 1 ? s->minsane : 1);
 	r->majority = PARAM(s, "majority", 1) != 0.0;
 	r->wait = PARAM(s, "wait", 128);
+	r->disabled = s->conf->disable_ntp;
 	r->asymfit = PARAM(s, "asymfit", 1) != 0.0;
 	r->asymmetry = PARAM(s, "asymmetry", 0.0);
 	r->mindelay = PARAM(s, "mindelay", 0.0);
@@ -829,7 +832,11 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 		drop_oldest(s, 1);
 	}
 	s->p[s->n++] = pt;
-	if (s->fit.n >= RG_MIN_REGRESS && miss > RG_MISS_SDS * expect) {
+	if (s->fit.n >= 2 && miss > RG_RESET_SDS * expect) {
+		/* the clock was stepped under us (or the source was): nothing
+		 * before this sample describes the oscillator any more */
+		drop_oldest(s, s->n - 1);
+	} else if (s->fit.n >= RG_MIN_REGRESS && miss > RG_MISS_SDS * expect) {
 		cut_span(s);
 	}
 	regress(r, s);
@@ -1041,12 +1048,15 @@ slew_time(const rg_sys *r, double offset, double sd, double interval)
 }
 
 /* Step only when the offset is over the threshold by more than twice its
- * uncertainty: a noisy first sample near the threshold is slewed. */
+ * uncertainty, so a noisy first sample near the threshold is slewed; a
+ * threshold of 0 steps every offset (chrony's `makestep 0 -1`). */
 static bool
 step_allowed(const rg_sys *r, double offset, double sd)
 {
-	return r->makestep > 0.0 && fabs(offset) - RG_STEP_SDS * sd > r->makestep &&
-	       (r->makestep_limit < 0 || r->updates < r->makestep_limit);
+	if (r->makestep_limit == 0 || (r->makestep_limit > 0 && r->updates >= r->makestep_limit)) {
+		return false;
+	}
+	return r->makestep > 0.0 ? fabs(offset) - RG_STEP_SDS * sd > r->makestep : offset != 0.0;
 }
 
 /* The frequency: the regression's, combined with the drift file's by
@@ -1139,7 +1149,13 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	out->old_state = r->state;
 	r->state = NTP_DISC_SYNC;
 	out->new_state = r->state;
-	decide_clock(r, &cb, t, out);
+	if (r->disabled) {
+		out->clock = NTP_DISC_CLOCK_NONE;
+		snprintf(out->reason, sizeof out->reason,
+		         "offset %+.9f s measured; `disable ntp`: the clock is left alone", cb.offset);
+	} else {
+		decide_clock(r, &cb, t, out);
+	}
 	r->offset = cb.offset;
 	r->jitter = cb.sd;
 	r->last_t = t;

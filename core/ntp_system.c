@@ -186,10 +186,17 @@ after_step(ntp_host *h, double step)
 		ntp_peer_clear(p, "STEP");
 		ntp_peer_schedule(p, h->now.mono + restart_delay(h, p));
 	}
+	h->t_update = h->now.mono;
+	if (h->algo->step_keeps_sources) {
+		/* chronyd: the step is the update; the source stays selected */
+		if (h->leap == NTP_LEAP_NOTSYNC) {
+			h->leap = NTP_LEAP_NONE;
+		}
+		return;
+	}
 	host_set_unsynchronised(h, "STEP");
 	h->sys_peer = 0;
 	h->jitter = ldexp(1.0, h->precision);
-	h->t_update = h->now.mono;
 }
 
 /* ---- system process ---- */

@@ -865,7 +865,7 @@ dns_note(void *ctx, const char *text)
 {
 	dns_note_ctx *c = ctx;
 
-	sim_report_event(c->w, c->n, rel_s(c->w, c->w->now), "dns", text);
+	log_line(c->w, c->n, rel_s(c->w, c->w->now), "dns", text);
 }
 
 /* The host of a daemon starting now.  A conf naming dns: entries is

@@ -25,7 +25,7 @@
 #define FACTOR_MAX      1e9  /* a comparison's factor (ours) */
 
 /* Words of events.log's `what` column that are not host event names. */
-static const char *const log_words[] = {"daemon", "scenario", "fault", "query", NULL};
+static const char *const log_words[] = {"daemon", "scenario", "fault", "query", "dns", NULL};
 
 int
 ld_event_code_from_name(const char *s)

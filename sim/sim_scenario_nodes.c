@@ -15,6 +15,7 @@
 #include "sim_scenario_load.h"
 
 #include "ntp_discipline.h"
+#include "ntp_units.h"
 
 #define MAX_TEMPLATES          1024  /* node entries in a scenario (ours) */
 #define PRECISION_DEFAULT      (-20) /* log2 s, ntpd's usual measured precision */
@@ -720,9 +721,46 @@ check_conf_discipline(loader *ld, const yaml_node_t *conf, const sim_node_spec *
 }
 
 /* One `PARAM: VALUE` of a `discipline: {name: NAME, PARAM: VALUE...}`. */
+/* A parameter's value with its unit, as the discipline declares it:
+ * `mindelay: 200us`, `maxslew: 500ppm`; a bare number is in the unit. */
+static const ntp_disc_param *
+param_of(const ntp_discipline *d, const char *key)
+{
+	for (size_t i = 0; d != NULL && i < d->n_params; i++) {
+		if (strcmp(d->params[i].name, key) == 0) {
+			return &d->params[i];
+		}
+	}
+	return NULL;
+}
+
+static unit_parser
+param_parser(const ntp_discipline *d, const char *key)
+{
+	const ntp_disc_param *p = param_of(d, key);
+
+	if (p != NULL && p->unit != NULL && strcmp(p->unit, "s") == 0) {
+		return ntp_parse_duration;
+	}
+	if (p != NULL && p->unit != NULL && strcmp(p->unit, "s/s") == 0) {
+		return ntp_parse_freq;
+	}
+	return ntp_parse_number;
+}
+
+static const char *
+param_expected(const ntp_discipline *d, const char *key)
+{
+	unit_parser u = param_parser(d, key);
+
+	return u == ntp_parse_duration ? "a time such as 0.5, 200us, 2min"
+	       : u == ntp_parse_freq   ? "a frequency such as 500ppm or 5e-4"
+	                               : "a number";
+}
+
 static int
-get_discipline_param(loader *ld, const yaml_node_t *k, const yaml_node_t *v,
-                     ntp_conf_discipline *cd)
+get_discipline_param(loader *ld, const ntp_discipline *d, const yaml_node_t *k,
+                     const yaml_node_t *v, ntp_conf_discipline *cd)
 {
 	ntp_conf_disc_param *p;
 	const char *key = ld_scalar(ld, k, "a parameter name");
@@ -742,7 +780,7 @@ get_discipline_param(loader *ld, const yaml_node_t *k, const yaml_node_t *v,
 		}
 	}
 	p = &cd->params[cd->n_params];
-	if (ld_get_number(ld, v, &p->value) != 0) {
+	if (ld_get_unit(ld, v, param_parser(d, key), param_expected(d, key), &p->value) != 0) {
 		return -1;
 	}
 	snprintf(p->name, sizeof p->name, "%s", key);
@@ -767,7 +805,18 @@ get_discipline(loader *ld, const yaml_node_t *v, ntp_conf *c)
 		               c->discipline.line);
 	}
 	if (v->type == YAML_MAPPING_NODE) {
+		const ntp_discipline *d = NULL;
+
 		name = NULL;
+		FOR_PAIRS(v, pr)
+		{
+			yaml_node_t *k = ld_get(ld, pr->key), *pv = ld_get(ld, pr->value);
+
+			if (k->type == YAML_SCALAR_NODE && pv->type == YAML_SCALAR_NODE &&
+			    strcmp((const char *)k->data.scalar.value, "name") == 0) {
+				d = ntp_discipline_find((const char *)pv->data.scalar.value);
+			}
+		}
 		FOR_PAIRS(v, pr)
 		{
 			yaml_node_t *k = ld_get(ld, pr->key), *pv = ld_get(ld, pr->value);
@@ -775,7 +824,7 @@ get_discipline(loader *ld, const yaml_node_t *v, ntp_conf *c)
 			if (k->type == YAML_SCALAR_NODE &&
 			    strcmp((const char *)k->data.scalar.value, "name") == 0) {
 				name = pv;
-			} else if (get_discipline_param(ld, k, pv, &cd) != 0) {
+			} else if (get_discipline_param(ld, d, k, pv, &cd) != 0) {
 				return -1;
 			}
 		}
