@@ -77,12 +77,15 @@
 #define RG_PRIOR_DOF       2.0    /* samples' worth of weight of that prior noise */
 #define RG_MIN_WEIGHTING   8      /* samples before delay weights may be used (ours) */
 #define RG_WEIGHT_EVIDENCE 1.5    /* the slower half's residuals must be this much larger */
-#define RG_MIN_NONLAN_POLL 0      /* log2 s, fastest poll off the LAN (chrony MIN_NONLAN_POLL) */
-#define RG_MAX_LAN_DELAY   0.01   /* s, round trip of a LAN source (chrony MAX_LAN_PEER_DELAY) */
-#define RG_MAX_FILTERED    4      /* refused in a row, the next sample is taken (ours) */
-#define RG_RESET_SDS    100.0  /* ... and this many, a step: the window starts over */
-#define RG_MISS_SDS        3.0    /* a sample this many sds off the prediction cuts the window */
-#define RG_MIN_SLEW        1.0    /* s, shortest phase slew (ours: one update's worth) */
+#define RG_RUNS_Z                                                                                  \
+	1.64                     /* one-sided 5 % quantile of the runs test (the residuals         \
+	                            extended back make it strong enough at 5 %) */
+#define RG_MIN_NONLAN_POLL 0     /* log2 s, fastest poll off the LAN (chrony MIN_NONLAN_POLL) */
+#define RG_MAX_LAN_DELAY   0.01  /* s, round trip of a LAN source (chrony MAX_LAN_PEER_DELAY) */
+#define RG_MAX_FILTERED    4     /* refused in a row, the next sample is taken (ours) */
+#define RG_RESET_SDS       100.0 /* ... and this many, a step: the window starts over */
+#define RG_MISS_SDS        3.0   /* a sample this many sds off the prediction cuts the window */
+#define RG_MIN_SLEW        1.0   /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
 	1e-3 /* s/s, frequency uncertainty with no estimate (chrony                                \
 	        WORST_CASE_FREQ_BOUND is 2000 ppm; 1000 ppm here) */
@@ -121,8 +124,11 @@ typedef struct rg_fit {
 } rg_fit;
 
 typedef struct rg_src {
-	rg_point p[RG_MAX_SAMPLES]; /* oldest first */
+	rg_point p[RG_MAX_SAMPLES]; /* the window and what may join it, oldest first */
 	int n;
+	rg_point old[RG_MAX_SAMPLES]; /* samples cut from it, oldest first: the runs
+	                                 test still reads them (chrony's runs_samples) */
+	int n_old;
 	rg_fit fit;
 	double fit_asym;   /* the asymmetry the last fit found (0: none significant) */
 	double poll_score; /* chrony's poll score: +-1 moves the poll */
@@ -198,11 +204,11 @@ static const ntp_disc_param rg_params[] = {
          .what = "slew time / (update interval x uncertainty / offset) (chrony "
                  "correctiontimeratio); 0: as fast as maxslew"},
         {.name = "runs",
-         .dflt = 0.5,
+         .dflt = RG_RUNS_Z,
          .min = 0,
          .max = 5,
-         .what = "runs test: the window is cut while its residuals have fewer runs than "
-                 "the mean - this x sd (0.5: cut eagerly; a cut costs little)"},
+         .what = "runs test: the window is cut while its residuals, extended back by as "
+                 "many older samples, have fewer runs than the mean - this x sd"},
         {.name = "polltarget",
          .dflt = 12,
          .min = 1,
@@ -331,17 +337,29 @@ y_of(const rg_src *s, int i, const rg_fit *f)
 	return s->p[i].x - f->asym * (s->p[i].delay - f->min_delay);
 }
 
-/* Runs of equal sign among the residuals of the newest n samples. */
-static int
-count_runs(const rg_src *s, int from, const rg_fit *f, const double *w, int *pos, int *neg)
+/* The residual of a point against a fit. */
+static double
+residual(const rg_point *p, const rg_fit *f)
 {
-	int runs = 0, last = 0;
+	return p->x - f->asym * (p->delay - f->min_delay) - (f->a + f->b * (p->t - f->t0));
+}
 
-	(void)w;
+/* Runs of equal sign among the residuals of the window [from, n),
+ * extended back by as many older samples as the window holds (those
+ * before `from`, then those cut from the window earlier: chrony's
+ * runs_samples), so that a line that fits the window but not the samples
+ * just before it -- a frequency that moved -- shows as a long run. */
+static int
+count_runs(const rg_src *s, int from, const rg_fit *f, int *pos, int *neg)
+{
+	int n = s->n - from, ext = n, runs = 0, last = 0;
+
 	*pos = *neg = 0;
-	for (int i = from; i < s->n; i++) {
-		double r = y_of(s, i, f) - (f->a + f->b * (s->p[i].t - f->t0));
-		int sign = r >= 0.0 ? 1 : -1;
+	ext = ext < from + s->n_old ? ext : from + s->n_old;
+	for (int k = -ext; k < n; k++) {
+		int i = from + k;
+		const rg_point *p = i >= 0 ? &s->p[i] : &s->old[s->n_old + i];
+		int sign = residual(p, f) >= 0.0 ? 1 : -1;
 
 		*pos += sign > 0;
 		*neg += sign < 0;
@@ -519,7 +537,7 @@ find_window(const rg_sys *r, rg_src *s, const double *w, double prior)
 
 		f.asym = s->fit_asym;
 		fit_window(s, from, w, prior, &f);
-		f.runs = count_runs(s, from, &f, w, &pos, &neg);
+		f.runs = count_runs(s, from, &f, &pos, &neg);
 		if (!f.ok) {
 			continue;
 		}
@@ -672,7 +690,7 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	r->makestep_limit = (int)PARAM(s, "makestep_limit", 3);
 	r->maxslew = PARAM(s, "maxslew", 1.0 / 12.0);
 	r->corrtime = PARAM(s, "corrtime", 0.0);
-	r->runs_z = PARAM(s, "runs", 0.5);
+	r->runs_z = PARAM(s, "runs", RG_RUNS_Z);
 	r->polltarget = (int)PARAM(s, "polltarget", 12);
 	r->maxsamples = (int)PARAM(s, "maxsamples", RG_MAX_SAMPLES);
 	r->minsane = (int)PARAM(s, "minsane", s->minsane > 1 ? s->minsane : 1);
@@ -742,9 +760,18 @@ rg_src_init(void *sys, void *src, ntp_time mono)
 	s->est_disp = NTP_MAXDISPERSE;
 }
 
+/* The k oldest samples leave the window for `old`, which keeps its
+ * newest RG_MAX_SAMPLES. */
 static void
 drop_oldest(rg_src *s, int k)
 {
+	for (int i = 0; i < k; i++) {
+		if (s->n_old == RG_MAX_SAMPLES) {
+			memmove(&s->old[0], &s->old[1], sizeof s->old[0] * (RG_MAX_SAMPLES - 1));
+			s->n_old--;
+		}
+		s->old[s->n_old++] = s->p[i];
+	}
 	memmove(&s->p[0], &s->p[k], sizeof s->p[0] * (size_t)(s->n - k));
 	s->n -= k;
 }
@@ -836,6 +863,7 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 		/* the clock was stepped under us (or the source was): nothing
 		 * before this sample describes the oscillator any more */
 		drop_oldest(s, s->n - 1);
+		s->n_old = 0;
 	} else if (s->fit.n >= RG_MIN_REGRESS && miss > RG_MISS_SDS * expect) {
 		cut_span(s);
 	}
@@ -1152,7 +1180,8 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	if (r->disabled) {
 		out->clock = NTP_DISC_CLOCK_NONE;
 		snprintf(out->reason, sizeof out->reason,
-		         "offset %+.9f s measured; `disable ntp`: the clock is left alone", cb.offset);
+		         "offset %+.9f s measured; `disable ntp`: the clock is left alone",
+		         cb.offset);
 	} else {
 		decide_clock(r, &cb, t, out);
 	}
