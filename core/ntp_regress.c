@@ -828,6 +828,7 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	rg_src *s = src;
 	rg_point pt;
 	double miss = 0.0, expect = 0.0, t_rx, delay;
+	const char *why;
 
 	*spike = 0.0;
 	if (smp->lost || !isfinite(smp->offset) || !isfinite(smp->delay)) {
@@ -837,8 +838,10 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	/* The exchange was timed on our clock, which our own slew moved by
 	 * C(t4) - C(t1) meanwhile: that much of the delay is ours. */
 	delay = smp->delay - (corr_at(&r->corr, t_rx) - corr_at(&r->corr, t_rx - smp->delay));
-	if (filtered(r, s, delay) != NULL && s->filtered < RG_MAX_FILTERED) {
-		/* a run of them means the window's minimum is what is wrong */
+	why = filtered(r, s, delay);
+	if (why != NULL && (strcmp(why, "maxdelay") == 0 || s->filtered < RG_MAX_FILTERED)) {
+		/* a run of refusals relative to the window means the window's
+		 * minimum is what is wrong; the absolute maxdelay always holds */
 		s->filtered++;
 		*spike = smp->offset;
 		return NTP_SAMPLE_POPCORN;
@@ -969,17 +972,47 @@ combine(const rg_sys *r, const ntp_disc_input *in, const ntp_disc_cand *only, do
 	cb->skew = cb->has_freq ? 1.0 / sqrt(wf) : RG_MAX_SKEW;
 }
 
+/* The sources that count for the majority: every configured one while
+ * the first replies may still come (so the first to answer cannot win),
+ * then those that passed the fit tests -- a source refused for a sync
+ * loop, its distance or its stratum does not vote (chronyd counts only
+ * selectable sources). */
+static int
+voters(const rg_sys *r, const ntp_disc_input *in, double t)
+{
+	int n = 0;
+
+	if (r->updates == 0 && t < r->wait) {
+		return in->n_assoc;
+	}
+	for (size_t k = 0; k < in->n; k++) {
+		n += !in->cand[k].local;
+	}
+	return n;
+}
+
 /* RFC 5905 §11.2.1's majority applied to the configured set: the sources
- * that agree must be more than half of those that count -- every
- * configured one while the first replies may still come, then the
- * reachable ones. */
+ * that agree must be more than half of those that count. */
 static int
 sources_needed(const rg_sys *r, const ntp_disc_input *in, double t)
 {
-	int votes = r->updates == 0 && t < r->wait ? in->n_assoc : in->n_reach;
+	int votes = voters(r, in, t);
 	int need = r->majority ? votes / 2 + 1 : 1;
 
 	return need > r->minsane ? need : r->minsane;
+}
+
+/* A `true` source (ntpd: always a truechimer; chronyd's `trust`) that
+ * survived carries the decision without a majority. */
+static bool
+trusted_survivor(const ntp_disc_input *in)
+{
+	for (size_t k = 0; k < in->n; k++) {
+		if (in->cand[k].trueticker && survivor(in->cand[k].sel)) {
+			return true;
+		}
+	}
+	return false;
 }
 
 static int
@@ -1040,7 +1073,7 @@ select_peer(rg_sys *r, const ntp_disc_input *in, double t, ntp_disc_decision *ou
 	}
 	agree = truechimers(in);
 	need = sources_needed(r, in, t);
-	if (agree < need) {
+	if (agree < need && !trusted_survivor(in)) {
 		for (size_t k = 0; k < m; k++) {
 			if (survivor(in->cand[k].sel)) {
 				in->cand[k].sel = NTP_SEL_CANDIDATE;
@@ -1048,7 +1081,7 @@ select_peer(rg_sys *r, const ntp_disc_input *in, double t, ntp_disc_decision *ou
 		}
 		snprintf(out->why, sizeof out->why,
 		         "no majority yet: %d of %d sources agree, %d needed", agree,
-		         r->updates == 0 && t < r->wait ? in->n_assoc : in->n_reach, need);
+		         voters(r, in, t), need);
 		return NULL;
 	}
 	snprintf(out->why, sizeof out->why, "%s", res.why[res.sys_index]);

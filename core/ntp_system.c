@@ -70,9 +70,18 @@ ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_param
 	};
 	int lo = 99, hi = -99; /* none yet: lo > hi */
 
-	for (size_t i = 0; i < h->n_config; i++) {
-		lo = h->peers[i].minpoll < lo ? h->peers[i].minpoll : lo;
-		hi = h->peers[i].maxpoll > hi ? h->peers[i].maxpoll : hi;
+	/* ntpd keeps sys_poll within the system peer's minpoll..maxpoll: the
+	 * range of the network sources, the LOCAL driver's only when it is all
+	 * there is (a LOCAL minpoll 0 fallback must not make a server's
+	 * kernel PLL run at time constant 0) */
+	for (int pass = 0; pass < 2 && lo > hi; pass++) {
+		for (size_t i = 0; i < h->n_config; i++) {
+			if (pass == 0 && h->peers[i].kind == NTP_PEER_LOCAL) {
+				continue;
+			}
+			lo = h->peers[i].minpoll < lo ? h->peers[i].minpoll : lo;
+			hi = h->peers[i].maxpoll > hi ? h->peers[i].maxpoll : hi;
+		}
 	}
 	if (lo <= hi) {
 		s.minpoll = (int8_t)lo;
