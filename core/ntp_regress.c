@@ -84,6 +84,7 @@
 #define RG_MAX_LAN_DELAY   0.01  /* s, round trip of a LAN source (chrony MAX_LAN_PEER_DELAY) */
 #define RG_MAX_FILTERED    4     /* refused in a row, the next sample is taken (ours) */
 #define RG_RESET_SDS       100.0 /* ... and this many, a step: the window starts over */
+#define RG_FB_MAX          31    /* fallback drifts at most (2^0 .. 2^30 s) */
 #define RG_MISS_SDS        3.0   /* a sample this many sds off the prediction cuts the window */
 #define RG_MIN_SLEW        1.0   /* s, shortest phase slew (ours: one update's worth) */
 #define RG_MAX_SKEW                                                                                \
@@ -161,7 +162,11 @@ typedef struct rg_sys {
 	double makestep, maxslew, corrtime, runs_z, wait, maxdelay, maxdelayratio, maxdelaydevratio;
 	int makestep_limit, polltarget, minsane, maxsamples;
 	bool majority, asymfit;
-	bool disabled; /* `disable ntp`: measure and select, never touch the clock */
+	bool disabled;             /* `disable ntp`: measure and select, never touch the clock */
+	int fb_min, fb_max;        /* log2 s, fallback drifts; fb_min 0: none */
+	double fb_freq[RG_FB_MAX]; /* s/s, frequency averaged over 2^(fb_min + i) s */
+	double fb_secs[RG_FB_MAX]; /* s of updates in each average so far */
+	int fb_used;               /* the fallback in effect + 1; 0: none */
 	int8_t minpoll, maxpoll;
 	ntp_select_params sel;
 	/* state */
@@ -246,6 +251,22 @@ static const ntp_disc_param rg_params[] = {
          .max = 1e-3,
          .what = "uncertainty of the drift file's frequency: how much a first, short "
                  "measurement may move it"},
+        {.name = "fallbackmin",
+         .unit = "log2 s",
+         .dflt = 0,
+         .min = 0,
+         .max = 30,
+         .integer = true,
+         .what = "chrony's fallbackdrift: after 2^this s without an update the frequency "
+                 "falls back to its average over that long; 0: off"},
+        {.name = "fallbackmax",
+         .unit = "log2 s",
+         .dflt = 0,
+         .min = 0,
+         .max = 30,
+         .integer = true,
+         .what = "the longest such average (2^this s); with fallbackmin, chrony's "
+                 "`fallbackdrift MIN MAX`"},
         {.name = "asymfit",
          .dflt = 1,
          .min = 0,
@@ -681,8 +702,6 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 {
 	rg_sys *r = sys;
 
-	(void)err;
-	(void)errsize;
 	memset(r, 0, sizeof *r);
 	r->epoch = s->now.mono;
 	r->precision = ldexp(1.0, s->precision);
@@ -697,6 +716,13 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	r->majority = PARAM(s, "majority", 1) != 0.0;
 	r->wait = PARAM(s, "wait", 128);
 	r->disabled = s->conf->disable_ntp;
+	r->fb_min = (int)PARAM(s, "fallbackmin", 0);
+	r->fb_max = (int)PARAM(s, "fallbackmax", 0);
+	if (r->fb_min > 0 && r->fb_max < r->fb_min) {
+		snprintf(err, errsize, "discipline regress: fallbackmax %d is below fallbackmin %d",
+		         r->fb_max, r->fb_min);
+		return -1;
+	}
 	r->asymfit = PARAM(s, "asymfit", 1) != 0.0;
 	r->asymmetry = PARAM(s, "asymmetry", 0.0);
 	r->mindelay = PARAM(s, "mindelay", 0.0);
@@ -831,7 +857,12 @@ rg_sample(void *sys, void *src, const ntp_sample *smp, double *spike)
 	const char *why;
 
 	*spike = 0.0;
-	if (smp->lost || !isfinite(smp->offset) || !isfinite(smp->delay)) {
+	if (smp->lost) {
+		/* a poll without a reply: with fallback drifts, a system pass (the
+		 * host's only call while no source answers) */
+		return r->fb_min > 0 && r->updates > 0 ? NTP_SAMPLE_NEW : NTP_SAMPLE_OLD;
+	}
+	if (!isfinite(smp->offset) || !isfinite(smp->delay)) {
 		return NTP_SAMPLE_OLD;
 	}
 	t_rx = secs(r, smp->mono);
@@ -1146,6 +1177,59 @@ freq_filter(rg_sys *r, const rg_comb *cb)
 	return (w0 * r->prior_freq + w1 * cb->freq) / (w0 + w1);
 }
 
+/* chrony's fallback drifts (reference.c update_fb_drifts()): the
+ * frequency averaged over 2^k s for k = fb_min..fb_max -- a plain mean
+ * until it spans 2^k s, then an exponential one -- so that a clock that
+ * loses its sources falls back to its long-term frequency rather than to
+ * the last one, which a daily temperature cycle may have left far off. */
+static void
+fallback_update(rg_sys *r, double f, double interval)
+{
+	r->fb_used = 0;
+	for (int i = 0; r->fb_min > 0 && i <= r->fb_max - r->fb_min; i++) {
+		double secs = ldexp(1.0, r->fb_min + i);
+
+		if (r->fb_secs[i] < secs) {
+			r->fb_freq[i] = (r->fb_freq[i] * r->fb_secs[i] + interval * 0.5 * f) /
+			                (interval * 0.5 + r->fb_secs[i]);
+			r->fb_secs[i] += interval * 0.5;
+		} else {
+			r->fb_freq[i] += -expm1(-interval / secs) * (f - r->fb_freq[i]);
+		}
+	}
+}
+
+/* No source: after 2^k s without an update, the k-th fallback drift
+ * (the longest one that time allows) becomes the frequency. */
+static void
+fallback_decide(rg_sys *r, double t, ntp_disc_decision *out)
+{
+	double idle = t - r->last_t;
+	int k = -1;
+
+	if (r->fb_min <= 0 || r->updates == 0 || r->disabled) {
+		return;
+	}
+	for (int i = 0; i <= r->fb_max - r->fb_min; i++) {
+		if (idle >= ldexp(1.0, r->fb_min + i) && r->fb_secs[i] > 0.0) {
+			k = i;
+		}
+	}
+	if (k < 0 || k + 1 == r->fb_used) {
+		return;
+	}
+	r->fb_used = k + 1;
+	out->clock = NTP_DISC_CLOCK_ADJUST;
+	out->adj.what = NTP_CLOCK_SLEW;
+	out->adj.freq = clamp_freq(r->fb_freq[k]);
+	out->adj.slew_max = 1.0;
+	corr_adjust(&r->corr, t, 0.0, 1.0, out->adj.freq);
+	r->freq = out->adj.freq;
+	snprintf(out->reason, sizeof out->reason,
+	         "no source for %.0f s: fallback drift %d, frequency %+.3f ppm", idle,
+	         r->fb_min + k, out->adj.freq * 1e6);
+}
+
 static void
 decide_clock(rg_sys *r, const rg_comb *cb, double t, ntp_disc_decision *out)
 {
@@ -1179,6 +1263,7 @@ decide_clock(rg_sys *r, const rg_comb *cb, double t, ntp_disc_decision *out)
 	}
 	if (r->updates > 0 && interval > 0.0) {
 		r->wander = sqrt(0.75 * sq(r->wander) + 0.25 * sq((f - r->freq) / interval));
+		fallback_update(r, f, interval);
 	}
 	r->freq = f;
 }
@@ -1194,6 +1279,7 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	int8_t old_poll = r->poll;
 
 	if (peer == NULL) {
+		fallback_decide(r, t, out);
 		return;
 	}
 	out->sys_peer = peer->id;

@@ -551,6 +551,12 @@ ntp_system_select(ntp_host *h)
 	}
 	if (o.sys_peer < 1 || (size_t)o.sys_peer > h->n_peers) {
 		lose_sys_peer(h, o.why, n);
+		if (o.clock == NTP_DISC_CLOCK_ADJUST) {
+			/* holdover: a discipline that changes course without a
+			 * source (regress's fallback drift) */
+			adjust_clock(h, &o.adj);
+			host_event(h, NTP_EV_FREQ_SET, 0, "%s", o.reason);
+		}
 		return;
 	}
 	sys = &h->peers[o.sys_peer - 1];

@@ -240,3 +240,36 @@ Test(regress, maxdelay_refuses)
 	cr_assert_eq(sample(0, 1.0, 0.0, 0.02), NTP_SAMPLE_POPCORN);
 	cr_assert_eq(sample(0, 2.0, 0.0, 0.002), NTP_SAMPLE_NEW);
 }
+
+/* chrony's fallbackdrift: with no source for 2^k s the frequency falls
+ * back to its 2^k-s average, through the host's system pass on a poll
+ * without a reply; without the parameters a lost poll changes nothing. */
+Test(regress, fallback_drift_after_the_source_is_gone)
+{
+	model m = {.rate = 1.0};
+	ntp_disc_decision o;
+	double spike;
+	ntp_sample lost = {.disp = NTP_MAXDISPERSE, .lost = true};
+
+	start("server 192.0.2.1\ndiscipline regress fallbackmin 6 fallbackmax 8\n");
+	for (int k = 0; k < 12; k++) {
+		double t = 1.0 + 64.0 * k;
+
+		sample(0, t, true_offset(&m, t), 0.0002);
+		update(1, 1, t, &o);
+		model_apply(&m, t, &o);
+	}
+	/* 295 s after the last update: the 2^8-s average, the oscillator's 100 ppm */
+	lost.mono = (ntp_time)llround(1000.0 * NS);
+	cr_assert_eq(ntp_regress.sample(sys, src[0], &lost, &spike), NTP_SAMPLE_NEW);
+	update(0, 1, 1000.0, &o);
+	cr_assert_eq(o.sys_peer, 0);
+	cr_assert_eq(o.clock, NTP_DISC_CLOCK_ADJUST, "%s", o.reason);
+	cr_assert_float_eq(o.adj.freq, 100e-6, 1e-8, "%g", o.adj.freq);
+	cr_assert(strstr(o.reason, "fallback drift 8") != NULL, "%s", o.reason);
+
+	start("server 192.0.2.1\n");
+	sample(0, 1.0, 0.1, 0.0002);
+	update(1, 1, 1.0, &o);
+	cr_assert_eq(ntp_regress.sample(sys, src[0], &lost, &spike), NTP_SAMPLE_OLD);
+}
