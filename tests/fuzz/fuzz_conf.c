@@ -59,7 +59,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < c->n_servers; i++) {
 		const ntp_conf_server *s = &c->servers[i];
 		check(terminated(s->host, sizeof s->host));
-		check(s->minpoll >= 0 && s->minpoll <= s->maxpoll && s->maxpoll <= 17);
+		check(s->minpoll >= -7 && s->minpoll <= s->maxpoll && s->maxpoll <= 17);
 		check(s->version >= 1 && s->version <= 4);
 	}
 	for (size_t i = 0; i < c->n_filegen; i++) {

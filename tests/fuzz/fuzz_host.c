@@ -168,6 +168,15 @@ static const char *const conf_texts[] = {
         "restrict default ignore\n"
         "restrict 192.0.2.0 mask 255.255.255.0 nomodify noquery\n"
         "restrict ::1\n",
+        /* 6: issue 13's regress: sub-second polls, every step allowed,
+         * holdover by fallback drifts, a true source, a peer. */
+        "discipline regress makestep 0.5 makestep_limit -1 fallbackmin 2 fallbackmax 6 "
+        "maxdelayratio 3\n"
+        "server 192.0.2.1 iburst minpoll -3 maxpoll 2\n"
+        "server 192.0.2.2 iburst minpoll 3 maxpoll 4 true\n"
+        "server 192.0.2.3 minpoll 0 maxpoll 6\n"
+        "peer 2001:db8::10 minpoll 3 maxpoll 3\n"
+        "restrict default kod nomodify nopeer noquery limited\n",
 };
 #define N_CONFS (sizeof conf_texts / sizeof conf_texts[0])
 
