@@ -1057,6 +1057,24 @@ truechimers(const ntp_disc_input *in)
 	return n;
 }
 
+/* A surviving `true` source is the system peer (chronyd's `trust`: a
+ * trusted source wins over sources it disagrees with, which may survive
+ * the intersection when their intervals are wide). */
+static const ntp_disc_cand *
+trusted_peer(const ntp_disc_input *in, int sys, const char *why, ntp_disc_decision *out)
+{
+	for (size_t k = 0; k < in->n && !in->cand[sys].trueticker; k++) {
+		if (in->cand[k].trueticker && survivor(in->cand[k].sel)) {
+			in->cand[sys].sel = NTP_SEL_CANDIDATE;
+			in->cand[k].sel = NTP_SEL_SYSPEER;
+			snprintf(out->why, sizeof out->why, "trusted (`true`) survivor");
+			return &in->cand[k];
+		}
+	}
+	snprintf(out->why, sizeof out->why, "%s", why);
+	return &in->cand[sys];
+}
+
 /* Selection: ntp_select over the regression's views; the orphan parent
  * when nothing survives.  Returns the system peer, NULL with out->why. */
 static const ntp_disc_cand *
@@ -1115,8 +1133,7 @@ select_peer(rg_sys *r, const ntp_disc_input *in, double t, ntp_disc_decision *ou
 		         voters(r, in, t), need);
 		return NULL;
 	}
-	snprintf(out->why, sizeof out->why, "%s", res.why[res.sys_index]);
-	return &in->cand[res.sys_index];
+	return trusted_peer(in, res.sys_index, res.why[res.sys_index], out);
 }
 
 static double
@@ -1283,7 +1300,10 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 		return;
 	}
 	out->sys_peer = peer->id;
-	combine(r, in, peer->local || in->fallback == peer ? peer : NULL, t, &cb);
+	/* a LOCAL driver, the orphan parent or a trusted source alone; else
+	 * every survivor */
+	combine(r, in, peer->local || in->fallback == peer || peer->trueticker ? peer : NULL, t,
+	        &cb);
 	out->offset = cb.offset;
 	out->jitter = cb.sd;
 	if (cb.epoch == NTP_TIME_NONE ||
