@@ -72,10 +72,11 @@ ld_get_what(loader *ld, const yaml_node_t *v, char *out, size_t size)
 		return -1;
 	}
 	if (!ld_in_list(s, log_words) && ld_event_code_from_name(s) == 0) {
-		return ld_fail(ld, v,
-		               "unknown events.log word '%.40s' (daemon, scenario, fault, query, "
-		               "or an event name such as sys_peer, clock_step)",
-		               s);
+		return ld_fail(
+		        ld, v,
+		        "unknown events.log word '%.40s' (daemon, scenario, fault, query, dns, "
+		        "or an event name such as sys_peer, clock_step)",
+		        s);
 	}
 	snprintf(out, size, "%s", s);
 	return 0;
@@ -129,7 +130,8 @@ ld_get_time_range(loader *ld, const yaml_node_t *v, bool negative_ok, double *lo
 	double b[2];
 
 	if (v->type != YAML_SEQUENCE_NODE || ld_seq_len(v) != 2) {
-		return ld_fail(ld, v, "expected a range [min, max] such as [450, 1200]%s (inf: no limit)",
+		return ld_fail(ld, v,
+		               "expected a range [min, max] such as [450, 1200]%s (inf: no limit)",
 		               negative_ok ? " or [-70, 70]" : "");
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -201,8 +203,9 @@ set_other(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 		return -1;
 	}
 	if (c->other.count == 1 && c->other.first != r.first) {
-		return ld_fail(ld, v, "a check names one other node; 'since' and the comparison "
-		                      "name different ones");
+		return ld_fail(ld, v,
+		               "a check names one other node; 'since' and the comparison "
+		               "name different ones");
 	}
 	c->other = r;
 	return 0;
@@ -250,7 +253,8 @@ get_since_field(loader *ld, int i, const yaml_node_t *x, sim_check_spec *c)
 	} else if (i == 1) {
 		ld_get_what(ld, x, c->since_match.what, sizeof(c->since_match.what));
 	} else {
-		ld_get_text(ld, x, c->since_match.text, sizeof(c->since_match.text), "text to find");
+		ld_get_text(ld, x, c->since_match.text, sizeof(c->since_match.text),
+		            "text to find");
 	}
 }
 
@@ -272,7 +276,8 @@ ld_get_since(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 		return -1;
 	}
 	if (c->since_match.what[0] == '\0') {
-		return ld_fail(ld, v, "'since' needs '%s': the line whose first time is the reference",
+		return ld_fail(ld, v,
+		               "'since' needs '%s': the line whose first time is the reference",
 		               keys[1]);
 	}
 	c->since_line = true;
@@ -345,19 +350,21 @@ get_int_value(loader *ld, const yaml_node_t *v, int field, long long *out)
 	}
 	if (field == SIM_SF_REACH) {
 		if (parse_octal(s, out) != 0) {
-			return ld_fail(ld, v,
-			               "expected the reach register in octal as ntpq shows it (0 to "
-			               "377), got '%.40s'",
-			               s);
+			return ld_fail(
+			        ld, v,
+			        "expected the reach register in octal as ntpq shows it (0 to "
+			        "377), got '%.40s'",
+			        s);
 		}
 		return 0;
 	}
 	if (field == SIM_SF_POLL) {
 		if (ntp_parse_int(s, LLONG_MIN, LLONG_MAX, out) == 0 && *out > POLL_MAX) {
-			return ld_fail(ld, v,
-			               "poll %lld: poll is log2 s (ntpq's 1024 is poll: 10), from %d "
-			               "to %d",
-			               *out, POLL_MIN, POLL_MAX);
+			return ld_fail(
+			        ld, v,
+			        "poll %lld: poll is log2 s (ntpq's 1024 is poll: 10), from %d "
+			        "to %d",
+			        *out, POLL_MIN, POLL_MAX);
 		}
 		return ld_get_int(ld, v, POLL_MIN, POLL_MAX, out);
 	}
@@ -434,12 +441,14 @@ get_flag_cond(loader *ld, const yaml_node_t *v, sim_state_cond *k)
 static int
 get_when_cond(loader *ld, const yaml_node_t *v, sim_state_cond *k)
 {
-	if (v->type == YAML_SCALAR_NODE && strcmp((const char *)v->data.scalar.value, "never") == 0) {
+	if (v->type == YAML_SCALAR_NODE &&
+	    strcmp((const char *)v->data.scalar.value, "never") == 0) {
 		k->lo = k->hi = -1.0; /* the view's "no valid packet yet" */
 		return 0;
 	}
 	if (v->type != YAML_SEQUENCE_NODE) {
-		return ld_fail(ld, v, "expected never (ntpq's '-') or a range [min, max] of seconds");
+		return ld_fail(ld, v,
+		               "expected never (ntpq's '-') or a range [min, max] of seconds");
 	}
 	return ld_get_time_range(ld, v, false, &k->lo, &k->hi);
 }
@@ -466,7 +475,8 @@ ld_get_state_cond(loader *ld, const yaml_node_t *v, int field, sim_state_cond *k
 	case SIM_SF_TALLY:
 		return get_char_cond(ld, v, k);
 	case SIM_SF_REFID:
-		if (ld_get_text(ld, v, k->text, REFID_CHARS_MAX + 1, "a refid such as .INIT.") != 0) {
+		if (ld_get_text(ld, v, k->text, REFID_CHARS_MAX + 1, "a refid such as .INIT.") !=
+		    0) {
 			return -1;
 		}
 		return 0;
