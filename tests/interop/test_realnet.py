@@ -626,6 +626,24 @@ def test_scale_conf_polls_and_stepout():
     assert not any(x.startswith("tinker stepout 225") for x in lines)
 
 
+def test_scale_check_times():
+    """Every time a check holds is scaled, words and infinities are kept."""
+    d = {"duration": "1000s", "nodes": [], "checks": [
+        {"check": "event", "node": "a", "name": "sys_peer", "first": ["150", "inf"],
+         "since": "958"},
+        {"check": "state", "node": "a", "at": "end", "stratum": 2},
+        {"check": "state", "node": "a", "at": "500s", "stratum": 2},
+        {"check": "synced", "node": "a", "not_within": "300"},
+        {"check": "event", "node": "a", "name": "x", "first": [-70, 70],
+         "since": {"node": "b", "name": "sys_peer"}}]}
+    sd, _ = realnet.scale_scenario(d, 10)
+    c = sd["checks"]
+    assert c[0]["first"] == [15.0, "inf"] and c[0]["since"] == 95.8, c[0]
+    assert c[1]["at"] == "end" and c[2]["at"] == 50.0, c[1:3]
+    assert c[3]["not_within"] == 30.0, c[3]
+    assert c[4]["first"] == [-7.0, 7.0] and c[4]["since"] == {"node": "b", "name": "sys_peer"}
+
+
 def test_scale_discipline():
     n = {"name": "a", "conf": "disable kernel\ntinker stepout 900\nserver x\n"}
     realnet.scale_discipline(n, 10)
