@@ -44,10 +44,10 @@ ntp_discipline_for(const ntp_conf *c)
 	return c != NULL && c->disable_kernel ? &ntp_ntpd_daemon : &ntp_ntpd_kernel;
 }
 
-static const ntp_disc_param *
-param_of(const ntp_discipline *d, const char *name)
+const ntp_disc_param *
+ntp_discipline_param_of(const ntp_discipline *d, const char *name)
 {
-	for (size_t i = 0; i < d->n_params; i++) {
+	for (size_t i = 0; d != NULL && name != NULL && i < d->n_params; i++) {
 		if (strcmp(d->params[i].name, name) == 0) {
 			return &d->params[i];
 		}
@@ -100,7 +100,7 @@ ntp_discipline_check_choice(const ntp_conf_discipline *cd, char *err, size_t err
 	}
 	for (size_t i = 0; i < cd->n_params; i++) {
 		const ntp_conf_disc_param *cp = &cd->params[i];
-		const ntp_disc_param *p = param_of(d, cp->name);
+		const ntp_disc_param *p = ntp_discipline_param_of(d, cp->name);
 
 		if (p == NULL) {
 			param_names(d, names, sizeof names);

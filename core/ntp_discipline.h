@@ -206,6 +206,9 @@ typedef struct ntp_discipline {
 const ntp_discipline *ntp_discipline_find(const char *name);
 /* The i-th discipline (0..), NULL past the last: for listings. */
 const ntp_discipline *ntp_discipline_at(size_t i);
+/* Discipline d's parameter `name`, NULL if it has none (or d is NULL). */
+const ntp_disc_param *ntp_discipline_param_of(const ntp_discipline *d, const char *name);
+
 /* The default: ntpd as it runs on Linux ("ntpd-kernel"), or "ntpd-daemon"
  * when the config says `disable kernel`. */
 const ntp_discipline *ntp_discipline_for(const ntp_conf *c);

@@ -170,11 +170,11 @@ typedef struct rg_sys {
 	int8_t minpoll, maxpoll;
 	ntp_select_params sel;
 	/* state */
-	int state;           /* enum ntp_disc_state */
-	int updates;         /* clock updates made */
-	ntp_time last_epoch; /* newest sample a clock update used */
-	double last_t;       /* s, time of the last clock update */
-	double offset, jitter, freq, skew, wander;
+	int state;                           /* enum ntp_disc_state */
+	int updates;                         /* clock updates made */
+	ntp_time last_epoch;                 /* newest sample a clock update used */
+	double last_t;                       /* s, time of the last clock update */
+	double offset, jitter, skew, wander; /* the frequency is corr.freq */
 	bool have_prior; /* a drift file gave prior_freq, uncertain by prior_skew */
 	double prior_freq, prior_skew;
 	int8_t poll;
@@ -576,13 +576,12 @@ find_window(const rg_sys *r, rg_src *s, const double *w, double prior)
  * normal jitter) the fastest exchange is no better, and weighting by
  * delay only throws samples away.  Too few samples to tell: no weights. */
 static bool
-delay_weights_pay(const rg_src *s, const double *w)
+delay_weights_pay(const rg_src *s)
 {
 	const rg_fit *f = &s->fit;
 	int from = s->n - f->n, n_lo = 0, n_hi = 0;
 	double e[RG_MAX_SAMPLES], med, lo = 0.0, hi = 0.0;
 
-	(void)w;
 	if (!f->ok || f->n < RG_MIN_WEIGHTING) {
 		return false;
 	}
@@ -640,7 +639,7 @@ regress(const rg_sys *r, rg_src *s)
 		return;
 	}
 	find_window(r, s, w, prior);
-	if (!delay_weights_pay(s, w)) {
+	if (!delay_weights_pay(s)) {
 		for (int i = 0; i < s->n; i++) {
 			w[i] = 1.0;
 		}
@@ -737,9 +736,8 @@ rg_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	r->last_epoch = NTP_TIME_NONE;
 	r->state = NTP_DISC_NSET;
 	if (s->have_drift && !s->conf->disable_ntp) {
-		r->freq = s->drift_ppm * 1e-6;
-		r->corr.freq = r->freq;
-		r->prior_freq = r->freq;
+		r->corr.freq = s->drift_ppm * 1e-6;
+		r->prior_freq = r->corr.freq;
 		r->prior_skew = PARAM(s, "driftskew", RG_DRIFT_SKEW);
 		r->skew = r->prior_skew;
 		r->have_prior = true;
@@ -766,7 +764,7 @@ rg_start(void *sys, ntp_now now, ntp_clock_adj *adj)
 		return false;
 	}
 	adj->what = NTP_CLOCK_SLEW;
-	adj->freq = r->freq;
+	adj->freq = r->corr.freq;
 	return true;
 }
 
@@ -971,36 +969,45 @@ survivor(int state)
 }
 
 static void
-combine(const rg_sys *r, const ntp_disc_input *in, const ntp_disc_cand *only, double t, rg_comb *cb)
+combine_add(rg_comb *cb, const rg_view *v, ntp_time epoch, double acc[4])
 {
-	double wo = 0.0, so = 0.0, wf = 0.0, sf = 0.0;
+	acc[0] += 1.0 / sq(v->sd);
+	acc[1] += v->offset / sq(v->sd);
+	if (v->has_freq) {
+		acc[2] += 1.0 / sq(v->skew);
+		acc[3] += v->freq / sq(v->skew);
+	}
+	if (epoch != NTP_TIME_NONE && (cb->epoch == NTP_TIME_NONE || epoch > cb->epoch)) {
+		cb->epoch = epoch;
+	}
+}
+
+/* `views` are the candidates' (select_peer's); `only`, when given, is the
+ * one source combined (a LOCAL driver, the orphan parent, a trusted one). */
+static void
+combine(const rg_sys *r, const ntp_disc_input *in, const rg_view *views, const ntp_disc_cand *only,
+        double t, rg_comb *cb)
+{
+	double acc[4] = {0.0, 0.0, 0.0, 0.0}; /* sum of offset, frequency weights and terms */
+	size_t m = in->n < NTP_SELECT_MAX ? in->n : NTP_SELECT_MAX;
 
 	memset(cb, 0, sizeof *cb);
 	cb->epoch = NTP_TIME_NONE;
-	for (size_t k = 0; k < in->n + 1; k++) {
-		const ntp_disc_cand *d = k < in->n ? &in->cand[k] : only;
-		rg_view v;
+	if (only != NULL) {
+		rg_view v = view_now(r, only->src, t);
 
-		if (d == NULL || (k < in->n && (only != NULL || !survivor(d->sel)))) {
-			continue;
-		}
-		v = view_now(r, d->src, t);
-		wo += 1.0 / sq(v.sd);
-		so += v.offset / sq(v.sd);
-		if (v.has_freq) {
-			wf += 1.0 / sq(v.skew);
-			sf += v.freq / sq(v.skew);
-		}
-		if (d->est.epoch != NTP_TIME_NONE &&
-		    (cb->epoch == NTP_TIME_NONE || d->est.epoch > cb->epoch)) {
-			cb->epoch = d->est.epoch;
+		combine_add(cb, &v, only->est.epoch, acc);
+	}
+	for (size_t k = 0; only == NULL && k < m; k++) {
+		if (survivor(in->cand[k].sel)) {
+			combine_add(cb, &views[k], in->cand[k].est.epoch, acc);
 		}
 	}
-	cb->offset = so / wo;
-	cb->sd = 1.0 / sqrt(wo);
-	cb->has_freq = wf > 0.0;
-	cb->freq = cb->has_freq ? sf / wf : r->corr.freq;
-	cb->skew = cb->has_freq ? 1.0 / sqrt(wf) : RG_MAX_SKEW;
+	cb->offset = acc[1] / acc[0];
+	cb->sd = 1.0 / sqrt(acc[0]);
+	cb->has_freq = acc[2] > 0.0;
+	cb->freq = cb->has_freq ? acc[3] / acc[2] : r->corr.freq;
+	cb->skew = cb->has_freq ? 1.0 / sqrt(acc[2]) : RG_MAX_SKEW;
 }
 
 /* The sources that count for the majority: every configured one while
@@ -1078,7 +1085,7 @@ trusted_peer(const ntp_disc_input *in, int sys, const char *why, ntp_disc_decisi
 /* Selection: ntp_select over the regression's views; the orphan parent
  * when nothing survives.  Returns the system peer, NULL with out->why. */
 static const ntp_disc_cand *
-select_peer(rg_sys *r, const ntp_disc_input *in, double t, ntp_disc_decision *out)
+select_peer(rg_sys *r, const ntp_disc_input *in, rg_view *views, double t, ntp_disc_decision *out)
 {
 	ntp_select_cand c[NTP_SELECT_MAX] = {{0}};
 	ntp_select_result res;
@@ -1087,11 +1094,11 @@ select_peer(rg_sys *r, const ntp_disc_input *in, double t, ntp_disc_decision *ou
 
 	for (size_t k = 0; k < m; k++) {
 		const ntp_disc_cand *d = &in->cand[k];
-		rg_view v = view_now(r, d->src, t);
 
+		views[k] = view_now(r, d->src, t);
 		c[k] = (ntp_select_cand){.id = d->id,
-		                         .offset = v.offset,
-		                         .jitter = v.sd,
+		                         .offset = views[k].offset,
+		                         .jitter = views[k].sd,
 		                         .rootdist = d->rootdist,
 		                         .stratum = d->stratum,
 		                         .prefer = d->prefer,
@@ -1241,7 +1248,6 @@ fallback_decide(rg_sys *r, double t, ntp_disc_decision *out)
 	out->adj.freq = clamp_freq(r->fb_freq[k]);
 	out->adj.slew_max = 1.0;
 	corr_adjust(&r->corr, t, 0.0, 1.0, out->adj.freq);
-	r->freq = out->adj.freq;
 	snprintf(out->reason, sizeof out->reason,
 	         "no source for %.0f s: fallback drift %d, frequency %+.3f ppm", idle,
 	         r->fb_min + k, out->adj.freq * 1e6);
@@ -1250,6 +1256,7 @@ fallback_decide(rg_sys *r, double t, ntp_disc_decision *out)
 static void
 decide_clock(rg_sys *r, const rg_comb *cb, double t, ntp_disc_decision *out)
 {
+	double f0 = r->corr.freq; /* the frequency until now */
 	double f = clamp_freq(freq_filter(r, cb));
 	double interval = r->updates > 0 ? t - r->last_t : 0.0;
 
@@ -1279,10 +1286,9 @@ decide_clock(rg_sys *r, const rg_comb *cb, double t, ntp_disc_decision *out)
 		         f * 1e6, cb->skew * 1e6);
 	}
 	if (r->updates > 0 && interval > 0.0) {
-		r->wander = sqrt(0.75 * sq(r->wander) + 0.25 * sq((f - r->freq) / interval));
+		r->wander = sqrt(0.75 * sq(r->wander) + 0.25 * sq((f - f0) / interval));
 		fallback_update(r, f, interval);
 	}
-	r->freq = f;
 }
 
 static void
@@ -1290,7 +1296,8 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 {
 	rg_sys *r = sys;
 	double t = secs(r, in->now.mono);
-	const ntp_disc_cand *peer = select_peer(r, in, t, out);
+	rg_view views[NTP_SELECT_MAX];
+	const ntp_disc_cand *peer = select_peer(r, in, views, t, out);
 	const rg_src *ps;
 	rg_comb cb;
 	int8_t old_poll = r->poll;
@@ -1302,8 +1309,8 @@ rg_update(void *sys, const ntp_disc_input *in, ntp_disc_decision *out)
 	out->sys_peer = peer->id;
 	/* a LOCAL driver, the orphan parent or a trusted source alone; else
 	 * every survivor */
-	combine(r, in, peer->local || in->fallback == peer || peer->trueticker ? peer : NULL, t,
-	        &cb);
+	combine(r, in, views, peer->local || in->fallback == peer || peer->trueticker ? peer : NULL,
+	        t, &cb);
 	out->offset = cb.offset;
 	out->jitter = cb.sd;
 	if (cb.epoch == NTP_TIME_NONE ||
@@ -1374,7 +1381,7 @@ rg_info(const void *sys, ntp_disc_info *out)
 	out->poll = r->poll;
 	out->state = r->state;
 	out->clock_offset = r->offset;
-	out->freq = r->freq;
+	out->freq = r->corr.freq;
 	out->freq_trusted = r->updates > 0 && r->skew < 1e-6;
 	out->clk_jitter = r->jitter;
 	out->clk_wander = r->wander;

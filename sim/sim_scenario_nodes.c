@@ -15,7 +15,6 @@
 #include "sim_scenario_load.h"
 
 #include "ntp_discipline.h"
-#include "ntp_units.h"
 
 #define MAX_TEMPLATES          1024  /* node entries in a scenario (ours) */
 #define PRECISION_DEFAULT      (-20) /* log2 s, ntpd's usual measured precision */
@@ -723,39 +722,20 @@ check_conf_discipline(loader *ld, const yaml_node_t *conf, const sim_node_spec *
 /* One `PARAM: VALUE` of a `discipline: {name: NAME, PARAM: VALUE...}`. */
 /* A parameter's value with its unit, as the discipline declares it:
  * `mindelay: 200us`, `maxslew: 500ppm`; a bare number is in the unit. */
-static const ntp_disc_param *
-param_of(const ntp_discipline *d, const char *key)
+static int
+get_param_value(loader *ld, const ntp_discipline *d, const char *key, const yaml_node_t *v,
+                double *out)
 {
-	for (size_t i = 0; d != NULL && i < d->n_params; i++) {
-		if (strcmp(d->params[i].name, key) == 0) {
-			return &d->params[i];
-		}
+	const ntp_disc_param *p = ntp_discipline_param_of(d, key);
+	const char *unit = p != NULL && p->unit != NULL ? p->unit : "";
+
+	if (strcmp(unit, "s") == 0) {
+		return ld_get_duration(ld, v, out);
 	}
-	return NULL;
-}
-
-static unit_parser
-param_parser(const ntp_discipline *d, const char *key)
-{
-	const ntp_disc_param *p = param_of(d, key);
-
-	if (p != NULL && p->unit != NULL && strcmp(p->unit, "s") == 0) {
-		return ntp_parse_duration;
+	if (strcmp(unit, "s/s") == 0) {
+		return ld_get_freq(ld, v, out);
 	}
-	if (p != NULL && p->unit != NULL && strcmp(p->unit, "s/s") == 0) {
-		return ntp_parse_freq;
-	}
-	return ntp_parse_number;
-}
-
-static const char *
-param_expected(const ntp_discipline *d, const char *key)
-{
-	unit_parser u = param_parser(d, key);
-
-	return u == ntp_parse_duration ? "a time such as 0.5, 200us, 2min"
-	       : u == ntp_parse_freq   ? "a frequency such as 500ppm or 5e-4"
-	                               : "a number";
+	return ld_get_number(ld, v, out);
 }
 
 static int
@@ -780,7 +760,7 @@ get_discipline_param(loader *ld, const ntp_discipline *d, const yaml_node_t *k,
 		}
 	}
 	p = &cd->params[cd->n_params];
-	if (ld_get_unit(ld, v, param_parser(d, key), param_expected(d, key), &p->value) != 0) {
+	if (get_param_value(ld, d, key, v, &p->value) != 0) {
 		return -1;
 	}
 	snprintf(p->name, sizeof p->name, "%s", key);

@@ -698,12 +698,15 @@ def scale_scenario(data, k, add_iburst=True):
     d["duration"] = seconds(d["duration"]) / k
 
     def sc(m, key):
-        if key in m:
-            v = m[key]
-            if isinstance(v, list):
-                m[key] = [seconds(x) / k for x in v]
-            else:
-                m[key] = seconds(v) / k
+        # a time, or a list of them; words ("end"), infinities and a
+        # mapping (`since: {node, name}`) are kept
+        v = m.get(key)
+        if v is None or isinstance(v, dict) or str(v).strip() in ("end", "inf", "-inf"):
+            return
+        if isinstance(v, list):
+            m[key] = [x if str(x).strip() in ("inf", "-inf") else seconds(x) / k for x in v]
+        else:
+            m[key] = seconds(v) / k
 
     if "sample_interval" in d and seconds(d["sample_interval"]) > 0:
         d["sample_interval"] = max(1.0, seconds(d["sample_interval"]) / k)
@@ -718,20 +721,10 @@ def scale_scenario(data, k, add_iburst=True):
     for e in d.get("events") or []:
         for key in ("at", "every", "until"):
             sc(e, key)
-    def sc_time(m, key):
-        # a check time that may also be a word ("end") or infinite ("inf")
-        v = m.get(key)
-        if v is None or isinstance(v, dict) or str(v).strip() in ("end", "inf", "-inf"):
-            return
-        if isinstance(v, list):
-            m[key] = [x if str(x).strip() in ("inf", "-inf") else seconds(x) / k for x in v]
-        else:
-            m[key] = seconds(v) / k
-
     for c in d.get("checks") or []:
         for key in ("within", "after", "from", "to", "not_within", "at", "since", "first",
                     "last"):
-            sc_time(c, key)
+            sc(c, key)
     notes.append("events and check times / %g; not scaled: clock offsets and frequency "
                  "errors, wander, link delays, query interval/timeout, sync_bound, packet "
                  "intervals and polls in checks" % k)
