@@ -8,7 +8,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libyaml-dev libcriterion-dev nettle-dev gnuplot-nox
       python3-pytest python3-yaml ntpsec ntpsec-ntpdig ntpsec-ntpdate faketime tshark
       nftables iptables libnetfilter-queue-dev clang libclang-rt-14-dev libcap2-bin
-      iproute2 clang-format libseccomp-dev)
+      iproute2 clang-format libseccomp-dev libjansson-dev python3-jsonschema
+      parallel slurm-wlm munge ntpsec-ntpviz)
 
 missing=()
 for p in "${PKGS[@]}"; do
