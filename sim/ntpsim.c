@@ -3,7 +3,7 @@
  * ntpsim: run or validate a scenario.
  *
  *   ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE] [--no-plots]
- *                            [--plots-dir DIR] [--quiet]
+ *                            [--plots-dir DIR] [--quiet] [--junit FILE] [--tap FILE]
  *   ntpsim check SCENARIO.yaml...
  *   ntpsim disciplines
  *
@@ -27,6 +27,7 @@ usage(FILE *f)
 {
 	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
 	      "                              [--no-plots] [--plots-dir DIR] [--quiet]\n"
+	      "                              [--junit FILE] [--tap FILE]\n"
 	      "       ntpsim check SCENARIO.yaml...\n"
 	      "       ntpsim disciplines\n"
 	      "       ntpsim --help | --version\n"
@@ -45,6 +46,8 @@ usage(FILE *f)
 	      "  --no-plots      do not run gnuplot\n"
 	      "  --plots-dir DIR where ntpsim.gp lives (default: the source tree's plots/)\n"
 	      "  --quiet         print only the verdict and the failed checks\n"
+	      "  --junit FILE    the checks as JUnit XML, one test case each ('-': stdout)\n"
+	      "  --tap FILE      the checks as TAP version 13 ('-': stdout)\n"
 	      "\n"
 	      "exit status: 0 all checks passed, 1 a check failed, 2 bad input or error\n"
 	      "scenario format: docs/scenarios.md; manual: docs/ntpsim.1.md\n",
@@ -123,6 +126,10 @@ cmd_run(int argc, char **argv)
 			o.seed_set = true;
 		} else if (strcmp(a, "--out") == 0 && has_value) {
 			o.out_dir = argv[++i];
+		} else if (strcmp(a, "--junit") == 0 && has_value) {
+			o.junit_path = argv[++i];
+		} else if (strcmp(a, "--tap") == 0 && has_value) {
+			o.tap_path = argv[++i];
 		} else if (strcmp(a, "--pcap") == 0 && has_value) {
 			o.pcap_path = argv[++i];
 		} else if (strcmp(a, "--plots-dir") == 0 && has_value) {
@@ -149,6 +156,11 @@ cmd_run(int argc, char **argv)
 	}
 	if (o.plots_dir == NULL) {
 		o.plots_dir = getenv("NTPSIM_PLOTS_DIR");
+	}
+	/* TAP or JUnit on stdout replaces the text report there. */
+	if ((o.tap_path != NULL && strcmp(o.tap_path, "-") == 0) ||
+	    (o.junit_path != NULL && strcmp(o.junit_path, "-") == 0)) {
+		o.report = NULL;
 	}
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
 	err = malloc(ERR_MAX);

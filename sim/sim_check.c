@@ -358,6 +358,9 @@ judge_synced(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t 
 		}
 		return synced_by;
 	}
+	if (a->t_bad >= 0.0) {
+		*value = a->t_bad; /* not synced yet then: a lower bound (sim_check_censored) */
+	}
 	if (a->t_bad < 0.0) {
 		snprintf(out, size, "never sampled");
 	} else if (a->bad_no_peer) {
@@ -715,4 +718,18 @@ sim_check_finish(const sim_check_spec *c, const sim_check_acc *accs, const sim_s
 	sim_scenario_node_name(sc, c->nodes.first + worst_i, name, sizeof(name));
 	snprintf(detail, size, "all %u nodes pass; worst %s: %s", c->nodes.count, name, one);
 	return true;
+}
+
+bool
+sim_check_censored(const sim_check_spec *c, const sim_check_acc *accs)
+{
+	if (c->kind != SIM_CHECK_SYNCED || c->when == SIM_WHEN_NEVER) {
+		return false;
+	}
+	for (uint32_t i = 0; i < c->nodes.count; i++) {
+		if (accs[i].t_good < 0.0 && accs[i].t_bad >= 0.0) {
+			return true;
+		}
+	}
+	return false;
 }

@@ -128,6 +128,13 @@ void sim_check_set_result(const sim_check_spec *c, sim_check_acc *a, const char 
 bool sim_check_finish(const sim_check_spec *c, const sim_check_acc *accs, const sim_scenario *sc,
                       double end, char *detail, size_t size, double *measured);
 
+/* A SYNCED check's measured time is only a lower bound: some node was not
+ * synced at the end (measured is then its last unsynced sample's time). */
+bool sim_check_censored(const sim_check_spec *c, const sim_check_acc *accs);
+
+/* "synced", "offset", ... as the scenario's YAML names the kind. */
+const char *sim_check_kind_name(int kind);
+
 /* Case-insensitive substring test (an empty needle matches). */
 bool sim_contains_nocase(const char *haystack, const char *needle);
 

@@ -305,6 +305,25 @@ square_integral(double v1, double v2, double dt)
 	return (v1 * v1 + v1 * v2 + v2 * v2) / 3.0 * dt;
 }
 
+/* Whether the time n serves is off true time by more than the sync bound
+ * (its clock, or a falseticker fault), and since when: its clients'
+ * falseticker_reject_time counts from then. */
+static void
+note_false(sim_world *w, sim_node *n, const sim_sample *s)
+{
+	double served = s->offset;
+
+	if ((n->fault->kinds & NTP_FAULT_FALSETICKER) != 0) {
+		served += n->fault->offset;
+	}
+	if (!n->running || fabs(served) <= w->sc->sync_bound) {
+		n->t_false = -1.0;
+	} else if (n->t_false < 0.0) {
+		n->t_false = s->t;
+		w->watch_false = true;
+	}
+}
+
 static void
 stats_update(sim_world *w, sim_node *n, const sim_sample *s)
 {
@@ -324,6 +343,18 @@ stats_update(sim_world *w, sim_node *n, const sim_sample *s)
 			st->sync_sum2 += square_integral(st->off_last, s->offset, dt);
 			st->sync_fsum2 += square_integral(st->freq_last, s->freq_err, dt);
 		}
+		if (st->t_first_sync >= 0.0) {
+			st->set_span += dt;
+			st->set_sum2 += square_integral(st->off_last, s->offset, dt);
+			st->set_fsum2 += square_integral(st->freq_last, s->freq_err, dt);
+		}
+	}
+	note_false(w, n, s);
+	if (good && st->t_first_sync < 0.0) {
+		st->t_first_sync = s->t;
+	}
+	if (st->t_first_sync >= 0.0) {
+		st->set_max = fmax(st->set_max, fabs(s->offset));
 	}
 	if (s->claims_sync && fabs(s->offset) - s->bound > st->worst_excess) {
 		st->worst_excess = fabs(s->offset) - s->bound;
@@ -537,18 +568,42 @@ cache_sys(sim_world *w, sim_node *n)
 	return changed;
 }
 
+/* The report's falseticker_reject_time: the first time n tallies a source
+ * that serves false time (note_false) as a falseticker or an outlier. */
+static void
+time_false_reject(sim_world *w, sim_node *n, size_t np)
+{
+	for (size_t i = 0; i < np; i++) {
+		long s;
+
+		if (w->peers[i].tally != 'x' && w->peers[i].tally != '-') {
+			continue;
+		}
+		s = addr_lookup(w, &w->peers[i].addr);
+		if (s >= 0 && w->nodes[s].t_false >= 0.0) {
+			n->st.false_reject = rel_s(w, w->now) - w->nodes[s].t_false;
+			return;
+		}
+	}
+}
+
 /* After a call into the host (or a start or stop): the cached system
  * variables, then the checks that look at its peers and state. */
 static bool
 refresh_sys(sim_world *w, sim_node *n)
 {
 	bool changed = cache_sys(w, n);
+	bool watch = w->watch_false && n->st.false_reject < 0.0 && n->host != NULL &&
+	             sim_node_detailed(w, n);
 	size_t np;
 
-	if (!n->needs_peers && !n->needs_state) {
+	if (!n->needs_peers && !n->needs_state && !watch) {
 		return changed;
 	}
 	np = fetch_peers(w, n);
+	if (watch) {
+		time_false_reject(w, n, np);
+	}
 	for (uint32_t i = 0; n->host != NULL && n->needs_peers && i < n->chk_count; i++) {
 		const sim_chk_ref *r = &w->chk[n->chk_first + i];
 
@@ -1325,6 +1380,9 @@ setup(sim_world *w)
 		n->st.t_good = -1.0;
 		n->st.t_bad = -1.0;
 		n->st.t_first_peer = -1.0;
+		n->st.t_first_sync = -1.0;
+		n->st.false_reject = -1.0;
+		n->t_false = -1.0;
 		sim_scenario_node_name(sc, i, name, sizeof(name));
 		sim_osc_init(&n->osc, &t->clock, w->t0, w->seed, name);
 		ntp_clock_init(&n->clock, sim_osc_raw(&n->osc, w->t0), 0.0);
@@ -1489,6 +1547,7 @@ finish_checks(sim_world *w)
 		w->outcome[c].pass =
 		        sim_check_finish(ck, &w->acc[w->acc_base[c]], sc, end, w->outcome[c].detail,
 		                         sizeof(w->outcome[c].detail), &w->outcome[c].measured);
+		w->outcome[c].censored = sim_check_censored(ck, &w->acc[w->acc_base[c]]);
 		if (!w->outcome[c].pass) {
 			w->checks_failed++;
 		}

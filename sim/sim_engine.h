@@ -32,6 +32,8 @@ typedef struct sim_opts {
 	bool quiet;            /* report: only the verdict and failed checks */
 	bool progress;         /* progress on stderr for long runs (a tty) */
 	FILE *report;          /* the text report also goes here; NULL: nowhere */
+	const char *junit_path; /* JUnit XML, one test case per check; NULL: none */
+	const char *tap_path;   /* TAP version 13, one test point per check; "-": stdout */
 } sim_opts;
 
 typedef struct sim_summary {

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 
 #include "ntp_units.h"
+#include "sim_report.h"
 #include "sim_world.h"
 
 #ifndef NTPSIM_PLOTS_DIR
@@ -201,36 +202,27 @@ sim_report_close(sim_world *w)
 /* ------------------------------------------------------------------ */
 /* per-node facts for both report formats                              */
 
-typedef struct node_facts {
-	char name[SIM_NAME_MAX + 12];
-	char addr[64];
-	double sync_time; /* s, NAN: never */
-	double rms, max_after, max_all, freq_ppm, freq_rms_ppm;
-	double held;   /* fraction, NAN: never claimed sync */
-	char peer[48]; /* system peer */
-	size_t n_peers;
-} node_facts;
 
-static double
-safe_rms(double sum2, double span, double fallback)
+double
+sim_report_rms(double sum2, double span, double fallback)
 {
 	return span > 0.0 ? sqrt(sum2 / span) : fallback;
 }
 
-static void
-facts_of(sim_world *w, sim_node *n, node_facts *f)
+void
+sim_report_node_facts(sim_world *w, sim_node *n, node_facts *f)
 {
 	const sim_node_stats *st = &n->st;
 
 	sim_scenario_node_name(w->sc, n->index, f->name, sizeof(f->name));
 	ntp_addr_format(&n->addr, f->addr, sizeof(f->addr));
 	f->sync_time = st->t_good >= 0.0 ? st->t_good : NAN;
-	f->rms = st->t_good >= 0.0 ? safe_rms(st->sync_sum2, st->sync_span, st->sync_max) : NAN;
+	f->rms = st->t_good >= 0.0 ? sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max) : NAN;
 	f->max_after = st->t_good >= 0.0 ? st->sync_max : NAN;
 	f->max_all = st->max_abs;
 	f->freq_ppm = st->freq_last * 1e6;
 	f->freq_rms_ppm = st->t_good >= 0.0
-	                          ? safe_rms(st->sync_fsum2, st->sync_span, st->sync_fmax) * 1e6
+	                          ? sim_report_rms(st->sync_fsum2, st->sync_span, st->sync_fmax) * 1e6
 	                          : NAN;
 	f->held = st->claim_span > 0.0 ? st->held_span / st->claim_span : NAN;
 	f->peer[0] = '\0';
@@ -256,8 +248,8 @@ fmt_s(double v, char *buf, size_t size)
 	return ntp_format_seconds(v, buf, size);
 }
 
-static bool
-detailed(const sim_world *w, const sim_node *n)
+bool
+sim_node_detailed(const sim_world *w, const sim_node *n)
 {
 	return n->traced || w->n_nodes <= DETAIL_NODES_MAX;
 }
@@ -272,7 +264,7 @@ text_node(sim_world *w, sim_node *n, FILE *f)
 	char a[32], b[32], c[32], d[32];
 	const sim_node_stats *st = &n->st;
 
-	facts_of(w, n, &nf);
+	sim_report_node_facts(w, n, &nf);
 	fprintf(f, "\n  %s %s (%s%s)\n", nf.name, nf.addr,
 	        n->kind == SIM_NODE_QUERY ? "one-shot query" : "ntp host",
 	        n->kind == SIM_NODE_HOST && !n->running ? ", stopped at the end" : "");
@@ -388,20 +380,15 @@ text_node(sim_world *w, sim_node *n, FILE *f)
 
 /* What the report says about the replicas of a template that have no
  * section of their own. */
-typedef struct tmpl_facts {
-	uint32_t synced;
-	double worst_sync, worst_rms, worst_max;
-	uint64_t sent, received, dropped, steps;
-} tmpl_facts;
 
-static bool
-summarised(const sim_world *w, const sim_node_spec *ts)
+bool
+sim_report_summarised(const sim_world *w, const sim_node_spec *ts)
 {
-	return ts->count > 1 && !detailed(w, &w->nodes[ts->first]);
+	return ts->count > 1 && !sim_node_detailed(w, &w->nodes[ts->first]);
 }
 
-static void
-tmpl_facts_of(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f)
+void
+sim_report_tmpl_facts(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f)
 {
 	memset(f, 0, sizeof(*f));
 	for (uint32_t i = 0; i < ts->count; i++) {
@@ -411,7 +398,7 @@ tmpl_facts_of(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f)
 			f->synced++;
 			f->worst_sync = fmax(f->worst_sync, st->t_good);
 			f->worst_rms = fmax(f->worst_rms,
-			                    safe_rms(st->sync_sum2, st->sync_span, st->sync_max));
+			                    sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max));
 			f->worst_max = fmax(f->worst_max, st->sync_max);
 		}
 		f->sent += st->sent;
@@ -431,10 +418,10 @@ text_aggregates(sim_world *w, FILE *f)
 		tmpl_facts tf;
 		char a[32], b[32];
 
-		if (!summarised(w, ts)) {
+		if (!sim_report_summarised(w, ts)) {
 			continue;
 		}
-		tmpl_facts_of(w, ts, &tf);
+		sim_report_tmpl_facts(w, ts, &tf);
 		fprintf(f, "\n  %s1..%s%u (%u nodes, summarised)\n", ts->name, ts->name, ts->count,
 		        ts->count);
 		fprintf(f, "    synced           %u of %u; latest sync time %.3f s\n", tf.synced,
@@ -527,7 +514,7 @@ text_report(sim_world *w, FILE *f)
 	fprintf(f,
 	        "\nnodes (offsets are local clock - true time; the simulator knows true time)\n");
 	for (uint32_t i = 0; i < w->n_nodes; i++) {
-		if (detailed(w, &w->nodes[i])) {
+		if (sim_node_detailed(w, &w->nodes[i])) {
 			text_node(w, &w->nodes[i], f);
 		}
 	}
@@ -535,240 +522,12 @@ text_report(sim_world *w, FILE *f)
 	text_network(w, f);
 }
 
-/* ------------------------------------------------------------------ */
-/* report.json                                                         */
-
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			fprintf(f, "\\%c", *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p);
-		} else {
-			fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-static void
-json_num(FILE *f, double v)
-{
-	if (isfinite(v)) {
-		fprintf(f, "%.9g", v);
-	} else {
-		fputs("null", f);
-	}
-}
-
-static void
-json_key(FILE *f, const char *key)
-{
-	json_str(f, key);
-	fputc(':', f);
-}
-
-static void
-json_node(sim_world *w, sim_node *n, FILE *f)
-{
-	node_facts nf;
-	const sim_node_stats *st = &n->st;
-
-	facts_of(w, n, &nf);
-	fputc('{', f);
-	json_key(f, "name");
-	json_str(f, nf.name);
-	fputc(',', f);
-	json_key(f, "address");
-	json_str(f, nf.addr);
-	fputc(',', f);
-	json_key(f, "kind");
-	json_str(f, n->kind == SIM_NODE_QUERY ? "query" : "host");
-	fprintf(f, ",\"running\":%s,", n->running ? "true" : "false");
-	json_key(f, "exited");
-	if (n->exited != NULL) {
-		json_str(f, n->exited);
-	} else {
-		fputs("null", f);
-	}
-	fputc(',', f);
-	json_key(f, "sync_time");
-	json_num(f, nf.sync_time);
-	fputc(',', f);
-	json_key(f, "offset_rms_after_sync");
-	json_num(f, nf.rms);
-	fputc(',', f);
-	json_key(f, "offset_max_after_sync");
-	json_num(f, nf.max_after);
-	fputc(',', f);
-	json_key(f, "offset_max");
-	json_num(f, nf.max_all);
-	fputc(',', f);
-	json_key(f, "offset_end");
-	json_num(f, st->off_last);
-	fputc(',', f);
-	json_key(f, "estimated_offset_end");
-	json_num(f, n->est_offset);
-	fputc(',', f);
-	json_key(f, "freq_error_ppm_end");
-	json_num(f, nf.freq_ppm);
-	fputc(',', f);
-	json_key(f, "freq_error_rms_ppm_after_sync");
-	json_num(f, nf.freq_rms_ppm);
-	fputc(',', f);
-	json_key(f, "bound_held_fraction");
-	json_num(f, nf.held);
-	fputc(',', f);
-	json_key(f, "claimed_sync_seconds");
-	json_num(f, st->claim_span);
-	fputc(',', f);
-	json_key(f, "worst_bound_excess");
-	json_num(f, st->worst_excess);
-	fprintf(f, ",\"steps\":%u,", st->steps);
-	json_key(f, "last_step");
-	json_num(f, st->steps > 0 ? st->last_step : NAN);
-	fprintf(f,
-	        ",\"packets\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu,\"duplicated\":%llu}",
-	        (unsigned long long)st->sent, (unsigned long long)st->received,
-	        (unsigned long long)st->dropped, (unsigned long long)st->duplicated);
-	fprintf(f, ",\"stratum\":%u,\"leap\":%u,\"poll\":%d,", n->stratum, n->leap, n->poll);
-	json_key(f, "system_peer");
-	if (nf.peer[0] != '\0') {
-		json_str(f, nf.peer);
-	} else {
-		fputs("null", f);
-	}
-	fputs(",\"peers\":[", f);
-	for (size_t i = 0; i < nf.n_peers; i++) {
-		const ntp_peer_info *p = &w->peers[i];
-		char tally[2] = {p->tally, '\0'};
-
-		fprintf(f, "%s{", i ? "," : "");
-		json_key(f, "remote");
-		json_str(f, p->remote);
-		fputc(',', f);
-		json_key(f, "tally");
-		json_str(f, tally);
-		fputc(',', f);
-		json_key(f, "reason");
-		json_str(f, p->reason);
-		fprintf(f, ",\"stratum\":%u,\"reach\":%u,", p->stratum, p->reach);
-		json_key(f, "offset");
-		json_num(f, p->offset);
-		fputc(',', f);
-		json_key(f, "delay");
-		json_num(f, p->delay);
-		fputc(',', f);
-		json_key(f, "jitter");
-		json_num(f, p->jitter);
-		fputc('}', f);
-	}
-	fputc(']', f);
-	if (n->query != NULL && n->query->runs > 0) {
-		fputc(',', f);
-		json_key(f, "query");
-		fputc('{', f);
-		json_key(f, "result");
-		json_str(f, n->query->result);
-		fputc(',', f);
-		json_key(f, "servers");
-		json_str(f, n->query->lines);
-		fputc('}', f);
-	}
-	fputc('}', f);
-}
-
-static void
-json_report(sim_world *w, FILE *f)
-{
-	const sim_scenario *sc = w->sc;
-	char start[40];
-	bool first = true;
-
-	ntp_time_format(w->t0, start, sizeof(start));
-	fputc('{', f);
-	json_key(f, "scenario");
-	json_str(f, sc->name);
-	fputc(',', f);
-	json_key(f, "file");
-	json_str(f, sc->file);
-	fprintf(f, ",\"seed\":%llu,", (unsigned long long)w->seed);
-	json_key(f, "start_utc");
-	json_str(f, start);
-	fputc(',', f);
-	json_key(f, "duration");
-	json_num(f, sc->duration);
-	fprintf(f, ",\"nodes_total\":%u,\"events\":%llu,", w->n_nodes,
-	        (unsigned long long)w->n_events);
-	json_key(f, "result");
-	json_str(f, w->checks_failed == 0 ? "pass" : "fail");
-	fputs(",\"checks\":[", f);
-	for (size_t c = 0; c < sc->n_checks; c++) {
-		fprintf(f, "%s{\"line\":%d,", c ? "," : "", sc->checks[c].line);
-		json_key(f, "label");
-		json_str(f, sc->checks[c].label);
-		fprintf(f, ",\"pass\":%s,", w->outcome[c].pass ? "true" : "false");
-		json_key(f, "measured");
-		json_num(f, w->outcome[c].measured);
-		fputc(',', f);
-		json_key(f, "detail");
-		json_str(f, w->outcome[c].detail);
-		fputc('}', f);
-	}
-	fputs("],\"nodes\":[", f);
-	for (uint32_t i = 0; i < w->n_nodes; i++) {
-		if (!detailed(w, &w->nodes[i])) {
-			continue;
-		}
-		if (!first) {
-			fputc(',', f);
-		}
-		first = false;
-		json_node(w, &w->nodes[i], f);
-	}
-	fputs("],\"templates\":[", f);
-	first = true;
-	for (size_t t = 0; t < sc->n_nodes; t++) {
-		const sim_node_spec *ts = &sc->nodes[t];
-		tmpl_facts tf;
-
-		if (!summarised(w, ts)) {
-			continue;
-		}
-		tmpl_facts_of(w, ts, &tf);
-		fprintf(f, "%s{", first ? "" : ",");
-		first = false;
-		json_key(f, "name");
-		json_str(f, ts->name);
-		fprintf(f, ",\"count\":%u,\"synced\":%u,", ts->count, tf.synced);
-		json_key(f, "latest_sync_time");
-		json_num(f, tf.synced > 0 ? tf.worst_sync : NAN);
-		fputc(',', f);
-		json_key(f, "worst_offset_rms_after_sync");
-		json_num(f, tf.synced > 0 ? tf.worst_rms : NAN);
-		fputc(',', f);
-		json_key(f, "worst_offset_max_after_sync");
-		json_num(f, tf.synced > 0 ? tf.worst_max : NAN);
-		fprintf(f,
-		        ",\"packets\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu},"
-		        "\"steps\":%llu}",
-		        (unsigned long long)tf.sent, (unsigned long long)tf.received,
-		        (unsigned long long)tf.dropped, (unsigned long long)tf.steps);
-	}
-	fprintf(f,
-	        "],\"network\":{\"links\":%zu,\"lost_link\":%llu,\"lost_firewall\":%llu,"
-	        "\"lost_partition\":%llu,\"unroutable\":%llu,\"lost_stopped\":%llu}}\n",
-	        w->n_links, (unsigned long long)w->dropped_link, (unsigned long long)w->dropped_fw,
-	        (unsigned long long)w->dropped_partition, (unsigned long long)w->dropped_unroutable,
-	        (unsigned long long)w->dropped_stopped);
-}
-
 int
 sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize)
 {
+	if (sim_report_ci(w, err, errsize) != 0) {
+		return -1;
+	}
 	if (text_out != NULL) {
 		if (w->o->quiet) {
 			text_head(w, text_out);
@@ -797,7 +556,7 @@ sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize)
 			         strerror(errno));
 			return -1;
 		}
-		json_report(w, j);
+		sim_report_json(w, j);
 		if (fclose(j) != 0) {
 			snprintf(err, errsize, "%s/report.json: write failed", w->o->out_dir);
 			return -1;

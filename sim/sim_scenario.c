@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -466,6 +467,21 @@ load_text(loader *ld)
 	return rc;
 }
 
+/* The scenario file's identity in reports: SHA-256 of its bytes, in hex. */
+static void
+hash_text(const char *buf, size_t len, char hex[65])
+{
+	struct sha256_ctx ctx;
+	uint8_t d[SHA256_DIGEST_SIZE];
+
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, (const uint8_t *)buf);
+	sha256_digest(&ctx, sizeof(d), d);
+	for (size_t i = 0; i < sizeof(d); i++) {
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	}
+}
+
 int
 sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, size_t len, char *err,
                          size_t errsize)
@@ -474,6 +490,7 @@ sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, si
 	int rc;
 
 	scenario_defaults(sc, file);
+	hash_text(buf, len, sc->sha256);
 	memset(&ld, 0, sizeof(ld));
 	ld.file = file;
 	ld.buf = buf;

@@ -242,6 +242,7 @@ typedef struct sim_check_spec {
 
 typedef struct sim_scenario {
 	char file[256];
+	char sha256[65]; /* of the file's bytes, hex (reports name the exact input) */
 	char name[64];
 	uint64_t seed;
 	int64_t start_ns;       /* true time the run starts, ns since 1970 */

@@ -22,6 +22,15 @@ static const char *const check_names[] = {
         "freq",    "query",  "bound", "state", "log",      "interval", NULL,
 };
 
+const char *
+sim_check_kind_name(int kind)
+{
+	if (kind < SIM_CHECK_SYNCED || kind > SIM_CHECK_INTERVAL) {
+		return "unknown";
+	}
+	return check_names[kind - SIM_CHECK_SYNCED];
+}
+
 static const int check_kinds[] = {
         SIM_CHECK_SYNCED,   SIM_CHECK_OFFSET,   SIM_CHECK_RMS,   SIM_CHECK_STEPS,
         SIM_CHECK_REJECTED, SIM_CHECK_SELECTED, SIM_CHECK_EVENT, SIM_CHECK_PACKETS,

@@ -36,6 +36,11 @@ typedef struct sim_node_stats {
 	double t_good;       /* s, start of the current synced run (report's bound); < 0: none */
 	double t_bad;        /* s, last unsynced sample */
 	double t_first_peer; /* s, first sample with a system peer; < 0: never */
+	double t_first_sync; /* s, first synced sample; < 0: never.  "Settled" is from here
+	                      * to the end, later excursions included (report metrics) */
+	double set_sum2, set_fsum2, set_span, set_max; /* since t_first_sync */
+	double false_reject; /* s from a source serving false time (sim_node.t_false) to
+	                      * this node tallying it 'x' or '-'; < 0: none seen */
 	/* since t_good (reset whenever a sample is not synced) */
 	double sync_sum2, sync_span, sync_max;
 	double sync_fsum2, sync_fmax;
@@ -89,6 +94,8 @@ typedef struct sim_node {
 	int disc_state;
 	double rootdelay, rootdisp, est_offset, freq_ppm;
 	const ntp_fault *fault; /* the misbehaviour in force (scenario-owned) */
+	double t_false;         /* s, since when it serves time off by more than the sync
+	                         * bound (a falseticker to its clients); < 0: it does not */
 	sim_query *query;
 	sim_node_out *out;
 	sim_node_stats st;
@@ -123,6 +130,7 @@ typedef struct sim_chk_ref {
 
 typedef struct sim_check_outcome {
 	bool pass;
+	bool censored; /* measured is a lower bound (sim_check_censored) */
 	double measured;
 	char detail[320];
 } sim_check_outcome;
@@ -162,6 +170,7 @@ struct sim_world {
 	sim_chk_ref *chk;
 	sim_check_outcome *outcome;
 	size_t checks_failed;
+	bool watch_false; /* some node is a falseticker at some time: clients time its rejection */
 
 	ntp_actions acts;
 	ntp_peer_info peers[NTP_CONF_MAX_SERVERS + 4];
@@ -185,5 +194,8 @@ void sim_report_event(sim_world *w, const sim_node *n, double t, const char *wha
 int sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize);
 void sim_report_close(sim_world *w);
 int sim_report_plots(sim_world *w, char *err, size_t errsize);
+/* The node has its own section in the reports (traced, or a small world),
+ * so its metrics are kept. */
+bool sim_node_detailed(const sim_world *w, const sim_node *n);
 
 #endif

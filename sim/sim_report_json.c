@@ -1,0 +1,552 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * report.json, schema_version 1 (docs/report.schema.json; realnet writes
+ * the same shape for the real world).  Numbers are SI (s, s/s; keys ending
+ * _ppm are ppm); what does not exist is null, never NaN.  Every check is
+ * data (kind, node, parameters, limit, measured value, pass) besides its
+ * English label, and every per-node figure a sweep can summarise sits in
+ * the node's flat "metrics" object.
+ */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ntp_info.h"
+#include "ntplab_version.h"
+#include "sim_check.h"
+#include "sim_report.h"
+
+#define REPORT_SCHEMA_VERSION 1 /* docs/report.schema.json */
+
+/* ------------------------------------------------------------------ */
+/* writing JSON                                                        */
+
+static void
+json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\') {
+			fprintf(f, "\\%c", *p);
+		} else if (*p < 0x20 || *p == 0x7f) {
+			fprintf(f, "\\u%04x", *p);
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fputc('"', f);
+}
+
+static void
+json_num(FILE *f, double v)
+{
+	if (isfinite(v)) {
+		fprintf(f, "%.9g", v);
+	} else {
+		fputs("null", f);
+	}
+}
+
+static void
+json_key(FILE *f, const char *key)
+{
+	json_str(f, key);
+	fputc(':', f);
+}
+
+/* ,"key":number */
+static void
+json_knum(FILE *f, const char *key, double v)
+{
+	fputc(',', f);
+	json_key(f, key);
+	json_num(f, v);
+}
+
+/* ,"key":"text" */
+static void
+json_kstr(FILE *f, const char *key, const char *s)
+{
+	fputc(',', f);
+	json_key(f, key);
+	json_str(f, s);
+}
+
+static void
+json_kbool(FILE *f, const char *key, bool v)
+{
+	fputc(',', f);
+	json_key(f, key);
+	fputs(v ? "true" : "false", f);
+}
+
+/* A count bound: LLONG_MAX means none. */
+static void
+json_kcount(FILE *f, const char *key, long long v)
+{
+	json_knum(f, key, v == LLONG_MAX ? NAN : (double)v);
+}
+
+/* ------------------------------------------------------------------ */
+/* checks                                                              */
+
+/* How a check names its nodes: one node, a whole template, or a range. */
+static void
+range_name(const sim_scenario *sc, sim_range r, char *buf, size_t size)
+{
+	char a[SIM_NAME_MAX + 12], b[SIM_NAME_MAX + 12];
+
+	if (r.count == 1) {
+		sim_scenario_node_name(sc, r.first, buf, size);
+		return;
+	}
+	for (size_t t = 0; t < sc->n_nodes; t++) {
+		if (sc->nodes[t].first == r.first && sc->nodes[t].count == r.count) {
+			snprintf(buf, size, "%s", sc->nodes[t].name);
+			return;
+		}
+	}
+	sim_scenario_node_name(sc, r.first, a, sizeof(a));
+	sim_scenario_node_name(sc, r.first + r.count - 1, b, sizeof(b));
+	snprintf(buf, size, "%s..%s", a, b);
+}
+
+/* The window a check judges: [from, to], null for the run's end. */
+static void
+json_window(FILE *f, const sim_check_spec *c)
+{
+	json_knum(f, "from", c->from);
+	json_knum(f, "to", c->to > 0.0 && isfinite(c->to) ? c->to : NAN);
+}
+
+static void
+json_source(FILE *f, const sim_check_spec *c)
+{
+	if (c->have_source || c->source_name[0] != '\0') {
+		json_kstr(f, "source", c->source_name);
+	}
+}
+
+static void
+json_when(FILE *f, const sim_check_spec *c)
+{
+	static const char *const names[] = {"at", "over", "never"};
+
+	json_kstr(f, "when", names[c->when < 0 || c->when > 2 ? 0 : c->when]);
+	json_knum(f, "from", c->from);
+	json_knum(f, "to", c->to > 0.0 && isfinite(c->to) ? c->to : NAN);
+}
+
+static void
+json_counts(FILE *f, const sim_check_spec *c)
+{
+	json_kcount(f, "min", c->min);
+	json_kcount(f, "max", c->max_count);
+}
+
+/* EVENT, LOG: first/last windows and their reference. */
+static void
+json_timing(FILE *f, const sim_check_spec *c)
+{
+	if (c->have_first) {
+		fprintf(f, ",\"first\":[");
+		json_num(f, c->first_lo);
+		fputc(',', f);
+		json_num(f, c->first_hi);
+		fputc(']', f);
+	}
+	if (c->have_last) {
+		fprintf(f, ",\"last\":[");
+		json_num(f, c->last_lo);
+		fputc(',', f);
+		json_num(f, c->last_hi);
+		fputc(']', f);
+	}
+	if (c->since_line) {
+		json_kstr(f, "since_what", c->since_match.what);
+		json_kstr(f, "since_text", c->since_match.text);
+	} else if (c->have_first || c->have_last) {
+		json_knum(f, "since", c->since);
+	}
+}
+
+static void
+json_state_conds(FILE *f, const sim_check_spec *c)
+{
+	fputs(",\"conditions\":[", f);
+	for (size_t i = 0; i < c->n_conds; i++) {
+		const sim_state_cond *k = &c->conds[i];
+
+		fputs(i ? ",{" : "{", f);
+		json_key(f, "field");
+		json_str(f, sim_state_field_names[k->field]);
+		if (k->field == SIM_SF_REFID || k->field == SIM_SF_REASON ||
+		    k->field == SIM_SF_TYPE || k->field == SIM_SF_TALLY) {
+			json_kstr(f, "text", k->text);
+		} else {
+			json_knum(f, "min", k->lo);
+			json_knum(f, "max", k->hi);
+		}
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static const char *
+dir_name(int dir)
+{
+	return dir == SIM_PKT_SENT ? "sent" : dir == SIM_PKT_RECEIVED ? "received" : "dropped";
+}
+
+/* The kind's own parameters, SI units, as members of "params". */
+static void
+json_params_of_kind(FILE *f, const sim_check_spec *c)
+{
+	switch (c->kind) {
+	case SIM_CHECK_SYNCED:
+		if (c->when == SIM_WHEN_NEVER) {
+			json_when(f, c);
+		} else {
+			json_knum(f, "within", c->within);
+			json_kbool(f, "not_within", c->not_within);
+		}
+		json_knum(f, "bound", c->bound);
+		break;
+	case SIM_CHECK_OFFSET:
+		json_knum(f, "after", c->from);
+		json_knum(f, "max", c->max);
+		break;
+	case SIM_CHECK_RMS:
+	case SIM_CHECK_FREQ:
+		json_window(f, c);
+		json_knum(f, "max", c->max);
+		json_kbool(f, "rms", c->kind == SIM_CHECK_RMS || c->rms);
+		break;
+	case SIM_CHECK_STEPS:
+		json_counts(f, c);
+		if (c->have_by) {
+			json_knum(f, "by_min", c->by_lo);
+			json_knum(f, "by_max", c->by_hi);
+		}
+		break;
+	case SIM_CHECK_REJECTED:
+		json_source(f, c);
+		json_kstr(f, "reason", c->text);
+		break;
+	case SIM_CHECK_SELECTED:
+		json_source(f, c);
+		json_when(f, c);
+		break;
+	case SIM_CHECK_EVENT:
+		json_kstr(f, "name", ntp_event_name(c->event_code));
+		json_kstr(f, "reason", c->text);
+		json_counts(f, c);
+		json_timing(f, c);
+		break;
+	case SIM_CHECK_LOG:
+		json_kstr(f, "what", c->what);
+		json_kstr(f, "text", c->text);
+		json_counts(f, c);
+		json_timing(f, c);
+		break;
+	case SIM_CHECK_PACKETS:
+		json_kstr(f, "dir", dir_name(c->dir));
+		json_counts(f, c);
+		break;
+	case SIM_CHECK_QUERY:
+		json_kstr(f, "result", c->text);
+		break;
+	case SIM_CHECK_BOUND:
+		json_knum(f, "min_fraction", c->min_fraction);
+		break;
+	case SIM_CHECK_STATE:
+		json_source(f, c);
+		json_when(f, c);
+		json_state_conds(f, c);
+		break;
+	default: /* SIM_CHECK_INTERVAL */
+		json_kstr(f, "dir", dir_name(c->dir));
+		json_source(f, c);
+		json_knum(f, "shortest_min", c->ivl_min_lo);
+		json_knum(f, "shortest_max", c->ivl_min_hi);
+		json_knum(f, "mean_min", c->ivl_mean_lo);
+		json_knum(f, "mean_max", c->ivl_mean_hi);
+		break;
+	}
+}
+
+/* "params": the kind's parameters, then a comparison with another node. */
+static void
+json_params(FILE *f, const sim_scenario *sc, const sim_check_spec *c)
+{
+	char other[SIM_NAME_MAX + 40];
+
+	/* Each member is written with a leading comma: open with a member
+	 * every kind has, the check's `nodes` count. */
+	fprintf(f, ",\"params\":{\"nodes\":%u", c->nodes.count);
+	json_params_of_kind(f, c);
+	if (c->cmp != SIM_CMP_NONE) {
+		range_name(sc, c->other, other, sizeof(other));
+		json_kstr(f, c->cmp == SIM_CMP_MORE ? "more_than" : "less_than", other);
+		json_knum(f, "factor", c->factor);
+	} else if (c->other.count == 1) {
+		range_name(sc, c->other, other, sizeof(other));
+		json_kstr(f, "since_node", other);
+	}
+	fputc('}', f);
+}
+
+/* The number a check compares its measured value with, and its unit. */
+static double
+check_limit(const sim_check_spec *c, const char **unit)
+{
+	*unit = "s";
+	switch (c->kind) {
+	case SIM_CHECK_SYNCED:
+		return c->when == SIM_WHEN_NEVER ? (*unit = NULL, NAN) : c->within;
+	case SIM_CHECK_OFFSET:
+	case SIM_CHECK_RMS:
+		return c->max;
+	case SIM_CHECK_FREQ:
+		*unit = "s/s";
+		return c->max;
+	case SIM_CHECK_STEPS:
+	case SIM_CHECK_EVENT:
+	case SIM_CHECK_LOG:
+	case SIM_CHECK_PACKETS:
+		*unit = "count";
+		return c->max_count != LLONG_MAX ? (double)c->max_count : (double)c->min;
+	case SIM_CHECK_BOUND:
+		*unit = "fraction";
+		return c->min_fraction;
+	case SIM_CHECK_INTERVAL:
+		return c->ivl_min_lo;
+	case SIM_CHECK_REJECTED: /* the time it was rejected; no limit */
+		return NAN;
+	default: /* SELECTED, STATE, QUERY: a verdict, no number */
+		*unit = NULL;
+		return NAN;
+	}
+}
+
+static void
+json_check(sim_world *w, size_t i, FILE *f)
+{
+	const sim_check_spec *c = &w->sc->checks[i];
+	const sim_check_outcome *o = &w->outcome[i];
+	char node[2 * (SIM_NAME_MAX + 12) + 4];
+	const char *unit;
+	double limit = check_limit(c, &unit);
+
+	range_name(w->sc, c->nodes, node, sizeof(node));
+	fprintf(f, "%s{\"index\":%zu,\"line\":%d", i ? "," : "", i, c->line);
+	json_kstr(f, "kind", sim_check_kind_name(c->kind));
+	json_kstr(f, "node", node);
+	json_kstr(f, "label", c->label);
+	json_params(f, w->sc, c);
+	json_knum(f, "limit", limit);
+	fputs(",\"unit\":", f);
+	if (unit != NULL) {
+		json_str(f, unit);
+	} else {
+		fputs("null", f);
+	}
+	json_knum(f, "measured", o->measured);
+	json_kbool(f, "censored", o->censored);
+	json_kbool(f, "pass", o->pass);
+	json_kstr(f, "detail", o->detail);
+	fputc('}', f);
+}
+
+/* ------------------------------------------------------------------ */
+/* nodes                                                               */
+
+/* The node's metrics, flat: what a sweep summarises (docs/report.schema.json
+ * says what each means).  "Settled" is from the first synced sample to the
+ * end, later excursions included. */
+static void
+json_metrics(sim_world *w, const sim_node *n, const node_facts *nf, FILE *f)
+{
+	const sim_node_stats *st = &n->st;
+	bool settled = st->t_first_sync >= 0.0;
+	double hours = w->sc->duration / 3600.0;
+
+	fputs(",\"metrics\":{", f);
+	json_key(f, "sync_time");
+	json_num(f, nf->sync_time);
+	json_knum(f, "first_sync_time", settled ? st->t_first_sync : NAN);
+	json_knum(f, "offset_rms",
+	          settled ? sim_report_rms(st->set_sum2, st->set_span, st->set_max) : NAN);
+	json_knum(f, "offset_max", settled ? st->set_max : NAN);
+	json_knum(f, "offset_max_all", nf->max_all);
+	json_knum(f, "offset_end", st->off_last);
+	json_knum(f, "estimated_offset_end", n->est_offset);
+	json_knum(f, "freq_error_end_ppm", nf->freq_ppm);
+	json_knum(f, "freq_error_rms_ppm",
+	          settled ? sim_report_rms(st->set_fsum2, st->set_span, NAN) * 1e6 : NAN);
+	json_knum(f, "bound_held_fraction", nf->held);
+	json_knum(f, "claimed_sync_seconds", st->claim_span);
+	json_knum(f, "worst_bound_excess", st->worst_excess);
+	json_knum(f, "steps", st->steps);
+	json_knum(f, "last_step", st->steps > 0 ? st->last_step : NAN);
+	json_knum(f, "packets_sent", (double)st->sent);
+	json_knum(f, "packets_received", (double)st->received);
+	json_knum(f, "packets_lost", (double)st->dropped);
+	json_knum(f, "packets_duplicated", (double)st->duplicated);
+	json_knum(f, "packets_per_hour",
+	          hours > 0.0 ? (double)(st->sent + st->received) / hours : NAN);
+	json_knum(f, "falseticker_reject_time", st->false_reject >= 0.0 ? st->false_reject : NAN);
+	fputc('}', f);
+}
+
+static void
+json_peers(sim_world *w, size_t n_peers, FILE *f)
+{
+	fputs(",\"peers\":[", f);
+	for (size_t i = 0; i < n_peers; i++) {
+		const ntp_peer_info *p = &w->peers[i];
+		char tally[2] = {p->tally, '\0'};
+
+		fputs(i ? ",{" : "{", f);
+		json_key(f, "remote");
+		json_str(f, p->remote);
+		json_kstr(f, "tally", tally);
+		json_kstr(f, "reason", p->reason);
+		json_knum(f, "stratum", p->stratum);
+		json_knum(f, "reach", p->reach);
+		json_knum(f, "offset", p->offset);
+		json_knum(f, "delay", p->delay);
+		json_knum(f, "jitter", p->jitter);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+static void
+json_node(sim_world *w, sim_node *n, FILE *f)
+{
+	node_facts nf;
+
+	sim_report_node_facts(w, n, &nf);
+	fputc('{', f);
+	json_key(f, "name");
+	json_str(f, nf.name);
+	json_kstr(f, "address", nf.addr);
+	json_kstr(f, "kind", n->kind == SIM_NODE_QUERY ? "query" : "host");
+	json_kbool(f, "running", n->running);
+	fputs(",\"exited\":", f);
+	if (n->exited != NULL) {
+		json_str(f, n->exited);
+	} else {
+		fputs("null", f);
+	}
+	json_metrics(w, n, &nf, f);
+	fprintf(f,
+	        ",\"system\":{\"stratum\":%u,\"leap\":%u,\"poll\":%d,\"system_peer\":", n->stratum,
+	        n->leap, n->poll);
+	if (nf.peer[0] != '\0') {
+		json_str(f, nf.peer);
+	} else {
+		fputs("null", f);
+	}
+	fputc('}', f);
+	json_peers(w, nf.n_peers, f);
+	if (n->query != NULL && n->query->runs > 0) {
+		fputs(",\"query\":{", f);
+		json_key(f, "result");
+		json_str(f, n->query->result);
+		json_kstr(f, "servers", n->query->lines);
+		fputc('}', f);
+	}
+	fputc('}', f);
+}
+
+static void
+json_templates(sim_world *w, FILE *f)
+{
+	bool first = true;
+
+	fputs(",\"templates\":[", f);
+	for (size_t t = 0; t < w->sc->n_nodes; t++) {
+		const sim_node_spec *ts = &w->sc->nodes[t];
+		tmpl_facts tf;
+
+		if (!sim_report_summarised(w, ts)) {
+			continue;
+		}
+		sim_report_tmpl_facts(w, ts, &tf);
+		fputs(first ? "{" : ",{", f);
+		first = false;
+		json_key(f, "name");
+		json_str(f, ts->name);
+		json_knum(f, "count", ts->count);
+		json_knum(f, "synced", tf.synced);
+		json_knum(f, "latest_sync_time", tf.synced > 0 ? tf.worst_sync : NAN);
+		json_knum(f, "worst_offset_rms_after_sync", tf.synced > 0 ? tf.worst_rms : NAN);
+		json_knum(f, "worst_offset_max_after_sync", tf.synced > 0 ? tf.worst_max : NAN);
+		fprintf(f,
+		        ",\"packets\":{\"sent\":%llu,\"received\":%llu,\"lost\":%llu},"
+		        "\"steps\":%llu}",
+		        (unsigned long long)tf.sent, (unsigned long long)tf.received,
+		        (unsigned long long)tf.dropped, (unsigned long long)tf.steps);
+	}
+	fputc(']', f);
+}
+
+/* ------------------------------------------------------------------ */
+/* the report                                                          */
+
+static void
+json_head(sim_world *w, FILE *f)
+{
+	const sim_scenario *sc = w->sc;
+	char start[40];
+
+	ntp_time_format(w->t0, start, sizeof(start));
+	fprintf(f, "{\"schema_version\":%d,\"tool\":{\"name\":\"ntpsim\"", REPORT_SCHEMA_VERSION);
+	json_kstr(f, "version", NTPLAB_VERSION);
+	json_kstr(f, "commit", NTPLAB_COMMIT);
+	fputs("},\"world\":\"sim\",\"scenario\":{\"name\":", f);
+	json_str(f, sc->name);
+	json_kstr(f, "file", sc->file);
+	json_kstr(f, "sha256", sc->sha256);
+	fprintf(f, "},\"seed\":%llu", (unsigned long long)w->seed);
+	json_kstr(f, "start_utc", start);
+	json_knum(f, "duration", sc->duration);
+	json_kstr(f, "result", w->checks_failed == 0 ? "pass" : "fail");
+	fprintf(f,
+	        ",\"summary\":{\"checks\":%zu,\"failed\":%zu,\"nodes_total\":%u,\"events\":%llu}",
+	        sc->n_checks, w->checks_failed, w->n_nodes, (unsigned long long)w->n_events);
+}
+
+void
+sim_report_json(sim_world *w, FILE *f)
+{
+	bool first = true;
+
+	json_head(w, f);
+	fputs(",\"checks\":[", f);
+	for (size_t c = 0; c < w->sc->n_checks; c++) {
+		json_check(w, c, f);
+	}
+	fputs("],\"nodes\":[", f);
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		if (!sim_node_detailed(w, &w->nodes[i])) {
+			continue;
+		}
+		if (!first) {
+			fputc(',', f);
+		}
+		first = false;
+		json_node(w, &w->nodes[i], f);
+	}
+	fputc(']', f);
+	json_templates(w, f);
+	fprintf(f,
+	        ",\"network\":{\"links\":%zu,\"lost_link\":%llu,\"lost_firewall\":%llu,"
+	        "\"lost_partition\":%llu,\"unroutable\":%llu,\"lost_stopped\":%llu}}\n",
+	        w->n_links, (unsigned long long)w->dropped_link, (unsigned long long)w->dropped_fw,
+	        (unsigned long long)w->dropped_partition, (unsigned long long)w->dropped_unroutable,
+	        (unsigned long long)w->dropped_stopped);
+}
