@@ -19,6 +19,7 @@
 #include "sim_engine.h"
 #include "sim_scenario.h"
 #include "ntp_units.h"
+#include "ntplab_version.h"
 
 #define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
 
@@ -223,7 +224,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "--version") == 0) {
-		puts("ntpsim (ntplab) 0.1.0");
+		printf("ntpsim (ntplab) %s, commit %s\n", NTPLAB_VERSION, NTPLAB_COMMIT);
 		return 0;
 	}
 	if (strcmp(argv[1], "run") == 0) {
