@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * sim_metrics: per-node time-error statistics (see sim_metrics.h).
+ *
+ * Definitions: IEEE Std 1139-2008 (Allan and modified Allan variance from
+ * phase data, overlapping estimators), ITU-T G.810 (08/96) Appendix II
+ * (ADEV II.1, MDEV II.2, TDEV II.3, MTIE II.5), ITU-T G.8260 (03/2020)
+ * Appendix I (the time error sequence, and packet metrics built on these
+ * TDEV and MTIE).
+ *
+ * Numerics: the second differences d_i are formed directly from the phase
+ * values (never from differences of large running sums), so a d of 1e-9 s
+ * on offsets of 1e-4 s keeps ~12 significant digits.  TDEV's window sums
+ * slide in O(1) per step and are re-summed from scratch every m steps, so
+ * rounding cannot drift over more than one window.
+ */
+#include "sim_metrics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* doublings of tau0_min tried before giving up: 2^2100 exceeds any double
+ * ratio duration / tau0_min (ours). */
+#define SIM_METRICS_DOUBLINGS_MAX 2100
+
+int
+sim_metrics_init(sim_metrics *m, double tau0_min, double duration)
+{
+	memset(m, 0, sizeof *m);
+	if (!(isfinite(tau0_min) && tau0_min > 0.0 && isfinite(duration) && duration >= 0.0)) {
+		return -1;
+	}
+	double tau0 = tau0_min;
+	/* floor(duration / tau0) + 1 <= MAX_POINTS, written so it cannot
+	 * overflow a size_t conversion */
+	int i = 0;
+	while (floor(duration / tau0) > (double)(SIM_METRICS_MAX_POINTS - 1)) {
+		if (++i > SIM_METRICS_DOUBLINGS_MAX) {
+			return -1;
+		}
+		tau0 *= 2.0;
+	}
+	m->tau0 = tau0;
+	m->n_grid = (size_t)floor(duration / tau0) + 1;
+	m->x = malloc(m->n_grid * sizeof m->x[0]);
+	if (m->x == NULL) {
+		m->n_grid = 0;
+		return -1;
+	}
+	return 0;
+}
+
+void
+sim_metrics_free(sim_metrics *m)
+{
+	free(m->x);
+	memset(m, 0, sizeof *m);
+}
+
+/* The piecewise-linear phase at t, t_last < t <= t1 (before the first
+ * sample: its value held). */
+static double
+interpolate(const sim_metrics *m, double t, double t1, double x1)
+{
+	if (!m->have_last) {
+		return x1;
+	}
+	return m->x_last + (x1 - m->x_last) * ((t - m->t_last) / (t1 - m->t_last));
+}
+
+void
+sim_metrics_sample(sim_metrics *m, double t, double offset)
+{
+	if (!isfinite(t) || !isfinite(offset) || (m->have_last && t < m->t_last)) {
+		m->n_rejected++;
+		return;
+	}
+	/* points in (t_last, t]: the earlier ones are already filled */
+	while (m->n < m->n_grid && (double)m->n * m->tau0 <= t) {
+		m->x[m->n] = interpolate(m, (double)m->n * m->tau0, t, offset);
+		m->n++;
+	}
+	/* a point exactly at t takes this sample's value: exact (no rounding
+	 * of the interpolation) and, at a step, the value after it */
+	if (m->n > 0 && (double)(m->n - 1) * m->tau0 == t) {
+		m->x[m->n - 1] = offset;
+	}
+	m->t_last = t;
+	m->x_last = offset;
+	m->have_last = true;
+}
+
+/* The first filled grid point with k tau0 >= t_settle (m->n when none). */
+static size_t
+settled_start(const sim_metrics *m, double t_settle)
+{
+	if (!(t_settle > 0.0)) {
+		return 0;
+	}
+	double k = ceil(t_settle / m->tau0);
+	size_t k0 = k < (double)m->n ? (size_t)k : m->n;
+	/* the division may round across an integer: settle on the exact rule */
+	while (k0 > 0 && (double)(k0 - 1) * m->tau0 >= t_settle) {
+		k0--;
+	}
+	while (k0 < m->n && (double)k0 * m->tau0 < t_settle) {
+		k0++;
+	}
+	return k0;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double u = *(const double *)a, v = *(const double *)b;
+	return (u > v) - (u < v);
+}
+
+/* Type-7 quantile p of sorted s[0 .. n-1], n >= 1. */
+static double
+quantile(const double *s, size_t n, double p)
+{
+	double h = (double)(n - 1) * p;
+	size_t lo = (size_t)floor(h);
+	if (lo + 1 >= n) {
+		return s[n - 1];
+	}
+	return s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]);
+}
+
+static double
+max2(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+static double
+min2(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+/* rms, max and percentiles of |x[0 .. n-1]|; -1 when the sort copy cannot
+ * be allocated (percentiles left NAN). */
+static int
+level_stats(const double *x, size_t n, sim_metrics_result *r)
+{
+	if (n == 0) {
+		return 0;
+	}
+	double sum2 = 0.0, max = 0.0;
+	for (size_t k = 0; k < n; k++) {
+		sum2 += x[k] * x[k];
+		max = max2(max, fabs(x[k]));
+	}
+	r->rms = sqrt(sum2 / (double)n);
+	r->max = max;
+	double *s = malloc(n * sizeof s[0]);
+	if (s == NULL) {
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		s[k] = fabs(x[k]);
+	}
+	qsort(s, n, sizeof s[0], cmp_double);
+	r->p50 = quantile(s, n, 0.50);
+	r->p95 = quantile(s, n, 0.95);
+	r->p99 = quantile(s, n, 0.99);
+	free(s);
+	return 0;
+}
+
+/* The second difference d_i at lag m. */
+static double
+second_diff(const double *x, size_t i, size_t m)
+{
+	return x[i + 2 * m] - 2.0 * x[i + m] + x[i];
+}
+
+/* Overlapping ADEV at tau = m tau0; needs n >= 2m + 1. */
+static double
+adev(const double *x, size_t n, size_t m, double tau0)
+{
+	double sum = 0.0;
+	for (size_t i = 0; i + 2 * m < n; i++) {
+		double d = second_diff(x, i, m);
+		sum += d * d;
+	}
+	double tau = (double)m * tau0;
+	return sqrt(sum / (2.0 * tau * tau * (double)(n - 2 * m)));
+}
+
+/* sum_{i=j}^{j+m-1} d_i, directly. */
+static double
+window_sum(const double *x, size_t j, size_t m)
+{
+	double s = 0.0;
+	for (size_t i = j; i < j + m; i++) {
+		s += second_diff(x, i, m);
+	}
+	return s;
+}
+
+/* TDEV at tau = m tau0; needs n >= 3m. */
+static double
+tdev(const double *x, size_t n, size_t m)
+{
+	size_t terms = n - 3 * m + 1;
+	double s = 0.0, sum = 0.0;
+	for (size_t j = 0; j < terms; j++) {
+		if (j % m == 0) {
+			s = window_sum(x, j, m);
+		} else {
+			s += second_diff(x, j + m - 1, m) - second_diff(x, j - 1, m);
+		}
+		sum += s * s;
+	}
+	return sqrt(sum / (6.0 * (double)m * (double)m * (double)terms));
+}
+
+/*
+ * MTIE at tau = m tau0: the largest max - min over the windows x[i .. i+m]
+ * (w = m + 1 points), by the method of van Herk (Pattern Recognit. Lett.
+ * 13(7), 1992) and Gil & Werman (IEEE Trans. PAMI 15(5), 1993): cut x into
+ * blocks of w points; a window spans the tail of one block and the head of
+ * the next, so its max is max(suffix max from x[i] in its block, prefix max
+ * up to x[i+m] in its block), same for the min.  A few compares per point
+ * and no data-dependent branches: O(n) per tau, and sim_metrics_finish ran
+ * 4x faster at 10^6 points than with monotonic deques (measured).  smax
+ * and smin hold n values each; needs n >= m + 1.
+ */
+static double
+mtie(const double *x, size_t n, size_t m, double *smax, double *smin)
+{
+	size_t w = m + 1;
+	for (size_t i = n; i-- > 0;) {
+		bool block_end = i == n - 1 || (i + 1) % w == 0;
+		smax[i] = block_end ? x[i] : max2(x[i], smax[i + 1]);
+		smin[i] = block_end ? x[i] : min2(x[i], smin[i + 1]);
+	}
+	double pmax = x[0], pmin = x[0], best = 0.0;
+	size_t in_block = 0; /* j % w */
+	for (size_t j = 0; j < n; j++) {
+		pmax = in_block == 0 ? x[j] : max2(pmax, x[j]);
+		pmin = in_block == 0 ? x[j] : min2(pmin, x[j]);
+		if (++in_block == w) {
+			in_block = 0;
+		}
+		if (j >= m) {
+			best = max2(best, max2(smax[j - m], pmax) - min2(smin[j - m], pmin));
+		}
+	}
+	return best;
+}
+
+/* tau list: m = 1, 2, 5 x 10^k while m <= n_grid - 1; returns the count. */
+static size_t
+tau_list(size_t n_grid, size_t ms[SIM_METRICS_TAUS_MAX])
+{
+	static const size_t mant[] = {1, 2, 5};
+	size_t n = 0;
+	for (size_t dec = 1; n < SIM_METRICS_TAUS_MAX; dec *= 10) {
+		for (size_t i = 0; i < 3 && n < SIM_METRICS_TAUS_MAX; i++) {
+			size_t mm = mant[i] * dec;
+			if (mm + 1 > n_grid) {
+				return n;
+			}
+			ms[n++] = mm;
+		}
+	}
+	return n;
+}
+
+static void
+result_clear(sim_metrics_result *r)
+{
+	memset(r, 0, sizeof *r);
+	r->rms = r->max = r->p50 = r->p95 = r->p99 = NAN;
+	r->tau0 = NAN;
+	for (size_t i = 0; i < SIM_METRICS_TAUS_MAX; i++) {
+		r->taus[i] = r->adev[i] = r->tdev[i] = r->mtie[i] = NAN;
+	}
+}
+
+/* ADEV, TDEV and MTIE at every listed tau the n points are enough for. */
+static int
+stability(const double *x, size_t n, const size_t *ms, sim_metrics_result *r)
+{
+	for (size_t i = 0; i < r->n_taus; i++) {
+		if (n >= 3 * ms[i]) {
+			r->adev[i] = adev(x, n, ms[i], r->tau0);
+			r->tdev[i] = tdev(x, n, ms[i]);
+		}
+	}
+	if (r->n_taus == 0 || n < ms[0] + 1) {
+		return 0;
+	}
+	double *q = malloc(2 * n * sizeof q[0]);
+	if (q == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < r->n_taus && n >= ms[i] + 1; i++) {
+		r->mtie[i] = mtie(x, n, ms[i], q, q + n);
+	}
+	free(q);
+	return 0;
+}
+
+int
+sim_metrics_finish(const sim_metrics *m, double t_settle, sim_metrics_result *r)
+{
+	size_t ms[SIM_METRICS_TAUS_MAX];
+
+	result_clear(r);
+	if (m->x == NULL) {
+		return 0;
+	}
+	r->tau0 = m->tau0;
+	r->n_taus = tau_list(m->n_grid, ms);
+	for (size_t i = 0; i < r->n_taus; i++) {
+		r->taus[i] = (double)ms[i] * m->tau0;
+	}
+	if (isnan(t_settle)) {
+		return 0;
+	}
+	size_t k0 = settled_start(m, t_settle);
+	const double *x = m->x + k0;
+	size_t n = m->n - k0;
+	r->n_points = n;
+	int rc = level_stats(x, n, r);
+	if (stability(x, n, ms, r) != 0) {
+		rc = -1;
+	}
+	return rc;
+}
