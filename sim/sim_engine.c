@@ -350,6 +350,9 @@ stats_update(sim_world *w, sim_node *n, const sim_sample *s)
 		}
 	}
 	note_false(w, n, s);
+	if (n->metrics != NULL) {
+		sim_metrics_sample(&n->metrics->m, s->t, s->offset);
+	}
 	if (good && st->t_first_sync < 0.0) {
 		st->t_first_sync = s->t;
 	}
@@ -994,8 +997,7 @@ start_host(sim_world *w, sim_node *n)
 	n->deadline = NTP_TIME_NEVER;
 	n->spin = 0;
 	refresh_sys(w, n);
-	log_line(w, n, rel_s(w, w->now), "daemon",
-	                 n->st.restarts > 1 ? "restarted" : "started");
+	log_line(w, n, rel_s(w, w->now), "daemon", n->st.restarts > 1 ? "restarted" : "started");
 	schedule_timer(w, n, true);
 	return 0;
 }
@@ -1277,6 +1279,44 @@ note_needs(sim_node *n, const sim_check_spec *ck)
 	}
 }
 
+/* Every detailed node keeps its true offset on a grid for the report's
+ * percentiles and stability statistics: 1 s apart, doubled until the
+ * node's share of METRICS_POINTS_TOTAL fits (a long run of many nodes
+ * gets a coarser grid rather than gigabytes). */
+#define METRICS_POINTS_TOTAL ((size_t)1 << 24) /* points, all nodes: 128 MiB (ours) */
+#define METRICS_TAU0         1.0               /* s, finest grid step (ours) */
+
+static int
+setup_metrics(sim_world *w)
+{
+	size_t detailed = 0, share;
+	double tau0 = METRICS_TAU0;
+
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		detailed += sim_node_detailed(w, &w->nodes[i]);
+	}
+	if (detailed == 0) {
+		return 0;
+	}
+	share = METRICS_POINTS_TOTAL / detailed;
+	while (w->sc->duration / tau0 + 1.0 > (double)share) {
+		tau0 *= 2.0;
+	}
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		sim_node *n = &w->nodes[i];
+
+		if (!sim_node_detailed(w, n)) {
+			continue;
+		}
+		n->metrics = calloc(1, sizeof(*n->metrics));
+		if (n->metrics == NULL ||
+		    sim_metrics_init(&n->metrics->m, tau0, w->sc->duration) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 setup_checks(sim_world *w)
 {
@@ -1387,7 +1427,7 @@ setup(sim_world *w)
 		sim_osc_init(&n->osc, &t->clock, w->t0, w->seed, name);
 		ntp_clock_init(&n->clock, sim_osc_raw(&n->osc, w->t0), 0.0);
 	}
-	if (addr_map_build(w) != 0 || setup_checks(w) != 0) {
+	if (addr_map_build(w) != 0 || setup_checks(w) != 0 || setup_metrics(w) != 0) {
 		return -1;
 	}
 	/* Initial events, in a fixed order: daemons, queries, scenario events, samples. */
@@ -1421,6 +1461,10 @@ static void
 teardown(sim_world *w)
 {
 	for (uint32_t i = 0; w->nodes != NULL && i < w->n_nodes; i++) {
+		if (w->nodes[i].metrics != NULL) {
+			sim_metrics_free(&w->nodes[i].metrics->m);
+			free(w->nodes[i].metrics);
+		}
 		ntp_host_free(w->nodes[i].host);
 		free(w->nodes[i].query);
 		free(w->nodes[i].exited);

@@ -202,7 +202,6 @@ sim_report_close(sim_world *w)
 /* ------------------------------------------------------------------ */
 /* per-node facts for both report formats                              */
 
-
 double
 sim_report_rms(double sum2, double span, double fallback)
 {
@@ -217,13 +216,15 @@ sim_report_node_facts(sim_world *w, sim_node *n, node_facts *f)
 	sim_scenario_node_name(w->sc, n->index, f->name, sizeof(f->name));
 	ntp_addr_format(&n->addr, f->addr, sizeof(f->addr));
 	f->sync_time = st->t_good >= 0.0 ? st->t_good : NAN;
-	f->rms = st->t_good >= 0.0 ? sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max) : NAN;
+	f->rms = st->t_good >= 0.0 ? sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max)
+	                           : NAN;
 	f->max_after = st->t_good >= 0.0 ? st->sync_max : NAN;
 	f->max_all = st->max_abs;
 	f->freq_ppm = st->freq_last * 1e6;
-	f->freq_rms_ppm = st->t_good >= 0.0
-	                          ? sim_report_rms(st->sync_fsum2, st->sync_span, st->sync_fmax) * 1e6
-	                          : NAN;
+	f->freq_rms_ppm =
+	        st->t_good >= 0.0
+	                ? sim_report_rms(st->sync_fsum2, st->sync_span, st->sync_fmax) * 1e6
+	                : NAN;
 	f->held = st->claim_span > 0.0 ? st->held_span / st->claim_span : NAN;
 	f->peer[0] = '\0';
 	f->n_peers = 0;
@@ -397,8 +398,9 @@ sim_report_tmpl_facts(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f
 		if (st->t_good >= 0.0) {
 			f->synced++;
 			f->worst_sync = fmax(f->worst_sync, st->t_good);
-			f->worst_rms = fmax(f->worst_rms,
-			                    sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max));
+			f->worst_rms =
+			        fmax(f->worst_rms,
+			             sim_report_rms(st->sync_sum2, st->sync_span, st->sync_max));
 			f->worst_max = fmax(f->worst_max, st->sync_max);
 		}
 		f->sent += st->sent;
@@ -522,10 +524,80 @@ text_report(sim_world *w, FILE *f)
 	text_network(w, f);
 }
 
+/* Finish every detailed node's statistics over its settled part (from its
+ * first synced sample) once, for report.json and NODE.stability.csv. */
+static void
+finish_metrics(sim_world *w)
+{
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		sim_node *n = &w->nodes[i];
+
+		if (n->metrics != NULL && !n->metrics->finished) {
+			sim_metrics_finish(&n->metrics->m,
+			                   n->st.t_first_sync >= 0.0 ? n->st.t_first_sync : NAN,
+			                   &n->metrics->r);
+			n->metrics->finished = true;
+		}
+	}
+}
+
+static void
+csv_value(FILE *f, double v)
+{
+	if (isfinite(v)) {
+		fprintf(f, ",%.9g", v);
+	} else {
+		fputc(',', f);
+	}
+}
+
+/* NODE.stability.csv next to the node's trace: tau,adev,tdev,mtie, an
+ * empty field where the settled part is too short (plots/ntpsim.gp). */
+static int
+write_stability(sim_world *w, char *err, size_t errsize)
+{
+	for (uint32_t i = 0; i < w->n_nodes; i++) {
+		const sim_node *n = &w->nodes[i];
+		const sim_metrics_result *r;
+		char name[SIM_NAME_MAX + 12];
+		FILE *f;
+
+		if (n->out == NULL || n->metrics == NULL) {
+			continue;
+		}
+		r = &n->metrics->r;
+		sim_scenario_node_name(w->sc, i, name, sizeof(name));
+		f = open_out(w, name, ".stability.csv");
+		if (f == NULL) {
+			snprintf(err, errsize, "%s/%s.stability.csv: %s", w->o->out_dir, name,
+			         strerror(errno));
+			return -1;
+		}
+		fputs("tau,adev,tdev,mtie\n", f);
+		for (size_t k = 0; k < r->n_taus; k++) {
+			fprintf(f, "%.9g", r->taus[k]);
+			csv_value(f, r->adev[k]);
+			csv_value(f, r->tdev[k]);
+			csv_value(f, r->mtie[k]);
+			fputc('\n', f);
+		}
+		if (fclose(f) != 0) {
+			snprintf(err, errsize, "%s/%s.stability.csv: write failed", w->o->out_dir,
+			         name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize)
 {
+	finish_metrics(w);
 	if (sim_report_ci(w, err, errsize) != 0) {
+		return -1;
+	}
+	if (w->o->out_dir != NULL && write_stability(w, err, errsize) != 0) {
 		return -1;
 	}
 	if (text_out != NULL) {

@@ -369,6 +369,7 @@ static void
 json_metrics(sim_world *w, const sim_node *n, const node_facts *nf, FILE *f)
 {
 	const sim_node_stats *st = &n->st;
+	const sim_metrics_result *r = n->metrics != NULL ? &n->metrics->r : NULL;
 	bool settled = st->t_first_sync >= 0.0;
 	double hours = w->sc->duration / 3600.0;
 
@@ -379,6 +380,9 @@ json_metrics(sim_world *w, const sim_node *n, const node_facts *nf, FILE *f)
 	json_knum(f, "offset_rms",
 	          settled ? sim_report_rms(st->set_sum2, st->set_span, st->set_max) : NAN);
 	json_knum(f, "offset_max", settled ? st->set_max : NAN);
+	json_knum(f, "offset_p50", r != NULL ? r->p50 : NAN);
+	json_knum(f, "offset_p95", r != NULL ? r->p95 : NAN);
+	json_knum(f, "offset_p99", r != NULL ? r->p99 : NAN);
 	json_knum(f, "offset_max_all", nf->max_all);
 	json_knum(f, "offset_end", st->off_last);
 	json_knum(f, "estimated_offset_end", n->est_offset);
@@ -397,6 +401,40 @@ json_metrics(sim_world *w, const sim_node *n, const node_facts *nf, FILE *f)
 	json_knum(f, "packets_per_hour",
 	          hours > 0.0 ? (double)(st->sent + st->received) / hours : NAN);
 	json_knum(f, "falseticker_reject_time", st->false_reject >= 0.0 ? st->false_reject : NAN);
+	fputc('}', f);
+}
+
+static void
+json_array(FILE *f, const char *key, const double *v, size_t n)
+{
+	fputc(',', f);
+	json_key(f, key);
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			fputc(',', f);
+		}
+		json_num(f, v[i]);
+	}
+	fputc(']', f);
+}
+
+/* ADEV, TDEV and MTIE of the settled part at the run's standard taus. */
+static void
+json_stability(const sim_node *n, FILE *f)
+{
+	const sim_metrics_result *r;
+
+	if (n->metrics == NULL) {
+		return;
+	}
+	r = &n->metrics->r;
+	fputs(",\"stability\":{\"tau0\":", f);
+	json_num(f, r->tau0);
+	json_array(f, "taus", r->taus, r->n_taus);
+	json_array(f, "adev", r->adev, r->n_taus);
+	json_array(f, "tdev", r->tdev, r->n_taus);
+	json_array(f, "mtie", r->mtie, r->n_taus);
 	fputc('}', f);
 }
 
@@ -442,6 +480,7 @@ json_node(sim_world *w, sim_node *n, FILE *f)
 		fputs("null", f);
 	}
 	json_metrics(w, n, &nf, f);
+	json_stability(n, f);
 	fprintf(f,
 	        ",\"system\":{\"stratum\":%u,\"leap\":%u,\"poll\":%d,\"system_peer\":", n->stratum,
 	        n->leap, n->poll);

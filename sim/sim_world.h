@@ -21,6 +21,7 @@
 #include "sim_check.h"
 #include "sim_engine.h"
 #include "sim_heap.h"
+#include "sim_metrics.h"
 #include "sim_osc.h"
 #include "sim_pcap.h"
 #include "sim_query.h"
@@ -55,6 +56,14 @@ typedef struct sim_node_stats {
 	unsigned restarts;
 	unsigned timer_spins; /* ticks the host asked for again at the same instant */
 } sim_node_stats;
+
+/* A detailed node's time-error statistics (sim_metrics), finished once
+ * for the reports. */
+typedef struct sim_node_metrics {
+	sim_metrics m;
+	sim_metrics_result r;
+	bool finished;
+} sim_node_metrics;
 
 typedef struct sim_node_out {
 	FILE *trace;
@@ -98,6 +107,7 @@ typedef struct sim_node {
 	                         * bound (a falseticker to its clients); < 0: it does not */
 	sim_query *query;
 	sim_node_out *out;
+	sim_node_metrics *metrics; /* detailed nodes only; NULL otherwise */
 	sim_node_stats st;
 } sim_node;
 

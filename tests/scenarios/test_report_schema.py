@@ -55,6 +55,13 @@ def test_report_validates(scenario, tmp_path):
             assert m["first_sync_time"] <= (m["sync_time"] if m["sync_time"] is not None
                                             else rep["duration"])
             assert 0 <= m["offset_rms"] <= m["offset_max"] <= m["offset_max_all"]
+            # percentiles come from the 1 s grid, the max from every sample
+            assert m["offset_p50"] <= m["offset_p95"] <= m["offset_p99"] <= m["offset_max"]
+        st = n["stability"]
+        assert len(st["taus"]) == len(st["adev"]) == len(st["tdev"]) == len(st["mtie"]) > 0
+        assert st["taus"] == sorted(st["taus"]) and st["taus"][0] == st["tau0"]
+        mtie = [v for v in st["mtie"] if v is not None]
+        assert mtie == sorted(mtie), "MTIE never falls as tau grows"
 
 
 def test_settled_max_is_not_bounded_by_sync(tmp_path):
