@@ -461,7 +461,10 @@ load_text(loader *ld)
 		yaml_parser_delete(&parser);
 		return -1;
 	}
-	rc = load_top(ld, yaml_document_get_root_node(&ld->doc));
+	rc = ld_apply_overrides(ld, ld->ov, ld->n_ov);
+	if (rc == 0) {
+		rc = load_top(ld, yaml_document_get_root_node(&ld->doc));
+	}
 	yaml_document_delete(&ld->doc);
 	yaml_parser_delete(&parser);
 	return rc;
@@ -486,6 +489,13 @@ int
 sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, size_t len, char *err,
                          size_t errsize)
 {
+	return ld_load_buffer_set(sc, file, buf, len, NULL, 0, err, errsize);
+}
+
+int
+ld_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                   const sim_override *ov, size_t n, char *err, size_t errsize)
+{
 	loader ld;
 	int rc;
 
@@ -498,6 +508,8 @@ sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, si
 	ld.err = err;
 	ld.errsize = errsize;
 	ld.sc = sc;
+	ld.ov = ov;
+	ld.n_ov = n;
 	ld.dummy.type = YAML_SCALAR_NODE;
 	ld.dummy.data.scalar.value = ld.blank;
 	if (errsize > 0) {
@@ -517,6 +529,13 @@ sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, si
 
 int
 sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t errsize)
+{
+	return sim_scenario_load_file_set(sc, path, NULL, 0, err, errsize);
+}
+
+int
+sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_override *ov, size_t n,
+                           char *err, size_t errsize)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;
@@ -555,7 +574,7 @@ sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t err
 		snprintf(err, errsize, "%s: out of memory reading the file", path);
 		return -1;
 	}
-	rc = sim_scenario_load_buffer(sc, path, buf, len, err, errsize);
+	rc = ld_load_blamed(sc, path, buf, len, ov, n, err, errsize);
 	free(buf);
 	return rc;
 }

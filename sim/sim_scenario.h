@@ -270,12 +270,27 @@ typedef struct sim_scenario {
 	double real_time_scale; /* real world only: realnet.py's default --time-scale (0: 1) */
 } sim_scenario;
 
+/* One override of ntpsim sweep: PATH=VALUE, or PATH+=LINE.  PATH is
+ * dotted: mapping keys by name, list items by their `name:` (or 0-based
+ * index), e.g. nodes.client.discipline; a missing last key is created. */
+typedef struct sim_override {
+	const char *path;
+	const char *value; /* the scalar's text, verbatim */
+	bool append;       /* +=: VALUE becomes one more line of the text (a node's conf) */
+} sim_override;
+
 /* Load a scenario from a file / from memory (file names it in messages).
  * Returns 0, or -1 with the reasons in err (several lines when an
  * ntp.conf has several errors); *sc is then empty. */
 int sim_scenario_load_file(sim_scenario *sc, const char *path, char *err, size_t errsize);
 int sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf, size_t len,
                              char *err, size_t errsize);
+/* The same with overrides applied to the parsed YAML before it is read:
+ * a bad value gives the loader's own error, prefixed "--set PATH=V: ". */
+int sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_override *ov,
+                               size_t n, char *err, size_t errsize);
+int sim_scenario_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                                 const sim_override *ov, size_t n, char *err, size_t errsize);
 void sim_scenario_free(sim_scenario *sc);
 
 /* The template a global node index belongs to. */

@@ -45,6 +45,8 @@ typedef struct loader {
 	yaml_node_t dummy;    /* what ld_get() hands out once the load has failed fatally: */
 	yaml_char_t blank[1]; /* an empty scalar, safe to read as a key or a value */
 	sim_scenario *sc;
+	const sim_override *ov; /* applied to doc before it is read (ntpsim sweep --set) */
+	size_t n_ov;
 } loader;
 
 #define FOR_PAIRS(n, pr)                                                                           \
@@ -109,6 +111,18 @@ int ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok,
                     const char *consequence);
 int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi,
                    const char *unit);
+
+/* sim_scenario_set.c: --set PATH=V on ld->doc; -1 after an error naming
+ * the override and the part of its path that matched nothing. */
+int ld_apply_overrides(loader *ld, const sim_override *ov, size_t n);
+/* Load with overrides; when the load fails, each error line is prefixed
+ * with the overrides it comes from ("--set PATH=V: FILE:LINE:COL: ..."). */
+int ld_load_blamed(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                   const sim_override *ov, size_t n, char *err, size_t errsize);
+
+/* sim_scenario.c */
+int ld_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                       const sim_override *ov, size_t n, char *err, size_t errsize);
 
 /* sim_scenario_nodes.c */
 extern const char *const ld_query_keys[];
