@@ -137,6 +137,8 @@ cmd_run(int argc, char **argv)
 			o.plots_dir = argv[++i];
 		} else if (strcmp(a, "--no-plots") == 0) {
 			o.plots = false;
+		} else if (strcmp(a, "--no-trace") == 0) {
+			o.no_trace = true;
 		} else if (strcmp(a, "--quiet") == 0) {
 			o.quiet = true;
 		} else if (a[0] == '-') {
@@ -163,6 +165,7 @@ cmd_run(int argc, char **argv)
 	    (o.junit_path != NULL && strcmp(o.junit_path, "-") == 0)) {
 		o.report = NULL;
 	}
+	o.plots = o.plots && !o.no_trace; /* the plots draw the traces */
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
 	err = malloc(ERR_MAX);
 	if (err == NULL) {

@@ -26,6 +26,7 @@ typedef struct sim_opts {
 	bool seed_set; /* override the scenario's seed */
 	uint64_t seed;
 	const char *out_dir;   /* report, traces, stats, events; NULL: none */
+	bool no_trace;         /* out_dir without trace CSV, peerstats, loopstats */
 	const char *pcap_path; /* capture file; NULL: none */
 	bool plots;            /* run gnuplot into out_dir (when out_dir is set) */
 	const char *plots_dir; /* where ntpsim.gp is; NULL: the built-in path */

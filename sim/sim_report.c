@@ -91,7 +91,7 @@ sim_report_open_traces(sim_world *w, char *err, size_t errsize)
 	for (uint32_t i = 0; i < w->n_nodes; i++) {
 		sim_node *n = &w->nodes[i];
 
-		if (!n->traced) {
+		if (!n->traced || w->o->no_trace) {
 			continue;
 		}
 		n->out = calloc(1, sizeof(*n->out));
