@@ -16,10 +16,11 @@
 #include <unistd.h>
 
 #include "ntp_discipline.h"
+#include "ntp_units.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
-#include "ntp_units.h"
 #include "ntplab_version.h"
+#include "sim_sweep.h"
 
 #define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
 
@@ -235,6 +236,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "check") == 0) {
 		return cmd_check(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "sweep") == 0) {
+		return sim_sweep_main(argc - 2, argv + 2);
 	}
 	if (strcmp(argv[1], "disciplines") == 0 && argc == 2) {
 		return cmd_disciplines();
