@@ -26,7 +26,8 @@ set terminal pngcairo size 400 * cols, 320 * rows + 40 font ",9" noenhanced
 set output sprintf("%s/sweep-%s.png", dir, node)
 set multiplot layout rows, cols title sprintf("%s: one box per setting (%d)", node, settings)
 set style data boxplot
-set style boxplot outliers pointtype 7 pointsize 0.4
+set style boxplot outliers pointtype 7
+set pointsize 0.4
 set style fill solid 0.3 border
 set boxwidth 0.5
 set xrange [-0.6:settings - 0.4]

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <jansson.h>
-#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,30 +238,6 @@ sim_sweep_spec_free(sim_sweep_spec *sp)
 
 /* ------------------------------------------------------------------ */
 /* DIR/sweep.json: what the sweep is (shards and --merge compare it)    */
-
-/* SHA-256 of the file's bytes in hex; -1 when it cannot be read. */
-static int
-file_sha256(const char *path, char hex[65])
-{
-	FILE *f = fopen(path, "rb");
-	struct sha256_ctx ctx;
-	uint8_t d[SHA256_DIGEST_SIZE], buf[65536];
-	size_t got;
-
-	if (f == NULL) {
-		return -1;
-	}
-	sha256_init(&ctx);
-	while ((got = fread(buf, 1, sizeof(buf), f)) > 0) {
-		sha256_update(&ctx, got, buf);
-	}
-	fclose(f);
-	sha256_digest(&ctx, sizeof(d), d);
-	for (size_t i = 0; i < sizeof(d); i++) {
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
-	}
-	return 0;
-}
 
 static json_t *
 override_list(const sim_sweep_spec *sp, size_t k)
@@ -652,7 +627,7 @@ summarize(const sweep_args *a, const char *const *dirs, size_t n_dirs, size_t *f
 static int
 do_sweep(sweep_args *a, char *err, size_t errsize)
 {
-	char sha[65], runs[PATH_MAX_SWEEP];
+	char runs[PATH_MAX_SWEEP];
 	sim_sweep_plan p;
 	sim_sweep_counts c;
 	sim_scenario *sc;
@@ -665,9 +640,9 @@ do_sweep(sweep_args *a, char *err, size_t errsize)
 		return 2;
 	}
 	snprintf(runs, sizeof(runs), "%s/runs", a->out);
-	text = file_sha256(a->spec.scenario, sha) == 0 ? spec_json(&a->spec, sha) : NULL;
+	text = spec_json(&a->spec, sc[0].sha256); /* the file's bytes, whatever --set says */
 	if (text == NULL) {
-		snprintf(err, errsize, "%s: cannot read the scenario again", a->spec.scenario);
+		snprintf(err, errsize, "out of memory");
 	}
 	rc = text == NULL || make_dir(a->out, err, errsize) != 0 ||
 	     make_dir(runs, err, errsize) != 0 ||

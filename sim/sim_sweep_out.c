@@ -412,7 +412,7 @@ sw_plot_value(sw_summary *s, const char *node, int interest, double v)
 		pn = &s->pn[s->n_pn++];
 	}
 	if (pn != NULL) {
-		pn->seen |= UINT32_C(1) << interest;
+		pn->seen |= (uint32_t)(v != 0.0) << interest; /* all zero: nothing to draw */
 		pn->nonpos |= (uint32_t)(v <= 0.0) << interest;
 	}
 }
@@ -501,7 +501,9 @@ draw(const sw_summary *s)
 	} else {
 		plot_xtics(s, xt, s->n_settings * (PLOT_LABEL_MAX + 32) + 8);
 		for (size_t i = 0; i < s->n_pn && why[0] == '\0'; i++) {
-			plot_node(s, &s->pn[i], script, xt, why, sizeof(why));
+			if (s->pn[i].seen != 0) {
+				plot_node(s, &s->pn[i], script, xt, why, sizeof(why));
+			}
 		}
 	}
 	if (why[0] != '\0') {
