@@ -4,6 +4,10 @@
  *
  *   ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE] [--no-plots]
  *                            [--plots-dir DIR] [--quiet] [--junit FILE] [--tap FILE]
+ *                            [--no-trace]
+ *   ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set PATH=V1,V2,...]...
+ *                [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]
+ *   ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]
  *   ntpsim check SCENARIO.yaml...
  *   ntpsim disciplines
  *
@@ -29,7 +33,10 @@ usage(FILE *f)
 {
 	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
 	      "                              [--no-plots] [--plots-dir DIR] [--quiet]\n"
-	      "                              [--junit FILE] [--tap FILE]\n"
+	      "                              [--junit FILE] [--tap FILE] [--no-trace]\n"
+	      "       ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set PATH=V1,V2,...]...\n"
+	      "                    [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]\n"
+	      "       ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]\n"
 	      "       ntpsim check SCENARIO.yaml...\n"
 	      "       ntpsim disciplines\n"
 	      "       ntpsim --help | --version\n"
@@ -37,6 +44,12 @@ usage(FILE *f)
 	      "run     simulate the scenario in virtual time and judge its checks; the report\n"
 	      "        goes to stdout and, with --out, report.txt/report.json, per-node trace\n"
 	      "        CSV, peerstats/loopstats, events.log and plots (gnuplot) into DIR\n"
+	      "sweep   run the scenario over seeds x settings (--set: any field by dotted\n"
+	      "        path, list items by name; several --set form the product) in -j worker\n"
+	      "        processes (default: the CPUs), each run into DIR/runs/, then a summary\n"
+	      "        per setting (DIR/summary.csv/.json/.md, DIR/plots/); resumable;\n"
+	      "        --shard K/N runs one slice, --merge DIR... summarises the slices\n"
+	      "        (docs/sweep.md)\n"
 	      "check   validate scenario files without running them\n"
 	      "disciplines\n"
 	      "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
@@ -46,6 +59,8 @@ usage(FILE *f)
 	      "  --out DIR       write the outputs into DIR (created if needed)\n"
 	      "  --pcap FILE     write every simulated packet to FILE (pcap, tshark reads it)\n"
 	      "  --no-plots      do not run gnuplot\n"
+	      "  --no-trace      no trace CSV, peerstats or loopstats (nor plots): only\n"
+	      "                  report.txt, report.json and events.log\n"
 	      "  --plots-dir DIR where ntpsim.gp lives (default: the source tree's plots/)\n"
 	      "  --quiet         print only the verdict and the failed checks\n"
 	      "  --junit FILE    the checks as JUnit XML, one test case each ('-': stdout)\n"
