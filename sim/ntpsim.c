@@ -21,9 +21,9 @@
 
 #include "ntp_discipline.h"
 #include "ntp_units.h"
+#include "ntplab_version.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
-#include "ntplab_version.h"
 #include "sim_sweep.h"
 
 #define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
