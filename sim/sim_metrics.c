@@ -110,23 +110,82 @@ settled_start(const sim_metrics *m, double t_settle)
 	return k0;
 }
 
-static int
-cmp_double(const void *a, const void *b)
+static void
+swap_d(double *a, double *b)
 {
-	double u = *(const double *)a, v = *(const double *)b;
-	return (u > v) - (u < v);
+	double t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
-/* Type-7 quantile p of sorted s[0 .. n-1], n >= 1. */
+/* Rearrange s[0 .. n-1] so that s[k] is its k-th smallest value, nothing
+ * after it smaller and nothing before it larger (Hoare's selection with a
+ * median-of-three pivot): O(n) expected, where sorting was O(n log n) and
+ * the largest part of a short run's finish.  Deterministic. */
+static void
+select_kth(double *s, size_t n, size_t k)
+{
+	size_t lo = 0, hi = n - 1;
+
+	while (hi > lo) {
+		size_t mid = lo + (hi - lo) / 2, i = lo, j = hi;
+		double pivot;
+
+		if (s[mid] < s[lo]) {
+			swap_d(&s[mid], &s[lo]);
+		}
+		if (s[hi] < s[lo]) {
+			swap_d(&s[hi], &s[lo]);
+		}
+		if (s[hi] < s[mid]) {
+			swap_d(&s[hi], &s[mid]);
+		}
+		pivot = s[mid];
+		while (i <= j) {
+			while (s[i] < pivot) {
+				i++;
+			}
+			while (pivot < s[j]) {
+				j--;
+			}
+			if (i <= j) {
+				swap_d(&s[i], &s[j]);
+				i++;
+				if (j-- == 0) {
+					break;
+				}
+			}
+		}
+		/* now s[lo .. j] <= pivot <= s[i .. hi], and j < i */
+		if (k <= j && j != (size_t)-1) {
+			hi = j;
+		} else if (k >= i) {
+			lo = i;
+		} else {
+			return;
+		}
+	}
+}
+
+/* Type-7 quantile p of the n >= 1 values in s (reordered in place). */
 static double
-quantile(const double *s, size_t n, double p)
+quantile(double *s, size_t n, double p)
 {
 	double h = (double)(n - 1) * p;
 	size_t lo = (size_t)floor(h);
+	double v, next;
+
+	select_kth(s, n, lo);
+	v = s[lo];
 	if (lo + 1 >= n) {
-		return s[n - 1];
+		return v;
 	}
-	return s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]);
+	next = s[lo + 1]; /* the smallest value after s[lo] */
+	for (size_t k = lo + 2; k < n; k++) {
+		next = s[k] < next ? s[k] : next;
+	}
+	return v + (h - (double)lo) * (next - v);
 }
 
 static double
@@ -163,7 +222,6 @@ level_stats(const double *x, size_t n, sim_metrics_result *r)
 	for (size_t k = 0; k < n; k++) {
 		s[k] = fabs(x[k]);
 	}
-	qsort(s, n, sizeof s[0], cmp_double);
 	r->p50 = quantile(s, n, 0.50);
 	r->p95 = quantile(s, n, 0.95);
 	r->p99 = quantile(s, n, 0.99);
@@ -234,10 +292,13 @@ static double
 mtie(const double *x, size_t n, size_t m, double *smax, double *smin)
 {
 	size_t w = m + 1;
+	size_t pos = (n - 1) % w; /* i % w, counted down (a division per point cost
+	                           * more than the rest of the loop: measured) */
 	for (size_t i = n; i-- > 0;) {
-		bool block_end = i == n - 1 || (i + 1) % w == 0;
+		bool block_end = i == n - 1 || pos == w - 1;
 		smax[i] = block_end ? x[i] : max2(x[i], smax[i + 1]);
 		smin[i] = block_end ? x[i] : min2(x[i], smin[i + 1]);
+		pos = pos == 0 ? w - 1 : pos - 1;
 	}
 	double pmax = x[0], pmin = x[0], best = 0.0;
 	size_t in_block = 0; /* j % w */
