@@ -44,6 +44,8 @@ col_or_nan(c) = valid(c) ? column(c) : NaN
 
 # Does a file exist?  (gnuplot 5.4 has no test of its own.)
 have(f) = int(system(sprintf("test -r '%s' && echo 1 || echo 0", f)))
+# Has a CSV file a row under its header?
+has_rows(f) = int(system(sprintf("test -r '%s' && test $(head -n 2 '%s' | wc -l) -eq 2 && echo 1 || echo 0", f, f)))
 
 # The time axis every panel of a page shares (s since the run's start).
 time_axis = "set xlabel 'time since start (s)'; set xrange [0:t_max]; set format x '%g'"

@@ -20,7 +20,7 @@ ovfile = overlay ne "" ? sprintf("%s/%s.trace.csv", overlay, node) : ""
 
 # The sources it sampled, in order of first sample (column 2 of sources.csv).
 srcs = " "
-if (have(sfile)) {
+if (has_rows(sfile)) {
     stats sfile skip 1 using (src_s = strcol(2), \
                               strstrt(srcs, " " . src_s . " ") == 0 ? srcs = srcs . src_s . " " : "", 0) \
           nooutput
