@@ -12,35 +12,41 @@ symlog(y) = (y != y) ? NaN : sgn(y) * log10(1.0 + abs(y) / symlog_L)
 si_s(v) = v >= 1.0 ? sprintf("%g s", v) : v >= 1e-3 ? sprintf("%g ms", v * 1e3) : \
           v >= 1e-6 ? sprintf("%g µs", v * 1e6) : sprintf("%g ns", v * 1e9)
 
-# `eval symlog_ytics(MAX)`: ytics at every decade from 1 us to 1000 s both
-# ways, labelled in real units, minor tics at 2..9 of each decade; when the
-# data reach beyond 1 ms (MAX, s) the +-1 us labels, which sit next to 0,
-# are left out.
+# `eval symlog_ytics(MAX)`: ytics at every decade from 1 us to 1e6 s both
+# ways, labelled in real units, minor tics at 2..9 of each decade; MAX (s),
+# the data's largest |value|, thins the labels (below).
 symlog_tics_min = -6 # log10 s of the smallest labelled decade (1 us = L)
-symlog_tics_max = 3  # log10 s of the largest (1000 s: a badly set clock)
+symlog_tics_max = 6  # log10 s of the largest (1e6 s, 11 days: a badly set clock)
 symlog_fine = "set ytics (\"0\" 0); "
 symlog_coarse = symlog_fine
+symlog_sparse = symlog_fine
 do for [d = symlog_tics_min:symlog_tics_max] {
     symlog_v = 10.0**d
     symlog_major = sprintf("set ytics add (\"%s\" %.6f, \"-%s\" %.6f); ", \
                            si_s(symlog_v), symlog(symlog_v), si_s(symlog_v), symlog(-symlog_v))
+    symlog_bare = sprintf("set ytics add (\"\" %.6f, \"\" %.6f); ", symlog(symlog_v), symlog(-symlog_v))
     symlog_minor = ""
     do for [m = 2:9] {
         symlog_minor = symlog_minor . sprintf("set ytics add (\"\" %.6f 1, \"\" %.6f 1); ", \
                        symlog(m * symlog_v), symlog(-m * symlog_v))
     }
     symlog_fine = symlog_fine . symlog_major . symlog_minor
-    symlog_coarse = symlog_coarse . (d == symlog_tics_min ? \
-        sprintf("set ytics add (\"\" %.6f 1, \"\" %.6f 1); ", symlog(symlog_v), symlog(-symlog_v)) : \
-        symlog_major) . symlog_minor
+    symlog_coarse = symlog_coarse . (d == symlog_tics_min ? symlog_bare : symlog_major) . symlog_minor
+    symlog_sparse = symlog_sparse . (d % 2 != 0 && d >= -3 ? symlog_major : symlog_bare)
 }
-symlog_ytics(max) = (max > 1e-3 ? symlog_coarse : symlog_fine) . \
+# All decades labelled up to 1 ms; from 10 us up to 10 s; beyond that
+# (more than 7 decades each way) every other decade from 1 ms (1 ms, 100 ms,
+# 10 s, ...: the small ones would overprint 0), without minor tics.
+symlog_ytics(max) = (max > 10 ? symlog_sparse : max > 1e-3 ? symlog_coarse : symlog_fine) . \
         "set offsets 0, 0, graph 0.06, graph 0.06; set format y '%g'"
 
 # Column c, or NaN when its field is empty (the trace's bound while the host
 # claims no sync, a missing stability value).  Through a function, so a
 # `using` expression does not drop the whole row for the empty field.
 col_or_nan(c) = valid(c) ? column(c) : NaN
+
+# Back to a clean page: no axis setting of the previous page or panel left.
+page_reset = "reset; set encoding utf8; set micro; set datafile separator ','"
 
 # Does a file exist?  (gnuplot 5.4 has no test of its own.)
 have(f) = int(system(sprintf("test -r '%s' && echo 1 || echo 0", f)))
@@ -83,5 +89,7 @@ ev_cmd(t, n, l, lt) = (lt > 0 && n ne "-") ? \
                 t, t, lt - 1 + ev_pos(n)) : \
         sprintf("set arrow from %.6f, graph 0 to %.6f, graph 1 nohead front lc rgb '%s' dt 2 lw 1.2; ", \
                 t, t, ev_color(l))
-ev_lab(t, n, l, lt) = sprintf("set label \"%s\" at %.6f, graph 0.98 right rotate by 90 front noenhanced font ',8' tc rgb '%s'; ", \
-        (lt > 0 && n ne "-") ? n.": ".l : l, t, (lt > 0 && n ne "-") ? "#333333" : ev_color(l))
+# k: how many marked events came before at the same time; each is moved a
+# character to the right so the words do not overprint.
+ev_lab(t, n, l, lt, k) = sprintf("set label \"%s\" at %.6f, graph 0.98 right rotate by 90 front noenhanced font ',8' tc rgb '%s' offset character %d, 0; ", \
+        (lt > 0 && n ne "-") ? n.": ".l : l, t, (lt > 0 && n ne "-") ? "#333333" : ev_color(l), k)

@@ -13,6 +13,7 @@
 #   5. poll interval and reach
 #   6. ADEV, TDEV and MTIE over tau, log-log (NODE.stability.csv), if present
 
+eval page_reset
 nfile = sprintf("%s/%s.trace.csv", dir, node)
 sfile = sprintf("%s/%s.sources.csv", dir, node)
 stfile = sprintf("%s/%s.stability.csv", dir, node)
@@ -50,7 +51,7 @@ tally_rgb(s) = s eq "sys_peer" ? 0x1a9641 : s eq "candidate" ? 0x2b83ba : \
 set terminal pngcairo size 1400,(330 * n_panels + 90) font ",10"
 set output sprintf("%s/%s.plot.png", dir, node)
 set multiplot layout n_panels,1 title sprintf("%s: %s", title, node) noenhanced \
-    margins 0.07,0.80,0.03,(1 - 50.0 / (330 * n_panels + 90)) spacing 0,(60.0 / (330 * n_panels + 90))
+    margins 0.08,0.80,0.03,(1 - 50.0 / (330 * n_panels + 90)) spacing 0,(60.0 / (330 * n_panels + 90))
 set grid
 set key outside right top noenhanced
 eval time_axis
@@ -75,7 +76,9 @@ if (n_srcs > 0) {
     set ylabel "measured offset: local - source (s, symlog)"
     plot for [i = 1:n_srcs] sfile skip 1 \
              using 1:(strcol(2) eq word(srcs, i) ? symlog(-$3) : NaN):(symlog(-$3 - $4 / 2)):(symlog(-$3 + $4 / 2)) \
-             with yerrorlines lt i pt 7 ps 0.4 title word(srcs, i), \
+             with yerrorbars lt i lw 0.5 pt 7 ps 0.3 notitle, \
+         for [i = 1:n_srcs] sfile skip 1 using 1:(strcol(2) eq word(srcs, i) ? symlog(-$3) : NaN) \
+             with points lt i pt 7 ps 0.6 title word(srcs, i), \
          NaN with lines lc rgb "#ffffff" title "bars: ±delay/2"
 
     # 3. selection tally per source, one tick per sample
@@ -142,7 +145,3 @@ if (has_stab) {
 }
 unset multiplot
 set output
-reset
-set encoding utf8
-set micro
-set datafile separator ","

@@ -33,10 +33,8 @@ do for [i = 1:strlen(ARG0)] {
 }
 here = here_pos > 1 ? ARG0[1:here_pos - 1] : (here_pos == 1 ? "/" : ".")
 
-set encoding utf8
-set micro
 load here . "/ntpsim-lib.gp"
-set datafile separator ","
+eval page_reset
 
 file(n) = sprintf("%s/%s.trace.csv", dir, n)
 ofile(n) = sprintf("%s/%s.trace.csv", overlay, n)
@@ -52,6 +50,7 @@ do for [n in nodes] {
                                 est_max = abs($3) > est_max ? abs($3) : est_max, 0) nooutput
 }
 call here . "/ntpsim-events.gp" dir . "/events.log" "*" "1"
+ev_named_max = 12 # events named on the overview page (ours: more overprint each other)
 
 # The overlay run's true offset of each node it has, dashed in the node's colour.
 ov_plot = ""
@@ -64,25 +63,28 @@ if (overlay ne "") {
     }
 }
 
-panel_setup = "set grid; set key outside right top noenhanced; unset y2tics; unset y2label; " . \
+key_font = words(nodes) > 10 ? "font ',8' spacing 0.9" : "" # many nodes: a key that fits
+panel_setup = "set grid; set key outside right top noenhanced " . key_font . "; unset y2tics; unset y2label; " . \
               "set ytics autofreq; set mytics default; set format y '%g'; set autoscale y; " . \
               "set offsets 0, 0, 0, 0"
 
 do for [fmt in "png svg"] {
+    eval page_reset
     if (fmt eq "png") {
         set terminal pngcairo size 1400,1500 font ",10"
     } else {
         set terminal svg size 1400,1500 font ",10" background "white"
     }
     set output sprintf("%s/plot.%s", dir, fmt)
-    set multiplot layout 4,1 title title noenhanced margins 0.07,0.80,0.04,0.95 spacing 0,0.06
+    set multiplot layout 4,1 title title noenhanced margins 0.08,0.80,0.04,0.95 spacing 0,0.06
     eval time_axis
     eval ev_arrows
 
     # 1. true offset, signed, symmetric log scale
     eval panel_setup
     eval symlog_ytics(off_max)
-    eval ev_labels
+    # every event named while that stays readable, else the global ones only
+    eval (ev_count <= ev_named_max ? ev_labels : ev_labels_global)
     set ylabel "true offset: local - true time (s, symlog)"
     eval "plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:(symlog($2)) " . \
          "with lines lt i title word(nodes, i)" . ov_plot
@@ -106,9 +108,11 @@ do for [fmt in "png svg"] {
     set y2range [0:256]
     set y2tics ("0" 0, "077" 63, "177" 127, "377" 255)
     plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:7 with steps lt i \
-             title word(nodes, i) . " poll", \
+             title word(nodes, i), \
          for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:8 axes x1y2 \
-             with steps lt i dt 3 title word(nodes, i) . " reach"
+             with steps lt i dt 3 notitle, \
+         NaN with lines lc rgb "black" title "solid: poll", \
+         NaN with lines lc rgb "black" dt 3 title "dotted: reach"
     unset multiplot
     unset arrow
     set output
