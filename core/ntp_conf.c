@@ -2362,3 +2362,16 @@ ntp_conf_panic(const ntp_conf *c)
 {
 	return c->tinker_panic < 0 ? PANICT : c->tinker_panic;
 }
+
+uint32_t
+ntp_conf_stats(const ntp_conf *c)
+{
+	uint32_t bits = c->statistics;
+
+	for (size_t i = 0; i < c->n_filegen && i < NTP_CONF_MAX_FILEGEN; i++) {
+		if (c->filegen[i].enable) {
+			bits |= c->filegen[i].which;
+		}
+	}
+	return bits;
+}

@@ -190,5 +190,8 @@ double ntp_conf_phi(const ntp_conf *c);
 double ntp_conf_step_fwd(const ntp_conf *c);
 double ntp_conf_step_back(const ntp_conf *c);
 double ntp_conf_panic(const ntp_conf *c);
+/* The statistics files the host writes (NTP_STATS_* bits): `statistics`
+ * plus every `filegen ... enable`. */
+uint32_t ntp_conf_stats(const ntp_conf *c);
 
 #endif

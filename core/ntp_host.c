@@ -211,19 +211,6 @@ count_restrict(const ntp_conf *c, size_t n_net)
 	return n;
 }
 
-static uint32_t
-enabled_stats(const ntp_conf *c)
-{
-	uint32_t bits = c->statistics;
-
-	for (size_t i = 0; i < c->n_filegen && i < NTP_CONF_MAX_FILEGEN; i++) {
-		if (c->filegen[i].enable) {
-			bits |= c->filegen[i].which;
-		}
-	}
-	return bits;
-}
-
 static uint8_t
 peer_flags(uint32_t conf_flags)
 {
@@ -398,7 +385,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->precision = p->precision != 0 ? p->precision : -20;
 	h->control_remote = p->control_remote;
 	h->auth_required = !conf->disable_auth;
-	h->stats = enabled_stats(conf);
+	h->stats = ntp_conf_stats(conf);
 	h->now = host_clamp_both(p->now);
 	h->t_start = h->now.mono;
 	ntp_rand_seed(&h->rnd, p->seed);

@@ -1,60 +1,124 @@
-# ntpsim.gp: one page per run with every traced node of an ntpsim run.
+# ntpsim.gp: the plots of an ntpsim run (ntpsim run --out DIR calls it).
 #
 #   gnuplot -e "dir='OUT'; nodes='host131 host132'; title='client-ahead'" plots/ntpsim.gp
 #
-# Reads OUT/NODE.trace.csv (columns: t, offset, est_offset, bound, freq_err_ppm,
-# freq_ppm, poll, reach, ...) and writes OUT/plot.png and OUT/plot.svg:
-#   1. |true offset| (local clock - true time; only a simulator knows it)
-#   2. the host's advertised error bound (root distance) against its true error
-#   3. the host's own offset estimate (local - server)
-#   4. true frequency error of the disciplined clock (ppm)
-#   5. poll interval (log2 s) and reach register of the system peer
+# Variables (-e):
+#   dir      the run's output directory (default .)
+#   nodes    the traced nodes, space separated (their NODE.trace.csv)
+#   title    the page title
+#   overlay  optional: another run's directory with NODE.trace.csv files in the
+#            same layout (realnet's real-world run); its true offset is drawn on
+#            the offset panels, labelled overlay_label (default "real world")
+#
+# Writes (docs/outputs.md lists the columns it reads):
+#   DIR/plot.png, DIR/plot.svg  every traced node on one page: signed true
+#       offset (symmetric log scale), the host's own offset estimate, frequency
+#       error, poll and reach, with the run's events marked
+#   DIR/NODE.plot.png  one page per traced node (plots/ntpsim-node.gp): true
+#       offset with the advertised error bound as a band, per-source measured
+#       offsets and selection tally (NODE.sources.csv), frequency error, poll
+#       and reach, and ADEV/TDEV/MTIE when NODE.stability.csv exists
 if (!exists("dir")) dir = "."
 if (!exists("nodes")) nodes = ""
 if (!exists("title")) title = "ntpsim"
+if (!exists("overlay")) overlay = ""
+if (!exists("overlay_label")) overlay_label = "real world"
 
-set datafile separator ","
-floor_s = 1e-9
-clip(x) = abs(x) < floor_s ? floor_s : abs(x)
+# This script's directory: the pages it loads live next to it.
+here_pos = 0
+do for [i = 1:strlen(ARG0)] {
+    if (ARG0[i:i] eq "/") {
+        here_pos = i
+    }
+}
+here = here_pos > 1 ? ARG0[1:here_pos - 1] : (here_pos == 1 ? "/" : ".")
+
+load here . "/ntpsim-lib.gp"
+eval page_reset
+
 file(n) = sprintf("%s/%s.trace.csv", dir, n)
+ofile(n) = sprintf("%s/%s.trace.csv", overlay, n)
+
+# The run's length (every time panel spans it) and the largest |offset| and
+# |estimate| (they choose the symlog labels).
+t_max = 1
+off_max = 0
+est_max = 0
+do for [n in nodes] {
+    stats file(n) skip 1 using (t_max = $1 > t_max ? $1 : t_max, \
+                                off_max = abs($2) > off_max ? abs($2) : off_max, \
+                                est_max = abs($3) > est_max ? abs($3) : est_max, 0) nooutput
+}
+call here . "/ntpsim-events.gp" dir . "/events.log" "*" "1"
+ev_named_max = 12 # events named on the overview page (ours: more overprint each other)
+
+# The overlay run's true offset of each node it has, dashed in the node's colour.
+ov_plot = ""
+if (overlay ne "") {
+    do for [i = 1:words(nodes)] {
+        if (have(ofile(word(nodes, i)))) {
+            ov_plot = ov_plot . sprintf(", '%s' skip 1 using 1:(symlog($2)) with lines lt %d dt 2 lw 1.5 title '%s %s'", \
+                                        ofile(word(nodes, i)), i, word(nodes, i), overlay_label)
+        }
+    }
+}
+
+key_font = words(nodes) > 10 ? "font ',8' spacing 0.9" : "" # many nodes: a key that fits
+panel_setup = "set grid; set key outside right top noenhanced " . key_font . "; unset y2tics; unset y2label; " . \
+              "set ytics autofreq; set mytics default; set format y '%g'; set autoscale y; " . \
+              "set offsets 0, 0, 0, 0"
 
 do for [fmt in "png svg"] {
+    eval page_reset
     if (fmt eq "png") {
-        set terminal pngcairo size 1200,1700 font ",10"
+        set terminal pngcairo size 1400,1500 font ",10"
     } else {
-        set terminal svg size 1200,1700 font ",10" background "white"
+        set terminal svg size 1400,1500 font ",10" background "white"
     }
     set output sprintf("%s/plot.%s", dir, fmt)
-    set multiplot layout 5,1 title title
-    set grid
-    set key outside right top
-    set xlabel "time since start (s)"
+    set multiplot layout 4,1 title title noenhanced margins 0.08,0.80,0.04,0.95 spacing 0,0.06
+    eval time_axis
+    eval ev_arrows
 
-    set logscale y
-    set format y "%.0e"
-    set ylabel "|true offset| (s)"
-    plot for [n in nodes] file(n) skip 1 using 1:(clip($2)) with lines title n
+    # 1. true offset, signed, symmetric log scale
+    eval panel_setup
+    eval symlog_ytics(off_max)
+    # every event named while that stays readable, else the global ones only
+    eval (ev_count <= ev_named_max ? ev_labels : ev_labels_global)
+    set ylabel "true offset: local - true time (s, symlog)"
+    eval "plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:(symlog($2)) " . \
+         "with lines lt i title word(nodes, i)" . ov_plot
+    unset label
 
-    set ylabel "s"
-    plot for [n in nodes] file(n) skip 1 using 1:(clip($4)) with lines title n." bound", \
-         for [n in nodes] file(n) skip 1 using 1:(clip($2)) with points pt 7 ps 0.2 title n." |true|"
+    # 2. the host's own estimate of its offset
+    eval symlog_ytics(est_max)
+    set ylabel "host's estimate: local - server (s, symlog)"
+    plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:(symlog($3)) \
+             with steps lt i title word(nodes, i)
 
-    unset logscale y
-    set format y "%g"
-    set ylabel "estimated offset (s)"
-    plot for [n in nodes] file(n) skip 1 using 1:3 with steps title n
+    # 3. frequency error of the disciplined clock
+    eval panel_setup
+    set ylabel "frequency error (ppm)"
+    plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:5 with lines lt i \
+             title word(nodes, i)
 
-    set ylabel "freq error (ppm)"
-    plot for [n in nodes] file(n) skip 1 using 1:5 with lines title n
-
-    set ylabel "poll (log2 s) / reach"
-    set y2label "reach (0-255)"
+    # 4. poll interval and reach register
+    set ylabel "poll interval (log2 s)"
+    set y2label "reach register (0-377 octal)"
     set y2range [0:256]
-    set y2tics 0,64,256
-    plot for [n in nodes] file(n) skip 1 using 1:7 with steps title n." poll", \
-         for [n in nodes] file(n) skip 1 using 1:8 axes x1y2 with steps dt 2 title n." reach"
-    unset y2label
-    unset y2tics
+    set y2tics ("0" 0, "077" 63, "177" 127, "377" 255)
+    plot for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:7 with steps lt i \
+             title word(nodes, i), \
+         for [i = 1:words(nodes)] file(word(nodes, i)) skip 1 using 1:8 axes x1y2 \
+             with steps lt i dt 3 notitle, \
+         NaN with lines lc rgb "black" title "solid: poll", \
+         NaN with lines lc rgb "black" dt 3 title "dotted: reach"
     unset multiplot
+    unset arrow
     set output
+}
+
+do for [n in nodes] {
+    node = n
+    load here . "/ntpsim-node.gp"
 }

@@ -784,7 +784,8 @@ apply_actions(sim_world *w, sim_node *n, int64_t raw)
 			on_event(w, n, a->u.event.code, a->u.event.reason);
 			break;
 		case NTP_ACT_STATS:
-			sim_report_stats_line(w, n, a->u.stats.file, a->u.stats.line);
+			sim_report_stats_line(w, n, rel_s(w, w->now), a->u.stats.file,
+			                      a->u.stats.line);
 			break;
 		case NTP_ACT_EXIT:
 			snprintf(w->exit_reason, sizeof(w->exit_reason),
@@ -937,7 +938,7 @@ new_host(sim_world *w, sim_node *n, const sim_node_spec *t, const ntp_host_param
 	ntp_conf *c;
 	ntp_host *h;
 
-	if (!t->uses_dns) {
+	if (!t->uses_dns && !sim_report_wants_peerstats(n)) {
 		return ntp_host_new(t->conf, p, why, size);
 	}
 	c = malloc(sizeof(*c));
@@ -945,7 +946,16 @@ new_host(sim_world *w, sim_node *n, const sim_node_spec *t, const ntp_host_param
 		snprintf(why, size, "out of memory (resolved ntp.conf)");
 		return NULL;
 	}
-	sim_dns_resolve_conf(w->sc, t->conf, rel_s(w, w->now), c, dns_note, &ctx);
+	if (t->uses_dns) {
+		sim_dns_resolve_conf(w->sc, t->conf, rel_s(w, w->now), c, dns_note, &ctx);
+	} else {
+		*c = *t->conf;
+	}
+	/* NODE.sources.csv is made of peerstats lines; the lines change nothing
+	 * else the host does, and the peerstats file still follows the conf. */
+	if (sim_report_wants_peerstats(n)) {
+		c->statistics |= NTP_STATS_PEERSTATS;
+	}
 	h = ntp_host_new(c, p, why, size);
 	free(c);
 	return h;

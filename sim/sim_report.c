@@ -15,6 +15,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "ntp_conf.h"
+#include "ntp_select.h"
+#include "ntp_time.h"
 #include "ntp_units.h"
 #include "sim_report.h"
 #include "sim_world.h"
@@ -23,10 +26,12 @@
 #define NTPSIM_PLOTS_DIR "plots"
 #endif
 
-#define PLOT_NODES_MAX   16   /* nodes drawn on one page (ours) */
-#define DETAIL_NODES_MAX 64   /* nodes given their own report section when none is traced */
-#define PEER_TABLE_MAX   8192 /* bytes of an ntpq -p table */
-#define LINKS_LISTED_MAX 64   /* links listed one by one in the report */
+#define PLOT_NODES_MAX   16     /* nodes drawn on one page (ours) */
+#define DETAIL_NODES_MAX 64     /* nodes given their own report section when none is traced */
+#define PEER_TABLE_MAX   8192   /* bytes of an ntpq -p table */
+#define LINKS_LISTED_MAX 64     /* links listed one by one in the report */
+#define MJD_UNIX_EPOCH   40587L /* MJD of 1970-01-01 (ntpd's MJD_1970) */
+#define SEC_PER_DAY      86400  /* s, a UTC day as MJD counts it */
 
 extern char **environ;
 
@@ -69,6 +74,34 @@ open_out(const sim_world *w, const char *name, const char *suffix)
 	return fopen(path, "w");
 }
 
+/* NODE.sources.csv of a traced ntp host (docs/outputs.md).  Its host writes
+ * peerstats lines whatever its conf says (sim_report_wants_peerstats), so
+ * remember whether the conf asked for the peerstats file itself. */
+static int
+open_sources(const sim_world *w, sim_node *n, const char *name, char *err, size_t errsize)
+{
+	const sim_node_spec *t = sim_scenario_tmpl(w->sc, n->index);
+
+	if (n->kind != SIM_NODE_HOST || t->conf == NULL) {
+		return 0;
+	}
+	n->out->conf_peerstats = (ntp_conf_stats(t->conf) & NTP_STATS_PEERSTATS) != 0;
+	n->out->sources = open_out(w, name, ".sources.csv");
+	if (n->out->sources == NULL) {
+		snprintf(err, errsize, "%s/%s.sources.csv: %s", w->o->out_dir, name,
+		         strerror(errno));
+		return -1;
+	}
+	fprintf(n->out->sources, "t,source,offset,delay,dispersion,jitter,tally,state\n");
+	return 0;
+}
+
+bool
+sim_report_wants_peerstats(const sim_node *n)
+{
+	return n->out != NULL && n->out->sources != NULL;
+}
+
 int
 sim_report_open_traces(sim_world *w, char *err, size_t errsize)
 {
@@ -108,6 +141,9 @@ sim_report_open_traces(sim_world *w, char *err, size_t errsize)
 		}
 		fprintf(n->out->trace, "t,offset,est_offset,bound,freq_err_ppm,freq_ppm,poll,reach,"
 		                       "stratum,leap,sys_peer,state,steps\n");
+		if (open_sources(w, n, name, err, errsize) != 0) {
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -130,30 +166,97 @@ sim_report_trace_row(sim_world *w, sim_node *n, double t, double offset, double 
 	        n->st.steps);
 }
 
-void
-sim_report_stats_line(sim_world *w, sim_node *n, uint32_t file, const char *line)
+/* The file of day mjd: OUT/stats/NODE/STEM.YYYYMMDD, the name ntpd's filegen
+ * gives it and ntpviz globs for (STEM.*).  A day this run wrote before (a
+ * step back across midnight) is appended to, as filegen reopens with "a". */
+static FILE *
+stats_open(const sim_world *w, const sim_node *n, sim_stats_file *s, const char *stem, long mjd)
 {
-	char name[SIM_NAME_MAX + 12];
-	FILE **f;
+	char name[SIM_NAME_MAX + 12], dir[1100], path[1200], date[40];
+	bool seen = false;
+	long *days;
 
+	for (size_t i = 0; i < s->n_days; i++) {
+		seen |= s->days[i] == mjd;
+	}
+	if (!seen) {
+		days = realloc(s->days, (s->n_days + 1) * sizeof(*days));
+		if (days == NULL) {
+			return NULL;
+		}
+		s->days = days;
+		s->days[s->n_days++] = mjd;
+	}
+	sim_scenario_node_name(w->sc, n->index, name, sizeof(name));
+	snprintf(dir, sizeof(dir), "%s/stats/%s", w->o->out_dir, name);
+	if (mkdir_p(dir) != 0) {
+		return NULL;
+	}
+	/* "YYYY-MM-DD hh:mm:ss.uuuuuu" of the day's midnight */
+	ntp_time_format((ntp_time)(mjd - MJD_UNIX_EPOCH) * SEC_PER_DAY * NTP_NS_PER_S, date,
+	                sizeof(date));
+	snprintf(path, sizeof(path), "%s/%s.%.4s%.2s%.2s", dir, stem, date, date + 5, date + 8);
+	return fopen(path, seen ? "a" : "w");
+}
+
+/* A peerstats/loopstats line (it begins with its MJD) into its day's file. */
+static void
+stats_write(const sim_world *w, const sim_node *n, sim_stats_file *s, const char *stem,
+            const char *line)
+{
+	long mjd;
+
+	if (sscanf(line, "%ld", &mjd) != 1) {
+		return;
+	}
+	if (s->f == NULL || mjd != s->mjd) {
+		if (s->f != NULL) {
+			fclose(s->f);
+		}
+		s->mjd = mjd;
+		s->f = stats_open(w, n, s, stem, mjd);
+		if (s->f == NULL) {
+			return;
+		}
+	}
+	fprintf(s->f, "%s\n", line);
+}
+
+/* A row of NODE.sources.csv from a peerstats line ("MJD SOD addr status
+ * offset delay disp jitter", ntpd's record_peer_stats): the run's time and
+ * the tally in the status word's select code (ntpd ctlpeerstatus). */
+static void
+sources_row(sim_node *n, double t, const char *line)
+{
+	char addr[48];
+	unsigned status;
+	long mjd;
+	double sod, off, delay, disp, jitter;
+	int sel;
+
+	if (n->out->sources == NULL || sscanf(line, "%ld %lf %47s %x %lf %lf %lf %lf", &mjd, &sod,
+	                                      addr, &status, &off, &delay, &disp, &jitter) != 8) {
+		return;
+	}
+	sel = (int)((status >> 8) & 0x07u);
+	fprintf(n->out->sources, "%.6f,%s,%.9f,%.9f,%.9f,%.9f,\"%c\",%s\n", t, addr, off, delay,
+	        disp, jitter, ntp_select_tally(sel), ntp_select_state_name(sel));
+}
+
+void
+sim_report_stats_line(sim_world *w, sim_node *n, double t, uint32_t file, const char *line)
+{
 	if (n->out == NULL || w->o->out_dir == NULL) {
 		return;
 	}
 	if (file == NTP_STATS_LOOPSTATS) {
-		f = &n->out->loopstats;
+		stats_write(w, n, &n->out->loopstats, "loopstats", line);
 	} else if (file == NTP_STATS_PEERSTATS) {
-		f = &n->out->peerstats;
-	} else {
-		return;
-	}
-	if (*f == NULL) {
-		sim_scenario_node_name(w->sc, n->index, name, sizeof(name));
-		*f = open_out(w, name, file == NTP_STATS_LOOPSTATS ? ".loopstats" : ".peerstats");
-		if (*f == NULL) {
-			return;
+		sources_row(n, t, line);
+		if (n->out->conf_peerstats || n->out->sources == NULL) {
+			stats_write(w, n, &n->out->peerstats, "peerstats", line);
 		}
 	}
-	fprintf(*f, "%s\n", line);
 }
 
 void
@@ -172,6 +275,15 @@ sim_report_event(sim_world *w, const sim_node *n, double t, const char *what, co
 	fprintf(w->events_log, "%.6f %s %s %s\n", t, name, what, reason);
 }
 
+static void
+stats_close(sim_stats_file *s)
+{
+	if (s->f != NULL) {
+		fclose(s->f);
+	}
+	free(s->days);
+}
+
 void
 sim_report_close(sim_world *w)
 {
@@ -188,12 +300,11 @@ sim_report_close(sim_world *w)
 		if (o->trace != NULL) {
 			fclose(o->trace);
 		}
-		if (o->peerstats != NULL) {
-			fclose(o->peerstats);
+		if (o->sources != NULL) {
+			fclose(o->sources);
 		}
-		if (o->loopstats != NULL) {
-			fclose(o->loopstats);
-		}
+		stats_close(&o->peerstats);
+		stats_close(&o->loopstats);
 		free(o);
 		w->nodes[i].out = NULL;
 	}

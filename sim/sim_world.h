@@ -65,10 +65,22 @@ typedef struct sim_node_metrics {
 	bool finished;
 } sim_node_metrics;
 
+/* One ntpd statistics file split per day as ntpd's `filegen ... type day`
+ * does: OUT/stats/NODE/peerstats.YYYYMMDD, by the MJD in each line. */
+typedef struct sim_stats_file {
+	FILE *f;
+	long mjd;      /* day of the open file */
+	long *days;    /* days written in this run (a day seen again is appended to) */
+	size_t n_days; /* malloc: few; a day per 86400 s of a host's clock */
+} sim_stats_file;
+
 typedef struct sim_node_out {
 	FILE *trace;
-	FILE *peerstats;
-	FILE *loopstats;
+	FILE *sources;       /* NODE.sources.csv, NULL: not written (not an ntp host) */
+	bool conf_peerstats; /* its ntp.conf asks for peerstats (the host writes them
+	                        also for sources.csv, so the file honours the conf) */
+	sim_stats_file peerstats;
+	sim_stats_file loopstats;
 } sim_node_out;
 
 typedef struct sim_node {
@@ -198,7 +210,11 @@ struct sim_world {
 int sim_report_open_traces(sim_world *w, char *err, size_t errsize);
 void sim_report_trace_row(sim_world *w, sim_node *n, double t, double offset, double freq_err,
                           double bound);
-void sim_report_stats_line(sim_world *w, sim_node *n, uint32_t file, const char *line);
+/* A statistics line of n's host at run time t (s): to its day's
+ * peerstats/loopstats file, and a peerstats line to NODE.sources.csv. */
+void sim_report_stats_line(sim_world *w, sim_node *n, double t, uint32_t file, const char *line);
+/* Does n's host write peerstats lines whatever its conf says (for sources.csv)? */
+bool sim_report_wants_peerstats(const sim_node *n);
 void sim_report_event(sim_world *w, const sim_node *n, double t, const char *what,
                       const char *reason);
 int sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize);

@@ -2948,10 +2948,11 @@ def delay_stats(values):
 
 
 def sim_peer_delays(simdir, node):
-    """Round-trip delays from ntpsim's NODE.peerstats (ntpd's layout)."""
+    """Round-trip delays from ntpsim's stats/NODE/peerstats.YYYYMMDD (ntpd's layout)."""
     out = []
     try:
-        text = (Path(simdir) / (node + ".peerstats")).read_text()
+        days = sorted((Path(simdir) / "stats" / node).glob("peerstats.*"))
+        text = "".join(p.read_text() for p in days)
     except OSError:
         return out
     for line in text.splitlines():

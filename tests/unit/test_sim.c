@@ -1237,8 +1237,9 @@ slurp(const char *path, size_t *len)
 Test(sim_engine, same_seed_same_bytes)
 {
 	char dir_a[] = "/tmp/ntpsim_test_aXXXXXX", dir_b[] = "/tmp/ntpsim_test_bXXXXXX";
-	static const char *const files[] = {"report.txt", "report.json", "events.log",
-	                                    "cli.trace.csv", "srv.trace.csv"};
+	static const char *const files[] = {"report.txt",      "report.json",     "events.log",
+	                                    "cli.trace.csv",   "srv.trace.csv",   "cli.sources.csv",
+	                                    "srv.sources.csv", "q.trace.csv"};
 	sim_summary sum;
 	char err[512], pa[128], pb[128];
 
