@@ -50,6 +50,10 @@ page_reset = "reset; set encoding utf8; set micro; set datafile separator ','"
 
 # Does a file exist?  (gnuplot 5.4 has no test of its own.)
 have(f) = int(system(sprintf("test -r '%s' && echo 1 || echo 0", f)))
+# 1 when column c of CSV file f (after its header) has a value > 0: what a
+# log axis can draw (a perfect clock's stability is all zeros).
+has_positive(f, c) = int(system(sprintf("awk -F, 'NR > 1 && $%d != \"\" && $%d + 0 > 0 { p = 1 } END { print p + 0 }' '%s' 2>/dev/null", c, c, f)))
+pos_or_nan(c) = valid(c) && column(c) > 0 ? column(c) : NaN
 # Has a CSV file a row under its header?
 has_rows(f) = int(system(sprintf("test -r '%s' && test $(head -n 2 '%s' | wc -l) -eq 2 && echo 1 || echo 0", f, f)))
 

@@ -37,7 +37,10 @@ if (n_srcs > 0) {
     stats sfile skip 1 using (src_max = abs($3) + $4 / 2 > src_max ? abs($3) + $4 / 2 : src_max, 0) \
           nooutput
 }
-has_stab = have(stfile)
+st_adev = have(stfile) ? has_positive(stfile, 2) : 0
+st_tdev = have(stfile) ? has_positive(stfile, 3) : 0
+st_mtie = have(stfile) ? has_positive(stfile, 4) : 0
+has_stab = st_adev || st_tdev || st_mtie
 has_ov = ovfile ne "" && have(ovfile)
 n_panels = 3 + (n_srcs > 0 ? 2 : 0) + (has_stab ? 1 : 0)
 
@@ -136,9 +139,13 @@ if (has_stab) {
     set ytics autofreq
     set y2tics autofreq
     set autoscale y2
-    plot stfile skip 1 using 1:(col_or_nan(2)) with linespoints lc rgb "#253494" pt 7 title "ADEV (left axis)", \
-         stfile skip 1 using 1:(col_or_nan(3)) axes x1y2 with linespoints lc rgb "#1a9641" pt 5 title "TDEV (right axis)", \
-         stfile skip 1 using 1:(col_or_nan(4)) axes x1y2 with linespoints lc rgb "#d7191c" pt 9 title "MTIE (right axis)"
+    # Only the statistics with a value > 0 (a log axis cannot draw 0, and
+    # gnuplot stops on a plot with no point at all).
+    sp = ""
+    if (st_adev) { sp = sp . "stfile skip 1 using 1:(pos_or_nan(2)) with linespoints lc rgb '#253494' pt 7 title 'ADEV (left axis)', " }
+    if (st_tdev) { sp = sp . "stfile skip 1 using 1:(pos_or_nan(3)) axes x1y2 with linespoints lc rgb '#1a9641' pt 5 title 'TDEV (right axis)', " }
+    if (st_mtie) { sp = sp . "stfile skip 1 using 1:(pos_or_nan(4)) axes x1y2 with linespoints lc rgb '#d7191c' pt 9 title 'MTIE (right axis)', " }
+    eval "plot " . sp[1:strlen(sp) - 2]
     unset logscale
     unset y2tics
     unset y2label
