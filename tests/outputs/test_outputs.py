@@ -98,6 +98,8 @@ def test_stability_panel_and_overlay(tmp_path):
     out = tmp_path / "out"
     run(ROOT / "scenarios" / "chrony" / "001-defaults.yaml", out, "--no-plots")
     nodes = traced(out)
+    assert (out / "client.stability.csv").exists(), "ntpsim writes the stability of traced nodes"
+    (out / "client.stability.csv").unlink()
     gnuplot(out, nodes)
     _, h_without = png_size(out / "client.plot.png")
     plain = (out / "client.plot.png").read_bytes()
