@@ -305,6 +305,14 @@ square_integral(double v1, double v2, double dt)
 	return (v1 * v1 + v1 * v2 + v2 * v2) / 3.0 * dt;
 }
 
+/* Is time t (s) in the settled part the report's metrics cover: from the
+ * scenario's `settle`, else from the node's first synced sample? */
+static bool
+settled(const sim_world *w, const sim_node_stats *st, double t)
+{
+	return w->sc->settle >= 0.0 ? t >= w->sc->settle : st->t_first_sync >= 0.0;
+}
+
 /* Whether the time n serves is off true time by more than the sync bound
  * (its clock, or a falseticker fault), and since when: its clients'
  * falseticker_reject_time counts from then. */
@@ -343,7 +351,7 @@ stats_update(sim_world *w, sim_node *n, const sim_sample *s)
 			st->sync_sum2 += square_integral(st->off_last, s->offset, dt);
 			st->sync_fsum2 += square_integral(st->freq_last, s->freq_err, dt);
 		}
-		if (st->t_first_sync >= 0.0) {
+		if (settled(w, st, st->t_last)) {
 			st->set_span += dt;
 			st->set_sum2 += square_integral(st->off_last, s->offset, dt);
 			st->set_fsum2 += square_integral(st->freq_last, s->freq_err, dt);
@@ -356,7 +364,7 @@ stats_update(sim_world *w, sim_node *n, const sim_sample *s)
 	if (good && st->t_first_sync < 0.0) {
 		st->t_first_sync = s->t;
 	}
-	if (st->t_first_sync >= 0.0) {
+	if (settled(w, st, s->t)) {
 		st->set_max = fmax(st->set_max, fabs(s->offset));
 	}
 	if (s->claims_sync && fabs(s->offset) - s->bound > st->worst_excess) {

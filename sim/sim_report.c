@@ -635,8 +635,17 @@ text_report(sim_world *w, FILE *f)
 	text_network(w, f);
 }
 
-/* Finish every detailed node's statistics over its settled part (from its
- * first synced sample) once, for report.json and NODE.stability.csv. */
+double
+sim_report_settle_time(const sim_world *w, const sim_node *n)
+{
+	if (w->sc->settle >= 0.0) {
+		return w->sc->settle;
+	}
+	return n->st.t_first_sync >= 0.0 ? n->st.t_first_sync : NAN;
+}
+
+/* Finish every detailed node's statistics over its settled part once, for
+ * report.json and NODE.stability.csv. */
 static void
 finish_metrics(sim_world *w)
 {
@@ -644,8 +653,7 @@ finish_metrics(sim_world *w)
 		sim_node *n = &w->nodes[i];
 
 		if (n->metrics != NULL && !n->metrics->finished) {
-			sim_metrics_finish(&n->metrics->m,
-			                   n->st.t_first_sync >= 0.0 ? n->st.t_first_sync : NAN,
+			sim_metrics_finish(&n->metrics->m, sim_report_settle_time(w, n),
 			                   &n->metrics->r);
 			n->metrics->finished = true;
 		}

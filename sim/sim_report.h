@@ -31,6 +31,10 @@ double sim_report_rms(double sum2, double span, double fallback);
 
 void sim_report_node_facts(sim_world *w, sim_node *n, node_facts *f);
 
+/* s, where the node's settled part begins: the scenario's `settle`, else
+ * its first synced sample; NAN when it never synced. */
+double sim_report_settle_time(const sim_world *w, const sim_node *n);
+
 /* A replicated template reported as a whole (its nodes are not detailed). */
 bool sim_report_summarised(const sim_world *w, const sim_node_spec *ts);
 void sim_report_tmpl_facts(const sim_world *w, const sim_node_spec *ts, tmpl_facts *f);

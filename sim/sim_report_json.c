@@ -363,20 +363,22 @@ json_check(sim_world *w, size_t i, FILE *f)
 /* nodes                                                               */
 
 /* The node's metrics, flat: what a sweep summarises (docs/report.schema.json
- * says what each means).  "Settled" is from the first synced sample to the
- * end, later excursions included. */
+ * says what each means).  The settled part runs from the scenario's
+ * `settle`, else from the first synced sample, to the end, later
+ * excursions included. */
 static void
 json_metrics(sim_world *w, const sim_node *n, const node_facts *nf, FILE *f)
 {
 	const sim_node_stats *st = &n->st;
 	const sim_metrics_result *r = n->metrics != NULL ? &n->metrics->r : NULL;
-	bool settled = st->t_first_sync >= 0.0;
+	bool settled = !isnan(sim_report_settle_time(w, n));
 	double hours = w->sc->duration / 3600.0;
 
 	fputs(",\"metrics\":{", f);
 	json_key(f, "sync_time");
 	json_num(f, nf->sync_time);
-	json_knum(f, "first_sync_time", settled ? st->t_first_sync : NAN);
+	json_knum(f, "first_sync_time", st->t_first_sync >= 0.0 ? st->t_first_sync : NAN);
+	json_knum(f, "settle_time", sim_report_settle_time(w, n));
 	json_knum(f, "offset_rms",
 	          settled ? sim_report_rms(st->set_sum2, st->set_span, st->set_max) : NAN);
 	json_knum(f, "offset_max", settled ? st->set_max : NAN);

@@ -194,9 +194,9 @@ load_real(loader *ld, const yaml_node_t *n)
 /* top level                                                           */
 
 static const char *const top_keys[] = {
-        "name",       "description", "seed",  "start",    "duration", "sample_interval",
-        "sync_bound", "network",     "nodes", "firewall", "events",   "checks",
-        "real",       "dns",         NULL,
+        "name",       "description", "seed",    "start", "duration", "sample_interval",
+        "sync_bound", "settle",      "network", "nodes", "firewall", "events",
+        "checks",     "real",        "dns",     NULL,
 };
 
 enum {
@@ -207,6 +207,7 @@ enum {
 	TK_DURATION,
 	TK_SAMPLE,
 	TK_SYNC_BOUND,
+	TK_SETTLE,
 	TK_NETWORK,
 	TK_NODES,
 	TK_FIREWALL,
@@ -228,8 +229,8 @@ static const struct {
 };
 
 /* The top level's plain values: name, description, seed, start,
- * duration, sample_interval, sync_bound.  An error in one does not stop
- * the others. */
+ * duration, sample_interval, sync_bound, settle.  An error in one does not
+ * stop the others. */
 static void
 load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
 {
@@ -293,6 +294,20 @@ load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
 	if (val[TK_SYNC_BOUND] != NULL) {
 		mark = ld_path_key(ld, "sync_bound");
 		ld_get_time_nonneg(ld, val[TK_SYNC_BOUND], &sc->sync_bound);
+		ld_path_restore(ld, mark);
+	}
+	if (val[TK_SETTLE] != NULL) {
+		mark = ld_path_key(ld, "settle");
+		if (ld_get_time_nonneg(ld, val[TK_SETTLE], &d) == 0) {
+			/* metrics over an empty part would be silently null */
+			if (sc->duration > 0.0 && d >= sc->duration) {
+				ld_fail(ld, val[TK_SETTLE],
+				        "settle %g s is not before the end of the run (%g s)", d,
+				        sc->duration);
+			} else {
+				sc->settle = d;
+			}
+		}
 		ld_path_restore(ld, mark);
 	}
 }
@@ -373,6 +388,7 @@ scenario_defaults(sim_scenario *sc, const char *file)
 	sc->seed = 1;
 	sc->start_ns = DEFAULT_START_NS;
 	sc->sync_bound = SYNC_BOUND_DEFAULT;
+	sc->settle = -1.0;
 	netem_link_params_init(&sc->net_default);
 }
 

@@ -249,6 +249,8 @@ typedef struct sim_scenario {
 	double duration;        /* s */
 	double sample_interval; /* s, extra periodic samples of every node; 0: none */
 	double sync_bound;      /* s, |offset| that counts as synced in the report */
+	double settle;          /* s, the report's metrics cover [settle, end]; < 0: from
+	                         * each node's first synced sample */
 	netem_link_params net_default;
 	double *net_default_trace; /* owned */
 	sim_node_spec *nodes;      /* templates */

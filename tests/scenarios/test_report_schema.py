@@ -132,3 +132,25 @@ def test_junit_and_tap(tmp_path):
     assert len(points) == len(rep["checks"])
     for p, c in zip(points, rep["checks"]):
         assert p.startswith("ok ") == c["pass"]
+
+
+def test_settle_key(tmp_path):
+    """`settle: T` makes the metrics cover [T, end] for every node: the
+    ntpd-kernel twin of chrony 001 first syncs at ~700 s at |offset| ~1 ms;
+    from 2000 s on its max is far smaller."""
+    text = (ROOT / "scenarios/chrony/001-defaults.yaml").read_text()
+    scen = tmp_path / "settled.yaml"
+    scen.write_text(text + "\nsettle: 2000s\n")
+    plain = run("scenarios/chrony/001-defaults.yaml", tmp_path / "a")
+    r = subprocess.run([NTPSIM, "run", str(scen), "--out", str(tmp_path / "b"), "--no-plots",
+                        "--quiet"], capture_output=True, text=True, timeout=300)
+    assert r.returncode in (0, 1), r.stderr
+    late = json.loads((tmp_path / "b" / "report.json").read_text())
+    jsonschema.validate(late, SCHEMA)
+    a = {n["name"]: n["metrics"] for n in plain["nodes"]}
+    b = {n["name"]: n["metrics"] for n in late["nodes"]}
+    assert b["ntpd"]["settle_time"] == 2000 and a["ntpd"]["settle_time"] == a["ntpd"]["first_sync_time"]
+    assert b["ntpd"]["offset_max"] < a["ntpd"]["offset_max"] / 2, (a["ntpd"], b["ntpd"])
+    # the checks and sync times do not depend on it
+    assert [c["pass"] for c in plain["checks"]] == [c["pass"] for c in late["checks"]]
+    assert a["ntpd"]["sync_time"] == b["ntpd"]["sync_time"]
