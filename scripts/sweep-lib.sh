@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the settings are the callers'
 # Sourced by sweep-slurm.sh and sweep-parallel.sh: what both do before
 # handing the shards to their engine.  Not a program of its own.
 #
@@ -34,7 +35,9 @@ sweep_find_ntpsim() {
 		here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 		want=$(command -v ntpsim || echo "$here/build/sim/ntpsim")
 	fi
-	[ -f "$want" ] && [ -x "$want" ] || sweep_die "ntpsim: no executable at '$want' (give --ntpsim PATH)"
+	if ! [ -f "$want" ] || ! [ -x "$want" ]; then
+		sweep_die "ntpsim: no executable at '$want' (give --ntpsim PATH)"
+	fi
 	NTPSIM=$(realpath "$want")
 }
 
@@ -46,7 +49,9 @@ sweep_check_args() {
 	case "${ARGS[0]}" in
 	-*) sweep_die "the first sweep argument must be the scenario file, not '${ARGS[0]}'" ;;
 	esac
-	[ -f "${ARGS[0]}" ] && [ -r "${ARGS[0]}" ] || sweep_die "scenario '${ARGS[0]}': no readable file"
+	if ! [ -f "${ARGS[0]}" ] || ! [ -r "${ARGS[0]}" ]; then
+		sweep_die "scenario '${ARGS[0]}': no readable file"
+	fi
 	MERGE_OPTS=()
 	HAS_JOBS=0
 	for a in "${ARGS[@]}"; do
@@ -84,7 +89,7 @@ sweep_parse() {
 			set -- "${1%%=*}" "${1#*=}" "${@:2}"
 			;;
 		-*)
-			[ $# -ge 2 ] || sweep_die "unknown option '$1' (or it needs a value)"
+			[ $# -ge 2 ] || sweep_die "option '$1': needs a value, or is not an option"
 			engine_option "$1" "$2" || sweep_die "unknown option '$1'"
 			shift 2
 			;;

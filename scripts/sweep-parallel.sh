@@ -19,7 +19,7 @@
 # again resumes: a shard keeps the runs it already has.
 set -euo pipefail
 PROG=sweep-parallel.sh
-# shellcheck source=sweep-lib.sh
+# shellcheck source=scripts/sweep-lib.sh
 . "$(dirname "$0")/sweep-lib.sh"
 
 usage() {

@@ -17,7 +17,7 @@
 # it already has.
 set -euo pipefail
 PROG=sweep-slurm.sh
-# shellcheck source=sweep-lib.sh
+# shellcheck source=scripts/sweep-lib.sh
 . "$(dirname "$0")/sweep-lib.sh"
 
 usage() {
@@ -62,6 +62,7 @@ quote() {
 }
 
 jobs_opt=()
+# shellcheck disable=SC2016 # expanded in the job, not here
 [ "$HAS_JOBS" = 1 ] || jobs_opt=(-j '"$SLURM_CPUS_PER_TASK"')
 
 # Task K of the array: shard K/N.  Exit status 1 means some runs could not be

@@ -95,6 +95,13 @@ class SlurmCluster:
         return False
 
     def start(self):
+        try:
+            self._start()
+        except (OSError, subprocess.SubprocessError) as e:
+            raise SlurmClusterError("%s: %s\n%s" % (type(e).__name__, e,
+                                                     self.logs_tail() if self.dir else ""))
+
+    def _start(self):
         if os.geteuid() != 0:
             raise SlurmClusterError("needs root (slurmd runs jobs as their user, munged as root)")
         missing = [p for p in PROGRAMS if shutil.which(p) is None]
@@ -168,15 +175,13 @@ class SlurmCluster:
             "MinJobAge=600",
             "SlurmctldDebug=info",
             "SlurmdDebug=info",
+            "MailProg=/bin/true",
             "NodeName=%s NodeAddr=127.0.0.1 CPUs=%d RealMemory=%d State=UNKNOWN"
             % (self.host, self.cpus, REAL_MEMORY_MB),
             "PartitionName=test Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
         ]
         path = d / "slurm.conf"
         path.write_text("\n".join(conf) + "\n")
-        # slurmd looks for cgroup.conf next to slurm.conf when it probes
-        # cgroups; say there is nothing to manage.
-        (d / "cgroup.conf").write_text("CgroupPlugin=autodetect\nIgnoreSystemd=yes\n")
         return str(path)
 
     def _spawn(self, name, argv, log=None):
@@ -205,7 +210,10 @@ class SlurmCluster:
         raise SlurmClusterError("%s: not there after %d s\n%s" % (what, seconds, self.logs_tail()))
 
     def node_state(self):
-        r = self.run(["sinfo", "-h", "-N", "-o", "%T"], check=False)
+        try:
+            r = self.run(["sinfo", "-h", "-N", "-o", "%T"], check=False)
+        except subprocess.TimeoutExpired:
+            return "(sinfo: no answer in %d s)" % CMD_TIMEOUT_S
         return r.stdout.strip() if r.returncode == 0 else "(sinfo: %s)" % r.stderr.strip()
 
     def _wait_idle(self):
@@ -314,10 +322,13 @@ def say(config, text):
     """A line on pytest's terminal even when output is captured: whether the
     cluster ran or why it did not must show in every CI log."""
     tr = config.pluginmanager.get_plugin("terminalreporter") if config else None
-    if tr is not None:
-        tr.write_line(text, bold=True)
-    else:
+    capman = config.pluginmanager.get_plugin("capturemanager") if config else None
+    if tr is None or capman is None:
         print(text, flush=True)
+        return
+    with capman.global_and_fixture_disabled():  # else a fixture's output is captured
+        tr.write("\n")
+        tr.write_line(text, bold=True)
 
 
 try:
