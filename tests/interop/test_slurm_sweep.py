@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "engines"))
 import sweep_engines as se  # noqa: E402
 from slurm_cluster import slurm_cluster  # noqa: E402,F401 (the fixture)
@@ -32,6 +34,12 @@ JOBS_WAIT_S = 600
 POLL_S = 1
 DONE = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY",
         "PREEMPTED", "BOOT_FAIL", "DEADLINE"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ntpsim_built():
+    if not se.ntpsim_bin().exists():
+        pytest.skip("ntpsim not found at %s (make build, or $NTPSIM)" % se.ntpsim_bin())
 
 
 def wait_jobs(cluster, job_ids):
