@@ -57,12 +57,17 @@ popt=(--will-cite --jobs 1 --line-buffer --tagstring 'shard {}' --joblog "$OUTDI
 # so the sweep arguments reach ntpsim as given.  No --halt: every shard runs;
 # the joblog tells which failed.
 rc=0
+rm -f "$OUTDIR/parallel.joblog"
 parallel "${popt[@]}" -q "$NTPSIM" sweep "${ARGS[@]}" --shard "{}/$SHARDS" --out "$OUTDIR/shard-{}" \
 	::: $(seq 0 $((SHARDS - 1))) || rc=$?
 
 # Exit status 1 of a shard: some runs could not be done; ntpsim recorded each
 # in its error.txt and the merge counts them.  Any other failure (2: bad
 # input, a signal, ssh) leaves the sweep without a merge.
+if [ ! -f "$OUTDIR/parallel.joblog" ]; then
+	echo "$PROG: GNU parallel ran no shard (exit $rc)" >&2
+	exit 2
+fi
 failed=$(awk -F'\t' 'NR > 1 && ($7 > 1 || $8 != 0) { printf " %s(exit %s, signal %s)", $NF, $7, $8 }' \
 	"$OUTDIR/parallel.joblog")
 if [ -n "$failed" ] || [ "$rc" -gt "$SHARDS" ]; then

@@ -111,8 +111,14 @@ array=${array%%;*}
 #   --kill-on-invalid-dep=yes a failed task cancels the merge instead of
 #                             leaving it pending forever (DependencyNeverSatisfied)
 #   --output=...              %j = the merge's job id
-merge=$(sbatch "${common[@]}" --job-name=ntpsim-merge --dependency="afterok:$array" \
-	--kill-on-invalid-dep=yes --output="$OUTDIR/slurm-%j-merge.out" "$OUTDIR/slurm-merge.sh")
+merge_opts=(--job-name=ntpsim-merge --dependency="afterok:$array" --kill-on-invalid-dep=yes
+	--output="$OUTDIR/slurm-%j-merge.out")
+if ! merge=$(sbatch "${common[@]}" "${merge_opts[@]}" "$OUTDIR/slurm-merge.sh"); then
+	echo "$PROG: the shards are job array $array, but the merge was not submitted;" \
+		"submit it by hand: sbatch$(printf ' %s' "${common[@]}" "${merge_opts[@]}") $OUTDIR/slurm-merge.sh" \
+		"(or scancel $array)" >&2
+	exit 1
+fi
 merge=${merge%%;*}
 
 echo "$PROG: shards: job array $array (tasks 0-$((SHARDS - 1))), merge: job $merge after them;" \
