@@ -4,7 +4,8 @@
 #   ctest    scenario runs and the other CTest tests, release build
 #   asan     unit tests again under ASan + UBSan
 #   fuzz     libFuzzer targets, each for a bounded time on a copy of its seed corpus
-#   interop  interop tests with real daemons and the realnet scenarios (pytest), root only
+#   interop  interop tests with real daemons, the realnet scenarios and a sweep on a
+#            single-node Slurm cluster (pytest), root only
 # Usage: check.sh [BUILD [ASAN [FUZZ [FUZZ_SECONDS]]]] [TIER...]  (no tier: all of them)
 set -euo pipefail
 BUILD=${1:-build}
