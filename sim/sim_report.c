@@ -40,8 +40,8 @@ static const char *const disc_state_names[] = {"NSET", "FSET", "SPIK", "FREQ", "
 /* ------------------------------------------------------------------ */
 /* files                                                               */
 
-static int
-mkdir_p(const char *path)
+int
+sim_mkdir_p(const char *path)
 {
 	char buf[1024];
 	size_t len = strlen(path);
@@ -110,7 +110,7 @@ sim_report_open_traces(sim_world *w, char *err, size_t errsize)
 	if (w->o->out_dir == NULL) {
 		return 0;
 	}
-	if (mkdir_p(w->o->out_dir) != 0) {
+	if (sim_mkdir_p(w->o->out_dir) != 0) {
 		snprintf(err, errsize, "%s: cannot create the output directory: %s", w->o->out_dir,
 		         strerror(errno));
 		return -1;
@@ -189,7 +189,7 @@ stats_open(const sim_world *w, const sim_node *n, sim_stats_file *s, const char 
 	}
 	sim_scenario_node_name(w->sc, n->index, name, sizeof(name));
 	snprintf(dir, sizeof(dir), "%s/stats/%s", w->o->out_dir, name);
-	if (mkdir_p(dir) != 0) {
+	if (sim_mkdir_p(dir) != 0) {
 		return NULL;
 	}
 	/* "YYYY-MM-DD hh:mm:ss.uuuuuu" of the day's midnight */

@@ -26,6 +26,9 @@ typedef struct tmpl_facts {
 	uint64_t sent, received, dropped, steps;
 } tmpl_facts;
 
+/* mkdir -p: 0, or -1 with errno. */
+int sim_mkdir_p(const char *path);
+
 /* sqrt(sum2 / span), or fallback when nothing was integrated. */
 double sim_report_rms(double sum2, double span, double fallback);
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ntp_units.h"
+#include "sim_report.h"
 #include "sim_sweep.h"
 #include "sim_sweep_run.h"
 #include "sim_sweep_summary.h"
@@ -382,7 +383,7 @@ put_spec(const char *dir, const char *text, const char *what, char *err, size_t 
 static int
 make_dir(const char *path, char *err, size_t errsize)
 {
-	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+	if (sim_mkdir_p(path) != 0) {
 		snprintf(err, errsize, "%s: cannot create the directory: %s", path,
 		         strerror(errno));
 		return -1;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "sim_report.h"
 #include "sim_sweep_out.h"
 
 #ifndef NTPSIM_PLOTS_DIR
@@ -380,7 +381,7 @@ sw_plot_open(sw_summary *s)
 	char path[PATH_MAX_SWEEP];
 
 	snprintf(path, sizeof(path), "%s/plots", s->o->out);
-	if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+	if (sim_mkdir_p(path) != 0) {
 		snprintf(s->err, s->errsize, "%s: cannot create the directory: %s", path,
 		         strerror(errno));
 		return -1;
