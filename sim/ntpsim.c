@@ -9,6 +9,7 @@
  *                [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]
  *   ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]
  *   ntpsim check SCENARIO.yaml...
+ *   ntpsim check --normalized SCENARIO.yaml
  *   ntpsim disciplines
  *
  * Exit status: 0 every check passed (or the file is valid), 1 a check
@@ -24,6 +25,7 @@
 #include "ntplab_version.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
+#include "sim_scenario_json.h"
 #include "sim_sweep.h"
 
 #define ERR_MAX 8192 /* bytes of an error message (several ntp.conf errors) */
@@ -38,6 +40,7 @@ usage(FILE *f)
 	      "                    [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]\n"
 	      "       ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]\n"
 	      "       ntpsim check SCENARIO.yaml...\n"
+	      "       ntpsim check --normalized SCENARIO.yaml\n"
 	      "       ntpsim disciplines\n"
 	      "       ntpsim --help | --version\n"
 	      "\n"
@@ -50,7 +53,9 @@ usage(FILE *f)
 	      "        per setting (DIR/summary.csv/.json/.md, DIR/plots/); resumable;\n"
 	      "        --shard K/N runs one slice, --merge DIR... summarises the slices\n"
 	      "        (docs/sweep.md)\n"
-	      "check   validate scenario files without running them\n"
+	      "check   validate scenario files without running them; with --normalized,\n"
+	      "        print the one file as ntpsim loaded it, as JSON (units resolved,\n"
+	      "        replicas expanded, addresses assigned: what realnet.py runs)\n"
 	      "disciplines\n"
 	      "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
 	      "        'discipline' line) can name, with their parameters\n"
@@ -81,6 +86,39 @@ print_warnings(const sim_scenario *sc)
 	}
 }
 
+/* check --normalized FILE: the loaded scenario as JSON on stdout (one
+ * file: the output is one JSON document); warnings go to stderr. */
+static int
+cmd_normalized(int argc, char **argv)
+{
+	char *err;
+	sim_scenario sc;
+	int rc;
+
+	if (argc != 1) {
+		fprintf(stderr, "ntpsim: check --normalized takes exactly one scenario file\n");
+		usage(stderr);
+		return 2;
+	}
+	err = malloc(ERR_MAX);
+	if (err == NULL) {
+		return 2;
+	}
+	if (sim_scenario_load_file(&sc, argv[0], err, ERR_MAX) != 0) {
+		fprintf(stderr, "%s\n", err);
+		free(err);
+		return 2;
+	}
+	print_warnings(&sc);
+	rc = sim_scenario_write_json(&sc, stdout) == 0 && fflush(stdout) == 0 ? 0 : 2;
+	if (rc != 0) {
+		fprintf(stderr, "ntpsim: %s: cannot write the JSON to stdout\n", argv[0]);
+	}
+	sim_scenario_free(&sc);
+	free(err);
+	return rc;
+}
+
 static int
 cmd_check(int argc, char **argv)
 {
@@ -89,6 +127,10 @@ cmd_check(int argc, char **argv)
 
 	if (err == NULL) {
 		return 2;
+	}
+	if (argc >= 1 && strcmp(argv[0], "--normalized") == 0) {
+		free(err);
+		return cmd_normalized(argc - 1, argv + 1);
 	}
 	if (argc < 1) {
 		usage(stderr);

@@ -14,6 +14,7 @@
 
 #include "ntp_info.h"
 #include "ntplab_version.h"
+#include "sim_json.h"
 #include "sim_check.h"
 #include "sim_report.h"
 
@@ -21,39 +22,6 @@
 
 /* ------------------------------------------------------------------ */
 /* writing JSON                                                        */
-
-static void
-json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			fprintf(f, "\\%c", *p);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(f, "\\u%04x", *p);
-		} else {
-			fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-static void
-json_num(FILE *f, double v)
-{
-	if (isfinite(v)) {
-		fprintf(f, "%.9g", v);
-	} else {
-		fputs("null", f);
-	}
-}
-
-static void
-json_key(FILE *f, const char *key)
-{
-	json_str(f, key);
-	fputc(':', f);
-}
 
 /* ,"key":number */
 static void

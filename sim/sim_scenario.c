@@ -246,7 +246,10 @@ load_top_values(loader *ld, yaml_node_t *const val[TK_COUNT])
 		ld_path_restore(ld, mark);
 	}
 	if (val[TK_DESCRIPTION] != NULL) {
-		ld_scalar(ld, val[TK_DESCRIPTION], "text");
+		s = ld_scalar(ld, val[TK_DESCRIPTION], "text");
+		if (s != NULL && (sc->description = strdup(s)) == NULL) {
+			ld_fatal(ld, val[TK_DESCRIPTION], "out of memory");
+		}
 	}
 	if (val[TK_SEED] != NULL) {
 		mark = ld_path_key(ld, "seed");
@@ -600,12 +603,14 @@ sim_scenario_free(sim_scenario *sc)
 {
 	for (size_t i = 0; i < sc->n_nodes; i++) {
 		free(sc->nodes[i].conf);
+		free(sc->nodes[i].conf_text);
 		free(sc->nodes[i].query_at);
 	}
 	/* ld_load_nodes may fail midway: the template being loaded is not
 	 * counted but may own memory. */
 	if (sc->nodes != NULL) {
 		free(sc->nodes[sc->n_nodes].conf);
+		free(sc->nodes[sc->n_nodes].conf_text);
 		free(sc->nodes[sc->n_nodes].query_at);
 	}
 	free(sc->nodes);
@@ -624,5 +629,6 @@ sim_scenario_free(sim_scenario *sc)
 	free(sc->events);
 	free(sc->checks);
 	free(sc->warnings);
+	free(sc->description);
 	memset(sc, 0, sizeof(*sc));
 }

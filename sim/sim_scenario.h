@@ -69,6 +69,7 @@ typedef struct sim_node_spec {
 	ntp_addr addr;  /* the first replica's address */
 	sim_osc_params clock;
 	ntp_conf *conf; /* heap, shared by the replicas; NULL for queries */
+	char *conf_text; /* owned: the conf text as written (names not resolved); NULL for queries */
 	int conf_line;  /* scenario line of the conf text's line 1 */
 	int conf_col;   /* scenario columns before a conf line's column 1 (its indent) */
 	bool have_drift;
@@ -137,6 +138,7 @@ typedef struct sim_event_spec {
 	sim_range *groups; /* SIM_EV_PARTITION (owned) */
 	size_t n_groups;
 	sim_query_spec query;
+	bool clock_step; /* SIM_EV_STEP from a node's clock: steps: list, not from events: */
 } sim_event_spec;
 
 enum sim_check_kind {
@@ -244,6 +246,7 @@ typedef struct sim_scenario {
 	char file[256];
 	char sha256[65]; /* of the file's bytes, hex (reports name the exact input) */
 	char name[64];
+	char *description; /* owned, the file's `description:`; NULL: none */
 	uint64_t seed;
 	int64_t start_ns;       /* true time the run starts, ns since 1970 */
 	double duration;        /* s */
@@ -294,6 +297,13 @@ int sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_ove
 int sim_scenario_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
                                  const sim_override *ov, size_t n, char *err, size_t errsize);
 void sim_scenario_free(sim_scenario *sc);
+
+/* A check kind's YAML name ("synced", ...); "?" if unknown. */
+const char *sim_check_kind_name(int kind);
+
+/* An event kind's `do:` word ("step", "firewall-on" / "firewall-off" by
+ * enable, ...); "?" if unknown. */
+const char *sim_event_kind_name(int kind, bool enable);
 
 /* The template a global node index belongs to. */
 const sim_node_spec *sim_scenario_tmpl(const sim_scenario *sc, uint32_t index);

@@ -49,6 +49,20 @@ static const int event_do_kind[] = {
         SIM_EV_STOP,     SIM_EV_START,    SIM_EV_FAULT,     SIM_EV_LINK, SIM_EV_QUERY,
 };
 
+const char *
+sim_event_kind_name(int kind, bool enable)
+{
+	if (kind == SIM_EV_FIREWALL) {
+		return enable ? "firewall-on" : "firewall-off";
+	}
+	for (size_t i = 0; event_do[i] != NULL; i++) {
+		if (event_do_kind[i] == kind) {
+			return event_do[i];
+		}
+	}
+	return "?";
+}
+
 static int
 find_rule(loader *ld, const yaml_node_t *v, size_t *out)
 {

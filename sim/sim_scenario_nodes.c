@@ -173,6 +173,7 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 			continue;
 		}
 		e->kind = SIM_EV_STEP;
+		e->clock_step = true;
 		e->nodes.first = t->first;
 		e->nodes.count = t->count;
 		FOR_PAIRS(item, pr)
@@ -682,7 +683,8 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 		return -1;
 	}
 	t->conf = malloc(sizeof(*t->conf));
-	if (t->conf == NULL) {
+	t->conf_text = strdup(text);
+	if (t->conf == NULL || t->conf_text == NULL) {
 		return ld_fatal(ld, v, "out of memory");
 	}
 	snprintf(fname, sizeof(fname), "%s/ntp.conf", t->name);
