@@ -330,36 +330,25 @@ class ScenarioError(Exception):
 
 
 # --------------------------------------------------------------------------
-# values with units, as ntpsim reads them (sim/sim_units.h)
+# times with units, for time scaling only: the scaled YAML must stay an
+# ntpsim scenario, so scale_scenario rewrites the file's own times.  What a
+# run uses comes from `ntpsim check --normalized` (SI units, resolved).
 
 _NUM_RE = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%]*)\s*$")
 _TIME_UNITS = {"": 1.0, "ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
                "min": 60.0, "h": 3600.0, "d": 86400.0}
-_FREQ_UNITS = {"": 1.0, "ppm": 1e-6, "ppb": 1e-9, "ppt": 1e-12}
-_PROB_UNITS = {"": 1.0, "%": 0.01}
-
-
-def _unit(v, table, what):
-    if isinstance(v, bool):
-        raise ScenarioError("expected %s, got %r" % (what, v))
-    if isinstance(v, (int, float)):
-        return float(v)
-    m = _NUM_RE.match(str(v))
-    if not m or m.group(2) not in table:
-        raise ScenarioError("expected %s, got %r" % (what, v))
-    return float(m.group(1)) * table[m.group(2)]
 
 
 def seconds(v):
-    return _unit(v, _TIME_UNITS, "a time such as 30s, 5min or 190us")
-
-
-def fraction(v):
-    return _unit(v, _FREQ_UNITS, "a frequency such as 12ppm")
-
-
-def probability(v):
-    return _unit(v, _PROB_UNITS, "a probability such as 5%")
+    """A scenario time ("30s", "5min", 12) in seconds (sim/sim_units.h)."""
+    if isinstance(v, bool):
+        raise ScenarioError("expected a time such as 30s, 5min or 190us, got %r" % v)
+    if isinstance(v, (int, float)):
+        return float(v)
+    m = _NUM_RE.match(str(v))
+    if not m or m.group(2) not in _TIME_UNITS:
+        raise ScenarioError("expected a time such as 30s, 5min or 190us, got %r" % v)
+    return float(m.group(1)) * _TIME_UNITS[m.group(2)]
 
 
 def fmt_s(s):
@@ -380,17 +369,12 @@ def fmt_s(s):
     return "%.6f s" % s
 
 
-def fmt_tc_time(s):
-    """A time for a tc-netem spec, always with a unit ntpnetem accepts."""
-    return "%dus" % round(s * 1e6) if s < 1.0 else "%.6fs" % s
-
-
 # --------------------------------------------------------------------------
-# the scenario file
+# the scenario file, as ntpsim loads it
 
 
 class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers each mapping's line (for check reports)."""
+    """SafeLoader that remembers each mapping's line."""
 
 
 def _mapping_with_line(loader, node, deep=False):
@@ -418,34 +402,46 @@ def ntpnetem_bin():
     return nl.build_dir() / "netem" / "ntpnetem"
 
 
-def validate_with_ntpsim(path):
-    """ntpsim check FILE, so that every mistake (also in `impl:` and
-    `real:`) is reported as ntpsim reports it, with file:line:col."""
+def normalize(path):
+    """`ntpsim check --normalized FILE`: the scenario as ntpsim loaded it
+    (docs/ntpsim.1.md, "Normalized scenario"); every mistake (also in
+    `impl:` and `real:`) reported as ntpsim reports it, file:line:col."""
     b = ntpsim_bin()
     if not b.exists():
-        return "ntpsim not built: scenario not validated by ntpsim check"
-    r = subprocess.run([str(b), "check", str(path)], capture_output=True, text=True,
-                       timeout=30, stdin=subprocess.DEVNULL)
+        raise ScenarioError("ntpsim not built at %s: realnet runs the scenario ntpsim loads "
+                            "(ntpsim check --normalized)" % b)
+    r = subprocess.run([str(b), "check", "--normalized", str(path)], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         raise ScenarioError("ntpsim check rejects %s:\n%s" % (path, (r.stderr + r.stdout).strip()))
-    return None
+    try:
+        return json.loads(r.stdout)
+    except ValueError as e:
+        raise ScenarioError("ntpsim check --normalized %s: not JSON (%s)" % (path, e))
 
 
-def fault_spec(m):
-    """A scenario fault mapping (node `fault:` or a `fault` event) as refd's
+def normalize_data(data):
+    """normalize() of a scenario held as a mapping (a scaled one)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="realnet-") as f:
+        f.write(yaml.safe_dump(_strip_lines(data), sort_keys=False))
+        f.flush()
+        return normalize(f.name)
+
+
+_FAULT_ARGS = {"falseticker": "offset", "huge-rootdisp": "rootdisp", "stale-reftime": "stale",
+               "wrong-leap": "leap", "kod": "kod"}
+
+
+def fault_spec(f):
+    """A normalized fault (a node's `fault` or a fault event's) as refd's
     --fault / control `fault` spec: "none" or "KIND[,KIND] offset=S ..."."""
-    kinds = m.get("kinds", [])
-    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
-    if not kinds:
+    if not f or not f.get("kinds"):
         return "none"
-    words = [",".join(str(k) for k in kinds)]
-    for key in ("offset", "rootdisp", "stale"):
-        if key in m:
-            words.append("%s=%.9f" % (key, seconds(m[key])))
-    if "leap" in m:
-        words.append("leap=%d" % int(m["leap"]))
-    if "kod" in m:
-        words.append("kod=%s" % m["kod"])
+    words = [",".join(f["kinds"])]
+    for key in ("offset", "rootdisp", "stale", "leap", "kod"):
+        if any(_FAULT_ARGS.get(k) == key for k in f["kinds"]):
+            words.append("%s=%.9f" % (key, f[key]) if key in ("offset", "rootdisp", "stale")
+                         else "%s=%s" % (key, f[key]))
     return " ".join(words)
 
 
@@ -472,76 +468,83 @@ def ctl_command(path, text, wait=2.0):
             os.unlink(me)
 
 
+# clock model terms neither refd's virtual clock nor libfaketime reproduce,
+# with their value when off (sim/sim_osc.h)
+_CLOCK_OFF = {"wander": 0.0, "temp_amp": 0.0, "noise": 0.0, "resolution": 1e-9}
+
+
 class Node:
-    """One node (a replica of a template), as the real world needs it."""
+    """One concrete node (replicas expanded by ntpsim), as the real world
+    needs it: a node object of the normalized scenario."""
 
-    def __init__(self, tmpl, name, addr, index):
-        self.tmpl = tmpl                       # the template's mapping from the file
-        self.template = tmpl["name"]
-        self.name = name
-        self.addr = addr                       # scenario address (string)
+    def __init__(self, d):
+        self.norm = d
+        self.template = d["template"]
+        self.name = d["name"]
+        self.addr = d["address"]               # scenario address (string)
         self.real = None                       # 10.200.x.y
-        self.index = index
-        self.kind = tmpl.get("kind", "host")
-        self.conf = tmpl.get("conf", "")
-        clock = tmpl.get("clock") or {}
-        self.clock_offset = seconds(clock.get("offset", 0))
-        self.clock_freq = fraction(clock.get("freq", 0))
-        self.clock_extra = sorted(k for k in clock if k not in ("offset", "freq", "__line__"))
-        self.drift_ppm = tmpl.get("drift_ppm")
-        self.big_first_step = bool(tmpl.get("big_first_step", False))
-        self.start = seconds(tmpl.get("start", 0))
-        self.fault = tmpl.get("fault")
+        self.index = d["index"]
+        self.kind = d["kind"]
+        self.conf = d["conf"] or ""
+        self.clock_offset = d["clock"]["offset"]
+        self.clock_freq = d["clock"]["freq"]
+        self.clock_extra = sorted(k for k, off in _CLOCK_OFF.items() if d["clock"][k] != off)
+        self.drift_ppm = d["drift_ppm"]
+        self.big_first_step = d["big_first_step"]
+        self.start = d["start"]
+        self.fault = d["fault"]
         self.fault_spec = fault_spec(self.fault) if self.fault else None
-        self.impl = tmpl.get("impl")
-        self.discipline = tmpl.get("discipline")   # ntpsim's node key (docs/scenarios.md)
-        # query nodes
-        self.q_servers = list(tmpl.get("servers") or [])
-        at = tmpl.get("at", [0])
-        self.q_at = [seconds(x) for x in (at if isinstance(at, list) else [at])]
-        self.q = query_fields(tmpl, self.kind == "query")
+        self.impl = d["impl"]
+        self.discipline = discipline_words(d)
+        # query nodes: servers by name (or address when named by one)
+        q = d["query"] or {}
+        self.q_servers = [s["name"] or s["address"] for s in q.get("servers", [])]
+        self.q_at = list(d["query_at"] or [0.0])
+        self.q = query_fields(q)
 
 
-def query_fields(m, is_query_node):
-    return {"samples": int(m.get("samples", 4)),
-            "interval": seconds(m.get("interval", 1)),
-            "timeout": seconds(m.get("timeout", 1)),
-            "set": bool(m.get("set", False)),
-            "unprivileged": bool(m.get("unprivileged", is_query_node))}
+def query_fields(q):
+    return {"samples": q.get("samples", 4), "interval": q.get("interval", 1.0),
+            "timeout": q.get("timeout", 1.0), "set": q.get("set", False),
+            "unprivileged": q.get("unprivileged", True)}
+
+
+def discipline_words(d):
+    """A normalized node's clock discipline as the words of ntplab's
+    `discipline` line (the scenario key or the conf's own line, as ntpsim
+    resolved them: name, then the parameters given); None for the
+    default."""
+    disc = d.get("discipline") or {}
+    if not disc.get("configured"):
+        return None
+    words = [disc["configured"]]
+    for p in disc["params"]:
+        if p["value"] is not None:
+            words += [p["name"], str(p["value"])]  # shortest exact
+    return words
 
 
 class Scenario:
-    def __init__(self, path, data):
+    """The scenario to run: the normalized JSON (norm) and, for scaling and
+    the real world's own settings (`real: impl`), the file's mapping."""
+
+    def __init__(self, path, data, norm):
         self.path = str(path)
         self.data = data
-        self.name = data.get("name") or Path(path).stem
-        self.seed = int(data.get("seed", 1))
-        self.duration = seconds(data["duration"])
-        self.sync_bound = seconds(data.get("sync_bound", "1ms"))
-        self.nodes = []
-        self.by_name = {}
+        self.norm = norm
+        self.name = norm["name"]
+        self.seed = norm["seed"]
+        self.duration = norm["duration"]
+        self.sync_bound = norm["sync_bound"]
+        self.nodes = [Node(d) for d in norm["nodes"]]
+        self.by_name = {n.name: n for n in self.nodes}
         self.templates = {}
-        gi = 0
-        for t in data["nodes"]:
-            count = int(t.get("count", 1))
-            base = t.get("address")
-            reps = []
-            for i in range(count):
-                name = t["name"] if count == 1 else "%s%d" % (t["name"], i + 1)
-                if base is not None:
-                    addr = str(ipaddress.ip_address(str(base)) + i)
-                else:
-                    addr = str(ipaddress.ip_address("10.0.0.0") + gi + 1)
-                n = Node(t, name, addr, gi)
-                gi += 1
-                reps.append(n)
-                self.nodes.append(n)
-                self.by_name[name] = n
-            self.templates[t["name"]] = reps
+        for n in self.nodes:
+            self.templates.setdefault(n.template, []).append(n)
         self.by_addr = {n.addr: n for n in self.nodes}
         real = data.get("real") or {}
         self.real_impl = dict(real.get("impl") or {})
-        self.real_time_scale = float(real.get("time_scale", 1))  # ntpsim check: 1..10000
+        self.real_time_scale = norm["real"]["time_scale"]
 
     def resolve(self, name):
         """A node name, a template name or an address -> list of Nodes."""
@@ -554,15 +557,16 @@ class Scenario:
             return [self.by_addr[s]]
         return []
 
+    def named(self, names):
+        """The nodes of a normalized list of names, or all for "any"."""
+        return list(self.nodes) if names == "any" else [self.by_name[x] for x in names]
+
 
 def load_scenario(path):
-    note = validate_with_ntpsim(path)
+    norm = normalize(path)
     with open(path) as f:
         data = yaml.load(f, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
-    if not isinstance(data, dict) or "nodes" not in data or "duration" not in data:
-        raise ScenarioError("%s: not a scenario (needs nodes and duration)" % path)
-    sc = Scenario(path, data)
-    sc.validation_note = note
+    sc = Scenario(path, data, norm)
     return sc
 
 
@@ -916,24 +920,8 @@ def observer_restrict():
     return "restrict %s nomodify notrap nopeer" % OBSERVER
 
 
-def discipline_words(node, conf):
-    """The node's clock discipline as the words of ntplab's `discipline`
-    line: from the scenario key (`discipline: NAME` or `{name: NAME, PARAM:
-    VALUE}`) or the conf's own line; None for the default."""
-    d = node.discipline
-    if isinstance(d, dict):
-        words = [str(d.get("name", ""))]
-        for k, v in d.items():
-            if k not in ("name", "__line__"):
-                words += [str(k), str(v)]
-        return words
-    if d is not None:
-        return [str(d)]
-    return conf.discipline
-
-
 def refd_conf_text(lab, node, conf):
-    disc = discipline_words(node, conf)
+    disc = node.discipline
     lines = list(conf.lines) + (["discipline " + " ".join(disc)] if disc else []) + ["restrict 127.0.0.1", "restrict ::1", observer_restrict(),
                                 "driftfile %s" % lab.path(node.name + ".drift"),
                                 "logfile %s" % lab.path(node.name + ".log")]
@@ -947,7 +935,7 @@ def refd_conf_text(lab, node, conf):
 def ntpd_conf_lines(lab, node, conf):
     lines = list(conf.lines)
     notes = []
-    disc = discipline_words(node, conf)
+    disc = node.discipline
     if disc and disc[0] == "ntpd-daemon":
         lines.append("disable kernel")
         notes.append("ntpd: discipline ntpd-daemon is ntpd's 'disable kernel'")
@@ -979,9 +967,9 @@ def ntpd_conf_lines(lab, node, conf):
 def chrony_conf_lines(node, conf):
     """ntp.conf -> chrony.conf (the subset scenarios use)."""
     lines, notes = [], []
-    if discipline_words(node, conf):
+    if node.discipline:
         notes.append("chrony: discipline %s is ntplab's: chronyd runs its own"
-                     % " ".join(discipline_words(node, conf)))
+                     % " ".join(node.discipline))
     for kind, addr, opts, unit in conf.servers:
         if kind == "local":
             continue
@@ -1072,7 +1060,7 @@ def openntpd_conf_lines(node, conf, serves=False):
             notes.append("openntpd: '%s' dropped%s" % (name, ": " + why if why else
                                                           ": openntpd has no such option"))
 
-    if discipline_words(node, conf):
+    if node.discipline:
         drop("discipline")
     remote = conf.remote_servers()
     if conf.local is not None and not remote:
@@ -1189,225 +1177,62 @@ def openntpd_row(back, p):
 
 
 # --------------------------------------------------------------------------
-# network: links and firewall
+# network: links and firewall, as ntpsim resolved them (each link's model
+# complete, merged on the default; its tc-netem text, or what tc cannot say)
 
 
-_LINK_KEYS_SKIP = ("from", "to", "both", "__line__")
-
-
-def _tc_fields(spec):
-    """A tc-netem string -> the scenario's link fields (what ntpsim reads
-    from `netem:` or a string `default`)."""
-    w = str(spec).split()
-    out = {}
-    i = 0
-
-    def num(k):
-        return i + k < len(w) and _NUM_RE.match(w[i + k]) is not None
-
-    while i < len(w):
-        if w[i] == "delay" and num(1):
-            out["delay"] = w[i + 1]
-            i += 2
-            if num(0) and not w[i].endswith("%"):
-                out["jitter"] = w[i]
-                i += 1
-                if num(0) and w[i].endswith("%"):
-                    out["delay_corr"] = w[i]
-                    i += 1
-        elif w[i] == "distribution" and i + 1 < len(w):
-            out["dist"] = w[i + 1]
-            i += 2
-        elif w[i] in ("loss", "drop") and i + 1 < len(w) and w[i + 1] == "gemodel":
-            i += 2
-            vals = []
-            while num(0) and len(vals) < 4:
-                vals.append(w[i])
-                i += 1
-            out["gemodel"] = " ".join(vals)
-        elif w[i] in ("loss", "drop") and (num(1) or (i + 2 < len(w) and w[i + 1] == "random")):
-            i += 2 if w[i + 1] == "random" else 1
-            out["loss"] = w[i]
-            i += 1
-            if num(0):
-                out["loss_corr"] = w[i]
-                i += 1
-        elif w[i] == "duplicate" and num(1):
-            out["duplicate"] = w[i + 1]
-            i += 2
-        elif w[i] == "reorder" and num(1):
-            out["reorder"] = w[i + 1]
-            i += 2
-            if i + 1 < len(w) and w[i] == "gap":
-                out["reorder_gap"] = w[i + 1]
-                i += 2
-        elif w[i] == "rate" and i + 1 < len(w):
-            out["rate"] = w[i + 1]
-            i += 2
-        else:
-            raise ScenarioError("netem %r: cannot read %r" % (spec, w[i]))
-    return out
-
-
-def merge_link(base, m):
-    """ntpsim's rule (docs/scenarios.md, "A links entry starts from
-    default, field by field"): the fields of entry m override those of base
-    one by one; a `netem:` string replaces base entirely first; loss and
-    gemodel replace each other, delay or jitter an inherited trace."""
-    fields = dict(base or {})
-    if m.get("netem"):
-        fields = _tc_fields(m["netem"])
-    for k, v in m.items():
-        if k in _LINK_KEYS_SKIP or k == "netem":
-            continue
-        if k in ("loss", "loss_corr"):
-            fields.pop("gemodel", None)
-        elif k == "gemodel":
-            fields.pop("loss", None)
-            fields.pop("loss_corr", None)
-        elif k in ("delay", "jitter"):
-            fields.pop("trace", None)
-        fields[k] = v
-    return fields
-
-
-def default_link_fields(sc):
-    net = sc.data.get("network") or {}
-    d = net.get("default")
-    if isinstance(d, dict):
-        return merge_link({}, d)
-    return _tc_fields(d) if d else {}
-
-
-def _gemodel_args(g):
-    """tc's `loss gemodel p [r [1-h [1-k]]]` from the scenario's mapping
-    ({p, r, loss_bad, loss_good}) or positional string."""
-    if isinstance(g, dict):
-        vals = [g[k] for k in ("p", "r", "loss_bad", "loss_good") if k in g]
-    else:
-        vals = str(g).split()
-    return " ".join("%g%%" % (probability(v) * 100) for v in vals)
-
-
-def _extension_in_use(f):
-    """The first of ntplab's link extensions (docs/scenarios.md) that the
-    merged fields f switch on, or None; `extra: none`, `up: always`,
-    `pass_one_in: 1` and `copies` without `duplicate` change nothing."""
-    if f.get("pass_one_in") not in (None, 1, "1"):
-        return "pass_one_in"
-    if f.get("extra") not in (None, "none"):
-        return "extra"
-    if f.get("up") not in (None, "always"):
-        return "up"
-    if f.get("copies") not in (None, 1, "1") and f.get("duplicate") not in (None, 0, "0"):
-        return "copies"
-    return None
-
-
-def link_spec_string(m, base=None):
-    """A scenario link mapping (netem string and/or fields), on top of the
-    fields of base (the network default, or the file's link an event
-    changes) -> tc-netem text, or (None, reason) when it cannot be expressed
-    for ntpnetem."""
-    f = merge_link(base, m)
-    if f.get("trace") is not None:
+def link_spec(params):
+    """A normalized link model -> (tc-netem text for ntpnetem, None), or
+    (None, reason) when tc has no word for one of its settings."""
+    miss = params["tc_missing"]
+    if miss == "trace":
         return None, "delay trace"
-    ext = _extension_in_use(f)
-    if ext:
+    if miss:
         return None, ("ntplab's link field '%s' (ntpsim only: ntpnetem takes tc-netem "
-                      "syntax, which has no word for it)" % ext)
-    parts = []
-    if f.get("delay") is not None or f.get("jitter") is not None:
-        seg = "delay %s" % fmt_tc_time(seconds(f.get("delay") or 0))
-        if f.get("jitter") is not None:
-            seg += " %s" % fmt_tc_time(seconds(f["jitter"]))
-            if f.get("delay_corr") is not None:
-                seg += " %g%%" % (probability(f["delay_corr"]) * 100)
-        if f.get("dist"):
-            seg += " distribution %s" % f["dist"]
-        parts.append(seg)
-    if f.get("down"):
-        parts.append("loss 100%")  # a link that is down keeps its delay
-    elif f.get("loss") is not None:
-        seg = "loss %g%%" % (probability(f["loss"]) * 100)
-        if f.get("loss_corr") is not None:
-            seg += " %g%%" % (probability(f["loss_corr"]) * 100)
-        parts.append(seg)
-    elif f.get("gemodel"):
-        parts.append("loss gemodel " + _gemodel_args(f["gemodel"]))
-    if f.get("duplicate") is not None:
-        parts.append("duplicate %g%%" % (probability(f["duplicate"]) * 100))
-    if f.get("reorder") is not None:
-        seg = "reorder %g%%" % (probability(f["reorder"]) * 100)
-        if f.get("reorder_gap") is not None:
-            seg += " gap %d" % int(f["reorder_gap"])
-        parts.append(seg)
-    if f.get("rate") is not None:
-        parts.append("rate %s" % f["rate"])
-    return " ".join(parts), None
+                      "syntax, which has no word for it)" % miss)
+    return params["tc"], None
 
 
-def _spec_facts(spec):
-    """(delay s, jitter s, other impairment?) of a tc string, roughly."""
-    w = spec.split()
-    delay = jitter = 0.0
-    other = False
-    i = 0
-    while i < len(w):
-        if w[i] == "delay":
-            delay = seconds(w[i + 1])
-            if i + 2 < len(w) and _NUM_RE.match(w[i + 2]) and not w[i + 2].endswith("%"):
-                try:
-                    jitter = seconds(w[i + 2])
-                except ScenarioError:
-                    pass
-        elif w[i] in ("loss", "duplicate", "reorder", "rate", "corrupt"):
-            other = True
-        i += 1
-    return delay, jitter, other
+def _covers(sc, names, n):
+    return names == "any" or n.name in names
+
+
+def file_link(sc, a, b):
+    """(params, source) the file gives the ordered pair of nodes (a, b):
+    the last network.links entry that matches (ntpsim lists a `both`
+    entry's reverse as an entry of its own), else network.default."""
+    net = sc.norm["network"]
+    chosen = (net["default"], "network.default")
+    for e in net["links"]:
+        if _covers(sc, e["from"], a) and _covers(sc, e["to"], b):
+            chosen = (e["params"], "network.links line %s" % e["line"])
+    return chosen
 
 
 def effective_links(sc):
-    """{(src name, dst name): (spec, why, source)} by ntpsim's rule: the last
-    entry of network.links that matches, on top of network.default, else
-    network.default."""
-    net = sc.data.get("network") or {}
-    base = default_link_fields(sc)
-    default_spec, why = link_spec_string({}, base) if base else (None, None)
+    """{(src name, dst name): (spec, why, source, params)}; spec None: no
+    shaping."""
     out = {}
-    entries = []
-    for e in net.get("links") or []:
-        spec, why = link_spec_string(e, base)
-        entries.append((e, spec, why))
     for a in sc.nodes:
         for b in sc.nodes:
-            if a is b:
-                continue
-            chosen = (default_spec, None, "network.default")
-            for e, spec, why in entries:
-                srcs = [a] if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
-                dsts = [b] if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
-                fwd = a in srcs and b in dsts
-                rev = bool(e.get("both")) and b in srcs and a in dsts
-                if fwd or rev:
-                    chosen = (spec, why, "network.links line %s" % e.get("__line__", "?"))
-            out[(a.name, b.name)] = chosen
+            if a is not b:
+                params, src = file_link(sc, a, b)
+                spec, why = link_spec(params)
+                out[(a.name, b.name)] = (spec or None, why, src, params)
     return out
 
 
-def file_link_fields(sc, a_name, b_name):
-    """The link fields the file gives the ordered pair (a, b): the last
-    matching network.links entry on top of the default, else the default."""
-    net = sc.data.get("network") or {}
-    base = default_link_fields(sc)
-    a, b = sc.by_name[a_name], sc.by_name[b_name]
-    fields = base
-    for e in net.get("links") or []:
-        srcs = [a] if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
-        dsts = [b] if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
-        if (a in srcs and b in dsts) or (bool(e.get("both")) and b in srcs and a in dsts):
-            fields = merge_link(base, e)
-    return fields
+def _impaired(p):
+    """A link model does more than delay packets."""
+    return p["down"] or p["ge"] or any(p[k] > 0 for k in ("loss", "duplicate", "reorder", "rate"))
+
+
+def _query_events(sc):
+    return [e for e in sc.norm["events"] if e["kind"] == "query"]
+
+
+def _query_targets(sc, q):
+    return [t for s in q["servers"] for t in sc.resolve(s["name"] or s["address"])]
 
 
 def talking_pairs(sc, confs):
@@ -1426,13 +1251,11 @@ def talking_pairs(sc, confs):
             if t is not None:
                 pairs.add((n.name, t.name))
                 pairs.add((t.name, n.name))
-    for e in sc.data.get("events") or []:
-        if e.get("do") == "query":
-            for s in e.get("servers") or []:
-                for t in sc.resolve(s):
-                    for n in sc.resolve(e.get("node")):
-                        pairs.add((n.name, t.name))
-                        pairs.add((t.name, n.name))
+    for e in _query_events(sc):
+        for t in _query_targets(sc, e["query"]):
+            for name in e["nodes"]:
+                pairs.add((name, t.name))
+                pairs.add((t.name, name))
     return pairs
 
 
@@ -1451,38 +1274,25 @@ def served_nodes(sc, confs):
                 out.add(t.name)
                 if kind == "peer":
                     out.add(n.name)  # symmetric: each serves the other
-    for e in sc.data.get("events") or []:
-        if e.get("do") == "query":
-            for s in e.get("servers") or []:
-                out.update(t.name for t in sc.resolve(s))
+    for e in _query_events(sc):
+        out.update(t.name for t in _query_targets(sc, e["query"]))
     return out
 
 
 def firewall_rules(sc):
-    rules = []
-    for i, r in enumerate(sc.data.get("firewall") or []):
-        rules.append({"name": r.get("name", "rule%d" % (i + 1)), "src": str(r.get("src", "any")),
-                      "dst": str(r.get("dst", "any")), "proto": r.get("proto", "udp"),
-                      "sport": int(r.get("sport", 0)), "dport": int(r.get("dport", 0)),
-                      "action": r.get("action", "drop"), "enabled": bool(r.get("enabled", True)),
-                      "line": r.get("__line__")})
-    return rules
+    """The normalized firewall, each rule's ends with the nodes they cover
+    (None: any)."""
+    return [{"name": r["name"], "src": r["src"], "dst": r["dst"], "proto": r["proto"],
+             "sport": r["sport"], "dport": r["dport"], "action": r["action"],
+             "enabled": r["enabled"], "line": r["line"], "src_nodes": r["src_nodes"],
+             "dst_nodes": r["dst_nodes"]} for r in sc.norm["firewall"]]
 
 
-def _endpoint(sc, s):
-    """'any' | node | address | subnet -> ('any', None) | ('nodes', [Node]) |
-    ('net', 'a.b.c.d/p' in the lab)."""
-    if s in ("any", "*", ""):
+def _endpoint(sc, names):
+    """A rule end's nodes (None: any) -> ('any', None) | ('nodes', [Node])."""
+    if names is None:
         return "any", None
-    nodes = sc.resolve(s)
-    if nodes:
-        return "nodes", nodes
-    try:
-        net = ipaddress.ip_network(s, strict=False)
-    except ValueError:
-        raise ScenarioError("firewall endpoint '%s' is no node, address or subnet" % s)
-    inside = [n for n in sc.nodes if ipaddress.ip_address(n.addr) in net]
-    return "nodes", inside
+    return "nodes", [sc.by_name[x] for x in names]
 
 
 # --------------------------------------------------------------------------
@@ -1517,13 +1327,17 @@ class RealRun:
         self.sublabs = {}       # chrony node -> its Lab (own directory)
         self.stopped_at = {}
         self.events_log = []
+        self.traces = {}        # node name -> its NODE.trace.csv text
         self.fw = firewall_rules(sc)
         self.part = {n.name: 0 for n in sc.nodes}
-        self.scaled, self.scale_notes = scale_scenario(sc.data, self.k, add_iburst)
-        self.duration = seconds(self.scaled["duration"])
+        # The scaled file is an ntpsim scenario (--sim runs it); what runs
+        # here is that file as ntpsim loads it.
         if len(sc.nodes) > MAX_REAL_NODES:
             raise ScenarioError("%d nodes: the real world runs at most %d (one namespace and "
                                 "daemon each)" % (len(sc.nodes), MAX_REAL_NODES))
+        self.scaled, self.scale_notes = scale_scenario(sc.data, self.k, add_iburst)
+        self.norm = sc.norm if self.k <= 1 else normalize_data(self.scaled)
+        self.duration = self.norm["duration"]
         if self.duration > 3500:
             raise ScenarioError("%.0f s real run: at most 3500 s (use --time-scale)"
                                 % self.duration)
@@ -1553,15 +1367,12 @@ class RealRun:
                 self.notes.append("%s: clock %s not reproduced (refd's virtual clock and "
                                   "libfaketime have offset and frequency only)"
                                   % (n.name, ", ".join(n.clock_extra)))
-        # per node, the scaled template's fields
-        tm = {t["name"]: t for t in self.scaled["nodes"]}
-        for n in sc.nodes:
-            t = tm[n.template]
-            n.conf_scaled = t.get("conf", "")
-            n.discipline = t.get("discipline", n.discipline)
-            n.start_scaled = seconds(t.get("start", 0))
-            at = t.get("at", [0])
-            n.q_at_scaled = [seconds(x) for x in (at if isinstance(at, list) else [at])]
+        # per node, the scaled scenario's fields
+        for n, d in zip(sc.nodes, self.norm["nodes"]):
+            n.conf_scaled = d["conf"] or ""
+            n.discipline = discipline_words(d)
+            n.start_scaled = d["start"]
+            n.q_at_scaled = list(d["query_at"] or [0.0])
         for n in sc.nodes:
             slew = abs(n.clock_offset) / 500e-6  # s at ntpd's 500 ppm slew limit
             stepout = DEFAULT_STEPOUT / self.k
@@ -1714,8 +1525,8 @@ table inet ntplab {
         for r in self.fw:
             if not r["enabled"]:
                 continue
-            skind, snodes = _endpoint(sc, r["src"])
-            dkind, dnodes = _endpoint(sc, r["dst"])
+            skind, snodes = _endpoint(sc, r["src_nodes"])
+            dkind, dnodes = _endpoint(sc, r["dst_nodes"])
             verdict = {"drop": "drop", "reject": "reject", "accept": "accept"}[r["action"]]
             if skind == "nodes":
                 for src in snodes:
@@ -1760,15 +1571,15 @@ table inet ntplab {
         plan = {}
         links = effective_links(self.sc)
         pairs = talking_pairs(self.sc, self.confs)
-        for (a, b), (spec, why, src) in sorted(links.items()):
+        for (a, b), (spec, why, src, params) in sorted(links.items()):
             if (a, b) not in pairs or spec is None:
                 continue
             if why:
                 self.notes.append("link %s->%s (%s): %s cannot be shaped for real: not applied"
                                   % (a, b, src, why))
                 continue
-            delay, jitter, other = _spec_facts(spec)
-            if not other and delay + jitter < NETEM_MIN_DELAY:
+            jitter = params["jitter"] if params["dist"] != "constant" else 0.0
+            if not _impaired(params) and params["delay"] + jitter < NETEM_MIN_DELAY:
                 self.notes.append(
                     "link %s->%s '%s' (%s) not shaped: below %s, ntpnetem's user-space "
                     "release is late by 0.1-0.3 ms (docs/ntpnetem.8.md), as much as the "
@@ -2026,17 +1837,17 @@ table inet ntplab {
             else:
                 for t in n.q_at_scaled:
                     add(t, "query-node", n)
-        for e, oe in zip(self.scaled.get("events") or [], self.sc.data.get("events") or []):
-            e = dict(e, __line__=oe.get("__line__"))  # the line in the scenario file
-            at = seconds(e["at"])
-            times = [at]
-            if e.get("every"):
-                every = seconds(e["every"])
-                until = seconds(e.get("until", self.duration))
-                t = at + every
-                while t <= min(until, self.duration) + 1e-9 and len(times) < 10000:
+        # the scaled scenario's events, with the lines of the file's own
+        # (ntpsim lists both in the same order)
+        for e, oe in zip(self.norm["events"], self.sc.norm["events"]):
+            e = dict(e, line=oe["line"])
+            times = [e["at"]]
+            if e["every"]:
+                until = min(e["until"] or self.duration, self.duration)
+                t = e["at"] + e["every"]
+                while t <= until + 1e-9 and len(times) < 10000:
                     times.append(t)
-                    t += every
+                    t += e["every"]
             for t in times:
                 add(t, "event", e)
         ev.sort(key=lambda x: (x[0], x[1]))
@@ -2044,64 +1855,65 @@ table inet ntplab {
 
     def do_event(self, e):
         sc = self.sc
-        what = e["do"]
-        line = e.get("__line__")
+        what = e["kind"]
+        line = e["line"]
         if what in ("firewall-on", "firewall-off"):
-            hit = [r for r in self.fw if r["name"] == e["rule"]]
-            for r in hit:
-                r["enabled"] = what == "firewall-on"
+            rule = e["rule_name"]
+            for r in self.fw:
+                if r["name"] == rule:
+                    r["enabled"] = what == "firewall-on"
             self.apply_filters()
-            self.ev("firewall rule %s %s" % (e["rule"], "on" if what == "firewall-on" else "off"))
+            self.ev("firewall rule %s %s" % (rule, "on" if what == "firewall-on" else "off"))
         elif what == "partition":
-            groups = e.get("groups") or [e.get("nodes") or []]
             nxt = max(self.part.values()) + 1
-            for g in groups:
+            for g in e["groups"]:
                 for name in g:
-                    for n in sc.resolve(name):
-                        self.part[n.name] = nxt
+                    self.part[name] = nxt
                 nxt += 1
             self.apply_filters()
-            self.ev("network partitioned: %s" % groups)
+            self.ev("network partitioned: %s" % e["groups"])
         elif what == "heal":
             for k in self.part:
                 self.part[k] = 0
             self.apply_filters()
             self.ev("partition healed")
         elif what == "stop":
-            for n in sc.resolve(e["node"]):
+            for n in sc.named(e["nodes"]):
                 self.stop_node(n)
         elif what == "start":
-            for n in sc.resolve(e["node"]):
+            for n in sc.named(e["nodes"]):
                 self.restart_node(n)
         elif what == "link":
-            m = {k: v for k, v in e.items() if k not in ("at", "do", "every", "until")}
-            srcs = sc.nodes if e.get("from") in ("*", None) else sc.resolve(e.get("from"))
-            dsts = sc.nodes if e.get("to") in ("*", None) else sc.resolve(e.get("to"))
-            pairs = [(a.name, b.name) for a in srcs for b in dsts if a is not b]
-            if e.get("both"):
-                pairs += [(b, a) for a, b in pairs]
-            # an event starts from what the file gives these links (ntpsim's
-            # rule); the file's entry for the first pair stands for all
-            base = (file_link_fields(sc, *pairs[0]) if pairs else default_link_fields(sc))
-            spec, why = link_spec_string(m, base)
-            if why:
-                self.skip_event(line, what, "%s cannot be shaped for real" % why)
-                return
-            for key in pairs:
-                if key in self.shapers:
-                    self.stop_shaper(key)
-                    self.start_shaper(key[0], key[1], spec)
-                elif key in talking_pairs(sc, self.confs):
-                    self.start_shaper(key[0], key[1], spec)
+            self.change_links(e)
         elif what == "query":
-            q = query_fields(e, False)
-            for n in sc.resolve(e["node"]):
-                self.run_query(n, e.get("servers") or [], q)
+            for n in sc.named(e["nodes"]):
+                self.run_query(n, [s["name"] or s["address"] for s in e["query"]["servers"]],
+                               query_fields(e["query"]))
         elif what in ("step", "freq", "fault"):
-            for n in sc.resolve(e["node"]):
+            for n in sc.named(e["nodes"]):
                 self.disturb(n, what, e, line)
         else:
             self.skip_event(line, what, "unknown event")
+
+    def change_links(self, e):
+        """A link event: ntpsim gives its links the model it lists (the
+        file's model for them, changed by the event's fields)."""
+        sc = self.sc
+        pairs = [(a.name, b.name) for a in sc.named(e["from"]) for b in sc.named(e["to"])
+                 if a is not b]
+        if e["both"]:
+            pairs += [(b, a) for a, b in pairs]
+        spec, why = link_spec(e["params"])
+        if why:
+            self.skip_event(e["line"], "link", "%s cannot be shaped for real" % why)
+            return
+        for key in pairs:
+            if key in self.shapers:
+                self.stop_shaper(key)
+                if spec:
+                    self.start_shaper(key[0], key[1], spec)
+            elif spec and key in talking_pairs(sc, self.confs):
+                self.start_shaper(key[0], key[1], spec)
 
     def disturb(self, n, what, e, line):
         """A step, freq or fault event on node n: refd takes it on its control
@@ -2118,18 +1930,18 @@ table inet ntplab {
                     % (what, n.name, line))
             return
         if what == "step":
-            cmd = "step %.9f" % seconds(e["by"])
+            cmd = "step %.9f" % e["by"]
         elif what == "freq":
-            cmd = "freq %.12g" % fraction(e["freq"])
+            cmd = "freq %.12g" % e["freq"]
         else:
-            cmd = "fault " + fault_spec(e)
+            cmd = "fault " + fault_spec(e["fault"])
         answer = ctl_command(self.ctl_path(n), cmd)
         if not answer.startswith("ok: "):
             raise ScenarioError("event %s (line %s) on %s: refd answered %r to %r"
                                 % (what, line, n.name, answer, cmd))
         # a restart (start event) keeps what the events made of the node
         if what == "freq":
-            n.clock_freq = fraction(e["freq"])
+            n.clock_freq = e["freq"]
         elif what == "fault":
             n.fault_spec = None if cmd == "fault none" else cmd[len("fault "):]
         self.ev("%s: %s -> %s" % (n.name, cmd, answer))
@@ -2233,7 +2045,10 @@ table inet ntplab {
         if targets:
             self.sampler.stop()
         self.wall = time.monotonic() - wall0
-        return self.report(end_t)
+        rep = self.report(end_t)
+        for name, text in self.traces.items():  # ntpsim's layout, for overlaid plots
+            self.lab.write(name + ".trace.csv", text)
+        return rep
 
     def read_out(self):
         out = {}
@@ -2439,38 +2254,22 @@ table inet ntplab {
         rep["packets"]["dropped"] = self.drops.get(n.name, 0) + sum(
             ((h.get("stats") or {}).get("dropped") or 0)
             for (a, _), sh in self.shapers.items() if a == n.name for h in sh["history"])
+        rep["exited"] = None
         if n.kind == "query":
             q = self.queries.get(n.name, [])
             rep["query"] = q[-1] if q else None
             rep["queries"] = q
+            rep["running"] = False
+            rep["metrics"], _ = node_metrics([], self.sc.sync_bound, [], self.duration,
+                                             rep["packets"], None)
+            rep["metrics"]["steps"] = None
             return rep
         samples = self.node_samples(n, obs)
         steps, events = self.parse_log(n)
-        sync_t = None
-        good_from = None
-        for t, off, _, _, peer in samples:
-            # ntpsim's "sync time": a system peer and |offset| < sync_bound
-            # from then on
-            if peer and off is not None and abs(off) < self.sc.sync_bound:
-                if good_from is None:
-                    good_from = t
-            else:
-                good_from = None
-        sync_t = good_from
-        offs = [(t, off) for t, off, _, _, _ in samples if off is not None]
-        after = [abs(o) for t, o in offs if sync_t is not None and t >= sync_t]
+        self.traces[n.name] = trace_csv(obs.get(n.name, []), steps)
         rep.update({
             "running": fin.get("alive", False),
-            "synced": sync_t is not None,
-            "sync_time": sync_t,
-            "offset_rms_after_sync": math.sqrt(sum(x * x for x in after) / len(after))
-            if after else None,
-            "offset_max_after_sync": max(after) if after else None,
-            "offset_max": max((abs(o) for _, o in offs), default=None),
-            "offset_end": offs[-1][1] if offs else None,
             "offset_source": self._offset_source(n),
-            "steps": len(steps),
-            "last_step": steps[-1][1] if steps else None,
             "step_times": [t for t, _ in steps],
             "samples": len(samples),
             "unanswered_samples": sum(1 for s in samples if s[1] is None),
@@ -2519,6 +2318,12 @@ table inet ntplab {
             rep["chrony_tracking"] = fin["tracking"]
         rep["events"] = [{"t": t, "name": nm, "reason": rs, "address": a}
                          for t, nm, rs, a in events][:400]
+        m, rep["stability"] = node_metrics(samples, self.sc.sync_bound, steps, self.duration,
+                                           rep["packets"], rep.pop("estimated_offset_end", None))
+        rep["metrics"] = m
+        rep["synced"] = m["sync_time"] is not None
+        rep["system"] = {"stratum": rep.get("stratum"), "leap": rep.get("leap"),
+                         "poll": None, "system_peer": syspeer}
         return rep
 
     def _offset_source(self, n):
@@ -2568,6 +2373,8 @@ table inet ntplab {
         return peers, syspeer
 
     def report(self, end_t):
+        """report.json schema_version 1 (docs/report.schema.json), with what
+        only the real world has under "realnet"."""
         obs = self.observer_rows()
         nodes = [self.node_report(n, obs, end_t) for n in self.sc.nodes]
         by = {r["name"]: r for r in nodes}
@@ -2578,26 +2385,54 @@ table inet ntplab {
         for (a, b), s in self.shapers.items():
             links["%s->%s" % (a, b)] = s["history"]
         return {
+            "schema_version": 1,
+            "tool": tool_info(),
             "world": "real",
-            "scenario": self.sc.name,
-            "file": self.sc.path,
+            "scenario": {"name": self.sc.name, "file": self.sc.path,
+                         "sha256": file_sha256(self.sc.path), "effective": self.norm},
             "seed": self.seed,
+            "start_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.t0_wall))
+            + (".%06d" % int((self.t0_wall % 1) * 1e6)),
             "duration": self.duration,
-            "duration_scenario": self.sc.duration,
-            "time_scale": self.k,
-            "scaled": self.scale_notes,
             "result": result,
+            "summary": {"checks": len(checks), "failed": sum(1 for c in evaluated
+                                                             if not c["pass"]),
+                        "skipped": len(checks) - len(evaluated), "nodes_total": len(nodes),
+                        "events": len(self.events_log)},
             "checks": checks,
-            "skipped": [c for c in checks if c.get("skipped")] + self.skipped,
             "nodes": nodes,
-            "links": links,
-            "firewall": self.fw,
-            "notes": self.notes,
-            "events_log": self.events_log,
-            "address_map": {n.addr: n.real for n in self.sc.nodes},
-            "wall_time": round(getattr(self, "wall", 0.0), 1),
-            "validation": self.sc.validation_note,
+            "realnet": {
+                "duration_scenario": self.sc.duration,
+                "time_scale": self.k,
+                "scaled": self.scale_notes,
+                "skipped": [c for c in checks if c.get("skipped")] + self.skipped,
+                "links": links,
+                "firewall": self.fw,
+                "notes": self.notes,
+                "events_log": self.events_log,
+                "address_map": {n.addr: n.real for n in self.sc.nodes},
+                "wall_time": round(getattr(self, "wall", 0.0), 1),
+            },
         }
+
+
+def tool_info():
+    """{name, version, commit}: the project's version (CMakeLists.txt) and
+    the repository's commit, null when git cannot tell."""
+    m = re.search(r"project\(ntplab VERSION (\S+)",
+                  (nl.REPO / "CMakeLists.txt").read_text(errors="replace"))
+    try:
+        r = subprocess.run(["git", "-C", str(nl.REPO), "rev-parse", "HEAD"], capture_output=True,
+                           text=True, timeout=10, stdin=subprocess.DEVNULL)
+        commit = r.stdout.strip() if r.returncode == 0 else None
+    except OSError:
+        commit = None
+    return {"name": "realnet", "version": m.group(1) if m else None, "commit": commit or None}
+
+
+def file_sha256(path):
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def tally_reason(t):
@@ -2661,50 +2496,12 @@ def _log_time(line):
 # checks
 
 
-def _check_label(run, c, who):
-    """The label ntpsim gives the check (sim_scenario.c label_check)."""
-    k = c["check"]
-    lab = "%s %s" % (k, who)
-    if k == "synced":
-        lab += " within %g s (|offset| < %s)" % (
-            seconds(c["within"]), fmt_s(seconds(c.get("bound", "1ms"))))
-    elif k == "offset":
-        lab += " |offset| < %s after %g s" % (fmt_s(seconds(c["max"])),
-                                              seconds(c.get("after", 0)))
-    elif k == "rms":
-        lab += " rms offset < %s over [%g s, %s]" % (
-            fmt_s(seconds(c["max"])), seconds(c.get("from", 0)),
-            "%g s" % seconds(c["to"]) if "to" in c else "end")
-    elif k == "freq":
-        lab += " |freq error| < %g ppm after %g s" % (fraction(c["max"]) * 1e6,
-                                                      seconds(c.get("after", 0)))
-    elif k in ("steps", "event", "packets"):
-        if k == "event":
-            lab += " %s%s" % (c["name"], " '%s'" % c["reason"] if c.get("reason") else "")
-        if k == "packets":
-            lab += " %s" % c["dir"]
-        lo, hi = _count_range(c)
-        lab += " == %d" % lo if lo == hi else (" >= %d" % lo if hi is None
-                                               else " in [%d, %d]" % (lo, hi))
-    elif k == "rejected":
-        lab += " source %s '%s'" % (c["source"], c.get("reason", ""))
-    elif k == "selected":
-        lab += " source %s" % c["source"]
-    elif k == "query":
-        lab += " result '%s'" % c["result"]
-    elif k == "bound":
-        lab += " held >= %g%% of synced time" % (probability(c["min_fraction"]) * 100)
-    return lab
+def _count_range(p):
+    return p["min"], p["max"]
 
 
-def _count_range(c):
-    if "count" in c:
-        return int(c["count"]), int(c["count"])
-    return int(c.get("min", 0)), (int(c["max"]) if "max" in c else None)
-
-
-def _count_verdict(cnt, c, what, extra=""):
-    lo, hi = _count_range(c)
+def _count_verdict(cnt, p, what, extra=""):
+    lo, hi = _count_range(p)
     ok = cnt >= lo and (hi is None or cnt <= hi)
     det = "%d %s%s" % (cnt, what, extra)
     if not ok:
@@ -2713,17 +2510,45 @@ def _count_verdict(cnt, c, what, extra=""):
     return {"pass": ok, "measured": cnt, "detail": det}
 
 
+# report.json v1 (docs/report.schema.json): the number each kind compares,
+# and its unit
+_LIMITS = {"synced": ("within", "s"), "offset": ("max", "s"), "rms": ("max", "s"),
+           "freq": ("max", "ppm"), "bound": ("min_fraction", "fraction")}
+
+
+def check_limit(c):
+    """(limit, unit) of a normalized check."""
+    k, p = c["kind"], c["params"]
+    if k in _LIMITS:
+        key, unit = _LIMITS[k]
+        v = p.get(key)
+        return (v * 1e6 if unit == "ppm" and v is not None else v), unit
+    if k in ("steps", "event", "packets", "log"):
+        return (p["max"] if p["max"] is not None else p["min"]), "count"
+    return None, None
+
+
+def _check_node(sc, names):
+    """How the report names a check's nodes: the node, or the template all
+    of them are replicas of."""
+    if len(names) == 1:
+        return names[0]
+    tmpl = {sc.by_name[x].template for x in names}
+    return tmpl.pop() if len(tmpl) == 1 else ",".join(names)
+
+
 def evaluate_checks(run, by, obs):
-    """Every check of the (scaled) scenario: a verdict, or skipped with why.
-    A check on a template passes only if every replica passes; the report
-    names the first failing one, as ntpsim does."""
+    """Every check of the (scaled) scenario as ntpsim loaded it: a verdict,
+    or skipped with why.  A check on a template passes only if every replica
+    passes; the report names the first failing one, as ntpsim does."""
     out = []
     sc = run.sc
-    for c, oc in zip(run.scaled.get("checks") or [], sc.data.get("checks") or []):
-        nodes = sc.resolve(c["node"])
-        who = nodes[0].name if len(nodes) == 1 else "%s (%d nodes)" % (c["node"], len(nodes))
-        res = {"line": oc.get("__line__"), "label": _check_label(run, c, who),
-               "check": c["check"], "node": c["node"]}
+    for i, (c, oc) in enumerate(zip(run.norm["checks"], sc.norm["checks"])):
+        nodes = sc.named(c["nodes"])
+        limit, unit = check_limit(c)
+        res = {"index": i, "line": oc["line"], "kind": c["kind"],
+               "node": _check_node(sc, c["nodes"]), "label": c["label"],
+               "params": c["params"], "limit": limit, "unit": unit}
         verdicts = []
         skip = None
         for n in nodes:
@@ -2734,6 +2559,7 @@ def evaluate_checks(run, by, obs):
             verdicts.append((n, v))
         if skip or not verdicts:
             res.update({"skipped": True, "pass": None, "measured": None,
+                        "detail": "skipped: %s" % (skip or "no node"),
                         "reason": skip or "no node"})
         else:
             bad = [x for x in verdicts if not x[1]["pass"]]
@@ -2746,8 +2572,8 @@ def evaluate_checks(run, by, obs):
 
 
 def _judge_synced(run, c, n, obs):
-    within = seconds(c["within"])
-    bound = seconds(c.get("bound", "1ms"))  # docs/scenarios.md: default 1 ms
+    p = c["params"]
+    within, bound = p["within"], p["bound"]
     good = bad = None
     for t, off, _, _, peer in run.node_samples(n, obs):
         if peer and off is not None and abs(off) < bound:
@@ -2774,9 +2600,10 @@ def _judge_synced(run, c, n, obs):
 
 
 def _judge_offset(run, c, n, obs, rms):
-    lo = seconds(c.get("after", c.get("from", 0)))
-    hi = seconds(c["to"]) if "to" in c else float("inf")
-    mx = seconds(c["max"])
+    p = c["params"]
+    lo = p["after"] if "after" in p else p["from"]
+    hi = p.get("to") if p.get("to") is not None else float("inf")
+    mx = p["max"] if p["max"] is not None else float("inf")
     s = [(t, o) for t, o, _, _, _ in run.node_samples(n, obs) if o is not None]
     win = [(t, o) for t, o in s if lo <= t <= hi]
     if not win:
@@ -2805,21 +2632,15 @@ def _judge_offset(run, c, n, obs, rms):
 
 
 def _judge_peers(run, c, n, rep, obs):
-    src = str(c["source"])
-    tgt = run.sc.resolve(src)
-    if tgt:
-        want = tgt[0].addr
-    elif src.startswith("127.127.") or src == "LOCAL":
-        want = "LOCAL(0)"
-    else:
-        want = src
+    # ntpsim resolved the source to an address; none: a local clock driver
+    want = (c["params"]["source"] or {}).get("address") or "LOCAL(0)"
 
     def is_src(r):
         rem = r["remote"]
         return rem == want or (want == "LOCAL(0)" and (rem.startswith("LOCAL") or
                                                       rem.startswith("127.127.")))
     fin = rep.get("peers") or []
-    if c["check"] == "selected":
+    if c["kind"] == "selected":
         rows = [r for r in fin if is_src(r)]
         if not rows:
             return {"pass": False, "measured": None,
@@ -2828,7 +2649,7 @@ def _judge_peers(run, c, n, rep, obs):
         return {"pass": ok, "measured": None, "detail": "%s at the end ('%s' %s)" % (
             "system peer" if ok else "not the system peer", rows[0]["tally"],
             rows[0]["reason"])}
-    text = c.get("reason", "")
+    text = c["params"]["reason"]
     hist = run.peer_history(n, obs) + [(round(run.duration, 3), [dict(p) for p in fin])]
     last = None
     for t, rows in hist:
@@ -2856,15 +2677,16 @@ def _judge_bound(run, c, n, obs):
     if span <= 0:
         return {"pass": False, "measured": None, "detail": "never claimed synchronisation"}
     frac = held / span
-    mf = probability(c["min_fraction"])
+    mf = c["params"]["min_fraction"]
     return {"pass": frac >= mf, "measured": frac,
             "detail": "|offset| <= root distance %.2f%% of %.1f s claimed synced%s"
             % (frac * 100, span, "" if frac >= mf else ", below the minimum")}
 
 
 def judge(run, c, n, rep, obs):
-    """One node's verdict for check c: {pass, measured, detail} or {skip}."""
-    k = c["check"]
+    """One node's verdict for normalized check c: {pass, measured, detail}
+    or {skip}."""
+    k, p = c["kind"], c["params"]
     if rep is None:
         return {"skip": "node not run"}
     if n.kind == "query" and k not in ("query", "packets"):
@@ -2883,14 +2705,15 @@ def judge(run, c, n, rep, obs):
             return {"skip": "ntpd runs on the machine's clock, which it may not step "
                             "(capsh drops cap_sys_time; a client has 'disable ntp')"}
         extra = ""
-        if rep.get("last_step") is not None:
-            extra = " (last %+.6f s at %s s)" % (rep["last_step"], rep["step_times"][-1])
+        if rep["metrics"]["last_step"] is not None:
+            extra = " (last %+.6f s at %s s)" % (rep["metrics"]["last_step"],
+                                                 rep["step_times"][-1])
         if n.impl == "chrony":
             extra += " [chronyd -x: corrections > 0.128 s, applied at once by its null driver]"
         if n.impl == "openntpd":
             extra += (" [openntpd runs without -s: it never sets the clock, it slews every "
                       "correction with adjtime]")
-        return _count_verdict(rep["steps"], c, "steps", extra)
+        return _count_verdict(rep["metrics"]["steps"], p, "steps", extra)
     if k in ("rejected", "selected"):
         return _judge_peers(run, c, n, rep, obs)
     if k == "event":
@@ -2899,25 +2722,25 @@ def judge(run, c, n, rep, obs):
         if n.impl == "openntpd":
             return {"skip": "openntpd has no ntpd event log (it logs 'peer ... now valid' and "
                             "'clock is now synced', without times)"}
-        hits = [e for e in rep["events"] if e["name"] == c["name"] and
-                c.get("reason", "").lower() in e["reason"].lower()]
+        hits = [e for e in rep["events"] if e["name"] == p["name"] and
+                p["reason"].lower() in e["reason"].lower()]
         extra = " (first at %s s: %s)" % (hits[0]["t"], hits[0]["reason"][:95]) if hits else ""
-        return _count_verdict(len(hits), c, "events", extra)
+        return _count_verdict(len(hits), p, "events", extra)
     if k == "packets":
-        cnt = (rep.get("packets") or {}).get(c["dir"])
+        cnt = (rep.get("packets") or {}).get(p["dir"])
         if cnt is None:
             return {"skip": "no packet counter read"}
         how = {"sent": "nft counter on its egress",
                "received": "nft counter on its ingress, after the firewall",
                "dropped": "its packets dropped by firewall/partition rules, counted per "
-                          "sender, and by ntpnetem"}[c["dir"]]
-        return _count_verdict(cnt, c, "packets", " (%s; the observer's probes excluded)" % how)
+                          "sender, and by ntpnetem"}[p["dir"]]
+        return _count_verdict(cnt, p, "packets", " (%s; the observer's probes excluded)" % how)
     if k == "query":
         q = run.queries.get(n.name)
         if not q:
             return {"pass": False, "measured": None, "detail": "result: no query ran"}
         res = q[-1]["result"]
-        return {"pass": c["result"].lower() in res.lower(), "measured": None,
+        return {"pass": p["result"].lower() in res.lower(), "measured": None,
                 "detail": "result: %s" % res}
     if k == "freq":
         return {"skip": "the frequency error of a real daemon's clock cannot be told apart from "
@@ -2925,6 +2748,175 @@ def judge(run, c, n, rep, obs):
     if k == "bound":
         return _judge_bound(run, c, n, obs)
     return {"skip": "unknown check '%s'" % k}
+
+
+# --------------------------------------------------------------------------
+# report.json v1: per-node metrics and stability from the observed samples
+# (docs/report.schema.json; the same keys ntpsim writes)
+
+METRIC_KEYS = ("sync_time", "first_sync_time", "offset_rms", "offset_max", "offset_p50",
+               "offset_p95", "offset_p99", "offset_max_all", "offset_end",
+               "estimated_offset_end", "freq_error_end_ppm", "freq_error_rms_ppm",
+               "bound_held_fraction", "claimed_sync_seconds", "worst_bound_excess", "steps",
+               "last_step", "packets_sent", "packets_received", "packets_lost",
+               "packets_duplicated", "packets_per_hour", "falseticker_reject_time")
+STABILITY_TAU0 = 1.0  # s, grid step (docs/outputs.md "Stability metrics"; a real run is short)
+
+
+def percentile(sorted_values, q):
+    """The q-quantile (0..1) of sorted values: Hyndman & Fan type 7, as
+    ntpsim (docs/outputs.md)."""
+    if not sorted_values:
+        return None
+    h = q * (len(sorted_values) - 1)
+    i = int(math.floor(h))
+    j = min(i + 1, len(sorted_values) - 1)
+    return sorted_values[i] + (sorted_values[j] - sorted_values[i]) * (h - i)
+
+
+def sync_times(samples, bound):
+    """(first, final) start of the runs with a system peer and |offset| <
+    bound: the first time synced, and the start of the run that lasts to
+    the end (None: not synced at the end)."""
+    first = good = None
+    for t, off, _, _, peer in samples:
+        if peer and off is not None and abs(off) < bound:
+            if good is None:
+                good = t
+            if first is None:
+                first = t
+        else:
+            good = None
+    return first, good
+
+
+def bound_stats(samples):
+    """(held fraction, claimed seconds, worst excess) of |offset| <= the
+    advertised root distance while the node claims sync (a sample's state
+    holds until the next one, as ntpsim's bound check)."""
+    held = span = 0.0
+    worst = None
+    for (t1, o1, c1, b1, _), (t2, _, _, _, _) in zip(samples, samples[1:]):
+        if c1 and o1 is not None and b1 is not None:
+            span += t2 - t1
+            if abs(o1) <= b1:
+                held += t2 - t1
+            worst = abs(o1) - b1 if worst is None else max(worst, abs(o1) - b1)
+    return (held / span if span > 0 else None), span, worst
+
+
+def grid(points, duration, tau0=STABILITY_TAU0):
+    """The time error on ntpsim's grid t_k = k tau0 (docs/outputs.md):
+    linear between samples, the first sample's value before it, nothing
+    after the last.  points: [(t, x)] in time order.  Returns [(t_k, x_k)]."""
+    out, j = [], 0
+    if not points:
+        return out
+    for k in range(int(math.floor(duration / tau0)) + 1):
+        t = k * tau0
+        if t > points[-1][0]:
+            break
+        while j + 1 < len(points) and points[j + 1][0] <= t:
+            j += 1
+        t1, x1 = points[j]
+        if t <= t1 or j + 1 == len(points):
+            out.append((t, x1))
+        else:
+            t2, x2 = points[j + 1]
+            out.append((t, x1 + (x2 - x1) * (t - t1) / (t2 - t1)))
+    return out
+
+
+def stability_taus(duration, tau0=STABILITY_TAU0):
+    """m = 1, 2, 5, 10, ... while m <= n_grid - 1 (docs/outputs.md)."""
+    n_grid = int(math.floor(duration / tau0)) + 1
+    ms, dec = [], 1
+    while True:
+        for f in (1, 2, 5):
+            if f * dec > n_grid - 1:
+                return ms
+            ms.append(f * dec)
+        dec *= 10
+
+
+def stability(x, ms, tau0=STABILITY_TAU0):
+    """Overlapping ADEV, TDEV and MTIE (ITU-T G.810 Appendix II; the
+    formulas of docs/outputs.md) of the settled time error x (s) at tau =
+    m tau0; None where x is too short (ADEV, TDEV: N >= 3m; MTIE: N >= m+1)."""
+    n = len(x)
+    adev, tdev, mtie = [], [], []
+    for m in ms:
+        if n >= 3 * m:
+            d = [x[i + 2 * m] - 2 * x[i + m] + x[i] for i in range(n - 2 * m)]
+            adev.append(math.sqrt(sum(v * v for v in d) / (2.0 * (m * tau0) ** 2 * (n - 2 * m))))
+            acc = sum(sum(d[j:j + m]) ** 2 for j in range(n - 3 * m + 1))
+            tdev.append(math.sqrt(acc / (6.0 * m * m * (n - 3 * m + 1))))
+        else:
+            adev.append(None)
+            tdev.append(None)
+        mtie.append(max(max(x[i:i + m + 1]) - min(x[i:i + m + 1]) for i in range(n - m))
+                    if n >= m + 1 else None)
+    return {"tau0": tau0, "taus": [m * tau0 for m in ms], "adev": adev, "tdev": tdev,
+            "mtie": mtie}
+
+
+def node_metrics(samples, sync_bound, steps, duration, packets, est_end):
+    """The v1 metrics a real run can measure, and its stability; null what
+    it cannot (the frequency error of a real clock, duplicates, a
+    falseticker's rejection time).  Level and stability statistics are over
+    the settled part of the 1 s grid, as ntpsim's."""
+    m = dict.fromkeys(METRIC_KEYS)
+    first, final = sync_times(samples, sync_bound)
+    offs = [(t, o) for t, o, _, _, _ in samples if o is not None]
+    settled = [x for t, x in grid(offs, duration) if first is not None and t >= first]
+    level = sorted(abs(x) for x in settled)
+    m.update({"sync_time": final, "first_sync_time": first, "steps": len(steps),
+              "last_step": steps[-1][1] if steps else None,
+              "offset_max_all": max((abs(o) for _, o in offs), default=None),
+              "offset_end": offs[-1][1] if offs else None, "estimated_offset_end": est_end})
+    if level:
+        m.update({"offset_rms": math.sqrt(sum(x * x for x in level) / len(level)),
+                  "offset_max": level[-1], "offset_p50": percentile(level, 0.50),
+                  "offset_p95": percentile(level, 0.95),
+                  "offset_p99": percentile(level, 0.99)})
+    held, span, worst = bound_stats(samples)
+    m.update({"bound_held_fraction": held, "claimed_sync_seconds": span,
+              "worst_bound_excess": worst})
+    sent, recv = packets.get("sent"), packets.get("received")
+    m.update({"packets_sent": sent, "packets_received": recv,
+              "packets_lost": packets.get("dropped")})
+    if sent is not None and recv is not None and duration > 0:
+        m["packets_per_hour"] = (sent + recv) * 3600.0 / duration
+    return m, stability(settled, stability_taus(duration))
+
+
+TRACE_HEADER = ("t,offset,est_offset,bound,freq_err_ppm,freq_ppm,poll,reach,stratum,leap,"
+                "sys_peer,state,steps")
+
+
+def _csv(v, fmt):
+    return "" if v is None else fmt % v
+
+
+def trace_csv(rows, steps):
+    """ntpsim's NODE.trace.csv layout from observer rows ({t, offset, leap,
+    stratum, rootdelay, rootdisp, sys_src, poll, ...}); empty fields for what
+    the real world does not know (its estimate, the true frequency error,
+    the discipline state).  steps: [(t, size)], counted up to each row."""
+    out = [TRACE_HEADER]
+    step_t = sorted(t for t, _ in steps if t is not None)
+    for d in rows:
+        if not d.get("answered", True) or d.get("offset") is None:
+            continue
+        claims = d["leap"] != 3 and 1 <= d["stratum"] <= 15
+        bound = d["rootdelay"] / 2 + d["rootdisp"] if claims else None
+        peer = d.get("sys_src")
+        out.append(",".join([
+            "%.6f" % d["t"], "%.9f" % d["offset"], "", _csv(bound, "%.9f"), "", "",
+            _csv(d.get("poll"), "%d"), "", "%d" % d["stratum"], "%d" % d["leap"],
+            "" if peer is None else ("1" if peer else "0"), "",
+            "%d" % sum(1 for t in step_t if t <= d["t"])]))
+    return "\n".join(out) + "\n"
 
 
 # --------------------------------------------------------------------------
@@ -3003,17 +2995,19 @@ def side_by_side(real, sim):
             rows.append((n["name"], "query", sq, q))
             continue
         s = simn.get(n["name"], {})
+        sm, m = s.get("metrics") or {}, n["metrics"]
         rows.append((n["name"], "impl", "ntplab core", n["impl"]))
-        rows.append((n["name"], "sync time (s)", s.get("sync_time"), n.get("sync_time")))
-        rows.append((n["name"], "steps", s.get("steps"), n.get("steps")))
-        rows.append((n["name"], "last step (s)", s.get("last_step"), n.get("last_step")))
+        for what, key in (("sync time (s)", "sync_time"), ("steps", "steps"),
+                          ("last step (s)", "last_step")):
+            rows.append((n["name"], what, sm.get(key), m[key]))
         st = steps_at.get(n["name"])
         rows.append((n["name"], "last step at (s)", st[-1] if st else None,
                      n["step_times"][-1] if n.get("step_times") else None))
-        rows.append((n["name"], "final offset (s)", s.get("offset_end"), n.get("offset_end")))
-        rows.append((n["name"], "max |offset| after sync (s)", s.get("offset_max_after_sync"),
-                     n.get("offset_max_after_sync")))
-        rows.append((n["name"], "selected source", s.get("system_peer"), n.get("system_peer")))
+        rows.append((n["name"], "final offset (s)", sm.get("offset_end"), m["offset_end"]))
+        rows.append((n["name"], "max |offset| settled (s)", sm.get("offset_max"),
+                     m["offset_max"]))
+        rows.append((n["name"], "selected source", (s.get("system") or {}).get("system_peer"),
+                     n.get("system_peer")))
     simc = (sim or {}).get("checks", [])
     for i, c in enumerate(real["checks"]):
         sc = simc[i] if i < len(simc) else None
@@ -3030,17 +3024,18 @@ def side_by_side(real, sim):
 
 def report_text(rep, sim=None):
     out = []
+    rn = rep["realnet"]
     out.append("realnet: %s (%s), seed %d, %.1f s real%s: %s" % (
-        rep["scenario"], rep["file"], rep["seed"], rep["duration"],
-        "" if rep["time_scale"] == 1 else " (time scale %g of %g s)" % (
-            rep["time_scale"], rep["duration_scenario"]), rep["result"].upper()))
+        rep["scenario"]["name"], rep["scenario"]["file"], rep["seed"], rep["duration"],
+        "" if rn["time_scale"] == 1 else " (time scale %g of %g s)" % (
+            rn["time_scale"], rn["duration_scenario"]), rep["result"].upper()))
     for c in rep["checks"]:
         if c.get("skipped"):
             out.append("  SKIP %s (line %s): %s" % (c["label"], c["line"], c["reason"]))
         else:
             out.append("  %s %s (line %s): %s" % ("pass" if c["pass"] else "FAIL", c["label"],
                                                  c["line"], c["detail"]))
-    for s in rep["skipped"]:
+    for s in rn["skipped"]:
         if "what" in s:
             out.append("  SKIP %s (line %s): %s" % (s["what"], s["line"], s["reason"]))
     for n in rep["nodes"]:
@@ -3049,34 +3044,35 @@ def report_text(rep, sim=None):
                 n["name"], n["address"], n["real_address"], n["impl"],
                 (n.get("query") or {}).get("result")))
             continue
-        out.append("  %s %s -> %s (%s): sync %s, steps %d%s, end offset %s, max after sync "
+        m = n["metrics"]
+        out.append("  %s %s -> %s (%s): sync %s, steps %d%s, end offset %s, max settled "
                    "%s, system peer %s, stratum %s" % (
                        n["name"], n["address"], n["real_address"], n["impl"],
-                       "-" if n["sync_time"] is None else "%.1f s" % n["sync_time"],
-                       n["steps"], "" if n["last_step"] is None else
-                       " (%+.6f s)" % n["last_step"], fmt_s(n["offset_end"]),
-                       fmt_s(n["offset_max_after_sync"]), n["system_peer"], n.get("stratum")))
+                       "-" if m["sync_time"] is None else "%.1f s" % m["sync_time"],
+                       m["steps"], "" if m["last_step"] is None else
+                       " (%+.6f s)" % m["last_step"], fmt_s(m["offset_end"]),
+                       fmt_s(m["offset_max"]), n["system_peer"], n.get("stratum")))
         for p in n["peers"]:
             reach = "reach %03o" % p["reach"] if isinstance(p.get("reach"), int) else \
                 "trust %2s" % p.get("trustlevel", "-")   # openntpd: no reach register
             out.append("      %s%-16s st %-2s %s offset %s  %s" % (
                 p["tally"], p["remote"], p["stratum"], reach, fmt_s(p["offset"]),
                 p["reason"]))
-    for k, h in rep["links"].items():
+    for k, h in rn["links"].items():
         for x in h:
             st = x.get("stats") or {}
             out.append("  link %s '%s': seen %s, dropped %s, delay mean %s sd %s" % (
                 k, x["spec"], st.get("seen"), st.get("dropped"),
                 fmt_s(st.get("delay_mean_s")), fmt_s(st.get("delay_sd_s"))))
-    if rep["scaled"]:
-        out.append("  scaled: " + "; ".join(rep["scaled"]))
-    for note in rep["notes"]:
+    if rn["scaled"]:
+        out.append("  scaled: " + "; ".join(rn["scaled"]))
+    for note in rn["notes"]:
         out.append("  note: " + note)
     if sim:
         out.append("  side by side (ntpsim | real):")
         for node, what, a, b in side_by_side(rep, sim):
             out.append("    %-8s %-34s %-28s | %s" % (node, what, a, b))
-    out.append("  wall time %.1f s" % rep["wall_time"])
+    out.append("  wall time %.1f s" % rn["wall_time"])
     return "\n".join(out) + "\n"
 
 
@@ -3094,14 +3090,14 @@ def report_markdown(rep):
     impl = ", ".join("%s=%s" % (n["name"], n["impl"]) for n in rep["nodes"]
                      if n["impl"] != "refd") or "all refd"
     out = ["#### %s (%s), seed %d%s" % (
-        rep["scenario"], impl, rep["seed"],
-        "" if rep["time_scale"] == 1 else ", time scale %g (%g s)" % (rep["time_scale"],
-                                                                    rep["duration"])), "",
+        rep["scenario"]["name"], impl, rep["seed"],
+        "" if rep["realnet"]["time_scale"] == 1 else ", time scale %g (%g s)" % (
+            rep["realnet"]["time_scale"], rep["duration"])), "",
         "| node | quantity | ntpsim | real |", "|---|---|---|---|"]
     for nd, what, a, b in side_by_side(rep, sim):
         if nd == "check" or what == "impl":
             continue
-        if what in ("last step (s)", "final offset (s)", "max |offset| after sync (s)"):
+        if what in ("last step (s)", "final offset (s)", "max |offset| settled (s)"):
             a = None if a is None else fmt_s(a)
             b = None if b is None else fmt_s(b)
         elif what in ("sync time (s)", "last step at (s)"):
@@ -3137,8 +3133,8 @@ def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=Non
             shutil.rmtree(str(run.ctl_dir), ignore_errors=True)
         if keep_logs:
             _keep(lab, keep_logs)
-    rep["scaled_file"] = str(scaled_path)
-    lab.write("report.json", json.dumps(rep, indent=1, default=str))  # for post-mortems
+    rep["realnet"]["scaled_file"] = str(scaled_path)
+    lab.write("report.json", report_json(rep))  # for post-mortems
     if sim:
         simdir = Path(keep_logs) / "ntpsim" if keep_logs else lab.path("ntpsim")
         rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir)
@@ -3146,12 +3142,18 @@ def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=Non
             rep["sim"]["step_times"] = sim_step_times(simdir)
     if keep_logs:
         Path(keep_logs).mkdir(parents=True, exist_ok=True)
-        (Path(keep_logs) / "report.json").write_text(json.dumps(rep, indent=1, default=str))
+        (Path(keep_logs) / "report.json").write_text(report_json(rep))
         (Path(keep_logs) / "report.txt").write_text(report_text(rep, rep.get("sim")))
         if sim:
             (Path(keep_logs) / "two-worlds.md").write_text(report_markdown(rep))
         shutil.copy(str(scaled_path), str(Path(keep_logs) / "scaled.yaml"))
     return rep
+
+
+def report_json(rep):
+    """report.json: the v1 report; ntpsim's own report of the same run (under
+    "sim" in memory) stays in its directory."""
+    return json.dumps({k: v for k, v in rep.items() if k != "sim"}, indent=1, default=str)
 
 
 def _keep(lab, dest):
@@ -3227,7 +3229,7 @@ def main(argv=None):
         rep = run_scenario(a.scenario, lab, a.time_scale, impl, a.seed, a.keep_logs, a.sim, log)
         sys.stdout.write(report_text(rep, rep.get("sim")))
         if a.json:
-            Path(a.json).write_text(json.dumps(rep, indent=1, default=str))
+            Path(a.json).write_text(report_json(rep))
         rc = 0 if rep["result"] == "pass" else 1
     except ScenarioError as e:
         print("realnet: %s" % e, file=sys.stderr)
