@@ -19,14 +19,18 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-METRICS = (  # report.json node field, label, format
+METRICS = (  # report.json v1 node metrics key, label, format
     ("sync_time", "sync [s]", "%.0f"),
     ("steps", "steps", "%.0f"),
-    ("offset_rms_after_sync", "RMS after sync [us]", "%.0f"),
-    ("offset_max_after_sync", "max after sync [us]", "%.0f"),
-    ("sent", "packets sent", "%.0f"),
+    ("offset_rms", "RMS settled [us]", "%.0f"),
+    ("offset_max", "max settled [us]", "%.0f"),
+    ("packets_sent", "packets sent", "%.0f"),
 )
-SCALE = {"offset_rms_after_sync": 1e6, "offset_max_after_sync": 1e6}
+SCALE = {"offset_rms": 1e6, "offset_max": 1e6}
+# A tree from before report.json v1 (no schema_version) has flat node keys;
+# its "after sync" figures are the nearest it has (from the final sync, not
+# the first).
+PRE_V1 = {"offset_rms": "offset_rms_after_sync", "offset_max": "offset_max_after_sync"}
 
 
 def seeds(spec):
@@ -53,7 +57,12 @@ def node_values(rep):
             continue
         v = {}
         for key, _, _ in METRICS:
-            x = n["packets"]["sent"] if key == "sent" else n.get(key)
+            if "schema_version" in rep:
+                x = n["metrics"][key]
+            elif key == "packets_sent":
+                x = n["packets"]["sent"]
+            else:
+                x = n.get(PRE_V1.get(key, key))
             if x is not None:
                 v[key] = x * SCALE.get(key, 1)
         vals[n["name"]] = v

@@ -14,8 +14,8 @@
 
 #include "ntp_info.h"
 #include "ntplab_version.h"
-#include "sim_json.h"
 #include "sim_check.h"
+#include "sim_json.h"
 #include "sim_report.h"
 
 #define REPORT_SCHEMA_VERSION 1 /* docs/report.schema.json */

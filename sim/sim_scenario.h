@@ -298,9 +298,6 @@ int sim_scenario_load_buffer_set(sim_scenario *sc, const char *file, const char 
                                  const sim_override *ov, size_t n, char *err, size_t errsize);
 void sim_scenario_free(sim_scenario *sc);
 
-/* A check kind's YAML name ("synced", ...); "?" if unknown. */
-const char *sim_check_kind_name(int kind);
-
 /* An event kind's `do:` word ("step", "firewall-on" / "firewall-off" by
  * enable, ...); "?" if unknown. */
 const char *sim_event_kind_name(int kind, bool enable);

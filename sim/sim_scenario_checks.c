@@ -38,17 +38,6 @@ static const int check_kinds[] = {
         SIM_CHECK_LOG,      SIM_CHECK_INTERVAL,
 };
 
-const char *
-sim_check_kind_name(int kind)
-{
-	for (size_t i = 0; check_names[i] != NULL; i++) {
-		if (check_kinds[i] == kind) {
-			return check_names[i];
-		}
-	}
-	return "?";
-}
-
 static const char *const *
 check_keys_for(int kind)
 {

@@ -25,7 +25,7 @@
 #include "ntp_discipline.h"
 #include "ntp_info.h"
 #include "ntp_time.h"
-#include "sim_check.h"
+#include "sim_check.h" /* sim_check_kind_name, sim_state_field_names */
 #include "sim_json.h"
 
 #define ADDR_TEXT_MAX 64 /* bytes of a formatted address (ntp_addr_format needs 46) */

@@ -465,7 +465,8 @@ def run_one(job):
     node = next((n for n in rep["nodes"] if n["name"] == job["node"]), None)
     if node is None:
         raise BenchError(f"{job['label']}: report.json has no node '{job['node']}'")
-    m = {"seed": job["seed"], "packets": node["packets"]["sent"] + node["packets"]["received"]}
+    pk = node["metrics"]  # report.json v1 (docs/report.schema.json)
+    m = {"seed": job["seed"], "packets": pk["packets_sent"] + pk["packets_received"]}
     if job["long"]:
         t0 = datetime.datetime.strptime(rep["start_utc"], "%Y-%m-%d %H:%M:%S.%f")
         t0 = t0.replace(tzinfo=datetime.timezone.utc).timestamp() + job["start"]

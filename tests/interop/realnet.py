@@ -2248,7 +2248,7 @@ table inet ntplab {
 
     def node_report(self, n, obs, end_t):
         fin = self.final.get(n.name, {})
-        rep = {"name": n.name, "address": n.addr, "real_address": n.real, "impl": n.impl,
+        rep = {"name": n.name, "address": n.addr, "real_address": n.real, "implementation": n.impl,
                "kind": n.kind, "namespace": self.ns.get(n.name)}
         rep["packets"] = dict(fin.get("packets") or {})
         rep["packets"]["dropped"] = self.drops.get(n.name, 0) + sum(
@@ -2394,6 +2394,7 @@ table inet ntplab {
             "start_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.t0_wall))
             + (".%06d" % int((self.t0_wall % 1) * 1e6)),
             "duration": self.duration,
+            "time_scale": self.k,
             "result": result,
             "summary": {"checks": len(checks), "failed": sum(1 for c in evaluated
                                                              if not c["pass"]),
@@ -2403,7 +2404,6 @@ table inet ntplab {
             "nodes": nodes,
             "realnet": {
                 "duration_scenario": self.sc.duration,
-                "time_scale": self.k,
                 "scaled": self.scale_notes,
                 "skipped": [c for c in checks if c.get("skipped")] + self.skipped,
                 "links": links,
@@ -2513,7 +2513,7 @@ def _count_verdict(cnt, p, what, extra=""):
 # report.json v1 (docs/report.schema.json): the number each kind compares,
 # and its unit
 _LIMITS = {"synced": ("within", "s"), "offset": ("max", "s"), "rms": ("max", "s"),
-           "freq": ("max", "ppm"), "bound": ("min_fraction", "fraction")}
+           "freq": ("max", "s/s"), "bound": ("min_fraction", "fraction")}
 
 
 def check_limit(c):
@@ -2521,8 +2521,7 @@ def check_limit(c):
     k, p = c["kind"], c["params"]
     if k in _LIMITS:
         key, unit = _LIMITS[k]
-        v = p.get(key)
-        return (v * 1e6 if unit == "ppm" and v is not None else v), unit
+        return p.get(key), unit
     if k in ("steps", "event", "packets", "log"):
         return (p["max"] if p["max"] is not None else p["min"]), "count"
     return None, None
@@ -2548,7 +2547,8 @@ def evaluate_checks(run, by, obs):
         limit, unit = check_limit(c)
         res = {"index": i, "line": oc["line"], "kind": c["kind"],
                "node": _check_node(sc, c["nodes"]), "label": c["label"],
-               "params": c["params"], "limit": limit, "unit": unit}
+               "params": dict(c["params"], nodes=len(c["nodes"])), "limit": limit,
+               "unit": unit, "censored": False}
         verdicts = []
         skip = None
         for n in nodes:
@@ -2996,7 +2996,7 @@ def side_by_side(real, sim):
             continue
         s = simn.get(n["name"], {})
         sm, m = s.get("metrics") or {}, n["metrics"]
-        rows.append((n["name"], "impl", "ntplab core", n["impl"]))
+        rows.append((n["name"], "impl", "ntplab core", n["implementation"]))
         for what, key in (("sync time (s)", "sync_time"), ("steps", "steps"),
                           ("last step (s)", "last_step")):
             rows.append((n["name"], what, sm.get(key), m[key]))
@@ -3027,8 +3027,8 @@ def report_text(rep, sim=None):
     rn = rep["realnet"]
     out.append("realnet: %s (%s), seed %d, %.1f s real%s: %s" % (
         rep["scenario"]["name"], rep["scenario"]["file"], rep["seed"], rep["duration"],
-        "" if rn["time_scale"] == 1 else " (time scale %g of %g s)" % (
-            rn["time_scale"], rn["duration_scenario"]), rep["result"].upper()))
+        "" if rep["time_scale"] == 1 else " (time scale %g of %g s)" % (
+            rep["time_scale"], rn["duration_scenario"]), rep["result"].upper()))
     for c in rep["checks"]:
         if c.get("skipped"):
             out.append("  SKIP %s (line %s): %s" % (c["label"], c["line"], c["reason"]))
@@ -3041,13 +3041,13 @@ def report_text(rep, sim=None):
     for n in rep["nodes"]:
         if n["kind"] == "query":
             out.append("  %s %s -> %s (query via %s): %s" % (
-                n["name"], n["address"], n["real_address"], n["impl"],
+                n["name"], n["address"], n["real_address"], n["implementation"],
                 (n.get("query") or {}).get("result")))
             continue
         m = n["metrics"]
         out.append("  %s %s -> %s (%s): sync %s, steps %d%s, end offset %s, max settled "
                    "%s, system peer %s, stratum %s" % (
-                       n["name"], n["address"], n["real_address"], n["impl"],
+                       n["name"], n["address"], n["real_address"], n["implementation"],
                        "-" if m["sync_time"] is None else "%.1f s" % m["sync_time"],
                        m["steps"], "" if m["last_step"] is None else
                        " (%+.6f s)" % m["last_step"], fmt_s(m["offset_end"]),
@@ -3087,12 +3087,12 @@ def _md(v):
 def report_markdown(rep):
     """The side-by-side table of docs/two-worlds.md for one run."""
     sim = rep.get("sim") or {}
-    impl = ", ".join("%s=%s" % (n["name"], n["impl"]) for n in rep["nodes"]
-                     if n["impl"] != "refd") or "all refd"
+    impl = ", ".join("%s=%s" % (n["name"], n["implementation"]) for n in rep["nodes"]
+                     if n["implementation"] != "refd") or "all refd"
     out = ["#### %s (%s), seed %d%s" % (
         rep["scenario"]["name"], impl, rep["seed"],
-        "" if rep["realnet"]["time_scale"] == 1 else ", time scale %g (%g s)" % (
-            rep["realnet"]["time_scale"], rep["duration"])), "",
+        "" if rep["time_scale"] == 1 else ", time scale %g (%g s)" % (
+            rep["time_scale"], rep["duration"])), "",
         "| node | quantity | ntpsim | real |", "|---|---|---|---|"]
     for nd, what, a, b in side_by_side(rep, sim):
         if nd == "check" or what == "impl":

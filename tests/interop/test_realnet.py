@@ -132,12 +132,27 @@ def assert_agrees_with_sim(rep, allowed=()):
     assert not bad, "real world fails checks ntpsim passes:\n  " + "\n  ".join(bad)
 
 
+def assert_valid_report(rep):
+    """Both worlds' report.json against docs/report.schema.json: realnet's
+    as it writes it, and ntpsim's of the same scaled scenario."""
+    import json
+    import jsonschema
+    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
+    real = json.loads(realnet.report_json(rep))
+    jsonschema.validate(real, schema)
+    assert real["world"] == "real" and real["tool"]["name"] == "realnet", real["tool"]
+    assert real["scenario"]["effective"]["nodes"], "no effective scenario"
+    if rep.get("sim") and "schema_version" in rep["sim"]:
+        jsonschema.validate({k: v for k, v in rep["sim"].items() if k != "step_times"}, schema)
+
+
 def note_run(lab, rep):
+    assert_valid_report(rep)
     sim = rep.get("sim") or {}
     lab.note("%s impl %s: %s in %.1f s wall (%.1f s scenario time, scale %g); ntpsim: %s",
-             rep["scenario"], ",".join("%s=%s" % (n["name"], n["impl"]) for n in rep["nodes"]
-                                       if n["impl"] != "refd") or "all refd",
-             rep["result"], rep["wall_time"], rep["duration"], rep["time_scale"],
+             rep["scenario"]["name"], ",".join("%s=%s" % (n["name"], n["implementation"]) for n in rep["nodes"]
+                                       if n["implementation"] != "refd") or "all refd",
+             rep["result"], rep["realnet"]["wall_time"], rep["duration"], rep["time_scale"],
              sim.get("result"))
     for c, s in zip(rep["checks"], sim.get("checks") or [None] * len(rep["checks"])):
         lab.note("  %-5s | %-5s %s: %s", "-" if s is None else ("pass" if s["pass"] else "FAIL"),
@@ -166,14 +181,14 @@ def test_lan_local_clock_refd_and_ntpsec(realnet_bins, ntpd_bin, lab, lab2):
         for client in ("host132", "host133"):
             c = node(rep, client)
             assert c["system_peer"] == "192.168.163.131", c
-            assert c["steps"] == 0, c
+            assert c["metrics"]["steps"] == 0, c
             top = [p for p in c["peers"] if p["tally"] == "*"]
             assert top and top[0]["stratum"] == 6, c["peers"]
         ev = check(rep, "event host132 sys_peer")
         assert ev["pass"] and "stratum 6" in ev["detail"], ev
         assert check(rep, "rejected host133")["pass"]
         assert_agrees_with_sim(rep)
-    assert node(reps[1], "host131")["impl"] == "ntpsec"
+    assert node(reps[1], "host131")["implementation"] == "ntpsec"
 
 
 # --------------------------------------------------------------------------
@@ -191,16 +206,16 @@ def test_client_ahead_refd_and_chrony(realnet_bins, chronyd_bin, lab, lab2):
         c = node(rep, "host132")
         # the client's clock ends within 1 ms of the server's (true time:
         # the server's refd runs on the machine's clock)
-        assert c["offset_end"] is not None and abs(c["offset_end"]) < 1e-3, c
-        assert abs(node(rep, "host131")["offset_end"]) < 1e-3
+        assert c["metrics"]["offset_end"] is not None and abs(c["metrics"]["offset_end"]) < 1e-3, c
+        assert abs(node(rep, "host131")["metrics"]["offset_end"]) < 1e-3
         assert c["system_peer"] == "192.168.163.131", c
         # one correction of -28.2 s: refd steps; chronyd -x applies it at once
-        assert c["steps"] == 1, c
-        assert abs(c["last_step"] + 28.2) < 1e-3, c
+        assert c["metrics"]["steps"] == 1, c
+        assert abs(c["metrics"]["last_step"] + 28.2) < 1e-3, c
         assert check(rep, "query host132")["pass"]  # port 123 held by the daemon
         assert_agrees_with_sim(rep)
-    assert node(reps[0], "host132")["impl"] == "refd"
-    assert node(reps[1], "host132")["impl"] == "chrony"
+    assert node(reps[0], "host132")["implementation"] == "refd"
+    assert node(reps[1], "host132")["implementation"] == "chrony"
     # The step comes at the first client poll after the server's LOCAL(0)
     # root dispersion has halved below maxdist: within one client poll
     # (2^3 s, the phase of the two daemons' polls differs) of ntpsim's time
@@ -245,9 +260,9 @@ def firewall_outcomes(rep):
     assert q["result"] == "no server suitable for synchronization found", q
     # lifted: the client steps once and syncs
     h132 = node(rep, "host132")
-    assert h132["sync_time"] is not None and h132["steps"] == 1, h132
-    assert h132["sync_time"] > seconds_scaled("30min", FW_SCALE), h132
-    assert abs(h132["offset_end"]) < 1e-3, h132
+    assert h132["metrics"]["sync_time"] is not None and h132["metrics"]["steps"] == 1, h132
+    assert h132["metrics"]["sync_time"] > seconds_scaled("30min", FW_SCALE), h132
+    assert abs(h132["metrics"]["offset_end"]) < 1e-3, h132
     assert node(rep, "ntpdate-open")["query"]["result"].startswith("adjust time server"), rep
     # host134 never hears back
     assert check(rep, "packets host134 received")["pass"]
@@ -273,9 +288,9 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     # synchronised: refd to the scenario's 5 ms sync bound, chronyd to the
     # 10 ms of its own check (its first slews over this path can pass 5 ms)
     for name in ["refcl%d" % i for i in range(1, 5)]:
-        assert node(rep, name)["sync_time"] is not None, node(rep, name)
+        assert node(rep, name)["metrics"]["sync_time"] is not None, node(rep, name)
     assert check(rep, "synced chrcl")["pass"]
-    assert node(rep, "chrcl1")["impl"] == "chrony"
+    assert node(rep, "chrcl1")["implementation"] == "chrony"
     # The path as the daemons measured it: round trip = two one-way draws of
     # N(20 ms, 5 ms), so mean 40 ms and sd 5 ms x sqrt(2).  Seeded draws
     # (ntpnetem --seed, the scenario's), so the sample is the same each run
@@ -296,7 +311,7 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     # sd by 30 %): its delays are left out of the pool, and noted.
     seen = dropped = stalled = 0
     means, sds, ns = [], [], []
-    for hist in rep["links"].values():
+    for hist in rep["realnet"]["links"].values():
         for h in hist:
             s = h["stats"]
             seen += s["seen"]
@@ -351,14 +366,14 @@ def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
     assert c["system_peer"] in ("10.0.0.1", "10.0.0.2"), c
     others = [p for p in c["peers"] if p["remote"] in ("10.0.0.1", "10.0.0.2")]
     assert sorted(p["tally"] for p in others) == ["*", "+"], others
-    assert c["steps"] == 0 and abs(c["offset_end"]) < 1e-3, c
+    assert c["metrics"]["steps"] == 0 and abs(c["metrics"]["offset_end"]) < 1e-3, c
     assert check(rep, "rejected client source liar")["pass"]
     assert_agrees_with_sim(rep)
 
     # runtime-events: every event reached refd and was carried out ...
-    done = [w for _, w in rt["events_log"] if " -> ok: " in w]
-    assert len(done) == 3, rt["events_log"]
-    assert not rt.get("skipped"), rt["skipped"]
+    done = [w for _, w in rt["realnet"]["events_log"] if " -> ok: " in w]
+    assert len(done) == 3, rt["realnet"]["events_log"]
+    assert not rt["realnet"]["skipped"], rt["realnet"]["skipped"]
     c = node(rt, "client")
     srv3 = [p for p in c["peers"] if p["remote"] == "10.0.0.3"]
     # ... the step: 20 ms forward at 95 s, slewed (no daemon step), so the
@@ -371,12 +386,12 @@ def test_falseticker_and_runtime_events(realnet_bins, lab, lab2):
     # That clock is within 1 ms of true time until 95 s, then up to `jump`
     # ahead; the filter's pick may come from either side of the step (srv1
     # and srv2's picks did, in one run: -0.01 ms and -20.4 ms).
-    assert abs(node(rt, "srv3")["offset_end"] - LIAR_S) < 0.001, node(rt, "srv3")
+    assert abs(node(rt, "srv3")["metrics"]["offset_end"] - LIAR_S) < 0.001, node(rt, "srv3")
     assert srv3 and LIAR_S - jump - 0.002 < srv3[0]["offset"] < LIAR_S + 0.002, (srv3, jump)
     # ... and is told apart, in the core's own words (mode 6 variable
     # "reason", not inferred)
     assert srv3[0]["tally"] == "x" and "outside intersection" in srv3[0]["reason"], srv3
-    assert c["steps"] == 0, c
+    assert c["metrics"]["steps"] == 0, c
     assert_agrees_with_sim(rt)
 
 
@@ -425,7 +440,8 @@ def _openntpd_processes():
 def openntpd_outcomes(rep, lab, olab, before):
     """What real/openntpd-client.yaml must show; olab is the lab it ran in."""
     srv, c = node(rep, "server"), node(rep, "client")
-    assert c["impl"] == "openntpd" and srv["impl"] == "refd", (c["impl"], srv["impl"])
+    assert c["implementation"] == "openntpd" and srv["implementation"] == "refd", (
+        c["implementation"], srv["implementation"])
     # "clock synced, stratum 7": one above the server's served stratum 6
     # (LOCAL(0) fudged to 5), with the server as the peer it is synced to
     assert srv["stratum"] == 6, srv
@@ -437,11 +453,11 @@ def openntpd_outcomes(rep, lab, olab, before):
     # within a bounded time: the scenario's 140 s (synced at its 9th reply,
     # 95-133 s: scenarios/real/openntpd-client.yaml says why)
     syn = check(rep, "synced client")
-    assert syn["pass"] and c["sync_time"] is not None and c["sync_time"] <= 140, (syn, c)
+    assert syn["pass"] and c["metrics"]["sync_time"] is not None and c["metrics"]["sync_time"] <= 140, (syn, c)
     assert check(rep, "selected client source server")["pass"]
-    assert c["steps"] == 0, c
+    assert c["metrics"]["steps"] == 0, c
     # its own estimate of local - server, on a symmetric path
-    assert abs(c["estimated_offset_end"]) < 1e-3, c
+    assert abs(c["metrics"]["estimated_offset_end"]) < 1e-3, c
     # the 5 ms path after the first exchange, as openntpd measured it
     d = c["ntp_delays"]
     assert len(d) >= 9 and d[0] < 2e-3 and all(0.010 <= x < 0.020 for x in d[1:]), d
@@ -450,7 +466,7 @@ def openntpd_outcomes(rep, lab, olab, before):
         sk = check(rep, label)
         assert sk.get("skipped") and "openntpd" in sk["reason"], sk
     # the translation's notes: one per dropped option
-    dropped = [x for x in rep["notes"] if x.startswith("client: openntpd: '")]
+    dropped = [x for x in rep["realnet"]["notes"] if x.startswith("client: openntpd: '")]
     assert sorted(x.split("'")[1] for x in dropped) == ["iburst", "maxpoll", "minpoll"], dropped
     # the shim was in effect (logged once per call kind) and the clock calls
     # "succeeded": no "adjtime failed" in openntpd's log
@@ -459,7 +475,7 @@ def openntpd_outcomes(rep, lab, olab, before):
     assert "adjtime failed" not in log and "adjfreq failed" not in log, log
     assert_agrees_with_sim(rep)
     lab.note("openntpd client: synced at %.1f s (%s), peer %s st %d, %d replies",
-             c["sync_time"], c["ntpctl_status"], top[0]["remote"], top[0]["stratum"], len(d))
+             c["metrics"]["sync_time"], c["ntpctl_status"], top[0]["remote"], top[0]["stratum"], len(d))
     # nothing of it is left: no process, no mount; the machine's account
     # files, /var/lib and /run as they were
     nl.wait_for(lambda: not _openntpd_processes(), "openntpd processes gone", tries=50,
@@ -683,23 +699,45 @@ def test_addresses_and_conf_translation():
         realnet.Conf(sc, sc.by_name["host132"], "server nosuchhost\n")
 
 
-def test_link_specs():
-    assert realnet.link_spec_string({"netem": "delay 20ms 5ms"}) == ("delay 20000us 5000us", None)
-    # ntpsim's rule: an entry (or a link event) starts from the default,
-    # field by field; down keeps the delay; gemodel by its scenario names
-    base = realnet._tc_fields("delay 190us 20us distribution normal loss 1%")
-    assert realnet.link_spec_string({"delay": "5ms"}, base) == (
-        "delay 5000us 20us distribution normal loss 1%", None)
-    assert realnet.link_spec_string({"down": True}, base)[0] == (
-        "delay 190us 20us distribution normal loss 100%")
-    assert realnet.link_spec_string({"gemodel": {"p": "1%", "r": "30%", "loss_bad": "100%",
-                                                 "loss_good": "0.1%"}}, base)[0] == (
-        "delay 190us 20us distribution normal loss gemodel 1% 30% 100% 0.1%")
-    spec, why = realnet.link_spec_string({"delay": "20ms", "jitter": "5ms", "dist": "normal",
-                                          "loss": "5%"})
-    assert spec == "delay 20000us 5000us distribution normal loss 5%" and why is None, spec
-    assert realnet.link_spec_string({"trace": [0.001]})[0] is None
-    assert realnet.seconds("1.5 ms") == 0.0015 and realnet.fraction("12ppm") == 12e-6
+def test_link_specs(tmp_path):
+    """Links as ntpsim resolves them: an entry merged on the default field by
+    field (down keeps the delay; gemodel by its scenario names), a link
+    event on the file's link; the tc text ntpnetem takes, or why none."""
+    if not realnet.ntpsim_bin().exists():
+        pytest.skip("ntpsim not built")
+    p = tmp_path / "links.yaml"
+    p.write_text("""duration: 100s
+network:
+  default: {netem: delay 190us 20us distribution normal loss 1%}
+  links:
+    - {from: a, to: b, delay: 5ms}
+    - {from: b, to: a, down: true}
+    - {from: a, to: c, gemodel: {p: 1%, r: 30%, loss_bad: 100%, loss_good: 0.1%}}
+    - {from: c, to: a, trace: [0.001, 0.002]}
+    - {from: c, to: b, extra: {fraction: 10%, delay: 5ms}}
+nodes:
+  - {name: a, conf: "server 127.127.1.0"}
+  - {name: b, conf: "server a"}
+  - {name: c, conf: "server a"}
+events:
+  - {at: 50s, do: link, from: a, to: b, jitter: 1ms}
+""")
+    sc = realnet.load_scenario(p)
+    a, b, c = (sc.by_name[x] for x in "abc")
+
+    def spec(x, y):
+        return realnet.link_spec(realnet.file_link(sc, x, y)[0])
+    assert spec(a, b) == ("delay 5ms 20us distribution normal loss random 1%", None)
+    assert spec(b, a) == ("loss 100%", None)
+    assert spec(a, c)[0] == "delay 190us 20us distribution normal loss gemodel 1% 30% 100% 0.1%"
+    assert spec(c, a) == (None, "delay trace")
+    assert spec(c, b)[0] is None and "'extra'" in spec(c, b)[1]
+    assert spec(b, c)[0] == "delay 190us 20us distribution normal loss random 1%"
+    assert realnet.file_link(sc, a, b)[1] == "network.links line 5"
+    (e,) = sc.norm["events"]
+    assert realnet.link_spec(e["params"]) == (
+        "delay 5ms 1ms distribution normal loss random 1%", None), e
+    assert realnet.seconds("1.5 ms") == 0.0015 and realnet.seconds("5min") == 300
     with pytest.raises(realnet.ScenarioError):
         realnet.seconds("5 parsecs")
 
@@ -824,11 +862,13 @@ def test_fault_specs_and_the_files_real_settings(tmp_path):
     """Scenario faults become refd --fault / control specs; `real:` gives the
     default time scale; ntpsim check judges impl names (no stripping)."""
     spec = realnet.fault_spec
-    assert spec({"kinds": ["falseticker"], "offset": "500ms"}) == "falseticker offset=0.500000000"
-    assert spec({"kinds": "kod", "kod": "DENY"}) == "kod kod=DENY"
-    assert spec({"kinds": ["wrong-leap", "stale-reftime"], "leap": 1, "stale": "1d"}) == \
+    f = {"kinds": ["falseticker"], "leap": 0, "offset": 0.5, "rootdisp": 16.0, "stale": 86400.0,
+         "kod": "RATE"}
+    assert spec(f) == "falseticker offset=0.500000000"
+    assert spec(dict(f, kinds=["kod"], kod="DENY")) == "kod kod=DENY"
+    assert spec(dict(f, kinds=["wrong-leap", "stale-reftime"], leap=1)) == \
         "wrong-leap,stale-reftime stale=86400.000000000 leap=1"
-    assert spec({"kinds": []}) == "none"
+    assert spec(None) == "none"
     if not realnet.ntpsim_bin().exists():
         pytest.skip("ntpsim not built")
     assert realnet.load_scenario(SEED / "firewall.yaml").real_time_scale == FW_SCALE == 120
