@@ -1337,6 +1337,8 @@ class RealRun:
                                 "daemon each)" % (len(sc.nodes), MAX_REAL_NODES))
         self.scaled, self.scale_notes = scale_scenario(sc.data, self.k, add_iburst)
         self.norm = sc.norm if self.k <= 1 else normalize_data(self.scaled)
+        if self.k > 1:  # it was loaded from a temporary copy of scaled.yaml
+            self.norm["file"] = "%s, time scale %g" % (sc.path, self.k)
         self.duration = self.norm["duration"]
         if self.duration > 3500:
             raise ScenarioError("%.0f s real run: at most 3500 s (use --time-scale)"

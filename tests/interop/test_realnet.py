@@ -879,3 +879,44 @@ def test_fault_specs_and_the_files_real_settings(tmp_path):
     with pytest.raises(realnet.ScenarioError, match=r"typo.yaml:\d+:\d+: real.impl: expected "
                        r"refd, ntpsec, chrony or openntpd"):
         realnet.load_scenario(bad)
+
+
+def test_metrics_stability_and_trace():
+    """The v1 metrics realnet computes from observer samples follow ntpsim's
+    definitions (docs/outputs.md): settled part from the first sync, 1 s
+    grid, type-7 percentiles, 1-2-5 taus up to the run, ADEV 0 and MTIE
+    |y| tau for a constant frequency offset; NODE.trace.csv in ntpsim's
+    layout."""
+    y = 2e-6  # s/s
+    # (t, offset, claims sync, bound, has peer): 0.5 s off until 10 s, then
+    # a clock running y fast from 0; one unanswered probe at 50 s
+    samples = [(float(t), 0.5 if t < 10 else y * t, t >= 10, 1e-3, t >= 10) for t in range(101)]
+    samples[50] = (50.0, None, False, None, False)
+    m, st = realnet.node_metrics(samples, 1e-3, [(9.5, -0.5)], 100.0,
+                                 {"sent": 30, "received": 28, "dropped": 2}, 1e-6)
+    assert m["first_sync_time"] == 10.0 and m["sync_time"] == 51.0, m
+    assert m["offset_max_all"] == 0.5 and m["offset_end"] == pytest.approx(y * 100)
+    assert m["offset_max"] == pytest.approx(y * 100) and m["steps"] == 1 and m["last_step"] == -0.5
+    level = sorted(y * t for t in range(10, 101))  # the grid interpolates over 50 s
+    assert m["offset_p50"] == pytest.approx(realnet.percentile(level, 0.5))
+    assert m["offset_rms"] == pytest.approx(math.sqrt(sum(v * v for v in level) / len(level)))
+    assert m["packets_per_hour"] == pytest.approx(58 * 36.0) and m["packets_lost"] == 2
+    assert m["freq_error_rms_ppm"] is None and set(m) == set(realnet.METRIC_KEYS)
+    # taus while m <= n_grid - 1 = 100; the settled part has N = 91 points
+    assert st["taus"] == [1, 2, 5, 10, 20, 50, 100] and st["tau0"] == 1.0, st
+    assert all(a == pytest.approx(0, abs=1e-15) for a in st["adev"][:5]), st["adev"]
+    assert st["adev"][5:] == [None, None] and st["tdev"][5:] == [None, None]  # N < 3m
+    assert st["mtie"][:6] == pytest.approx([y * t for t in (1, 2, 5, 10, 20, 50)])
+    assert st["mtie"][6] is None  # N < m + 1
+    assert realnet.percentile([1, 1, 2, 3, 3, 4, 5, 5, 6, 9], 0.95) == pytest.approx(7.65)
+    rows = [{"t": 1.0, "offset": 0.25, "leap": 3, "stratum": 16, "rootdelay": 0.0,
+             "rootdisp": 0.0, "sys_src": 0},
+            {"t": 2.0, "answered": False},
+            {"t": 3.0, "offset": -1e-4, "leap": 0, "stratum": 2, "rootdelay": 2e-3,
+             "rootdisp": 1e-3, "sys_src": 5, "poll": 6}]
+    text = realnet.trace_csv(rows, [(2.5, 0.3)])
+    assert text.splitlines() == [
+        "t,offset,est_offset,bound,freq_err_ppm,freq_ppm,poll,reach,stratum,leap,sys_peer,"
+        "state,steps",
+        "1.000000,0.250000000,,,,,,,16,3,0,,0",
+        "3.000000,-0.000100000,,0.002000000,,,6,,2,0,1,,1"], text
