@@ -864,6 +864,7 @@ w_top(json_w *w, const sim_scenario *sc)
 	json_w_real(w, "duration", sc->duration);
 	json_w_real(w, "sample_interval", sc->sample_interval);
 	json_w_real(w, "sync_bound", sc->sync_bound);
+	json_w_real(w, "settle", sc->settle >= 0.0 ? sc->settle : NAN);
 	json_w_int(w, "total_nodes", sc->total_nodes);
 	json_w_open(w, "real", '{');
 	json_w_real(w, "time_scale", sc->real_time_scale > 0.0 ? sc->real_time_scale : 1.0);

@@ -712,6 +712,7 @@ def scale_scenario(data, k, add_iburst=True):
         else:
             m[key] = seconds(v) / k
 
+    sc(d, "settle")  # where the report's settled part begins
     if "sample_interval" in d and seconds(d["sample_interval"]) > 0:
         d["sample_interval"] = max(1.0, seconds(d["sample_interval"]) / k)
     for n in d["nodes"]:
@@ -2321,7 +2322,8 @@ table inet ntplab {
         rep["events"] = [{"t": t, "name": nm, "reason": rs, "address": a}
                          for t, nm, rs, a in events][:400]
         m, rep["stability"] = node_metrics(samples, self.sc.sync_bound, steps, self.duration,
-                                           rep["packets"], rep.pop("estimated_offset_end", None))
+                                           rep["packets"], rep.pop("estimated_offset_end", None),
+                                           self.norm["settle"])
         rep["metrics"] = m
         rep["synced"] = m["sync_time"] is not None
         rep["system"] = {"stratum": rep.get("stratum"), "leap": rep.get("leap"),
@@ -2756,7 +2758,7 @@ def judge(run, c, n, rep, obs):
 # report.json v1: per-node metrics and stability from the observed samples
 # (docs/report.schema.json; the same keys ntpsim writes)
 
-METRIC_KEYS = ("sync_time", "first_sync_time", "offset_rms", "offset_max", "offset_p50",
+METRIC_KEYS = ("sync_time", "first_sync_time", "settle_time", "offset_rms", "offset_max", "offset_p50",
                "offset_p95", "offset_p99", "offset_max_all", "offset_end",
                "estimated_offset_end", "freq_error_end_ppm", "freq_error_rms_ppm",
                "bound_held_fraction", "claimed_sync_seconds", "worst_bound_excess", "steps",
@@ -2862,17 +2864,20 @@ def stability(x, ms, tau0=STABILITY_TAU0):
             "mtie": mtie}
 
 
-def node_metrics(samples, sync_bound, steps, duration, packets, est_end):
+def node_metrics(samples, sync_bound, steps, duration, packets, est_end, settle=None):
     """The v1 metrics a real run can measure, and its stability; null what
     it cannot (the frequency error of a real clock, duplicates, a
     falseticker's rejection time).  Level and stability statistics are over
-    the settled part of the 1 s grid, as ntpsim's."""
+    the settled part of the 1 s grid, as ntpsim's: from the scenario's
+    `settle` (s, None: none), else from the first synced sample."""
     m = dict.fromkeys(METRIC_KEYS)
     first, final = sync_times(samples, sync_bound)
+    t_settle = settle if settle is not None else first
     offs = [(t, o) for t, o, _, _, _ in samples if o is not None]
-    settled = [x for t, x in grid(offs, duration) if first is not None and t >= first]
+    settled = [x for t, x in grid(offs, duration) if t_settle is not None and t >= t_settle]
     level = sorted(abs(x) for x in settled)
-    m.update({"sync_time": final, "first_sync_time": first, "steps": len(steps),
+    m.update({"sync_time": final, "first_sync_time": first, "settle_time": t_settle,
+              "steps": len(steps),
               "last_step": steps[-1][1] if steps else None,
               "offset_max_all": max((abs(o) for _, o in offs), default=None),
               "offset_end": offs[-1][1] if offs else None, "estimated_offset_end": est_end})

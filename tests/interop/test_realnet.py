@@ -644,7 +644,7 @@ def test_scale_conf_polls_and_stepout():
 
 def test_scale_check_times():
     """Every time a check holds is scaled, words and infinities are kept."""
-    d = {"duration": "1000s", "nodes": [], "checks": [
+    d = {"duration": "1000s", "settle": "5min", "nodes": [], "checks": [
         {"check": "event", "node": "a", "name": "sys_peer", "first": ["150", "inf"],
          "since": "958"},
         {"check": "state", "node": "a", "at": "end", "stratum": 2},
@@ -653,6 +653,7 @@ def test_scale_check_times():
         {"check": "event", "node": "a", "name": "x", "first": [-70, 70],
          "since": {"node": "b", "name": "sys_peer"}}]}
     sd, _ = realnet.scale_scenario(d, 10)
+    assert sd["settle"] == 30.0, sd
     c = sd["checks"]
     assert c[0]["first"] == [15.0, "inf"] and c[0]["since"] == 95.8, c[0]
     assert c[1]["at"] == "end" and c[2]["at"] == 50.0, c[1:3]
@@ -894,7 +895,7 @@ def test_metrics_stability_and_trace():
     samples[50] = (50.0, None, False, None, False)
     m, st = realnet.node_metrics(samples, 1e-3, [(9.5, -0.5)], 100.0,
                                  {"sent": 30, "received": 28, "dropped": 2}, 1e-6)
-    assert m["first_sync_time"] == 10.0 and m["sync_time"] == 51.0, m
+    assert m["first_sync_time"] == m["settle_time"] == 10.0 and m["sync_time"] == 51.0, m
     assert m["offset_max_all"] == 0.5 and m["offset_end"] == pytest.approx(y * 100)
     assert m["offset_max"] == pytest.approx(y * 100) and m["steps"] == 1 and m["last_step"] == -0.5
     level = sorted(y * t for t in range(10, 101))  # the grid interpolates over 50 s
@@ -909,6 +910,10 @@ def test_metrics_stability_and_trace():
     assert st["mtie"][:6] == pytest.approx([y * t for t in (1, 2, 5, 10, 20, 50)])
     assert st["mtie"][6] is None  # N < m + 1
     assert realnet.percentile([1, 1, 2, 3, 3, 4, 5, 5, 6, 9], 0.95) == pytest.approx(7.65)
+    # the scenario's `settle` moves the settled part
+    m2, st2 = realnet.node_metrics(samples, 1e-3, [], 100.0, {}, None, settle=60.0)
+    assert m2["settle_time"] == 60.0 and m2["offset_p50"] == pytest.approx(y * 80), m2
+    assert m2["first_sync_time"] == 10.0 and st2["mtie"][3] == pytest.approx(y * 10)
     rows = [{"t": 1.0, "offset": 0.25, "leap": 3, "stratum": 16, "rootdelay": 0.0,
              "rootdisp": 0.0, "sys_src": 0},
             {"t": 2.0, "answered": False},
