@@ -2422,13 +2422,18 @@ table inet ntplab {
 
 def tool_info():
     """{name, version, commit}: the project's version (CMakeLists.txt) and
-    the repository's commit, null when git cannot tell."""
+    the repository's commit ("+dirty" with uncommitted changes), null when
+    git cannot tell."""
     m = re.search(r"project\(ntplab VERSION (\S+)",
                   (nl.REPO / "CMakeLists.txt").read_text(errors="replace"))
-    try:
-        r = subprocess.run(["git", "-C", str(nl.REPO), "rev-parse", "HEAD"], capture_output=True,
+    def git(*argv):
+        r = subprocess.run(["git", "-C", str(nl.REPO)] + list(argv), capture_output=True,
                            text=True, timeout=10, stdin=subprocess.DEVNULL)
-        commit = r.stdout.strip() if r.returncode == 0 else None
+        return r.stdout.strip() if r.returncode == 0 else None
+    try:
+        commit = git("rev-parse", "HEAD")
+        if commit and git("status", "--porcelain", "--untracked-files=no"):
+            commit += "+dirty"  # as ntpsim --version says it
     except OSError:
         commit = None
     return {"name": "realnet", "version": m.group(1) if m else None, "commit": commit or None}
