@@ -3,7 +3,8 @@
  * ntpsim: run or validate a scenario.
  *
  *   ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE] [--no-plots]
- *                            [--plots-dir DIR] [--quiet] [--junit FILE] [--tap FILE]
+ *                            [--plots-dir DIR] [--overlay DIR] [--quiet] [--junit FILE]
+ *                            [--tap FILE]
  *                            [--no-trace]
  *   ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set PATH=V1,V2,...]...
  *                [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]
@@ -34,7 +35,8 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
-	      "                              [--no-plots] [--plots-dir DIR] [--quiet]\n"
+	      "                              [--no-plots] [--plots-dir DIR] [--overlay DIR] "
+	      "[--quiet]\n"
 	      "                              [--junit FILE] [--tap FILE] [--no-trace]\n"
 	      "       ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set PATH=V1,V2,...]...\n"
 	      "                    [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]\n"
@@ -67,6 +69,7 @@ usage(FILE *f)
 	      "  --no-trace      no trace CSV, peerstats or loopstats (nor plots): only\n"
 	      "                  report.txt, report.json and events.log\n"
 	      "  --plots-dir DIR where ntpsim.gp lives (default: the source tree's plots/)\n"
+	      "  --overlay DIR   plots: draw DIR's NODE.trace.csv (realnet's real run) over ours\n"
 	      "  --quiet         print only the verdict and the failed checks\n"
 	      "  --junit FILE    the checks as JUnit XML, one test case each ('-': stdout)\n"
 	      "  --tap FILE      the checks as TAP version 13 ('-': stdout)\n"
@@ -191,6 +194,8 @@ cmd_run(int argc, char **argv)
 			o.tap_path = argv[++i];
 		} else if (strcmp(a, "--pcap") == 0 && has_value) {
 			o.pcap_path = argv[++i];
+		} else if (strcmp(a, "--overlay") == 0 && has_value) {
+			o.overlay_dir = argv[++i];
 		} else if (strcmp(a, "--plots-dir") == 0 && has_value) {
 			o.plots_dir = argv[++i];
 		} else if (strcmp(a, "--no-plots") == 0) {

@@ -30,6 +30,8 @@ typedef struct sim_opts {
 	const char *pcap_path; /* capture file; NULL: none */
 	bool plots;            /* run gnuplot into out_dir (when out_dir is set) */
 	const char *plots_dir; /* where ntpsim.gp is; NULL: the built-in path */
+	const char *overlay_dir; /* plots: another run's NODE.trace.csv drawn over ours
+	                          * (realnet's real world); NULL: none */
 	bool quiet;            /* report: only the verdict and failed checks */
 	bool progress;         /* progress on stderr for long runs (a tty) */
 	FILE *report;          /* the text report also goes here; NULL: nowhere */

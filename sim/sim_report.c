@@ -763,7 +763,7 @@ int
 sim_report_plots(sim_world *w, char *err, size_t errsize)
 {
 	const char *dir = w->o->plots_dir != NULL ? w->o->plots_dir : NTPSIM_PLOTS_DIR;
-	char script[1100], expr[2400], names[PLOT_NODES_MAX * (SIM_NAME_MAX + 13)] = "";
+	char script[1100], expr[4800], names[PLOT_NODES_MAX * (SIM_NAME_MAX + 13)] = "";
 	char *argv[5];
 	struct stat sb;
 	pid_t pid;
@@ -792,8 +792,17 @@ sim_report_plots(sim_world *w, char *err, size_t errsize)
 	if (drawn == 0) {
 		return 0;
 	}
-	snprintf(expr, sizeof(expr), "dir='%s'; nodes='%s'; title='%s (seed %llu)'", w->o->out_dir,
-	         names, w->sc->name, (unsigned long long)w->seed);
+	if (w->o->overlay_dir != NULL && strchr(w->o->overlay_dir, '\'') != NULL) {
+		snprintf(err, errsize, "no plots: the overlay directory name has a quote in it");
+		return -1;
+	}
+	if ((size_t)snprintf(expr, sizeof(expr),
+	                     "dir='%s'; nodes='%s'; title='%s (seed %llu)'; overlay='%s'",
+	                     w->o->out_dir, names, w->sc->name, (unsigned long long)w->seed,
+	                     w->o->overlay_dir != NULL ? w->o->overlay_dir : "") >= sizeof(expr)) {
+		snprintf(err, errsize, "no plots: directory names too long");
+		return -1;
+	}
 	argv[0] = (char *)"gnuplot";
 	argv[1] = (char *)"-e";
 	argv[2] = expr;

@@ -17,6 +17,7 @@
 #include "sim_check.h"
 #include "sim_json.h"
 #include "sim_report.h"
+#include "sim_scenario_json.h"
 
 #define REPORT_SCHEMA_VERSION 1 /* docs/report.schema.json */
 
@@ -49,13 +50,6 @@ json_kbool(FILE *f, const char *key, bool v)
 	fputs(v ? "true" : "false", f);
 }
 
-/* A count bound: LLONG_MAX means none. */
-static void
-json_kcount(FILE *f, const char *key, long long v)
-{
-	json_knum(f, key, v == LLONG_MAX ? NAN : (double)v);
-}
-
 /* ------------------------------------------------------------------ */
 /* checks                                                              */
 
@@ -80,189 +74,20 @@ range_name(const sim_scenario *sc, sim_range r, char *buf, size_t size)
 	snprintf(buf, size, "%s..%s", a, b);
 }
 
-/* The window a check judges: [from, to], null for the run's end. */
-static void
-json_window(FILE *f, const sim_check_spec *c)
-{
-	json_knum(f, "from", c->from);
-	json_knum(f, "to", c->to > 0.0 && isfinite(c->to) ? c->to : NAN);
-}
-
-static void
-json_source(FILE *f, const sim_check_spec *c)
-{
-	if (c->have_source || c->source_name[0] != '\0') {
-		json_kstr(f, "source", c->source_name);
-	}
-}
-
-static void
-json_when(FILE *f, const sim_check_spec *c)
-{
-	static const char *const names[] = {"at", "over", "never"};
-
-	json_kstr(f, "when", names[c->when < 0 || c->when > 2 ? 0 : c->when]);
-	json_knum(f, "from", c->from);
-	json_knum(f, "to", c->to > 0.0 && isfinite(c->to) ? c->to : NAN);
-}
-
-static void
-json_counts(FILE *f, const sim_check_spec *c)
-{
-	json_kcount(f, "min", c->min);
-	json_kcount(f, "max", c->max_count);
-}
-
-/* EVENT, LOG: first/last windows and their reference. */
-static void
-json_timing(FILE *f, const sim_check_spec *c)
-{
-	if (c->have_first) {
-		fprintf(f, ",\"first\":[");
-		json_num(f, c->first_lo);
-		fputc(',', f);
-		json_num(f, c->first_hi);
-		fputc(']', f);
-	}
-	if (c->have_last) {
-		fprintf(f, ",\"last\":[");
-		json_num(f, c->last_lo);
-		fputc(',', f);
-		json_num(f, c->last_hi);
-		fputc(']', f);
-	}
-	if (c->since_line) {
-		json_kstr(f, "since_what", c->since_match.what);
-		json_kstr(f, "since_text", c->since_match.text);
-	} else if (c->have_first || c->have_last) {
-		json_knum(f, "since", c->since);
-	}
-}
-
-static void
-json_state_conds(FILE *f, const sim_check_spec *c)
-{
-	fputs(",\"conditions\":[", f);
-	for (size_t i = 0; i < c->n_conds; i++) {
-		const sim_state_cond *k = &c->conds[i];
-
-		fputs(i ? ",{" : "{", f);
-		json_key(f, "field");
-		json_str(f, sim_state_field_names[k->field]);
-		if (k->field == SIM_SF_REFID || k->field == SIM_SF_REASON ||
-		    k->field == SIM_SF_TYPE || k->field == SIM_SF_TALLY) {
-			json_kstr(f, "text", k->text);
-		} else {
-			json_knum(f, "min", k->lo);
-			json_knum(f, "max", k->hi);
-		}
-		fputc('}', f);
-	}
-	fputc(']', f);
-}
-
-static const char *
-dir_name(int dir)
-{
-	return dir == SIM_PKT_SENT ? "sent" : dir == SIM_PKT_RECEIVED ? "received" : "dropped";
-}
-
-/* The kind's own parameters, SI units, as members of "params". */
-static void
-json_params_of_kind(FILE *f, const sim_check_spec *c)
-{
-	switch (c->kind) {
-	case SIM_CHECK_SYNCED:
-		if (c->when == SIM_WHEN_NEVER) {
-			json_when(f, c);
-		} else {
-			json_knum(f, "within", c->within);
-			json_kbool(f, "not_within", c->not_within);
-		}
-		json_knum(f, "bound", c->bound);
-		break;
-	case SIM_CHECK_OFFSET:
-		json_knum(f, "after", c->from);
-		json_knum(f, "max", c->max);
-		break;
-	case SIM_CHECK_RMS:
-	case SIM_CHECK_FREQ:
-		json_window(f, c);
-		json_knum(f, "max", c->max);
-		json_kbool(f, "rms", c->kind == SIM_CHECK_RMS || c->rms);
-		break;
-	case SIM_CHECK_STEPS:
-		json_counts(f, c);
-		if (c->have_by) {
-			json_knum(f, "by_min", c->by_lo);
-			json_knum(f, "by_max", c->by_hi);
-		}
-		break;
-	case SIM_CHECK_REJECTED:
-		json_source(f, c);
-		json_kstr(f, "reason", c->text);
-		break;
-	case SIM_CHECK_SELECTED:
-		json_source(f, c);
-		json_when(f, c);
-		break;
-	case SIM_CHECK_EVENT:
-		json_kstr(f, "name", ntp_event_name(c->event_code));
-		json_kstr(f, "reason", c->text);
-		json_counts(f, c);
-		json_timing(f, c);
-		break;
-	case SIM_CHECK_LOG:
-		json_kstr(f, "what", c->what);
-		json_kstr(f, "text", c->text);
-		json_counts(f, c);
-		json_timing(f, c);
-		break;
-	case SIM_CHECK_PACKETS:
-		json_kstr(f, "dir", dir_name(c->dir));
-		json_counts(f, c);
-		break;
-	case SIM_CHECK_QUERY:
-		json_kstr(f, "result", c->text);
-		break;
-	case SIM_CHECK_BOUND:
-		json_knum(f, "min_fraction", c->min_fraction);
-		break;
-	case SIM_CHECK_STATE:
-		json_source(f, c);
-		json_when(f, c);
-		json_state_conds(f, c);
-		break;
-	default: /* SIM_CHECK_INTERVAL */
-		json_kstr(f, "dir", dir_name(c->dir));
-		json_source(f, c);
-		json_knum(f, "shortest_min", c->ivl_min_lo);
-		json_knum(f, "shortest_max", c->ivl_min_hi);
-		json_knum(f, "mean_min", c->ivl_mean_lo);
-		json_knum(f, "mean_max", c->ivl_mean_hi);
-		break;
-	}
-}
-
-/* "params": the kind's parameters, then a comparison with another node. */
+/* "params": the check's parameters as the effective scenario gives them
+ * (sim_scenario_json; realnet's reports repeat the same object), and how
+ * many nodes it covers. */
 static void
 json_params(FILE *f, const sim_scenario *sc, const sim_check_spec *c)
 {
-	char other[SIM_NAME_MAX + 40];
+	json_w w;
 
-	/* Each member is written with a leading comma: open with a member
-	 * every kind has, the check's `nodes` count. */
-	fprintf(f, ",\"params\":{\"nodes\":%u", c->nodes.count);
-	json_params_of_kind(f, c);
-	if (c->cmp != SIM_CMP_NONE) {
-		range_name(sc, c->other, other, sizeof(other));
-		json_kstr(f, c->cmp == SIM_CMP_MORE ? "more_than" : "less_than", other);
-		json_knum(f, "factor", c->factor);
-	} else if (c->other.count == 1) {
-		range_name(sc, c->other, other, sizeof(other));
-		json_kstr(f, "since_node", other);
-	}
-	fputc('}', f);
+	fputs(",\"params\":", f);
+	json_w_init(&w, f);
+	json_w_open(&w, NULL, '{');
+	sim_scenario_json_check_params(&w, sc, c);
+	json_w_uint(&w, "nodes", c->nodes.count);
+	json_w_close(&w, '}');
 }
 
 /* The number a check compares its measured value with, and its unit. */
@@ -520,6 +345,9 @@ json_head(sim_world *w, FILE *f)
 	json_str(f, sc->name);
 	json_kstr(f, "file", sc->file);
 	json_kstr(f, "sha256", sc->sha256);
+	/* the scenario as run, overrides included: one semantics for both worlds */
+	fputs(",\"effective\":", f);
+	sim_scenario_write_json(sc, f);
 	fprintf(f, "},\"seed\":%llu", (unsigned long long)w->seed);
 	json_kstr(f, "start_utc", start);
 	json_knum(f, "duration", sc->duration);

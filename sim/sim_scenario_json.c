@@ -742,8 +742,8 @@ w_count_check(json_w *w, const sim_scenario *sc, const sim_check_spec *c)
 	}
 }
 
-static void
-w_check_params(json_w *w, const sim_scenario *sc, const sim_check_spec *c)
+void
+sim_scenario_json_check_params(json_w *w, const sim_scenario *sc, const sim_check_spec *c)
 {
 	switch (c->kind) {
 	case SIM_CHECK_SYNCED:
@@ -815,7 +815,7 @@ w_checks(json_w *w, const sim_scenario *sc)
 		json_w_str(w, "label", c->label);
 		w_range(w, "nodes", sc, c->nodes);
 		json_w_open(w, "params", '{');
-		w_check_params(w, sc, c);
+		sim_scenario_json_check_params(w, sc, c);
 		json_w_close(w, '}');
 		w_compare(w, sc, c);
 		json_w_close(w, '}');

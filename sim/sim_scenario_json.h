@@ -16,6 +16,7 @@
 
 #include <stdio.h>
 
+#include "sim_json.h"
 #include "sim_scenario.h"
 
 /* Version of the shape below; bumped when a key changes meaning. */
@@ -23,5 +24,9 @@
 
 /* Write sc as JSON to f.  Returns 0, or -1 when writing failed. */
 int sim_scenario_write_json(const sim_scenario *sc, FILE *f);
+
+/* A check's parameters as the members of the object w has open: the
+ * "params" of its entry in the JSON above, which report.json repeats. */
+void sim_scenario_json_check_params(json_w *w, const sim_scenario *sc, const sim_check_spec *c);
 
 #endif

@@ -2966,12 +2966,16 @@ def sim_peer_delays(simdir, node):
     return out
 
 
-def run_ntpsim(scaled_path, seed, outdir):
+def run_ntpsim(scaled_path, seed, outdir, overlay=None):
+    """ntpsim's run of the scaled scenario at the same seed.  With overlay
+    (the directory of this real run's NODE.trace.csv files) its plots show
+    both worlds' true offsets on one page; without, no plots."""
     b = ntpsim_bin()
     if not b.exists():
         return None
+    plots = ["--overlay", str(overlay)] if overlay else ["--no-plots"]
     r = subprocess.run([str(b), "run", str(scaled_path), "--seed", str(seed), "--out",
-                        str(outdir), "--no-plots", "--quiet"], capture_output=True, text=True,
+                        str(outdir), "--quiet"] + plots, capture_output=True, text=True,
                        timeout=600, stdin=subprocess.DEVNULL)
     try:
         return json.loads((Path(outdir) / "report.json").read_text())
@@ -3149,7 +3153,7 @@ def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=Non
     lab.write("report.json", report_json(rep))  # for post-mortems
     if sim:
         simdir = Path(keep_logs) / "ntpsim" if keep_logs else lab.path("ntpsim")
-        rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir)
+        rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir, overlay=keep_logs)
         if rep["sim"] is not None:
             rep["sim"]["step_times"] = sim_step_times(simdir)
     if keep_logs:

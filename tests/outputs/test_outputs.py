@@ -94,6 +94,27 @@ def test_plots_are_drawn(tmp_path, scenario):
 
 
 @needs_gnuplot
+def test_run_overlay_option(tmp_path):
+    """`ntpsim run --overlay DIR` (what realnet --sim --keep-logs calls)
+    draws DIR's traces over the run's: the page changes; a DIR name with a
+    quote in it is refused with a reason, not drawn wrongly."""
+    scen = ROOT / "scenarios" / "seed" / "client-ahead.yaml"
+    run(scen, tmp_path / "plain")
+    other = tmp_path / "other"
+    other.mkdir()
+    rows = (tmp_path / "plain" / "host132.trace.csv").read_text().splitlines()
+    moved = [rows[0]] + [",".join([r.split(",")[0], "%.9f" % (float(r.split(",")[1]) * 3)]
+                                  + r.split(",")[2:]) for r in rows[1:]]
+    (other / "host132.trace.csv").write_text("\n".join(moved) + "\n")
+    run(scen, tmp_path / "over", "--overlay", str(other))
+    assert (tmp_path / "over" / "plot.png").read_bytes() != (tmp_path / "plain" / "plot.png").read_bytes()
+    bad = tmp_path / "it's"
+    bad.mkdir()
+    r = run(scen, tmp_path / "bad", "--overlay", str(bad))
+    assert "quote" in r.stderr and not (tmp_path / "bad" / "plot.png").exists(), r.stderr
+
+
+@needs_gnuplot
 def test_stability_panel_and_overlay(tmp_path):
     out = tmp_path / "out"
     run(ROOT / "scenarios" / "chrony" / "001-defaults.yaml", out, "--no-plots")
