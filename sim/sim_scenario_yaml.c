@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_scenario_load.h"
 
 #define VISIT_BUDGET 4000000 /* YAML nodes visited per load (ours) */
 #define WARNINGS_MAX 8192    /* bytes of warnings kept (ours) */
@@ -527,6 +527,26 @@ ld_get_text(loader *ld, const yaml_node_t *n, char *buf, size_t size, const char
 	}
 	memcpy(buf, s, strlen(s) + 1);
 	return 0;
+}
+
+void
+ld_utf8_trim(char *s)
+{
+	size_t len = strlen(s), lead = len, need;
+	unsigned char first;
+
+	/* back over continuation bytes (10xxxxxx) to the character's first byte */
+	while (lead > 0 && len - lead < 3 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80) {
+		lead--;
+	}
+	if (lead == 0 || (unsigned char)s[lead - 1] < 0xc0) {
+		return; /* ASCII, or no first byte in reach: nothing of ours was cut */
+	}
+	first = (unsigned char)s[lead - 1];
+	need = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : 2; /* bytes, RFC 3629 */
+	if (len - (lead - 1) < need) {
+		s[lead - 1] = '\0';
+	}
 }
 
 int
