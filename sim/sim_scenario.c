@@ -384,6 +384,7 @@ scenario_defaults(sim_scenario *sc, const char *file)
 	memset(sc, 0, sizeof(*sc));
 	snprintf(sc->file, sizeof(sc->file), "%s", file);
 	snprintf(sc->name, sizeof(sc->name), "%s", base != NULL ? base + 1 : file);
+	ld_utf8_trim(sc->name); /* a long file name, cut */
 	dot = strrchr(sc->name, '.');
 	if (dot != NULL && dot != sc->name) {
 		*dot = '\0';

@@ -119,7 +119,10 @@ label_add(sim_check_spec *c, const char *fmt, ...)
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(c->label + len, sizeof(c->label) - len, fmt, ap);
+	if ((size_t)vsnprintf(c->label + len, sizeof(c->label) - len, fmt, ap) >=
+	    sizeof(c->label) - len) {
+		ld_utf8_trim(c->label); /* cut: not inside a character (fuzz_scenario) */
+	}
 	va_end(ap);
 }
 
@@ -328,7 +331,7 @@ label_kind(const sim_scenario *sc, sim_check_spec *c)
 static void
 label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 {
-	char who[SIM_NAME_MAX + 12], other[SIM_NAME_MAX + 12];
+	char who[SIM_NAME_MAX + 24], other[SIM_NAME_MAX + 12]; /* + " (4294967295 nodes)" */
 
 	if (c->nodes.count == 1) {
 		sim_scenario_node_name(sc, c->nodes.first, who, sizeof(who));

@@ -98,6 +98,9 @@ bool ld_in_list(const char *key, const char *const *keys);
 typedef int (*unit_parser)(const char *, double *);
 
 int ld_get_text(loader *ld, const yaml_node_t *n, char *buf, size_t size, const char *what);
+/* Drop what a cut left of a UTF-8 character at the end of s: text cut to
+ * a buffer's size must stay UTF-8 (JSON outputs carry it). */
+void ld_utf8_trim(char *s);
 int ld_get_unit(loader *ld, const yaml_node_t *n, unit_parser parse, const char *expected,
                 double *out);
 int ld_get_duration(loader *ld, const yaml_node_t *n, double *out);

@@ -529,6 +529,26 @@ ld_get_text(loader *ld, const yaml_node_t *n, char *buf, size_t size, const char
 	return 0;
 }
 
+void
+ld_utf8_trim(char *s)
+{
+	size_t len = strlen(s), lead = len, need;
+	unsigned char first;
+
+	/* back over continuation bytes (10xxxxxx) to the character's first byte */
+	while (lead > 0 && len - lead < 3 && ((unsigned char)s[lead - 1] & 0xc0) == 0x80) {
+		lead--;
+	}
+	if (lead == 0 || (unsigned char)s[lead - 1] < 0xc0) {
+		return; /* ASCII, or no first byte in reach: nothing of ours was cut */
+	}
+	first = (unsigned char)s[lead - 1];
+	need = first >= 0xf0 ? 4 : first >= 0xe0 ? 3 : 2; /* bytes, RFC 3629 */
+	if (len - (lead - 1) < need) {
+		s[lead - 1] = '\0';
+	}
+}
+
 int
 ld_get_unit(loader *ld, const yaml_node_t *n, unit_parser parse, const char *expected, double *out)
 {

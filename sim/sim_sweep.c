@@ -62,28 +62,39 @@ parse_seed_item(const char *item, size_t len, uint64_t *lo, uint64_t *hi)
 	return 0;
 }
 
-/* No seed twice: the runs of a setting would collide in one dir. */
-static int
-check_unique(const uint64_t *seeds, size_t n, const char *list, char *err, size_t errsize)
+int
+sim_sweep_find_duplicate(const uint64_t *seeds, size_t n, uint64_t *dup)
 {
 	uint64_t *s = malloc((n + 1) * sizeof(*s));
-	int rc = 0;
+	int found = 0;
 
 	if (s == NULL) {
-		snprintf(err, errsize, "out of memory");
 		return -1;
 	}
 	memcpy(s, seeds, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_u64);
-	for (size_t i = 1; i < n && rc == 0; i++) {
-		if (s[i] == s[i - 1]) {
-			snprintf(err, errsize, "--seeds '%.80s': seed %llu given twice", list,
-			         (unsigned long long)s[i]);
-			rc = -1;
-		}
+	for (size_t i = 1; i < n && !found; i++) {
+		found = s[i] == s[i - 1];
+		*dup = s[i];
 	}
 	free(s);
-	return rc;
+	return found;
+}
+
+/* No seed twice: the runs of a setting would collide in one dir. */
+static int
+check_unique(const uint64_t *seeds, size_t n, const char *list, char *err, size_t errsize)
+{
+	uint64_t dup;
+	int rc = sim_sweep_find_duplicate(seeds, n, &dup);
+
+	if (rc < 0) {
+		snprintf(err, errsize, "out of memory");
+	} else if (rc > 0) {
+		snprintf(err, errsize, "--seeds '%.80s': seed %llu given twice", list,
+		         (unsigned long long)dup);
+	}
+	return rc == 0 ? 0 : -1;
 }
 
 int
@@ -416,20 +427,22 @@ sweep_usage(FILE *f)
 	      f);
 }
 
-/* "K/N" with 0 <= K < N. */
-static int
-parse_shard(const char *s, sweep_args *a, char *err, size_t errsize)
+int
+sim_sweep_parse_shard(const char *s, size_t *k_out, size_t *n_out, char *err, size_t errsize)
 {
 	char buf[64];
 	char *slash;
 	long long k, n;
+
+	/* a longer text would be cut: "0/" and 62 zeros and "12" read as 0/1 */
+	bool fits = strlen(s) < sizeof(buf);
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	slash = strchr(buf, '/');
 	if (slash != NULL) {
 		*slash = '\0';
 	}
-	if (slash == NULL || ntp_parse_int(buf, 0, SIM_SWEEP_MAX_RUNS, &k) != 0 ||
+	if (!fits || slash == NULL || ntp_parse_int(buf, 0, SIM_SWEEP_MAX_RUNS, &k) != 0 ||
 	    ntp_parse_int(slash + 1, 1, SIM_SWEEP_MAX_RUNS, &n) != 0 || k >= n) {
 		snprintf(err, errsize,
 		         "--shard '%.40s': expected K/N with 0 <= K < N (shards are numbered 0 to "
@@ -437,8 +450,8 @@ parse_shard(const char *s, sweep_args *a, char *err, size_t errsize)
 		         s);
 		return -1;
 	}
-	a->shard_k = (size_t)k;
-	a->shard_n = (size_t)n;
+	*k_out = (size_t)k;
+	*n_out = (size_t)n;
 	return 0;
 }
 
@@ -479,7 +492,7 @@ parse_valued(sweep_args *a, const char *opt, const char *v, char *err, size_t er
 		return parse_jobs(v, a, err, errsize);
 	}
 	if (strcmp(opt, "--shard") == 0) {
-		return parse_shard(v, a, err, errsize);
+		return sim_sweep_parse_shard(v, &a->shard_k, &a->shard_n, err, errsize);
 	}
 	return 1;
 }

@@ -45,6 +45,14 @@ typedef struct sim_sweep_spec {
  * at most SIM_SWEEP_MAX_RUNS.  Returns 0, or -1 with a reason in err. */
 int sim_sweep_parse_seeds(const char *list, uint64_t **seeds, size_t *n, char *err, size_t errsize);
 
+/* Whether seeds[0..n-1] holds a value twice: 1 (one of them in *dup), 0,
+ * or -1 when out of memory. */
+int sim_sweep_find_duplicate(const uint64_t *seeds, size_t n, uint64_t *dup);
+
+/* --shard "K/N" with 0 <= K < N <= SIM_SWEEP_MAX_RUNS.  Returns 0, or -1
+ * with a reason in err. */
+int sim_sweep_parse_shard(const char *s, size_t *k, size_t *n, char *err, size_t errsize);
+
 /* "PATH=V1,V2,..." or "PATH+=V1,..." ("\," is a literal comma) appended to
  * spec's axes.  Returns 0 or -1 with a reason in err. */
 int sim_sweep_add_set(sim_sweep_spec *sp, const char *arg, char *err, size_t errsize);

@@ -399,7 +399,9 @@ sw_plot_value(sw_summary *s, const char *node, int interest, double v)
 {
 	sw_plot_node *pn = NULL;
 
-	fprintf(s->values, "%zu,%s,%s,%.6g\n", s->k, node, SW_INTEREST[interest], v);
+	if (s->values != NULL) {
+		fprintf(s->values, "%zu,%s,%s,%.6g\n", s->k, node, SW_INTEREST[interest], v);
+	}
 	for (size_t i = 0; i < s->n_pn && pn == NULL; i++) {
 		pn = strcmp(s->pn[i].name, node) == 0 ? &s->pn[i] : NULL;
 	}

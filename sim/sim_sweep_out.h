@@ -31,11 +31,13 @@ typedef struct sw_metric {
 	char *name;          /* "NODE.KEY" */
 	sw_stat *by_setting; /* n_settings */
 	sw_vec cur;          /* the values of the setting being read */
+	size_t last_run;     /* the last run (sw_summary.run) that gave it */
 } sw_metric;
 
 typedef struct sw_check {
 	char *name;         /* "result" or "check[I] LABEL" */
 	size_t *n, *passed; /* per setting: runs that had it, runs it passed in */
+	size_t last_run;    /* the last run (sw_summary.run) that had it */
 } sw_check;
 
 /* A node of the plots: which metrics of interest (bits) have a value,
@@ -53,7 +55,8 @@ typedef struct sw_summary {
 	json_t *spec;     /* out/sweep.json */
 	json_t *seeds, *settings;
 	size_t n_settings;
-	size_t k; /* the setting being read */
+	size_t k;   /* the setting being read */
+	size_t run; /* reports read so far: the one being read is number run */
 	size_t *done, *failed;
 	sw_metric *m;
 	size_t n_m, cap_m;
@@ -69,6 +72,30 @@ typedef struct sw_summary {
 /* The metrics of interest the plots draw, NULL-terminated (bit i of
  * sw_plot_node.seen is SW_INTEREST[i]). */
 extern const char *const SW_INTEREST[];
+
+/* The reading side, usable without files (tests, tests/fuzz/fuzz_sweep.c);
+ * o, err and errsize are the caller's, values.csv is written only once
+ * sw_plot_open opened it. */
+
+/* Empty registries and counts for n_settings settings.  0 or -1 with
+ * s->err. */
+int sw_summary_init(sw_summary *s, size_t n_settings);
+
+/* A sweep.json's text (file names it in messages): seeds (integers >= 0,
+ * none twice) and settings (each with its index and overrides, strings)
+ * checked, then sw_summary_init.  0, or -1 with "FILE:LINE:COL: ..." or
+ * "FILE: JSON-PATH: ..." in s->err. */
+int sw_read_spec_text(sw_summary *s, const char *file, const char *text, size_t len);
+
+/* One run's report.json text, flattened into setting s->k: each metric
+ * and check at most once per report.  0, or -1 with "FILE:LINE:COL: not
+ * JSON: ..." or "FILE: JSON-PATH: ..." in s->err. */
+int sw_read_report_text(sw_summary *s, const char *file, const char *text, size_t len);
+
+/* Setting s->k's statistics from its runs' values. */
+void sw_finish_setting(sw_summary *s);
+
+void sw_summary_free(sw_summary *s);
 
 /* summary.csv, summary.json, summary.md.  0 or -1 with s->err. */
 int sw_write_tables(sw_summary *s);

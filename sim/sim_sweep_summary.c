@@ -14,18 +14,24 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sim_sweep.h"
 #include "sim_sweep_out.h"
 #include "sim_sweep_run.h"
 #include "sim_sweep_summary.h"
 
 #define PATH_MAX_SWEEP 4096 /* B, a path under DIR (ours) */
 
-/* numpy's _lerp: from the nearer end, so p = 1 gives the maximum exactly. */
+/* numpy's _lerp: from the nearer end, so p = 1 gives the maximum exactly.
+ * Where b - a overflows (ends near -DBL_MAX and DBL_MAX) numpy gives -inf
+ * or nan; the weighted sum is finite there and stays within [a, b]. */
 static double
 lerp(double a, double b, double t)
 {
 	double diff = b - a;
 
+	if (!isfinite(diff)) {
+		return a * (1.0 - t) + b * t;
+	}
 	return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
 }
 
@@ -146,6 +152,7 @@ check_for(sw_summary *s, const char *name)
 	if (added) {
 		sw_check *c = &s->c[s->n_c++];
 
+		memset(c, 0, sizeof(*c));
 		c->name = strdup(name);
 		c->n = calloc(s->n_settings, sizeof(*c->n));
 		c->passed = calloc(s->n_settings, sizeof(*c->passed));
@@ -195,9 +202,20 @@ add_value(sw_summary *s, const char *node, const char *key, const json_t *v, con
 	if (v != NULL && !json_is_null(v) && !json_is_number(v)) {
 		return bad(s, "%s: expected a number or null, got %s", path, json_kind(v));
 	}
-	snprintf(name, sizeof(name), "%s.%s", node, key);
+	if ((size_t)snprintf(name, sizeof(name), "%s.%s", node, key) >= sizeof(name)) {
+		/* cut, it could stand for another metric */
+		return bad(s, "%s: name and key longer than %zu bytes", path, sizeof(name) - 2);
+	}
 	m = metric_for(s, name);
-	if (m == NULL || push(&m->cur, v) != 0) {
+	if (m == NULL) {
+		return bad(s, "out of memory");
+	}
+	if (m->last_run == s->run) {
+		/* two nodes of one name, a tau twice: one run, two values */
+		return bad(s, "%s: %s given twice in this report", path, name);
+	}
+	m->last_run = s->run;
+	if (push(&m->cur, v) != 0) {
 		return bad(s, "out of memory");
 	}
 	if (interest >= 0 && v != NULL && json_is_number(v)) {
@@ -289,13 +307,17 @@ flatten_nodes(sw_summary *s, const json_t *nodes)
 }
 
 static int
-count_check(sw_summary *s, const char *name, bool pass)
+count_check(sw_summary *s, const char *name, bool pass, size_t i)
 {
 	sw_check *c = check_for(s, name);
 
 	if (c == NULL) {
 		return bad(s, "out of memory");
 	}
+	if (c->last_run == s->run) {
+		return bad(s, "checks[%zu]: \"%s\" given twice in this report", i, name);
+	}
+	c->last_run = s->run;
 	c->n[s->k]++;
 	c->passed[s->k] += pass;
 	return 0;
@@ -311,7 +333,7 @@ flatten_checks(sw_summary *s, const json_t *root)
 	if (result == NULL || (strcmp(result, "pass") != 0 && strcmp(result, "fail") != 0)) {
 		return bad(s, "result: expected \"pass\" or \"fail\"");
 	}
-	if (count_check(s, "result", strcmp(result, "pass") == 0) != 0) {
+	if (count_check(s, "result", strcmp(result, "pass") == 0, 0) != 0) {
 		return -1;
 	}
 	if (!json_is_array(checks)) {
@@ -329,26 +351,29 @@ flatten_checks(sw_summary *s, const json_t *root)
 			           "pass (true or false)",
 			           i);
 		}
-		snprintf(name, sizeof(name), "check[%lld] %s", (long long)json_integer_value(index),
-		         label);
-		if (count_check(s, name, json_is_true(pass)) != 0) {
+		if ((size_t)snprintf(name, sizeof(name), "check[%lld] %s",
+		                     (long long)json_integer_value(index), label) >= sizeof(name)) {
+			return bad(s, "checks[%zu].label: longer than %zu bytes", i,
+			           sizeof(name) - 32);
+		}
+		if (count_check(s, name, json_is_true(pass), i) != 0) {
 			return -1;
 		}
 	}
 	return 0;
 }
 
+/* One report, parsed (NULL: not JSON, je says where), as run s->run. */
 static int
-read_report(sw_summary *s, const char *path)
+take_report(sw_summary *s, const char *file, json_t *root, const json_error_t *je)
 {
-	json_error_t je;
-	json_t *root = json_load_file(path, 0, &je);
 	int rc;
 
-	s->file = path;
+	s->file = file;
+	s->run++;
 	if (root == NULL) {
-		snprintf(s->err, s->errsize, "%s:%d:%d: not JSON: %s", path, je.line, je.column,
-		         je.text);
+		snprintf(s->err, s->errsize, "%s:%d:%d: not JSON: %s", file, je->line, je->column,
+		         je->text);
 		return -1;
 	}
 	rc = json_is_object(root) ? 0 : bad(s, "expected an object, got %s", json_kind(root));
@@ -360,6 +385,22 @@ read_report(sw_summary *s, const char *path)
 	}
 	json_decref(root);
 	return rc;
+}
+
+int
+sw_read_report_text(sw_summary *s, const char *file, const char *text, size_t len)
+{
+	json_error_t je;
+
+	return take_report(s, file, json_loadb(text, len, 0, &je), &je);
+}
+
+static int
+read_report(sw_summary *s, const char *path)
+{
+	json_error_t je;
+
+	return take_report(s, path, json_load_file(path, 0, &je), &je);
 }
 
 /* ------------------------------------------------------------------ */
@@ -401,8 +442,8 @@ read_run(sw_summary *s, uint64_t seed)
 	return -1;
 }
 
-static void
-finish_setting(sw_summary *s)
+void
+sw_finish_setting(sw_summary *s)
 {
 	for (size_t i = 0; i < s->n_m; i++) {
 		sw_metric *m = &s->m[i];
@@ -421,28 +462,12 @@ finish_setting(sw_summary *s)
 	}
 }
 
-/* The spec the summary follows: out/sweep.json. */
-static int
-read_spec(sw_summary *s)
+int
+sw_summary_init(sw_summary *s, size_t n_settings)
 {
-	char path[PATH_MAX_SWEEP];
-	json_error_t je;
-
-	snprintf(path, sizeof(path), "%s/sweep.json", s->o->out);
-	s->spec = json_load_file(path, 0, &je);
-	if (s->spec == NULL) {
-		snprintf(s->err, s->errsize, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-		return -1;
-	}
-	s->seeds = json_object_get(s->spec, "seeds");
-	s->settings = json_object_get(s->spec, "settings");
-	s->n_settings = json_array_size(s->settings);
-	if (!json_is_array(s->seeds) || json_array_size(s->seeds) == 0 || s->n_settings == 0) {
-		snprintf(s->err, s->errsize, "%s: expected seeds and settings (arrays)", path);
-		return -1;
-	}
-	s->done = calloc(s->n_settings, sizeof(*s->done));
-	s->failed = calloc(s->n_settings, sizeof(*s->failed));
+	s->n_settings = n_settings;
+	s->done = calloc(n_settings, sizeof(*s->done));
+	s->failed = calloc(n_settings, sizeof(*s->failed));
 	s->m_index = json_object();
 	s->c_index = json_object();
 	if (s->done == NULL || s->failed == NULL || s->m_index == NULL || s->c_index == NULL) {
@@ -452,8 +477,119 @@ read_spec(sw_summary *s)
 	return 0;
 }
 
-static void
-free_summary(sw_summary *s)
+/* seeds: integers >= 0, none twice (the runs' dirs are named by seed). */
+static int
+check_seeds(sw_summary *s)
+{
+	size_t n = json_array_size(s->seeds);
+	uint64_t *v, dup;
+	int twice;
+
+	if (!json_is_array(s->seeds) || n == 0) {
+		return bad(s, "seeds: expected a list of seeds, got %s", json_kind(s->seeds));
+	}
+	for (size_t i = 0; i < n; i++) {
+		const json_t *seed = json_array_get(s->seeds, i);
+
+		if (!json_is_integer(seed) || json_integer_value(seed) < 0) {
+			return bad(s, "seeds[%zu]: expected an integer >= 0, got %s", i,
+			           json_kind(seed));
+		}
+	}
+	v = malloc(n * sizeof(*v));
+	if (v == NULL) {
+		return bad(s, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i] = (uint64_t)json_integer_value(json_array_get(s->seeds, i));
+	}
+	twice = sim_sweep_find_duplicate(v, n, &dup);
+	free(v);
+	if (twice != 0) {
+		return twice < 0 ? bad(s, "out of memory")
+		                 : bad(s, "seeds: seed %llu given twice", (unsigned long long)dup);
+	}
+	return 0;
+}
+
+/* settings: objects, each with its index and its overrides (strings). */
+static int
+check_settings(sw_summary *s)
+{
+	size_t n = json_array_size(s->settings);
+
+	if (!json_is_array(s->settings) || n == 0) {
+		return bad(s, "settings: expected a list of settings, got %s",
+		           json_kind(s->settings));
+	}
+	for (size_t k = 0; k < n; k++) {
+		const json_t *set = json_array_get(s->settings, k);
+		const json_t *index = json_object_get(set, "index");
+		const json_t *list = json_object_get(set, "overrides");
+
+		if (!json_is_integer(index) || json_integer_value(index) != (json_int_t)k) {
+			return bad(s, "settings[%zu].index: expected %zu", k, k);
+		}
+		if (!json_is_array(list)) {
+			return bad(s, "settings[%zu].overrides: expected a list, got %s", k,
+			           json_kind(list));
+		}
+		for (size_t i = 0; i < json_array_size(list); i++) {
+			if (!json_is_string(json_array_get(list, i))) {
+				return bad(s, "settings[%zu].overrides[%zu]: expected a string", k,
+				           i);
+			}
+		}
+	}
+	return 0;
+}
+
+/* The spec, parsed (NULL: not JSON, je says where), checked for what the
+ * summary and its tables rely on. */
+static int
+take_spec(sw_summary *s, const char *file, json_t *spec, const json_error_t *je)
+{
+	s->file = file;
+	s->spec = spec;
+	if (spec == NULL) {
+		snprintf(s->err, s->errsize, "%s:%d:%d: %s", file, je->line, je->column, je->text);
+		return -1;
+	}
+	if (!json_is_object(spec)) {
+		return bad(s, "expected an object, got %s", json_kind(spec));
+	}
+	s->seeds = json_object_get(spec, "seeds");
+	s->settings = json_object_get(spec, "settings");
+	if (check_seeds(s) != 0 || check_settings(s) != 0) {
+		return -1;
+	}
+	if (json_array_size(s->settings) > SIM_SWEEP_MAX_RUNS / json_array_size(s->seeds)) {
+		return bad(s, "more than %d runs (seeds x settings)", SIM_SWEEP_MAX_RUNS);
+	}
+	return sw_summary_init(s, json_array_size(s->settings));
+}
+
+int
+sw_read_spec_text(sw_summary *s, const char *file, const char *text, size_t len)
+{
+	json_error_t je;
+
+	return take_spec(s, file, json_loadb(text, len, 0, &je), &je);
+}
+
+/* The spec the summary follows: out/sweep.json. */
+static int
+read_spec(sw_summary *s)
+{
+	char path[PATH_MAX_SWEEP];
+	json_error_t je;
+
+	snprintf(path, sizeof(path), "%s/sweep.json", s->o->out);
+	return take_spec(s, path, json_load_file(path, 0, &je), &je);
+}
+
+void
+sw_summary_free(sw_summary *s)
 {
 	for (size_t i = 0; i < s->n_m; i++) {
 		free(s->m[i].name);
@@ -491,7 +627,7 @@ sim_sweep_summarize(const sim_sweep_summary_opts *o, size_t *failed, char *err, 
 		for (size_t i = 0; rc == 0 && i < json_array_size(s.seeds); i++) {
 			rc = read_run(&s, (uint64_t)json_integer_value(json_array_get(s.seeds, i)));
 		}
-		finish_setting(&s);
+		sw_finish_setting(&s);
 		*failed += s.failed[s.k];
 	}
 	if (rc == 0) {
@@ -500,6 +636,6 @@ sim_sweep_summarize(const sim_sweep_summary_opts *o, size_t *failed, char *err, 
 	if (rc == 0) {
 		rc = sw_plot_close(&s);
 	}
-	free_summary(&s);
+	sw_summary_free(&s);
 	return rc;
 }

@@ -7,6 +7,10 @@
  *   - a scenario that loads is self-consistent: every node range in its
  *     links, events and checks lies inside the node count, and each node
  *     has a name and an address;
+ *   - its normalized JSON (sim_scenario_write_json: `ntpsim check
+ *     --normalized`, report.json's scenario.effective) is valid JSON that
+ *     jansson reads back, an object whose "nodes" lists total_nodes nodes,
+ *     each with a name;
  *   - a small accepted scenario (at most 8 nodes, cut to 60 simulated
  *     seconds) also runs through the engine without crashing.
  * Seeds: tests/fuzz/corpus/scenario/ (the catalogue's files and the
@@ -16,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_normalized.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
 
@@ -91,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check_consistent(&sc);
+	fuzz_check_normalized(&sc);
 	if (sc.total_nodes <= RUN_MAX_NODES) {
 		sim_opts o;
 		sim_summary sum;

@@ -270,3 +270,33 @@ Test(scenario_json, real_numbers_read_back_exactly)
 	cr_expect_str_eq(buf, "0.001", "the shortest form, not 0.00100000000000000002");
 	free(buf);
 }
+
+/* A check's label is cut at 199 bytes; the cut must not split a character,
+ * or the JSON (and report.json) is not UTF-8 (found by fuzz_scenario). */
+Test(scenario_json, label_cut_keeps_utf8)
+{
+	char text[2048], reason[80] = "x";
+	json_t *root;
+
+	for (int i = 0; i < 31; i++) {
+		strcat(reason, "\xc3\xa9"); /* e acute */
+	}
+	snprintf(text, sizeof text,
+	         "duration: 1min\n"
+	         "nodes:\n"
+	         "  - name: srv\n"
+	         "    conf: |\n"
+	         "      server 127.127.1.0\n"
+	         "  - name: abcdefghijklmnopqrstuvwxyz0123x\n"
+	         "    count: 10\n"
+	         "    conf: |\n"
+	         "      server srv\n"
+	         "checks:\n"
+	         "  - {check: state, node: abcdefghijklmnopqrstuvwxyz0123x, source: srv, at: 30s,\n"
+	         "     stratum: [1, 15], poll: [4, 10], when: [0, 1000], reach: 377, type: u,\n"
+	         "     tally: '*', reason: \"%s\"}\n",
+	         reason);
+	root = normalized(text, NULL);
+	cr_assert_gt(strlen(str(json_array_get(json_object_get(root, "checks"), 0), "label")), 190);
+	json_decref(root);
+}

@@ -69,6 +69,20 @@ Test(sweep, bad_seed_lists)
 	expect_bad_seeds("0-9223372036854775807", "more than 1000000 seeds");
 }
 
+Test(sweep, shards)
+{
+	char err[ERR_SIZE], cut[80];
+	size_t k = 99, n = 99;
+
+	cr_assert_eq(sim_sweep_parse_shard("3/8", &k, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert(k == 3 && n == 8);
+	cr_assert_eq(sim_sweep_parse_shard("8/8", &k, &n, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "0 <= K < N"), "%s", err);
+	/* too long for the parser's buffer: once cut to "0/000...01", read as 0/1 */
+	snprintf(cut, sizeof(cut), "0/%062d", 12);
+	cr_assert_eq(sim_sweep_parse_shard(cut, &k, &n, err, sizeof(err)), -1, "%zu/%zu", k, n);
+}
+
 /* ------------------------------------------------------------------ */
 /* --set and settings                                                  */
 
@@ -129,6 +143,16 @@ Test(sweep, percentile_linear_between_order_statistics)
 	cr_assert_eq(sim_sweep_percentile(two, 2, 0.5), 0.5, "even n: halfway");
 	cr_assert_float_eq(sim_sweep_percentile(two, 2, 0.95), 0.95, 1e-15);
 	cr_assert_eq(sim_sweep_percentile((const double[]){42}, 1, 0.05), 42.0);
+}
+
+Test(sweep, percentile_of_extremes_is_finite)
+{
+	/* b - a overflows: numpy's arithmetic would give -inf (fuzz_sweep) */
+	static const double x[] = {-1.7e308, 1.7e308};
+
+	cr_assert_eq(sim_sweep_percentile(x, 2, 0.5), 0.0);
+	cr_assert_float_eq(sim_sweep_percentile(x, 2, 0.05), -1.53e308, 1e294);
+	cr_assert_float_eq(sim_sweep_percentile(x, 2, 0.95), 1.53e308, 1e294);
 }
 
 /* ------------------------------------------------------------------ */
@@ -289,4 +313,43 @@ Test(sweep, summary_names_a_missing_run, .init = setup_sweep, .fini = teardown_s
 	unlink(path);
 	cr_assert_neq(summarize(err), 0);
 	cr_assert_not_null(strstr(err, "run s1-seed2 (setting 1, seed 2) is missing"), "%s", err);
+}
+
+Test(sweep, summary_refuses_a_metric_twice_in_one_report, .init = setup_sweep,
+     .fini = teardown_sweep)
+{
+	char err[ERR_SIZE], path[512];
+
+	/* two nodes named c: two values of c.offset_rms for one run */
+	snprintf(path, sizeof(path), "%s/runs/s0-seed2/report.json", dir);
+	write_file(path, "{\"result\": \"pass\", \"checks\": [],\n"
+	                 " \"nodes\": [{\"name\": \"c\", \"metrics\": {\"offset_rms\": 1}},\n"
+	                 "            {\"name\": \"c\", \"metrics\": {\"offset_rms\": 2}}]}\n");
+	cr_assert_neq(summarize(err), 0);
+	cr_assert_not_null(strstr(err, "s0-seed2/report.json: nodes[1].metrics.offset_rms: "
+	                               "c.offset_rms given twice in this report"),
+	                   "%s", err);
+}
+
+Test(sweep, summary_refuses_a_bad_sweep_json, .init = setup_sweep, .fini = teardown_sweep)
+{
+	static const char *const cases[][2] = {
+	        {"\"seeds\": [1, -2, 3], \"settings\": [{\"index\": 0, \"overrides\": []}]",
+	         "sweep.json: seeds[1]: expected an integer >= 0"},
+	        {"\"seeds\": [1, 3, 1], \"settings\": [{\"index\": 0, \"overrides\": []}]",
+	         "sweep.json: seeds: seed 1 given twice"},
+	        {"\"seeds\": [1], \"settings\": [{\"index\": 0, \"overrides\": [7]}]",
+	         "sweep.json: settings[0].overrides[0]: expected a string"},
+	        {"\"seeds\": [1], \"settings\": [{\"index\": 1, \"overrides\": []}]",
+	         "sweep.json: settings[0].index: expected 0"},
+	};
+	char err[ERR_SIZE], path[512], text[512];
+
+	snprintf(path, sizeof(path), "%s/sweep.json", dir);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "{\"sweep\": 1, %s}\n", cases[i][0]);
+		write_file(path, text);
+		cr_assert_neq(summarize(err), 0, "%s", text);
+		cr_assert_not_null(strstr(err, cases[i][1]), "%s: %s", text, err);
+	}
 }
