@@ -7,17 +7,52 @@
 #include <math.h>
 #include <stdlib.h>
 
+/* Bytes of the well-formed UTF-8 character at p (RFC 3629: no overlong
+ * forms, no surrogates, at most U+10FFFF), 0 if it is not one. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 : 2;
+	unsigned cp;
+
+	if (*p < 0xc2 || *p > 0xf4) {
+		return 0;
+	}
+	cp = *p & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			return 0;
+		}
+		cp = cp << 6 | (p[i] & 0x3fu);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+		return 0;
+	}
+	return n;
+}
+
+/* JSON text must be UTF-8 (RFC 8259 section 8.1): a byte that does not
+ * start a well-formed character (a file name in another encoding) is
+ * written as U+FFFD, so every report stays readable. */
 void
 json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		size_t n;
+
 		if (*p == '"' || *p == '\\') {
 			fprintf(f, "\\%c", *p);
 		} else if (*p < 0x20 || *p == 0x7f) {
 			fprintf(f, "\\u%04x", *p);
-		} else {
+		} else if (*p < 0x80) {
 			fputc(*p, f);
+		} else if ((n = utf8_len(p)) == 0) {
+			fputs("\\ufffd", f);
+		} else {
+			fwrite(p, 1, n, f);
+			p += n - 1;
 		}
 	}
 	fputc('"', f);

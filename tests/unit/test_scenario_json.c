@@ -300,3 +300,35 @@ Test(scenario_json, label_cut_keeps_utf8)
 	cr_assert_gt(strlen(str(json_array_get(json_object_get(root, "checks"), 0), "label")), 190);
 	json_decref(root);
 }
+
+/* JSON must be UTF-8: bytes of another encoding (a Latin-1 file name) are
+ * written as U+FFFD, well-formed characters as they are, so jansson (and
+ * every other reader) accepts the text. */
+Test(scenario_json, strings_always_utf8)
+{
+	static const char *const in[] = {"caf\xe9.yaml", "caf\xc3\xa9",      "\xed\xa0\x80",
+	                                 "\xc0\xaf",     "\xf4\x90\x80\x80", "a\"b\\\x01"};
+	static const char *const out[] = {"caf\xef\xbf\xbd.yaml",
+	                                  "caf\xc3\xa9",
+	                                  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	                                  "\xef\xbf\xbd\xef\xbf\xbd",
+	                                  "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	                                  "a\"b\\\x01"};
+
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		json_error_t je;
+		json_t *v;
+
+		cr_assert_not_null(f);
+		json_str(f, in[i]);
+		fclose(f);
+		v = json_loadb(buf, len, JSON_DECODE_ANY, &je);
+		cr_assert_not_null(v, "case %zu: %s: %s", i, buf, je.text);
+		cr_assert_str_eq(json_string_value(v), out[i], "case %zu", i);
+		json_decref(v);
+		free(buf);
+	}
+}
