@@ -292,12 +292,18 @@ static double
 mtie(const double *x, size_t n, size_t m, double *smax, double *smin)
 {
 	size_t w = m + 1;
-	size_t pos = (n - 1) % w; /* i % w, counted down (a division per point cost
-	                           * more than the rest of the loop: measured) */
+	size_t pos = (n - 1) % w;            /* i % w, counted down (a division per point cost
+	                                      * more than the rest of the loop: measured) */
+	double hi = x[n - 1], lo = x[n - 1]; /* running, in registers: reading
+	                                      * smax[i + 1] back made a chain
+	                                      * through memory (measured) */
 	for (size_t i = n; i-- > 0;) {
 		bool block_end = i == n - 1 || pos == w - 1;
-		smax[i] = block_end ? x[i] : max2(x[i], smax[i + 1]);
-		smin[i] = block_end ? x[i] : min2(x[i], smin[i + 1]);
+
+		hi = block_end ? x[i] : max2(x[i], hi);
+		lo = block_end ? x[i] : min2(x[i], lo);
+		smax[i] = hi;
+		smin[i] = lo;
 		pos = pos == 0 ? w - 1 : pos - 1;
 	}
 	double pmax = x[0], pmin = x[0], best = 0.0;
