@@ -573,6 +573,50 @@ def test_ctrl_c_removes_everything(realnet_bins):
     assert not alive, alive
 
 
+def test_cli_keep_logs_draws_both_worlds(realnet_bins, tmp_path):
+    """realnet.py --sim --keep-logs DIR: both worlds' reports (valid v1),
+    the real world's NODE.trace.csv in ntpsim's layout, and ntpsim's plots
+    of the same scaled scenario with the real run drawn over them
+    (ntpsim run --overlay DIR)."""
+    import json
+    import jsonschema
+    scen = tmp_path / "two.yaml"
+    scen.write_text("""name: two
+duration: 40s
+nodes:
+  - name: srv
+    address: 10.0.0.1
+    conf: |
+      server 127.127.1.0 minpoll 3
+      fudge 127.127.1.0 stratum 1
+  - name: cli
+    address: 10.0.0.2
+    start: 10s
+    conf: |
+      server srv iburst minpoll 3 maxpoll 3
+checks:
+  - {check: event, node: cli, name: sys_peer, min: 1}
+""")
+    keep = tmp_path / "keep"
+    env = dict(os.environ, NTPLAB_BUILD=str(nl.build_dir()))
+    r = subprocess.run([nl.PYTHON, str(Path(realnet.__file__)), str(scen), "--sim",
+                        "--keep-logs", str(keep), "--quiet"], capture_output=True, text=True,
+                       env=env, stdin=subprocess.DEVNULL, timeout=300)
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
+    real = json.loads((keep / "report.json").read_text())
+    sim = json.loads((keep / "ntpsim" / "report.json").read_text())
+    jsonschema.validate(real, schema)
+    jsonschema.validate(sim, schema)
+    assert real["world"] == "real" and sim["world"] == "sim"
+    rows = (keep / "cli.trace.csv").read_text().splitlines()
+    assert rows[0] == (keep / "ntpsim" / "cli.trace.csv").read_text().splitlines()[0]
+    assert len(rows) > 5, rows
+    for png in ("plot.png", "cli.plot.png"):
+        assert (keep / "ntpsim" / png).stat().st_size > 10000, png
+    assert (keep / "two-worlds.md").exists()
+
+
 def _descendants(pid):
     out = []
     todo = [pid]
