@@ -19,7 +19,6 @@
 #include "sim_sweep_summary.h"
 
 #define ERR_MAX        8192 /* B, an error message (as ntpsim's) */
-#define JOBS_MAX       1024 /* worker processes (ours: far above any machine's CPUs) */
 #define PATH_MAX_SWEEP 4096 /* B, a path under DIR (ours) */
 
 /* ------------------------------------------------------------------ */
@@ -460,9 +459,9 @@ parse_jobs(const char *s, sweep_args *a, char *err, size_t errsize)
 {
 	long long j;
 
-	if (ntp_parse_int(s, 1, JOBS_MAX, &j) != 0) {
+	if (ntp_parse_int(s, 1, SIM_SWEEP_JOBS_MAX, &j) != 0) {
 		snprintf(err, errsize, "-j '%.40s': expected a number of processes from 1 to %d", s,
-		         JOBS_MAX);
+		         SIM_SWEEP_JOBS_MAX);
 		return -1;
 	}
 	a->jobs = (unsigned)j;
@@ -759,7 +758,7 @@ sim_sweep_main(int argc, char **argv)
 	a.dirs = calloc((size_t)argc + 1, sizeof(*a.dirs));
 	a.plots = true;
 	a.shard_n = 1;
-	a.jobs = cpus >= 1 && cpus <= JOBS_MAX ? (unsigned)cpus : 1;
+	a.jobs = cpus >= 1 && cpus <= SIM_SWEEP_JOBS_MAX ? (unsigned)cpus : 1;
 	if (err == NULL || a.dirs == NULL) {
 		free(err);
 		free(a.dirs);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * sim_sweep_run: the runs of a sweep (or of one shard of it) in worker
- * processes, at most `jobs` at a time.  Each run is a forked child that
- * calls sim_run on its setting's scenario (loaded once by the parent)
- * into DIR/runs/.NAME.tmp, renamed to DIR/runs/NAME when done: a killed
- * run leaves no half report.  A run dir that has report.json is kept.
+ * sim_sweep_run: the runs of a sweep (or of one shard of it) in `jobs`
+ * forked worker processes, each doing one run at a time: sim_run on its
+ * setting's scenario (loaded once by the parent) into DIR/runs/.NAME.tmp,
+ * renamed to DIR/runs/NAME when done, so a killed run leaves no half
+ * report.  A worker that dies costs only the run it was doing (recorded
+ * as failed) and is replaced.  A run dir that has report.json is kept.
  */
 #ifndef SIM_SWEEP_RUN_H
 #define SIM_SWEEP_RUN_H
@@ -14,6 +15,8 @@
 #include <stdint.h>
 
 #include "sim_scenario.h"
+
+#define SIM_SWEEP_JOBS_MAX 1024 /* worker processes, -j (ours: far above any machine's CPUs) */
 
 typedef struct sim_sweep_plan {
 	const char *dir;              /* DIR; runs go into DIR/runs */
