@@ -154,3 +154,16 @@ def test_settle_key(tmp_path):
     # the checks and sync times do not depend on it
     assert [c["pass"] for c in plain["checks"]] == [c["pass"] for c in late["checks"]]
     assert a["ntpd"]["sync_time"] == b["ntpd"]["sync_time"]
+
+
+def test_bad_junit_path_loses_nothing(tmp_path):
+    """An unwritable --junit file is an error (exit 2, the path named), and
+    the run's own outputs are all written first."""
+    out = tmp_path / "o"
+    r = subprocess.run([NTPSIM, "run", str(ROOT / "scenarios/seed/client-ahead.yaml"), "--out",
+                        str(out), "--no-plots", "--quiet", "--junit",
+                        str(tmp_path / "missing" / "j.xml")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "missing/j.xml" in r.stderr, (r.returncode, r.stderr)
+    jsonschema.validate(json.loads((out / "report.json").read_text()), SCHEMA)
+    assert (out / "report.txt").exists() and (out / "events.log").exists()
