@@ -37,8 +37,11 @@ do for [d = symlog_tics_min:symlog_tics_max] {
 # All decades labelled up to 1 ms; from 10 us up to 10 s; beyond that
 # (more than 7 decades each way) every other decade from 1 ms (1 ms, 100 ms,
 # 10 s, ...: the small ones would overprint 0), without minor tics.
+# All zero (a server on its local clock): +-1 (about +-10 us) instead of
+# gnuplot's "empty y range" warning.
 symlog_ytics(max) = (max > 10 ? symlog_sparse : max > 1e-3 ? symlog_coarse : symlog_fine) . \
-        "set offsets 0, 0, graph 0.06, graph 0.06; set format y '%g'"
+        "set offsets 0, 0, graph 0.06, graph 0.06; set format y '%g'; " . \
+        (max > 0 ? "set autoscale y" : "set yrange [-1:1]")
 
 # Column c, or NaN when its field is empty (the trace's bound while the host
 # claims no sync, a missing stability value).  Through a function, so a
@@ -97,3 +100,10 @@ ev_cmd(t, n, l, lt) = (lt > 0 && n ne "-") ? \
 # character to the right so the words do not overprint.
 ev_lab(t, n, l, lt, k) = sprintf("set label \"%s\" at %.6f, graph 0.98 right rotate by 90 front noenhanced font ',8' tc rgb '%s' offset character %d, 0; ", \
         (lt > 0 && n ne "-") ? n.": ".l : l, t, (lt > 0 && n ne "-") ? "#333333" : ev_color(l), k)
+
+# eval before plotting column c of CSV file f alone on its y axis: a flat
+# column (a server's zero frequency error, a fixed poll) gets the range
+# value +-1 instead of gnuplot's "empty y range" warning; else autoscale.
+flat_guard(f, c) = sprintf("set autoscale y; stats [*:*][*:*] '%s' skip 1 using 1:%d nooutput; " . \
+    "if (STATS_records > 0 && STATS_min_y == STATS_max_y) " . \
+    "{ set yrange [STATS_min_y - 1:STATS_max_y + 1] }", f, c)

@@ -112,6 +112,7 @@ set ytics autofreq
 set mytics default
 set format y "%g"
 set ylabel "frequency error (ppm)"
+eval flat_guard(nfile, 5)
 plot nfile skip 1 using 1:5 with lines lc rgb "#253494" title "true frequency error"
 
 # 5. poll and reach
@@ -119,6 +120,7 @@ set ylabel "poll interval (log2 s)"
 set y2label "reach register (octal)"
 set y2range [0:256]
 set y2tics ("0" 0, "077" 63, "177" 127, "377" 255)
+eval flat_guard(nfile, 7)
 plot nfile skip 1 using 1:7 with steps lc rgb "#253494" title "poll", \
      nfile skip 1 using 1:8 axes x1y2 with steps lc rgb "#d95f02" dt 3 title "reach"
 unset y2tics
