@@ -178,6 +178,8 @@ typedef struct ntp_discipline {
 	                              NTP_MINPOLL 0; below 0: sub-second polls) */
 	bool step_keeps_sources;   /* its samples survive the clock's step, so the host
 	                              does not clear the associations (ntpd does) */
+	double freq_max;           /* s/s, the largest |frequency| an ADJUST of it ever
+	                              asks for (ntpd: NTP_MAXFREQ 500 ppm) */
 
 	/* Start the system part.  Returns 0, or -1 with err naming the
 	 * parameter and the config line. */

@@ -418,9 +418,9 @@ ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 #define NTPD_OPS                                                                                   \
 	.params = ntpd_params, .n_params = sizeof ntpd_params / sizeof ntpd_params[0],             \
 	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .poll_min = NTP_MINPOLL,       \
-	.start = ntpd_start, .src_init = ntpd_src_init, .sample = ntpd_sample,                     \
-	.estimate = ntpd_estimate, .update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step,    \
-	.info = ntpd_info, .src_register = ntpd_src_register
+	.freq_max = NTP_DISC_MAXFREQ, .start = ntpd_start, .src_init = ntpd_src_init,              \
+	.sample = ntpd_sample, .estimate = ntpd_estimate, .update = ntpd_update,                   \
+	.poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info, .src_register = ntpd_src_register
 
 const ntp_discipline ntp_ntpd_kernel = {
         .name = NTP_NTPD_KERNEL,

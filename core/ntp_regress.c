@@ -1415,6 +1415,7 @@ const ntp_discipline ntp_regress = {
         .src_size = sizeof(rg_src),
         .poll_min = NTP_POLL_FLOOR,
         .step_keeps_sources = true,
+        .freq_max = RG_FREQ_LIMIT,
         .init = rg_init,
         .start = rg_start,
         .src_init = rg_src_init,

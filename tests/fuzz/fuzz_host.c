@@ -53,6 +53,7 @@
 #include "ntp_conf.h"
 #include "ntp_control.h"
 #include "ntp_disc.h"
+#include "ntp_discipline.h"
 #include "ntp_fault.h"
 #include "ntp_host.h"
 #include "ntp_pkt.h"
@@ -493,7 +494,10 @@ check_actions(driver *d, const call_ctx *c)
 		case NTP_ACT_ADJUST:
 			CHECK(isfinite(a->u.adjust.offset) && isfinite(a->u.adjust.freq) &&
 			      isfinite(a->u.adjust.tau));
-			CHECK(fabs(a->u.adjust.freq) <= NTP_DISC_MAXFREQ * (1.0 + 1e-9));
+			/* the discipline's own limit: ntpd's 500 ppm; regress's is
+			 * chrony's on Linux (the kernel's 100000 ppm, less a slew) */
+			CHECK(fabs(a->u.adjust.freq) <=
+			      ntp_discipline_for(d->conf)->freq_max * (1.0 + 1e-9));
 			break;
 		case NTP_ACT_EVENT:
 			CHECK(a->u.event.code >= NTP_EV_RESTART &&
@@ -1070,7 +1074,8 @@ check_introspection(const driver *d, unsigned op)
 		CHECK(terminated(p->reason, sizeof p->reason));
 		CHECK(strchr("ulsp", p->type) != NULL && p->type != '\0');
 		CHECK(strchr(" x.-+#*o", p->tally) != NULL && p->tally != '\0');
-		CHECK(p->poll >= 0 && p->poll <= 17);
+		/* regress polls LAN sources below 1 s (its poll_min) */
+		CHECK(p->poll >= ntp_discipline_for(d->conf)->poll_min && p->poll <= 17);
 		CHECK(p->when == -1.0 || p->when >= 0.0);
 		CHECK(p->leap <= 3);
 		CHECK(finite_info(p));
@@ -1088,7 +1093,8 @@ check_introspection(const driver *d, unsigned op)
 	CHECK(sys.leap <= 3 && sys.stratum <= 16);
 	CHECK(isfinite(sys.rootdelay) && isfinite(sys.rootdisp) && isfinite(sys.offset));
 	CHECK(isfinite(sys.sys_jitter) && isfinite(sys.clk_jitter) && isfinite(sys.clk_wander));
-	CHECK(isfinite(sys.freq_ppm) && fabs(sys.freq_ppm) <= NTP_DISC_MAXFREQ * 1e6 * 1.000001);
+	CHECK(isfinite(sys.freq_ppm) &&
+	      fabs(sys.freq_ppm) <= ntp_discipline_for(d->conf)->freq_max * 1e6 * 1.000001);
 	CHECK(terminated(sys.no_sys_peer_reason, sizeof sys.no_sys_peer_reason));
 	CHECK(sys.sys_peer == 0 || ntp_host_peer_counters(d->h, sys.sys_peer, &pc));
 
