@@ -29,9 +29,10 @@
 #define KEYWORD_MAX    31  /* longest keyword the distance code compares (ours) */
 #define HOSTNAME_MAX   253 /* bytes, RFC 1035 §2.3.4 (255 on the wire) */
 
-#define POLL_MIN               (-7) /* log2 s: sub-second polls, chrony's floor (1/128 s);
-                                       the discipline check refuses them for ntpd's,
-                                       which stop at NTPsec's NTP_MINPOLL 0 */
+#define POLL_MIN                                                                                   \
+	(-7)                      /* log2 s: sub-second polls, chrony's floor (1/128 s);           \
+	                             the discipline check refuses them for ntpd's,                 \
+	                             which stop at NTPsec's NTP_MINPOLL 0 */
 #define POLL_MAX               17 /* log2 s (36 h), NTPsec/ntp classic NTP_MAXPOLL, RFC 5905 MAXPOLL */
 #define POLL_DEF_MIN           6     /* log2 s (64 s), ntpd NTP_MINDPOLL */
 #define POLL_DEF_MAX           10    /* log2 s (1024 s), ntpd NTP_MAXDPOLL */
@@ -721,6 +722,17 @@ static const server_opt server_opts[] = {
 };
 
 static const char *const kind_names[] = {"server", "pool", "peer", "local clock"};
+
+const char *
+ntp_conf_flag_name(uint32_t bit)
+{
+	for (size_t i = 0; bit != 0 && i < sizeof server_opts / sizeof server_opts[0]; i++) {
+		if (server_opts[i].kind == SOPT_FLAG && server_opts[i].flag == bit) {
+			return server_opts[i].name;
+		}
+	}
+	return "?";
+}
 
 static void
 init_server(ntp_conf_server *s, uint8_t kind, int line)

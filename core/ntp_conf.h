@@ -190,6 +190,9 @@ double ntp_conf_phi(const ntp_conf *c);
 double ntp_conf_step_fwd(const ntp_conf *c);
 double ntp_conf_step_back(const ntp_conf *c);
 double ntp_conf_panic(const ntp_conf *c);
+/* The association option that sets flag bit (enum ntp_conf_flag, one
+ * bit): "iburst", "prefer", ...; "?" for none. */
+const char *ntp_conf_flag_name(uint32_t bit);
 /* The statistics files the host writes (NTP_STATS_* bits): `statistics`
  * plus every `filegen ... enable`. */
 uint32_t ntp_conf_stats(const ntp_conf *c);

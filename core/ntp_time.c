@@ -9,8 +9,6 @@
 #include <stdio.h>
 
 #define FRAC_ONE (INT64_C(1) << 32) /* 1 s in 32.32 fixed point */
-#define MJD_UNIX_EPOCH 40587L       /* d, MJD of 1970-01-01 */
-#define S_PER_DAY INT64_C(86400)    /* s */
 
 /* Floor division and modulo for a positive divisor. */
 static int64_t
@@ -190,22 +188,22 @@ ntp_time_format(ntp_time unix_ns, char *buf, unsigned long size)
 {
 	int64_t sec = floor_div(unix_ns, NTP_NS_PER_S);
 	int64_t usec = floor_mod(unix_ns, NTP_NS_PER_S) / 1000;
-	int64_t days = floor_div(sec, S_PER_DAY);
-	int64_t sod = floor_mod(sec, S_PER_DAY);
+	int64_t days = floor_div(sec, NTP_S_PER_DAY);
+	int64_t sod = floor_mod(sec, NTP_S_PER_DAY);
 	int64_t y;
 	unsigned m, d;
 
 	civil_from_days(days, &y, &m, &d);
 	snprintf(buf, size, "%04lld-%02u-%02u %02d:%02d:%02d.%06lld", (long long)y, m, d,
-		 (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (long long)usec);
+	         (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (long long)usec);
 	return buf;
 }
 
 void
 ntp_time_mjd(ntp_time unix_ns, long *mjd, double *sec_of_day)
 {
-	int64_t day_ns = S_PER_DAY * NTP_NS_PER_S;
+	int64_t day_ns = NTP_S_PER_DAY * NTP_NS_PER_S;
 
-	*mjd = MJD_UNIX_EPOCH + (long)floor_div(unix_ns, day_ns);
+	*mjd = NTP_MJD_UNIX_EPOCH + (long)floor_div(unix_ns, day_ns);
 	*sec_of_day = (double)floor_mod(unix_ns, day_ns) / 1e9;
 }

@@ -35,6 +35,8 @@ typedef int64_t ntp_time;
 #define NTP_UNIX_EPOCH_OFFSET INT64_C(2208988800) /* s, 1900-01-01 to 1970-01-01 */
 #define NTP_NS_PER_S          INT64_C(1000000000) /* ns per s */
 #define NTP_ERA_SECONDS       INT64_C(4294967296) /* s in one NTP era, 2^32 */
+#define NTP_S_PER_DAY         INT64_C(86400)      /* s, a UTC day as MJD counts it */
+#define NTP_MJD_UNIX_EPOCH    40587L              /* d, MJD of 1970-01-01 (ntpd MJD_1970) */
 #define NTP_TIME_NONE         INT64_MIN /* a time that has not happened ("never heard from") */
 #define NTP_TIME_NEVER        INT64_MAX /* a timer that never falls due */
 

@@ -29,7 +29,6 @@
 /* bytes of the drift file's one line: ntpd writes "%.3f\n" (at most 9 for
  * +-500 ppm); more than this is not a drift file (issue 11: a 10 MB line). */
 #define DRIFT_LINE_MAX 64
-#define S_PER_DAY      86400 /* s */
 
 /* ---- log ---- */
 
@@ -367,7 +366,7 @@ refd_stats_path(const char *dir, const char *name, const char *type, ntp_time un
 		strftime(suffix, sizeof suffix, ".%Y", &tm);
 	} else if (strcmp(type, "age") == 0) {
 		/* ntpd counts 24-hour periods of daemon uptime; refd uses whole days since 1970. */
-		snprintf(suffix, sizeof suffix, ".a%08lld", (long long)(secs / S_PER_DAY));
+		snprintf(suffix, sizeof suffix, ".a%08lld", (long long)(secs / NTP_S_PER_DAY));
 	} else {
 		strftime(suffix, sizeof suffix, ".%Y%m%d", &tm);
 	}

@@ -125,15 +125,15 @@ cmd_normalized(int argc, char **argv)
 static int
 cmd_check(int argc, char **argv)
 {
-	char *err = malloc(ERR_MAX);
+	char *err;
 	int rc = 0;
 
+	if (argc >= 1 && strcmp(argv[0], "--normalized") == 0) {
+		return cmd_normalized(argc - 1, argv + 1);
+	}
+	err = malloc(ERR_MAX);
 	if (err == NULL) {
 		return 2;
-	}
-	if (argc >= 1 && strcmp(argv[0], "--normalized") == 0) {
-		free(err);
-		return cmd_normalized(argc - 1, argv + 1);
 	}
 	if (argc < 1) {
 		usage(stderr);

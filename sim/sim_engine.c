@@ -328,7 +328,28 @@ note_false(sim_world *w, sim_node *n, const sim_sample *s)
 		n->t_false = -1.0;
 	} else if (n->t_false < 0.0) {
 		n->t_false = s->t;
-		w->watch_false = true;
+		w->watch_false |= n->serves;
+	}
+}
+
+/* n sent buf: a packet that carries its time to the receiver (a server's
+ * reply, symmetric or broadcast mode) makes it a source, whose serving
+ * false time its clients' tallies are watched for.  A client that starts
+ * off (most do) serves nobody: watching every node's peer table for it
+ * cost a peer-table read (strings formatted) after every host call. */
+static void
+note_serves(sim_world *w, sim_node *n, const uint8_t *buf, size_t len)
+{
+	int mode;
+
+	if (n->serves || len == 0) {
+		return;
+	}
+	mode = buf[0] & 0x07;
+	if (mode == NTP_MODE_ACTIVE || mode == NTP_MODE_PASSIVE || mode == NTP_MODE_SERVER ||
+	    mode == NTP_MODE_BROADCAST) {
+		n->serves = true;
+		w->watch_false |= n->t_false >= 0.0;
 	}
 }
 
@@ -662,6 +683,7 @@ send_datagram(sim_world *w, sim_node *n, const ntp_addr *to, uint16_t sport, con
 		len = NTP_SEND_MAX;
 	}
 	n->st.sent++;
+	note_serves(w, n, buf, len);
 	time_packet(w, n, SIM_PKT_SENT, &dst);
 	if (w->pcap_on) {
 		sim_pcap_write(&w->pcap, w->now, &src, &dst, buf, len);
@@ -1298,8 +1320,8 @@ note_needs(sim_node *n, const sim_check_spec *ck)
 }
 
 /* Every detailed node keeps its true offset on a grid for the report's
- * percentiles and stability statistics: 1 s apart, doubled until the
- * node's share of METRICS_POINTS_TOTAL fits (a long run of many nodes
+ * percentiles and stability statistics: 1 s apart, coarser when the
+ * node's share of METRICS_POINTS_TOTAL needs it (a long run of many nodes
  * gets a coarser grid rather than gigabytes). */
 #define METRICS_POINTS_TOTAL ((size_t)1 << 24) /* points, all nodes: 128 MiB (ours) */
 #define METRICS_TAU0         1.0               /* s, finest grid step (ours) */
@@ -1307,18 +1329,10 @@ note_needs(sim_node *n, const sim_check_spec *ck)
 static int
 setup_metrics(sim_world *w)
 {
-	size_t detailed = 0, share;
-	double tau0 = METRICS_TAU0;
+	size_t detailed = 0;
 
 	for (uint32_t i = 0; i < w->n_nodes; i++) {
 		detailed += sim_node_detailed(w, &w->nodes[i]);
-	}
-	if (detailed == 0) {
-		return 0;
-	}
-	share = METRICS_POINTS_TOTAL / detailed;
-	while (w->sc->duration / tau0 + 1.0 > (double)share) {
-		tau0 *= 2.0;
 	}
 	for (uint32_t i = 0; i < w->n_nodes; i++) {
 		sim_node *n = &w->nodes[i];
@@ -1328,7 +1342,8 @@ setup_metrics(sim_world *w)
 		}
 		n->metrics = calloc(1, sizeof(*n->metrics));
 		if (n->metrics == NULL ||
-		    sim_metrics_init(&n->metrics->m, tau0, w->sc->duration) != 0) {
+		    sim_metrics_init_max(&n->metrics->m, METRICS_TAU0, w->sc->duration,
+		                         METRICS_POINTS_TOTAL / detailed) != 0) {
 			return -1;
 		}
 	}

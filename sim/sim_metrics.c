@@ -27,15 +27,24 @@
 int
 sim_metrics_init(sim_metrics *m, double tau0_min, double duration)
 {
+	return sim_metrics_init_max(m, tau0_min, duration, SIM_METRICS_MAX_POINTS);
+}
+
+int
+sim_metrics_init_max(sim_metrics *m, double tau0_min, double duration, size_t max_points)
+{
 	memset(m, 0, sizeof *m);
 	if (!(isfinite(tau0_min) && tau0_min > 0.0 && isfinite(duration) && duration >= 0.0)) {
 		return -1;
 	}
+	if (max_points < 1 || max_points > SIM_METRICS_MAX_POINTS) {
+		max_points = SIM_METRICS_MAX_POINTS;
+	}
 	double tau0 = tau0_min;
-	/* floor(duration / tau0) + 1 <= MAX_POINTS, written so it cannot
+	/* floor(duration / tau0) + 1 <= max_points, written so it cannot
 	 * overflow a size_t conversion */
 	int i = 0;
-	while (floor(duration / tau0) > (double)(SIM_METRICS_MAX_POINTS - 1)) {
+	while (floor(duration / tau0) > (double)(max_points - 1)) {
 		if (++i > SIM_METRICS_DOUBLINGS_MAX) {
 			return -1;
 		}

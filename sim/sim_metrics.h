@@ -64,6 +64,9 @@ typedef struct sim_metrics {
  * way.
  */
 int sim_metrics_init(sim_metrics *m, double tau0_min, double duration);
+/* The same with a smaller cap on the grid (a share of a budget several
+ * nodes split); max_points outside 1..SIM_METRICS_MAX_POINTS is that cap. */
+int sim_metrics_init_max(sim_metrics *m, double tau0_min, double duration, size_t max_points);
 
 /*
  * One sample: true offset `offset` (s) at true time t (s).  Fills the grid

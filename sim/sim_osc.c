@@ -112,7 +112,7 @@ sim_osc_init(sim_osc *o, const sim_osc_params *p, int64_t t0, uint64_t seed, con
 		o->sigma = p->wander * sqrt((double)o->h / 1e9);
 	}
 	o->temp_w = p->temp_period > 0.0 && p->temp_amp != 0.0 ? TWO_PI / p->temp_period : 0.0;
-	o->res = p->resolution > 0.0 ? llround(p->resolution * 1e9) : 1;
+	o->res = llround((p->resolution > 0.0 ? p->resolution : SIM_OSC_RESOLUTION_DEFAULT) * 1e9);
 	if (o->res < 1) {
 		o->res = 1;
 	}

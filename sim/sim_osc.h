@@ -35,6 +35,7 @@
 #include "ntp_time.h"
 
 #define SIM_OSC_WANDER_STEP_DEFAULT 16.0 /* s, grid of the frequency random walk (ours) */
+#define SIM_OSC_RESOLUTION_DEFAULT  1e-9 /* s, clock reads when none is given: the ns grid */
 #define SIM_OSC_FREQ_MAX            0.1  /* s/s, |freq error| accepted: NTP_CLOCK_FREQ_LIMIT */
 
 typedef struct sim_osc_params {
@@ -45,7 +46,8 @@ typedef struct sim_osc_params {
 	double temp_amp;    /* s/s, amplitude of the periodic frequency term */
 	double temp_period; /* s, its period; <= 0: no periodic term */
 	double temp_phase;  /* rad, its phase at t0 */
-	double resolution;  /* s, reads are truncated to a multiple of this; 0: 1 ns */
+	double resolution;  /* s, reads are truncated to a multiple of this; 0:
+	                       SIM_OSC_RESOLUTION_DEFAULT */
 	double noise;       /* s, standard deviation of Gaussian read noise */
 } sim_osc_params;
 

@@ -26,12 +26,10 @@
 #define NTPSIM_PLOTS_DIR "plots"
 #endif
 
-#define PLOT_NODES_MAX   16     /* nodes drawn on one page (ours) */
-#define DETAIL_NODES_MAX 64     /* nodes given their own report section when none is traced */
-#define PEER_TABLE_MAX   8192   /* bytes of an ntpq -p table */
-#define LINKS_LISTED_MAX 64     /* links listed one by one in the report */
-#define MJD_UNIX_EPOCH   40587L /* MJD of 1970-01-01 (ntpd's MJD_1970) */
-#define SEC_PER_DAY      86400  /* s, a UTC day as MJD counts it */
+#define PLOT_NODES_MAX   16   /* nodes drawn on one page (ours) */
+#define DETAIL_NODES_MAX 64   /* nodes given their own report section when none is traced */
+#define PEER_TABLE_MAX   8192 /* bytes of an ntpq -p table */
+#define LINKS_LISTED_MAX 64   /* links listed one by one in the report */
 
 extern char **environ;
 
@@ -193,7 +191,7 @@ stats_open(const sim_world *w, const sim_node *n, sim_stats_file *s, const char 
 		return NULL;
 	}
 	/* "YYYY-MM-DD hh:mm:ss.uuuuuu" of the day's midnight */
-	ntp_time_format((ntp_time)(mjd - MJD_UNIX_EPOCH) * SEC_PER_DAY * NTP_NS_PER_S, date,
+	ntp_time_format((ntp_time)(mjd - NTP_MJD_UNIX_EPOCH) * NTP_S_PER_DAY * NTP_NS_PER_S, date,
 	                sizeof(date));
 	snprintf(path, sizeof(path), "%s/%s.%.4s%.2s%.2s", dir, stem, date, date + 5, date + 8);
 	return fopen(path, seen ? "a" : "w");
@@ -644,18 +642,17 @@ sim_report_settle_time(const sim_world *w, const sim_node *n)
 	return n->st.t_first_sync >= 0.0 ? n->st.t_first_sync : NAN;
 }
 
-/* Finish every detailed node's statistics over its settled part once, for
- * report.json and NODE.stability.csv. */
+/* Finish every detailed node's statistics over its settled part, for
+ * report.json and NODE.stability.csv (the run's one sim_report_write). */
 static void
 finish_metrics(sim_world *w)
 {
 	for (uint32_t i = 0; i < w->n_nodes; i++) {
 		sim_node *n = &w->nodes[i];
 
-		if (n->metrics != NULL && !n->metrics->finished) {
+		if (n->metrics != NULL) {
 			sim_metrics_finish(&n->metrics->m, sim_report_settle_time(w, n),
 			                   &n->metrics->r);
-			n->metrics->finished = true;
 		}
 	}
 }

@@ -33,13 +33,17 @@ json_knum(FILE *f, const char *key, double v)
 	json_num(f, v);
 }
 
-/* ,"key":"text" */
+/* ,"key":"text" (s NULL: null) */
 static void
 json_kstr(FILE *f, const char *key, const char *s)
 {
 	fputc(',', f);
 	json_key(f, key);
-	json_str(f, s);
+	if (s != NULL) {
+		json_str(f, s);
+	} else {
+		fputs("null", f);
+	}
 }
 
 static void
@@ -53,25 +57,13 @@ json_kbool(FILE *f, const char *key, bool v)
 /* ------------------------------------------------------------------ */
 /* checks                                                              */
 
-/* How a check names its nodes: one node, a whole template, or a range. */
-static void
+/* How a check names its nodes: one node, or its whole template (a check
+ * names one or the other: sim_scenario_find). */
+static const char *
 range_name(const sim_scenario *sc, sim_range r, char *buf, size_t size)
 {
-	char a[SIM_NAME_MAX + 12], b[SIM_NAME_MAX + 12];
-
-	if (r.count == 1) {
-		sim_scenario_node_name(sc, r.first, buf, size);
-		return;
-	}
-	for (size_t t = 0; t < sc->n_nodes; t++) {
-		if (sc->nodes[t].first == r.first && sc->nodes[t].count == r.count) {
-			snprintf(buf, size, "%s", sc->nodes[t].name);
-			return;
-		}
-	}
-	sim_scenario_node_name(sc, r.first, a, sizeof(a));
-	sim_scenario_node_name(sc, r.first + r.count - 1, b, sizeof(b));
-	snprintf(buf, size, "%s..%s", a, b);
+	return r.count == 1 ? sim_scenario_node_name(sc, r.first, buf, size)
+	                    : sim_scenario_tmpl(sc, r.first)->name;
 }
 
 /* "params": the check's parameters as the effective scenario gives them
@@ -128,23 +120,17 @@ json_check(sim_world *w, size_t i, FILE *f)
 {
 	const sim_check_spec *c = &w->sc->checks[i];
 	const sim_check_outcome *o = &w->outcome[i];
-	char node[2 * (SIM_NAME_MAX + 12) + 4];
+	char node[SIM_NAME_MAX + 12];
 	const char *unit;
 	double limit = check_limit(c, &unit);
 
-	range_name(w->sc, c->nodes, node, sizeof(node));
 	fprintf(f, "%s{\"index\":%zu,\"line\":%d", i ? "," : "", i, c->line);
 	json_kstr(f, "kind", sim_check_kind_name(c->kind));
-	json_kstr(f, "node", node);
+	json_kstr(f, "node", range_name(w->sc, c->nodes, node, sizeof(node)));
 	json_kstr(f, "label", c->label);
 	json_params(f, w->sc, c);
 	json_knum(f, "limit", limit);
-	fputs(",\"unit\":", f);
-	if (unit != NULL) {
-		json_str(f, unit);
-	} else {
-		fputs("null", f);
-	}
+	json_kstr(f, "unit", unit);
 	json_knum(f, "measured", o->measured);
 	json_kbool(f, "censored", o->censored);
 	json_kbool(f, "pass", o->pass);
@@ -268,22 +254,12 @@ json_node(sim_world *w, sim_node *n, FILE *f)
 	json_kstr(f, "address", nf.addr);
 	json_kstr(f, "kind", n->kind == SIM_NODE_QUERY ? "query" : "host");
 	json_kbool(f, "running", n->running);
-	fputs(",\"exited\":", f);
-	if (n->exited != NULL) {
-		json_str(f, n->exited);
-	} else {
-		fputs("null", f);
-	}
+	json_kstr(f, "exited", n->exited);
 	json_metrics(w, n, &nf, f);
 	json_stability(n, f);
-	fprintf(f,
-	        ",\"system\":{\"stratum\":%u,\"leap\":%u,\"poll\":%d,\"system_peer\":", n->stratum,
-	        n->leap, n->poll);
-	if (nf.peer[0] != '\0') {
-		json_str(f, nf.peer);
-	} else {
-		fputs("null", f);
-	}
+	fprintf(f, ",\"system\":{\"stratum\":%u,\"leap\":%u,\"poll\":%d", n->stratum, n->leap,
+	        n->poll);
+	json_kstr(f, "system_peer", nf.peer[0] != '\0' ? nf.peer : NULL);
 	fputc('}', f);
 	json_peers(w, nf.n_peers, f);
 	if (n->query != NULL && n->query->runs > 0) {

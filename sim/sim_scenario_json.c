@@ -338,9 +338,25 @@ w_clock(json_w *w, const sim_osc_params *c)
 	json_w_real(w, "temp_amp", c->temp_amp);
 	json_w_real(w, "temp_period", c->temp_period > 0.0 ? c->temp_period : INFINITY);
 	json_w_real(w, "temp_phase", c->temp_phase);
-	json_w_real(w, "resolution", c->resolution > 0.0 ? c->resolution : 1e-9);
+	json_w_real(w, "resolution",
+	            c->resolution > 0.0 ? c->resolution : SIM_OSC_RESOLUTION_DEFAULT);
 	json_w_real(w, "noise", c->noise);
 	json_w_close(w, '}');
+}
+
+/* The value the conf gives parameter `name` (the last one, as the
+ * discipline reads it), NAN (null) when it gives none. */
+static double
+given_param(const ntp_conf_discipline *cd, const char *name)
+{
+	double v = NAN;
+
+	for (size_t j = 0; j < cd->n_params; j++) {
+		if (strcmp(cd->params[j].name, name) == 0) {
+			v = cd->params[j].value;
+		}
+	}
+	return v;
 }
 
 /* The discipline the node runs (the default when the conf names none),
@@ -362,12 +378,7 @@ w_discipline(json_w *w, const ntp_conf *conf)
 		json_w_str(w, "name", p->name);
 		json_w_str(w, "unit", p->unit);
 		json_w_real(w, "default", p->dflt);
-		json_w_null(w, "value");
-		for (size_t j = 0; j < cd->n_params; j++) {
-			if (strcmp(cd->params[j].name, p->name) == 0) {
-				json_w_real(w, "value", cd->params[j].value);
-			}
-		}
+		json_w_real(w, "value", given_param(cd, p->name));
 		json_w_close(w, '}');
 	}
 	json_w_close(w, ']');
@@ -375,7 +386,6 @@ w_discipline(json_w *w, const ntp_conf *conf)
 }
 
 static const char *const conf_kind_names[] = {"server", "pool", "peer", "local"};
-static const char *const conf_flag_names[] = {"prefer", "iburst", "burst", "noselect", "true"};
 
 /* The conf's associations, names resolved to node addresses (a pool's
  * expansions follow the conf's own lines). */
@@ -392,9 +402,9 @@ w_servers(json_w *w, const ntp_conf *conf)
 		json_w_str(w, "host", s->host);
 		w_addr(w, "address", &s->addr);
 		json_w_open(w, "flags", '[');
-		for (unsigned b = 0; b < 5; b++) {
-			if (s->flags & (1u << b)) {
-				json_w_str(w, NULL, conf_flag_names[b]);
+		for (uint32_t bit = 1; bit != 0 && bit <= s->flags; bit <<= 1) {
+			if (s->flags & bit) {
+				json_w_str(w, NULL, ntp_conf_flag_name(bit));
 			}
 		}
 		json_w_close(w, ']');

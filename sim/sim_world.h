@@ -39,7 +39,8 @@ typedef struct sim_node_stats {
 	double t_first_peer; /* s, first sample with a system peer; < 0: never */
 	double t_first_sync; /* s, first synced sample; < 0: never.  "Settled" is from here
 	                      * to the end, later excursions included (report metrics) */
-	double set_sum2, set_fsum2, set_span, set_max; /* since t_first_sync */
+	double set_sum2, set_fsum2, set_span, set_max; /* over the settled part (the
+	                                                * scenario's settle, else t_first_sync) */
 	double false_reject; /* s from a source serving false time (sim_node.t_false) to
 	                      * this node tallying it 'x' or '-'; < 0: none seen */
 	/* since t_good (reset whenever a sample is not synced) */
@@ -57,12 +58,11 @@ typedef struct sim_node_stats {
 	unsigned timer_spins; /* ticks the host asked for again at the same instant */
 } sim_node_stats;
 
-/* A detailed node's time-error statistics (sim_metrics), finished once
- * for the reports. */
+/* A detailed node's time-error statistics (sim_metrics): the grid fed as
+ * the run goes, the result finished by the report. */
 typedef struct sim_node_metrics {
 	sim_metrics m;
 	sim_metrics_result r;
-	bool finished;
 } sim_node_metrics;
 
 /* One ntpd statistics file split per day as ntpd's `filegen ... type day`
@@ -97,7 +97,7 @@ typedef struct sim_node {
 	sim_osc osc;
 	ntp_clock clock;
 	ntp_host *host;
-	char *exited; /* "AT s: exited with status N: REASON" when its host gave up (malloc) */
+	char *exited;      /* "AT s: exited with status N: REASON" when its host gave up (malloc) */
 	ntp_time deadline; /* local time the timer is set for; INT64_MAX: none */
 	uint32_t timer_gen;
 	int64_t spin_t;
@@ -115,8 +115,9 @@ typedef struct sim_node {
 	int disc_state;
 	double rootdelay, rootdisp, est_offset, freq_ppm;
 	const ntp_fault *fault; /* the misbehaviour in force (scenario-owned) */
-	double t_false;         /* s, since when it serves time off by more than the sync
-	                         * bound (a falseticker to its clients); < 0: it does not */
+	double t_false;         /* s, since when its time is off by more than the sync
+	                         * bound (a falseticker to its clients); < 0: it is not */
+	bool serves;            /* it has sent its time to another node (note_serves) */
 	sim_query *query;
 	sim_node_out *out;
 	sim_node_metrics *metrics; /* detailed nodes only; NULL otherwise */
@@ -192,7 +193,7 @@ struct sim_world {
 	sim_chk_ref *chk;
 	sim_check_outcome *outcome;
 	size_t checks_failed;
-	bool watch_false; /* some node is a falseticker at some time: clients time its rejection */
+	bool watch_false; /* a node that serves has been false: clients time its rejection */
 
 	ntp_actions acts;
 	ntp_peer_info peers[NTP_CONF_MAX_SERVERS + 4];
