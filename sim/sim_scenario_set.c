@@ -24,7 +24,8 @@
 
 #define SHOWN_MAX 60 /* characters of a value or part quoted in a message (ours) */
 
-/* The error of one override: "--set PATH=V: FILE:LINE:COL: msg". */
+/* The error of one override: "--set PATH=V: FILE:LINE:COL: msg" (at NULL:
+ * no place of its own, 1:1). */
 static int ov_fail(loader *ld, const sim_override *ov, const yaml_node_t *at, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
@@ -39,8 +40,8 @@ ov_fail(loader *ld, const sim_override *ov, const yaml_node_t *at, const char *f
 	va_end(ap);
 	snprintf(line, sizeof(line), "--set %s%s%.*s: %s:%lu:%lu: %s", ov->path,
 	         ov->append ? "+=" : "=", SHOWN_MAX, ov->value, ld->file,
-	         (unsigned long)at->start_mark.line + 1, (unsigned long)at->start_mark.column + 1,
-	         msg);
+	         at != NULL ? (unsigned long)at->start_mark.line + 1 : 1UL,
+	         at != NULL ? (unsigned long)at->start_mark.column + 1 : 1UL, msg);
 	ld_add_error(ld, line);
 	ld->fatal = true;
 	return -1;
@@ -270,9 +271,7 @@ apply_one(loader *ld, const sim_override *ov)
 	int id = yaml_document_get_root_node(&ld->doc) != NULL ? 1 : 0;
 
 	if (id == 0 || node_at(ld, id)->type != YAML_MAPPING_NODE) {
-		yaml_node_t at = {.start_mark = {0}};
-
-		return ov_fail(ld, ov, &at, "the scenario is not a mapping");
+		return ov_fail(ld, ov, NULL, "the scenario is not a mapping");
 	}
 	for (;;) {
 		yaml_node_t *n = node_at(ld, id);
@@ -328,9 +327,7 @@ ld_apply_overrides(loader *ld, const sim_override *ov, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (ov[i].path == NULL || ov[i].path[0] == '\0' || ov[i].value == NULL) {
-			yaml_node_t at = {.start_mark = {0}};
-
-			return ov_fail(ld, &ov[i], &at, "empty path");
+			return ov_fail(ld, &ov[i], NULL, "empty path");
 		}
 		if (apply_one(ld, &ov[i]) != 0) {
 			return -1;

@@ -18,8 +18,7 @@
 #include "sim_sweep_run.h"
 #include "sim_sweep_summary.h"
 
-#define ERR_MAX        8192 /* B, an error message (as ntpsim's) */
-#define PATH_MAX_SWEEP 4096 /* B, a path under DIR (ours) */
+#define ERR_MAX 8192 /* B, an error message (as ntpsim's) */
 
 /* ------------------------------------------------------------------ */
 /* seeds                                                               */
@@ -346,7 +345,7 @@ read_text(const char *path)
 static int
 write_atomic(const char *path, const char *text)
 {
-	char tmp[PATH_MAX_SWEEP + 8];
+	char tmp[SIM_SWEEP_PATH_MAX + 8];
 	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -366,7 +365,7 @@ write_atomic(const char *path, const char *text)
 static int
 put_spec(const char *dir, const char *text, const char *what, char *err, size_t errsize)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	char *old;
 	bool same;
 
@@ -640,7 +639,7 @@ summarize(const sweep_args *a, const char *const *dirs, size_t n_dirs, size_t *f
 static int
 do_sweep(sweep_args *a, char *err, size_t errsize)
 {
-	char runs[PATH_MAX_SWEEP];
+	char runs[SIM_SWEEP_PATH_MAX];
 	sim_sweep_plan p;
 	sim_sweep_counts c;
 	sim_scenario *sc;
@@ -701,7 +700,7 @@ do_sweep(sweep_args *a, char *err, size_t errsize)
 static int
 do_merge(sweep_args *a, char *err, size_t errsize)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	char *first = NULL;
 	size_t failed = 0;
 	int rc = 0;
@@ -749,7 +748,7 @@ do_merge(sweep_args *a, char *err, size_t errsize)
 int
 sim_sweep_main(int argc, char **argv)
 {
-	char *err = malloc(ERR_MAX);
+	char *err = calloc(1, ERR_MAX); /* "": the exit status 1 of failed runs has no message */
 	sweep_args a;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	int rc;

@@ -15,14 +15,14 @@
 
 #include "sim_report.h"
 #include "sim_sweep_out.h"
+#include "sim_sweep_run.h"
 
 #ifndef NTPSIM_PLOTS_DIR
 #define NTPSIM_PLOTS_DIR "plots"
 #endif
 
-#define PATH_MAX_SWEEP  4096 /* B, a path under DIR (ours) */
-#define PLOT_NODES_MAX  8    /* nodes given a plot page (ours: as ntpsim.gp's few) */
-#define PLOT_LABEL_MAX  24   /* characters of a setting's label on the x axis (ours) */
+#define PLOT_NODES_MAX  8  /* nodes given a plot page (ours: as ntpsim.gp's few) */
+#define PLOT_LABEL_MAX  24 /* characters of a setting's label on the x axis (ours) */
 #define PERCENTILE_NOTE "linear interpolation between order statistics (numpy.percentile's default)"
 
 extern char **environ;
@@ -53,7 +53,7 @@ open_in_out(sw_summary *s, const char *name, char *path, size_t size)
 static int
 close_in_out(sw_summary *s, FILE *f, const char *tmp)
 {
-	char final[PATH_MAX_SWEEP];
+	char final[SIM_SWEEP_PATH_MAX];
 	size_t len = strlen(tmp) - strlen(".tmp");
 
 	snprintf(final, sizeof(final), "%.*s", (int)len, tmp);
@@ -125,7 +125,7 @@ csv_check(FILE *f, const sw_check *c, size_t k)
 static int
 write_csv(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP], label[2048];
+	char path[SIM_SWEEP_PATH_MAX], label[2048];
 	FILE *f = open_in_out(s, "summary.csv", path, sizeof(path));
 
 	if (f == NULL) {
@@ -195,7 +195,7 @@ json_setting(const sw_summary *s, size_t k)
 static int
 write_json(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	json_t *settings = json_array(), *root;
 	FILE *f;
 	int rc;
@@ -339,7 +339,7 @@ md_checks(FILE *f, const sw_summary *s)
 static int
 write_md(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	FILE *f = open_in_out(s, "summary.md", path, sizeof(path));
 	const json_t *sc = json_object_get(s->spec, "scenario");
 
@@ -378,7 +378,7 @@ sw_write_tables(sw_summary *s)
 int
 sw_plot_open(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 
 	snprintf(path, sizeof(path), "%s/plots", s->o->out);
 	if (sim_mkdir_p(path) != 0) {
@@ -489,8 +489,9 @@ plot_node(const sw_summary *s, const sw_plot_node *pn, const char *script, const
 static void
 draw(const sw_summary *s)
 {
-	char script[PATH_MAX_SWEEP], why[512] = "";
-	char *xt = malloc(s->n_settings * (PLOT_LABEL_MAX + 32) + 8);
+	char script[SIM_SWEEP_PATH_MAX], why[512] = "";
+	size_t xt_size = s->n_settings * (PLOT_LABEL_MAX + 32) + 8;
+	char *xt = malloc(xt_size);
 	struct stat sb;
 
 	snprintf(script, sizeof(script), "%s/sweep.gp",
@@ -502,7 +503,7 @@ draw(const sw_summary *s)
 	} else if (strchr(s->o->out, '\'') != NULL) {
 		snprintf(why, sizeof(why), "the output directory name has a quote in it");
 	} else {
-		plot_xtics(s, xt, s->n_settings * (PLOT_LABEL_MAX + 32) + 8);
+		plot_xtics(s, xt, xt_size);
 		for (size_t i = 0; i < s->n_pn && why[0] == '\0'; i++) {
 			if (s->pn[i].seen != 0) {
 				plot_node(s, &s->pn[i], script, xt, why, sizeof(why));
@@ -518,7 +519,7 @@ draw(const sw_summary *s)
 int
 sw_plot_close(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	FILE *f = s->values;
 
 	s->values = NULL;

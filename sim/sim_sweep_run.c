@@ -23,22 +23,13 @@
 #include "sim_engine.h"
 #include "sim_sweep_run.h"
 
-#define PATH_MAX_SWEEP 4096 /* B, a path under DIR (ours) */
-#define ERR_RUN        8192 /* B, a run's error message (as ntpsim's ERR_MAX) */
-#define CHILD_FAILED   1    /* a run's status: error.txt written */
+#define ERR_RUN      8192 /* B, a run's error message (as ntpsim's ERR_MAX) */
+#define CHILD_FAILED 1    /* a run's status: error.txt written */
 
 void
 sim_sweep_run_name(char *buf, size_t size, size_t setting, uint64_t seed)
 {
 	snprintf(buf, size, "s%zu-seed%llu", setting, (unsigned long long)seed);
-}
-
-static bool
-exists(const char *path)
-{
-	struct stat sb;
-
-	return stat(path, &sb) == 0;
 }
 
 /* Remove a run directory: it holds only files (report, traces, stats). */
@@ -47,7 +38,7 @@ remove_run_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 
 	if (d == NULL) {
 		return errno == ENOENT ? 0 : -1;
@@ -70,7 +61,7 @@ remove_run_dir(const char *dir)
 static int
 write_error(const char *dir, const char *why)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/error.txt", dir);
@@ -109,8 +100,8 @@ run_paths(const sim_sweep_plan *p, size_t setting, uint64_t seed, char *tmp, cha
 	char name[64];
 
 	sim_sweep_run_name(name, sizeof(name), setting, seed);
-	snprintf(tmp, PATH_MAX_SWEEP, "%s/runs/.%s.tmp", p->dir, name);
-	snprintf(final, PATH_MAX_SWEEP, "%s/runs/%s", p->dir, name);
+	snprintf(tmp, SIM_SWEEP_PATH_MAX, "%s/runs/.%s.tmp", p->dir, name);
+	snprintf(final, SIM_SWEEP_PATH_MAX, "%s/runs/%s", p->dir, name);
 }
 
 /* The child: one run, quiet, no plots, no traces unless asked.  Returns
@@ -118,7 +109,7 @@ run_paths(const sim_sweep_plan *p, size_t setting, uint64_t seed, char *tmp, cha
 static int
 child_run(const sim_sweep_plan *p, size_t setting, uint64_t seed)
 {
-	char tmp[PATH_MAX_SWEEP], final[PATH_MAX_SWEEP];
+	char tmp[SIM_SWEEP_PATH_MAX], final[SIM_SWEEP_PATH_MAX];
 	static char err[ERR_RUN];
 	sim_opts o;
 	sim_summary sum;
@@ -279,7 +270,6 @@ spawn(const sim_sweep_plan *p, worker *ws, unsigned i, char *err, size_t errsize
 	ws[i].pid = pid;
 	ws[i].cmd = cmd[1];
 	ws[i].res = res[0];
-	ws[i].busy = false;
 	return 0;
 }
 
@@ -289,7 +279,7 @@ spawn(const sim_sweep_plan *p, worker *ws, unsigned i, char *err, size_t errsize
 static void
 account(const sim_sweep_plan *p, size_t run, int status, bool died, sim_sweep_counts *c)
 {
-	char tmp[PATH_MAX_SWEEP], final[PATH_MAX_SWEEP], why[128];
+	char tmp[SIM_SWEEP_PATH_MAX], final[SIM_SWEEP_PATH_MAX], why[128];
 
 	if (!died && status == 0) {
 		c->done++;
@@ -320,7 +310,7 @@ next_answer(const sim_sweep_plan *p, worker *ws, sim_sweep_counts *c)
 	unsigned map[SIM_SWEEP_JOBS_MAX], n = 0;
 
 	for (unsigned i = 0; i < p->jobs; i++) {
-		if (ws[i].pid != 0 && ws[i].busy) {
+		if (ws[i].busy) { /* implies a worker (pid != 0) */
 			fds[n].fd = ws[i].res;
 			fds[n].events = POLLIN;
 			map[n++] = i;
@@ -396,53 +386,77 @@ stop_workers(const sim_sweep_plan *p, worker *ws)
 static bool
 kept(const sim_sweep_plan *p, size_t setting, uint64_t seed)
 {
-	char tmp[PATH_MAX_SWEEP], final[PATH_MAX_SWEEP], report[PATH_MAX_SWEEP + 16];
+	char tmp[SIM_SWEEP_PATH_MAX], final[SIM_SWEEP_PATH_MAX], report[SIM_SWEEP_PATH_MAX + 16];
+	struct stat sb;
 
 	run_paths(p, setting, seed, tmp, final);
 	snprintf(report, sizeof(report), "%s/report.json", final);
-	return exists(report);
+	return stat(report, &sb) == 0;
+}
+
+/* This shard's runs not done yet, in run order, into todo (room for all
+ * of the shard's runs); c->runs and c->kept counted.  Each run dir is
+ * looked at once: the ETA needs the count before the first run. */
+static size_t
+runs_to_do(const sim_sweep_plan *p, size_t *todo, sim_sweep_counts *c)
+{
+	size_t total = p->n_settings * p->n_seeds, n = 0;
+
+	for (size_t i = p->shard_k; i < total; i += p->shard_n) {
+		c->runs++;
+		if (kept(p, i / p->n_seeds, p->seeds[i % p->n_seeds])) {
+			c->kept++;
+		} else {
+			todo[n++] = i;
+		}
+	}
+	return n;
+}
+
+static int
+idle_worker(const worker *ws, unsigned jobs)
+{
+	for (unsigned k = 0; k < jobs; k++) {
+		if (!ws[k].busy) {
+			return (int)k;
+		}
+	}
+	return -1;
 }
 
 int
 sim_sweep_run(const sim_sweep_plan *p, sim_sweep_counts *c, char *err, size_t errsize)
 {
-	size_t total = p->n_settings * p->n_seeds, todo = 0, finished = 0, next;
+	size_t total = p->n_settings * p->n_seeds, n_todo, finished = 0, next = 0;
+	size_t *todo;
 	worker ws[SIM_SWEEP_JOBS_MAX];
 	unsigned jobs =
 	        p->jobs < SIM_SWEEP_JOBS_MAX ? p->jobs : SIM_SWEEP_JOBS_MAX; /* -j checked */
 	sim_sweep_plan q = *p;
-	double t0 = mono_s();
-	void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: EPIPE */
+	double t0;
+	void (*old_pipe)(int);
 	int rc = 0;
 
 	memset(c, 0, sizeof(*c));
+	/* a shard has at most total / shard_n runs, rounded up (+1: no malloc(0)) */
+	todo = malloc(((total + p->shard_n - 1) / p->shard_n + 1) * sizeof(*todo));
+	if (todo == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
 	memset(ws, 0, sizeof(ws));
 	q.jobs = jobs;
-	for (size_t i = p->shard_k; i < total; i += p->shard_n) {
-		c->runs++;
-		if (kept(p, i / p->n_seeds, p->seeds[i % p->n_seeds])) {
-			c->kept++;
-		}
-	}
-	todo = c->runs - c->kept;
-	next = p->shard_k;
+	t0 = mono_s();
+	old_pipe = signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: EPIPE */
+	n_todo = runs_to_do(p, todo, c);
 	for (;;) {
-		int i = -1;
+		int i = idle_worker(ws, jobs);
 
-		/* the next run not done yet */
-		while (next < total && kept(p, next / p->n_seeds, p->seeds[next % p->n_seeds])) {
-			next += p->shard_n;
-		}
-		for (unsigned k = 0; k < jobs && i < 0; k++) {
-			if (!ws[k].busy) {
-				i = (int)k;
-			}
-		}
-		if (next < total && i >= 0 && rc == 0) {
-			if (assign(&q, ws, (unsigned)i, next, err, errsize) != 0) {
+		if (next < n_todo && i >= 0 && rc == 0) {
+			if (assign(&q, ws, (unsigned)i, todo[next], err, errsize) != 0) {
 				rc = -1;
 			}
-			next += p->shard_n;
+			next++;
 			continue;
 		}
 		if (next_answer(&q, ws, c) < 0) {
@@ -450,11 +464,12 @@ sim_sweep_run(const sim_sweep_plan *p, sim_sweep_counts *c, char *err, size_t er
 		}
 		finished++;
 		if (p->progress) {
-			show_progress(c, todo, finished, t0);
+			show_progress(c, n_todo, finished, t0);
 		}
 	}
 	stop_workers(&q, ws);
 	signal(SIGPIPE, old_pipe);
+	free(todo);
 	if (p->progress && finished > 0) {
 		fputc('\n', stderr);
 	}

@@ -17,6 +17,7 @@
 #include "sim_scenario.h"
 
 #define SIM_SWEEP_JOBS_MAX 1024 /* worker processes, -j (ours: far above any machine's CPUs) */
+#define SIM_SWEEP_PATH_MAX 4096 /* B, a path under DIR (ours) */
 
 typedef struct sim_sweep_plan {
 	const char *dir;              /* DIR; runs go into DIR/runs */
@@ -42,7 +43,7 @@ void sim_sweep_run_name(char *buf, size_t size, size_t setting, uint64_t seed);
 
 /* Do the plan's runs.  Returns 0 (failed runs are counted, not fatal), or
  * -1 with a reason in err when the sweep itself cannot go on (no fork, no
- * run directory). */
+ * run directory, no memory for the list of runs). */
 int sim_sweep_run(const sim_sweep_plan *p, sim_sweep_counts *c, char *err, size_t errsize);
 
 #endif

@@ -19,8 +19,6 @@
 #include "sim_sweep_run.h"
 #include "sim_sweep_summary.h"
 
-#define PATH_MAX_SWEEP 4096 /* B, a path under DIR (ours) */
-
 /* numpy's _lerp: from the nearer end, so p = 1 gives the maximum exactly.
  * Where b - a overflows (ends near -DBL_MAX and DBL_MAX) numpy gives -inf
  * or nan; the weighted sum is finite there and stays within [a, b]. */
@@ -418,7 +416,7 @@ exists(const char *path)
 static int
 read_run(sw_summary *s, uint64_t seed)
 {
-	char name[64], path[PATH_MAX_SWEEP], list[512] = "";
+	char name[64], path[SIM_SWEEP_PATH_MAX], list[512] = "";
 	bool failed = false;
 
 	sim_sweep_run_name(name, sizeof(name), s->k, seed);
@@ -581,7 +579,7 @@ sw_read_spec_text(sw_summary *s, const char *file, const char *text, size_t len)
 static int
 read_spec(sw_summary *s)
 {
-	char path[PATH_MAX_SWEEP];
+	char path[SIM_SWEEP_PATH_MAX];
 	json_error_t je;
 
 	snprintf(path, sizeof(path), "%s/sweep.json", s->o->out);

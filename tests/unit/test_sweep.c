@@ -170,6 +170,16 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
+/* dir/rel holds text. */
+static void
+write_in_dir(const char *rel, const char *text)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	write_file(path, text);
+}
+
 /* A report.json v1 with what the summary reads. */
 static void
 write_report(size_t k, int seed, double rms, const char *tdev1, bool pass)
@@ -200,11 +210,11 @@ setup_sweep(void)
 	mkdir(dir, 0777);
 	snprintf(path, sizeof(path), "%s/runs", dir);
 	mkdir(path, 0777);
-	snprintf(path, sizeof(path), "%s/sweep.json", dir);
-	write_file(path, "{\"sweep\": 1, \"scenario\": {\"file\": \"t.yaml\", \"sha256\": \"0\"},\n"
-	                 " \"seeds\": [1, 2, 3], \"sets\": [],\n"
-	                 " \"settings\": [{\"index\": 0, \"overrides\": [\"x=1\"]},\n"
-	                 "              {\"index\": 1, \"overrides\": [\"x=2\"]}], \"runs\": 6}\n");
+	write_in_dir("sweep.json",
+	             "{\"sweep\": 1, \"scenario\": {\"file\": \"t.yaml\", \"sha256\": \"0\"},\n"
+	             " \"seeds\": [1, 2, 3], \"sets\": [],\n"
+	             " \"settings\": [{\"index\": 0, \"overrides\": [\"x=1\"]},\n"
+	             "              {\"index\": 1, \"overrides\": [\"x=2\"]}], \"runs\": 6}\n");
 	write_report(0, 1, 1.0, "null", true);
 	write_report(0, 2, 3.0, "5e-7", false);
 	write_report(0, 3, 2.0, "null", true);
@@ -281,12 +291,11 @@ Test(sweep, summary_of_v1_reports, .init = setup_sweep, .fini = teardown_sweep)
 
 Test(sweep, summary_names_a_bad_value_by_json_path, .init = setup_sweep, .fini = teardown_sweep)
 {
-	char err[ERR_SIZE], path[512];
+	char err[ERR_SIZE];
 
-	snprintf(path, sizeof(path), "%s/runs/s0-seed2/report.json", dir);
-	write_file(path,
-	           "{\"result\": \"pass\", \"checks\": [],\n"
-	           " \"nodes\": [{\"name\": \"c\", \"metrics\": {\"offset_rms\": \"x\"}}]}\n");
+	write_in_dir("runs/s0-seed2/report.json",
+	             "{\"result\": \"pass\", \"checks\": [],\n"
+	             " \"nodes\": [{\"name\": \"c\", \"metrics\": {\"offset_rms\": \"x\"}}]}\n");
 	cr_assert_neq(summarize(err), 0);
 	cr_assert_not_null(strstr(err,
 	                          "s0-seed2/report.json: nodes[0].metrics.offset_rms: expected a "
@@ -297,10 +306,9 @@ Test(sweep, summary_names_a_bad_value_by_json_path, .init = setup_sweep, .fini =
 Test(sweep, summary_names_a_broken_file_by_line_and_column, .init = setup_sweep,
      .fini = teardown_sweep)
 {
-	char err[ERR_SIZE], path[512];
+	char err[ERR_SIZE];
 
-	snprintf(path, sizeof(path), "%s/runs/s1-seed1/report.json", dir);
-	write_file(path, "{\"result\": \"pass\",\n \"checks\": [,]}\n");
+	write_in_dir("runs/s1-seed1/report.json", "{\"result\": \"pass\",\n \"checks\": [,]}\n");
 	cr_assert_neq(summarize(err), 0);
 	cr_assert_not_null(strstr(err, "s1-seed1/report.json:2:"), "%s", err);
 }
@@ -318,13 +326,13 @@ Test(sweep, summary_names_a_missing_run, .init = setup_sweep, .fini = teardown_s
 Test(sweep, summary_refuses_a_metric_twice_in_one_report, .init = setup_sweep,
      .fini = teardown_sweep)
 {
-	char err[ERR_SIZE], path[512];
+	char err[ERR_SIZE];
 
 	/* two nodes named c: two values of c.offset_rms for one run */
-	snprintf(path, sizeof(path), "%s/runs/s0-seed2/report.json", dir);
-	write_file(path, "{\"result\": \"pass\", \"checks\": [],\n"
-	                 " \"nodes\": [{\"name\": \"c\", \"metrics\": {\"offset_rms\": 1}},\n"
-	                 "            {\"name\": \"c\", \"metrics\": {\"offset_rms\": 2}}]}\n");
+	write_in_dir("runs/s0-seed2/report.json",
+	             "{\"result\": \"pass\", \"checks\": [],\n"
+	             " \"nodes\": [{\"name\": \"c\", \"metrics\": {\"offset_rms\": 1}},\n"
+	             "            {\"name\": \"c\", \"metrics\": {\"offset_rms\": 2}}]}\n");
 	cr_assert_neq(summarize(err), 0);
 	cr_assert_not_null(strstr(err, "s0-seed2/report.json: nodes[1].metrics.offset_rms: "
 	                               "c.offset_rms given twice in this report"),
@@ -343,12 +351,11 @@ Test(sweep, summary_refuses_a_bad_sweep_json, .init = setup_sweep, .fini = teard
 	        {"\"seeds\": [1], \"settings\": [{\"index\": 1, \"overrides\": []}]",
 	         "sweep.json: settings[0].index: expected 0"},
 	};
-	char err[ERR_SIZE], path[512], text[512];
+	char err[ERR_SIZE], text[512];
 
-	snprintf(path, sizeof(path), "%s/sweep.json", dir);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		snprintf(text, sizeof(text), "{\"sweep\": 1, %s}\n", cases[i][0]);
-		write_file(path, text);
+		write_in_dir("sweep.json", text);
 		cr_assert_neq(summarize(err), 0, "%s", text);
 		cr_assert_not_null(strstr(err, cases[i][1]), "%s: %s", text, err);
 	}
