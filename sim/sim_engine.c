@@ -1521,8 +1521,8 @@ teardown(sim_world *w)
 /* ------------------------------------------------------------------ */
 /* the run                                                             */
 
-static double
-wall_s(void)
+double
+sim_wall_s(void)
 {
 	struct timespec ts;
 
@@ -1636,7 +1636,7 @@ sim_run(const sim_scenario *sc, const sim_opts *o, sim_summary *sum, char *err, 
 {
 	sim_world *w = calloc(1, sizeof(*w));
 	sim_event e;
-	double wall0 = wall_s(), wall_last = wall0;
+	double wall0 = sim_wall_s(), wall_last = wall0;
 	bool shown = false;
 	int rc = SIM_ERROR;
 	size_t peak_queue = 0;
@@ -1682,7 +1682,7 @@ sim_run(const sim_scenario *sc, const sim_opts *o, sim_summary *sum, char *err, 
 			goto out;
 		}
 		if (o->progress && (w->n_events % PROGRESS_EVERY) == 0) {
-			double now = wall_s();
+			double now = sim_wall_s();
 
 			if (now - wall0 > 1.0 && now - wall_last > 0.25) {
 				fprintf(stderr,
@@ -1713,7 +1713,7 @@ sim_run(const sim_scenario *sc, const sim_opts *o, sim_summary *sum, char *err, 
 		goto out;
 	}
 	sim_report_close(w);
-	sum->wall = wall_s() - wall0;
+	sum->wall = sim_wall_s() - wall0;
 	if (o->plots && o->out_dir != NULL && sim_report_plots(w, err, errsize) != 0) {
 		fprintf(stderr, "ntpsim: warning: %s\n", err);
 		err[0] = '\0';

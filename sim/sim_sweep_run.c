@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim_engine.h"
@@ -135,21 +134,12 @@ child_run(const sim_sweep_plan *p, size_t setting, uint64_t seed)
 	return CHILD_FAILED;
 }
 
-static double
-mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* For people only (no file depends on it): how far, and an ETA from the
  * mean wall time per run so far. */
 static void
 show_progress(const sim_sweep_counts *c, size_t todo, size_t finished, double t0)
 {
-	double spent = mono_s() - t0;
+	double spent = sim_wall_s() - t0;
 	double eta = finished > 0 ? spent / (double)finished * (double)(todo - finished) : 0.0;
 
 	fprintf(stderr, "\rntpsim sweep: %zu/%zu runs, %zu failed, %.0f s, ETA %.0f s   ",
@@ -446,7 +436,7 @@ sim_sweep_run(const sim_sweep_plan *p, sim_sweep_counts *c, char *err, size_t er
 	}
 	memset(ws, 0, sizeof(ws));
 	q.jobs = jobs;
-	t0 = mono_s();
+	t0 = sim_wall_s();
 	old_pipe = signal(SIGPIPE, SIG_IGN); /* a dead worker's pipe: EPIPE */
 	n_todo = runs_to_do(p, todo, c);
 	for (;;) {
