@@ -33,12 +33,12 @@ for j in 1 2; do
 	t0=$(now)
 	$cmd || echo "(exit $?)"
 	t1=$(now)
-	eval "wall$j=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}')"
-	echo "== sweep -j$j: $(eval echo \$wall$j) s for 200 runs"
+	wall[j]=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}')
+	echo "== sweep -j$j: ${wall[j]} s for 200 runs"
 	echo "   command: $cmd"
 done
 cmp "$work/j1/summary.csv" "$work/j2/summary.csv" && echo "   summary.csv identical for -j1 and -j2"
-echo "== speed-up -j1 -> -j2: $(echo "$wall1 $wall2" | awk '{printf "%.2f", $1 / $2}')x (target >= 1.8x)"
+echo "== speed-up -j1 -> -j2: $(echo "${wall[1]} ${wall[2]}" | awk '{printf "%.2f", $1 / $2}')x (target >= 1.8x)"
 echo "load after sweeps: $(cat /proc/loadavg)"
 
 # 2. one short run without traces

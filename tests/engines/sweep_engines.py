@@ -38,11 +38,17 @@ def run(argv, env=None):
                           text=True, timeout=RUN_TIMEOUT_S)
 
 
+def run_ok(what, argv, env=None):
+    """run(), which must exit 0; else its output names what failed."""
+    r = run(argv, env=env)
+    assert r.returncode == 0, "%s failed (exit %d):\n%s%s" % (what, r.returncode, r.stdout,
+                                                             r.stderr)
+    return r
+
+
 def local_sweep(out):
     """The reference: the same sweep in one ntpsim process, -j2."""
-    r = run([ntpsim_bin(), "sweep", *SWEEP_ARGS, "-j", "2", "--out", out])
-    assert r.returncode == 0, "local sweep failed (exit %d):\n%s%s" % (r.returncode, r.stdout,
-                                                                       r.stderr)
+    run_ok("local sweep", [ntpsim_bin(), "sweep", *SWEEP_ARGS, "-j", "2", "--out", out])
     return Path(out)
 
 

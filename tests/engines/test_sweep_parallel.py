@@ -43,11 +43,9 @@ cd / && exec bash -c "$*"
 
 
 def sweep_parallel(outdir, *opts, env=None):
-    r = se.run([se.SCRIPTS / "sweep-parallel.sh", "--shards", "2", "--ntpsim", se.ntpsim_bin(),
-                *opts, outdir, "--", *se.SWEEP_ARGS], env=env)
-    assert r.returncode == 0, "sweep-parallel.sh failed (exit %d):\n%s%s" % (
-        r.returncode, r.stdout, r.stderr)
-    return r
+    return se.run_ok("sweep-parallel.sh", [se.SCRIPTS / "sweep-parallel.sh", "--shards", "2",
+                                           "--ntpsim", se.ntpsim_bin(), *opts, outdir, "--",
+                                           *se.SWEEP_ARGS], env=env)
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,9 @@ run inside the observer namespace.
 """
 
 import argparse
+import bisect
 import copy
+import hashlib
 import ipaddress
 import json
 import math
@@ -373,27 +375,6 @@ def fmt_s(s):
 # the scenario file, as ntpsim loads it
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers each mapping's line."""
-
-
-def _mapping_with_line(loader, node, deep=False):
-    m = loader.construct_mapping(node, deep=True)
-    m["__line__"] = node.start_mark.line + 1
-    return m
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
-
-
-def _strip_lines(x):
-    if isinstance(x, dict):
-        return {k: _strip_lines(v) for k, v in x.items() if k != "__line__"}
-    if isinstance(x, list):
-        return [_strip_lines(v) for v in x]
-    return x
-
-
 def ntpsim_bin():
     return nl.build_dir() / "sim" / "ntpsim"
 
@@ -423,7 +404,7 @@ def normalize(path):
 def normalize_data(data):
     """normalize() of a scenario held as a mapping (a scaled one)."""
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", prefix="realnet-") as f:
-        f.write(yaml.safe_dump(_strip_lines(data), sort_keys=False))
+        f.write(yaml.safe_dump(data, sort_keys=False))
         f.flush()
         return normalize(f.name)
 
@@ -475,15 +456,15 @@ _CLOCK_OFF = {"wander": 0.0, "temp_amp": 0.0, "noise": 0.0, "resolution": 1e-9}
 
 class Node:
     """One concrete node (replicas expanded by ntpsim), as the real world
-    needs it: a node object of the normalized scenario."""
+    needs it: a node object of the normalized scenario.  What a time
+    scale changes (conf, start, query times, discipline) RealRun takes
+    from the scaled one."""
 
     def __init__(self, d):
-        self.norm = d
         self.template = d["template"]
         self.name = d["name"]
         self.addr = d["address"]               # scenario address (string)
         self.real = None                       # 10.200.x.y
-        self.index = d["index"]
         self.kind = d["kind"]
         self.conf = d["conf"] or ""
         self.clock_offset = d["clock"]["offset"]
@@ -491,16 +472,17 @@ class Node:
         self.clock_extra = sorted(k for k, off in _CLOCK_OFF.items() if d["clock"][k] != off)
         self.drift_ppm = d["drift_ppm"]
         self.big_first_step = d["big_first_step"]
-        self.start = d["start"]
-        self.fault = d["fault"]
-        self.fault_spec = fault_spec(self.fault) if self.fault else None
+        self.fault_spec = fault_spec(d["fault"]) if d["fault"] else None
         self.impl = d["impl"]
         self.discipline = discipline_words(d)
-        # query nodes: servers by name (or address when named by one)
         q = d["query"] or {}
-        self.q_servers = [s["name"] or s["address"] for s in q.get("servers", [])]
-        self.q_at = list(d["query_at"] or [0.0])
+        self.q_servers = server_names(q)
         self.q = query_fields(q)
+
+
+def server_names(q):
+    """A normalized query's servers by name (or address when named by one)."""
+    return [s["name"] or s["address"] for s in q.get("servers", [])]
 
 
 def query_fields(q):
@@ -563,11 +545,10 @@ class Scenario:
 
 
 def load_scenario(path):
-    norm = normalize(path)
+    norm = normalize(path)  # lines, checks and errors: ntpsim's
     with open(path) as f:
-        data = yaml.load(f, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
-    sc = Scenario(path, data, norm)
-    return sc
+        data = yaml.safe_load(f)
+    return Scenario(path, data, norm)
 
 
 # --------------------------------------------------------------------------
@@ -582,7 +563,7 @@ def scale_conf(text, k, add_iburst=True):
     if k <= 1:
         return text, []
     shift = max(0, int(math.floor(math.log2(k) + 0.5)))
-    out, notes, have_stepout = [], [], False
+    out, notes = [], []
     for line in text.splitlines():
         body, _, comment = line.partition("#")
         w = body.split()
@@ -626,7 +607,6 @@ def scale_conf(text, k, add_iburst=True):
                 if ws[i] == "stepout":
                     old = float(ws[i + 1])
                     ws[i + 1] = "%g" % (old / k)
-                    have_stepout = True
                     notes.append("tinker stepout %g -> %s s" % (old, ws[i + 1]))
             line = " ".join(ws)
         out.append(line)
@@ -695,7 +675,7 @@ def scale_discipline(n, k):
 
 def scale_scenario(data, k, add_iburst=True):
     """The scenario with every time divided by k.  Returns (data, notes)."""
-    d = copy.deepcopy(_strip_lines(data))
+    d = copy.deepcopy(data)
     if k <= 1:
         return d, []
     notes = ["duration %s -> %g s" % (d["duration"], seconds(d["duration"]) / k)]
@@ -801,7 +781,6 @@ class Conf:
         self.notes = []
         self.tinker = []
         self.tos = []
-        self.discipline = None   # ntplab's `discipline NAME [PARAM VALUE]...`, as words
         fudge_stratum = {}
         for raw in text.splitlines():
             body = raw.split("#", 1)[0]
@@ -824,7 +803,7 @@ class Conf:
                     try:
                         ipaddress.ip_address(host)
                     except ValueError:
-                        dns = [e.get("name") for e in sc.data.get("dns") or []]
+                        dns = [e["name"] for e in sc.norm["dns"]]
                         raise ScenarioError("%s: ntp.conf names '%s', which is no node%s"
                                             % (node.name, host,
                                                " (dns: names are ntpsim only; realnet has "
@@ -898,8 +877,7 @@ class Conf:
                                            + (["mask", mask] if mask else []) + rest))
                 continue
             if d == "discipline":
-                self.discipline = w[1:]  # ntplab's own: refd only (discipline_words)
-                continue
+                continue  # ntplab's own: node.discipline, as ntpsim resolved it
             if d == "statistics":
                 self.statistics = True
             if d == "tinker":
@@ -1194,7 +1172,7 @@ def link_spec(params):
     return params["tc"], None
 
 
-def _covers(sc, names, n):
+def _covers(names, n):
     return names == "any" or n.name in names
 
 
@@ -1205,7 +1183,7 @@ def file_link(sc, a, b):
     net = sc.norm["network"]
     chosen = (net["default"], "network.default")
     for e in net["links"]:
-        if _covers(sc, e["from"], a) and _covers(sc, e["to"], b):
+        if _covers(e["from"], a) and _covers(e["to"], b):
             chosen = (e["params"], "network.links line %s" % e["line"])
     return chosen
 
@@ -1233,7 +1211,7 @@ def _query_events(sc):
 
 
 def _query_targets(sc, q):
-    return [t for s in q["servers"] for t in sc.resolve(s["name"] or s["address"])]
+    return [t for s in server_names(q) for t in sc.resolve(s)]
 
 
 def talking_pairs(sc, confs):
@@ -1890,8 +1868,7 @@ table inet ntplab {
             self.change_links(e)
         elif what == "query":
             for n in sc.named(e["nodes"]):
-                self.run_query(n, [s["name"] or s["address"] for s in e["query"]["servers"]],
-                               query_fields(e["query"]))
+                self.run_query(n, server_names(e["query"]), query_fields(e["query"]))
         elif what in ("step", "freq", "fault"):
             for n in sc.named(e["nodes"]):
                 self.disturb(n, what, e, line)
@@ -2105,8 +2082,7 @@ table inet ntplab {
             if not d.get("answered", True):
                 out.append((d["t"], None, False, None, False))
                 continue
-            claims = d["leap"] != 3 and 1 <= d["stratum"] <= 15
-            bound = d["rootdelay"] / 2 + d["rootdisp"] if claims else None
+            claims, bound = claimed_bound(d)
             peer = d["sys_src"] != 0 if "sys_src" in d else claims
             out.append((d["t"], d["offset"], claims, bound, peer))
         if n.impl == "openntpd":
@@ -2310,20 +2286,20 @@ table inet ntplab {
         sp_node = self.sc.by_addr.get(syspeer) if syspeer else None
         rep["system_peer_node"] = sp_node.name if sp_node else None
         rep["peers"] = peers
+        est = None  # the daemon's own estimate of its offset at the end (s)
         if n.impl in ("refd", "ntpsec"):
             sp = [p for p in peers if p["tally"] in "*o"]
-            rep["estimated_offset_end"] = -sp[0]["offset"] if sp else None
+            est = -sp[0]["offset"] if sp else None
         elif n.impl == "openntpd":
             sp = [p for p in peers if p["tally"] == "*" and p["offset"] is not None]
-            rep["estimated_offset_end"] = -sp[0]["offset"] if sp else None
+            est = -sp[0]["offset"] if sp else None
         elif fin.get("tracking"):
-            rep["estimated_offset_end"] = fin["tracking"]["last_offset"]
+            est = fin["tracking"]["last_offset"]
             rep["chrony_tracking"] = fin["tracking"]
         rep["events"] = [{"t": t, "name": nm, "reason": rs, "address": a}
                          for t, nm, rs, a in events][:400]
         m, rep["stability"] = node_metrics(samples, self.sc.sync_bound, steps, self.duration,
-                                           rep["packets"], rep.pop("estimated_offset_end", None),
-                                           self.norm["settle"])
+                                           rep["packets"], est, self.norm["settle"])
         rep["metrics"] = m
         rep["synced"] = m["sync_time"] is not None
         rep["system"] = {"stratum": rep.get("stratum"), "leap": rep.get("leap"),
@@ -2440,7 +2416,6 @@ def tool_info():
 
 
 def file_sha256(path):
-    import hashlib
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -2505,12 +2480,8 @@ def _log_time(line):
 # checks
 
 
-def _count_range(p):
-    return p["min"], p["max"]
-
-
 def _count_verdict(cnt, p, what, extra=""):
-    lo, hi = _count_range(p)
+    lo, hi = p["min"], p["max"]
     ok = cnt >= lo and (hi is None or cnt <= hi)
     det = "%d %s%s" % (cnt, what, extra)
     if not ok:
@@ -2583,29 +2554,25 @@ def evaluate_checks(run, by, obs):
 def _judge_synced(run, c, n, obs):
     p = c["params"]
     within, bound = p["within"], p["bound"]
-    good = bad = None
-    for t, off, _, _, peer in run.node_samples(n, obs):
-        if peer and off is not None and abs(off) < bound:
-            if good is None:
-                good = t
-        else:
-            good, bad = None, (t, off, peer)
+    s = run.node_samples(n, obs)
+    _, good = sync_times(s, bound)
     if good is not None:
         ok = good <= within
         return {"pass": ok, "measured": good,
                 "detail": "synced from %.3f s on" % good if ok else
                 "synced only from %.3f s on, %.3f s too late" % (good, good - within)}
-    if bad is None:
+    if not s:
         return {"pass": False, "measured": None, "detail": "never sampled"}
-    if bad[1] is None:
+    t, off, _, _, peer = s[-1]  # not synced at the end: so is its last sample
+    if off is None:
         return {"pass": False, "measured": None,
-                "detail": "not synced at the end: no answer to the observer at %.3f s" % bad[0]}
-    if not bad[2]:
+                "detail": "not synced at the end: no answer to the observer at %.3f s" % t}
+    if not peer:
         return {"pass": False, "measured": None,
-                "detail": "not synced at the end: no system peer at %.3f s" % bad[0]}
+                "detail": "not synced at the end: no system peer at %.3f s" % t}
     return {"pass": False, "measured": None,
             "detail": "not synced at the end: |offset| %s at %.3f s (bound %s)" % (
-                fmt_s(abs(bad[1])), bad[0], fmt_s(bound))}
+                fmt_s(abs(off)), t, fmt_s(bound))}
 
 
 def _judge_offset(run, c, n, obs, rms):
@@ -2676,16 +2643,9 @@ def _judge_peers(run, c, n, rep, obs):
 
 
 def _judge_bound(run, c, n, obs):
-    held = span = 0.0
-    s = run.node_samples(n, obs)
-    for (t1, o1, c1, b1, _), (t2, _, _, _, _) in zip(s, s[1:]):
-        if c1 and o1 is not None and b1 is not None:
-            span += t2 - t1
-            if abs(o1) <= b1:
-                held += t2 - t1
+    frac, span, _ = bound_stats(run.node_samples(n, obs))
     if span <= 0:
         return {"pass": False, "measured": None, "detail": "never claimed synchronisation"}
-    frac = held / span
     mf = c["params"]["min_fraction"]
     return {"pass": frac >= mf, "measured": frac,
             "detail": "|offset| <= root distance %.2f%% of %.1f s claimed synced%s"
@@ -2910,6 +2870,14 @@ def _csv(v, fmt):
     return "" if v is None else fmt % v
 
 
+def claimed_bound(d):
+    """(claims sync, bound or None) of an answered observer row: it serves
+    leap != 3 and stratum 1..15 (ntpsim's bound check), and then its root
+    distance rootdelay/2 + rootdisp (s)."""
+    claims = d["leap"] != 3 and 1 <= d["stratum"] <= 15
+    return claims, (d["rootdelay"] / 2 + d["rootdisp"] if claims else None)
+
+
 def trace_csv(rows, steps):
     """ntpsim's NODE.trace.csv layout from observer rows ({t, offset, leap,
     stratum, rootdelay, rootdisp, sys_src, poll, ...}); empty fields for what
@@ -2920,14 +2888,13 @@ def trace_csv(rows, steps):
     for d in rows:
         if not d.get("answered", True) or d.get("offset") is None:
             continue
-        claims = d["leap"] != 3 and 1 <= d["stratum"] <= 15
-        bound = d["rootdelay"] / 2 + d["rootdisp"] if claims else None
+        _, bound = claimed_bound(d)
         peer = d.get("sys_src")
         out.append(",".join([
             "%.6f" % d["t"], "%.9f" % d["offset"], "", _csv(bound, "%.9f"), "", "",
             _csv(d.get("poll"), "%d"), "", "%d" % d["stratum"], "%d" % d["leap"],
             "" if peer is None else ("1" if peer else "0"), "",
-            "%d" % sum(1 for t in step_t if t <= d["t"])]))
+            "%d" % bisect.bisect_right(step_t, d["t"])]))
     return "\n".join(out) + "\n"
 
 
@@ -2949,21 +2916,6 @@ def delay_stats(values):
     kept = [v for v in values if abs(v - med) <= 5 * iqr_sd]
     return {"n": len(values), "mean": statistics.mean(values), "sd": statistics.pstdev(values),
             "iqr_sd": iqr_sd, "trimmed_sd": statistics.pstdev(kept), "trimmed_n": len(kept)}
-
-
-def sim_peer_delays(simdir, node):
-    """Round-trip delays from ntpsim's stats/NODE/peerstats.YYYYMMDD (ntpd's layout)."""
-    out = []
-    try:
-        days = sorted((Path(simdir) / "stats" / node).glob("peerstats.*"))
-        text = "".join(p.read_text() for p in days)
-    except OSError:
-        return out
-    for line in text.splitlines():
-        w = line.split()
-        if len(w) >= 8 and not w[2].startswith("127.127."):
-            out.append(float(w[5]))
-    return out
 
 
 def run_ntpsim(scaled_path, seed, outdir, overlay=None):
@@ -3110,7 +3062,8 @@ def report_markdown(rep):
         "" if rep["time_scale"] == 1 else ", time scale %g (%g s)" % (
             rep["time_scale"], rep["duration"])), "",
         "| node | quantity | ntpsim | real |", "|---|---|---|---|"]
-    for nd, what, a, b in side_by_side(rep, sim):
+    rows = side_by_side(rep, sim)
+    for nd, what, a, b in rows:
         if nd == "check" or what == "impl":
             continue
         if what in ("last step (s)", "final offset (s)", "max |offset| settled (s)"):
@@ -3122,7 +3075,7 @@ def report_markdown(rep):
         out.append("| %s | %s | %s | %s |" % (nd, what.replace(" (s)", "").replace("|", "\\|"),
                                               _md(a), _md(b)))
     out += ["", "| check | ntpsim | real |", "|---|---|---|"]
-    for nd, what, a, b in side_by_side(rep, sim):
+    for nd, what, a, b in rows:
         if nd == "check":
             out.append("| %s | %s | %s |" % (_md(what), _md(a), _md(b)))
     out.append("")
@@ -3150,7 +3103,9 @@ def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=Non
         if keep_logs:
             _keep(lab, keep_logs)
     rep["realnet"]["scaled_file"] = str(scaled_path)
-    lab.write("report.json", report_json(rep))  # for post-mortems
+    # once for both copies: ntpsim's report, added below, is no part of it
+    text = report_json(rep)
+    lab.write("report.json", text)  # for post-mortems
     if sim:
         simdir = Path(keep_logs) / "ntpsim" if keep_logs else lab.path("ntpsim")
         rep["sim"] = run_ntpsim(scaled_path, run.seed, simdir, overlay=keep_logs)
@@ -3158,11 +3113,11 @@ def run_scenario(path, lab, time_scale=None, impl=None, seed=None, keep_logs=Non
             rep["sim"]["step_times"] = sim_step_times(simdir)
     if keep_logs:
         Path(keep_logs).mkdir(parents=True, exist_ok=True)
-        (Path(keep_logs) / "report.json").write_text(report_json(rep))
+        (Path(keep_logs) / "report.json").write_text(text)
         (Path(keep_logs) / "report.txt").write_text(report_text(rep, rep.get("sim")))
         if sim:
             (Path(keep_logs) / "two-worlds.md").write_text(report_markdown(rep))
-        shutil.copy(str(scaled_path), str(Path(keep_logs) / "scaled.yaml"))
+        # scaled.yaml: _keep copied it with the lab
     return rep
 
 

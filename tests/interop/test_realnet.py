@@ -132,18 +132,23 @@ def assert_agrees_with_sim(rep, allowed=()):
     assert not bad, "real world fails checks ntpsim passes:\n  " + "\n  ".join(bad)
 
 
+def validate_v1(report):
+    """A report.json (parsed) against docs/report.schema.json."""
+    import json
+    import jsonschema
+    jsonschema.validate(report, json.loads((REPO / "docs" / "report.schema.json").read_text()))
+
+
 def assert_valid_report(rep):
     """Both worlds' report.json against docs/report.schema.json: realnet's
     as it writes it, and ntpsim's of the same scaled scenario."""
     import json
-    import jsonschema
-    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
     real = json.loads(realnet.report_json(rep))
-    jsonschema.validate(real, schema)
+    validate_v1(real)
     assert real["world"] == "real" and real["tool"]["name"] == "realnet", real["tool"]
     assert real["scenario"]["effective"]["nodes"], "no effective scenario"
     if rep.get("sim") and "schema_version" in rep["sim"]:
-        jsonschema.validate({k: v for k, v in rep["sim"].items() if k != "step_times"}, schema)
+        validate_v1({k: v for k, v in rep["sim"].items() if k != "step_times"})
 
 
 def note_run(lab, rep):
@@ -579,7 +584,6 @@ def test_cli_keep_logs_draws_both_worlds(realnet_bins, tmp_path):
     of the same scaled scenario with the real run drawn over them
     (ntpsim run --overlay DIR)."""
     import json
-    import jsonschema
     scen = tmp_path / "two.yaml"
     scen.write_text("""name: two
 duration: 40s
@@ -603,11 +607,10 @@ checks:
                         "--keep-logs", str(keep), "--quiet"], capture_output=True, text=True,
                        env=env, stdin=subprocess.DEVNULL, timeout=300)
     assert r.returncode in (0, 1), r.stderr[-3000:]
-    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
     real = json.loads((keep / "report.json").read_text())
     sim = json.loads((keep / "ntpsim" / "report.json").read_text())
-    jsonschema.validate(real, schema)
-    jsonschema.validate(sim, schema)
+    validate_v1(real)
+    validate_v1(sim)
     assert real["world"] == "real" and sim["world"] == "sim"
     rows = (keep / "cli.trace.csv").read_text().splitlines()
     assert rows[0] == (keep / "ntpsim" / "cli.trace.csv").read_text().splitlines()[0]

@@ -62,10 +62,9 @@ def logs(outdir):
 
 def test_slurm_job_array_merges_to_the_local_summary(slurm_cluster, tmp_path):
     out = tmp_path / "slurm"
-    r = se.run([se.SCRIPTS / "sweep-slurm.sh", "--shards", SHARDS, "--partition", "test",
-                "--ntpsim", se.ntpsim_bin(), out, "--", *se.SWEEP_ARGS], env=slurm_cluster.env)
-    assert r.returncode == 0, "sweep-slurm.sh failed (exit %d):\n%s%s" % (
-        r.returncode, r.stdout, r.stderr)
+    r = se.run_ok("sweep-slurm.sh", [se.SCRIPTS / "sweep-slurm.sh", "--shards", SHARDS,
+                                     "--partition", "test", "--ntpsim", se.ntpsim_bin(), out,
+                                     "--", *se.SWEEP_ARGS], env=slurm_cluster.env)
     array, merge = r.stdout.split()
 
     states = wait_jobs(slurm_cluster, [array, merge])

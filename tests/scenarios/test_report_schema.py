@@ -29,10 +29,12 @@ SCENARIOS = [
 ]
 
 
-def run(scenario, out, *extra):
+def run(scenario, out, *extra, exits=(0, 1), timeout=300):
+    """ntpsim run of scenario (relative to the repository, or absolute)
+    without plots; its exit status one of exits; its report.json."""
     r = subprocess.run([NTPSIM, "run", str(ROOT / scenario), "--out", str(out), "--no-plots",
-                        "--quiet", *extra], capture_output=True, text=True, timeout=300)
-    assert r.returncode in (0, 1), r.stderr
+                        "--quiet", *extra], capture_output=True, text=True, timeout=timeout)
+    assert r.returncode in exits, r.stdout + r.stderr
     return json.loads((out / "report.json").read_text())
 
 
@@ -104,11 +106,7 @@ nodes:
 checks:
   - {check: synced, node: client, within: 300s}
 """)
-    out = tmp_path / "out"
-    r = subprocess.run([NTPSIM, "run", str(scen), "--out", str(out), "--no-plots", "--quiet"],
-                       capture_output=True, text=True, timeout=60)
-    assert r.returncode == 1, r.stdout + r.stderr
-    rep = json.loads((out / "report.json").read_text())
+    rep = run(scen, tmp_path / "out", exits=(1,), timeout=60)
     jsonschema.validate(rep, SCHEMA)
     c = rep["checks"][0]
     assert not c["pass"] and c["censored"] and c["measured"] is not None
@@ -142,10 +140,7 @@ def test_settle_key(tmp_path):
     scen = tmp_path / "settled.yaml"
     scen.write_text(text + "\nsettle: 2000s\n")
     plain = run("scenarios/chrony/001-defaults.yaml", tmp_path / "a")
-    r = subprocess.run([NTPSIM, "run", str(scen), "--out", str(tmp_path / "b"), "--no-plots",
-                        "--quiet"], capture_output=True, text=True, timeout=300)
-    assert r.returncode in (0, 1), r.stderr
-    late = json.loads((tmp_path / "b" / "report.json").read_text())
+    late = run(scen, tmp_path / "b")
     jsonschema.validate(late, SCHEMA)
     a = {n["name"]: n["metrics"] for n in plain["nodes"]}
     b = {n["name"]: n["metrics"] for n in late["nodes"]}
