@@ -2,11 +2,13 @@
 # Sets ev_arrows and ev_labels (gnuplot commands; see ev_cmd in ntpsim-lib.gp)
 # for the marked events of NODE ("*": every node) and the global ones,
 # ev_labels_global with the global events' labels only, and ev_count.
+# EVENTS_LOG "": the run has none (the caller asks have() once per run, not
+# once per page).
 ev_arrows = ""
 ev_labels = ""
 ev_labels_global = "" # the labels of the global events only
 ev_count = 0
-if (have(ARG1)) {
+if (ARG1 ne "") {
     set datafile separator whitespace
     ev_lt = int(ARG3)
     ev_prev = -1

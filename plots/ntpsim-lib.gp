@@ -48,17 +48,31 @@ symlog_ytics(max) = (max > 10 ? symlog_sparse : max > 1e-3 ? symlog_coarse : sym
 # `using` expression does not drop the whole row for the empty field.
 col_or_nan(c) = valid(c) ? column(c) : NaN
 
-# Back to a clean page: no axis setting of the previous page or panel left.
-page_reset = "reset; set encoding utf8; set micro; set datafile separator ','"
+# Back to a clean page (no axis setting of the previous page or panel left)
+# in the style every page shares.  nofpe_trap: else gnuplot arms and disarms
+# a SIGFPE handler around every `using` expression of every row, two
+# syscalls each and half the plot time; the expressions here do float
+# arithmetic only, which does not trap.
+page_reset = "reset; set encoding utf8; set micro; set datafile separator ','; set datafile nofpe_trap; " . \
+             "set grid; set key outside right top noenhanced"
+# A plain linear panel after a symlog or two-axis one.
+panel_plain = "unset y2tics; unset y2label; set ytics autofreq; set mytics default; " . \
+              "set format y '%g'; set autoscale y; set offsets 0, 0, 0, 0"
 
 # Does a file exist?  (gnuplot 5.4 has no test of its own.)
 have(f) = int(system(sprintf("test -r '%s' && echo 1 || echo 0", f)))
-# 1 when column c of CSV file f (after its header) has a value > 0: what a
-# log axis can draw (a perfect clock's stability is all zeros).
-has_positive(f, c) = int(system(sprintf("awk -F, 'NR > 1 && $%d != \"\" && $%d + 0 > 0 { p = 1 } END { print p + 0 }' '%s' 2>/dev/null", c, c, f)))
+# What a node page needs to know of its optional files, in one shell (each
+# system() is one): "R A T M O", R 1 when sources file s has a row under its
+# header; A, T, M 1 when stability file st has a value > 0 in its ADEV, TDEV,
+# MTIE column (what a log axis can draw: a perfect clock's stability is all
+# zeros); O 1 when file ov exists ("": none).  A missing file: 0s.
+file_flags(s, st, ov) = system(sprintf("awk -F, 'BEGIN { " . \
+    "while (r < 2 && (getline l < ARGV[1]) > 0) r++; " . \
+    "while ((getline l < ARGV[2]) > 0) if (k++ > 0) { split(l, f); " . \
+    "for (c = 2; c <= 4; c++) if (f[c] != \"\" && f[c] + 0 > 0) p[c] = 1 } " . \
+    "o = (getline l < ARGV[3]) >= 0; h = r > 1; print h, p[2] + 0, p[3] + 0, p[4] + 0, o }' " . \
+    "'%s' '%s' '%s'", s, st, ov))
 pos_or_nan(c) = valid(c) && column(c) > 0 ? column(c) : NaN
-# Has a CSV file a row under its header?
-has_rows(f) = int(system(sprintf("test -r '%s' && test $(head -n 2 '%s' | wc -l) -eq 2 && echo 1 || echo 0", f, f)))
 
 # The time axis every panel of a page shares (s since the run's start).
 time_axis = "set xlabel 'time since start (s)'; set xrange [0:t_max]; set format x '%g'"
@@ -101,9 +115,8 @@ ev_cmd(t, n, l, lt) = (lt > 0 && n ne "-") ? \
 ev_lab(t, n, l, lt, k) = sprintf("set label \"%s\" at %.6f, graph 0.98 right rotate by 90 front noenhanced font ',8' tc rgb '%s' offset character %d, 0; ", \
         (lt > 0 && n ne "-") ? n.": ".l : l, t, (lt > 0 && n ne "-") ? "#333333" : ev_color(l), k)
 
-# eval before plotting column c of CSV file f alone on its y axis: a flat
-# column (a server's zero frequency error, a fixed poll) gets the range
-# value +-1 instead of gnuplot's "empty y range" warning; else autoscale.
-flat_guard(f, c) = sprintf("set autoscale y; stats [*:*][*:*] '%s' skip 1 using 1:%d nooutput; " . \
-    "if (STATS_records > 0 && STATS_min_y == STATS_max_y) " . \
-    "{ set yrange [STATS_min_y - 1:STATS_max_y + 1] }", f, c)
+# eval before plotting a column alone on its y axis; v: its one value when
+# it has only one (a server's zero frequency error, a fixed poll), else NaN
+# (ntpsim.gp's pass over the traces finds it).  A flat column gets the range
+# v +-1 instead of gnuplot's "empty y range" warning; else autoscale.
+flat_range(v) = v == v ? sprintf("set yrange [%.17g:%.17g]", v - 1, v + 1) : "set autoscale y"

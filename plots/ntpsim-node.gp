@@ -1,5 +1,7 @@
 # ntpsim-node.gp: one node's page, DIR/NODE.plot.png (loaded by ntpsim.gp
-# with node, dir, here, t_max, overlay and ntpsim-lib.gp's functions set).
+# with node, its position ni in nodes, dir, here, t_max, overlay, ev_log,
+# ntpsim-lib.gp's functions and the per-node results of ntpsim.gp's pass over
+# the traces set: node_max, freq_flat, poll_flat, node_files).
 #
 # Panels, each time panel with the events of this node and the global ones:
 #   1. true offset (local - true time), signed, symmetric log scale, with the
@@ -17,34 +19,27 @@ eval page_reset
 nfile = sprintf("%s/%s.trace.csv", dir, node)
 sfile = sprintf("%s/%s.sources.csv", dir, node)
 stfile = sprintf("%s/%s.stability.csv", dir, node)
-ovfile = overlay ne "" ? sprintf("%s/%s.trace.csv", overlay, node) : ""
+ovfile = sprintf("%s/%s.trace.csv", overlay, node)
 
-# The sources it sampled, in order of first sample (column 2 of sources.csv).
+# The sources it sampled, in order of first sample (column 2 of sources.csv),
+# and the largest |value| of the measured offset panel (it chooses the symlog labels).
 srcs = " "
-if (has_rows(sfile)) {
+src_max = 0
+if (int(word(node_files[ni], 1))) {
     stats sfile skip 1 using (src_s = strcol(2), \
-                              strstrt(srcs, " " . src_s . " ") == 0 ? srcs = srcs . src_s . " " : "", 0) \
+                              strstrt(srcs, " " . src_s . " ") == 0 ? srcs = srcs . src_s . " " : "", \
+                              src_max = abs($3) + $4 / 2 > src_max ? abs($3) + $4 / 2 : src_max, 0) \
           nooutput
 }
 n_srcs = words(srcs)
-# Largest |value| of the offset panels: they choose the symlog labels.
-node_max = 0
-stats nfile skip 1 using (node_max = abs($2) > node_max ? abs($2) : node_max, \
-                          node_max = abs($3) > node_max ? abs($3) : node_max, \
-                          node_max = col_or_nan(4) > node_max ? col_or_nan(4) : node_max, 0) nooutput
-src_max = 0
-if (n_srcs > 0) {
-    stats sfile skip 1 using (src_max = abs($3) + $4 / 2 > src_max ? abs($3) + $4 / 2 : src_max, 0) \
-          nooutput
-}
-st_adev = have(stfile) ? has_positive(stfile, 2) : 0
-st_tdev = have(stfile) ? has_positive(stfile, 3) : 0
-st_mtie = have(stfile) ? has_positive(stfile, 4) : 0
+# Each 1 when the statistic has a value a log axis can draw (file_flags).
+st_adev = int(word(node_files[ni], 2))
+st_tdev = int(word(node_files[ni], 3))
+st_mtie = int(word(node_files[ni], 4))
 has_stab = st_adev || st_tdev || st_mtie
-has_ov = ovfile ne "" && have(ovfile)
 n_panels = 3 + (n_srcs > 0 ? 2 : 0) + (has_stab ? 1 : 0)
 
-call here . "/ntpsim-events.gp" dir . "/events.log" node "0"
+call here . "/ntpsim-events.gp" ev_log node "0"
 
 # Selection tally colours (tally word of sources.csv column 8).
 tally_rgb(s) = s eq "sys_peer" ? 0x1a9641 : s eq "candidate" ? 0x2b83ba : \
@@ -55,18 +50,16 @@ set terminal pngcairo size 1400,(330 * n_panels + 90) font ",10"
 set output sprintf("%s/%s.plot.png", dir, node)
 set multiplot layout n_panels,1 title sprintf("%s: %s", title, node) noenhanced \
     margins 0.08,0.80,0.03,(1 - 50.0 / (330 * n_panels + 90)) spacing 0,(60.0 / (330 * n_panels + 90))
-set grid
-set key outside right top noenhanced
 eval time_axis
 eval ev_arrows
 
 # 1. true offset and the error bound the host advertises
-eval symlog_ytics(node_max)
+eval symlog_ytics(node_max[ni])
 eval ev_labels
 set ylabel "offset (s, symlog)"
 set style fill transparent solid 0.25 noborder
-ov_plot = has_ov ? sprintf(", '%s' skip 1 using 1:(symlog($2)) with lines lc rgb '#d95f02' lw 1.5 title '%s'", \
-                           ovfile, overlay_label . ": local - true") : ""
+ov_plot = has_ov(ni) ? sprintf(", '%s' skip 1 using 1:(symlog($2)) with lines lc rgb '#d95f02' lw 1.5 title '%s'", \
+                               ovfile, overlay_label . ": local - true") : ""
 eval "plot nfile skip 1 using 1:(symlog(-col_or_nan(4))):(symlog(col_or_nan(4))) with filledcurves " . \
      "lc rgb '#66c2a5' title '±bound (root distance)', " . \
      "nfile skip 1 using 1:(symlog($2)) with lines lc rgb '#253494' lw 1.2 title 'true: local - true', " . \
@@ -107,12 +100,9 @@ if (n_srcs > 0) {
 }
 
 # 4. frequency error
-set offsets 0, 0, 0, 0
-set ytics autofreq
-set mytics default
-set format y "%g"
+eval panel_plain
 set ylabel "frequency error (ppm)"
-eval flat_guard(nfile, 5)
+eval flat_range(freq_flat[ni])
 plot nfile skip 1 using 1:5 with lines lc rgb "#253494" title "true frequency error"
 
 # 5. poll and reach
@@ -120,7 +110,7 @@ set ylabel "poll interval (log2 s)"
 set y2label "reach register (octal)"
 set y2range [0:256]
 set y2tics ("0" 0, "077" 63, "177" 127, "377" 255)
-eval flat_guard(nfile, 7)
+eval flat_range(poll_flat[ni])
 plot nfile skip 1 using 1:7 with steps lc rgb "#253494" title "poll", \
      nfile skip 1 using 1:8 axes x1y2 with steps lc rgb "#d95f02" dt 3 title "reach"
 unset y2tics
@@ -143,6 +133,8 @@ if (has_stab) {
     set autoscale y2
     # Only the statistics with a value > 0 (a log axis cannot draw 0, and
     # gnuplot stops on a plot with no point at all).
+    # (A plot's optional curves are built as a string: gnuplot 5.4 reads the
+    # data of an empty `for [k = 1:0]` clause all the same.)
     sp = ""
     if (st_adev) { sp = sp . "stfile skip 1 using 1:(pos_or_nan(2)) with linespoints lc rgb '#253494' pt 7 title 'ADEV (left axis)', " }
     if (st_tdev) { sp = sp . "stfile skip 1 using 1:(pos_or_nan(3)) axes x1y2 with linespoints lc rgb '#1a9641' pt 5 title 'TDEV (right axis)', " }
