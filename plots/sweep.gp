@@ -17,6 +17,7 @@ if (!exists("settings")) settings = 1
 if (!exists("xt")) xt = "autofreq"
 
 set datafile separator ","
+set datafile nofpe_trap # float arithmetic only: no SIGFPE handler per row (half the time)
 file = sprintf("%s/values.csv", dir)
 n = words(metrics)
 cols = n > 6 ? 4 : (n > 2 ? 3 : n)
