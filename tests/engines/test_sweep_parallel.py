@@ -27,6 +27,9 @@ pytestmark = pytest.mark.skipif(shutil.which("parallel") is None,
 
 # The stand-in for ssh: parallel calls it as `ssh [-o OPT]... HOST -- COMMAND`
 # (or without the --); it runs COMMAND with bash from /, and notes the host.
+# Like sshd it sets SHELL for the login (from the passwd entry there): GNU
+# parallel's remote wrapper execs $SHELL, and the caller's environment (CI's,
+# say) may have none.
 FAKE_SSH = r"""#!/bin/bash
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -38,6 +41,7 @@ done
 echo "$1" >>"$(dirname "$0")/hosts.log"
 shift
 [ "${1:-}" = -- ] && shift
+export SHELL=/bin/bash
 cd / && exec bash -c "$*"
 """
 
