@@ -10,7 +10,7 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 20
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps build asan demo check check-unit check-quick check-asan check-fuzz check-interop format clean
+.PHONY: all deps build asan demo install deb check check-unit check-quick check-asan check-fuzz check-interop format clean
 
 all: build
 
@@ -27,6 +27,20 @@ asan: deps
 
 demo: build
 	@./scripts/demo.sh $(BUILD)
+
+# `cmake --install` (PREFIX=/usr etc.; DESTDIR works as usual) and the .deb
+# (built in $(BUILD)/pkg with prefix /usr, as tests/install/test_package.sh does).
+# The prefix is set at configure time: the unit file and /etc paths follow it.
+PREFIX ?= /usr/local
+install: build
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+	cmake --install $(BUILD)
+
+deb: deps
+	cmake -S . -B $(BUILD)/pkg -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+	cmake --build $(BUILD)/pkg -j$(JOBS)
+	cd $(BUILD)/pkg && cpack -G DEB
 
 check: build asan
 	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS)

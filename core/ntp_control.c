@@ -372,7 +372,7 @@ static bool
 sys_version(const view *v, char *val, size_t size)
 {
 	(void)v;
-	snprintf(val, size, "\"%s\"", NTP_CONTROL_VERSION);
+	snprintf(val, size, "\"ntplab %s\"", NTPLAB_VERSION);
 	return true;
 }
 

@@ -34,7 +34,6 @@
 #define NTP_CONTROL_MAX_DATA   468 /* bytes of data per fragment, ntpd CTL_MAX_DATA_LEN */
 #define NTP_CONTROL_MAX_FRAGS  8   /* fragments in one reply (ours) */
 #define NTP_CONTROL_FRAG_MAX   (NTP_CONTROL_HEADER_LEN + NTP_CONTROL_MAX_DATA) /* 480 bytes */
-#define NTP_CONTROL_VERSION    "ntplab 0.1" /* the system variable "version" */
 
 /* Opcodes (RFC 9327 §2, NTPsec ntp_control.h CTL_OP_*). */
 enum ntp_control_op {

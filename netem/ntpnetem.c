@@ -49,9 +49,8 @@
 #endif
 
 #include "netem_link.h"
+#include "ntplab_version.h"
 #include "ntpnetem_heap.h"
-
-#define NTPNETEM_VERSION "0.1.0"
 
 #define NS_PER_S         INT64_C(1000000000) /* ns per s */
 #define DURATION_DEFAULT 60.0                /* s, lifetime when --duration is not given */
@@ -246,7 +245,7 @@ parse_args(int argc, char **argv, options *o)
 			return 1;
 		}
 		if (strcmp(a, "--version") == 0) {
-			puts("ntpnetem " NTPNETEM_VERSION);
+			printf("ntpnetem (ntplab) %s, commit %s\n", NTPLAB_VERSION, NTPLAB_COMMIT);
 			return 1;
 		}
 		if (v == NULL) {

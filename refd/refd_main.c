@@ -24,14 +24,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ntplab_version.h"
 #include "refd_conf.h"
 #include "refd_loop.h"
 #include "refd_opts.h"
 #include "refd_query.h"
 #include "refd_sandbox.h"
 
-#define EXIT_USAGE   2 /* bad command line */
-#define REFD_VERSION "refd (ntplab) 0.1"
+#define EXIT_USAGE 2 /* bad command line */
 
 static int
 drop_privileges(const char *user, char *err, size_t errsize)
@@ -354,7 +354,7 @@ main(int argc, char *argv[])
 		refd_opts_usage(stdout);
 		return 0;
 	case REFD_MODE_VERSION:
-		puts(REFD_VERSION);
+		printf("refd (ntplab) %s, commit %s\n", NTPLAB_VERSION, NTPLAB_COMMIT);
 		return 0;
 	case REFD_MODE_QUERY:
 		return refd_query_run(&o);

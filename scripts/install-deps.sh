@@ -9,7 +9,7 @@ PKGS=(build-essential cmake pkg-config libyaml-dev libcriterion-dev nettle-dev g
       python3-pytest python3-yaml ntpsec ntpsec-ntpdig ntpsec-ntpdate faketime tshark
       nftables iptables libnetfilter-queue-dev clang libclang-rt-14-dev libcap2-bin
       iproute2 clang-format libseccomp-dev libjansson-dev python3-jsonschema
-      parallel slurm-wlm munge ntpsec-ntpviz python3-pandas)
+      parallel slurm-wlm munge ntpsec-ntpviz python3-pandas go-md2man dpkg-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

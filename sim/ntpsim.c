@@ -16,6 +16,7 @@
  * Exit status: 0 every check passed (or the file is valid), 1 a check
  * failed, 2 bad input or the run could not be done.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include "ntp_units.h"
 #include "ntplab_version.h"
 #include "sim_engine.h"
+#include "sim_report.h"
 #include "sim_scenario.h"
 #include "sim_scenario_json.h"
 #include "sim_sweep.h"
@@ -34,49 +36,56 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
-	      "                              [--no-plots] [--plots-dir DIR] [--overlay DIR] "
-	      "[--quiet]\n"
-	      "                              [--junit FILE] [--tap FILE] [--no-trace]\n"
-	      "       ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set PATH=V1,V2,...]...\n"
-	      "                    [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]\n"
-	      "       ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]\n"
-	      "       ntpsim check SCENARIO.yaml...\n"
-	      "       ntpsim check --normalized SCENARIO.yaml\n"
-	      "       ntpsim disciplines\n"
-	      "       ntpsim --help | --version\n"
-	      "\n"
-	      "run     simulate the scenario in virtual time and judge its checks; the report\n"
-	      "        goes to stdout and, with --out, report.txt/report.json, per-node trace\n"
-	      "        CSV, peerstats/loopstats, events.log and plots (gnuplot) into DIR\n"
-	      "sweep   run the scenario over seeds x settings (--set: any field by dotted\n"
-	      "        path, list items by name; several --set form the product) in -j worker\n"
-	      "        processes (default: the CPUs), each run into DIR/runs/, then a summary\n"
-	      "        per setting (DIR/summary.csv/.json/.md, DIR/plots/); resumable;\n"
-	      "        --shard K/N runs one slice, --merge DIR... summarises the slices\n"
-	      "        (docs/sweep.md)\n"
-	      "check   validate scenario files without running them; with --normalized,\n"
-	      "        print the one file as ntpsim loaded it, as JSON (units resolved,\n"
-	      "        replicas expanded, addresses assigned: what realnet.py runs)\n"
-	      "disciplines\n"
-	      "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
-	      "        'discipline' line) can name, with their parameters\n"
-	      "\n"
-	      "  --seed N        override the scenario's seed (same seed, same bytes out)\n"
-	      "  --out DIR       write the outputs into DIR (created if needed)\n"
-	      "  --pcap FILE     write every simulated packet to FILE (pcap, tshark reads it)\n"
-	      "  --no-plots      do not run gnuplot\n"
-	      "  --no-trace      no trace CSV, peerstats or loopstats (nor plots): only\n"
-	      "                  report.txt, report.json and events.log\n"
-	      "  --plots-dir DIR where ntpsim.gp lives (default: the source tree's plots/)\n"
-	      "  --overlay DIR   plots: draw DIR's NODE.trace.csv (realnet's real run) over ours\n"
-	      "  --quiet         print only the verdict and the failed checks\n"
-	      "  --junit FILE    the checks as JUnit XML, one test case each ('-': stdout)\n"
-	      "  --tap FILE      the checks as TAP version 13 ('-': stdout)\n"
-	      "\n"
-	      "exit status: 0 all checks passed, 1 a check failed, 2 bad input or error\n"
-	      "scenario format: docs/scenarios.md; manual: docs/ntpsim.1.md\n",
-	      f);
+	char plots[PATH_MAX];
+
+	fprintf(f,
+	        "usage: ntpsim run SCENARIO.yaml [--seed N] [--out DIR] [--pcap FILE]\n"
+	        "                              [--no-plots] [--plots-dir DIR] [--overlay DIR] "
+	        "[--quiet]\n"
+	        "                              [--junit FILE] [--tap FILE] [--no-trace]\n"
+	        "       ntpsim sweep SCENARIO.yaml --seeds LIST --out DIR [--set "
+	        "PATH=V1,V2,...]...\n"
+	        "                    [-j N] [--shard K/N] [--traces] [--no-plots] [--quiet]\n"
+	        "       ntpsim sweep --merge DIR... --out DIR [--no-plots] [--quiet]\n"
+	        "       ntpsim check SCENARIO.yaml...\n"
+	        "       ntpsim check --normalized SCENARIO.yaml\n"
+	        "       ntpsim disciplines\n"
+	        "       ntpsim --help | --version\n"
+	        "\n"
+	        "run     simulate the scenario in virtual time and judge its checks; the report\n"
+	        "        goes to stdout and, with --out, report.txt/report.json, per-node trace\n"
+	        "        CSV, peerstats/loopstats, events.log and plots (gnuplot) into DIR\n"
+	        "sweep   run the scenario over seeds x settings (--set: any field by dotted\n"
+	        "        path, list items by name; several --set form the product) in -j worker\n"
+	        "        processes (default: the CPUs), each run into DIR/runs/, then a summary\n"
+	        "        per setting (DIR/summary.csv/.json/.md, DIR/plots/); resumable;\n"
+	        "        --shard K/N runs one slice, --merge DIR... summarises the slices\n"
+	        "        (docs/sweep.md)\n"
+	        "check   validate scenario files without running them; with --normalized,\n"
+	        "        print the one file as ntpsim loaded it, as JSON (units resolved,\n"
+	        "        replicas expanded, addresses assigned: what realnet.py runs)\n"
+	        "disciplines\n"
+	        "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
+	        "        'discipline' line) can name, with their parameters\n"
+	        "\n"
+	        "  --seed N        override the scenario's seed (same seed, same bytes out)\n"
+	        "  --out DIR       write the outputs into DIR (created if needed)\n"
+	        "  --pcap FILE     write every simulated packet to FILE (pcap, tshark reads it)\n"
+	        "  --no-plots      do not run gnuplot\n"
+	        "  --no-trace      no trace CSV, peerstats or loopstats (nor plots): only\n"
+	        "                  report.txt, report.json and events.log\n"
+	        "  --plots-dir DIR where ntpsim.gp lives (default: $NTPSIM_PLOTS_DIR, else the\n"
+	        "                  installed one next to ntpsim, else the source tree's; here:\n"
+	        "                  %s)\n"
+	        "  --overlay DIR   plots: draw DIR's NODE.trace.csv (realnet's real run) over "
+	        "ours\n"
+	        "  --quiet         print only the verdict and the failed checks\n"
+	        "  --junit FILE    the checks as JUnit XML, one test case each ('-': stdout)\n"
+	        "  --tap FILE      the checks as TAP version 13 ('-': stdout)\n"
+	        "\n"
+	        "exit status: 0 all checks passed, 1 a check failed, 2 bad input or error\n"
+	        "scenario format: docs/scenarios.md; manual: docs/ntpsim.1.md\n",
+	        sim_report_plots_dir(NULL, plots, sizeof(plots)));
 }
 
 /* Each warning is a line "FILE:LINE:COL: warning: ...", like the errors;
@@ -219,9 +228,6 @@ cmd_run(int argc, char **argv)
 	if (file == NULL) {
 		usage(stderr);
 		return 2;
-	}
-	if (o.plots_dir == NULL) {
-		o.plots_dir = getenv("NTPSIM_PLOTS_DIR");
 	}
 	/* TAP or JUnit on stdout replaces the text report there. */
 	if ((o.tap_path != NULL && strcmp(o.tap_path, "-") == 0) ||

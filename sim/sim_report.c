@@ -6,6 +6,7 @@
  * differ between runs other than the output directory itself).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "ntp_conf.h"
 #include "ntp_select.h"
@@ -23,7 +25,10 @@
 #include "sim_world.h"
 
 #ifndef NTPSIM_PLOTS_DIR
-#define NTPSIM_PLOTS_DIR "plots"
+#define NTPSIM_PLOTS_DIR "plots" /* the source tree's (sim/CMakeLists.txt) */
+#endif
+#ifndef NTPSIM_PLOTS_REL
+#define NTPSIM_PLOTS_REL "../share/ntplab/plots" /* from bin/ (GNUInstallDirs) */
 #endif
 
 #define PLOT_NODES_MAX   16   /* nodes drawn on one page (ours) */
@@ -754,10 +759,40 @@ sim_report_write(sim_world *w, FILE *text_out, char *err, size_t errsize)
 /* ------------------------------------------------------------------ */
 /* plots                                                               */
 
+const char *
+sim_report_plots_dir(const char *given, char *buf, size_t size)
+{
+	const char *env = getenv("NTPSIM_PLOTS_DIR");
+	char exe[PATH_MAX], gp[PATH_MAX + 64];
+	ssize_t n;
+	char *slash;
+	struct stat sb;
+
+	if (given != NULL) {
+		return given;
+	}
+	if (env != NULL && env[0] != '\0') {
+		return env;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash != NULL) {
+		*slash = '\0';
+		snprintf(buf, size, "%s/%s", exe, NTPSIM_PLOTS_REL);
+		snprintf(gp, sizeof(gp), "%s/ntpsim.gp", buf);
+		if (stat(gp, &sb) == 0) {
+			return buf;
+		}
+	}
+	return NTPSIM_PLOTS_DIR;
+}
+
 int
 sim_report_plots(sim_world *w, char *err, size_t errsize)
 {
-	const char *dir = w->o->plots_dir != NULL ? w->o->plots_dir : NTPSIM_PLOTS_DIR;
+	char dir_buf[PATH_MAX];
+	const char *dir = sim_report_plots_dir(w->o->plots_dir, dir_buf, sizeof(dir_buf));
 	char script[1100], expr[4800], names[PLOT_NODES_MAX * (SIM_NAME_MAX + 13)] = "";
 	char *argv[5];
 	struct stat sb;

@@ -45,6 +45,13 @@ void sim_report_tmpl_facts(const sim_world *w, const sim_node_spec *ts, tmpl_fac
 /* report.json (docs/report.schema.json). */
 void sim_report_json(sim_world *w, FILE *f);
 
+/* Where ntpsim.gp and sweep.gp are: `given` (--plots-dir) if not NULL, else
+ * $NTPSIM_PLOTS_DIR, else the installed folder next to the running binary
+ * (NTPSIM_PLOTS_REL from its bin/ folder: `cmake --install`, the .deb, or an
+ * unpacked copy of either; written into buf), else the source tree's plots/
+ * (a build tree). */
+const char *sim_report_plots_dir(const char *given, char *buf, size_t size);
+
 /* --junit / --tap files (sim_report_ci.c). */
 int sim_report_ci(const sim_world *w, char *err, size_t errsize);
 

@@ -763,9 +763,6 @@ sim_sweep_main(int argc, char **argv)
 		free(a.dirs);
 		return 2;
 	}
-	if (a.plots_dir == NULL) {
-		a.plots_dir = getenv("NTPSIM_PLOTS_DIR");
-	}
 	if (parse_args(argc, argv, &a, err, ERR_MAX) != 0 || check_args(&a, err, ERR_MAX) != 0) {
 		fprintf(stderr, "ntpsim sweep: %s\n", err);
 		sweep_usage(stderr);

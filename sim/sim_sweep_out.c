@@ -17,10 +17,6 @@
 #include "sim_sweep_out.h"
 #include "sim_sweep_run.h"
 
-#ifndef NTPSIM_PLOTS_DIR
-#define NTPSIM_PLOTS_DIR "plots"
-#endif
-
 #define PLOT_NODES_MAX  8  /* nodes given a plot page (ours: as ntpsim.gp's few) */
 #define PLOT_LABEL_MAX  24 /* characters of a setting's label on the x axis (ours) */
 #define PERCENTILE_NOTE "linear interpolation between order statistics (numpy.percentile's default)"
@@ -489,13 +485,13 @@ plot_node(const sw_summary *s, const sw_plot_node *pn, const char *script, const
 static void
 draw(const sw_summary *s)
 {
-	char script[SIM_SWEEP_PATH_MAX], why[512] = "";
+	char script[SIM_SWEEP_PATH_MAX], why[512] = "", dir_buf[SIM_SWEEP_PATH_MAX];
 	size_t xt_size = s->n_settings * (PLOT_LABEL_MAX + 32) + 8;
 	char *xt = malloc(xt_size);
 	struct stat sb;
 
 	snprintf(script, sizeof(script), "%s/sweep.gp",
-	         s->o->plots_dir != NULL ? s->o->plots_dir : NTPSIM_PLOTS_DIR);
+	         sim_report_plots_dir(s->o->plots_dir, dir_buf, sizeof(dir_buf)));
 	if (xt == NULL) {
 		snprintf(why, sizeof(why), "out of memory");
 	} else if (stat(script, &sb) != 0) {

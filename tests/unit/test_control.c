@@ -344,7 +344,7 @@ Test(control, ntpq_requests_get_what_ntpd_answered)
 				assert_same_value(ours, theirs, same[k]);
 			}
 			cr_assert(var_value(ours, "version", val, sizeof val));
-			cr_assert_str_eq(val, "\"" NTP_CONTROL_VERSION "\"");
+			cr_assert_str_eq(val, "\"ntplab " NTPLAB_VERSION "\"");
 			cr_assert(var_value(ours, "clock", val, sizeof val));
 		}
 		checked++;
@@ -974,7 +974,7 @@ Test(control, requested_names_with_blanks_values_and_nul_padding)
 	read_vars(&sys, &p, 1, 0, " frequency , offset=3,,leap", text);
 	cr_assert_str_eq(text, "frequency=-12.500000, offset=1.500000, leap=0\r\n");
 	read_vars(&sys, &p, 1, 0, "version", text);
-	cr_assert_str_eq(text, "version=\"ntplab 0.1\"\r\n");
+	cr_assert_str_eq(text, "version=\"ntplab " NTPLAB_VERSION "\"\r\n");
 }
 
 Test(control, line_breaks_fall_where_ntpd_puts_them)
