@@ -4,7 +4,9 @@
  */
 #include "refd_opts.h"
 
+#include <getopt.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ntp_addr.h"
@@ -84,6 +86,8 @@ static const opt_def query_opts[] = {
 
 #define N_DAEMON_OPTS (sizeof daemon_opts / sizeof daemon_opts[0])
 #define N_QUERY_OPTS  (sizeof query_opts / sizeof query_opts[0])
+#define OPT_LONG_BASE 256 /* getopt_long val of table entry i: 256 + i, past every letter */
+_Static_assert(N_QUERY_OPTS <= N_DAEMON_OPTS, "getopt_tables is sized by the daemon table");
 
 static int
 fail(char *err, size_t errsize, const char *what, const char *name, const char *value)
@@ -256,92 +260,118 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 	}
 }
 
-static const opt_def *
-find_long(const opt_def *defs, size_t n, const char *name, size_t len)
+/* getopt_long's view of a table: its optstring (":" first, so that a
+ * missing value is told apart) and its long options, val = the index of the
+ * entry. */
+typedef struct getopt_tables {
+	char shorts[2 + 2 * N_DAEMON_OPTS];
+	struct option longs[N_DAEMON_OPTS + 1];
+} getopt_tables;
+
+static void
+build_tables(const opt_def *defs, size_t n, getopt_tables *t)
 {
+	size_t k = 0;
+
+	memset(t, 0, sizeof *t);
+	t->shorts[k++] = ':';
 	for (size_t i = 0; i < n; i++) {
-		if (strlen(defs[i].long_name) == len &&
-		    strncmp(defs[i].long_name, name, len) == 0) {
-			return &defs[i];
-		}
-	}
-	return NULL;
-}
-
-static const opt_def *
-find_short(const opt_def *defs, size_t n, char c)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (defs[i].short_name == c) {
-			return &defs[i];
-		}
-	}
-	return NULL;
-}
-
-/* One "--name[=value]" word; *i advances past a separate value. */
-static int
-parse_long_opt(const opt_def *defs, size_t n, int argc, char *const argv[], int *i, refd_opts *o,
-               char *err, size_t errsize)
-{
-	const char *name = argv[*i];
-	const char *word = name + 2;
-	const char *eq = strchr(word, '=');
-	size_t len = eq != NULL ? (size_t)(eq - word) : strlen(word);
-	const opt_def *d = find_long(defs, n, word, len);
-	const char *v = NULL;
-
-	if (d == NULL) {
-		snprintf(err, errsize, "unknown option '%s'%s (try --help)", argv[*i],
-		         defs == query_opts ? " in query mode (-Q)" : "");
-		return -1;
-	}
-	if (d->arg) {
-		if (eq != NULL) {
-			v = eq + 1;
-		} else if (*i + 1 < argc) {
-			v = argv[++*i];
-		} else {
-			snprintf(err, errsize, "option '--%s' needs a value", d->long_name);
-			return -1;
-		}
-	} else if (eq != NULL) {
-		snprintf(err, errsize, "option '--%s' takes no value", d->long_name);
-		return -1;
-	}
-	return apply(o, d->id, name, v, err, errsize);
-}
-
-/* One "-abc" or "-cVALUE" word. */
-static int
-parse_short_opts(const opt_def *defs, size_t n, int argc, char *const argv[], int *i, refd_opts *o,
-                 char *err, size_t errsize)
-{
-	const char *word = argv[*i];
-
-	for (size_t k = 1; word[k] != '\0'; k++) {
-		const opt_def *d = find_short(defs, n, word[k]);
-		char name[3] = {'-', word[k], '\0'};
-
-		if (d == NULL) {
-			snprintf(err, errsize, "unknown option '-%c'%s (try --help)", word[k],
-			         defs == query_opts ? " in query mode (-Q)" : "");
-			return -1;
-		}
-		if (!d->arg) {
-			if (apply(o, d->id, name, NULL, err, errsize) != 0) {
-				return -1;
+		if (defs[i].short_name != 0) {
+			t->shorts[k++] = defs[i].short_name;
+			if (defs[i].arg) {
+				t->shorts[k++] = ':';
 			}
-			continue;
 		}
-		if (word[k + 1] != '\0') {
-			return apply(o, d->id, name, word + k + 1, err, errsize);
+		t->longs[i] = (struct option){defs[i].long_name,
+		                              defs[i].arg ? required_argument : no_argument, NULL,
+		                              (int)(OPT_LONG_BASE + i)};
+	}
+}
+
+/* The table entry getopt_long returned c for (a short letter or a long
+ * option's val), or NULL. */
+static const opt_def *
+entry_for(const opt_def *defs, size_t n, int c)
+{
+	if (c >= OPT_LONG_BASE && (size_t)(c - OPT_LONG_BASE) < n) {
+		return &defs[c - OPT_LONG_BASE];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (defs[i].short_name != 0 && defs[i].short_name == c) {
+			return &defs[i];
 		}
-		if (*i + 1 >= argc) {
-			snprintf(err, errsize, "option '-%c' needs a value", word[k]);
+	}
+	return NULL;
+}
+
+/* What getopt_long refused (c is '?' or ':'), said as refd says it. */
+static int
+refused(const opt_def *defs, size_t n, int c, const char *word, char *err, size_t errsize)
+{
+	const opt_def *d = entry_for(defs, n, optopt);
+	const char *mode = defs == query_opts ? " in query mode (-Q)" : "";
+	bool is_long = strncmp(word, "--", 2) == 0;
+
+	if (c == ':') {
+		if (is_long && d != NULL) {
+			snprintf(err, errsize, "option '--%s' needs a value", d->long_name);
+		} else {
+			snprintf(err, errsize, "option '-%c' needs a value", optopt);
+		}
+	} else if (is_long && d != NULL && !d->arg) {
+		snprintf(err, errsize, "option '--%s' takes no value", d->long_name);
+	} else if (is_long || optopt == 0) {
+		snprintf(err, errsize, "unknown option '%.*s'%s (try --help)",
+		         (int)strcspn(word, "="), word, mode);
+	} else {
+		snprintf(err, errsize, "unknown option '-%c'%s (try --help)", optopt, mode);
+	}
+	return -1;
+}
+
+/* The options of argv through getopt_long (on a copy of argv: getopt moves
+ * the arguments to the end).  The arguments left are the hosts of -Q. */
+static int
+parse_words(const opt_def *defs, size_t n, int argc, char **args, refd_opts *o, char *err,
+            size_t errsize)
+{
+	getopt_tables t;
+	int c;
+
+	build_tables(defs, n, &t);
+	optind = 0; /* glibc: start afresh */
+	opterr = 0;
+	while ((c = getopt_long(argc, args, t.shorts, t.longs, NULL)) != -1) {
+		const opt_def *d = entry_for(defs, n, c);
+		const char *word = optind >= 1 && optind <= argc ? args[optind - 1] : "?";
+		char name[40];
+
+		if (c == '?' || c == ':' || d == NULL) {
+			return refused(defs, n, c, word, err, errsize);
+		}
+		if (c >= OPT_LONG_BASE) {
+			snprintf(name, sizeof name, "--%s", d->long_name);
+		} else {
+			snprintf(name, sizeof name, "-%c", d->short_name);
+		}
+		if (apply(o, d->id, name, optarg, err, errsize) != 0) {
 			return -1;
 		}
-		return apply(o, d->id, name, argv[++*i], err, errsize);
+	}
+	for (int i = optind; i < argc; i++) {
+		if (o->mode != REFD_MODE_QUERY) {
+			snprintf(err, errsize,
+			         "unexpected argument '%s' (servers go in the -c file; -Q queries "
+			         "them once)",
+			         args[i]);
+			return -1;
+		}
+		if (o->n_hosts >= REFD_QUERY_HOSTS_MAX) {
+			snprintf(err, errsize, "at most %d servers per query",
+			         REFD_QUERY_HOSTS_MAX);
+			return -1;
+		}
+		o->hosts[o->n_hosts++] = args[i];
 	}
 	return 0;
 }
@@ -396,7 +426,6 @@ refd_opts_parse(int argc, char *const argv[], refd_opts *o, char *err, size_t er
 	bool query = is_query(argc, argv);
 	const opt_def *defs = query ? query_opts : daemon_opts;
 	size_t n = query ? N_QUERY_OPTS : N_DAEMON_OPTS;
-	bool only_args = false;
 
 	memset(o, 0, sizeof *o);
 	o->mode = query ? REFD_MODE_QUERY : REFD_MODE_DAEMON;
@@ -405,35 +434,21 @@ refd_opts_parse(int argc, char *const argv[], refd_opts *o, char *err, size_t er
 	o->timeout = REFD_QUERY_TIMEOUT;
 	o->samples = REFD_QUERY_SAMPLES;
 	err[0] = '\0';
-	for (int i = 1; i < argc; i++) {
-		const char *w = argv[i];
-		int rc;
+	/* getopt_long reorders the words it is given: a copy, so argv stays as
+	 * the caller has it */
+	char **args = malloc(((size_t)argc + 1) * sizeof *args);
+	int rc;
 
-		if (!only_args && strcmp(w, "--") == 0) {
-			only_args = true;
-			continue;
-		}
-		if (only_args || w[0] != '-' || w[1] == '\0') {
-			if (!query) {
-				snprintf(err, errsize,
-				         "unexpected argument '%s' (servers go in the -c file; "
-				         "-Q queries them once)",
-				         w);
-				return -1;
-			}
-			if (o->n_hosts >= REFD_QUERY_HOSTS_MAX) {
-				snprintf(err, errsize, "at most %d servers per query",
-				         REFD_QUERY_HOSTS_MAX);
-				return -1;
-			}
-			o->hosts[o->n_hosts++] = w;
-			continue;
-		}
-		rc = w[1] == '-' ? parse_long_opt(defs, n, argc, argv, &i, o, err, errsize)
-		                 : parse_short_opts(defs, n, argc, argv, &i, o, err, errsize);
-		if (rc != 0) {
-			return -1;
-		}
+	if (args == NULL) {
+		snprintf(err, errsize, "out of memory");
+		return -1;
+	}
+	memcpy(args, argv, (size_t)argc * sizeof *args);
+	args[argc] = NULL;
+	rc = parse_words(defs, n, argc, args, o, err, errsize);
+	free(args);
+	if (rc != 0) {
+		return -1;
 	}
 	if (o->mode == REFD_MODE_QUERY && o->n_hosts == 0) {
 		snprintf(err, errsize, "-Q needs at least one HOST[:PORT]");

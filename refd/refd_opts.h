@@ -6,7 +6,9 @@
  * one-shot query mode, which has its own options (-n is then the number of
  * samples, as ntpdate's -p is).
  *
- * The parser is a pure function of argv: no getopt state, no exit.
+ * The parser is getopt_long(3), as ntpsim's (`--conf=F` and `--conf F`,
+ * `-cF`, `-nd`, options and -Q's hosts in any order, `--` ends the options),
+ * run on a copy of argv from a fresh start each call; it never exits.
  */
 #ifndef REFD_OPTS_H
 #define REFD_OPTS_H

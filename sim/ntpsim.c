@@ -25,6 +25,7 @@
 #include "ntp_discipline.h"
 #include "ntp_units.h"
 #include "ntplab_version.h"
+#include "sim_cli.h"
 #include "sim_engine.h"
 #include "sim_report.h"
 #include "sim_scenario.h"
@@ -131,22 +132,46 @@ cmd_normalized(int argc, char **argv)
 	return rc;
 }
 
+static const struct option check_options[] = {
+        {"normalized", no_argument, NULL, 'N'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+/* check [--normalized] FILE... (argv[0] is "check") */
 static int
 cmd_check(int argc, char **argv)
 {
 	char *err;
-	int rc = 0;
+	char why[160];
+	bool normalized = false;
+	int rc = 0, c;
 
-	if (argc >= 1 && strcmp(argv[0], "--normalized") == 0) {
-		return cmd_normalized(argc - 1, argv + 1);
+	sim_cli_reset();
+	while ((c = sim_cli_next(argc, argv, "h", check_options, why, sizeof(why))) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == '?') {
+			fprintf(stderr, "ntpsim check: %s\n", why);
+			usage(stderr);
+			return 2;
+		}
+		normalized = true;
+	}
+	argc -= optind;
+	argv += optind;
+	if (normalized) {
+		return cmd_normalized(argc, argv);
+	}
+	if (argc < 1) {
+		fprintf(stderr, "ntpsim check: a scenario file is needed\n");
+		usage(stderr);
+		return 2;
 	}
 	err = malloc(ERR_MAX);
 	if (err == NULL) {
-		return 2;
-	}
-	if (argc < 1) {
-		usage(stderr);
-		free(err);
 		return 2;
 	}
 	for (int i = 0; i < argc; i++) {
@@ -166,6 +191,119 @@ cmd_check(int argc, char **argv)
 	return rc;
 }
 
+enum run_opt {
+	RUN_SEED = 256,
+	RUN_OUT,
+	RUN_JUNIT,
+	RUN_TAP,
+	RUN_PCAP,
+	RUN_OVERLAY,
+	RUN_PLOTS_DIR,
+	RUN_NO_PLOTS,
+	RUN_NO_TRACE,
+	RUN_QUIET,
+};
+
+static const struct option run_options[] = {
+        {"seed", required_argument, NULL, RUN_SEED},
+        {"out", required_argument, NULL, RUN_OUT},
+        {"junit", required_argument, NULL, RUN_JUNIT},
+        {"tap", required_argument, NULL, RUN_TAP},
+        {"pcap", required_argument, NULL, RUN_PCAP},
+        {"overlay", required_argument, NULL, RUN_OVERLAY},
+        {"plots-dir", required_argument, NULL, RUN_PLOTS_DIR},
+        {"no-plots", no_argument, NULL, RUN_NO_PLOTS},
+        {"no-trace", no_argument, NULL, RUN_NO_TRACE},
+        {"quiet", no_argument, NULL, RUN_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+/* One option of `run` into o; false with a message printed when bad. */
+static bool
+run_option(int c, const char *v, sim_opts *o)
+{
+	long long seed;
+
+	switch (c) {
+	case RUN_SEED:
+		if (ntp_parse_int(v, 0, INT64_MAX, &seed) != 0) {
+			fprintf(stderr, "ntpsim run: --seed: expected an integer >= 0, got '%s'\n",
+			        v);
+			return false;
+		}
+		o->seed = (uint64_t)seed;
+		o->seed_set = true;
+		return true;
+	case RUN_OUT:
+		o->out_dir = v;
+		return true;
+	case RUN_JUNIT:
+		o->junit_path = v;
+		return true;
+	case RUN_TAP:
+		o->tap_path = v;
+		return true;
+	case RUN_PCAP:
+		o->pcap_path = v;
+		return true;
+	case RUN_OVERLAY:
+		o->overlay_dir = v;
+		return true;
+	case RUN_PLOTS_DIR:
+		o->plots_dir = v;
+		return true;
+	case RUN_NO_PLOTS:
+		o->plots = false;
+		return true;
+	case RUN_NO_TRACE:
+		o->no_trace = true;
+		return true;
+	case RUN_QUIET:
+		o->quiet = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* `run`'s command line (argv[0] is "run").  Returns -1 to go on with the
+ * run, else the exit status (0 after --help, 2 for a bad command line). */
+static int
+parse_run(int argc, char **argv, sim_opts *o, const char **file)
+{
+	char why[160];
+	int c;
+
+	sim_cli_reset();
+	while ((c = sim_cli_next(argc, argv, "h", run_options, why, sizeof(why))) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return 0;
+		}
+		if (c == '?') {
+			fprintf(stderr, "ntpsim run: %s\n", why);
+			usage(stderr);
+			return 2;
+		}
+		if (!run_option(c, optarg, o)) {
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "ntpsim run: a scenario file is needed\n");
+		usage(stderr);
+		return 2;
+	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "ntpsim run: one scenario per run (got '%s' and '%s')\n",
+		        argv[optind], argv[optind + 1]);
+		return 2;
+	}
+	*file = argv[optind];
+	return -1;
+}
+
 static int
 cmd_run(int argc, char **argv)
 {
@@ -180,50 +318,9 @@ cmd_run(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	o.plots = true;
 	o.report = stdout;
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i];
-		bool has_value = i + 1 < argc;
-
-		if (strcmp(a, "--seed") == 0 && has_value) {
-			long long v;
-
-			if (ntp_parse_int(argv[++i], 0, INT64_MAX, &v) != 0) {
-				fprintf(stderr,
-				        "ntpsim: --seed: expected an integer >= 0, got '%s'\n",
-				        argv[i]);
-				return 2;
-			}
-			o.seed = (uint64_t)v;
-			o.seed_set = true;
-		} else if (strcmp(a, "--out") == 0 && has_value) {
-			o.out_dir = argv[++i];
-		} else if (strcmp(a, "--junit") == 0 && has_value) {
-			o.junit_path = argv[++i];
-		} else if (strcmp(a, "--tap") == 0 && has_value) {
-			o.tap_path = argv[++i];
-		} else if (strcmp(a, "--pcap") == 0 && has_value) {
-			o.pcap_path = argv[++i];
-		} else if (strcmp(a, "--overlay") == 0 && has_value) {
-			o.overlay_dir = argv[++i];
-		} else if (strcmp(a, "--plots-dir") == 0 && has_value) {
-			o.plots_dir = argv[++i];
-		} else if (strcmp(a, "--no-plots") == 0) {
-			o.plots = false;
-		} else if (strcmp(a, "--no-trace") == 0) {
-			o.no_trace = true;
-		} else if (strcmp(a, "--quiet") == 0) {
-			o.quiet = true;
-		} else if (a[0] == '-') {
-			fprintf(stderr, "ntpsim: unknown option or missing value: %s\n", a);
-			usage(stderr);
-			return 2;
-		} else if (file == NULL) {
-			file = a;
-		} else {
-			fprintf(stderr, "ntpsim: one scenario per run (got '%s' and '%s')\n", file,
-			        a);
-			return 2;
-		}
+	rc = parse_run(argc, argv, &o, &file);
+	if (rc >= 0) {
+		return rc;
 	}
 	if (file == NULL) {
 		usage(stderr);
@@ -300,13 +397,13 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[1], "run") == 0) {
-		return cmd_run(argc - 2, argv + 2);
+		return cmd_run(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "check") == 0) {
-		return cmd_check(argc - 2, argv + 2);
+		return cmd_check(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "sweep") == 0) {
-		return sim_sweep_main(argc - 2, argv + 2);
+		return sim_sweep_main(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "disciplines") == 0 && argc == 2) {
 		return cmd_disciplines();

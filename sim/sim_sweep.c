@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ntp_units.h"
+#include "sim_cli.h"
 #include "sim_report.h"
 #include "sim_sweep.h"
 #include "sim_sweep_run.h"
@@ -467,64 +468,88 @@ parse_jobs(const char *s, sweep_args *a, char *err, size_t errsize)
 	return 0;
 }
 
-/* One option with its value; 1 when it was not one of these. */
+enum sweep_opt {
+	SW_SEEDS = 256,
+	SW_OUT,
+	SW_PLOTS_DIR,
+	SW_SET,
+	SW_SHARD,
+	SW_MERGE,
+	SW_TRACES,
+	SW_NO_PLOTS,
+	SW_QUIET,
+};
+
+static const struct option sweep_options[] = {
+        {"seeds", required_argument, NULL, SW_SEEDS},
+        {"out", required_argument, NULL, SW_OUT},
+        {"plots-dir", required_argument, NULL, SW_PLOTS_DIR},
+        {"set", required_argument, NULL, SW_SET},
+        {"jobs", required_argument, NULL, 'j'},
+        {"shard", required_argument, NULL, SW_SHARD},
+        {"merge", no_argument, NULL, SW_MERGE},
+        {"traces", no_argument, NULL, SW_TRACES},
+        {"no-plots", no_argument, NULL, SW_NO_PLOTS},
+        {"quiet", no_argument, NULL, SW_QUIET},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+};
+
+/* One option (v its value, if it takes one). */
 static int
-parse_valued(sweep_args *a, const char *opt, const char *v, char *err, size_t errsize)
+sweep_option(sweep_args *a, int c, const char *v, char *err, size_t errsize)
 {
-	if (strcmp(opt, "--seeds") == 0) {
+	switch (c) {
+	case SW_SEEDS:
 		a->seeds = v;
 		return 0;
-	}
-	if (strcmp(opt, "--out") == 0) {
+	case SW_OUT:
 		a->out = v;
 		return 0;
-	}
-	if (strcmp(opt, "--plots-dir") == 0) {
+	case SW_PLOTS_DIR:
 		a->plots_dir = v;
 		return 0;
-	}
-	if (strcmp(opt, "--set") == 0) {
+	case SW_SET:
 		return sim_sweep_add_set(&a->spec, v, err, errsize);
-	}
-	if (strcmp(opt, "-j") == 0 || strcmp(opt, "--jobs") == 0) {
+	case 'j':
 		return parse_jobs(v, a, err, errsize);
-	}
-	if (strcmp(opt, "--shard") == 0) {
+	case SW_SHARD:
 		return sim_sweep_parse_shard(v, &a->shard_k, &a->shard_n, err, errsize);
+	case SW_MERGE:
+		a->merge = true;
+		return 0;
+	case SW_TRACES:
+		a->traces = true;
+		return 0;
+	case SW_NO_PLOTS:
+		a->plots = false;
+		return 0;
+	case SW_QUIET:
+		a->quiet = true;
+		return 0;
+	default:
+		snprintf(err, errsize, "internal: option %d", c);
+		return -1;
 	}
-	return 1;
 }
 
+/* argv[0] is "sweep".  Returns 0, 1 after --help, -1 with err. */
 static int
 parse_args(int argc, char **argv, sweep_args *a, char *err, size_t errsize)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *s = argv[i];
-		int rc = i + 1 < argc ? parse_valued(a, s, argv[i + 1], err, errsize) : 1;
+	int c;
 
-		if (rc < 0) {
+	sim_cli_reset();
+	while ((c = sim_cli_next(argc, argv, "hj:", sweep_options, err, errsize)) != -1) {
+		if (c == 'h') {
+			return 1;
+		}
+		if (c == '?' || sweep_option(a, c, optarg, err, errsize) != 0) {
 			return -1;
 		}
-		if (rc == 0) {
-			i++;
-		} else if (strncmp(s, "-j", 2) == 0 && s[2] != '\0') {
-			if (parse_jobs(s + 2, a, err, errsize) != 0) {
-				return -1;
-			}
-		} else if (strcmp(s, "--merge") == 0) {
-			a->merge = true;
-		} else if (strcmp(s, "--traces") == 0) {
-			a->traces = true;
-		} else if (strcmp(s, "--no-plots") == 0) {
-			a->plots = false;
-		} else if (strcmp(s, "--quiet") == 0) {
-			a->quiet = true;
-		} else if (s[0] == '-') {
-			snprintf(err, errsize, "unknown option or missing value: %s", s);
-			return -1;
-		} else {
-			a->dirs[a->n_dirs++] = s; /* the scenario, or --merge's dirs */
-		}
+	}
+	for (int i = optind; i < argc; i++) {
+		a->dirs[a->n_dirs++] = argv[i]; /* the scenario, or --merge's dirs */
 	}
 	return 0;
 }
@@ -763,7 +788,11 @@ sim_sweep_main(int argc, char **argv)
 		free(a.dirs);
 		return 2;
 	}
-	if (parse_args(argc, argv, &a, err, ERR_MAX) != 0 || check_args(&a, err, ERR_MAX) != 0) {
+	rc = parse_args(argc, argv, &a, err, ERR_MAX);
+	if (rc == 1) {
+		sweep_usage(stdout);
+		rc = 0;
+	} else if (rc != 0 || check_args(&a, err, ERR_MAX) != 0) {
 		fprintf(stderr, "ntpsim sweep: %s\n", err);
 		sweep_usage(stderr);
 		rc = 2;

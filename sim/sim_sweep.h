@@ -62,8 +62,9 @@ void sim_sweep_setting(const sim_sweep_spec *sp, size_t k, sim_override *ov);
 
 void sim_sweep_spec_free(sim_sweep_spec *sp);
 
-/* `ntpsim sweep ARGS...`: exit status 0 every run done, 1 some run could
- * not be done (its error.txt says why), 2 bad input. */
+/* `ntpsim sweep ARGS...` (argv[0] is "sweep"): exit status 0 every run done
+ * (or --help), 1 some run could not be done (its error.txt says why), 2 bad
+ * input. */
 int sim_sweep_main(int argc, char **argv);
 
 #endif
