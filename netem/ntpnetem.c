@@ -48,9 +48,9 @@
 #include <asm/socket.h>
 #endif
 
+#include "netem_heap.h"
 #include "netem_link.h"
 #include "ntplab_version.h"
-#include "ntpnetem_heap.h"
 
 #define NS_PER_S         INT64_C(1000000000) /* ns per s */
 #define DURATION_DEFAULT 60.0                /* s, lifetime when --duration is not given */
@@ -75,6 +75,111 @@
 #define DEV_NAME_MAX       15               /* bytes, IFNAMSIZ - 1 (linux/if.h) */
 #define EXIT_USAGE         2                /* bad command line or spec */
 #define PRIORITY_MAX       99               /* SCHED_FIFO's highest on Linux, sched(7) */
+
+enum ntpnetem_kind {
+	NTPNETEM_VERDICT = 0, /* the queued packet itself: NF_ACCEPT when due */
+	NTPNETEM_COPY         /* a duplicate: the saved bytes are sent when due */
+};
+
+/* A packet (or its copy) held until it is due. */
+typedef struct ntpnetem_item {
+	int64_t due;        /* ns, CLOCK_MONOTONIC, when the copy leaves */
+	int64_t offered;    /* ns, CLOCK_MONOTONIC, when the packet was queued */
+	uint64_t seq;       /* packet number in offer order, from 0 */
+	uint32_t id;        /* NFQUEUE packet id (NTPNETEM_VERDICT) */
+	int kind;           /* enum ntpnetem_kind */
+	unsigned char *buf; /* NTPNETEM_COPY: the IP packet, owned by the item */
+	size_t len;         /* bytes in buf */
+} ntpnetem_item;
+
+/* What is held: the items in a fixed pool of slots (tc's `limit`, so memory
+ * is bounded whatever arrives), their due times in the simulator's event
+ * heap (netem/netem_heap.h: ties leave in push order, like the kernel's
+ * time-sorted netem queue), each event's arg naming its slot. */
+typedef struct held_set {
+	netem_heap heap;
+	ntpnetem_item *slot;
+	uint32_t *free_slots; /* a stack of unused slot numbers */
+	size_t n_free;
+	size_t cap;
+} held_set;
+
+static int
+held_init(held_set *h, size_t cap)
+{
+	netem_heap_init(&h->heap);
+	h->slot = calloc(cap, sizeof *h->slot);
+	h->free_slots = calloc(cap, sizeof *h->free_slots);
+	h->cap = cap;
+	h->n_free = cap;
+	if (h->slot == NULL || h->free_slots == NULL) {
+		return -1;
+	}
+	for (size_t i = 0; i < cap; i++) {
+		h->free_slots[i] = (uint32_t)(cap - 1 - i);
+	}
+	return 0;
+}
+
+static void
+held_fini(held_set *h)
+{
+	netem_heap_free(&h->heap);
+	free(h->slot);
+	free(h->free_slots);
+	memset(h, 0, sizeof *h);
+}
+
+static size_t
+held_count(const held_set *h)
+{
+	return h->heap.n;
+}
+
+/* Holds a copy of *it.  Returns 0, or -1 when every slot is taken. */
+static int
+held_push(held_set *h, const ntpnetem_item *it)
+{
+	uint32_t k;
+
+	if (h->n_free == 0) {
+		return -1;
+	}
+	k = h->free_slots[--h->n_free];
+	if (netem_heap_push(&h->heap, it->due, (uint32_t)it->kind, 0, k, 0) != 0) {
+		h->n_free++;
+		return -1;
+	}
+	h->slot[k] = *it;
+	return 0;
+}
+
+/* The earliest due time into *due; false when nothing is held. */
+static bool
+held_next_due(const held_set *h, int64_t *due)
+{
+	const netem_event *e = netem_heap_peek(&h->heap);
+
+	if (e == NULL) {
+		return false;
+	}
+	*due = e->t;
+	return true;
+}
+
+/* Removes the earliest item into *out.  Returns 0, or -1 when empty. */
+static int
+held_pop(held_set *h, ntpnetem_item *out)
+{
+	netem_event e;
+
+	if (!netem_heap_pop(&h->heap, &e)) {
+		return -1;
+	}
+	*out = h->slot[e.arg];
+	h->free_slots[h->n_free++] = e.arg;
+	return 0;
+}
 
 typedef struct options {
 	long queue;       /* NFQUEUE number, -1 = not given */
@@ -123,7 +228,7 @@ typedef struct shaper {
 	options opt;
 	netem_link_params params;
 	netem_link link;
-	ntpnetem_heap held;
+	held_set held;
 	counters c;
 	struct nfq_handle *h;
 	struct nfq_q_handle *qh;
@@ -401,16 +506,16 @@ release(shaper *s, ntpnetem_item *it, int64_t now, bool on_time)
 static void
 release_due(shaper *s)
 {
-	const ntpnetem_item *top;
+	int64_t due;
 
-	while ((top = ntpnetem_heap_peek(&s->held)) != NULL) {
+	while (held_next_due(&s->held, &due)) {
 		int64_t now = mono_ns();
 		ntpnetem_item it;
 
-		if (top->due > now) {
+		if (due > now) {
 			return;
 		}
-		ntpnetem_heap_pop(&s->held, &it);
+		held_pop(&s->held, &it);
 		release(s, &it, now, true);
 	}
 }
@@ -421,11 +526,11 @@ release_due(shaper *s)
 static int
 hold(shaper *s, const ntpnetem_item *it)
 {
-	if (ntpnetem_heap_push(&s->held, it) != 0) {
+	if (held_push(&s->held, it) != 0) {
 		return -1;
 	}
-	if (s->held.n > s->c.max_held) {
-		s->c.max_held = s->held.n;
+	if (held_count(&s->held) > s->c.max_held) {
+		s->c.max_held = held_count(&s->held);
 	}
 	return 0;
 }
@@ -444,7 +549,7 @@ offer(shaper *s, uint32_t id, const unsigned char *pkt, size_t len, int64_t now)
 	it.offered = now;
 	it.id = id;
 	it.len = len;
-	if (s->held.n >= s->limit) {
+	if (held_count(&s->held) >= s->limit) {
 		/* tc-netem's tail drop at `limit`; the model never sees the packet */
 		verdict(s, id, NF_DROP);
 		s->c.overflow++;
@@ -630,7 +735,7 @@ setup(shaper *s)
 		return -1;
 	}
 	/* one slot more than limit: a packet admitted at limit-1 may bring a copy */
-	if (ntpnetem_heap_init(&s->held, s->limit + 1) != 0) {
+	if (held_init(&s->held, s->limit + 1) != 0) {
 		fprintf(stderr, "ntpnetem: out of memory\n");
 		return -1;
 	}
@@ -664,10 +769,10 @@ teardown(shaper *s)
 {
 	ntpnetem_item it;
 
-	while (ntpnetem_heap_pop(&s->held, &it) == 0) {
+	while (held_pop(&s->held, &it) == 0) {
 		free(it.buf);
 	}
-	ntpnetem_heap_fini(&s->held);
+	held_fini(&s->held);
 	if (s->qh != NULL) {
 		nfq_destroy_queue(s->qh);
 	}
@@ -729,17 +834,15 @@ run(shaper *s, int sfd, int tfd)
 		fds[i].events = POLLIN;
 	}
 	for (;;) {
-		const ntpnetem_item *top;
-		int64_t next = deadline;
+		int64_t next = deadline, due;
 
 		release_due(s);
 		if (mono_ns() >= deadline) {
 			s->exit_reason = "duration";
 			return 0;
 		}
-		top = ntpnetem_heap_peek(&s->held);
-		if (top != NULL && top->due < next) {
-			next = top->due;
+		if (held_next_due(&s->held, &due) && due < next) {
+			next = due;
 		}
 		if (arm_timer(tfd, next) != 0) {
 			fprintf(stderr, "ntpnetem: timerfd_settime: %s\n", strerror(errno));
@@ -782,7 +885,7 @@ flush(shaper *s)
 {
 	ntpnetem_item it;
 
-	while (ntpnetem_heap_pop(&s->held, &it) == 0) {
+	while (held_pop(&s->held, &it) == 0) {
 		release(s, &it, mono_ns(), false);
 	}
 	s->passthrough = true;

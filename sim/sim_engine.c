@@ -56,7 +56,7 @@ rel_s(const sim_world *w, int64_t t)
 static int
 push(sim_world *w, int64_t t, uint32_t kind, uint32_t node, uint32_t arg, uint32_t gen)
 {
-	if (sim_heap_push(&w->heap, t, kind, node, arg, gen) != 0) {
+	if (netem_heap_push(&w->heap, t, kind, node, arg, gen) != 0) {
 		snprintf(w->warn, sizeof(w->warn), "out of memory (event queue)");
 		return -1;
 	}
@@ -917,7 +917,7 @@ host_call(sim_world *w, sim_node *n, const sim_pkt *p, int64_t raw, ntp_time loc
 }
 
 static void
-on_timer(sim_world *w, const sim_event *e)
+on_timer(sim_world *w, const netem_event *e)
 {
 	sim_node *n = &w->nodes[e->node];
 	int64_t raw;
@@ -1092,7 +1092,7 @@ query_begin(sim_world *w, sim_node *n, const sim_query_spec *spec)
 }
 
 static void
-query_tx(sim_world *w, const sim_event *e)
+query_tx(sim_world *w, const netem_event *e)
 {
 	sim_node *n = &w->nodes[e->node];
 	sim_query *q = n->query;
@@ -1112,7 +1112,7 @@ query_tx(sim_world *w, const sim_event *e)
 }
 
 static void
-query_end(sim_world *w, const sim_event *e)
+query_end(sim_world *w, const netem_event *e)
 {
 	sim_node *n = &w->nodes[e->node];
 	sim_query *q = n->query;
@@ -1193,7 +1193,7 @@ add_link_spec(sim_world *w, const sim_event_spec *e)
 }
 
 static void
-scenario_event(sim_world *w, const sim_event *ev)
+scenario_event(sim_world *w, const netem_event *ev)
 {
 	const sim_event_spec *e = &w->sc->events[ev->arg];
 	char what[160];
@@ -1420,7 +1420,7 @@ setup(sim_world *w)
 	w->now = w->t0;
 	w->n_nodes = sc->total_nodes;
 	w->free_pkt = UINT32_MAX;
-	sim_heap_init(&w->heap);
+	netem_heap_init(&w->heap);
 	w->nodes = calloc(w->n_nodes + 1, sizeof(*w->nodes));
 	w->lspecs = calloc(sc->n_links + 2 * sc->n_events + 1, sizeof(*w->lspecs));
 	w->dyn_links = calloc(sc->n_events + 1, sizeof(*w->dyn_links));
@@ -1504,7 +1504,7 @@ teardown(sim_world *w)
 	}
 	sim_report_close(w);
 	free(w->nodes);
-	sim_heap_free(&w->heap);
+	netem_heap_free(&w->heap);
 	free(w->pkts);
 	free(w->links);
 	free(w->link_map);
@@ -1531,7 +1531,7 @@ sim_wall_s(void)
 }
 
 static int
-dispatch(sim_world *w, const sim_event *e)
+dispatch(sim_world *w, const netem_event *e)
 {
 	sim_node *n = &w->nodes[e->node];
 
@@ -1635,7 +1635,7 @@ int
 sim_run(const sim_scenario *sc, const sim_opts *o, sim_summary *sum, char *err, size_t errsize)
 {
 	sim_world *w = calloc(1, sizeof(*w));
-	sim_event e;
+	netem_event e;
 	double wall0 = sim_wall_s(), wall_last = wall0;
 	bool shown = false;
 	int rc = SIM_ERROR;
@@ -1666,12 +1666,12 @@ sim_run(const sim_scenario *sc, const sim_opts *o, sim_summary *sum, char *err, 
 		w->pcap_on = true;
 	}
 	for (;;) {
-		const sim_event *top = sim_heap_peek(&w->heap);
+		const netem_event *top = netem_heap_peek(&w->heap);
 
 		if (top == NULL || top->t >= w->t_end) {
 			break;
 		}
-		sim_heap_pop(&w->heap, &e);
+		netem_heap_pop(&w->heap, &e);
 		w->now = e.t;
 		w->n_events++;
 		if (w->heap.n > peak_queue) {

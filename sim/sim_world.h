@@ -20,7 +20,7 @@
 #include "ntp_host.h"
 #include "sim_check.h"
 #include "sim_engine.h"
-#include "sim_heap.h"
+#include "netem_heap.h"
 #include "sim_metrics.h"
 #include "sim_osc.h"
 #include "sim_pcap.h"
@@ -167,7 +167,7 @@ struct sim_world {
 
 	sim_node *nodes;
 	uint32_t n_nodes;
-	sim_heap heap;
+	netem_heap heap;
 
 	sim_pkt *pkts;
 	uint32_t pkts_cap, free_pkt;

@@ -10,59 +10,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "netem_heap.h"
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
+#include "ntp_units.h"
 #include "sim_check.h"
 #include "sim_engine.h"
 #include "sim_gauss.h"
-#include "sim_heap.h"
 #include "sim_osc.h"
 #include "sim_pcap.h"
 #include "sim_query.h"
 #include "sim_scenario.h"
-#include "ntp_units.h"
 
 #define S(x) ((int64_t)(x)*INT64_C(1000000000))
 #define T0   INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
 
 /* ------------------------------------------------------------------ */
-/* sim_heap                                                            */
+/* netem_heap (the event queue ntpsim and ntpnetem share)                */
 
-Test(sim_heap, pops_in_time_order)
+Test(netem_heap, pops_in_time_order)
 {
-	sim_heap h;
+	netem_heap h;
 	ntp_rand r;
-	sim_event e;
+	netem_event e;
 	int64_t last = INT64_MIN;
 	size_t n = 0;
 
-	sim_heap_init(&h);
+	netem_heap_init(&h);
 	ntp_rand_seed(&r, 42);
 	for (int i = 0; i < 5000; i++) {
-		cr_assert_eq(sim_heap_push(&h, (int64_t)ntp_rand_below(&r, 1000000), 1, 0, 0, 0),
+		cr_assert_eq(netem_heap_push(&h, (int64_t)ntp_rand_below(&r, 1000000), 1, 0, 0, 0),
 		             0);
 	}
-	while (sim_heap_pop(&h, &e)) {
+	while (netem_heap_pop(&h, &e)) {
 		cr_assert_geq(e.t, last);
 		last = e.t;
 		n++;
 	}
 	cr_assert_eq(n, 5000);
-	sim_heap_free(&h);
+	netem_heap_free(&h);
 }
 
-Test(sim_heap, ties_keep_insertion_order)
+Test(netem_heap, ties_keep_insertion_order)
 {
-	sim_heap h;
-	sim_event e;
+	netem_heap h;
+	netem_event e;
 	uint32_t expect = 0;
 
-	sim_heap_init(&h);
+	netem_heap_init(&h);
 	/* Interleave two instants; within each, insertion order must hold. */
 	for (uint32_t i = 0; i < 200; i++) {
-		sim_heap_push(&h, (i % 2) ? 7 : 5, 0, 0, i, 0);
+		netem_heap_push(&h, (i % 2) ? 7 : 5, 0, 0, i, 0);
 	}
-	while (sim_heap_pop(&h, &e)) {
+	while (netem_heap_pop(&h, &e)) {
 		if (e.t == 5) {
 			cr_assert_eq(e.arg, expect, "arg %u, expected %u", e.arg, expect);
 			expect += 2;
@@ -70,42 +70,42 @@ Test(sim_heap, ties_keep_insertion_order)
 	}
 	cr_assert_eq(expect, 200);
 	for (uint32_t i = 0; i < 50; i++) {
-		sim_heap_push(&h, 9, 0, 0, i, 0);
+		netem_heap_push(&h, 9, 0, 0, i, 0);
 	}
 	for (uint32_t i = 0; i < 50; i++) {
-		cr_assert(sim_heap_pop(&h, &e));
+		cr_assert(netem_heap_pop(&h, &e));
 		cr_assert_eq(e.arg, i);
 	}
-	cr_assert(!sim_heap_pop(&h, &e));
-	sim_heap_free(&h);
+	cr_assert(!netem_heap_pop(&h, &e));
+	netem_heap_free(&h);
 }
 
-Test(sim_heap, peek_matches_pop_while_interleaving)
+Test(netem_heap, peek_matches_pop_while_interleaving)
 {
-	sim_heap h;
-	sim_event e;
+	netem_heap h;
+	netem_event e;
 	ntp_rand r;
 	int64_t now = 0;
 
-	sim_heap_init(&h);
+	netem_heap_init(&h);
 	ntp_rand_seed(&r, 7);
-	sim_heap_push(&h, 0, 0, 0, 0, 0);
-	for (int i = 0; i < 20000 && sim_heap_peek(&h) != NULL; i++) {
-		const sim_event *top = sim_heap_peek(&h);
+	netem_heap_push(&h, 0, 0, 0, 0, 0);
+	for (int i = 0; i < 20000 && netem_heap_peek(&h) != NULL; i++) {
+		const netem_event *top = netem_heap_peek(&h);
 		int64_t t = top->t;
 		uint64_t seq = top->seq;
 
-		cr_assert(sim_heap_pop(&h, &e));
+		cr_assert(netem_heap_pop(&h, &e));
 		cr_assert_eq(e.t, t);
 		cr_assert_eq(e.seq, seq);
 		cr_assert_geq(e.t, now);
 		now = e.t;
 		/* each event schedules 0..2 later ones, like packets and timers */
 		for (uint64_t k = ntp_rand_below(&r, 3); k > 0 && h.n < 1000; k--) {
-			sim_heap_push(&h, now + (int64_t)ntp_rand_below(&r, 100), 0, 0, 0, 0);
+			netem_heap_push(&h, now + (int64_t)ntp_rand_below(&r, 100), 0, 0, 0, 0);
 		}
 	}
-	sim_heap_free(&h);
+	netem_heap_free(&h);
 }
 
 /* ------------------------------------------------------------------ */
@@ -760,7 +760,8 @@ peer_row(char tally, const char *refid, uint8_t reach)
 	p.reach = reach;
 	p.when = -1.0;
 	snprintf(p.refid, sizeof(p.refid), "%s", refid);
-	snprintf(p.reason, sizeof(p.reason), "%s", tally == '*' ? "system peer" : "TEST13 unreachable");
+	snprintf(p.reason, sizeof(p.reason), "%s",
+	         tally == '*' ? "system peer" : "TEST13 unreachable");
 	return p;
 }
 
@@ -793,8 +794,8 @@ Test(sim_check, state_at_a_time_over_a_window_and_never)
 	sim_check_state(&over, &b, &s);
 	cr_assert(sim_check_finish(&at, &a, one_node_scenario(), 300, detail, sizeof(detail), &v),
 	          "%s", detail);
-	cr_assert(!sim_check_finish(&over, &b, one_node_scenario(), 300, detail, sizeof(detail),
-	                            &v));
+	cr_assert(
+	        !sim_check_finish(&over, &b, one_node_scenario(), 300, detail, sizeof(detail), &v));
 	cr_assert(strstr(detail, "at 150.000 s: poll 11 (want [6, 10], 1 over)") != NULL, "%s",
 	          detail);
 	/* at 200 s the state from 150 s is in effect */
@@ -819,8 +820,8 @@ Test(sim_check, state_at_a_time_over_a_window_and_never)
 	sim_check_acc_init(&c);
 	s = state_at(10, 2, 6, &up);
 	sim_check_state(&never, &c, &s);
-	cr_assert(sim_check_finish(&never, &c, one_node_scenario(), 300, detail, sizeof(detail),
-	                           &v));
+	cr_assert(
+	        sim_check_finish(&never, &c, one_node_scenario(), 300, detail, sizeof(detail), &v));
 	s = state_at(20, 16, 6, &down);
 	sim_check_state(&never, &c, &s);
 	cr_assert(!sim_check_finish(&never, &c, one_node_scenario(), 300, detail, sizeof(detail),
@@ -847,8 +848,8 @@ Test(sim_check, selected_never_and_an_absent_association)
 	cr_assert(sim_check_finish(&sel, &a, one_node_scenario(), 100, detail, sizeof(detail), &v));
 	s = state_at(40, 3, 6, &up);
 	sim_check_state(&sel, &a, &s);
-	cr_assert(!sim_check_finish(&sel, &a, one_node_scenario(), 100, detail, sizeof(detail),
-	                            &v));
+	cr_assert(
+	        !sim_check_finish(&sel, &a, one_node_scenario(), 100, detail, sizeof(detail), &v));
 	cr_assert(strstr(detail, "the system peer at 40.000 s") != NULL, "%s", detail);
 
 	/* present: false holds only while the association is not listed */
@@ -861,11 +862,12 @@ Test(sim_check, selected_never_and_an_absent_association)
 	gone.n_conds = 1;
 	sim_check_acc_init(&b);
 	sim_check_state(&gone, &b, &s);
-	cr_assert(sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail), &v));
+	cr_assert(
+	        sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail), &v));
 	ntp_addr_parse("10.0.0.9", &up.addr);
 	sim_check_state(&gone, &b, &s);
-	cr_assert(!sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail),
-	                            &v));
+	cr_assert(
+	        !sim_check_finish(&gone, &b, one_node_scenario(), 100, detail, sizeof(detail), &v));
 }
 
 Test(sim_check, synced_never_and_not_within)
@@ -885,15 +887,15 @@ Test(sim_check, synced_never_and_not_within)
 	feed(&late, &b, 10, 0.01, true);
 	feed(&never, &a, 50, 0.0001, false); /* close, no peer */
 	feed(&late, &b, 50, 0.0001, false);
-	cr_assert(sim_check_finish(&never, &a, one_node_scenario(), 300, detail, sizeof(detail),
-	                           &v));
+	cr_assert(
+	        sim_check_finish(&never, &a, one_node_scenario(), 300, detail, sizeof(detail), &v));
 	feed(&never, &a, 80, 0.0001, true);
 	feed(&late, &b, 80, 0.0001, true);
 	cr_assert(!sim_check_finish(&never, &a, one_node_scenario(), 300, detail, sizeof(detail),
 	                            &v));
 	cr_assert(strstr(detail, "synced at 80.000 s") != NULL, "%s", detail);
-	cr_assert(!sim_check_finish(&late, &b, one_node_scenario(), 300, detail, sizeof(detail),
-	                            &v));
+	cr_assert(
+	        !sim_check_finish(&late, &b, one_node_scenario(), 300, detail, sizeof(detail), &v));
 	cr_assert(strstr(detail, "20.000 s too early") != NULL, "%s", detail);
 	feed(&late, &b, 150, 0.01, true); /* lost again: its sync time is later */
 	feed(&late, &b, 200, 0.0001, true);
@@ -1237,8 +1239,8 @@ slurp(const char *path, size_t *len)
 Test(sim_engine, same_seed_same_bytes)
 {
 	char dir_a[] = "/tmp/ntpsim_test_aXXXXXX", dir_b[] = "/tmp/ntpsim_test_bXXXXXX";
-	static const char *const files[] = {"report.txt",      "report.json",     "events.log",
-	                                    "cli.trace.csv",   "srv.trace.csv",   "cli.sources.csv",
+	static const char *const files[] = {"report.txt",      "report.json",   "events.log",
+	                                    "cli.trace.csv",   "srv.trace.csv", "cli.sources.csv",
 	                                    "srv.sources.csv", "q.trace.csv"};
 	sim_summary sum;
 	char err[512], pa[128], pb[128];

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* A 4-ary min-heap of events ordered by (t, seq): half the depth of a
  * binary heap, and the four children share a cache line or two. */
-#include "sim_heap.h"
+#include "netem_heap.h"
 
 #include <stdlib.h>
 
@@ -9,13 +9,13 @@
 #define ARITY            4   /* children per node */
 
 static bool
-before(const sim_event *a, const sim_event *b)
+before(const netem_event *a, const netem_event *b)
 {
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
 void
-sim_heap_init(sim_heap *h)
+netem_heap_init(netem_heap *h)
 {
 	h->v = NULL;
 	h->n = 0;
@@ -24,17 +24,17 @@ sim_heap_init(sim_heap *h)
 }
 
 void
-sim_heap_free(sim_heap *h)
+netem_heap_free(netem_heap *h)
 {
 	free(h->v);
-	sim_heap_init(h);
+	netem_heap_init(h);
 }
 
 static int
-grow(sim_heap *h)
+grow(netem_heap *h)
 {
 	size_t cap = h->cap == 0 ? HEAP_INITIAL_CAP : h->cap * 2;
-	sim_event *v;
+	netem_event *v;
 
 	if (cap > SIZE_MAX / sizeof(*v)) {
 		return -1;
@@ -49,9 +49,9 @@ grow(sim_heap *h)
 }
 
 int
-sim_heap_push(sim_heap *h, int64_t t, uint32_t kind, uint32_t node, uint32_t arg, uint32_t gen)
+netem_heap_push(netem_heap *h, int64_t t, uint32_t kind, uint32_t node, uint32_t arg, uint32_t gen)
 {
-	sim_event e;
+	netem_event e;
 	size_t i;
 
 	if (h->n == h->cap && grow(h) != 0) {
@@ -78,16 +78,16 @@ sim_heap_push(sim_heap *h, int64_t t, uint32_t kind, uint32_t node, uint32_t arg
 	return 0;
 }
 
-const sim_event *
-sim_heap_peek(const sim_heap *h)
+const netem_event *
+netem_heap_peek(const netem_heap *h)
 {
 	return h->n > 0 ? &h->v[0] : NULL;
 }
 
 bool
-sim_heap_pop(sim_heap *h, sim_event *out)
+netem_heap_pop(netem_heap *h, netem_event *out)
 {
-	sim_event last;
+	netem_event last;
 	size_t i = 0;
 
 	if (h->n == 0) {
