@@ -380,7 +380,7 @@ def ntpsim_bin():
 
 
 def ntpnetem_bin():
-    return nl.build_dir() / "netem" / "ntpnetem"
+    return nl.build_dir() / "ntpnetem" / "ntpnetem"
 
 
 def normalize(path):

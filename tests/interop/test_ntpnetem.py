@@ -177,7 +177,7 @@ def py_alias(lab, name):
 
 
 def ntpnetem_bin():
-    return nl.build_dir() / "netem" / "ntpnetem"
+    return nl.build_dir() / "ntpnetem" / "ntpnetem"
 
 
 @pytest.fixture
