@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_leapsys.h"
 #include "ntp_select.h"
 
 /* ---- the discipline's state ---- */
@@ -549,6 +550,7 @@ ntp_system_select(ntp_host *h)
 	if (in.fallback != NULL) {
 		h->peers[parent_id - 1].sel = parent.sel;
 	}
+	ntp_leapsys_vote(h, cand, n);
 	if (o.sys_peer < 1 || (size_t)o.sys_peer > h->n_peers) {
 		lose_sys_peer(h, o.why, n);
 		if (o.clock == NTP_DISC_CLOCK_ADJUST) {

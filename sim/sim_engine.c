@@ -817,6 +817,9 @@ apply_actions(sim_world *w, sim_node *n, int64_t raw)
 			sim_report_stats_line(w, n, rel_s(w, w->now), a->u.stats.file,
 			                      a->u.stats.line);
 			break;
+		case NTP_ACT_LEAP:
+			ntp_clock_leap(&n->clock, a->u.leap.step, a->u.leap.at);
+			break;
 		case NTP_ACT_EXIT:
 			snprintf(w->exit_reason, sizeof(w->exit_reason),
 			         "exited with status %d: %s", a->u.exit.status, a->u.exit.reason);
