@@ -21,6 +21,7 @@ ntp_leapsys_init(ntp_host *h, const ntp_conf *conf, const ntp_host_params *p)
 	h->leapfile = p->leapfile;
 	h->leapsmear = conf->leapsmearinterval;
 	h->leap_vote = 0;
+	h->leap_vote_end = 0;
 	h->leap_armed = 0;
 	h->leap_at = 0;
 	h->leap_done = 0;
@@ -42,9 +43,15 @@ ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n)
 		del += p->leap == NTP_LEAP_DEL;
 	}
 	/* NTPsec: leap_vote_ins > leap_vote_del && leap_vote_ins > sys_survivors / 2 */
-	h->leap_vote = (int8_t)(ins > del && ins > survivors / 2   ? 1
-	                        : del > ins && del > survivors / 2 ? -1
-	                                                           : 0);
+	int v = ins > del && ins > survivors / 2 ? 1 : del > ins && del > survivors / 2 ? -1 : 0;
+	int64_t month_end = ntp_time_next_month_s(h->now.local);
+	if (v != 0 && month_end - posix_s(h->now.local) <= NTP_S_PER_DAY) {
+		/* kept for this month's end, as NTPsec keeps the leap it adds to
+		 * its table: a later selection without the majority does not
+		 * call it off */
+		h->leap_vote = (int8_t)v;
+		h->leap_vote_end = month_end;
+	}
 }
 
 /* The leap the host wants armed at h->now (see the header), and its time. */
@@ -65,7 +72,7 @@ wanted(const ntp_host *h, ntp_time *at)
 		}
 	}
 	int64_t month_end = ntp_time_next_month_s(h->now.local);
-	if (h->leap_vote == 0 || month_end - now > NTP_S_PER_DAY) {
+	if (h->leap_vote == 0 || h->leap_vote_end != month_end) {
 		return 0;
 	}
 	*at = month_end * NTP_NS_PER_S;

@@ -9,13 +9,16 @@
  *   2. else a leapfile that has not expired says there is none: none (the
  *      file is authoritative; a wrong majority of servers is ignored);
  *   3. else (no leapfile, or an expired one) the vote: more than half of the
- *      survivors of the last selection, and more than vote the other way,
+ *      survivors of a selection that updates the clock (not a step), and
+ *      more than vote the other way,
  *      announce it (NTPsec clock_select / clock_update: leap_vote_ins >
  *      sys_survivors / 2), and today is the last day of a month (when a
  *      leap can happen: IERS, and chrony's check): a leap at the end of
- *      the month.  The vote is taken again at every selection, so a lost
- *      majority disarms it (NTPsec keeps a voted leap in its table once
- *      added: a difference).
+ *      the month.  Once a selection on that day has the majority the leap
+ *      stays armed, as NTPsec keeps a voted leap in its table (a later
+ *      selection without the majority does not call it off).  Votes on
+ *      other days count for nothing (NTPsec would schedule a leap for the
+ *      end of the month from a vote on any day: a difference).
  * A synchronised host serves that leap as its LI (01 insert, 10 delete)
  * and hands it to the clock (NTP_ACT_LEAP -> ntp_clock_leap: the step at
  * 23:59:59 as Linux does with STA_INS/STA_DEL, for every discipline;
@@ -33,7 +36,8 @@
 /* From the config and the params at ntp_host_new. */
 void ntp_leapsys_init(ntp_host *h, const ntp_conf *conf, const ntp_host_params *p);
 
-/* Count the leap bits of the survivors of a selection (cand with their sel). */
+/* Count the leap bits of the survivors of a selection (cand with their sel)
+ * at h->now. */
 void ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n);
 
 /* Work out the system leap at h->now, arm or disarm the clock, note a leap

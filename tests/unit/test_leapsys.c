@@ -174,7 +174,7 @@ Test(leap_host, expired_file_event_once)
 
 /* The vote over the survivors of a selection (NTPsec leap_vote_*). */
 static int
-vote(const uint8_t *leaps, const uint8_t *sel, size_t n)
+vote_at(ntp_time now, const uint8_t *leaps, const uint8_t *sel, size_t n)
 {
 	ntp_host_params p;
 	ntp_disc_cand cand[4];
@@ -187,7 +187,7 @@ vote(const uint8_t *leaps, const uint8_t *sel, size_t n)
 	}
 	memset(&p, 0, sizeof p);
 	p.seed = 1;
-	p.now = ntp_now_at(MIDNIGHT, MIDNIGHT);
+	p.now = ntp_now_at(now, now);
 	ntp_host *h = fixture_host(conf, &p);
 	memset(cand, 0, sizeof cand);
 	for (size_t i = 0; i < n; i++) {
@@ -199,6 +199,13 @@ vote(const uint8_t *leaps, const uint8_t *sel, size_t n)
 	int v = h->leap_vote;
 	ntp_host_free(h);
 	return v;
+}
+
+/* On 2016-12-31, the last day of a month. */
+static int
+vote(const uint8_t *leaps, const uint8_t *sel, size_t n)
+{
+	return vote_at(MIDNIGHT - S(600), leaps, sel, n);
 }
 
 Test(leap_host, vote_majority_of_survivors)
@@ -216,6 +223,8 @@ Test(leap_host, vote_majority_of_survivors)
 	cr_assert_eq(vote(add_del, all, 3), 0);
 	cr_assert_eq(vote(two_del, one_out, 3), 0, "a falseticker does not vote: 1 of 2");
 	cr_assert_eq(vote(two_add, one_out, 3), 1, "2 of 2 survivors");
+	cr_assert_eq(vote_at(MIDNIGHT - S(DAY + 1), two_add, all, 3), 0,
+	             "not the last day of the month: no vote");
 }
 
 Test(leap_host, next_month)
