@@ -679,7 +679,7 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	/* Replies may get a later transmit timestamp from the caller; a KoD
 	 * (its xmt echoes the request) or a falseticker's xmt must stay. */
 	host_send_packet(h, from, to, &reply,
-	                 v == NTP_SERVE_REPLY &&
+	                 v == NTP_SERVE_REPLY && sys.smear == 0 &&
 	                         !(h->fault.kinds & (NTP_FAULT_FALSETICKER | NTP_FAULT_KOD)));
 }
 

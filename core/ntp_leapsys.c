@@ -25,6 +25,7 @@ ntp_leapsys_init(ntp_host *h, const ntp_conf *conf, const ntp_host_params *p)
 	h->leap_armed = 0;
 	h->leap_at = 0;
 	h->leap_done = 0;
+	h->leap_mono = 0;
 	h->leapfile_told = false;
 }
 
@@ -155,6 +156,23 @@ ntp_leapsys_update(ntp_host *h)
 		h->leap_at = want != 0 ? at : 0;
 	}
 	h->leap = want > 0 ? NTP_LEAP_ADD : want < 0 ? NTP_LEAP_DEL : NTP_LEAP_NONE;
+	if (h->leap_armed != 0 && h->now.local < h->leap_at - NTP_NS_PER_S) {
+		h->leap_mono = ntp_time_add_sat(h->now.mono, h->leap_at - h->now.local);
+	}
+}
+
+ntp_time
+ntp_leapsys_smear(const ntp_host *h)
+{
+	if (h->leapsmear <= 0.0 || h->leap_armed == 0 || h->leap_mono == 0) {
+		return 0;
+	}
+	double to_go = ntp_time_diff_s(h->leap_mono, h->now.mono); /* s until the leap */
+	if (to_go <= 0.0 || to_go >= h->leapsmear) {
+		return 0;
+	}
+	double done = (h->leapsmear - to_go) / h->leapsmear; /* 0..1 of the smear */
+	return ntp_time_from_s(-done * h->leap_armed);
 }
 
 ntp_time

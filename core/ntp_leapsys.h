@@ -22,7 +22,8 @@
  * A synchronised host serves that leap as its LI (01 insert, 10 delete)
  * and hands it to the clock (NTP_ACT_LEAP -> ntp_clock_leap: the step at
  * 23:59:59 as Linux does with STA_INS/STA_DEL, for every discipline;
- * chronyd's default leapsecmode system is the same).  Events: leap_armed,
+ * chronyd's default leapsecmode system is the same), unless it smears
+ * (ntp_leapsys_smear).  Events: leap_armed,
  * leap_disarmed, leap_event (done), leapfile (expired, once).
  */
 #ifndef NTP_LEAPSYS_H
@@ -43,6 +44,16 @@ void ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n);
 /* Work out the system leap at h->now, arm or disarm the clock, note a leap
  * that is done.  Called on every tick and after every selection. */
 void ntp_leapsys_update(ntp_host *h);
+
+/* The leap smear (ns) to add to the time served now: with
+ * `leapsmearinterval N`, over the N s before an armed leap the offset
+ * goes linearly from 0 to -1 s (insert; +1 s delete), as NTPsec's
+ * leap_smear.doffset = -(leap_smear_time * tai_diff / interval), and is 0
+ * from the leap on, when the host's own clock has stepped: the time served
+ * runs on without a jump.  Measured on the monotonic clock, so the
+ * repeated 23:59:59 is not smeared twice (NTPsec's "TODO see if we're
+ * inside an inserted leap second").  A smearing host serves LI 00. */
+ntp_time ntp_leapsys_smear(const ntp_host *h);
 
 /* Monotonic time at which ntp_leapsys_update has something to do next
  * (the start of a leap's last day, the leap itself); NTP_TIME_NEVER none. */

@@ -66,7 +66,7 @@ Test(leap_clock, disarmed_before_midnight_does_nothing)
 
 /* A stratum-1 LOCAL server with a table holding the 2016 leap. */
 static ntp_host *
-leap_server(ntp_leap_table *t, ntp_time start)
+leap_server_conf(ntp_leap_table *t, ntp_time start, const char *conf)
 {
 	ntp_host_params p;
 
@@ -77,7 +77,13 @@ leap_server(ntp_leap_table *t, ntp_time start)
 	p.precision = -20;
 	p.now = ntp_now_at(start, start);
 	p.leapfile = t;
-	return fixture_host(LOCAL_SERVER_CONF, &p);
+	return fixture_host(conf, &p);
+}
+
+static ntp_host *
+leap_server(ntp_leap_table *t, ntp_time start)
+{
+	return leap_server_conf(t, start, LOCAL_SERVER_CONF);
 }
 
 static int
@@ -99,8 +105,21 @@ run_count(ntp_host *h, ntp_time until, ntp_actions *a, int code, ntp_action *las
 	return hits;
 }
 
-static uint8_t
-served_li(ntp_host *h, ntp_time t, ntp_actions *a)
+static const ntp_action *
+find_send(const ntp_actions *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind == NTP_ACT_SEND) {
+			return &a->v[i];
+		}
+	}
+	cr_assert_fail("no SEND");
+	return NULL;
+}
+
+/* The reply to a client request at t. */
+static ntp_pkt
+served(ntp_host *h, ntp_time t, ntp_actions *a)
 {
 	ntp_addr cli = fixture_addr("192.0.2.7", 123);
 	uint8_t buf[NTP_PKT_MAX_LEN];
@@ -114,16 +133,24 @@ served_li(ntp_host *h, ntp_time t, ntp_actions *a)
 	cr_assert_eq(ntp_pkt_encode(&q, buf, sizeof buf, &len), NTP_PKT_OK);
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &cli, NULL, buf, len, ntp_now_at(t, t), a);
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i].kind == NTP_ACT_SEND) {
-			cr_assert_eq(
-			        ntp_pkt_decode(a->v[i].u.send.buf, a->v[i].u.send.len, &r, NULL),
-			        NTP_PKT_OK);
-			return r.leap;
-		}
-	}
-	cr_assert_fail("no reply");
-	return 0;
+	const ntp_action *s = find_send(a);
+	cr_assert_eq(ntp_pkt_decode(s->u.send.buf, s->u.send.len, &r, NULL), NTP_PKT_OK);
+	return r;
+}
+
+static uint8_t
+served_li(ntp_host *h, ntp_time t, ntp_actions *a)
+{
+	return served(h, t, a).leap;
+}
+
+/* The served transmit time less the local clock, s. */
+static double
+served_minus_local(ntp_host *h, ntp_time t, ntp_actions *a)
+{
+	ntp_pkt r = served(h, t, a);
+
+	return ntp_time_diff_s(ntp_ts_to_unix_ns(r.xmt, t), t);
 }
 
 Test(leap_host, server_announces_on_the_last_day_only)
@@ -233,4 +260,24 @@ Test(leap_host, next_month)
 	cr_assert_eq(ntp_time_next_month_s(MIDNIGHT), JAN_2017 + 31 * 86400);
 	/* 2036-02-11 -> 2036-03-01 (a leap year: 29 days in February) */
 	cr_assert_eq(ntp_time_next_month_s(S(INT64_C(2086300800))), INT64_C(2087942400));
+}
+
+Test(leap_host, smear_linear_over_the_interval_li_zero)
+{
+	static ntp_leap_table t;
+	ntp_time start = MIDNIGHT - S(7200);
+	ntp_host *h = leap_server_conf(&t, start,
+	                               "server 127.127.1.0\nfudge 127.127.1.0 stratum 1\n"
+	                               "leapsmearinterval 3600\n");
+	ntp_actions *a = fixture_actions();
+
+	cr_assert_eq(run_count(h, start + S(200), a, NTP_EV_LEAP_ARMED, NULL), 1);
+	cr_assert_eq(served_li(h, start + S(200), a), NTP_LEAP_NONE, "a smearing server says 00");
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(3700), a), 0.0, 1e-6);
+	cr_assert(find_send(a)->u.send.patch_xmt, "no smear: the driver may patch");
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(1800), a), -0.5, 1e-6);
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(360), a), -0.9, 1e-6);
+	cr_assert_not(find_send(a)->u.send.patch_xmt, "no later transmit time while smearing");
+	free(a);
+	ntp_host_free(h);
 }
