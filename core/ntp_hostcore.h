@@ -115,8 +115,8 @@ struct ntp_host {
 	int8_t leap_armed;                     /* the leap handed to the clock: +1, -1, 0 */
 	ntp_time leap_at;                      /* local ns of the midnight it ends at */
 	ntp_time leap_done;                    /* local ns of the last leap done; 0 none */
-	ntp_time leap_mono;                    /* mono ns of the armed leap's midnight, as
-	                                          last seen before its last second */
+	ntp_time leap_mono;                    /* mono ns of the armed leap's jump in the
+	                                          clock, as last seen before its last second */
 	bool leapfile_told;                    /* the expiry event was emitted */
 };
 

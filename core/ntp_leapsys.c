@@ -157,7 +157,10 @@ ntp_leapsys_update(ntp_host *h)
 	}
 	h->leap = want > 0 ? NTP_LEAP_ADD : want < 0 ? NTP_LEAP_DEL : NTP_LEAP_NONE;
 	if (h->leap_armed != 0 && h->now.local < h->leap_at - NTP_NS_PER_S) {
-		h->leap_mono = ntp_time_add_sat(h->now.mono, h->leap_at - h->now.local);
+		/* the clock's jump: at midnight for an insert, at 23:59:59 for
+		 * a delete (ntp_clock_leap) */
+		ntp_time edge = h->leap_at - (h->leap_armed < 0 ? NTP_NS_PER_S : 0);
+		h->leap_mono = ntp_time_add_sat(h->now.mono, edge - h->now.local);
 	}
 }
 

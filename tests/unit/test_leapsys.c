@@ -281,3 +281,31 @@ Test(leap_host, smear_linear_over_the_interval_li_zero)
 	free(a);
 	ntp_host_free(h);
 }
+
+Test(leap_host, smear_of_a_deleted_second_ends_at_23_59_59)
+{
+	static ntp_leap_table t;
+	ntp_host_params p;
+	ntp_time start = MIDNIGHT - S(7200);
+
+	ntp_leap_init(&t, "table");
+	cr_assert(ntp_leap_add(&t, JAN_2017, -1));
+	memset(&p, 0, sizeof p);
+	p.seed = 1;
+	p.precision = -20;
+	p.now = ntp_now_at(start, start);
+	p.leapfile = &t;
+	ntp_host *h = fixture_host("server 127.127.1.0\nfudge 127.127.1.0 stratum 1\n"
+	                           "leapsmearinterval 3600\n",
+	                           &p);
+	ntp_actions *a = fixture_actions();
+
+	cr_assert_eq(run_count(h, start + S(200), a, NTP_EV_LEAP_ARMED, NULL), 1);
+	/* the clock jumps from 23:59:59 to midnight: the smear reaches +1 s there */
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(1801), a), 0.5, 1e-6);
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(1.5), a), 1.0 - 0.5 / 3600, 1e-6);
+	cr_assert_float_eq(served_minus_local(h, MIDNIGHT - S(0.5), a), 0.0, 1e-6,
+	                   "past the jump: no smear");
+	free(a);
+	ntp_host_free(h);
+}
