@@ -24,6 +24,9 @@
 #define TAI_UTC_MAX  100000 /* s, a sanity bound on TAI - UTC (ours; 37 in 2017) */
 #define TAI_UTC_1972 10     /* s, TAI - UTC when leap seconds began (1972-01-01, IERS) */
 #define QUOTE_MAX    32     /* bytes of a quoted word in a message */
+/* s, NTP seconds we accept: two eras, to 2172 (ours: ns since 1970 of any
+ * such time fit int64_t, and scenarios end by 2150) */
+#define NTP_SECONDS_MAX (2 * NTP_ERA_SECONDS)
 
 typedef struct parser {
 	ntp_leap_table *t;
@@ -181,9 +184,10 @@ time_line(parser *ps, const char *line, const char *p, const char *end, const ch
 		diag(ps, NTP_CONF_ERROR, 1, "'%s' line without a time (NTP seconds)", what);
 		return false;
 	}
-	if (!parse_decimal(&w, &ntp)) {
-		diag(ps, NTP_CONF_ERROR, w.col, "'%s' needs NTP seconds, not '%s'", what,
-		     quote(&w, qb));
+	if (!parse_decimal(&w, &ntp) || ntp >= NTP_SECONDS_MAX) {
+		diag(ps, NTP_CONF_ERROR, w.col,
+		     "'%s' needs NTP seconds (below %" PRId64 ", 2172), not '%s'", what,
+		     NTP_SECONDS_MAX, quote(&w, qb));
 		return false;
 	}
 	if (next_word(line, &p, end, &extra)) {
@@ -304,8 +308,10 @@ data_line(parser *ps, const char *line, const char *end)
 		return; /* blank, or only a comment */
 	}
 	hash_digits(ps, line, stop);
-	if (!parse_decimal(&tw, &ntp)) {
-		diag(ps, NTP_CONF_ERROR, tw.col, "expected NTP seconds, not '%s'", quote(&tw, qb));
+	if (!parse_decimal(&tw, &ntp) || ntp >= NTP_SECONDS_MAX) {
+		diag(ps, NTP_CONF_ERROR, tw.col,
+		     "expected NTP seconds (below %" PRId64 ", 2172), not '%s'", NTP_SECONDS_MAX,
+		     quote(&tw, qb));
 		return;
 	}
 	if (!next_word(line, &p, stop, &ow)) {

@@ -163,6 +163,15 @@ Test(leap, order_and_empty)
 	cr_assert(ntp_leap_expired(&tbl, 0));
 }
 
+Test(leap, times_beyond_two_eras_refused)
+{
+	cr_assert_eq(leap_parse_text("#@ 8589934592\n2272060800 10\n999999999999999 11\n"), 2);
+	cr_assert_str_eq(leap_diag(0), "test.list:1:4: error: '#@' needs NTP seconds (below "
+	                               "8589934592, 2172), not '8589934592'");
+	cr_assert_str_eq(leap_diag(1), "test.list:3:1: error: expected NTP seconds (below "
+	                               "8589934592, 2172), not '999999999999999'");
+}
+
 Test(leap, bad_hash_word)
 {
 	cr_assert_eq(leap_parse_text("#@ 3991593600\n2272060800 10\n#h 1 2 3 4 xyz\n"), 1);
