@@ -80,6 +80,8 @@ ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
 	c->carry = 0.0;
 	c->carry_for = 0.0;
 	ntp_kernel_init(&c->kern, raw_now, NTP_KERNEL_HZ_DEFAULT);
+	c->leap = 0;
+	c->leap_at = 0;
 }
 
 /* The daemon slew's part of the correction. */
@@ -96,10 +98,47 @@ daemon_correction(const ntp_clock *c, ntp_time raw)
 	return c->corr0 + c->freq * dt + phase_removed(c, dt) + carried;
 }
 
+/* The armed leap's part of the correction at raw (s): -1 once an inserted
+ * leap is done, +1 once a deleted one is, else 0.  `base` is the rest of
+ * the correction there: the reading without the leap decides. */
+static double
+leap_part(const ntp_clock *c, ntp_time raw, double base)
+{
+	if (c->leap == 0) {
+		return 0.0;
+	}
+	ntp_time reading = ntp_time_add_sat(raw, ntp_time_from_s(base));
+	ntp_time edge = c->leap > 0 ? c->leap_at : c->leap_at - NTP_NS_PER_S;
+	return reading >= edge ? -(double)c->leap : 0.0;
+}
+
 double
 ntp_clock_correction(const ntp_clock *c, ntp_time raw)
 {
-	return daemon_correction(c, raw) + ntp_kernel_correction(&c->kern, raw);
+	double base = daemon_correction(c, raw) + ntp_kernel_correction(&c->kern, raw);
+
+	return base + leap_part(c, raw, base);
+}
+
+/* The daemon's correction at raw_now with a leap that is done by then
+ * folded in, the clock disarmed: what corr0 starts from at an update. */
+static double
+rebase(ntp_clock *c, ntp_time raw_now)
+{
+	double d = daemon_correction(c, raw_now);
+	double leap = leap_part(c, raw_now, d + ntp_kernel_correction(&c->kern, raw_now));
+
+	if (leap != 0.0) {
+		c->leap = 0;
+	}
+	return d + leap;
+}
+
+void
+ntp_clock_leap(ntp_clock *c, int step, ntp_time at)
+{
+	c->leap = (int8_t)(step > 0 ? 1 : step < 0 ? -1 : 0);
+	c->leap_at = at;
 }
 
 double
@@ -128,7 +167,7 @@ ntp_clock_read(const ntp_clock *c, ntp_time raw)
 void
 ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau)
 {
-	c->corr0 = daemon_correction(c, raw_now);
+	c->corr0 = rebase(c, raw_now);
 	c->t0 = raw_now;
 	c->phase = isfinite(offset) ? offset : 0.0;
 	c->slew_for = 0.0;
@@ -193,7 +232,7 @@ ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
 void
 ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset)
 {
-	c->corr0 = daemon_correction(c, raw_now) + (isfinite(offset) ? offset : 0.0);
+	c->corr0 = rebase(c, raw_now) + (isfinite(offset) ? offset : 0.0);
 	c->t0 = raw_now;
 	c->phase = 0.0;
 	c->carry = 0.0; /* ntp_clear() drops the adjtime(2) left too */

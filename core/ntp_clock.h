@@ -62,6 +62,8 @@ typedef struct ntp_clock {
 	                     handed over, not yet run), removed evenly over carry_for */
 	double carry_for; /* s */
 	ntp_kernel kern;  /* the kernel's PLL (ntp_adjtime), its own correction on top */
+	int8_t leap;      /* armed leap second: +1 insert, -1 delete, 0 none (STA_INS/STA_DEL) */
+	ntp_time leap_at; /* ns, the reading (POSIX: a UTC midnight) the leap ends at */
 } ntp_clock;
 
 /* A clock with no correction at raw_now, running at frequency correction
@@ -132,5 +134,15 @@ void ntp_clock_shift_raw(ntp_clock *c, ntp_time raw_before, ntp_time d);
  * any remaining phase is dropped, frequency and tau are kept; the kernel's
  * PLL state is cleared as a step on Linux clears it (ntp_kernel_step). */
 void ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset);
+
+/* Arm a leap second as the Linux kernel does with STA_INS / STA_DEL
+ * (kernel/time/ntp.c second_overflow): step +1 inserts one, -1 deletes one,
+ * 0 disarms.  at is the reading (ns) of the UTC midnight that ends the
+ * leap's day.  Insert: when the reading reaches `at` it is set back 1 s,
+ * so 23:59:59 repeats (POSIX has no 23:59:60).  Delete: when it reaches
+ * at - 1 s it is set forward 1 s, so 23:59:59 never shows.  The clock
+ * disarms itself once the leap is done.  In closed form like the rest:
+ * the jump is part of the correction from that reading on. */
+void ntp_clock_leap(ntp_clock *c, int step, ntp_time at);
 
 #endif

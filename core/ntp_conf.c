@@ -137,6 +137,13 @@ vdiag(parser *ps, int severity, int col, const char *hint, int line, const char 
 		return;
 	}
 	d = &c->diags[c->n_diags++];
+	ntp_conf_diag_vset(d, severity, line, col, hint, fmt, ap);
+}
+
+void
+ntp_conf_diag_vset(ntp_conf_diag *d, int severity, int line, int col, const char *hint,
+                   const char *fmt, va_list ap)
+{
 	memset(d, 0, sizeof *d);
 	d->severity = (uint8_t)severity;
 	d->line = line;
@@ -2154,6 +2161,34 @@ do_discipline(parser *ps, const conf_line *l)
 	ps->c->discipline = d;
 }
 
+/* `leapfile FILE` (ntpd): the caller reads FILE and hands it to ntp_leap. */
+static void
+do_leapfile(parser *ps, const conf_line *l)
+{
+	char path[NTP_CONF_PATH_MAX];
+
+	if (take_path(ps, l, path, sizeof path) && no_more_words(ps, l, 2)) {
+		memcpy(ps->c->leapfile, path, sizeof path);
+		ps->c->leapfile_line = ps->lineno;
+	}
+}
+
+/* The longest smear (s): ntplab smears within the last UTC day before the
+ * leap, the day a server announces it (ours; NTPsec suggests 86400). */
+#define LEAPSMEAR_MAX 86400
+
+/* `leapsmearinterval N` (NTPsec): seconds, 0 = no smear. */
+static void
+do_leapsmearinterval(parser *ps, const conf_line *l)
+{
+	size_t i = 0;
+	long v;
+
+	if (take_long(ps, l, &i, 0, LEAPSMEAR_MAX, &v) && no_more_words(ps, l, 2)) {
+		ps->c->leapsmearinterval = (double)v;
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Directives
  */
@@ -2193,8 +2228,8 @@ static const directive directives[] = {
         {"interface", NULL, NULL},
         {"keys", NULL, NO_AUTH},
         {"keysdir", NULL, NO_AUTH},
-        {"leapfile", NULL, NULL},
-        {"leapsmearinterval", NULL, NULL},
+        {"leapfile", do_leapfile, NULL},
+        {"leapsmearinterval", do_leapsmearinterval, NULL},
         {"limit", NULL, "use 'discard' and 'restrict ... limited'"},
         {"logconfig", NULL, NULL},
         {"logfile", do_logfile, NULL},
@@ -2322,7 +2357,14 @@ ntp_conf_parse(ntp_conf *c, const char *text, size_t len)
 char *
 ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf, size_t size)
 {
-	const char *file = c != NULL && c->filename[0] != '\0' ? c->filename : "ntp.conf";
+	return ntp_conf_diag_format_file(c != NULL && c->filename[0] != '\0' ? c->filename
+	                                                                      : "ntp.conf",
+	                                 d, buf, size);
+}
+
+char *
+ntp_conf_diag_format_file(const char *file, const ntp_conf_diag *d, char *buf, size_t size)
+{
 	const char *sev = d->severity == NTP_CONF_ERROR ? "error" : "warning";
 
 	if (size == 0) {

@@ -13,6 +13,7 @@
 #ifndef NTP_CONF_H
 #define NTP_CONF_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,6 +163,10 @@ typedef struct ntp_conf {
 	uint16_t clientport; /* `clientport N` (ntplab): client requests leave from UDP port N;
 	                        0 = `clientport random` (default): a random port per
 	                        association, RFC 9109 */
+	char leapfile[NTP_CONF_PATH_MAX]; /* `leapfile FILE`: empty = none (the caller reads it) */
+	int leapfile_line;                /* of the `leapfile` line, for messages */
+	double leapsmearinterval;         /* `leapsmearinterval N` (s): serve smeared time over
+	                                     the N s before a leap (NTPsec); 0 = off */
 
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS];
 	size_t n_diags;    /* kept */
@@ -179,6 +184,16 @@ unsigned ntp_conf_parse(ntp_conf *c, const char *text, size_t len);
 /* "ntp.conf:12:1: error: unknown directive 'sever' (hint: did you mean
  * 'server'?)" into buf.  Returns buf. */
 char *ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf, size_t size);
+/* The same for a diagnostic of another file of ntp.conf's syntax family
+ * (a leapfile): file names the file. */
+char *ntp_conf_diag_format_file(const char *file, const ntp_conf_diag *d, char *buf, size_t size);
+/* Fill *d: what every parser sharing these diagnostics uses. */
+void ntp_conf_diag_vset(ntp_conf_diag *d, int severity, int line, int col, const char *hint,
+                        const char *fmt, va_list ap)
+#if defined(__GNUC__)
+        __attribute__((format(printf, 6, 0)))
+#endif
+        ;
 
 /* Effective values with defaults applied. */
 double ntp_conf_step(const ntp_conf *c);

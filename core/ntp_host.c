@@ -43,6 +43,7 @@
 
 #include "ntp_control.h"
 #include "ntp_hostcore.h"
+#include "ntp_leapsys.h"
 #include "ntp_select.h"
 #include "ntp_system.h"
 
@@ -377,6 +378,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->peers = (ntp_peer *)(void *)((char *)h + off_peers);
 	h->res = (ntp_restrict_entry *)(void *)((char *)h + off_res);
 	h->algo = algo;
+	ntp_leapsys_init(h, conf, p);
 	h->algo_sys = (char *)h + off_algo;
 	h->algo_src = (char *)h + off_src;
 	h->n_peers = n_slots;
@@ -440,6 +442,9 @@ begin_call(ntp_host *h, ntp_actions *out, ntp_now now)
 static void
 end_call(ntp_host *h)
 {
+	if (h->out != NULL && !h->exited) {
+		ntp_leapsys_update(h); /* whatever the call changed: the time, the vote */
+	}
 	h->out = NULL;
 }
 
@@ -541,6 +546,9 @@ ntp_host_next(const ntp_host *h)
 	}
 	if (host_next_gate_flush(h) < next) {
 		next = host_next_gate_flush(h);
+	}
+	if (ntp_leapsys_next(h) < next) {
+		next = ntp_leapsys_next(h);
 	}
 	return next;
 }
@@ -671,7 +679,7 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	/* Replies may get a later transmit timestamp from the caller; a KoD
 	 * (its xmt echoes the request) or a falseticker's xmt must stay. */
 	host_send_packet(h, from, to, &reply,
-	                 v == NTP_SERVE_REPLY &&
+	                 v == NTP_SERVE_REPLY && sys.smear == 0 &&
 	                         !(h->fault.kinds & (NTP_FAULT_FALSETICKER | NTP_FAULT_KOD)));
 }
 

@@ -60,6 +60,10 @@ enum ntp_event_code {
 	NTP_EV_POPCORN,       /* clock filter popcorn spike suppressed */
 	NTP_EV_ORPHAN,        /* orphan mode entered/left */
 	NTP_EV_DEMOBILIZE,    /* association stopped (DENY/RSTR KoD) */
+	NTP_EV_LEAP_ARMED,    /* a leap second is armed for the end of the day (NTPsec name) */
+	NTP_EV_LEAP_DISARMED, /* an armed leap second was called off (NTPsec name) */
+	NTP_EV_LEAP_EVENT,    /* the clock inserted or deleted the leap second (NTPsec name) */
+	NTP_EV_LEAPFILE,      /* leapfile news: "leapsecond file ('F'): expired N days ago" */
 };
 
 enum ntp_action_kind {
@@ -70,6 +74,8 @@ enum ntp_action_kind {
 	NTP_ACT_STATS,    /* a line for peerstats/loopstats in ntpd's format */
 	NTP_ACT_EXIT,     /* the host gave up (panic: "set clock manually"): ntpd
 	                     exits with u.exit.status; the host does nothing more */
+	NTP_ACT_LEAP,     /* arm (or disarm) a leap second in the clock: u.leap, applied
+	                     with ntp_clock_leap (what ntpd does with STA_INS/STA_DEL) */
 };
 
 typedef struct ntp_action {
@@ -105,6 +111,10 @@ typedef struct ntp_action {
 			int status; /* process exit status ntpd uses (1) */
 			char reason[NTP_REASON_MAX];
 		} exit;
+		struct {
+			int8_t step; /* +1 insert, -1 delete, 0 disarm */
+			ntp_time at; /* local reading (ns) of the midnight ending the leap's day */
+		} leap;
 	} u;
 } ntp_action;
 
@@ -138,6 +148,9 @@ typedef struct ntp_host_params {
 	bool allow_big_first_step; /* like ntpd -g: the first step may exceed panic */
 	bool control_remote;       /* answer mode 6 from non-loopback addresses */
 	ntp_now now;               /* both clocks at start */
+	/* The parsed `leapfile` (core/ntp_leap.h), NULL = none.  Borrowed: the
+	 * caller keeps it alive and unchanged as long as the host. */
+	const struct ntp_leap_table *leapfile;
 } ntp_host_params;
 
 /* Create a host from a parsed config.  Every NTP_CONF_SERVER/PEER entry must

@@ -4,6 +4,7 @@
  * ntp_hostcore.h).
  */
 #include "ntp_hostcore.h"
+#include "ntp_leapsys.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -401,6 +402,11 @@ host_server_sys(const ntp_host *h)
 	        .reftime = h->reftime,
 	};
 
+	if (h->leapsmear > 0.0 && (s.leap == NTP_LEAP_ADD || s.leap == NTP_LEAP_DEL)) {
+		/* a smearing server keeps its leap to itself (NTPsec) */
+		s.leap = NTP_LEAP_NONE;
+	}
+	s.smear = ntp_leapsys_smear(h);
 	return s;
 }
 

@@ -105,6 +105,19 @@ struct ntp_host {
 	/* the call in progress */
 	ntp_actions *out;
 	ntp_now now; /* its clocks; a step within the call moves now.local */
+
+	/* leap seconds (ntp_leapsys.c) */
+	const struct ntp_leap_table *leapfile; /* borrowed from the params; NULL none */
+	double leapsmear;                      /* s, `leapsmearinterval`; 0 = off */
+	int8_t leap_vote;                      /* the survivors' majority on the last day of
+	                                          a month: +1, -1, 0 none */
+	int64_t leap_vote_end;                 /* POSIX s of the month end it is for */
+	int8_t leap_armed;                     /* the leap handed to the clock: +1, -1, 0 */
+	ntp_time leap_at;                      /* local ns of the midnight it ends at */
+	ntp_time leap_done;                    /* local ns of the last leap done; 0 none */
+	ntp_time leap_mono;                    /* mono ns of the armed leap's jump in the
+	                                          clock, as last seen before its last second */
+	bool leapfile_told;                    /* the expiry event was emitted */
 };
 
 /* The clocks the core accepts: +-2^62 ns (146 years) around their origin,

@@ -63,8 +63,8 @@
 /* Status bits, values of Linux include/uapi/linux/timex.h. */
 #define NTP_KERNEL_STA_PLL      0x0001 /* enable PLL updates */
 #define NTP_KERNEL_STA_FLL      0x0008 /* FLL mode (the FLL term below MAXSEC too) */
-#define NTP_KERNEL_STA_INS      0x0010 /* insert leap (kept, not acted on: issue 15) */
-#define NTP_KERNEL_STA_DEL      0x0020 /* delete leap (kept, not acted on: issue 15) */
+#define NTP_KERNEL_STA_INS      0x0010 /* insert leap (kept; the step is ntp_clock_leap) */
+#define NTP_KERNEL_STA_DEL      0x0020 /* delete leap (kept; the step is ntp_clock_leap) */
 #define NTP_KERNEL_STA_UNSYNC   0x0040 /* clock unsynchronised */
 #define NTP_KERNEL_STA_FREQHOLD 0x0080 /* hold frequency: ADJ_OFFSET sets phase only */
 #define NTP_KERNEL_STA_NANO     0x2000 /* offsets in ns (read only) */

@@ -145,6 +145,14 @@ ntp_event_name(int code)
 		return "orphan";
 	case NTP_EV_DEMOBILIZE:
 		return "demobilize";
+	case NTP_EV_LEAP_ARMED:
+		return "leap_armed";
+	case NTP_EV_LEAP_DISARMED:
+		return "leap_disarmed";
+	case NTP_EV_LEAP_EVENT:
+		return "leap_event";
+	case NTP_EV_LEAPFILE:
+		return "leapfile";
 	default:
 		return "unknown";
 	}

@@ -490,10 +490,11 @@ fast_xmit(const ntp_server_sys *sys, const ntp_pkt *req, uint8_t xmode, ntp_time
 	x->rootdelay = sys->rootdelay;
 	x->rootdisp = sys->rootdisp;
 	x->refid = sys->refid;
-	x->reftime = sys->reftime;
+	x->reftime = sys->smear != 0 ? ntp_ts_add(sys->reftime, ntp_dur_from_ns(sys->smear))
+	                             : sys->reftime;
 	x->org = req->xmt;
-	x->rec = ntp_ts_from_unix_ns(t_recv);
-	x->xmt = ntp_ts_from_unix_ns(t_xmt);
+	x->rec = ntp_ts_from_unix_ns(ntp_time_add_sat(t_recv, sys->smear));
+	x->xmt = ntp_ts_from_unix_ns(ntp_time_add_sat(t_xmt, sys->smear));
 }
 
 /* RFC 5905 §7.4 kiss-o'-death RATE as ntpd 4.2.8 and NTPsec fast_xmit()

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_leapsys.h"
 #include "ntp_select.h"
 
 /* ---- the discipline's state ---- */
@@ -548,6 +549,11 @@ ntp_system_select(ntp_host *h)
 	}
 	if (in.fallback != NULL) {
 		h->peers[parent_id - 1].sel = parent.sel;
+	}
+	if (o.updated && o.clock == NTP_DISC_CLOCK_ADJUST) {
+		/* NTPsec counts the votes at a normal clock update (clock_update
+		 * case 1), not after a step */
+		ntp_leapsys_vote(h, cand, n);
 	}
 	if (o.sys_peer < 1 || (size_t)o.sys_peer > h->n_peers) {
 		lose_sys_peer(h, o.why, n);

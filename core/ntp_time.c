@@ -6,6 +6,7 @@
 #include "ntp_time.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 #define FRAC_ONE (INT64_C(1) << 32) /* 1 s in 32.32 fixed point */
@@ -206,4 +207,19 @@ ntp_time_mjd(ntp_time unix_ns, long *mjd, double *sec_of_day)
 
 	*mjd = NTP_MJD_UNIX_EPOCH + (long)floor_div(unix_ns, day_ns);
 	*sec_of_day = (double)floor_mod(unix_ns, day_ns) / 1e9;
+}
+
+int64_t
+ntp_time_next_month_s(ntp_time unix_ns)
+{
+	static const unsigned days_in[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int64_t days = floor_div(floor_div(unix_ns, NTP_NS_PER_S), NTP_S_PER_DAY);
+	int64_t y;
+	unsigned m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	/* Gregorian leap years: every 4th, not every 100th, every 400th */
+	bool leap_year = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	unsigned dim = days_in[m - 1] + (m == 2 && leap_year ? 1u : 0u);
+	return (days + (int64_t)(dim - d) + 1) * NTP_S_PER_DAY;
 }

@@ -145,4 +145,9 @@ char *ntp_time_format(ntp_time unix_ns, char *buf, unsigned long size);
  * fields of ntpd's peerstats and loopstats records. */
 void ntp_time_mjd(ntp_time unix_ns, long *mjd, double *sec_of_day);
 
+/* POSIX seconds of 00:00:00 UTC on the first day of the month after the
+ * one unix_ns falls in: when a leap second announced this month takes
+ * effect (leap seconds end a month, IERS). */
+int64_t ntp_time_next_month_s(ntp_time unix_ns);
+
 #endif

@@ -107,7 +107,9 @@ kernel_adjtimex(refd_clock *c, const ntp_kernel_timex *k, char *err, size_t errs
 	tx.freq = (long)k->freq;
 	tx.maxerror = (long)k->maxerror;
 	tx.esterror = (long)k->esterror;
-	tx.status = k->status;
+	/* the machine's clock never gets a leap second from refd (issue 15):
+	 * the core's STA_INS / STA_DEL stay out */
+	tx.status = k->status & ~(STA_INS | STA_DEL);
 	tx.constant = (long)k->constant;
 	if (clock_adjtime(CLOCK_REALTIME, &tx) < 0) {
 		snprintf(err, errsize, "clock_adjtime(modes %#x offset %lld): %s", k->modes,

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ntp_leap.h"
 #include "refd_sock.h"
 
 static char *
@@ -77,6 +78,39 @@ refd_conf_load(const char *path, FILE *diag, unsigned *n_errors)
 		return NULL;
 	}
 	return c;
+}
+
+struct ntp_leap_table *
+refd_leap_load(const char *path, FILE *diag, unsigned *n_errors)
+{
+	ntp_leap_table *t;
+	size_t len = 0;
+	char *text, line[512];
+
+	*n_errors = 0;
+	text = read_file(path, &len, diag);
+	if (text == NULL) {
+		return NULL;
+	}
+	t = calloc(1, sizeof *t);
+	if (t == NULL) {
+		free(text);
+		fprintf(diag, "%s: out of memory\n", path);
+		return NULL;
+	}
+	ntp_leap_init(t, path);
+	*n_errors = ntp_leap_parse(t, text, len);
+	free(text);
+	for (size_t i = 0; i < t->n_diags; i++) {
+		fprintf(diag, "%s\n", ntp_leap_diag_format(t, &t->diags[i], line, sizeof line));
+	}
+	if (*n_errors != 0) {
+		fprintf(diag, "%s: %u error%s; not started\n", path, *n_errors,
+		        *n_errors == 1 ? "" : "s");
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
 static void

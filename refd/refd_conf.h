@@ -23,6 +23,12 @@
  * read or has errors (*n_errors tells which: 0 = unreadable). */
 ntp_conf *refd_conf_load(const char *path, FILE *diag, unsigned *n_errors);
 
+/* Read and parse the leapfile at path (ntp.conf's `leapfile`, the
+ * IERS/NIST leap-seconds.list) as refd_conf_load does the conf: every
+ * diagnostic to `diag` as FILE:LINE:COL, a heap table (free() it), or NULL
+ * when it cannot be read or has errors (a hash mismatch is one). */
+struct ntp_leap_table *refd_leap_load(const char *path, FILE *diag, unsigned *n_errors);
+
 /* Resolve host names and expand pools in place; entries that do not
  * resolve are dropped with a log line.  server_port (0: leave 123) is set
  * on every remote association.  Returns the number of entries dropped. */

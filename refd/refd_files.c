@@ -146,15 +146,17 @@ refd_event_ntpd_code(int code, bool *peer_event)
 		unsigned ntpd;
 		bool peer;
 	} map[] = {
-	        {NTP_EV_FREQ_NOT_SET, 0x1, false}, {NTP_EV_FREQ_SET, 0x2, false},
-	        {NTP_EV_SPIKE_DETECT, 0x3, false}, {NTP_EV_FREQ_MODE, 0x4, false},
-	        {NTP_EV_CLOCK_SYNC, 0x5, false},   {NTP_EV_RESTART, 0x6, false},
-	        {NTP_EV_PANIC_STOP, 0x7, false},   {NTP_EV_NO_SYS_PEER, 0x8, false},
-	        {NTP_EV_CLOCK_STEP, 0xc, false},   {NTP_EV_DEMOBILIZE, 0x2, true},
-	        {NTP_EV_UNREACHABLE, 0x3, true},   {NTP_EV_REACHABLE, 0x4, true},
-	        {NTP_EV_RATE_EXCEEDED, 0x7, true}, {NTP_EV_KOD, 0x7, true},
-	        {NTP_EV_ACCESS_DENIED, 0x8, true}, {NTP_EV_SYS_PEER, 0xa, true},
-	        {NTP_EV_POPCORN, 0xd, true},
+	        {NTP_EV_FREQ_NOT_SET, 0x1, false},  {NTP_EV_FREQ_SET, 0x2, false},
+	        {NTP_EV_SPIKE_DETECT, 0x3, false},  {NTP_EV_FREQ_MODE, 0x4, false},
+	        {NTP_EV_CLOCK_SYNC, 0x5, false},    {NTP_EV_RESTART, 0x6, false},
+	        {NTP_EV_PANIC_STOP, 0x7, false},    {NTP_EV_NO_SYS_PEER, 0x8, false},
+	        {NTP_EV_CLOCK_STEP, 0xc, false},    {NTP_EV_DEMOBILIZE, 0x2, true},
+	        {NTP_EV_UNREACHABLE, 0x3, true},    {NTP_EV_REACHABLE, 0x4, true},
+	        {NTP_EV_RATE_EXCEEDED, 0x7, true},  {NTP_EV_KOD, 0x7, true},
+	        {NTP_EV_ACCESS_DENIED, 0x8, true},  {NTP_EV_SYS_PEER, 0xa, true},
+	        {NTP_EV_POPCORN, 0xd, true},        {NTP_EV_LEAP_ARMED, 0x9, false},
+	        {NTP_EV_LEAP_DISARMED, 0xa, false}, {NTP_EV_LEAP_EVENT, 0xb, false},
+	        {NTP_EV_LEAPFILE, 0xf, false},
 	};
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

@@ -522,6 +522,25 @@ clock_action(refd_daemon *d, const ntp_action *a, ntp_time real)
 	}
 }
 
+/* Arm the leap second in the virtual clock.  The machine's clock is never
+ * given one: with --clock system the core's STA_INS/STA_DEL are taken out
+ * of the ntp_adjtime calls too (refd_clock.c), and the leap is logged. */
+static void
+leap_action(refd_daemon *d, const ntp_action *a)
+{
+	char when[40];
+
+	if (d->clock.kind != REFD_CLOCK_SYSTEM) {
+		ntp_clock_leap(&d->clock.disc, a->u.leap.step, a->u.leap.at);
+	}
+	refd_logf(&d->log, REFD_LOG_NOTICE, "clock: leap second %s at %s (%s clock)",
+	          a->u.leap.step > 0   ? "insert"
+	          : a->u.leap.step < 0 ? "delete"
+	                               : "disarmed",
+	          a->u.leap.step != 0 ? ntp_time_format(a->u.leap.at, when, sizeof when) : "-",
+	          d->clock.kind == REFD_CLOCK_SYSTEM ? "system: not applied" : "virtual");
+}
+
 /* ntpd on panic: "CLOCK: Panic: offset too big", exit status 1. */
 static void
 host_exit(refd_daemon *d, const ntp_action *a)
@@ -562,6 +581,9 @@ apply_actions(refd_daemon *d, ntp_now now)
 			break;
 		case NTP_ACT_EXIT:
 			host_exit(d, a);
+			break;
+		case NTP_ACT_LEAP:
+			leap_action(d, a);
 			break;
 		default:
 			break;
@@ -610,6 +632,7 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 	p.allow_big_first_step = d->opts->big_first_step;
 	p.control_remote = d->opts->control_remote;
 	p.now = ntp_now_at(refd_mono_now(), refd_clock_local_at(&d->clock, refd_real_now()));
+	p.leapfile = d->leapfile;
 	d->host = ntp_host_new(d->conf, &p, err, errsize);
 	if (d->host == NULL) {
 		return -1;

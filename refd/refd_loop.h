@@ -76,6 +76,8 @@ typedef struct refd_daemon {
 	unsigned long tx_stamps; /* kernel transmit stamps reported to the host */
 	int exit_status;         /* >= 0: the host asked to exit (panic) with this status */
 	bool tx_stamps_off;      /* a socket could not have them (logged once) */
+	const struct ntp_leap_table *leapfile; /* `leapfile`, read at start; NULL none
+	                                          (the caller's, as conf) */
 } refd_daemon;
 
 /* Allocate a daemon for options and a resolved config (the daemon does not

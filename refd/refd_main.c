@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ntp_leap.h"
 #include "ntplab_version.h"
 #include "refd_conf.h"
 #include "refd_loop.h"
@@ -269,6 +270,7 @@ static int
 run_daemon(const refd_opts *o)
 {
 	ntp_conf *conf;
+	ntp_leap_table *leapfile = NULL;
 	refd_daemon *d;
 	unsigned n_errors;
 	char err[1024];
@@ -278,16 +280,30 @@ run_daemon(const refd_opts *o)
 	if (conf == NULL) {
 		return 1;
 	}
+	if (conf->leapfile[0] != '\0') {
+		leapfile = refd_leap_load(conf->leapfile, stderr, &n_errors);
+		if (leapfile == NULL) {
+			fprintf(stderr, "%s:%d: the leapfile above cannot be used\n", o->conf_path,
+			        conf->leapfile_line);
+			free(conf);
+			return 1;
+		}
+	}
 	if ((rc = check_clock_choice(o)) != 0) {
 		free(conf);
+		free(leapfile);
 		return rc;
 	}
 	d = refd_daemon_new(o, conf);
+	if (d != NULL) {
+		d->leapfile = leapfile;
+	}
 	if (d == NULL || refd_log_open(&d->log, o->logfile != NULL ? o->logfile : conf->logfile,
 	                               o->foreground, o->debug, err, sizeof err) != 0) {
 		fprintf(stderr, "refd: %s\n", d == NULL ? "out of memory" : err);
 		free(d);
 		free(conf);
+		free(leapfile);
 		return 1;
 	}
 	refd_conf_resolve(conf, o->server_port, &d->log);
@@ -336,6 +352,7 @@ out:
 	refd_log_close(&d->log);
 	refd_daemon_free(d);
 	free(conf);
+	free(leapfile);
 	return rc;
 }
 

@@ -449,7 +449,7 @@ make_sample(sim_world *w, sim_node *n, ntp_time local, sim_sample *s)
 	double of = sim_osc_freq(&n->osc, w->now);
 
 	s->t = rel_s(w, w->now);
-	s->offset = (double)(local - w->now) / 1e9;
+	s->offset = (double)(local - sim_utc_posix(&w->utc, w->now)) / 1e9;
 	s->freq_err = of + ntp_clock_freq(&n->clock) * (1.0 + of);
 	s->has_peer = n->running && n->sys_peer != 0;
 	s->claims_sync = n->running && n->host != NULL && n->leap != NTP_LEAP_NOTSYNC &&
@@ -545,7 +545,7 @@ observe_state(sim_world *w, sim_node *n, size_t np)
 	s.leap = n->leap;
 	s.poll = n->poll;
 	format_sys_refid(n, s.refid, sizeof(s.refid));
-	s.offset = (double)(local_now(w, n, NULL) - w->now) / 1e9;
+	s.offset = (double)(local_now(w, n, NULL) - sim_utc_posix(&w->utc, w->now)) / 1e9;
 	s.est_offset = n->est_offset;
 	s.peers = w->peers;
 	s.n_peers = np;
@@ -817,6 +817,9 @@ apply_actions(sim_world *w, sim_node *n, int64_t raw)
 			sim_report_stats_line(w, n, rel_s(w, w->now), a->u.stats.file,
 			                      a->u.stats.line);
 			break;
+		case NTP_ACT_LEAP:
+			ntp_clock_leap(&n->clock, a->u.leap.step, a->u.leap.at);
+			break;
 		case NTP_ACT_EXIT:
 			snprintf(w->exit_reason, sizeof(w->exit_reason),
 			         "exited with status %d: %s", a->u.exit.status, a->u.exit.reason);
@@ -1023,6 +1026,7 @@ start_host(sim_world *w, sim_node *n)
 	p.drift_ppm = t->drift_ppm;
 	p.allow_big_first_step = t->big_first_step;
 	p.now = host_now(w, n, local_now(w, n, NULL));
+	p.leapfile = t->leapfile;
 	n->host = new_host(w, n, t, &p, why, sizeof(why));
 	if (n->host == NULL) {
 		snprintf(w->warn, sizeof(w->warn),
@@ -1418,6 +1422,14 @@ setup(sim_world *w)
 	w->t0 = sc->start_ns;
 	w->t_end = sc->start_ns + llround(sc->duration * 1e9);
 	w->now = w->t0;
+	if (sc->leaps != NULL) {
+		sim_utc_init(&w->utc, sc->leaps, w->t0);
+	} else {
+		ntp_leap_table iers;
+
+		sim_utc_iers(&iers);
+		sim_utc_init(&w->utc, &iers, w->t0);
+	}
 	w->n_nodes = sc->total_nodes;
 	w->free_pkt = UINT32_MAX;
 	netem_heap_init(&w->heap);

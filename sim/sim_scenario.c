@@ -196,7 +196,7 @@ load_real(loader *ld, const yaml_node_t *n)
 static const char *const top_keys[] = {
         "name",       "description", "seed",    "start", "duration", "sample_interval",
         "sync_bound", "settle",      "network", "nodes", "firewall", "events",
-        "checks",     "real",        "dns",     NULL,
+        "checks",     "real",        "dns",     "leaps",    NULL,
 };
 
 enum {
@@ -215,8 +215,80 @@ enum {
 	TK_CHECKS,
 	TK_REAL,
 	TK_DNS,
+	TK_LEAPS,
 	TK_COUNT
 };
+
+/* One entry of `leaps:`, {day: 2016-12-31, step: 1}: the day that ends
+ * with the leap, and +1 (inserted) or -1 (deleted). */
+static void
+load_leap(loader *ld, const yaml_node_t *item, ntp_leap_table *t)
+{
+	static const char *const keys[] = {"day", "step", NULL};
+	const yaml_node_t *day = NULL, *step = NULL;
+	uint64_t seen = 0;
+	long long ns = 0, st = 0;
+	const char *s;
+
+	if (ld_expect_mapping(ld, item, "a leap ({day: YYYY-MM-DD, step: 1 or -1})") != 0) {
+		return;
+	}
+	FOR_PAIRS(item, pr)
+	{
+		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, "a leap");
+
+		if (i == 0) {
+			day = ld_get(ld, pr->value);
+		} else if (i == 1) {
+			step = ld_get(ld, pr->value);
+		}
+	}
+	if (day == NULL || step == NULL) {
+		ld_fail(ld, item, "a leap needs 'day' (the day it ends) and 'step' (1 or -1)");
+		return;
+	}
+	s = ld_scalar(ld, day, "a date YYYY-MM-DD");
+	if (s == NULL || ntp_parse_utc(s, &ns) != 0 || ns % (NTP_S_PER_DAY * NTP_NS_PER_S) != 0) {
+		ld_fail(ld, day, "expected a date such as 2016-12-31 (the day the leap ends)");
+		return;
+	}
+	if (ld_get_int(ld, step, -1, 1, &st) != 0) {
+		return;
+	}
+	if (st == 0) {
+		ld_fail(ld, step, "expected 1 (a second inserted) or -1 (deleted)");
+		return;
+	}
+	if (!ntp_leap_add(t, ns / NTP_NS_PER_S + NTP_S_PER_DAY, (int)st)) {
+		ld_fail(ld, item, "leaps must be listed in time order, at most %d",
+		        NTP_LEAP_MAX_ENTRIES);
+	}
+}
+
+/* `leaps:` the true leap seconds of the run, in place of the real (IERS)
+ * ones; an empty list: none. */
+static int
+load_leaps(loader *ld, const yaml_node_t *n)
+{
+	sim_scenario *sc = ld->sc;
+	unsigned errors = ld->n_errors;
+
+	if (ld_expect_sequence(ld, n, "a list of leaps ({day: 2016-12-31, step: 1})") != 0) {
+		return -1;
+	}
+	sc->leaps = malloc(sizeof(*sc->leaps));
+	if (sc->leaps == NULL) {
+		return ld_fatal(ld, n, "out of memory");
+	}
+	ntp_leap_init(sc->leaps, "leaps");
+	for (size_t i = 0; i < ld_seq_len(n) && !ld->fatal; i++) {
+		size_t mark = ld_path_index(ld, i);
+
+		load_leap(ld, ld_seq_item(ld, n, i), sc->leaps);
+		ld_path_restore(ld, mark);
+	}
+	return ld_errors_since(ld, errors);
+}
 
 /* The sections after the nodes, in the order they load: the firewall's
  * rules are named by events, and checks come last. */
@@ -226,6 +298,7 @@ static const struct {
 } SECTIONS[] = {
         {TK_NETWORK, ld_load_network}, {TK_FIREWALL, ld_load_firewall}, {TK_EVENTS, ld_load_events},
         {TK_REAL, load_real},          {TK_CHECKS, ld_load_checks},
+        {TK_LEAPS, load_leaps},
 };
 
 /* The top level's plain values: name, description, seed, start,
@@ -606,6 +679,8 @@ sim_scenario_free(sim_scenario *sc)
 		free(sc->nodes[i].conf);
 		free(sc->nodes[i].conf_text);
 		free(sc->nodes[i].query_at);
+		free(sc->nodes[i].leapfile);
+		free(sc->nodes[i].leapfile_text);
 	}
 	/* ld_load_nodes may fail midway: the template being loaded is not
 	 * counted but may own memory. */
@@ -613,8 +688,11 @@ sim_scenario_free(sim_scenario *sc)
 		free(sc->nodes[sc->n_nodes].conf);
 		free(sc->nodes[sc->n_nodes].conf_text);
 		free(sc->nodes[sc->n_nodes].query_at);
+		free(sc->nodes[sc->n_nodes].leapfile);
+		free(sc->nodes[sc->n_nodes].leapfile_text);
 	}
 	free(sc->nodes);
+	free(sc->leaps);
 	for (size_t i = 0; i < sc->n_links + 1 && sc->links != NULL; i++) {
 		free(sc->links[i].trace);
 	}

@@ -25,6 +25,7 @@
 #include "ntp_addr.h"
 #include "ntp_conf.h"
 #include "ntp_fault.h"
+#include "ntp_leap.h"
 #include "sim_osc.h"
 
 #define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
@@ -85,6 +86,9 @@ typedef struct sim_node_spec {
 	char impl[SIM_IMPL_MAX]; /* real world only (realnet.py): which daemon runs the node;
 	                            "" = refd; ntpsim always runs the ntplab core */
 	bool uses_dns;           /* its conf names a dns: entry, resolved at each daemon start */
+	ntp_leap_table *leapfile; /* heap: its `leapfile:` parsed, NULL none (the conf's
+	                             `leapfile NAME` names it) */
+	char *leapfile_text;      /* owned: `leapfile:` as written; NULL none */
 } sim_node_spec;
 
 /* A name of the scenario's dns: section (docs/scenarios.md, "DNS").  It
@@ -249,6 +253,8 @@ typedef struct sim_scenario {
 	char *description; /* owned, the file's `description:`; NULL: none */
 	uint64_t seed;
 	int64_t start_ns;       /* true time the run starts, ns since 1970 */
+	ntp_leap_table *leaps;  /* heap: `leaps:`, the true leap seconds; NULL: the real
+	                           ones (IERS, sim_utc.h) */
 	double duration;        /* s */
 	double sample_interval; /* s, extra periodic samples of every node; 0: none */
 	double sync_bound;      /* s, |offset| that counts as synced in the report */

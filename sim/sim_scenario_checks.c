@@ -19,7 +19,7 @@
 
 static const char *const check_names[] = {
         "synced",  "offset", "rms",   "steps", "rejected", "selected", "event",    "packets",
-        "freq",    "query",  "bound", "state", "log",      "interval", NULL,
+        "freq",    "query",  "bound", "state", "log",      "interval", "leap",     NULL,
 };
 
 const char *
@@ -36,6 +36,7 @@ static const int check_kinds[] = {
         SIM_CHECK_REJECTED, SIM_CHECK_SELECTED, SIM_CHECK_EVENT, SIM_CHECK_PACKETS,
         SIM_CHECK_FREQ,     SIM_CHECK_QUERY,    SIM_CHECK_BOUND, SIM_CHECK_STATE,
         SIM_CHECK_LOG,      SIM_CHECK_INTERVAL,
+        SIM_CHECK_EVENT, /* leap: an event check on the leap events (load_leap_expect) */
 };
 
 static const char *const *
@@ -738,6 +739,34 @@ check_defaults(sim_check_spec *c)
 	c->ivl_min_hi = c->ivl_mean_hi = INFINITY;
 }
 
+/* `check: leap`: what a node did about a leap second, as the event check
+ * on the host's leap events it stands for (docs/scenarios.md). */
+static const char *const leap_keys[] = {"expect", "first", "last", "since", NULL};
+
+static int
+load_leap_expect(loader *ld, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+{
+	/* announced: armed at least once; inserted / deleted: one leap_event of
+	 * that kind; not_inserted: no leap_event; not_announced: never armed */
+	static const char *const expects[] = {"announced", "inserted",      "deleted",
+	                                       "not_inserted", "not_announced", NULL};
+	int i = ld_get_choice(ld, v, expects,
+	                      "announced, inserted, deleted, not_inserted or not_announced");
+
+	if (i < 0) {
+		return -1;
+	}
+	f->name = true;
+	c->event_code = i == 0 || i == 4 ? NTP_EV_LEAP_ARMED : NTP_EV_LEAP_EVENT;
+	snprintf(c->text, sizeof(c->text), "%s", i == 1 ? "inserted" : i == 2 ? "deleted" : "");
+	f->text = c->text[0] != '\0';
+	f->count = i != 0;
+	f->min = i == 0;
+	c->min = i == 1 || i == 2 || i == 0 ? 1 : 0;
+	c->max_count = i == 0 ? LLONG_MAX : i == 1 || i == 2 ? 1 : 0;
+	return 0;
+}
+
 static int
 load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 {
@@ -759,11 +788,15 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	if (kind_index < 0) {
 		return ld_fail(ld, n,
 		               "a check needs 'check' (synced, offset, rms, steps, rejected, "
-		               "selected, event, packets, freq, query, bound, state, log or "
-		               "interval)");
+		               "selected, event, packets, freq, query, bound, state, log, "
+		               "interval or leap)");
 	}
 	c->kind = check_kinds[kind_index];
 	keys = check_keys_for(c->kind);
+	bool leap = strcmp(check_names[kind_index], "leap") == 0;
+	if (leap) {
+		keys = leap_keys;
+	}
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
@@ -787,7 +820,8 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 			continue;
 		}
 		mark = ld_path_key(ld, key);
-		rc = load_field(ld, key, v, c, &f);
+		rc = leap && strcmp(key, "expect") == 0 ? load_leap_expect(ld, v, c, &f)
+		                                        : load_field(ld, key, v, c, &f);
 		ld_path_restore(ld, mark);
 		if (rc != 0 && ld->fatal) {
 			return -1;
@@ -799,6 +833,10 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	}
 	if (!f.node) {
 		return ld_fail(ld, n, "a check needs 'node'");
+	}
+	if (leap && !f.name) {
+		return ld_fail(ld, n, "a 'leap' check needs 'expect' (announced, inserted, deleted, "
+		                      "not_inserted or not_announced)");
 	}
 	if (check_rules(ld, n, c, &f, check_names[kind_index]) != 0) {
 		return -1;

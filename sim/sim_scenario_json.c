@@ -430,6 +430,9 @@ w_host_parts(json_w *w, const sim_node_spec *t)
 	w_discipline(w, t->conf);
 	w_servers(w, t->conf);
 	json_w_bool(w, "uses_dns", t->uses_dns);
+	if (t->leapfile_text != NULL) {
+		json_w_str(w, "leapfile", t->leapfile_text);
+	}
 }
 
 static void
@@ -878,7 +881,22 @@ w_top(json_w *w, const sim_scenario *sc)
 	json_w_int(w, "total_nodes", sc->total_nodes);
 	json_w_open(w, "real", '{');
 	json_w_real(w, "time_scale", sc->real_time_scale > 0.0 ? sc->real_time_scale : 1.0);
-	json_w_close(w, '}');
+	json_w_close(w, '}');	if (sc->leaps != NULL) {
+		/* `leaps:` given: the days that end with a leap, and its step */
+		json_w_open(w, "leaps", '[');
+		for (size_t i = 0; i < sc->leaps->n; i++) {
+			char day[40];
+
+			ntp_time_format((sc->leaps->e[i].when - NTP_S_PER_DAY) * NTP_NS_PER_S, day,
+			                sizeof day);
+			day[10] = '\0';
+			json_w_open(w, NULL, '{');
+			json_w_str(w, "day", day);
+			json_w_int(w, "step", sc->leaps->e[i].step);
+			json_w_close(w, '}');
+		}
+		json_w_close(w, ']');
+	}
 }
 
 int

@@ -549,6 +549,7 @@ static const char *const node_keys[] = {
         "trace",
         "impl",
         "discipline",
+        "leapfile",
         /* kind: query */
         "servers",
         "samples",
@@ -575,6 +576,7 @@ enum {
 	NK_TRACE,
 	NK_IMPL,
 	NK_DISCIPLINE,
+	NK_LEAPFILE,
 	NK_SERVERS,
 	NK_SAMPLES,
 	NK_INTERVAL,
@@ -632,18 +634,24 @@ valid_name(const char *s)
  * indicator, each line after the block's indent; a flow scalar's on its
  * own line, after its opening quote if any. */
 static void
-conf_position(const loader *ld, const yaml_node_t *v, sim_node_spec *t)
+block_position(const loader *ld, const yaml_node_t *v, int *line, int *col)
 {
 	yaml_scalar_style_t style = v->data.scalar.style;
 
-	t->conf_line = (int)v->start_mark.line + 1;
-	t->conf_col = (int)v->start_mark.column;
+	*line = (int)v->start_mark.line + 1;
+	*col = (int)v->start_mark.column;
 	if (style == YAML_LITERAL_SCALAR_STYLE || style == YAML_FOLDED_SCALAR_STYLE) {
-		t->conf_line++;
-		t->conf_col = ld_line_indent(ld, t->conf_line);
+		(*line)++;
+		*col = ld_line_indent(ld, *line);
 	} else if (style != YAML_PLAIN_SCALAR_STYLE) {
-		t->conf_col++;
+		(*col)++;
 	}
+}
+
+static void
+conf_position(const loader *ld, const yaml_node_t *v, sim_node_spec *t)
+{
+	block_position(ld, v, &t->conf_line, &t->conf_col);
 }
 
 /* An error or warning at column col of ntp.conf line `line` (both from
@@ -702,6 +710,59 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 	/* Errors the conf parser counted but did not keep: in "N more". */
 	ld->n_errors += t->conf->n_errors - kept;
 	return t->conf->n_errors > 0 ? -1 : 0;
+}
+
+/* `leapfile: |` the text of the file the conf's `leapfile NAME` names (the
+ * simulator has no files): parsed as ntpd would read it, its errors at the
+ * scenario's lines.  Both or neither must be there. */
+static int
+load_leapfile(loader *ld, const yaml_node_t *node, const yaml_node_t *v, sim_node_spec *t)
+{
+	int line0, col0;
+	char text[800];
+	unsigned kept = 0;
+
+	if (v == NULL) {
+		return t->conf != NULL && t->conf->leapfile[0] != '\0'
+		               ? ld_fail(ld, node,
+		                         "node '%s': its conf reads 'leapfile %s': give the file's "
+		                         "text as 'leapfile: |'",
+		                         t->name, t->conf->leapfile)
+		               : 0;
+	}
+	const char *s = ld_scalar(ld, v, "leap-seconds.list text (use leapfile: | and indent it)");
+	if (s == NULL) {
+		return -1;
+	}
+	if (t->conf != NULL && t->conf->leapfile[0] == '\0') {
+		return ld_fail(ld, v, "node '%s' has 'leapfile:' text but its conf has no "
+		                      "'leapfile NAME' line (ntpd reads none without it)",
+		               t->name);
+	}
+	t->leapfile = malloc(sizeof(*t->leapfile));
+	t->leapfile_text = strdup(s);
+	if (t->leapfile == NULL || t->leapfile_text == NULL) {
+		return ld_fatal(ld, v, "out of memory");
+	}
+	ntp_leap_init(t->leapfile, t->conf != NULL ? t->conf->leapfile : "leapfile");
+	ntp_leap_parse(t->leapfile, s, strlen(s));
+	block_position(ld, v, &line0, &col0);
+	for (size_t i = 0; i < t->leapfile->n_diags; i++) {
+		const ntp_conf_diag *d = &t->leapfile->diags[i];
+
+		snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, leapfile line %d): %s",
+		         ld->file, line0 + d->line - 1, col0 + d->col,
+		         d->severity == NTP_CONF_ERROR ? "" : "warning: ", ld->path, t->name,
+		         d->line, d->msg);
+		if (d->severity == NTP_CONF_ERROR) {
+			ld_add_error(ld, text);
+			kept++;
+		} else {
+			ld_warn(ld->sc, "%s", text);
+		}
+	}
+	ld->n_errors += t->leapfile->n_errors - kept; /* not kept: in "N more" */
+	return t->leapfile->n_errors > 0 ? -1 : 0;
 }
 
 /* What the core would refuse at start (ntp_host_new): the conf's own
@@ -833,7 +894,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
 	long long ll;
-	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL;
+	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *leapfile = NULL;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a node (name, address, clock, conf, ...)") != 0) {
@@ -957,6 +1018,9 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		case NK_DISCIPLINE:
 			disc = v;
 			break;
+		case NK_LEAPFILE:
+			leapfile = v;
+			break;
 		case NK_SERVERS:
 			rc = 0; /* second pass */
 			break;
@@ -1001,6 +1065,9 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			ld_path_restore(ld, mark);
 		}
 		check_conf_discipline(ld, conf, t);
+		mark = ld_path_key(ld, "leapfile");
+		load_leapfile(ld, n, leapfile, t);
+		ld_path_restore(ld, mark);
 	} else {
 		if (disc != NULL) {
 			ld_fail(ld, disc, "a kind: query node has no clock discipline");

@@ -26,6 +26,7 @@
 #include "sim_pcap.h"
 #include "sim_query.h"
 #include "sim_scenario.h"
+#include "sim_utc.h"
 
 #define SIM_PHI 15e-6 /* s/s, RFC 5905 PHI: how fast an advertised dispersion ages */
 
@@ -163,6 +164,7 @@ struct sim_world {
 	const sim_opts *o;
 	uint64_t seed;
 	int64_t t0, t_end, now;
+	sim_utc utc; /* true POSIX-UTC from now: the leaps of the run */
 	uint64_t n_events;
 
 	sim_node *nodes;

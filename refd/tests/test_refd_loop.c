@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ntp_leap.h"
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
 #include "refd_conf.h"
@@ -79,6 +80,42 @@ Test(refd_conf, errors_are_reported_with_file_line_column, .init = make_dir, .fi
 	snprintf(want, sizeof want, "%s:3:18: error:", path);
 	cr_assert(strstr(diag_buf, want) != NULL, "%s", diag_buf);
 	cr_assert(strstr(diag_buf, "2 errors; not started") != NULL, "%s", diag_buf);
+}
+
+Test(refd_conf, leapfile_errors_name_file_line_column, .init = make_dir, .fini = remove_dir)
+{
+	char path[128], diag_buf[4096] = "", want[200];
+	FILE *diag = fmemopen(diag_buf, sizeof diag_buf, "w");
+	unsigned n_errors = 0;
+
+	/* the expiry changed by one digit: the hash no longer matches */
+	write_file("leap.list",
+	           "#$\t3944678400\n#@\t3976214401\n3692217600\t37\n"
+	           "#h\te36e4c51 b60cc2e0 d99905e6 26891f3b a8df93a5\n",
+	           path, sizeof path);
+	cr_assert_null(refd_leap_load(path, diag, &n_errors));
+	fclose(diag);
+	cr_assert_eq(n_errors, 1);
+	snprintf(want, sizeof want, "%s:4:4: error: hash mismatch", path);
+	cr_assert(strstr(diag_buf, want) != NULL, "%s", diag_buf);
+	cr_assert(strstr(diag_buf, "1 error; not started") != NULL, "%s", diag_buf);
+}
+
+Test(refd_conf, leapfile_good_hash_loads, .init = make_dir, .fini = remove_dir)
+{
+	char path[128];
+	unsigned n_errors = 7;
+
+	write_file("leap.list",
+	           "#$\t3944678400\n#@\t3976214400\n3692217600\t37\n"
+	           "#h\te36e4c51 b60cc2e0 d99905e6 26891f3b a8df93a5\n",
+	           path, sizeof path);
+	ntp_leap_table *t = refd_leap_load(path, stderr, &n_errors);
+	cr_assert_not_null(t);
+	cr_assert_eq(n_errors, 0);
+	cr_assert_eq(t->hash, NTP_LEAP_HASH_GOOD);
+	cr_assert_eq(t->n, 1);
+	free(t);
 }
 
 Test(refd_conf, unreadable_file_is_named, .init = make_dir, .fini = remove_dir)

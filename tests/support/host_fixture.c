@@ -2,6 +2,7 @@
 #include "host_fixture.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,4 +60,24 @@ fixture_actions(void)
 	cr_assert_not_null(a);
 	ntp_actions_clear(a);
 	return a;
+}
+
+char *
+fixture_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+	char *buf;
+
+	cr_assert_not_null(f, "cannot open %s", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	cr_assert_gt(n, 0, "%s is empty", path);
+	rewind(f);
+	buf = malloc((size_t)n);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
 }

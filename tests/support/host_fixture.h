@@ -30,4 +30,9 @@ ntp_addr fixture_addr(const char *text, uint16_t port);
  * their datagrams).  Free it with free. */
 ntp_actions *fixture_actions(void);
 
+/* The bytes of the file at path, exactly its length and no NUL (ASan sees
+ * a parser read past the end), on the heap; the test fails if it cannot be
+ * read or is empty.  Free it with free. */
+char *fixture_read_file(const char *path, size_t *len);
+
 #endif

@@ -333,10 +333,9 @@ Test(conf_defaults, centos7_default_ntp_conf)
 Test(conf_defaults, debian_ntpsec_default_ntp_conf)
 {
 	cr_assert_eq(conf_parse_file("debian-ntpsec.conf"), 0u);
-	cr_assert_eq(conf.n_warnings, 2u);
-	cr_assert_str_eq(conf_diag(0), "debian-ntpsec.conf:4:1: warning: 'leapfile' is not "
-	                               "supported by ntplab; line ignored");
-	cr_assert_str_eq(conf_diag(1), "debian-ntpsec.conf:20:5: warning: tos maxclock is not "
+	cr_assert_eq(conf.n_warnings, 1u);
+	cr_assert_str_eq(conf.leapfile, "/usr/share/zoneinfo/leap-seconds.list");
+	cr_assert_str_eq(conf_diag(0), "debian-ntpsec.conf:20:5: warning: tos maxclock is not "
 	                               "supported; ignored");
 	cr_assert_eq(conf.n_servers, 4u);
 	for (size_t i = 0; i < 4; i++) {
@@ -1308,8 +1307,6 @@ Test(conf_misc, every_unsupported_directive_warns)
 	        "interface",
 	        "keys",
 	        "keysdir",
-	        "leapfile",
-	        "leapsmearinterval",
 	        "limit",
 	        "logconfig",
 	        "manycastclient",
