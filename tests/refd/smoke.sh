@@ -1,6 +1,6 @@
 #!/bin/sh
 # refd manual smoke test on loopback.  Run as root from anywhere:
-#   refd/smoke.sh [BUILD_DIR]          (default: build; needs BUILD_DIR/refd/refd)
+#   tests/refd/smoke.sh [BUILD_DIR]          (default: build; needs BUILD_DIR/refd/refd)
 # Optional: CHRONYD=/path/to/chronyd (an unpacked chrony, see
 # docs/refd.8.md) adds "chronyd as a client of refd".
 #
