@@ -378,15 +378,22 @@ ntp_keys_diag_format(const ntp_keys_file *f, const ntp_conf_diag *d, char *buf, 
 }
 
 const ntp_key *
-ntp_keyring_find(const ntp_keyring *kr, uint32_t id)
+ntp_key_find(const ntp_key *keys, size_t n, uint32_t id)
 {
-	if (kr == NULL || id == 0) {
+	if (keys == NULL || id == 0) {
 		return NULL;
 	}
-	for (size_t i = 0; i < kr->n && i < NTP_KEYS_MAX; i++) {
-		if (kr->keys[i].id == id) {
-			return &kr->keys[i];
+	for (size_t i = 0; i < n; i++) {
+		if (keys[i].id == id) {
+			return &keys[i];
 		}
 	}
 	return NULL;
+}
+
+const ntp_key *
+ntp_keyring_find(const ntp_keyring *kr, uint32_t id)
+{
+	return kr != NULL ? ntp_key_find(kr->keys, kr->n < NTP_KEYS_MAX ? kr->n : NTP_KEYS_MAX, id)
+	                  : NULL;
 }

@@ -78,7 +78,8 @@ unsigned ntp_keys_parse(ntp_keys_file *f, const char *text, size_t len);
 /* "ntp.keys:3:4: error: ..." into buf (ntp_conf's format).  Returns buf. */
 char *ntp_keys_diag_format(const ntp_keys_file *f, const ntp_conf_diag *d, char *buf, size_t size);
 
-/* The key with this id, or NULL. */
+/* The key with this id among n keys (or in a keyring), or NULL. */
+const ntp_key *ntp_key_find(const ntp_key *keys, size_t n, uint32_t id);
 const ntp_key *ntp_keyring_find(const ntp_keyring *kr, uint32_t id);
 
 /* "MD5", "SHA1", "AES128CMAC", ...: the canonical name of a type. */

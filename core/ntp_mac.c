@@ -163,37 +163,56 @@ ntp_mac_nak(uint8_t *buf, size_t len, size_t cap)
 }
 
 int
-ntp_mac_verify(const ntp_keyring *kr, const uint8_t *buf, size_t len, const ntp_pkt *pkt,
-               uint32_t *keyid)
+ntp_mac_check(const ntp_key *keys, size_t n_keys, const uint8_t *buf, size_t mac_off, size_t len,
+              uint32_t *keyid)
 {
 	uint8_t d[NTP_MAC_DIGEST_MAX];
 	const ntp_key *k;
-	size_t mac_len, n;
+	size_t digest_len, n;
 
 	*keyid = 0;
-	if (pkt == NULL || !pkt->has_mac) {
+	if (buf == NULL || mac_off > len || len - mac_off < NTP_MAC_KEYID_LEN) {
 		return NTP_AUTH_NONE;
 	}
-	*keyid = pkt->keyid;
-	if (pkt->digest_len == 0) {
+	*keyid = (uint32_t)buf[mac_off] << 24 | (uint32_t)buf[mac_off + 1] << 16 |
+	         (uint32_t)buf[mac_off + 2] << 8 | buf[mac_off + 3];
+	digest_len = len - mac_off - NTP_MAC_KEYID_LEN;
+	if (digest_len == 0) {
 		return NTP_AUTH_NAK;
 	}
-	k = ntp_keyring_find(kr, pkt->keyid);
+	k = ntp_key_find(keys, n_keys, *keyid);
 	if (k == NULL) {
 		return NTP_AUTH_UNKNOWN;
 	}
 	if (!k->trusted) {
 		return NTP_AUTH_UNTRUSTED;
 	}
-	mac_len = NTP_MAC_KEYID_LEN + (size_t)pkt->digest_len;
-	if (buf == NULL || len < mac_len || pkt->digest_len != ntp_mac_digest_len(k)) {
+	if (digest_len != ntp_mac_digest_len(k)) {
 		return NTP_AUTH_BAD;
 	}
-	n = ntp_mac_compute(k, buf, len - mac_len, d);
-	if (n != pkt->digest_len || !memeql_sec(d, buf + len - pkt->digest_len, n)) {
+	n = ntp_mac_compute(k, buf, mac_off, d);
+	if (n != digest_len || !memeql_sec(d, buf + len - digest_len, n)) {
 		return NTP_AUTH_BAD;
 	}
 	return NTP_AUTH_OK;
+}
+
+int
+ntp_mac_verify(const ntp_key *keys, size_t n_keys, const uint8_t *buf, size_t len,
+               const ntp_pkt *pkt, uint32_t *keyid)
+{
+	size_t mac_len;
+
+	*keyid = 0;
+	if (pkt == NULL || !pkt->has_mac) {
+		return NTP_AUTH_NONE;
+	}
+	mac_len = NTP_MAC_KEYID_LEN + (size_t)pkt->digest_len;
+	if (buf == NULL || len < mac_len) {
+		*keyid = pkt->keyid;
+		return NTP_AUTH_BAD;
+	}
+	return ntp_mac_check(keys, n_keys, buf, len - mac_len, len, keyid);
 }
 
 char *

@@ -48,10 +48,16 @@ size_t ntp_mac_sign(const ntp_key *k, uint8_t *buf, size_t len, size_t cap);
 size_t ntp_mac_nak(uint8_t *buf, size_t len, size_t cap);
 
 /* Check the MAC of a datagram (buf, len) that decoded into pkt, against
- * the keys in kr (only trusted keys verify).  *keyid gets the key id the
- * packet names (0 when none).  Returns enum ntp_auth. */
-int ntp_mac_verify(const ntp_keyring *kr, const uint8_t *buf, size_t len, const ntp_pkt *pkt,
-                   uint32_t *keyid);
+ * n keys (only trusted keys verify).  *keyid gets the key id the packet
+ * names (0 when none).  Returns enum ntp_auth. */
+int ntp_mac_verify(const ntp_key *keys, size_t n, const uint8_t *buf, size_t len,
+                   const ntp_pkt *pkt, uint32_t *keyid);
+
+/* The same for a MAC at byte mac_off of a datagram of len bytes (mode 6
+ * puts its MAC after the padded data): the key id there, the digest after
+ * it, both to the end; the MAC covers buf[0..mac_off). */
+int ntp_mac_check(const ntp_key *keys, size_t n, const uint8_t *buf, size_t mac_off, size_t len,
+                  uint32_t *keyid);
 
 /* "bad MAC (key 7)", "unknown key 9", "not authenticated", "crypto-NAK",
  * "key 3 not trusted", "authenticated (key 7)". */

@@ -60,3 +60,15 @@ fixture_actions(void)
 	ntp_actions_clear(a);
 	return a;
 }
+
+const ntp_action *
+fixture_find_action(const ntp_actions *a, int kind, int code)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind == kind &&
+		    (kind != NTP_ACT_EVENT || a->v[i].u.event.code == code)) {
+			return &a->v[i];
+		}
+	}
+	return NULL;
+}

@@ -30,4 +30,8 @@ ntp_addr fixture_addr(const char *text, uint16_t port);
  * their datagrams).  Free it with free. */
 ntp_actions *fixture_actions(void);
 
+/* The first action of this kind in a (for events: with this code), or
+ * NULL. */
+const ntp_action *fixture_find_action(const ntp_actions *a, int kind, int code);
+
 #endif

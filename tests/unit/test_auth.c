@@ -295,15 +295,18 @@ Test(mac, sign_then_verify_every_type_and_tamper)
 		cr_assert_eq(ntp_pkt_decode(buf, n, &p, NULL), NTP_PKT_OK);
 		cr_assert(p.has_mac);
 		cr_assert_eq(p.keyid, key);
-		cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_OK, "key %u", key);
+		cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id), NTP_AUTH_OK,
+		             "key %u", key);
 		cr_assert_eq(id, key);
 		/* one flipped bit in the header, then in the digest */
 		buf[1] ^= 1;
-		cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_BAD);
+		cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id),
+		             NTP_AUTH_BAD);
 		buf[1] ^= 1;
 		buf[n - 1] ^= 0x80;
 		cr_assert_eq(ntp_pkt_decode(buf, n, &p, NULL), NTP_PKT_OK);
-		cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_BAD);
+		cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id),
+		             NTP_AUTH_BAD);
 	}
 }
 
@@ -319,30 +322,30 @@ Test(mac, unknown_untrusted_nak_none_and_wrong_length)
 	ring_all_types();
 	len = client_packet(buf, sizeof buf);
 	cr_assert_eq(ntp_pkt_decode(buf, len, &p, NULL), NTP_PKT_OK);
-	cr_assert_eq(ntp_mac_verify(&kf.ring, buf, len, &p, &id), NTP_AUTH_NONE);
+	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, len, &p, &id), NTP_AUTH_NONE);
 	cr_assert_str_eq(ntp_auth_format(NTP_AUTH_NONE, id, why, sizeof why), "not authenticated");
 
 	n = ntp_mac_sign(&other, buf, len, sizeof buf);
 	ntp_pkt_decode(buf, n, &p, NULL);
-	cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_UNKNOWN);
+	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id), NTP_AUTH_UNKNOWN);
 	cr_assert_str_eq(ntp_auth_format(NTP_AUTH_UNKNOWN, id, why, sizeof why), "unknown key 77");
 
 	n = ntp_mac_sign(ntp_keyring_find(&kf.ring, 9), buf, len, sizeof buf);
 	ntp_pkt_decode(buf, n, &p, NULL);
-	cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_UNTRUSTED);
+	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id), NTP_AUTH_UNTRUSTED);
 	cr_assert_str_eq(ntp_auth_format(NTP_AUTH_UNTRUSTED, id, why, sizeof why),
 	                 "key 9 not trusted");
 
 	n = ntp_mac_nak(buf, len, sizeof buf);
 	cr_assert_eq(n, len + 4);
 	cr_assert_eq(ntp_pkt_decode(buf, n, &p, NULL), NTP_PKT_OK);
-	cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_NAK);
+	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id), NTP_AUTH_NAK);
 
 	/* an MD5-length MAC naming the SHA-1 key 2 */
 	n = ntp_mac_sign(ntp_keyring_find(&kf.ring, 1), buf, len, sizeof buf);
 	buf[len + 3] = 2;
 	ntp_pkt_decode(buf, n, &p, NULL);
-	cr_assert_eq(ntp_mac_verify(&kf.ring, buf, n, &p, &id), NTP_AUTH_BAD);
+	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, n, &p, &id), NTP_AUTH_BAD);
 	cr_assert_str_eq(ntp_auth_format(NTP_AUTH_BAD, id, why, sizeof why), "bad MAC (key 2)");
 
 	/* no room */
