@@ -737,9 +737,10 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	char name[48];
 	int v;
 
-	/* ntpd receive()/fast_xmit(): a request authenticated by a trusted
-	 * key gets a reply MAC'd with that key; one whose MAC fails gets a
-	 * crypto-NAK, even under notrust; a crypto-NAK is no request. */
+	/* ntp 4.2.8 receive()/fast_xmit() and RFC 5905 §7.4: a request
+	 * authenticated by a trusted key gets a reply MAC'd with that key;
+	 * one whose MAC fails gets a crypto-NAK, even under notrust (NTPsec
+	 * 1.2 drops it: "FIXME: crypto-NAK?"); a crypto-NAK is no request. */
 	const ntp_key *k = h->rx_auth == NTP_AUTH_OK ? trusted_key(h, h->rx_keyid) : NULL;
 	bool nak = h->rx_auth == NTP_AUTH_BAD || h->rx_auth == NTP_AUTH_UNKNOWN ||
 	           h->rx_auth == NTP_AUTH_UNTRUSTED;
