@@ -25,6 +25,7 @@
 #include "ntp_addr.h"
 #include "ntp_conf.h"
 #include "ntp_fault.h"
+#include "ntp_keys.h"
 #include "sim_osc.h"
 
 #define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
@@ -85,6 +86,9 @@ typedef struct sim_node_spec {
 	char impl[SIM_IMPL_MAX]; /* real world only (realnet.py): which daemon runs the node;
 	                            "" = refd; ntpsim always runs the ntplab core */
 	bool uses_dns;           /* its conf names a dns: entry, resolved at each daemon start */
+	ntp_keys_file *keys;     /* heap: `keys: |`, the key file its `keys` line names, given
+	                            verbatim like conf (core/ntp_keys); NULL: none */
+	char *keys_text;         /* owned: that text as written */
 } sim_node_spec;
 
 /* A name of the scenario's dns: section (docs/scenarios.md, "DNS").  It

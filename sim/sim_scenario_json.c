@@ -430,6 +430,9 @@ w_host_parts(json_w *w, const sim_node_spec *t)
 	w_discipline(w, t->conf);
 	w_servers(w, t->conf);
 	json_w_bool(w, "uses_dns", t->uses_dns);
+	if (t->keys_text != NULL) { /* only when given: older outputs stay as they were */
+		json_w_str(w, "keys", t->keys_text);
+	}
 }
 
 static void

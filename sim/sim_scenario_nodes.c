@@ -541,6 +541,7 @@ static const char *const node_keys[] = {
         "address",
         "clock",
         "conf",
+        "keys",
         "drift_ppm",
         "big_first_step",
         "precision",
@@ -567,6 +568,7 @@ enum {
 	NK_ADDRESS,
 	NK_CLOCK,
 	NK_CONF,
+	NK_KEYS,
 	NK_DRIFT,
 	NK_BIGSTEP,
 	NK_PRECISION,
@@ -662,9 +664,13 @@ conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, ntp.conf line %d): %s", ld->file,
+	size_t n = strlen(path);
+	/* `keys:` text is reported like the conf's, as lines of the key file */
+	const char *what = n >= 5 && strcmp(path + n - 5, ".keys") == 0 ? "key file" : "ntp.conf";
+
+	snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, %s line %d): %s", ld->file,
 	         t->conf_line + line - 1, t->conf_col + (col > 0 ? col : 1),
-	         error ? "" : "warning: ", path, t->name, line, msg);
+	         error ? "" : "warning: ", path, t->name, what, line, msg);
 	if (error) {
 		ld_add_error(ld, text);
 	} else {
@@ -702,6 +708,81 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 	/* Errors the conf parser counted but did not keep: in "N more". */
 	ld->n_errors += t->conf->n_errors - kept;
 	return t->conf->n_errors > 0 ? -1 : 0;
+}
+
+/* `keys: |`: the key file the node's `keys` line names, verbatim.  Its
+ * diagnostics point into the scenario like the conf's: "FILE:LINE:COL:
+ * PATH (node NAME, key file line N): msg". */
+static int
+load_keys(loader *ld, const yaml_node_t *v, sim_node_spec *t)
+{
+	const char *text = ld_scalar(ld, v, "key file text (use keys: | and indent it)");
+	sim_node_spec pos = *t;
+	unsigned kept = 0;
+
+	if (text == NULL) {
+		return -1;
+	}
+	t->keys = malloc(sizeof(*t->keys));
+	t->keys_text = strdup(text);
+	if (t->keys == NULL || t->keys_text == NULL) {
+		return ld_fatal(ld, v, "out of memory");
+	}
+	ntp_keys_init(t->keys, "ntp.keys");
+	ntp_keys_parse(t->keys, text, strlen(text));
+	conf_position(ld, v, &pos);
+	for (size_t i = 0; i < t->keys->n_diags; i++) {
+		const ntp_conf_diag *d = &t->keys->diags[i];
+		bool error = d->severity == NTP_CONF_ERROR;
+
+		conf_report(ld, &pos, ld->path, d->line, d->col, error, "%s%s%s%s", d->msg,
+		            d->hint[0] ? " (" : "", d->hint, d->hint[0] ? ")" : "");
+		kept += error;
+	}
+	ld->n_errors += t->keys->n_errors - kept;
+	return t->keys->n_errors > 0 ? -1 : 0;
+}
+
+/* Every `key N` of the conf names a trusted key of `keys:` (ntp_host_new
+ * refuses the host otherwise: say so at load time, at the conf). */
+static void
+check_conf_keys(loader *ld, const yaml_node_t *conf, const sim_node_spec *t)
+{
+	size_t mark;
+
+	if (t->conf == NULL || t->conf->n_errors > 0) {
+		return;
+	}
+	if (t->keys != NULL && t->conf->keysfile[0] == '\0') {
+		mark = ld_path_key(ld, "conf");
+		ld_fail(ld, conf,
+		        "node '%s' has 'keys:' but its conf no 'keys FILE' line to read them",
+		        t->name);
+		ld_path_restore(ld, mark);
+		return;
+	}
+	for (size_t i = 0; i < t->conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
+		const ntp_conf_server *s = &t->conf->servers[i];
+		const char *why = NULL;
+
+		if (s->key == 0) {
+			continue;
+		}
+		if (t->keys == NULL) {
+			why = "the node has no 'keys:' (its key file text)";
+		} else if (ntp_keyring_find(&t->keys->ring, s->key) == NULL) {
+			why = "no such key in 'keys:'";
+		} else if (!ntp_conf_key_trusted(t->conf, s->key)) {
+			why = "the key is not trusted: add 'trustedkey' to the conf";
+		}
+		if (why != NULL) {
+			mark = ld_path_key(ld, "conf");
+			ld_fail(ld, conf, "node '%s', ntp.conf line %d: key %u: %s", t->name,
+			        s->line, s->key, why);
+			ld_path_restore(ld, mark);
+			return;
+		}
+	}
 }
 
 /* What the core would refuse at start (ntp_host_new): the conf's own
@@ -833,7 +914,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
 	long long ll;
-	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL;
+	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *keys = NULL;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a node (name, address, clock, conf, ...)") != 0) {
@@ -911,6 +992,9 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			break;
 		case NK_CONF:
 			conf = v;
+			break;
+		case NK_KEYS:
+			keys = v;
 			break;
 		case NK_DRIFT:
 			rc = ld_get_number(ld, v, &t->drift_ppm);
@@ -1001,9 +1085,18 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			ld_path_restore(ld, mark);
 		}
 		check_conf_discipline(ld, conf, t);
+		if (keys != NULL) {
+			mark = ld_path_key(ld, "keys");
+			load_keys(ld, keys, t);
+			ld_path_restore(ld, mark);
+		}
+		check_conf_keys(ld, conf, t);
 	} else {
 		if (disc != NULL) {
 			ld_fail(ld, disc, "a kind: query node has no clock discipline");
+		}
+		if (keys != NULL) {
+			ld_fail(ld, keys, "a kind: query node has no key file");
 		}
 		size_t mark;
 
