@@ -73,8 +73,8 @@ is_network_server(const ntp_conf_server *s)
 }
 
 /* Could any source mobilise a passive association?  Not while ephemeral
- * peers need authentication (`enable auth`, ntpd's default; there are no
- * keys yet), nor when both defaults and every address entry say nopeer (or
+ * peers need authentication (`enable auth`, ntpd's default) and no key is
+ * trusted to give it, nor when both defaults and every address entry say nopeer (or
  * noepeer/ignore/noserve), as in CentOS's "restrict default nomodify
  * notrap nopeer noquery" with no other lines. */
 static bool
@@ -83,7 +83,7 @@ passive_possible(const ntp_conf *c)
 	const uint32_t closed = NTP_RES_NOPEER | NTP_RES_NOEPEER | NTP_RES_IGNORE | NTP_RES_NOSERVE;
 	bool v4_closed = false, v6_closed = false;
 
-	if (!c->disable_auth) {
+	if (!c->disable_auth && c->n_trusted == 0) {
 		return false;
 	}
 	for (size_t i = 0; i < c->n_restrict; i++) {

@@ -422,3 +422,73 @@ Test(host_auth, mode6_replies_are_maced_with_the_request_key)
 	ntp_host_free(h);
 	free(a);
 }
+
+/* ---- symmetric passive under `enable auth` (ntpd's default) ---- */
+
+static size_t
+active_packet(uint8_t *buf, ntp_time t)
+{
+	ntp_pkt q;
+	size_t len = 0;
+
+	memset(&q, 0, sizeof q);
+	q.version = 4;
+	q.mode = NTP_MODE_ACTIVE;
+	q.stratum = 3;
+	q.poll = 6;
+	q.precision = -20;
+	q.reftime = ntp_ts_from_unix_ns(t - S(30));
+	q.xmt = ntp_ts_from_unix_ns(t);
+	cr_assert_eq(ntp_pkt_encode(&q, buf, NTP_PKT_MAX_LEN, &len), NTP_PKT_OK);
+	return len;
+}
+
+/* A stranger's mode 1 packet MAC'd by a trusted key mobilises an
+ * ephemeral association that MACs its own packets with that key; one
+ * without a MAC gets only a stateless mode 2 answer (CVE-2016-1549), and
+ * one with a bad MAC a crypto-NAK. */
+Test(host_auth, authenticated_stranger_gets_a_keyed_passive_association)
+{
+	ntp_host *h = keyed_host("server 127.127.1.0\n");
+	ntp_actions *a = fixture_actions();
+	ntp_addr peer = fixture_addr("10.0.0.5", 123);
+	uint8_t buf[NTP_PKT_MAX_LEN];
+	ntp_key k8 = key_of(8);
+	ntp_peer_info pi[4];
+	const ntp_action *s;
+	ntp_pkt r;
+	size_t len;
+
+	/* no MAC: stateless answer, no association */
+	len = active_packet(buf, T0 + S(5));
+	ntp_host_recv(h, &peer, NULL, buf, len, AT(T0 + S(5)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(5), pi, 4), 1u);
+	s = fixture_find_action(a, NTP_ACT_SEND, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(s->u.send.len, 48u);
+	/* bad MAC: a crypto-NAK, no association */
+	len = ntp_mac_sign(&k8, buf, active_packet(buf, T0 + S(6)), sizeof buf);
+	buf[len - 1] ^= 1;
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &peer, NULL, buf, len, AT(T0 + S(6)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(6), pi, 4), 1u);
+	s = fixture_find_action(a, NTP_ACT_SEND, 0);
+	cr_assert_not_null(s);
+	cr_assert_eq(s->u.send.len, 52u);
+	/* MAC'd by trusted key 8: an ephemeral association keyed 8 */
+	len = ntp_mac_sign(&k8, buf, active_packet(buf, T0 + S(7)), sizeof buf);
+	ntp_actions_clear(a);
+	ntp_host_recv(h, &peer, NULL, buf, len, AT(T0 + S(7)), a);
+	cr_assert_eq(ntp_host_peers(h, T0 + S(7), pi, 4), 2u);
+	cr_assert_eq(pi[1].type, 's');
+	ntp_actions_clear(a);
+	ntp_host_tick(h, AT(T0 + S(11)), a);
+	s = fixture_find_action(a, NTP_ACT_SEND, 0);
+	cr_assert_not_null(s, "the passive side polls");
+	cr_assert_eq(ntp_pkt_decode(s->u.send.buf, s->u.send.len, &r, NULL), NTP_PKT_OK);
+	cr_assert_eq(r.mode, NTP_MODE_PASSIVE);
+	cr_assert(r.has_mac);
+	cr_assert_eq(r.keyid, 8u);
+	ntp_host_free(h);
+	free(a);
+}
