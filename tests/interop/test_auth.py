@@ -223,3 +223,35 @@ def test_ntpq_reads_refd_with_a_control_key(lab, refd_bin, ntpd_bin):
     # refd's replies carry no MAC then: ntpq says "AUTH - packet too short
     # for MAC" (or "AUTH: Content untrusted" for a MAC that fails)
     assert re.search(r"AUTH", r.stderr), (r.stdout, r.stderr)
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same-secret", "other-secret"])
+def test_symmetric_peers_refd_chronyd(lab, refd_bin, chronyd_bin, same):
+    """refd `peer ... key 1` and chronyd `peer ... key 1` (chrony has
+    symmetric mode; NTPsec 1.2 does not): with the same secret each side's
+    packets pass the other's authentication, with another secret neither
+    does (refd: TEST5 bad MAC)."""
+    ns_a, ns_b = lab.pair(SRV, CLI)
+    keys = ntp_keys(lab, "refd", "SHA1")
+    refd = lab.refd(nl.refd_local_conf(lab, opts="minpoll 3 maxpoll 3", extra=[
+        "peer %s key 2 minpoll 3 maxpoll 3" % CLI, "keys %s" % keys, "trustedkey 2"]),
+        ns=ns_a, extra=["-d"])
+    ckeys = chrony_keys(lab, "chronyd", "SHA1", secret=None if same else WRONG + "01234567")
+    _, sock = lab.chronyd(["peer %s key 2 minpoll 3 maxpoll 3" % SRV, "keyfile %s" % ckeys,
+                           "port 123", "allow all"], ns=ns_b)
+
+    def both():
+        rows = nl.chrony_sources(lab, sock, ns=ns_b)
+        c = [x["reach"] for x in rows if x["name"] == SRV]
+        return (c[0] if c else 0), refd_reach(ns_a, CLI)
+
+    if same:
+        got = wait_for(lambda: all(both()) and both(), "both peers reach each other",
+                       tries=60, interval=0.5, last=lambda: refd_log(lab)[-1500:])
+        lab.note("symmetric refd <-> chronyd, same SHA1 secret: reach %s", got)
+        assert "TEST5" not in refd_log(lab)
+    else:
+        time.sleep(20)
+        assert both() == (0, 0), both()
+        assert "TEST5 bad MAC (key 2)" in refd_log(lab), refd_log(lab)[-1500:]
+    assert refd.alive()
