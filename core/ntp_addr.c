@@ -2,9 +2,8 @@
 #include "ntp_addr.h"
 
 #include <arpa/inet.h>
+#include <nettle/md5.h>
 #include <string.h>
-
-#include "ntp_md5.h"
 
 static size_t
 addr_len(int family)
@@ -116,11 +115,16 @@ ntp_addr_is_loopback(const ntp_addr *a)
 uint32_t
 ntp_addr_refid(const ntp_addr *a)
 {
-	uint8_t digest[NTP_MD5_LEN];
+	uint8_t digest[MD5_DIGEST_SIZE];
 	const uint8_t *b = a->a;
 
 	if (a->family == NTP_AF_INET6) {
-		ntp_md5(a->a, 16, digest);
+		/* RFC 5905 §7.3: the first four bytes of the MD5 of the address */
+		struct md5_ctx ctx;
+
+		md5_init(&ctx);
+		md5_update(&ctx, 16, a->a);
+		md5_digest(&ctx, sizeof digest, digest);
 		b = digest;
 	}
 	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];

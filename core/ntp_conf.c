@@ -126,32 +126,9 @@ static void
 vdiag(parser *ps, int severity, int col, const char *hint, int line, const char *fmt, va_list ap)
 {
 	ntp_conf *c = ps->c;
-	ntp_conf_diag *d;
 
-	if (severity == NTP_CONF_ERROR) {
-		c->n_errors++;
-	} else {
-		c->n_warnings++;
-	}
-	if (c->n_diags >= NTP_CONF_MAX_DIAGS) {
-		return;
-	}
-	d = &c->diags[c->n_diags++];
-	ntp_conf_diag_vset(d, severity, line, col, hint, fmt, ap);
-}
-
-void
-ntp_conf_diag_vset(ntp_conf_diag *d, int severity, int line, int col, const char *hint,
-                   const char *fmt, va_list ap)
-{
-	memset(d, 0, sizeof *d);
-	d->severity = (uint8_t)severity;
-	d->line = line;
-	d->col = col;
-	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
-	if (hint != NULL) {
-		snprintf(d->hint, sizeof d->hint, "%s", hint);
-	}
+	ntp_conf_diag_add(c->diags, &c->n_diags, &c->n_errors, &c->n_warnings, severity, line, col,
+	                  hint, fmt, ap);
 }
 
 static void
@@ -202,18 +179,7 @@ word_copy(const conf_word *w, char *buf, size_t size)
 static const char *
 q(const conf_word *w, char buf[QUOTE_BUF])
 {
-	size_t n = w->len < QUOTE_MAX ? w->len : QUOTE_MAX;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)w->p[i];
-		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	if (w->len > QUOTE_MAX) {
-		memcpy(buf + n, "...", 3);
-		n += 3;
-	}
-	buf[n] = '\0';
-	return buf;
+	return ntp_conf_quote(w->p, w->len, QUOTE_MAX, buf);
 }
 
 static bool
@@ -2190,6 +2156,170 @@ do_leapsmearinterval(parser *ps, const conf_line *l)
 }
 
 /* ---------------------------------------------------------------------
+ * Authentication: keys, trustedkey, controlkey, requestkey
+ */
+
+static void
+do_keys(parser *ps, const conf_line *l)
+{
+	char path[NTP_CONF_PATH_MAX];
+
+	if (take_path(ps, l, path, sizeof path) && no_more_words(ps, l, 2)) {
+		memcpy(ps->c->keysfile, path, sizeof path);
+		ps->c->keys_line = ps->lineno;
+	}
+}
+
+/* One key id of a `trustedkey`, `controlkey` or `requestkey` line. */
+static bool
+key_id(parser *ps, const conf_word *w, const char *what, long *id)
+{
+	char qb[QUOTE_BUF];
+
+	switch (parse_long(w, KEY_MIN, KEY_MAX, id)) {
+	case NUM_OK:
+		return true;
+	case NUM_SYNTAX:
+		err(ps, w->col, "ntp.conf(5): trustedkey 1 2 (10 ... 20)",
+		    "%s: '%s' is not a key id", what, q(w, qb));
+		return false;
+	default:
+		err(ps, w->col, NULL, "%s: key id %s is out of range [%d, %d]", what, q(w, qb),
+		    KEY_MIN, KEY_MAX);
+		return false;
+	}
+}
+
+static bool
+add_trusted(parser *ps, int col, long lo, long hi)
+{
+	ntp_conf *c = ps->c;
+
+	if (lo > hi) {
+		err(ps, col, NULL, "trustedkey: range (%ld ... %ld) is empty", lo, hi);
+		return false;
+	}
+	if (c->n_trusted >= NTP_CONF_MAX_TRUSTED) {
+		err(ps, col, "use a range: (A ... B)", "more than %d trustedkey ids and ranges",
+		    NTP_CONF_MAX_TRUSTED);
+		return false;
+	}
+	c->trusted[c->n_trusted].lo = (uint16_t)lo;
+	c->trusted[c->n_trusted].hi = (uint16_t)hi;
+	c->n_trusted++;
+	return true;
+}
+
+/* The lexemes of a trustedkey line: '(' and ')' stand alone even when
+ * written against a number (NTPsec's scanner), "..." is the ellipsis. */
+enum { TK_NUM, TK_OPEN, TK_CLOSE, TK_ELLIPSIS, TK_BAD };
+
+static int
+trusted_lexeme(const conf_word *w, size_t *off, conf_word *out)
+{
+	const char *p = w->p + *off;
+	size_t left = w->len - *off, n = 1;
+	int kind = TK_BAD;
+
+	if (*p == '(' || *p == ')') {
+		kind = *p == '(' ? TK_OPEN : TK_CLOSE;
+	} else if (left >= 3 && memcmp(p, "...", 3) == 0) {
+		kind = TK_ELLIPSIS;
+		n = 3;
+	} else {
+		while (n < left && p[n] != '(' && p[n] != ')' && p[n] != '.') {
+			n++;
+		}
+		kind = TK_NUM;
+	}
+	out->p = p;
+	out->len = n;
+	out->col = col_add(w->col, *off);
+	*off += n;
+	return kind;
+}
+
+/* `trustedkey N [N ...] [(A ... B) ...]`: state 0 between entries, 1 after
+ * '(', 2 after its first id, 3 after the ellipsis, 4 before ')'. */
+static void
+do_trustedkey(parser *ps, const conf_line *l)
+{
+	int state = 0, col = l->w[0].col;
+	long lo = 0, v = 0;
+
+	for (size_t i = 1; i < l->n; i++) {
+		for (size_t off = 0; off < l->w[i].len;) {
+			conf_word t;
+			int kind = trusted_lexeme(&l->w[i], &off, &t);
+			bool ok = (state == 0 && (kind == TK_NUM || kind == TK_OPEN)) ||
+			          (state == 1 && kind == TK_NUM) ||
+			          (state == 2 && kind == TK_ELLIPSIS) ||
+			          (state == 3 && kind == TK_NUM) ||
+			          (state == 4 && kind == TK_CLOSE);
+			char qb[QUOTE_BUF];
+
+			if (!ok) {
+				err(ps, t.col, "ntp.conf(5): trustedkey 1 2 (10 ... 20)",
+				    "trustedkey: unexpected '%s'; line ignored from here",
+				    q(&t, qb));
+				return;
+			}
+			if (kind == TK_NUM && !key_id(ps, &t, "trustedkey", &v)) {
+				return;
+			}
+			if (kind == TK_OPEN) {
+				col = t.col;
+			}
+			if (state == 0 && kind == TK_NUM && !add_trusted(ps, t.col, v, v)) {
+				return;
+			}
+			if (state == 4 && !add_trusted(ps, col, lo, v)) {
+				return;
+			}
+			lo = state == 1 ? v : lo;
+			state = state == 0 ? (kind == TK_OPEN ? 1 : 0) : (state + 1) % 5;
+		}
+	}
+	if (l->n < 2 || state != 0) {
+		err(ps, l->n < 2 ? l->w[0].col : col, "ntp.conf(5): trustedkey 1 2 (10 ... 20)",
+		    l->n < 2 ? "trustedkey needs key ids" : "trustedkey: unfinished range");
+	}
+}
+
+/* `controlkey N` and `requestkey N`: one key id. */
+static bool
+one_key_id(parser *ps, const conf_line *l, uint32_t *out)
+{
+	char qb[QUOTE_BUF];
+	long v;
+
+	if (l->n < 2) {
+		err(ps, l->w[0].col, NULL, "'%s' needs a key id", q(&l->w[0], qb));
+		return false;
+	}
+	if (!key_id(ps, &l->w[1], q(&l->w[0], qb), &v) || !no_more_words(ps, l, 2)) {
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+static void
+do_controlkey(parser *ps, const conf_line *l)
+{
+	one_key_id(ps, l, &ps->c->controlkey);
+}
+
+static void
+do_requestkey(parser *ps, const conf_line *l)
+{
+	if (one_key_id(ps, l, &ps->c->requestkey)) {
+		warn(ps, l->w[0].col, "NTPsec removed mode 7 too",
+		     "requestkey is parsed but mode 7 (ntpdc) is never served");
+	}
+}
+
+/* ---------------------------------------------------------------------
  * Directives
  */
 
@@ -2200,7 +2330,6 @@ typedef struct directive {
 } directive;
 
 #define NO_MULTICAST "ntplab supports unicast server, pool and peer associations only"
-#define NO_AUTH      "ntplab does not configure symmetric-key authentication from ntp.conf"
 
 /* NTPsec ntpd/keyword-gen.c and ntp classic ntp.conf(5) directives. */
 static const directive directives[] = {
@@ -2212,7 +2341,7 @@ static const directive directives[] = {
         {"broadcastdelay", NULL, NO_MULTICAST},
         {"calldelay", NULL, NULL},
         {"clientport", do_clientport, NULL},
-        {"controlkey", NULL, NO_AUTH},
+        {"controlkey", do_controlkey, NULL},
         {"crypto", NULL, "Autokey is not supported (NTPsec removed it too)"},
         {"device", NULL, NULL},
         {"disable", do_disable, NULL},
@@ -2226,8 +2355,8 @@ static const directive directives[] = {
         {"fudge", do_fudge, NULL},
         {"includefile", NULL, "ntplab reads one file; paste the included directives into it"},
         {"interface", NULL, NULL},
-        {"keys", NULL, NO_AUTH},
-        {"keysdir", NULL, NO_AUTH},
+        {"keys", do_keys, NULL},
+        {"keysdir", NULL, "an Autokey directory; give the key file with 'keys FILE'"},
         {"leapfile", do_leapfile, NULL},
         {"leapsmearinterval", do_leapsmearinterval, NULL},
         {"limit", NULL, "use 'discard' and 'restrict ... limited'"},
@@ -2250,7 +2379,7 @@ static const directive directives[] = {
         {"port", do_port, NULL},
         {"qos", NULL, NULL},
         {"refclock", do_refclock, NULL},
-        {"requestkey", NULL, NO_AUTH},
+        {"requestkey", do_requestkey, NULL},
         {"reset", NULL, NULL},
         {"restrict", do_restrict, NULL},
         {"revoke", NULL, "Autokey is not supported (NTPsec removed it too)"},
@@ -2264,7 +2393,7 @@ static const directive directives[] = {
         {"tinker", do_tinker, NULL},
         {"tos", do_tos, NULL},
         {"trap", NULL, NULL},
-        {"trustedkey", NULL, NO_AUTH},
+        {"trustedkey", do_trustedkey, NULL},
         {"ttl", NULL, NO_MULTICAST},
         {"unconfig", NULL, NULL},
         {"unpeer", NULL, NULL},
@@ -2354,17 +2483,58 @@ ntp_conf_parse(ntp_conf *c, const char *text, size_t len)
 	return c->n_errors;
 }
 
-char *
-ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf, size_t size)
+void
+ntp_conf_diag_add(ntp_conf_diag *diags, size_t *n_diags, unsigned *n_errors, unsigned *n_warnings,
+                  int severity, int line, int col, const char *hint, const char *fmt, va_list ap)
 {
-	return ntp_conf_diag_format_file(c != NULL && c->filename[0] != '\0' ? c->filename
-	                                                                      : "ntp.conf",
-	                                 d, buf, size);
+	ntp_conf_diag *d;
+
+	if (severity == NTP_CONF_ERROR) {
+		(*n_errors)++;
+	} else {
+		(*n_warnings)++;
+	}
+	if (*n_diags >= NTP_CONF_MAX_DIAGS) {
+		return;
+	}
+	d = &diags[(*n_diags)++];
+	memset(d, 0, sizeof *d);
+	d->severity = (uint8_t)severity;
+	d->line = line;
+	d->col = col;
+	vsnprintf(d->msg, sizeof d->msg, fmt, ap);
+	if (hint != NULL) {
+		snprintf(d->hint, sizeof d->hint, "%s", hint);
+	}
+}
+
+const char *
+ntp_conf_quote(const char *p, size_t len, size_t max, char *buf)
+{
+	size_t n = len < max ? len : max;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+	}
+	if (len > max) {
+		memcpy(buf + n, "...", 3);
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
 }
 
 char *
-ntp_conf_diag_format_file(const char *file, const ntp_conf_diag *d, char *buf, size_t size)
+ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf, size_t size)
 {
+	return ntp_conf_diag_format_file(c != NULL ? c->filename : NULL, d, buf, size);
+}
+
+char *
+ntp_conf_diag_format_file(const char *filename, const ntp_conf_diag *d, char *buf, size_t size)
+{
+	const char *file = filename != NULL && filename[0] != '\0' ? filename : "ntp.conf";
 	const char *sev = d->severity == NTP_CONF_ERROR ? "error" : "warning";
 
 	if (size == 0) {
@@ -2415,6 +2585,17 @@ double
 ntp_conf_panic(const ntp_conf *c)
 {
 	return c->tinker_panic < 0 ? PANICT : c->tinker_panic;
+}
+
+bool
+ntp_conf_key_trusted(const ntp_conf *c, uint32_t id)
+{
+	for (size_t i = 0; c != NULL && i < c->n_trusted && i < NTP_CONF_MAX_TRUSTED; i++) {
+		if (id >= c->trusted[i].lo && id <= c->trusted[i].hi) {
+			return true;
+		}
+	}
+	return false;
 }
 
 uint32_t

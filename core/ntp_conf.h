@@ -29,6 +29,7 @@
 #define NTP_CONF_DISC_NAME    24 /* bytes of a discipline or parameter name, NUL included */
 #define NTP_CONF_PATH_MAX     256
 #define NTP_CONF_HOST_MAX     256
+#define NTP_CONF_MAX_TRUSTED  64 /* `trustedkey` ids and ranges kept (ours) */
 
 /* What a server-like line configures. */
 enum ntp_conf_kind {
@@ -91,6 +92,11 @@ typedef struct ntp_conf_discipline {
 	size_t n_params;
 	int line; /* of the `discipline` line; 0 = not from a file (ntpsim) */
 } ntp_conf_discipline;
+
+/* A `trustedkey` entry: one key id (lo == hi) or a range (lo ... hi). */
+typedef struct ntp_conf_key_range {
+	uint16_t lo, hi;
+} ntp_conf_key_range;
 
 enum ntp_conf_severity { NTP_CONF_WARNING = 1, NTP_CONF_ERROR = 2 };
 
@@ -168,6 +174,15 @@ typedef struct ntp_conf {
 	double leapsmearinterval;         /* `leapsmearinterval N` (s): serve smeared time over
 	                                     the N s before a leap (NTPsec); 0 = off */
 
+	/* Symmetric-key authentication (ntp.conf(5) "Authentication"; the
+	 * key file itself is core/ntp_keys, read by the caller). */
+	char keysfile[NTP_CONF_PATH_MAX];                 /* `keys FILE`; empty = none */
+	int keys_line;                                    /* where `keys` was given (0: not) */
+	ntp_conf_key_range trusted[NTP_CONF_MAX_TRUSTED]; /* `trustedkey` ids and ranges */
+	size_t n_trusted;
+	uint32_t controlkey; /* `controlkey N`: mode 6 writes and MAC'd replies; 0 none */
+	uint32_t requestkey; /* `requestkey N`: parsed, mode 7 is never served */
+
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS];
 	size_t n_diags;    /* kept */
 	unsigned n_errors; /* counted, including those not kept */
@@ -184,16 +199,18 @@ unsigned ntp_conf_parse(ntp_conf *c, const char *text, size_t len);
 /* "ntp.conf:12:1: error: unknown directive 'sever' (hint: did you mean
  * 'server'?)" into buf.  Returns buf. */
 char *ntp_conf_diag_format(const ntp_conf *c, const ntp_conf_diag *d, char *buf, size_t size);
-/* The same for a diagnostic of another file of ntp.conf's syntax family
- * (a leapfile): file names the file. */
-char *ntp_conf_diag_format_file(const char *file, const ntp_conf_diag *d, char *buf, size_t size);
-/* Fill *d: what every parser sharing these diagnostics uses. */
-void ntp_conf_diag_vset(ntp_conf_diag *d, int severity, int line, int col, const char *hint,
-                        const char *fmt, va_list ap)
-#if defined(__GNUC__)
-        __attribute__((format(printf, 6, 0)))
-#endif
-        ;
+/* Append a diagnostic to diags (NTP_CONF_MAX_DIAGS long; *n_diags kept),
+ * counting it in *n_errors or *n_warnings either way: ntp_conf's own and
+ * the key file's (ntp_keys) lists. */
+void ntp_conf_diag_add(ntp_conf_diag *diags, size_t *n_diags, unsigned *n_errors,
+                       unsigned *n_warnings, int severity, int line, int col, const char *hint,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 9, 0)));
+/* len bytes at p as a message may quote them: printable ASCII only
+ * (others become '?'), at most max bytes then "..." (buf >= max + 4). */
+const char *ntp_conf_quote(const char *p, size_t len, size_t max, char *buf);
+/* The same for a diagnostic of another file (the key file, ntp_keys). */
+char *ntp_conf_diag_format_file(const char *filename, const ntp_conf_diag *d, char *buf,
+                                size_t size);
 
 /* Effective values with defaults applied. */
 double ntp_conf_step(const ntp_conf *c);
@@ -211,5 +228,7 @@ const char *ntp_conf_flag_name(uint32_t bit);
 /* The statistics files the host writes (NTP_STATS_* bits): `statistics`
  * plus every `filegen ... enable`. */
 uint32_t ntp_conf_stats(const ntp_conf *c);
+/* Is key id named by a `trustedkey` line? */
+bool ntp_conf_key_trusted(const ntp_conf *c, uint32_t id);
 
 #endif

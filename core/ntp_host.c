@@ -44,6 +44,7 @@
 #include "ntp_control.h"
 #include "ntp_hostcore.h"
 #include "ntp_leapsys.h"
+#include "ntp_mac.h"
 #include "ntp_select.h"
 #include "ntp_system.h"
 
@@ -73,8 +74,8 @@ is_network_server(const ntp_conf_server *s)
 }
 
 /* Could any source mobilise a passive association?  Not while ephemeral
- * peers need authentication (`enable auth`, ntpd's default; there are no
- * keys yet), nor when both defaults and every address entry say nopeer (or
+ * peers need authentication (`enable auth`, ntpd's default) and no key is
+ * trusted to give it, nor when both defaults and every address entry say nopeer (or
  * noepeer/ignore/noserve), as in CentOS's "restrict default nomodify
  * notrap nopeer noquery" with no other lines. */
 static bool
@@ -83,7 +84,7 @@ passive_possible(const ntp_conf *c)
 	const uint32_t closed = NTP_RES_NOPEER | NTP_RES_NOEPEER | NTP_RES_IGNORE | NTP_RES_NOSERVE;
 	bool v4_closed = false, v6_closed = false;
 
-	if (!c->disable_auth) {
+	if (!c->disable_auth && c->n_trusted == 0) {
 		return false;
 	}
 	for (size_t i = 0; i < c->n_restrict; i++) {
@@ -246,6 +247,7 @@ setup_peer(ntp_host *h, ntp_peer *p, const ntp_conf_server *cs, size_t index, nt
 	}
 	ntp_peer_init(p, kind, &a, peer_flags(cs->flags), cs->minpoll, cs->maxpoll, cs->version,
 	              mono);
+	p->keyid = kind == NTP_PEER_LOCAL ? 0 : (uint16_t)cs->key;
 	if (kind == NTP_PEER_LOCAL) {
 		p->unit = (uint8_t)unit;
 		p->cfg_stratum = (uint8_t)(cs->stratum < 0    ? 5
@@ -340,12 +342,55 @@ check_conf(const ntp_conf *c, const ntp_host_params *p, size_t *n_config, size_t
 	return 0;
 }
 
+/* Every `key N` of an association names a trusted key of the key file
+ * (ntpd would start and never authenticate: a silent failure). */
+static int
+check_keys(const ntp_conf *c, const ntp_keyring *kr, char *err, size_t errsize)
+{
+	for (size_t i = 0; i < c->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
+		const ntp_conf_server *s = &c->servers[i];
+		const ntp_key *k = ntp_keyring_find(kr, s->key);
+
+		if (s->key == 0 || s->kind == NTP_CONF_LOCAL_CLOCK) {
+			continue;
+		}
+		if (k == NULL) {
+			snprintf(err, errsize, "%s:%d: %s key %u: %s", c->filename, s->line,
+			         s->host, s->key,
+			         c->keysfile[0] == '\0' ? "no key file: add 'keys FILE'"
+			         : kr == NULL           ? "the key file was not read"
+			                                : "no such key in the key file");
+			return -1;
+		}
+		if (!ntp_conf_key_trusted(c, s->key)) {
+			snprintf(err, errsize,
+			         "%s:%d: %s key %u: key %u is not trusted: add 'trustedkey %u'",
+			         c->filename, s->line, s->host, s->key, s->key, s->key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The key file's keys into the host's block, with `trustedkey` applied. */
+static void
+setup_keys(ntp_host *h, const ntp_conf *c, const ntp_keyring *kr, ntp_key *slots, size_t n)
+{
+	h->keys = slots;
+	h->n_keys = n;
+	h->controlkey = c->controlkey;
+	for (size_t i = 0; i < n; i++) {
+		slots[i] = kr->keys[i];
+		slots[i].trusted = ntp_conf_key_trusted(c, slots[i].id);
+	}
+}
+
 ntp_host *
 ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t errsize)
 {
 	char scratch[8];
 	size_t n_config, n_net, n_slots, n_res, n_mru, off_peers, off_res, off_mru, total;
-	size_t off_algo, off_src;
+	size_t off_algo, off_src, off_keys, n_keys;
 	const ntp_discipline *algo;
 	ntp_host *h;
 	size_t k = 0;
@@ -356,9 +401,11 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	}
 	err[0] = '\0';
 	if (check_conf(conf, p, &n_config, &n_net, err, errsize) != 0 ||
+	    check_keys(conf, p->keys, err, errsize) != 0 ||
 	    ntp_discipline_check(conf, err, errsize) != 0) {
 		return NULL;
 	}
+	n_keys = p->keys == NULL ? 0 : p->keys->n < NTP_KEYS_MAX ? p->keys->n : NTP_KEYS_MAX;
 	algo = ntp_discipline_for(conf);
 	n_slots = n_config + (passive_possible(conf) ? NTP_HOST_PASSIVE_SLOTS : 0);
 	n_res = count_restrict(conf, n_net);
@@ -368,7 +415,8 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
 	off_algo = off_mru + align_up(NTP_SERVER_TABLE_BYTES(n_mru));
 	off_src = off_algo + align_up(algo->sys_size);
-	total = off_src + n_slots * align_up(algo->src_size);
+	off_keys = off_src + n_slots * align_up(algo->src_size);
+	total = off_keys + align_up(n_keys * sizeof(ntp_key));
 	h = calloc(1, total);
 	if (h == NULL) {
 		snprintf(err, errsize, "ntp_host_new: out of memory (%zu bytes)", total);
@@ -387,6 +435,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->precision = p->precision != 0 ? p->precision : -20;
 	h->control_remote = p->control_remote;
 	h->auth_required = !conf->disable_auth;
+	setup_keys(h, conf, p->keys, (ntp_key *)(void *)((char *)h + off_keys), n_keys);
 	h->stats = ntp_conf_stats(conf);
 	h->now = host_clamp_both(p->now);
 	h->t_start = h->now.mono;
@@ -458,6 +507,40 @@ free_slot(ntp_peer *p)
 	p->nextdate = NEVER;
 }
 
+/* The trusted key with this id, or NULL. */
+static const ntp_key *
+trusted_key(const ntp_host *h, uint32_t id)
+{
+	const ntp_key *k = ntp_key_find(h->keys, h->n_keys, id);
+
+	return k != NULL && k->trusted ? k : NULL;
+}
+
+/* host_send_packet with a MAC by key k (NULL: none) or, when nak, a
+ * crypto-NAK.  A MAC covers the transmit timestamp: the caller may not
+ * rewrite it (patch_xmt off).  The datagram is dropped when it would be
+ * longer than max_len (0: no limit): a reply is never larger than its
+ * request, so a forged request buys an attacker no amplification. */
+static void
+send_authed(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const ntp_pkt *pkt,
+            bool patch_xmt, const ntp_key *k, bool nak, size_t max_len)
+{
+	ntp_action *a = host_send_packet(h, to, from, pkt, patch_xmt && k == NULL && !nak);
+	size_t n;
+
+	if (a == NULL || (k == NULL && !nak)) {
+		return;
+	}
+	n = k != NULL ? ntp_mac_sign(k, a->u.send.buf, a->u.send.len, sizeof a->u.send.buf)
+	              : ntp_mac_nak(a->u.send.buf, a->u.send.len, sizeof a->u.send.buf);
+	if (n == 0 || (max_len != 0 && n > max_len)) {
+		h->out->n--; /* a is the action just pushed */
+		h->server.dropped_bad++;
+		return;
+	}
+	a->u.send.len = n;
+}
+
 static void
 poll_peer(ntp_host *h, ntp_peer *p)
 {
@@ -474,7 +557,7 @@ poll_peer(ntp_host *h, ntp_peer *p)
 
 		memset(&from, 0, sizeof from); /* any local address ... */
 		from.port = p->lport;          /* ... from this port (0: the NTP port) */
-		host_send_packet(h, &p->addr, &from, &req, false);
+		send_authed(h, &p->addr, &from, &req, false, trusted_key(h, p->keyid), false, 0);
 	}
 	if (res.became_reachable) {
 		host_reachable(h, p);
@@ -594,6 +677,12 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 	ntp_rx_result rr;
 	char name[48], why[NTP_REASON_MAX];
 
+	if (!ntp_peer_auth(p, h->rx_auth, h->rx_keyid, &rr)) {
+		host_remote_name(p, name, sizeof name);
+		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
+		host_event(h, NTP_EV_PKT_REJECTED, host_assoc_id(h, p), "%s: %s", name, why);
+		return;
+	}
 	if (to != NULL && to->family != NTP_AF_NONE) {
 		p->local_refid = ntp_addr_refid(to);
 	}
@@ -656,10 +745,29 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	char name[48];
 	int v;
 
+	/* ntp 4.2.8 receive()/fast_xmit() and RFC 5905 §7.4: a request
+	 * authenticated by a trusted key gets a reply MAC'd with that key;
+	 * one whose MAC fails gets a crypto-NAK, even under notrust (NTPsec
+	 * 1.2 drops it: "FIXME: crypto-NAK?"); a crypto-NAK is no request. */
+	const ntp_key *k = h->rx_auth == NTP_AUTH_OK ? trusted_key(h, h->rx_keyid) : NULL;
+	bool nak = h->rx_auth == NTP_AUTH_BAD || h->rx_auth == NTP_AUTH_UNKNOWN ||
+	           h->rx_auth == NTP_AUTH_UNTRUSTED;
+	char auth[48];
+
+	ntp_addr_format(from, name, sizeof name);
+	ntp_auth_format(h->rx_auth, h->rx_keyid, auth, sizeof auth);
+	if (h->rx_auth == NTP_AUTH_NAK) {
+		h->server.dropped_bad++;
+		host_event(h, NTP_EV_PKT_REJECTED, 0, "request from %s dropped: a crypto-NAK",
+		           name);
+		return;
+	}
+	if (k != NULL || nak) {
+		flags &= ~(uint32_t)NTP_RES_NOTRUST;
+	}
 	before = h->server;
 	v = ntp_server_answer(&h->server, &sys, req, len, from, flags, h->now, h->now.local, &reply,
 	                      &r);
-	ntp_addr_format(from, name, sizeof name);
 	if (v == NTP_SERVE_DROP) {
 		/* the server counted the drop under its cause */
 		int code = h->server.dropped_rate != before.dropped_rate ? NTP_EV_RATE_EXCEEDED
@@ -673,14 +781,19 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	if (v == NTP_SERVE_KOD) {
 		host_event(h, NTP_EV_RATE_EXCEEDED, 0, "request from %s: %s", name, r.reason);
 	}
+	if (nak) {
+		host_event(h, NTP_EV_PKT_REJECTED, 0, "request from %s: TEST5 %s: crypto-NAK sent",
+		           name, auth);
+	}
 	if (!ntp_fault_apply(&h->fault, &reply)) {
 		return; /* fault "silent" */
 	}
 	/* Replies may get a later transmit timestamp from the caller; a KoD
 	 * (its xmt echoes the request) or a falseticker's xmt must stay. */
-	host_send_packet(h, from, to, &reply,
-	                 v == NTP_SERVE_REPLY && sys.smear == 0 &&
-	                         !(h->fault.kinds & (NTP_FAULT_FALSETICKER | NTP_FAULT_KOD)));
+	send_authed(h, from, to, &reply,
+	            v == NTP_SERVE_REPLY && sys.smear == 0 &&
+	                    !(h->fault.kinds & (NTP_FAULT_FALSETICKER | NTP_FAULT_KOD)),
+	            k, nak, k != NULL || nak ? len : 0);
 }
 
 /* Associations (configured or ephemeral) with this address. */
@@ -728,7 +841,7 @@ static void
 new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, const ntp_addr *to,
             const ntp_restrict_match *m)
 {
-	bool authentic = false; /* no keys yet: MAC verification comes with `keys` */
+	bool authentic = h->rx_auth == NTP_AUTH_OK;
 	ntp_peer *p = passive_allowed(h, from, m, authentic) ? free_passive_slot(h) : NULL;
 	char name[48];
 
@@ -741,6 +854,8 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	 * poll 17 cannot hold the slot for days (10 unanswered polls). */
 	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, PASSIVE_MINPOLL, PASSIVE_MAXPOLL, pkt->version,
 	              h->now.mono);
+	/* ntpd: the passive side answers with the key the active side used */
+	p->keyid = authentic ? (uint16_t)h->rx_keyid : 0;
 	ntp_system_src_reset(h, p);
 	ntp_peer_schedule(p, h->now.mono + PASSIVE_FIRST_POLL_NS);
 	host_event(h, NTP_EV_REACHABLE, host_assoc_id(h, p),
@@ -750,6 +865,56 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 }
 
 #define CONTROL_PEERS_MAX 64 /* associations listed to ntpq (ours; = NTP_CONF_MAX_SERVERS) */
+#define CONTROL_MAC_ALIGN                                                                          \
+	8 /* bytes: ntpq pads MAC'd mode 6 data to 8 (NTPsec MODE_SIX_ALIGNMENT) */
+#define CONTROL_PAD_ALIGN 4  /* bytes: where NTPsec's process_control looks for it */
+#define CONTROL_MAC_MIN   20 /* bytes: key id + the shortest digest (MD5, CMAC) */
+
+static size_t
+round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* The MAC of a mode 6 request (NTPsec process_control; ntpq's layout):
+ * after the data padded to 8 bytes, or to 4.  NONE when it has none. */
+static int
+control_auth(const ntp_host *h, const uint8_t *buf, size_t len, uint32_t *keyid)
+{
+	static const size_t align[] = {CONTROL_MAC_ALIGN, CONTROL_PAD_ALIGN};
+	ntp_control_hdr hdr;
+	char why[80];
+
+	*keyid = 0;
+	if (ntp_control_decode(buf, len, &hdr, why, sizeof why) != NTP_CONTROL_OK) {
+		return NTP_AUTH_NONE;
+	}
+	for (size_t i = 0; i < sizeof align / sizeof align[0]; i++) {
+		size_t off = round_up(NTP_CONTROL_HEADER_LEN + (size_t)hdr.count, align[i]);
+
+		if (off < len && len - off >= CONTROL_MAC_MIN &&
+		    len - off <= NTP_MAC_KEYID_LEN + NTP_MAC_DIGEST_MAX) {
+			return ntp_mac_check(h->keys, h->n_keys, buf, off, len, keyid);
+		}
+	}
+	return NTP_AUTH_NONE;
+}
+
+/* MAC one reply fragment with k after padding it to 8 bytes (NTPsec
+ * ctl_flushpkt; ntpq checks the MAC there).  False when it does not fit. */
+static bool
+sign_control(const ntp_key *k, ntp_action *a)
+{
+	size_t padded = round_up(a->u.send.len, CONTROL_MAC_ALIGN), n;
+
+	if (padded > sizeof a->u.send.buf) {
+		return false;
+	}
+	memset(a->u.send.buf + a->u.send.len, 0, padded - a->u.send.len);
+	n = ntp_mac_sign(k, a->u.send.buf, padded, sizeof a->u.send.buf);
+	a->u.send.len = n;
+	return n != 0;
+}
 
 /* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
  * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX), at most
@@ -763,6 +928,10 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	ntp_sys_info sys;
 	char reason[NTP_REASON_MAX], name[48];
 	size_t n_peers = ntp_host_peers(h, h->now.mono, peers, CONTROL_PEERS_MAX);
+	uint32_t keyid;
+	/* a request MAC'd by a trusted key gets replies MAC'd with it */
+	const ntp_key *k =
+	        control_auth(h, buf, len, &keyid) == NTP_AUTH_OK ? trusted_key(h, keyid) : NULL;
 
 	ntp_host_sys(h, &sys);
 	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now.local, &reply, reason,
@@ -787,6 +956,10 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 		}
 		memcpy(a->u.send.buf, reply.buf[i], reply.len[i]);
 		a->u.send.len = reply.len[i];
+		if (k != NULL && !sign_control(k, a)) {
+			h->out->n--;
+			return;
+		}
 		a->u.send.to = *from;
 		if (to != NULL) {
 			a->u.send.from = *to;
@@ -864,16 +1037,18 @@ static bool
 assoc_access_ok(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, uint32_t flags)
 {
 	const char *why = NULL;
-	char name[48];
+	char name[48], auth[48], text[NTP_REASON_MAX];
 
 	if (flags & NTP_RES_NOSERVE) {
 		why = "restrict noserve";
-	} else if (flags & NTP_RES_NOTRUST) {
-		/* No MAC is verified until keys exist: a packet that merely
-		 * carries MAC-shaped bytes is no more authenticated than one
-		 * without (any 20 bytes appended used to pass). */
-		why = pkt->has_mac ? "restrict notrust: MAC not verified (no keys configured)"
-		                   : "restrict notrust: packet not authenticated";
+	} else if ((flags & NTP_RES_NOTRUST) && h->rx_auth != NTP_AUTH_OK) {
+		/* Only a MAC that verifies with a trusted key counts: a packet
+		 * that merely carries MAC-shaped bytes is no more authenticated
+		 * than one without. */
+		ntp_auth_format(h->rx_auth, h->rx_keyid, auth, sizeof auth);
+		snprintf(text, sizeof text, "restrict notrust: %s%s",
+		         pkt->has_mac ? "MAC not verified: " : "packet ", auth);
+		why = text;
 	}
 	if (why == NULL) {
 		return true;
@@ -989,6 +1164,11 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 		h->local_refid = ntp_addr_refid(to);
 	}
 	rc = ntp_pkt_decode(buf, len, &pkt, &perr);
+	h->rx_auth = NTP_AUTH_NONE;
+	h->rx_keyid = 0;
+	if (rc == NTP_PKT_OK) {
+		h->rx_auth = ntp_mac_verify(h->keys, h->n_keys, buf, len, &pkt, &h->rx_keyid);
+	}
 	if (rc < 0) {
 		h->server.dropped_bad++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "malformed packet from %s: %s",

@@ -32,6 +32,7 @@
 #include "ntp_clock.h"
 #include "ntp_conf.h"
 #include "ntp_info.h"
+#include "ntp_keys.h"
 #include "ntp_pkt.h"
 #include "ntp_time.h"
 
@@ -151,6 +152,10 @@ typedef struct ntp_host_params {
 	/* The parsed `leapfile` (core/ntp_leap.h), NULL = none.  Borrowed: the
 	 * caller keeps it alive and unchanged as long as the host. */
 	const struct ntp_leap_table *leapfile;
+	/* The key file `keys` names (core/ntp_keys: the caller reads and
+	 * parses it); NULL = none.  Copied; `trustedkey` marks the usable
+	 * ones.  Every `key N` of an association must be a trusted key. */
+	const ntp_keyring *keys;
 } ntp_host_params;
 
 /* Create a host from a parsed config.  Every NTP_CONF_SERVER/PEER entry must

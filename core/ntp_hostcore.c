@@ -274,7 +274,7 @@ host_peer_event(ntp_peer *p, int code)
 	p->last_event = (uint8_t)code;
 }
 
-void
+ntp_action *
 host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const ntp_pkt *pkt,
                  bool patch_xmt)
 {
@@ -282,11 +282,11 @@ host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const nt
 	size_t len = 0;
 
 	if (a == NULL) {
-		return;
+		return NULL;
 	}
 	if (ntp_pkt_encode(pkt, a->u.send.buf, sizeof a->u.send.buf, &len) != NTP_PKT_OK) {
 		h->out->n--; /* our own packet: cannot happen unless a fault broke a field */
-		return;
+		return NULL;
 	}
 	a->u.send.to = *to;
 	if (from != NULL) {
@@ -296,6 +296,7 @@ host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const nt
 	}
 	a->u.send.len = len;
 	a->u.send.patch_xmt = patch_xmt;
+	return a;
 }
 
 void

@@ -49,7 +49,12 @@ struct ntp_host {
 	/* configuration, fixed at ntp_host_new */
 	int8_t precision; /* log2 s */
 	bool control_remote;
-	bool auth_required;  /* `enable auth` (default): ephemeral peers must authenticate */
+	bool auth_required; /* `enable auth` (default): ephemeral peers must authenticate */
+	ntp_key *keys;      /* the key file's keys, trust applied (in the host's block) */
+	size_t n_keys;
+	uint32_t controlkey; /* `controlkey`: mode 6 writes and MAC'd mode 6 replies */
+	int rx_auth;         /* enum ntp_auth of the datagram being handled (ntp_mac.h) */
+	uint32_t rx_keyid;   /* the key id it names */
 	double maxdist;      /* s, tos maxdist */
 	double phi;          /* s/s, frequency tolerance (PHI; tinker dispersion) */
 	int orphan;          /* tos orphan stratum; 16 = off */
@@ -146,9 +151,10 @@ ntp_time host_next_gate_flush(const ntp_host *h);
 void host_peer_event(ntp_peer *p, int code);
 void host_reachable(ntp_host *h, ntp_peer *p);
 
-/* A SEND action with pkt encoded; from may be NULL (any address, NTP port). */
-void host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const ntp_pkt *pkt,
-                      bool patch_xmt);
+/* A SEND action with pkt encoded; from may be NULL (any address, NTP port).
+ * Returns the action (NULL when none was added). */
+ntp_action *host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from,
+                             const ntp_pkt *pkt, bool patch_xmt);
 void host_stats_line(ntp_host *h, uint32_t file, const char *line);
 unsigned host_peer_status_word(const ntp_peer *p);
 void host_peerstats(ntp_host *h, const ntp_peer *p, const ntp_estimate *e);

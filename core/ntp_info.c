@@ -76,6 +76,9 @@ peer_reason(const ntp_host *h, const ntp_peer *p, const ntp_estimate *e, ntp_tim
 	h->algo->info(h->algo_sys, &di);
 	if (p->flags & NTP_PEER_F_DEMOBILIZED) {
 		ntp_proto_why_format(p->why, p->why_a, p->why_b, buf, size);
+	} else if (p->flash & NTP_TEST5) {
+		/* the last packet failed authentication: say so, not just "unreachable" */
+		ntp_proto_why_format(p->why, p->why_a, p->why_b, buf, size);
 	} else if (u != 0) {
 		ntp_proto_unfit_format(p, e, u, mono, &fp, buf, size);
 	} else if (p->sel == NTP_SEL_FALSETICKER && di.interval) {

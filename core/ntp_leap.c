@@ -52,32 +52,17 @@ diag(parser *ps, int severity, int col, const char *fmt, ...)
 	ntp_leap_table *t = ps->t;
 	va_list ap;
 
-	if (severity == NTP_CONF_ERROR) {
-		t->n_errors++;
-	} else {
-		t->n_warnings++;
-	}
-	if (t->n_diags >= NTP_LEAP_MAX_DIAGS) {
-		return;
-	}
 	va_start(ap, fmt);
-	ntp_conf_diag_vset(&t->diags[t->n_diags++], severity, ps->lineno, col, NULL, fmt, ap);
+	ntp_conf_diag_add(t->diags, &t->n_diags, &t->n_errors, &t->n_warnings, severity, ps->lineno,
+	                  col, NULL, fmt, ap);
 	va_end(ap);
 }
 
-/* The word printable for a message: at most QUOTE_MAX bytes, control and
- * non-ASCII bytes as '?'. */
+/* The word printable for a message (ntp_conf_quote). */
 static const char *
 quote(const word *w, char buf[QUOTE_MAX + 4])
 {
-	size_t n = w->len < QUOTE_MAX ? w->len : QUOTE_MAX;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)w->p[i];
-		buf[i] = ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-	}
-	strcpy(buf + n, w->len > QUOTE_MAX ? "..." : "");
-	return buf;
+	return ntp_conf_quote(w->p, w->len, QUOTE_MAX, buf);
 }
 
 static bool

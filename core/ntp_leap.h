@@ -32,7 +32,6 @@
 #include "ntp_conf.h"
 
 #define NTP_LEAP_MAX_ENTRIES 128 /* data lines kept (ours; the IERS list has 28 in 2025) */
-#define NTP_LEAP_MAX_DIAGS   16  /* diagnostics kept; more are counted */
 
 enum ntp_leap_hash {
 	NTP_LEAP_HASH_NONE = 0, /* no #h line */
@@ -56,7 +55,7 @@ typedef struct ntp_leap_table {
 	uint8_t hash;     /* enum ntp_leap_hash */
 	bool have_expiry; /* a #@ line was read */
 
-	ntp_conf_diag diags[NTP_LEAP_MAX_DIAGS];
+	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS]; /* ntp_conf_diag_add's list */
 	size_t n_diags;    /* kept */
 	unsigned n_errors; /* counted, including those not kept */
 	unsigned n_warnings;

@@ -7,6 +7,8 @@
  * differ, the comment at the spot says which one is followed.
  */
 #include "ntp_proto.h"
+
+#include "ntp_mac.h"
 #include "ntp_nonce.h"
 
 #include <math.h>
@@ -601,6 +603,28 @@ adopt_packet(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, ntp_rx_result *res
 	p->reach |= 1;
 }
 
+bool
+ntp_peer_auth(ntp_peer *p, int auth, uint32_t keyid, ntp_rx_result *res)
+{
+	memset(res, 0, sizeof *res);
+	if (p->keyid != 0 ? auth == NTP_AUTH_OK && keyid == p->keyid
+	                  : auth == NTP_AUTH_OK || auth == NTP_AUTH_NONE) {
+		return true;
+	}
+	if (auth == NTP_AUTH_OK) {
+		reject(res, NTP_TEST5, NTP_WHY_AUTH_KEY, keyid, p->keyid);
+	} else {
+		reject(res, NTP_TEST5, NTP_WHY_AUTH, auth, keyid);
+	}
+	p->received++;
+	p->rejected++;
+	p->flash = (uint16_t)((p->flash & ~NTP_PKT_TEST_MASK) | res->flash);
+	p->why = res->why;
+	p->why_a = res->why_a;
+	p->why_b = res->why_b;
+	return false;
+}
+
 int
 ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                  ntp_rx_result *res)
@@ -752,6 +776,18 @@ ntp_proto_why_format(int why, double a, double b, char *buf, size_t size)
 	switch (why) {
 	case NTP_WHY_ZERO_XMT:
 		snprintf(buf, size, "TEST3 invalid: zero transmit timestamp");
+		break;
+	case NTP_WHY_AUTH: {
+		char what[48];
+
+		ntp_auth_format((int)a, half32(b), what, sizeof what);
+		snprintf(buf, size, "TEST5 %s", what);
+		break;
+	}
+	case NTP_WHY_AUTH_KEY:
+		snprintf(buf, size,
+		         "TEST5 authenticated by key %u, the association requires key %u",
+		         half32(a), half32(b));
 		break;
 	case NTP_WHY_DUPLICATE:
 		snprintf(buf, size, "TEST1 duplicate: transmit timestamp already seen");

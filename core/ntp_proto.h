@@ -57,7 +57,7 @@ enum ntp_flash {
 	NTP_TEST2 = 0x0002,  /* bogus: origin does not match our request */
 	NTP_TEST3 = 0x0004,  /* invalid: zero origin/receive/transmit timestamp */
 	NTP_TEST4 = 0x0008,  /* access denied (restrict) */
-	NTP_TEST5 = 0x0010,  /* authentication (no keys yet: never set) */
+	NTP_TEST5 = 0x0010,  /* authentication: MAC missing, bad, unknown or untrusted key */
 	NTP_TEST6 = 0x0020,  /* server unsynchronised: leap 3, stratum, reftime */
 	NTP_TEST7 = 0x0040,  /* header: rootdelay/2 + rootdisp >= MAXDISPERSE */
 	NTP_TEST8 = 0x0080,  /* autokey (n/a) */
@@ -121,6 +121,8 @@ enum ntp_why {
 	NTP_WHY_KOD_OTHER,     /* a = kiss code */
 	NTP_WHY_BAD_MODE,      /* a = mode received */
 	NTP_WHY_DEMOBILIZED,   /* after DENY/RSTR */
+	NTP_WHY_AUTH,          /* TEST5: a = enum ntp_auth (ntp_mac.h), b = key id in the packet */
+	NTP_WHY_AUTH_KEY,      /* TEST5: authentic, but a = its key id, b = the key we require */
 };
 
 /* The system context an association reads (never writes). */
@@ -149,6 +151,8 @@ typedef struct ntp_peer {
 	int8_t maxpoll;      /* log2 s */
 	uint8_t unit;        /* LOCAL(u) */
 	uint8_t cfg_stratum; /* LOCAL: fudge stratum */
+	uint16_t keyid;      /* `key N`: every packet we send carries a MAC with key N and
+	                        every packet we accept must (ntp_peer_auth); 0 = none */
 
 	/* poll process (RFC 5905 §13) */
 	int8_t hpoll;      /* log2 s, host poll */
@@ -286,6 +290,16 @@ int ntp_peer_receive(ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_
 /* Sample of the LOCAL pseudo-source (ntpd refclock_local), taken by
  * ntp_peer_poll; exposed for tests. */
 void ntp_peer_local_sample(ntp_peer *p, const ntp_proto_sys *sys, ntp_now now, ntp_sample *smp);
+
+/* The authentication test (TEST5, RFC 5905 §9.2 and ntpd's AUTH(): run
+ * before every other test, so an unauthenticated packet -- a KoD or a
+ * symmetric packet included -- changes nothing): auth is what the
+ * packet's MAC says (enum ntp_auth, ntp_mac_verify) and keyid the key it
+ * names.  An association with a key accepts only packets authenticated by
+ * that key; one without accepts packets without a MAC or with a good one.
+ * On failure counts the packet as received and rejected, sets TEST5 and
+ * the reason, fills *res (NTP_RX_REJECT) and returns false. */
+bool ntp_peer_auth(ntp_peer *p, int auth, uint32_t keyid, ntp_rx_result *res);
 
 /* Build the packet this association sends when the local clock reads
  * `local` (RFC 5905 App. A.5.1 peer_xmit), remembering the expected origin

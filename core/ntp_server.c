@@ -7,6 +7,8 @@
  * then ntp_monitor() (rate limit) and finally fast_xmit().  The reply
  * fields follow RFC 5905 App. A.5.3 fast_xmit() with ntpd's stratum
  * mapping and NTPsec's kiss-o'-death (see fast_xmit and kod_rate below).
+ * The host verifies MACs and clears notrust for a request authenticated
+ * by a trusted key.
  *
  * The rate limiter is classic ntpd's (4.2.8 ntp_monitor.c).  NTPsec 1.2.2,
  * as shipped in Debian 12, replaced it: `discard` is a syntax error there
@@ -569,7 +571,7 @@ admit(ntp_server *s, const ntp_pkt *req, size_t req_len, uint32_t flags, ntp_ser
 		return refuse(&s->dropped_bad, r);
 	}
 	if (flags & NTP_RES_NOTRUST) {
-		set_reason(r, "restrict notrust: request not authenticated (no keys configured)");
+		set_reason(r, "restrict notrust: request not authenticated by a trusted key");
 		return refuse(&s->dropped_restrict, r);
 	}
 	return true;

@@ -113,6 +113,67 @@ refd_leap_load(const char *path, FILE *diag, unsigned *n_errors)
 	return t;
 }
 
+/* Does anything in the config use a key? */
+static bool
+keys_needed(const ntp_conf *c)
+{
+	if (c->n_trusted > 0 || c->controlkey != 0) {
+		return true;
+	}
+	for (size_t i = 0; i < c->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
+		if (c->servers[i].key != 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+ntp_keys_file *
+refd_keys_load(const ntp_conf *c, FILE *diag, bool *failed)
+{
+	ntp_keys_file *f;
+	size_t len = 0;
+	char *text, line[512];
+
+	*failed = false;
+	if (c->keysfile[0] == '\0') {
+		return NULL;
+	}
+	text = read_file(c->keysfile, &len, diag);
+	if (text == NULL) {
+		*failed = keys_needed(c);
+		fprintf(diag, "%s:%d: %s: key file '%s' not read%s\n", c->filename, c->keys_line,
+		        *failed ? "error" : "warning", c->keysfile,
+		        *failed ? "; not started" : "; no key is used, running without");
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (f == NULL) {
+		free(text);
+		*failed = true;
+		fprintf(diag, "%s: out of memory\n", c->keysfile);
+		return NULL;
+	}
+	ntp_keys_init(f, c->keysfile);
+	ntp_keys_parse(f, text, len);
+	free(text);
+	for (size_t i = 0; i < f->n_diags && i < NTP_CONF_MAX_DIAGS; i++) {
+		fprintf(diag, "%s\n", ntp_keys_diag_format(f, &f->diags[i], line, sizeof line));
+	}
+	if (f->n_errors + f->n_warnings > f->n_diags) {
+		fprintf(diag, "%s: %u more diagnostics not shown\n", c->keysfile,
+		        f->n_errors + f->n_warnings - (unsigned)f->n_diags);
+	}
+	if (f->n_errors != 0) {
+		fprintf(diag, "%s: %u error%s; not started\n", c->keysfile, f->n_errors,
+		        f->n_errors == 1 ? "" : "s");
+		free(f);
+		*failed = true;
+		return NULL;
+	}
+	return f;
+}
+
 static void
 drop_entry(ntp_conf *c, size_t i)
 {

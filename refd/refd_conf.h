@@ -9,10 +9,12 @@
 #ifndef REFD_CONF_H
 #define REFD_CONF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "ntp_conf.h"
+#include "ntp_keys.h"
 #include "refd_files.h"
 
 #define REFD_CONF_FILE_MAX (1 << 20) /* bytes of ntp.conf read (ours) */
@@ -28,6 +30,15 @@ ntp_conf *refd_conf_load(const char *path, FILE *diag, unsigned *n_errors);
  * diagnostic to `diag` as FILE:LINE:COL, a heap table (free() it), or NULL
  * when it cannot be read or has errors (a hash mismatch is one). */
 struct ntp_leap_table *refd_leap_load(const char *path, FILE *diag, unsigned *n_errors);
+/* Read and parse the key file `keys` names (core/ntp_keys), printing
+ * every diagnostic as FILE:LINE:COL to diag.  Returns a heap
+ * ntp_keys_file (free() it), or NULL: *failed false when the config names
+ * no key file, or names one that cannot be read while nothing uses a key
+ * (a warning: ntpd logs it and runs on, and a distribution's ntp.conf
+ * names /etc/ntp/keys whether it exists or not); *failed true when the
+ * file has errors, or cannot be read and an association, `trustedkey` or
+ * `controlkey` needs it. */
+ntp_keys_file *refd_keys_load(const ntp_conf *c, FILE *diag, bool *failed);
 
 /* Resolve host names and expand pools in place; entries that do not
  * resolve are dropped with a log line.  server_port (0: leave 123) is set

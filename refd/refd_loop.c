@@ -631,6 +631,7 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 	p.precision = (int8_t)refd_clock_measure_precision();
 	p.allow_big_first_step = d->opts->big_first_step;
 	p.control_remote = d->opts->control_remote;
+	p.keys = d->keys;
 	p.now = ntp_now_at(refd_mono_now(), refd_clock_local_at(&d->clock, refd_real_now()));
 	p.leapfile = d->leapfile;
 	d->host = ntp_host_new(d->conf, &p, err, errsize);

@@ -54,6 +54,7 @@ typedef struct refd_txq {
 typedef struct refd_daemon {
 	const refd_opts *opts;
 	ntp_conf *conf;
+	const ntp_keyring *keys; /* the `keys` file's keys (refd_keys_load); NULL: none */
 	ntp_host *host;
 	refd_clock clock;
 	refd_log log;

@@ -271,8 +271,10 @@ run_daemon(const refd_opts *o)
 {
 	ntp_conf *conf;
 	ntp_leap_table *leapfile = NULL;
+	ntp_keys_file *keys;
 	refd_daemon *d;
 	unsigned n_errors;
+	bool keys_failed;
 	char err[1024];
 	int rc, report = -1;
 
@@ -289,7 +291,14 @@ run_daemon(const refd_opts *o)
 			return 1;
 		}
 	}
+	keys = refd_keys_load(conf, stderr, &keys_failed);
+	if (keys_failed) {
+		free(leapfile);
+		free(conf);
+		return 1;
+	}
 	if ((rc = check_clock_choice(o)) != 0) {
+		free(keys);
 		free(conf);
 		free(leapfile);
 		return rc;
@@ -302,10 +311,12 @@ run_daemon(const refd_opts *o)
 	                               o->foreground, o->debug, err, sizeof err) != 0) {
 		fprintf(stderr, "refd: %s\n", d == NULL ? "out of memory" : err);
 		free(d);
+		free(keys);
 		free(conf);
 		free(leapfile);
 		return 1;
 	}
+	d->keys = keys != NULL ? &keys->ring : NULL;
 	refd_conf_resolve(conf, o->server_port, &d->log);
 	rc = 1;
 	if (refd_daemon_bind(d, err, sizeof err) != 0) {
@@ -351,6 +362,7 @@ out_pid:
 out:
 	refd_log_close(&d->log);
 	refd_daemon_free(d);
+	free(keys);
 	free(conf);
 	free(leapfile);
 	return rc;

@@ -1027,6 +1027,7 @@ start_host(sim_world *w, sim_node *n)
 	p.allow_big_first_step = t->big_first_step;
 	p.now = host_now(w, n, local_now(w, n, NULL));
 	p.leapfile = t->leapfile;
+	p.keys = t->keys != NULL ? &t->keys->ring : NULL;
 	n->host = new_host(w, n, t, &p, why, sizeof(why));
 	if (n->host == NULL) {
 		snprintf(w->warn, sizeof(w->warn),

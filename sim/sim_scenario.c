@@ -678,6 +678,8 @@ sim_scenario_free(sim_scenario *sc)
 	for (size_t i = 0; i < sc->n_nodes; i++) {
 		free(sc->nodes[i].conf);
 		free(sc->nodes[i].conf_text);
+		free(sc->nodes[i].keys);
+		free(sc->nodes[i].keys_text);
 		free(sc->nodes[i].query_at);
 		free(sc->nodes[i].leapfile);
 		free(sc->nodes[i].leapfile_text);
@@ -687,6 +689,8 @@ sim_scenario_free(sim_scenario *sc)
 	if (sc->nodes != NULL) {
 		free(sc->nodes[sc->n_nodes].conf);
 		free(sc->nodes[sc->n_nodes].conf_text);
+		free(sc->nodes[sc->n_nodes].keys);
+		free(sc->nodes[sc->n_nodes].keys_text);
 		free(sc->nodes[sc->n_nodes].query_at);
 		free(sc->nodes[sc->n_nodes].leapfile);
 		free(sc->nodes[sc->n_nodes].leapfile_text);

@@ -26,6 +26,7 @@
 #include "ntp_conf.h"
 #include "ntp_fault.h"
 #include "ntp_leap.h"
+#include "ntp_keys.h"
 #include "sim_osc.h"
 
 #define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
@@ -89,6 +90,9 @@ typedef struct sim_node_spec {
 	ntp_leap_table *leapfile; /* heap: its `leapfile:` parsed, NULL none (the conf's
 	                             `leapfile NAME` names it) */
 	char *leapfile_text;      /* owned: `leapfile:` as written; NULL none */
+	ntp_keys_file *keys;     /* heap: `keys: |`, the key file its `keys` line names, given
+	                            verbatim like conf (core/ntp_keys); NULL: none */
+	char *keys_text;         /* owned: that text as written */
 } sim_node_spec;
 
 /* A name of the scenario's dns: section (docs/scenarios.md, "DNS").  It

@@ -433,6 +433,9 @@ w_host_parts(json_w *w, const sim_node_spec *t)
 	if (t->leapfile_text != NULL) {
 		json_w_str(w, "leapfile", t->leapfile_text);
 	}
+	if (t->keys_text != NULL) { /* only when given: older outputs stay as they were */
+		json_w_str(w, "keys", t->keys_text);
+	}
 }
 
 static void

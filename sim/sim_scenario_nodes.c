@@ -541,6 +541,7 @@ static const char *const node_keys[] = {
         "address",
         "clock",
         "conf",
+        "keys",
         "drift_ppm",
         "big_first_step",
         "precision",
@@ -568,6 +569,7 @@ enum {
 	NK_ADDRESS,
 	NK_CLOCK,
 	NK_CONF,
+	NK_KEYS,
 	NK_DRIFT,
 	NK_BIGSTEP,
 	NK_PRECISION,
@@ -648,31 +650,38 @@ block_position(const loader *ld, const yaml_node_t *v, int *line, int *col)
 	}
 }
 
-static void
-conf_position(const loader *ld, const yaml_node_t *v, sim_node_spec *t)
+/* A file's text given in the scenario (`conf:`, `keys:`, `leapfile:`):
+ * where its line 1 is, so that its parser's diagnostics point into the
+ * scenario. */
+typedef struct text_at {
+	const char *node; /* the node's name */
+	const char *what; /* "ntp.conf", "key file", "leapfile" */
+	int line;         /* scenario line of the text's line 1 */
+	int col;          /* scenario columns before a text line's column 1 (its indent) */
+} text_at;
+
+static text_at
+text_position(const loader *ld, const yaml_node_t *v, const sim_node_spec *t, const char *what)
 {
-	block_position(ld, v, &t->conf_line, &t->conf_col);
+	text_at at = {t->name, what, 0, 0};
+
+	block_position(ld, v, &at.line, &at.col);
+	return at;
 }
 
-/* An error or warning at column col of ntp.conf line `line` (both from
- * 1) of node t, whose conf is at `path`: "FILE:LINE:COL: [warning: ]PATH
- * (node NAME, ntp.conf line N): msg". */
-static void conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col,
-                        bool error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
-
+/* An error or warning at column col of line `line` (both from 1) of the
+ * text at `at`, whose key is at `path`: "FILE:LINE:COL: [warning: ]PATH
+ * (node NAME, WHAT line N): msg". */
 static void
-conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col, bool error,
-            const char *fmt, ...)
+text_vreport(loader *ld, const text_at *at, const char *path, int line, int col, bool error,
+             const char *fmt, va_list ap)
 {
 	char msg[512], text[800];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, ntp.conf line %d): %s", ld->file,
-	         t->conf_line + line - 1, t->conf_col + (col > 0 ? col : 1),
-	         error ? "" : "warning: ", path, t->name, line, msg);
+	snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, %s line %d): %s", ld->file,
+	         at->line + line - 1, at->col + (col > 0 ? col : 1), error ? "" : "warning: ", path,
+	         at->node, at->what, line, msg);
 	if (error) {
 		ld_add_error(ld, text);
 	} else {
@@ -680,12 +689,62 @@ conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int 
 	}
 }
 
+static void text_report(loader *ld, const text_at *at, const char *path, int line, int col,
+                        bool error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col,
+                        bool error, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+static void
+text_report(loader *ld, const text_at *at, const char *path, int line, int col, bool error,
+            const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vreport(ld, at, path, line, col, error, fmt, ap);
+	va_end(ap);
+}
+
+/* The same at line `line` of node t's ntp.conf. */
+static void
+conf_report(loader *ld, const sim_node_spec *t, const char *path, int line, int col, bool error,
+            const char *fmt, ...)
+{
+	text_at at = {t->name, "ntp.conf", t->conf_line, t->conf_col};
+	va_list ap;
+
+	va_start(ap, fmt);
+	text_vreport(ld, &at, path, line, col, error, fmt, ap);
+	va_end(ap);
+}
+
+/* Every diagnostic a core parser gave for the text at `at` (n_errors of
+ * them errors, some perhaps not kept: counted in "N more").  Returns -1
+ * when there were errors. */
+static int
+text_diags(loader *ld, const text_at *at, const ntp_conf_diag *diags, size_t n_diags,
+           unsigned n_errors)
+{
+	unsigned kept = 0;
+
+	for (size_t i = 0; i < n_diags; i++) {
+		const ntp_conf_diag *d = &diags[i];
+		bool error = d->severity == NTP_CONF_ERROR;
+
+		text_report(ld, at, ld->path, d->line, d->col, error, "%s%s%s%s", d->msg,
+		            d->hint[0] ? " (" : "", d->hint, d->hint[0] ? ")" : "");
+		kept += error;
+	}
+	ld->n_errors += n_errors - kept;
+	return n_errors > 0 ? -1 : 0;
+}
+
 static int
 load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 {
 	const char *text = ld_scalar(ld, v, "ntp.conf text (use conf: | and indent it)");
 	char fname[SIM_NAME_MAX + 16];
-	unsigned kept = 0;
+	text_at at;
 
 	if (text == NULL) {
 		return -1;
@@ -698,18 +757,10 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 	snprintf(fname, sizeof(fname), "%s/ntp.conf", t->name);
 	ntp_conf_init(t->conf, fname);
 	ntp_conf_parse(t->conf, text, strlen(text));
-	conf_position(ld, v, t);
-	for (size_t i = 0; i < t->conf->n_diags; i++) {
-		const ntp_conf_diag *d = &t->conf->diags[i];
-		bool error = d->severity == NTP_CONF_ERROR;
-
-		conf_report(ld, t, ld->path, d->line, d->col, error, "%s%s%s%s", d->msg,
-		            d->hint[0] ? " (" : "", d->hint, d->hint[0] ? ")" : "");
-		kept += error;
-	}
-	/* Errors the conf parser counted but did not keep: in "N more". */
-	ld->n_errors += t->conf->n_errors - kept;
-	return t->conf->n_errors > 0 ? -1 : 0;
+	at = text_position(ld, v, t, "ntp.conf");
+	t->conf_line = at.line; /* later diagnostics (pools, DNS) point into it too */
+	t->conf_col = at.col;
+	return text_diags(ld, &at, t->conf->diags, t->conf->n_diags, t->conf->n_errors);
 }
 
 /* `leapfile: |` the text of the file the conf's `leapfile NAME` names (the
@@ -718,9 +769,7 @@ load_conf(loader *ld, const yaml_node_t *v, sim_node_spec *t)
 static int
 load_leapfile(loader *ld, const yaml_node_t *node, const yaml_node_t *v, sim_node_spec *t)
 {
-	int line0, col0;
-	char text[800];
-	unsigned kept = 0;
+	text_at at;
 
 	if (v == NULL) {
 		return t->conf != NULL && t->conf->leapfile[0] != '\0'
@@ -735,8 +784,9 @@ load_leapfile(loader *ld, const yaml_node_t *node, const yaml_node_t *v, sim_nod
 		return -1;
 	}
 	if (t->conf != NULL && t->conf->leapfile[0] == '\0') {
-		return ld_fail(ld, v, "node '%s' has 'leapfile:' text but its conf has no "
-		                      "'leapfile NAME' line (ntpd reads none without it)",
+		return ld_fail(ld, v,
+		               "node '%s' has 'leapfile:' text but its conf has no "
+		               "'leapfile NAME' line (ntpd reads none without it)",
 		               t->name);
 	}
 	t->leapfile = malloc(sizeof(*t->leapfile));
@@ -746,23 +796,73 @@ load_leapfile(loader *ld, const yaml_node_t *node, const yaml_node_t *v, sim_nod
 	}
 	ntp_leap_init(t->leapfile, t->conf != NULL ? t->conf->leapfile : "leapfile");
 	ntp_leap_parse(t->leapfile, s, strlen(s));
-	block_position(ld, v, &line0, &col0);
-	for (size_t i = 0; i < t->leapfile->n_diags; i++) {
-		const ntp_conf_diag *d = &t->leapfile->diags[i];
+	at = text_position(ld, v, t, "leapfile");
+	return text_diags(ld, &at, t->leapfile->diags, t->leapfile->n_diags, t->leapfile->n_errors);
+}
 
-		snprintf(text, sizeof(text), "%s:%d:%d: %s%s (node %s, leapfile line %d): %s",
-		         ld->file, line0 + d->line - 1, col0 + d->col,
-		         d->severity == NTP_CONF_ERROR ? "" : "warning: ", ld->path, t->name,
-		         d->line, d->msg);
-		if (d->severity == NTP_CONF_ERROR) {
-			ld_add_error(ld, text);
-			kept++;
-		} else {
-			ld_warn(ld->sc, "%s", text);
+/* `keys: |`: the key file the node's `keys` line names, verbatim.  Its
+ * diagnostics point into the scenario like the conf's: "FILE:LINE:COL:
+ * PATH (node NAME, key file line N): msg". */
+static int
+load_keys(loader *ld, const yaml_node_t *v, sim_node_spec *t)
+{
+	const char *text = ld_scalar(ld, v, "key file text (use keys: | and indent it)");
+	text_at at;
+
+	if (text == NULL) {
+		return -1;
+	}
+	t->keys = malloc(sizeof(*t->keys));
+	t->keys_text = strdup(text);
+	if (t->keys == NULL || t->keys_text == NULL) {
+		return ld_fatal(ld, v, "out of memory");
+	}
+	ntp_keys_init(t->keys, "ntp.keys");
+	ntp_keys_parse(t->keys, text, strlen(text));
+	at = text_position(ld, v, t, "key file");
+	return text_diags(ld, &at, t->keys->diags, t->keys->n_diags, t->keys->n_errors);
+}
+
+/* Every `key N` of the conf names a trusted key of `keys:` (ntp_host_new
+ * refuses the host otherwise: say so at load time, at the conf). */
+static void
+check_conf_keys(loader *ld, const yaml_node_t *conf, const sim_node_spec *t)
+{
+	size_t mark;
+
+	if (t->conf == NULL || t->conf->n_errors > 0) {
+		return;
+	}
+	if (t->keys != NULL && t->conf->keysfile[0] == '\0') {
+		mark = ld_path_key(ld, "conf");
+		ld_fail(ld, conf,
+		        "node '%s' has 'keys:' but its conf no 'keys FILE' line to read them",
+		        t->name);
+		ld_path_restore(ld, mark);
+		return;
+	}
+	for (size_t i = 0; i < t->conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
+		const ntp_conf_server *s = &t->conf->servers[i];
+		const char *why = NULL;
+
+		if (s->key == 0) {
+			continue;
+		}
+		if (t->keys == NULL) {
+			why = "the node has no 'keys:' (its key file text)";
+		} else if (ntp_keyring_find(&t->keys->ring, s->key) == NULL) {
+			why = "no such key in 'keys:'";
+		} else if (!ntp_conf_key_trusted(t->conf, s->key)) {
+			why = "the key is not trusted: add 'trustedkey' to the conf";
+		}
+		if (why != NULL) {
+			mark = ld_path_key(ld, "conf");
+			ld_fail(ld, conf, "node '%s', ntp.conf line %d: key %u: %s", t->name,
+			        s->line, s->key, why);
+			ld_path_restore(ld, mark);
+			return;
 		}
 	}
-	ld->n_errors += t->leapfile->n_errors - kept; /* not kept: in "N more" */
-	return t->leapfile->n_errors > 0 ? -1 : 0;
 }
 
 /* What the core would refuse at start (ntp_host_new): the conf's own
@@ -894,7 +994,7 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
 	long long ll;
-	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *leapfile = NULL;
+	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *leapfile = NULL, *keys = NULL;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a node (name, address, clock, conf, ...)") != 0) {
@@ -972,6 +1072,9 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 			break;
 		case NK_CONF:
 			conf = v;
+			break;
+		case NK_KEYS:
+			keys = v;
 			break;
 		case NK_DRIFT:
 			rc = ld_get_number(ld, v, &t->drift_ppm);
@@ -1068,9 +1171,18 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		mark = ld_path_key(ld, "leapfile");
 		load_leapfile(ld, n, leapfile, t);
 		ld_path_restore(ld, mark);
+		if (keys != NULL) {
+			mark = ld_path_key(ld, "keys");
+			load_keys(ld, keys, t);
+			ld_path_restore(ld, mark);
+		}
+		check_conf_keys(ld, conf, t);
 	} else {
 		if (disc != NULL) {
 			ld_fail(ld, disc, "a kind: query node has no clock discipline");
+		}
+		if (keys != NULL) {
+			ld_fail(ld, keys, "a kind: query node has no key file");
 		}
 		size_t mark;
 

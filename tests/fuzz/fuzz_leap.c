@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned errors = ntp_leap_parse(&t, (const char *)data, size);
 
 	check(errors == t.n_errors);
-	check(t.n_diags <= NTP_LEAP_MAX_DIAGS);
+	check(t.n_diags <= NTP_CONF_MAX_DIAGS);
 	check(t.n_diags <= (size_t)t.n_errors + t.n_warnings);
 	check(t.hash <= NTP_LEAP_HASH_BAD);
 	check((t.hash == NTP_LEAP_HASH_BAD) <= (errors > 0));

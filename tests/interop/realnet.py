@@ -467,6 +467,7 @@ class Node:
         self.real = None                       # 10.200.x.y
         self.kind = d["kind"]
         self.conf = d["conf"] or ""
+        self.keys = d.get("keys")              # `keys: |`, the key file text (or None)
         self.clock_offset = d["clock"]["offset"]
         self.clock_freq = d["clock"]["freq"]
         self.clock_extra = sorted(k for k, off in _CLOCK_OFF.items() if d["clock"][k] != off)
@@ -908,7 +909,16 @@ def refd_conf_text(lab, node, conf):
         sd = lab.path(node.name + "-stats")
         sd.mkdir(exist_ok=True)
         lines.append("statsdir %s/" % sd)
+    lines += keys_lines(lab, node)
     return "\n".join(lines) + "\n"
+
+
+def keys_lines(lab, node):
+    """The node's `keys:` text as its own key file, for refd and NTPsec
+    (the same ntp.keys(5) format; the conf's own `keys` line was dropped)."""
+    if not node.keys:
+        return []
+    return ["keys %s" % lab.write(node.name + ".keys", node.keys)]
 
 
 def ntpd_conf_lines(lab, node, conf):
@@ -936,6 +946,7 @@ def ntpd_conf_lines(lab, node, conf):
         notes.append("ntpd: 'disable ntp' added: it measures and selects, but its clock "
                      "(the machine's) is never disciplined; its leap stays 11")
     lines += ["restrict 127.0.0.1", observer_restrict()]  # Lab.ntpd adds -l and driftfile
+    lines += keys_lines(lab, node)
     if conf.statistics:
         sd = lab.path(node.name + "-stats")
         sd.mkdir(exist_ok=True)
@@ -949,6 +960,9 @@ def chrony_conf_lines(node, conf):
     if node.discipline:
         notes.append("chrony: discipline %s is ntplab's: chronyd runs its own"
                      % " ".join(node.discipline))
+    if node.keys:
+        notes.append("chrony: 'keys:' not translated (chrony's keyfile differs): chronyd "
+                     "runs without authentication")
     for kind, addr, opts, unit in conf.servers:
         if kind == "local":
             continue

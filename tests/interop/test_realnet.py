@@ -972,3 +972,17 @@ def test_metrics_stability_and_trace():
         "state,steps",
         "1.000000,0.250000000,,,,,,,16,3,0,,0",
         "3.000000,-0.000100000,,0.002000000,,,6,,2,0,1,,1"], text
+
+
+# --------------------------------------------------------------------------
+# symmetric-key authentication (issue 15): `keys:` reaches refd for real
+
+
+def test_auth_keys_refd(realnet_bins, lab):
+    rep = realnet.run_scenario(REAL / "auth.yaml", lab, sim=True)
+    note_run(lab, rep)
+    rej = check(rep, "rejected bad")
+    assert rej["pass"] and "TEST5 crypto-NAK" in rej["detail"], rej
+    assert node(rep, "cli")["system_peer"] == "192.168.105.1", node(rep, "cli")
+    assert node(rep, "bad")["system_peer"] is None, node(rep, "bad")
+    assert_agrees_with_sim(rep)

@@ -81,3 +81,15 @@ fixture_read_file(const char *path, size_t *len)
 	*len = (size_t)n;
 	return buf;
 }
+
+const ntp_action *
+fixture_find_action(const ntp_actions *a, int kind, int code)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		if (a->v[i].kind == kind &&
+		    (kind != NTP_ACT_EVENT || a->v[i].u.event.code == code)) {
+			return &a->v[i];
+		}
+	}
+	return NULL;
+}

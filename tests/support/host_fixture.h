@@ -34,5 +34,8 @@ ntp_actions *fixture_actions(void);
  * a parser read past the end), on the heap; the test fails if it cannot be
  * read or is empty.  Free it with free. */
 char *fixture_read_file(const char *path, size_t *len);
+/* The first action of this kind in a (for events: with this code), or
+ * NULL. */
+const ntp_action *fixture_find_action(const ntp_actions *a, int kind, int code);
 
 #endif

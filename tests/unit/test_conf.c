@@ -153,7 +153,7 @@ conf_expect_untouched_tuning(void)
 	cr_assert_eq(conf.port, 123);
 }
 
-/* The three CentOS 7 warnings, at the given lines. */
+/* The two CentOS 7 warnings, at the given lines, and its `keys` line. */
 static void
 conf_expect_centos_warnings(size_t first, const char *file, int inc, int keys, int mon)
 {
@@ -164,14 +164,12 @@ conf_expect_centos_warnings(size_t first, const char *file, int inc, int keys, i
 	         "(hint: ntplab reads one file; paste the included directives into it)",
 	         file, inc);
 	cr_assert_str_eq(conf_diag(first), want);
-	snprintf(want, sizeof want,
-	         "%s:%d:1: warning: 'keys' is not supported by ntplab; line ignored (hint: "
-	         "ntplab does not configure symmetric-key authentication from ntp.conf)",
-	         file, keys);
-	cr_assert_str_eq(conf_diag(first + 1), want);
+	/* `keys` is read now (the caller loads the file) */
+	cr_assert_str_eq(conf.keysfile, "/etc/ntp/keys");
+	cr_assert_eq(conf.keys_line, keys);
 	snprintf(want, sizeof want, "%s:%d:9: warning: 'disable monitor' is not supported; ignored",
 	         file, mon);
-	cr_assert_str_eq(conf_diag(first + 2), want);
+	cr_assert_str_eq(conf_diag(first + 1), want);
 }
 
 /* --------------------------------------------------------------------- */
@@ -179,8 +177,8 @@ conf_expect_centos_warnings(size_t first, const char *file, int inc, int keys, i
 Test(conf_seed, host131_lan_server_on_local_clock)
 {
 	cr_assert_eq(conf_parse_file("seed-host131.conf"), 0u);
-	cr_assert_eq(conf.n_warnings, 3u);
-	cr_assert_eq(conf.n_diags, 3u);
+	cr_assert_eq(conf.n_warnings, 2u);
+	cr_assert_eq(conf.n_diags, 2u);
 	conf_expect_centos_warnings(0, "seed-host131.conf", 39, 43, 61);
 
 	cr_assert_eq(conf.n_servers, 1u);
@@ -207,7 +205,7 @@ Test(conf_seed, host131_lan_server_on_local_clock)
 Test(conf_seed, host132_lan_client)
 {
 	cr_assert_eq(conf_parse_file("seed-host132.conf"), 0u);
-	cr_assert_eq(conf.n_warnings, 3u);
+	cr_assert_eq(conf.n_warnings, 2u);
 	conf_expect_centos_warnings(0, "seed-host132.conf", 37, 41, 59);
 
 	cr_assert_eq(conf.n_servers, 1u);
@@ -312,8 +310,8 @@ Test(conf_seed, fudge_may_come_before_its_server)
 Test(conf_defaults, centos7_default_ntp_conf)
 {
 	cr_assert_eq(conf_parse_file("centos7-default.conf"), 0u);
-	cr_assert_eq(conf.n_warnings, 3u);
-	cr_assert_eq(conf.n_diags, 3u);
+	cr_assert_eq(conf.n_warnings, 2u);
+	cr_assert_eq(conf.n_diags, 2u);
 	conf_expect_centos_warnings(0, "centos7-default.conf", 36, 40, 58);
 	cr_assert_eq(conf.n_servers, 4u);
 	for (size_t i = 0; i < 4; i++) {
@@ -1298,14 +1296,12 @@ Test(conf_misc, every_unsupported_directive_warns)
 	        "broadcastclient",
 	        "broadcastdelay",
 	        "calldelay",
-	        "controlkey",
 	        "crypto",
 	        "device",
 	        "dscp",
 	        "end",
 	        "includefile",
 	        "interface",
-	        "keys",
 	        "keysdir",
 	        "limit",
 	        "logconfig",
@@ -1321,7 +1317,6 @@ Test(conf_misc, every_unsupported_directive_warns)
 	        "pidfile",
 	        "pollskewlist",
 	        "qos",
-	        "requestkey",
 	        "reset",
 	        "revoke",
 	        "rlimit",
@@ -1329,7 +1324,6 @@ Test(conf_misc, every_unsupported_directive_warns)
 	        "setvar",
 	        "tick",
 	        "trap",
-	        "trustedkey",
 	        "ttl",
 	        "unconfig",
 	        "unpeer",
@@ -1467,15 +1461,13 @@ Test(conf_errors, multi_error_file_reports_every_error)
 	        "errors-multi.conf:7:18: warning: kod has no effect without limited (hint: add "
 	        "'limited' (rate limits come from 'discard'), or drop 'kod')",
 	        "errors-multi.conf:9:13: error: step -1 is out of range [0, 1e+09]",
-	        "errors-multi.conf:10:1: warning: 'keys' is not supported by ntplab; line ignored "
-	        "(hint: ntplab does not configure symmetric-key authentication from ntp.conf)",
 	        "errors-multi.conf:8:7: error: fudge for 127.127.1.3, which no line configures "
 	        "(hint: "
 	        "add 'server 127.127.1.3' (or 'refclock local unit 3'))",
 	};
 
 	cr_assert_eq(conf_parse_file("errors-multi.conf"), 8u);
-	cr_assert_eq(conf.n_warnings, 2u);
+	cr_assert_eq(conf.n_warnings, 1u);
 	cr_assert_eq(conf.n_diags, sizeof want / sizeof want[0]);
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		cr_assert_str_eq(conf_diag(i), want[i]);

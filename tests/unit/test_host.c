@@ -57,18 +57,6 @@ host_from(const char *text, int8_t precision, uint64_t seed, ntp_time now)
 	return host_from_g(text, precision, seed, AT(now), false);
 }
 
-static const ntp_action *
-find_action(const ntp_actions *a, int kind, int code)
-{
-	for (size_t i = 0; i < a->n; i++) {
-		if (a->v[i].kind == kind &&
-		    (kind != NTP_ACT_EVENT || a->v[i].u.event.code == code)) {
-			return &a->v[i];
-		}
-	}
-	return NULL;
-}
-
 static size_t
 count_actions(const ntp_actions *a, int kind)
 {
@@ -114,7 +102,7 @@ client_request(uint8_t *buf, uint64_t xmt, uint8_t mode)
 static ntp_pkt
 sent_reply(const ntp_actions *a)
 {
-	const ntp_action *s = find_action(a, NTP_ACT_SEND, 0);
+	const ntp_action *s = fixture_find_action(a, NTP_ACT_SEND, 0);
 	ntp_pkt r;
 
 	cr_assert_not_null(s, "no reply sent");
@@ -139,12 +127,12 @@ Test(host, reply_unsynchronised_before_sync)
 	cr_assert_eq(r.leap, NTP_LEAP_NOTSYNC);
 	cr_assert_eq(r.stratum, 0);
 	cr_assert_eq(r.org, 0x1122334455667788u);
-	cr_assert(find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt);
-	cr_assert(ntp_addr_equal(&find_action(a, NTP_ACT_SEND, 0)->u.send.to, &cli));
-	cr_assert(ntp_addr_equal(&find_action(a, NTP_ACT_SEND, 0)->u.send.from, &me));
+	cr_assert(fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt);
+	cr_assert(ntp_addr_equal(&fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.to, &cli));
+	cr_assert(ntp_addr_equal(&fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.from, &me));
 	/* the start events come with the first call */
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_RESTART));
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_NOT_SET));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_RESTART));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_NOT_SET));
 	free(a);
 	ntp_host_free(h);
 }
@@ -185,7 +173,7 @@ Test(host, restrict_noserve_and_noquery)
 
 	ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(0.5)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "noserve") != NULL, "%s", ev->u.event.reason);
 	/* mode 6 under noquery: refused with a reason */
@@ -194,7 +182,7 @@ Test(host, restrict_noserve_and_noquery)
 	buf[0] = (0 << 6) | (2 << 3) | NTP_MODE_CONTROL;
 	buf[1] = 1; /* READSTAT */
 	ntp_host_recv(h, &cli, NULL, buf, 12, AT(T0 + S(0.6)), a);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "noquery") != NULL, "%s", ev->u.event.reason);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
@@ -217,7 +205,7 @@ Test(host, mode6_answered_on_loopback_only_mode7_never)
 	buf[1] = 1;
 	buf[3] = 7; /* sequence */
 	ntp_host_recv(h, &lo, NULL, buf, 12, AT(T0 + S(0.5)), a);
-	send = find_action(a, NTP_ACT_SEND, 0);
+	send = fixture_find_action(a, NTP_ACT_SEND, 0);
 	cr_assert_not_null(send);
 	cr_assert(ntp_addr_equal(&send->u.send.to, &lo));
 	cr_assert_eq(send->u.send.buf[0] & 7, NTP_MODE_CONTROL);
@@ -229,14 +217,14 @@ Test(host, mode6_answered_on_loopback_only_mode7_never)
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &far, NULL, buf, 12, AT(T0 + S(0.6)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 
 	/* Mode 7 is never answered, not even on loopback. */
 	ntp_actions_clear(a);
 	buf[0] = (2 << 3) | NTP_MODE_PRIVATE;
 	ntp_host_recv(h, &lo, NULL, buf, 48, AT(T0 + S(0.7)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 	free(a);
 	ntp_host_free(h);
 }
@@ -253,7 +241,7 @@ Test(host, mode6_refused_by_noquery)
 	buf[1] = 1;
 	ntp_host_recv(h, &lo, NULL, buf, sizeof buf, AT(T0 + S(0.5)), a);
 	cr_assert_eq(count_actions(a, NTP_ACT_SEND), 0u);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED));
 	free(a);
 	ntp_host_free(h);
 }
@@ -275,16 +263,17 @@ Test(host, limited_kod_rate)
 
 		ntp_actions_clear(a);
 		ntp_host_recv(h, &cli, NULL, buf, len, AT(T0 + S(0.2 * i)), a);
-		if (find_action(a, NTP_ACT_SEND, 0) != NULL) {
+		if (fixture_find_action(a, NTP_ACT_SEND, 0) != NULL) {
 			ntp_pkt r = sent_reply(a);
 
 			if (r.stratum == 0 && r.refid == NTP_REFID("RATE")) {
 				kod = true;
 				cr_assert_eq(r.org, 1000 + (uint64_t)i);
-				cr_assert_not(find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt,
-				              "a KoD's xmt echoes the request: never patched");
-				cr_assert_not_null(
-				        find_action(a, NTP_ACT_EVENT, NTP_EV_RATE_EXCEEDED));
+				cr_assert_not(
+				        fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt,
+				        "a KoD's xmt echoes the request: never patched");
+				cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT,
+				                                       NTP_EV_RATE_EXCEEDED));
 			}
 		}
 	}
@@ -505,7 +494,7 @@ Test(host, bad_input_never_crashes)
 	char err[200];
 
 	ntp_host_recv(h, &cli, NULL, junk, sizeof junk, AT(T0), a);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_PKT_REJECTED));
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_PKT_REJECTED));
 	ntp_host_recv(h, NULL, NULL, junk, sizeof junk, AT(T0), a);
 	ntp_host_recv(NULL, &cli, NULL, junk, sizeof junk, AT(T0), a);
 	ntp_host_tick(NULL, AT(T0), a);
@@ -1186,7 +1175,7 @@ next_request(ntp_host *h, ntp_actions *a, ntp_time *when)
 		t = ntp_host_next(h);
 		ntp_actions_clear(a);
 		ntp_host_tick(h, AT(t), a);
-		if (find_action(a, NTP_ACT_SEND, 0) != NULL) {
+		if (fixture_find_action(a, NTP_ACT_SEND, 0) != NULL) {
 			break;
 		}
 	}
@@ -1230,11 +1219,11 @@ Test(host, kod_spoofed_then_rate)
 	len = kod_bytes(&spoof, "DENY", 6, buf);
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "KoD DENY with wrong or zero origin ignored") != NULL,
 	          "%s", ev->u.event.reason);
-	cr_assert_null(find_action(a, NTP_ACT_EVENT, NTP_EV_DEMOBILIZE));
+	cr_assert_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_DEMOBILIZE));
 	cr_assert(ntp_host_peer_counters(h, 1, &pc));
 	cr_assert_eq(pc.kod_spoofed, 1u);
 	cr_assert_not(pc.demobilized);
@@ -1242,7 +1231,7 @@ Test(host, kod_spoofed_then_rate)
 	len = kod_bytes(&q, "RATE", 10, buf);
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.003)), a);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_KOD);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "KoD RATE: minpoll raised to 10") != NULL, "%s",
 	          ev->u.event.reason);
@@ -1319,12 +1308,12 @@ Test(host, client_ports_random_per_association)
 
 	/* `clientport 123` */
 	t = ntp_host_next(fixed);
-	for (int i = 0; i < 4 && find_action(a, NTP_ACT_SEND, 0) == NULL; i++) {
+	for (int i = 0; i < 4 && fixture_find_action(a, NTP_ACT_SEND, 0) == NULL; i++) {
 		ntp_actions_clear(a);
 		ntp_host_tick(fixed, AT(ntp_host_next(fixed)), a);
 	}
-	cr_assert_not_null(find_action(a, NTP_ACT_SEND, 0));
-	cr_assert_eq(find_action(a, NTP_ACT_SEND, 0)->u.send.from.port, 123);
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_SEND, 0));
+	cr_assert_eq(fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.from.port, 123);
 	ntp_host_free(h);
 	ntp_host_free(fixed);
 	free(a);
@@ -1359,7 +1348,7 @@ Test(host, notrust_refuses_an_unverified_mac)
 	len += 20;
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "MAC not verified") != NULL, "%s", ev->u.event.reason);
 	cr_assert(ntp_host_peer_counters(h, 1, &pc));
@@ -1429,8 +1418,8 @@ Test(host, kod_deny_demobilises)
 
 	ntp_actions_clear(a);
 	ntp_host_recv(h, &srv, NULL, buf, len, AT(t + S(0.002)), a);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_KOD));
-	ev = find_action(a, NTP_ACT_EVENT, NTP_EV_DEMOBILIZE);
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_KOD));
+	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_DEMOBILIZE);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "DENY") != NULL, "%s", ev->u.event.reason);
 	cr_assert_eq(ntp_host_next(h), INT64_MAX, "no more polls");
@@ -1710,7 +1699,7 @@ Test(host, fault_applied_to_replies)
 	cr_assert_float_eq(ntp_dur_to_s(ntp_ts_sub(bad.xmt, good.xmt)), -0.25, 1e-9);
 	cr_assert_float_eq(ntp_dur_to_s(ntp_ts_sub(bad.rec, good.rec)), -0.25, 1e-9);
 	cr_assert_eq(bad.leap, NTP_LEAP_ADD);
-	cr_assert_not(find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt,
+	cr_assert_not(fixture_find_action(a, NTP_ACT_SEND, 0)->u.send.patch_xmt,
 	              "patching would undo the false transmit time");
 	f.kinds = NTP_FAULT_SILENT;
 	ntp_host_set_fault(h, &f);
@@ -1897,8 +1886,8 @@ Test(host, drift_frequency_applied_at_start)
 	p.drift_ppm = -12.0;
 	h = fixture_host("server 192.168.163.131\n", &p);
 	ntp_host_tick(h, AT(T0), a);
-	cr_assert_not_null(find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
-	adj = find_action(a, NTP_ACT_ADJUST, 0);
+	cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_FREQ_SET));
+	adj = fixture_find_action(a, NTP_ACT_ADJUST, 0);
 	cr_assert_not_null(adj, "no ADJUST with the drift frequency on the first call");
 	/* ntpd-kernel: start_kern_loop() and set_freq() in one ntp_adjtime() */
 	cr_assert_eq(adj->u.adjust.what, NTP_CLOCK_KERNEL);
@@ -1908,7 +1897,8 @@ Test(host, drift_frequency_applied_at_start)
 	cr_assert_eq(adj->u.adjust.kernel.status, NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC);
 	ntp_actions_clear(a);
 	ntp_host_tick(h, AT(T0 + S(1)), a);
-	cr_assert_null(find_action(a, NTP_ACT_ADJUST, 0), "drift frequency applied only once");
+	cr_assert_null(fixture_find_action(a, NTP_ACT_ADJUST, 0),
+	               "drift frequency applied only once");
 	free(a);
 	ntp_host_free(h);
 }
