@@ -672,6 +672,10 @@ text_position(const loader *ld, const yaml_node_t *v, const sim_node_spec *t, co
 /* An error or warning at column col of line `line` (both from 1) of the
  * text at `at`, whose key is at `path`: "FILE:LINE:COL: [warning: ]PATH
  * (node NAME, WHAT line N): msg". */
+static void text_vreport(loader *ld, const text_at *at, const char *path, int line, int col,
+                         bool error, const char *fmt, va_list ap)
+        __attribute__((format(printf, 7, 0)));
+
 static void
 text_vreport(loader *ld, const text_at *at, const char *path, int line, int col, bool error,
              const char *fmt, va_list ap)
