@@ -63,7 +63,7 @@ check-interop: build
 	@./scripts/check.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(FUZZ_SECONDS) interop
 
 format:
-	clang-format -i core/*.[ch] netem/*.[ch] ntpnetem/*.c sim/*.[ch] refd/*.[ch] tests/refd/*.c tests/unit/*.c tests/support/*.[ch] tests/fuzz/*.c 2>/dev/null || true
+	./scripts/format.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

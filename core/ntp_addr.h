@@ -18,7 +18,7 @@ enum { NTP_AF_NONE = 0, NTP_AF_INET = 4, NTP_AF_INET6 = 6 };
 typedef struct ntp_addr {
 	uint8_t family; /* NTP_AF_* */
 	uint8_t a[16];
-	uint16_t port;  /* host order; 0 = unspecified */
+	uint16_t port; /* host order; 0 = unspecified */
 } ntp_addr;
 
 /* Parse a numeric IPv4 or IPv6 address (no port, no brackets).  Returns

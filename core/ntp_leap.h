@@ -56,8 +56,8 @@ typedef struct ntp_leap_table {
 	bool have_expiry; /* a #@ line was read */
 
 	ntp_conf_diag diags[NTP_CONF_MAX_DIAGS]; /* ntp_conf_diag_add's list */
-	size_t n_diags;    /* kept */
-	unsigned n_errors; /* counted, including those not kept */
+	size_t n_diags;                          /* kept */
+	unsigned n_errors;                       /* counted, including those not kept */
 	unsigned n_warnings;
 } ntp_leap_table;
 

@@ -50,9 +50,9 @@ void ntp_leapsys_update(ntp_host *h);
  * goes linearly from 0 to -1 s (insert; +1 s delete), as NTPsec's
  * leap_smear.doffset = -(leap_smear_time * tai_diff / interval), and is 0
  * from the instant the host's own clock jumps (midnight for an insert,
- * 23:59:59 for a delete): the time served runs on without a jump.  Measured on the monotonic clock, so the
- * repeated 23:59:59 is not smeared twice (NTPsec's "TODO see if we're
- * inside an inserted leap second").  A smearing host serves LI 00. */
+ * 23:59:59 for a delete): the time served runs on without a jump.  Measured on the monotonic clock,
+ * so the repeated 23:59:59 is not smeared twice (NTPsec's "TODO see if we're inside an inserted
+ * leap second").  A smearing host serves LI 00. */
 ntp_time ntp_leapsys_smear(const ntp_host *h);
 
 /* Monotonic time at which ntp_leapsys_update has something to do next

@@ -27,13 +27,13 @@
 
 #include "ntp_time.h"
 
-#define NTP_PKT_HEADER_LEN 48   /* bytes, RFC 5905 Fig. 8 */
-#define NTP_VERSION_CUR 4       /* RFC 5905 §7.3 VERSION */
-#define NTP_PKT_MAX_EXT 8       /* extension fields kept per packet (ours) */
-#define NTP_PKT_EXT_MIN_LEN 16  /* bytes, RFC 5905 §7.5 as updated by RFC 7822 */
-#define NTP_PKT_EXT_LAST_MIN 28 /* bytes, last field when no MAC, RFC 7822 §3 */
-#define NTP_PKT_MAX_DIGEST 20   /* bytes, SHA-1 digest */
-#define NTP_PKT_MAX_LEN 1024    /* bytes accepted/produced (ours; ntpd's is 1024 too) */
+#define NTP_PKT_HEADER_LEN   48   /* bytes, RFC 5905 Fig. 8 */
+#define NTP_VERSION_CUR      4    /* RFC 5905 §7.3 VERSION */
+#define NTP_PKT_MAX_EXT      8    /* extension fields kept per packet (ours) */
+#define NTP_PKT_EXT_MIN_LEN  16   /* bytes, RFC 5905 §7.5 as updated by RFC 7822 */
+#define NTP_PKT_EXT_LAST_MIN 28   /* bytes, last field when no MAC, RFC 7822 §3 */
+#define NTP_PKT_MAX_DIGEST   20   /* bytes, SHA-1 digest */
+#define NTP_PKT_MAX_LEN      1024 /* bytes accepted/produced (ours; ntpd's is 1024 too) */
 
 enum ntp_leap {
 	NTP_LEAP_NONE = 0,    /* no warning */
@@ -59,14 +59,14 @@ enum ntp_pkt_result {
 	NTP_PKT_OK = 0,
 	NTP_PKT_IS_CONTROL = 1,
 	NTP_PKT_IS_PRIVATE = 2,
-	NTP_PKT_E_SHORT = -1,       /* shorter than the 48-byte header */
-	NTP_PKT_E_VERSION = -2,     /* version 0 or > 4 */
-	NTP_PKT_E_EXT_LEN = -3,     /* extension field length bad or past the end */
-	NTP_PKT_E_EXT_COUNT = -4,   /* more than NTP_PKT_MAX_EXT fields */
-	NTP_PKT_E_TRAILER = -5,     /* bytes after the header that are neither ext nor MAC */
-	NTP_PKT_E_TOO_LONG = -6,    /* longer than NTP_PKT_MAX_LEN */
-	NTP_PKT_E_BUFFER = -7,      /* encode: output buffer too small */
-	NTP_PKT_E_INVALID = -8,     /* encode: a field out of range */
+	NTP_PKT_E_SHORT = -1,     /* shorter than the 48-byte header */
+	NTP_PKT_E_VERSION = -2,   /* version 0 or > 4 */
+	NTP_PKT_E_EXT_LEN = -3,   /* extension field length bad or past the end */
+	NTP_PKT_E_EXT_COUNT = -4, /* more than NTP_PKT_MAX_EXT fields */
+	NTP_PKT_E_TRAILER = -5,   /* bytes after the header that are neither ext nor MAC */
+	NTP_PKT_E_TOO_LONG = -6,  /* longer than NTP_PKT_MAX_LEN */
+	NTP_PKT_E_BUFFER = -7,    /* encode: output buffer too small */
+	NTP_PKT_E_INVALID = -8,   /* encode: a field out of range */
 };
 
 /* Why a decode failed: code, byte offset of the problem, and a sentence
@@ -82,25 +82,25 @@ typedef struct ntp_pkt_err {
  * a zero-filled body). */
 typedef struct ntp_pkt_ext {
 	uint16_t type;
-	uint16_t length;        /* whole field incl. 4-byte header and padding */
-	const uint8_t *value;   /* length - 4 bytes */
+	uint16_t length;      /* whole field incl. 4-byte header and padding */
+	const uint8_t *value; /* length - 4 bytes */
 } ntp_pkt_ext;
 
 /* A decoded NTP packet in host byte order (RFC 5905 Fig. 8). */
 typedef struct ntp_pkt {
-	uint8_t leap;      /* enum ntp_leap, 2 bits */
-	uint8_t version;   /* 1..4 */
-	uint8_t mode;      /* enum ntp_mode */
-	uint8_t stratum;   /* 0 = unspecified/KoD, 1 = primary, 2..15, 16 = unsynchronised */
-	int8_t poll;       /* log2 s */
-	int8_t precision;  /* log2 s */
+	uint8_t leap;        /* enum ntp_leap, 2 bits */
+	uint8_t version;     /* 1..4 */
+	uint8_t mode;        /* enum ntp_mode */
+	uint8_t stratum;     /* 0 = unspecified/KoD, 1 = primary, 2..15, 16 = unsynchronised */
+	int8_t poll;         /* log2 s */
+	int8_t precision;    /* log2 s */
 	ntp_short rootdelay; /* 16.16 s */
 	ntp_short rootdisp;  /* 16.16 s */
-	uint32_t refid;    /* as on the wire, host order of the 4 bytes read big-endian */
+	uint32_t refid;      /* as on the wire, host order of the 4 bytes read big-endian */
 	ntp_ts64 reftime;
-	ntp_ts64 org;      /* T1 as echoed by the server */
-	ntp_ts64 rec;      /* T2 */
-	ntp_ts64 xmt;      /* T3 */
+	ntp_ts64 org; /* T1 as echoed by the server */
+	ntp_ts64 rec; /* T2 */
+	ntp_ts64 xmt; /* T3 */
 	uint8_t n_ext;
 	ntp_pkt_ext ext[NTP_PKT_MAX_EXT];
 	bool has_mac;
@@ -127,8 +127,8 @@ int ntp_pkt_encode(const ntp_pkt *p, uint8_t *buf, size_t cap, size_t *len);
 bool ntp_pkt_is_kod(const ntp_pkt *p);
 
 /* The refid as a 4-byte code, e.g. NTP_REFID("RATE"). */
-#define NTP_REFID(s) \
-	(((uint32_t)(uint8_t)(s)[0] << 24) | ((uint32_t)(uint8_t)(s)[1] << 16) | \
+#define NTP_REFID(s)                                                                               \
+	(((uint32_t)(uint8_t)(s)[0] << 24) | ((uint32_t)(uint8_t)(s)[1] << 16) |                   \
 	 ((uint32_t)(uint8_t)(s)[2] << 8) | (uint32_t)(uint8_t)(s)[3])
 
 /* Format a refid the way ntpq shows it (NTPsec refid_str): for stratum 0/1

@@ -56,7 +56,7 @@ typedef struct ntp_server_sys {
 	ntp_short rootdisp;  /* 16.16 s */
 	uint32_t refid;      /* "INIT"/"STEP" when unsynchronised */
 	ntp_ts64 reftime;
-	ntp_time smear;      /* ns added to the time served (leap smear, ntp_leapsys.h); 0 none */
+	ntp_time smear; /* ns added to the time served (leap smear, ntp_leapsys.h); 0 none */
 } ntp_server_sys;
 
 /* One source in the rate-limit table (ntpd's mon_entry). */

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
-#define NS_PER_S         1e9    /* ns/s */
+#define NS_PER_S         1e9              /* ns/s */
 #define MAX_TIME_S       NETEM_TIME_MAX_S /* s, clamp for any delay or window time */
-#define MAX_RATE         1e15   /* bit/s, clamp for a rate */
-#define NETEM_DIST_SCALE 8192.0 /* table units per sigma, linux/pkt_sched.h */
+#define MAX_RATE         1e15             /* bit/s, clamp for a rate */
+#define NETEM_DIST_SCALE 8192.0           /* table units per sigma, linux/pkt_sched.h */
 #define TABLE_MIN        (-32768.0 / NETEM_DIST_SCALE) /* s16 table entries clip at -4 sigma */
 #define TABLE_MAX        (32767.0 / NETEM_DIST_SCALE)  /* ... and just under +4 sigma */
 #define PARETO_ALPHA     3.0                           /* shape, iproute2 netem/pareto.c */

@@ -6,8 +6,8 @@
 #define _GNU_SOURCE /* SOCK_NONBLOCK, SOCK_CLOEXEC */
 
 #include "refd_ctl.h"
-#include "refd_num.h"
 #include "ntp_units.h"
+#include "refd_num.h"
 
 #include <ctype.h>
 #include <errno.h>

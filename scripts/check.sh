@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test tiers of `make check`, in order; stops at the first tier that fails.
-#   unit     unit tests (Criterion), release build
+#   unit     every C file as clang-format wants it, then unit tests (Criterion),
+#            release build
 #   ctest    scenario runs and the other CTest tests, release build
 #   asan     unit tests again under ASan + UBSan
 #   fuzz     libFuzzer targets, each for a bounded time on a copy of its seed corpus
@@ -21,6 +22,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 tier() { printf '\n==== %s ====\n' "$*"; }
 
 tier_unit() {
+	tier "format (clang-format --dry-run -Werror)"
+	"$root/scripts/format.sh" --check
 	tier "unit tests (release)"
 	"$BUILD/tests/unit_tests" -j2
 }

@@ -248,8 +248,7 @@ sim_check_peers(const sim_check_spec *c, sim_check_acc *a, double t, const ntp_p
 }
 
 void
-sim_check_packet(const sim_check_spec *c, sim_check_acc *a, double t, int dir,
-                 const ntp_addr *peer)
+sim_check_packet(const sim_check_spec *c, sim_check_acc *a, double t, int dir, const ntp_addr *peer)
 {
 	if (c->kind != SIM_CHECK_INTERVAL || dir != c->dir) {
 		return;
@@ -293,8 +292,7 @@ typedef struct judge_ctx {
 } judge_ctx;
 
 /* Append to a verdict sentence. */
-static void
-add(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void add(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static void
 add(char *out, size_t size, const char *fmt, ...)
@@ -329,8 +327,7 @@ format_measure(const sim_check_spec *c, double v, char *buf, size_t size)
 }
 
 static bool
-judge_synced(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t size,
-             double *value)
+judge_synced(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t size, double *value)
 {
 	char x[32], y[32];
 	bool synced_by = a->t_good >= 0.0 && a->t_good <= c->within;
@@ -346,15 +343,15 @@ judge_synced(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t 
 			return false;
 		}
 		if (c->not_within) {
-			snprintf(out, size, "synced only from %.3f s on, later than %g s", a->t_good,
-			         c->within);
+			snprintf(out, size, "synced only from %.3f s on, later than %g s",
+			         a->t_good, c->within);
 			return true;
 		}
 		if (synced_by) {
 			snprintf(out, size, "synced from %.3f s on", a->t_good);
 		} else {
-			snprintf(out, size, "synced only from %.3f s on, %.3f s too late", a->t_good,
-			         a->t_good - c->within);
+			snprintf(out, size, "synced only from %.3f s on, %.3f s too late",
+			         a->t_good, a->t_good - c->within);
 		}
 		return synced_by;
 	}
@@ -463,7 +460,8 @@ judge_first_last(const sim_check_spec *c, const sim_check_acc *a, const judge_ct
 			return false;
 		}
 		snprintf(ref_name, sizeof(ref_name), "%s%s first %s (%.3f s)",
-		         other ? x->other_name : "its", other ? "'s" : "", c->since_match.what, ref);
+		         other ? x->other_name : "its", other ? "'s" : "", c->since_match.what,
+		         ref);
 	}
 	if (a->count == 0) {
 		add(out, size, "; no matching line to time");
@@ -529,7 +527,8 @@ judge_interval(const sim_check_spec *c, const sim_check_acc *a, char *out, size_
 		bool low = a->extreme < c->ivl_min_lo;
 
 		add(out, size, "; shortest %s by %s", low ? "too short" : "too long",
-		    ntp_format_seconds(low ? c->ivl_min_lo - a->extreme : a->extreme - c->ivl_min_hi,
+		    ntp_format_seconds(low ? c->ivl_min_lo - a->extreme
+		                           : a->extreme - c->ivl_min_hi,
 		                       d, sizeof(d)));
 		pass = false;
 	}
@@ -545,8 +544,7 @@ judge_interval(const sim_check_spec *c, const sim_check_acc *a, char *out, size_
 }
 
 static bool
-judge_bound(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t size,
-            double *value)
+judge_bound(const sim_check_spec *c, const sim_check_acc *a, char *out, size_t size, double *value)
 {
 	double frac = a->span > 0.0 ? a->sum / a->span : NAN;
 	bool pass;
@@ -652,8 +650,7 @@ worse(const sim_check_spec *c, double value, double worst)
 	if (isnan(worst)) {
 		return true;
 	}
-	if (c->kind == SIM_CHECK_BOUND || c->kind == SIM_CHECK_INTERVAL ||
-	    c->cmp == SIM_CMP_MORE) {
+	if (c->kind == SIM_CHECK_BOUND || c->kind == SIM_CHECK_INTERVAL || c->cmp == SIM_CMP_MORE) {
 		return value < worst;
 	}
 	return value > worst;

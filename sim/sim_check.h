@@ -36,14 +36,14 @@ typedef struct sim_sample {
  * beginning and the end): what SELECTED and STATE checks judge.  The peer
  * table is borrowed for the call only. */
 typedef struct sim_state {
-	double t;         /* s since the start of the run */
-	bool running;     /* the daemon runs */
-	bool has_peer;    /* it has a system peer */
-	uint8_t stratum;  /* system variables */
+	double t;        /* s since the start of the run */
+	bool running;    /* the daemon runs */
+	bool has_peer;   /* it has a system peer */
+	uint8_t stratum; /* system variables */
 	uint8_t leap;
-	int8_t poll;      /* log2 s */
-	char refid[16];   /* as its clients' ntpq shows it */
-	double offset;    /* s, true offset */
+	int8_t poll;       /* log2 s */
+	char refid[16];    /* as its clients' ntpq shows it */
+	double offset;     /* s, true offset */
 	double est_offset; /* s, the host's estimate (local - server) */
 	const ntp_peer_info *peers;
 	size_t n_peers;
@@ -84,7 +84,7 @@ typedef struct sim_check_acc {
 	long long count;   /* samples in window, steps, events, packets, observations */
 	char note[96];     /* what was seen: a reason, a query result */
 	/* windows of states (SELECTED, STATE, SYNCED never) */
-	bool have_before, before_ok;   /* the state in effect at `from` and its verdict */
+	bool have_before, before_ok;      /* the state in effect at `from` and its verdict */
 	sim_state_view before, first_bad; /* ... and the first state against the check */
 } sim_check_acc;
 

@@ -15,7 +15,7 @@
 
 /* In enum sim_state_field order; the loader reads the same names. */
 const char *const sim_state_field_names[] = {
-        "stratum", "leap", "poll",  "refid", "running", "est_error", "reach",
+        "stratum", "leap",  "poll", "refid",  "running", "est_error", "reach",
         "type",    "tally", "when", "reason", "present", NULL,
 };
 
@@ -241,7 +241,8 @@ describe_cond(const sim_state_cond *k, const sim_state_view *v, bool holds, char
 		if (holds) {
 			snprintf(out, size, "%s '%c'", name, seen ? seen : ' ');
 		} else {
-			snprintf(out, size, "%s '%c' (want '%c')", name, seen ? seen : ' ', k->text[0]);
+			snprintf(out, size, "%s '%c' (want '%c')", name, seen ? seen : ' ',
+			         k->text[0]);
 		}
 		return;
 	}
@@ -325,7 +326,8 @@ sim_check_window_judge(const sim_check_spec *c, const sim_check_acc *a, char *ou
 	}
 	if (c->when == SIM_WHEN_AT) {
 		if (!a->have_before) {
-			snprintf(out, size, "no state seen by %s", sim_check_format_time(c->from, at, sizeof(at)));
+			snprintf(out, size, "no state seen by %s",
+			         sim_check_format_time(c->from, at, sizeof(at)));
 			return false;
 		}
 		describe_state(c, &a->before, what, sizeof(what));

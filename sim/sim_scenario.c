@@ -196,7 +196,7 @@ load_real(loader *ld, const yaml_node_t *n)
 static const char *const top_keys[] = {
         "name",       "description", "seed",    "start", "duration", "sample_interval",
         "sync_bound", "settle",      "network", "nodes", "firewall", "events",
-        "checks",     "real",        "dns",     "leaps",    NULL,
+        "checks",     "real",        "dns",     "leaps", NULL,
 };
 
 enum {
@@ -297,8 +297,7 @@ static const struct {
 	int (*load)(loader *ld, const yaml_node_t *n);
 } SECTIONS[] = {
         {TK_NETWORK, ld_load_network}, {TK_FIREWALL, ld_load_firewall}, {TK_EVENTS, ld_load_events},
-        {TK_REAL, load_real},          {TK_CHECKS, ld_load_checks},
-        {TK_LEAPS, load_leaps},
+        {TK_REAL, load_real},          {TK_CHECKS, ld_load_checks},     {TK_LEAPS, load_leaps},
 };
 
 /* The top level's plain values: name, description, seed, start,

@@ -25,8 +25,8 @@
 #include "ntp_addr.h"
 #include "ntp_conf.h"
 #include "ntp_fault.h"
-#include "ntp_leap.h"
 #include "ntp_keys.h"
+#include "ntp_leap.h"
 #include "sim_osc.h"
 
 #define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
@@ -70,10 +70,11 @@ typedef struct sim_node_spec {
 	uint32_t first; /* global index of the first replica */
 	ntp_addr addr;  /* the first replica's address */
 	sim_osc_params clock;
-	ntp_conf *conf; /* heap, shared by the replicas; NULL for queries */
-	char *conf_text; /* owned: the conf text as written (names not resolved); NULL for queries */
-	int conf_line;  /* scenario line of the conf text's line 1 */
-	int conf_col;   /* scenario columns before a conf line's column 1 (its indent) */
+	ntp_conf *conf;  /* heap, shared by the replicas; NULL for queries */
+	char *conf_text; /* owned: the conf text as written (names not resolved); NULL for queries
+	                  */
+	int conf_line;   /* scenario line of the conf text's line 1 */
+	int conf_col;    /* scenario columns before a conf line's column 1 (its indent) */
 	bool have_drift;
 	double drift_ppm;     /* ppm, the drift file's value */
 	bool big_first_step;  /* ntpd -g */
@@ -84,15 +85,15 @@ typedef struct sim_node_spec {
 	sim_query_spec query; /* kind query */
 	double *query_at;     /* s, kind query: when the queries run (owned) */
 	size_t n_query_at;
-	char impl[SIM_IMPL_MAX]; /* real world only (realnet.py): which daemon runs the node;
-	                            "" = refd; ntpsim always runs the ntplab core */
-	bool uses_dns;           /* its conf names a dns: entry, resolved at each daemon start */
+	char impl[SIM_IMPL_MAX];  /* real world only (realnet.py): which daemon runs the node;
+	                             "" = refd; ntpsim always runs the ntplab core */
+	bool uses_dns;            /* its conf names a dns: entry, resolved at each daemon start */
 	ntp_leap_table *leapfile; /* heap: its `leapfile:` parsed, NULL none (the conf's
 	                             `leapfile NAME` names it) */
 	char *leapfile_text;      /* owned: `leapfile:` as written; NULL none */
-	ntp_keys_file *keys;     /* heap: `keys: |`, the key file its `keys` line names, given
-	                            verbatim like conf (core/ntp_keys); NULL: none */
-	char *keys_text;         /* owned: that text as written */
+	ntp_keys_file *keys;      /* heap: `keys: |`, the key file its `keys` line names, given
+	                             verbatim like conf (core/ntp_keys); NULL: none */
+	char *keys_text;          /* owned: that text as written */
 } sim_node_spec;
 
 /* A name of the scenario's dns: section (docs/scenarios.md, "DNS").  It
@@ -199,7 +200,7 @@ enum sim_state_field {
 typedef struct sim_state_cond {
 	int field; /* enum sim_state_field */
 	double lo, hi;
-	char text[64];           /* REFID (equal), REASON (contains); TYPE, TALLY: one char */
+	char text[64]; /* REFID (equal), REASON (contains); TYPE, TALLY: one char */
 } sim_state_cond;
 
 /* The events.log line a `since` names: its first one is the reference. */
@@ -236,18 +237,18 @@ typedef struct sim_check_spec {
 	/* EVENT, LOG: time of the first / last matching line, relative to `since` */
 	bool have_first, have_last;
 	double first_lo, first_hi, last_lo, last_hi;
-	double since;             /* s, constant reference time (default 0) */
-	bool since_line;          /* the reference is the first line matching since_match */
+	double since;    /* s, constant reference time (default 0) */
+	bool since_line; /* the reference is the first line matching since_match */
 	sim_log_match since_match;
-	sim_range other;          /* count 1: the node `since` or the comparison names */
-	int cmp;                  /* enum sim_check_cmp: the measure against `other`'s */
-	double factor;            /* ... times this */
+	sim_range other; /* count 1: the node `since` or the comparison names */
+	int cmp;         /* enum sim_check_cmp: the measure against `other`'s */
+	double factor;   /* ... times this */
 	/* STATE */
 	sim_state_cond conds[SIM_STATE_CONDS_MAX];
 	size_t n_conds;
 	/* INTERVAL: shortest and mean interval, s (lo <= v <= hi) */
 	double ivl_min_lo, ivl_min_hi, ivl_mean_lo, ivl_mean_hi;
-	char label[200];          /* how the report names the check */
+	char label[200]; /* how the report names the check */
 } sim_check_spec;
 
 typedef struct sim_scenario {
@@ -302,8 +303,8 @@ int sim_scenario_load_buffer(sim_scenario *sc, const char *file, const char *buf
                              char *err, size_t errsize);
 /* The same with overrides applied to the parsed YAML before it is read:
  * a bad value gives the loader's own error, prefixed "--set PATH=V: ". */
-int sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_override *ov,
-                               size_t n, char *err, size_t errsize);
+int sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_override *ov, size_t n,
+                               char *err, size_t errsize);
 int sim_scenario_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
                                  const sim_override *ov, size_t n, char *err, size_t errsize);
 void sim_scenario_free(sim_scenario *sc);

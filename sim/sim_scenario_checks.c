@@ -18,8 +18,8 @@
 /* checks                                                              */
 
 static const char *const check_names[] = {
-        "synced",  "offset", "rms",   "steps", "rejected", "selected", "event",    "packets",
-        "freq",    "query",  "bound", "state", "log",      "interval", "leap",     NULL,
+        "synced", "offset", "rms",   "steps", "rejected", "selected", "event", "packets",
+        "freq",   "query",  "bound", "state", "log",      "interval", "leap",  NULL,
 };
 
 const char *
@@ -35,8 +35,8 @@ static const int check_kinds[] = {
         SIM_CHECK_SYNCED,   SIM_CHECK_OFFSET,   SIM_CHECK_RMS,   SIM_CHECK_STEPS,
         SIM_CHECK_REJECTED, SIM_CHECK_SELECTED, SIM_CHECK_EVENT, SIM_CHECK_PACKETS,
         SIM_CHECK_FREQ,     SIM_CHECK_QUERY,    SIM_CHECK_BOUND, SIM_CHECK_STATE,
-        SIM_CHECK_LOG,      SIM_CHECK_INTERVAL,
-        SIM_CHECK_EVENT, /* leap: an event check on the leap events (load_leap_expect) */
+        SIM_CHECK_LOG,      SIM_CHECK_INTERVAL, SIM_CHECK_EVENT, /* leap: an event check on the leap
+                                                                    events (load_leap_expect) */
 };
 
 static const char *const *
@@ -52,24 +52,23 @@ check_keys_for(int kind)
 	                                    "more_than", "less_than", NULL};
 	static const char *const rejected[] = {"source", "reason", NULL};
 	static const char *const selected[] = {"source", "at", "from", "to", "never", NULL};
-	static const char *const event[] = {"name",  "reason", "count", "min",       "max",
-	                                    "first", "last",   "since", "more_than", "less_than",
-	                                    NULL};
-	static const char *const log[] = {"what",  "text", "count", "min",       "max",
-	                                  "first", "last", "since", "more_than", "less_than",
-	                                  NULL};
+	static const char *const event[] = {"name",      "reason",    "count", "min",
+	                                    "max",       "first",     "last",  "since",
+	                                    "more_than", "less_than", NULL};
+	static const char *const log[] = {"what", "text",  "count",     "min",       "max", "first",
+	                                  "last", "since", "more_than", "less_than", NULL};
 	static const char *const packets[] = {"dir",       "count",     "min", "max",
 	                                      "more_than", "less_than", NULL};
 	static const char *const query[] = {"result", NULL};
 	static const char *const bound[] = {"min_fraction", NULL};
-	static const char *const state[] = {
-	        "source",  "at",        "from",  "to",   "never", "stratum", "leap",
-	        "poll",    "refid",     "running", "est_error", "reach", "type", "tally",
-	        "when",    "reason",    "present", NULL};
+	static const char *const state[] = {"source",    "at",      "from", "to",    "never",
+	                                    "stratum",   "leap",    "poll", "refid", "running",
+	                                    "est_error", "reach",   "type", "tally", "when",
+	                                    "reason",    "present", NULL};
 	static const char *const interval[] = {"dir", "peer", "min", "mean", NULL};
 	static const char *const *const by_kind[] = {
-	        NULL,  synced,  offset, rms,   steps, rejected, selected, event,
-	        packets, freq,  query,  bound, state, log,      interval,
+	        NULL,    synced, offset, rms,   steps, rejected, selected, event,
+	        packets, freq,   query,  bound, state, log,      interval,
 	};
 
 	return by_kind[kind];
@@ -107,8 +106,8 @@ get_source(loader *ld, const yaml_node_t *v, sim_check_spec *c)
 /* ------------------------------------------------------------------ */
 /* labels                                                              */
 
-static void
-label_add(sim_check_spec *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void label_add(sim_check_spec *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static void
 label_add(sim_check_spec *c, const char *fmt, ...)
@@ -277,8 +276,11 @@ label_kind(const sim_scenario *sc, sim_check_spec *c)
 		}
 		label_add(c, " %s%s%s over [%g s, %s]",
 		          c->kind == SIM_CHECK_FREQ && !c->rms ? "|freq error|" : "rms ",
-		          c->kind == SIM_CHECK_RMS ? "offset" : c->rms ? "freq error" : "", a,
-		          c->from, sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b)));
+		          c->kind == SIM_CHECK_RMS ? "offset"
+		          : c->rms                 ? "freq error"
+		                                   : "",
+		          a, c->from,
+		          sim_check_format_time(c->to > 0.0 ? c->to : INFINITY, b, sizeof(b)));
 		break;
 	case SIM_CHECK_EVENT:
 		label_add(c, " %s%s%s%s", ntp_event_name(c->event_code), c->text[0] ? " '" : "",
@@ -315,11 +317,13 @@ label_kind(const sim_scenario *sc, sim_check_spec *c)
 		          c->have_source ? (c->dir == SIM_PKT_SENT ? " to " : " from ") : "",
 		          c->have_source ? c->source_name : "");
 		if (isfinite(c->ivl_min_lo) || isfinite(c->ivl_min_hi)) {
-			label_add(c, " shortest in [%s, %s]", format_bound(c->ivl_min_lo, a, sizeof(a)),
+			label_add(c, " shortest in [%s, %s]",
+			          format_bound(c->ivl_min_lo, a, sizeof(a)),
 			          format_bound(c->ivl_min_hi, b, sizeof(b)));
 		}
 		if (isfinite(c->ivl_mean_lo) || isfinite(c->ivl_mean_hi)) {
-			label_add(c, " mean in [%s, %s]", format_bound(c->ivl_mean_lo, a, sizeof(a)),
+			label_add(c, " mean in [%s, %s]",
+			          format_bound(c->ivl_mean_lo, a, sizeof(a)),
 			          format_bound(c->ivl_mean_hi, b, sizeof(b)));
 		}
 		break;
@@ -367,8 +371,7 @@ typedef struct check_seen {
 enum { NOT_MINE = 1 }; /* a field loader's answer: not one of its keys */
 
 static int
-load_time_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
-                check_seen *f)
+load_time_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
 {
 	double t;
 
@@ -427,7 +430,8 @@ load_count_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_sp
 	}
 	if ((strcmp(key, "max") == 0 || strcmp(key, "rms") == 0) && c->kind == SIM_CHECK_FREQ) {
 		if (f->max) {
-			return ld_fail(ld, v, "give 'max' or 'rms', not both (two checks judge both)");
+			return ld_fail(ld, v,
+			               "give 'max' or 'rms', not both (two checks judge both)");
 		}
 		f->max = true;
 		c->rms = key[0] == 'r';
@@ -607,8 +611,9 @@ static int
 check_synced(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_seen *f)
 {
 	if (f->within == f->never) {
-		return ld_fail(ld, n, "a 'synced' check needs 'within' (seconds), 'not_within' or "
-		                      "'never: true'%s",
+		return ld_fail(ld, n,
+		               "a 'synced' check needs 'within' (seconds), 'not_within' or "
+		               "'never: true'%s",
 		               f->within ? ", one of them" : "");
 	}
 	if (!f->never && (f->from || f->to)) {
@@ -665,21 +670,25 @@ check_state(loader *ld, const yaml_node_t *n, sim_check_spec *c, const check_see
 	unsigned wrong = f->source ? f->fields & SYSTEM_ONLY : f->fields & ASSOC_ONLY;
 
 	if (f->fields == 0) {
-		return ld_fail(ld, n, "a 'state' check needs a variable (stratum, leap, poll, refid, "
-		                      "running, est_error; with 'source': stratum, poll, refid, "
-		                      "reach, type, tally, when, reason, present)");
+		return ld_fail(ld, n,
+		               "a 'state' check needs a variable (stratum, leap, poll, refid, "
+		               "running, est_error; with 'source': stratum, poll, refid, "
+		               "reach, type, tally, when, reason, present)");
 	}
 	for (int i = 0; wrong != 0 && i < SIM_SF_COUNT; i++) {
 		if (wrong & (1u << i)) {
-			return ld_fail(ld, f->field_node[i], "'%s' is a variable of %s", sim_state_field_names[i],
+			return ld_fail(ld, f->field_node[i], "'%s' is a variable of %s",
+			               sim_state_field_names[i],
 			               f->source ? "the system: leave out 'source'"
 			                         : "an association: name it with 'source'");
 		}
 	}
 	for (size_t i = 0; i < c->n_conds; i++) {
-		if (c->conds[i].field == SIM_SF_PRESENT && c->conds[i].hi == 0.0 && c->n_conds > 1) {
-			return ld_fail(ld, f->field_node[SIM_SF_PRESENT],
-			               "'present: false' leaves no variables to check; drop the others");
+		if (c->conds[i].field == SIM_SF_PRESENT && c->conds[i].hi == 0.0 &&
+		    c->n_conds > 1) {
+			return ld_fail(
+			        ld, f->field_node[SIM_SF_PRESENT],
+			        "'present: false' leaves no variables to check; drop the others");
 		}
 	}
 	return resolve_when(ld, n, c, f);
@@ -748,8 +757,8 @@ load_leap_expect(loader *ld, const yaml_node_t *v, sim_check_spec *c, check_seen
 {
 	/* announced: armed at least once; inserted / deleted: one leap_event of
 	 * that kind; not_inserted: no leap_event; not_announced: never armed */
-	static const char *const expects[] = {"announced", "inserted",      "deleted",
-	                                       "not_inserted", "not_announced", NULL};
+	static const char *const expects[] = {"announced",    "inserted",      "deleted",
+	                                      "not_inserted", "not_announced", NULL};
 	int i = ld_get_choice(ld, v, expects,
 	                      "announced, inserted, deleted, not_inserted or not_announced");
 
@@ -835,8 +844,9 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 		return ld_fail(ld, n, "a check needs 'node'");
 	}
 	if (leap && !f.name) {
-		return ld_fail(ld, n, "a 'leap' check needs 'expect' (announced, inserted, deleted, "
-		                      "not_inserted or not_announced)");
+		return ld_fail(ld, n,
+		               "a 'leap' check needs 'expect' (announced, inserted, deleted, "
+		               "not_inserted or not_announced)");
 	}
 	if (check_rules(ld, n, c, &f, check_names[kind_index]) != 0) {
 		return -1;

@@ -884,7 +884,8 @@ w_top(json_w *w, const sim_scenario *sc)
 	json_w_int(w, "total_nodes", sc->total_nodes);
 	json_w_open(w, "real", '{');
 	json_w_real(w, "time_scale", sc->real_time_scale > 0.0 ? sc->real_time_scale : 1.0);
-	json_w_close(w, '}');	if (sc->leaps != NULL) {
+	json_w_close(w, '}');
+	if (sc->leaps != NULL) {
 		/* `leaps:` given: the days that end with a leap, and its step */
 		json_w_open(w, "leaps", '[');
 		for (size_t i = 0; i < sc->leaps->n; i++) {

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_scenario_load.h"
 #include "ntp_units.h"
+#include "sim_scenario_load.h"
 
 #define VISIT_BUDGET 4000000 /* YAML nodes visited per load (ours) */
 #define WARNINGS_MAX 8192    /* bytes of warnings kept (ours) */

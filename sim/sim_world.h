@@ -15,12 +15,12 @@
 #include <stdio.h>
 
 #include "netem_fw.h"
+#include "netem_heap.h"
 #include "netem_link.h"
 #include "ntp_clock.h"
 #include "ntp_host.h"
 #include "sim_check.h"
 #include "sim_engine.h"
-#include "netem_heap.h"
 #include "sim_metrics.h"
 #include "sim_osc.h"
 #include "sim_pcap.h"

@@ -5,7 +5,7 @@
 
 #include "ntp_time.h"
 
-#define S(x) ((ntp_time)(x) * NTP_NS_PER_S)
+#define S(x) ((ntp_time)(x)*NTP_NS_PER_S)
 
 Test(time, unix_epoch_is_ntp_2208988800)
 {
