@@ -55,12 +55,16 @@ def tomorrow_start(posix):
     return (int(posix) // DAY + 1) * DAY
 
 
-def leap_at_month_end():
-    """(leap posix time, offset s that puts a clock 2 h into its last day).
+def leap_at_month_end(months=None):
+    """(leap posix time, offset s that puts a clock 2 h into its last day):
+    the end of this month, or of the next month in `months` (1-12) from now.
     chronyd accepts a leap only on 30 June or 31 December, NTPsec ntpd and
     refd on any month's last day."""
     now = time.time()
     leap = next_month_start(now)
+    while months is not None and \
+            datetime.datetime.fromtimestamp(leap - DAY, datetime.timezone.utc).month not in months:
+        leap = next_month_start(leap)
     return leap, float(round(leap - DAY + 7200 - now))  # whole s: libfaketime's too
 
 
@@ -86,11 +90,9 @@ def wait_refd_leap(lab, ns, host, want):
 
 
 def test_chronyd_sees_refd_leap_status(lab, refd_bin, chronyd_bin):
-    leap, offset = leap_at_month_end()
-    month = datetime.datetime.fromtimestamp(leap - DAY, datetime.timezone.utc).month
-    if month not in (6, 12):
-        pytest.skip("chronyd takes a leap only at the end of June or December (now: month %d)"
-                    % month)
+    # chronyd takes a leap only at the end of June or December: the next of
+    # those, up to six months ahead of the machine's clock, for both clocks
+    leap, offset = leap_at_month_end(months=(6, 12))
     ns = lab.ns()
     lf = write_leapfile(lab, "leap.list", leap)
     refd = lab.refd(nl.refd_local_conf(lab, stratum=1, opts=FAST_LOCAL,
