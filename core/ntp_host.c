@@ -343,33 +343,18 @@ check_conf(const ntp_conf *c, const ntp_host_params *p, size_t *n_config, size_t
 }
 
 /* Every `key N` of an association names a trusted key of the key file
- * (ntpd would start and never authenticate: a silent failure). */
+ * (ntp_keys_check_conf), said with the ntp.conf line. */
 static int
 check_keys(const ntp_conf *c, const ntp_keyring *kr, char *err, size_t errsize)
 {
-	for (size_t i = 0; i < c->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
-		const ntp_conf_server *s = &c->servers[i];
-		const ntp_key *k = ntp_keyring_find(kr, s->key);
+	size_t i = 0;
+	int why = ntp_keys_check_conf(c, kr, &i);
 
-		if (s->key == 0 || s->kind == NTP_CONF_LOCAL_CLOCK) {
-			continue;
-		}
-		if (k == NULL) {
-			snprintf(err, errsize, "%s:%d: %s key %u: %s", c->filename, s->line,
-			         s->host, s->key,
-			         c->keysfile[0] == '\0' ? "no key file: add 'keys FILE'"
-			         : kr == NULL           ? "the key file was not read"
-			                                : "no such key in the key file");
-			return -1;
-		}
-		if (!ntp_conf_key_trusted(c, s->key)) {
-			snprintf(err, errsize,
-			         "%s:%d: %s key %u: key %u is not trusted: add 'trustedkey %u'",
-			         c->filename, s->line, s->host, s->key, s->key, s->key);
-			return -1;
-		}
+	if (why == NTP_KEYS_CONF_OK) {
+		return 0;
 	}
-	return 0;
+	ntp_keys_conf_problem_format(c, i, why, err, errsize);
+	return -1;
 }
 
 /* The key file's keys into the host's block, with `trustedkey` applied. */

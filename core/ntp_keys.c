@@ -397,3 +397,43 @@ ntp_keyring_find(const ntp_keyring *kr, uint32_t id)
 	return kr != NULL ? ntp_key_find(kr->keys, kr->n < NTP_KEYS_MAX ? kr->n : NTP_KEYS_MAX, id)
 	                  : NULL;
 }
+
+int
+ntp_keys_check_conf(const ntp_conf *c, const ntp_keyring *kr, size_t *which)
+{
+	*which = 0;
+	for (size_t i = 0; i < c->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
+		const ntp_conf_server *s = &c->servers[i];
+
+		*which = i;
+		if (s->key == 0 || s->kind == NTP_CONF_LOCAL_CLOCK) {
+			continue;
+		}
+		if (ntp_keyring_find(kr, s->key) == NULL) {
+			return c->keysfile[0] == '\0' ? NTP_KEYS_CONF_NO_FILE
+			       : kr == NULL           ? NTP_KEYS_CONF_NOT_READ
+			                              : NTP_KEYS_CONF_NO_KEY;
+		}
+		if (!ntp_conf_key_trusted(c, s->key)) {
+			return NTP_KEYS_CONF_UNTRUSTED;
+		}
+	}
+	return NTP_KEYS_CONF_OK;
+}
+
+char *
+ntp_keys_conf_problem_format(const ntp_conf *c, size_t which, int problem, char *buf, size_t size)
+{
+	const ntp_conf_server *s = &c->servers[which < NTP_CONF_MAX_SERVERS ? which : 0];
+
+	if (problem == NTP_KEYS_CONF_UNTRUSTED) {
+		snprintf(buf, size, "%s:%d: %s key %u: key %u is not trusted: add 'trustedkey %u'",
+		         c->filename, s->line, s->host, s->key, s->key, s->key);
+	} else {
+		snprintf(buf, size, "%s:%d: %s key %u: %s", c->filename, s->line, s->host, s->key,
+		         problem == NTP_KEYS_CONF_NO_FILE    ? "no key file: add 'keys FILE'"
+		         : problem == NTP_KEYS_CONF_NOT_READ ? "the key file was not read"
+		                                             : "no such key in the key file");
+	}
+	return buf;
+}

@@ -82,6 +82,29 @@ char *ntp_keys_diag_format(const ntp_keys_file *f, const ntp_conf_diag *d, char 
 const ntp_key *ntp_key_find(const ntp_key *keys, size_t n, uint32_t id);
 const ntp_key *ntp_keyring_find(const ntp_keyring *kr, uint32_t id);
 
+/* Why an association's `key N` cannot be used (ntp_keys_check_conf). */
+enum ntp_keys_conf_problem {
+	NTP_KEYS_CONF_OK = 0,
+	NTP_KEYS_CONF_NO_FILE,   /* the config names no key file (`keys FILE`) */
+	NTP_KEYS_CONF_NOT_READ,  /* it names one, but no keyring was given */
+	NTP_KEYS_CONF_NO_KEY,    /* the key file has no key N */
+	NTP_KEYS_CONF_UNTRUSTED, /* key N is not a `trustedkey` */
+};
+
+/* Every `key N` of c's associations must name a trusted key of kr (NULL:
+ * no key file read): else ntpd would start and never authenticate, a
+ * silent failure.  Returns the problem of the first association that has
+ * one (its index into c->servers in *which), or NTP_KEYS_CONF_OK.  Each
+ * caller words it for its world (ntp_host_new, ntpsim's loader, refd
+ * --check-config). */
+int ntp_keys_check_conf(const ntp_conf *c, const ntp_keyring *kr, size_t *which);
+
+/* That problem said as refd and ntp_host_new say it, with the ntp.conf
+ * line: "ntp.conf:4: 10.0.0.1 key 7: key 7 is not trusted: add 'trustedkey
+ * 7'".  Returns buf. */
+char *ntp_keys_conf_problem_format(const ntp_conf *c, size_t which, int problem, char *buf,
+                                   size_t size);
+
 /* "MD5", "SHA1", "AES128CMAC", ...: the canonical name of a type. */
 const char *ntp_key_type_name(int type);
 

@@ -266,6 +266,55 @@ check_clock_choice(const refd_opts *o)
 	return 0;
 }
 
+/* refd --check-config FILE (ntpd has `--configfile F --saveconfigquit`):
+ * read what refd reads at start -- ntp.conf, the key file and leapfile it
+ * names -- with every diagnostic on stderr as FILE:LINE:COL, and check what
+ * ntp_host_new would refuse that needs no name resolution (the `key N` of
+ * each association).  Binds, resolves and starts nothing.  Exit 0 when refd
+ * would start with this config (warnings allowed), else 1. */
+static int
+check_config(const char *path)
+{
+	unsigned n_errors = 0;
+	bool keys_failed = false;
+	ntp_conf *conf = refd_conf_load(path, stderr, &n_errors);
+	ntp_leap_table *leapfile = NULL;
+	ntp_keys_file *keys = NULL;
+	char why[512];
+	size_t which = 0;
+	int problem, rc = 1;
+
+	if (conf == NULL) {
+		fprintf(stderr, "%s: %s\n", path, n_errors > 0 ? "not usable" : "not read");
+		return 1;
+	}
+	if (conf->leapfile[0] != '\0' &&
+	    (leapfile = refd_leap_load(conf->leapfile, stderr, &n_errors)) == NULL) {
+		fprintf(stderr, "%s:%d: the leapfile above cannot be used\n", path,
+		        conf->leapfile_line);
+		goto out;
+	}
+	keys = refd_keys_load(conf, stderr, &keys_failed);
+	if (keys_failed) {
+		goto out;
+	}
+	problem = ntp_keys_check_conf(conf, keys != NULL ? &keys->ring : NULL, &which);
+	if (problem != NTP_KEYS_CONF_OK) {
+		fprintf(stderr, "%s\n",
+		        ntp_keys_conf_problem_format(conf, which, problem, why, sizeof why));
+		goto out;
+	}
+	printf("%s: usable (%zu associations, %zu restrict lines, %u warnings%s%s)\n", path,
+	       conf->n_servers, conf->n_restrict, conf->n_warnings,
+	       keys != NULL ? ", key file read" : "", leapfile != NULL ? ", leapfile read" : "");
+	rc = 0;
+out:
+	free(leapfile);
+	free(keys);
+	free(conf);
+	return rc;
+}
+
 static int
 run_daemon(const refd_opts *o)
 {
@@ -387,6 +436,8 @@ main(int argc, char *argv[])
 		return 0;
 	case REFD_MODE_QUERY:
 		return refd_query_run(&o);
+	case REFD_MODE_CHECK_CONFIG:
+		return check_config(o.conf_path);
 	default:
 		return run_daemon(&o);
 	}

@@ -41,6 +41,7 @@ enum opt_id {
 	O_JSON,
 	O_TIMEOUT,
 	O_SAMPLES,
+	O_CHECK_CONFIG,
 };
 
 typedef struct opt_def {
@@ -70,6 +71,7 @@ static const opt_def daemon_opts[] = {
         {0, "ctl", true, O_CTL},
         {0, "fault", true, O_FAULT},
         {0, "no-sandbox", false, O_NO_SANDBOX},
+        {0, "check-config", true, O_CHECK_CONFIG},
         {'h', "help", false, O_HELP},
         {'V', "version", false, O_VERSION},
 };
@@ -246,6 +248,10 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 		return 0;
 	case O_HELP:
 		o->mode = REFD_MODE_HELP;
+		return 0;
+	case O_CHECK_CONFIG:
+		o->conf_path = v;
+		o->mode = REFD_MODE_CHECK_CONFIG;
 		return 0;
 	case O_VERSION:
 		o->mode = REFD_MODE_VERSION;
@@ -464,6 +470,7 @@ refd_opts_usage(FILE *out)
 	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
 	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
 	      "            [--ctl PATH] [--fault SPEC] [--no-sandbox]\n"
+	      "       refd --check-config FILE\n"
 	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
 	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
 	      "\n"
@@ -494,6 +501,9 @@ refd_opts_usage(FILE *out)
 	      "                          command: KIND[,KIND...] [offset=S] [leap=N] ... | none\n"
 	      "      --no-sandbox        keep capabilities and allow every system call\n"
 	      "                          (debugging; see SANDBOX in refd(8))\n"
+	      "      --check-config FILE read FILE, its key file and leapfile as refd would at\n"
+	      "                          start, print every error and warning, exit 0 (usable)\n"
+	      "                          or 1; binds and starts nothing\n"
 	      "\n"
 	      "query options (-Q, like ntpdate -q; never sets any clock):\n"
 	      "  -Q, --query             ask each HOST once and print offset, delay, stratum\n"

@@ -32,6 +32,7 @@ enum refd_mode {
 	REFD_MODE_QUERY,
 	REFD_MODE_HELP,
 	REFD_MODE_VERSION,
+	REFD_MODE_CHECK_CONFIG, /* --check-config FILE: read and judge the config, run nothing */
 };
 
 typedef struct refd_opts {

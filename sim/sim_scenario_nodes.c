@@ -845,27 +845,21 @@ check_conf_keys(loader *ld, const yaml_node_t *conf, const sim_node_spec *t)
 		ld_path_restore(ld, mark);
 		return;
 	}
-	for (size_t i = 0; i < t->conf->n_servers && i < NTP_CONF_MAX_SERVERS; i++) {
-		const ntp_conf_server *s = &t->conf->servers[i];
-		const char *why = NULL;
+	size_t i;
+	int why = ntp_keys_check_conf(t->conf, t->keys != NULL ? &t->keys->ring : NULL, &i);
 
-		if (s->key == 0) {
-			continue;
-		}
-		if (t->keys == NULL) {
-			why = "the node has no 'keys:' (its key file text)";
-		} else if (ntp_keyring_find(&t->keys->ring, s->key) == NULL) {
-			why = "no such key in 'keys:'";
-		} else if (!ntp_conf_key_trusted(t->conf, s->key)) {
-			why = "the key is not trusted: add 'trustedkey' to the conf";
-		}
-		if (why != NULL) {
-			mark = ld_path_key(ld, "conf");
-			ld_fail(ld, conf, "node '%s', ntp.conf line %d: key %u: %s", t->name,
-			        s->line, s->key, why);
-			ld_path_restore(ld, mark);
-			return;
-		}
+	if (why != NTP_KEYS_CONF_OK) {
+		const ntp_conf_server *s = &t->conf->servers[i];
+
+		mark = ld_path_key(ld, "conf");
+		ld_fail(ld, conf, "node '%s', ntp.conf line %d: key %u: %s", t->name, s->line,
+		        s->key,
+		        why == NTP_KEYS_CONF_UNTRUSTED
+		                ? "the key is not trusted: add 'trustedkey' to "
+		                  "the conf"
+		        : t->keys == NULL ? "the node has no 'keys:' (its key file text)"
+		                          : "no such key in 'keys:'");
+		ld_path_restore(ld, mark);
 	}
 }
 

@@ -77,12 +77,15 @@ for f in usr/bin/ntpsim usr/sbin/refd usr/bin/refbench usr/share/ntplab/plots/nt
 done
 
 # 4. The programs, from the installed paths.
-step "ntpsim --version, refd --help"
+step "ntpsim --version, refd --help, refd --check-config /etc/ntplab/refd.conf"
 "$root/usr/bin/ntpsim" --version | grep -q "^ntpsim (ntplab) $version, commit " ||
 	fail "ntpsim --version: $("$root/usr/bin/ntpsim" --version)"
 "$root/usr/sbin/refd" --version | grep -q "^refd (ntplab) $version, commit " ||
 	fail "refd --version: $("$root/usr/sbin/refd" --version)"
 "$root/usr/sbin/refd" --help | grep -q "^usage: refd -c FILE" || fail "refd --help"
+# the configuration the package ships is one refd starts with
+"$root/usr/sbin/refd" --check-config "$root/etc/ntplab/refd.conf" >/dev/null ||
+	fail "refd --check-config /etc/ntplab/refd.conf"
 # ntpsim finds the installed gnuplot scripts next to itself, not the source tree's
 "$root/usr/bin/ntpsim" --help | grep -q "$root/usr/bin/../share/ntplab/plots" ||
 	fail "ntpsim does not use the installed plots: $("$root/usr/bin/ntpsim" --help | grep -A2 plots-dir)"

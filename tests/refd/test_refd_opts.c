@@ -180,6 +180,23 @@ Test(refd_opts, help_and_version)
 	cr_assert_eq(o.mode, REFD_MODE_VERSION);
 }
 
+Test(refd_opts, check_config_takes_its_file)
+{
+	char *check[] = {"refd", "--check-config", "/etc/ntplab/refd.conf"};
+	char *check_eq[] = {"refd", "--check-config=x.conf"};
+	char *no_file[] = {"refd", "--check-config"};
+	refd_opts o;
+	char err[256];
+
+	cr_assert_eq(refd_opts_parse(ARGC(check), check, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.mode, REFD_MODE_CHECK_CONFIG);
+	cr_assert_str_eq(o.conf_path, "/etc/ntplab/refd.conf");
+	cr_assert_eq(refd_opts_parse(ARGC(check_eq), check_eq, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(o.conf_path, "x.conf");
+	cr_assert_eq(refd_opts_parse(ARGC(no_file), no_file, &o, err, sizeof err), -1);
+	cr_assert(strstr(err, "'--check-config' needs a value") != NULL, "%s", err);
+}
+
 /* Issue 11 item 9: strtod/strtol took "0x10" as 16, "inf", "nan" and
  * leading blanks.  Every number on the command line is plain decimal now. */
 Test(refd_opts, numbers_are_plain_decimal_only)
