@@ -2508,6 +2508,21 @@ ntp_conf_diag_add(ntp_conf_diag *diags, size_t *n_diags, unsigned *n_errors, uns
 	}
 }
 
+int
+ntp_conf_hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9') {
+		return ch - '0';
+	}
+	if (ch >= 'a' && ch <= 'f') {
+		return ch - 'a' + 10;
+	}
+	if (ch >= 'A' && ch <= 'F') {
+		return ch - 'A' + 10;
+	}
+	return -1;
+}
+
 const char *
 ntp_conf_quote(const char *p, size_t len, size_t max, char *buf)
 {

@@ -208,6 +208,9 @@ void ntp_conf_diag_add(ntp_conf_diag *diags, size_t *n_diags, unsigned *n_errors
 /* len bytes at p as a message may quote them: printable ASCII only
  * (others become '?'), at most max bytes then "..." (buf >= max + 4). */
 const char *ntp_conf_quote(const char *p, size_t len, size_t max, char *buf);
+/* The value of a hex digit (either case), or -1: for the key file's hex
+ * keys and the leapfile's #h words. */
+int ntp_conf_hex_digit(char ch);
 /* The same for a diagnostic of another file (the key file, ntp_keys). */
 char *ntp_conf_diag_format_file(const char *filename, const ntp_conf_diag *d, char *buf,
                                 size_t size);

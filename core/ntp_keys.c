@@ -203,21 +203,6 @@ parse_type(ntp_keys_file *f, int line, const key_word *w, uint8_t *type)
 	return false;
 }
 
-static int
-hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9') {
-		return ch - '0';
-	}
-	if (ch >= 'a' && ch <= 'f') {
-		return ch - 'a' + 10;
-	}
-	if (ch >= 'A' && ch <= 'F') {
-		return ch - 'A' + 10;
-	}
-	return -1;
-}
-
 static bool
 parse_hex(ntp_keys_file *f, int line, const key_word *w, ntp_key *k)
 {
@@ -232,7 +217,7 @@ parse_hex(ntp_keys_file *f, int line, const key_word *w, ntp_key *k)
 		return false;
 	}
 	for (size_t i = 0; i < w->len; i++) {
-		int v = hex_value(w->p[i]);
+		int v = ntp_conf_hex_digit(w->p[i]);
 		if (v < 0) {
 			diag(f, NTP_CONF_ERROR, line, w->col + (int)i,
 			     "keys over 20 characters are hex",

@@ -120,21 +120,6 @@ parse_decimal(const word *w, int64_t *out)
 	return true;
 }
 
-static int
-hex_value(char ch)
-{
-	if (ch >= '0' && ch <= '9') {
-		return ch - '0';
-	}
-	if (ch >= 'a' && ch <= 'f') {
-		return ch - 'a' + 10;
-	}
-	if (ch >= 'A' && ch <= 'F') {
-		return ch - 'A' + 10;
-	}
-	return -1;
-}
-
 /* One #h word: 1..8 hex digits (NIST drops leading zeros). */
 static bool
 parse_hex_word(const word *w, uint32_t *out)
@@ -145,7 +130,7 @@ parse_hex_word(const word *w, uint32_t *out)
 		return false;
 	}
 	for (size_t i = 0; i < w->len; i++) {
-		int h = hex_value(w->p[i]);
+		int h = ntp_conf_hex_digit(w->p[i]);
 		if (h < 0) {
 			return false;
 		}

@@ -8,13 +8,6 @@
 #include "ntp_leap.h"
 #include "ntp_select.h"
 
-/* s -> the POSIX second a local ns reading falls in (floor, also < 1970) */
-static int64_t
-posix_s(ntp_time t)
-{
-	return t >= 0 ? t / NTP_NS_PER_S : -((-t + NTP_NS_PER_S - 1) / NTP_NS_PER_S);
-}
-
 void
 ntp_leapsys_init(ntp_host *h, const ntp_conf *conf, const ntp_host_params *p)
 {
@@ -46,7 +39,7 @@ ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n)
 	/* NTPsec: leap_vote_ins > leap_vote_del && leap_vote_ins > sys_survivors / 2 */
 	int v = ins > del && ins > survivors / 2 ? 1 : del > ins && del > survivors / 2 ? -1 : 0;
 	int64_t month_end = ntp_time_next_month_s(h->now.local);
-	if (v != 0 && month_end - posix_s(h->now.local) <= NTP_S_PER_DAY) {
+	if (v != 0 && month_end - ntp_time_whole_s(h->now.local) <= NTP_S_PER_DAY) {
 		/* kept for this month's end, as NTPsec keeps the leap it adds to
 		 * its table: a later selection without the majority does not
 		 * call it off */
@@ -59,7 +52,7 @@ ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n)
 static int
 wanted(const ntp_host *h, ntp_time *at)
 {
-	int64_t now = posix_s(h->now.local);
+	int64_t now = ntp_time_whole_s(h->now.local);
 	ntp_leap_entry next;
 
 	if (h->leapfile != NULL) {
@@ -120,7 +113,7 @@ tell_expiry(ntp_host *h)
 	if (h->leapfile == NULL || h->leapfile_told) {
 		return;
 	}
-	ntp_leap_expiry_text(h->leapfile, posix_s(h->now.local), text, sizeof text);
+	ntp_leap_expiry_text(h->leapfile, ntp_time_whole_s(h->now.local), text, sizeof text);
 	if (text[0] != '\0') {
 		h->leapfile_told = true;
 		host_event(h, NTP_EV_LEAPFILE, 0, "%s", text);
@@ -187,7 +180,7 @@ ntp_leapsys_next(const ntp_host *h)
 	if (h->leap_armed != 0) {
 		local = h->leap_at;
 	} else if (h->leapfile != NULL &&
-	           ntp_leap_next(h->leapfile, posix_s(h->now.local), &next)) {
+	           ntp_leap_next(h->leapfile, ntp_time_whole_s(h->now.local), &next)) {
 		int64_t day_before = (next.when - NTP_S_PER_DAY) * NTP_NS_PER_S;
 		local = day_before > h->now.local ? day_before : next.when * NTP_NS_PER_S;
 	}

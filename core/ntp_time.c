@@ -223,3 +223,9 @@ ntp_time_next_month_s(ntp_time unix_ns)
 	unsigned dim = days_in[m - 1] + (m == 2 && leap_year ? 1u : 0u);
 	return (days + (int64_t)(dim - d) + 1) * NTP_S_PER_DAY;
 }
+
+int64_t
+ntp_time_whole_s(ntp_time unix_ns)
+{
+	return floor_div(unix_ns, NTP_NS_PER_S);
+}

@@ -145,6 +145,10 @@ char *ntp_time_format(ntp_time unix_ns, char *buf, unsigned long size);
  * fields of ntpd's peerstats and loopstats records. */
 void ntp_time_mjd(ntp_time unix_ns, long *mjd, double *sec_of_day);
 
+/* The whole POSIX second a Unix ns time falls in (floor: before 1970
+ * too). */
+int64_t ntp_time_whole_s(ntp_time unix_ns);
+
 /* POSIX seconds of 00:00:00 UTC on the first day of the month after the
  * one unix_ns falls in: when a leap second announced this month takes
  * effect (leap seconds end a month, IERS). */
