@@ -163,6 +163,11 @@ def test_client_of_refd_authenticates(request, lab, refd_bin, tshark_bin, client
                    tries=40, interval=0.5, last=lambda: refd_log(lab)[-1500:])
     lab.note("%s <- refd %s: reach %o", client, kind, got)
     assert "crypto-NAK" not in refd_log(lab)
+    # reach says an exchange happened, not that the capture holds it yet
+    # (dumpcap may still have it buffered, or, under load, have started
+    # after it): the client polls every 8 s, so wait for two in the file
+    wait_for(lambda: ntp_packets_in(pcap) >= 2 or None, "the capture holds 2 NTP packets",
+             tries=60, interval=0.5, last=lambda: ntp_packets_in(pcap))
     cap.stop()
     check_capture(lab, pcap, KEYS[kind][0])
     assert refd.alive()
@@ -179,6 +184,14 @@ def test_refd_server_refuses_a_mismatched_key(request, lab, refd_bin, client):
     log = refd_log(lab)
     assert "TEST5 bad MAC (key 1): crypto-NAK sent" in log, log[-1500:]
     assert refd.alive()
+
+
+def ntp_packets_in(pcap):
+    """NTP packets tshark reads from a capture that may still be growing
+    (a packet cut short at its end is not counted, nor an error)."""
+    r = subprocess.run([nl.TSHARK, "-n", "-r", str(pcap), "-Y", "ntp"], capture_output=True,
+                       text=True, timeout=30)
+    return sum(1 for line in r.stdout.splitlines() if line.strip())
 
 
 def check_capture(lab, pcap, keyid):
