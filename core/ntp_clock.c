@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ntp_const.h"
+
 static ntp_time
 sat_sub(ntp_time a, ntp_time b)
 {

@@ -42,6 +42,7 @@
 
 #include <stdint.h>
 
+#include "ntp_const.h"
 #include "ntp_kernel.h"
 #include "ntp_time.h"
 

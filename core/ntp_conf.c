@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_server.h" /* the `mru` defaults and bounds */
 
 #define WORD_MAX       255 /* bytes in one word (ours; NTP_CONF_PATH_MAX - 1) */
@@ -29,15 +30,7 @@
 #define KEYWORD_MAX    31  /* longest keyword the distance code compares (ours) */
 #define HOSTNAME_MAX   253 /* bytes, RFC 1035 §2.3.4 (255 on the wire) */
 
-#define POLL_MIN                                                                                   \
-	(-7)                      /* log2 s: sub-second polls, chrony's floor (1/128 s);           \
-	                             the discipline check refuses them for ntpd's,                 \
-	                             which stop at NTPsec's NTP_MINPOLL 0 */
-#define POLL_MAX               17 /* log2 s (36 h), NTPsec/ntp classic NTP_MAXPOLL, RFC 5905 MAXPOLL */
-#define POLL_DEF_MIN           6     /* log2 s (64 s), ntpd NTP_MINDPOLL */
-#define POLL_DEF_MAX           10    /* log2 s (1024 s), ntpd NTP_MAXDPOLL */
 #define VERSION_MIN            1     /* ntp.conf(5) `version`: 1..4 */
-#define VERSION_CUR            4     /* RFC 5905 §7.3 VERSION */
 #define KEY_MIN                1     /* ntp.conf(5) `key`: 1..65535 */
 #define KEY_MAX                65535 /* ntpd NTP_MAXKEY */
 #define RESTRICT_PEERLIMIT_MAX 1000  /* `ippeerlimit` bound (ours; a host holds only a few) */
@@ -48,25 +41,18 @@
 #define CLOCK_STRATUM_MAX 15  /* ntp.conf(5) refclock `stratum`: 0..15 */
 #define REFID_MAX         4   /* bytes, RFC 5905 §7.3 refid */
 
-#define STEPT 0.128 /* s, RFC 5905 App. A.1.1 STEPT; ntpd `tinker step` default */
-#define STEPOUT                                                                                    \
-	300.0                  /* s, NTPsec CLOCK_MINSTEP: `tinker stepout` default and floor      \
-	                          (RFC 5905 WATCH and the comments say 900) */
-#define PANICT         1000.0  /* s, RFC 5905 App. A.1.1 PANICT; ntpd `tinker panic` default */
-#define TINKER_MAX     1e9     /* s, sanity bound on tinker values (ours) */
-#define ALLAN_MAX      30      /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
-#define FREQ_MAX_PPM   500.0   /* ppm, `tinker freq` bound: ntpd NTP_MAXFREQ clamps beyond */
+#define TINKER_MAX     1e9 /* s, sanity bound on tinker values (ours) */
+#define ALLAN_MAX      30  /* log2 s, bound on `tinker allan` (ours; ntpd takes a uint8) */
+#define FREQ_MAX_PPM   (NTP_MAXFREQ * 1e6) /* ppm, `tinker freq` bound: ntpd clamps beyond */
 #define HUFFPUFF_MAX   86400.0 /* s, `tinker huffpuff` bound: 96 slots of 900 s (ours) */
-#define DISPERSION_MIN 0.0     /* ppm, `tinker dispersion` bounds (ours: PHI is a rate, */
+#define DISPERSION_MIN 0.0     /* ppm, `tinker dispersion` bounds (ours: NTP_PHI is a rate, */
 #define DISPERSION_MAX 500.0   /* ppm   no larger than the frequency tolerance) */
-#define PHI            15e-6   /* s/s, RFC 5905 PHI: the default dispersion rate */
 
-#define TOS_COUNT_MAX    255  /* minsane/minclock upper bound (ours; ntpd stores u_char) */
-#define TOS_DIST_MIN     1e-6 /* s, maxdist must be positive (ours) */
-#define TOS_DIST_MAX     1e6  /* s (ours) */
-#define ORPHAN_MAX       16   /* stratum; 16 = off, RFC 5905 MAXSTRAT */
-#define ORPHANWAIT_MAX   1e6  /* s (ours) */
-#define DISCARD_LOG2_MAX 17   /* log2 s, as the poll exponents (ours) */
+#define TOS_COUNT_MAX    255         /* minsane/minclock upper bound (ours; ntpd stores u_char) */
+#define TOS_DIST_MIN     1e-6        /* s, maxdist must be positive (ours) */
+#define TOS_DIST_MAX     1e6         /* s (ours) */
+#define ORPHANWAIT_MAX   1e6         /* s (ours) */
+#define DISCARD_LOG2_MAX NTP_MAXPOLL /* log2 s, as the poll exponents (ours) */
 #define MRU_DEPTH_MAX    ((long)NTP_SERVER_MRU_MAX) /* entries, the largest table */
 #define MRU_MEM_MAX      ((long)(NTP_SERVER_TABLE_BYTES(NTP_SERVER_MRU_MAX) / 1024)) /* KiB */
 #define ANY_NUMBER       1e300 /* bound for values that are only syntax-checked */
@@ -712,9 +698,9 @@ init_server(ntp_conf_server *s, uint8_t kind, int line)
 {
 	memset(s, 0, sizeof *s);
 	s->kind = kind;
-	s->minpoll = POLL_DEF_MIN;
-	s->maxpoll = POLL_DEF_MAX;
-	s->version = VERSION_CUR;
+	s->minpoll = NTP_MINDPOLL;
+	s->maxpoll = NTP_MAXDPOLL;
+	s->version = NTP_VERSION_CUR;
 	s->line = line;
 }
 
@@ -802,7 +788,7 @@ server_options(parser *ps, const conf_line *l, size_t i, ntp_conf_server *s)
 			break;
 		case SOPT_MINPOLL:
 		case SOPT_MAXPOLL:
-			if (!take_long(ps, l, &i, POLL_MIN, POLL_MAX, &v)) {
+			if (!take_long(ps, l, &i, NTP_POLL_FLOOR, NTP_MAXPOLL, &v)) {
 				return false;
 			}
 			if (o->kind == SOPT_MINPOLL) {
@@ -820,7 +806,7 @@ server_options(parser *ps, const conf_line *l, size_t i, ntp_conf_server *s)
 			s->key = (uint32_t)v;
 			break;
 		case SOPT_VERSION:
-			if (!take_long(ps, l, &i, VERSION_MIN, VERSION_CUR, &v)) {
+			if (!take_long(ps, l, &i, VERSION_MIN, NTP_VERSION_CUR, &v)) {
 				return false;
 			}
 			s->version = (uint8_t)v;
@@ -1026,7 +1012,7 @@ clock_options(parser *ps, const conf_line *l, size_t i, int where, clock_setting
 		}
 		case COPT_MINPOLL:
 		case COPT_MAXPOLL:
-			if (!take_long(ps, l, &i, POLL_MIN, POLL_MAX, &v)) {
+			if (!take_long(ps, l, &i, NTP_POLL_FLOOR, NTP_MAXPOLL, &v)) {
 				return false;
 			}
 			if (o->kind == COPT_MINPOLL) {
@@ -1164,7 +1150,7 @@ do_refclock(parser *ps, const conf_line *l)
 		return;
 	}
 	memset(&cs, 0, sizeof cs);
-	cs.minpoll = POLL_DEF_MIN;
+	cs.minpoll = NTP_MINDPOLL;
 	cs.stratum = LOCAL_STRATUM;
 	if (!clock_options(ps, l, 2, FOR_REFCLOCK, &cs)) {
 		return;
@@ -1176,7 +1162,7 @@ do_refclock(parser *ps, const conf_line *l)
 	s.time1 = cs.time1;
 	s.flags = cs.flags;
 	s.minpoll = (int8_t)cs.minpoll;
-	s.maxpoll = (int8_t)(cs.maxw != NULL ? cs.maxpoll : POLL_DEF_MAX);
+	s.maxpoll = (int8_t)(cs.maxw != NULL ? cs.maxpoll : NTP_MAXDPOLL);
 	if (!settle_polls(ps, &s, cs.minw, cs.maxw)) {
 		return;
 	}
@@ -1715,7 +1701,7 @@ static const knob tos_knobs[] = {
         {"minclock", K_MINCLOCK, true, 1, TOS_COUNT_MAX},
         {"mindist", K_IGNORED, false, -ANY_NUMBER, ANY_NUMBER},
         {"minsane", K_MINSANE, true, 1, TOS_COUNT_MAX},
-        {"orphan", K_ORPHAN, true, 1, ORPHAN_MAX},
+        {"orphan", K_ORPHAN, true, 1, NTP_STRATUM_UNSPEC},
         {"orphanwait", K_ORPHANWAIT, false, 0, ORPHANWAIT_MAX},
 };
 
@@ -2567,21 +2553,21 @@ ntp_conf_diag_format_file(const char *filename, const ntp_conf_diag *d, char *bu
 double
 ntp_conf_step(const ntp_conf *c)
 {
-	return c->tinker_step < 0 ? STEPT : c->tinker_step;
+	return c->tinker_step < 0 ? NTP_STEPT : c->tinker_step;
 }
 
 double
 ntp_conf_stepout(const ntp_conf *c)
 {
 	/* ntpd loop_config(LOOP_MINSTEP): nothing below CLOCK_MINSTEP */
-	return c->tinker_stepout < STEPOUT ? STEPOUT : c->tinker_stepout;
+	return c->tinker_stepout < NTP_STEPOUT ? NTP_STEPOUT : c->tinker_stepout;
 }
 
 double
 ntp_conf_phi(const ntp_conf *c)
 {
 	/* ntpd loop_config(LOOP_PHI): clock_phi = ppm / US_PER_S */
-	return c == NULL || c->tinker_dispersion < 0 ? PHI : c->tinker_dispersion / 1e6;
+	return c == NULL || c->tinker_dispersion < 0 ? NTP_PHI : c->tinker_dispersion / 1e6;
 }
 
 double
@@ -2599,7 +2585,7 @@ ntp_conf_step_back(const ntp_conf *c)
 double
 ntp_conf_panic(const ntp_conf *c)
 {
-	return c->tinker_panic < 0 ? PANICT : c->tinker_panic;
+	return c->tinker_panic < 0 ? NTP_PANICT : c->tinker_panic;
 }
 
 bool

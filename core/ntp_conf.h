@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_const.h"
 #include "ntp_restrict.h"
 
 #define NTP_CONF_MAX_SERVERS  64 /* associations per config (ours) */

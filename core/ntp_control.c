@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_disc.h"
 
 #define VERSION_MIN        1    /* oldest version answered, ntpd NTP_OLDVERSION */
@@ -31,28 +32,8 @@
 #define NAME_MAX_LEN       32    /* bytes of a requested variable name (ours) */
 #define ASSOC_MAX          65535 /* association ids are 16 bits on the wire */
 #define VALUE_LIMIT        1e12  /* |value| printed; keeps every item within ITEM_MAX (ours) */
-#define STRATUM_UNSPEC     16    /* RFC 5905 §7.3: unsynchronised */
 #define LOCAL_REFCLOCK_NET "127.127.1." /* ntpd's address for the LOCAL(u) driver */
 #define UNKNOWN_STRING     "unknown"    /* "processor" and "system": a pure core has no uname() */
-
-/* System status word fields (RFC 9327 §2.1, ntpd CTL_SST_TS_* and EVNT_*). */
-#define SST_UNSPEC   0 /* no system peer */
-#define SST_LOCAL    5 /* synchronised to a local clock */
-#define SST_NTP      6 /* synchronised to an NTP server */
-#define EVNT_FSET    2 /* freq_set */
-#define EVNT_SPIK    3 /* spike_detect */
-#define EVNT_FREQ    4 /* freq_mode */
-#define EVNT_SYNC    5 /* clock_sync */
-#define EVNT_RESTART 6 /* restart */
-#define EVNT_NOPEER  8 /* no_sys_peer */
-
-/* Peer status word fields (RFC 9327 §2.2, ntpd CTL_PST_* and PEVNT_*). */
-#define PST_CONFIG    0x80
-#define PST_REACH     0x10
-#define PEVNT_MOBIL   1  /* mobilize */
-#define PEVNT_UNREACH 3  /* unreachable */
-#define PEVNT_REACH   4  /* reachable */
-#define PEVNT_NEWPEER 10 /* sys_peer */
 
 /* Association modes for hmode/pmode (RFC 5905 §3). */
 #define HMODE_ACTIVE 1
@@ -188,15 +169,15 @@ sys_last_event(const ntp_sys_info *sys)
 {
 	switch (sys->disc_state) {
 	case NTP_DISC_FSET:
-		return EVNT_FSET;
+		return NTP_EVNT_FSET;
 	case NTP_DISC_SPIK:
-		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_SPIK;
+		return sys->sys_peer == 0 ? NTP_EVNT_NOPEER : NTP_EVNT_SPIK;
 	case NTP_DISC_FREQ:
-		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_FREQ;
+		return sys->sys_peer == 0 ? NTP_EVNT_NOPEER : NTP_EVNT_FREQ;
 	case NTP_DISC_SYNC:
-		return sys->sys_peer == 0 ? EVNT_NOPEER : EVNT_SYNC;
+		return sys->sys_peer == 0 ? NTP_EVNT_NOPEER : NTP_EVNT_SYNC;
 	default: /* NTP_DISC_NSET: no update yet */
-		return EVNT_RESTART;
+		return NTP_EVNT_RESTART;
 	}
 }
 
@@ -204,7 +185,7 @@ uint16_t
 ntp_control_sys_status(const ntp_sys_info *sys, const ntp_peer_info *peers, size_t n_peers)
 {
 	const ntp_peer_info *p;
-	unsigned source = SST_UNSPEC;
+	unsigned source = NTP_CTL_SST_UNSPEC;
 	unsigned event;
 
 	if (sys == NULL) {
@@ -212,7 +193,7 @@ ntp_control_sys_status(const ntp_sys_info *sys, const ntp_peer_info *peers, size
 	}
 	if (sys->sys_peer != 0) {
 		p = find_peer(peers, n_peers, sys->sys_peer);
-		source = (p != NULL && p->type == 'l') ? SST_LOCAL : SST_NTP;
+		source = (p != NULL && p->type == 'l') ? NTP_CTL_SST_LOCAL : NTP_CTL_SST_NTP;
 	}
 	event = sys_last_event(sys);
 	/* One event counted, as ntpd showed in every capture; the snapshot
@@ -220,37 +201,13 @@ ntp_control_sys_status(const ntp_sys_info *sys, const ntp_peer_info *peers, size
 	return (uint16_t)((unsigned)(sys->leap & 3u) << 14 | source << 8 | 1u << 4 | event);
 }
 
-/* ntpq -p's tally characters in selection-code order (RFC 9327 §2.2). */
-static const char TALLY_CODES[] = " x.-+#*o";
-
+/* The association's status word as the host keeps it (host_peer_status_word:
+ * select code, config and reach bits, event count and last event), so ntpq
+ * and peerstats show one value. */
 uint16_t
 ntp_control_peer_status(const ntp_peer_info *p)
 {
-	const char *sel;
-	unsigned bits = PST_CONFIG;
-	unsigned code = 0;
-	unsigned event;
-
-	if (p == NULL) {
-		return 0;
-	}
-	sel = p->tally != '\0' ? strchr(TALLY_CODES, p->tally) : NULL;
-	if (sel != NULL) {
-		code = (unsigned)(sel - TALLY_CODES);
-	}
-	if (p->reach != 0) {
-		bits |= PST_REACH;
-	}
-	if (p->tally == '*' || p->tally == 'o') {
-		event = PEVNT_NEWPEER;
-	} else if (p->reach != 0) {
-		event = PEVNT_REACH;
-	} else if (p->received != 0) {
-		event = PEVNT_UNREACH;
-	} else {
-		event = PEVNT_MOBIL;
-	}
-	return (uint16_t)((bits | code) << 8 | 1u << 4 | event);
+	return p != NULL ? p->status : 0;
 }
 
 /* ---- system variables (ntpd ctl_putsys) ---- */
@@ -288,25 +245,46 @@ sys_rootdisp(const view *v, char *val, size_t size)
 	return put_fixed(val, size, 3, v->sys->rootdisp * 1e3);
 }
 
-/* Stratum 2..15: the refid is an address; otherwise four ASCII bytes
- * (INIT, LOCL, GPS, a kiss code). */
+/* LOCAL(u) has no socket address: ntpd shows 127.127.1.u. */
+static void
+local_clock_addr(const char *name, char *val, size_t size)
+{
+	unsigned unit = 0;
+	const char *d = name + 6; /* after "LOCAL(" */
+
+	if (strncmp(name, "LOCAL(", 6) == 0) {
+		while (*d >= '0' && *d <= '9' && unit < 256) {
+			unit = unit * 10 + (unsigned)(*d++ - '0');
+		}
+	}
+	snprintf(val, size, "%s%u", LOCAL_REFCLOCK_NET, unit % 256);
+}
+
+/* What ntpd serves for a refid ntpq shows: ".LOCL." -> "LOCL" (ntpq adds
+ * the dots), "LOCAL(0)" -> 127.127.1.0, an address as it is. */
+static void
+wire_refid(const char *shown, char *val, size_t size)
+{
+	size_t n = strnlen(shown, 16);
+
+	if (strncmp(shown, "LOCAL(", 6) == 0) {
+		local_clock_addr(shown, val, size);
+	} else if (n >= 2 && shown[0] == '.' && shown[n - 1] == '.') {
+		copy_safe(val, size, shown + 1, n - 2);
+	} else {
+		copy_safe(val, size, shown, n);
+	}
+}
+
+/* The host's refid as its clients' ntpq shows it (one formatter,
+ * ntp_pkt_refid_assoc_format), served as ntpd's ctl_putrefid does. */
 static bool
 sys_refid(const view *v, char *val, size_t size)
 {
-	uint32_t r = v->sys->refid;
-	char text[5];
+	char shown[16];
 
-	if (v->sys->stratum > 1 && v->sys->stratum < STRATUM_UNSPEC) {
-		snprintf(val, size, "%u.%u.%u.%u", (unsigned)(r >> 24),
-		         (unsigned)((r >> 16) & 0xff), (unsigned)((r >> 8) & 0xff),
-		         (unsigned)(r & 0xff));
-		return true;
-	}
-	for (int i = 0; i < 4; i++) {
-		text[i] = (char)(r >> (24 - 8 * i));
-	}
-	text[4] = '\0';
-	copy_safe(val, size, text, 4);
+	ntp_pkt_refid_assoc_format(v->sys->refid, v->sys->stratum, shown, sizeof shown);
+	wire_refid(shown, val, size);
 	return true;
 }
 
@@ -440,21 +418,6 @@ is_local_clock(const ntp_peer_info *p)
 	return p->type == 'l' || strncmp(p->remote, "LOCAL(", 6) == 0;
 }
 
-/* LOCAL(u) has no socket address: ntpd shows 127.127.1.u. */
-static void
-local_clock_addr(const char *name, char *val, size_t size)
-{
-	unsigned unit = 0;
-	const char *d = name + 6; /* after "LOCAL(" */
-
-	if (strncmp(name, "LOCAL(", 6) == 0) {
-		while (*d >= '0' && *d <= '9' && unit < 256) {
-			unit = unit * 10 + (unsigned)(*d++ - '0');
-		}
-	}
-	snprintf(val, size, "%s%u", LOCAL_REFCLOCK_NET, unit % 256);
-}
-
 static bool
 peer_srcadr(const view *v, char *val, size_t size)
 {
@@ -519,20 +482,10 @@ peer_poll(const view *v, char *val, size_t size)
 	return true;
 }
 
-/* ".LOCL." -> "LOCL" (ntpq adds the dots), "LOCAL(0)" -> 127.127.1.0. */
 static bool
 peer_refid(const view *v, char *val, size_t size)
 {
-	const char *r = v->peer->refid;
-	size_t n = strnlen(r, sizeof v->peer->refid);
-
-	if (strncmp(r, "LOCAL(", 6) == 0) {
-		local_clock_addr(r, val, size);
-	} else if (n >= 2 && r[0] == '.' && r[n - 1] == '.') {
-		copy_safe(val, size, r + 1, n - 2);
-	} else {
-		copy_safe(val, size, r, n);
-	}
+	wire_refid(v->peer->refid, val, size);
 	return true;
 }
 
@@ -643,7 +596,7 @@ put_stages(char *val, size_t size, const double *stage_s)
 	size_t len = 0;
 
 	val[0] = '\0';
-	for (int i = 0; i < NTP_PEER_INFO_STAGES && len < size; i++) {
+	for (int i = 0; i < NTP_NSTAGE && len < size; i++) {
 		int n = snprintf(val + len, size - len, " %.2f", clamp_value(stage_s[i] * 1e3));
 
 		if (n < 0) {

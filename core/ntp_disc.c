@@ -54,6 +54,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_pkt.h"
 
 #define STARTUP_POLL 1   /* log2 s, time constant poll in the startup clamp (ntpd) */
@@ -86,11 +87,11 @@ void
 ntp_disc_params_default(ntp_disc_params *p)
 {
 	memset(p, 0, sizeof(*p));
-	p->step = NTP_DISC_STEP_DEFAULT;
-	p->stepout = NTP_DISC_STEPOUT_DEFAULT;
-	p->panic = NTP_DISC_PANIC_DEFAULT;
-	p->minpoll = NTP_DISC_MINPOLL_DEFAULT;
-	p->maxpoll = NTP_DISC_MAXPOLL_DEFAULT;
+	p->step = NTP_STEPT;
+	p->stepout = NTP_STEPOUT;
+	p->panic = NTP_PANICT;
+	p->minpoll = NTP_MINDPOLL;
+	p->maxpoll = NTP_MAXDPOLL;
 	p->precision = NTP_DISC_PRECISION_DEFAULT;
 	p->step_back = -1.0;
 	p->g = (ntp_disc_gains){
@@ -113,10 +114,10 @@ threshold_or_default(double v, double dflt)
 static int8_t
 clamp_poll_bound(int8_t v)
 {
-	if (v < NTP_DISC_POLL_MIN) {
-		return NTP_DISC_POLL_MIN;
+	if (v < NTP_MINPOLL) {
+		return NTP_MINPOLL;
 	}
-	return v > NTP_DISC_POLL_MAX ? NTP_DISC_POLL_MAX : v;
+	return v > NTP_MAXPOLL ? NTP_MAXPOLL : v;
 }
 
 static double
@@ -150,12 +151,12 @@ kernel_allowed(const ntp_disc_params *p)
 static void
 repair_params(ntp_disc_params *p)
 {
-	p->step = threshold_or_default(p->step, NTP_DISC_STEP_DEFAULT);
+	p->step = threshold_or_default(p->step, NTP_STEPT);
 	p->step_back = (isfinite(p->step_back) && p->step_back >= 0.0) ? p->step_back : p->step;
 	repair_gains(&p->g);
 	p->kernel = p->kernel && kernel_allowed(p);
-	p->stepout = threshold_or_default(p->stepout, NTP_DISC_STEPOUT_DEFAULT);
-	p->panic = threshold_or_default(p->panic, NTP_DISC_PANIC_DEFAULT);
+	p->stepout = threshold_or_default(p->stepout, NTP_STEPOUT);
+	p->panic = threshold_or_default(p->panic, NTP_PANICT);
 	if (!(isfinite(p->precision) && p->precision > 0.0)) {
 		p->precision = NTP_DISC_PRECISION_DEFAULT;
 	}
@@ -197,7 +198,7 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 	d->allow_panic = d->p.allow_big_first_step;
 	/* ntpd loop_config(LOOP_DRIFTINIT): clamp, not reject, the file value. */
 	if (d->p.have_drift && isfinite(d->p.drift_ppm)) {
-		d->freq = clampd(d->p.drift_ppm * 1e-6, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
+		d->freq = clampd(d->p.drift_ppm * 1e-6, -NTP_MAXFREQ, NTP_MAXFREQ);
 		rstclock(d, NTP_DISC_FSET, 0.0, mono);
 	} else {
 		rstclock(d, NTP_DISC_NSET, 0.0, mono);
@@ -272,8 +273,8 @@ ntp_disc_start(ntp_disc *d, ntp_now now, ntp_kernel_timex *tx)
 	/* start_kern_loop() */
 	tx->modes = MOD_BITS;
 	tx->status = NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_UNSYNC;
-	tx->maxerror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
-	tx->esterror = (int64_t)(NTP_DISC_MAXDISP * 1e6);
+	tx->maxerror = (int64_t)(NTP_MAXDISPERSE * 1e6);
+	tx->esterror = (int64_t)(NTP_MAXDISPERSE * 1e6);
 	/* NTPsec 1.2.2 passes sys_poll as is; without STA_NANO the kernel
 	 * adds 4 (later NTPsec subtracts the 4 first) */
 	tx->constant = d->poll;
@@ -361,7 +362,7 @@ set_frequency(ntp_disc *d, double clock_frequency)
 	double delta = clock_frequency - d->freq;
 	double old2 = d->clk_wander * d->clk_wander;
 
-	d->freq = clampd(clock_frequency, -NTP_DISC_MAXFREQ, NTP_DISC_MAXFREQ);
+	d->freq = clampd(clock_frequency, -NTP_MAXFREQ, NTP_MAXFREQ);
 	d->clk_wander = sqrt(old2 + (delta * delta - old2) / d->p.g.avg);
 }
 

@@ -38,32 +38,24 @@
 #include <stdint.h>
 
 #include "ntp_clock.h"
+#include "ntp_const.h"
 #include "ntp_kernel.h"
 #include "ntp_time.h"
 
-#define NTP_DISC_STEP_DEFAULT 0.128 /* s, RFC 5905 STEPT; ntpd CLOCK_MAX */
 /* Stepout: RFC 5905 WATCH and ntpd <= 4.2.6 CLOCK_MINSTEP are 900 s; ntp-4.2.8 and
  * NTPsec compile in 300 s (their comments still say 900), and `tinker stepout`
  * cannot go below it.  ntplab follows the code. */
-#define NTP_DISC_STEPOUT_DEFAULT 300.0 /* s, NTPsec ntp_loopfilter.c CLOCK_MINSTEP */
 #define NTP_DISC_KERNEL_STEP_MAX                                                                   \
 	0.5                     /* s, over this (or 0) ntpd leaves the kernel                      \
 	                           loop (loop_config LOOP_MAX) */
-#define NTP_DISC_MAXDISP  16.0  /* s, ntpd sys_maxdisp: start_kern_loop's errors */
 #define NTP_DISC_HUFFPUFF 900.0 /* s, ntpd HUFFPUFF: one huff-n'-puff slot */
 /* ntpd's adj_host_clock() hands adjtime(2) one second's slew at a time and
  * Linux runs it through its next second (second_overflow()), so when an
  * update changes the slew, the old one still runs 1-2 s, by where ntpd's
  * 1-s timer falls in the kernel's second: 1.94 s in NTPsec's runs under
  * clknetsim; ntplab takes the mean over the timer's phase. */
-#define NTP_DISC_ADJTIME_LAG       1.5    /* s */
-#define NTP_DISC_HUFF_SLOTS        96     /* slots at most: a 24 h window (ours; ntpd any) */
-#define NTP_DISC_PANIC_DEFAULT     1000.0 /* s, RFC 5905 PANICT; ntpd CLOCK_PANIC */
-#define NTP_DISC_MINPOLL_DEFAULT   6      /* log2 s, ntpd NTP_MINDPOLL */
-#define NTP_DISC_MAXPOLL_DEFAULT   10     /* log2 s, ntpd NTP_MAXDPOLL */
-#define NTP_DISC_POLL_MIN          0      /* log2 s, NTPsec NTP_MINPOLL (lowest configurable) */
-#define NTP_DISC_POLL_MAX          17     /* log2 s, RFC 5905 MAXPOLL; ntpd NTP_MAXPOLL */
-#define NTP_DISC_MAXFREQ           500e-6 /* s/s, ntpd NTP_MAXFREQ (frequency clamp) */
+#define NTP_DISC_ADJTIME_LAG       1.5 /* s */
+#define NTP_DISC_HUFF_SLOTS        96  /* slots at most: a 24 h window (ours; ntpd any) */
 #define NTP_DISC_PRECISION_DEFAULT 9.5367431640625e-07 /* s, 2^-20: ntpd's usual sys_precision */
 
 enum ntp_disc_state {
@@ -213,7 +205,7 @@ int ntp_disc_local_clock(ntp_disc *d, double offset, double sys_jitter, ntp_time
 /* Kernel mode at start-up (ntpd loop_config LOOP_DRIFTINIT: start_kern_loop()
  * then set_freq()): fills *tx with the one ntp_adjtime(2) call that does
  * both -- STA_PLL | STA_UNSYNC, the time constant, the errors at
- * NTP_DISC_MAXDISP and the frequency (drift file or 0) -- and makes it on
+ * NTP_MAXDISPERSE and the frequency (drift file or 0) -- and makes it on
  * the copy.  false (no call) outside kernel mode or when disabled. */
 bool ntp_disc_start(ntp_disc *d, ntp_now now, ntp_kernel_timex *tx);
 

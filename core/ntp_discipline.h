@@ -39,13 +39,11 @@
 
 #include "ntp_clock.h"
 #include "ntp_conf.h"
+#include "ntp_const.h"
 #include "ntp_time.h"
 
-#define NTP_DISC_NAME_MAX   24    /* bytes of a discipline name with its NUL (ours) */
-#define NTP_DISC_REASON_MAX 128   /* bytes of a reason text (= NTP_REASON_MAX) */
-#define NTP_DISC_REGISTER   8     /* samples a source's register shows (RFC 5905 NSTAGE) */
-#define NTP_MAXDISPERSE     16.0  /* s, RFC 5905 MAXDISP, ntpd MAXDISPERSE */
-#define NTP_PHI             15e-6 /* s/s, frequency tolerance, RFC 5905 PHI */
+#define NTP_DISC_NAME_MAX   24  /* bytes of a discipline name with its NUL (ours) */
+#define NTP_DISC_REASON_MAX 128 /* bytes of a reason text (= NTP_REASON_MAX) */
 
 /* One raw sample of one source (RFC 5905 §8), or a lost poll. */
 typedef struct ntp_sample {
@@ -142,7 +140,7 @@ typedef struct ntp_disc_info {
 /* A source's register of recent samples, newest first, for ntpq's
  * filtdelay/filtoffset/filtdisp (an empty stage: delay 0, disp 16 s). */
 typedef struct ntp_disc_register {
-	double delay[NTP_DISC_REGISTER], offset[NTP_DISC_REGISTER], disp[NTP_DISC_REGISTER];
+	double delay[NTP_NSTAGE], offset[NTP_NSTAGE], disp[NTP_NSTAGE];
 } ntp_disc_register;
 
 /* What a discipline starts with. */

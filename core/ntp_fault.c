@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define STRATUM_UNSYNC 16 /* RFC 5905 MAXSTRAT */
+#include "ntp_const.h"
 
 static const struct {
 	uint32_t bit;
@@ -67,7 +67,7 @@ ntp_fault_apply(const ntp_fault *f, ntp_pkt *reply)
 		reply->leap = (uint8_t)(f->leap & 3);
 	}
 	if (f->kinds & NTP_FAULT_STRATUM16) {
-		reply->stratum = STRATUM_UNSYNC;
+		reply->stratum = NTP_STRATUM_UNSPEC;
 	}
 	if ((f->kinds & NTP_FAULT_STALE_REFTIME) && reply->reftime != 0) {
 		double age = f->stale > 0.0 ? f->stale : NTP_FAULT_STALE_DEF;

@@ -8,12 +8,14 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "ntp_const.h"
+
 #define FWEIGHT 0.5 /* stage weight factor, ntpd NTP_FWEIGHT: stage i weighs 1/2^(i+1) */
 
 void
 ntp_filter_reset(ntp_filter *f, ntp_time mono, double precision)
 {
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		f->f[i].offset = 0.0;
 		f->f[i].delay = 0.0;
 		f->f[i].disp = NTP_MAXDISPERSE;
@@ -41,7 +43,7 @@ age_and_measure(ntp_filter *f, ntp_time mono, double phi, double dst[], uint8_t 
 		aged = 0.0; /* the monotonic clock never runs back; never shrink */
 	}
 	f->update = mono;
-	for (int i = NTP_FILTER_STAGES - 1; i >= 0; i--) {
+	for (int i = NTP_NSTAGE - 1; i >= 0; i--) {
 		ntp_filter_stage *s = &f->f[j];
 
 		if (i != 0) {
@@ -58,7 +60,7 @@ age_and_measure(ntp_filter *f, ntp_time mono, double phi, double dst[], uint8_t 
 			dst[i] = s->delay;
 		}
 		ord[i] = (uint8_t)j;
-		j = (j + 1) % NTP_FILTER_STAGES;
+		j = (j + 1) % NTP_NSTAGE;
 	}
 }
 
@@ -66,7 +68,7 @@ age_and_measure(ntp_filter *f, ntp_time mono, double phi, double dst[], uint8_t 
 static void
 sort_by_distance(double dst[], uint8_t ord[])
 {
-	for (int i = 1; i < NTP_FILTER_STAGES; i++) {
+	for (int i = 1; i < NTP_NSTAGE; i++) {
 		for (int j = 0; j < i; j++) {
 			if (dst[j] > dst[i]) {
 				double d = dst[j];
@@ -86,12 +88,12 @@ sort_by_distance(double dst[], uint8_t ord[])
 static void
 usable_first(double dst[], uint8_t ord[])
 {
-	double d2[NTP_FILTER_STAGES];
-	uint8_t o2[NTP_FILTER_STAGES];
+	double d2[NTP_NSTAGE];
+	uint8_t o2[NTP_NSTAGE];
 	int n = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+		for (int i = 0; i < NTP_NSTAGE; i++) {
 			if ((dst[i] < NTP_MAXDISPERSE) == (pass == 0)) {
 				d2[n] = dst[i];
 				o2[n] = ord[i];
@@ -99,7 +101,7 @@ usable_first(double dst[], uint8_t ord[])
 			}
 		}
 	}
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		dst[i] = d2[i];
 		ord[i] = o2[i];
 	}
@@ -112,7 +114,7 @@ count_usable(const double dst[], double maxdist)
 {
 	int m = 0;
 
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		if (dst[i] >= NTP_MAXDISPERSE || (m >= 2 && dst[i] >= maxdist)) {
 			continue;
 		}
@@ -125,8 +127,8 @@ int
 ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time mono,
                const ntp_filter_params *p, double *spike)
 {
-	double dst[NTP_FILTER_STAGES];
-	uint8_t ord[NTP_FILTER_STAGES];
+	double dst[NTP_NSTAGE];
+	uint8_t ord[NTP_NSTAGE];
 	ntp_filter_stage *in = &f->f[f->next];
 	double sum_disp = 0.0, sum_sq = 0.0, jump;
 	int m;
@@ -135,7 +137,7 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	in->delay = delay;
 	in->disp = disp;
 	in->t = mono;
-	f->next = (uint8_t)((f->next + 1) % NTP_FILTER_STAGES);
+	f->next = (uint8_t)((f->next + 1) % NTP_NSTAGE);
 	if (f->used < UINT8_MAX) {
 		f->used++;
 	}
@@ -151,7 +153,7 @@ ntp_filter_add(ntp_filter *f, double offset, double delay, double disp, ntp_time
 	/* RFC 5905 §10: epsilon = sum of disp_i / 2^(i+1) over the sorted
 	 * stages; psi = RMS of offset_i - offset_0 over the usable ones. */
 	const ntp_filter_stage *best = &f->f[ord[0]];
-	for (int i = NTP_FILTER_STAGES - 1; i >= 0; i--) {
+	for (int i = NTP_NSTAGE - 1; i >= 0; i--) {
 		const ntp_filter_stage *s = &f->f[ord[i]];
 
 		sum_disp = FWEIGHT * (sum_disp + s->disp);

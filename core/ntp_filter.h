@@ -36,13 +36,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ntp_const.h"
 #include "ntp_discipline.h"
 #include "ntp_time.h"
 
-#define NTP_FILTER_STAGES 8             /* stages, RFC 5905 NSTAGE, ntpd NTP_SHIFT */
-#define NTP_SGATE         3.0           /* popcorn gate in jitters, ntpd CLOCK_SGATE */
-#define NTP_ALLAN_XPT     2048.0        /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
-#define NTP_FILTER_NEVER  NTP_TIME_NONE /* "no sample used yet" epoch */
+#define NTP_SGATE        3.0           /* popcorn gate in jitters, ntpd CLOCK_SGATE */
+#define NTP_ALLAN_XPT    2048.0        /* s, Allan intercept, ntpd CLOCK_ALLAN (2^11 s) */
+#define NTP_FILTER_NEVER NTP_TIME_NONE /* "no sample used yet" epoch */
 
 typedef struct ntp_filter_stage {
 	double offset; /* s, positive = local clock behind the source */
@@ -52,9 +52,9 @@ typedef struct ntp_filter_stage {
 } ntp_filter_stage;
 
 typedef struct ntp_filter {
-	ntp_filter_stage f[NTP_FILTER_STAGES]; /* ring, f[next] is the oldest */
-	uint8_t next;                          /* stage the next sample overwrites */
-	uint8_t used;    /* samples added since the last reset (saturates at 255) */
+	ntp_filter_stage f[NTP_NSTAGE]; /* ring, f[next] is the oldest */
+	uint8_t next;                   /* stage the next sample overwrites */
+	uint8_t used;                   /* samples added since the last reset (saturates at 255) */
 	ntp_time update; /* mono time dispersions were last aged (ntpd peer->update) */
 	ntp_time epoch;  /* time of the last sample used (RFC 5905 p.t, ntpd peer->epoch) */
 	/* The association's statistics (RFC 5905 §10: theta, delta, epsilon, psi). */

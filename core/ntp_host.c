@@ -41,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_control.h"
 #include "ntp_hostcore.h"
 #include "ntp_leapsys.h"
@@ -52,8 +53,6 @@
 #define MRU_HASH_DOMAIN        1 /* ntp_nonce_subkey stream of the rate-limit hash key (ours) */
 #define FIRST_POLL_SPREAD_NS   NTP_NS_PER_S       /* ntpd: associations start 1 s apart */
 #define PASSIVE_FIRST_POLL_NS  (3 * NTP_NS_PER_S) /* ntpd peer_clear: ntp_minpkt + 1 s */
-#define PASSIVE_MINPOLL        6     /* log2 s, ntpd NTP_MINDPOLL: never poll a stranger faster */
-#define PASSIVE_MAXPOLL        10    /* log2 s, ntpd NTP_MAXDPOLL: nor slower */
 #define CLIENT_PORT_LO         49152 /* dynamic ports (RFC 6335 §6): random client ports */
 #define CLIENT_PORT_HI         65535
 
@@ -548,7 +547,7 @@ poll_peer(ntp_host *h, ntp_peer *p)
 		host_reachable(h, p);
 	}
 	if (res.became_unreachable) {
-		host_peer_event(p, PEVNT_UNREACH);
+		host_peer_event(p, NTP_PEVNT_UNREACH);
 		host_event(h, NTP_EV_UNREACHABLE, host_assoc_id(h, p),
 		           "%s unreachable: no reply to 8 polls",
 		           host_remote_name(p, name, sizeof name));
@@ -683,7 +682,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 		host_event(h, NTP_EV_KOD, host_assoc_id(h, p), "%s: %s", name, why);
 		return;
 	case NTP_RX_KOD:
-		host_peer_event(p, rr.demobilized ? PEVNT_DENY : PEVNT_RATE);
+		host_peer_event(p, rr.demobilized ? NTP_PEVNT_DENY : NTP_PEVNT_RATE);
 		host_event(h, NTP_EV_KOD, host_assoc_id(h, p), "%s: %s", name, why);
 		if (rr.demobilized) {
 			char code[5] = {(char)(rr.kiss >> 24), (char)(rr.kiss >> 16),
@@ -837,7 +836,7 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	/* The stranger's poll is only a hint: ntpd clamps an ephemeral
 	 * association to NTP_MINDPOLL..NTP_MAXDPOLL, so one packet claiming
 	 * poll 17 cannot hold the slot for days (10 unanswered polls). */
-	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, PASSIVE_MINPOLL, PASSIVE_MAXPOLL, pkt->version,
+	ntp_peer_init(p, NTP_PEER_PASSIVE, from, 0, NTP_MINDPOLL, NTP_MAXDPOLL, pkt->version,
 	              h->now.mono);
 	/* ntpd: the passive side answers with the key the active side used */
 	p->keyid = authentic ? (uint16_t)h->rx_keyid : 0;

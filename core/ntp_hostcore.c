@@ -4,6 +4,7 @@
  * ntp_hostcore.h).
  */
 #include "ntp_hostcore.h"
+#include "ntp_const.h"
 #include "ntp_leapsys.h"
 
 #include <math.h>
@@ -23,8 +24,6 @@
 #define EVENT_SPACING_NS (10 * NTP_NS_PER_S) /* ns, one more event after a burst */
 
 /* ntpd peer status word bits (ntp_control.h CTL_PST_*), upper byte. */
-#define CTL_PST_CONFIG 0x80
-#define CTL_PST_REACH  0x10
 
 #define NOW_LIMIT ((ntp_time)1 << 62) /* ns, see host_clamp_now */
 
@@ -319,10 +318,10 @@ host_peer_status_word(const ntp_peer *p)
 	unsigned hi = p->sel & 0x07u;
 
 	if (p->flags & NTP_PEER_F_CONFIG) {
-		hi |= CTL_PST_CONFIG;
+		hi |= NTP_CTL_PST_CONFIG;
 	}
 	if (p->reach != 0) {
-		hi |= CTL_PST_REACH;
+		hi |= NTP_CTL_PST_REACH;
 	}
 	return (hi << 8) | ((p->num_events & 0x0fu) << 4) | (p->last_event & 0x0fu);
 }
@@ -373,7 +372,7 @@ host_proto_sys(const ntp_host *h, const ntp_peer *p)
 ntp_fit_params
 host_fit(const ntp_host *h)
 {
-	ntp_fit_params f = {.maxdist = h->maxdist, .mindist = MINDIST, .phi = h->phi};
+	ntp_fit_params f = {.maxdist = h->maxdist, .mindist = NTP_MINDIST, .phi = h->phi};
 
 	return f;
 }
@@ -427,7 +426,7 @@ host_reachable(ntp_host *h, ntp_peer *p)
 {
 	char name[48];
 
-	host_peer_event(p, PEVNT_REACH);
+	host_peer_event(p, NTP_PEVNT_REACH);
 	host_event(h, NTP_EV_REACHABLE, host_assoc_id(h, p), "%s reachable",
 	           host_remote_name(p, name, sizeof name));
 }

@@ -27,23 +27,9 @@
 #include "ntp_restrict.h"
 #include "ntp_server.h"
 
-#define MINDIST      0.001       /* s, ntpd MINDISTANCE (tos mindist default) */
 #define ORPHWAIT_DEF 300.0       /* s, ntpd NTP_ORPHWAIT */
 #define ORPHAN_REFID 0x7f000001u /* 127.0.0.1, ntpd orphan refid (LOOPBACKADR) */
-#define LOCAL_NET    0x7f7f0100u /* 127.127.1.0: LOCAL(u) refclock address / refid */
 #define NEVER        NTP_TIME_NEVER
-
-/* ntpd peer event codes (ntp_control.h PEVNT_*) for the peer status word. */
-enum {
-	PEVNT_DEMOBIL = 2,
-	PEVNT_UNREACH = 3,
-	PEVNT_REACH = 4,
-	PEVNT_RESTART = 5,
-	PEVNT_RATE = 7,
-	PEVNT_DENY = 8,
-	PEVNT_NEWPEER = 10,
-	PEVNT_POPCORN = 13,
-};
 
 struct ntp_host {
 	/* configuration, fixed at ntp_host_new */

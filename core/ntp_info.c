@@ -8,47 +8,19 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_hostcore.h"
+#include "ntp_pkt.h"
 #include "ntp_select.h"
 #include "ntp_system.h"
 
-static char *
-refid_text(uint32_t refid, char *buf, size_t size)
-{
-	char t[5];
-	int n = 0;
-
-	for (int i = 0; i < 4; i++) {
-		uint8_t c = (uint8_t)(refid >> (24 - 8 * i));
-
-		if (c == 0) {
-			break;
-		}
-		t[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	t[n] = '\0';
-	snprintf(buf, size, ".%s.", t);
-	return buf;
-}
-
-/* ntpq's refid column: codes in dots for stratum 0/1/16 and reference
- * clocks, ntpq's clock names for 127.127.t.u, else a dotted quad. */
+/* ntpq's refid column; a LOCAL(u) source's refid is its code (".LOCL."). */
 static char *
 peer_refid(const ntp_peer *p, char *buf, size_t size)
 {
-	uint32_t r = p->refid;
+	uint8_t stratum = p->kind == NTP_PEER_LOCAL ? 0 : p->stratum;
 
-	if (p->kind == NTP_PEER_LOCAL || p->stratum <= 1 || p->stratum >= NTP_STRATUM_UNSPEC) {
-		return refid_text(r, buf, size);
-	}
-	if ((r & 0xffffff00u) == LOCAL_NET) {
-		snprintf(buf, size, "LOCAL(%u)", (unsigned)(r & 0xff));
-	} else {
-		snprintf(buf, size, "%u.%u.%u.%u", (unsigned)(r >> 24),
-		         (unsigned)((r >> 16) & 0xff), (unsigned)((r >> 8) & 0xff),
-		         (unsigned)(r & 0xff));
-	}
-	return buf;
+	return ntp_pkt_refid_assoc_format(p->refid, stratum, buf, size);
 }
 
 static char
@@ -107,7 +79,7 @@ sample_register(const ntp_host *h, const ntp_peer *p, ntp_peer_info *o)
 {
 	ntp_disc_register r;
 
-	_Static_assert(NTP_PEER_INFO_STAGES == NTP_DISC_REGISTER, "one value per register stage");
+	_Static_assert(NTP_NSTAGE == NTP_NSTAGE, "one value per register stage");
 	h->algo->src_register(h->algo_sys, host_src(h, p), &r);
 	memcpy(o->filt_delay, r.delay, sizeof o->filt_delay);
 	memcpy(o->filt_offset, r.offset, sizeof o->filt_offset);
@@ -154,6 +126,7 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 		o->received = p->received;
 		o->rejected = p->rejected;
 		o->flash = p->flash;
+		o->status = (uint16_t)host_peer_status_word(p);
 		sample_register(h, p, o);
 		n++;
 	}

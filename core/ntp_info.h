@@ -12,14 +12,13 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_const.h"
 #include "ntp_pkt.h"
 #include "ntp_time.h"
 
 typedef struct ntp_host ntp_host;
 
 #define NTP_REASON_MAX 128 /* bytes of a reason text, with its NUL (ours) */
-
-#define NTP_PEER_INFO_STAGES 8 /* stages, RFC 5905 NSTAGE (= ntp_filter.h NTP_FILTER_STAGES) */
 
 typedef struct ntp_peer_info {
 	int assoc; /* association id (1..) */
@@ -37,11 +36,12 @@ typedef struct ntp_peer_info {
 	uint8_t leap;
 	bool prefer;
 	unsigned sent, received, rejected;
-	uint16_t flash; /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
+	uint16_t flash;  /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
+	uint16_t status; /* ntpd peer status word: what ntpq and peerstats both show */
 	/* The clock filter's register, newest sample first (ntpq's filtdelay,
 	 * filtoffset, filtdisp); an empty stage has delay 0 and disp 16 s. */
-	double filt_delay[NTP_PEER_INFO_STAGES], filt_offset[NTP_PEER_INFO_STAGES];
-	double filt_disp[NTP_PEER_INFO_STAGES]; /* s */
+	double filt_delay[NTP_NSTAGE], filt_offset[NTP_NSTAGE];
+	double filt_disp[NTP_NSTAGE]; /* s */
 } ntp_peer_info;
 
 /* Every association as of monotonic time mono. */

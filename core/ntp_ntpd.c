@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_disc.h"
 #include "ntp_filter.h"
 #include "ntp_proto.h"
@@ -94,7 +95,7 @@ static const ntp_disc_param ntpd_params[] = {
                  "(tinker huffpuff); 0 = off"},
         {.name = "stepout",
          .unit = "s",
-         .dflt = NTP_DISC_STEPOUT_DEFAULT,
+         .dflt = NTP_STEPOUT,
          .min = 0,
          .max = 1e9,
          .what = "CLOCK_MINSTEP: stepout and startup clamp (tinker stepout; 300 s at least there)"},
@@ -386,10 +387,9 @@ ntpd_src_register(const void *sys, const void *src, ntp_disc_register *out)
 	const ntp_filter *f = &((const ntpd_src *)src)->filter;
 
 	(void)sys;
-	_Static_assert(NTP_DISC_REGISTER == NTP_FILTER_STAGES, "one value per filter stage");
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
-		const ntp_filter_stage *s =
-		        &f->f[(f->next + NTP_FILTER_STAGES - 1 - i) % NTP_FILTER_STAGES];
+	_Static_assert(NTP_NSTAGE == NTP_NSTAGE, "one value per filter stage");
+	for (int i = 0; i < NTP_NSTAGE; i++) {
+		const ntp_filter_stage *s = &f->f[(f->next + NTP_NSTAGE - 1 - i) % NTP_NSTAGE];
 
 		out->delay[i] = s->delay;
 		out->offset[i] = s->offset;
@@ -418,7 +418,7 @@ ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 #define NTPD_OPS                                                                                   \
 	.params = ntpd_params, .n_params = sizeof ntpd_params / sizeof ntpd_params[0],             \
 	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .poll_min = NTP_MINPOLL,       \
-	.freq_max = NTP_DISC_MAXFREQ, .start = ntpd_start, .src_init = ntpd_src_init,              \
+	.freq_max = NTP_MAXFREQ, .start = ntpd_start, .src_init = ntpd_src_init,                   \
 	.sample = ntpd_sample, .estimate = ntpd_estimate, .update = ntpd_update,                   \
 	.poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info, .src_register = ntpd_src_register
 

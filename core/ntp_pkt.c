@@ -33,8 +33,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
+
 #define VERSION_MIN            1  /* RFC 1059 */
-#define VERSION_MAX            4  /* RFC 5905 */
 #define EXT_HEADER_LEN         4  /* bytes, type + length, RFC 7822 §3 */
 #define EXT_ALIGN              4  /* bytes, RFC 7822 §3 */
 #define KEYID_LEN              4  /* bytes, RFC 5905 Fig. 8 */
@@ -192,7 +193,7 @@ decode_mac(const uint8_t *b, size_t len, size_t off, ntp_pkt *p, ntp_pkt_err *er
 		return NTP_PKT_OK;
 	}
 	if (!is_mac_len(rest)) {
-		if (p->version < VERSION_MAX) {
+		if (p->version < NTP_VERSION_CUR) {
 			return fail(err, NTP_PKT_E_TRAILER, off,
 			            "%zu bytes after the NTPv%u header at offset %zu are not a MAC "
 			            "(4, 20 or 24 bytes; extension fields need NTPv4)",
@@ -239,7 +240,7 @@ ntp_pkt_decode(const uint8_t *buf, size_t len, ntp_pkt *out, ntp_pkt_err *err)
 		            NTP_PKT_HEADER_LEN);
 	}
 	version = (buf[0] >> 3) & 7u;
-	if (version < VERSION_MIN || version > VERSION_MAX) {
+	if (version < VERSION_MIN || version > NTP_VERSION_CUR) {
 		return fail(err, NTP_PKT_E_VERSION, 0, "version %u not supported (byte 0 = 0x%02x)",
 		            version, buf[0]);
 	}
@@ -260,7 +261,7 @@ ntp_pkt_decode(const uint8_t *buf, size_t len, ntp_pkt *out, ntp_pkt_err *err)
 		            NTP_PKT_HEADER_LEN);
 	}
 	decode_header(buf, out);
-	if (version == VERSION_MAX) {
+	if (version == NTP_VERSION_CUR) {
 		while (len - off >= NTP_PKT_EXT_LAST_MIN) {
 			rc = decode_ext(buf, len, &off, out, err);
 			if (rc != NTP_PKT_OK) {
@@ -295,7 +296,7 @@ trailer_is_valid(const ntp_pkt *p)
 			return false;
 		}
 	}
-	if (p->n_ext > NTP_PKT_MAX_EXT || (p->n_ext > 0 && p->version != VERSION_MAX)) {
+	if (p->n_ext > NTP_PKT_MAX_EXT || (p->n_ext > 0 && p->version != NTP_VERSION_CUR)) {
 		return false;
 	}
 	for (i = 0; i < p->n_ext; i++) {
@@ -313,7 +314,7 @@ static bool
 header_is_valid(const ntp_pkt *p)
 {
 	return p->leap <= NTP_LEAP_NOTSYNC && p->version >= VERSION_MIN &&
-	       p->version <= VERSION_MAX && p->mode < NTP_MODE_CONTROL;
+	       p->version <= NTP_VERSION_CUR && p->mode < NTP_MODE_CONTROL;
 }
 
 static size_t
@@ -430,6 +431,27 @@ format_refid_text(uint32_t refid, char *buf, size_t size)
 	return true;
 }
 
+/* A code as ntpq shows what ntpd serves for it: up to the first NUL, an
+ * unprintable byte as '?' (ntpd's ctl_putrefid), in dots. */
+static char *
+format_refid_shown(uint32_t refid, char *buf, size_t size)
+{
+	char code[5];
+	size_t n = 0;
+
+	for (int shift = 24; shift >= 0; shift -= 8) {
+		unsigned c = (refid >> shift) & 0xffu;
+
+		if (c == 0) {
+			break;
+		}
+		code[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	code[n] = '\0';
+	snprintf(buf, size, ".%s.", code);
+	return buf;
+}
+
 char *
 ntp_pkt_refid_format(uint32_t refid, uint8_t stratum, char *buf, size_t size)
 {
@@ -445,6 +467,22 @@ ntp_pkt_refid_format(uint32_t refid, uint8_t stratum, char *buf, size_t size)
 	snprintf(buf, size, "%u.%u.%u.%u", (unsigned)(refid >> 24), (unsigned)(refid >> 16) & 0xffu,
 	         (unsigned)(refid >> 8) & 0xffu, (unsigned)refid & 0xffu);
 	return buf;
+}
+
+char *
+ntp_pkt_refid_assoc_format(uint32_t refid, uint8_t stratum, char *buf, size_t size)
+{
+	if (buf == NULL || size == 0) {
+		return buf;
+	}
+	if (stratum <= REFID_TEXT_MAX_STRATUM || stratum >= NTP_STRATUM_UNSPEC) {
+		return format_refid_shown(refid, buf, size);
+	}
+	if ((refid & NTP_LOCAL_MASK) == NTP_LOCAL_NET) {
+		snprintf(buf, size, "LOCAL(%u)", (unsigned)(refid & ~NTP_LOCAL_MASK));
+		return buf;
+	}
+	return ntp_pkt_refid_format(refid, stratum, buf, size);
 }
 
 const char *

@@ -25,10 +25,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ntp_const.h"
+
 #include "ntp_time.h"
 
 #define NTP_PKT_HEADER_LEN   48   /* bytes, RFC 5905 Fig. 8 */
-#define NTP_VERSION_CUR      4    /* RFC 5905 §7.3 VERSION */
 #define NTP_PKT_MAX_EXT      8    /* extension fields kept per packet (ours) */
 #define NTP_PKT_EXT_MIN_LEN  16   /* bytes, RFC 5905 §7.5 as updated by RFC 7822 */
 #define NTP_PKT_EXT_LAST_MIN 28   /* bytes, last field when no MAC, RFC 7822 §3 */
@@ -136,6 +137,14 @@ bool ntp_pkt_is_kod(const ntp_pkt *p);
  * "0x%08x"; for stratum >= 2 (16 included) a dotted IPv4 address.
  * buf >= 16 bytes.  Returns buf. */
 char *ntp_pkt_refid_format(uint32_t refid, uint8_t stratum, char *buf, size_t size);
+
+/* Format a refid the way ntpq -p's refid column shows an association's or a
+ * host's (NTPsec ctl_putrefid as ntpq prints it): the code in dots at stratum
+ * 0, 1 and 16 (".INIT.", ".GPS."), a LOCAL(u) driver's 127.127.1.u by name,
+ * else a dotted IPv4 address.  The one formatter behind ntp_info's peers,
+ * the simulator's state checks and the mode-6 "refid" variables.
+ * buf >= 16 bytes.  Returns buf. */
+char *ntp_pkt_refid_assoc_format(uint32_t refid, uint8_t stratum, char *buf, size_t size);
 
 /* The name of a mode ("client", "server", ...) and of a leap indicator. */
 const char *ntp_pkt_mode_name(int mode);

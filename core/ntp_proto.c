@@ -8,6 +8,7 @@
  */
 #include "ntp_proto.h"
 
+#include "ntp_const.h"
 #include "ntp_mac.h"
 #include "ntp_nonce.h"
 

@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_const.h"
 #include "ntp_discipline.h"
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
@@ -70,17 +71,10 @@ enum ntp_flash {
 #define NTP_PKT_TEST_MASK  0x01ff /* TEST1-9 */
 #define NTP_PEER_TEST_MASK 0x1e00 /* TEST10-13 */
 
-#define NTP_MINPOLL 0 /* log2 s, NTPsec NTP_MINPOLL (1 s; ntp classic: 3) */
-#define NTP_POLL_FLOOR                                                                             \
-	(-7)                      /* log2 s, sub-second polls down to 1/128 s (chrony's            \
-	                             floor), for disciplines that ask for them */
-#define NTP_MAXPOLL          17   /* log2 s, ntpd NTP_MAXPOLL (36 h) */
 #define NTP_BURST_COUNT      8    /* packets in a `burst`, RFC 5905 BCOUNT, ntpd NTP_SHIFT */
 #define NTP_IBURST_COUNT     6    /* packets in an `iburst`, ntpd/NTPsec NTP_IBURST */
-#define NTP_SHIFT            8    /* filter stages: ntpd's headway scale (NTP_SHIFT) */
 #define NTP_BURST_SPACING    2    /* s between burst packets, RFC 5905 BTIME, ntpd ntp_minpkt */
 #define NTP_UNREACH          10   /* polls without reply before backoff, ntpd NTP_UNREACH */
-#define NTP_STRATUM_UNSPEC   16   /* RFC 5905 MAXSTRAT: unsynchronised */
 #define NTP_LOCAL_DISPERSION 0.01 /* s, LOCAL(u) root dispersion, ntpd DISPERSION */
 
 enum ntp_peer_kind {

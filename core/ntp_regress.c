@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_disc.h"
 #include "ntp_proto.h"
 #include "ntp_select.h"
@@ -1396,7 +1397,7 @@ rg_src_register(const void *sys, const void *src, ntp_disc_register *out)
 	const rg_src *s = src;
 
 	(void)sys;
-	for (int i = 0; i < NTP_DISC_REGISTER; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		const rg_point *p = i < s->n ? &s->p[s->n - 1 - i] : NULL;
 
 		out->delay[i] = p != NULL ? p->delay : 0.0;

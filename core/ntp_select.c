@@ -10,8 +10,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
+
 #define PRECISION_DEFAULT 9.5367431640625e-07 /* s, 2^-20, a typical sys.precision */
-#define STRATUM_LIMIT     16                  /* RFC 5905 MAXSTRAT: unsynchronised */
 #define ENDPOINT_LOWER    (-1)                /* ntpd endpoint type of theta - lambda */
 #define ENDPOINT_UPPER    1                   /* ntpd endpoint type of theta + lambda */
 
@@ -118,7 +119,7 @@ check_input(selection *w, int i)
 		         "invalid input: root distance %g s", c->rootdist);
 		return false;
 	}
-	if (c->stratum < 0 || c->stratum >= STRATUM_LIMIT) {
+	if (c->stratum < 0 || c->stratum >= NTP_STRATUM_UNSPEC) {
 		snprintf(mark(w, i, NTP_SEL_REJECT), NTP_SELECT_WHY_MAX,
 		         "invalid input: stratum %d outside 0..15", c->stratum);
 		return false;

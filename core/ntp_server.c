@@ -32,12 +32,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_restrict.h"
 
 #define NTP_VERSION_OLDEST 1         /* ntpd NTP_OLDVERSION: oldest version served */
-#define STRATUM_UNSPEC     16        /* RFC 5905 MAXSTRAT: unsynchronised */
 #define STRATUM_PKT_UNSPEC 0         /* stratum 16 goes out as 0 (ntpd STRATUM_TO_PKT) */
-#define NTP_SHIFT          8         /* ntpd: average limit is NTP_SHIFT increments */
 #define HEADWAY_GRACE      2         /* s, ntp_monitor.c: grace on the headway increment */
 #define MINIMUM_GRACE      1         /* s, ntp_monitor.c: grace on the minimum spacing */
 #define INTERVAL_MAX       (1 << 24) /* s, longer gaps drain any bucket (ours) */
@@ -98,11 +97,11 @@ ntp_server_init(ntp_server *s, void *table, size_t entries, int average_log2, in
 	                   NTP_SERVER_MRU_MINAGE_DEF);
 	s->average_log2 = average_log2 < 0 ? NTP_SERVER_AVERAGE_DEF : average_log2;
 	s->minimum_log2 = minimum_log2 < 0 ? NTP_SERVER_MINIMUM_DEF : minimum_log2;
-	if (s->average_log2 > NTP_SERVER_LOG2_MAX) {
-		s->average_log2 = NTP_SERVER_LOG2_MAX;
+	if (s->average_log2 > NTP_MAXPOLL) {
+		s->average_log2 = NTP_MAXPOLL;
 	}
-	if (s->minimum_log2 > NTP_SERVER_LOG2_MAX) {
-		s->minimum_log2 = NTP_SERVER_LOG2_MAX;
+	if (s->minimum_log2 > NTP_MAXPOLL) {
+		s->minimum_log2 = NTP_MAXPOLL;
 	}
 }
 
@@ -160,12 +159,12 @@ refuse(unsigned *counter, ntp_serve_result *r)
 	return false;
 }
 
-/* Discard values live in [0, NTP_SERVER_LOG2_MAX] even if a caller wrote
+/* Discard values live in [0, NTP_MAXPOLL] even if a caller wrote
  * the struct fields directly. */
 static int
 clamp_log2(int v)
 {
-	return v < 0 ? 0 : v > NTP_SERVER_LOG2_MAX ? NTP_SERVER_LOG2_MAX : v;
+	return v < 0 ? 0 : v > NTP_MAXPOLL ? NTP_MAXPOLL : v;
 }
 
 /* ---- the address hash: SipHash-2-4 (reference implementation's
@@ -480,7 +479,7 @@ static void
 fast_xmit(const ntp_server_sys *sys, const ntp_pkt *req, uint8_t xmode, ntp_time t_recv,
           ntp_time t_xmt, ntp_pkt *x)
 {
-	bool unsync = sys->stratum == 0 || sys->stratum >= STRATUM_UNSPEC;
+	bool unsync = sys->stratum == 0 || sys->stratum >= NTP_STRATUM_UNSPEC;
 
 	memset(x, 0, sizeof *x);
 	x->leap = unsync ? NTP_LEAP_NOTSYNC : (uint8_t)(sys->leap & 3);

@@ -29,12 +29,12 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_const.h"
 #include "ntp_pkt.h"
 #include "ntp_time.h"
 
-#define NTP_SERVER_AVERAGE_DEF 3  /* log2 s, `discard average` default (ntp_acc(5): 8 s) */
-#define NTP_SERVER_MINIMUM_DEF 1  /* log2 s, `discard minimum` default (ntp_acc(5): 2 s) */
-#define NTP_SERVER_LOG2_MAX    17 /* log2 s, discard values are clamped here (NTP_MAXPOLL) */
+#define NTP_SERVER_AVERAGE_DEF 3 /* log2 s, `discard average` default (ntp_acc(5): 8 s) */
+#define NTP_SERVER_MINIMUM_DEF 1 /* log2 s, `discard minimum` default (ntp_acc(5): 2 s) */
 
 /* The `mru` knobs (ntp.conf(5) "mru"; defaults from NTPsec ntp_monitor.c
  * mon_data and MRU_MAXDEPTH_DEF). */
@@ -112,7 +112,7 @@ size_t ntp_server_mru_entries(size_t kib);
  * aligned for ntp_server_mru (may be NULL/0: then `limited` cannot be
  * enforced and is ignored, as ntpd does with its monitor off).  The `mru`
  * knobs take NTPsec's defaults and the hash key is zero.  Negative log2
- * values select the defaults; values above NTP_SERVER_LOG2_MAX are
+ * values select the defaults; values above NTP_MAXPOLL are
  * clamped to it. */
 void ntp_server_init(ntp_server *s, void *table, size_t entries, int average_log2,
                      int minimum_log2);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ntp_const.h"
 #include "ntp_leapsys.h"
 #include "ntp_select.h"
 
@@ -57,10 +58,10 @@ ntp_system_setup_discipline(ntp_host *h, const ntp_conf *c, const ntp_host_param
 	ntp_disc_setup s = {
 	        .conf = c,
 	        .precision = h->precision,
-	        .minpoll = NTP_DISC_MINPOLL_DEFAULT,
-	        .maxpoll = NTP_DISC_MAXPOLL_DEFAULT,
+	        .minpoll = NTP_MINDPOLL,
+	        .maxpoll = NTP_MAXDPOLL,
 	        .maxdist = h->maxdist,
-	        .mindist = MINDIST,
+	        .mindist = NTP_MINDIST,
 	        .minsane = c->tos_minsane >= 0 ? c->tos_minsane : NTP_SELECT_MINSANE,
 	        .minclock = c->tos_minclock >= 0 ? c->tos_minclock : NTP_SELECT_MINCLOCK,
 	        .maxclock = NTP_SELECT_MAXCLOCK,
@@ -278,14 +279,14 @@ update_system_variables(ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
 	if (p->kind == NTP_PEER_LOCAL) {
 		/* ntpd: a reference clock at stratum 0 gives its code; one with
 		 * a fudged stratum gives its 127.127.t.u address. */
-		h->refid = p->stratum == 0 ? p->refid : LOCAL_NET | p->unit;
+		h->refid = p->stratum == 0 ? p->refid : NTP_LOCAL_NET | p->unit;
 	} else {
 		h->refid = ntp_addr_refid(&p->addr);
 	}
 	h->rootdelay = e->delay + p->rootdelay;
 	disp = p->rootdisp + e->disp + h->jitter + h->phi * (age > 0.0 ? age : 0.0) +
 	       fabs(h->offset);
-	h->rootdisp = disp > MINDIST ? disp : MINDIST;
+	h->rootdisp = disp > NTP_MINDIST ? disp : NTP_MINDIST;
 	h->reftime = ntp_ts_from_unix_ns(rx_local);
 	h->t_update = h->now.mono;
 }
@@ -447,7 +448,7 @@ new_sys_peer(ntp_host *h, ntp_peer *p, const char *why)
 
 	if (h->sys_peer != host_assoc_id(h, p)) {
 		h->sys_peer = host_assoc_id(h, p);
-		host_peer_event(p, PEVNT_NEWPEER);
+		host_peer_event(p, NTP_PEVNT_NEWPEER);
 		host_event(h, NTP_EV_SYS_PEER, host_assoc_id(h, p), "%s: %s",
 		           host_remote_name(p, name, sizeof name), why);
 	}
@@ -596,7 +597,7 @@ ntp_system_sampled(ntp_host *h, ntp_peer *p, const ntp_sample *smp)
 		}
 		break;
 	case NTP_SAMPLE_POPCORN:
-		host_peer_event(p, PEVNT_POPCORN);
+		host_peer_event(p, NTP_PEVNT_POPCORN);
 		host_event(h, NTP_EV_POPCORN, host_assoc_id(h, p),
 		           "%s popcorn spike %.6f s suppressed",
 		           host_remote_name(p, name, sizeof name), spike);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ntp_time.h"
+
 #define NS_PER_S         1e9              /* ns/s */
 #define MAX_TIME_S       NETEM_TIME_MAX_S /* s, clamp for any delay or window time */
 #define MAX_RATE         1e15             /* bit/s, clamp for a rate */
@@ -475,15 +477,6 @@ reorder_event(netem_link *l)
 /* ------------------------------------------------------------ scheduling */
 
 static int64_t
-add_sat(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b) {
-		return INT64_MAX;
-	}
-	return a + b;
-}
-
-static int64_t
 seconds_to_ns(double s)
 {
 	return (int64_t)llround(clamp_time(s) * NS_PER_S);
@@ -512,13 +505,13 @@ transmit_ns(const netem_link_params *p, size_t bytes)
 static int64_t
 schedule(netem_link *l, int64_t t, double delay, size_t bytes)
 {
-	int64_t due = add_sat(t, seconds_to_ns(delay));
+	int64_t due = ntp_time_add_sat(t, seconds_to_ns(delay));
 
 	if (l->p.rate > 0.0) {
 		if (due < l->busy_until) {
 			due = l->busy_until;
 		}
-		due = add_sat(due, transmit_ns(&l->p, bytes));
+		due = ntp_time_add_sat(due, transmit_ns(&l->p, bytes));
 		l->busy_until = due;
 	}
 	return due;

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ntp_const.h"
 #include "ntp_host.h"
 #include "refd_num.h"
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ntp_const.h"
 #include "ntp_fault.h"
 
 #define REFD_LISTEN_MAX        8    /* --listen addresses (ours) */

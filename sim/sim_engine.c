@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ntp_const.h"
 #include "ntp_fault.h"
 #include "ntp_rand.h"
 #include "sim_world.h"
@@ -32,17 +33,16 @@ enum ev_kind {
 	EV_QUERY_END,   /* node, gen: the verdict */
 };
 
-#define WIRE_OVERHEAD_V4   42      /* bytes: Ethernet 14 + IPv4 20 + UDP 8 (what tc rate counts) */
-#define WIRE_OVERHEAD_V6   62      /* bytes: Ethernet 14 + IPv6 40 + UDP 8 */
-#define SPIN_MAX           1000    /* host ticks at one instant before we back off (ours) */
-#define SPIN_BACKOFF_NS    1000000 /* ns, 1 ms: how far a spinning timer is pushed */
-#define QUERY_PORT_BASE    49152   /* first ephemeral port, RFC 6335 §6 */
-#define QUERY_PORT_SPAN    16384   /* ephemeral ports */
-#define PROGRESS_EVERY     65536   /* events between progress checks */
-#define SIM_STRATUM_UNSYNC 16      /* RFC 5905 MAXSTRAT: unsynchronised */
-#define STEPPED            1
-#define ADJUSTED           2
-#define EXITED             4 /* the host gave up (panic): the daemon process ends */
+#define WIRE_OVERHEAD_V4 42      /* bytes: Ethernet 14 + IPv4 20 + UDP 8 (what tc rate counts) */
+#define WIRE_OVERHEAD_V6 62      /* bytes: Ethernet 14 + IPv6 40 + UDP 8 */
+#define SPIN_MAX         1000    /* host ticks at one instant before we back off (ours) */
+#define SPIN_BACKOFF_NS  1000000 /* ns, 1 ms: how far a spinning timer is pushed */
+#define QUERY_PORT_BASE  49152   /* first ephemeral port, RFC 6335 §6 */
+#define QUERY_PORT_SPAN  16384   /* ephemeral ports */
+#define PROGRESS_EVERY   65536   /* events between progress checks */
+#define STEPPED          1
+#define ADJUSTED         2
+#define EXITED           4 /* the host gave up (panic): the daemon process ends */
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -453,7 +453,7 @@ make_sample(sim_world *w, sim_node *n, ntp_time local, sim_sample *s)
 	s->freq_err = of + ntp_clock_freq(&n->clock) * (1.0 + of);
 	s->has_peer = n->running && n->sys_peer != 0;
 	s->claims_sync = n->running && n->host != NULL && n->leap != NTP_LEAP_NOTSYNC &&
-	                 n->stratum < SIM_STRATUM_UNSYNC;
+	                 n->stratum < NTP_STRATUM_UNSPEC;
 	s->bound = n->rootdelay / 2.0 + n->rootdisp + SIM_PHI * ((double)(w->now - n->t_sys) / 1e9);
 }
 
@@ -512,25 +512,6 @@ trace_node(sim_world *w, sim_node *n)
 	sim_report_trace_row(w, n, s.t, s.offset, s.freq_err, s.bound);
 }
 
-/* Clients' ntpq shows a LOCAL(u) driver's refid (127.127.1.u) by name
- * (core/ntp_info.c peer_refid). */
-#define LOCAL_DRIVER_REFID 0x7f7f0100u /* 127.127.1.0 */
-#define LOCAL_DRIVER_MASK  0xffffff00u
-
-/* The node's refid as its clients' ntpq -p shows it: a code in dots at
- * stratum 0, 1 and 16, LOCAL(u), else a dotted quad. */
-static void
-format_sys_refid(const sim_node *n, char *buf, size_t size)
-{
-	if (n->stratum <= 1 || n->stratum >= SIM_STRATUM_UNSYNC) {
-		ntp_pkt_refid_format(n->refid, 1, buf, size);
-	} else if ((n->refid & LOCAL_DRIVER_MASK) == LOCAL_DRIVER_REFID) {
-		snprintf(buf, size, "LOCAL(%u)", (unsigned)(n->refid & ~LOCAL_DRIVER_MASK));
-	} else {
-		ntp_pkt_refid_format(n->refid, n->stratum, buf, size);
-	}
-}
-
 /* Hand the node's state (its system variables, the np associations in
  * w->peers) to the checks that judge states. */
 static void
@@ -544,7 +525,7 @@ observe_state(sim_world *w, sim_node *n, size_t np)
 	s.stratum = n->stratum;
 	s.leap = n->leap;
 	s.poll = n->poll;
-	format_sys_refid(n, s.refid, sizeof(s.refid));
+	ntp_pkt_refid_assoc_format(n->refid, n->stratum, s.refid, sizeof(s.refid));
 	s.offset = (double)(local_now(w, n, NULL) - sim_utc_posix(&w->utc, w->now)) / 1e9;
 	s.est_offset = n->est_offset;
 	s.peers = w->peers;
@@ -579,7 +560,7 @@ cache_sys(sim_world *w, sim_node *n)
 		changed = n->sys_peer != 0 || n->leap != NTP_LEAP_NOTSYNC;
 		n->sys_peer = 0;
 		n->leap = NTP_LEAP_NOTSYNC;
-		n->stratum = SIM_STRATUM_UNSYNC;
+		n->stratum = NTP_STRATUM_UNSPEC;
 		n->refid = 0;
 		return changed;
 	}
@@ -1462,7 +1443,7 @@ setup(sim_world *w)
 		n->last_link = UINT32_MAX;
 		n->fault = &t->fault;
 		n->leap = NTP_LEAP_NOTSYNC;
-		n->stratum = SIM_STRATUM_UNSYNC;
+		n->stratum = NTP_STRATUM_UNSPEC;
 		n->st.t_good = -1.0;
 		n->st.t_bad = -1.0;
 		n->st.t_first_peer = -1.0;

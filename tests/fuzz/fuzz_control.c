@@ -23,16 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_control.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define NOW (INT64_C(1795507750) * NTP_NS_PER_S) /* 2026-11-24, near the captures */
 

@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_conf.h"
 #include "ntp_control.h"
 #include "ntp_disc.h"
@@ -59,19 +60,10 @@
 #include "ntp_pkt.h"
 #include "ntp_restrict.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
-
 /* The harness's own checks are not worth coverage features: only the
  * core's branches should steer the fuzzer (and fewer features make each
  * execution cheaper for libFuzzer's entropic schedule). */
-#define HARNESS __attribute__((no_sanitize("coverage")))
+#define HARNESS FUZZ_HARNESS
 
 #define MAX_OPS               64  /* operations per input: keeps one execution cheap */
 #define MAX_TICKS_PER_ADVANCE 32  /* due ticks one time step runs before it skips ahead */
@@ -394,12 +386,6 @@ snapshot(const driver *d, call_ctx *c)
 	}
 }
 
-HARNESS static bool
-terminated(const char *s, size_t size)
-{
-	return memchr(s, '\0', size) != NULL;
-}
-
 HARNESS static void
 remember_request(driver *d, const ntp_action *a)
 {
@@ -503,17 +489,17 @@ check_actions(driver *d, const call_ctx *c)
 			CHECK(a->u.event.code >= NTP_EV_RESTART &&
 			      a->u.event.code <= NTP_EV_DEMOBILIZE);
 			CHECK(a->u.event.assoc >= 0 && (size_t)a->u.event.assoc <= slots(d));
-			CHECK(terminated(a->u.event.reason, sizeof a->u.event.reason));
+			CHECK(fuzz_terminated(a->u.event.reason, sizeof a->u.event.reason));
 			CHECK(strcmp(ntp_event_name(a->u.event.code), "unknown") != 0);
 			break;
 		case NTP_ACT_STATS:
 			CHECK(a->u.stats.file == NTP_STATS_LOOPSTATS ||
 			      a->u.stats.file == NTP_STATS_PEERSTATS);
-			CHECK(terminated(a->u.stats.line, sizeof a->u.stats.line));
+			CHECK(fuzz_terminated(a->u.stats.line, sizeof a->u.stats.line));
 			break;
 		case NTP_ACT_EXIT:
 			CHECK(a->u.exit.status != 0);
-			CHECK(terminated(a->u.exit.reason, sizeof a->u.exit.reason));
+			CHECK(fuzz_terminated(a->u.exit.reason, sizeof a->u.exit.reason));
 			CHECK(i + 1 == out->n); /* nothing after giving up */
 			d->exited = true;
 			break;
@@ -1044,7 +1030,7 @@ finite_info(const ntp_peer_info *p)
 	bool ok = isfinite(p->delay) && isfinite(p->offset) && isfinite(p->jitter) &&
 	          isfinite(p->disp) && isfinite(p->when);
 
-	for (int i = 0; i < NTP_PEER_INFO_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		ok = ok && isfinite(p->filt_delay[i]) && isfinite(p->filt_offset[i]) &&
 		     isfinite(p->filt_disp[i]);
 	}
@@ -1069,9 +1055,9 @@ check_introspection(const driver *d, unsigned op)
 
 		CHECK(p->assoc >= 1 && (size_t)p->assoc <= slots(d));
 		CHECK(ntp_host_peer_counters(d->h, p->assoc, &pc));
-		CHECK(terminated(p->remote, sizeof p->remote));
-		CHECK(terminated(p->refid, sizeof p->refid));
-		CHECK(terminated(p->reason, sizeof p->reason));
+		CHECK(fuzz_terminated(p->remote, sizeof p->remote));
+		CHECK(fuzz_terminated(p->refid, sizeof p->refid));
+		CHECK(fuzz_terminated(p->reason, sizeof p->reason));
 		CHECK(strchr("ulsp", p->type) != NULL && p->type != '\0');
 		CHECK(strchr(" x.-+#*o", p->tally) != NULL && p->tally != '\0');
 		/* regress polls LAN sources below 1 s (its poll_min) */
@@ -1095,7 +1081,7 @@ check_introspection(const driver *d, unsigned op)
 	CHECK(isfinite(sys.sys_jitter) && isfinite(sys.clk_jitter) && isfinite(sys.clk_wander));
 	CHECK(isfinite(sys.freq_ppm) &&
 	      fabs(sys.freq_ppm) <= ntp_discipline_for(d->conf)->freq_max * 1e6 * 1.000001);
-	CHECK(terminated(sys.no_sys_peer_reason, sizeof sys.no_sys_peer_reason));
+	CHECK(fuzz_terminated(sys.no_sys_peer_reason, sizeof sys.no_sys_peer_reason));
 	CHECK(sys.sys_peer == 0 || ntp_host_peer_counters(d->h, sys.sys_peer, &pc));
 
 	CHECK(!ntp_host_peer_counters(d->h, 0, &pc));

@@ -10,18 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_keys.h"
 #include "ntp_mac.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(bool ok)
-{
-	if (!ok) {
-		abort();
-	}
-}
 
 static void
 check_key(const ntp_keyring *kr, size_t i)
@@ -30,16 +21,16 @@ check_key(const ntp_keyring *kr, size_t i)
 	uint8_t d[NTP_MAC_DIGEST_MAX];
 	static const uint8_t pkt[48];
 
-	check(k->id >= 1 && k->len <= NTP_KEY_BYTES_MAX && k->type != NTP_KEY_NONE);
-	check(ntp_keyring_find(kr, k->id) == k); /* ids are unique */
+	CHECK(k->id >= 1 && k->len <= NTP_KEY_BYTES_MAX && k->type != NTP_KEY_NONE);
+	CHECK(ntp_keyring_find(kr, k->id) == k); /* ids are unique */
 	if (k->type == NTP_KEY_AES128CMAC) {
-		check(k->len == 16);
+		CHECK(k->len == 16);
 	} else if (k->type == NTP_KEY_AES256CMAC) {
-		check(k->len == 32);
+		CHECK(k->len == 32);
 	}
 	/* every parsed key makes a MAC of the length it promises */
-	check(ntp_mac_compute(k, pkt, sizeof pkt, d) == ntp_mac_digest_len(k));
-	check(ntp_mac_digest_len(k) == 16 || ntp_mac_digest_len(k) == 20);
+	CHECK(ntp_mac_compute(k, pkt, sizeof pkt, d) == ntp_mac_digest_len(k));
+	CHECK(ntp_mac_digest_len(k) == 16 || ntp_mac_digest_len(k) == 20);
 }
 
 int
@@ -50,22 +41,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (f == NULL) {
 		f = malloc(sizeof *f);
-		check(f != NULL);
+		CHECK(f != NULL);
 	}
 	ntp_keys_init(f, "fuzz.keys");
 	unsigned errors = ntp_keys_parse(f, (const char *)data, size);
 
-	check(errors == f->n_errors);
-	check(f->n_diags <= NTP_CONF_MAX_DIAGS);
-	check(f->n_diags <= (size_t)f->n_errors + f->n_warnings);
-	check(f->ring.n <= NTP_KEYS_MAX);
+	CHECK(errors == f->n_errors);
+	CHECK(f->n_diags <= NTP_CONF_MAX_DIAGS);
+	CHECK(f->n_diags <= (size_t)f->n_errors + f->n_warnings);
+	CHECK(f->ring.n <= NTP_KEYS_MAX);
 	for (size_t i = 0; i < f->n_diags; i++) {
 		const ntp_conf_diag *d = &f->diags[i];
 
-		check(memchr(d->msg, '\0', sizeof d->msg) != NULL);
-		check(d->line >= 1 && d->col >= 1);
+		CHECK(memchr(d->msg, '\0', sizeof d->msg) != NULL);
+		CHECK(d->line >= 1 && d->col >= 1);
 		ntp_keys_diag_format(f, d, line, sizeof line);
-		check(memchr(line, '\0', sizeof line) != NULL);
+		CHECK(memchr(line, '\0', sizeof line) != NULL);
 	}
 	for (size_t i = 0; i < f->ring.n; i++) {
 		check_key(&f->ring, i);

@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_keys.h"
 #include "ntp_mac.h"
 #include "ntp_pkt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char KEYS[] = "1 MD5 one\n"
                            "2 SHA1 0123456789abcdef0123456789abcdef01234567\n"
@@ -28,14 +27,6 @@ static const char KEYS[] = "1 MD5 one\n"
                            "6 SHA3-512 six\n"
                            "7 MD5 untrusted\n";
 
-static void
-check(bool ok)
-{
-	if (!ok) {
-		abort();
-	}
-}
-
 static const ntp_keyring *
 ring(void)
 {
@@ -43,9 +34,9 @@ ring(void)
 
 	if (f == NULL) {
 		f = malloc(sizeof *f);
-		check(f != NULL);
+		CHECK(f != NULL);
 		ntp_keys_init(f, "fuzz.keys");
-		check(ntp_keys_parse(f, KEYS, strlen(KEYS)) == 0);
+		CHECK(ntp_keys_parse(f, KEYS, strlen(KEYS)) == 0);
 		for (size_t i = 0; i < f->ring.n; i++) {
 			f->ring.keys[i].trusted = f->ring.keys[i].id != 7;
 		}
@@ -60,11 +51,11 @@ check_ok(const ntp_keyring *kr, const uint8_t *data, size_t size, uint32_t id)
 	uint8_t *again = malloc(size);
 	size_t body;
 
-	check(k != NULL && k->trusted && again != NULL);
+	CHECK(k != NULL && k->trusted && again != NULL);
 	body = size - NTP_MAC_KEYID_LEN - ntp_mac_digest_len(k);
 	memcpy(again, data, body);
-	check(ntp_mac_sign(k, again, body, size) == size);
-	check(memcmp(again, data, size) == 0);
+	CHECK(ntp_mac_sign(k, again, body, size) == size);
+	CHECK(memcmp(again, data, size) == 0);
 	free(again);
 }
 
@@ -79,9 +70,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc == NTP_PKT_OK) {
 		int auth = ntp_mac_verify(kr->keys, kr->n, data, size, &p, &id);
 
-		check(auth >= NTP_AUTH_NONE && auth <= NTP_AUTH_UNTRUSTED);
-		check((auth == NTP_AUTH_NONE) == !p.has_mac);
-		check((auth == NTP_AUTH_NAK) == (p.has_mac && p.digest_len == 0));
+		CHECK(auth >= NTP_AUTH_NONE && auth <= NTP_AUTH_UNTRUSTED);
+		CHECK((auth == NTP_AUTH_NONE) == !p.has_mac);
+		CHECK((auth == NTP_AUTH_NAK) == (p.has_mac && p.digest_len == 0));
 		if (auth == NTP_AUTH_OK) {
 			check_ok(kr, data, size, id);
 		}
@@ -91,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t off = (size_t)data[0] % size;
 		int auth = ntp_mac_check(kr->keys, kr->n, data, off, size, &id);
 
-		check(auth >= NTP_AUTH_NONE && auth <= NTP_AUTH_UNTRUSTED);
+		CHECK(auth >= NTP_AUTH_NONE && auth <= NTP_AUTH_UNTRUSTED);
 		if (auth == NTP_AUTH_OK) {
 			check_ok(kr, data, size, id);
 		}

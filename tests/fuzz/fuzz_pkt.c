@@ -14,16 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_pkt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void
 check_refused(int rc, const ntp_pkt_err *err, size_t size)

@@ -12,17 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "refd_ctl.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void
-check(bool ok)
-{
-	if (!ok) {
-		abort();
-	}
-}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -33,26 +24,26 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	refd_clock clock;
 	ntp_fault fault;
 
-	check(copy != NULL);
+	CHECK(copy != NULL);
 	if (size > 0) {
 		memcpy(copy, data, size);
 	}
 	memset(err, 'x', sizeof err);
 	if (refd_ctl_parse(copy, size, &cmd, err, sizeof err) == 0) {
-		check(cmd.kind >= REFD_CTL_STEP && cmd.kind <= REFD_CTL_STATUS);
-		check(isfinite(cmd.value) && fabs(cmd.value) <= REFD_CTL_TIME_MAX);
-		check(memchr(cmd.fault.kod, '\0', sizeof cmd.fault.kod) != NULL);
-		check(cmd.fault.leap <= 3 && cmd.fault.rootdisp >= 0.0 && cmd.fault.stale >= 0.0);
+		CHECK(cmd.kind >= REFD_CTL_STEP && cmd.kind <= REFD_CTL_STATUS);
+		CHECK(isfinite(cmd.value) && fabs(cmd.value) <= REFD_CTL_TIME_MAX);
+		CHECK(memchr(cmd.fault.kod, '\0', sizeof cmd.fault.kod) != NULL);
+		CHECK(cmd.fault.leap <= 3 && cmd.fault.rootdisp >= 0.0 && cmd.fault.stale >= 0.0);
 		refd_clock_init_virtual(&clock, INT64_C(1795503373000000000), 0.0, 0.0, 0.0);
 		memset(&fault, 0, sizeof fault);
 		refd_ctl_apply(&cmd, &clock, NULL, &fault, INT64_C(1795503374000000000), reply,
 		               sizeof reply);
-		check(strncmp(reply, "ok: ", 4) == 0 || strncmp(reply, "error: ", 7) == 0);
+		CHECK(strncmp(reply, "ok: ", 4) == 0 || strncmp(reply, "error: ", 7) == 0);
 	} else {
-		check(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');
+		CHECK(memchr(err, '\0', sizeof err) != NULL && err[0] != '\0');
 	}
 	refd_ctl_quote(copy, size, quoted, sizeof quoted);
-	check(memchr(quoted, '\0', sizeof quoted) != NULL);
+	CHECK(memchr(quoted, '\0', sizeof quoted) != NULL);
 	/* the same bytes as a --fault spec (NUL-terminated there) */
 	copy[size] = '\0';
 	refd_ctl_parse_fault(copy, &fault, err, sizeof err);

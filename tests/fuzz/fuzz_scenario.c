@@ -21,20 +21,12 @@
 #include <string.h>
 
 #include "fuzz_normalized.h"
+#include "fuzz_support.h"
 #include "sim_engine.h"
 #include "sim_scenario.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 #define RUN_MAX_NODES   8    /* nodes for a fuzzed run (ours) */
 #define RUN_MAX_SECONDS 60.0 /* s simulated in a fuzzed run (ours) */
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 static void
 check_range(const sim_scenario *sc, const sim_range *r)

@@ -36,19 +36,10 @@
 #include <string.h>
 
 #include "fuzz_normalized.h"
+#include "fuzz_support.h"
 #include "sim_scenario.h"
 #include "sim_sweep.h"
 #include "sim_sweep_out.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_sweep: %s (line %d)\n", #cond, __LINE__);            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define ERR_SIZE     4096 /* B, an error message (ours) */
 #define MAX_SETS     4    /* --set options of one input (ours) */

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host_fixture.h"
 #include "ntp_host.h"
 #include "refd_files.h"
 
@@ -15,20 +16,13 @@ static char dir[64];
 static void
 make_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/refd_files_XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof dir, "refd_files_");
 }
 
-/* Remove the test's directory (a fixed /tmp prefix, so the command is safe). */
 static void
 remove_dir(void)
 {
-	char cmd[96];
-
-	if (strncmp(dir, "/tmp/refd_files_", 16) == 0) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		cr_expect_eq(system(cmd), 0);
-	}
+	fixture_tmpdir_remove(dir, "refd_files_");
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_fixture.h"
 #include "ntp_leap.h"
 #include "ntp_pkt.h"
 #include "ntp_rand.h"
@@ -24,20 +25,13 @@ static char dir[64];
 static void
 make_dir(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/refd_loop_XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	fixture_tmpdir(dir, sizeof dir, "refd_loop_");
 }
 
-/* Remove the test's directory (a fixed /tmp prefix, so the command is safe). */
 static void
 remove_dir(void)
 {
-	char cmd[96];
-
-	if (strncmp(dir, "/tmp/refd_loop_", 15) == 0) {
-		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-		cr_expect_eq(system(cmd), 0);
-	}
+	fixture_tmpdir_remove(dir, "refd_loop_");
 }
 
 static void
@@ -244,20 +238,6 @@ pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-static size_t
-request(uint8_t *buf, ntp_ts64 nonce)
-{
-	ntp_pkt p;
-	size_t len = 0;
-
-	memset(&p, 0, sizeof p);
-	p.version = 4;
-	p.mode = NTP_MODE_CLIENT;
-	p.xmt = nonce;
-	cr_assert_eq(ntp_pkt_encode(&p, buf, 64, &len), NTP_PKT_OK);
-	return len;
-}
-
 /* Ask the daemon once; true with the decoded reply if it answered in 2 s. */
 static bool
 ask(refd_sock *s, const ntp_addr *to, ntp_ts64 nonce, ntp_pkt *out)
@@ -268,7 +248,7 @@ ask(refd_sock *s, const ntp_addr *to, ntp_ts64 nonce, ntp_pkt *out)
 
 	memset(&tx, 0, sizeof tx);
 	tx.to = *to;
-	tx.len = request(tx.buf, nonce);
+	tx.len = fixture_client_request(tx.buf, sizeof tx.buf, nonce);
 	cr_assert_eq(refd_sock_send(s, &tx, 1, NULL, NULL), 1);
 	for (int tries = 0; tries < 20; tries++) {
 		int n;

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "host_fixture.h"
 
 #include <criterion/criterion.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ntp_conf.h"
+#include "ntp_pkt.h"
+
+#define TMPDIR_FDS 16 /* directories nftw keeps open while it walks (ours) */
 
 void
 fixture_nonce_key(ntp_host_params *p)
@@ -92,4 +97,49 @@ fixture_find_action(const ntp_actions *a, int kind, int code)
 		}
 	}
 	return NULL;
+}
+
+size_t
+fixture_client_request(uint8_t *buf, size_t cap, ntp_ts64 xmt)
+{
+	ntp_pkt p;
+	size_t len = 0;
+
+	memset(&p, 0, sizeof p);
+	p.version = NTP_VERSION_CUR;
+	p.mode = NTP_MODE_CLIENT;
+	p.xmt = xmt;
+	cr_assert_eq(ntp_pkt_encode(&p, buf, cap, &len), NTP_PKT_OK);
+	return len;
+}
+
+void
+fixture_tmpdir(char *dir, size_t size, const char *prefix)
+{
+	int n = snprintf(dir, size, "/tmp/%sXXXXXX", prefix);
+
+	cr_assert(n > 0 && (size_t)n < size, "temporary directory name too long");
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp %s", dir);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+void
+fixture_tmpdir_remove(const char *dir, const char *prefix)
+{
+	char expect[64];
+
+	snprintf(expect, sizeof expect, "/tmp/%s", prefix);
+	if (strncmp(dir, expect, strlen(expect)) != 0) {
+		return;
+	}
+	cr_expect_eq(nftw(dir, remove_entry, TMPDIR_FDS, FTW_DEPTH | FTW_PHYS), 0, "remove %s",
+	             dir);
 }

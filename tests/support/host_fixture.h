@@ -34,6 +34,17 @@ ntp_actions *fixture_actions(void);
  * a parser read past the end), on the heap; the test fails if it cannot be
  * read or is empty.  Free it with free. */
 char *fixture_read_file(const char *path, size_t *len);
+/* A minimal NTPv4 client request (mode 3) with transmit timestamp xmt, the
+ * client's nonce, encoded into buf (at least NTP_PKT_HEADER_LEN bytes);
+ * returns its length. */
+size_t fixture_client_request(uint8_t *buf, size_t cap, ntp_ts64 xmt);
+
+/* A fresh directory /tmp/<prefix>XXXXXX for a test's files, its path in dir
+ * (size >= 64); fixture_tmpdir_remove deletes it and everything in it (only a
+ * path that still starts with /tmp/<prefix>, so a bad path removes nothing). */
+void fixture_tmpdir(char *dir, size_t size, const char *prefix);
+void fixture_tmpdir_remove(const char *dir, const char *prefix);
+
 /* The first action of this kind in a (for events: with this code), or
  * NULL. */
 const ntp_action *fixture_find_action(const ntp_actions *a, int kind, int code);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "host_fixture.h"
 #include "ntp_conf.h"
 #include "ntp_keys.h"
 #include "ntp_mac.h"
@@ -265,19 +266,8 @@ ring_all_types(void)
 	}
 }
 
-static size_t
-client_packet(uint8_t *buf, size_t cap)
-{
-	ntp_pkt p;
-	size_t len = 0;
-
-	memset(&p, 0, sizeof p);
-	p.version = 4;
-	p.mode = NTP_MODE_CLIENT;
-	p.xmt = 0x0123456789abcdefull;
-	cr_assert_eq(ntp_pkt_encode(&p, buf, cap, &len), NTP_PKT_OK);
-	return len;
-}
+/* The client request every test here signs: a fixed nonce. */
+#define CLIENT_XMT 0x0123456789abcdefull
 
 Test(mac, sign_then_verify_every_type_and_tamper)
 {
@@ -287,7 +277,7 @@ Test(mac, sign_then_verify_every_type_and_tamper)
 
 	ring_all_types();
 	for (uint32_t key = 1; key <= 4; key++) {
-		size_t len = client_packet(buf, sizeof buf);
+		size_t len = fixture_client_request(buf, sizeof buf, CLIENT_XMT);
 		const ntp_key *k = ntp_keyring_find(&kf.ring, key);
 		size_t n = ntp_mac_sign(k, buf, len, sizeof buf);
 
@@ -320,7 +310,7 @@ Test(mac, unknown_untrusted_nak_none_and_wrong_length)
 	size_t len, n;
 
 	ring_all_types();
-	len = client_packet(buf, sizeof buf);
+	len = fixture_client_request(buf, sizeof buf, CLIENT_XMT);
 	cr_assert_eq(ntp_pkt_decode(buf, len, &p, NULL), NTP_PKT_OK);
 	cr_assert_eq(ntp_mac_verify(kf.ring.keys, kf.ring.n, buf, len, &p, &id), NTP_AUTH_NONE);
 	cr_assert_str_eq(ntp_auth_format(NTP_AUTH_NONE, id, why, sizeof why), "not authenticated");

@@ -580,8 +580,8 @@ Test(disc, bad_input)
 	ntp_disc_init(&d, &p, T0);
 	cr_assert_eq(d.p.minpoll, 4);
 	cr_assert_eq(d.p.maxpoll, 12);
-	cr_assert_float_eq(d.p.step, NTP_DISC_STEP_DEFAULT, 0.0);
-	cr_assert_float_eq(d.p.stepout, NTP_DISC_STEPOUT_DEFAULT, 0.0);
+	cr_assert_float_eq(d.p.step, NTP_STEPT, 0.0);
+	cr_assert_float_eq(d.p.stepout, NTP_STEPOUT, 0.0);
 	cr_assert_eq(ntp_disc_local_clock(&d, NAN, 0.0, T0, &out), NTP_DISC_IGNORE);
 	cr_assert(strstr(out.reason, "bad offset") != NULL);
 	cr_assert_eq(ntp_disc_local_clock(&d, INFINITY, NAN, T0, &out), NTP_DISC_IGNORE);
@@ -591,7 +591,7 @@ Test(disc, bad_input)
 	cr_assert_eq(ntp_disc_local_clock(&d, 0.01, 0.0, T0 - S(5000), &out), NTP_DISC_IGNORE);
 	cr_assert(isfinite(d.freq));
 	ntp_disc_init(&d, NULL, T0);
-	cr_assert_eq(ntp_disc_poll(&d), NTP_DISC_MINPOLL_DEFAULT);
+	cr_assert_eq(ntp_disc_poll(&d), NTP_MINDPOLL);
 }
 
 /* ---- intervals on the monotonic clock -------------------------------------- */

@@ -24,7 +24,7 @@ Test(filter, reset_state)
 	cr_assert_eq(f.epoch, NTP_FILTER_NEVER);
 	cr_assert_float_eq(f.disp, NTP_MAXDISPERSE, 1e-12);
 	cr_assert_float_eq(f.jitter, PREC, 1e-15);
-	for (int i = 0; i < NTP_FILTER_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		cr_assert_float_eq(f.f[i].disp, NTP_MAXDISPERSE, 1e-12);
 	}
 }

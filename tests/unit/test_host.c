@@ -437,6 +437,22 @@ Test(host, stats_only_when_enabled)
 				cr_assert_eq(status & 0x8000u, 0x8000u, "configured");
 				cr_assert_eq(status & 0x1000u, 0x1000u, "reachable");
 				cr_assert_float_eq(offs, 0.0, 1e-12);
+				/* One status word: ntpq's view (ntp_host_peers, which mode 6
+				 * serves) is the association's word peerstats writes.  The
+				 * selection runs after the sample is logged, so only the
+				 * configured and reach bits are compared with the line. */
+				{
+					ntp_peer_info pi;
+					ntp_peer_counters pc;
+
+					cr_assert_eq(ntp_host_peers(on, t, &pi, 1), 1);
+					cr_assert(ntp_host_peer_counters(on, pi.assoc, &pc));
+					cr_assert_eq(pi.status, pc.status, "ntpq %04x, host %04x",
+					             pi.status, pc.status);
+					cr_assert_eq(pi.status & 0x9000u, status & 0x9000u,
+					             "ntpq %04x, peerstats %04x", pi.status,
+					             status);
+				}
 			} else if (st->u.stats.file == NTP_STATS_LOOPSTATS) {
 				found_loop++;
 				cr_assert(strncmp(st->u.stats.line, "58529 ", 6) == 0, "%s",
@@ -991,7 +1007,6 @@ last_interval_before(const node *x, ntp_time t)
 
 #define JUMP_AT    3000.0 /* s after start: the client is synchronised (converged ~30 s) */
 #define JUMP_WATCH 3000.0 /* s watched after the jump: stepout 300 s + re-convergence */
-#define STEPOUT    300.0  /* s, NTPsec CLOCK_MINSTEP: the compiled stepout */
 #define JUMP_POLL  (64.0 * 17.0 / 16.0 + 2.0) /* s, longest poll at maxpoll 6: jitter, minpkt */
 /* Polls until a jump passes the clock filter, at most: the filter's
  * jitter (RMS against its best sample) keeps the source unfit until the 8
@@ -1050,7 +1065,7 @@ Test(host, external_jumps_keep_the_poll_interval)
 		cr_assert_eq(c->steps, 1u, "jump %+g: %u steps", jumps[k], c->steps);
 		cr_assert_float_eq(r.step_sum, -jumps[k], 0.01, "jump %+g: stepped %+.6f s",
 		                   jumps[k], r.step_sum);
-		cr_assert(step_after >= STEPOUT - JUMP_POLL &&
+		cr_assert(step_after >= NTP_STEPOUT - JUMP_POLL &&
 		                  step_after <= JUMP_FLUSH_POLLS * JUMP_POLL,
 		          "jump %+g: stepped %.1f s after it", jumps[k], step_after);
 		cr_assert_lt(fabs(r.final_err), 0.001, "jump %+g: %.6f s off at the end", jumps[k],
@@ -1125,8 +1140,8 @@ Test(host, closed_loop_spike_then_step_after_stepout)
 	cr_assert_float_eq(r.step_sum, 0.5, 0.002);
 	cr_assert_eq(w.n[1].events[NTP_EV_SPIKE_DETECT], 1);
 	/* not before the stepout: 300 s after the last good update */
-	cr_assert_gt(stepped_at, 2400.0 + STEPOUT - 64.0 * 2, "stepped at %.0f s", stepped_at);
-	cr_assert_lt(stepped_at, 2400.0 + STEPOUT + 1100.0, "stepped at %.0f s", stepped_at);
+	cr_assert_gt(stepped_at, 2400.0 + NTP_STEPOUT - 64.0 * 2, "stepped at %.0f s", stepped_at);
+	cr_assert_lt(stepped_at, 2400.0 + NTP_STEPOUT + 1100.0, "stepped at %.0f s", stepped_at);
 	/* and it now follows the falseticker: 0.5 s off true time */
 	cr_assert_float_eq(r.final_err, 0.5, 0.002);
 	world_free(&w);
@@ -1919,7 +1934,7 @@ Test(host, peer_info_filter_register_newest_first)
 	while (step_world(&w, t)) {
 	}
 	cr_assert_eq(ntp_host_peers(w.n[1].h, local_at(&w.n[1], t), &pi, 1), 1u);
-	for (int i = 0; i < NTP_PEER_INFO_STAGES; i++) {
+	for (int i = 0; i < NTP_NSTAGE; i++) {
 		if (pi.filt_delay[i] > 0.0) {
 			cr_assert_eq(filled, i, "filled stages come first (newest first)");
 			filled++;
@@ -1935,7 +1950,7 @@ Test(host, peer_info_filter_register_newest_first)
 		}
 	}
 	cr_assert_geq(filled, 4, "an iburst brings several samples, got %d", filled);
-	cr_assert_lt(filled, NTP_PEER_INFO_STAGES, "not all stages filled after 12 s");
+	cr_assert_lt(filled, NTP_NSTAGE, "not all stages filled after 12 s");
 	cr_assert_eq(pi.flash, 0, "the last packet passed every test (flash 0x%x)", pi.flash);
 	world_free(&w);
 }

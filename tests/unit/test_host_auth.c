@@ -222,20 +222,6 @@ Test(host_auth, unkeyed_association_refuses_a_bad_mac)
 
 /* ---- the server side ---- */
 
-static size_t
-request(uint8_t *buf, uint64_t xmt)
-{
-	ntp_pkt q;
-	size_t len = 0;
-
-	memset(&q, 0, sizeof q);
-	q.version = 4;
-	q.mode = NTP_MODE_CLIENT;
-	q.xmt = xmt;
-	cr_assert_eq(ntp_pkt_encode(&q, buf, NTP_PKT_MAX_LEN, &len), NTP_PKT_OK);
-	return len;
-}
-
 /* Send one request to the server host; its reply action (NULL: none). */
 static const ntp_action *
 ask(ntp_host *h, ntp_actions *a, const uint8_t *buf, size_t len, const char *from)
@@ -263,7 +249,9 @@ Test(host_auth, server_macs_with_the_request_key_or_naks)
 		uint32_t key = keys[i];
 		ntp_key k = key_of(key);
 
-		len = ntp_mac_sign(&k, buf, request(buf, 0x1111 + key), sizeof buf);
+		len = ntp_mac_sign(&k, buf,
+		                   fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x1111 + key),
+		                   sizeof buf);
 		s = ask(h, a, buf, len, "10.0.0.3");
 		cr_assert_not_null(s);
 		cr_assert_leq(s->u.send.len, len, "reply larger than the request");
@@ -280,7 +268,9 @@ Test(host_auth, server_macs_with_the_request_key_or_naks)
 	k77.id = 77;
 	const ntp_key *bad[] = {&k9, &k77, &k7};
 	for (size_t i = 0; i < 3; i++) {
-		len = ntp_mac_sign(bad[i], buf, request(buf, 0x2222 + i), sizeof buf);
+		len = ntp_mac_sign(bad[i], buf,
+		                   fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x2222 + i),
+		                   sizeof buf);
 		if (i == 2) {
 			buf[len - 1] ^= 1;
 		}
@@ -294,13 +284,13 @@ Test(host_auth, server_macs_with_the_request_key_or_naks)
 		cr_assert_not_null(fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_PKT_REJECTED));
 	}
 	/* no MAC: an ordinary reply */
-	len = request(buf, 0x3333);
+	len = fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x3333);
 	s = ask(h, a, buf, len, "10.0.0.3");
 	cr_assert_not_null(s);
 	cr_assert_eq(s->u.send.len, 48u);
 	cr_assert(s->u.send.patch_xmt);
 	/* a crypto-NAK is no request */
-	len = ntp_mac_nak(buf, request(buf, 0x4444), sizeof buf);
+	len = ntp_mac_nak(buf, fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x4444), sizeof buf);
 	cr_assert_null(ask(h, a, buf, len, "10.0.0.3"));
 	ntp_host_free(h);
 	free(a);
@@ -315,12 +305,13 @@ Test(host_auth, notrust_serves_only_authenticated_requests)
 	const ntp_action *ev;
 	size_t len;
 
-	len = request(buf, 0x5555);
+	len = fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x5555);
 	cr_assert_null(ask(h, a, buf, len, "10.0.0.4"));
 	ev = fixture_find_action(a, NTP_ACT_EVENT, NTP_EV_ACCESS_DENIED);
 	cr_assert_not_null(ev);
 	cr_assert(strstr(ev->u.event.reason, "notrust") != NULL, "%s", ev->u.event.reason);
-	len = ntp_mac_sign(&k7, buf, request(buf, 0x6666), sizeof buf);
+	len = ntp_mac_sign(&k7, buf, fixture_client_request(buf, NTP_PKT_HEADER_LEN, 0x6666),
+	                   sizeof buf);
 	cr_assert_not_null(ask(h, a, buf, len, "10.0.0.4"));
 	ntp_host_free(h);
 	free(a);

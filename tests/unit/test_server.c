@@ -697,8 +697,8 @@ Test(server, no_table_means_limited_is_not_enforced)
 
 	ntp_server_init(&s, NULL, 100, 40, 30);
 	cr_assert_eq(s.cap, 0u);
-	cr_assert_eq(s.average_log2, NTP_SERVER_LOG2_MAX);
-	cr_assert_eq(s.minimum_log2, NTP_SERVER_LOG2_MAX);
+	cr_assert_eq(s.average_log2, NTP_MAXPOLL);
+	cr_assert_eq(s.minimum_log2, NTP_MAXPOLL);
 	for (int k = 0; k < 10; k++) {
 		cr_assert_eq(ntp_server_answer(&s, &sys, &req, 48, &a,
 		                               NTP_RES_LIMITED | NTP_RES_KOD, AT(SRV_T0 + k),
