@@ -51,6 +51,7 @@ usage(FILE *f)
 	        "       ntpsim check SCENARIO.yaml...\n"
 	        "       ntpsim check --normalized SCENARIO.yaml\n"
 	        "       ntpsim disciplines\n"
+	        "       ntpsim units TIME...\n"
 	        "       ntpsim --help | --version\n"
 	        "\n"
 	        "run     simulate the scenario in virtual time and judge its checks; the report\n"
@@ -65,6 +66,8 @@ usage(FILE *f)
 	        "check   validate scenario files without running them; with --normalized,\n"
 	        "        print the one file as ntpsim loaded it, as JSON (units resolved,\n"
 	        "        replicas expanded, addresses assigned: what realnet.py runs)\n"
+	        "units   print each scenario time (\"30s\", \"5min\", \"190us\") in seconds, a\n"
+	        "        line each, as the scenario loader reads it (core/ntp_units)\n"
 	        "disciplines\n"
 	        "        list the clock disciplines a node's 'discipline:' key (or ntp.conf's\n"
 	        "        'discipline' line) can name, with their parameters\n"
@@ -380,6 +383,31 @@ cmd_disciplines(void)
 	return 0;
 }
 
+/* units TIME... (argv[0] is "units"): the scenario loader's reading of
+ * each time, for tools outside C (realnet's time scaling) that must not
+ * parse units a second way.  %.17g: the double itself, exactly. */
+static int
+cmd_units(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "ntpsim units: a time is needed, e.g. 30s, 5min or 190us\n");
+		return 2;
+	}
+	for (int i = 1; i < argc; i++) {
+		double s;
+
+		if (ntp_parse_duration(argv[i], &s) != 0) {
+			fprintf(stderr,
+			        "ntpsim units: '%s' is not a time (a number with ns, us, ms, s, min, "
+			        "h or d)\n",
+			        argv[i]);
+			return 2;
+		}
+		printf("%.17g\n", s);
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -404,6 +432,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "sweep") == 0) {
 		return sim_sweep_main(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "units") == 0) {
+		return cmd_units(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "disciplines") == 0 && argc == 2) {
 		return cmd_disciplines();

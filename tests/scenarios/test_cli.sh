@@ -45,4 +45,11 @@ expect_bad "a scenario file is needed" run --quiet
 expect_bad "unknown option '--bogus'" check --bogus "$scenario"
 expect_bad "-j '0': expected a number of processes" sweep "$scenario" --seeds 1 -j0 --out "$work/s"
 expect_bad "unknown command 'rnu'" rnu "$scenario"
+expect_bad "'3x' is not a time" units 30s 3x
+expect_bad "'inf' is not a time" units inf
+expect_bad "a time is needed" units
+
+# units: the loader's reading of a time, a line each (realnet scales with it)
+[ "$("$ntpsim" units 30s 5min "1.5 ms" 2h 12 | tr '\n' ' ')" = "30 300 0.0015 7200 12 " ] ||
+	fail "ntpsim units: $("$ntpsim" units 30s 5min "1.5 ms" 2h 12 | tr '\n' ' ')"
 echo "test_cli: ok"
