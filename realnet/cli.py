@@ -31,7 +31,8 @@ def _parse_impl(items):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(
-        prog="python3 -m realnet", description="Run an ntpsim scenario with real daemons in network "
+        prog="python3 -m realnet",
+        description="Run an ntpsim scenario with real daemons in network "
         "namespaces (root; every NTP program under capsh --drop=cap_sys_time).")
     ap.add_argument("scenario")
     ap.add_argument("--time-scale", type=float, metavar="K",

@@ -738,7 +738,8 @@ def test_addresses_and_conf_translation():
     assert "restrict 10.200.163.0 mask 255.255.255.0 nomodify notrap" in conf.lines
     assert conf.local == {"unit": 0, "stratum": 5, "opts": []}
     assert not any(x.startswith("driftfile") for x in conf.lines)
-    c2 = realnet.implementations.Conf(sc, sc.by_name["host132"], "server host131 iburst minpoll 3\n")
+    c2 = realnet.implementations.Conf(sc, sc.by_name["host132"],
+                                      "server host131 iburst minpoll 3\n")
     assert c2.lines == ["server 10.200.163.131 iburst minpoll 3"]
     lines, _ = realnet.implementations.chrony_conf_lines(sc.by_name["host131"], conf)
     assert "local stratum 6" in lines  # ntpd serves fudge stratum + 1; chrony serves as given
@@ -818,7 +819,8 @@ def test_openntpd_conf_lines(tmp_path):
     text = ("server server iburst minpoll 3\npeer server iburst key 4\npool 192.0.2.7 iburst\n"
             "server 127.127.1.0\nfudge 127.127.1.0 stratum 8\nrestrict default nomodify\n"
             "restrict 10.0.0.0 mask 255.0.0.0\ntinker panic 0\n")
-    lines, notes = realnet.implementations.openntpd_conf_lines(cl, realnet.implementations.Conf(sc, cl, text), serves=True)
+    lines, notes = realnet.implementations.openntpd_conf_lines(
+        cl, realnet.implementations.Conf(sc, cl, text), serves=True)
     assert lines == ["server 10.200.0.1", "server 10.200.0.1", "servers 192.0.2.7",
                      "listen on *"], lines
     names = [x.split("'")[1] for x in notes if x.startswith("openntpd: '") and "dropped" in x]
