@@ -73,6 +73,8 @@ tier_interop() {
 		echo "interop: skipped, needs root (network namespaces)"
 		return 0
 	fi
+	# tests/interop/conftest.py puts the repository's root on sys.path: the
+	# harness is realnet/ntplab_net.py, in the top-level package realnet/.
 	# The realnet scenarios (tests/interop/test_realnet.py, ~8 min) are part of
 	# the tier; NTPLAB_REALNET=0 leaves them out of a quick local run.
 	skip=()

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ntplab_net as nl  # noqa: E402
+# the repository's root, once for the whole suite: the harness is the
+# top-level package realnet (realnet/ntplab_net.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from realnet import ntplab_net as nl  # noqa: E402
 
 _DURATION = {}
 _NOTES = {}

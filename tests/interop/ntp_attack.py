@@ -39,7 +39,10 @@ import sys
 import time
 from pathlib import Path
 
-import ntplab_net as nl
+# also run as a script inside a namespace (below): the harness is the
+# repository's top-level package realnet
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from realnet import ntplab_net as nl  # noqa: E402
 
 NTP_PORT = 123
 MASK64 = (1 << 64) - 1

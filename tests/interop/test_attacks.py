@@ -45,8 +45,8 @@ import time
 import pytest
 
 import ntp_attack as na
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 SRV, VIC, ATT, ATT2, SILENT = "10.200.0.1", "10.200.0.2", "10.200.0.3", "10.200.0.4", "10.200.0.5"
 SPOOF_NET = "10.64.0.0/14"        # spoofed sources: routed to att, dropped there

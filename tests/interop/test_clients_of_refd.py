@@ -4,8 +4,8 @@ ntpd (item 4); and tshark's verdict on every packet refd sends (item 8)."""
 
 import time
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 # refd's LOCAL(0) sampled every 8 s: clients with default limits (chronyd
 # maxdistance 3 s, ntpd maxdist 1.5 s) accept refd after ~20 s / ~30 s.

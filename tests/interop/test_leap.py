@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 FAST_LOCAL = "minpoll 3 maxpoll 3"
 NTP_UNIX = 2208988800  # s, 1900-01-01 to 1970-01-01

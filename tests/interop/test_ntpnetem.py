@@ -44,14 +44,12 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ntplab_net as nl  # noqa: E402
+from realnet import ntplab_net as nl
 
 if os.geteuid() != 0:
     pytest.skip("ntpnetem tests need root (namespaces, NFQUEUE, iptables)",

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """One scenario, two worlds (issue 6): scenario files run for real by
-realnet.py, next to ntpsim on the same (time-scaled) scenario and seed.
+realnet (python3 -m realnet), next to ntpsim on the same (time-scaled) scenario and seed.
 
 Each real run builds its own namespaces (a router, one per node, an
 observer), starts refd / NTPsec ntpd / chronyd / OpenNTPD under capsh
@@ -27,7 +27,6 @@ import math
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -35,9 +34,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ntplab_net as nl  # noqa: E402
-import realnet  # noqa: E402
+import realnet.implementations
+import realnet.report
+import realnet.run
+import realnet.scenario
+import realnet.topology
+from realnet import ntplab_net as nl
 
 REPO = nl.REPO
 SEED = REPO / "scenarios" / "seed"
@@ -46,7 +48,7 @@ ROOT = os.geteuid() == 0
 
 
 def file_scale(path):
-    """The scenario's own `real: time_scale` (what realnet.py uses without
+    """The scenario's own `real: time_scale` (what realnet uses without
     --time-scale); the tests pass it explicitly so their timings are visible."""
     return float(((yaml.safe_load(Path(path).read_text()) or {}).get("real") or {})
                  .get("time_scale", 1))
@@ -62,9 +64,9 @@ def realnet_bins():
     if not ROOT:
         pytest.skip("realnet needs root (network namespaces)")
     _need(nl.refd_bin(), "refd")
-    _need(realnet.ntpsim_bin(), "ntpsim")
-    _need(realnet.NFT, "nft (apt-get install nftables)")
-    _need(realnet.IPTABLES, "iptables")
+    _need(realnet.scenario.ntpsim_bin(), "ntpsim")
+    _need(realnet.scenario.NFT, "nft (apt-get install nftables)")
+    _need(realnet.scenario.IPTABLES, "iptables")
 
 
 @pytest.fixture
@@ -89,7 +91,7 @@ def run_both(runs):
 
     def one(i, lab, path, k, impl):
         try:
-            out[i] = realnet.run_scenario(path, lab, time_scale=k, impl=impl, sim=True)
+            out[i] = realnet.run.run_scenario(path, lab, time_scale=k, impl=impl, sim=True)
         except BaseException as e:  # re-raised in the test's thread
             errs[i] = e
 
@@ -143,7 +145,7 @@ def assert_valid_report(rep):
     """Both worlds' report.json against docs/report.schema.json: realnet's
     as it writes it, and ntpsim's of the same scaled scenario."""
     import json
-    real = json.loads(realnet.report_json(rep))
+    real = json.loads(realnet.report.report_json(rep))
     validate_v1(real)
     assert real["world"] == "real" and real["tool"]["name"] == "realnet", real["tool"]
     assert real["scenario"]["effective"]["nodes"], "no effective scenario"
@@ -243,7 +245,7 @@ def test_firewall_and_openntpd(realnet_bins, lab, lab2):
     path = SEED / "firewall.yaml"
     _need(path, "scenarios/seed/firewall.yaml")
     if not (nl.openntpd_bin().exists() and nl.noclockset_lib().exists()):
-        rep = realnet.run_scenario(path, lab, time_scale=FW_SCALE, sim=True)
+        rep = realnet.run.run_scenario(path, lab, time_scale=FW_SCALE, sim=True)
         note_run(lab, rep)
         firewall_outcomes(rep)
         pytest.skip("OpenNTPD or the noclockset shim missing: only the firewall scenario ran")
@@ -275,7 +277,7 @@ def firewall_outcomes(rep):
 
 
 def seconds_scaled(v, k):
-    return realnet.seconds(v) / k
+    return realnet.scenario.seconds(v) / k
 
 
 # --------------------------------------------------------------------------
@@ -283,8 +285,8 @@ def seconds_scaled(v, k):
 
 
 def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
-    _need(realnet.ntpnetem_bin(), "ntpnetem")
-    rep = realnet.run_scenario(REAL / "netem-path.yaml", lab, impl={"chrcl": "chrony"},
+    _need(realnet.scenario.ntpnetem_bin(), "ntpnetem")
+    rep = realnet.run.run_scenario(REAL / "netem-path.yaml", lab, impl={"chrcl": "chrony"},
                                sim=True)
     note_run(lab, rep)
     for name in ["refcl%d" % i for i in range(1, 5)] + ["chrcl%d" % i for i in range(1, 5)]:
@@ -303,7 +305,7 @@ def test_netem_path_refd_and_chrony(realnet_bins, chronyd_bin, lab):
     # stalled host released late; each within 3 standard errors (at n ~ 100:
     # mean +-2.1 ms, sd +-21 %; the IQR's own error would be 35 %).
     rtt = [d for n in rep["nodes"] for d in n.get("ntp_delays") or []]
-    st = realnet.delay_stats(rtt)
+    st = realnet.report.delay_stats(rtt)
     want_sd = 0.005 * math.sqrt(2)
     assert st["n"] >= 80, st
     assert abs(st["mean"] - 0.040) <= 3 * want_sd / math.sqrt(st["n"]), st
@@ -549,8 +551,8 @@ print(json.dumps(out))
 
 
 def test_ctrl_c_removes_everything(realnet_bins):
-    env = dict(os.environ, NTPLAB_BUILD=str(nl.build_dir()))
-    p = subprocess.Popen([nl.PYTHON, str(Path(realnet.__file__)), str(REAL / "falseticker.yaml"),
+    env = dict(os.environ, NTPLAB_BUILD=str(nl.build_dir()), PYTHONPATH=str(REPO))
+    p = subprocess.Popen([nl.PYTHON, "-m", "realnet", str(REAL / "falseticker.yaml"),
                           "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, env=env, stdin=subprocess.DEVNULL)
     prefix = "nl%dn" % (p.pid % 1000000)
@@ -563,7 +565,7 @@ def test_ctrl_c_removes_everything(realnet_bins):
         # wait until its servers run (namespaces exist and refd listens)
         # router + 4 nodes + observer, and the three servers' refd running
         nl.wait_for(lambda: len(state()) >= 6 and _children_named(p.pid, "refd") >= 3,
-                    "realnet.py started its servers", tries=150, interval=0.1)
+                    "realnet started its servers", tries=150, interval=0.1)
         kids = _descendants(p.pid)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=60)
@@ -579,7 +581,7 @@ def test_ctrl_c_removes_everything(realnet_bins):
 
 
 def test_cli_keep_logs_draws_both_worlds(realnet_bins, tmp_path):
-    """realnet.py --sim --keep-logs DIR: both worlds' reports (valid v1),
+    """python3 -m realnet --sim --keep-logs DIR: both worlds' reports (valid v1),
     the real world's NODE.trace.csv in ntpsim's layout, and ntpsim's plots
     of the same scaled scenario with the real run drawn over them
     (ntpsim run --overlay DIR)."""
@@ -602,8 +604,8 @@ checks:
   - {check: event, node: cli, name: sys_peer, min: 1}
 """)
     keep = tmp_path / "keep"
-    env = dict(os.environ, NTPLAB_BUILD=str(nl.build_dir()))
-    r = subprocess.run([nl.PYTHON, str(Path(realnet.__file__)), str(scen), "--sim",
+    env = dict(os.environ, NTPLAB_BUILD=str(nl.build_dir()), PYTHONPATH=str(REPO))
+    r = subprocess.run([nl.PYTHON, "-m", "realnet", str(scen), "--sim",
                         "--keep-logs", str(keep), "--quiet"], capture_output=True, text=True,
                        env=env, stdin=subprocess.DEVNULL, timeout=300)
     assert r.returncode in (0, 1), r.stderr[-3000:]
@@ -655,8 +657,8 @@ def nl_zombie(pid):
 
 
 def test_scaling_is_an_ntpsim_scenario(tmp_path):
-    sc = realnet.load_scenario(SEED / "client-ahead.yaml")
-    d, notes = realnet.scale_scenario(sc.data, 80)
+    sc = realnet.scenario.load_scenario(SEED / "client-ahead.yaml")
+    d, notes = realnet.scenario.scale_scenario(sc.data, 80)
     assert d["duration"] == 90.0
     h132 = next(n for n in d["nodes"] if n["name"] == "host132")
     assert "server 192.168.163.131 iburst minpoll 3 maxpoll 4" in h132["conf"], h132["conf"]
@@ -669,18 +671,18 @@ def test_scaling_is_an_ntpsim_scenario(tmp_path):
     out = tmp_path / "scaled.yaml"
     import yaml
     out.write_text(yaml.safe_dump(d, sort_keys=False))
-    b = realnet.ntpsim_bin()
+    b = realnet.scenario.ntpsim_bin()
     if not b.exists():
         pytest.skip("ntpsim not built")
     r = subprocess.run([str(b), "check", str(out)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     # unscaled: nothing changes
-    d1, notes1 = realnet.scale_scenario(sc.data, 1)
+    d1, notes1 = realnet.scenario.scale_scenario(sc.data, 1)
     assert d1["duration"] == "2h" and notes1 == []
 
 
 def test_scale_conf_polls_and_stepout():
-    text, notes = realnet.scale_conf("server 10.0.0.1 minpoll 4 maxpoll 6\n"
+    text, notes = realnet.scenario.scale_conf("server 10.0.0.1 minpoll 4 maxpoll 6\n"
                                      "server 127.127.1.0\ntinker stepout 300\n", 4)
     lines = text.splitlines()
     assert lines[0] == "server 10.0.0.1 iburst minpoll 3 maxpoll 4", lines
@@ -699,7 +701,7 @@ def test_scale_check_times():
         {"check": "synced", "node": "a", "not_within": "300"},
         {"check": "event", "node": "a", "name": "x", "first": [-70, 70],
          "since": {"node": "b", "name": "sys_peer"}}]}
-    sd, _ = realnet.scale_scenario(d, 10)
+    sd, _ = realnet.scenario.scale_scenario(d, 10)
     assert sd["settle"] == 30.0, sd
     c = sd["checks"]
     assert c[0]["first"] == [15.0, "inf"] and c[0]["since"] == 95.8, c[0]
@@ -710,48 +712,49 @@ def test_scale_check_times():
 
 def test_scale_discipline():
     n = {"name": "a", "conf": "disable kernel\ntinker stepout 900\nserver x\n"}
-    realnet.scale_discipline(n, 10)
+    realnet.scenario.scale_discipline(n, 10)
     assert n["discipline"] == {"name": "ntpd-daemon", "stepout": 90.0}
     n = {"name": "a", "conf": "server x\n", "discipline": {"name": "ntpd-kernel", "pll": 8,
                                                           "stepout": 100}}
-    realnet.scale_discipline(n, 4)
+    realnet.scenario.scale_discipline(n, 4)
     assert n["discipline"] == {"name": "ntpd-kernel", "pll": 8, "stepout": 25.0}
     n = {"name": "a", "conf": "discipline ntpd-kernel pll 8\nserver x\n"}
-    realnet.scale_discipline(n, 4)
+    realnet.scenario.scale_discipline(n, 4)
     assert "discipline ntpd-kernel pll 8 stepout 75" in n["conf"] and "discipline" not in n
     # regress has no stepout: its start-up wait for silent sources shrinks
     n = {"name": "a", "conf": "server x\n", "discipline": "regress"}
-    realnet.scale_discipline(n, 8)
+    realnet.scenario.scale_discipline(n, 8)
     assert n["discipline"] == {"name": "regress", "wait": 16.0}
     n = {"name": "a", "conf": "discipline regress makestep 0.5\nserver x\n"}
-    realnet.scale_discipline(n, 4)
+    realnet.scenario.scale_discipline(n, 4)
     assert "discipline regress makestep 0.5 wait 32" in n["conf"], n["conf"]
 
 
 def test_addresses_and_conf_translation():
-    sc = realnet.load_scenario(SEED / "client-ahead.yaml")
-    realnet.map_addresses(sc)
+    sc = realnet.scenario.load_scenario(SEED / "client-ahead.yaml")
+    realnet.topology.map_addresses(sc)
     assert sc.by_name["host131"].real == "10.200.163.131"
-    conf = realnet.Conf(sc, sc.by_name["host131"], sc.by_name["host131"].conf)
+    conf = realnet.implementations.Conf(sc, sc.by_name["host131"], sc.by_name["host131"].conf)
     assert "restrict 10.200.163.0 mask 255.255.255.0 nomodify notrap" in conf.lines
     assert conf.local == {"unit": 0, "stratum": 5, "opts": []}
     assert not any(x.startswith("driftfile") for x in conf.lines)
-    c2 = realnet.Conf(sc, sc.by_name["host132"], "server host131 iburst minpoll 3\n")
+    c2 = realnet.implementations.Conf(sc, sc.by_name["host132"],
+                                      "server host131 iburst minpoll 3\n")
     assert c2.lines == ["server 10.200.163.131 iburst minpoll 3"]
-    lines, _ = realnet.chrony_conf_lines(sc.by_name["host131"], conf)
+    lines, _ = realnet.implementations.chrony_conf_lines(sc.by_name["host131"], conf)
     assert "local stratum 6" in lines  # ntpd serves fudge stratum + 1; chrony serves as given
     assert "allow 10.200.163.0/24" in lines and "allow all" in lines, lines
-    lines, _ = realnet.chrony_conf_lines(sc.by_name["host132"], c2)
+    lines, _ = realnet.implementations.chrony_conf_lines(sc.by_name["host132"], c2)
     assert "server 10.200.163.131 iburst minpoll 3" in lines, lines
-    with pytest.raises(realnet.ScenarioError):
-        realnet.Conf(sc, sc.by_name["host132"], "server nosuchhost\n")
+    with pytest.raises(realnet.scenario.ScenarioError):
+        realnet.implementations.Conf(sc, sc.by_name["host132"], "server nosuchhost\n")
 
 
 def test_link_specs(tmp_path):
     """Links as ntpsim resolves them: an entry merged on the default field by
     field (down keeps the delay; gemodel by its scenario names), a link
     event on the file's link; the tc text ntpnetem takes, or why none."""
-    if not realnet.ntpsim_bin().exists():
+    if not realnet.scenario.ntpsim_bin().exists():
         pytest.skip("ntpsim not built")
     p = tmp_path / "links.yaml"
     p.write_text("""duration: 100s
@@ -770,24 +773,24 @@ nodes:
 events:
   - {at: 50s, do: link, from: a, to: b, jitter: 1ms}
 """)
-    sc = realnet.load_scenario(p)
+    sc = realnet.scenario.load_scenario(p)
     a, b, c = (sc.by_name[x] for x in "abc")
 
     def spec(x, y):
-        return realnet.link_spec(realnet.file_link(sc, x, y)[0])
+        return realnet.topology.link_spec(realnet.topology.file_link(sc, x, y)[0])
     assert spec(a, b) == ("delay 5ms 20us distribution normal loss random 1%", None)
     assert spec(b, a) == ("loss 100%", None)
     assert spec(a, c)[0] == "delay 190us 20us distribution normal loss gemodel 1% 30% 100% 0.1%"
     assert spec(c, a) == (None, "delay trace")
     assert spec(c, b)[0] is None and "'extra'" in spec(c, b)[1]
     assert spec(b, c)[0] == "delay 190us 20us distribution normal loss random 1%"
-    assert realnet.file_link(sc, a, b)[1] == "network.links line 5"
+    assert realnet.topology.file_link(sc, a, b)[1] == "network.links line 5"
     (e,) = sc.norm["events"]
-    assert realnet.link_spec(e["params"]) == (
+    assert realnet.topology.link_spec(e["params"]) == (
         "delay 5ms 1ms distribution normal loss random 1%", None), e
-    assert realnet.seconds("1.5 ms") == 0.0015 and realnet.seconds("5min") == 300
-    with pytest.raises(realnet.ScenarioError):
-        realnet.seconds("5 parsecs")
+    assert realnet.scenario.seconds("1.5 ms") == 0.0015 and realnet.scenario.seconds("5min") == 300
+    with pytest.raises(realnet.scenario.ScenarioError):
+        realnet.scenario.seconds("5 parsecs")
 
 
 def _openntpd_scenario(tmp_path, client_extra="", client_conf="server server iburst minpoll 3"):
@@ -803,12 +806,12 @@ def _openntpd_scenario(tmp_path, client_extra="", client_conf="server server ibu
 
 
 def test_openntpd_conf_lines(tmp_path):
-    sc = realnet.load_scenario(REAL / "openntpd-client.yaml")
-    realnet.map_addresses(sc)
+    sc = realnet.scenario.load_scenario(REAL / "openntpd-client.yaml")
+    realnet.topology.map_addresses(sc)
     srv, cl = sc.by_name["server"], sc.by_name["client"]
-    confs = {n.name: realnet.Conf(sc, n, n.conf) for n in sc.nodes}
-    assert realnet.served_nodes(sc, confs) == {"server"}
-    lines, notes = realnet.openntpd_conf_lines(cl, confs["client"])
+    confs = {n.name: realnet.implementations.Conf(sc, n, n.conf) for n in sc.nodes}
+    assert realnet.topology.served_nodes(sc, confs) == {"server"}
+    lines, notes = realnet.implementations.openntpd_conf_lines(cl, confs["client"])
     assert lines == ["server 10.200.0.1"], lines
     assert [x.split("'")[1] for x in notes] == ["iburst", "minpoll", "maxpoll"], notes
     # one note per dropped name, however often it occurs; peer -> server;
@@ -816,7 +819,8 @@ def test_openntpd_conf_lines(tmp_path):
     text = ("server server iburst minpoll 3\npeer server iburst key 4\npool 192.0.2.7 iburst\n"
             "server 127.127.1.0\nfudge 127.127.1.0 stratum 8\nrestrict default nomodify\n"
             "restrict 10.0.0.0 mask 255.0.0.0\ntinker panic 0\n")
-    lines, notes = realnet.openntpd_conf_lines(cl, realnet.Conf(sc, cl, text), serves=True)
+    lines, notes = realnet.implementations.openntpd_conf_lines(
+        cl, realnet.implementations.Conf(sc, cl, text), serves=True)
     assert lines == ["server 10.200.0.1", "server 10.200.0.1", "servers 192.0.2.7",
                      "listen on *"], lines
     names = [x.split("'")[1] for x in notes if x.startswith("openntpd: '") and "dropped" in x]
@@ -825,20 +829,20 @@ def test_openntpd_conf_lines(tmp_path):
     assert any(x.startswith("openntpd: LOCAL(0) dropped") for x in notes), notes
     assert any("listen on *" in x and "synced" in x for x in notes), notes
     # a node whose only source is its local clock cannot be openntpd
-    with pytest.raises(realnet.ScenarioError, match="no local clock driver"):
-        realnet.openntpd_conf_lines(srv, confs["server"])
-    with pytest.raises(realnet.ScenarioError, match="no local clock driver"):
-        realnet.RealRun(sc, None, impl={"server": "openntpd"})
+    with pytest.raises(realnet.scenario.ScenarioError, match="no local clock driver"):
+        realnet.implementations.openntpd_conf_lines(srv, confs["server"])
+    with pytest.raises(realnet.scenario.ScenarioError, match="no local clock driver"):
+        realnet.run.RealRun(sc, None, impl={"server": "openntpd"})
 
 
 def test_openntpd_refuses_clock_offsets(tmp_path):
     for extra in ("clock: {offset: 500ms}", "clock: {freq: 10ppm}"):
-        sc = realnet.load_scenario(_openntpd_scenario(tmp_path, extra))
-        with pytest.raises(realnet.ScenarioError, match="libfaketime"):
-            realnet.RealRun(sc, None)
-    sc = realnet.load_scenario(_openntpd_scenario(tmp_path))
-    with pytest.raises(realnet.ScenarioError, match="not one of refd, ntpsec, chrony, openntpd"):
-        realnet.RealRun(sc, None, impl={"client": "openbsd"})
+        sc = realnet.scenario.load_scenario(_openntpd_scenario(tmp_path, extra))
+        with pytest.raises(realnet.scenario.ScenarioError, match="libfaketime"):
+            realnet.run.RealRun(sc, None)
+    sc = realnet.scenario.load_scenario(_openntpd_scenario(tmp_path))
+    with pytest.raises(realnet.scenario.ScenarioError, match="not one of refd, ntpsec, chrony, openntpd"):
+        realnet.run.RealRun(sc, None, impl={"client": "openbsd"})
 
 
 # ntpctl -s all, as OpenNTPD 6.2p3 printed it in the runs above
@@ -873,43 +877,43 @@ peer
 
 
 def test_openntpd_ntpctl_parser():
-    st = realnet.parse_ntpctl(NTPCTL_STARTING)
+    st = realnet.implementations.parse_ntpctl(NTPCTL_STARTING)
     assert st["synced"] is False and st["stratum"] is None and st["clock_offset"] is None
     assert (st["peers_valid"], st["peers_total"]) == (0, 1)
     (p,) = st["peers"]
     assert p["address"] == "10.200.0.1" and p["stratum"] == 0 and p["trustlevel"] == 2
     assert not p["valid"] and not p["selected"] and p["offset"] is None and p["next"] == 3129
-    st = realnet.parse_ntpctl(NTPCTL_VALID)
+    st = realnet.implementations.parse_ntpctl(NTPCTL_VALID)
     assert st["clock_offset"] == pytest.approx(0.25e-3) and not st["synced"]
     a, b = st["peers"]  # the sensor row is not a peer
     assert a["valid"] and a["offset"] == pytest.approx(12e-6) and a["delay"] == pytest.approx(
         10.561e-3) and a["jitter"] == pytest.approx(6e-6) and a["pool"] is None
     assert b["address"] == "10.200.0.3" and b["pool"] == "lan.example" and not b["valid"]
-    st = realnet.parse_ntpctl(NTPCTL_SYNCED)
+    st = realnet.implementations.parse_ntpctl(NTPCTL_SYNCED)
     assert st["synced"] and st["stratum"] == 7
     (p,) = st["peers"]
     assert p["selected"] and p["offset"] == pytest.approx(-17e-6) and p["poll"] == 31
-    assert realnet.parse_ntpctl("") is None
-    assert realnet.parse_ntpctl("ntpctl: connect: /var/lib/openntpd/run/ntpd.sock: "
+    assert realnet.implementations.parse_ntpctl("") is None
+    assert realnet.implementations.parse_ntpctl("ntpctl: connect: /var/lib/openntpd/run/ntpd.sock: "
                                 "No such file or directory\n") is None
     # report rows: '*' synced-to, '+' valid, ' ' not (yet) trusted
     back = {"10.200.0.1": "10.0.0.1", "10.200.0.3": "10.0.0.3"}.get
-    rows = [realnet.openntpd_row(back, x) for x in
-            realnet.parse_ntpctl(NTPCTL_VALID)["peers"] +
-            realnet.parse_ntpctl(NTPCTL_SYNCED)["peers"] +
-            realnet.parse_ntpctl(NTPCTL_STARTING)["peers"]]
+    rows = [realnet.implementations.openntpd_row(back, x) for x in
+            realnet.implementations.parse_ntpctl(NTPCTL_VALID)["peers"] +
+            realnet.implementations.parse_ntpctl(NTPCTL_SYNCED)["peers"] +
+            realnet.implementations.parse_ntpctl(NTPCTL_STARTING)["peers"]]
     assert [r["tally"] for r in rows] == ["+", " ", "*", " "], rows
     assert [r["remote"] for r in rows] == ["10.0.0.1", "10.0.0.3", "10.0.0.1", "10.0.0.1"]
     assert "not valid" in rows[1]["reason"] and "unreachable" in rows[3]["reason"], rows
     assert rows[2]["offset"] == pytest.approx(-17e-6) and rows[2]["stratum"] == 6
     # and a judged 'selected' check reads the '*'
-    assert realnet.tally_reason(rows[2]["tally"]) == "system peer"
+    assert realnet.implementations.tally_reason(rows[2]["tally"]) == "system peer"
 
 
 def test_fault_specs_and_the_files_real_settings(tmp_path):
     """Scenario faults become refd --fault / control specs; `real:` gives the
     default time scale; ntpsim check judges impl names (no stripping)."""
-    spec = realnet.fault_spec
+    spec = realnet.scenario.fault_spec
     f = {"kinds": ["falseticker"], "leap": 0, "offset": 0.5, "rootdisp": 16.0, "stale": 86400.0,
          "kod": "RATE"}
     assert spec(f) == "falseticker offset=0.500000000"
@@ -917,16 +921,16 @@ def test_fault_specs_and_the_files_real_settings(tmp_path):
     assert spec(dict(f, kinds=["wrong-leap", "stale-reftime"], leap=1)) == \
         "wrong-leap,stale-reftime stale=86400.000000000 leap=1"
     assert spec(None) == "none"
-    if not realnet.ntpsim_bin().exists():
+    if not realnet.scenario.ntpsim_bin().exists():
         pytest.skip("ntpsim not built")
-    assert realnet.load_scenario(SEED / "firewall.yaml").real_time_scale == FW_SCALE == 120
-    assert realnet.load_scenario(REAL / "falseticker.yaml").real_time_scale == 1
+    assert realnet.scenario.load_scenario(SEED / "firewall.yaml").real_time_scale == FW_SCALE == 120
+    assert realnet.scenario.load_scenario(REAL / "falseticker.yaml").real_time_scale == 1
     bad = tmp_path / "typo.yaml"
     bad.write_text((REAL / "openntpd-client.yaml").read_text().replace(
         "{client: openntpd}", "{client: opennptd}"))
-    with pytest.raises(realnet.ScenarioError, match=r"typo.yaml:\d+:\d+: real.impl: expected "
+    with pytest.raises(realnet.scenario.ScenarioError, match=r"typo.yaml:\d+:\d+: real.impl: expected "
                        r"refd, ntpsec, chrony or openntpd"):
-        realnet.load_scenario(bad)
+        realnet.scenario.load_scenario(bad)
 
 
 def test_metrics_stability_and_trace():
@@ -940,25 +944,25 @@ def test_metrics_stability_and_trace():
     # a clock running y fast from 0; one unanswered probe at 50 s
     samples = [(float(t), 0.5 if t < 10 else y * t, t >= 10, 1e-3, t >= 10) for t in range(101)]
     samples[50] = (50.0, None, False, None, False)
-    m, st = realnet.node_metrics(samples, 1e-3, [(9.5, -0.5)], 100.0,
+    m, st = realnet.report.node_metrics(samples, 1e-3, [(9.5, -0.5)], 100.0,
                                  {"sent": 30, "received": 28, "dropped": 2}, 1e-6)
     assert m["first_sync_time"] == m["settle_time"] == 10.0 and m["sync_time"] == 51.0, m
     assert m["offset_max_all"] == 0.5 and m["offset_end"] == pytest.approx(y * 100)
     assert m["offset_max"] == pytest.approx(y * 100) and m["steps"] == 1 and m["last_step"] == -0.5
     level = sorted(y * t for t in range(10, 101))  # the grid interpolates over 50 s
-    assert m["offset_p50"] == pytest.approx(realnet.percentile(level, 0.5))
+    assert m["offset_p50"] == pytest.approx(realnet.report.percentile(level, 0.5))
     assert m["offset_rms"] == pytest.approx(math.sqrt(sum(v * v for v in level) / len(level)))
     assert m["packets_per_hour"] == pytest.approx(58 * 36.0) and m["packets_lost"] == 2
-    assert m["freq_error_rms_ppm"] is None and set(m) == set(realnet.METRIC_KEYS)
+    assert m["freq_error_rms_ppm"] is None and set(m) == set(realnet.report.METRIC_KEYS)
     # taus while m <= n_grid - 1 = 100; the settled part has N = 91 points
     assert st["taus"] == [1, 2, 5, 10, 20, 50, 100] and st["tau0"] == 1.0, st
     assert all(a == pytest.approx(0, abs=1e-15) for a in st["adev"][:5]), st["adev"]
     assert st["adev"][5:] == [None, None] and st["tdev"][5:] == [None, None]  # N < 3m
     assert st["mtie"][:6] == pytest.approx([y * t for t in (1, 2, 5, 10, 20, 50)])
     assert st["mtie"][6] is None  # N < m + 1
-    assert realnet.percentile([1, 1, 2, 3, 3, 4, 5, 5, 6, 9], 0.95) == pytest.approx(7.65)
+    assert realnet.report.percentile([1, 1, 2, 3, 3, 4, 5, 5, 6, 9], 0.95) == pytest.approx(7.65)
     # the scenario's `settle` moves the settled part
-    m2, st2 = realnet.node_metrics(samples, 1e-3, [], 100.0, {}, None, settle=60.0)
+    m2, st2 = realnet.report.node_metrics(samples, 1e-3, [], 100.0, {}, None, settle=60.0)
     assert m2["settle_time"] == 60.0 and m2["offset_p50"] == pytest.approx(y * 80), m2
     assert m2["first_sync_time"] == 10.0 and st2["mtie"][3] == pytest.approx(y * 10)
     rows = [{"t": 1.0, "offset": 0.25, "leap": 3, "stratum": 16, "rootdelay": 0.0,
@@ -966,7 +970,7 @@ def test_metrics_stability_and_trace():
             {"t": 2.0, "answered": False},
             {"t": 3.0, "offset": -1e-4, "leap": 0, "stratum": 2, "rootdelay": 2e-3,
              "rootdisp": 1e-3, "sys_src": 5, "poll": 6}]
-    text = realnet.trace_csv(rows, [(2.5, 0.3)])
+    text = realnet.report.trace_csv(rows, [(2.5, 0.3)])
     assert text.splitlines() == [
         "t,offset,est_offset,bound,freq_err_ppm,freq_ppm,poll,reach,stratum,leap,sys_peer,"
         "state,steps",
@@ -979,7 +983,7 @@ def test_metrics_stability_and_trace():
 
 
 def test_auth_keys_refd(realnet_bins, lab):
-    rep = realnet.run_scenario(REAL / "auth.yaml", lab, sim=True)
+    rep = realnet.run.run_scenario(REAL / "auth.yaml", lab, sim=True)
     note_run(lab, rep)
     rej = check(rep, "rejected bad")
     assert rej["pass"] and "TEST5 crypto-NAK" in rej["detail"], rej

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 SRV, CLI = "10.200.0.1", "10.200.0.2"
 

@@ -17,8 +17,8 @@ import stat
 import time
 from pathlib import Path
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 TOL = 0.010          # s: what a loopback measurement must agree to
 CTL_WAIT = 3.0       # s: longest wait for one answer on the control socket

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 EXIT_USAGE = 2      # docs/refd.8.md EXIT STATUS: a bad command line
 EXIT_QUERY_KOD = 3  # docs/refd.8.md EXIT STATUS: -Q found no suitable server, and a KoD

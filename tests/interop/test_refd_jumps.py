@@ -25,8 +25,8 @@ import socket
 import subprocess
 import time
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 JUMP = -3600.0       # s, the external step (a VM resumed after an hour)
 POLL = 8.0           # s, the clients' poll interval (minpoll 3 maxpoll 3)

@@ -19,8 +19,8 @@ import os
 import signal
 import time
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 from test_refd_ctl import Ctl, status_fields
 
 SERVER, CLIENT = "10.200.0.1", "10.200.0.2"

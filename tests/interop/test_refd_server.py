@@ -8,8 +8,8 @@ Each test runs refd in a namespace of its own on 127.0.0.1:123, so ntpdig
 
 import time
 
-import ntplab_net as nl
-from ntplab_net import wait_for
+from realnet import ntplab_net as nl
+from realnet.ntplab_net import wait_for
 
 LOCAL_REFID = "7f7f0100"  # 127.127.1.0: ntpd's refid for a fudged LOCAL(0) (stratum != 0)
 

@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 
 NTPD = "/usr/sbin/ntpd"
