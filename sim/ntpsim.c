@@ -65,7 +65,7 @@ usage(FILE *f)
 	        "        (docs/sweep.md)\n"
 	        "check   validate scenario files without running them; with --normalized,\n"
 	        "        print the one file as ntpsim loaded it, as JSON (units resolved,\n"
-	        "        replicas expanded, addresses assigned: what realnet.py runs)\n"
+	        "        replicas expanded, addresses assigned: what realnet runs)\n"
 	        "units   print each scenario time (\"30s\", \"5min\", \"190us\") in seconds, a\n"
 	        "        line each, as the scenario loader reads it (core/ntp_units)\n"
 	        "disciplines\n"
