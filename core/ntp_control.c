@@ -11,8 +11,10 @@
  */
 #include "ntp_control.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,9 +85,35 @@ typedef bool (*var_format)(const view *v, char *val, size_t size);
 
 typedef struct var {
 	const char *name;
-	var_format format;
-	bool listed; /* part of the reply when no variables are asked for */
+	var_format format; /* NULL: a plain field of ntp_sys_info, below */
+	bool listed;       /* part of the reply when no variables are asked for */
+	uint8_t type;      /* enum field_type, when format is NULL */
+	size_t off;        /* offsetof(ntp_sys_info, the field) */
 } var;
+
+/* How a plain field of the system snapshot is printed (ntpd ctl_putuint,
+ * ctl_putdbl, ctl_putdblf and ctl_putsfp). */
+enum field_type {
+	F_U32 = 1, /* uint32_t counter */
+	F_UINT,    /* unsigned counter */
+	F_SIZE,    /* size_t count */
+	F_INT,     /* int */
+	F_SECS,    /* double s, as whole seconds (ntpd's uptimes and ages) */
+	F_MS,      /* double s, as ms with 3 decimals (ctl_putdbl) */
+	F_MS_G,    /* double s, as ms "%g" (ctl_putdblf false, -1) */
+	F_G,       /* double as "%g" (ctl_putsfp) */
+	F_IO,      /* uint64_t of the driver's I/O counters: only when it has them */
+	F_ZERO,    /* what ntplab has none of: NTS, PPS (an honest 0) */
+};
+
+#define FIELD(name, type, member)                                                                  \
+	{                                                                                          \
+		name, NULL, false, type, offsetof(ntp_sys_info, member)                            \
+	}
+#define NOTHING(name)                                                                              \
+	{                                                                                          \
+		name, NULL, false, F_ZERO, 0                                                       \
+	}
 
 /* ---- small helpers ---- */
 
@@ -382,33 +410,260 @@ sys_clk_wander(const view *v, char *val, size_t size)
 	return put_fixed(val, size, 6, v->sys->clk_wander);
 }
 
+/* ntpq sysinfo's system peer: "addr:port", "0.0.0.0:0" without one. */
+static bool
+sys_peeradr(const view *v, char *val, size_t size)
+{
+	char name[48];
+
+	if (v->sys->peer_addr.family == NTP_AF_NONE) {
+		snprintf(val, size, "0.0.0.0:0");
+		return true;
+	}
+	ntp_addr_format(&v->sys->peer_addr, name, sizeof name);
+	snprintf(val, size, "%s:%u", name, (unsigned)v->sys->peer_addr.port);
+	return true;
+}
+
+/* The kernel status word as ntpd's k_st_flags() spells it. */
+static bool
+sys_kstflags(const view *v, char *val, size_t size)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} bits[] = {
+	        {NTP_KERNEL_STA_PLL, "pll"},       {NTP_KERNEL_STA_FLL, "fll"},
+	        {NTP_KERNEL_STA_INS, "ins"},       {NTP_KERNEL_STA_DEL, "del"},
+	        {NTP_KERNEL_STA_UNSYNC, "unsync"}, {NTP_KERNEL_STA_FREQHOLD, "freqhold"},
+	        {NTP_KERNEL_STA_NANO, "nano"},     {NTP_KERNEL_STA_MODE, "mode=fll"},
+	};
+	size_t used;
+
+	snprintf(val, size, "\"");
+	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+		if (v->sys->kern.status & bits[i].bit) {
+			used = strlen(val);
+			snprintf(val + used, size - used, "%s%s", used > 1 ? " " : "",
+			         bits[i].name);
+		}
+	}
+	used = strlen(val);
+	snprintf(val + used, size - used, "\"");
+	return true;
+}
+
 static bool sys_var_list(const view *v, char *val, size_t size);
 
 /* In ntpd ntpsec-1.2.2's default order ("mintc" left out: not in the
  * snapshot). */
 static const var SYS_VARS[] = {
-        {"leap", sys_leap, true},
-        {"stratum", sys_stratum, true},
-        {"precision", sys_precision, true},
-        {"rootdelay", sys_rootdelay, true},
-        {"rootdisp", sys_rootdisp, true},
-        {"refid", sys_refid, true},
-        {"reftime", sys_reftime, true},
-        {"tc", sys_tc, true},
-        {"peer", sys_peer, true},
-        {"offset", sys_offset, true},
-        {"frequency", sys_frequency, true},
-        {"sys_jitter", sys_sys_jitter, true},
-        {"clk_jitter", sys_clk_jitter, true},
-        {"clock", sys_clock, true},
-        {"processor", sys_unknown_string, true},
-        {"system", sys_unknown_string, true},
-        {"version", sys_version, true},
-        {"clk_wander", sys_clk_wander, true},
-        {"sys_var_list", sys_var_list, false},
+        {"leap", sys_leap, true, 0, 0},
+        {"stratum", sys_stratum, true, 0, 0},
+        {"precision", sys_precision, true, 0, 0},
+        {"rootdelay", sys_rootdelay, true, 0, 0},
+        {"rootdisp", sys_rootdisp, true, 0, 0},
+        {"refid", sys_refid, true, 0, 0},
+        {"reftime", sys_reftime, true, 0, 0},
+        {"tc", sys_tc, true, 0, 0},
+        {"peer", sys_peer, true, 0, 0},
+        {"offset", sys_offset, true, 0, 0},
+        {"frequency", sys_frequency, true, 0, 0},
+        {"sys_jitter", sys_sys_jitter, true, 0, 0},
+        {"clk_jitter", sys_clk_jitter, true, 0, 0},
+        {"clock", sys_clock, true, 0, 0},
+        {"processor", sys_unknown_string, true, 0, 0},
+        {"system", sys_unknown_string, true, 0, 0},
+        {"version", sys_version, true, 0, 0},
+        {"clk_wander", sys_clk_wander, true, 0, 0},
+        {"sys_var_list", sys_var_list, false, 0, 0},
 };
 
 #define N_SYS_VARS (sizeof SYS_VARS / sizeof SYS_VARS[0])
+
+/* The variables of ntpq sysinfo, sysstats, iostats, monstats, kerninfo,
+ * authinfo, timerstats and ntsinfo (ntpd ctl_putsys, NTPsec 1.2.2 names;
+ * never in the default list).  ntplab never resets its counters: the
+ * "_r" (since reset) values are the totals and every reset time is the
+ * uptime. */
+static const var STAT_VARS[] = {
+        {"peeradr", sys_peeradr, false, 0, 0},
+        FIELD("peermode", F_INT, peer_mode),
+        FIELD("rootdist", F_MS, rootdist),
+        NOTHING("authdelay"),
+        FIELD("ss_uptime", F_SECS, uptime),
+        FIELD("ss_numctlreq", F_U32, stats.ctlreq),
+        FIELD("ss_reset", F_SECS, uptime),
+        FIELD("ss_reset_r", F_SECS, uptime),
+        FIELD("ss_received", F_U32, stats.received),
+        FIELD("ss_received_r", F_U32, stats.received),
+        FIELD("ss_thisver", F_U32, stats.thisver),
+        FIELD("ss_thisver_r", F_U32, stats.thisver),
+        FIELD("ss_oldver", F_U32, stats.oldver),
+        FIELD("ss_oldver_r", F_U32, stats.oldver),
+        FIELD("ss_ver1", F_U32, stats.ver1),
+        FIELD("ss_ver1_r", F_U32, stats.ver1),
+        FIELD("ss_ver1client", F_U32, stats.ver1client),
+        FIELD("ss_ver1client_r", F_U32, stats.ver1client),
+        FIELD("ss_ver1zero", F_U32, stats.ver1zero),
+        FIELD("ss_ver1zero_r", F_U32, stats.ver1zero),
+        FIELD("ss_ver1symm", F_U32, stats.ver1symm),
+        FIELD("ss_ver1symm_r", F_U32, stats.ver1symm),
+        FIELD("ss_badformat", F_U32, stats.badformat),
+        FIELD("ss_badformat_r", F_U32, stats.badformat),
+        FIELD("ss_badauth", F_U32, stats.badauth),
+        FIELD("ss_badauth_r", F_U32, stats.badauth),
+        FIELD("ss_declined", F_U32, stats.declined),
+        FIELD("ss_declined_r", F_U32, stats.declined),
+        FIELD("ss_restricted", F_UINT, dropped_restrict),
+        FIELD("ss_restricted_r", F_UINT, dropped_restrict),
+        FIELD("ss_limited", F_UINT, dropped_rate),
+        FIELD("ss_limited_r", F_UINT, dropped_rate),
+        FIELD("ss_kodsent", F_UINT, kod_sent),
+        FIELD("ss_kodsent_r", F_UINT, kod_sent),
+        FIELD("ss_processed", F_U32, stats.processed),
+        FIELD("ss_processed_r", F_U32, stats.processed),
+        FIELD("iostats_reset", F_SECS, uptime),
+        FIELD("total_rbuf", F_IO, io.rx_buffers),
+        FIELD("free_rbuf", F_IO, io.rx_buffers), /* all free between batches */
+        NOTHING("used_rbuf"),                    /* ... so none in use */
+        NOTHING("rbuf_lowater"),                 /* a fixed batch is never refilled */
+        FIELD("io_dropped", F_UINT, dropped_bad),
+        FIELD("io_ignored", F_U32, stats.ignored),
+        FIELD("io_received", F_U32, stats.received),
+        FIELD("io_sent", F_U32, stats.sent),
+        FIELD("io_sendfailed", F_IO, io.send_failed),
+        FIELD("io_wakeups", F_IO, io.wakeups),
+        FIELD("io_goodwakeups", F_IO, io.good_wakeups),
+        FIELD("timerstats_reset", F_SECS, uptime),
+        FIELD("timer_overruns", F_IO, io.timer_overruns),
+        FIELD("timer_xmts", F_U32, xmits),
+        FIELD("mru_enabled", F_INT, mru.enabled),
+        FIELD("mru_hashslots", F_SIZE, mru.hashslots),
+        FIELD("mru_depth", F_SIZE, mru.entries),
+        FIELD("mru_deepest", F_SIZE, mru.deepest),
+        FIELD("mru_maxdepth", F_SIZE, mru.cap),
+        FIELD("mru_mindepth", F_SIZE, mru.mindepth),
+        FIELD("mru_maxage", F_INT, mru.maxage),
+        FIELD("mru_minage", F_INT, mru.minage),
+        FIELD("mru_mem", F_SIZE, mru.mem_kib),
+        FIELD("mru_maxmem", F_SIZE, mru.maxmem_kib),
+        FIELD("mru_exists", F_UINT, mru.exists),
+        FIELD("mru_new", F_UINT, mru.fresh),
+        FIELD("mru_recycleold", F_UINT, mru.recycle_old),
+        FIELD("mru_recyclefull", F_UINT, mru.recycle_full),
+        FIELD("mru_none", F_UINT, mru.none),
+        FIELD("mru_oldest_age", F_SECS, mru.oldest_age),
+        FIELD("authreset", F_SECS, uptime),
+        FIELD("authkeys", F_SIZE, auth_keys),
+        NOTHING("authfreek"), /* the host's key table holds exactly the keys loaded */
+        FIELD("authklookups", F_U32, stats.auth_lookups),
+        FIELD("authknotfound", F_U32, stats.auth_notfound),
+        FIELD("authencrypts", F_U32, auth_encrypts),
+        FIELD("authdigestencrypts", F_U32, stats.auth_digest_encrypts),
+        FIELD("authcmacencrypts", F_U32, stats.auth_cmac_encrypts),
+        FIELD("authdecrypts", F_U32, auth_decrypts),
+        FIELD("authdigestdecrypts", F_U32, stats.auth_digest_decrypts),
+        FIELD("authdigestfails", F_U32, stats.auth_digest_fails),
+        FIELD("authcmacdecrypts", F_U32, stats.auth_cmac_decrypts),
+        FIELD("authcmacfails", F_U32, stats.auth_cmac_fails),
+        FIELD("koffset", F_MS_G, kern.offset_s),
+        FIELD("kfreq", F_G, kern.freq_ppm),
+        FIELD("kmaxerr", F_MS_G, kern.maxerror_s),
+        FIELD("kesterr", F_MS_G, kern.esterror_s),
+        {"kstflags", sys_kstflags, false, 0, 0},
+        FIELD("ktimeconst", F_INT, kern.constant),
+        FIELD("kprecis", F_MS_G, kern.precision_s),
+        FIELD("kfreqtol", F_G, kern.tolerance_ppm),
+        NOTHING("kppsfreq"),
+        NOTHING("kppsstab"),
+        NOTHING("kppsjitter"),
+        NOTHING("kppscalibdur"),
+        NOTHING("kppscalibs"),
+        NOTHING("kppsjitexc"),
+        NOTHING("kppsstbexc"),
+        NOTHING("kppscaliberrs"),
+        NOTHING("nts_client_send"),
+        NOTHING("nts_client_recv_good"),
+        NOTHING("nts_client_recv_bad"),
+        NOTHING("nts_server_recv_good"),
+        NOTHING("nts_server_recv_bad"),
+        NOTHING("nts_server_send"),
+        NOTHING("nts_cookie_make"),
+        NOTHING("nts_cookie_decode"),
+        NOTHING("nts_cookie_decode_old"),
+        NOTHING("nts_cookie_decode_old2"),
+        NOTHING("nts_cookie_decode_older"),
+        NOTHING("nts_cookie_decode_too_old"),
+        NOTHING("nts_cookie_decode_error"),
+        NOTHING("nts_ke_probes_good"),
+        NOTHING("nts_ke_probes_bad"),
+        NOTHING("nts_ke_serves_good"),
+        NOTHING("nts_ke_serves_bad"),
+};
+
+#define N_STAT_VARS (sizeof STAT_VARS / sizeof STAT_VARS[0])
+
+/* Print a FIELD; false when the host has no value for it. */
+static bool
+field_format(const var *x, const view *v, char *val, size_t size)
+{
+	const unsigned char *f = (const unsigned char *)v->sys + x->off;
+	uint64_t u64;
+	uint32_t u32;
+	unsigned u;
+	size_t z;
+	int i;
+	double d;
+
+	switch (x->type) {
+	case F_IO:
+		if (!v->sys->have_io) {
+			return false;
+		}
+		memcpy(&u64, f, sizeof u64);
+		snprintf(val, size, "%" PRIu64, u64);
+		return true;
+	case F_U32:
+		memcpy(&u32, f, sizeof u32);
+		snprintf(val, size, "%" PRIu32, u32);
+		return true;
+	case F_UINT:
+		memcpy(&u, f, sizeof u);
+		snprintf(val, size, "%u", u);
+		return true;
+	case F_SIZE:
+		memcpy(&z, f, sizeof z);
+		snprintf(val, size, "%zu", z);
+		return true;
+	case F_INT:
+		memcpy(&i, f, sizeof i);
+		snprintf(val, size, "%d", i);
+		return true;
+	case F_ZERO:
+		snprintf(val, size, "0");
+		return true;
+	default:
+		break;
+	}
+	memcpy(&d, f, sizeof d);
+	d = clamp_value(d);
+	switch (x->type) {
+	case F_SECS:
+		snprintf(val, size, "%.0f", d > 0.0 ? floor(d) : 0.0);
+		return true;
+	case F_MS:
+		return put_fixed(val, size, 3, d * 1e3);
+	case F_MS_G:
+		snprintf(val, size, "%g", d * 1e3);
+		return true;
+	case F_G:
+		snprintf(val, size, "%g", d);
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool
 list_names(const var *vars, size_t n, char *val, size_t size)
@@ -714,30 +969,30 @@ static bool peer_var_list(const view *v, char *val, size_t size);
  * dstport, precision, rootdelay, rootdisp, reftime, xmt, unreach, keyid,
  * headway), plus the packet counters. */
 static const var PEER_VARS[] = {
-        {"srcadr", peer_srcadr, true},
-        {"srcport", peer_srcport, true},
-        {"leap", peer_leap, true},
-        {"hmode", peer_hmode, true},
-        {"stratum", peer_stratum, true},
-        {"ppoll", peer_poll, true},
-        {"hpoll", peer_poll, true},
-        {"refid", peer_refid, true},
-        {"rec", peer_rec, true},
-        {"reach", peer_reach, true},
-        {"delay", peer_delay, true},
-        {"offset", peer_offset, true},
-        {"jitter", peer_jitter, true},
-        {"dispersion", peer_dispersion, true},
-        {"filtdelay", peer_filtdelay, true},
-        {"filtoffset", peer_filtoffset, true},
-        {"pmode", peer_pmode, true},
-        {"filtdisp", peer_filtdisp, true},
-        {"flash", peer_flash, true},
-        {"received", peer_received, true},
-        {"sent", peer_sent, true},
-        {"srchost", peer_srchost, true},
-        {"reason", peer_reason, false},
-        {"peer_var_list", peer_var_list, false},
+        {"srcadr", peer_srcadr, true, 0, 0},
+        {"srcport", peer_srcport, true, 0, 0},
+        {"leap", peer_leap, true, 0, 0},
+        {"hmode", peer_hmode, true, 0, 0},
+        {"stratum", peer_stratum, true, 0, 0},
+        {"ppoll", peer_poll, true, 0, 0},
+        {"hpoll", peer_poll, true, 0, 0},
+        {"refid", peer_refid, true, 0, 0},
+        {"rec", peer_rec, true, 0, 0},
+        {"reach", peer_reach, true, 0, 0},
+        {"delay", peer_delay, true, 0, 0},
+        {"offset", peer_offset, true, 0, 0},
+        {"jitter", peer_jitter, true, 0, 0},
+        {"dispersion", peer_dispersion, true, 0, 0},
+        {"filtdelay", peer_filtdelay, true, 0, 0},
+        {"filtoffset", peer_filtoffset, true, 0, 0},
+        {"pmode", peer_pmode, true, 0, 0},
+        {"filtdisp", peer_filtdisp, true, 0, 0},
+        {"flash", peer_flash, true, 0, 0},
+        {"received", peer_received, true, 0, 0},
+        {"sent", peer_sent, true, 0, 0},
+        {"srchost", peer_srchost, true, 0, 0},
+        {"reason", peer_reason, false, 0, 0},
+        {"peer_var_list", peer_var_list, false, 0, 0},
 };
 
 #define N_PEER_VARS (sizeof PEER_VARS / sizeof PEER_VARS[0])
@@ -788,7 +1043,8 @@ append_var(payload *pl, const var *x, const view *v)
 	char val[ITEM_MAX];
 	char item[ITEM_MAX + NAME_MAX_LEN + 2];
 
-	if (!x->format(v, val, sizeof val)) {
+	if (x->format != NULL ? !x->format(v, val, sizeof val)
+	                      : !field_format(x, v, val, sizeof val)) {
 		return;
 	}
 	snprintf(item, sizeof item, "%s=%s", x->name, val);
@@ -878,6 +1134,9 @@ put_vars(payload *pl, const var *vars, size_t n_vars, const view *v, const ntp_c
 	while (next_name(h->data, h->count, &pos, name, &len)) {
 		any = true;
 		x = len <= NAME_MAX_LEN ? lookup_var(vars, n_vars, name) : NULL;
+		if (x == NULL && len <= NAME_MAX_LEN && vars == SYS_VARS) {
+			x = lookup_var(STAT_VARS, N_STAT_VARS, name);
+		}
 		if (x == NULL) {
 			copy_safe(shown, sizeof shown, name, sizeof name);
 			say(reason, reason_size, "unknown variable \"%s%s\"", shown,

@@ -440,6 +440,7 @@ mon_update(ntp_server *s, const ntp_addr *from, uint8_t mode, uint8_t version, n
 		e->version = version;
 		return MON_PASS; /* ntpd: a new source starts with an empty bucket */
 	}
+	s->mru_exists++;
 	lru_unlink(s, e);
 	lru_push_front(s, e);
 	interval = request_interval(now, e->last, guard);

@@ -97,6 +97,7 @@ typedef struct ntp_server {
 	int minimum_log2;      /* `discard minimum`, log2 s */
 	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad; /* verdicts */
 	/* How new sources got an entry (NTPsec's mru_* counters, ntpq monstats). */
+	unsigned mru_exists;       /* requests from a source already in the table */
 	unsigned mru_new;          /* an unused slot */
 	unsigned mru_recycle_old;  /* the oldest entry, older than maxage */
 	unsigned mru_recycle_full; /* the oldest entry of a full table, older than minage */
