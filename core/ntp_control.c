@@ -12,13 +12,16 @@
 #include "ntp_control.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ntp_disc.h"
+#include "ntp_restrict.h"
 
 #define VERSION_MIN        1    /* oldest version answered, ntpd NTP_OLDVERSION */
 #define VERSION_MAX        4    /* newest version answered, ntpd NTP_VERSION */
@@ -1371,10 +1374,554 @@ answer_read(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, 
 	return 0;
 }
 
+/* ---- ntpq mrulist: REQ_NONCE and READ_MRU (NTPsec read_mru_list) ---- */
+
+#define NONCE_LEN 24 /* chars, "%08x%08x%08x" */
+#define NONCE_DOMAIN                                                                               \
+	"ntplab mode 6 nonce" /* keeps these MACs apart from the table's                           \
+	                          address hashes under the same key */
+#define MRU_PRIORS    16      /* last.N/addr.N pairs read, NTPsec COUNTOF(last) */
+#define MRU_ENTRY_MAX 200     /* bytes one entry's items take at most (ours) */
+#define MRU_TRAILER   80      /* bytes of "now=..., last.newest=..." (ours) */
+#define MRU_LAST_TOL                                                                               \
+	0.001                     /* s: last.N matches an entry's last this closely; entry         \
+	                             times are kept on the monotonic clock and shown on the        \
+	                             local one, which a slew moves by microseconds between         \
+	                             two requests (ours) */
+#define VALUE_MAX          64     /* bytes of one request value (ours) */
+#define NTPD_RES_IGNORE    0x0001 /* NTPsec ntp.h RES_* bits, what rs.N carries */
+#define NTPD_RES_NOSERVE   0x0002
+#define NTPD_RES_NOTRUST   0x0004
+#define NTPD_RES_VERSION   0x0008
+#define NTPD_RES_NOPEER    0x0010
+#define NTPD_RES_LIMITED   0x0020
+#define NTPD_RES_NOQUERY   0x0040
+#define NTPD_RES_NOMODIFY  0x0080
+#define NTPD_RES_NOTRAP    0x0100
+#define NTPD_RES_KOD       0x0400
+#define NTPD_RES_NOMRULIST 0x2000
+
+static uint32_t
+nonce_mac(const ntp_server *table, const ntp_addr *from, ntp_ts64 t)
+{
+	uint8_t msg[sizeof NONCE_DOMAIN + 8 + 1 + sizeof from->a + 2];
+	size_t n = sizeof NONCE_DOMAIN;
+
+	memcpy(msg, NONCE_DOMAIN, sizeof NONCE_DOMAIN);
+	for (int i = 0; i < 8; i++) {
+		msg[n++] = (uint8_t)(t >> (56 - 8 * i));
+	}
+	msg[n++] = (uint8_t)from->family;
+	memcpy(msg + n, from->a, sizeof from->a);
+	n += sizeof from->a;
+	put16(msg + n, from->port);
+	n += 2;
+	return (uint32_t)ntp_server_keyed_hash(table, msg, n);
+}
+
+void
+ntp_control_nonce(const ntp_server *table, const ntp_addr *from, ntp_time now, char buf[25])
+{
+	ntp_ts64 t = ntp_ts_from_unix_ns(now);
+
+	snprintf(buf, NONCE_LEN + 1, "%08x%08x%08x", (unsigned)ntp_ts_seconds(t),
+	         (unsigned)ntp_ts_fraction(t), (unsigned)nonce_mac(table, from, t));
+}
+
+static bool
+parse_hex32(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 8; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+		             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+		                                    : 16u;
+
+		if (d > 15) {
+			return false;
+		}
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
+}
+
+bool
+ntp_control_nonce_ok(const ntp_server *table, const ntp_addr *from, ntp_time now, const char *text,
+                     size_t len)
+{
+	uint32_t sec, frac, mac;
+	ntp_ts64 t, now_ts = ntp_ts_from_unix_ns(now);
+
+	if (table == NULL || from == NULL || text == NULL || len != NONCE_LEN ||
+	    !parse_hex32(text, &sec) || !parse_hex32(text + 8, &frac) ||
+	    !parse_hex32(text + 16, &mac)) {
+		return false;
+	}
+	t = ntp_ts_make(sec, frac);
+	/* unsigned 32.32 difference: a nonce from the future is a huge age */
+	return mac == nonce_mac(table, from, t) && now_ts - t < (ntp_ts64)NTP_CONTROL_NONCE_TIMEOUT
+	                                                                << 32;
+}
+
+/* The next "name=value" item of a request (value "" when there is none):
+ * false when the list is exhausted.  Names and values longer than their
+ * buffers are cut (and then match nothing / fail to parse). */
+static bool
+next_item(const uint8_t *data, size_t count, size_t *pos, char *name, size_t nsize, char *value,
+          size_t vsize)
+{
+	size_t i = *pos, n = 0, v = 0;
+
+	while (i < count && data[i] != '\0' &&
+	       (data[i] == ' ' || data[i] == ',' || data[i] == '\r' || data[i] == '\n')) {
+		i++;
+	}
+	if (i >= count || data[i] == '\0') {
+		*pos = count;
+		return false;
+	}
+	while (i < count && data[i] != '\0' && data[i] != ',' && data[i] != '=') {
+		if (n + 1 < nsize && data[i] != ' ') {
+			name[n++] = (char)data[i];
+		}
+		i++;
+	}
+	if (i < count && data[i] == '=') {
+		i++;
+		while (i < count && data[i] != '\0' && data[i] != ',') {
+			if (v + 1 < vsize && data[i] != ' ') {
+				value[v++] = (char)data[i];
+			}
+			i++;
+		}
+	}
+	name[n] = '\0';
+	value[v] = '\0';
+	*pos = i;
+	return true;
+}
+
+/* A whole decimal number (no sign), at most max. */
+static bool
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0') {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (max - (unsigned long)(*s - '0')) / 10) {
+			return false;
+		}
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "a.b.c.d:port" or "[v6]:port", as ntpd's sockporttoa writes them. */
+static bool
+parse_addr_port(const char *s, ntp_addr *out)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	size_t n;
+	unsigned long port;
+
+	if (colon == NULL || !parse_uint(colon + 1, 65535, &port)) {
+		return false;
+	}
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof host) {
+		return false;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!ntp_addr_parse(host, out)) {
+		return false;
+	}
+	out->port = (uint16_t)port;
+	return true;
+}
+
+static void
+format_addr_port(const ntp_addr *a, char *buf, size_t size)
+{
+	char host[48];
+
+	ntp_addr_format(a, host, sizeof host);
+	snprintf(buf, size, a->family == NTP_AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+	         (unsigned)a->port);
+}
+
+/* ntp_restrict.h flags as NTPsec's RES_* bits (what ntpq's rstr shows). */
+static unsigned
+ntpd_res_bits(uint32_t f)
+{
+	static const struct {
+		uint32_t ours;
+		unsigned ntpd;
+	} map[] = {
+	        {NTP_RES_IGNORE, NTPD_RES_IGNORE},       {NTP_RES_NOSERVE, NTPD_RES_NOSERVE},
+	        {NTP_RES_NOTRUST, NTPD_RES_NOTRUST},     {NTP_RES_VERSION, NTPD_RES_VERSION},
+	        {NTP_RES_NOPEER, NTPD_RES_NOPEER},       {NTP_RES_LIMITED, NTPD_RES_LIMITED},
+	        {NTP_RES_NOQUERY, NTPD_RES_NOQUERY},     {NTP_RES_NOMODIFY, NTPD_RES_NOMODIFY},
+	        {NTP_RES_NOTRAP, NTPD_RES_NOTRAP},       {NTP_RES_KOD, NTPD_RES_KOD},
+	        {NTP_RES_NOMRULIST, NTPD_RES_NOMRULIST},
+	};
+	unsigned out = 0;
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		out |= (f & map[i].ours) ? map[i].ntpd : 0u;
+	}
+	return out;
+}
+
+/* What a READ_MRU request asks for. */
+typedef struct mru_req {
+	bool have_nonce;
+	char nonce[NONCE_LEN + 1];
+	unsigned long frags, limit, mincount, mindrop, maxlstint, minlstint, recent;
+	double minscore;
+	unsigned long resall, resany;
+	bool laddr;
+	ntp_ts64 last[MRU_PRIORS];
+	ntp_addr addr[MRU_PRIORS];
+	bool have_last[MRU_PRIORS], have_addr[MRU_PRIORS];
+} mru_req;
+
+/* One "last.N" / "addr.N" item; false when name is not one. */
+static bool
+parse_prior(mru_req *r, const char *name, const char *value, bool *ok)
+{
+	unsigned long i;
+	uint32_t sec, frac;
+
+	if (strncmp(name, "last.", 5) == 0 && parse_uint(name + 5, MRU_PRIORS - 1, &i)) {
+		*ok = strlen(value) == 19 && strncmp(value, "0x", 2) == 0 && value[10] == '.' &&
+		      parse_hex32(value + 2, &sec) && parse_hex32(value + 11, &frac);
+		r->last[i] = *ok ? ntp_ts_make(sec, frac) : 0;
+		r->have_last[i] = *ok;
+		return true;
+	}
+	if (strncmp(name, "addr.", 5) == 0 && parse_uint(name + 5, MRU_PRIORS - 1, &i)) {
+		*ok = parse_addr_port(value, &r->addr[i]);
+		r->have_addr[i] = *ok;
+		return true;
+	}
+	return false;
+}
+
+/* One item of a READ_MRU request; false on a value ntpd would not take
+ * (it then "bails": no reply).  Unknown names are ignored, as by ntpd. */
+static bool
+parse_mru_item(mru_req *r, const char *name, const char *value)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned long max;
+	} nums[] = {
+	        {"frags", offsetof(mru_req, frags), 65535},
+	        {"limit", offsetof(mru_req, limit), 0xffffffffUL},
+	        {"mincount", offsetof(mru_req, mincount), 0x7fffffffUL},
+	        {"mindrop", offsetof(mru_req, mindrop), 0xffffffffUL},
+	        {"maxlstint", offsetof(mru_req, maxlstint), 0xffffffffUL},
+	        {"minlstint", offsetof(mru_req, minlstint), 0xffffffffUL},
+	        {"recent", offsetof(mru_req, recent), 0xffffffffUL},
+	};
+	char *end;
+	bool ok = true;
+
+	if (strcmp(name, "nonce") == 0) {
+		r->have_nonce = strlen(value) == NONCE_LEN;
+		if (r->have_nonce) {
+			memcpy(r->nonce, value, NONCE_LEN + 1);
+		}
+		return true;
+	}
+	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		if (strcmp(name, nums[i].name) == 0) {
+			return parse_uint(value, nums[i].max,
+			                  (unsigned long *)(void *)((char *)r + nums[i].off));
+		}
+	}
+	if (strcmp(name, "resall") == 0 || strcmp(name, "resany") == 0) {
+		unsigned long *dst = name[3] == 'a' && name[4] == 'l' ? &r->resall : &r->resany;
+
+		if (strncmp(value, "0x", 2) != 0 || value[2] == '\0') {
+			return false;
+		}
+		*dst = strtoul(value + 2, &end, 16);
+		return *end == '\0' && *dst <= 0xffff;
+	}
+	if (strcmp(name, "minscore") == 0) {
+		r->minscore = strtod(value, &end);
+		return *end == '\0' && value[0] != '\0' && isfinite(r->minscore);
+	}
+	if (strcmp(name, "laddr") == 0) {
+		r->laddr = true;
+		return true;
+	}
+	if (parse_prior(r, name, value, &ok)) {
+		return ok;
+	}
+	return true;
+}
+
+/* Local time (shown) of a time on the table's monotonic clock. */
+static ntp_ts64
+mru_ts(const ntp_control_mru *m, ntp_time now_local, ntp_time mono)
+{
+	return ntp_ts_from_unix_ns(now_local - (m->mono - mono));
+}
+
+/* Average request rate (1/s) over the entry's life: ntplab keeps no
+ * decaying score as ntpd does, so sc.N is this plain rate. */
+static double
+mru_score(const ntp_server_mru *e)
+{
+	double life = ntp_time_to_s(e->last - e->first);
+
+	return (double)e->count / (life > 1.0 ? life : 1.0);
+}
+
+static uint32_t
+entry_res(const ntp_control_mru *m, const ntp_server_mru *e)
+{
+	return m->res_flags != NULL ? m->res_flags(m->res_ctx, &e->addr) : 0u;
+}
+
+static void
+put_mru_entry(payload *pl, const ntp_control_mru *m, ntp_time now, const ntp_server_mru *e,
+              unsigned idx)
+{
+	char item[ITEM_MAX], addr[64];
+	char ts[32];
+
+	format_addr_port(&e->addr, addr, sizeof addr);
+	snprintf(item, sizeof item, "addr.%u=%s", idx, addr);
+	append_item(pl, item);
+	put_ts(ts, sizeof ts, mru_ts(m, now, e->last));
+	snprintf(item, sizeof item, "last.%u=%s", idx, ts);
+	append_item(pl, item);
+	put_ts(ts, sizeof ts, mru_ts(m, now, e->first));
+	snprintf(item, sizeof item, "first.%u=%s", idx, ts);
+	append_item(pl, item);
+	snprintf(item, sizeof item, "ct.%u=%" PRIu32, idx, e->count);
+	append_item(pl, item);
+	snprintf(item, sizeof item, "mv.%u=%u", idx, (unsigned)(e->version << 3 | e->mode));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "rs.%u=0x%x", idx, ntpd_res_bits(entry_res(m, e)));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "sc.%u=%.3f", idx, clamp_value(mru_score(e)));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "dr.%u=%" PRIu32, idx, e->limited);
+	append_item(pl, item);
+}
+
+/* Does an entry pass the request's filters? */
+static bool
+mru_wanted(const mru_req *r, const ntp_control_mru *m, const ntp_server_mru *e)
+{
+	double since = ntp_time_to_s(m->mono - e->last);
+	unsigned rs = ntpd_res_bits(entry_res(m, e));
+
+	return e->count >= r->mincount && e->limited >= r->mindrop && mru_score(e) >= r->minscore &&
+	       (r->resall == 0 || (rs & r->resall) == r->resall) &&
+	       (r->resany == 0 || (rs & r->resany) != 0) &&
+	       (r->maxlstint == 0 || since <= (double)r->maxlstint) &&
+	       (r->minlstint == 0 || since >= (double)r->minlstint);
+}
+
+/* The entry the request's last.N/addr.N pairs point at (the first of
+ * them still unchanged), NULL when none is; *priors says whether any was
+ * given. */
+static const ntp_server_mru *
+mru_start(const mru_req *r, const ntp_control_mru *m, ntp_time now, bool *priors)
+{
+	*priors = false;
+	for (size_t i = 0; i < MRU_PRIORS && r->have_last[i] && r->have_addr[i]; i++) {
+		const ntp_server_mru *e = ntp_server_mru_find(m->table, &r->addr[i]);
+
+		*priors = true;
+		if (e != NULL && e->addr.port == r->addr[i].port &&
+		    fabs(ntp_time_to_s(ntp_ts_sub(mru_ts(m, now, e->last), r->last[i]))) <
+		            MRU_LAST_TOL) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Entries oldest first from start (NULL: the oldest) into pl, while they
+ * fit in budget bytes and limit; returns the last one sent, *done when the
+ * list was exhausted. */
+static const ntp_server_mru *
+put_mru_entries(payload *pl, const mru_req *r, const ntp_control_mru *m, ntp_time now,
+                const ntp_server_mru *e, size_t budget, bool *done)
+{
+	const ntp_server_mru *prior = NULL;
+	unsigned long count = 0, skip = r->recent != 0 && m->table->n > r->recent
+	                                        ? m->table->n - r->recent
+	                                        : 0;
+
+	for (; e != NULL && count < r->limit; e = ntp_server_mru_newer(m->table, e)) {
+		if (pl->len + MRU_ENTRY_MAX + MRU_TRAILER > budget) {
+			break;
+		}
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (!mru_wanted(r, m, e)) {
+			continue;
+		}
+		put_mru_entry(pl, m, now, e, (unsigned)count++);
+		prior = e;
+	}
+	*done = e == NULL;
+	return prior;
+}
+
+static int
+answer_read_mru(const ntp_control_hdr *h, const view *v, const ntp_control_mru *m,
+                ntp_control_reply *out, char *reason, size_t reason_size)
+{
+	char name[NAME_MAX_LEN + 1], value[VALUE_MAX], item[ITEM_MAX], ts[32], nonce[NONCE_LEN + 1];
+	uint8_t leap = v->sys->leap;
+	const ntp_server_mru *e = NULL, *last = NULL;
+	size_t pos = 0, budget;
+	bool priors = false, done = false;
+	payload pl;
+	mru_req r;
+
+	if (m->nomrulist) {
+		say(reason, reason_size, "read MRU list: restrict nomrulist");
+		reply_error(out, h, leap, NTP_CONTROL_CERR_PERMISSION);
+		return 0;
+	}
+	memset(&r, 0, sizeof r);
+	while (next_item(h->data, h->count, &pos, name, sizeof name, value, sizeof value)) {
+		if (!parse_mru_item(&r, name, value)) {
+			say(reason, reason_size,
+			    "read MRU list: bad value for \"%s\": no reply (ntpd)", name);
+			return -1;
+		}
+	}
+	if (!r.have_nonce ||
+	    !ntp_control_nonce_ok(m->table, &m->from, v->now, r.nonce, strlen(r.nonce))) {
+		say(reason, reason_size, "read MRU list: %s nonce: no reply (ntpd)",
+		    r.have_nonce ? "wrong or expired" : "no");
+		return -1;
+	}
+	if ((r.frags == 0 && !(r.limit > 0 && r.limit <= NTP_CONTROL_MRU_ROWS)) ||
+	    r.frags > NTP_CONTROL_MRU_FRAGS || r.laddr) {
+		say(reason, reason_size, "read MRU list: %s",
+		    r.laddr ? "laddr: the table keeps no local addresses" : "bad frags/limit");
+		reply_error(out, h, leap, NTP_CONTROL_CERR_BADVALUE);
+		return 0;
+	}
+	if (r.limit == 0) {
+		r.limit = ULONG_MAX;
+	}
+	if (r.frags == 0 || r.frags > NTP_CONTROL_MAX_FRAGS) {
+		r.frags = NTP_CONTROL_MAX_FRAGS;
+	}
+	budget = r.frags * NTP_CONTROL_MAX_DATA;
+	memset(&pl, 0, sizeof pl);
+	if (r.limit > 1) {
+		e = mru_start(&r, m, v->now, &priors);
+		if (priors && e == NULL) {
+			say(reason, reason_size, "read MRU list: no prior entry unchanged");
+			reply_error(out, h, leap, NTP_CONTROL_CERR_UNKNOWNVAR);
+			return 0;
+		}
+	}
+	if (priors) {
+		put_ts(ts, sizeof ts, mru_ts(m, v->now, e->last));
+		snprintf(item, sizeof item, "last.older=%s", ts);
+		append_item(&pl, item);
+		format_addr_port(&e->addr, value, sizeof value);
+		snprintf(item, sizeof item, "addr.older=%s", value);
+		append_item(&pl, item);
+		e = ntp_server_mru_newer(m->table, e);
+	} else if (r.limit > 1) {
+		e = ntp_server_mru_newer(m->table, NULL);
+	}
+	ntp_control_nonce(m->table, &m->from, v->now, nonce);
+	snprintf(item, sizeof item, "nonce=%s", nonce);
+	append_item(&pl, item);
+	if (r.limit == 1) {
+		/* ntpd: limit=1 fetches the entries addr.N name */
+		for (size_t i = 0; i < MRU_PRIORS; i++) {
+			e = r.have_addr[i] ? ntp_server_mru_find(m->table, &r.addr[i]) : NULL;
+			if (e != NULL) {
+				put_mru_entry(&pl, m, v->now, e, (unsigned)i);
+			}
+		}
+		done = true;
+	} else {
+		last = put_mru_entries(&pl, &r, m, v->now, e, budget, &done);
+	}
+	if (done) {
+		put_ts(ts, sizeof ts, ntp_ts_from_unix_ns(v->now));
+		snprintf(item, sizeof item, "now=%s", ts);
+		append_item(&pl, item);
+		if (last != NULL) {
+			put_ts(ts, sizeof ts, mru_ts(m, v->now, last->last));
+			snprintf(item, sizeof item, "last.newest=%s", ts);
+			append_item(&pl, item);
+		}
+	}
+	finish_text(&pl);
+	reply_data(out, h, leap, ntp_control_sys_status(v->sys, v->peers, v->n_peers), &pl);
+	say(reason, reason_size, "read MRU list: %zu bytes in %zu fragment%s%s", pl.len, out->n,
+	    out->n == 1 ? "" : "s", done ? ", complete" : "");
+	return 0;
+}
+
+/* REQ_NONCE: "nonce=..." for the requester (ntpd req_nonce). */
+static int
+answer_nonce(const ntp_control_hdr *h, const view *v, const ntp_control_mru *m,
+             ntp_control_reply *out, char *reason, size_t reason_size)
+{
+	char nonce[NONCE_LEN + 1], item[NONCE_LEN + 8];
+	payload pl;
+
+	memset(&pl, 0, sizeof pl);
+	ntp_control_nonce(m->table, &m->from, v->now, nonce);
+	snprintf(item, sizeof item, "nonce=%s", nonce);
+	append_item(&pl, item);
+	finish_text(&pl);
+	reply_data(out, h, v->sys->leap, ntp_control_sys_status(v->sys, v->peers, v->n_peers), &pl);
+	say(reason, reason_size, "request nonce: given");
+	return 0;
+}
+
 int
 ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
                    const ntp_peer_info *peers, size_t n_peers, ntp_time now, ntp_control_reply *out,
                    char *reason, size_t reason_size)
+{
+	return ntp_control_answer_mru(req, len, allowed, sys, peers, n_peers, now, NULL, out,
+	                              reason, reason_size);
+}
+
+int
+ntp_control_answer_mru(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
+                       const ntp_peer_info *peers, size_t n_peers, ntp_time now,
+                       const ntp_control_mru *mru, ntp_control_reply *out, char *reason,
+                       size_t reason_size)
 {
 	ntp_control_hdr h;
 	const char *why;
@@ -1424,6 +1971,16 @@ ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_i
 	case NTP_CONTROL_OP_READSTAT:
 	case NTP_CONTROL_OP_READVAR:
 		return answer_read(&h, &v, out, reason, reason_size);
+	case NTP_CONTROL_OP_REQ_NONCE:
+		if (mru == NULL || mru->table == NULL) {
+			break;
+		}
+		return answer_nonce(&h, &v, mru, out, reason, reason_size);
+	case NTP_CONTROL_OP_READ_MRU:
+		if (mru == NULL || mru->table == NULL) {
+			break;
+		}
+		return answer_read_mru(&h, &v, mru, out, reason, reason_size);
 	case NTP_CONTROL_OP_WRITEVAR:
 	case NTP_CONTROL_OP_WRITECLOCK:
 	case NTP_CONTROL_OP_CONFIGURE:
@@ -1435,11 +1992,12 @@ ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_i
 		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_PERMISSION);
 		return 0;
 	default:
-		say(reason, reason_size, "unsupported opcode %u (%s)", (unsigned)h.opcode,
-		    op_name(h.opcode));
-		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADOP);
-		return 0;
+		break;
 	}
+	say(reason, reason_size, "unsupported opcode %u (%s)", (unsigned)h.opcode,
+	    op_name(h.opcode));
+	reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADOP);
+	return 0;
 }
 
 bool

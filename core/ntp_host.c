@@ -974,6 +974,15 @@ sign_control(ntp_host *h, const ntp_key *k, ntp_action *a)
 	return n != 0;
 }
 
+/* restrict flags of an MRU entry's address (ntpq mrulist's rstr). */
+static uint32_t
+res_flags_of(const void *ctx, const ntp_addr *a)
+{
+	const ntp_host *h = ctx;
+
+	return ntp_restrict_lookup(h->res, h->n_res, a).flags;
+}
+
 /* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
  * one SEND per fragment (each <= 480 bytes, within NTP_SEND_MAX), at most
  * `budget` bytes in all (ntp_control_cap). */
@@ -991,10 +1000,19 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	/* a request MAC'd by a trusted key gets replies MAC'd with it */
 	const ntp_key *k = auth == NTP_AUTH_OK ? trusted_key(h, keyid) : NULL;
 
+	ntp_control_mru mru = {
+	        .table = &h->server,
+	        .from = *from,
+	        .mono = h->now.mono,
+	        .nomrulist = (res_flags_of(h, from) & NTP_RES_NOMRULIST) != 0,
+	        .res_flags = res_flags_of,
+	        .res_ctx = h,
+	};
+
 	count_auth(h, auth, keyid);
 	ntp_host_sys(h, &sys);
-	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now.local, &reply, reason,
-	                       sizeof reason) < 0) {
+	if (ntp_control_answer_mru(buf, len, true, &sys, peers, n_peers, h->now.local, &mru, &reply,
+	                           reason, sizeof reason) < 0) {
 		h->server.dropped_bad++;
 		h->sysstats.badformat++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",

@@ -232,6 +232,12 @@ bucket_of(const ntp_server *s, const ntp_addr *addr)
 	return (size_t)siphash(s->hash_key, key, 1 + n) & (s->n_buckets - 1);
 }
 
+uint64_t
+ntp_server_keyed_hash(const ntp_server *s, const uint8_t *in, size_t len)
+{
+	return siphash(s->hash_key, in, len);
+}
+
 /* ---- the MRU table (ntp_monitor.c) ---- */
 
 static ntp_server_mru *
@@ -275,6 +281,15 @@ ntp_server_mru_next(const ntp_server *s, const ntp_server_mru *e)
 		return NULL;
 	}
 	return at(s, e == NULL ? s->newest : e->older);
+}
+
+const ntp_server_mru *
+ntp_server_mru_newer(const ntp_server *s, const ntp_server_mru *e)
+{
+	if (s == NULL || s->table == NULL) {
+		return NULL;
+	}
+	return at(s, e == NULL ? s->oldest : e->newer);
 }
 
 static void

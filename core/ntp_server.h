@@ -168,4 +168,12 @@ const ntp_server_mru *ntp_server_mru_find(const ntp_server *s, const ntp_addr *a
  * NULL after the oldest. */
 const ntp_server_mru *ntp_server_mru_next(const ntp_server *s, const ntp_server_mru *e);
 
+/* The other way: the entry newer than e (e NULL: the oldest); NULL after
+ * the newest (ntpq mrulist reads oldest first). */
+const ntp_server_mru *ntp_server_mru_newer(const ntp_server *s, const ntp_server_mru *e);
+
+/* SipHash-2-4 of len bytes under the table's secret hash key: a keyed MAC
+ * for values the host hands out and must recognise later (mode 6 nonces). */
+uint64_t ntp_server_keyed_hash(const ntp_server *s, const uint8_t *in, size_t len);
+
 #endif
