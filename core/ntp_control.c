@@ -1007,6 +1007,89 @@ peer_var_list(const view *v, char *val, size_t size)
 	return list_names(PEER_VARS, N_PEER_VARS, val, size);
 }
 
+/* ---- reference clock variables (ntpd ctl_putclock, ntpq clocklist) ---- */
+
+#define LOCAL_DEVICE "Undisciplined local clock" /* ntpd's LOCAL driver description */
+
+static bool
+clock_name(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"LOCAL\"");
+	return true;
+}
+
+static bool
+clock_timecode(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"\""); /* the LOCAL driver reads no timecode */
+	return true;
+}
+
+/* Readings taken from the clock. */
+static bool
+clock_poll(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", v->peer->received);
+	return true;
+}
+
+/* noreply, badformat, baddata, flags: the LOCAL clock cannot fail to
+ * answer nor send bad data, and ntplab's `fudge` has no flags. */
+static bool
+clock_zero(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "0");
+	return true;
+}
+
+static bool
+clock_stratum(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)v->peer->stratum);
+	return true;
+}
+
+/* The fudged refid ("LOCL"), as ntpd prints it for a stratum above 1: the
+ * four bytes as a dotted quad. */
+static bool
+clock_refid(const view *v, char *val, size_t size)
+{
+	const char *r = v->peer->refid;
+	size_t n = strlen(r);
+	unsigned char b[4] = {0, 0, 0, 0};
+
+	if (n >= 2 && r[0] == '.' && r[n - 1] == '.') {
+		r++;
+		n -= 2;
+	}
+	for (size_t i = 0; i < 4 && i < n; i++) {
+		b[i] = (unsigned char)r[i];
+	}
+	snprintf(val, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	return true;
+}
+
+static bool
+clock_device(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"%s\"", LOCAL_DEVICE);
+	return true;
+}
+
+static const var CLOCK_VARS[] = {
+        {"name", clock_name, true, 0, 0},       {"timecode", clock_timecode, true, 0, 0},
+        {"poll", clock_poll, true, 0, 0},       {"noreply", clock_zero, true, 0, 0},
+        {"badformat", clock_zero, true, 0, 0},  {"baddata", clock_zero, true, 0, 0},
+        {"stratum", clock_stratum, true, 0, 0}, {"refid", clock_refid, true, 0, 0},
+        {"flags", clock_zero, true, 0, 0},      {"device", clock_device, true, 0, 0},
+};
+
+#define N_CLOCK_VARS (sizeof CLOCK_VARS / sizeof CLOCK_VARS[0])
+
 /* ---- building the payload ---- */
 
 /* Append one "name=value" item the way ntpd's ctl_putdata does; false
@@ -1331,6 +1414,42 @@ not_a_request(const ntp_control_hdr *h)
 		return "request with a non-zero offset: dropped";
 	}
 	return NULL;
+}
+
+/* READCLOCK (ntpd read_clockstatus): association 0 means the system peer
+ * if it is a reference clock, else the first one; only the LOCAL clock is
+ * one here.  Status word 0: the driver reports no events. */
+static int
+answer_readclock(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, char *reason,
+                 size_t reason_size)
+{
+	view v = *base;
+	payload pl;
+	int cerr;
+
+	v.peer = h->assoc != 0 ? find_peer(base->peers, base->n_peers, h->assoc)
+	                       : find_peer(base->peers, base->n_peers, base->sys->sys_peer);
+	for (size_t i = 0;
+	     h->assoc == 0 && (v.peer == NULL || !is_local_clock(v.peer)) && i < base->n_peers;
+	     i++) {
+		v.peer = &base->peers[i];
+	}
+	if (v.peer == NULL || !is_local_clock(v.peer)) {
+		say(reason, reason_size, "read clock variables assoc %u: no reference clock",
+		    (unsigned)h->assoc);
+		reply_error(out, h, base->sys->leap, NTP_CONTROL_CERR_BADASSOC);
+		return 0;
+	}
+	memset(&pl, 0, sizeof pl);
+	cerr = put_vars(&pl, CLOCK_VARS, N_CLOCK_VARS, &v, h, reason, reason_size);
+	if (cerr != 0) {
+		reply_error(out, h, base->sys->leap, cerr);
+		return 0;
+	}
+	reply_data(out, h, base->sys->leap, 0, &pl);
+	say(reason, reason_size, "read clock variables assoc %u: %zu bytes", (unsigned)h->assoc,
+	    pl.len);
+	return 0;
 }
 
 static int
@@ -1971,6 +2090,8 @@ ntp_control_answer_mru(const uint8_t *req, size_t len, bool allowed, const ntp_s
 	case NTP_CONTROL_OP_READSTAT:
 	case NTP_CONTROL_OP_READVAR:
 		return answer_read(&h, &v, out, reason, reason_size);
+	case NTP_CONTROL_OP_READCLOCK:
+		return answer_readclock(&h, &v, out, reason, reason_size);
 	case NTP_CONTROL_OP_REQ_NONCE:
 		if (mru == NULL || mru->table == NULL) {
 			break;

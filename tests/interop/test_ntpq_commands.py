@@ -14,7 +14,7 @@ a server error, and ntpq must exit 0.
 
 Left out: commands that need a key (ifstats, reslist, config, writevar:
 ntpd refuses them without one too), the `cv`/`pstats`/`mrv` forms that
-need an association id (ntpd's ids are random), and what changes settings
+need an association id (ntpd's ids are random; refd does not answer pstats), and what changes settings
 of ntpq itself (host, timeout, ...)."""
 
 import re
@@ -36,6 +36,8 @@ COMMANDS = [
     ("rv", "vars"),
     ("readlist", "vars"),
     ("rl", "vars"),
+    ("clocklist", "vars"),
+    ("cl", "vars"),
     ("sysinfo", "legend"),
     ("sysstats", "legend"),
     ("iostats", "legend"),

@@ -357,11 +357,10 @@ Test(control, ntpq_requests_get_what_ntpd_answered)
 static bool
 is_known_deviation(const char *name)
 {
-	/* ntpd answers READCLOCK for its LOCAL driver and hands out nonces
-	 * for mrulist (and ignores a READ_MRU without one); ntplab has
-	 * neither reference clock variables nor an MRU list: bad opcode. */
-	return strncmp(name, "op-4-", 5) == 0 || strcmp(name, "op-10-mru") == 0 ||
-	       strcmp(name, "op-12-nonce") == 0;
+	/* ntpd hands out nonces for mrulist (and ignores a READ_MRU without
+	 * one); ntp_control_answer has no MRU context (ntp_control_answer_mru
+	 * has: the control/read_mru_* tests): bad opcode. */
+	return strcmp(name, "op-10-mru") == 0 || strcmp(name, "op-12-nonce") == 0;
 }
 
 Test(control, crafted_requests_match_ntpd)
@@ -710,9 +709,11 @@ Test(control, errors_for_bad_assoc_unknown_variables_writes_and_opcodes)
 	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_UNKNOWNVAR);
 	cr_assert(strstr(why, "...\"") != NULL, "%s", why);
 
+	/* 4 (read clock variables): the LOCAL clock answers; 10 and 12 (mrulist)
+	 * need the MRU context of ntp_control_answer_mru */
 	for (uint8_t op = 0; op <= 31; op++) {
 		int want = op == 3 || op == 5 || op == 8 || op == 11 ? NTP_CONTROL_CERR_PERMISSION
-		           : op <= 2                                 ? -1
+		           : op <= 2 || op == 4                      ? -1
 		                                                     : NTP_CONTROL_CERR_BADOP;
 
 		make_req(req, op, op, 0, op == 3 ? "leap=0" : NULL, &len);
@@ -1400,4 +1401,34 @@ Test(control, read_mru_pages_from_the_last_entry_seen)
 	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, text, why), 0);
 	cr_assert(!var_value(text, "addr.0", last1, sizeof last1));
 	cr_assert(var_value(text, "now", last1, sizeof last1));
+}
+
+Test(control, clocklist_of_the_local_clock)
+{
+	static ntp_control_reply out;
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+	uint8_t req[128];
+	size_t len;
+	char why[128];
+
+	synced_snapshot(&sys, &peer);
+	peer.received = 7;
+	make_req(req, NTP_CONTROL_OP_READCLOCK, 3, 0, NULL, &len);
+	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0);
+	reassemble(&out, req, text, TEXT_CAP);
+	cr_assert_eq(out.buf[0][4] << 8 | out.buf[0][5], 0, "clock status word");
+	assert_var(text, "name", "\"LOCAL\"");
+	assert_var(text, "poll", "7");
+	assert_var(text, "noreply", "0");
+	assert_var(text, "stratum", "4");
+	assert_var(text, "refid", "76.79.67.76"); /* "LOCL", as ntpd prints it */
+	assert_var(text, "device", "\"Undisciplined local clock\"");
+
+	/* a server association is no clock */
+	peer.type = 'u';
+	snprintf(peer.remote, sizeof peer.remote, "192.0.2.1");
+	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0);
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_BADASSOC);
 }
