@@ -1011,6 +1011,7 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 
 	count_auth(h, auth, keyid);
 	ntp_host_sys(h, &sys);
+	ntp_host_mru_info(h, &sys.mru);
 	if (ntp_control_answer_mru(buf, len, true, &sys, peers, n_peers, h->now.local, &mru, &reply,
 	                           reason, sizeof reason) < 0) {
 		h->server.dropped_bad++;

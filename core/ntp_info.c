@@ -217,10 +217,11 @@ kern_info(const ntp_disc_info *di, ntp_kern_info *k)
 	k->constant = (int)tx->constant;
 }
 
-/* The rate-limit table for ntpq monstats (ntpd mon_data). */
-static void
-mru_info(const ntp_server *s, ntp_time mono, ntp_mru_info *m)
+void
+ntp_host_mru_info(const ntp_host *h, ntp_mru_info *m)
 {
+	const ntp_server *s = &h->server;
+	ntp_time mono = h->now.mono;
 	const ntp_server_mru *oldest = NULL;
 
 	memset(m, 0, sizeof *m);
@@ -306,7 +307,6 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 		out->io = *h->io;
 	}
 	kern_info(&di, &out->kern);
-	mru_info(&h->server, h->now.mono, &out->mru);
 	out->auth_keys = h->n_keys;
 }
 

@@ -139,11 +139,16 @@ typedef struct ntp_sys_info {
 	bool have_io;                          /* io is the driver's (refd) */
 	ntp_io_stats io;
 	ntp_kern_info kern;
-	ntp_mru_info mru;
+	ntp_mru_info mru; /* ntp_host_mru_info fills it; ntp_host_sys does not */
 	size_t auth_keys; /* keys loaded */
 } ntp_sys_info;
 
+/* Leaves out mru (below): its hash slot count walks every bucket. */
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
+
+/* The rate-limit table for ntpq monstats (ntpd mon_data), as of the host's
+ * last call.  O(hash buckets): for mode 6 answers, not every event. */
+void ntp_host_mru_info(const ntp_host *h, ntp_mru_info *out);
 
 /* The peer table in ntpq -p layout (header, rule, one line per association),
  * NUL-terminated; returns the length written (truncated to size - 1). */
