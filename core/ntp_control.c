@@ -11,22 +11,27 @@
  */
 #include "ntp_control.h"
 
+#include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ntp_const.h"
 #include "ntp_disc.h"
+#include "ntp_restrict.h"
 
-#define VERSION_MIN        1    /* oldest version answered, ntpd NTP_OLDVERSION */
-#define VERSION_MAX        4    /* newest version answered, ntpd NTP_VERSION */
-#define MODE_CONTROL       6    /* RFC 5905 §7.3 */
-#define BIT_RESPONSE       0x80 /* R bit, RFC 9327 §2 */
-#define BIT_ERROR          0x40 /* E bit */
-#define BIT_MORE           0x20 /* M bit */
-#define OP_MASK            0x1f /* opcode bits */
-#define LINE_COLUMNS       72   /* chars, ntpd MAXDATALINELEN: where a "\r\n" goes */
+#define VERSION_MIN        1               /* oldest version answered, ntpd NTP_OLDVERSION */
+#define VERSION_MAX        NTP_VERSION_CUR /* newest version answered, ntpd NTP_VERSION */
+#define MODE_CONTROL       6               /* RFC 5905 §7.3 */
+#define BIT_RESPONSE       0x80            /* R bit, RFC 9327 §2 */
+#define BIT_ERROR          0x40            /* E bit */
+#define BIT_MORE           0x20            /* M bit */
+#define OP_MASK            0x1f            /* opcode bits */
+#define LINE_COLUMNS       72              /* chars, ntpd MAXDATALINELEN: where a "\r\n" goes */
 #define PAYLOAD_MAX        (NTP_CONTROL_MAX_FRAGS * NTP_CONTROL_MAX_DATA) /* bytes per reply */
 #define ITEM_MAX           256   /* bytes of one value, e.g. sys_var_list (ours) */
 #define NAME_MAX_LEN       32    /* bytes of a requested variable name (ours) */
@@ -64,9 +69,35 @@ typedef bool (*var_format)(const view *v, char *val, size_t size);
 
 typedef struct var {
 	const char *name;
-	var_format format;
-	bool listed; /* part of the reply when no variables are asked for */
+	var_format format; /* NULL: a plain field of ntp_sys_info, below */
+	bool listed;       /* part of the reply when no variables are asked for */
+	uint8_t type;      /* enum field_type, when format is NULL */
+	size_t off;        /* offsetof(ntp_sys_info, the field) */
 } var;
+
+/* How a plain field of the system snapshot is printed (ntpd ctl_putuint,
+ * ctl_putdbl, ctl_putdblf and ctl_putsfp). */
+enum field_type {
+	F_U32 = 1, /* uint32_t counter */
+	F_UINT,    /* unsigned counter */
+	F_SIZE,    /* size_t count */
+	F_INT,     /* int */
+	F_SECS,    /* double s, as whole seconds (ntpd's uptimes and ages) */
+	F_MS,      /* double s, as ms with 3 decimals (ctl_putdbl) */
+	F_MS_G,    /* double s, as ms "%g" (ctl_putdblf false, -1) */
+	F_G,       /* double as "%g" (ctl_putsfp) */
+	F_IO,      /* uint64_t of the driver's I/O counters: only when it has them */
+	F_ZERO,    /* what ntplab has none of: NTS, PPS (an honest 0) */
+};
+
+#define FIELD(name, type, member)                                                                  \
+	{                                                                                          \
+		name, NULL, false, type, offsetof(ntp_sys_info, member)                            \
+	}
+#define NOTHING(name)                                                                              \
+	{                                                                                          \
+		name, NULL, false, F_ZERO, 0                                                       \
+	}
 
 /* ---- small helpers ---- */
 
@@ -360,33 +391,260 @@ sys_clk_wander(const view *v, char *val, size_t size)
 	return put_fixed(val, size, 6, v->sys->clk_wander);
 }
 
+/* ntpq sysinfo's system peer: "addr:port", "0.0.0.0:0" without one. */
+static bool
+sys_peeradr(const view *v, char *val, size_t size)
+{
+	char name[48];
+
+	if (v->sys->peer_addr.family == NTP_AF_NONE) {
+		snprintf(val, size, "0.0.0.0:0");
+		return true;
+	}
+	ntp_addr_format(&v->sys->peer_addr, name, sizeof name);
+	snprintf(val, size, "%s:%u", name, (unsigned)v->sys->peer_addr.port);
+	return true;
+}
+
+/* The kernel status word as ntpd's k_st_flags() spells it. */
+static bool
+sys_kstflags(const view *v, char *val, size_t size)
+{
+	static const struct {
+		int bit;
+		const char *name;
+	} bits[] = {
+	        {NTP_KERNEL_STA_PLL, "pll"},       {NTP_KERNEL_STA_FLL, "fll"},
+	        {NTP_KERNEL_STA_INS, "ins"},       {NTP_KERNEL_STA_DEL, "del"},
+	        {NTP_KERNEL_STA_UNSYNC, "unsync"}, {NTP_KERNEL_STA_FREQHOLD, "freqhold"},
+	        {NTP_KERNEL_STA_NANO, "nano"},     {NTP_KERNEL_STA_MODE, "mode=fll"},
+	};
+	size_t used;
+
+	snprintf(val, size, "\"");
+	for (size_t i = 0; i < sizeof bits / sizeof bits[0]; i++) {
+		if (v->sys->kern.status & bits[i].bit) {
+			used = strlen(val);
+			snprintf(val + used, size - used, "%s%s", used > 1 ? " " : "",
+			         bits[i].name);
+		}
+	}
+	used = strlen(val);
+	snprintf(val + used, size - used, "\"");
+	return true;
+}
+
 static bool sys_var_list(const view *v, char *val, size_t size);
 
 /* In ntpd ntpsec-1.2.2's default order ("mintc" left out: not in the
  * snapshot). */
 static const var SYS_VARS[] = {
-        {"leap", sys_leap, true},
-        {"stratum", sys_stratum, true},
-        {"precision", sys_precision, true},
-        {"rootdelay", sys_rootdelay, true},
-        {"rootdisp", sys_rootdisp, true},
-        {"refid", sys_refid, true},
-        {"reftime", sys_reftime, true},
-        {"tc", sys_tc, true},
-        {"peer", sys_peer, true},
-        {"offset", sys_offset, true},
-        {"frequency", sys_frequency, true},
-        {"sys_jitter", sys_sys_jitter, true},
-        {"clk_jitter", sys_clk_jitter, true},
-        {"clock", sys_clock, true},
-        {"processor", sys_unknown_string, true},
-        {"system", sys_unknown_string, true},
-        {"version", sys_version, true},
-        {"clk_wander", sys_clk_wander, true},
-        {"sys_var_list", sys_var_list, false},
+        {"leap", sys_leap, true, 0, 0},
+        {"stratum", sys_stratum, true, 0, 0},
+        {"precision", sys_precision, true, 0, 0},
+        {"rootdelay", sys_rootdelay, true, 0, 0},
+        {"rootdisp", sys_rootdisp, true, 0, 0},
+        {"refid", sys_refid, true, 0, 0},
+        {"reftime", sys_reftime, true, 0, 0},
+        {"tc", sys_tc, true, 0, 0},
+        {"peer", sys_peer, true, 0, 0},
+        {"offset", sys_offset, true, 0, 0},
+        {"frequency", sys_frequency, true, 0, 0},
+        {"sys_jitter", sys_sys_jitter, true, 0, 0},
+        {"clk_jitter", sys_clk_jitter, true, 0, 0},
+        {"clock", sys_clock, true, 0, 0},
+        {"processor", sys_unknown_string, true, 0, 0},
+        {"system", sys_unknown_string, true, 0, 0},
+        {"version", sys_version, true, 0, 0},
+        {"clk_wander", sys_clk_wander, true, 0, 0},
+        {"sys_var_list", sys_var_list, false, 0, 0},
 };
 
 #define N_SYS_VARS (sizeof SYS_VARS / sizeof SYS_VARS[0])
+
+/* The variables of ntpq sysinfo, sysstats, iostats, monstats, kerninfo,
+ * authinfo, timerstats and ntsinfo (ntpd ctl_putsys, NTPsec 1.2.2 names;
+ * never in the default list).  ntplab never resets its counters: the
+ * "_r" (since reset) values are the totals and every reset time is the
+ * uptime. */
+static const var STAT_VARS[] = {
+        {"peeradr", sys_peeradr, false, 0, 0},
+        FIELD("peermode", F_INT, peer_mode),
+        FIELD("rootdist", F_MS, rootdist),
+        NOTHING("authdelay"),
+        FIELD("ss_uptime", F_SECS, uptime),
+        FIELD("ss_numctlreq", F_U32, stats.ctlreq),
+        FIELD("ss_reset", F_SECS, uptime),
+        FIELD("ss_reset_r", F_SECS, uptime),
+        FIELD("ss_received", F_U32, stats.received),
+        FIELD("ss_received_r", F_U32, stats.received),
+        FIELD("ss_thisver", F_U32, stats.thisver),
+        FIELD("ss_thisver_r", F_U32, stats.thisver),
+        FIELD("ss_oldver", F_U32, stats.oldver),
+        FIELD("ss_oldver_r", F_U32, stats.oldver),
+        FIELD("ss_ver1", F_U32, stats.ver1),
+        FIELD("ss_ver1_r", F_U32, stats.ver1),
+        FIELD("ss_ver1client", F_U32, stats.ver1client),
+        FIELD("ss_ver1client_r", F_U32, stats.ver1client),
+        FIELD("ss_ver1zero", F_U32, stats.ver1zero),
+        FIELD("ss_ver1zero_r", F_U32, stats.ver1zero),
+        FIELD("ss_ver1symm", F_U32, stats.ver1symm),
+        FIELD("ss_ver1symm_r", F_U32, stats.ver1symm),
+        FIELD("ss_badformat", F_U32, stats.badformat),
+        FIELD("ss_badformat_r", F_U32, stats.badformat),
+        FIELD("ss_badauth", F_U32, stats.badauth),
+        FIELD("ss_badauth_r", F_U32, stats.badauth),
+        FIELD("ss_declined", F_U32, stats.declined),
+        FIELD("ss_declined_r", F_U32, stats.declined),
+        FIELD("ss_restricted", F_UINT, dropped_restrict),
+        FIELD("ss_restricted_r", F_UINT, dropped_restrict),
+        FIELD("ss_limited", F_UINT, dropped_rate),
+        FIELD("ss_limited_r", F_UINT, dropped_rate),
+        FIELD("ss_kodsent", F_UINT, kod_sent),
+        FIELD("ss_kodsent_r", F_UINT, kod_sent),
+        FIELD("ss_processed", F_U32, stats.processed),
+        FIELD("ss_processed_r", F_U32, stats.processed),
+        FIELD("iostats_reset", F_SECS, uptime),
+        FIELD("total_rbuf", F_IO, io.rx_buffers),
+        FIELD("free_rbuf", F_IO, io.rx_buffers), /* all free between batches */
+        NOTHING("used_rbuf"),                    /* ... so none in use */
+        NOTHING("rbuf_lowater"),                 /* a fixed batch is never refilled */
+        FIELD("io_dropped", F_UINT, dropped_bad),
+        FIELD("io_ignored", F_U32, stats.ignored),
+        FIELD("io_received", F_U32, stats.received),
+        FIELD("io_sent", F_U32, stats.sent),
+        FIELD("io_sendfailed", F_IO, io.send_failed),
+        FIELD("io_wakeups", F_IO, io.wakeups),
+        FIELD("io_goodwakeups", F_IO, io.good_wakeups),
+        FIELD("timerstats_reset", F_SECS, uptime),
+        FIELD("timer_overruns", F_IO, io.timer_overruns),
+        FIELD("timer_xmts", F_U32, xmits),
+        FIELD("mru_enabled", F_INT, mru.enabled),
+        FIELD("mru_hashslots", F_SIZE, mru.hashslots),
+        FIELD("mru_depth", F_SIZE, mru.entries),
+        FIELD("mru_deepest", F_SIZE, mru.deepest),
+        FIELD("mru_maxdepth", F_SIZE, mru.cap),
+        FIELD("mru_mindepth", F_SIZE, mru.mindepth),
+        FIELD("mru_maxage", F_INT, mru.maxage),
+        FIELD("mru_minage", F_INT, mru.minage),
+        FIELD("mru_mem", F_SIZE, mru.mem_kib),
+        FIELD("mru_maxmem", F_SIZE, mru.maxmem_kib),
+        FIELD("mru_exists", F_UINT, mru.exists),
+        FIELD("mru_new", F_UINT, mru.fresh),
+        FIELD("mru_recycleold", F_UINT, mru.recycle_old),
+        FIELD("mru_recyclefull", F_UINT, mru.recycle_full),
+        FIELD("mru_none", F_UINT, mru.none),
+        FIELD("mru_oldest_age", F_SECS, mru.oldest_age),
+        FIELD("authreset", F_SECS, uptime),
+        FIELD("authkeys", F_SIZE, auth_keys),
+        NOTHING("authfreek"), /* the host's key table holds exactly the keys loaded */
+        FIELD("authklookups", F_U32, stats.auth_lookups),
+        FIELD("authknotfound", F_U32, stats.auth_notfound),
+        FIELD("authencrypts", F_U32, auth_encrypts),
+        FIELD("authdigestencrypts", F_U32, stats.auth_digest_encrypts),
+        FIELD("authcmacencrypts", F_U32, stats.auth_cmac_encrypts),
+        FIELD("authdecrypts", F_U32, auth_decrypts),
+        FIELD("authdigestdecrypts", F_U32, stats.auth_digest_decrypts),
+        FIELD("authdigestfails", F_U32, stats.auth_digest_fails),
+        FIELD("authcmacdecrypts", F_U32, stats.auth_cmac_decrypts),
+        FIELD("authcmacfails", F_U32, stats.auth_cmac_fails),
+        FIELD("koffset", F_MS_G, kern.offset_s),
+        FIELD("kfreq", F_G, kern.freq_ppm),
+        FIELD("kmaxerr", F_MS_G, kern.maxerror_s),
+        FIELD("kesterr", F_MS_G, kern.esterror_s),
+        {"kstflags", sys_kstflags, false, 0, 0},
+        FIELD("ktimeconst", F_INT, kern.constant),
+        FIELD("kprecis", F_MS_G, kern.precision_s),
+        FIELD("kfreqtol", F_G, kern.tolerance_ppm),
+        NOTHING("kppsfreq"),
+        NOTHING("kppsstab"),
+        NOTHING("kppsjitter"),
+        NOTHING("kppscalibdur"),
+        NOTHING("kppscalibs"),
+        NOTHING("kppsjitexc"),
+        NOTHING("kppsstbexc"),
+        NOTHING("kppscaliberrs"),
+        NOTHING("nts_client_send"),
+        NOTHING("nts_client_recv_good"),
+        NOTHING("nts_client_recv_bad"),
+        NOTHING("nts_server_recv_good"),
+        NOTHING("nts_server_recv_bad"),
+        NOTHING("nts_server_send"),
+        NOTHING("nts_cookie_make"),
+        NOTHING("nts_cookie_decode"),
+        NOTHING("nts_cookie_decode_old"),
+        NOTHING("nts_cookie_decode_old2"),
+        NOTHING("nts_cookie_decode_older"),
+        NOTHING("nts_cookie_decode_too_old"),
+        NOTHING("nts_cookie_decode_error"),
+        NOTHING("nts_ke_probes_good"),
+        NOTHING("nts_ke_probes_bad"),
+        NOTHING("nts_ke_serves_good"),
+        NOTHING("nts_ke_serves_bad"),
+};
+
+#define N_STAT_VARS (sizeof STAT_VARS / sizeof STAT_VARS[0])
+
+/* Print a FIELD; false when the host has no value for it. */
+static bool
+field_format(const var *x, const view *v, char *val, size_t size)
+{
+	const unsigned char *f = (const unsigned char *)v->sys + x->off;
+	uint64_t u64;
+	uint32_t u32;
+	unsigned u;
+	size_t z;
+	int i;
+	double d;
+
+	switch (x->type) {
+	case F_IO:
+		if (!v->sys->have_io) {
+			return false;
+		}
+		memcpy(&u64, f, sizeof u64);
+		snprintf(val, size, "%" PRIu64, u64);
+		return true;
+	case F_U32:
+		memcpy(&u32, f, sizeof u32);
+		snprintf(val, size, "%" PRIu32, u32);
+		return true;
+	case F_UINT:
+		memcpy(&u, f, sizeof u);
+		snprintf(val, size, "%u", u);
+		return true;
+	case F_SIZE:
+		memcpy(&z, f, sizeof z);
+		snprintf(val, size, "%zu", z);
+		return true;
+	case F_INT:
+		memcpy(&i, f, sizeof i);
+		snprintf(val, size, "%d", i);
+		return true;
+	case F_ZERO:
+		snprintf(val, size, "0");
+		return true;
+	default:
+		break;
+	}
+	memcpy(&d, f, sizeof d);
+	d = clamp_value(d);
+	switch (x->type) {
+	case F_SECS:
+		snprintf(val, size, "%.0f", d > 0.0 ? floor(d) : 0.0);
+		return true;
+	case F_MS:
+		return put_fixed(val, size, 3, d * 1e3);
+	case F_MS_G:
+		snprintf(val, size, "%g", d * 1e3);
+		return true;
+	case F_G:
+		snprintf(val, size, "%g", d);
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool
 list_names(const var *vars, size_t n, char *val, size_t size)
@@ -667,30 +925,30 @@ static bool peer_var_list(const view *v, char *val, size_t size);
  * dstport, precision, rootdelay, rootdisp, reftime, xmt, unreach, keyid,
  * headway), plus the packet counters. */
 static const var PEER_VARS[] = {
-        {"srcadr", peer_srcadr, true},
-        {"srcport", peer_srcport, true},
-        {"leap", peer_leap, true},
-        {"hmode", peer_hmode, true},
-        {"stratum", peer_stratum, true},
-        {"ppoll", peer_poll, true},
-        {"hpoll", peer_poll, true},
-        {"refid", peer_refid, true},
-        {"rec", peer_rec, true},
-        {"reach", peer_reach, true},
-        {"delay", peer_delay, true},
-        {"offset", peer_offset, true},
-        {"jitter", peer_jitter, true},
-        {"dispersion", peer_dispersion, true},
-        {"filtdelay", peer_filtdelay, true},
-        {"filtoffset", peer_filtoffset, true},
-        {"pmode", peer_pmode, true},
-        {"filtdisp", peer_filtdisp, true},
-        {"flash", peer_flash, true},
-        {"received", peer_received, true},
-        {"sent", peer_sent, true},
-        {"srchost", peer_srchost, true},
-        {"reason", peer_reason, false},
-        {"peer_var_list", peer_var_list, false},
+        {"srcadr", peer_srcadr, true, 0, 0},
+        {"srcport", peer_srcport, true, 0, 0},
+        {"leap", peer_leap, true, 0, 0},
+        {"hmode", peer_hmode, true, 0, 0},
+        {"stratum", peer_stratum, true, 0, 0},
+        {"ppoll", peer_poll, true, 0, 0},
+        {"hpoll", peer_poll, true, 0, 0},
+        {"refid", peer_refid, true, 0, 0},
+        {"rec", peer_rec, true, 0, 0},
+        {"reach", peer_reach, true, 0, 0},
+        {"delay", peer_delay, true, 0, 0},
+        {"offset", peer_offset, true, 0, 0},
+        {"jitter", peer_jitter, true, 0, 0},
+        {"dispersion", peer_dispersion, true, 0, 0},
+        {"filtdelay", peer_filtdelay, true, 0, 0},
+        {"filtoffset", peer_filtoffset, true, 0, 0},
+        {"pmode", peer_pmode, true, 0, 0},
+        {"filtdisp", peer_filtdisp, true, 0, 0},
+        {"flash", peer_flash, true, 0, 0},
+        {"received", peer_received, true, 0, 0},
+        {"sent", peer_sent, true, 0, 0},
+        {"srchost", peer_srchost, true, 0, 0},
+        {"reason", peer_reason, false, 0, 0},
+        {"peer_var_list", peer_var_list, false, 0, 0},
 };
 
 #define N_PEER_VARS (sizeof PEER_VARS / sizeof PEER_VARS[0])
@@ -701,6 +959,89 @@ peer_var_list(const view *v, char *val, size_t size)
 	(void)v;
 	return list_names(PEER_VARS, N_PEER_VARS, val, size);
 }
+
+/* ---- reference clock variables (ntpd ctl_putclock, ntpq clocklist) ---- */
+
+#define LOCAL_DEVICE "Undisciplined local clock" /* ntpd's LOCAL driver description */
+
+static bool
+clock_name(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"LOCAL\"");
+	return true;
+}
+
+static bool
+clock_timecode(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"\""); /* the LOCAL driver reads no timecode */
+	return true;
+}
+
+/* Readings taken from the clock. */
+static bool
+clock_poll(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", v->peer->received);
+	return true;
+}
+
+/* noreply, badformat, baddata, flags: the LOCAL clock cannot fail to
+ * answer nor send bad data, and ntplab's `fudge` has no flags. */
+static bool
+clock_zero(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "0");
+	return true;
+}
+
+static bool
+clock_stratum(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)v->peer->stratum);
+	return true;
+}
+
+/* The fudged refid ("LOCL"), as ntpd prints it for a stratum above 1: the
+ * four bytes as a dotted quad. */
+static bool
+clock_refid(const view *v, char *val, size_t size)
+{
+	const char *r = v->peer->refid;
+	size_t n = strlen(r);
+	unsigned char b[4] = {0, 0, 0, 0};
+
+	if (n >= 2 && r[0] == '.' && r[n - 1] == '.') {
+		r++;
+		n -= 2;
+	}
+	for (size_t i = 0; i < 4 && i < n; i++) {
+		b[i] = (unsigned char)r[i];
+	}
+	snprintf(val, size, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	return true;
+}
+
+static bool
+clock_device(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "\"%s\"", LOCAL_DEVICE);
+	return true;
+}
+
+static const var CLOCK_VARS[] = {
+        {"name", clock_name, true, 0, 0},       {"timecode", clock_timecode, true, 0, 0},
+        {"poll", clock_poll, true, 0, 0},       {"noreply", clock_zero, true, 0, 0},
+        {"badformat", clock_zero, true, 0, 0},  {"baddata", clock_zero, true, 0, 0},
+        {"stratum", clock_stratum, true, 0, 0}, {"refid", clock_refid, true, 0, 0},
+        {"flags", clock_zero, true, 0, 0},      {"device", clock_device, true, 0, 0},
+};
+
+#define N_CLOCK_VARS (sizeof CLOCK_VARS / sizeof CLOCK_VARS[0])
 
 /* ---- building the payload ---- */
 
@@ -741,7 +1082,8 @@ append_var(payload *pl, const var *x, const view *v)
 	char val[ITEM_MAX];
 	char item[ITEM_MAX + NAME_MAX_LEN + 2];
 
-	if (!x->format(v, val, sizeof val)) {
+	if (x->format != NULL ? !x->format(v, val, sizeof val)
+	                      : !field_format(x, v, val, sizeof val)) {
 		return;
 	}
 	snprintf(item, sizeof item, "%s=%s", x->name, val);
@@ -831,6 +1173,9 @@ put_vars(payload *pl, const var *vars, size_t n_vars, const view *v, const ntp_c
 	while (next_name(h->data, h->count, &pos, name, &len)) {
 		any = true;
 		x = len <= NAME_MAX_LEN ? lookup_var(vars, n_vars, name) : NULL;
+		if (x == NULL && len <= NAME_MAX_LEN && vars == SYS_VARS) {
+			x = lookup_var(STAT_VARS, N_STAT_VARS, name);
+		}
 		if (x == NULL) {
 			copy_safe(shown, sizeof shown, name, sizeof name);
 			say(reason, reason_size, "unknown variable \"%s%s\"", shown,
@@ -1024,6 +1369,42 @@ not_a_request(const ntp_control_hdr *h)
 	return NULL;
 }
 
+/* READCLOCK (ntpd read_clockstatus): association 0 means the system peer
+ * if it is a reference clock, else the first one; only the LOCAL clock is
+ * one here.  Status word 0: the driver reports no events. */
+static int
+answer_readclock(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, char *reason,
+                 size_t reason_size)
+{
+	view v = *base;
+	payload pl;
+	int cerr;
+
+	v.peer = h->assoc != 0 ? find_peer(base->peers, base->n_peers, h->assoc)
+	                       : find_peer(base->peers, base->n_peers, base->sys->sys_peer);
+	for (size_t i = 0;
+	     h->assoc == 0 && (v.peer == NULL || !is_local_clock(v.peer)) && i < base->n_peers;
+	     i++) {
+		v.peer = &base->peers[i];
+	}
+	if (v.peer == NULL || !is_local_clock(v.peer)) {
+		say(reason, reason_size, "read clock variables assoc %u: no reference clock",
+		    (unsigned)h->assoc);
+		reply_error(out, h, base->sys->leap, NTP_CONTROL_CERR_BADASSOC);
+		return 0;
+	}
+	memset(&pl, 0, sizeof pl);
+	cerr = put_vars(&pl, CLOCK_VARS, N_CLOCK_VARS, &v, h, reason, reason_size);
+	if (cerr != 0) {
+		reply_error(out, h, base->sys->leap, cerr);
+		return 0;
+	}
+	reply_data(out, h, base->sys->leap, 0, &pl);
+	say(reason, reason_size, "read clock variables assoc %u: %zu bytes", (unsigned)h->assoc,
+	    pl.len);
+	return 0;
+}
+
 static int
 answer_read(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, char *reason,
             size_t reason_size)
@@ -1065,10 +1446,554 @@ answer_read(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, 
 	return 0;
 }
 
+/* ---- ntpq mrulist: REQ_NONCE and READ_MRU (NTPsec read_mru_list) ---- */
+
+#define NONCE_LEN 24 /* chars, "%08x%08x%08x" */
+#define NONCE_DOMAIN                                                                               \
+	"ntplab mode 6 nonce" /* keeps these MACs apart from the table's                           \
+	                          address hashes under the same key */
+#define MRU_PRIORS    16      /* last.N/addr.N pairs read, NTPsec COUNTOF(last) */
+#define MRU_ENTRY_MAX 200     /* bytes one entry's items take at most (ours) */
+#define MRU_TRAILER   80      /* bytes of "now=..., last.newest=..." (ours) */
+#define MRU_LAST_TOL                                                                               \
+	0.001                     /* s: last.N matches an entry's last this closely; entry         \
+	                             times are kept on the monotonic clock and shown on the        \
+	                             local one, which a slew moves by microseconds between         \
+	                             two requests (ours) */
+#define VALUE_MAX          64     /* bytes of one request value (ours) */
+#define NTPD_RES_IGNORE    0x0001 /* NTPsec ntp.h RES_* bits, what rs.N carries */
+#define NTPD_RES_NOSERVE   0x0002
+#define NTPD_RES_NOTRUST   0x0004
+#define NTPD_RES_VERSION   0x0008
+#define NTPD_RES_NOPEER    0x0010
+#define NTPD_RES_LIMITED   0x0020
+#define NTPD_RES_NOQUERY   0x0040
+#define NTPD_RES_NOMODIFY  0x0080
+#define NTPD_RES_NOTRAP    0x0100
+#define NTPD_RES_KOD       0x0400
+#define NTPD_RES_NOMRULIST 0x2000
+
+static uint32_t
+nonce_mac(const ntp_server *table, const ntp_addr *from, ntp_ts64 t)
+{
+	uint8_t msg[sizeof NONCE_DOMAIN + 8 + 1 + sizeof from->a + 2];
+	size_t n = sizeof NONCE_DOMAIN;
+
+	memcpy(msg, NONCE_DOMAIN, sizeof NONCE_DOMAIN);
+	for (int i = 0; i < 8; i++) {
+		msg[n++] = (uint8_t)(t >> (56 - 8 * i));
+	}
+	msg[n++] = (uint8_t)from->family;
+	memcpy(msg + n, from->a, sizeof from->a);
+	n += sizeof from->a;
+	put16(msg + n, from->port);
+	n += 2;
+	return (uint32_t)ntp_server_keyed_hash(table, msg, n);
+}
+
+void
+ntp_control_nonce(const ntp_server *table, const ntp_addr *from, ntp_time now, char buf[25])
+{
+	ntp_ts64 t = ntp_ts_from_unix_ns(now);
+
+	snprintf(buf, NONCE_LEN + 1, "%08x%08x%08x", (unsigned)ntp_ts_seconds(t),
+	         (unsigned)ntp_ts_fraction(t), (unsigned)nonce_mac(table, from, t));
+}
+
+static bool
+parse_hex32(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 8; i++) {
+		char c = s[i];
+		unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+		             : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+		             : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+		                                    : 16u;
+
+		if (d > 15) {
+			return false;
+		}
+		v = v << 4 | d;
+	}
+	*out = v;
+	return true;
+}
+
+bool
+ntp_control_nonce_ok(const ntp_server *table, const ntp_addr *from, ntp_time now, const char *text,
+                     size_t len)
+{
+	uint32_t sec, frac, mac;
+	ntp_ts64 t, now_ts = ntp_ts_from_unix_ns(now);
+
+	if (table == NULL || from == NULL || text == NULL || len != NONCE_LEN ||
+	    !parse_hex32(text, &sec) || !parse_hex32(text + 8, &frac) ||
+	    !parse_hex32(text + 16, &mac)) {
+		return false;
+	}
+	t = ntp_ts_make(sec, frac);
+	/* unsigned 32.32 difference: a nonce from the future is a huge age */
+	return mac == nonce_mac(table, from, t) && now_ts - t < (ntp_ts64)NTP_CONTROL_NONCE_TIMEOUT
+	                                                                << 32;
+}
+
+/* The next "name=value" item of a request (value "" when there is none):
+ * false when the list is exhausted.  Names and values longer than their
+ * buffers are cut (and then match nothing / fail to parse). */
+static bool
+next_item(const uint8_t *data, size_t count, size_t *pos, char *name, size_t nsize, char *value,
+          size_t vsize)
+{
+	size_t i = *pos, n = 0, v = 0;
+
+	while (i < count && data[i] != '\0' &&
+	       (data[i] == ' ' || data[i] == ',' || data[i] == '\r' || data[i] == '\n')) {
+		i++;
+	}
+	if (i >= count || data[i] == '\0') {
+		*pos = count;
+		return false;
+	}
+	while (i < count && data[i] != '\0' && data[i] != ',' && data[i] != '=') {
+		if (n + 1 < nsize && data[i] != ' ') {
+			name[n++] = (char)data[i];
+		}
+		i++;
+	}
+	if (i < count && data[i] == '=') {
+		i++;
+		while (i < count && data[i] != '\0' && data[i] != ',') {
+			if (v + 1 < vsize && data[i] != ' ') {
+				value[v++] = (char)data[i];
+			}
+			i++;
+		}
+	}
+	name[n] = '\0';
+	value[v] = '\0';
+	*pos = i;
+	return true;
+}
+
+/* A whole decimal number (no sign), at most max. */
+static bool
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0') {
+		return false;
+	}
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9' || v > (max - (unsigned long)(*s - '0')) / 10) {
+			return false;
+		}
+		v = v * 10 + (unsigned long)(*s - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* "a.b.c.d:port" or "[v6]:port", as ntpd's sockporttoa writes them. */
+static bool
+parse_addr_port(const char *s, ntp_addr *out)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	size_t n;
+	unsigned long port;
+
+	if (colon == NULL || !parse_uint(colon + 1, 65535, &port)) {
+		return false;
+	}
+	n = (size_t)(colon - s);
+	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n == 0 || n >= sizeof host) {
+		return false;
+	}
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (!ntp_addr_parse(host, out)) {
+		return false;
+	}
+	out->port = (uint16_t)port;
+	return true;
+}
+
+static void
+format_addr_port(const ntp_addr *a, char *buf, size_t size)
+{
+	char host[48];
+
+	ntp_addr_format(a, host, sizeof host);
+	snprintf(buf, size, a->family == NTP_AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+	         (unsigned)a->port);
+}
+
+/* ntp_restrict.h flags as NTPsec's RES_* bits (what ntpq's rstr shows). */
+static unsigned
+ntpd_res_bits(uint32_t f)
+{
+	static const struct {
+		uint32_t ours;
+		unsigned ntpd;
+	} map[] = {
+	        {NTP_RES_IGNORE, NTPD_RES_IGNORE},       {NTP_RES_NOSERVE, NTPD_RES_NOSERVE},
+	        {NTP_RES_NOTRUST, NTPD_RES_NOTRUST},     {NTP_RES_VERSION, NTPD_RES_VERSION},
+	        {NTP_RES_NOPEER, NTPD_RES_NOPEER},       {NTP_RES_LIMITED, NTPD_RES_LIMITED},
+	        {NTP_RES_NOQUERY, NTPD_RES_NOQUERY},     {NTP_RES_NOMODIFY, NTPD_RES_NOMODIFY},
+	        {NTP_RES_NOTRAP, NTPD_RES_NOTRAP},       {NTP_RES_KOD, NTPD_RES_KOD},
+	        {NTP_RES_NOMRULIST, NTPD_RES_NOMRULIST},
+	};
+	unsigned out = 0;
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+		out |= (f & map[i].ours) ? map[i].ntpd : 0u;
+	}
+	return out;
+}
+
+/* What a READ_MRU request asks for. */
+typedef struct mru_req {
+	bool have_nonce;
+	char nonce[NONCE_LEN + 1];
+	unsigned long frags, limit, mincount, mindrop, maxlstint, minlstint, recent;
+	double minscore;
+	unsigned long resall, resany;
+	bool laddr;
+	ntp_ts64 last[MRU_PRIORS];
+	ntp_addr addr[MRU_PRIORS];
+	bool have_last[MRU_PRIORS], have_addr[MRU_PRIORS];
+} mru_req;
+
+/* One "last.N" / "addr.N" item; false when name is not one. */
+static bool
+parse_prior(mru_req *r, const char *name, const char *value, bool *ok)
+{
+	unsigned long i;
+	uint32_t sec, frac;
+
+	if (strncmp(name, "last.", 5) == 0 && parse_uint(name + 5, MRU_PRIORS - 1, &i)) {
+		*ok = strlen(value) == 19 && strncmp(value, "0x", 2) == 0 && value[10] == '.' &&
+		      parse_hex32(value + 2, &sec) && parse_hex32(value + 11, &frac);
+		r->last[i] = *ok ? ntp_ts_make(sec, frac) : 0;
+		r->have_last[i] = *ok;
+		return true;
+	}
+	if (strncmp(name, "addr.", 5) == 0 && parse_uint(name + 5, MRU_PRIORS - 1, &i)) {
+		*ok = parse_addr_port(value, &r->addr[i]);
+		r->have_addr[i] = *ok;
+		return true;
+	}
+	return false;
+}
+
+/* One item of a READ_MRU request; false on a value ntpd would not take
+ * (it then "bails": no reply).  Unknown names are ignored, as by ntpd. */
+static bool
+parse_mru_item(mru_req *r, const char *name, const char *value)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+		unsigned long max;
+	} nums[] = {
+	        {"frags", offsetof(mru_req, frags), 65535},
+	        {"limit", offsetof(mru_req, limit), 0xffffffffUL},
+	        {"mincount", offsetof(mru_req, mincount), 0x7fffffffUL},
+	        {"mindrop", offsetof(mru_req, mindrop), 0xffffffffUL},
+	        {"maxlstint", offsetof(mru_req, maxlstint), 0xffffffffUL},
+	        {"minlstint", offsetof(mru_req, minlstint), 0xffffffffUL},
+	        {"recent", offsetof(mru_req, recent), 0xffffffffUL},
+	};
+	char *end;
+	bool ok = true;
+
+	if (strcmp(name, "nonce") == 0) {
+		r->have_nonce = strlen(value) == NONCE_LEN;
+		if (r->have_nonce) {
+			memcpy(r->nonce, value, NONCE_LEN + 1);
+		}
+		return true;
+	}
+	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+		if (strcmp(name, nums[i].name) == 0) {
+			return parse_uint(value, nums[i].max,
+			                  (unsigned long *)(void *)((char *)r + nums[i].off));
+		}
+	}
+	if (strcmp(name, "resall") == 0 || strcmp(name, "resany") == 0) {
+		unsigned long *dst = name[3] == 'a' && name[4] == 'l' ? &r->resall : &r->resany;
+
+		if (strncmp(value, "0x", 2) != 0 || value[2] == '\0') {
+			return false;
+		}
+		*dst = strtoul(value + 2, &end, 16);
+		return *end == '\0' && *dst <= 0xffff;
+	}
+	if (strcmp(name, "minscore") == 0) {
+		r->minscore = strtod(value, &end);
+		return *end == '\0' && value[0] != '\0' && isfinite(r->minscore);
+	}
+	if (strcmp(name, "laddr") == 0) {
+		r->laddr = true;
+		return true;
+	}
+	if (parse_prior(r, name, value, &ok)) {
+		return ok;
+	}
+	return true;
+}
+
+/* Local time (shown) of a time on the table's monotonic clock. */
+static ntp_ts64
+mru_ts(const ntp_control_mru *m, ntp_time now_local, ntp_time mono)
+{
+	return ntp_ts_from_unix_ns(now_local - (m->mono - mono));
+}
+
+/* Average request rate (1/s) over the entry's life: ntplab keeps no
+ * decaying score as ntpd does, so sc.N is this plain rate. */
+static double
+mru_score(const ntp_server_mru *e)
+{
+	double life = ntp_time_to_s(e->last - e->first);
+
+	return (double)e->count / (life > 1.0 ? life : 1.0);
+}
+
+static uint32_t
+entry_res(const ntp_control_mru *m, const ntp_server_mru *e)
+{
+	return m->res_flags != NULL ? m->res_flags(m->res_ctx, &e->addr) : 0u;
+}
+
+static void
+put_mru_entry(payload *pl, const ntp_control_mru *m, ntp_time now, const ntp_server_mru *e,
+              unsigned idx)
+{
+	char item[ITEM_MAX], addr[64];
+	char ts[32];
+
+	format_addr_port(&e->addr, addr, sizeof addr);
+	snprintf(item, sizeof item, "addr.%u=%s", idx, addr);
+	append_item(pl, item);
+	put_ts(ts, sizeof ts, mru_ts(m, now, e->last));
+	snprintf(item, sizeof item, "last.%u=%s", idx, ts);
+	append_item(pl, item);
+	put_ts(ts, sizeof ts, mru_ts(m, now, e->first));
+	snprintf(item, sizeof item, "first.%u=%s", idx, ts);
+	append_item(pl, item);
+	snprintf(item, sizeof item, "ct.%u=%" PRIu32, idx, e->count);
+	append_item(pl, item);
+	snprintf(item, sizeof item, "mv.%u=%u", idx, (unsigned)(e->version << 3 | e->mode));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "rs.%u=0x%x", idx, ntpd_res_bits(entry_res(m, e)));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "sc.%u=%.3f", idx, clamp_value(mru_score(e)));
+	append_item(pl, item);
+	snprintf(item, sizeof item, "dr.%u=%" PRIu32, idx, e->limited);
+	append_item(pl, item);
+}
+
+/* Does an entry pass the request's filters? */
+static bool
+mru_wanted(const mru_req *r, const ntp_control_mru *m, const ntp_server_mru *e)
+{
+	double since = ntp_time_to_s(m->mono - e->last);
+	unsigned rs = ntpd_res_bits(entry_res(m, e));
+
+	return e->count >= r->mincount && e->limited >= r->mindrop && mru_score(e) >= r->minscore &&
+	       (r->resall == 0 || (rs & r->resall) == r->resall) &&
+	       (r->resany == 0 || (rs & r->resany) != 0) &&
+	       (r->maxlstint == 0 || since <= (double)r->maxlstint) &&
+	       (r->minlstint == 0 || since >= (double)r->minlstint);
+}
+
+/* The entry the request's last.N/addr.N pairs point at (the first of
+ * them still unchanged), NULL when none is; *priors says whether any was
+ * given. */
+static const ntp_server_mru *
+mru_start(const mru_req *r, const ntp_control_mru *m, ntp_time now, bool *priors)
+{
+	*priors = false;
+	for (size_t i = 0; i < MRU_PRIORS && r->have_last[i] && r->have_addr[i]; i++) {
+		const ntp_server_mru *e = ntp_server_mru_find(m->table, &r->addr[i]);
+
+		*priors = true;
+		if (e != NULL && e->addr.port == r->addr[i].port &&
+		    fabs(ntp_time_to_s(ntp_ts_sub(mru_ts(m, now, e->last), r->last[i]))) <
+		            MRU_LAST_TOL) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Entries oldest first from start (NULL: the oldest) into pl, while they
+ * fit in budget bytes and limit; returns the last one sent, *done when the
+ * list was exhausted. */
+static const ntp_server_mru *
+put_mru_entries(payload *pl, const mru_req *r, const ntp_control_mru *m, ntp_time now,
+                const ntp_server_mru *e, size_t budget, bool *done)
+{
+	const ntp_server_mru *prior = NULL;
+	unsigned long count = 0, skip = r->recent != 0 && m->table->n > r->recent
+	                                        ? m->table->n - r->recent
+	                                        : 0;
+
+	for (; e != NULL && count < r->limit; e = ntp_server_mru_newer(m->table, e)) {
+		if (pl->len + MRU_ENTRY_MAX + MRU_TRAILER > budget) {
+			break;
+		}
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		if (!mru_wanted(r, m, e)) {
+			continue;
+		}
+		put_mru_entry(pl, m, now, e, (unsigned)count++);
+		prior = e;
+	}
+	*done = e == NULL;
+	return prior;
+}
+
+static int
+answer_read_mru(const ntp_control_hdr *h, const view *v, const ntp_control_mru *m,
+                ntp_control_reply *out, char *reason, size_t reason_size)
+{
+	char name[NAME_MAX_LEN + 1], value[VALUE_MAX], item[ITEM_MAX], ts[32], nonce[NONCE_LEN + 1];
+	uint8_t leap = v->sys->leap;
+	const ntp_server_mru *e = NULL, *last = NULL;
+	size_t pos = 0, budget;
+	bool priors = false, done = false;
+	payload pl;
+	mru_req r;
+
+	if (m->nomrulist) {
+		say(reason, reason_size, "read MRU list: restrict nomrulist");
+		reply_error(out, h, leap, NTP_CONTROL_CERR_PERMISSION);
+		return 0;
+	}
+	memset(&r, 0, sizeof r);
+	while (next_item(h->data, h->count, &pos, name, sizeof name, value, sizeof value)) {
+		if (!parse_mru_item(&r, name, value)) {
+			say(reason, reason_size,
+			    "read MRU list: bad value for \"%s\": no reply (ntpd)", name);
+			return -1;
+		}
+	}
+	if (!r.have_nonce ||
+	    !ntp_control_nonce_ok(m->table, &m->from, v->now, r.nonce, strlen(r.nonce))) {
+		say(reason, reason_size, "read MRU list: %s nonce: no reply (ntpd)",
+		    r.have_nonce ? "wrong or expired" : "no");
+		return -1;
+	}
+	if ((r.frags == 0 && !(r.limit > 0 && r.limit <= NTP_CONTROL_MRU_ROWS)) ||
+	    r.frags > NTP_CONTROL_MRU_FRAGS || r.laddr) {
+		say(reason, reason_size, "read MRU list: %s",
+		    r.laddr ? "laddr: the table keeps no local addresses" : "bad frags/limit");
+		reply_error(out, h, leap, NTP_CONTROL_CERR_BADVALUE);
+		return 0;
+	}
+	if (r.limit == 0) {
+		r.limit = ULONG_MAX;
+	}
+	if (r.frags == 0 || r.frags > NTP_CONTROL_MAX_FRAGS) {
+		r.frags = NTP_CONTROL_MAX_FRAGS;
+	}
+	budget = r.frags * NTP_CONTROL_MAX_DATA;
+	memset(&pl, 0, sizeof pl);
+	if (r.limit > 1) {
+		e = mru_start(&r, m, v->now, &priors);
+		if (priors && e == NULL) {
+			say(reason, reason_size, "read MRU list: no prior entry unchanged");
+			reply_error(out, h, leap, NTP_CONTROL_CERR_UNKNOWNVAR);
+			return 0;
+		}
+	}
+	if (priors) {
+		put_ts(ts, sizeof ts, mru_ts(m, v->now, e->last));
+		snprintf(item, sizeof item, "last.older=%s", ts);
+		append_item(&pl, item);
+		format_addr_port(&e->addr, value, sizeof value);
+		snprintf(item, sizeof item, "addr.older=%s", value);
+		append_item(&pl, item);
+		e = ntp_server_mru_newer(m->table, e);
+	} else if (r.limit > 1) {
+		e = ntp_server_mru_newer(m->table, NULL);
+	}
+	ntp_control_nonce(m->table, &m->from, v->now, nonce);
+	snprintf(item, sizeof item, "nonce=%s", nonce);
+	append_item(&pl, item);
+	if (r.limit == 1) {
+		/* ntpd: limit=1 fetches the entries addr.N name */
+		for (size_t i = 0; i < MRU_PRIORS; i++) {
+			e = r.have_addr[i] ? ntp_server_mru_find(m->table, &r.addr[i]) : NULL;
+			if (e != NULL) {
+				put_mru_entry(&pl, m, v->now, e, (unsigned)i);
+			}
+		}
+		done = true;
+	} else {
+		last = put_mru_entries(&pl, &r, m, v->now, e, budget, &done);
+	}
+	if (done) {
+		put_ts(ts, sizeof ts, ntp_ts_from_unix_ns(v->now));
+		snprintf(item, sizeof item, "now=%s", ts);
+		append_item(&pl, item);
+		if (last != NULL) {
+			put_ts(ts, sizeof ts, mru_ts(m, v->now, last->last));
+			snprintf(item, sizeof item, "last.newest=%s", ts);
+			append_item(&pl, item);
+		}
+	}
+	finish_text(&pl);
+	reply_data(out, h, leap, ntp_control_sys_status(v->sys, v->peers, v->n_peers), &pl);
+	say(reason, reason_size, "read MRU list: %zu bytes in %zu fragment%s%s", pl.len, out->n,
+	    out->n == 1 ? "" : "s", done ? ", complete" : "");
+	return 0;
+}
+
+/* REQ_NONCE: "nonce=..." for the requester (ntpd req_nonce). */
+static int
+answer_nonce(const ntp_control_hdr *h, const view *v, const ntp_control_mru *m,
+             ntp_control_reply *out, char *reason, size_t reason_size)
+{
+	char nonce[NONCE_LEN + 1], item[NONCE_LEN + 8];
+	payload pl;
+
+	memset(&pl, 0, sizeof pl);
+	ntp_control_nonce(m->table, &m->from, v->now, nonce);
+	snprintf(item, sizeof item, "nonce=%s", nonce);
+	append_item(&pl, item);
+	finish_text(&pl);
+	reply_data(out, h, v->sys->leap, ntp_control_sys_status(v->sys, v->peers, v->n_peers), &pl);
+	say(reason, reason_size, "request nonce: given");
+	return 0;
+}
+
 int
 ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
                    const ntp_peer_info *peers, size_t n_peers, ntp_time now, ntp_control_reply *out,
                    char *reason, size_t reason_size)
+{
+	return ntp_control_answer_mru(req, len, allowed, sys, peers, n_peers, now, NULL, out,
+	                              reason, reason_size);
+}
+
+int
+ntp_control_answer_mru(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
+                       const ntp_peer_info *peers, size_t n_peers, ntp_time now,
+                       const ntp_control_mru *mru, ntp_control_reply *out, char *reason,
+                       size_t reason_size)
 {
 	ntp_control_hdr h;
 	const char *why;
@@ -1118,6 +2043,18 @@ ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_i
 	case NTP_CONTROL_OP_READSTAT:
 	case NTP_CONTROL_OP_READVAR:
 		return answer_read(&h, &v, out, reason, reason_size);
+	case NTP_CONTROL_OP_READCLOCK:
+		return answer_readclock(&h, &v, out, reason, reason_size);
+	case NTP_CONTROL_OP_REQ_NONCE:
+		if (mru == NULL || mru->table == NULL) {
+			break;
+		}
+		return answer_nonce(&h, &v, mru, out, reason, reason_size);
+	case NTP_CONTROL_OP_READ_MRU:
+		if (mru == NULL || mru->table == NULL) {
+			break;
+		}
+		return answer_read_mru(&h, &v, mru, out, reason, reason_size);
 	case NTP_CONTROL_OP_WRITEVAR:
 	case NTP_CONTROL_OP_WRITECLOCK:
 	case NTP_CONTROL_OP_CONFIGURE:
@@ -1129,11 +2066,12 @@ ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_i
 		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_PERMISSION);
 		return 0;
 	default:
-		say(reason, reason_size, "unsupported opcode %u (%s)", (unsigned)h.opcode,
-		    op_name(h.opcode));
-		reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADOP);
-		return 0;
+		break;
 	}
+	say(reason, reason_size, "unsupported opcode %u (%s)", (unsigned)h.opcode,
+	    op_name(h.opcode));
+	reply_error(out, &h, sys->leap, NTP_CONTROL_CERR_BADOP);
+	return 0;
 }
 
 bool

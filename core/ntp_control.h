@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "ntp_host.h"
+#include "ntp_server.h"
 #include "ntp_time.h"
 
 #define NTP_CONTROL_HEADER_LEN 12  /* bytes, RFC 9327 §2 header */
@@ -115,6 +116,44 @@ typedef struct ntp_control_reply {
 int ntp_control_answer(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
                        const ntp_peer_info *peers, size_t n_peers, ntp_time now,
                        ntp_control_reply *out, char *reason, size_t reason_size);
+
+/* What ntpq mrulist needs besides the snapshots (NTPsec read_mru_list,
+ * req_nonce): the host's rate-limit table, served as it stands, and the
+ * nonce handshake.  A nonce is "%08x%08x%08x": the NTP time it was made
+ * and 32 bits of a keyed MAC over that time and the requester's address
+ * and port; READ_MRU is answered only to a nonce this host made for that
+ * address less than NTP_CONTROL_NONCE_TIMEOUT s ago (anything else gets no
+ * reply at all, as from ntpd): the requester proved it receives what is
+ * sent to its address, so mrulist cannot be aimed at someone else. */
+#define NTP_CONTROL_NONCE_TIMEOUT 16  /* s, NTPsec NONCE_TIMEOUT */
+#define NTP_CONTROL_MRU_ROWS      256 /* entries, NTPsec MRU_ROW_LIMIT: largest limit= */
+#define NTP_CONTROL_MRU_FRAGS     128 /* NTPsec MRU_FRAGS_LIMIT: largest frags= */
+
+typedef struct ntp_control_mru {
+	const ntp_server *table; /* the rate-limit table (its keyed hash makes the nonces) */
+	ntp_addr from;           /* the requester, with its port */
+	ntp_time mono;           /* now on the table's (monotonic) clock */
+	bool nomrulist;          /* restrict nomrulist for from: READ_MRU refused */
+	/* restrict flags of an entry's address (ntp_restrict.h), for rs.N and
+	 * resall/resany; NULL: none */
+	uint32_t (*res_flags)(const void *ctx, const ntp_addr *a);
+	const void *res_ctx;
+} ntp_control_mru;
+
+/* ntp_control_answer, plus REQ_NONCE (12) and READ_MRU (10) when mru is
+ * not NULL (without it they are "bad opcode", as before). */
+int ntp_control_answer_mru(const uint8_t *req, size_t len, bool allowed, const ntp_sys_info *sys,
+                           const ntp_peer_info *peers, size_t n_peers, ntp_time now,
+                           const ntp_control_mru *mru, ntp_control_reply *out, char *reason,
+                           size_t reason_size);
+
+/* The nonce this host gives `from` at local time `now` ("%08x%08x%08x",
+ * 24 characters and a NUL in buf), and its check: true when text is such
+ * a nonce, made for this address and port, at most
+ * NTP_CONTROL_NONCE_TIMEOUT s before now (and not after it). */
+void ntp_control_nonce(const ntp_server *table, const ntp_addr *from, ntp_time now, char buf[25]);
+bool ntp_control_nonce_ok(const ntp_server *table, const ntp_addr *from, ntp_time now,
+                          const char *text, size_t len);
 
 /* Hold a reply to at most budget bytes in total (an amplification cap:
  * budget is the request's size).  A reply that fits is left alone (false);

@@ -135,6 +135,10 @@ typedef struct ntp_disc_info {
 	double clk_wander;   /* s/s */
 	bool interval;       /* low/high hold the last intersection interval */
 	double low, high;    /* s */
+	/* The discipline's model of the kernel (ntpd-kernel): what
+	 * ntp_adjtime(2) with modes 0 would report now (ntpq kerninfo). */
+	bool have_kernel;
+	ntp_kernel_timex kernel;
 } ntp_disc_info;
 
 /* A source's register of recent samples, newest first, for ntpq's

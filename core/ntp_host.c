@@ -418,6 +418,7 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	h->n_res = build_restrict(conf, h->res);
 	h->precision = p->precision != 0 ? p->precision : -20;
 	h->control_remote = p->control_remote;
+	h->io = p->io;
 	h->auth_required = !conf->disable_auth;
 	setup_keys(h, conf, p->keys, (ntp_key *)(void *)((char *)h + off_keys), n_keys);
 	h->stats = ntp_conf_stats(conf);
@@ -500,6 +501,69 @@ trusted_key(const ntp_host *h, uint32_t id)
 	return k != NULL && k->trusted ? k : NULL;
 }
 
+/* ntpd's sys_stat version counters of a decoded time packet. */
+static void
+count_version(ntp_sys_stats *st, const ntp_pkt *pkt)
+{
+	if (pkt->version == NTP_VERSION_CUR) {
+		st->thisver++;
+		return;
+	}
+	st->oldver++;
+	if (pkt->version == 1) {
+		st->ver1++;
+		st->ver1client += pkt->mode == NTP_MODE_CLIENT;
+		st->ver1zero += pkt->mode == NTP_MODE_UNSPEC;
+		st->ver1symm += pkt->mode == NTP_MODE_ACTIVE;
+	}
+}
+
+static bool
+is_cmac(const ntp_host *h, uint32_t keyid)
+{
+	const ntp_key *k = ntp_key_find(h->keys, h->n_keys, keyid);
+
+	return k != NULL && (k->type == NTP_KEY_AES128CMAC || k->type == NTP_KEY_AES256CMAC);
+}
+
+/* ntpd's authentication counters for one MAC check (authinfo): every MAC
+ * is a key lookup; a known key makes a decryption, which may fail. */
+static void
+count_auth(ntp_host *h, int auth, uint32_t keyid)
+{
+	ntp_sys_stats *st = &h->sysstats;
+	bool cmac;
+
+	if (auth == NTP_AUTH_NONE || auth == NTP_AUTH_NAK) {
+		return;
+	}
+	st->auth_lookups++;
+	if (auth == NTP_AUTH_UNKNOWN) {
+		st->auth_notfound++;
+		return;
+	}
+	if (auth == NTP_AUTH_UNTRUSTED) {
+		return; /* found, not trusted: never checked */
+	}
+	cmac = is_cmac(h, keyid);
+	st->auth_cmac_decrypts += cmac;
+	st->auth_digest_decrypts += !cmac;
+	if (auth == NTP_AUTH_BAD) {
+		st->auth_cmac_fails += cmac;
+		st->auth_digest_fails += !cmac;
+	}
+}
+
+/* One MAC made with k (authinfo encryptions). */
+static void
+count_sign(ntp_host *h, const ntp_key *k)
+{
+	bool cmac = is_cmac(h, k->id);
+
+	h->sysstats.auth_cmac_encrypts += cmac;
+	h->sysstats.auth_digest_encrypts += !cmac;
+}
+
 /* host_send_packet with a MAC by key k (NULL: none) or, when nak, a
  * crypto-NAK.  A MAC covers the transmit timestamp: the caller may not
  * rewrite it (patch_xmt off).  The datagram is dropped when it would be
@@ -518,9 +582,12 @@ send_authed(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const ntp_pkt
 	n = k != NULL ? ntp_mac_sign(k, a->u.send.buf, a->u.send.len, sizeof a->u.send.buf)
 	              : ntp_mac_nak(a->u.send.buf, a->u.send.len, sizeof a->u.send.buf);
 	if (n == 0 || (max_len != 0 && n > max_len)) {
-		h->out->n--; /* a is the action just pushed */
+		host_unpush_send(h); /* a is the action just pushed */
 		h->server.dropped_bad++;
 		return;
+	}
+	if (k != NULL) {
+		count_sign(h, k);
 	}
 	a->u.send.len = n;
 }
@@ -742,6 +809,7 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	ntp_auth_format(h->rx_auth, h->rx_keyid, auth, sizeof auth);
 	if (h->rx_auth == NTP_AUTH_NAK) {
 		h->server.dropped_bad++;
+		h->sysstats.declined++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "request from %s dropped: a crypto-NAK",
 		           name);
 		return;
@@ -762,6 +830,7 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 		host_event(h, code, 0, "request from %s dropped: %s", name, r.reason);
 		return;
 	}
+	h->sysstats.processed++;
 	if (v == NTP_SERVE_KOD) {
 		host_event(h, NTP_EV_RATE_EXCEEDED, 0, "request from %s: %s", name, r.reason);
 	}
@@ -845,6 +914,7 @@ new_passive(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, c
 	host_event(h, NTP_EV_REACHABLE, host_assoc_id(h, p),
 	           "%s: symmetric passive association mobilised",
 	           ntp_addr_format(from, name, sizeof name));
+	h->sysstats.processed++;
 	assoc_receive(h, p, pkt, to);
 }
 
@@ -887,7 +957,7 @@ control_auth(const ntp_host *h, const uint8_t *buf, size_t len, uint32_t *keyid)
 /* MAC one reply fragment with k after padding it to 8 bytes (NTPsec
  * ctl_flushpkt; ntpq checks the MAC there).  False when it does not fit. */
 static bool
-sign_control(const ntp_key *k, ntp_action *a)
+sign_control(ntp_host *h, const ntp_key *k, ntp_action *a)
 {
 	size_t padded = round_up(a->u.send.len, CONTROL_MAC_ALIGN), n;
 
@@ -897,7 +967,19 @@ sign_control(const ntp_key *k, ntp_action *a)
 	memset(a->u.send.buf + a->u.send.len, 0, padded - a->u.send.len);
 	n = ntp_mac_sign(k, a->u.send.buf, padded, sizeof a->u.send.buf);
 	a->u.send.len = n;
+	if (n != 0) {
+		count_sign(h, k);
+	}
 	return n != 0;
+}
+
+/* restrict flags of an MRU entry's address (ntpq mrulist's rstr). */
+static uint32_t
+res_flags_of(const void *ctx, const ntp_addr *a)
+{
+	const ntp_host *h = ctx;
+
+	return ntp_restrict_lookup(h->res, h->n_res, a).flags;
 }
 
 /* Mode 6 (ntpq): answer from snapshots of the public introspection structs,
@@ -913,18 +995,31 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 	char reason[NTP_REASON_MAX], name[48];
 	size_t n_peers = ntp_host_peers(h, h->now.mono, peers, CONTROL_PEERS_MAX);
 	uint32_t keyid;
+	int auth = control_auth(h, buf, len, &keyid);
 	/* a request MAC'd by a trusted key gets replies MAC'd with it */
-	const ntp_key *k =
-	        control_auth(h, buf, len, &keyid) == NTP_AUTH_OK ? trusted_key(h, keyid) : NULL;
+	const ntp_key *k = auth == NTP_AUTH_OK ? trusted_key(h, keyid) : NULL;
 
+	ntp_control_mru mru = {
+	        .table = &h->server,
+	        .from = *from,
+	        .mono = h->now.mono,
+	        .nomrulist = (res_flags_of(h, from) & NTP_RES_NOMRULIST) != 0,
+	        .res_flags = res_flags_of,
+	        .res_ctx = h,
+	};
+
+	count_auth(h, auth, keyid);
 	ntp_host_sys(h, &sys);
-	if (ntp_control_answer(buf, len, true, &sys, peers, n_peers, h->now.local, &reply, reason,
-	                       sizeof reason) < 0) {
+	ntp_host_mru_info(h, &sys.mru);
+	if (ntp_control_answer_mru(buf, len, true, &sys, peers, n_peers, h->now.local, &mru, &reply,
+	                           reason, sizeof reason) < 0) {
 		h->server.dropped_bad++;
+		h->sysstats.badformat++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "mode 6 from %s dropped: %s",
 		           ntp_addr_format(from, name, sizeof name), reason);
 		return;
 	}
+	h->sysstats.ctlreq++;
 	if (ntp_control_cap(&reply, budget)) {
 		host_event(
 		        h, NTP_EV_ACCESS_DENIED, 0,
@@ -940,8 +1035,8 @@ answer_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint
 		}
 		memcpy(a->u.send.buf, reply.buf[i], reply.len[i]);
 		a->u.send.len = reply.len[i];
-		if (k != NULL && !sign_control(k, a)) {
-			h->out->n--;
+		if (k != NULL && !sign_control(h, k, a)) {
+			host_unpush_send(h);
 			return;
 		}
 		a->u.send.to = *from;
@@ -1076,6 +1171,7 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 		p = find_assoc(h, from, to, pkt->mode);
 		if (p != NULL) {
 			if (assoc_access_ok(h, p, pkt, flags)) {
+				h->sysstats.processed++;
 				assoc_receive(h, p, pkt, to);
 			}
 			return;
@@ -1089,6 +1185,7 @@ dispatch(ntp_host *h, const ntp_pkt *pkt, size_t len, const ntp_addr *from, cons
 		break;
 	}
 	h->server.dropped_bad++;
+	h->sysstats.declined++;
 	host_event(h, NTP_EV_PKT_REJECTED, 0,
 	           "%s packet from %s to port %u matches no association: dropped",
 	           ntp_pkt_mode_name(pkt->mode), ntp_addr_format(from, name, sizeof name),
@@ -1127,18 +1224,22 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	begin_call(h, out, t_recv);
 	if (from == NULL || buf == NULL) {
 		h->server.dropped_bad++;
+		h->sysstats.badformat++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "datagram without source address or data");
 		end_call(h);
 		return;
 	}
+	h->sysstats.received++;
 	m = ntp_restrict_lookup(h->res, h->n_res, from);
 	if (m.flags & NTP_RES_IGNORE) {
+		h->sysstats.ignored++;
 		h->server.dropped_restrict++; /* ntpd: "ignore" means not even an event */
 		end_call(h);
 		return;
 	}
 	if (bogus_source(from) != NULL) {
 		h->server.dropped_bad++;
+		h->sysstats.declined++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "datagram from %s dropped: %s",
 		           ntp_addr_format(from, name, sizeof name), bogus_source(from));
 		end_call(h);
@@ -1152,9 +1253,15 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	h->rx_keyid = 0;
 	if (rc == NTP_PKT_OK) {
 		h->rx_auth = ntp_mac_verify(h->keys, h->n_keys, buf, len, &pkt, &h->rx_keyid);
+		count_version(&h->sysstats, &pkt);
+		count_auth(h, h->rx_auth, h->rx_keyid);
+		h->sysstats.badauth += h->rx_auth == NTP_AUTH_BAD ||
+		                       h->rx_auth == NTP_AUTH_UNKNOWN ||
+		                       h->rx_auth == NTP_AUTH_UNTRUSTED;
 	}
 	if (rc < 0) {
 		h->server.dropped_bad++;
+		h->sysstats.badformat++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "malformed packet from %s: %s",
 		           ntp_addr_format(from, name, sizeof name), perr.msg);
 	} else if (rc == NTP_PKT_IS_CONTROL || rc == NTP_PKT_IS_PRIVATE) {

@@ -156,6 +156,9 @@ typedef struct ntp_host_params {
 	 * parses it); NULL = none.  Copied; `trustedkey` marks the usable
 	 * ones.  Every `key N` of an association must be a trusted key. */
 	const ntp_keyring *keys;
+	/* The driver's I/O counters for ntpq iostats (refd); NULL = none.
+	 * Borrowed: the caller keeps them alive and updates them in place. */
+	const ntp_io_stats *io;
 } ntp_host_params;
 
 /* Create a host from a parsed config.  Every NTP_CONF_SERVER/PEER entry must

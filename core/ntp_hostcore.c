@@ -76,7 +76,15 @@ host_push(ntp_host *h, uint8_t kind)
 	a = &h->out->v[h->out->n++];
 	memset(a, 0, offsetof(ntp_action, u) + sizeof a->u.event);
 	a->kind = kind;
+	h->sysstats.sent += kind == NTP_ACT_SEND;
 	return a;
+}
+
+void
+host_unpush_send(ntp_host *h)
+{
+	h->out->n--;
+	h->sysstats.sent--;
 }
 
 /* The gate of an event, or -1 for kinds that are never limited (clock
@@ -284,7 +292,8 @@ host_send_packet(ntp_host *h, const ntp_addr *to, const ntp_addr *from, const nt
 		return NULL;
 	}
 	if (ntp_pkt_encode(pkt, a->u.send.buf, sizeof a->u.send.buf, &len) != NTP_PKT_OK) {
-		h->out->n--; /* our own packet: cannot happen unless a fault broke a field */
+		host_unpush_send(
+		        h); /* our own packet: cannot happen unless a fault broke a field */
 		return NULL;
 	}
 	a->u.send.to = *to;

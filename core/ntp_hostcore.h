@@ -64,7 +64,9 @@ struct ntp_host {
 	bool started;       /* restart events emitted */
 	ntp_time t_start;   /* mono time of ntp_host_new: the first tick is due */
 	unsigned steps;
-	uint32_t local_refid; /* refid of the local address we were last reached at */
+	ntp_sys_stats sysstats; /* traffic and MAC counters (ntpq sysstats, authinfo) */
+	const ntp_io_stats *io; /* the driver's, borrowed; NULL none */
+	uint32_t local_refid;   /* refid of the local address we were last reached at */
 	char no_peer_reason[NTP_REASON_MAX];
 
 	/* the discipline (ntp_discipline.h): its ops, its system state and
@@ -124,6 +126,9 @@ char *host_remote_name(const ntp_peer *p, char *buf, size_t size); /* "LOCAL(0)"
 /* A fresh action of this kind in the call's buffer; NULL outside a call
  * or when the buffer is full (counted as overflow). */
 ntp_action *host_push(ntp_host *h, uint8_t kind);
+
+/* Take back the SEND host_push just made (it could not be completed). */
+void host_unpush_send(ntp_host *h);
 
 /* An EVENT action, unless the event's rate limit holds it back (events a
  * flood of packets can cause: rejections, KoDs, refusals). */

@@ -14,6 +14,8 @@
 #include "ntp_select.h"
 #include "ntp_system.h"
 
+#define KIB 1024 /* bytes per KiB: ntpd rounds mru_mem to nearest */
+
 /* ntpq's refid column; a LOCAL(u) source's refid is its code (".LOCL."). */
 static char *
 peer_refid(const ntp_peer *p, char *buf, size_t size)
@@ -133,6 +135,92 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 	return n;
 }
 
+/* The system peer's address and mode (ntpq sysinfo), and the root
+ * distance the host advertises (RFC 5905 A.5.5.2: rootdelay / 2 +
+ * rootdisp); zero without a system peer, as ntpd has them. */
+static void
+sys_peer_info(const ntp_host *h, ntp_sys_info *out)
+{
+	const ntp_peer *p;
+
+	if (h->sys_peer < 1 || (size_t)h->sys_peer > h->n_peers) {
+		return;
+	}
+	p = &h->peers[h->sys_peer - 1];
+	out->peer_addr = p->addr;
+	out->peer_mode = ntp_peer_request_mode(p);
+	if (p->kind == NTP_PEER_LOCAL) {
+		/* ntpd: a reference clock is a client on the NTP port */
+		out->peer_mode = NTP_MODE_CLIENT;
+		out->peer_addr.port = NTP_PORT;
+	}
+	out->rootdist = h->rootdelay / 2.0 + h->rootdisp;
+}
+
+#define KERN_PRECISION_S   1e-6    /* s, timex.precision: Linux reports 1 us */
+#define KERN_TOLERANCE_PPM 500.0   /* ppm, timex.tolerance: Linux's MAXFREQ */
+#define KERN_FREQ_SCALE    65536.0 /* timex.freq is ppm * 2^16 (SHIFT_USEC) */
+#define KERN_US            1e-6    /* s per us */
+#define KERN_NS            1e-9    /* s per ns */
+
+/* ntpq kerninfo: the discipline's kernel model read back as ntp_adjtime
+ * reports it; without one, the model as Linux boots it (ntp_kernel_init:
+ * unsynchronised, 16 s errors), so the boot values have one home. */
+static void
+kern_info(const ntp_disc_info *di, ntp_kern_info *k)
+{
+	ntp_kernel_timex tx = di->kernel;
+
+	if (!di->have_kernel) {
+		ntp_kernel boot;
+
+		ntp_kernel_init(&boot, 0, 0);
+		ntp_kernel_query(&boot, 0, &tx);
+	}
+	memset(k, 0, sizeof *k);
+	k->precision_s = KERN_PRECISION_S;
+	k->tolerance_ppm = KERN_TOLERANCE_PPM;
+	k->offset_s = (double)tx.offset * ((tx.status & NTP_KERNEL_STA_NANO) ? KERN_NS : KERN_US);
+	k->freq_ppm = (double)tx.freq / KERN_FREQ_SCALE;
+	k->maxerror_s = (double)tx.maxerror * KERN_US;
+	k->esterror_s = (double)tx.esterror * KERN_US;
+	k->status = tx.status;
+	k->constant = (int)tx.constant;
+}
+
+void
+ntp_host_mru_info(const ntp_host *h, ntp_mru_info *m)
+{
+	const ntp_server *s = &h->server;
+	ntp_time mono = h->now.mono;
+	const ntp_server_mru *oldest = NULL;
+
+	memset(m, 0, sizeof *m);
+	m->enabled = s->cap > 0 && s->table != NULL;
+	m->entries = s->n;
+	m->deepest = s->n; /* slots are only ever added: the peak is the count */
+	m->cap = s->cap;
+	m->mindepth = s->mindepth;
+	m->maxage = s->maxage;
+	m->minage = s->minage;
+	for (size_t b = 0; b < s->n_buckets; b++) {
+		m->hashslots += s->bucket[b] != 0;
+	}
+	m->mem_kib = (s->n * NTP_SERVER_MRU_ENTRY_BYTES + KIB / 2) / KIB;
+	m->maxmem_kib = (s->cap * NTP_SERVER_MRU_ENTRY_BYTES + KIB / 2) / KIB;
+	m->exists = s->mru_exists;
+	m->fresh = s->mru_new;
+	m->recycle_old = s->mru_recycle_old;
+	m->recycle_full = s->mru_recycle_full;
+	m->none = s->mru_none;
+	if (s->oldest != 0 && s->oldest <= s->n) {
+		oldest = &s->table[s->oldest - 1]; /* the MRU list's tail, index + 1 */
+	}
+	if (oldest != NULL && mono > oldest->last) {
+		m->oldest_age = ntp_time_to_s(mono - oldest->last);
+	}
+}
+
 void
 ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 {
@@ -177,6 +265,20 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->mru_entries = h->server.n;
 	out->mru_depth = h->server.cap;
 	out->mru_none = h->server.mru_none;
+	out->uptime = ntp_time_to_s(h->now.mono - h->t_start);
+	sys_peer_info(h, out);
+	out->stats = h->sysstats;
+	out->auth_encrypts = h->sysstats.auth_digest_encrypts + h->sysstats.auth_cmac_encrypts;
+	out->auth_decrypts = h->sysstats.auth_digest_decrypts + h->sysstats.auth_cmac_decrypts;
+	for (size_t i = 0; i < h->n_peers; i++) {
+		out->xmits += h->peers[i].sent; /* the poll process's requests */
+	}
+	out->have_io = h->io != NULL;
+	if (h->io != NULL) {
+		out->io = *h->io;
+	}
+	kern_info(&di, &out->kern);
+	out->auth_keys = h->n_keys;
 }
 
 bool

@@ -47,6 +47,64 @@ typedef struct ntp_peer_info {
 /* Every association as of monotonic time mono. */
 size_t ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max);
 
+/* The host's own traffic counters (ntpd's sys_stat / stat_* and auth
+ * counters, ntpq sysstats, iostats, authinfo).  Plain integers bumped where
+ * the event happens; never reset, so "since reset" is "since start".  32
+ * bits, as ntpd's on a 32-bit system (they wrap): ntpsim's per-host budget
+ * is 4 KiB. */
+typedef struct ntp_sys_stats {
+	uint32_t received; /* datagrams handed to the host */
+	uint32_t ignored;  /* of which dropped by `restrict ignore` */
+	uint32_t thisver;  /* decoded time packets of NTPv4 */
+	uint32_t oldver;   /* ... of NTPv1..3 */
+	uint32_t ver1;     /* ... of NTPv1, by mode: */
+	uint32_t ver1client, ver1zero, ver1symm;
+	uint32_t badformat; /* malformed datagrams */
+	uint32_t declined;  /* well-formed, but nothing here takes them (bogus source,
+	                       no association, crypto-NAK request) */
+	uint32_t badauth;   /* time packets whose MAC did not verify (TEST5 path) */
+	uint32_t processed; /* time packets served or taken by an association */
+	uint32_t ctlreq;    /* mode 6 requests answered */
+	uint32_t sent;      /* datagrams the host asked to send */
+	/* MACs (ntpd authkeylookups ... authcmacfails): a lookup per MAC
+	 * seen, a decrypt per check with a known key, an encrypt per MAC made */
+	uint32_t auth_lookups, auth_notfound;
+	uint32_t auth_digest_encrypts, auth_cmac_encrypts;
+	uint32_t auth_digest_decrypts, auth_cmac_decrypts;
+	uint32_t auth_digest_fails, auth_cmac_fails;
+} ntp_sys_stats;
+
+/* The driver's own I/O counters (refd's socket loop), borrowed by the host
+ * through ntp_host_params.io for ntpq iostats.  A driver without sockets
+ * (ntpsim) passes none and those variables are not served. */
+typedef struct ntp_io_stats {
+	uint64_t rx_buffers;     /* datagrams one receive batch holds */
+	uint64_t send_failed;    /* datagrams the kernel refused */
+	uint64_t wakeups;        /* returns from the poll(2) wait */
+	uint64_t good_wakeups;   /* of which with a datagram to read */
+	uint64_t timer_overruns; /* timer runs more than 1 s late (ntpd timer_overruns) */
+} ntp_io_stats;
+
+/* The kernel's NTP variables as the discipline's kernel model has them
+ * (ntp_disc_info.kernel); the state Linux boots with when the discipline
+ * has no kernel model (it never calls ntp_adjtime). */
+typedef struct ntp_kern_info {
+	double offset_s, maxerror_s, esterror_s, precision_s; /* s */
+	double freq_ppm, tolerance_ppm;                       /* ppm */
+	int status;                                           /* NTP_KERNEL_STA_* */
+	int constant;                                         /* log2 */
+} ntp_kern_info;
+
+/* The rate-limit table as ntpq monstats shows it (ntpd mon_data). */
+typedef struct ntp_mru_info {
+	int enabled; /* ntpd MON_ON (1) when the table exists, else 0 */
+	size_t entries, deepest, cap, mindepth, hashslots; /* entries, buckets */
+	size_t mem_kib, maxmem_kib;                        /* KiB */
+	int maxage, minage;                                /* s */
+	unsigned exists, fresh, recycle_old, recycle_full, none;
+	double oldest_age; /* s since the oldest entry's latest request; 0 empty */
+} ntp_mru_info;
+
 typedef struct ntp_sys_info {
 	uint8_t leap;
 	uint8_t stratum;
@@ -70,9 +128,27 @@ typedef struct ntp_sys_info {
 	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad;
 	size_t mru_entries, mru_depth; /* rate-limit table: sources in it, its size (`mru`) */
 	unsigned mru_none;             /* new sources it had no slot for (not rate limited) */
+	/* ntpq sysinfo, sysstats, iostats, monstats, kerninfo, authinfo */
+	double uptime;      /* s since the host started (mono) */
+	int peer_mode;      /* host mode of the system peer (RFC 5905 §3), 0 none */
+	ntp_addr peer_addr; /* its address and port; family 0 none */
+	double rootdist;    /* s, root distance of the system peer, 0 none */
+	ntp_sys_stats stats;
+	uint32_t auth_encrypts, auth_decrypts; /* digest + CMAC */
+	uint32_t xmits;                        /* requests the associations sent */
+	bool have_io;                          /* io is the driver's (refd) */
+	ntp_io_stats io;
+	ntp_kern_info kern;
+	ntp_mru_info mru; /* ntp_host_mru_info fills it; ntp_host_sys does not */
+	size_t auth_keys; /* keys loaded */
 } ntp_sys_info;
 
+/* Leaves out mru (below): its hash slot count walks every bucket. */
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
+
+/* The rate-limit table for ntpq monstats (ntpd mon_data), as of the host's
+ * last call.  O(hash buckets): for mode 6 answers, not every event. */
+void ntp_host_mru_info(const ntp_host *h, ntp_mru_info *out);
 
 /* The peer table in ntpq -p layout (header, rule, one line per association),
  * NUL-terminated; returns the length written (truncated to size - 1). */

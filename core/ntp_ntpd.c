@@ -378,6 +378,10 @@ ntpd_info(const void *sys, ntp_disc_info *out)
 	out->interval = n->interval;
 	out->low = n->low;
 	out->high = n->high;
+	if (n->disc.p.kernel) {
+		out->have_kernel = true;
+		ntp_kernel_query(&n->disc.kern, n->disc.t_last, &out->kernel);
+	}
 }
 
 /* The filter's ring, newest first, as ntpd's ctl_putarray shows it. */

@@ -231,6 +231,12 @@ bucket_of(const ntp_server *s, const ntp_addr *addr)
 	return (size_t)siphash(s->hash_key, key, 1 + n) & (s->n_buckets - 1);
 }
 
+uint64_t
+ntp_server_keyed_hash(const ntp_server *s, const uint8_t *in, size_t len)
+{
+	return siphash(s->hash_key, in, len);
+}
+
 /* ---- the MRU table (ntp_monitor.c) ---- */
 
 static ntp_server_mru *
@@ -274,6 +280,15 @@ ntp_server_mru_next(const ntp_server *s, const ntp_server_mru *e)
 		return NULL;
 	}
 	return at(s, e == NULL ? s->newest : e->older);
+}
+
+const ntp_server_mru *
+ntp_server_mru_newer(const ntp_server *s, const ntp_server_mru *e)
+{
+	if (s == NULL || s->table == NULL) {
+		return NULL;
+	}
+	return at(s, e == NULL ? s->oldest : e->newer);
 }
 
 static void
@@ -439,6 +454,7 @@ mon_update(ntp_server *s, const ntp_addr *from, uint8_t mode, uint8_t version, n
 		e->version = version;
 		return MON_PASS; /* ntpd: a new source starts with an empty bucket */
 	}
+	s->mru_exists++;
 	lru_unlink(s, e);
 	lru_push_front(s, e);
 	interval = request_interval(now, e->last, guard);

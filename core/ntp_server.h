@@ -97,6 +97,7 @@ typedef struct ntp_server {
 	int minimum_log2;      /* `discard minimum`, log2 s */
 	unsigned served, kod_sent, dropped_restrict, dropped_rate, dropped_bad; /* verdicts */
 	/* How new sources got an entry (NTPsec's mru_* counters, ntpq monstats). */
+	unsigned mru_exists;       /* requests from a source already in the table */
 	unsigned mru_new;          /* an unused slot */
 	unsigned mru_recycle_old;  /* the oldest entry, older than maxage */
 	unsigned mru_recycle_full; /* the oldest entry of a full table, older than minage */
@@ -166,5 +167,13 @@ const ntp_server_mru *ntp_server_mru_find(const ntp_server *s, const ntp_addr *a
 /* The entry after e in most-recently-used order (e NULL: the newest);
  * NULL after the oldest. */
 const ntp_server_mru *ntp_server_mru_next(const ntp_server *s, const ntp_server_mru *e);
+
+/* The other way: the entry newer than e (e NULL: the oldest); NULL after
+ * the newest (ntpq mrulist reads oldest first). */
+const ntp_server_mru *ntp_server_mru_newer(const ntp_server *s, const ntp_server_mru *e);
+
+/* SipHash-2-4 of len bytes under the table's secret hash key: a keyed MAC
+ * for values the host hands out and must recognise later (mode 6 nonces). */
+uint64_t ntp_server_keyed_hash(const ntp_server *s, const uint8_t *in, size_t len);
 
 #endif

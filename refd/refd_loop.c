@@ -15,12 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POLL_CAP_NS    NTP_NS_PER_S /* ns, longest single wait: system clock slices are 1 s */
-#define SPIN_PAUSE_NS  1000000      /* ns, pause after REFD_SPIN_MAX immediate re-ticks */
-#define RX_ROUNDS      8 /* recvmmsg batches per wake-up: timers still run under a flood */
-#define SLICE_NS       NTP_NS_PER_S /* ns between system clock phase slices (ntpd: 1 s) */
-#define PEER_TABLE_MAX 8192         /* bytes of the peer table logged at exit */
-#define SRC_UNSPEC     0            /* ntpd system status source codes (CTL_SST_TS_*) */
+#define POLL_CAP_NS   NTP_NS_PER_S /* ns, longest single wait: system clock slices are 1 s */
+#define SPIN_PAUSE_NS 1000000      /* ns, pause after REFD_SPIN_MAX immediate re-ticks */
+#define RX_ROUNDS     8 /* recvmmsg batches per wake-up: timers still run under a flood */
+#define SLICE_NS      NTP_NS_PER_S /* ns between system clock phase slices (ntpd: 1 s) */
+#define TIMER_OVERRUN_NS                                                                           \
+	NTP_NS_PER_S        /* ns late that makes a timer run an overrun (ntpd: a                  \
+	                       missed 1-s alarm) */
+#define PEER_TABLE_MAX 8192 /* bytes of the peer table logged at exit */
+#define SRC_UNSPEC     0    /* ntpd system status source codes (CTL_SST_TS_*) */
 #define SRC_LOCAL      5
 #define SRC_NTP        6
 
@@ -303,6 +306,7 @@ flush_sock(refd_daemon *d, size_t i)
 	refd_txq *q = &d->txq[i];
 	bool requests = false;
 	ntp_time sent = 0;
+	int n_sent;
 
 	if (q->n == 0) {
 		return;
@@ -316,7 +320,9 @@ flush_sock(refd_daemon *d, size_t i)
 		 * a STEP of the same call is not applied to ours yet. */
 		sent = refd_clock_local_at(&d->clock, refd_real_now()) + d->call_shift;
 	}
-	d->tx_count += (unsigned long)refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
+	n_sent = refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
+	d->tx_count += (unsigned long)n_sent;
+	d->io.send_failed += (uint64_t)(q->n - n_sent);
 	for (int k = 0; requests && k < q->n; k++) {
 		if (q->tx[k].tx_stamp) {
 			ntp_host_sent(d->host, &q->tx[k].to, q->tx[k].buf, q->tx[k].len, sent);
@@ -634,6 +640,8 @@ refd_daemon_start(refd_daemon *d, char *err, size_t errsize)
 	p.keys = d->keys;
 	p.now = ntp_now_at(refd_mono_now(), refd_clock_local_at(&d->clock, refd_real_now()));
 	p.leapfile = d->leapfile;
+	d->io.rx_buffers = REFD_BATCH;
+	p.io = &d->io;
 	d->host = ntp_host_new(d->conf, &p, err, errsize);
 	if (d->host == NULL) {
 		return -1;
@@ -742,6 +750,7 @@ run_timers(refd_daemon *d, int *spins)
 		*spins = 0;
 		return;
 	}
+	d->io.timer_overruns += now.mono - ntp_host_next(d->host) > TIMER_OVERRUN_NS;
 	ntp_actions_clear(&d->acts);
 	ntp_host_tick(d->host, now, &d->acts);
 	d->ticks++;
@@ -888,6 +897,13 @@ refd_daemon_run(refd_daemon *d)
 			}
 			refd_logf(&d->log, REFD_LOG_ERR, "ppoll: %s", strerror(errno));
 			return 1;
+		}
+		d->io.wakeups++;
+		for (size_t i = 0; i < n_polled; i++) {
+			if (pfd[i].revents & POLLIN) {
+				d->io.good_wakeups++;
+				break;
+			}
 		}
 		for (size_t i = 0; i < n_polled; i++) {
 			/* Stamps before replies: a reply whose request's stamp

@@ -74,6 +74,7 @@ typedef struct refd_daemon {
 	ntp_time call_shift; /* ns: the host's clock minus ours until the STEP actions of
 	                        the call being carried out are applied */
 	unsigned long rx_count, tx_count, ticks;
+	ntp_io_stats io;         /* for ntpq iostats / timerstats (the host reads them) */
 	unsigned long tx_stamps; /* kernel transmit stamps reported to the host */
 	int exit_status;         /* >= 0: the host asked to exit (panic) with this status */
 	bool tx_stamps_off;      /* a socket could not have them (logged once) */

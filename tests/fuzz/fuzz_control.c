@@ -14,8 +14,14 @@
  *   - held to the request's size (ntp_control_cap, a remote stranger's
  *     cap), a reply sends at most that many bytes, and what it sends is
  *     still a well-formed reply to the same request.
+ * The same input then goes to ntp_control_answer_mru with a small rate-limit
+ * table (ntpq mrulist: REQ_NONCE, READ_MRU), under the same properties; a
+ * READ_MRU without a nonce this host made gets no reply.  So that the
+ * fuzzer gets past the nonce, the placeholder NONCE_SLOT in the input is
+ * replaced by a valid nonce for the fixed requester.
  * Seeds: tests/fuzz/corpus/control/ (requests ntpq 1.2.2 sent, crafted
- * requests sent to ntpd ntpsec-1.2.2).
+ * requests sent to ntpd ntpsec-1.2.2, READ_MRU requests ntpq 1.2.2 sends,
+ * with the placeholder).
  */
 #include <math.h>
 #include <stdint.h>
@@ -117,6 +123,86 @@ check_cap(const uint8_t *req, size_t size, ntp_control_reply *out)
 	check_reply(req, size, out);
 }
 
+#define NONCE_SLOT  "NNNNNNNNNNNNNNNNNNNNNNNN" /* 24 chars: a nonce's place in a seed */
+#define MRU_SOURCES 5
+#define MRU_TABLE   8 /* entries */
+#define MAX_INPUT   2048
+
+/* A table of five sources 10 s apart, a requester on loopback. */
+static void
+mru_table(ntp_server *s, ntp_server_mru *slots, ntp_control_mru *m)
+{
+	static const uint8_t key[16] = {7};
+	ntp_serve_result r;
+
+	ntp_server_init(s, slots, MRU_TABLE, -1, -1);
+	ntp_server_set_hash_key(s, key);
+	for (int i = 0; i < MRU_SOURCES; i++) {
+		ntp_addr a;
+		char text[32];
+
+		snprintf(text, sizeof text, i % 2 ? "2001:db8::%d" : "192.0.2.%d", i + 1);
+		ntp_addr_parse(text, &a);
+		a.port = (uint16_t)(1000 + i);
+		ntp_server_limit_control(
+		        s, &a, 4, ntp_now_at((ntp_time)(i + 1) * 10 * NTP_NS_PER_S, NOW), &r);
+	}
+	memset(m, 0, sizeof *m);
+	m->table = s;
+	ntp_addr_parse("127.0.0.1", &m->from);
+	m->from.port = 40000;
+	m->mono = (MRU_SOURCES + 1) * 10 * NTP_NS_PER_S;
+}
+
+/* The input with a valid nonce in place of NONCE_SLOT (if it has one). */
+static size_t
+with_nonce(const uint8_t *data, size_t size, const ntp_control_mru *m, uint8_t *buf)
+{
+	size_t n = size < MAX_INPUT ? size : MAX_INPUT;
+	size_t slot = sizeof NONCE_SLOT - 1;
+	char nonce[25];
+
+	memcpy(buf, data, n);
+	for (size_t i = 0; i + slot <= n; i++) {
+		if (memcmp(buf + i, NONCE_SLOT, slot) == 0) {
+			ntp_control_nonce(m->table, &m->from, NOW, nonce);
+			memcpy(buf + i, nonce, slot);
+			break;
+		}
+	}
+	return n;
+}
+
+static void
+fuzz_mru(const uint8_t *data, size_t size, const ntp_sys_info *sys, const ntp_peer_info *peers)
+{
+	static ntp_control_reply out;
+	static ntp_server_mru slots[MRU_TABLE + 1];
+	static uint8_t buf[MAX_INPUT];
+	ntp_server s;
+	ntp_control_mru m;
+	char reason[96];
+	size_t n;
+	int rc;
+
+	mru_table(&s, slots, &m);
+	n = with_nonce(data, size, &m, buf);
+	rc = ntp_control_answer_mru(buf, n, true, sys, peers, 3, NOW, &m, &out, reason,
+	                            sizeof reason);
+	CHECK(memchr(reason, '\0', sizeof reason) != NULL && reason[0] != '\0');
+	if (rc < 0) {
+		CHECK(out.n == 0);
+		return;
+	}
+	check_reply(buf, n, &out);
+	/* a nonce from another requester is never taken */
+	m.from.port++;
+	rc = ntp_control_answer_mru(buf, n, true, sys, peers, 3, NOW, &m, &out, NULL, 0);
+	if (rc == 0 && n >= 2 && (buf[1] & 0x1f) == NTP_CONTROL_OP_READ_MRU) {
+		CHECK(out.n == 1 && (out.buf[0][1] & 0x40) != 0);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -139,5 +225,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	rc = ntp_control_answer(data, size, false, &sys, peers, 3, NOW, &out, NULL, 0);
 	CHECK(rc < 0 && out.n == 0);
+	fuzz_mru(data, size, &sys, peers);
 	return 0;
 }

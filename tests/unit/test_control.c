@@ -359,11 +359,10 @@ Test(control, ntpq_requests_get_what_ntpd_answered)
 static bool
 is_known_deviation(const char *name)
 {
-	/* ntpd answers READCLOCK for its LOCAL driver and hands out nonces
-	 * for mrulist (and ignores a READ_MRU without one); ntplab has
-	 * neither reference clock variables nor an MRU list: bad opcode. */
-	return strncmp(name, "op-4-", 5) == 0 || strcmp(name, "op-10-mru") == 0 ||
-	       strcmp(name, "op-12-nonce") == 0;
+	/* ntpd hands out nonces for mrulist (and ignores a READ_MRU without
+	 * one); ntp_control_answer has no MRU context (ntp_control_answer_mru
+	 * has: the control/read_mru_* tests): bad opcode. */
+	return strcmp(name, "op-10-mru") == 0 || strcmp(name, "op-12-nonce") == 0;
 }
 
 Test(control, crafted_requests_match_ntpd)
@@ -713,9 +712,11 @@ Test(control, errors_for_bad_assoc_unknown_variables_writes_and_opcodes)
 	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_UNKNOWNVAR);
 	cr_assert(strstr(why, "...\"") != NULL, "%s", why);
 
+	/* 4 (read clock variables): the LOCAL clock answers; 10 and 12 (mrulist)
+	 * need the MRU context of ntp_control_answer_mru */
 	for (uint8_t op = 0; op <= 31; op++) {
 		int want = op == 3 || op == 5 || op == 8 || op == 11 ? NTP_CONTROL_CERR_PERMISSION
-		           : op <= 2                                 ? -1
+		           : op <= 2 || op == 4                      ? -1
 		                                                     : NTP_CONTROL_CERR_BADOP;
 
 		make_req(req, op, op, 0, op == 3 ? "leap=0" : NULL, &len);
@@ -1043,4 +1044,383 @@ Test(control, cap_keeps_a_reply_that_fits_and_refuses_one_that_does_not)
 	cr_assert_eq(out.n, 0u);
 	cr_assert_not(ntp_control_cap(&out, 0));
 	cr_assert_not(ntp_control_cap(NULL, 0));
+}
+
+/* ---- ntpq sysinfo, sysstats, iostats, monstats, kerninfo, authinfo ---- */
+
+static void
+read_sys(const ntp_sys_info *sys, const char *names, char *text)
+{
+	static ntp_control_reply out;
+	ntp_peer_info peer;
+	ntp_sys_info copy = *sys;
+	uint8_t req[600];
+	size_t len;
+	char why[128];
+
+	synced_snapshot(&copy, &peer);
+	copy = *sys;
+	make_req(req, NTP_CONTROL_OP_READVAR, 7, 0, names, &len);
+	cr_assert_eq(answer(req, len, &copy, &peer, 1, &out, why), 0);
+	cr_assert_eq(out.buf[0][1] & 0x40, 0, "error reply: %s", why);
+	reassemble(&out, req, text, TEXT_CAP);
+}
+
+static void
+assert_var(const char *text, const char *name, const char *want)
+{
+	char val[300];
+
+	cr_assert(var_value(text, name, val, sizeof val), "%s missing in %s", name, text);
+	cr_assert_str_eq(val, want, "%s", name);
+}
+
+Test(control, sysstats_iostats_authinfo_counters)
+{
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+
+	synced_snapshot(&sys, &peer);
+	sys.uptime = 3725.9;
+	sys.stats.received = 42;
+	sys.stats.thisver = 30;
+	sys.stats.oldver = 7;
+	sys.stats.ver1 = 2;
+	sys.stats.badformat = 3;
+	sys.stats.badauth = 4;
+	sys.stats.ctlreq = 5;
+	sys.stats.processed = 29;
+	sys.stats.sent = 33;
+	sys.stats.ignored = 1;
+	sys.dropped_restrict = 6;
+	sys.dropped_rate = 8;
+	sys.kod_sent = 9;
+	sys.dropped_bad = 10;
+	sys.auth_keys = 2;
+	sys.stats.auth_lookups = 11;
+	sys.stats.auth_notfound = 1;
+	sys.auth_encrypts = 12;
+	sys.stats.auth_cmac_encrypts = 2;
+	sys.stats.auth_digest_encrypts = 10;
+	sys.stats.auth_digest_fails = 3;
+	read_sys(&sys,
+	         "ss_uptime, ss_reset, ss_received, ss_received_r, ss_thisver, ss_oldver, ss_ver1, "
+	         "ss_badformat, ss_badauth, ss_restricted_r, ss_limited, ss_kodsent, ss_processed, "
+	         "ss_numctlreq",
+	         text);
+	assert_var(text, "ss_uptime", "3725");
+	assert_var(text, "ss_reset", "3725");
+	assert_var(text, "ss_received", "42");
+	assert_var(text, "ss_received_r", "42");
+	assert_var(text, "ss_thisver", "30");
+	assert_var(text, "ss_oldver", "7");
+	assert_var(text, "ss_ver1", "2");
+	assert_var(text, "ss_badformat", "3");
+	assert_var(text, "ss_badauth", "4");
+	assert_var(text, "ss_restricted_r", "6");
+	assert_var(text, "ss_limited", "8");
+	assert_var(text, "ss_kodsent", "9");
+	assert_var(text, "ss_processed", "29");
+	assert_var(text, "ss_numctlreq", "5");
+
+	read_sys(&sys,
+	         "io_received, io_sent, io_dropped, io_ignored, total_rbuf, io_wakeups, authkeys, "
+	         "authfreek, authklookups, authknotfound, authencrypts, authdigestencrypts, "
+	         "authcmacencrypts, authdigestfails, timer_xmts",
+	         text);
+	assert_var(text, "io_received", "42");
+	assert_var(text, "io_sent", "33");
+	assert_var(text, "io_dropped", "10");
+	assert_var(text, "io_ignored", "1");
+	cr_assert(!var_value(text, "total_rbuf", text + TEXT_CAP - 1, 1),
+	          "no driver I/O counters: not served");
+	assert_var(text, "authkeys", "2");
+	assert_var(text, "authfreek", "0");
+	assert_var(text, "authklookups", "11");
+	assert_var(text, "authknotfound", "1");
+	assert_var(text, "authencrypts", "12");
+	assert_var(text, "authdigestencrypts", "10");
+	assert_var(text, "authcmacencrypts", "2");
+	assert_var(text, "authdigestfails", "3");
+
+	sys.have_io = true;
+	sys.io.rx_buffers = 32;
+	sys.io.wakeups = 77;
+	sys.io.send_failed = 1;
+	read_sys(&sys, "total_rbuf, free_rbuf, used_rbuf, io_wakeups, io_sendfailed", text);
+	assert_var(text, "total_rbuf", "32");
+	assert_var(text, "free_rbuf", "32");
+	assert_var(text, "used_rbuf", "0");
+	assert_var(text, "io_wakeups", "77");
+	assert_var(text, "io_sendfailed", "1");
+}
+
+Test(control, sysinfo_monstats_kerninfo)
+{
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+
+	synced_snapshot(&sys, &peer);
+	read_sys(&sys, "peeradr, peermode, rootdist, authdelay", text);
+	assert_var(text, "peeradr", "0.0.0.0:0");
+	assert_var(text, "peermode", "0");
+	assert_var(text, "rootdist", "0.000");
+	assert_var(text, "authdelay", "0");
+	ntp_addr_parse("192.0.2.7", &sys.peer_addr);
+	sys.peer_addr.port = 123;
+	sys.peer_mode = 3;
+	sys.rootdist = 0.0125;
+	read_sys(&sys, "peeradr, peermode, rootdist", text);
+	assert_var(text, "peeradr", "192.0.2.7:123");
+	assert_var(text, "peermode", "3");
+	assert_var(text, "rootdist", "12.500");
+
+	sys.mru.enabled = 1;
+	sys.mru.entries = 3;
+	sys.mru.deepest = 3;
+	sys.mru.cap = 15420;
+	sys.mru.mindepth = 600;
+	sys.mru.maxage = 3600;
+	sys.mru.minage = 64;
+	sys.mru.exists = 4;
+	sys.mru.fresh = 3;
+	sys.mru.oldest_age = 12.7;
+	read_sys(&sys,
+	         "mru_enabled, mru_depth, mru_maxdepth, mru_mindepth, mru_maxage, mru_minage, "
+	         "mru_exists, mru_new, mru_none, mru_oldest_age",
+	         text);
+	assert_var(text, "mru_enabled", "1");
+	assert_var(text, "mru_depth", "3");
+	assert_var(text, "mru_maxdepth", "15420");
+	assert_var(text, "mru_mindepth", "600");
+	assert_var(text, "mru_maxage", "3600");
+	assert_var(text, "mru_minage", "64");
+	assert_var(text, "mru_exists", "4");
+	assert_var(text, "mru_new", "3");
+	assert_var(text, "mru_none", "0");
+	assert_var(text, "mru_oldest_age", "12");
+
+	sys.kern.offset_s = -0.0015;
+	sys.kern.freq_ppm = 12.5;
+	sys.kern.maxerror_s = 0.25;
+	sys.kern.status = NTP_KERNEL_STA_PLL | NTP_KERNEL_STA_NANO;
+	sys.kern.constant = 6;
+	sys.kern.precision_s = 1e-6;
+	sys.kern.tolerance_ppm = 500;
+	read_sys(&sys, "koffset, kfreq, kmaxerr, kstflags, ktimeconst, kprecis, kfreqtol, kppsfreq",
+	         text);
+	assert_var(text, "koffset", "-1.5");
+	assert_var(text, "kfreq", "12.5");
+	assert_var(text, "kmaxerr", "250");
+	assert_var(text, "kstflags", "\"pll nano\"");
+	assert_var(text, "ktimeconst", "6");
+	assert_var(text, "kprecis", "0.001");
+	assert_var(text, "kfreqtol", "500");
+	assert_var(text, "kppsfreq", "0");
+}
+
+/* ---- mrulist: the nonce and READ_MRU ---- */
+
+#define MRU_ENTRIES 64
+
+typedef struct mru_fixture {
+	ntp_server s;
+	ntp_server_mru table[MRU_ENTRIES + 8];
+	ntp_control_mru m;
+} mru_fixture;
+
+static void
+mru_setup(mru_fixture *f, int n_sources)
+{
+	static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+	ntp_serve_result r;
+
+	memset(f, 0, sizeof *f);
+	ntp_server_init(&f->s, f->table, MRU_ENTRIES, -1, -1);
+	ntp_server_set_hash_key(&f->s, key);
+	for (int i = 0; i < n_sources; i++) {
+		ntp_addr a;
+		char text[32];
+
+		snprintf(text, sizeof text, "192.0.2.%d", 10 + i);
+		cr_assert(ntp_addr_parse(text, &a));
+		a.port = (uint16_t)(40000 + i);
+		/* 100 s apart on the monotonic clock: the oldest first */
+		ntp_server_limit_control(
+		        &f->s, &a, 2, ntp_now_at((ntp_time)(i + 1) * 100 * NTP_NS_PER_S, NOW), &r);
+	}
+	f->m.table = &f->s;
+	cr_assert(ntp_addr_parse("127.0.0.1", &f->m.from));
+	f->m.from.port = 55555;
+	f->m.mono = (ntp_time)(n_sources + 1) * 100 * NTP_NS_PER_S;
+}
+
+static int
+mru_answer(mru_fixture *f, uint8_t op, const char *data, ntp_time now, ntp_control_reply *out,
+           char *text, char *why)
+{
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+	uint8_t req[600];
+	size_t len;
+	int rc;
+
+	synced_snapshot(&sys, &peer);
+	make_req(req, op, 9, 0, data, &len);
+	rc = ntp_control_answer_mru(req, len, true, &sys, &peer, 1, now, &f->m, out, why, 128);
+	if (rc == 0 && text != NULL && (out->buf[0][1] & 0x40) == 0) {
+		reassemble(out, req, text, TEXT_CAP);
+	}
+	return rc;
+}
+
+Test(control, nonce_good_tampered_stale_and_foreign)
+{
+	static mru_fixture f;
+	char nonce[25], bad[25];
+	ntp_addr other;
+
+	mru_setup(&f, 0);
+	ntp_control_nonce(&f.s, &f.m.from, NOW, nonce);
+	cr_assert_eq(strlen(nonce), 24);
+	cr_assert(ntp_control_nonce_ok(&f.s, &f.m.from, NOW, nonce, 24));
+	cr_assert(ntp_control_nonce_ok(&f.s, &f.m.from, NOW + 15 * NTP_NS_PER_S, nonce, 24));
+	cr_assert(!ntp_control_nonce_ok(&f.s, &f.m.from, NOW + 16 * NTP_NS_PER_S, nonce, 24),
+	          "16 s old: expired (NTPsec NONCE_TIMEOUT)");
+	cr_assert(!ntp_control_nonce_ok(&f.s, &f.m.from, NOW - NTP_NS_PER_S, nonce, 24),
+	          "made in the future");
+	for (int i = 0; i < 24; i++) {
+		memcpy(bad, nonce, sizeof bad);
+		bad[i] = bad[i] == '0' ? '1' : '0';
+		cr_assert(!ntp_control_nonce_ok(&f.s, &f.m.from, NOW, bad, 24), "digit %d changed",
+		          i);
+	}
+	cr_assert(!ntp_control_nonce_ok(&f.s, &f.m.from, NOW, nonce, 23));
+	other = f.m.from;
+	other.port++;
+	cr_assert(!ntp_control_nonce_ok(&f.s, &other, NOW, nonce, 24), "another port");
+	cr_assert(ntp_addr_parse("127.0.0.2", &other));
+	other.port = f.m.from.port;
+	cr_assert(!ntp_control_nonce_ok(&f.s, &other, NOW, nonce, 24), "another address");
+	/* another key: another nonce */
+	ntp_server_set_hash_key(&f.s, (const uint8_t[16]){9});
+	cr_assert(!ntp_control_nonce_ok(&f.s, &f.m.from, NOW, nonce, 24), "another key");
+}
+
+Test(control, read_mru_needs_the_nonce_ntpd_gave)
+{
+	static mru_fixture f;
+	static ntp_control_reply out;
+	static char text[TEXT_CAP];
+	char why[128], nonce[80], req[200], val[64];
+
+	mru_setup(&f, 3);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_REQ_NONCE, NULL, NOW, &out, text, why), 0);
+	cr_assert(var_value(text, "nonce", val, sizeof val), "%s", text);
+	snprintf(nonce, sizeof nonce, "nonce=%s", val);
+
+	snprintf(req, sizeof req, "%s, frags=32", nonce);
+	cr_assert_eq(
+	        mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW + NTP_NS_PER_S, &out, text, why),
+	        0, "%s", why);
+	assert_var(text, "addr.0", "192.0.2.10:40000");
+	assert_var(text, "addr.2", "192.0.2.12:40002");
+	assert_var(text, "ct.0", "1");
+	assert_var(text, "mv.0", "22"); /* version 2, mode 6 */
+	assert_var(text, "dr.0", "0");
+	cr_assert(var_value(text, "now", val, sizeof val), "complete list ends in now=");
+	cr_assert(var_value(text, "last.newest", val, sizeof val));
+	cr_assert(var_value(text, "nonce", val, sizeof val), "a new nonce for the next request");
+
+	/* tampered: no reply at all */
+	snprintf(req, sizeof req, "%s, frags=32", nonce);
+	req[8] = req[8] == '0' ? '1' : '0';
+	cr_assert_lt(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, NULL, why), 0);
+	cr_assert_eq(out.n, 0);
+	cr_assert(strstr(why, "nonce") != NULL, "%s", why);
+	/* stale: no reply */
+	snprintf(req, sizeof req, "%s, frags=32", nonce);
+	cr_assert_lt(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW + 20 * NTP_NS_PER_S, &out,
+	                        NULL, why),
+	             0);
+	cr_assert_eq(out.n, 0);
+	/* none: no reply */
+	cr_assert_lt(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, "frags=32", NOW, &out, NULL, why), 0);
+	/* neither frags nor limit: BADVALUE */
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, nonce, NOW, &out, NULL, why), 0);
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_BADVALUE);
+	/* restrict nomrulist: PERMISSION */
+	f.m.nomrulist = true;
+	snprintf(req, sizeof req, "%s, frags=32", nonce);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, NULL, why), 0);
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_PERMISSION);
+}
+
+Test(control, read_mru_pages_from_the_last_entry_seen)
+{
+	static mru_fixture f;
+	static ntp_control_reply out;
+	static char text[TEXT_CAP];
+	char why[128], nonce[40], req[300], last1[40];
+
+	mru_setup(&f, 3);
+	ntp_control_nonce(&f.s, &f.m.from, NOW, nonce + 6);
+	memcpy(nonce, "nonce=", 6);
+	snprintf(req, sizeof req, "%s, frags=32, mincount=1", nonce);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, text, why), 0, "%s",
+	             why);
+	cr_assert(var_value(text, "last.1", last1, sizeof last1));
+
+	/* the client has entries 0 and 1: it asks for what follows 1 */
+	snprintf(req, sizeof req, "%s, frags=32, last.0=%s, addr.0=192.0.2.11:40001", nonce, last1);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, text, why), 0, "%s",
+	             why);
+	assert_var(text, "last.older", last1);
+	assert_var(text, "addr.older", "192.0.2.11:40001");
+	assert_var(text, "addr.0", "192.0.2.12:40002");
+	cr_assert(!var_value(text, "addr.1", last1, sizeof last1), "only the newer entry");
+
+	/* an entry that changed since: UNKNOWNVAR, ntpq backs up */
+	snprintf(req, sizeof req,
+	         "%s, frags=32, last.0=0x00000001.00000000, addr.0=192.0.2.11:40001", nonce);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, NULL, why), 0);
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_UNKNOWNVAR);
+
+	/* a filter: mincount 2 leaves none */
+	snprintf(req, sizeof req, "%s, frags=32, mincount=2", nonce);
+	cr_assert_eq(mru_answer(&f, NTP_CONTROL_OP_READ_MRU, req, NOW, &out, text, why), 0);
+	cr_assert(!var_value(text, "addr.0", last1, sizeof last1));
+	cr_assert(var_value(text, "now", last1, sizeof last1));
+}
+
+Test(control, clocklist_of_the_local_clock)
+{
+	static ntp_control_reply out;
+	static char text[TEXT_CAP];
+	ntp_sys_info sys;
+	ntp_peer_info peer;
+	uint8_t req[128];
+	size_t len;
+	char why[128];
+
+	synced_snapshot(&sys, &peer);
+	peer.received = 7;
+	make_req(req, NTP_CONTROL_OP_READCLOCK, 3, 0, NULL, &len);
+	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0);
+	reassemble(&out, req, text, TEXT_CAP);
+	cr_assert_eq(out.buf[0][4] << 8 | out.buf[0][5], 0, "clock status word");
+	assert_var(text, "name", "\"LOCAL\"");
+	assert_var(text, "poll", "7");
+	assert_var(text, "noreply", "0");
+	assert_var(text, "stratum", "4");
+	assert_var(text, "refid", "76.79.67.76"); /* "LOCL", as ntpd prints it */
+	assert_var(text, "device", "\"Undisciplined local clock\"");
+
+	/* a server association is no clock */
+	peer.type = 'u';
+	snprintf(peer.remote, sizeof peer.remote, "192.0.2.1");
+	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0);
+	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_BADASSOC);
 }
