@@ -21,8 +21,17 @@
  *    more before it, root distance of 16 s or more;
  *  - any other stratum 0 reply is a kiss-o'-death: no more requests, and
  *    the server is unsuitable (its earlier answers withdrawn);
- *  - per server the usable sample with the smallest delay is kept; the
- *    server with the lowest stratum, then the lowest delay, is chosen.
+ *  - per server the usable sample with the smallest delay is kept (an
+ *    unusable one only for the report, until a usable one comes); the
+ *    server with the lowest stratum, then the lowest delay, is chosen:
+ *    both old clients' rule (ntpdig sorts its single samples by stratum,
+ *    root distance, root delay; with one sample per server and ntpdate's
+ *    several, the round-trip delay is the better tie-break);
+ *  - the delay is not floored (ntpdig; refd's old client floored it at 0);
+ *  - a second reply to a request is a duplicate, not a sample (refd's
+ *    TEST1; ntpsim's old client took it again, harmlessly);
+ *  - reasons are the core's words; the drivers word "no reply" themselves
+ *    (ntpsim: ntpdate's "no reply to N requests").
  */
 #ifndef NTP_QUERY_H
 #define NTP_QUERY_H

@@ -5,7 +5,6 @@
 #include "refd_query.h"
 
 #include <errno.h>
-#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdlib.h>
