@@ -6,9 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ntp_discipline.h"
+#include "ntp_const.h"
 #include "ntp_pkt.h"
-#include "ntp_proto.h"
 
 void
 ntp_query_server_init(ntp_query_server *s)
