@@ -555,20 +555,19 @@ timestamp_tests(ntp_peer *p, const ntp_pkt *pkt, ntp_rx_result *res)
 	}
 }
 
-/* RFC 5905 §8: offset and delay from T1..T4; first-order differences in
- * 64-bit fixed point, only then in double. */
+/* RFC 5905 §8: offset and delay from T1..T4 (ntp_ts_offset_delay); the
+ * delay is floored at our precision (ntpd: a delay below it is noise). */
 static void
 compute_sample(const ntp_peer *p, const ntp_pkt *pkt, ntp_now t_recv, const ntp_proto_sys *sys,
                ntp_rx_result *res)
 {
-	ntp_ts64 t1 = ntp_ts_from_unix_ns(p->t1);
-	ntp_ts64 t4 = ntp_ts_from_unix_ns(t_recv.local);
-	double t21 = ntp_dur_to_s(ntp_ts_sub(pkt->rec, t1));
-	double t34 = ntp_dur_to_s(ntp_ts_sub(pkt->xmt, t4));
 	double prec = ldexp(1.0, sys->precision);
-	double delay = fmax(t21 - t34, prec);
+	double offset, delay;
 
-	make_sample(&res->sample, p, (t21 + t34) / 2.0, delay,
+	ntp_ts_offset_delay(ntp_ts_from_unix_ns(p->t1), pkt->rec, pkt->xmt,
+	                    ntp_ts_from_unix_ns(t_recv.local), &offset, &delay);
+	delay = fmax(delay, prec);
+	make_sample(&res->sample, p, offset, delay,
 	            prec + ldexp(1.0, pkt->precision) + sys->phi * delay, t_recv.mono);
 }
 

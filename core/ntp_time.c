@@ -229,3 +229,14 @@ ntp_time_whole_s(ntp_time unix_ns)
 {
 	return floor_div(unix_ns, NTP_NS_PER_S);
 }
+
+void
+ntp_ts_offset_delay(ntp_ts64 t1, ntp_ts64 t2, ntp_ts64 t3, ntp_ts64 t4, double *offset,
+                    double *delay)
+{
+	double t21 = ntp_dur_to_s(ntp_ts_sub(t2, t1));
+	double t34 = ntp_dur_to_s(ntp_ts_sub(t3, t4));
+
+	*offset = (t21 + t34) / 2.0;
+	*delay = t21 - t34;
+}

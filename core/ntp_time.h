@@ -54,6 +54,15 @@ ntp_dur ntp_ts_sub(ntp_ts64 a, ntp_ts64 b);
 /* t + d, modulo the era. */
 ntp_ts64 ntp_ts_add(ntp_ts64 t, ntp_dur d);
 
+/* RFC 5905 §8, the one copy of the on-wire arithmetic (associations and
+ * one-shot queries): offset theta = ((T2 - T1) + (T3 - T4)) / 2 and delay
+ * delta = (T4 - T1) - (T3 - T2), computed as (T2 - T1) - (T3 - T4) (the
+ * same value): first-order differences in 64-bit fixed point, only then
+ * in double, so that era-spanning timestamps lose nothing.  The delay is
+ * raw (it may be negative); each caller applies its own floor.  s. */
+void ntp_ts_offset_delay(ntp_ts64 t1, ntp_ts64 t2, ntp_ts64 t3, ntp_ts64 t4, double *offset,
+                         double *delay);
+
 /* Conversions of durations.  From double saturates at +-2^31 s. */
 double ntp_dur_to_s(ntp_dur d);
 ntp_dur ntp_dur_from_s(double s);

@@ -2,15 +2,19 @@
 /*
  * sim_query: a one-shot query client in the manner of ntpdate (-q): it
  * sends `samples` client-mode requests to each server, keeps each server's
- * reply with the smallest round-trip delay, drops servers the way ntpdate
- * does (no reply, stratum too high, leap not in sync, reference time after
- * the request or more than a day old, kiss-o'-death), picks the survivor
- * with the lowest stratum and then the lowest delay, and ends with
+ * usable reply with the smallest round-trip delay, drops servers with no
+ * usable reply (no reply, unsynchronised, insane header, kiss-o'-death),
+ * picks the survivor with the lowest stratum and then the lowest delay,
+ * and ends with
  * ntpdate's verdict line:
  *
  *   "step time server 192.168.163.131 offset -28.203650 sec"   (|offset| >= 0.5 s)
  *   "adjust time server 192.168.163.131 offset 0.000120 sec"
  *   "no server suitable for synchronization found"
+ *
+ * The packet rules, sample keeping and the choice are the core's
+ * (ntp_query.h, shared with refd -Q); the reasons a server is dropped are
+ * the core's words, but for "no reply to N requests".
  *
  * Simplification: ntpdate's clock filter and its falseticker pruning among
  * several survivors are reduced to "lowest stratum, then lowest delay".
@@ -26,32 +30,25 @@
 #include <stdint.h>
 
 #include "ntp_addr.h"
+#include "ntp_query.h"
 #include "ntp_time.h"
 #include "sim_scenario.h"
 
-#define SIM_QUERY_STEP_THRESHOLD 0.5     /* s, ntpdate NTPDATE_THRESHOLD: step, not slew */
-#define SIM_QUERY_MAXAGE         86400.0 /* s, ntpdate NTP_MAXAGE: reference time too old */
-#define SIM_QUERY_LINES_MAX      1024    /* bytes of the per-server report */
+#define SIM_QUERY_STEP_THRESHOLD NTP_QUERY_STEP_THRESHOLD /* s, ntpdate: step, not slew */
+#define SIM_QUERY_LINES_MAX      1024                     /* bytes of the per-server report */
 
+/* One server: the core's state and why it was dropped ("" if it survived). */
 typedef struct sim_query_server {
-	ntp_ts64 xmt[SIM_QUERY_MAX_SAMPLES]; /* transmit timestamps of our requests */
-	int sent, received, bogus;
-	bool have;            /* a usable reply */
-	double offset, delay; /* s, of the minimum-delay reply */
-	uint8_t stratum, leap;
-	uint32_t refid;
-	double age; /* s, request time - reference time of that reply */
-	bool kod;
-	char kiss[5];
-	char dropped[64]; /* why the server was dropped; "" if it survived */
+	ntp_query_server q;
+	char dropped[NTP_QUERY_WHY_MAX];
 } sim_query_server;
 
 typedef struct sim_query {
 	const sim_query_spec *spec;
-	bool active;   /* requests out, no verdict yet */
-	uint16_t port; /* our source port */
-	int round;     /* requests sent per server so far */
-	int runs;      /* queries concluded */
+	ntp_query_params params; /* ntpdate's request fields */
+	bool active;             /* requests out, no verdict yet */
+	uint16_t port;           /* our source port */
+	int runs;                /* queries concluded */
 	sim_query_server srv[SIM_QUERY_MAX_SERVERS];
 	bool ok; /* a server was chosen */
 	size_t chosen;
