@@ -398,7 +398,8 @@ cmd_units(int argc, char **argv)
 
 		if (ntp_parse_duration(argv[i], &s) != 0) {
 			fprintf(stderr,
-			        "ntpsim units: '%s' is not a time (a number with ns, us, ms, s, min, "
+			        "ntpsim units: '%s' is not a time (a number with ns, us, ms, s, "
+			        "min, "
 			        "h or d)\n",
 			        argv[i]);
 			return 2;

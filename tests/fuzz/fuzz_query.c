@@ -20,17 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_support.h"
 #include "ntp_pkt.h"
 #include "ntp_query.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
 
 #define T1        (INT64_C(1795503373) * NTP_NS_PER_S) /* ns, local clock at the requests */
 #define REQUESTS  3                                    /* requests out before the reply */
@@ -43,7 +35,7 @@ static void
 check_reason(ntp_query_verdict v, const char *why, size_t size)
 {
 	CHECK(v >= NTP_QUERY_OK && v <= NTP_QUERY_UNUSABLE);
-	CHECK(memchr(why, '\0', size) != NULL);
+	CHECK(fuzz_terminated(why, size));
 	CHECK((v == NTP_QUERY_OK) == (why[0] == '\0'));
 }
 
@@ -54,9 +46,9 @@ check_state(const ntp_query_server *s, int calls, int dups)
 	ntp_query_result r = ntp_query_choose(s, 1, sizeof *s);
 
 	CHECK(s->replies + s->ignored + dups == calls);
-	CHECK(memchr(s->unusable, '\0', sizeof s->unusable) != NULL);
-	CHECK(memchr(s->ignored_why, '\0', sizeof s->ignored_why) != NULL);
-	CHECK(memchr(s->kiss, '\0', sizeof s->kiss) != NULL);
+	CHECK(fuzz_terminated(s->unusable, sizeof s->unusable));
+	CHECK(fuzz_terminated(s->ignored_why, sizeof s->ignored_why));
+	CHECK(fuzz_terminated(s->kiss, sizeof s->kiss));
 	if (s->have) {
 		CHECK(s->measured && isfinite(s->offset) && isfinite(s->delay));
 	}
