@@ -9,6 +9,7 @@
  */
 #include "sim_fmt.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,6 +19,10 @@
 /* 10^d for d in [0, SIM_FMT_DIGITS_MAX]: all below 2^32. */
 static const uint32_t pow10_u32[SIM_FMT_DIGITS_MAX + 1] = {
         1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u, 100000000u, 1000000000u};
+
+/* scaled_round reads doubles as IEEE 754 binary64. */
+_Static_assert(sizeof(double) == sizeof(uint64_t) && DBL_MANT_DIG == 53 && DBL_MAX_EXP == 1024,
+               "sim_fmt needs IEEE 754 binary64 doubles");
 
 typedef struct u128 {
 	uint64_t hi, lo;
@@ -64,19 +69,25 @@ shift_right(u128 v, int s)
 	return (v.lo >> s) | (v.hi << (64 - s));
 }
 
-/* round-half-even(|x| * 10^digits) for finite |x| < FAST_ABS_MAX. */
+/* round-half-even(|x| * 10^digits) for finite |x| < FAST_ABS_MAX.  The
+ * significand and exponent come from the IEEE 754 binary64 bits (frexp and
+ * ldexp were a quarter of the writer's time). */
 static uint64_t
 scaled_round(double ax, int digits)
 {
-	int e;
-	double fr = frexp(ax, &e);            /* ax = fr * 2^e, fr in [0.5, 1) or 0 */
-	uint64_t m = (uint64_t)ldexp(fr, 53); /* exact: 53 significant bits */
-	int s = 53 - e;                       /* ax = m / 2^s, s >= 19 here */
+	uint64_t bits, m, q;
+	int biased, s;
 	u128 p;
-	uint64_t q;
 
+	memcpy(&bits, &ax, sizeof(bits));
+	biased = (int)((bits >> 52) & 0x7ffu);
+	m = bits & ((UINT64_C(1) << 52) - 1u);
+	if (biased != 0) {
+		m |= UINT64_C(1) << 52; /* the implicit leading 1 */
+	}
+	s = biased != 0 ? 1075 - biased : 1074; /* ax = m / 2^s; s >= 19 here */
 	if (m == 0 || s >= 128) {
-		return 0; /* below 2^-74: m * 10^9 < 2^83 rounds to 0 */
+		return 0; /* below 2^-75: m * 10^9 < 2^83 rounds to 0 */
 	}
 	p = mul_64_32(m, pow10_u32[digits]);
 	q = shift_right(p, s);
