@@ -478,8 +478,18 @@ sample_node(sim_world *w, sim_node *n)
 	sample_local(w, n, local_now(w, n, NULL));
 }
 
+/* The host may have changed: the reach the trace shows is read again. */
+static void
+host_touched(sim_node *n)
+{
+	n->reach_known = false;
+}
+
 /* The reach register shown in the trace: the system peer's, else the
- * first association's. */
+ * first association's.  ntp_host_peers formats every association (ntpq's
+ * view) to give this one byte, so the byte is kept until the host is
+ * called again (host_touched): a trace row per sample_interval read it
+ * every second (issue 17 §1; it does not depend on the time asked). */
 static uint8_t
 trace_reach(sim_world *w, sim_node *n)
 {
@@ -489,6 +499,9 @@ trace_reach(sim_world *w, sim_node *n)
 	if (n->host == NULL) {
 		return 0;
 	}
+	if (n->reach_known) {
+		return n->reach;
+	}
 	np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
 	                    sizeof(w->peers) / sizeof(w->peers[0]));
 	for (size_t i = 0; i < np; i++) {
@@ -496,6 +509,7 @@ trace_reach(sim_world *w, sim_node *n)
 			reach = w->peers[i].reach;
 		}
 	}
+	n->reach_known = true;
 	return reach;
 }
 
@@ -556,6 +570,7 @@ cache_sys(sim_world *w, sim_node *n)
 	ntp_sys_info si;
 	bool changed;
 
+	host_touched(n); /* sys_peer, which picks the reach shown, may change */
 	if (n->host == NULL) {
 		changed = n->sys_peer != 0 || n->leap != NTP_LEAP_NOTSYNC;
 		n->sys_peer = 0;
@@ -872,6 +887,7 @@ host_call(sim_world *w, sim_node *n, const sim_pkt *p, int64_t raw, ntp_time loc
 	} else {
 		ntp_host_recv(n->host, &p->src, &p->dst, p->buf, p->len, arg, &w->acts);
 	}
+	host_touched(n);
 	changed = apply_actions(w, n, raw);
 	if (changed & EXITED) {
 		/* ntpd exits: the node stops as after a `stop` event, and the
@@ -1018,6 +1034,7 @@ start_host(sim_world *w, sim_node *n)
 	if (n->fault->kinds != 0) {
 		ntp_host_set_fault(n->host, n->fault);
 	}
+	host_touched(n);
 	n->st.restarts++;
 	n->running = true;
 	n->deadline = NTP_TIME_NEVER;
@@ -1251,6 +1268,7 @@ scenario_event(sim_world *w, const netem_event *ev)
 				n->fault = &e->fault;
 				if (n->host != NULL) {
 					ntp_host_set_fault(n->host, n->fault);
+					host_touched(n);
 				}
 				ntp_fault_format(n->fault, what, sizeof(what));
 				log_line(w, n, t, "fault", what);

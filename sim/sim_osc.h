@@ -60,6 +60,20 @@ typedef struct sim_osc_walk {
 	ntp_rand r;
 } sim_osc_walk;
 
+/* The last exact inverse: t is the answer for target raw from any t_from in
+ * [from_min, from_max] while the model is at version `version`.  Why that
+ * range: the solve walks the grid from t_from's segment to the first whose
+ * end reaches the target, then runs Newton from max(segment start,
+ * t_from); a later t_from up to that start takes the same steps from the
+ * same deterministic walk point, so it returns the same ns. */
+typedef struct sim_osc_inv {
+	int64_t raw;      /* ns, the target */
+	int64_t t;        /* ns, its answer */
+	int64_t from_min; /* ns */
+	int64_t from_max; /* ns; < from_min: nothing cached */
+	uint64_t version; /* sim_osc.version it was solved at */
+} sim_osc_inv;
+
 typedef struct sim_osc {
 	const sim_osc_params *p; /* shared, not owned */
 	int64_t t0;              /* ns, true time the model starts */
@@ -75,6 +89,8 @@ typedef struct sim_osc {
 	sim_osc_walk base;       /* a point at or before the last read */
 	sim_osc_walk ahead;      /* the furthest point generated so far */
 	ntp_rand r_noise;
+	uint64_t version; /* bumped by every step and frequency change */
+	sim_osc_inv inv;  /* the last answer of sim_osc_true_for */
 } sim_osc;
 
 /* Streams "node:<name>:wander" and "node:<name>:noise" under seed.  p must
@@ -90,7 +106,9 @@ double sim_osc_freq(sim_osc *o, int64_t t);
 
 /* The smallest t >= t_from with raw(t) >= raw (raw is increasing), exact
  * to the ns.  Looks ahead without committing.  Past a horizon of 2^20 grid
- * steps it returns an estimate no later than the exact answer. */
+ * steps it returns an estimate no later than the exact answer.  Asked again
+ * for the same raw with neither a step nor a frequency change between, it
+ * answers from its cache what the solve would (sim_osc_inv). */
 int64_t sim_osc_true_for(sim_osc *o, int64_t raw, int64_t t_from);
 
 /* The raw clock jumps by offset s at t (an external step). */

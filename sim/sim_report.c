@@ -21,6 +21,7 @@
 #include "ntp_select.h"
 #include "ntp_time.h"
 #include "ntp_units.h"
+#include "sim_fmt.h"
 #include "sim_report.h"
 #include "sim_world.h"
 
@@ -35,6 +36,7 @@
 #define DETAIL_NODES_MAX 64   /* nodes given their own report section when none is traced */
 #define PEER_TABLE_MAX   8192 /* bytes of an ntpq -p table */
 #define LINKS_LISTED_MAX 64   /* links listed one by one in the report */
+#define BOUND_CHARS_MAX  32   /* bytes of a trace row's bound, '\0' included (ours, as ever) */
 
 extern char **environ;
 
@@ -151,22 +153,74 @@ sim_report_open_traces(sim_world *w, char *err, size_t errsize)
 	return 0;
 }
 
-void
-sim_report_trace_row(sim_world *w, sim_node *n, double t, double offset, double freq_err,
-                     double bound)
+/* The row as printf wrote it before sim_fmt: the fallback for a row
+ * sim_fmt_row cannot hold, and the definition of the format. */
+static void
+trace_row_printf(sim_node *n, double t, double offset, double freq_err, double bound,
+                 bool has_bound, const char *state)
 {
-	char b[32] = "";
+	char b[BOUND_CHARS_MAX] = "";
 
-	(void)w;
-	/* The bound means something only while the host claims to be synchronised. */
-	if (n->running && n->leap != NTP_LEAP_NOTSYNC && n->stratum < 16) {
+	if (has_bound) {
 		snprintf(b, sizeof(b), "%.9f", bound);
 	}
 	fprintf(n->out->trace, "%.6f,%.9f,%.9f,%s,%.6f,%.6f,%d,%u,%u,%u,%d,%s,%u\n", t, offset,
 	        n->est_offset, b, freq_err * 1e6, n->freq_ppm, n->poll, n->reach, n->stratum,
-	        n->leap, n->sys_peer,
-	        n->disc_state >= 0 && n->disc_state < 5 ? disc_state_names[n->disc_state] : "?",
-	        n->st.steps);
+	        n->leap, n->sys_peer, state, n->st.steps);
+}
+
+/* One row per sample of a traced node: the hot output of a run with
+ * sample_interval (issue 17: printf was 3/4 of such a run), so built by
+ * sim_fmt, byte for byte the format of trace_row_printf. */
+void
+sim_report_trace_row(sim_world *w, sim_node *n, double t, double offset, double freq_err,
+                     double bound)
+{
+	sim_fmt_row r;
+	/* The bound means something only while the host claims to be synchronised. */
+	bool has_bound = n->running && n->leap != NTP_LEAP_NOTSYNC && n->stratum < 16;
+	const char *state =
+	        n->disc_state >= 0 && n->disc_state < 5 ? disc_state_names[n->disc_state] : "?";
+
+	(void)w;
+	r.n = 0;
+	sim_fmt_row_fixed(&r, t, 6);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_fixed(&r, offset, 9);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_fixed(&r, n->est_offset, 9);
+	sim_fmt_row_char(&r, ',');
+	if (has_bound) {
+		char b[BOUND_CHARS_MAX];
+
+		/* cut where the printf version cut it */
+		sim_fmt_fixed(b, sizeof(b), bound, 9);
+		sim_fmt_row_str(&r, b);
+	}
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_fixed(&r, freq_err * 1e6, 6);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_fixed(&r, n->freq_ppm, 6);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_int(&r, n->poll);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_uint(&r, n->reach);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_uint(&r, n->stratum);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_uint(&r, n->leap);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_int(&r, n->sys_peer);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_str(&r, state);
+	sim_fmt_row_char(&r, ',');
+	sim_fmt_row_uint(&r, n->st.steps);
+	sim_fmt_row_char(&r, '\n');
+	if (sim_fmt_row_cut(&r)) {
+		trace_row_printf(n, t, offset, freq_err, bound, has_bound, state);
+		return;
+	}
+	sim_fmt_row_write(&r, n->out->trace);
 }
 
 /* The file of day mjd: OUT/stats/NODE/STEM.YYYYMMDD, the name ntpd's filegen

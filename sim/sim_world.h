@@ -113,6 +113,7 @@ typedef struct sim_node {
 	int8_t poll;
 	uint32_t refid; /* the host's system refid */
 	uint8_t reach;
+	bool reach_known; /* reach is the host's as it is now (trace_reach) */
 	int disc_state;
 	double rootdelay, rootdisp, est_offset, freq_ppm;
 	const ntp_fault *fault; /* the misbehaviour in force (scenario-owned) */
