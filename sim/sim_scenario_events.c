@@ -12,33 +12,6 @@
 /* ------------------------------------------------------------------ */
 /* events                                                              */
 
-int
-ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out)
-{
-	sim_scenario *sc = ld->sc;
-	sim_event_spec *grown;
-
-	if (sc->n_events >= SIM_MAX_ITEMS) {
-		return ld_fail(ld, n, "more than %d events", SIM_MAX_ITEMS);
-	}
-	/* Grow by doubling: event pointers are only held during one parse. */
-	if (sc->n_events == ld->events_cap) {
-		size_t cap = ld->events_cap == 0 ? 4 : ld->events_cap * 2;
-
-		grown = realloc(sc->events, cap * sizeof(*sc->events));
-		if (grown == NULL) {
-			return ld_fatal(ld, n, "out of memory");
-		}
-		sc->events = grown;
-		ld->events_cap = cap;
-	}
-	*out = &sc->events[sc->n_events++];
-	memset(*out, 0, sizeof(**out));
-	(*out)->line = (int)n->start_mark.line + 1;
-	ld_query_defaults(&(*out)->query);
-	return 0;
-}
-
 static const char *const event_do[] = {
         "firewall-on", "firewall-off", "partition", "heal", "step",  "freq",
         "stop",        "start",        "fault",     "link", "query", NULL,
@@ -276,12 +249,10 @@ load_event(loader *ld, const yaml_node_t *n)
 			}
 			have_value = true;
 		} else if (e->kind == SIM_EV_QUERY) {
-			int qi = 0;
+			/* in kind_keys: a query field */
+			int qi = ld_field_index(ld_query_fields, key);
 
-			while (ld_query_keys[qi] != NULL && strcmp(ld_query_keys[qi], key) != 0) {
-				qi++;
-			}
-			rc = ld_get_query_field(ld, qi, v, &e->query);
+			rc = ld_read_field(ld, &ld_query_fields[qi], v, &e->query, NULL);
 		}
 		ld_path_restore(ld, mark);
 		if (rc != 0 && ld->fatal) {

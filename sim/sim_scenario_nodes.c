@@ -16,12 +16,9 @@
 
 #include "ntp_discipline.h"
 
-#define MAX_TEMPLATES          1024  /* node entries in a scenario (ours) */
-#define PRECISION_DEFAULT      (-20) /* log2 s, ntpd's usual measured precision */
-#define QUERY_SAMPLES_DEFAULT  4     /* ntpdate DEFSAMPLES */
-#define QUERY_TIMEOUT_DEFAULT  1.0   /* s, ntpdate DEFTIMEOUT (5 ticks of 0.2 s) */
-#define QUERY_INTERVAL_DEFAULT 1.0   /* s, between a server's requests (ours) */
-#define DRIFT_SIGN_MIN         1.0   /* ppm: below it a same-sign drift value is noise (ours) */
+#define MAX_TEMPLATES     1024  /* node entries in a scenario (ours) */
+#define PRECISION_DEFAULT (-20) /* log2 s, ntpd's usual measured precision */
+#define DRIFT_SIGN_MIN    1.0   /* ppm: below it a same-sign drift value is noise (ours) */
 #define DRIFT_SIGN_RATIO                                                                           \
 	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
 	       smaller looks like the clock's error copied (ours) */
@@ -36,102 +33,6 @@ addr_low32(const ntp_addr *a)
 
 	return ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
 	       ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-}
-
-bool
-ld_addr_add(ntp_addr *a, uint32_t k)
-{
-	size_t off = a->family == NTP_AF_INET ? 0 : 12;
-	uint32_t v = ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
-	             ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-
-	if (v > UINT32_MAX - k) {
-		return false;
-	}
-	v += k;
-	a->a[off] = (uint8_t)(v >> 24);
-	a->a[off + 1] = (uint8_t)(v >> 16);
-	a->a[off + 2] = (uint8_t)(v >> 8);
-	a->a[off + 3] = (uint8_t)v;
-	return true;
-}
-
-/* The node that owns an address, or -1. */
-long
-ld_owner_of(const sim_scenario *sc, const ntp_addr *a)
-{
-	for (size_t i = 0; i < sc->n_nodes; i++) {
-		const sim_node_spec *t = &sc->nodes[i];
-		ntp_addr x = t->addr;
-		size_t off = a->family == NTP_AF_INET ? 0 : 12;
-		uint32_t va, vx;
-
-		if (x.family != a->family || memcmp(x.a, a->a, off) != 0) {
-			continue;
-		}
-		va = ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
-		     ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-		vx = ((uint32_t)x.a[off] << 24) | ((uint32_t)x.a[off + 1] << 16) |
-		     ((uint32_t)x.a[off + 2] << 8) | x.a[off + 3];
-		if (va >= vx && va - vx < t->count) {
-			return (long)(t->first + (va - vx));
-		}
-	}
-	return -1;
-}
-
-int
-ld_get_node_ref(loader *ld, const yaml_node_t *n, sim_range *out, bool single)
-{
-	const char *s = ld_scalar(ld, n, "a node name");
-
-	if (s == NULL) {
-		return -1;
-	}
-	if (sim_scenario_find(ld->sc, s, out) != 0) {
-		return ld_fail(ld, n, "no node named '%.40s' in this scenario", s);
-	}
-	if (single && out->count != 1) {
-		return ld_fail(ld, n, "'%.40s' names %u nodes; name one of them (%s1 .. %s%u)", s,
-		               out->count, s, s, out->count);
-	}
-	return 0;
-}
-
-/* One node name or a list of them, into a single range (a list must be
- * contiguous; a template name stands for all its replicas). */
-int
-ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *count)
-{
-	size_t len = 1;
-
-	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
-		if (ld_expect_sequence(ld, n, "node names") != 0) {
-			return -1;
-		}
-		len = ld_seq_len(n);
-		if (len == 0) {
-			return ld_fail(ld, n, "expected at least one node name");
-		}
-	}
-	*out = calloc(len, sizeof(**out));
-	if (*out == NULL) {
-		return ld_fatal(ld, n, "out of memory");
-	}
-	*count = len;
-	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
-		return ld_get_node_ref(ld, n, &(*out)[0], false);
-	}
-	for (size_t i = 0; i < len; i++) {
-		size_t mark = ld_path_index(ld, i);
-		int rc = ld_get_node_ref(ld, ld_seq_item(ld, n, i), &(*out)[i], false);
-
-		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1; /* the caller skips the whole list */
-		}
-	}
-	return 0;
 }
 
 static int
@@ -322,185 +223,6 @@ load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 		}
 	}
 	return ld_errors_since(ld, errors);
-}
-
-static int
-get_fault_kinds(loader *ld, const yaml_node_t *n, ntp_fault *f)
-{
-	size_t count;
-	unsigned errors = ld->n_errors;
-
-	if (ld_scalar_or_list_len(ld, n, "fault names", &count) != 0) {
-		return -1;
-	}
-	f->kinds = 0;
-	for (size_t i = 0; i < count; i++) {
-		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
-		const char *s = ld_scalar(ld, item, "a fault name");
-		int bit;
-
-		if (s == NULL) {
-			return -1;
-		}
-		bit = ntp_fault_from_name(s);
-		if (bit == 0) {
-			ld_fail(ld, item,
-			        "unknown fault '%.40s' (faults: wrong-leap, stratum16, kod, "
-			        "falseticker, stale-reftime, huge-rootdisp, bad-origin, silent)",
-			        s);
-		}
-		f->kinds |= (uint32_t)bit;
-	}
-	return ld_errors_since(ld, errors);
-}
-
-static const char *const fault_keys[] = {"kinds", "leap", "offset", "rootdisp",
-                                         "stale", "kod",  NULL};
-
-/* Fault fields of mapping n, skipping keys that are not fault keys when
- * `others` is set (an event mixes them with at/do/node). */
-int
-ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
-{
-	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
-
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		const char *key;
-		int i = -1;
-		size_t mark;
-		int rc = 0;
-		long long ll = 0;
-
-		if (ld->fatal) {
-			return -1;
-		}
-		key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-		for (int j = 0; fault_keys[j] != NULL; j++) {
-			if (strcmp(key, fault_keys[j]) == 0) {
-				i = j;
-			}
-		}
-		if (i < 0 && others) {
-			continue;
-		}
-		if (i < 0) {
-			i = ld_key_index(ld, k, fault_keys, &seen, "fault");
-			if (i < 0) {
-				continue;
-			}
-		}
-		mark = ld_path_key(ld, fault_keys[i]);
-		switch (i) {
-		case 0:
-			rc = get_fault_kinds(ld, v, f);
-			break;
-		case 1:
-			if ((rc = ld_get_int(ld, v, 0, 3, &ll)) == 0) {
-				f->leap = (uint8_t)ll;
-			}
-			break;
-		case 2:
-			rc = ld_get_duration(ld, v, &f->offset);
-			break;
-		case 3:
-			rc = ld_get_time_nonneg(ld, v, &f->rootdisp);
-			break;
-		case 4:
-			rc = ld_get_time_nonneg(ld, v, &f->stale);
-			break;
-		default:
-			rc = ld_get_text(ld, v, f->kod, sizeof(f->kod), "a 4-letter kiss code");
-			break;
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
-	}
-	return ld_errors_since(ld, errors);
-}
-
-static int
-get_query_servers(loader *ld, const yaml_node_t *n, sim_query_spec *q)
-{
-	size_t count;
-
-	if (ld_scalar_or_list_len(ld, n, "server names or addresses", &count) != 0) {
-		return -1;
-	}
-	if (count == 0 || count > SIM_QUERY_MAX_SERVERS) {
-		return ld_fail(ld, n, "expected 1 to %d servers", SIM_QUERY_MAX_SERVERS);
-	}
-	q->n_servers = 0;
-	for (size_t i = 0; i < count; i++) {
-		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
-		const char *s = ld_scalar(ld, item, "a server name or address");
-		sim_range r;
-
-		if (s == NULL) {
-			return -1;
-		}
-		if (sim_scenario_find(ld->sc, s, &r) == 0) {
-			if (r.count != 1) {
-				return ld_fail(ld, item, "'%.40s' names %u nodes; name one", s,
-				               r.count);
-			}
-			q->servers[i] = sim_scenario_node_addr(ld->sc, r.first);
-		} else if (!ntp_addr_parse(s, &q->servers[i])) {
-			return ld_fail(ld, item,
-			               "no node named '%.40s' (ntpsim resolves names only to the "
-			               "scenario's nodes)",
-			               s);
-		}
-		q->servers[i].port = NTP_PORT;
-		snprintf(q->server_names[i], SIM_NAME_MAX, "%s", s);
-		q->n_servers++;
-	}
-	return 0;
-}
-
-void
-ld_query_defaults(sim_query_spec *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->samples = QUERY_SAMPLES_DEFAULT;
-	q->interval = QUERY_INTERVAL_DEFAULT;
-	q->timeout = QUERY_TIMEOUT_DEFAULT;
-}
-
-const char *const ld_query_keys[] = {"servers", "samples",      "interval", "timeout",
-                                     "set",     "unprivileged", NULL};
-
-/* One query field (index into ld_query_keys). */
-int
-ld_get_query_field(loader *ld, int i, const yaml_node_t *v, sim_query_spec *q)
-{
-	long long ll;
-	int rc;
-
-	switch (i) {
-	case 0:
-		return get_query_servers(ld, v, q);
-	case 1:
-		rc = ld_get_int(ld, v, 1, SIM_QUERY_MAX_SAMPLES, &ll);
-		if (rc == 0) {
-			q->samples = (int)ll;
-		}
-		return rc;
-	case 2:
-		rc = ld_get_time_nonneg(ld, v, &q->interval);
-		return rc == 0 ? ld_check_range(ld, v, q->interval, 1e-3, 3600.0, "s") : rc;
-	case 3:
-		rc = ld_get_time_nonneg(ld, v, &q->timeout);
-		return rc == 0 ? ld_check_range(ld, v, q->timeout, 1e-3, 3600.0, "s") : rc;
-	case 4:
-		return ld_get_bool(ld, v, &q->set);
-	default:
-		return ld_get_bool(ld, v, &q->unprivileged);
-	}
 }
 
 static int
@@ -1130,7 +852,8 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		case NK_TIMEOUT:
 		case NK_SET:
 		case NK_UNPRIV:
-			rc = ld_get_query_field(ld, i - NK_SERVERS, v, &t->query);
+			rc = ld_read_field(ld, &ld_query_fields[i - NK_SERVERS], v, &t->query,
+			                   NULL);
 			break;
 		default:
 			break; /* name, kind: done */
@@ -1261,7 +984,7 @@ load_node_refs(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 			ld_path_restore(ld, mark);
 		} else if (strcmp(key, "servers") == 0 && t->kind == SIM_NODE_QUERY) {
 			mark = ld_path_key(ld, "servers");
-			get_query_servers(ld, v, &t->query);
+			ld_get_query_servers(ld, v, &t->query);
 			ld_path_restore(ld, mark);
 		}
 		if (ld->fatal) {
