@@ -134,7 +134,7 @@ event_keys_for(int kind)
 	case SIM_EV_QUERY:
 		return query;
 	case SIM_EV_LINK:
-		return ld_link_keys;
+		return NULL; /* the link fields' table */
 	default:
 		return none;
 	}
@@ -146,6 +146,7 @@ load_event(loader *ld, const yaml_node_t *n)
 	sim_event_spec *e;
 	int do_index = -1;
 	const char *const *kind_keys;
+	const char *link_keys[LD_FIELDS_MAX + 1];
 	bool have_at = false, have_node = false, have_value = false;
 	unsigned errors = ld->n_errors;
 
@@ -165,6 +166,10 @@ load_event(loader *ld, const yaml_node_t *n)
 	e->kind = event_do_kind[do_index];
 	e->enable = do_index == 0;
 	kind_keys = event_keys_for(e->kind);
+	if (kind_keys == NULL) {
+		ld_field_keys(ld_link_fields, link_keys);
+		kind_keys = link_keys;
+	}
 	if (e->kind == SIM_EV_LINK) {
 		netem_link_params_init(&e->link.p);
 	}

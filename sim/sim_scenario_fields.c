@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ntp_units.h"
 #include "sim_scenario_load.h"
 
 #define QUERY_SAMPLES_DEFAULT  4      /* ntpdate DEFSAMPLES */
@@ -22,8 +23,6 @@
 
 /* ------------------------------------------------------------------ */
 /* field tables                                                        */
-
-#define FIELDS_MAX 64 /* rows of a table: the bits of a seen mask */
 
 static void *
 member(void *obj, const ld_field *f)
@@ -71,6 +70,18 @@ ld_field_defaults(const ld_field *tab, void *obj)
 	}
 }
 
+void
+ld_field_keys(const ld_field *tab, const char *keys[LD_FIELDS_MAX + 1])
+{
+	int n = 0;
+
+	while (tab[n].key != NULL && n < LD_FIELDS_MAX) {
+		keys[n] = tab[n].key;
+		n++;
+	}
+	keys[n] = NULL;
+}
+
 int
 ld_field_index(const ld_field *tab, const char *key)
 {
@@ -106,6 +117,9 @@ read_double(loader *ld, const ld_field *f, const yaml_node_t *v, double *out)
 		break;
 	case LD_FT_PROB:
 		rc = ld_get_prob(ld, v, out);
+		break;
+	case LD_FT_RATE:
+		rc = ld_get_unit(ld, v, ntp_parse_rate, "a rate such as 1mbit or 100kbit", out);
 		break;
 	default:
 		rc = ld_get_number(ld, v, out);
@@ -153,8 +167,7 @@ ld_read_field(loader *ld, const ld_field *f, const yaml_node_t *v, void *obj, vo
 static int
 row_of(loader *ld, const yaml_node_t *k, const ld_field *tab, const char *where, uint64_t *seen)
 {
-	const char *keys[FIELDS_MAX + 1];
-	int n = 0;
+	const char *keys[LD_FIELDS_MAX + 1];
 
 	if (where == NULL) {
 		/* the caller's keys are mixed in: only ours are read */
@@ -167,11 +180,7 @@ row_of(loader *ld, const yaml_node_t *k, const ld_field *tab, const char *where,
 		}
 		return i;
 	}
-	while (tab[n].key != NULL && n < FIELDS_MAX) {
-		keys[n] = tab[n].key;
-		n++;
-	}
-	keys[n] = NULL;
+	ld_field_keys(tab, keys);
 	return ld_key_index(ld, k, keys, seen, where);
 }
 
@@ -202,7 +211,8 @@ ld_read_fields(loader *ld, const yaml_node_t *n, const ld_field *tab, void *obj,
 			return -1;
 		}
 	}
-	for (int i = 0; tab[i].key != NULL; i++) {
+	/* a missing key is named once the given ones read cleanly */
+	for (int i = 0; tab[i].key != NULL && ld_errors_since(ld, errors) == 0; i++) {
 		if (tab[i].missing != NULL && !(*seen & (UINT64_C(1) << i))) {
 			ld_fail(ld, n, "%s", tab[i].missing);
 		}

@@ -14,6 +14,7 @@
 
 #define MAX_TRACE_POINTS 1000000 /* delays of a TRACE distribution (ours) */
 #define PASS_ONE_IN_MAX  1000000 /* packets, largest N of pass_one_in (ours) */
+#define REORDER_GAP_MAX  1000000 /* packets, largest reorder gap (ours) */
 
 /* ------------------------------------------------------------------ */
 /* network links                                                       */
@@ -74,13 +75,7 @@ get_trace(loader *ld, const yaml_node_t *n, double **trace, size_t *len)
 	return 0;
 }
 
-const char *const ld_link_keys[] = {
-        "netem",        "delay",       "jitter",  "delay_corr", "dist",           "trace",
-        "loss",         "loss_corr",   "gemodel", "duplicate",  "duplicate_corr", "reorder",
-        "reorder_corr", "reorder_gap", "rate",    "down",       "copies",         "pass_one_in",
-        "extra",        "up",          "from",    "to",         "both",           NULL,
-};
-
+/* The rows of ld_link_fields: bits of the seen mask. */
 enum {
 	LK_NETEM,
 	LK_DELAY,
@@ -171,8 +166,11 @@ refuse_h_k(loader *ld, const yaml_node_t *k, const yaml_node_t *v)
  * its 1-k, in the good state.  The whole model is given here: what is
  * left out takes tc's defaults (r = 1 - p, loss_bad 100%, loss_good 0). */
 static int
-get_gemodel(loader *ld, const yaml_node_t *n, netem_link_params *p)
+get_gemodel(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
+	netem_link_params *p = obj;
+
+	(void)ctx;
 	static const char *const keys[] = {"p", "r", "loss_bad", "loss_good", NULL};
 	double v[4] = {0.0, -1.0, 1.0, 0.0};
 	uint64_t seen = 0;
@@ -257,8 +255,11 @@ get_sub_fields(loader *ld, const yaml_node_t *n, const char *const *keys,
 /* A delay mixture {fraction, delay} (chrony 126-burst: 70 % of packets
  * 150 ms later), or `none`.  One field: it replaces an inherited mixture. */
 static int
-get_extra(loader *ld, const yaml_node_t *n, netem_link_params *p)
+get_extra(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
+	netem_link_params *p = obj;
+
+	(void)ctx;
 	static const char *const keys[] = {"fraction", "delay", NULL};
 	static int (*const get[])(loader *, const yaml_node_t *, double *) = {ld_get_prob,
 	                                                                      ld_get_time_nonneg};
@@ -287,8 +288,11 @@ get_extra(loader *ld, const yaml_node_t *n, netem_link_params *p)
 /* An up window {for, every, from} (chrony 014-intermittent: up 1200 s of
  * every 10,000 s), or `always`.  One field, like extra. */
 static int
-get_up(loader *ld, const yaml_node_t *n, netem_link_params *p)
+get_up(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
+	netem_link_params *p = obj;
+
+	(void)ctx;
 	static const char *const keys[] = {"for", "every", "from", NULL};
 	static int (*const get[])(loader *, const yaml_node_t *, double *) = {
 	        ld_get_time_nonneg, ld_get_time_nonneg, ld_get_time_nonneg};
@@ -323,20 +327,11 @@ get_up(loader *ld, const yaml_node_t *n, netem_link_params *p)
 }
 
 static int
-get_int_field(loader *ld, const yaml_node_t *v, long long max, int *out)
+get_dist(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	long long ll;
+	netem_link_params *p = obj;
 
-	if (ld_get_int(ld, v, 1, max, &ll) != 0) {
-		return -1;
-	}
-	*out = (int)ll;
-	return 0;
-}
-
-static int
-get_dist(loader *ld, const yaml_node_t *v, netem_link_params *p)
-{
+	(void)ctx;
 	const char *s = ld_scalar(ld, v, "a distribution name");
 	int d = s != NULL ? dist_from_name(s) : -1;
 
@@ -353,69 +348,62 @@ get_dist(loader *ld, const yaml_node_t *v, netem_link_params *p)
 	return 0;
 }
 
-/* One link field (index into ld_link_keys) into p. */
 static int
-get_link_field(loader *ld, int i, const yaml_node_t *v, netem_link_params *p, double **trace)
+get_trace_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	double d;
-	long long ll;
-	int rc;
+	netem_link_params *p = obj;
+	double **trace = ctx;
+	int rc = get_trace(ld, v, trace, &p->trace_len);
 
-	switch (i) {
-	case LK_DELAY:
-		return ld_get_time_nonneg(ld, v, &p->delay);
-	case LK_JITTER:
-		return ld_get_time_nonneg(ld, v, &p->jitter);
-	case LK_DELAY_CORR:
-		return ld_get_prob(ld, v, &p->delay_corr);
-	case LK_DIST:
-		return get_dist(ld, v, p);
-	case LK_TRACE:
-		rc = get_trace(ld, v, trace, &p->trace_len);
-		p->trace = *trace;
-		p->dist = NETEM_DIST_TRACE;
-		return rc;
-	case LK_LOSS:
-		p->ge = false; /* one loss model, as in tc: this replaces an inherited gemodel */
-		return ld_get_prob(ld, v, &p->loss);
-	case LK_LOSS_CORR:
-		return ld_get_prob(ld, v, &p->loss_corr);
-	case LK_GEMODEL:
-		return get_gemodel(ld, v, p);
-	case LK_DUP:
-		return ld_get_prob(ld, v, &p->duplicate);
-	case LK_DUP_CORR:
-		return ld_get_prob(ld, v, &p->duplicate_corr);
-	case LK_REORDER:
-		return ld_get_prob(ld, v, &p->reorder);
-	case LK_REORDER_CORR:
-		return ld_get_prob(ld, v, &p->reorder_corr);
-	case LK_GAP:
-		rc = ld_get_int(ld, v, 0, 1000000, &ll);
-		if (rc == 0) {
-			p->reorder_gap = (int)ll;
-		}
-		return rc;
-	case LK_RATE:
-		rc = ld_get_unit(ld, v, ntp_parse_rate, "a rate such as 1mbit or 100kbit", &d);
-		if (rc == 0) {
-			p->rate = d;
-		}
-		return rc;
-	case LK_DOWN:
-		return ld_get_bool(ld, v, &p->down);
-	case LK_COPIES:
-		return get_int_field(ld, v, NETEM_COPIES_MAX, &p->copies);
-	case LK_PASS:
-		return get_int_field(ld, v, PASS_ONE_IN_MAX, &p->pass_one_in);
-	case LK_EXTRA:
-		return get_extra(ld, v, p);
-	case LK_UP:
-		return get_up(ld, v, p);
-	default:
-		return 0; /* netem: first, by the caller; from/to/both: ld_get_link_ends */
-	}
+	p->trace = *trace;
+	p->dist = NETEM_DIST_TRACE;
+	return rc;
 }
+
+static int
+get_loss(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	netem_link_params *p = obj;
+
+	(void)ctx;
+	p->ge = false; /* one loss model, as in tc: this replaces an inherited gemodel */
+	return ld_get_prob(ld, v, &p->loss);
+}
+
+#define LINK(m) LD_MEMBER(netem_link_params, m)
+
+/* The fields of a link (docs/scenarios.md, "Network"), in enum LK_ order;
+ * netem is read first by ld_get_link_fields, from/to/both by
+ * ld_get_link_ends; the custom getters take the trace's owner as ctx. */
+const ld_field ld_link_fields[] = {
+        {.key = "netem", .type = LD_FT_LATER},
+        {"delay", LD_FT_TIME, LINK(delay)},
+        {"jitter", LD_FT_TIME, LINK(jitter)},
+        {"delay_corr", LD_FT_PROB, LINK(delay_corr)},
+        {"dist", LD_FT_CUSTOM, .get = get_dist},
+        {"trace", LD_FT_CUSTOM, .get = get_trace_field},
+        {"loss", LD_FT_CUSTOM, .get = get_loss},
+        {"loss_corr", LD_FT_PROB, LINK(loss_corr)},
+        {"gemodel", LD_FT_CUSTOM, .get = get_gemodel},
+        {"duplicate", LD_FT_PROB, LINK(duplicate)},
+        {"duplicate_corr", LD_FT_PROB, LINK(duplicate_corr)},
+        {"reorder", LD_FT_PROB, LINK(reorder)},
+        {"reorder_corr", LD_FT_PROB, LINK(reorder_corr)},
+        {"reorder_gap", LD_FT_INT, LINK(reorder_gap), .min = 0, .max = REORDER_GAP_MAX},
+        {"rate", LD_FT_RATE, LINK(rate)},
+        {"down", LD_FT_BOOL, LINK(down)},
+        {"copies", LD_FT_INT, LINK(copies), .min = 1, .max = NETEM_COPIES_MAX},
+        {"pass_one_in", LD_FT_INT, LINK(pass_one_in), .min = 1, .max = PASS_ONE_IN_MAX},
+        {"extra", LD_FT_CUSTOM, .get = get_extra},
+        {"up", LD_FT_CUSTOM, .get = get_up},
+        {.key = "from", .type = LD_FT_LATER},
+        {.key = "to", .type = LD_FT_LATER},
+        {.key = "both", .type = LD_FT_LATER},
+        {.key = NULL},
+};
+
+_Static_assert(sizeof(ld_link_fields) / sizeof(ld_link_fields[0]) == LK_FIRST_OTHER + 1,
+               "a row of ld_link_fields for each LK_ key");
 
 static bool
 skipped_key(const yaml_node_t *k, const char *const *skip)
@@ -436,6 +424,9 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 	uint64_t seen = 0;
 	char reason[200];
 	unsigned errors = ld->n_errors;
+	const char *keys[LD_FIELDS_MAX + 1];
+
+	ld_field_keys(ld_link_fields, keys);
 
 	FOR_PAIRS(n, pr)
 	{
@@ -452,7 +443,7 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = skipped_key(k, skip) ? -1 : ld_key_index(ld, k, ld_link_keys, &seen, where);
+		int i = skipped_key(k, skip) ? -1 : ld_key_index(ld, k, keys, &seen, where);
 		size_t mark;
 
 		if (ld->fatal) {
@@ -462,11 +453,11 @@ ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, doubl
 			continue;
 		}
 		if (i >= LK_FROM && !allow_ends) {
-			ld_fail(ld, k, "field '%s' is not allowed here", ld_link_keys[i]);
+			ld_fail(ld, k, "field '%s' is not allowed here", keys[i]);
 			continue;
 		}
-		mark = ld_path_key(ld, ld_link_keys[i]);
-		get_link_field(ld, i, v, p, trace);
+		mark = ld_path_key(ld, keys[i]);
+		ld_read_field(ld, &ld_link_fields[i], v, p, trace);
 		ld_path_restore(ld, mark);
 	}
 	if ((seen & (UINT64_C(1) << LK_LOSS)) && (seen & (UINT64_C(1) << LK_GEMODEL))) {

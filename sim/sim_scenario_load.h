@@ -142,6 +142,7 @@ typedef enum ld_field_type {
 	LD_FT_PROB,     /* double, 0..1: 5%, 0.05 */
 	LD_FT_NUMBER,   /* double without a unit */
 	LD_FT_INT,      /* an integer member (its size: 1, 2, 4 or 8 B) in [min, max] */
+	LD_FT_RATE,     /* double, bit/s: 1mbit, 100kbit */
 	LD_FT_BOOL,     /* bool: true or false */
 	LD_FT_TEXT,     /* char[size]; why: what the text is ("a node name") */
 	LD_FT_CHOICE,   /* an integer member: values[i] (or i) for word i of names; why: the
@@ -172,6 +173,10 @@ typedef struct ld_field {
 /* Where a row's value goes: struct type T's member m. */
 #define LD_MEMBER(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
 
+#define LD_FIELDS_MAX 64 /* rows of a table: the bits of a seen mask */
+
+/* The keys of a table's rows, NULL after the last (for ld_key_index). */
+void ld_field_keys(const ld_field *tab, const char *keys[LD_FIELDS_MAX + 1]);
 /* The defaults of a table's rows into obj. */
 void ld_field_defaults(const ld_field *tab, void *obj);
 /* The row of key, or -1. */
@@ -204,7 +209,8 @@ int ld_get_query_servers(loader *ld, const yaml_node_t *n, sim_query_spec *q);
 
 /* sim_scenario_link_fields.c: a link's parameters and ends, and what a
  * link event starts from (the network section and link events). */
-extern const char *const ld_link_keys[];
+/* the fields of a link, from/to/both included */
+extern const ld_field ld_link_fields[];
 
 int ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
                        bool allow_ends, const char *const *skip, const char *where);
