@@ -93,6 +93,21 @@ ld_field_index(const ld_field *tab, const char *key)
 	return -1;
 }
 
+yaml_node_t *
+ld_field_value(loader *ld, const yaml_node_t *n, const char *key)
+{
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key);
+
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, key) == 0) {
+			return ld_get(ld, pr->value);
+		}
+	}
+	return NULL;
+}
+
 /* A double of the unit the type names, then its range. */
 static int
 read_double(loader *ld, const ld_field *f, const yaml_node_t *v, double *out)
@@ -156,6 +171,9 @@ ld_read_field(loader *ld, const ld_field *f, const yaml_node_t *v, void *obj, vo
 		return rc < 0 ? -1 : 0;
 	case LD_FT_CUSTOM:
 		return f->get(ld, v, obj, ctx);
+	case LD_FT_IN:
+		return ld_read_field(ld, &f->sub[ld_field_index(f->sub, f->key)], v, member(obj, f),
+		                     ctx);
 	case LD_FT_LATER:
 		return 0;
 	default:
@@ -202,6 +220,10 @@ ld_read_fields(loader *ld, const yaml_node_t *n, const ld_field *tab, void *obj,
 		}
 		i = row_of(ld, k, tab, where, seen);
 		if (i < 0) {
+			continue;
+		}
+		if (tab[i].only != NULL && !tab[i].only(obj)) {
+			ld_fail(ld, k, "field '%s' %s", tab[i].key, tab[i].not_here);
 			continue;
 		}
 		mark = ld_path_key(ld, tab[i].key);
@@ -476,7 +498,7 @@ get_fault_kinds_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 }
 
 /* The fields of a fault (docs/scenarios.md, "Faults"). */
-static const ld_field fault_fields[] = {
+const ld_field ld_fault_fields[] = {
         {"kinds", LD_FT_CUSTOM, .get = get_fault_kinds_field},
         {"leap", LD_FT_INT, LD_MEMBER(ntp_fault, leap), .min = 0, .max = LD_LEAP_MAX},
         {"offset", LD_FT_DURATION, LD_MEMBER(ntp_fault, offset)},
@@ -493,7 +515,7 @@ ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
 {
 	uint64_t seen = 0;
 
-	return ld_read_fields(ld, n, fault_fields, f, NULL, others ? NULL : "fault", &seen);
+	return ld_read_fields(ld, n, ld_fault_fields, f, NULL, others ? NULL : "fault", &seen);
 }
 
 int

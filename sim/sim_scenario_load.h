@@ -148,13 +148,18 @@ typedef enum ld_field_type {
 	LD_FT_CHOICE,   /* an integer member: values[i] (or i) for word i of names; why: the
 	                   words in a sentence */
 	LD_FT_CUSTOM,   /* read by get (a value of the format's own kind) */
-	LD_FT_LATER,    /* not read here: the caller reads it once other fields are known */
+	LD_FT_IN,       /* the row of the same key in table sub, into the member (an object
+	                   that sub describes) */
+	LD_FT_LATER,    /* not read here: the caller reads it (ld_field_value) once the
+	                   other fields are known */
 } ld_field_type;
 
 /* Reads v into obj (the object the table describes); ctx: the caller's. */
 typedef int (*ld_field_get)(loader *ld, const yaml_node_t *v, void *obj, void *ctx);
 
-typedef struct ld_field {
+typedef struct ld_field ld_field;
+
+struct ld_field {
 	const char *key;
 	ld_field_type type;
 	size_t off;               /* B, of the member in the object (LD_MEMBER) */
@@ -167,8 +172,11 @@ typedef struct ld_field {
 	ld_field_get get;         /* LD_FT_CUSTOM */
 	bool has_def;             /* def is the member's value before the mapping is read */
 	double def;
-	const char *missing; /* required: the error when the key is absent */
-} ld_field;
+	const char *missing;           /* required: the error when the key is absent */
+	const ld_field *sub;           /* LD_FT_IN */
+	bool (*only)(const void *obj); /* the key is allowed only when this says so... */
+	const char *not_here;          /* ...else: "field 'KEY' <not_here>" */
+};
 
 /* Where a row's value goes: struct type T's member m. */
 #define LD_MEMBER(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
@@ -181,6 +189,8 @@ void ld_field_keys(const ld_field *tab, const char *keys[LD_FIELDS_MAX + 1]);
 void ld_field_defaults(const ld_field *tab, void *obj);
 /* The row of key, or -1. */
 int ld_field_index(const ld_field *tab, const char *key);
+/* The value of key in mapping n, or NULL (for LD_FT_LATER rows). */
+yaml_node_t *ld_field_value(loader *ld, const yaml_node_t *n, const char *key);
 /* One row's value (the caller has put the key on the field path). */
 int ld_read_field(loader *ld, const ld_field *f, const yaml_node_t *v, void *obj, void *ctx);
 /* Every key of mapping n by table tab into obj; where names the mapping in
@@ -194,6 +204,8 @@ int ld_read_fields(loader *ld, const yaml_node_t *n, const ld_field *tab, void *
 /* sim_scenario_fields.c: node names and references, addresses, DNS names,
  * the event list, the fields of a fault and of a query (a node entry and
  * an event both carry them). */
+/* the fields of a fault (docs/scenarios.md, "Faults") */
+extern const ld_field ld_fault_fields[];
 /* the fields of a query (docs/scenarios.md, "One-shot query nodes") */
 extern const ld_field ld_query_fields[];
 

@@ -18,6 +18,8 @@
 
 #define MAX_TEMPLATES     1024  /* node entries in a scenario (ours) */
 #define PRECISION_DEFAULT (-20) /* log2 s, ntpd's usual measured precision */
+#define PRECISION_MIN     (-32) /* log2 s: 2^-32 s, the NTP timestamp's resolution */
+#define DRIFT_PPM_MAX     500.0 /* ppm, ntpd's NTP_MAXFREQ (500e-6 s/s) */
 #define DRIFT_SIGN_MIN    1.0   /* ppm: below it a same-sign drift value is noise (ours) */
 #define DRIFT_SIGN_RATIO                                                                           \
 	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
@@ -256,34 +258,7 @@ get_times(loader *ld, const yaml_node_t *n, double **out, size_t *count)
 	return 0;
 }
 
-static const char *const node_keys[] = {
-        "name",
-        "kind",
-        "count",
-        "address",
-        "clock",
-        "conf",
-        "keys",
-        "drift_ppm",
-        "big_first_step",
-        "precision",
-        "start",
-        "fault",
-        "trace",
-        "impl",
-        "discipline",
-        "leapfile",
-        /* kind: query */
-        "servers",
-        "samples",
-        "interval",
-        "timeout",
-        "set",
-        "unprivileged",
-        "at",
-        NULL,
-};
-
+/* The rows of node_fields: bits of the seen mask. */
 enum {
 	NK_NAME,
 	NK_KIND,
@@ -339,6 +314,96 @@ ld_get_impl(loader *ld, const yaml_node_t *v, int kind, char out[SIM_IMPL_MAX])
 	                  "world starts for this host), got '%.40s'",
 	        s);
 }
+
+static int
+get_address_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	return get_address(ld, v, &t->addr);
+}
+
+static int
+get_fault_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	if (ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)") != 0) {
+		return -1;
+	}
+	return ld_get_fault_fields(ld, v, &t->fault, false);
+}
+
+/* trace: a bool into a tri-state (-1: by count, after the fields) */
+static int
+get_trace_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+	bool b = true;
+	int rc = ld_get_bool(ld, v, &b);
+
+	(void)ctx;
+	t->trace = b ? 1 : 0;
+	return rc;
+}
+
+static int
+get_impl_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	return ld_get_impl(ld, v, t->kind, t->impl);
+}
+
+static bool
+is_query(const void *obj)
+{
+	return ((const sim_node_spec *)obj)->kind == SIM_NODE_QUERY;
+}
+
+#define NODE(m)   LD_MEMBER(sim_node_spec, m)
+#define FOR_QUERY .only = is_query, .not_here = "is for kind: query nodes"
+#define QUERY_ROW .type = LD_FT_IN, NODE(query), .sub = ld_query_fields, FOR_QUERY
+
+/* The fields of a node entry (docs/scenarios.md, "Nodes"), in enum NK_
+ * order.  name and kind are read first (the other fields' meaning depends
+ * on them); clock and servers in a second pass (they name other nodes);
+ * conf, keys, discipline, leapfile and at once the fields are known. */
+static const ld_field node_fields[] = {
+        {.key = "name", .type = LD_FT_LATER},
+        {.key = "kind", .type = LD_FT_LATER},
+        {"count", LD_FT_INT, NODE(count), .min = 1, .max = SIM_MAX_NODES, .has_def = true,
+         .def = 1},
+        {"address", LD_FT_CUSTOM, .get = get_address_field},
+        {.key = "clock", .type = LD_FT_LATER},
+        {.key = "conf", .type = LD_FT_LATER},
+        {.key = "keys", .type = LD_FT_LATER},
+        {"drift_ppm", LD_FT_NUMBER, NODE(drift_ppm), .min = -DRIFT_PPM_MAX, .max = DRIFT_PPM_MAX,
+         .unit = "ppm"},
+        {"big_first_step", LD_FT_BOOL, NODE(big_first_step)},
+        {"precision", LD_FT_INT, NODE(precision), .min = PRECISION_MIN, .max = 0, .has_def = true,
+         .def = PRECISION_DEFAULT},
+        {"start", LD_FT_IN_RUN, NODE(start), .why = "the daemon would never start"},
+        {"fault", LD_FT_CUSTOM, .get = get_fault_field},
+        {"trace", LD_FT_CUSTOM, .get = get_trace_field},
+        {"impl", LD_FT_CUSTOM, .get = get_impl_field},
+        {.key = "discipline", .type = LD_FT_LATER},
+        {.key = "leapfile", .type = LD_FT_LATER},
+        {.key = "servers", .type = LD_FT_LATER, FOR_QUERY},
+        {.key = "samples", QUERY_ROW},
+        {.key = "interval", QUERY_ROW},
+        {.key = "timeout", QUERY_ROW},
+        {.key = "set", QUERY_ROW},
+        {.key = "unprivileged", QUERY_ROW},
+        {.key = "at", .type = LD_FT_LATER, FOR_QUERY},
+        {.key = NULL},
+};
+
+_Static_assert(sizeof(node_fields) / sizeof(node_fields[0]) == NK_AT + 2,
+               "a row of node_fields for each NK_ key");
 
 static bool
 valid_name(const char *s)
@@ -713,7 +778,6 @@ static int
 load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
-	long long ll;
 	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *leapfile = NULL, *keys = NULL;
 	unsigned errors = ld->n_errors;
 
@@ -721,9 +785,8 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		return -1;
 	}
 	t->line = (int)n->start_mark.line + 1;
-	t->count = 1;
+	ld_field_defaults(node_fields, t);
 	t->first = first;
-	t->precision = PRECISION_DEFAULT;
 	t->trace = -1;
 	ld_query_defaults(&t->query);
 	/* name and kind first: other fields' meaning depends on them */
@@ -762,107 +825,16 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 	if (t->kind == SIM_NODE_QUERY) {
 		t->query.unprivileged = true;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, node_keys, &seen, "a node");
-		size_t mark;
-		int rc = 0;
-
-		if (i < 0) {
-			continue;
-		}
-		if (i >= NK_SERVERS && t->kind != SIM_NODE_QUERY) {
-			ld_fail(ld, k, "field '%s' is for kind: query nodes", node_keys[i]);
-			continue;
-		}
-		mark = ld_path_key(ld, node_keys[i]);
-		switch (i) {
-		case NK_COUNT:
-			rc = ld_get_int(ld, v, 1, SIM_MAX_NODES, &ll);
-			if (rc == 0) {
-				t->count = (uint32_t)ll;
-			}
-			break;
-		case NK_ADDRESS:
-			rc = get_address(ld, v, &t->addr);
-			break;
-		case NK_CLOCK:
-			rc = 0; /* after count is known (clock steps cover all replicas) */
-			break;
-		case NK_CONF:
-			conf = v;
-			break;
-		case NK_KEYS:
-			keys = v;
-			break;
-		case NK_DRIFT:
-			rc = ld_get_number(ld, v, &t->drift_ppm);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, t->drift_ppm, -500.0, 500.0, "ppm");
-			}
-			t->have_drift = true;
-			break;
-		case NK_BIGSTEP:
-			rc = ld_get_bool(ld, v, &t->big_first_step);
-			break;
-		case NK_PRECISION:
-			rc = ld_get_int(ld, v, -32, 0, &ll);
-			if (rc == 0) {
-				t->precision = (int8_t)ll;
-			}
-			break;
-		case NK_START:
-			rc = ld_get_time_nonneg(ld, v, &t->start);
-			if (rc == 0) {
-				rc = ld_check_in_run(ld, v, t->start, false,
-				                     "the daemon would never start");
-			}
-			break;
-		case NK_FAULT:
-			rc = ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)");
-			if (rc == 0) {
-				rc = ld_get_fault_fields(ld, v, &t->fault, false);
-			}
-			break;
-		case NK_TRACE: {
-			bool b = true;
-
-			rc = ld_get_bool(ld, v, &b);
-			t->trace = b ? 1 : 0;
-			break;
-		}
-		case NK_IMPL:
-			rc = ld_get_impl(ld, v, t->kind, t->impl);
-			break;
-		case NK_AT:
-			at = v;
-			break;
-		case NK_DISCIPLINE:
-			disc = v;
-			break;
-		case NK_LEAPFILE:
-			leapfile = v;
-			break;
-		case NK_SERVERS:
-			rc = 0; /* second pass */
-			break;
-		case NK_SAMPLES:
-		case NK_INTERVAL:
-		case NK_TIMEOUT:
-		case NK_SET:
-		case NK_UNPRIV:
-			rc = ld_read_field(ld, &ld_query_fields[i - NK_SERVERS], v, &t->query,
-			                   NULL);
-			break;
-		default:
-			break; /* name, kind: done */
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
+	ld_read_fields(ld, n, node_fields, t, NULL, "a node", &seen);
+	if (ld->fatal) {
+		return -1;
 	}
+	t->have_drift = seen >> NK_DRIFT & 1;
+	conf = ld_field_value(ld, n, "conf");
+	keys = ld_field_value(ld, n, "keys");
+	disc = ld_field_value(ld, n, "discipline");
+	leapfile = ld_field_value(ld, n, "leapfile");
+	at = t->kind == SIM_NODE_QUERY ? ld_field_value(ld, n, "at") : NULL;
 	if (t->count > 1 && t->name[0] != '\0' &&
 	    isdigit((unsigned char)t->name[strlen(t->name) - 1])) {
 		ld_fail(ld, n,
