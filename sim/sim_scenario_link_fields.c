@@ -223,34 +223,33 @@ switched_off(const yaml_node_t *v, const char *word)
 	return strcmp((const char *)v->data.scalar.value, word) == 0 ? 0 : -1;
 }
 
-/* Read the mapping n's fields `keys` into v[] with the readers get[];
- * those in `required` (bits) must be there.  Returns the errors. */
-static int
-get_sub_fields(loader *ld, const yaml_node_t *n, const char *const *keys,
-               int (*const *get)(loader *, const yaml_node_t *, double *), double *v,
-               uint64_t required, const char *what)
-{
-	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
+/* A delay mixture and an up window, read by table into these before
+ * they are checked together and land in the link's parameters. */
+struct extra_value {
+	double fraction; /* of the packets */
+	double delay;    /* s, added to them */
+};
 
-	FOR_PAIRS(n, pr)
-	{
-		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, what);
+struct up_value {
+	double up_for; /* s up... */
+	double every;  /* s, ...of every */
+	double from;   /* s, the first window's start */
+};
 
-		if (i >= 0) {
-			size_t mark = ld_path_key(ld, keys[i]);
+static const ld_field extra_fields[] = {
+        {"fraction", LD_FT_PROB, LD_MEMBER(struct extra_value, fraction),
+         .missing = "extra needs 'fraction'"},
+        {"delay", LD_FT_TIME, LD_MEMBER(struct extra_value, delay),
+         .missing = "extra needs 'delay'"},
+        {.key = NULL},
+};
 
-			get[i](ld, ld_get(ld, pr->value), &v[i]);
-			ld_path_restore(ld, mark);
-		}
-	}
-	for (int i = 0; keys[i] != NULL && ld_errors_since(ld, errors) == 0; i++) {
-		if ((required >> i & 1) && !(seen >> i & 1)) {
-			ld_fail(ld, n, "%s needs '%s'", what, keys[i]);
-		}
-	}
-	return ld_errors_since(ld, errors);
-}
+static const ld_field up_fields[] = {
+        {"for", LD_FT_TIME, LD_MEMBER(struct up_value, up_for), .missing = "up needs 'for'"},
+        {"every", LD_FT_TIME, LD_MEMBER(struct up_value, every), .missing = "up needs 'every'"},
+        {"from", LD_FT_TIME, LD_MEMBER(struct up_value, from)},
+        {.key = NULL},
+};
 
 /* A delay mixture {fraction, delay} (chrony 126-burst: 70 % of packets
  * 150 ms later), or `none`.  One field: it replaces an inherited mixture. */
@@ -260,10 +259,8 @@ get_extra(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 	netem_link_params *p = obj;
 
 	(void)ctx;
-	static const char *const keys[] = {"fraction", "delay", NULL};
-	static int (*const get[])(loader *, const yaml_node_t *, double *) = {ld_get_prob,
-	                                                                      ld_get_time_nonneg};
-	double v[2] = {0.0, 0.0};
+	struct extra_value v = {0.0, 0.0};
+	uint64_t seen = 0;
 
 	if (switched_off(n, "none") == 0) {
 		p->extra_fraction = 0.0;
@@ -274,14 +271,14 @@ get_extra(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 	    0) {
 		return -1;
 	}
-	if (get_sub_fields(ld, n, keys, get, v, 3, "extra") != 0) {
+	if (ld_read_fields(ld, n, extra_fields, &v, NULL, "extra", &seen) != 0) {
 		return -1;
 	}
-	if (!(v[1] > 0.0)) {
+	if (!(v.delay > 0.0)) {
 		return ld_fail(ld, n, "extra.delay must be more than 0 s (or write extra: none)");
 	}
-	p->extra_fraction = v[0];
-	p->extra_delay = v[1];
+	p->extra_fraction = v.fraction;
+	p->extra_delay = v.delay;
 	return 0;
 }
 
@@ -293,10 +290,8 @@ get_up(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 	netem_link_params *p = obj;
 
 	(void)ctx;
-	static const char *const keys[] = {"for", "every", "from", NULL};
-	static int (*const get[])(loader *, const yaml_node_t *, double *) = {
-	        ld_get_time_nonneg, ld_get_time_nonneg, ld_get_time_nonneg};
-	double v[3] = {0.0, 0.0, 0.0};
+	struct up_value v = {0.0, 0.0, 0.0};
+	uint64_t seen = 0;
 
 	if (switched_off(n, "always") == 0) {
 		p->up_for = p->up_every = p->up_from = 0.0;
@@ -306,23 +301,23 @@ get_up(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 	            ld, n, "an up window {for: 1200s, every: 10000s, from: 0s} or always") != 0) {
 		return -1;
 	}
-	if (get_sub_fields(ld, n, keys, get, v, 3, "up") != 0) {
+	if (ld_read_fields(ld, n, up_fields, &v, NULL, "up", &seen) != 0) {
 		return -1;
 	}
-	if (!(v[0] > 0.0 && v[0] <= v[1])) {
+	if (!(v.up_for > 0.0 && v.up_for <= v.every)) {
 		return ld_fail(ld, n,
 		               "up.for must be more than 0 s and at most up.every, got for %g s, "
 		               "every %g s",
-		               v[0], v[1]);
+		               v.up_for, v.every);
 	}
-	if (v[1] > NETEM_TIME_MAX_S || v[2] > NETEM_TIME_MAX_S) {
+	if (v.every > NETEM_TIME_MAX_S || v.from > NETEM_TIME_MAX_S) {
 		return ld_fail(ld, n,
 		               "up.every and up.from must be at most %g s (libnetem's limit)",
 		               NETEM_TIME_MAX_S);
 	}
-	p->up_for = v[0];
-	p->up_every = v[1];
-	p->up_from = v[2];
+	p->up_for = v.up_for;
+	p->up_every = v.every;
+	p->up_from = v.from;
 	return 0;
 }
 

@@ -20,6 +20,13 @@
 #define PRECISION_DEFAULT (-20) /* log2 s, ntpd's usual measured precision */
 #define PRECISION_MIN     (-32) /* log2 s: 2^-32 s, the NTP timestamp's resolution */
 #define DRIFT_PPM_MAX     500.0 /* ppm, ntpd's NTP_MAXFREQ (500e-6 s/s) */
+#define CLOCK_OFFSET_MAX  1e9   /* s, a clock's initial offset (ours: about 30 years) */
+#define WANDER_MAX        1e-3  /* s/s per sqrt(s), random-walk frequency noise (ours) */
+#define WANDER_STEP_MIN   1e-3  /* s, the wander's update interval (ours) */
+#define WANDER_STEP_MAX   1e6   /* s (ours) */
+#define CLOCK_NOISE_MAX   1.0   /* s, resolution and reading noise (ours) */
+#define TEMP_PERIOD_MIN   1e-3  /* s, a periodic frequency term (ours) */
+#define TEMP_PERIOD_MAX   1e9   /* s (ours) */
 #define DRIFT_SIGN_MIN    1.0   /* ppm: below it a same-sign drift value is noise (ours) */
 #define DRIFT_SIGN_RATIO                                                                           \
 	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
@@ -104,45 +111,31 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 	return ld_errors_since(ld, errors);
 }
 
+#define OSC(m) LD_MEMBER(sim_osc_params, m)
+
+/* A periodic frequency term (docs/scenarios.md, "The clock model"). */
+static const ld_field temperature_fields[] = {
+        {"amplitude", LD_FT_FREQ, OSC(temp_amp), .min = -SIM_OSC_FREQ_MAX, .max = SIM_OSC_FREQ_MAX,
+         .unit = "s/s"},
+        {"period", LD_FT_DURATION, OSC(temp_period), .min = TEMP_PERIOD_MIN, .max = TEMP_PERIOD_MAX,
+         .unit = "s"},
+        {"phase", LD_FT_NUMBER, OSC(temp_phase)},
+        {.key = NULL},
+};
+
 static int
-get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
+get_temperature(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
-	static const char *const keys[] = {"amplitude", "period", "phase", NULL};
 	uint64_t seen = 0;
 	unsigned errors = ld->n_errors;
 
+	(void)ctx;
 	if (ld_expect_mapping(ld, n, "a periodic frequency term (amplitude, period, phase)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "temperature");
-		size_t mark;
-		int rc;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		if (i == 0) {
-			rc = ld_get_freq(ld, v, &c->temp_amp);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->temp_amp, -SIM_OSC_FREQ_MAX,
-				                    SIM_OSC_FREQ_MAX, "s/s");
-			}
-		} else if (i == 1) {
-			rc = ld_get_duration(ld, v, &c->temp_period);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->temp_period, 1e-3, 1e9, "s");
-			}
-		} else {
-			rc = ld_get_number(ld, v, &c->temp_phase);
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
+	if (ld_read_fields(ld, n, temperature_fields, obj, NULL, "temperature", &seen) != 0 &&
+	    ld->fatal) {
+		return -1;
 	}
 	if (!(seen & 1) || !(seen & 2)) {
 		ld_fail(ld, n, "temperature needs 'amplitude' and 'period'");
@@ -150,81 +143,41 @@ get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
 	return ld_errors_since(ld, errors);
 }
 
+/* steps: events of the node (ctx) */
+static int
+get_steps_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)obj;
+	return get_clock_steps(ld, v, ctx);
+}
+
+/* The clock model (docs/scenarios.md, "The clock model"). */
+static const ld_field clock_fields[] = {
+        {"offset", LD_FT_DURATION, OSC(offset), .min = -CLOCK_OFFSET_MAX, .max = CLOCK_OFFSET_MAX,
+         .unit = "s"},
+        {"freq", LD_FT_FREQ, OSC(freq), .min = -SIM_OSC_FREQ_MAX, .max = SIM_OSC_FREQ_MAX,
+         .unit = "s/s"},
+        {"wander", LD_FT_FREQ, OSC(wander), .min = 0.0, .max = WANDER_MAX,
+         .unit = "s/s per sqrt(s)"},
+        {"wander_step", LD_FT_DURATION, OSC(wander_step), .min = WANDER_STEP_MIN,
+         .max = WANDER_STEP_MAX, .unit = "s"},
+        {"temperature", LD_FT_CUSTOM, .get = get_temperature},
+        {"resolution", LD_FT_DURATION, OSC(resolution), .min = 0.0, .max = CLOCK_NOISE_MAX,
+         .unit = "s"},
+        {"noise", LD_FT_DURATION, OSC(noise), .min = 0.0, .max = CLOCK_NOISE_MAX, .unit = "s"},
+        {"steps", LD_FT_CUSTOM, .get = get_steps_field},
+        {.key = NULL},
+};
+
 static int
 load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 {
-	static const char *const keys[] = {"offset",      "freq",        "wander",
-	                                   "wander_step", "temperature", "resolution",
-	                                   "noise",       "steps",       NULL};
-	sim_osc_params *c = &t->clock;
 	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a clock model (offset, freq, wander, ...)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "clock");
-		size_t mark;
-		int rc = 0;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		switch (i) {
-		case 0:
-			rc = ld_get_duration(ld, v, &c->offset);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->offset, -1e9, 1e9, "s");
-			}
-			break;
-		case 1:
-			rc = ld_get_freq(ld, v, &c->freq);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->freq, -SIM_OSC_FREQ_MAX,
-				                    SIM_OSC_FREQ_MAX, "s/s");
-			}
-			break;
-		case 2:
-			rc = ld_get_freq(ld, v, &c->wander);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->wander, 0.0, 1e-3, "s/s per sqrt(s)");
-			}
-			break;
-		case 3:
-			rc = ld_get_duration(ld, v, &c->wander_step);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->wander_step, 1e-3, 1e6, "s");
-			}
-			break;
-		case 4:
-			rc = get_temperature(ld, v, c);
-			break;
-		case 5:
-			rc = ld_get_duration(ld, v, &c->resolution);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->resolution, 0.0, 1.0, "s");
-			}
-			break;
-		case 6:
-			rc = ld_get_duration(ld, v, &c->noise);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->noise, 0.0, 1.0, "s");
-			}
-			break;
-		default:
-			rc = get_clock_steps(ld, v, t);
-			break;
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
-	}
-	return ld_errors_since(ld, errors);
+	return ld_read_fields(ld, n, clock_fields, &t->clock, t, "clock", &seen);
 }
 
 static int
