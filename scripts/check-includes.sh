@@ -25,7 +25,11 @@ sim_scenario_checks"
 # 1. Include edges "file header", resolved by name inside the five folders.
 cd "$src"
 dirs="core netem ntpnetem sim refd"
-find $dirs -maxdepth 1 -name '*.[ch]' 2>/dev/null | sort >"$work/files"
+for d in $dirs; do
+	if [ -d "$d" ]; then
+		find "$d" -maxdepth 1 -name '*.[ch]'
+	fi
+done | sort >"$work/files"
 while read -r f; do
 	sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f" |
 		while read -r h; do
