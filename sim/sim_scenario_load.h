@@ -133,7 +133,13 @@ int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double
  * default, whether it is required; ld_read_fields() then walks the
  * mapping and reports, at FILE:LINE:COL and by field path, an unknown key
  * (with a "did you mean"), a key given twice, a value of the wrong type or
- * out of range, a missing required key.  A new key is a new row. */
+ * out of range, a missing required key.  A new key is a new row.
+ *
+ * Read by table: node entries, clock, temperature, fault, query, dns
+ * entries, firewall rules, links (and extra, up), events.  Still read by
+ * hand: the top level and real: (sim_scenario.c), leaps:, network:'s two
+ * keys, gemodel, a clock's steps, discipline parameters (named by the
+ * discipline) and the checks (sim_scenario_checks.c). */
 typedef enum ld_field_type {
 	LD_FT_DURATION, /* double, s, any sign: 1.5, 100ms, -2h */
 	LD_FT_TIME,     /* double, s, >= 0 */
@@ -170,7 +176,8 @@ struct ld_field {
 	const char *const *names; /* LD_FT_CHOICE */
 	const int *values;        /* LD_FT_CHOICE: what each name stands for; NULL: its index */
 	ld_field_get get;         /* LD_FT_CUSTOM */
-	bool has_def;             /* def is the member's value before the mapping is read */
+	bool has_def;             /* def is the member's value before the mapping is read
+	                             (ld_field_defaults; numbers, integers, choices, bools) */
 	double def;
 	const char *missing;           /* required: the error when the key is absent */
 	const ld_field *sub;           /* LD_FT_IN */
