@@ -34,85 +34,6 @@
 	64 /* mappings and lists inside each other (ours; the format                               \
 	      uses 6, libyaml's scanner slows with the square of it) */
 #define DEFAULT_START_NS INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
-
-/* ------------------------------------------------------------------ */
-/* node names and addresses                                            */
-
-const sim_node_spec *
-sim_scenario_tmpl(const sim_scenario *sc, uint32_t index)
-{
-	size_t lo = 0, hi = sc->n_nodes;
-
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-
-		if (sc->nodes[mid].first <= index) {
-			lo = mid;
-		} else {
-			hi = mid;
-		}
-	}
-	return &sc->nodes[lo];
-}
-
-char *
-sim_scenario_node_name(const sim_scenario *sc, uint32_t index, char *buf, size_t size)
-{
-	const sim_node_spec *t = sim_scenario_tmpl(sc, index);
-
-	if (t->count == 1) {
-		snprintf(buf, size, "%s", t->name);
-	} else {
-		snprintf(buf, size, "%s%u", t->name, index - t->first + 1);
-	}
-	return buf;
-}
-ntp_addr
-sim_scenario_node_addr(const sim_scenario *sc, uint32_t index)
-{
-	const sim_node_spec *t = sim_scenario_tmpl(sc, index);
-	ntp_addr a = t->addr;
-
-	ld_addr_add(&a, index - t->first);
-	return a;
-}
-
-int
-sim_scenario_find(const sim_scenario *sc, const char *name, sim_range *out)
-{
-	size_t len = strlen(name), digits = 0;
-
-	for (size_t i = 0; i < sc->n_nodes; i++) {
-		if (strcmp(sc->nodes[i].name, name) == 0) {
-			out->first = sc->nodes[i].first;
-			out->count = sc->nodes[i].count;
-			return 0;
-		}
-	}
-	while (digits < len && isdigit((unsigned char)name[len - 1 - digits])) {
-		digits++;
-	}
-	if (digits == 0 || digits == len || digits > 9 || name[len - digits] == '0') {
-		return -1;
-	}
-	for (size_t i = 0; i < sc->n_nodes; i++) {
-		const sim_node_spec *t = &sc->nodes[i];
-		unsigned long k;
-
-		if (t->count < 2 || strlen(t->name) != len - digits ||
-		    strncmp(t->name, name, len - digits) != 0) {
-			continue;
-		}
-		k = strtoul(name + len - digits, NULL, 10);
-		if (k >= 1 && k <= t->count) {
-			out->first = t->first + (uint32_t)(k - 1);
-			out->count = 1;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 /* ------------------------------------------------------------------ */
 /* the real world's settings (tests/interop/realnet.py)                */
 
@@ -669,6 +590,90 @@ sim_scenario_load_file_set(sim_scenario *sc, const char *path, const sim_overrid
 	rc = ld_load_blamed(sc, path, buf, len, ov, n, err, errsize);
 	free(buf);
 	return rc;
+}
+
+/* "--set P=V" for each override that fails on its own, or for all of
+ * them when only their combination does; "" when none is to blame. */
+static void
+blame(const char *file, const char *buf, size_t len, const sim_override *ov, size_t n, char *out,
+      size_t size, char *scratch, size_t scratch_size)
+{
+	sim_scenario probe;
+	size_t found = 0;
+
+	out[0] = '\0';
+	if (ld_load_buffer_set(&probe, file, buf, len, NULL, 0, scratch, scratch_size) != 0) {
+		return; /* the file's own errors */
+	}
+	sim_scenario_free(&probe);
+	for (int pass = 0; pass < 2 && found == 0; pass++) {
+		for (size_t i = 0; i < n; i++) {
+			if (pass == 0) {
+				if (ld_load_buffer_set(&probe, file, buf, len, &ov[i], 1, scratch,
+				                       scratch_size) == 0) {
+					sim_scenario_free(&probe);
+					continue;
+				}
+			}
+			snprintf(out + strlen(out), size - strlen(out), "%s--set %s%s%s",
+			         found++ > 0 ? " " : "", ov[i].path, ov[i].append ? "+=" : "=",
+			         ov[i].value);
+		}
+	}
+}
+
+/* Each line of err as "PREFIX: line". */
+static void
+prefix_lines(char *err, size_t errsize, const char *prefix)
+{
+	char *copy = strdup(err);
+	size_t len = 0;
+
+	if (copy == NULL) {
+		return;
+	}
+	err[0] = '\0';
+	for (char *line = copy, *next; line != NULL && len + 1 < errsize; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL) {
+			*next++ = '\0';
+		}
+		snprintf(err + len, errsize - len, "%s%s: %s", len > 0 ? "\n" : "", prefix, line);
+		len = strlen(err);
+	}
+	free(copy);
+}
+
+int
+ld_load_blamed(sim_scenario *sc, const char *file, const char *buf, size_t len,
+               const sim_override *ov, size_t n, char *err, size_t errsize)
+{
+	char prefix[1024];
+	char *scratch;
+
+	if (ld_load_buffer_set(sc, file, buf, len, ov, n, err, errsize) == 0) {
+		return 0;
+	}
+	if (n == 0 || errsize == 0 || strncmp(err, "--set ", 6) == 0) {
+		return -1; /* no overrides, or a path that the error names already */
+	}
+	scratch = malloc(errsize);
+	if (scratch == NULL) {
+		return -1;
+	}
+	blame(file, buf, len, ov, n, prefix, sizeof(prefix), scratch, errsize);
+	free(scratch);
+	if (prefix[0] != '\0') {
+		prefix_lines(err, errsize, prefix);
+	}
+	return -1;
+}
+
+int
+sim_scenario_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                             const sim_override *ov, size_t n, char *err, size_t errsize)
+{
+	return ld_load_blamed(sc, file, buf, len, ov, n, err, errsize);
 }
 
 void

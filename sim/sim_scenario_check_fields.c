@@ -17,7 +17,6 @@
 #include "sim_scenario_load.h"
 
 #define STRATUM_MAX     16   /* ntpq's unsynchronised stratum */
-#define LEAP_MAX        3    /* leap indicator: 3 = not synchronised */
 #define POLL_MIN        (-7) /* log2 s: what a poll exponent may be (ours) */
 #define POLL_MAX        17   /* log2 s, NTP_MAXPOLL */
 #define REACH_MAX       0377 /* the 8-bit reach register */
@@ -368,7 +367,7 @@ get_int_value(loader *ld, const yaml_node_t *v, int field, long long *out)
 		}
 		return ld_get_int(ld, v, POLL_MIN, POLL_MAX, out);
 	}
-	return ld_get_int(ld, v, 0, field == SIM_SF_LEAP ? LEAP_MAX : STRATUM_MAX, out);
+	return ld_get_int(ld, v, 0, field == SIM_SF_LEAP ? LD_LEAP_MAX : STRATUM_MAX, out);
 }
 
 /* stratum, leap, poll, reach: a value or [min, max]. */

@@ -19,17 +19,6 @@
 	NTP_CONF_MAX_SERVERS /* addresses one name answers (ours: no                               \
 	                        more could become associations) */
 
-const sim_dns_entry *
-sim_scenario_dns_find(const sim_scenario *sc, const char *name)
-{
-	for (size_t i = 0; i < sc->n_dns; i++) {
-		if (strcasecmp(sc->dns[i].name, name) == 0) {
-			return &sc->dns[i];
-		}
-	}
-	return NULL;
-}
-
 size_t
 sim_dns_answer(const sim_dns_entry *e, double t, const ntp_addr **addrs)
 {
@@ -153,29 +142,45 @@ get_dns_name(loader *ld, const yaml_node_t *v, sim_dns_entry *e, size_t index)
 	return 0;
 }
 
-static const char *const dns_keys[] = {"name", "addresses", "fail", "at", "change_to", NULL};
+static int
+get_dns_name_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_dns_entry *e = obj;
 
-enum { DK_NAME, DK_ADDRESSES, DK_FAIL, DK_AT, DK_CHANGE_TO };
+	(void)ctx;
+	return get_dns_name(ld, v, e, (size_t)(e - ld->sc->dns));
+}
 
 static int
-get_dns_field(loader *ld, int i, const yaml_node_t *v, sim_dns_entry *e, size_t index)
+get_dns_addresses(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	switch (i) {
-	case DK_NAME:
-		return get_dns_name(ld, v, e, index);
-	case DK_ADDRESSES:
-		return get_addresses(ld, v, &e->addrs, &e->n_addrs);
-	case DK_FAIL:
-		return ld_get_bool(ld, v, &e->fail);
-	case DK_AT:
-		if (ld_get_time_nonneg(ld, v, &e->at) != 0) {
-			return -1;
-		}
-		return ld_check_in_run(ld, v, e->at, false, "the change would never happen");
-	default:
-		return get_addresses(ld, v, &e->later, &e->n_later);
-	}
+	sim_dns_entry *e = obj;
+
+	(void)ctx;
+	return get_addresses(ld, v, &e->addrs, &e->n_addrs);
 }
+
+static int
+get_dns_change_to(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_dns_entry *e = obj;
+
+	(void)ctx;
+	return get_addresses(ld, v, &e->later, &e->n_later);
+}
+
+/* The fields of a dns entry (docs/scenarios.md, "DNS"); at: -1 = never. */
+static const ld_field dns_fields[] = {
+        {"name", LD_FT_CUSTOM, .get = get_dns_name_field},
+        {"addresses", LD_FT_CUSTOM, .get = get_dns_addresses},
+        {"fail", LD_FT_BOOL, LD_MEMBER(sim_dns_entry, fail)},
+        {"at", LD_FT_IN_RUN, LD_MEMBER(sim_dns_entry, at), .why = "the change would never happen",
+         .has_def = true, .def = -1.0},
+        {"change_to", LD_FT_CUSTOM, .get = get_dns_change_to},
+        {.key = NULL},
+};
+
+enum { DK_NAME, DK_ADDRESSES, DK_FAIL, DK_AT, DK_CHANGE_TO };
 
 /* What the fields say together: a name that fails has nothing else, one
  * that resolves has addresses, and a change has both its time and its
@@ -212,20 +217,8 @@ load_dns_entry(loader *ld, const yaml_node_t *item, size_t index)
 	unsigned errors = ld->n_errors;
 
 	e->line = (int)item->start_mark.line + 1;
-	e->at = -1.0;
-	FOR_PAIRS(item, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, dns_keys, &seen, "a dns entry");
-		size_t mark;
-
-		if (i < 0 || ld->fatal) {
-			continue;
-		}
-		mark = ld_path_key(ld, dns_keys[i]);
-		get_dns_field(ld, i, v, e, index);
-		ld_path_restore(ld, mark);
-	}
+	ld_field_defaults(dns_fields, e);
+	ld_read_fields(ld, item, dns_fields, e, NULL, "a dns entry", &seen);
 	if (ld_errors_since(ld, errors) == 0) {
 		check_dns_entry(ld, item, e, seen);
 	}

@@ -9,35 +9,10 @@
 
 #include "sim_scenario_load.h"
 
+#define EVERY_MIN 1e-3 /* s, the shortest repetition of an event (ours) */
+
 /* ------------------------------------------------------------------ */
 /* events                                                              */
-
-int
-ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out)
-{
-	sim_scenario *sc = ld->sc;
-	sim_event_spec *grown;
-
-	if (sc->n_events >= SIM_MAX_ITEMS) {
-		return ld_fail(ld, n, "more than %d events", SIM_MAX_ITEMS);
-	}
-	/* Grow by doubling: event pointers are only held during one parse. */
-	if (sc->n_events == ld->events_cap) {
-		size_t cap = ld->events_cap == 0 ? 4 : ld->events_cap * 2;
-
-		grown = realloc(sc->events, cap * sizeof(*sc->events));
-		if (grown == NULL) {
-			return ld_fatal(ld, n, "out of memory");
-		}
-		sc->events = grown;
-		ld->events_cap = cap;
-	}
-	*out = &sc->events[sc->n_events++];
-	memset(*out, 0, sizeof(**out));
-	(*out)->line = (int)n->start_mark.line + 1;
-	ld_query_defaults(&(*out)->query);
-	return 0;
-}
 
 static const char *const event_do[] = {
         "firewall-on", "firewall-off", "partition", "heal", "step",  "freq",
@@ -129,41 +104,224 @@ get_groups(loader *ld, const yaml_node_t *v, sim_event_spec *e)
 
 static const char *const event_common_keys[] = {"at", "do", "every", "until", NULL};
 
-/* Fields per `do`: what else may appear. */
-static const char *const *
-event_keys_for(int kind)
+static int
+get_every(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	static const char *const fw[] = {"rule", NULL};
-	static const char *const part[] = {"nodes", "groups", NULL};
-	static const char *const none[] = {NULL};
-	static const char *const step[] = {"node", "by", NULL};
-	static const char *const freq[] = {"node", "freq", NULL};
-	static const char *const node[] = {"node", NULL};
-	static const char *const fault[] = {"node",     "kinds", "leap", "offset",
-	                                    "rootdisp", "stale", "kod",  NULL};
-	static const char *const query[] = {"node",    "servers", "samples",      "interval",
-	                                    "timeout", "set",     "unprivileged", NULL};
+	sim_event_spec *e = obj;
+	int rc = ld_get_duration(ld, v, &e->every);
 
-	switch (kind) {
-	case SIM_EV_FIREWALL:
-		return fw;
-	case SIM_EV_PARTITION:
-		return part;
-	case SIM_EV_STEP:
-		return step;
-	case SIM_EV_FREQ:
-		return freq;
-	case SIM_EV_STOP:
-	case SIM_EV_START:
-		return node;
-	case SIM_EV_FAULT:
-		return fault;
-	case SIM_EV_QUERY:
-		return query;
-	case SIM_EV_LINK:
-		return ld_link_keys;
-	default:
-		return none;
+	(void)ctx;
+	if (rc == 0 && e->every < EVERY_MIN) {
+		rc = ld_fail(ld, v, "'every' must be at least 1 ms");
+	}
+	return rc;
+}
+
+static int
+get_until(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_event_spec *e = obj;
+	int rc = ld_get_time_nonneg(ld, v, &e->until);
+
+	(void)ctx;
+	if (rc == 0) {
+		rc = ld_check_in_run(ld, v, e->until, true,
+		                     "the repetitions after the end would never happen (leave "
+		                     "'until' out to repeat to the end)");
+	}
+	return rc;
+}
+
+static int
+get_rule(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)ctx;
+	return find_rule(ld, v, &((sim_event_spec *)obj)->rule);
+}
+
+static int
+get_node(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)ctx;
+	return ld_get_node_ref(ld, v, &((sim_event_spec *)obj)->nodes, false);
+}
+
+/* nodes: one group (the rest of the nodes the other side) */
+static int
+get_nodes(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_event_spec *e = obj;
+	sim_range *list = NULL;
+	size_t count = 0;
+	int rc = ld_get_node_list(ld, v, &list, &count);
+
+	(void)ctx;
+	if (rc == 0) {
+		e->groups = calloc(count + 1, sizeof(*e->groups));
+		if (e->groups == NULL) {
+			rc = ld_fatal(ld, v, "out of memory");
+		} else {
+			memcpy(e->groups, list, count * sizeof(*list));
+			e->n_groups = count + 1; /* last: separator */
+		}
+	}
+	free(list);
+	return rc;
+}
+
+static int
+get_groups_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)ctx;
+	return get_groups(ld, v, obj);
+}
+
+/* Which `do` a row is for: the event being read is obj. */
+static int
+kind_of(const void *obj)
+{
+	return ((const sim_event_spec *)obj)->kind;
+}
+
+static bool
+for_firewall(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_FIREWALL;
+}
+
+static bool
+for_partition(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_PARTITION;
+}
+
+static bool
+for_one_node(const void *obj)
+{
+	int k = kind_of(obj);
+
+	return k == SIM_EV_STEP || k == SIM_EV_FREQ || k == SIM_EV_STOP || k == SIM_EV_START ||
+	       k == SIM_EV_FAULT || k == SIM_EV_QUERY;
+}
+
+static bool
+for_step(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_STEP;
+}
+
+static bool
+for_freq(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_FREQ;
+}
+
+static bool
+for_fault(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_FAULT;
+}
+
+static bool
+for_query(const void *obj)
+{
+	return kind_of(obj) == SIM_EV_QUERY;
+}
+
+#define EVENT(m)  LD_MEMBER(sim_event_spec, m)
+#define FAULT_ROW .type = LD_FT_IN, EVENT(fault), .sub = ld_fault_fields, .only = for_fault
+#define QUERY_ROW .type = LD_FT_IN, EVENT(query), .sub = ld_query_fields, .only = for_query
+
+/* The fields of an event (docs/scenarios.md, "Events"): at, do, every and
+ * until for every `do`, the rest (`only`) for some; in this order in the
+ * unknown-field message.  A link event's fields are ld_link_fields. */
+static const ld_field event_fields[] = {
+        {"at", LD_FT_IN_RUN, EVENT(at), .why = "the event would never happen"},
+        {.key = "do", .type = LD_FT_LATER},
+        {"every", LD_FT_CUSTOM, .get = get_every},
+        {"until", LD_FT_CUSTOM, .get = get_until},
+        {"rule", LD_FT_CUSTOM, .get = get_rule, .only = for_firewall},
+        {"nodes", LD_FT_CUSTOM, .get = get_nodes, .only = for_partition},
+        {"groups", LD_FT_CUSTOM, .get = get_groups_field, .only = for_partition},
+        {"node", LD_FT_CUSTOM, .get = get_node, .only = for_one_node},
+        {"by", LD_FT_DURATION, EVENT(value), .only = for_step},
+        {"freq", LD_FT_FREQ, EVENT(value), .min = -SIM_OSC_FREQ_MAX, .max = SIM_OSC_FREQ_MAX,
+         .unit = "s/s", .only = for_freq},
+        {.key = "kinds", FAULT_ROW},
+        {.key = "leap", FAULT_ROW},
+        {.key = "offset", FAULT_ROW},
+        {.key = "rootdisp", FAULT_ROW},
+        {.key = "stale", FAULT_ROW},
+        {.key = "kod", FAULT_ROW},
+        {.key = "servers", QUERY_ROW},
+        {.key = "samples", QUERY_ROW},
+        {.key = "interval", QUERY_ROW},
+        {.key = "timeout", QUERY_ROW},
+        {.key = "set", QUERY_ROW},
+        {.key = "unprivileged", QUERY_ROW},
+        {.key = NULL},
+};
+
+enum { EK_AT, EK_DO, EK_EVERY, EK_UNTIL, EK_RULE, EK_NODES, EK_GROUPS, EK_NODE, EK_BY, EK_FREQ };
+
+#define EK_BIT(i) (UINT64_C(1) << (i))
+
+/* The keys an event of e's `do` may have besides at/do/every/until. */
+static void
+keys_for(const sim_event_spec *e, const char *keys[LD_FIELDS_MAX + 1])
+{
+	int n = 0;
+
+	if (e->kind == SIM_EV_LINK) {
+		ld_field_keys(ld_link_fields, keys);
+		return;
+	}
+	for (const ld_field *f = event_fields; f->key != NULL; f++) {
+		if (f->only != NULL && f->only(e)) {
+			keys[n++] = f->key;
+		}
+	}
+	keys[n] = NULL;
+}
+
+/* The event's fields by event_fields; *seen: bit per row given. */
+static void
+read_event_fields(loader *ld, const yaml_node_t *n, sim_event_spec *e, const char *action,
+                  uint64_t *seen)
+{
+	const char *keys[LD_FIELDS_MAX + 1];
+
+	keys_for(e, keys);
+	FOR_PAIRS(n, pr)
+	{
+		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
+		const char *key = ld_scalar(ld, k, "a field name");
+		int i;
+		size_t mark;
+
+		if (ld->fatal) {
+			return;
+		}
+		if (key == NULL) {
+			continue;
+		}
+		if (!ld_in_list(key, event_common_keys) && !ld_in_list(key, keys)) {
+			uint64_t unused = 0;
+			char where[64];
+
+			/* not in the list: names the fields that are */
+			snprintf(where, sizeof(where), "a '%s' event", action);
+			ld_key_index(ld, k, keys, &unused, where);
+			continue;
+		}
+		i = ld_field_index(event_fields, key);
+		if (i < 0) {
+			continue; /* a link field: ld_get_link_fields */
+		}
+		*seen |= EK_BIT(i);
+		mark = ld_path_key(ld, key);
+		ld_read_field(ld, &event_fields[i], v, e, NULL);
+		ld_path_restore(ld, mark);
 	}
 }
 
@@ -172,8 +330,8 @@ load_event(loader *ld, const yaml_node_t *n)
 {
 	sim_event_spec *e;
 	int do_index = -1;
-	const char *const *kind_keys;
-	bool have_at = false, have_node = false, have_value = false;
+	uint64_t seen = 0;
+	bool have_node;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "an event (at, do, ...)") != 0 ||
@@ -191,116 +349,24 @@ load_event(loader *ld, const yaml_node_t *n)
 	}
 	e->kind = event_do_kind[do_index];
 	e->enable = do_index == 0;
-	kind_keys = event_keys_for(e->kind);
 	if (e->kind == SIM_EV_LINK) {
 		netem_link_params_init(&e->link.p);
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		const char *key = ld_scalar(ld, k, "a field name");
-		size_t mark;
-		int rc = 0;
-
-		if (ld->fatal) {
-			return -1;
-		}
-		if (key == NULL) {
-			continue;
-		}
-		if (!ld_in_list(key, event_common_keys) && !ld_in_list(key, kind_keys)) {
-			uint64_t unused = 0;
-			char where[64];
-
-			/* not in the list: names the fields that are */
-			snprintf(where, sizeof(where), "a '%s' event", event_do[do_index]);
-			ld_key_index(ld, k, kind_keys, &unused, where);
-			continue;
-		}
-		mark = ld_path_key(ld, key);
-		if (strcmp(key, "at") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &e->at);
-			if (rc == 0) {
-				rc = ld_check_in_run(ld, v, e->at, false,
-				                     "the event would never happen");
-			}
-			have_at = true;
-		} else if (strcmp(key, "every") == 0) {
-			rc = ld_get_duration(ld, v, &e->every);
-			if (rc == 0 && e->every < 1e-3) {
-				rc = ld_fail(ld, v, "'every' must be at least 1 ms");
-			}
-		} else if (strcmp(key, "until") == 0) {
-			rc = ld_get_time_nonneg(ld, v, &e->until);
-			if (rc == 0) {
-				rc = ld_check_in_run(
-				        ld, v, e->until, true,
-				        "the repetitions after the end would never "
-				        "happen (leave 'until' out to repeat to the end)");
-			}
-		} else if (strcmp(key, "do") == 0) {
-			rc = 0;
-		} else if (strcmp(key, "rule") == 0) {
-			rc = find_rule(ld, v, &e->rule);
-			have_node = true;
-		} else if (strcmp(key, "node") == 0) {
-			rc = ld_get_node_ref(ld, v, &e->nodes, false);
-			have_node = true;
-		} else if (strcmp(key, "nodes") == 0) {
-			sim_range *list = NULL;
-			size_t count = 0;
-
-			rc = ld_get_node_list(ld, v, &list, &count);
-			if (rc == 0) {
-				e->groups = calloc(count + 1, sizeof(*e->groups));
-				if (e->groups == NULL) {
-					rc = ld_fatal(ld, v, "out of memory");
-				} else {
-					memcpy(e->groups, list, count * sizeof(*list));
-					e->n_groups = count + 1; /* last: separator */
-				}
-			}
-			free(list);
-			have_node = true;
-		} else if (strcmp(key, "groups") == 0) {
-			rc = get_groups(ld, v, e);
-			have_node = true;
-		} else if (strcmp(key, "by") == 0) {
-			rc = ld_get_duration(ld, v, &e->value);
-			have_value = true;
-		} else if (strcmp(key, "freq") == 0) {
-			rc = ld_get_freq(ld, v, &e->value);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, e->value, -SIM_OSC_FREQ_MAX,
-				                    SIM_OSC_FREQ_MAX, "s/s");
-			}
-			have_value = true;
-		} else if (e->kind == SIM_EV_QUERY) {
-			int qi = 0;
-
-			while (ld_query_keys[qi] != NULL && strcmp(ld_query_keys[qi], key) != 0) {
-				qi++;
-			}
-			rc = ld_get_query_field(ld, qi, v, &e->query);
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
-	}
-	if (e->kind == SIM_EV_FAULT) {
-		ld_get_fault_fields(ld, n, &e->fault, true);
+	read_event_fields(ld, n, e, event_do[do_index], &seen);
+	if (ld->fatal) {
+		return -1;
 	}
 	if (e->kind == SIM_EV_LINK && ld_get_link_ends(ld, n, &e->link, &e->both) == 0 &&
 	    ld_link_event_base(ld, n, &e->link, e->both, &e->link.p) == 0) {
 		ld_get_link_fields(ld, n, &e->link.p, &e->link.trace, true, event_common_keys,
 		                   "a link event");
 	}
+	have_node = e->kind == SIM_EV_LINK || (seen & (EK_BIT(EK_RULE) | EK_BIT(EK_NODE) |
+	                                               EK_BIT(EK_NODES) | EK_BIT(EK_GROUPS))) != 0;
 	if (e->kind == SIM_EV_LINK) {
 		e->link.line = e->line;
-		have_node = true;
 	}
-	if (!have_at) {
+	if (!(seen & EK_BIT(EK_AT))) {
 		ld_fail(ld, n, "an event needs 'at' (seconds after the start)");
 	}
 	if (e->kind != SIM_EV_HEAL && !have_node) {
@@ -309,7 +375,8 @@ load_event(loader *ld, const yaml_node_t *n)
 		        : e->kind == SIM_EV_PARTITION ? "'nodes' or 'groups'"
 		                                      : "'node'");
 	}
-	if ((e->kind == SIM_EV_STEP || e->kind == SIM_EV_FREQ) && !have_value) {
+	if ((e->kind == SIM_EV_STEP || e->kind == SIM_EV_FREQ) &&
+	    !(seen & (EK_BIT(EK_BY) | EK_BIT(EK_FREQ)))) {
 		ld_fail(ld, n, "a '%s' event needs '%s'", event_do[do_index],
 		        e->kind == SIM_EV_STEP ? "by" : "freq");
 	}

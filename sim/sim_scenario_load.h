@@ -3,16 +3,25 @@
  * sim_scenario_load: what the parts of the scenario loader share; internal
  * to sim/sim_scenario*.c (the engine and the CLI use sim_scenario.h).
  *
- * One file per part of the format (docs/scenarios.md):
- *   sim_scenario.c          the public API, the top level, real:, defaults
- *   sim_scenario_yaml.c     errors, field paths, YAML node access, typed values
+ * Three layers, each calling only the ones below it (scripts/check-includes.sh,
+ * CTest sim/layers, fails on a circle or a section calling a section):
+ *   top:      sim_scenario.c  the public API, the top level, real:, defaults,
+ *                             --set's blame
+ *   sections: one file per part of the format (docs/scenarios.md), below
+ *   readers:  sim_scenario_yaml.c errors, field paths, YAML node access, typed
+ *             values; sim_scenario_fields.c, sim_scenario_link_fields.c,
+ *             sim_scenario_check_fields.c: values of the format's own kinds
+ *             (node references, faults, queries, links, check values);
+ *             sim_scenario_set.c: --set applied to the YAML document
+ *
+ * The sections:
  *   sim_scenario_nodes.c    nodes, clocks, faults, query nodes, ntp.conf, addresses
  *   sim_scenario_network.c  network: default and links, firewall
  *   sim_scenario_dns.c      dns: names for ntp.conf besides the node names
  *   sim_scenario_events.c   events
  *   sim_scenario_checks.c   checks
  *
- * The ld_ prefix marks what one part calls in another.
+ * The ld_ prefix marks what one file calls in another.
  */
 #ifndef SIM_SCENARIO_LOAD_H
 #define SIM_SCENARIO_LOAD_H
@@ -25,6 +34,7 @@
 #include "sim_scenario.h"
 
 #define SYNC_BOUND_DEFAULT 1e-3 /* s, chrony's test.common: |offset| <= 1 ms means synced */
+#define LD_LEAP_MAX        3    /* the 2-bit leap indicator: 3 = not synchronised (RFC 5905) */
 
 typedef struct loader {
 	const char *file;
@@ -115,53 +125,121 @@ int ld_check_in_run(loader *ld, const yaml_node_t *n, double t, bool end_ok,
 int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double hi,
                    const char *unit);
 
-/* sim_scenario_set.c: --set PATH=V on ld->doc; -1 after an error naming
- * the override and the part of its path that matched nothing. */
-int ld_apply_overrides(loader *ld, const sim_override *ov, size_t n);
-/* Load with overrides; when the load fails, each error line is prefixed
- * with the overrides it comes from ("--set PATH=V: FILE:LINE:COL: ..."). */
-int ld_load_blamed(sim_scenario *sc, const char *file, const char *buf, size_t len,
-                   const sim_override *ov, size_t n, char *err, size_t errsize);
+/* ---- the field readers: below every section, they call no section ---- */
 
-/* sim_scenario.c */
-int ld_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
-                       const sim_override *ov, size_t n, char *err, size_t errsize);
+/* sim_scenario_fields.c: field tables.  A section describes each mapping
+ * of the format as a table, one row a key: its type, where the value goes
+ * (offset and size of a member of the object read into), its range and
+ * default, whether it is required; ld_read_fields() then walks the
+ * mapping and reports, at FILE:LINE:COL and by field path, an unknown key
+ * (with a "did you mean"), a key given twice, a value of the wrong type or
+ * out of range, a missing required key.  A new key is a new row.
+ *
+ * Read by table: node entries, clock, temperature, fault, query, dns
+ * entries, firewall rules, links (and extra, up), events.  Still read by
+ * hand: the top level and real: (sim_scenario.c), leaps:, network:'s two
+ * keys, gemodel, a clock's steps, discipline parameters (named by the
+ * discipline) and the checks (sim_scenario_checks.c). */
+typedef enum ld_field_type {
+	LD_FT_DURATION, /* double, s, any sign: 1.5, 100ms, -2h */
+	LD_FT_TIME,     /* double, s, >= 0 */
+	LD_FT_IN_RUN,   /* double, s, >= 0 and before the end; why: what a later one means */
+	LD_FT_FREQ,     /* double, s/s: 100ppm, 5ppb, 1e-4 */
+	LD_FT_PROB,     /* double, 0..1: 5%, 0.05 */
+	LD_FT_NUMBER,   /* double without a unit */
+	LD_FT_INT,      /* an integer member (its size: 1, 2, 4 or 8 B) in [min, max] */
+	LD_FT_RATE,     /* double, bit/s: 1mbit, 100kbit */
+	LD_FT_BOOL,     /* bool: true or false */
+	LD_FT_TEXT,     /* char[size]; why: what the text is ("a node name") */
+	LD_FT_CHOICE,   /* an integer member: values[i] (or i) for word i of names; why: the
+	                   words in a sentence */
+	LD_FT_CUSTOM,   /* read by get (a value of the format's own kind) */
+	LD_FT_IN,       /* the row of the same key in table sub, into the member (an object
+	                   that sub describes) */
+	LD_FT_LATER,    /* not read here: the caller reads it (ld_field_value) once the
+	                   other fields are known */
+} ld_field_type;
 
-/* sim_scenario_nodes.c */
-extern const char *const ld_query_keys[];
+/* Reads v into obj (the object the table describes); ctx: the caller's. */
+typedef int (*ld_field_get)(loader *ld, const yaml_node_t *v, void *obj, void *ctx);
+
+typedef struct ld_field ld_field;
+
+struct ld_field {
+	const char *key;
+	ld_field_type type;
+	size_t off;               /* B, of the member in the object (LD_MEMBER) */
+	size_t size;              /* B, of the member */
+	double min, max;          /* LD_FT_INT: always; the doubles: checked when min < max */
+	const char *unit;         /* of min and max in the range's message ("s", "ppm") */
+	const char *why;          /* see the types */
+	const char *const *names; /* LD_FT_CHOICE */
+	const int *values;        /* LD_FT_CHOICE: what each name stands for; NULL: its index */
+	ld_field_get get;         /* LD_FT_CUSTOM */
+	bool has_def;             /* def is the member's value before the mapping is read
+	                             (ld_field_defaults; numbers, integers, choices, bools) */
+	double def;
+	const char *missing;           /* required: the error when the key is absent */
+	const ld_field *sub;           /* LD_FT_IN */
+	bool (*only)(const void *obj); /* the key is allowed only when this says so... */
+	const char *not_here;          /* ...else: "field 'KEY' <not_here>" */
+};
+
+/* Where a row's value goes: struct type T's member m. */
+#define LD_MEMBER(T, m) .off = offsetof(T, m), .size = sizeof(((T *)0)->m)
+
+#define LD_FIELDS_MAX 64 /* rows of a table: the bits of a seen mask */
+
+/* The keys of a table's rows, NULL after the last (for ld_key_index). */
+void ld_field_keys(const ld_field *tab, const char *keys[LD_FIELDS_MAX + 1]);
+/* The defaults of a table's rows into obj. */
+void ld_field_defaults(const ld_field *tab, void *obj);
+/* The row of key, or -1. */
+int ld_field_index(const ld_field *tab, const char *key);
+/* The value of key in mapping n, or NULL (for LD_FT_LATER rows). */
+yaml_node_t *ld_field_value(loader *ld, const yaml_node_t *n, const char *key);
+/* One row's value (the caller has put the key on the field path). */
+int ld_read_field(loader *ld, const ld_field *f, const yaml_node_t *v, void *obj, void *ctx);
+/* Every key of mapping n by table tab into obj; where names the mapping in
+ * the unknown-key message, or is NULL when the keys not in the table are
+ * the caller's (skipped here; then a key given twice is the caller's to
+ * find too).  *seen: bit i for row i given (at most 64 rows).  The number
+ * of errors found, like the other readers. */
+int ld_read_fields(loader *ld, const yaml_node_t *n, const ld_field *tab, void *obj, void *ctx,
+                   const char *where, uint64_t *seen);
+
+/* sim_scenario_fields.c: node names and references, addresses, DNS names,
+ * the event list, the fields of a fault and of a query (a node entry and
+ * an event both carry them). */
+/* the fields of a fault (docs/scenarios.md, "Faults") */
+extern const ld_field ld_fault_fields[];
+/* the fields of a query (docs/scenarios.md, "One-shot query nodes") */
+extern const ld_field ld_query_fields[];
 
 bool ld_addr_add(ntp_addr *a, uint32_t k);
 long ld_owner_of(const sim_scenario *sc, const ntp_addr *a);
 int ld_get_node_ref(loader *ld, const yaml_node_t *n, sim_range *out, bool single);
 int ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *count);
+int ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out);
 int ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others);
 void ld_query_defaults(sim_query_spec *q);
-int ld_get_query_field(loader *ld, int i, const yaml_node_t *v, sim_query_spec *q);
-int ld_get_impl(loader *ld, const yaml_node_t *v, int kind, char out[SIM_IMPL_MAX]);
-int ld_load_nodes(loader *ld, const yaml_node_t *n);
-int ld_resolve_confs(loader *ld);
+/* servers: one or a list of node names or addresses */
+int ld_get_query_servers(loader *ld, const yaml_node_t *n, sim_query_spec *q);
 
-/* sim_scenario_network.c */
-extern const char *const ld_link_keys[];
+/* sim_scenario_link_fields.c: a link's parameters and ends, and what a
+ * link event starts from (the network section and link events). */
+/* the fields of a link, from/to/both included */
+extern const ld_field ld_link_fields[];
 
 int ld_get_link_fields(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
                        bool allow_ends, const char *const *skip, const char *where);
+/* A link given as a tc-netem string or a mapping of fields, each
+ * overriding its own parameter of *base. */
+int ld_get_link_params(loader *ld, const yaml_node_t *n, netem_link_params *p, double **trace,
+                       bool allow_ends, const char *where, const netem_link_params *base);
 int ld_get_link_ends(loader *ld, const yaml_node_t *n, sim_link_spec *l, bool *both);
 int ld_link_event_base(loader *ld, const yaml_node_t *n, const sim_link_spec *l, bool both,
                        netem_link_params *p);
-int ld_load_network(loader *ld, const yaml_node_t *n);
-int ld_load_firewall(loader *ld, const yaml_node_t *n);
-
-/* sim_scenario_dns.c */
-int ld_load_dns(loader *ld, const yaml_node_t *n);
-void ld_free_dns(sim_scenario *sc);
-
-/* sim_scenario_events.c */
-int ld_add_event(loader *ld, const yaml_node_t *n, sim_event_spec **out);
-int ld_load_events(loader *ld, const yaml_node_t *n);
-
-/* sim_scenario_checks.c */
-int ld_load_checks(loader *ld, const yaml_node_t *n);
 
 /* sim_scenario_check_fields.c: values of check fields */
 int ld_event_code_from_name(const char *s); /* 0: no such event */
@@ -178,5 +256,39 @@ int ld_get_count(loader *ld, const yaml_node_t *v, long long *min, long long *ma
 int ld_get_since(loader *ld, const yaml_node_t *v, sim_check_spec *c);
 int ld_get_compare(loader *ld, const yaml_node_t *v, int cmp, sim_check_spec *c);
 int ld_get_state_cond(loader *ld, const yaml_node_t *v, int field, sim_state_cond *k);
+
+/* sim_scenario_set.c: --set PATH=V on ld->doc; -1 after an error naming
+ * the override and the part of its path that matched nothing. */
+int ld_apply_overrides(loader *ld, const sim_override *ov, size_t n);
+
+/* ---- the sections: each calls the field readers, none another section ---- */
+
+/* sim_scenario_nodes.c */
+int ld_get_impl(loader *ld, const yaml_node_t *v, int kind, char out[SIM_IMPL_MAX]);
+int ld_load_nodes(loader *ld, const yaml_node_t *n);
+int ld_resolve_confs(loader *ld);
+
+/* sim_scenario_network.c */
+int ld_load_network(loader *ld, const yaml_node_t *n);
+int ld_load_firewall(loader *ld, const yaml_node_t *n);
+
+/* sim_scenario_dns.c */
+int ld_load_dns(loader *ld, const yaml_node_t *n);
+void ld_free_dns(sim_scenario *sc);
+
+/* sim_scenario_events.c */
+int ld_load_events(loader *ld, const yaml_node_t *n);
+
+/* sim_scenario_checks.c */
+int ld_load_checks(loader *ld, const yaml_node_t *n);
+
+/* ---- the top: sim_scenario.c calls the sections ---- */
+
+int ld_load_buffer_set(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                       const sim_override *ov, size_t n, char *err, size_t errsize);
+/* Load with overrides; when the load fails, each error line is prefixed
+ * with the overrides it comes from ("--set PATH=V: FILE:LINE:COL: ..."). */
+int ld_load_blamed(sim_scenario *sc, const char *file, const char *buf, size_t len,
+                   const sim_override *ov, size_t n, char *err, size_t errsize);
 
 #endif

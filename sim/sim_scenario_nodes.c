@@ -16,12 +16,18 @@
 
 #include "ntp_discipline.h"
 
-#define MAX_TEMPLATES          1024  /* node entries in a scenario (ours) */
-#define PRECISION_DEFAULT      (-20) /* log2 s, ntpd's usual measured precision */
-#define QUERY_SAMPLES_DEFAULT  4     /* ntpdate DEFSAMPLES */
-#define QUERY_TIMEOUT_DEFAULT  1.0   /* s, ntpdate DEFTIMEOUT (5 ticks of 0.2 s) */
-#define QUERY_INTERVAL_DEFAULT 1.0   /* s, between a server's requests (ours) */
-#define DRIFT_SIGN_MIN         1.0   /* ppm: below it a same-sign drift value is noise (ours) */
+#define MAX_TEMPLATES     1024  /* node entries in a scenario (ours) */
+#define PRECISION_DEFAULT (-20) /* log2 s, ntpd's usual measured precision */
+#define PRECISION_MIN     (-32) /* log2 s: 2^-32 s, the NTP timestamp's resolution */
+#define DRIFT_PPM_MAX     500.0 /* ppm, ntpd's NTP_MAXFREQ (500e-6 s/s) */
+#define CLOCK_OFFSET_MAX  1e9   /* s, a clock's initial offset (ours: about 30 years) */
+#define WANDER_MAX        1e-3  /* s/s per sqrt(s), random-walk frequency noise (ours) */
+#define WANDER_STEP_MIN   1e-3  /* s, the wander's update interval (ours) */
+#define WANDER_STEP_MAX   1e6   /* s (ours) */
+#define CLOCK_NOISE_MAX   1.0   /* s, resolution and reading noise (ours) */
+#define TEMP_PERIOD_MIN   1e-3  /* s, a periodic frequency term (ours) */
+#define TEMP_PERIOD_MAX   1e9   /* s (ours) */
+#define DRIFT_SIGN_MIN    1.0   /* ppm: below it a same-sign drift value is noise (ours) */
 #define DRIFT_SIGN_RATIO                                                                           \
 	2.0 /* the larger of |drift|, |freq| within this factor of the                             \
 	       smaller looks like the clock's error copied (ours) */
@@ -36,102 +42,6 @@ addr_low32(const ntp_addr *a)
 
 	return ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
 	       ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-}
-
-bool
-ld_addr_add(ntp_addr *a, uint32_t k)
-{
-	size_t off = a->family == NTP_AF_INET ? 0 : 12;
-	uint32_t v = ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
-	             ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-
-	if (v > UINT32_MAX - k) {
-		return false;
-	}
-	v += k;
-	a->a[off] = (uint8_t)(v >> 24);
-	a->a[off + 1] = (uint8_t)(v >> 16);
-	a->a[off + 2] = (uint8_t)(v >> 8);
-	a->a[off + 3] = (uint8_t)v;
-	return true;
-}
-
-/* The node that owns an address, or -1. */
-long
-ld_owner_of(const sim_scenario *sc, const ntp_addr *a)
-{
-	for (size_t i = 0; i < sc->n_nodes; i++) {
-		const sim_node_spec *t = &sc->nodes[i];
-		ntp_addr x = t->addr;
-		size_t off = a->family == NTP_AF_INET ? 0 : 12;
-		uint32_t va, vx;
-
-		if (x.family != a->family || memcmp(x.a, a->a, off) != 0) {
-			continue;
-		}
-		va = ((uint32_t)a->a[off] << 24) | ((uint32_t)a->a[off + 1] << 16) |
-		     ((uint32_t)a->a[off + 2] << 8) | a->a[off + 3];
-		vx = ((uint32_t)x.a[off] << 24) | ((uint32_t)x.a[off + 1] << 16) |
-		     ((uint32_t)x.a[off + 2] << 8) | x.a[off + 3];
-		if (va >= vx && va - vx < t->count) {
-			return (long)(t->first + (va - vx));
-		}
-	}
-	return -1;
-}
-
-int
-ld_get_node_ref(loader *ld, const yaml_node_t *n, sim_range *out, bool single)
-{
-	const char *s = ld_scalar(ld, n, "a node name");
-
-	if (s == NULL) {
-		return -1;
-	}
-	if (sim_scenario_find(ld->sc, s, out) != 0) {
-		return ld_fail(ld, n, "no node named '%.40s' in this scenario", s);
-	}
-	if (single && out->count != 1) {
-		return ld_fail(ld, n, "'%.40s' names %u nodes; name one of them (%s1 .. %s%u)", s,
-		               out->count, s, s, out->count);
-	}
-	return 0;
-}
-
-/* One node name or a list of them, into a single range (a list must be
- * contiguous; a template name stands for all its replicas). */
-int
-ld_get_node_list(loader *ld, const yaml_node_t *n, sim_range **out, size_t *count)
-{
-	size_t len = 1;
-
-	if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
-		if (ld_expect_sequence(ld, n, "node names") != 0) {
-			return -1;
-		}
-		len = ld_seq_len(n);
-		if (len == 0) {
-			return ld_fail(ld, n, "expected at least one node name");
-		}
-	}
-	*out = calloc(len, sizeof(**out));
-	if (*out == NULL) {
-		return ld_fatal(ld, n, "out of memory");
-	}
-	*count = len;
-	if (n == NULL || n->type != YAML_SEQUENCE_NODE) {
-		return ld_get_node_ref(ld, n, &(*out)[0], false);
-	}
-	for (size_t i = 0; i < len; i++) {
-		size_t mark = ld_path_index(ld, i);
-		int rc = ld_get_node_ref(ld, ld_seq_item(ld, n, i), &(*out)[i], false);
-
-		ld_path_restore(ld, mark);
-		if (rc != 0) {
-			return -1; /* the caller skips the whole list */
-		}
-	}
-	return 0;
 }
 
 static int
@@ -201,45 +111,31 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 	return ld_errors_since(ld, errors);
 }
 
+#define OSC(m) LD_MEMBER(sim_osc_params, m)
+
+/* A periodic frequency term (docs/scenarios.md, "The clock model"). */
+static const ld_field temperature_fields[] = {
+        {"amplitude", LD_FT_FREQ, OSC(temp_amp), .min = -SIM_OSC_FREQ_MAX, .max = SIM_OSC_FREQ_MAX,
+         .unit = "s/s"},
+        {"period", LD_FT_DURATION, OSC(temp_period), .min = TEMP_PERIOD_MIN, .max = TEMP_PERIOD_MAX,
+         .unit = "s"},
+        {"phase", LD_FT_NUMBER, OSC(temp_phase)},
+        {.key = NULL},
+};
+
 static int
-get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
+get_temperature(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
-	static const char *const keys[] = {"amplitude", "period", "phase", NULL};
 	uint64_t seen = 0;
 	unsigned errors = ld->n_errors;
 
+	(void)ctx;
 	if (ld_expect_mapping(ld, n, "a periodic frequency term (amplitude, period, phase)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "temperature");
-		size_t mark;
-		int rc;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		if (i == 0) {
-			rc = ld_get_freq(ld, v, &c->temp_amp);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->temp_amp, -SIM_OSC_FREQ_MAX,
-				                    SIM_OSC_FREQ_MAX, "s/s");
-			}
-		} else if (i == 1) {
-			rc = ld_get_duration(ld, v, &c->temp_period);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->temp_period, 1e-3, 1e9, "s");
-			}
-		} else {
-			rc = ld_get_number(ld, v, &c->temp_phase);
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
+	if (ld_read_fields(ld, n, temperature_fields, obj, NULL, "temperature", &seen) != 0 &&
+	    ld->fatal) {
+		return -1;
 	}
 	if (!(seen & 1) || !(seen & 2)) {
 		ld_fail(ld, n, "temperature needs 'amplitude' and 'period'");
@@ -247,260 +143,41 @@ get_temperature(loader *ld, const yaml_node_t *n, sim_osc_params *c)
 	return ld_errors_since(ld, errors);
 }
 
+/* steps: events of the node (ctx) */
+static int
+get_steps_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)obj;
+	return get_clock_steps(ld, v, ctx);
+}
+
+/* The clock model (docs/scenarios.md, "The clock model"). */
+static const ld_field clock_fields[] = {
+        {"offset", LD_FT_DURATION, OSC(offset), .min = -CLOCK_OFFSET_MAX, .max = CLOCK_OFFSET_MAX,
+         .unit = "s"},
+        {"freq", LD_FT_FREQ, OSC(freq), .min = -SIM_OSC_FREQ_MAX, .max = SIM_OSC_FREQ_MAX,
+         .unit = "s/s"},
+        {"wander", LD_FT_FREQ, OSC(wander), .min = 0.0, .max = WANDER_MAX,
+         .unit = "s/s per sqrt(s)"},
+        {"wander_step", LD_FT_DURATION, OSC(wander_step), .min = WANDER_STEP_MIN,
+         .max = WANDER_STEP_MAX, .unit = "s"},
+        {"temperature", LD_FT_CUSTOM, .get = get_temperature},
+        {"resolution", LD_FT_DURATION, OSC(resolution), .min = 0.0, .max = CLOCK_NOISE_MAX,
+         .unit = "s"},
+        {"noise", LD_FT_DURATION, OSC(noise), .min = 0.0, .max = CLOCK_NOISE_MAX, .unit = "s"},
+        {"steps", LD_FT_CUSTOM, .get = get_steps_field},
+        {.key = NULL},
+};
+
 static int
 load_clock(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 {
-	static const char *const keys[] = {"offset",      "freq",        "wander",
-	                                   "wander_step", "temperature", "resolution",
-	                                   "noise",       "steps",       NULL};
-	sim_osc_params *c = &t->clock;
 	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a clock model (offset, freq, wander, ...)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, keys, &seen, "clock");
-		size_t mark;
-		int rc = 0;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, keys[i]);
-		switch (i) {
-		case 0:
-			rc = ld_get_duration(ld, v, &c->offset);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->offset, -1e9, 1e9, "s");
-			}
-			break;
-		case 1:
-			rc = ld_get_freq(ld, v, &c->freq);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->freq, -SIM_OSC_FREQ_MAX,
-				                    SIM_OSC_FREQ_MAX, "s/s");
-			}
-			break;
-		case 2:
-			rc = ld_get_freq(ld, v, &c->wander);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->wander, 0.0, 1e-3, "s/s per sqrt(s)");
-			}
-			break;
-		case 3:
-			rc = ld_get_duration(ld, v, &c->wander_step);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->wander_step, 1e-3, 1e6, "s");
-			}
-			break;
-		case 4:
-			rc = get_temperature(ld, v, c);
-			break;
-		case 5:
-			rc = ld_get_duration(ld, v, &c->resolution);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->resolution, 0.0, 1.0, "s");
-			}
-			break;
-		case 6:
-			rc = ld_get_duration(ld, v, &c->noise);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, c->noise, 0.0, 1.0, "s");
-			}
-			break;
-		default:
-			rc = get_clock_steps(ld, v, t);
-			break;
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
-	}
-	return ld_errors_since(ld, errors);
-}
-
-static int
-get_fault_kinds(loader *ld, const yaml_node_t *n, ntp_fault *f)
-{
-	size_t count;
-	unsigned errors = ld->n_errors;
-
-	if (ld_scalar_or_list_len(ld, n, "fault names", &count) != 0) {
-		return -1;
-	}
-	f->kinds = 0;
-	for (size_t i = 0; i < count; i++) {
-		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
-		const char *s = ld_scalar(ld, item, "a fault name");
-		int bit;
-
-		if (s == NULL) {
-			return -1;
-		}
-		bit = ntp_fault_from_name(s);
-		if (bit == 0) {
-			ld_fail(ld, item,
-			        "unknown fault '%.40s' (faults: wrong-leap, stratum16, kod, "
-			        "falseticker, stale-reftime, huge-rootdisp, bad-origin, silent)",
-			        s);
-		}
-		f->kinds |= (uint32_t)bit;
-	}
-	return ld_errors_since(ld, errors);
-}
-
-static const char *const fault_keys[] = {"kinds", "leap", "offset", "rootdisp",
-                                         "stale", "kod",  NULL};
-
-/* Fault fields of mapping n, skipping keys that are not fault keys when
- * `others` is set (an event mixes them with at/do/node). */
-int
-ld_get_fault_fields(loader *ld, const yaml_node_t *n, ntp_fault *f, bool others)
-{
-	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
-
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		const char *key;
-		int i = -1;
-		size_t mark;
-		int rc = 0;
-		long long ll = 0;
-
-		if (ld->fatal) {
-			return -1;
-		}
-		key = k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
-		for (int j = 0; fault_keys[j] != NULL; j++) {
-			if (strcmp(key, fault_keys[j]) == 0) {
-				i = j;
-			}
-		}
-		if (i < 0 && others) {
-			continue;
-		}
-		if (i < 0) {
-			i = ld_key_index(ld, k, fault_keys, &seen, "fault");
-			if (i < 0) {
-				continue;
-			}
-		}
-		mark = ld_path_key(ld, fault_keys[i]);
-		switch (i) {
-		case 0:
-			rc = get_fault_kinds(ld, v, f);
-			break;
-		case 1:
-			if ((rc = ld_get_int(ld, v, 0, 3, &ll)) == 0) {
-				f->leap = (uint8_t)ll;
-			}
-			break;
-		case 2:
-			rc = ld_get_duration(ld, v, &f->offset);
-			break;
-		case 3:
-			rc = ld_get_time_nonneg(ld, v, &f->rootdisp);
-			break;
-		case 4:
-			rc = ld_get_time_nonneg(ld, v, &f->stale);
-			break;
-		default:
-			rc = ld_get_text(ld, v, f->kod, sizeof(f->kod), "a 4-letter kiss code");
-			break;
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
-	}
-	return ld_errors_since(ld, errors);
-}
-
-static int
-get_query_servers(loader *ld, const yaml_node_t *n, sim_query_spec *q)
-{
-	size_t count;
-
-	if (ld_scalar_or_list_len(ld, n, "server names or addresses", &count) != 0) {
-		return -1;
-	}
-	if (count == 0 || count > SIM_QUERY_MAX_SERVERS) {
-		return ld_fail(ld, n, "expected 1 to %d servers", SIM_QUERY_MAX_SERVERS);
-	}
-	q->n_servers = 0;
-	for (size_t i = 0; i < count; i++) {
-		const yaml_node_t *item = n->type == YAML_SEQUENCE_NODE ? ld_seq_item(ld, n, i) : n;
-		const char *s = ld_scalar(ld, item, "a server name or address");
-		sim_range r;
-
-		if (s == NULL) {
-			return -1;
-		}
-		if (sim_scenario_find(ld->sc, s, &r) == 0) {
-			if (r.count != 1) {
-				return ld_fail(ld, item, "'%.40s' names %u nodes; name one", s,
-				               r.count);
-			}
-			q->servers[i] = sim_scenario_node_addr(ld->sc, r.first);
-		} else if (!ntp_addr_parse(s, &q->servers[i])) {
-			return ld_fail(ld, item,
-			               "no node named '%.40s' (ntpsim resolves names only to the "
-			               "scenario's nodes)",
-			               s);
-		}
-		q->servers[i].port = NTP_PORT;
-		snprintf(q->server_names[i], SIM_NAME_MAX, "%s", s);
-		q->n_servers++;
-	}
-	return 0;
-}
-
-void
-ld_query_defaults(sim_query_spec *q)
-{
-	memset(q, 0, sizeof(*q));
-	q->samples = QUERY_SAMPLES_DEFAULT;
-	q->interval = QUERY_INTERVAL_DEFAULT;
-	q->timeout = QUERY_TIMEOUT_DEFAULT;
-}
-
-const char *const ld_query_keys[] = {"servers", "samples",      "interval", "timeout",
-                                     "set",     "unprivileged", NULL};
-
-/* One query field (index into ld_query_keys). */
-int
-ld_get_query_field(loader *ld, int i, const yaml_node_t *v, sim_query_spec *q)
-{
-	long long ll;
-	int rc;
-
-	switch (i) {
-	case 0:
-		return get_query_servers(ld, v, q);
-	case 1:
-		rc = ld_get_int(ld, v, 1, SIM_QUERY_MAX_SAMPLES, &ll);
-		if (rc == 0) {
-			q->samples = (int)ll;
-		}
-		return rc;
-	case 2:
-		rc = ld_get_time_nonneg(ld, v, &q->interval);
-		return rc == 0 ? ld_check_range(ld, v, q->interval, 1e-3, 3600.0, "s") : rc;
-	case 3:
-		rc = ld_get_time_nonneg(ld, v, &q->timeout);
-		return rc == 0 ? ld_check_range(ld, v, q->timeout, 1e-3, 3600.0, "s") : rc;
-	case 4:
-		return ld_get_bool(ld, v, &q->set);
-	default:
-		return ld_get_bool(ld, v, &q->unprivileged);
-	}
+	return ld_read_fields(ld, n, clock_fields, &t->clock, t, "clock", &seen);
 }
 
 static int
@@ -534,34 +211,7 @@ get_times(loader *ld, const yaml_node_t *n, double **out, size_t *count)
 	return 0;
 }
 
-static const char *const node_keys[] = {
-        "name",
-        "kind",
-        "count",
-        "address",
-        "clock",
-        "conf",
-        "keys",
-        "drift_ppm",
-        "big_first_step",
-        "precision",
-        "start",
-        "fault",
-        "trace",
-        "impl",
-        "discipline",
-        "leapfile",
-        /* kind: query */
-        "servers",
-        "samples",
-        "interval",
-        "timeout",
-        "set",
-        "unprivileged",
-        "at",
-        NULL,
-};
-
+/* The rows of node_fields: bits of the seen mask. */
 enum {
 	NK_NAME,
 	NK_KIND,
@@ -617,6 +267,96 @@ ld_get_impl(loader *ld, const yaml_node_t *v, int kind, char out[SIM_IMPL_MAX])
 	                  "world starts for this host), got '%.40s'",
 	        s);
 }
+
+static int
+get_address_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	return get_address(ld, v, &t->addr);
+}
+
+static int
+get_fault_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	if (ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)") != 0) {
+		return -1;
+	}
+	return ld_get_fault_fields(ld, v, &t->fault, false);
+}
+
+/* trace: a bool into a tri-state (-1: by count, after the fields) */
+static int
+get_trace_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+	bool b = true;
+	int rc = ld_get_bool(ld, v, &b);
+
+	(void)ctx;
+	t->trace = b ? 1 : 0;
+	return rc;
+}
+
+static int
+get_impl_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_node_spec *t = obj;
+
+	(void)ctx;
+	return ld_get_impl(ld, v, t->kind, t->impl);
+}
+
+static bool
+is_query(const void *obj)
+{
+	return ((const sim_node_spec *)obj)->kind == SIM_NODE_QUERY;
+}
+
+#define NODE(m)   LD_MEMBER(sim_node_spec, m)
+#define FOR_QUERY .only = is_query, .not_here = "is for kind: query nodes"
+#define QUERY_ROW .type = LD_FT_IN, NODE(query), .sub = ld_query_fields, FOR_QUERY
+
+/* The fields of a node entry (docs/scenarios.md, "Nodes"), in enum NK_
+ * order.  name and kind are read first (the other fields' meaning depends
+ * on them); clock and servers in a second pass (they name other nodes);
+ * conf, keys, discipline, leapfile and at once the fields are known. */
+static const ld_field node_fields[] = {
+        {.key = "name", .type = LD_FT_LATER},
+        {.key = "kind", .type = LD_FT_LATER},
+        {"count", LD_FT_INT, NODE(count), .min = 1, .max = SIM_MAX_NODES, .has_def = true,
+         .def = 1},
+        {"address", LD_FT_CUSTOM, .get = get_address_field},
+        {.key = "clock", .type = LD_FT_LATER},
+        {.key = "conf", .type = LD_FT_LATER},
+        {.key = "keys", .type = LD_FT_LATER},
+        {"drift_ppm", LD_FT_NUMBER, NODE(drift_ppm), .min = -DRIFT_PPM_MAX, .max = DRIFT_PPM_MAX,
+         .unit = "ppm"},
+        {"big_first_step", LD_FT_BOOL, NODE(big_first_step)},
+        {"precision", LD_FT_INT, NODE(precision), .min = PRECISION_MIN, .max = 0, .has_def = true,
+         .def = PRECISION_DEFAULT},
+        {"start", LD_FT_IN_RUN, NODE(start), .why = "the daemon would never start"},
+        {"fault", LD_FT_CUSTOM, .get = get_fault_field},
+        {"trace", LD_FT_CUSTOM, .get = get_trace_field},
+        {"impl", LD_FT_CUSTOM, .get = get_impl_field},
+        {.key = "discipline", .type = LD_FT_LATER},
+        {.key = "leapfile", .type = LD_FT_LATER},
+        {.key = "servers", .type = LD_FT_LATER, FOR_QUERY},
+        {.key = "samples", QUERY_ROW},
+        {.key = "interval", QUERY_ROW},
+        {.key = "timeout", QUERY_ROW},
+        {.key = "set", QUERY_ROW},
+        {.key = "unprivileged", QUERY_ROW},
+        {.key = "at", .type = LD_FT_LATER, FOR_QUERY},
+        {.key = NULL},
+};
+
+_Static_assert(sizeof(node_fields) / sizeof(node_fields[0]) == NK_AT + 2,
+               "a row of node_fields for each NK_ key");
 
 static bool
 valid_name(const char *s)
@@ -991,7 +731,6 @@ static int
 load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 {
 	uint64_t seen = 0;
-	long long ll;
 	yaml_node_t *conf = NULL, *at = NULL, *disc = NULL, *leapfile = NULL, *keys = NULL;
 	unsigned errors = ld->n_errors;
 
@@ -999,9 +738,8 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 		return -1;
 	}
 	t->line = (int)n->start_mark.line + 1;
-	t->count = 1;
+	ld_field_defaults(node_fields, t);
 	t->first = first;
-	t->precision = PRECISION_DEFAULT;
 	t->trace = -1;
 	ld_query_defaults(&t->query);
 	/* name and kind first: other fields' meaning depends on them */
@@ -1040,106 +778,16 @@ load_node(loader *ld, const yaml_node_t *n, sim_node_spec *t, uint32_t first)
 	if (t->kind == SIM_NODE_QUERY) {
 		t->query.unprivileged = true;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, node_keys, &seen, "a node");
-		size_t mark;
-		int rc = 0;
-
-		if (i < 0) {
-			continue;
-		}
-		if (i >= NK_SERVERS && t->kind != SIM_NODE_QUERY) {
-			ld_fail(ld, k, "field '%s' is for kind: query nodes", node_keys[i]);
-			continue;
-		}
-		mark = ld_path_key(ld, node_keys[i]);
-		switch (i) {
-		case NK_COUNT:
-			rc = ld_get_int(ld, v, 1, SIM_MAX_NODES, &ll);
-			if (rc == 0) {
-				t->count = (uint32_t)ll;
-			}
-			break;
-		case NK_ADDRESS:
-			rc = get_address(ld, v, &t->addr);
-			break;
-		case NK_CLOCK:
-			rc = 0; /* after count is known (clock steps cover all replicas) */
-			break;
-		case NK_CONF:
-			conf = v;
-			break;
-		case NK_KEYS:
-			keys = v;
-			break;
-		case NK_DRIFT:
-			rc = ld_get_number(ld, v, &t->drift_ppm);
-			if (rc == 0) {
-				rc = ld_check_range(ld, v, t->drift_ppm, -500.0, 500.0, "ppm");
-			}
-			t->have_drift = true;
-			break;
-		case NK_BIGSTEP:
-			rc = ld_get_bool(ld, v, &t->big_first_step);
-			break;
-		case NK_PRECISION:
-			rc = ld_get_int(ld, v, -32, 0, &ll);
-			if (rc == 0) {
-				t->precision = (int8_t)ll;
-			}
-			break;
-		case NK_START:
-			rc = ld_get_time_nonneg(ld, v, &t->start);
-			if (rc == 0) {
-				rc = ld_check_in_run(ld, v, t->start, false,
-				                     "the daemon would never start");
-			}
-			break;
-		case NK_FAULT:
-			rc = ld_expect_mapping(ld, v, "a fault (kinds, offset, leap, ...)");
-			if (rc == 0) {
-				rc = ld_get_fault_fields(ld, v, &t->fault, false);
-			}
-			break;
-		case NK_TRACE: {
-			bool b = true;
-
-			rc = ld_get_bool(ld, v, &b);
-			t->trace = b ? 1 : 0;
-			break;
-		}
-		case NK_IMPL:
-			rc = ld_get_impl(ld, v, t->kind, t->impl);
-			break;
-		case NK_AT:
-			at = v;
-			break;
-		case NK_DISCIPLINE:
-			disc = v;
-			break;
-		case NK_LEAPFILE:
-			leapfile = v;
-			break;
-		case NK_SERVERS:
-			rc = 0; /* second pass */
-			break;
-		case NK_SAMPLES:
-		case NK_INTERVAL:
-		case NK_TIMEOUT:
-		case NK_SET:
-		case NK_UNPRIV:
-			rc = ld_get_query_field(ld, i - NK_SERVERS, v, &t->query);
-			break;
-		default:
-			break; /* name, kind: done */
-		}
-		ld_path_restore(ld, mark);
-		if (rc != 0 && ld->fatal) {
-			return -1;
-		}
+	ld_read_fields(ld, n, node_fields, t, NULL, "a node", &seen);
+	if (ld->fatal) {
+		return -1;
 	}
+	t->have_drift = seen >> NK_DRIFT & 1;
+	conf = ld_field_value(ld, n, "conf");
+	keys = ld_field_value(ld, n, "keys");
+	disc = ld_field_value(ld, n, "discipline");
+	leapfile = ld_field_value(ld, n, "leapfile");
+	at = t->kind == SIM_NODE_QUERY ? ld_field_value(ld, n, "at") : NULL;
 	if (t->count > 1 && t->name[0] != '\0' &&
 	    isdigit((unsigned char)t->name[strlen(t->name) - 1])) {
 		ld_fail(ld, n,
@@ -1261,7 +909,7 @@ load_node_refs(loader *ld, const yaml_node_t *n, sim_node_spec *t)
 			ld_path_restore(ld, mark);
 		} else if (strcmp(key, "servers") == 0 && t->kind == SIM_NODE_QUERY) {
 			mark = ld_path_key(ld, "servers");
-			get_query_servers(ld, v, &t->query);
+			ld_get_query_servers(ld, v, &t->query);
 			ld_path_restore(ld, mark);
 		}
 		if (ld->fatal) {
