@@ -35,14 +35,14 @@
 	      uses 6, libyaml's scanner slows with the square of it) */
 #define DEFAULT_START_NS INT64_C(1735689600000000000) /* 2025-01-01 00:00:00 UTC */
 /* ------------------------------------------------------------------ */
-/* the real world's settings (tests/interop/realnet.py)                */
+/* the real world's settings (realnet, python3 -m realnet)            */
 
 static const char *const real_keys[] = {"impl", "time_scale", NULL};
 
 #define REAL_TIME_SCALE_MAX 1e4 /* ratio; ours: beyond it, minpoll 3 would become sub-ms polls */
 
 /* real: {impl: {NODE: IMPL, ...}}: a node name, replica name or template
- * name per entry, as realnet.py's --impl NODE=IMPL takes them. */
+ * name per entry, as realnet's --impl NODE=IMPL takes them. */
 static int
 load_real_impls(loader *ld, const yaml_node_t *n)
 {

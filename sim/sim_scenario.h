@@ -85,7 +85,7 @@ typedef struct sim_node_spec {
 	sim_query_spec query; /* kind query */
 	double *query_at;     /* s, kind query: when the queries run (owned) */
 	size_t n_query_at;
-	char impl[SIM_IMPL_MAX];  /* real world only (realnet.py): which daemon runs the node;
+	char impl[SIM_IMPL_MAX];  /* real world only (realnet): which daemon runs the node;
 	                             "" = refd; ntpsim always runs the ntplab core */
 	bool uses_dns;            /* its conf names a dns: entry, resolved at each daemon start */
 	ntp_leap_table *leapfile; /* heap: its `leapfile:` parsed, NULL none (the conf's
@@ -283,7 +283,7 @@ typedef struct sim_scenario {
 	size_t n_checks;
 	char *warnings; /* newline-separated, may be NULL */
 	size_t warnings_len;
-	double real_time_scale; /* real world only: realnet.py's default --time-scale (0: 1) */
+	double real_time_scale; /* real world only: realnet's default --time-scale (0: 1) */
 } sim_scenario;
 
 /* One override of ntpsim sweep: PATH=VALUE, or PATH+=LINE.  PATH is

@@ -4,7 +4,7 @@
  * `ntpsim check --normalized FILE` and report.json's scenario.effective.
  *
  * It is the scenario as ntpsim understood it, so that other tools
- * (tests/interop/realnet.py) need no loader of their own: every time in
+ * (realnet (python3 -m realnet)) need no loader of their own: every time in
  * seconds, every rate in s/s, probabilities as fractions, rates in bit/s;
  * replicas expanded (one object per concrete node, with its final name and
  * address); every node reference resolved to node names; each node's

@@ -238,7 +238,7 @@ enum {
 	NK_AT
 };
 
-/* The daemons tests/interop/realnet.py can start for a node.  ntpsim runs
+/* The daemons realnet (python3 -m realnet) can start for a node.  ntpsim runs
  * the ntplab core for every node whatever the file says; it checks the
  * name so that a typo fails here and not minutes into a real run. */
 static const char *const host_impls[] = {"refd", "ntpsec", "chrony", "openntpd", NULL};
