@@ -225,7 +225,12 @@ decide(const ntp_disc_out *o, ntp_disc_decision *out)
 	out->new_state = o->new_state;
 	out->poll_changed = o->poll_changed;
 	out->loopstats = o->loopstats;
-	snprintf(out->reason, sizeof out->reason, "%s", o->reason);
+	/* a copy of the text only when there is one; a slew's stays numbers */
+	_Static_assert(sizeof out->reason == sizeof o->reason, "reason buffers differ");
+	if (o->reason[0] != '\0') {
+		memcpy(out->reason, o->reason, sizeof out->reason);
+	}
+	out->note = o->note;
 	if (o->ktx.modes != 0) {
 		out->adj.what |= NTP_CLOCK_KERNEL;
 		out->adj.kernel = o->ktx;
