@@ -86,6 +86,43 @@ sample_register(const ntp_host *h, const ntp_peer *p, ntp_peer_info *o)
 	memcpy(o->filt_disp, r.disp, sizeof o->filt_disp);
 }
 
+/* The numbers of p that cost no formatting and no estimate. */
+static void
+peer_numbers(const ntp_peer *p, size_t i, ntp_peer_info *o)
+{
+	memset(o, 0, sizeof *o);
+	o->assoc = (int)i + 1;
+	o->addr = p->addr;
+	o->stratum = p->stratum;
+	o->type = peer_type(p);
+	o->poll = ntp_peer_poll_log2(p);
+	o->reach = p->reach;
+	o->tally = ntp_select_tally(p->sel);
+	o->leap = p->leap;
+	o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
+	o->sent = p->sent;
+	o->received = p->received;
+	o->rejected = p->rejected;
+	o->flash = p->flash;
+	o->status = (uint16_t)host_peer_status_word(p);
+}
+
+size_t
+ntp_host_peers_brief(const ntp_host *h, ntp_peer_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (h == NULL || out == NULL) {
+		return 0;
+	}
+	for (size_t i = 0; i < h->n_peers && n < max; i++) {
+		if (host_slot_used(&h->peers[i])) {
+			peer_numbers(&h->peers[i], i, &out[n++]);
+		}
+	}
+	return n;
+}
+
 size_t
 ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 {
@@ -104,29 +141,15 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 			continue;
 		}
 		ntp_system_estimate(h, p, &e);
-		memset(o, 0, sizeof *o);
-		o->assoc = (int)i + 1;
-		o->addr = p->addr;
+		peer_numbers(p, i, o);
 		host_remote_name(p, o->remote, sizeof o->remote);
 		peer_refid(p, o->refid, sizeof o->refid);
-		o->stratum = p->stratum;
-		o->type = peer_type(p);
 		o->when = p->last_rx != NTP_TIME_NONE ? ntp_time_diff_s(mono, p->last_rx) : -1.0;
-		o->poll = ntp_peer_poll_log2(p);
-		o->reach = p->reach;
 		o->delay = e.delay;
 		o->offset = e.offset;
 		o->jitter = e.jitter;
 		o->disp = e.disp;
-		o->tally = ntp_select_tally(p->sel);
 		peer_reason(h, p, &e, mono, o->reason, sizeof o->reason);
-		o->leap = p->leap;
-		o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
-		o->sent = p->sent;
-		o->received = p->received;
-		o->rejected = p->rejected;
-		o->flash = p->flash;
-		o->status = (uint16_t)host_peer_status_word(p);
 		sample_register(h, p, o);
 		n++;
 	}

@@ -47,6 +47,13 @@ typedef struct ntp_peer_info {
 /* Every association as of monotonic time mono. */
 size_t ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max);
 
+/* The same without words or estimates, for a caller on a hot path that
+ * reads a byte or two (tally, reach): assoc, addr, stratum, type, poll,
+ * reach, tally, leap, prefer, the counters, flash and status are filled;
+ * remote, refid and reason are "", when, the estimate and the register 0
+ * (issue 17 §1: no formatting of every peer to read one byte). */
+size_t ntp_host_peers_brief(const ntp_host *h, ntp_peer_info *out, size_t max);
+
 typedef struct ntp_sys_info {
 	uint8_t leap;
 	uint8_t stratum;

@@ -141,8 +141,8 @@ void ntp_select_params_default(ntp_select_params *p);
 /* Run clock_select and clock_combine over c[0..n-1] (RFC 5905 §11.2).
  * p may be NULL (defaults).  n must be <= NTP_SELECT_MAX; c may be NULL
  * only when n is 0.  Fills *r completely (state[i] and why[i] for every
- * i < n).  Returns r->sys_peer: the chosen id, or -1 with r->reason saying
- * why (also -1 when r is NULL). */
+ * i < n; why[i] for i >= n is left as it was).  Returns r->sys_peer: the chosen id, or -1 with
+ * r->reason saying why (also -1 when r is NULL). */
 int ntp_select_run(const ntp_select_cand *c, size_t n, const ntp_select_params *p,
                    ntp_select_result *r);
 
