@@ -157,7 +157,7 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 }
 
 void
-ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
+ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
 {
 	ntp_disc_info di;
 
@@ -182,16 +182,7 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->clk_jitter = di.clk_jitter;
 	out->clk_wander = di.clk_wander * 1e6;
 	out->disc_state = di.state;
-	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
 	out->steps = h->steps;
-	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {
-		/* as of the last call: nobody passes the fit tests */
-		ntp_system_no_candidates(h, out->no_sys_peer_reason,
-		                         sizeof out->no_sys_peer_reason);
-	} else if (h->sys_peer == 0) {
-		snprintf(out->no_sys_peer_reason, sizeof out->no_sys_peer_reason, "%s",
-		         h->no_peer_reason);
-	}
 	out->served = h->server.served;
 	out->kod_sent = h->server.kod_sent;
 	out->dropped_restrict = h->server.dropped_restrict;
@@ -200,6 +191,27 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->mru_entries = h->server.n;
 	out->mru_depth = h->server.cap;
 	out->mru_none = h->server.mru_none;
+}
+
+void
+ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
+{
+	ntp_disc_info di;
+
+	if (h == NULL || out == NULL) {
+		return;
+	}
+	ntp_host_sys_brief(h, out);
+	h->algo->info(h->algo_sys, &di);
+	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
+	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {
+		/* as of the last call: nobody passes the fit tests */
+		ntp_system_no_candidates(h, out->no_sys_peer_reason,
+		                         sizeof out->no_sys_peer_reason);
+	} else if (h->sys_peer == 0) {
+		snprintf(out->no_sys_peer_reason, sizeof out->no_sys_peer_reason, "%s",
+		         h->no_peer_reason);
+	}
 }
 
 bool

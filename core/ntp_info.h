@@ -81,6 +81,10 @@ typedef struct ntp_sys_info {
 
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
 
+/* The same without the words (discipline and no_sys_peer_reason are ""),
+ * for a caller that reads the numbers after every call (issue 17 §1). */
+void ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out);
+
 /* The peer table in ntpq -p layout (header, rule, one line per association),
  * NUL-terminated; returns the length written (truncated to size - 1). */
 size_t ntp_host_peer_table(const ntp_host *h, ntp_time mono, char *buf, size_t size);

@@ -563,7 +563,7 @@ cache_sys(sim_world *w, sim_node *n)
 		n->refid = 0;
 		return changed;
 	}
-	ntp_host_sys(n->host, &si);
+	ntp_host_sys_brief(n->host, &si); /* numbers only: no words per call */
 	changed = n->sys_peer != si.sys_peer || n->leap != si.leap || n->stratum != si.stratum ||
 	          n->poll != si.poll || n->disc_state != si.disc_state;
 	n->t_sys = w->now;

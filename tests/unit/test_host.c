@@ -334,6 +334,20 @@ Test(host, seed_lan_server_local_clock)
 		cr_assert_eq(ntp_host_peers_brief(h, &b, 0), 0u);
 		cr_assert_eq(ntp_host_peers_brief(NULL, &b, 1), 0u);
 	}
+	{
+		/* the brief system variables: the same numbers, no words */
+		ntp_sys_info sb;
+
+		ntp_host_sys_brief(h, &sb);
+		cr_assert_eq(sb.stratum, si.stratum);
+		cr_assert_eq(sb.refid, si.refid);
+		cr_assert_eq(sb.sys_peer, si.sys_peer);
+		cr_assert_eq(sb.poll, si.poll);
+		cr_assert_eq(sb.disc_state, si.disc_state);
+		cr_assert_eq(sb.served, si.served);
+		cr_assert_str_eq(sb.discipline, "");
+		cr_assert_neq(si.discipline[0], '\0');
+	}
 	/* 41 s after the third poll: exactly the seed's line */
 	ntp_time at = T0 + S(140) - S(pi.when) + S(41.5);
 	ntp_host_peer_table(h, at, table, sizeof table);
