@@ -564,6 +564,40 @@ kernel_read_back(ntp_disc *d, ntp_time mono, double *clock_frequency)
 	d->kern_engaged = true;
 }
 
+void
+ntp_disc_note_format(const ntp_disc_note *n, char *buf, size_t size)
+{
+	const char *measured = n->measured ? " (measured in FREQ)" : "";
+
+	if (size == 0) {
+		return;
+	}
+	buf[0] = '\0';
+	if (n->kind == NTP_DISC_NOTE_KERNEL) {
+		snprintf(buf, size, "kernel PLL %+.6f s, tc %d, freq %+.3f ppm%s", n->offset,
+		         (int)n->tc, n->freq * 1e6, measured);
+	} else if (n->kind == NTP_DISC_NOTE_SLEW) {
+		snprintf(buf, size, "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", n->offset, n->tau,
+		         n->freq * 1e6, measured);
+	}
+}
+
+const char *
+ntp_disc_note_flush(ntp_disc_note *n, char *reason, size_t size)
+{
+	if (n->kind != NTP_DISC_NOTE_NONE) {
+		ntp_disc_note_format(n, reason, size);
+		n->kind = NTP_DISC_NOTE_NONE;
+	}
+	return reason;
+}
+
+const char *
+ntp_disc_reason(ntp_disc_out *out)
+{
+	return ntp_disc_note_flush(&out->note, out->reason, sizeof out->reason);
+}
+
 static void
 finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 {
@@ -584,16 +618,18 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 	if (out->result == NTP_DISC_SLEW) {
 		ntp_clock_adjust(&d->resid, mono, out->adj_offset, 0.0, out->adj_tau);
 		d->resid.slew_for = out->adj_for;
-		if (out->reason[0] == '\0' && (out->ktx.modes & NTP_KERNEL_ADJ_OFFSET)) {
-			snprintf(out->reason, sizeof(out->reason),
-			         "kernel PLL %+.6f s, tc %d, freq %+.3f ppm%s", d->clock_offset,
-			         (int)d->poll, d->freq * 1e6,
-			         out->freq_measured ? " (measured in FREQ)" : "");
-		} else if (out->reason[0] == '\0') {
-			snprintf(out->reason, sizeof(out->reason),
-			         "slew %+.6f s, tc %.0f s, freq %+.3f ppm%s", out->adj_offset,
-			         out->adj_tau, d->freq * 1e6,
-			         out->freq_measured ? " (measured in FREQ)" : "");
+		if (out->reason[0] == '\0') {
+			/* numbers now, text when asked (ntp_disc_reason) */
+			bool kernel = (out->ktx.modes & NTP_KERNEL_ADJ_OFFSET) != 0;
+
+			out->note = (ntp_disc_note){
+			        .kind = kernel ? NTP_DISC_NOTE_KERNEL : NTP_DISC_NOTE_SLEW,
+			        .measured = out->freq_measured,
+			        .tc = d->poll,
+			        .offset = kernel ? d->clock_offset : out->adj_offset,
+			        .tau = out->adj_tau,
+			        .freq = d->freq,
+			};
 		}
 	} else if (out->result == NTP_DISC_STEP) {
 		ntp_clock_adjust(&d->resid, mono, 0.0, 0.0, out->adj_tau);

@@ -158,6 +158,31 @@ void ntp_disc_params_default(ntp_disc_params *p);
  * (poll bounds clamped to 0..17 and ordered, negative thresholds -> 0). */
 void ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono);
 
+/* The reason of an ordinary slew, kept as numbers: a slew happens on every
+ * update, its text is read only by an event or a test, so it is formatted
+ * by ntp_disc_note_format() when asked for (issue 17 §1). */
+enum ntp_disc_note_kind {
+	NTP_DISC_NOTE_NONE = 0, /* the reason text (if any) is already written */
+	NTP_DISC_NOTE_KERNEL,   /* "kernel PLL %+.6f s, tc %d, freq %+.3f ppm" */
+	NTP_DISC_NOTE_SLEW      /* "slew %+.6f s, tc %.0f s, freq %+.3f ppm" */
+};
+
+typedef struct ntp_disc_note {
+	uint8_t kind;  /* enum ntp_disc_note_kind */
+	bool measured; /* " (measured in FREQ)" */
+	int8_t tc;     /* log2 s, the kernel PLL's time constant */
+	double offset; /* s, the phase handed over */
+	double tau;    /* s, the daemon slew's time constant */
+	double freq;   /* s/s, the frequency correction */
+} ntp_disc_note;
+
+/* The text of n into buf (size bytes, NUL-terminated; "" for NONE). */
+void ntp_disc_note_format(const ntp_disc_note *n, char *buf, size_t size);
+
+/* When n is pending: its text into reason (size bytes) and n done.
+ * Returns reason. */
+const char *ntp_disc_note_flush(ntp_disc_note *n, char *reason, size_t size);
+
 typedef struct ntp_disc_out {
 	int result;           /* enum ntp_disc_result */
 	bool kernel_mode;     /* the kernel holds the frequency: slews carry none */
@@ -177,8 +202,14 @@ typedef struct ntp_disc_out {
 	bool poll_changed;  /* poll differs from before: update the associations */
 	bool freq_measured; /* the FREQ-state direct frequency measurement completed */
 	bool loopstats;     /* ntpd writes a loopstats record for this update */
-	char reason[128];   /* readable: "step +28.203650 s > step threshold 0.128 s" */
+	char reason[128];   /* readable: "step +28.203650 s > step threshold 0.128 s";
+	                       read it with ntp_disc_reason() (a slew leaves it in note) */
+	ntp_disc_note note; /* a slew's reason not yet formatted (kind NONE: none) */
 } ntp_disc_out;
+
+/* out's reason text, formatted from out->note into out->reason first when
+ * that is pending. */
+const char *ntp_disc_reason(ntp_disc_out *out);
 
 /* What local_clock() is called with. */
 typedef struct ntp_disc_in {

@@ -159,3 +159,9 @@ ntp_discipline_param(const ntp_conf *c, const char *name, double dflt)
 	}
 	return dflt;
 }
+
+const char *
+ntp_disc_decision_reason(ntp_disc_decision *o)
+{
+	return ntp_disc_note_flush(&o->note, o->reason, sizeof o->reason);
+}

@@ -40,6 +40,7 @@
 #include "ntp_clock.h"
 #include "ntp_conf.h"
 #include "ntp_const.h"
+#include "ntp_disc.h"
 #include "ntp_time.h"
 
 #define NTP_DISC_NAME_MAX   24  /* bytes of a discipline name with its NUL (ours) */
@@ -120,8 +121,14 @@ typedef struct ntp_disc_decision {
 	                                  vocabulary of clock states */
 	char why[NTP_DISC_REASON_MAX]; /* why this system peer, or why none */
 	char reason[NTP_DISC_REASON_MAX]; /* the clock decision in words:
-	                                     "step +28.203650 s > step threshold 0.128 s" */
+	                                     "step +28.203650 s > step threshold 0.128 s";
+	                                     read it with ntp_disc_decision_reason() */
+	ntp_disc_note note;               /* a slew's reason not yet formatted (ntp_disc.h) */
 } ntp_disc_decision;
+
+/* o's clock decision in words, formatted from o->note into o->reason first
+ * when that is pending: hot paths keep numbers, readers get the text. */
+const char *ntp_disc_decision_reason(ntp_disc_decision *o);
 
 /* Introspection of the system part. */
 typedef struct ntp_disc_info {

@@ -738,8 +738,13 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 		p->local_refid = ntp_addr_refid(to);
 	}
 	ntp_peer_receive(p, pkt, h->now, &s, &rr);
-	host_remote_name(p, name, sizeof name);
-	ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
+	if (rr.verdict == NTP_RX_REJECT || rr.verdict == NTP_RX_KOD_SPOOFED ||
+	    rr.verdict == NTP_RX_KOD) {
+		/* text only for the events below: a sample accepted (the
+		 * common case) formats nothing (issue 17 §1) */
+		host_remote_name(p, name, sizeof name);
+		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
+	}
 	switch (rr.verdict) {
 	case NTP_RX_REJECT:
 		host_event(h, NTP_EV_PKT_REJECTED, host_assoc_id(h, p), "%s: %s", name, why);
@@ -805,13 +810,11 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 	           h->rx_auth == NTP_AUTH_UNTRUSTED;
 	char auth[48];
 
-	ntp_addr_format(from, name, sizeof name);
-	ntp_auth_format(h->rx_auth, h->rx_keyid, auth, sizeof auth);
 	if (h->rx_auth == NTP_AUTH_NAK) {
 		h->server.dropped_bad++;
 		h->sysstats.declined++;
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "request from %s dropped: a crypto-NAK",
-		           name);
+		           ntp_addr_format(from, name, sizeof name));
 		return;
 	}
 	if (k != NULL || nak) {
@@ -827,16 +830,20 @@ serve(ntp_host *h, const ntp_pkt *req, size_t len, const ntp_addr *from, const n
 		                   ? NTP_EV_ACCESS_DENIED
 		                   : NTP_EV_PKT_REJECTED;
 
-		host_event(h, code, 0, "request from %s dropped: %s", name, r.reason);
+		host_event(h, code, 0, "request from %s dropped: %s",
+		           ntp_addr_format(from, name, sizeof name), ntp_serve_reason(&r));
 		return;
 	}
 	h->sysstats.processed++;
 	if (v == NTP_SERVE_KOD) {
-		host_event(h, NTP_EV_RATE_EXCEEDED, 0, "request from %s: %s", name, r.reason);
+		host_event(h, NTP_EV_RATE_EXCEEDED, 0, "request from %s: %s",
+		           ntp_addr_format(from, name, sizeof name), ntp_serve_reason(&r));
 	}
 	if (nak) {
+		/* the names are formatted only for an event (issue 17 §1) */
+		ntp_auth_format(h->rx_auth, h->rx_keyid, auth, sizeof auth);
 		host_event(h, NTP_EV_PKT_REJECTED, 0, "request from %s: TEST5 %s: crypto-NAK sent",
-		           name, auth);
+		           ntp_addr_format(from, name, sizeof name), auth);
 	}
 	if (!ntp_fault_apply(&h->fault, &reply)) {
 		return; /* fault "silent" */
@@ -1078,7 +1085,7 @@ answer_remote_control(ntp_host *h, const ntp_addr *from, const ntp_addr *to,
 	if ((!trusted || (m->flags & NTP_RES_LIMITED)) &&
 	    ntp_server_limit_control(&h->server, from, version, h->now, &r) == NTP_SERVE_DROP) {
 		host_event(h, NTP_EV_RATE_EXCEEDED, 0, "mode 6 from %s: %s",
-		           ntp_addr_format(from, name, sizeof name), r.reason);
+		           ntp_addr_format(from, name, sizeof name), ntp_serve_reason(&r));
 		return;
 	}
 	answer_control(h, from, to, buf, len, trusted ? SIZE_MAX : len);

@@ -88,6 +88,43 @@ sample_register(const ntp_host *h, const ntp_peer *p, ntp_peer_info *o)
 	memcpy(o->filt_disp, r.disp, sizeof o->filt_disp);
 }
 
+/* The numbers of p that cost no formatting and no estimate. */
+static void
+peer_numbers(const ntp_peer *p, size_t i, ntp_peer_info *o)
+{
+	memset(o, 0, sizeof *o);
+	o->assoc = (int)i + 1;
+	o->addr = p->addr;
+	o->stratum = p->stratum;
+	o->type = peer_type(p);
+	o->poll = ntp_peer_poll_log2(p);
+	o->reach = p->reach;
+	o->tally = ntp_select_tally(p->sel);
+	o->leap = p->leap;
+	o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
+	o->sent = p->sent;
+	o->received = p->received;
+	o->rejected = p->rejected;
+	o->flash = p->flash;
+	o->status = (uint16_t)host_peer_status_word(p);
+}
+
+size_t
+ntp_host_peers_brief(const ntp_host *h, ntp_peer_info *out, size_t max)
+{
+	size_t n = 0;
+
+	if (h == NULL || out == NULL) {
+		return 0;
+	}
+	for (size_t i = 0; i < h->n_peers && n < max; i++) {
+		if (host_slot_used(&h->peers[i])) {
+			peer_numbers(&h->peers[i], i, &out[n++]);
+		}
+	}
+	return n;
+}
+
 size_t
 ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 {
@@ -106,29 +143,15 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 			continue;
 		}
 		ntp_system_estimate(h, p, &e);
-		memset(o, 0, sizeof *o);
-		o->assoc = (int)i + 1;
-		o->addr = p->addr;
+		peer_numbers(p, i, o);
 		host_remote_name(p, o->remote, sizeof o->remote);
 		peer_refid(p, o->refid, sizeof o->refid);
-		o->stratum = p->stratum;
-		o->type = peer_type(p);
 		o->when = p->last_rx != NTP_TIME_NONE ? ntp_time_diff_s(mono, p->last_rx) : -1.0;
-		o->poll = ntp_peer_poll_log2(p);
-		o->reach = p->reach;
 		o->delay = e.delay;
 		o->offset = e.offset;
 		o->jitter = e.jitter;
 		o->disp = e.disp;
-		o->tally = ntp_select_tally(p->sel);
 		peer_reason(h, p, &e, mono, o->reason, sizeof o->reason);
-		o->leap = p->leap;
-		o->prefer = (p->flags & NTP_PEER_F_PREFER) != 0;
-		o->sent = p->sent;
-		o->received = p->received;
-		o->rejected = p->rejected;
-		o->flash = p->flash;
-		o->status = (uint16_t)host_peer_status_word(p);
 		sample_register(h, p, o);
 		n++;
 	}
@@ -222,7 +245,7 @@ ntp_host_mru_info(const ntp_host *h, ntp_mru_info *m)
 }
 
 void
-ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
+ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
 {
 	ntp_disc_info di;
 
@@ -247,16 +270,7 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	out->clk_jitter = di.clk_jitter;
 	out->clk_wander = di.clk_wander * 1e6;
 	out->disc_state = di.state;
-	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
 	out->steps = h->steps;
-	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {
-		/* as of the last call: nobody passes the fit tests */
-		ntp_system_no_candidates(h, out->no_sys_peer_reason,
-		                         sizeof out->no_sys_peer_reason);
-	} else if (h->sys_peer == 0) {
-		snprintf(out->no_sys_peer_reason, sizeof out->no_sys_peer_reason, "%s",
-		         h->no_peer_reason);
-	}
 	out->served = h->server.served;
 	out->kod_sent = h->server.kod_sent;
 	out->dropped_restrict = h->server.dropped_restrict;
@@ -279,6 +293,27 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 	}
 	kern_info(&di, &out->kern);
 	out->auth_keys = h->n_keys;
+}
+
+void
+ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
+{
+	ntp_disc_info di;
+
+	if (h == NULL || out == NULL) {
+		return;
+	}
+	ntp_host_sys_brief(h, out);
+	h->algo->info(h->algo_sys, &di);
+	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
+	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {
+		/* as of the last call: nobody passes the fit tests */
+		ntp_system_no_candidates(h, out->no_sys_peer_reason,
+		                         sizeof out->no_sys_peer_reason);
+	} else if (h->sys_peer == 0) {
+		snprintf(out->no_sys_peer_reason, sizeof out->no_sys_peer_reason, "%s",
+		         h->no_peer_reason);
+	}
 }
 
 bool

@@ -47,6 +47,12 @@ typedef struct ntp_peer_info {
 /* Every association as of monotonic time mono. */
 size_t ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max);
 
+/* The same without words or estimates, for a caller on a hot path that
+ * reads a byte or two (tally, reach): assoc, addr, stratum, type, poll,
+ * reach, tally, leap, prefer, the counters, flash and status are filled;
+ * remote, refid and reason are "", when, the estimate and the register 0
+ * (issue 17 §1: no formatting of every peer to read one byte). */
+size_t ntp_host_peers_brief(const ntp_host *h, ntp_peer_info *out, size_t max);
 /* The host's own traffic counters (ntpd's sys_stat / stat_* and auth
  * counters, ntpq sysstats, iostats, authinfo).  Plain integers bumped where
  * the event happens; never reset, so "since reset" is "since start".  32
@@ -146,6 +152,9 @@ typedef struct ntp_sys_info {
 /* Leaves out mru (below): its hash slot count walks every bucket. */
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
 
+/* The same without the words (discipline and no_sys_peer_reason are ""),
+ * for a caller that reads the numbers after every call (issue 17 §1). */
+void ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out);
 /* The rate-limit table for ntpq monstats (ntpd mon_data), as of the host's
  * last call.  O(hash buckets): for mode 6 answers, not every event. */
 void ntp_host_mru_info(const ntp_host *h, ntp_mru_info *out);

@@ -217,6 +217,17 @@ ntpd_estimate(const void *sys, const void *src, ntp_estimate *e)
 	e->epoch = s->filter.epoch;
 }
 
+/* src into dst (size bytes, NUL-terminated, cut as snprintf cuts):
+ * a copy without printf's machinery, for every selection. */
+static void
+copy_text(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 /* ntp_disc's result as the seam's clock decision. */
 static void
 decide(const ntp_disc_out *o, ntp_disc_decision *out)
@@ -225,7 +236,12 @@ decide(const ntp_disc_out *o, ntp_disc_decision *out)
 	out->new_state = o->new_state;
 	out->poll_changed = o->poll_changed;
 	out->loopstats = o->loopstats;
-	snprintf(out->reason, sizeof out->reason, "%s", o->reason);
+	/* a copy of the text only when there is one; a slew's stays numbers */
+	_Static_assert(sizeof out->reason == sizeof o->reason, "reason buffers differ");
+	if (o->reason[0] != '\0') {
+		memcpy(out->reason, o->reason, sizeof out->reason);
+	}
+	out->note = o->note;
 	if (o->ktx.modes != 0) {
 		out->adj.what |= NTP_CLOCK_KERNEL;
 		out->adj.kernel = o->ktx;
@@ -294,7 +310,7 @@ select_sys_peer(ntpd_sys *n, const ntp_disc_input *in, ntp_disc_decision *out)
 		sys = &in->cand[r.sys_index];
 		out->offset = r.offset;
 		out->jitter = r.jitter;
-		snprintf(out->why, sizeof out->why, "%s", r.why[r.sys_index]);
+		copy_text(out->why, sizeof out->why, r.why[r.sys_index]);
 		return sys;
 	}
 	if (in->fallback != NULL) {
@@ -304,7 +320,7 @@ select_sys_peer(ntpd_sys *n, const ntp_disc_input *in, ntp_disc_decision *out)
 		snprintf(out->why, sizeof out->why, "orphan parent");
 		return in->fallback;
 	}
-	snprintf(out->why, sizeof out->why, "%s", r.reason);
+	copy_text(out->why, sizeof out->why, r.reason);
 	return NULL;
 }
 

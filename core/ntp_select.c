@@ -7,6 +7,7 @@
 #include "ntp_select.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -50,12 +51,57 @@ typedef struct selection {
 	double weight_sum; /* sum of 1/lambda over the survivors */
 } selection;
 
+/* Rows written when read (ntp_select_why). */
+enum why_pending { WHY_WRITTEN = 0, WHY_SURVIVOR_PREFER, WHY_SURVIVOR_WEIGHT };
+
 /* Set candidate i's state; returns its reason buffer for snprintf. */
 static char *
 mark(selection *w, int i, int state)
 {
 	w->r->state[i] = (uint8_t)state;
+	w->r->why_pending[i] = WHY_WRITTEN;
 	return w->r->why[i];
+}
+
+/* Set candidate i's state with its reason pending as one number. */
+static void
+mark_pending(selection *w, int i, int state, int kind, double num)
+{
+	mark(w, i, state)[0] = '\0';
+	w->r->why_pending[i] = (uint8_t)kind;
+	w->r->why_num[i] = num;
+}
+
+const char *
+ntp_select_why(ntp_select_result *r, size_t i)
+{
+	if (i >= NTP_SELECT_MAX) {
+		return "";
+	}
+	if (r->why_pending[i] == WHY_SURVIVOR_PREFER) {
+		snprintf(r->why[i], NTP_SELECT_WHY_MAX,
+		         "candidate: survivor; prefer peer %d sets the offset alone",
+		         (int)r->why_num[i]);
+	} else if (r->why_pending[i] == WHY_SURVIVOR_WEIGHT) {
+		snprintf(r->why[i], NTP_SELECT_WHY_MAX, "candidate: survivor, combine weight %.3f",
+		         r->why_num[i]);
+	}
+	r->why_pending[i] = WHY_WRITTEN;
+	return r->why[i];
+}
+
+const char *
+ntp_select_reason(ntp_select_result *r)
+{
+	if (r->reason_pending) {
+		snprintf(
+		        r->reason, sizeof r->reason,
+		        "sys_peer %d: %d survivors of %d candidates, %d falsetickers, %d discarded",
+		        r->sys_peer, r->n_survivors, r->n_candidates, r->n_falsetickers,
+		        r->n_discarded);
+		r->reason_pending = false;
+	}
+	return r->reason;
 }
 
 void
@@ -469,13 +515,10 @@ mark_survivors(selection *w, int sys, bool prefer_used)
 			continue;
 		}
 		if (prefer_used) {
-			snprintf(mark(w, i, NTP_SEL_CANDIDATE), NTP_SELECT_WHY_MAX,
-			         "candidate: survivor; prefer peer %d sets the offset alone",
-			         w->c[sys].id);
+			mark_pending(w, i, NTP_SEL_CANDIDATE, WHY_SURVIVOR_PREFER, w->c[sys].id);
 		} else {
-			snprintf(mark(w, i, NTP_SEL_CANDIDATE), NTP_SELECT_WHY_MAX,
-			         "candidate: survivor, combine weight %.3f",
-			         (1.0 / w->lambda[i]) / w->weight_sum);
+			mark_pending(w, i, NTP_SEL_CANDIDATE, WHY_SURVIVOR_WEIGHT,
+			             (1.0 / w->lambda[i]) / w->weight_sum);
 		}
 	}
 }
@@ -534,13 +577,19 @@ explain_nothing(selection *w)
 	}
 }
 
+/* Everything but the reason table cleared, and of that the n rows in use
+ * (a clear of all 64 x 128 bytes on every selection was a hot spot, issue
+ * 17 §1); rows >= n are left as they were. */
 static void
 reset_result(ntp_select_result *r, size_t n)
 {
-	memset(r, 0, sizeof *r);
+	size_t rows = n < NTP_SELECT_MAX ? n : NTP_SELECT_MAX;
+
+	memset(r, 0, offsetof(ntp_select_result, why));
+	memset(r->why, 0, rows * sizeof r->why[0]);
 	r->sys_peer = -1;
 	r->sys_index = -1;
-	for (size_t i = 0; i < n && i < NTP_SELECT_MAX; i++) {
+	for (size_t i = 0; i < rows; i++) {
 		r->state[i] = NTP_SEL_REJECT;
 	}
 }
@@ -593,9 +642,9 @@ summarize(selection *w, int discarded)
 			falsetickers++;
 		}
 	}
-	snprintf(r->reason, sizeof r->reason,
-	         "sys_peer %d: %d survivors of %d candidates, %d falsetickers, %d discarded",
-	         r->sys_peer, r->n_survivors, w->ncand, falsetickers, discarded);
+	r->n_falsetickers = falsetickers;
+	r->n_discarded = discarded;
+	r->reason_pending = true; /* ntp_select_reason writes it */
 }
 
 int

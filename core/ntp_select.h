@@ -128,11 +128,28 @@ typedef struct ntp_select_result {
 	int n_candidates;    /* valid inputs that entered the intersection */
 	int n_truechimers;   /* entered the cluster algorithm (incl. the LOCAL fallback) */
 	int n_survivors;     /* left after it ('+' and '*') */
+	int n_falsetickers;  /* of the candidates, the ones outside the intersection */
+	int n_discarded;     /* of the truechimers, the ones the cluster algorithm cut */
 	char reason[NTP_SELECT_WHY_MAX]; /* summary; with sys_peer == -1 why none,
-	                        e.g. "no majority: only 2 of 5 sources agree, need 3" */
+	                        e.g. "no majority: only 2 of 5 sources agree, need 3";
+	                        read it with ntp_select_reason() */
 	uint8_t state[NTP_SELECT_MAX];   /* per input candidate, enum ntp_select_state */
-	char why[NTP_SELECT_MAX][NTP_SELECT_WHY_MAX]; /* per input candidate */
+	/* Texts kept as numbers until read (issue 17 §1): the summary of a
+	 * selection that found a system peer and the survivors' rows are
+	 * wanted by nobody on the hot path. */
+	bool reason_pending;                          /* private: reason not yet written */
+	uint8_t why_pending[NTP_SELECT_MAX];          /* private: row i not yet written */
+	char why[NTP_SELECT_MAX][NTP_SELECT_WHY_MAX]; /* per input candidate; read
+	                                                 with ntp_select_why() */
+	double why_num[NTP_SELECT_MAX];               /* private: the number of a pending row */
 } ntp_select_result;
+
+/* The summary in words (written from the numbers first if pending). */
+const char *ntp_select_reason(ntp_select_result *r);
+
+/* Candidate i's reason in words (written first if pending); "" for i out
+ * of range. */
+const char *ntp_select_why(ntp_select_result *r, size_t i);
 
 /* ntpd's tos defaults (minsane 1, minclock 3, maxclock 10, maxdist 1.5 s,
  * mindist 1 ms), no previous system peer, precision 2^-20 s. */
@@ -141,8 +158,8 @@ void ntp_select_params_default(ntp_select_params *p);
 /* Run clock_select and clock_combine over c[0..n-1] (RFC 5905 §11.2).
  * p may be NULL (defaults).  n must be <= NTP_SELECT_MAX; c may be NULL
  * only when n is 0.  Fills *r completely (state[i] and why[i] for every
- * i < n).  Returns r->sys_peer: the chosen id, or -1 with r->reason saying
- * why (also -1 when r is NULL). */
+ * i < n; why[i] for i >= n is left as it was).  Returns r->sys_peer: the chosen id, or -1 with
+ * r->reason saying why (also -1 when r is NULL). */
 int ntp_select_run(const ntp_select_cand *c, size_t n, const ntp_select_params *p,
                    ntp_select_result *r);
 

@@ -136,17 +136,110 @@ ntp_server_set_hash_key(ntp_server *s, const uint8_t key[16])
 	}
 }
 
-static void set_reason(ntp_serve_result *r, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
+/* The text of the rate-limit or access decision (without its tail). */
 static void
-set_reason(ntp_serve_result *r, const char *fmt, ...)
+format_why(const ntp_serve_result *r, char *buf, size_t size)
 {
-	va_list ap;
+	switch (r->why) {
+	case NTP_SERVE_WHY_NO_ARGS:
+		snprintf(buf, size,
+		         "server called without state, system, request, source or reply");
+		break;
+	case NTP_SERVE_WHY_IGNORE:
+		snprintf(buf, size, "restrict ignore");
+		break;
+	case NTP_SERVE_WHY_BAD_MODE:
+		snprintf(buf, size,
+		         "mode %u v%u is not a request the server answers (3, or 1 -> 2)", r->mode,
+		         r->version);
+		break;
+	case NTP_SERVE_WHY_NOSERVE:
+		snprintf(buf, size, "restrict noserve");
+		break;
+	case NTP_SERVE_WHY_BAD_VERSION:
+		snprintf(buf, size, "version %u not served (1..4)", r->version);
+		break;
+	case NTP_SERVE_WHY_RES_VERSION:
+		snprintf(buf, size, "restrict version: NTPv%u request, only v4 served", r->version);
+		break;
+	case NTP_SERVE_WHY_SHORT:
+		snprintf(buf, size, "request of %zu bytes shorter than the %d-byte header", r->size,
+		         NTP_PKT_HEADER_LEN);
+		break;
+	case NTP_SERVE_WHY_NOTRUST:
+		snprintf(buf, size, "restrict notrust: request not authenticated by a trusted key");
+		break;
+	case NTP_SERVE_WHY_RATE_MINIMUM:
+		snprintf(buf, size, "rate limit: %ld s since last request < discard minimum 2^%d s",
+		         r->num[0], (int)r->num[1]);
+		break;
+	case NTP_SERVE_WHY_RATE_HEADWAY:
+		snprintf(buf, size, "rate limit: headway %ld s + 2^%d s >= limit %ld s", r->num[0],
+		         (int)r->num[1], r->num[2]);
+		break;
+	default:
+		buf[0] = '\0';
+		break;
+	}
+}
 
-	va_start(ap, fmt);
-	vsnprintf(r->reason, sizeof r->reason, fmt, ap);
-	va_end(ap);
+static const char *
+tail_text(int tail)
+{
+	switch (tail) {
+	case NTP_SERVE_TAIL_KOD_SENT:
+		return "; KoD RATE sent";
+	case NTP_SERVE_TAIL_DROPPED:
+		return "; dropped";
+	case NTP_SERVE_TAIL_DROPPED_KOD:
+		return "; dropped (KoD rate-limited)";
+	case NTP_SERVE_TAIL_CONTROL:
+		return "; mode 6 request dropped";
+	default:
+		return "";
+	}
+}
+
+const char *
+ntp_serve_reason(ntp_serve_result *r)
+{
+	/* the same buffers and cuts as the text had when it was written at
+	 * once: the untracked note in 128 bytes, then the whole in 128 */
+	char untracked[sizeof r->reason] = "";
+	size_t len;
+
+	if (r->untracked) {
+		snprintf(untracked, sizeof untracked,
+		         "not rate limited: MRU table full (%zu entries), oldest %ld s < mru "
+		         "minage %d s",
+		         r->size, r->num[0], (int)r->num[1]);
+	}
+	if (r->why == NTP_SERVE_WHY_SERVED) {
+		snprintf(r->reason, sizeof r->reason,
+		         "served: mode %u v%u reply, LI %u stratum %u%s%s", r->mode, r->version,
+		         r->leap, r->stratum, untracked[0] != '\0' ? "; " : "", untracked);
+		return r->reason;
+	}
+	if (r->why == NTP_SERVE_WHY_NONE) {
+		memcpy(r->reason, untracked, sizeof r->reason);
+		return r->reason;
+	}
+	format_why(r, r->reason, sizeof r->reason);
+	len = strlen(r->reason);
+	snprintf(r->reason + len, sizeof r->reason - len, "%s", tail_text(r->tail));
+	return r->reason;
+}
+
+/* A result with no decision yet: codes only, the text stays unwritten
+ * (a clear of the 128-byte buffer would cost more than the answer). */
+static void
+clear_result(ntp_serve_result *r, int verdict)
+{
+	r->verdict = verdict;
+	r->why = NTP_SERVE_WHY_NONE;
+	r->tail = NTP_SERVE_TAIL_NONE;
+	r->untracked = false;
+	r->reason[0] = '\0';
 }
 
 /* Make the verdict DROP, counted in *counter.  Returns false, for
@@ -388,10 +481,10 @@ mru_slot(ntp_server *s, ntp_time now, ntp_serve_result *r)
 	}
 	if (oldest_age < s->minage) {
 		s->mru_none++;
-		set_reason(r,
-		           "not rate limited: MRU table full (%zu entries), oldest %ld s < mru "
-		           "minage %d s",
-		           s->cap, (long)oldest_age, s->minage);
+		r->untracked = true;
+		r->size = s->cap;
+		r->num[0] = (long)oldest_age;
+		r->num[1] = s->minage;
 		return NULL;
 	}
 	return recycle_oldest(s, &s->mru_recycle_full);
@@ -471,11 +564,14 @@ mon_update(ntp_server *s, const ntp_addr *from, uint8_t mode, uint8_t version, n
 	}
 	e->limited++;
 	if (interval + MINIMUM_GRACE < guard) {
-		set_reason(r, "rate limit: %ld s since last request < discard minimum 2^%d s",
-		           (long)interval, clamp_log2(s->minimum_log2));
+		r->why = NTP_SERVE_WHY_RATE_MINIMUM;
+		r->num[0] = (long)interval;
+		r->num[1] = clamp_log2(s->minimum_log2);
 	} else {
-		set_reason(r, "rate limit: headway %ld s + 2^%d s >= limit %ld s", (long)e->leak,
-		           clamp_log2(s->average_log2), (long)limit);
+		r->why = NTP_SERVE_WHY_RATE_HEADWAY;
+		r->num[0] = (long)e->leak;
+		r->num[1] = clamp_log2(s->average_log2);
+		r->num[2] = (long)limit;
 	}
 	if (e->leak < limit) {
 		e->leak = limit + head;
@@ -560,33 +656,36 @@ static bool
 admit(ntp_server *s, const ntp_pkt *req, size_t req_len, uint32_t flags, ntp_serve_result *r)
 {
 	if (flags & NTP_RES_IGNORE) {
-		set_reason(r, "restrict ignore");
+		r->why = NTP_SERVE_WHY_IGNORE;
 		return refuse(&s->dropped_restrict, r);
 	}
 	if (answer_mode(req) == 0) {
-		set_reason(r, "mode %u v%u is not a request the server answers (3, or 1 -> 2)",
-		           req->mode, req->version);
+		r->why = NTP_SERVE_WHY_BAD_MODE;
+		r->mode = req->mode;
+		r->version = req->version;
 		return refuse(&s->dropped_bad, r);
 	}
 	if (flags & NTP_RES_NOSERVE) {
-		set_reason(r, "restrict noserve");
+		r->why = NTP_SERVE_WHY_NOSERVE;
 		return refuse(&s->dropped_restrict, r);
 	}
 	if (req->version < NTP_VERSION_OLDEST || req->version > NTP_VERSION_CUR) {
-		set_reason(r, "version %u not served (1..4)", req->version);
+		r->why = NTP_SERVE_WHY_BAD_VERSION;
+		r->version = req->version;
 		return refuse(&s->dropped_bad, r);
 	}
 	if ((flags & NTP_RES_VERSION) && req->version != NTP_VERSION_CUR) {
-		set_reason(r, "restrict version: NTPv%u request, only v4 served", req->version);
+		r->why = NTP_SERVE_WHY_RES_VERSION;
+		r->version = req->version;
 		return refuse(&s->dropped_restrict, r);
 	}
 	if (req_len < NTP_PKT_HEADER_LEN) {
-		set_reason(r, "request of %zu bytes shorter than the %d-byte header", req_len,
-		           NTP_PKT_HEADER_LEN);
+		r->why = NTP_SERVE_WHY_SHORT;
+		r->size = req_len;
 		return refuse(&s->dropped_bad, r);
 	}
 	if (flags & NTP_RES_NOTRUST) {
-		set_reason(r, "restrict notrust: request not authenticated by a trusted key");
+		r->why = NTP_SERVE_WHY_NOTRUST;
 		return refuse(&s->dropped_restrict, r);
 	}
 	return true;
@@ -598,17 +697,15 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
                   ntp_pkt *reply, ntp_serve_result *r)
 {
 	ntp_serve_result scratch;
-	char untracked[sizeof r->reason] = "";
 	int mon = MON_PASS;
 	uint8_t xmode;
 
 	if (r == NULL) {
 		r = &scratch;
 	}
-	r->verdict = NTP_SERVE_DROP;
-	r->reason[0] = '\0';
+	clear_result(r, NTP_SERVE_DROP);
 	if (s == NULL || sys == NULL || req == NULL || from == NULL || reply == NULL) {
-		set_reason(r, "server called without state, system, request, source or reply");
+		r->why = NTP_SERVE_WHY_NO_ARGS;
 		if (s != NULL) {
 			s->dropped_bad++;
 		}
@@ -624,26 +721,24 @@ ntp_server_answer(ntp_server *s, const ntp_server_sys *sys, const ntp_pkt *req, 
 		mon = mon_update(s, from, req->mode, req->version, t_recv.mono, r);
 	}
 	if (mon != MON_PASS && mon != MON_UNTRACKED) {
-		size_t len = strlen(r->reason);
 		if (mon == MON_LIMITED_KOD && (res_flags & NTP_RES_KOD)) {
 			kod_rate(s, req, xmode, reply);
-			snprintf(r->reason + len, sizeof r->reason - len, "; KoD RATE sent");
+			r->tail = NTP_SERVE_TAIL_KOD_SENT;
 			s->kod_sent++;
 			r->verdict = NTP_SERVE_KOD;
 			return NTP_SERVE_KOD;
 		}
-		snprintf(r->reason + len, sizeof r->reason - len, "; dropped%s",
-		         (res_flags & NTP_RES_KOD) ? " (KoD rate-limited)" : "");
+		r->tail = (res_flags & NTP_RES_KOD) ? NTP_SERVE_TAIL_DROPPED_KOD
+		                                    : NTP_SERVE_TAIL_DROPPED;
 		refuse(&s->dropped_rate, r);
 		return NTP_SERVE_DROP;
 	}
-	if (mon == MON_UNTRACKED) {
-		memcpy(untracked, r->reason, sizeof untracked);
-	}
 	fast_xmit(sys, req, xmode, t_recv.local, t_xmt, reply);
-	set_reason(r, "served: mode %u v%u reply, LI %u stratum %u%s%s", reply->mode,
-	           reply->version, reply->leap, reply->stratum, untracked[0] != '\0' ? "; " : "",
-	           untracked);
+	r->why = NTP_SERVE_WHY_SERVED;
+	r->mode = reply->mode;
+	r->version = reply->version;
+	r->leap = reply->leap;
+	r->stratum = reply->stratum;
 	s->served++;
 	r->verdict = NTP_SERVE_REPLY;
 	return NTP_SERVE_REPLY;
@@ -655,13 +750,11 @@ ntp_server_limit_control(ntp_server *s, const ntp_addr *from, uint8_t version, n
 {
 	ntp_serve_result scratch;
 	int mon = MON_PASS;
-	size_t len;
 
 	if (r == NULL) {
 		r = &scratch;
 	}
-	r->verdict = NTP_SERVE_REPLY;
-	r->reason[0] = '\0';
+	clear_result(r, NTP_SERVE_REPLY);
 	if (s == NULL || from == NULL) {
 		return NTP_SERVE_REPLY; /* nothing to account in */
 	}
@@ -671,7 +764,6 @@ ntp_server_limit_control(ntp_server *s, const ntp_addr *from, uint8_t version, n
 	if (mon == MON_PASS || mon == MON_UNTRACKED) {
 		return NTP_SERVE_REPLY;
 	}
-	len = strlen(r->reason);
-	snprintf(r->reason + len, sizeof r->reason - len, "; mode 6 request dropped");
+	r->tail = NTP_SERVE_TAIL_CONTROL;
 	return refuse(&s->dropped_rate, r) ? NTP_SERVE_REPLY : NTP_SERVE_DROP;
 }

@@ -25,6 +25,7 @@
 #ifndef NTP_SERVER_H
 #define NTP_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -131,10 +132,51 @@ void ntp_server_set_hash_key(ntp_server *s, const uint8_t key[16]);
 
 enum ntp_serve_verdict { NTP_SERVE_REPLY = 0, NTP_SERVE_KOD = 1, NTP_SERVE_DROP = 2 };
 
+/* What decided a request, kept as a code and its numbers: a reply is
+ * served for every request, its text is wanted only by an event, a log or
+ * a test, so ntp_serve_reason() formats it when asked (issue 17 §1). */
+enum ntp_serve_why {
+	NTP_SERVE_WHY_NONE = 0,
+	NTP_SERVE_WHY_SERVED,       /* "served: mode %u v%u reply, LI %u stratum %u" */
+	NTP_SERVE_WHY_NO_ARGS,      /* called without state, system, request, ... */
+	NTP_SERVE_WHY_IGNORE,       /* "restrict ignore" */
+	NTP_SERVE_WHY_BAD_MODE,     /* mode, version: not a request the server answers */
+	NTP_SERVE_WHY_NOSERVE,      /* "restrict noserve" */
+	NTP_SERVE_WHY_BAD_VERSION,  /* version not served (1..4) */
+	NTP_SERVE_WHY_RES_VERSION,  /* version: `restrict version` */
+	NTP_SERVE_WHY_SHORT,        /* size: request shorter than the header */
+	NTP_SERVE_WHY_NOTRUST,      /* `restrict notrust` */
+	NTP_SERVE_WHY_RATE_MINIMUM, /* num[0] s since the last, num[1] discard minimum log2 */
+	NTP_SERVE_WHY_RATE_HEADWAY  /* num[0] headway s, num[1] average log2, num[2] limit s */
+};
+
+/* What follows the rate-limit text of a request limited. */
+enum ntp_serve_tail {
+	NTP_SERVE_TAIL_NONE = 0,
+	NTP_SERVE_TAIL_KOD_SENT,    /* "; KoD RATE sent" */
+	NTP_SERVE_TAIL_DROPPED,     /* "; dropped" */
+	NTP_SERVE_TAIL_DROPPED_KOD, /* "; dropped (KoD rate-limited)" */
+	NTP_SERVE_TAIL_CONTROL      /* "; mode 6 request dropped" */
+};
+
 typedef struct ntp_serve_result {
 	int verdict;      /* enum ntp_serve_verdict */
-	char reason[128]; /* "restrict ignore", "rate limit: 1 s since last ..." */
+	uint8_t why;      /* enum ntp_serve_why */
+	uint8_t tail;     /* enum ntp_serve_tail */
+	bool untracked;   /* not rate limited: the MRU table was full (size entries,
+	                     the oldest num[0] s old < minage num[1] s) */
+	uint8_t mode;     /* BAD_MODE: the request's; SERVED: the reply's */
+	uint8_t version;  /* likewise */
+	uint8_t leap;     /* SERVED: the reply's LI */
+	uint8_t stratum;  /* SERVED: the reply's stratum */
+	size_t size;      /* SHORT: request bytes; untracked: table entries */
+	long num[3];      /* the numbers of the rate limit (see the codes) */
+	char reason[128]; /* the text, written by ntp_serve_reason() only */
 } ntp_serve_result;
+
+/* r's reason in words ("restrict ignore", "rate limit: 1 s since last
+ * ..."), formatted into r->reason from the codes; returns r->reason. */
+const char *ntp_serve_reason(ntp_serve_result *r);
 
 /* Answer one request.
  *   req       decoded request: mode 3, mode 1 (answered in mode 2 as a

@@ -242,20 +242,22 @@ loopstats(ntp_host *h)
 }
 
 static void
-state_events(ntp_host *h, const ntp_disc_decision *o)
+state_events(ntp_host *h, ntp_disc_decision *o)
 {
 	if (o->old_state == o->new_state) {
 		return;
 	}
 	switch (o->new_state) {
 	case NTP_DISC_FREQ:
-		host_event(h, NTP_EV_FREQ_MODE, 0, "measuring frequency: %s", o->reason);
+		host_event(h, NTP_EV_FREQ_MODE, 0, "measuring frequency: %s",
+		           ntp_disc_decision_reason(o));
 		break;
 	case NTP_DISC_SYNC:
-		host_event(h, NTP_EV_CLOCK_SYNC, 0, "clock synchronised: %s", o->reason);
+		host_event(h, NTP_EV_CLOCK_SYNC, 0, "clock synchronised: %s",
+		           ntp_disc_decision_reason(o));
 		break;
 	case NTP_DISC_SPIK:
-		host_event(h, NTP_EV_SPIKE_DETECT, 0, "%s", o->reason);
+		host_event(h, NTP_EV_SPIKE_DETECT, 0, "%s", ntp_disc_decision_reason(o));
 		break;
 	default:
 		break;
@@ -295,12 +297,12 @@ update_system_variables(ntp_host *h, const ntp_peer *p, const ntp_estimate *e)
  * "CLOCK: Panic: offset too big" and exits with status 1; the caller does
  * the exiting (ntpsim stops the node, refd exits). */
 static void
-panic_exit(ntp_host *h, const ntp_disc_decision *o)
+panic_exit(ntp_host *h, ntp_disc_decision *o)
 {
 	ntp_action *a;
 
 	host_set_unsynchronised(h, "PANC");
-	host_event(h, NTP_EV_PANIC_STOP, 0, "%s", o->reason);
+	host_event(h, NTP_EV_PANIC_STOP, 0, "%s", ntp_disc_decision_reason(o));
 	a = host_push(h, NTP_ACT_EXIT);
 	if (a != NULL) {
 		a->u.exit.status = 1;
@@ -313,7 +315,7 @@ panic_exit(ntp_host *h, const ntp_disc_decision *o)
 /* RFC 5905 App. A.5.5.4 clock_update for a new sample of the system peer:
  * the system variables, then the discipline's decision carried out. */
 static void
-clock_update(ntp_host *h, ntp_peer *p, const ntp_estimate *e, const ntp_disc_decision *o)
+clock_update(ntp_host *h, ntp_peer *p, const ntp_estimate *e, ntp_disc_decision *o)
 {
 	char name[48];
 
@@ -338,7 +340,8 @@ clock_update(ntp_host *h, ntp_peer *p, const ntp_estimate *e, const ntp_disc_dec
 		}
 		adjust_clock(h, &o->adj);
 		host_event(h, NTP_EV_CLOCK_STEP, 0, "step time server %s offset %+.6f sec (%s)",
-		           host_remote_name(p, name, sizeof name), o->step, o->reason);
+		           host_remote_name(p, name, sizeof name), o->step,
+		           ntp_disc_decision_reason(o));
 		after_step(h, o->step);
 		break;
 	}
@@ -562,7 +565,7 @@ ntp_system_select(ntp_host *h)
 			/* holdover: a discipline that changes course without a
 			 * source (regress's fallback drift) */
 			adjust_clock(h, &o.adj);
-			host_event(h, NTP_EV_FREQ_SET, 0, "%s", o.reason);
+			host_event(h, NTP_EV_FREQ_SET, 0, "%s", ntp_disc_decision_reason(&o));
 		}
 		return;
 	}

@@ -502,8 +502,7 @@ trace_reach(sim_world *w, sim_node *n)
 	if (n->reach_known) {
 		return n->reach;
 	}
-	np = ntp_host_peers(n->host, mono_now(w, n), w->peers,
-	                    sizeof(w->peers) / sizeof(w->peers[0]));
+	np = ntp_host_peers_brief(n->host, w->peers, sizeof(w->peers) / sizeof(w->peers[0]));
 	for (size_t i = 0; i < np; i++) {
 		if (w->peers[i].assoc == n->sys_peer || (n->sys_peer == 0 && i == 0)) {
 			reach = w->peers[i].reach;
@@ -579,7 +578,7 @@ cache_sys(sim_world *w, sim_node *n)
 		n->refid = 0;
 		return changed;
 	}
-	ntp_host_sys(n->host, &si);
+	ntp_host_sys_brief(n->host, &si); /* numbers only: no words per call */
 	changed = n->sys_peer != si.sys_peer || n->leap != si.leap || n->stratum != si.stratum ||
 	          n->poll != si.poll || n->disc_state != si.disc_state;
 	n->t_sys = w->now;
@@ -628,7 +627,11 @@ refresh_sys(sim_world *w, sim_node *n)
 	if (!n->needs_peers && !n->needs_state && !watch) {
 		return changed;
 	}
-	np = fetch_peers(w, n);
+	/* watching for a falseticker reads tallies only: no words for that */
+	np = n->needs_peers || n->needs_state
+	             ? fetch_peers(w, n)
+	             : ntp_host_peers_brief(n->host, w->peers,
+	                                    sizeof(w->peers) / sizeof(w->peers[0]));
 	if (watch) {
 		time_false_reject(w, n, np);
 	}

@@ -746,7 +746,7 @@ Test(disc_kernel, clamp_then_kernel_pll)
 	cr_assert_eq(ntp_disc_local_clock(&d, 0.0002, 0.0, t + S(192), &out), NTP_DISC_SLEW);
 	cr_assert_eq(out.ktx.offset, 200000);
 	cr_assert_float_eq(d.clock_offset, 200e-6, 1e-12);
-	cr_assert(strstr(out.reason, "kernel PLL") != NULL, "%s", out.reason);
+	cr_assert(strstr(ntp_disc_reason(&out), "kernel PLL") != NULL, "%s", ntp_disc_reason(&out));
 }
 
 /* FREQ's direct measurement is set_freq(): a MOD_FREQUENCY to the kernel. */
@@ -854,4 +854,28 @@ Test(disc, huff_n_puff)
 	p.huffpuff = 0.0;
 	ntp_disc_init(&d, &p, T0);
 	cr_assert_eq(d.hufflen, 0);
+}
+
+/* A slew's reason is kept as numbers and formatted when read (issue 17
+ * §1): the text is the one the update used to write. */
+Test(disc, slew_reason_formatted_when_read)
+{
+	ntp_disc_note k = {
+	        .kind = NTP_DISC_NOTE_KERNEL, .tc = 6, .offset = -0.0012345, .freq = 12.5e-6};
+	ntp_disc_note s = {.kind = NTP_DISC_NOTE_SLEW,
+	                   .measured = true,
+	                   .offset = 0.000250,
+	                   .tau = 1024.0,
+	                   .freq = -3.25e-6};
+	ntp_disc_out out = {.note = s};
+	char buf[128] = "x";
+
+	ntp_disc_note_format(&k, buf, sizeof buf);
+	cr_assert_str_eq(buf, "kernel PLL -0.001234 s, tc 6, freq +12.500 ppm");
+	ntp_disc_note_format(&s, buf, sizeof buf);
+	cr_assert_str_eq(buf, "slew +0.000250 s, tc 1024 s, freq -3.250 ppm (measured in FREQ)");
+	cr_assert_str_eq(ntp_disc_reason(&out), buf);
+	cr_assert_eq(out.note.kind, NTP_DISC_NOTE_NONE);
+	ntp_disc_note_format(&(ntp_disc_note){0}, buf, sizeof buf);
+	cr_assert_str_eq(buf, "");
 }

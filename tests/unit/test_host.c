@@ -316,6 +316,38 @@ Test(host, seed_lan_server_local_clock)
 	cr_assert_eq(pi.reach, 07);
 	cr_assert_eq(pi.tally, '*');
 	cr_assert_eq(pi.poll, 6);
+	{
+		/* the brief snapshot: the same numbers, no words (issue 17 §1) */
+		ntp_peer_info b;
+
+		cr_assert_eq(ntp_host_peers_brief(h, &b, 1), 1u);
+		cr_assert_eq(b.assoc, pi.assoc);
+		cr_assert_eq(b.tally, pi.tally);
+		cr_assert_eq(b.reach, pi.reach);
+		cr_assert_eq(b.stratum, pi.stratum);
+		cr_assert_eq(b.type, pi.type);
+		cr_assert_eq(b.poll, pi.poll);
+		cr_assert_eq(b.status, pi.status);
+		cr_assert_eq(b.received, pi.received);
+		cr_assert_str_eq(b.remote, "");
+		cr_assert_str_eq(b.reason, "");
+		cr_assert_eq(ntp_host_peers_brief(h, &b, 0), 0u);
+		cr_assert_eq(ntp_host_peers_brief(NULL, &b, 1), 0u);
+	}
+	{
+		/* the brief system variables: the same numbers, no words */
+		ntp_sys_info sb;
+
+		ntp_host_sys_brief(h, &sb);
+		cr_assert_eq(sb.stratum, si.stratum);
+		cr_assert_eq(sb.refid, si.refid);
+		cr_assert_eq(sb.sys_peer, si.sys_peer);
+		cr_assert_eq(sb.poll, si.poll);
+		cr_assert_eq(sb.disc_state, si.disc_state);
+		cr_assert_eq(sb.served, si.served);
+		cr_assert_str_eq(sb.discipline, "");
+		cr_assert_neq(si.discipline[0], '\0');
+	}
 	/* 41 s after the third poll: exactly the seed's line */
 	ntp_time at = T0 + S(140) - S(pi.when) + S(41.5);
 	ntp_host_peer_table(h, at, table, sizeof table);

@@ -3,6 +3,7 @@
  * (RFC 5905 §11.2), with the numbers worked by hand in the comments. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ntp_select.h"
@@ -63,7 +64,7 @@ Test(select, single_source)
 	cr_assert_float_eq(r.rootdist, 0.020, 1e-15);
 	cr_assert_eq(r.n_candidates, 1);
 	cr_assert_eq(r.n_survivors, 1);
-	cr_assert(strstr(r.why[0], "sys_peer") != NULL, "%s", r.why[0]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "sys_peer") != NULL, "%s", ntp_select_why(&r, 0));
 }
 
 /* Offsets 1, 2, 3 ms, distances 10, 20, 40 ms, all stratum 2.
@@ -110,9 +111,10 @@ Test(select, one_falseticker_of_five)
 	cr_assert_float_eq(r.high, 0.009, 1e-15);
 	cr_assert_eq(r.state[2], NTP_SEL_FALSETICKER);
 	cr_assert_eq(ntp_select_tally(r.state[2]), 'x');
-	cr_assert(strstr(r.why[2], "outside intersection [-0.008000, +0.009000]") != NULL, "%s",
-	          r.why[2]);
-	cr_assert(strstr(r.why[2], "+0.500000") != NULL, "%s", r.why[2]);
+	cr_assert(strstr(ntp_select_why(&r, 2), "outside intersection [-0.008000, +0.009000]") !=
+	                  NULL,
+	          "%s", ntp_select_why(&r, 2));
+	cr_assert(strstr(ntp_select_why(&r, 2), "+0.500000") != NULL, "%s", ntp_select_why(&r, 2));
 	cr_assert_eq(sel_count(&r, 5, NTP_SEL_FALSETICKER), 1);
 	cr_assert_neq(r.sys_peer, 3);
 	/* the worst selection jitter (2.16 ms) is under the peer jitter (5 ms):
@@ -137,8 +139,9 @@ Test(select, two_falsetickers_of_five)
 	cr_assert_float_eq(r.high, 0.010, 1e-15);
 	cr_assert_eq(r.state[0], NTP_SEL_FALSETICKER);
 	cr_assert_eq(r.state[3], NTP_SEL_FALSETICKER);
-	cr_assert(strstr(r.why[0], "[-0.008000, +0.010000]") != NULL, "%s", r.why[0]);
-	cr_assert(strstr(r.why[3], "+1.000000") != NULL, "%s", r.why[3]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "[-0.008000, +0.010000]") != NULL, "%s",
+	          ntp_select_why(&r, 0));
+	cr_assert(strstr(ntp_select_why(&r, 3), "+1.000000") != NULL, "%s", ntp_select_why(&r, 3));
 	cr_assert_eq(r.n_truechimers, 3);
 	/* combine only over the three good ones (equal weights) */
 	cr_assert_float_eq(r.offset, 0.001, 1e-15);
@@ -159,11 +162,14 @@ Test(select, three_of_five_wrong_no_majority)
 	cr_assert_eq(ntp_select_run(c, 5, &p, &r), -1);
 	cr_assert_eq(r.sys_peer, -1);
 	cr_assert_not(r.interval_found);
-	cr_assert(strstr(r.reason, "no majority") != NULL, "%s", r.reason);
-	cr_assert(strstr(r.reason, "only 2 of 5") != NULL, "%s", r.reason);
-	cr_assert(strstr(r.reason, "need 3") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_select_reason(&r), "no majority") != NULL, "%s",
+	          ntp_select_reason(&r));
+	cr_assert(strstr(ntp_select_reason(&r), "only 2 of 5") != NULL, "%s",
+	          ntp_select_reason(&r));
+	cr_assert(strstr(ntp_select_reason(&r), "need 3") != NULL, "%s", ntp_select_reason(&r));
 	cr_assert_eq(sel_count(&r, 5, NTP_SEL_FALSETICKER), 5);
-	cr_assert(strstr(r.why[0], "no majority") != NULL, "%s", r.why[0]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "no majority") != NULL, "%s",
+	          ntp_select_why(&r, 0));
 }
 
 /* The algorithm trusts numbers, not names: three liars that agree with
@@ -196,8 +202,9 @@ Test(select, two_disagree_no_selection)
 	ntp_select_result r;
 
 	cr_assert_eq(ntp_select_run(c, 2, &p, &r), -1);
-	cr_assert(strstr(r.reason, "no majority: only 1 of 2 sources agree, need 2") != NULL, "%s",
-	          r.reason);
+	cr_assert(strstr(ntp_select_reason(&r), "no majority: only 1 of 2 sources agree, need 2") !=
+	                  NULL,
+	          "%s", ntp_select_reason(&r));
 	cr_assert_eq(r.state[0], NTP_SEL_FALSETICKER);
 	cr_assert_eq(r.state[1], NTP_SEL_FALSETICKER);
 }
@@ -213,7 +220,8 @@ Test(select, touching_intervals_do_not_agree)
 	ntp_select_result r;
 
 	cr_assert_eq(ntp_select_run(c, 2, NULL, &r), -1);
-	cr_assert(strstr(r.reason, "only 1 of 2") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_select_reason(&r), "only 1 of 2") != NULL, "%s",
+	          ntp_select_reason(&r));
 }
 
 /* Prefer on the worst-metric survivor: it becomes the system peer and its
@@ -230,11 +238,17 @@ Test(select, prefer_survivor_chosen)
 
 	c[2].prefer = true;
 	cr_assert_eq(ntp_select_run(c, 3, &p, &r), 3);
+	/* the texts kept as numbers read as they were written (issue 17 §1) */
+	cr_assert_str_eq(ntp_select_why(&r, 0),
+	                 "candidate: survivor; prefer peer 3 sets the offset alone");
+	cr_assert_str_eq(ntp_select_reason(&r),
+	                 "sys_peer 3: 3 survivors of 3 candidates, 0 falsetickers, 0 discarded");
+	cr_assert_str_eq(ntp_select_why(&r, NTP_SELECT_MAX), "");
 	cr_assert_eq(r.state[2], NTP_SEL_SYSPEER);
 	cr_assert_eq(r.state[0], NTP_SEL_CANDIDATE);
 	cr_assert_float_eq(r.offset, 0.003, 1e-15);
 	cr_assert_float_eq(r.jitter, 0.004, 1e-15);
-	cr_assert(strstr(r.why[2], "prefer") != NULL, "%s", r.why[2]);
+	cr_assert(strstr(ntp_select_why(&r, 2), "prefer") != NULL, "%s", ntp_select_why(&r, 2));
 }
 
 Test(select, prefer_falseticker_not_chosen)
@@ -291,7 +305,8 @@ Test(select, local_clock_only_selected)
 	c[0].local = true;
 	cr_assert_eq(ntp_select_run(c, 1, &p, &r), 1);
 	cr_assert_eq(ntp_select_tally(r.state[0]), '*');
-	cr_assert(strstr(r.why[0], "local clock fallback") != NULL, "%s", r.why[0]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "local clock fallback") != NULL, "%s",
+	          ntp_select_why(&r, 0));
 	cr_assert_float_eq(r.offset, 0.0, 1e-15);
 	/* root distance 0 is raised to mindist, like ntpd's root_distance() */
 	cr_assert_float_eq(r.rootdist, NTP_SELECT_MINDIST, 1e-15);
@@ -313,8 +328,9 @@ Test(select, local_and_real_server)
 	c[0].local = true;
 	cr_assert_eq(ntp_select_run(c, 2, &p, &r), 2);
 	cr_assert_eq(r.state[0], NTP_SEL_REJECT);
-	cr_assert(strstr(r.why[0], "local clock not used: real sources available") != NULL, "%s",
-	          r.why[0]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "local clock not used: real sources available") !=
+	                  NULL,
+	          "%s", ntp_select_why(&r, 0));
 	cr_assert_eq(r.state[1], NTP_SEL_SYSPEER);
 	cr_assert_float_eq(r.offset, -28.2, 1e-12);
 	cr_assert_eq(r.n_survivors, 1);
@@ -338,7 +354,8 @@ Test(select, local_fallback_when_no_majority)
 	cr_assert_eq(r.state[0], NTP_SEL_FALSETICKER);
 	cr_assert_eq(r.state[1], NTP_SEL_FALSETICKER);
 	cr_assert_eq(r.state[3], NTP_SEL_REJECT);
-	cr_assert(strstr(r.why[3], "local clock 3 is the fallback") != NULL, "%s", r.why[3]);
+	cr_assert(strstr(ntp_select_why(&r, 3), "local clock 3 is the fallback") != NULL, "%s",
+	          ntp_select_why(&r, 3));
 }
 
 /* A `prefer` LOCAL is an ordinary candidate (ntpd): it votes, and wins. */
@@ -375,8 +392,9 @@ Test(select, cluster_discards_outlier)
 	cr_assert_eq(r.n_truechimers, 4);
 	cr_assert_eq(r.state[3], NTP_SEL_OUTLIER);
 	cr_assert_eq(ntp_select_tally(r.state[3]), '-');
-	cr_assert(strstr(r.why[3], "outlier: cluster discard, selection jitter 0.030011 s") != NULL,
-	          "%s", r.why[3]);
+	cr_assert(strstr(ntp_select_why(&r, 3),
+	                 "outlier: cluster discard, selection jitter 0.030011 s") != NULL,
+	          "%s", ntp_select_why(&r, 3));
 	cr_assert_eq(r.n_survivors, 3);
 	cr_assert_float_eq(r.offset, 0.0, 1e-15);
 
@@ -409,8 +427,10 @@ Test(select, combine_weights)
 	cr_assert_eq(ntp_select_run(c, 3, &p, &r), 1);
 	cr_assert_float_eq(r.offset, 0.5 / 170.0, 1e-15);
 	cr_assert_float_eq(r.jitter, sqrt(70.0 * 36e-6 / 170.0 + 4e-6), 1e-15);
-	cr_assert(strstr(r.why[1], "combine weight 0.294") != NULL, "%s", r.why[1]);
-	cr_assert(strstr(r.why[2], "combine weight 0.118") != NULL, "%s", r.why[2]);
+	cr_assert(strstr(ntp_select_why(&r, 1), "combine weight 0.294") != NULL, "%s",
+	          ntp_select_why(&r, 1));
+	cr_assert(strstr(ntp_select_why(&r, 2), "combine weight 0.118") != NULL, "%s",
+	          ntp_select_why(&r, 2));
 }
 
 /* Stratum outweighs distance: stratum 1 at 0.5 s distance beats stratum 2
@@ -438,14 +458,14 @@ Test(select, minsane)
 
 	p.minsane = 2;
 	cr_assert_eq(ntp_select_run(c, 1, &p, &r), -1);
-	cr_assert_str_eq(r.reason, "1 survivor, fewer than minsane 2");
+	cr_assert_str_eq(ntp_select_reason(&r), "1 survivor, fewer than minsane 2");
 	cr_assert_eq(r.state[0], NTP_SEL_CANDIDATE);
 
 	p.minsane = 3;
 	cr_assert_eq(ntp_select_run(c, 3, &p, &r), 1);
 	p.minsane = 4;
 	cr_assert_eq(ntp_select_run(c, 3, &p, &r), -1);
-	cr_assert_str_eq(r.reason, "3 survivors, fewer than minsane 4");
+	cr_assert_str_eq(ntp_select_reason(&r), "3 survivors, fewer than minsane 4");
 }
 
 /* Two equals 0.3 ms apart; id 1 is best by distance (10 ms < 11 ms).
@@ -467,7 +487,7 @@ Test(select, clockhop_keeps_previous_among_equals)
 	p.prev_sys_peer = 2;
 	cr_assert_eq(ntp_select_run(c, 2, &p, &r), 2);
 	cr_assert_float_eq(r.clockhop, 0.001, 1e-15);
-	cr_assert(strstr(r.why[1], "clockhop") != NULL, "%s", r.why[1]);
+	cr_assert(strstr(ntp_select_why(&r, 1), "clockhop") != NULL, "%s", ntp_select_why(&r, 1));
 	cr_assert_eq(r.state[0], NTP_SEL_CANDIDATE);
 
 	p.clockhop = r.clockhop;
@@ -500,8 +520,9 @@ Test(select, clockhop_never_keeps_falseticker)
 	cr_assert_eq(r.state[2], NTP_SEL_FALSETICKER);
 }
 
-/* Same input twice: byte-identical results (all strings and padding,
- * since the result is cleared first). */
+/* Same input twice: byte-identical results (all strings and padding of
+ * the header and of the n reason rows in use, since those are cleared
+ * first; rows >= n are not touched, issue 17 §1). */
 Test(select, deterministic)
 {
 	ntp_select_cand c[12];
@@ -516,7 +537,8 @@ Test(select, deterministic)
 	memset(&r1, 0xA5, sizeof r1);
 	memset(&r2, 0x5A, sizeof r2);
 	cr_assert_eq(ntp_select_run(c, 12, &p, &r1), ntp_select_run(c, 12, &p, &r2));
-	cr_assert_eq(memcmp(&r1, &r2, sizeof r1), 0);
+	cr_assert_eq(memcmp(&r1, &r2, offsetof(ntp_select_result, why) + 12 * sizeof r1.why[0]), 0);
+	cr_assert_eq(r1.why[12][0], (char)0xA5, "rows past n are left alone");
 	cr_assert_eq(r1.sys_peer, 5); /* the prefer peer survives */
 	cr_assert_eq(r1.state[7], NTP_SEL_FALSETICKER);
 }
@@ -526,11 +548,12 @@ Test(select, no_candidates)
 	ntp_select_result r;
 
 	cr_assert_eq(ntp_select_run(NULL, 0, NULL, &r), -1);
-	cr_assert_str_eq(r.reason, "no candidates");
+	cr_assert_str_eq(ntp_select_reason(&r), "no candidates");
 	cr_assert_eq(r.n_candidates, 0);
 	cr_assert_eq(ntp_select_run(NULL, 0, NULL, NULL), -1);
 	cr_assert_eq(ntp_select_run(NULL, 3, NULL, &r), -1);
-	cr_assert(strstr(r.reason, "no candidate array") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_select_reason(&r), "no candidate array") != NULL, "%s",
+	          ntp_select_reason(&r));
 }
 
 /* NTP_SELECT_MAX candidates 0.1 ms apart (offsets 0 .. 6.3 ms), all
@@ -566,12 +589,13 @@ Test(select, max_candidates)
 			first = first < 0 ? i : first;
 			last = i;
 		}
-		cr_assert_neq(r.why[i][0], '\0', "candidate %d has no reason", i);
+		cr_assert_neq(ntp_select_why(&r, i)[0], '\0', "candidate %d has no reason", i);
 	}
 	cr_assert_eq(last - first, 7, "survivors %d..%d", first, last);
 
 	cr_assert_eq(ntp_select_run(c, NTP_SELECT_MAX + 1, &p, &r), -1);
-	cr_assert(strstr(r.reason, "too many candidates: 65 > 64") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_select_reason(&r), "too many candidates: 65 > 64") != NULL, "%s",
+	          ntp_select_reason(&r));
 }
 
 Test(select, nan_and_inf_rejected)
@@ -587,15 +611,16 @@ Test(select, nan_and_inf_rejected)
 	cr_assert_eq(ntp_select_run(c, 8, NULL, &r), 7);
 	for (int i = 0; i < 6; i++) {
 		cr_assert_eq(r.state[i], NTP_SEL_REJECT, "candidate %d", i);
-		cr_assert(strstr(r.why[i], "invalid input") != NULL, "%s", r.why[i]);
+		cr_assert(strstr(ntp_select_why(&r, i), "invalid input") != NULL, "%s",
+		          ntp_select_why(&r, i));
 	}
-	cr_assert(strstr(r.why[0], "offset nan") != NULL, "%s", r.why[0]);
-	cr_assert(strstr(r.why[4], "stratum 16") != NULL, "%s", r.why[4]);
+	cr_assert(strstr(ntp_select_why(&r, 0), "offset nan") != NULL, "%s", ntp_select_why(&r, 0));
+	cr_assert(strstr(ntp_select_why(&r, 4), "stratum 16") != NULL, "%s", ntp_select_why(&r, 4));
 	cr_assert_eq(r.n_candidates, 2);
 	cr_assert(isfinite(r.offset) && isfinite(r.jitter));
 
 	cr_assert_eq(ntp_select_run(c, 6, NULL, &r), -1);
-	cr_assert_str_eq(r.reason, "no candidates: 6 rejected as invalid input");
+	cr_assert_str_eq(ntp_select_reason(&r), "no candidates: 6 rejected as invalid input");
 }
 
 /* NaN in the parameters falls back to the defaults instead of poisoning
@@ -687,10 +712,11 @@ Test(select, invariants_on_random_inputs)
 		cr_assert_eq(stars, sys < 0 ? 0 : 1, "round %d", round);
 		for (size_t i = 0; i < n; i++) {
 			cr_assert(r.state[i] <= NTP_SEL_SYSPEER && r.state[i] != NTP_SEL_EXCESS);
-			cr_assert_neq(r.why[i][0], '\0', "round %d candidate %zu", round, i);
+			cr_assert_neq(ntp_select_why(&r, i)[0], '\0', "round %d candidate %zu",
+			              round, i);
 		}
 		chosen += sys >= 0;
-		no_majority += strstr(r.reason, "no majority") != NULL;
+		no_majority += strstr(ntp_select_reason(&r), "no majority") != NULL;
 		discards += sel_count(&r, n, NTP_SEL_OUTLIER) + sel_count(&r, n, NTP_SEL_BACKUP);
 		if (sys >= 0) {
 			cr_assert_eq(r.state[r.sys_index], NTP_SEL_SYSPEER);
@@ -698,7 +724,7 @@ Test(select, invariants_on_random_inputs)
 			cr_assert(isfinite(r.offset) && isfinite(r.jitter) && r.jitter >= 0.0);
 			cr_assert(r.n_survivors >= p.minsane && r.n_survivors >= 1);
 		} else {
-			cr_assert_neq(r.reason[0], '\0');
+			cr_assert_neq(ntp_select_reason(&r)[0], '\0');
 		}
 		cr_assert(r.n_survivors <= r.n_truechimers);
 	}

@@ -109,9 +109,9 @@ Test(server, reply_fields_exact)
 	srv_setup(&f, -1, -1);
 	int v = ntp_server_answer(&f.s, &f.sys, &req, NTP_PKT_HEADER_LEN, &f.client, 0, AT(t_recv),
 	                          t_xmt, &reply, &r);
-	cr_assert_eq(v, NTP_SERVE_REPLY, "%s", r.reason);
+	cr_assert_eq(v, NTP_SERVE_REPLY, "%s", ntp_serve_reason(&r));
 	cr_assert_eq(r.verdict, NTP_SERVE_REPLY);
-	cr_assert(strstr(r.reason, "served") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_serve_reason(&r), "served") != NULL, "%s", ntp_serve_reason(&r));
 	cr_assert_eq(reply.leap, NTP_LEAP_NONE);
 	cr_assert_eq(reply.version, 4);
 	cr_assert_eq(reply.mode, NTP_MODE_SERVER);
@@ -231,11 +231,11 @@ Test(server, ignore_and_noserve_drop_without_touching_reply)
 	memset(&reply, 0xa5, sizeof reply);
 	before = reply;
 	cr_assert_eq(srv_ask(&f, NTP_RES_IGNORE, SRV_T0, &reply, &r), NTP_SERVE_DROP);
-	cr_assert_str_eq(r.reason, "restrict ignore");
+	cr_assert_str_eq(ntp_serve_reason(&r), "restrict ignore");
 	cr_assert_eq(memcmp(&reply, &before, sizeof reply), 0);
 	cr_assert_eq(srv_ask(&f, NTP_RES_NOSERVE | NTP_RES_NOMODIFY, SRV_T0, &reply, &r),
 	             NTP_SERVE_DROP);
-	cr_assert_str_eq(r.reason, "restrict noserve");
+	cr_assert_str_eq(ntp_serve_reason(&r), "restrict noserve");
 	cr_assert_eq(memcmp(&reply, &before, sizeof reply), 0);
 	cr_assert_eq(f.s.dropped_restrict, 2u);
 	/* Flags that do not concern time service change nothing. */
@@ -254,7 +254,7 @@ Test(server, notrust_drops_unauthenticated_requests)
 
 	srv_setup(&f, -1, -1);
 	cr_assert_eq(srv_ask(&f, NTP_RES_NOTRUST, SRV_T0, &reply, &r), NTP_SERVE_DROP);
-	cr_assert(strstr(r.reason, "notrust") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_serve_reason(&r), "notrust") != NULL, "%s", ntp_serve_reason(&r));
 	cr_assert_eq(f.s.dropped_restrict, 1u);
 }
 
@@ -270,11 +270,12 @@ Test(server, versions_and_version_flag)
 		int got = ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0),
 		                            SRV_T0, &reply, &r);
 		if (v >= 1 && v <= 4) {
-			cr_assert_eq(got, NTP_SERVE_REPLY, "v%u: %s", v, r.reason);
+			cr_assert_eq(got, NTP_SERVE_REPLY, "v%u: %s", v, ntp_serve_reason(&r));
 			cr_assert_eq(reply.version, v);
 		} else {
 			cr_assert_eq(got, NTP_SERVE_DROP, "v%u", v);
-			cr_assert(strstr(r.reason, "version") != NULL, "%s", r.reason);
+			cr_assert(strstr(ntp_serve_reason(&r), "version") != NULL, "%s",
+			          ntp_serve_reason(&r));
 		}
 	}
 	cr_assert_eq(f.s.served, 4u);
@@ -287,7 +288,8 @@ Test(server, versions_and_version_flag)
 		                            AT(SRV_T0), SRV_T0, &reply, &r);
 		cr_assert_eq(got, v == 4 ? NTP_SERVE_REPLY : NTP_SERVE_DROP, "v%u", v);
 		if (v != 4) {
-			cr_assert(strstr(r.reason, "restrict version") != NULL, "%s", r.reason);
+			cr_assert(strstr(ntp_serve_reason(&r), "restrict version") != NULL, "%s",
+			          ntp_serve_reason(&r));
 		}
 	}
 	cr_assert_eq(f.s.served, 5u);
@@ -326,7 +328,7 @@ Test(server, other_modes_dropped_ntpv1_mode0_is_a_client)
 		cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 48, &f.client, 0, AT(SRV_T0),
 		                               SRV_T0, &reply, &r),
 		             NTP_SERVE_DROP, "mode %u", modes[i]);
-		cr_assert(strstr(r.reason, "mode") != NULL, "%s", r.reason);
+		cr_assert(strstr(ntp_serve_reason(&r), "mode") != NULL, "%s", ntp_serve_reason(&r));
 	}
 	cr_assert_eq(f.s.dropped_bad, 6u);
 	cr_assert_eq(f.s.served, 0u);
@@ -351,7 +353,7 @@ Test(server, short_request_and_null_arguments)
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, &req, 40, &f.client, 0, AT(SRV_T0), SRV_T0,
 	                               &reply, &r),
 	             NTP_SERVE_DROP);
-	cr_assert(strstr(r.reason, "40 bytes") != NULL, "%s", r.reason);
+	cr_assert(strstr(ntp_serve_reason(&r), "40 bytes") != NULL, "%s", ntp_serve_reason(&r));
 	cr_assert_eq(ntp_server_answer(&f.s, &f.sys, NULL, 48, &f.client, 0, AT(SRV_T0), SRV_T0,
 	                               &reply, &r),
 	             NTP_SERVE_DROP);
@@ -379,7 +381,7 @@ Test(server, limited_without_kod_drops_only_over_the_limit)
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 50; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(8 * k), &reply, &r),
-		             NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "k %d: %s", k, ntp_serve_reason(&r));
 	}
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 6);
 
@@ -388,12 +390,13 @@ Test(server, limited_without_kod_drops_only_over_the_limit)
 	srv_setup(&f, -1, -1);
 	for (int k = 1; k <= 29; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(4 * (k - 1)), &reply, &r),
-		             NTP_SERVE_REPLY, "k %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "k %d: %s", k, ntp_serve_reason(&r));
 	}
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 2 * 29 + 2);
 	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED, SRV_T0 + SRV_S(4 * 29), &reply, &r),
 	             NTP_SERVE_DROP);
-	cr_assert_str_eq(r.reason, "rate limit: headway 56 s + 2^3 s >= limit 64 s; dropped");
+	cr_assert_str_eq(ntp_serve_reason(&r),
+	                 "rate limit: headway 56 s + 2^3 s >= limit 64 s; dropped");
 	cr_assert_eq(f.s.dropped_rate, 1u);
 	cr_assert_eq(f.s.kod_sent, 0u);
 	cr_assert_eq(f.s.served, 29u);
@@ -419,7 +422,7 @@ Test(server, limited_kod_has_ntpd_fields)
 	             NTP_SERVE_KOD);
 	cr_assert_eq(r.verdict, NTP_SERVE_KOD);
 	cr_assert_str_eq(
-	        r.reason,
+	        ntp_serve_reason(&r),
 	        "rate limit: 0 s since last request < discard minimum 2^1 s; KoD RATE sent");
 	cr_assert_eq(reply.leap, NTP_LEAP_NOTSYNC);
 	cr_assert_eq(reply.version, 3);
@@ -491,12 +494,13 @@ Test(server, burst_of_100_at_half_second)
 		                               : NTP_SERVE_DROP;
 		int got = srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_MS(500 * (k - 1)),
 		                  &reply, &r);
-		cr_assert_eq(got, want, "request %d: %s", k, r.reason);
+		cr_assert_eq(got, want, "request %d: %s", k, ntp_serve_reason(&r));
 		replies += got == NTP_SERVE_REPLY;
 		kods += got == NTP_SERVE_KOD;
 		drops += got == NTP_SERVE_DROP;
 		if (got == NTP_SERVE_DROP) {
-			cr_assert(strstr(r.reason, "(KoD rate-limited)") != NULL, "%s", r.reason);
+			cr_assert(strstr(ntp_serve_reason(&r), "(KoD rate-limited)") != NULL, "%s",
+			          ntp_serve_reason(&r));
 		}
 	}
 	cr_assert_eq(replies, 13u);
@@ -540,7 +544,7 @@ Test(server, iburst_then_64s_polls_all_served)
 	srv_setup(&f, -1, -1);
 	for (int k = 0; k < 8; k++, t += SRV_S(2)) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, t, &reply, &r),
-		             NTP_SERVE_REPLY, "burst %d: %s", k, r.reason);
+		             NTP_SERVE_REPLY, "burst %d: %s", k, ntp_serve_reason(&r));
 		cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, leak_after[k]);
 	}
 	t += SRV_S(62); /* 64 s after the last burst packet */
@@ -570,7 +574,7 @@ Test(server, iburst_against_discard_minimum_4s)
 	srv_setup(&f, 3, 2);
 	for (int k = 0; k < 10; k++) {
 		cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, t, &reply, &r), want[k],
-		             "request %d: %s", k + 1, r.reason);
+		             "request %d: %s", k + 1, ntp_serve_reason(&r));
 		cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, leak[k], "request %d",
 		             k + 1);
 		t += k < 7 ? SRV_S(2) : SRV_S(64);
@@ -596,7 +600,7 @@ Test(server, clock_stepped_back_is_not_a_burst)
 	/* Our clock stepped back 28 s: the gap counts as the 2 s minimum
 	 * (ntpd bug 3971), neither a violation nor a long rest: 10 - 2 + 6. */
 	cr_assert_eq(srv_ask(&f, NTP_RES_LIMITED | NTP_RES_KOD, SRV_T0 + SRV_S(4 - 28), &reply, &r),
-	             NTP_SERVE_REPLY, "%s", r.reason);
+	             NTP_SERVE_REPLY, "%s", ntp_serve_reason(&r));
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->leak, 14);
 }
 
@@ -882,10 +886,10 @@ Test(server, mru_recycling_follows_ntpsec)
 	for (int k = 0; k < 5; k++) {
 		cr_assert_eq(srv_ask_from(&s, &e, SRV_T0 + SRV_S(5) + SRV_MS(100 * k), &r),
 		             NTP_SERVE_REPLY);
-		cr_assert(strstr(r.reason,
+		cr_assert(strstr(ntp_serve_reason(&r),
 		                 "not rate limited: MRU table full (4 entries), oldest 5 s "
 		                 "< mru minage 10 s") != NULL,
-		          "%s", r.reason);
+		          "%s", ntp_serve_reason(&r));
 	}
 	cr_assert_eq(s.mru_none, 5u);
 	cr_assert_null(ntp_server_mru_find(&s, &e));
@@ -932,7 +936,7 @@ Test(server, mru_order_does_not_depend_on_the_hash_key)
 		ntp_time t = SRV_T0 + SRV_MS(250 * k);
 
 		cr_assert_eq(srv_ask_from(&s1, &x, t, &r1), srv_ask_from(&s2, &x, t, &r2));
-		cr_assert_str_eq(r1.reason, r2.reason);
+		cr_assert_str_eq(ntp_serve_reason(&r1), ntp_serve_reason(&r2));
 	}
 	const ntp_server_mru *e1 = ntp_server_mru_next(&s1, NULL);
 	const ntp_server_mru *e2 = ntp_server_mru_next(&s2, NULL);
@@ -960,8 +964,9 @@ Test(server, mode6_shares_the_bucket_of_its_source)
 	/* ntpq's next request 10 ms later is under `discard minimum` */
 	cr_assert_eq(ntp_server_limit_control(&f.s, &f.client, 2, AT(SRV_T0 + SRV_MS(10)), &r),
 	             NTP_SERVE_DROP);
-	cr_assert_str_eq(r.reason, "rate limit: 0 s since last request < discard minimum 2^1 s; "
-	                           "mode 6 request dropped");
+	cr_assert_str_eq(ntp_serve_reason(&r),
+	                 "rate limit: 0 s since last request < discard minimum 2^1 s; "
+	                 "mode 6 request dropped");
 	cr_assert_eq(f.s.dropped_rate, 1u);
 	cr_assert_eq(ntp_server_mru_find(&f.s, &f.client)->mode, NTP_MODE_CONTROL);
 	/* one entry per host: its time requests meet the same bucket */
