@@ -33,7 +33,7 @@
 #define OP_MASK            0x1f            /* opcode bits */
 #define LINE_COLUMNS       72              /* chars, ntpd MAXDATALINELEN: where a "\r\n" goes */
 #define PAYLOAD_MAX        (NTP_CONTROL_MAX_FRAGS * NTP_CONTROL_MAX_DATA) /* bytes per reply */
-#define ITEM_MAX           256   /* bytes of one value, e.g. sys_var_list (ours) */
+#define ITEM_MAX           512   /* bytes of one value, e.g. peer_var_list (ours) */
 #define NAME_MAX_LEN       32    /* bytes of a requested variable name (ours) */
 #define ASSOC_MAX          65535 /* association ids are 16 bits on the wire */
 #define VALUE_LIMIT        1e12  /* |value| printed; keeps every item within ITEM_MAX (ours) */
@@ -88,11 +88,20 @@ enum field_type {
 	F_G,       /* double as "%g" (ctl_putsfp) */
 	F_IO,      /* uint64_t of the driver's I/O counters: only when it has them */
 	F_ZERO,    /* what ntplab has none of: NTS, PPS (an honest 0) */
+	F_TS,      /* ntp_ts64, as ntpd's ctl_putts: 0xSSSSSSSS.FFFFFFFF */
+	F_I8,      /* int8_t (log2 s: precision) */
+	F_U8,      /* uint8_t */
+	F_U16,     /* uint16_t */
 };
+#define F_OF_PEER 0x80 /* type flag: the field is ntp_peer_info's, not ntp_sys_info's */
 
 #define FIELD(name, type, member)                                                                  \
 	{                                                                                          \
 		name, NULL, false, type, offsetof(ntp_sys_info, member)                            \
+	}
+#define PEER_FIELD(name, type, member, listed)                                                     \
+	{                                                                                          \
+		name, NULL, listed, (type) | F_OF_PEER, offsetof(ntp_peer_info, member)            \
 	}
 #define NOTHING(name)                                                                              \
 	{                                                                                          \
@@ -589,7 +598,9 @@ static const var STAT_VARS[] = {
 static bool
 field_format(const var *x, const view *v, char *val, size_t size)
 {
-	const unsigned char *f = (const unsigned char *)v->sys + x->off;
+	const unsigned char *base = (x->type & F_OF_PEER) ? (const unsigned char *)v->peer
+	                                                  : (const unsigned char *)v->sys;
+	const unsigned char *f = base + x->off;
 	uint64_t u64;
 	uint32_t u32;
 	unsigned u;
@@ -597,7 +608,7 @@ field_format(const var *x, const view *v, char *val, size_t size)
 	int i;
 	double d;
 
-	switch (x->type) {
+	switch (x->type & ~F_OF_PEER) {
 	case F_IO:
 		if (!v->sys->have_io) {
 			return false;
@@ -624,12 +635,31 @@ field_format(const var *x, const view *v, char *val, size_t size)
 	case F_ZERO:
 		snprintf(val, size, "0");
 		return true;
+	case F_TS: {
+		ntp_ts64 ts;
+
+		memcpy(&ts, f, sizeof ts);
+		return put_ts(val, size, ts);
+	}
+	case F_I8:
+		snprintf(val, size, "%d", (int)*(const int8_t *)f);
+		return true;
+	case F_U8:
+		snprintf(val, size, "%u", (unsigned)*f);
+		return true;
+	case F_U16: {
+		uint16_t u16;
+
+		memcpy(&u16, f, sizeof u16);
+		snprintf(val, size, "%u", (unsigned)u16);
+		return true;
+	}
 	default:
 		break;
 	}
 	memcpy(&d, f, sizeof d);
 	d = clamp_value(d);
-	switch (x->type) {
+	switch (x->type & ~F_OF_PEER) {
 	case F_SECS:
 		snprintf(val, size, "%.0f", d > 0.0 ? floor(d) : 0.0);
 		return true;
@@ -692,6 +722,51 @@ peer_srcadr(const view *v, char *val, size_t size)
 	}
 	ntp_addr_format(&p->addr, text, sizeof text);
 	copy_safe(val, size, text, sizeof text);
+	return true;
+}
+
+/* Our address on the path (ntpd's dstadr: the interface the association's
+ * packets come in on); 0.0.0.0 before the first, as ntpd shows no interface. */
+static bool
+peer_dstadr(const view *v, char *val, size_t size)
+{
+	char text[48];
+	ntp_addr local = v->peer->local;
+
+	if (local.family != NTP_AF_INET && local.family != NTP_AF_INET6) {
+		snprintf(val, size, "0.0.0.0");
+		return true;
+	}
+	local.port = 0;
+	ntp_addr_format(&local, text, sizeof text);
+	copy_safe(val, size, text, sizeof text);
+	return true;
+}
+
+/* Our port on the path: the association's own client port, else NTP's. */
+static bool
+peer_dstport(const view *v, char *val, size_t size)
+{
+	uint16_t port = v->peer->local_port;
+
+	snprintf(val, size, "%u", (unsigned)(port != 0 ? port : NTP_PORT));
+	return true;
+}
+
+/* NTPsec shows -1 for an association that is not NTS. */
+static bool
+peer_ntscookies(const view *v, char *val, size_t size)
+{
+	(void)v;
+	snprintf(val, size, "-1");
+	return true;
+}
+
+/* ntpd's candidate: the select code of the status word (ntpd p->status). */
+static bool
+peer_candidate(const view *v, char *val, size_t size)
+{
+	snprintf(val, size, "%u", (unsigned)(v->peer->status >> 8) & 7u);
 	return true;
 }
 
@@ -925,28 +1000,52 @@ static bool peer_var_list(const view *v, char *val, size_t size);
  * dstport, precision, rootdelay, rootdisp, reftime, xmt, unreach, keyid,
  * headway), plus the packet counters. */
 static const var PEER_VARS[] = {
+        /* listed: ntpd's def_peer_var, in its order (ntpq rv ASSOC) */
         {"srcadr", peer_srcadr, true, 0, 0},
         {"srcport", peer_srcport, true, 0, 0},
+        {"dstadr", peer_dstadr, true, 0, 0},
+        {"dstport", peer_dstport, true, 0, 0},
         {"leap", peer_leap, true, 0, 0},
         {"hmode", peer_hmode, true, 0, 0},
         {"stratum", peer_stratum, true, 0, 0},
         {"ppoll", peer_poll, true, 0, 0},
         {"hpoll", peer_poll, true, 0, 0},
+        PEER_FIELD("precision", F_I8, precision, true),
+        PEER_FIELD("rootdelay", F_MS, rootdelay, true),
+        PEER_FIELD("rootdisp", F_MS, rootdisp, true),
         {"refid", peer_refid, true, 0, 0},
+        PEER_FIELD("reftime", F_TS, reftime, true),
         {"rec", peer_rec, true, 0, 0},
+        PEER_FIELD("xmt", F_TS, xmt, true),
         {"reach", peer_reach, true, 0, 0},
+        PEER_FIELD("unreach", F_U8, unreach, true),
         {"delay", peer_delay, true, 0, 0},
         {"offset", peer_offset, true, 0, 0},
         {"jitter", peer_jitter, true, 0, 0},
         {"dispersion", peer_dispersion, true, 0, 0},
+        PEER_FIELD("keyid", F_U16, keyid, true),
         {"filtdelay", peer_filtdelay, true, 0, 0},
         {"filtoffset", peer_filtoffset, true, 0, 0},
         {"pmode", peer_pmode, true, 0, 0},
         {"filtdisp", peer_filtdisp, true, 0, 0},
         {"flash", peer_flash, true, 0, 0},
-        {"received", peer_received, true, 0, 0},
-        {"sent", peer_sent, true, 0, 0},
+        {"mode", NULL, true, F_ZERO, 0}, /* ntpd's `mode` option of server lines: none here */
+        PEER_FIELD("headway", F_SECS, headway, true),
         {"srchost", peer_srchost, true, 0, 0},
+        {"ntscookies", peer_ntscookies, true, 0, 0},
+        /* on request */
+        {"received", peer_received, false, 0, 0},
+        {"sent", peer_sent, false, 0, 0},
+        /* ntpq pstats (NTPsec ntp_control.c CP_TIMEREC .. CP_NTSCOOKIES) */
+        PEER_FIELD("timerec", F_SECS, when, false),
+        PEER_FIELD("timer", F_SECS, next_in, false),
+        PEER_FIELD("timereach", F_SECS, reach_for, false),
+        PEER_FIELD("badauth", F_U32, badauth, false),
+        PEER_FIELD("bogusorg", F_U32, bogusorg, false),
+        PEER_FIELD("oldpkt", F_U32, oldpkt, false),
+        NOTHING("seldisp"), /* NTPsec never counts seldisptoolarge: always 0 there too */
+        PEER_FIELD("selbroken", F_U32, kod, false), /* NTPsec counts its KoD RATE packets here */
+        {"candidate", peer_candidate, false, 0, 0},
         {"reason", peer_reason, false, 0, 0},
         {"peer_var_list", peer_var_list, false, 0, 0},
 };
@@ -1195,6 +1294,25 @@ put_vars(payload *pl, const var *vars, size_t n_vars, const view *v, const ntp_c
 	return 0;
 }
 
+/* READSTAT of one association: ntpd answers with a shorter list than its
+ * readvar default (NTPsec read_status; captured in tests/data/control),
+ * one fragment: these, in its order (config, authenable and authentic
+ * are not kept here). */
+static const char *const READSTAT_PEER_VARS[] = {
+        "srcadr",  "srcport", "dstadr", "dstport",   "leap",      "hmode",
+        "stratum", "ppoll",   "hpoll",  "precision", "rootdelay", "rootdisp",
+        "refid",   "reftime", "xmt",    "reach",     "unreach",   "timer",
+};
+
+static void
+put_readstat_peer(payload *pl, const view *v)
+{
+	for (size_t i = 0; i < sizeof READSTAT_PEER_VARS / sizeof READSTAT_PEER_VARS[0]; i++) {
+		append_var(pl, lookup_var(PEER_VARS, N_PEER_VARS, READSTAT_PEER_VARS[i]), v);
+	}
+	finish_text(pl);
+}
+
 /* READSTAT of association 0: (association id, status word) pairs. */
 static void
 put_assoc_list(payload *pl, const ntp_peer_info *peers, size_t n)
@@ -1425,8 +1543,11 @@ answer_read(const ntp_control_hdr *h, const view *base, ntp_control_reply *out, 
 			return 0;
 		}
 		status = ntp_control_peer_status(v.peer);
-		/* ntpd answers READSTAT of one association with its variables. */
-		cerr = put_vars(&pl, PEER_VARS, N_PEER_VARS, &v, h, reason, reason_size);
+		if (h->opcode == NTP_CONTROL_OP_READSTAT) {
+			put_readstat_peer(&pl, &v);
+		} else {
+			cerr = put_vars(&pl, PEER_VARS, N_PEER_VARS, &v, h, reason, reason_size);
+		}
 	} else {
 		status = ntp_control_sys_status(base->sys, base->peers, base->n_peers);
 		if (h->opcode == NTP_CONTROL_OP_READSTAT) {

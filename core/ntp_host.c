@@ -729,6 +729,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 	char name[48], why[NTP_REASON_MAX];
 
 	if (!ntp_peer_auth(p, h->rx_auth, h->rx_keyid, &rr)) {
+		p->badauth++;
 		host_remote_name(p, name, sizeof name);
 		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
 		host_event(h, NTP_EV_PKT_REJECTED, host_assoc_id(h, p), "%s: %s", name, why);
@@ -1254,6 +1255,7 @@ ntp_host_recv(ntp_host *h, const ntp_addr *from, const ntp_addr *to, const uint8
 	}
 	if (to != NULL && to->family != NTP_AF_NONE) {
 		h->local_refid = ntp_addr_refid(to);
+		h->local = *to;
 	}
 	rc = ntp_pkt_decode(buf, len, &pkt, &perr);
 	h->rx_auth = NTP_AUTH_NONE;

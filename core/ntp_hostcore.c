@@ -436,6 +436,7 @@ host_reachable(ntp_host *h, ntp_peer *p)
 	char name[48];
 
 	host_peer_event(p, NTP_PEVNT_REACH);
+	p->reach_rise_s = (uint32_t)ntp_time_whole_s(h->now.mono);
 	host_event(h, NTP_EV_REACHABLE, host_assoc_id(h, p), "%s reachable",
 	           host_remote_name(p, name, sizeof name));
 }

@@ -52,14 +52,14 @@ struct ntp_host {
 	uint8_t stratum; /* 16 = unsynchronised */
 	uint32_t refid;
 	ntp_ts64 reftime;
-	double rootdelay;  /* s */
-	double rootdisp;   /* s */
-	ntp_time t_update; /* mono time of the last clock update (dispersion ages) */
-	int sys_peer;      /* slot + 1, 0 = none */
-	double offset;     /* s, combined offset of the last selection */
-	double jitter;     /* s, system jitter of the last selection */
-	bool orphan_active;
+	double rootdelay;   /* s */
+	double rootdisp;    /* s */
+	ntp_time t_update;  /* mono time of the last clock update (dispersion ages) */
+	int sys_peer;       /* slot + 1, 0 = none */
+	double offset;      /* s, combined offset of the last selection */
+	double jitter;      /* s, system jitter of the last selection */
 	ntp_time orphan_at; /* mono time orphan mode may begin; NEVER = not armed */
+	bool orphan_active; /* (beside the other flags: no padding between) */
 	bool exited;        /* panic: EXIT emitted, the host does nothing more */
 	bool started;       /* restart events emitted */
 	ntp_time t_start;   /* mono time of ntp_host_new: the first tick is due */
@@ -67,6 +67,7 @@ struct ntp_host {
 	ntp_sys_stats sysstats; /* traffic and MAC counters (ntpq sysstats, authinfo) */
 	const ntp_io_stats *io; /* the driver's, borrowed; NULL none */
 	uint32_t local_refid;   /* refid of the local address we were last reached at */
+	ntp_addr local;         /* that address (ntpq dstadr for IPv6 associations) */
 	char no_peer_reason[NTP_REASON_MAX];
 
 	/* the discipline (ntp_discipline.h): its ops, its system state and
@@ -102,15 +103,15 @@ struct ntp_host {
 	/* leap seconds (ntp_leapsys.c) */
 	const struct ntp_leap_table *leapfile; /* borrowed from the params; NULL none */
 	double leapsmear;                      /* s, `leapsmearinterval`; 0 = off */
-	int8_t leap_vote;                      /* the survivors' majority on the last day of
-	                                          a month: +1, -1, 0 none */
-	int64_t leap_vote_end;                 /* POSIX s of the month end it is for */
-	int8_t leap_armed;                     /* the leap handed to the clock: +1, -1, 0 */
+	int64_t leap_vote_end;                 /* POSIX s of the month end leap_vote is for */
 	ntp_time leap_at;                      /* local ns of the midnight it ends at */
 	ntp_time leap_done;                    /* local ns of the last leap done; 0 none */
 	ntp_time leap_mono;                    /* mono ns of the armed leap's jump in the
 	                                          clock, as last seen before its last second */
 	bool leapfile_told;                    /* the expiry event was emitted */
+	int8_t leap_vote;                      /* the survivors' majority on the last day of
+	                                          a month: +1, -1, 0 none */
+	int8_t leap_armed;                     /* the leap handed to the clock: +1, -1, 0 */
 };
 
 /* The clocks the core accepts: +-2^62 ns (146 years) around their origin,

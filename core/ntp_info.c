@@ -25,6 +25,26 @@ peer_refid(const ntp_peer *p, char *buf, size_t size)
 	return ntp_pkt_refid_assoc_format(p->refid, stratum, buf, size);
 }
 
+/* Our address on an association's path (ntpq dstadr): an IPv4 one is its
+ * loop-test refid itself (kept per association); for IPv6, whose refid is
+ * a hash, the address the host was last reached at. */
+static ntp_addr
+peer_local(const ntp_host *h, const ntp_peer *p)
+{
+	ntp_addr a = {0};
+
+	if (p->addr.family == NTP_AF_INET && p->local_refid != 0) {
+		a.family = NTP_AF_INET;
+		for (int i = 0; i < 4; i++) {
+			a.a[i] = (uint8_t)(p->local_refid >> (24 - 8 * i));
+		}
+	} else if (p->addr.family == NTP_AF_INET6 && h->local.family == NTP_AF_INET6) {
+		a = h->local;
+		a.port = 0;
+	}
+	return a;
+}
+
 static char
 peer_type(const ntp_peer *p)
 {
@@ -106,6 +126,18 @@ peer_numbers(const ntp_peer *p, size_t i, ntp_peer_info *o)
 	o->received = p->received;
 	o->rejected = p->rejected;
 	o->flash = p->flash;
+	o->badauth = p->badauth;
+	o->bogusorg = p->bogus;
+	o->oldpkt = p->duplicate;
+	o->kod = p->kod;
+	o->local_port = p->lport;
+	o->precision = p->precision;
+	o->unreach = p->unreach;
+	o->keyid = p->keyid;
+	o->rootdelay = p->rootdelay;
+	o->rootdisp = p->rootdisp;
+	o->reftime = p->reftime;
+	o->xmt = p->xmt;
 	o->status = (uint16_t)host_peer_status_word(p);
 }
 
@@ -152,6 +184,14 @@ ntp_host_peers(const ntp_host *h, ntp_time mono, ntp_peer_info *out, size_t max)
 		o->jitter = e.jitter;
 		o->disp = e.disp;
 		peer_reason(h, p, &e, mono, o->reason, sizeof o->reason);
+		o->reach_for = p->received != 0
+		                       ? (double)(uint32_t)((uint32_t)ntp_time_whole_s(mono) -
+		                                            p->reach_rise_s)
+		                       : -1.0;
+		o->next_in =
+		        p->nextdate != NTP_TIME_NEVER ? ntp_time_diff_s(p->nextdate, mono) : -1.0;
+		o->local = peer_local(h, p);
+		o->headway = p->headway > mono ? ntp_time_diff_s(p->headway, mono) : 0.0;
 		sample_register(h, p, o);
 		n++;
 	}

@@ -36,6 +36,20 @@ typedef struct ntp_peer_info {
 	uint8_t leap;
 	bool prefer;
 	unsigned sent, received, rejected;
+	/* ntpq pstats: TEST5 failures, bogus origins (TEST2), duplicates
+	 * (TEST1), kiss-o'-death packets acted on */
+	uint32_t badauth, bogusorg, oldpkt, kod;
+	double reach_for;    /* s since reach last rose from 0; < 0: never */
+	double next_in;      /* s until the next poll; < 0: none due */
+	ntp_addr local;      /* our address on this path (ntpq dstadr); family NONE: unknown */
+	uint16_t local_port; /* the association's own client port; 0: the NTP port */
+	/* its last packet's header (ntpq rv ASSOC) */
+	int8_t precision;           /* log2 s */
+	uint8_t unreach;            /* polls since last heard */
+	uint16_t keyid;             /* `key N`; 0 none */
+	double rootdelay, rootdisp; /* s */
+	ntp_ts64 reftime, xmt;
+	double headway;  /* s of client headway left (ntpd peer->throttle); 0: none */
 	uint16_t flash;  /* TEST bits of the last packet (ntp_proto.h enum ntp_flash) */
 	uint16_t status; /* ntpd peer status word: what ntpq and peerstats both show */
 	/* The clock filter's register, newest sample first (ntpq's filtdelay,

@@ -187,6 +187,7 @@ typedef struct ntp_peer {
 	uint8_t last_event; /* ntpd peer event code (for the status word) */
 	uint8_t num_events; /* 4-bit event counter (for the status word) */
 	uint8_t why;        /* enum ntp_why of the last rejection / KoD */
+	uint32_t badauth;   /* packets that failed TEST5 (ntpd peer->badauth; fills padding) */
 	double why_a;       /* its numbers */
 	double why_b;
 
@@ -200,6 +201,11 @@ typedef struct ntp_peer {
 	/* counters */
 	uint32_t sent, received, rejected;
 	uint32_t duplicate, bogus, kod, kod_spoofed;
+	/* mono time reach last rose from 0 (ntpd timereachable), in whole
+	 * seconds modulo 2^32: 4 bytes where an ntp_time would grow every
+	 * association by 8 (ntpsim's per-client budget); meaningless until
+	 * something was received */
+	uint32_t reach_rise_s;
 } ntp_peer;
 
 /* Set up an association (ntpd newpeer + peer_clear "INIT") at monotonic

@@ -12,14 +12,17 @@ headers in the same order, the same number of columns in table rows.
 Values may differ.  Neither output may hold `???`, a Python traceback or
 a server error, and ntpq must exit 0.
 
+The commands that take an association id (pstats, readvar/cv of one
+association) run after `associations` in the same ntpq session and name
+the first one as `&1`, since the daemons' ids differ (ntpd's are random).
+
 Left out: commands that need a key (ifstats, reslist, config, writevar:
-ntpd refuses them without one too), the `cv`/`pstats`/`mrv` forms that
-need an association id (ntpd's ids are random; refd does not answer pstats), and what changes settings
-of ntpq itself (host, timeout, ...)."""
+ntpd refuses them without one too), and what changes settings of ntpq
+itself (host, timeout, ...)."""
 
 import re
 
-import ntplab_net as nl
+from realnet import ntplab_net as nl
 
 # (command, how its output is compared)
 COMMANDS = [
@@ -50,6 +53,13 @@ COMMANDS = [
     ("version", "legend"),
 ]
 
+# Per association, after `associations` in the same session: (command, kind)
+ASSOC_COMMANDS = [
+    ("pstats &1", "legend"),
+    ("readvar &1", "vars"),
+    ("clockvar &1", "vars"),
+]
+
 # System variables ntpd has and refd does not, each for a reason:
 # mintc: ntpd's `tos mintc` (minimum time constant); ntplab's
 # disciplines take no such setting, and a made-up value would be a lie.
@@ -63,6 +73,20 @@ UNKNOWN_IN_BOTH = ("uncached keys:", "expired keys:")
 
 def ntpq(ns, command):
     r = nl.run([nl.NTPQ, "-n", "-c", command, "127.0.0.1"], ns=ns, timeout=20)
+    return r
+
+
+def ntpq_assoc(ns, command):
+    """`associations`, then command, in one ntpq session; the output after
+    the associations table."""
+    r = nl.run([nl.NTPQ, "-n", "-c", "associations", "-c", command, "127.0.0.1"], ns=ns,
+               timeout=20)
+    lines = r.stdout.splitlines(keepends=True)
+    rule = next((i for i, ln in enumerate(lines) if ln.startswith("=====")), -1)
+    rest = rule + 1
+    while rest < len(lines) and re.match(r"^\s*\d+\s+\d+\s+[0-9a-f]{4}\s", lines[rest]):
+        rest += 1
+    r.stdout = "".join(lines[rest:])
     return r
 
 
@@ -162,6 +186,27 @@ def test_every_ntpq_command_has_ntpds_shape(lab, refd_bin, ntpd_bin):
                     mru_shape(ours.stdout), mru_shape(theirs.stdout))
                 assert ours_fixed == theirs_fixed
                 assert ours_rows and ours_rows == theirs_rows, (ours_rows, theirs_rows)
+        except AssertionError as e:
+            failures.append("ntpq -c %s: %s\n--- ntpd:\n%s--- refd:\n%s" % (
+                command, e, theirs.stdout, ours.stdout))
+    assert not failures, "\n\n".join(failures)
+
+
+def test_association_commands_have_ntpds_shape(lab, refd_bin, ntpd_bin):
+    """pstats (per-association counters), readvar and clockvar of the LOCAL
+    clock's association, against both daemons."""
+    ns_ntpd, ns_refd = start_pair(lab)
+    failures = []
+    for command, kind in ASSOC_COMMANDS:
+        theirs, ours = ntpq_assoc(ns_ntpd, command), ntpq_assoc(ns_refd, command)
+        assert_clean("ntpd", command, theirs)
+        assert theirs.stdout.strip(), "ntpd %s printed nothing" % command
+        try:
+            assert_clean("refd", command, ours)
+            if kind == "legend":
+                assert legend_shape(ours.stdout) == legend_shape(theirs.stdout)
+            else:
+                assert vars_shape(ours.stdout) == vars_shape(theirs.stdout, RV_ONLY_NTPD)
         except AssertionError as e:
             failures.append("ntpq -c %s: %s\n--- ntpd:\n%s--- refd:\n%s" % (
                 command, e, theirs.stdout, ours.stdout))

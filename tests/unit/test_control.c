@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host_fixture.h"
 #include "ntp_control.h"
 #include "ntp_disc.h"
 
@@ -1423,4 +1424,55 @@ Test(control, clocklist_of_the_local_clock)
 	snprintf(peer.remote, sizeof peer.remote, "192.0.2.1");
 	cr_assert_eq(answer(req, len, &sys, &peer, 1, &out, why), 0);
 	cr_assert_eq(error_code(&out), NTP_CONTROL_CERR_BADASSOC);
+}
+
+/* ---- ntpq pstats: per-association counters ---- */
+
+Test(control, pstats_variables_are_the_associations_counters)
+{
+	static char text[TEXT_CAP];
+	char val[64];
+	ntp_sys_info sys;
+	ntp_peer_info p;
+
+	synced_snapshot(&sys, &p);
+	p.addr = fixture_addr("192.0.2.7", 123);
+	p.local = fixture_addr("192.0.2.1", 0);
+	p.badauth = 3;
+	p.bogusorg = 5;
+	p.oldpkt = 7;
+	p.kod = 2;
+	p.when = 12.7;
+	p.next_in = 40.2;
+	p.reach_for = 300.9;
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC,
+	          "dstadr,timerec,timer,timereach,badauth,bogusorg,oldpkt,seldisp,selbroken,"
+	          "candidate,ntscookies",
+	          text);
+	cr_assert(var_value(text, "dstadr", val, sizeof val));
+	cr_assert_str_eq(val, "192.0.2.1");
+	cr_assert(var_value(text, "timerec", val, sizeof val));
+	cr_assert_str_eq(val, "12");
+	cr_assert(var_value(text, "timer", val, sizeof val));
+	cr_assert_str_eq(val, "40");
+	cr_assert(var_value(text, "timereach", val, sizeof val));
+	cr_assert_str_eq(val, "300");
+	cr_assert(var_value(text, "badauth", val, sizeof val));
+	cr_assert_str_eq(val, "3");
+	cr_assert(var_value(text, "bogusorg", val, sizeof val));
+	cr_assert_str_eq(val, "5");
+	cr_assert(var_value(text, "oldpkt", val, sizeof val));
+	cr_assert_str_eq(val, "7");
+	cr_assert(var_value(text, "seldisp", val, sizeof val));
+	cr_assert_str_eq(val, "0");
+	cr_assert(var_value(text, "selbroken", val, sizeof val));
+	cr_assert_str_eq(val, "2");
+	cr_assert(var_value(text, "candidate", val, sizeof val));
+	cr_assert_str_eq(val, "6", "sys.peer: select code 6 of status 0x961a");
+	cr_assert(var_value(text, "ntscookies", val, sizeof val));
+	cr_assert_str_eq(val, "-1");
+	/* before any packet: no local address yet, ntpd's 0.0.0.0 */
+	memset(&p.local, 0, sizeof p.local);
+	read_vars(&sys, &p, 1, CAPTURED_ASSOC, "dstadr", text);
+	cr_assert_str_eq(text, "dstadr=0.0.0.0\r\n");
 }
