@@ -215,9 +215,13 @@ ntp_serve_reason(ntp_serve_result *r)
 		         r->size, r->num[0], (int)r->num[1]);
 	}
 	if (r->why == NTP_SERVE_WHY_SERVED) {
-		snprintf(r->reason, sizeof r->reason,
-		         "served: mode %u v%u reply, LI %u stratum %u%s%s", r->mode, r->version,
-		         r->leap, r->stratum, untracked[0] != '\0' ? "; " : "", untracked);
+		snprintf(r->reason, sizeof r->reason, "served: mode %u v%u reply, LI %u stratum %u",
+		         r->mode, r->version, r->leap, r->stratum);
+		if (untracked[0] != '\0') {
+			/* appended, and cut at the buffer's end, as the one text was */
+			len = strlen(r->reason);
+			snprintf(r->reason + len, sizeof r->reason - len, "; %s", untracked);
+		}
 		return r->reason;
 	}
 	if (r->why == NTP_SERVE_WHY_NONE) {
