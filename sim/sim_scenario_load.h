@@ -158,6 +158,8 @@ typedef enum ld_field_type {
 	                   that sub describes) */
 	LD_FT_LATER,    /* not read here: the caller reads it (ld_field_value) once the
 	                   other fields are known */
+	LD_FT_NODE,     /* not read here: the value's node into a yaml_node_t * member,
+	                   for the caller to read in its own order (the top level) */
 } ld_field_type;
 
 /* Reads v into obj (the object the table describes); ctx: the caller's. */
