@@ -705,6 +705,9 @@ static const check_field check_fields[] = {
         {{.key = NULL}, 0},
 };
 
+_Static_assert(sizeof(check_fields) / sizeof(check_fields[0]) - 1 <= LD_FIELDS_MAX - 2,
+               "a bit of a uint64_t per row, and node's and check's (given_twice)");
+
 /* The row of key for check kind kind_index, or NULL: a field it does not take. */
 static const ld_field *
 check_field_row(int kind_index, const char *key)
@@ -926,12 +929,31 @@ get_leap_expect(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 	return 0;
 }
 
+/* Whether key was given before in this check (bit i: check_fields[i], the
+ * last two: node and check); the value given first is kept, as in every
+ * other mapping of the format.  Before, a check read a key given twice
+ * twice, and the last value silently won. */
+static bool
+given_twice(loader *ld, const yaml_node_t *k, const char *key, const ld_field *row, uint64_t *given)
+{
+	unsigned bit = row != NULL ? (unsigned)((const check_field *)row - check_fields)
+	               : strcmp(key, "node") == 0 ? LD_FIELDS_MAX - 2
+	                                          : LD_FIELDS_MAX - 1;
+
+	if (*given & (UINT64_C(1) << bit)) {
+		ld_fail(ld, k, "field '%s' given twice", key);
+		return true;
+	}
+	*given |= UINT64_C(1) << bit;
+	return false;
+}
+
 /* A field kind_index does not take: the error names the fields it does. */
 static void
 report_unknown(loader *ld, const yaml_node_t *k, int kind_index)
 {
 	const char *keys[LD_FIELDS_MAX + 1];
-	uint64_t unused = 0; /* a field given twice is read twice: the rules judge it */
+	uint64_t unused = 0; /* only the message: a known key is not reported here */
 	char where[64];
 
 	check_field_keys(kind_index, keys);
@@ -944,6 +966,7 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 {
 	int kind_index = -1;
 	check_seen f;
+	uint64_t given = 0;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a check (check, node, ...)") != 0) {
@@ -974,13 +997,16 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 		if (ld->fatal) {
 			return -1;
 		}
-		if (key == NULL || strcmp(key, "check") == 0) {
+		if (key == NULL) {
 			continue;
 		}
 		row = check_field_row(kind_index, key);
-		if (strcmp(key, "node") != 0 && row == NULL) {
+		if (strcmp(key, "node") != 0 && strcmp(key, "check") != 0 && row == NULL) {
 			report_unknown(ld, k, kind_index);
 			continue;
+		}
+		if (given_twice(ld, k, key, row, &given) || strcmp(key, "check") == 0) {
+			continue; /* check: read first (ld_discriminator) */
 		}
 		mark = ld_path_key(ld, key);
 		if (row == NULL) {

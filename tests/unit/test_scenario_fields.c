@@ -170,3 +170,29 @@ Test(scen_fields, a_top_level_key_given_twice_is_an_error)
 	cr_assert_neq(load_with("", "duration: 2h\n", &sc, err), 0);
 	cr_assert(strstr(err, "t.yaml:8:1: field 'duration' given twice") != NULL, "%s", err);
 }
+
+/* A check's key given twice used to be read twice, the last value winning
+ * silently (a second 'node' or 'check' was even ignored or taken without
+ * a word); it is named like in every other mapping, the first kept. */
+Test(scen_fields, a_check_key_given_twice_is_an_error)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_with("",
+	                        "checks:\n"
+	                        "  - {check: offset, node: server, after: 1s, max: 1ms, max: 2s}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "t.yaml:9:56: checks[0]: field 'max' given twice") != NULL, "%s",
+	          err);
+	cr_assert_neq(load_with("", "checks:\n  - {check: steps, node: server, node: q, max: 1}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "checks[0]: field 'node' given twice") != NULL, "%s", err);
+	cr_assert_neq(load_with("",
+	                        "checks:\n  - {check: steps, check: rms, node: server, max: 1}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "checks[0]: field 'check' given twice") != NULL, "%s", err);
+}
