@@ -627,6 +627,7 @@ static int get_leap_expect(loader *ld, const yaml_node_t *v, void *obj, void *ct
 typedef struct check_field {
 	ld_field f;
 	uint32_t kinds;
+	const char *value; /* what the value is: its type, unit and range (the getter reads it) */
 } check_field;
 
 #define K_SYNCED   (1u << 0)
@@ -647,26 +648,31 @@ typedef struct check_field {
 
 #define K_COUNTED (K_STEPS | K_EVENT | K_LOG | K_PACKETS)
 
-#define ROW(k, g, kk)                                                                              \
+#define ROW(k, g, kk, v)                                                                           \
 	{                                                                                          \
-		{.key = (k), .type = LD_FT_CUSTOM, .get = (g)}, (kk)                               \
+		{.key = (k), .type = LD_FT_CUSTOM, .get = (g)}, (kk), (v)                          \
 	}
-#define STATE_VAR(k) ROW(k, get_state_var, K_STATE)
+#define STATE_VAR(k) ROW(k, get_state_var, K_STATE, "its value or [min, max] (sim_check_state.c)")
 
 /* Every check field (docs/scenarios.md, "Checks"), besides 'check' and
  * 'node', which all take.  The order is each kind's order of fields in
  * the unknown-field message ("fields: ...") and its "did you mean". */
 static const check_field check_fields[] = {
-        ROW("within", get_within, K_SYNCED),
-        ROW("not_within", get_within, K_SYNCED),
-        ROW("never", get_never, K_SYNCED),
-        ROW("source", get_source_field, K_REJECTED | K_SELECTED | K_STATE),
-        ROW("at", get_at, K_SELECTED | K_STATE),
-        ROW("after", get_from, K_OFFSET | K_FREQ),
-        ROW("from", get_from, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE),
-        ROW("to", get_to, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE),
-        ROW("never", get_never, K_SELECTED | K_STATE),
-        {{.key = "bound", .type = LD_FT_TIME, LD_MEMBER(sim_check_spec, bound)}, K_SYNCED},
+        ROW("within", get_within, K_SYNCED, "s, >= 0, in the run (the end included)"),
+        ROW("not_within", get_within, K_SYNCED, "s, >= 0, in the run (the end included)"),
+        ROW("never", get_never, K_SYNCED, "true or false"),
+        ROW("source", get_source_field, K_REJECTED | K_SELECTED | K_STATE,
+            "a node name (one node) or an address; 127.127.x or LOCAL: a driver"),
+        ROW("at", get_at, K_SELECTED | K_STATE, "s, >= 0, in the run, or end"),
+        ROW("after", get_from, K_OFFSET | K_FREQ, "s, >= 0, in the run (rms: before the end)"),
+        ROW("from", get_from, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE,
+            "s, >= 0, in the run (rms: before the end)"),
+        ROW("to", get_to, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE,
+            "s, > 0, in the run, or end"),
+        ROW("never", get_never, K_SELECTED | K_STATE, "true or false"),
+        {{.key = "bound", .type = LD_FT_TIME, LD_MEMBER(sim_check_spec, bound)},
+         K_SYNCED,
+         "s, >= 0"},
         STATE_VAR("stratum"),
         STATE_VAR("leap"),
         STATE_VAR("poll"),
@@ -679,30 +685,38 @@ static const check_field check_fields[] = {
         STATE_VAR("when"),
         STATE_VAR("reason"),
         STATE_VAR("present"),
-        ROW("name", get_name, K_EVENT),
-        ROW("what", get_what, K_LOG),
-        ROW("text", get_text, K_LOG),
-        ROW("reason", get_text, K_REJECTED | K_EVENT),
-        ROW("dir", get_dir, K_PACKETS | K_INTERVAL),
-        ROW("peer", get_source_field, K_INTERVAL),
-        ROW("count", get_count, K_COUNTED),
-        ROW("min", get_min_count, K_COUNTED),
-        ROW("min", get_ivl_min, K_INTERVAL),
-        ROW("mean", get_ivl_mean, K_INTERVAL),
-        ROW("max", get_max_time, K_OFFSET | K_RMS),
-        ROW("max", get_max_freq, K_FREQ),
-        ROW("rms", get_max_freq, K_FREQ),
-        ROW("max", get_max_count, K_COUNTED),
-        ROW("by", get_by, K_STEPS),
-        ROW("expect", get_leap_expect, K_LEAP),
-        ROW("first", get_first_last, K_EVENT | K_LOG | K_LEAP),
-        ROW("last", get_first_last, K_EVENT | K_LOG | K_LEAP),
-        ROW("since", get_since, K_EVENT | K_LOG | K_LEAP),
-        ROW("more_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED),
-        ROW("less_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED),
-        ROW("result", get_text, K_QUERY),
-        ROW("min_fraction", get_min_fraction, K_BOUND),
-        {{.key = NULL}, 0},
+        ROW("name", get_name, K_EVENT, "an event name (ntp_event_name)"),
+        ROW("what", get_what, K_LOG, "a log line's kind"),
+        ROW("text", get_text, K_LOG, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("reason", get_text, K_REJECTED | K_EVENT, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("dir", get_dir, K_PACKETS | K_INTERVAL,
+            "sent, received or dropped (interval: sent or received)"),
+        ROW("peer", get_source_field, K_INTERVAL,
+            "a node name (one node) or an address; 127.127.x or LOCAL: a driver"),
+        ROW("count", get_count, K_COUNTED, "N or A-B, integers >= 0"),
+        ROW("min", get_min_count, K_COUNTED, "an integer >= 0"),
+        ROW("min", get_ivl_min, K_INTERVAL, "s: a lower bound, or [min, max]"),
+        ROW("mean", get_ivl_mean, K_INTERVAL, "s: a lower bound, or [min, max]"),
+        ROW("max", get_max_time, K_OFFSET | K_RMS, "s, >= 0"),
+        ROW("max", get_max_freq, K_FREQ, "s/s (ppm, ppb), >= 0; rms: of the error"),
+        ROW("rms", get_max_freq, K_FREQ, "s/s (ppm, ppb), >= 0; rms: of the error"),
+        ROW("max", get_max_count, K_COUNTED, "an integer >= 0"),
+        ROW("by", get_by, K_STEPS, "[min, max] of step sizes, s, any sign, +-inf"),
+        ROW("expect", get_leap_expect, K_LEAP,
+            "announced, inserted, deleted, not_inserted or not_announced"),
+        ROW("first", get_first_last, K_EVENT | K_LOG | K_LEAP,
+            "[min, max], s from the reference, any sign, +-inf"),
+        ROW("last", get_first_last, K_EVENT | K_LOG | K_LEAP,
+            "[min, max], s from the reference, any sign, +-inf"),
+        ROW("since", get_since, K_EVENT | K_LOG | K_LEAP,
+            "s, or the first event or log line matched"),
+        ROW("more_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED,
+            "{node: NAME, factor: F}: F x that node's value"),
+        ROW("less_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED,
+            "{node: NAME, factor: F}: F x that node's value"),
+        ROW("result", get_text, K_QUERY, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("min_fraction", get_min_fraction, K_BOUND, "0..1 (5%, 0.05)"),
+        {{.key = NULL}, 0, NULL},
 };
 
 _Static_assert(sizeof(check_fields) / sizeof(check_fields[0]) - 1 <= LD_FIELDS_MAX - 2,
