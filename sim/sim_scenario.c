@@ -37,8 +37,6 @@
 /* ------------------------------------------------------------------ */
 /* the real world's settings (realnet, python3 -m realnet)            */
 
-static const char *const real_keys[] = {"impl", "time_scale", NULL};
-
 #define REAL_TIME_SCALE_MAX 1e4 /* ratio; ours: beyond it, minpoll 3 would become sub-ms polls */
 
 /* real: {impl: {NODE: IMPL, ...}}: a node name, replica name or template
@@ -72,53 +70,51 @@ load_real_impls(loader *ld, const yaml_node_t *n)
 }
 
 static int
+get_real_impls(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	(void)obj;
+	(void)ctx;
+	return load_real_impls(ld, v);
+}
+
+/* time_scale: a number in [1, REAL_TIME_SCALE_MAX] (its own message: what it means) */
+static int
+get_time_scale(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_scenario *sc = obj;
+	int rc = ld_get_number(ld, v, &sc->real_time_scale);
+
+	(void)ctx;
+	if (rc == 0 &&
+	    !(sc->real_time_scale >= 1.0 && sc->real_time_scale <= REAL_TIME_SCALE_MAX)) {
+		return ld_fail(ld, v,
+		               "time_scale divides every time of the scenario for the real world: "
+		               "expected 1 to %g, got %g",
+		               REAL_TIME_SCALE_MAX, sc->real_time_scale);
+	}
+	return rc;
+}
+
+/* real: (docs/scenarios.md, "The real world") */
+static const ld_field real_fields[] = {
+        {.key = "impl", .type = LD_FT_CUSTOM, .get = get_real_impls},
+        {.key = "time_scale", .type = LD_FT_CUSTOM, .get = get_time_scale},
+        {.key = NULL},
+};
+
+static int
 load_real(loader *ld, const yaml_node_t *n)
 {
 	uint64_t seen = 0;
-	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "the real world's settings (impl, time_scale)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-		int i = ld_key_index(ld, k, real_keys, &seen, "real");
-		size_t mark;
-		int rc;
-
-		if (i < 0) {
-			continue;
-		}
-		mark = ld_path_key(ld, real_keys[i]);
-		if (i == 0) {
-			load_real_impls(ld, v);
-		} else {
-			rc = ld_get_number(ld, v, &ld->sc->real_time_scale);
-			if (rc == 0 && !(ld->sc->real_time_scale >= 1.0 &&
-			                 ld->sc->real_time_scale <= REAL_TIME_SCALE_MAX)) {
-				ld_fail(ld, v,
-				        "time_scale divides every time of the scenario for "
-				        "the real world: expected 1 to %g, got %g",
-				        REAL_TIME_SCALE_MAX, ld->sc->real_time_scale);
-			}
-		}
-		ld_path_restore(ld, mark);
-		if (ld->fatal) {
-			return -1;
-		}
-	}
-	return ld_errors_since(ld, errors);
+	return ld_read_fields(ld, n, real_fields, ld->sc, NULL, "real", &seen);
 }
 
 /* ------------------------------------------------------------------ */
 /* top level                                                           */
-
-static const char *const top_keys[] = {
-        "name",       "description", "seed",    "start", "duration", "sample_interval",
-        "sync_bound", "settle",      "network", "nodes", "firewall", "events",
-        "checks",     "real",        "dns",     "leaps", NULL,
-};
 
 enum {
 	TK_NAME,
@@ -140,13 +136,54 @@ enum {
 	TK_COUNT
 };
 
+/* The top level's keys, read by table into the array of their value
+ * nodes (row TK_X: val[TK_X]); the values are read after, in an order of
+ * their own (load_top_values: settle is judged against duration; the
+ * sections: nodes first, checks last). */
+#define TOP(k, i)                                                                                  \
+	{                                                                                          \
+		.key = (k), .type = LD_FT_NODE, .off = (i) * sizeof(yaml_node_t *),                \
+		.size = sizeof(yaml_node_t *)                                                      \
+	}
+
+static const ld_field top_fields[] = {
+        TOP("name", TK_NAME),
+        TOP("description", TK_DESCRIPTION),
+        TOP("seed", TK_SEED),
+        TOP("start", TK_START),
+        TOP("duration", TK_DURATION),
+        TOP("sample_interval", TK_SAMPLE),
+        TOP("sync_bound", TK_SYNC_BOUND),
+        TOP("settle", TK_SETTLE),
+        TOP("network", TK_NETWORK),
+        TOP("nodes", TK_NODES),
+        TOP("firewall", TK_FIREWALL),
+        TOP("events", TK_EVENTS),
+        TOP("checks", TK_CHECKS),
+        TOP("real", TK_REAL),
+        TOP("dns", TK_DNS),
+        TOP("leaps", TK_LEAPS),
+        {.key = NULL},
+};
+
+/* One entry of `leaps:`: its keys by table (value nodes), then read in
+ * order: the day first, as the messages name it. */
+typedef struct leap_nodes {
+	const yaml_node_t *day, *step;
+} leap_nodes;
+
+static const ld_field leap_fields[] = {
+        {.key = "day", .type = LD_FT_NODE, LD_MEMBER(leap_nodes, day)},
+        {.key = "step", .type = LD_FT_NODE, LD_MEMBER(leap_nodes, step)},
+        {.key = NULL},
+};
+
 /* One entry of `leaps:`, {day: 2016-12-31, step: 1}: the day that ends
  * with the leap, and +1 (inserted) or -1 (deleted). */
 static void
 load_leap(loader *ld, const yaml_node_t *item, ntp_leap_table *t)
 {
-	static const char *const keys[] = {"day", "step", NULL};
-	const yaml_node_t *day = NULL, *step = NULL;
+	leap_nodes nd = {NULL, NULL};
 	uint64_t seen = 0;
 	long long ns = 0, st = 0;
 	const char *s;
@@ -154,30 +191,23 @@ load_leap(loader *ld, const yaml_node_t *item, ntp_leap_table *t)
 	if (ld_expect_mapping(ld, item, "a leap ({day: YYYY-MM-DD, step: 1 or -1})") != 0) {
 		return;
 	}
-	FOR_PAIRS(item, pr)
-	{
-		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, "a leap");
-
-		if (i == 0) {
-			day = ld_get(ld, pr->value);
-		} else if (i == 1) {
-			step = ld_get(ld, pr->value);
-		}
-	}
-	if (day == NULL || step == NULL) {
+	/* a wrong key is reported and the entry still read: the rules below are
+	 * this function's (one message for both keys missing) */
+	ld_read_fields(ld, item, leap_fields, &nd, NULL, "a leap", &seen);
+	if (nd.day == NULL || nd.step == NULL) {
 		ld_fail(ld, item, "a leap needs 'day' (the day it ends) and 'step' (1 or -1)");
 		return;
 	}
-	s = ld_scalar(ld, day, "a date YYYY-MM-DD");
+	s = ld_scalar(ld, nd.day, "a date YYYY-MM-DD");
 	if (s == NULL || ntp_parse_utc(s, &ns) != 0 || ns % (NTP_S_PER_DAY * NTP_NS_PER_S) != 0) {
-		ld_fail(ld, day, "expected a date such as 2016-12-31 (the day the leap ends)");
+		ld_fail(ld, nd.day, "expected a date such as 2016-12-31 (the day the leap ends)");
 		return;
 	}
-	if (ld_get_int(ld, step, -1, 1, &st) != 0) {
+	if (ld_get_int(ld, nd.step, -1, 1, &st) != 0) {
 		return;
 	}
 	if (st == 0) {
-		ld_fail(ld, step, "expected 1 (a second inserted) or -1 (deleted)");
+		ld_fail(ld, nd.step, "expected 1 (a second inserted) or -1 (deleted)");
 		return;
 	}
 	if (!ntp_leap_add(t, ns / NTP_NS_PER_S + NTP_S_PER_DAY, (int)st)) {
@@ -322,17 +352,9 @@ load_top(loader *ld, const yaml_node_t *root)
 	if (ld_expect_mapping(ld, root, "a scenario (name, duration, nodes, ...)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(root, pr)
-	{
-		yaml_node_t *k = ld_get(ld, pr->key);
-		int i = ld_key_index(ld, k, top_keys, &seen, "the scenario");
-
-		if (i >= 0) {
-			val[i] = ld_get(ld, pr->value);
-		}
-		if (ld->fatal) {
-			return -1;
-		}
+	ld_read_fields(ld, root, top_fields, val, NULL, "the scenario", &seen);
+	if (ld->fatal) {
+		return -1;
 	}
 	load_top_values(ld, val);
 	if (val[TK_DURATION] == NULL) {
@@ -361,7 +383,7 @@ load_top(loader *ld, const yaml_node_t *root)
 		if (v == NULL) {
 			continue;
 		}
-		mark = ld_path_key(ld, top_keys[SECTIONS[i].key]);
+		mark = ld_path_key(ld, top_fields[SECTIONS[i].key].key);
 		SECTIONS[i].load(ld, v);
 		ld_path_restore(ld, mark);
 	}

@@ -22,6 +22,8 @@ static const char *const check_names[] = {
         "freq",   "query",  "bound", "state", "log",      "interval", "leap",  NULL,
 };
 
+enum { LEAP_INDEX = 14 }; /* check_names[14]: the leap check */
+
 const char *
 sim_check_kind_name(int kind)
 {
@@ -38,41 +40,6 @@ static const int check_kinds[] = {
         SIM_CHECK_LOG,      SIM_CHECK_INTERVAL, SIM_CHECK_EVENT, /* leap: an event check on the leap
                                                                     events (load_leap_expect) */
 };
-
-static const char *const *
-check_keys_for(int kind)
-{
-	static const char *const synced[] = {"within", "not_within", "never", "from",
-	                                     "to",     "bound",      NULL};
-	static const char *const offset[] = {"after", "max", "more_than", "less_than", NULL};
-	static const char *const rms[] = {"from", "to", "max", "more_than", "less_than", NULL};
-	static const char *const freq[] = {"after", "from",      "to",        "max",
-	                                   "rms",   "more_than", "less_than", NULL};
-	static const char *const steps[] = {"count",     "min",       "max", "by",
-	                                    "more_than", "less_than", NULL};
-	static const char *const rejected[] = {"source", "reason", NULL};
-	static const char *const selected[] = {"source", "at", "from", "to", "never", NULL};
-	static const char *const event[] = {"name",      "reason",    "count", "min",
-	                                    "max",       "first",     "last",  "since",
-	                                    "more_than", "less_than", NULL};
-	static const char *const log[] = {"what", "text",  "count",     "min",       "max", "first",
-	                                  "last", "since", "more_than", "less_than", NULL};
-	static const char *const packets[] = {"dir",       "count",     "min", "max",
-	                                      "more_than", "less_than", NULL};
-	static const char *const query[] = {"result", NULL};
-	static const char *const bound[] = {"min_fraction", NULL};
-	static const char *const state[] = {"source",    "at",      "from", "to",    "never",
-	                                    "stratum",   "leap",    "poll", "refid", "running",
-	                                    "est_error", "reach",   "type", "tally", "when",
-	                                    "reason",    "present", NULL};
-	static const char *const interval[] = {"dir", "peer", "min", "mean", NULL};
-	static const char *const *const by_kind[] = {
-	        NULL,    synced, offset, rms,   steps, rejected, selected, event,
-	        packets, freq,   query,  bound, state, log,      interval,
-	};
-
-	return by_kind[kind];
-}
 
 static int
 get_source(loader *ld, const yaml_node_t *v, sim_check_spec *c)
@@ -362,183 +329,262 @@ label_check(const sim_scenario *sc, sim_check_spec *c, const char *kind_name)
 
 /* Which fields a check gave (the rules between them come after all). */
 typedef struct check_seen {
+	const char *key; /* the field being read: rows that share a getter tell by it */
 	bool node, max, count, min, maxc, within, source, text, name, frac;
 	bool from, to, at, never, first, last, since, rms, mean, dir;
 	unsigned fields; /* STATE: bit per enum sim_state_field */
 	const yaml_node_t *field_node[SIM_SF_COUNT];
 } check_seen;
 
-enum { NOT_MINE = 1 }; /* a field loader's answer: not one of its keys */
+/* The getters of the rows below: obj is the sim_check_spec, ctx the
+ * check_seen (the rules after the fields read what was given). */
 
+/* within, not_within: a time >= 0 in the run (the end included) */
 static int
-load_time_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+get_within(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
+
+	f->within = true;
+	c->not_within = f->key[0] == 'n';
+	if (ld_get_time_nonneg(ld, v, &c->within) != 0) {
+		return -1;
+	}
+	return ld_check_in_run(ld, v, c->within, true,
+	                       "the run cannot show whether the node was synced by then");
+}
+
+/* after, from: a time >= 0 in the run; an rms window must not start at the end */
+static int
+get_from(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
+
+	if (f->from) {
+		return ld_fail(ld, v, "give 'after' or 'from', not both");
+	}
+	f->from = true;
+	if (ld_get_time_nonneg(ld, v, &c->from) != 0) {
+		return -1;
+	}
+	/* the last sample is at the end; an rms window needs length */
+	return ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
+	                       "the check would have no samples to judge");
+}
+
+/* to: a time > 0 in the run, or end */
+static int
+get_to(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
 	double t;
 
-	if (strcmp(key, "within") == 0 || strcmp(key, "not_within") == 0) {
-		f->within = true;
-		c->not_within = key[0] == 'n';
-		if (ld_get_time_nonneg(ld, v, &c->within) != 0) {
-			return -1;
-		}
-		return ld_check_in_run(ld, v, c->within, true,
-		                       "the run cannot show whether the node was synced by then");
+	f->to = true;
+	if (ld_get_check_time(ld, v, &t) != 0) {
+		return -1;
 	}
-	if (strcmp(key, "bound") == 0) {
-		return ld_get_time_nonneg(ld, v, &c->bound);
+	if (t == 0.0) {
+		return ld_fail(ld, v, "'to' 0 s leaves no window (the run starts at 0)");
 	}
-	if (strcmp(key, "after") == 0 || strcmp(key, "from") == 0) {
-		if (f->from) {
-			return ld_fail(ld, v, "give 'after' or 'from', not both");
-		}
-		f->from = true;
-		if (ld_get_time_nonneg(ld, v, &c->from) != 0) {
-			return -1;
-		}
-		/* the last sample is at the end; an rms window needs length */
-		return ld_check_in_run(ld, v, c->from, c->kind != SIM_CHECK_RMS,
-		                       "the check would have no samples to judge");
-	}
-	if (strcmp(key, "to") == 0) {
-		f->to = true;
-		if (ld_get_check_time(ld, v, &t) != 0) {
-			return -1;
-		}
-		if (t == 0.0) {
-			return ld_fail(ld, v, "'to' 0 s leaves no window (the run starts at 0)");
-		}
-		c->to = isinf(t) ? 0.0 : t; /* 0: the end */
-		return 0;
-	}
-	if (strcmp(key, "at") == 0) {
-		f->at = true;
-		return ld_get_check_time(ld, v, &c->from);
-	}
-	if (strcmp(key, "never") == 0) {
-		return ld_get_bool(ld, v, &f->never);
-	}
-	return NOT_MINE;
+	c->to = isinf(t) ? 0.0 : t; /* 0: the end */
+	return 0;
 }
 
+/* at: a time in the run, or end */
 static int
-load_count_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
-                 check_seen *f)
+get_at(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	if (strcmp(key, "max") == 0 && (c->kind == SIM_CHECK_OFFSET || c->kind == SIM_CHECK_RMS)) {
-		f->max = true;
-		return ld_get_time_nonneg(ld, v, &c->max);
-	}
-	if ((strcmp(key, "max") == 0 || strcmp(key, "rms") == 0) && c->kind == SIM_CHECK_FREQ) {
-		if (f->max) {
-			return ld_fail(ld, v,
-			               "give 'max' or 'rms', not both (two checks judge both)");
-		}
-		f->max = true;
-		c->rms = key[0] == 'r';
-		if (ld_get_freq(ld, v, &c->max) != 0) {
-			return -1;
-		}
-		return c->max < 0.0 ? ld_fail(ld, v, "expected a frequency >= 0") : 0;
-	}
-	if (strcmp(key, "min") == 0 && c->kind == SIM_CHECK_INTERVAL) {
-		f->min = true;
-		return ld_get_time_floor(ld, v, &c->ivl_min_lo, &c->ivl_min_hi);
-	}
-	if (strcmp(key, "mean") == 0) {
-		f->mean = true;
-		return ld_get_time_floor(ld, v, &c->ivl_mean_lo, &c->ivl_mean_hi);
-	}
-	if (strcmp(key, "count") == 0) {
-		f->count = true;
-		return ld_get_count(ld, v, &c->min, &c->max_count);
-	}
-	if (strcmp(key, "min") == 0) {
-		f->min = true;
-		return ld_get_int(ld, v, 0, LLONG_MAX, &c->min);
-	}
-	if (strcmp(key, "max") == 0) {
-		f->maxc = true;
-		return ld_get_int(ld, v, 0, LLONG_MAX, &c->max_count);
-	}
-	if (strcmp(key, "by") == 0) {
-		c->have_by = true;
-		return ld_get_time_range(ld, v, true, &c->by_lo, &c->by_hi);
-	}
-	return NOT_MINE;
+	((check_seen *)ctx)->at = true;
+	return ld_get_check_time(ld, v, &((sim_check_spec *)obj)->from);
 }
 
+/* never: true or false */
 static int
-load_match_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
-                 check_seen *f)
+get_never(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	if (strcmp(key, "source") == 0 || strcmp(key, "peer") == 0) {
-		f->source = true;
-		return get_source(ld, v, c);
-	}
-	if (strcmp(key, "reason") == 0 || strcmp(key, "result") == 0 || strcmp(key, "text") == 0) {
-		f->text = true;
-		return ld_get_text(ld, v, c->text, sizeof(c->text), "text to find");
-	}
-	if (strcmp(key, "name") == 0) {
-		char name[SIM_WHAT_MAX];
-
-		f->name = true;
-		return ld_get_event_name(ld, v, name, sizeof(name), &c->event_code);
-	}
-	if (strcmp(key, "what") == 0) {
-		return ld_get_what(ld, v, c->what, sizeof(c->what));
-	}
-	if (strcmp(key, "dir") == 0) {
-		/* in enum sim_packet_dir order; an interval has no dropped packets */
-		static const char *const dirs[] = {"sent", "received", "dropped", NULL};
-		static const char *const timed[] = {"sent", "received", NULL};
-		bool iv = c->kind == SIM_CHECK_INTERVAL;
-		int d = ld_get_choice(ld, v, iv ? timed : dirs,
-		                      iv ? "sent or received" : "sent, received or dropped");
-
-		f->dir = true;
-		c->dir = d < 0 ? SIM_PKT_SENT : d;
-		return d < 0 ? -1 : 0;
-	}
-	if (strcmp(key, "min_fraction") == 0) {
-		f->frac = true;
-		return ld_get_prob(ld, v, &c->min_fraction);
-	}
-	return NOT_MINE;
+	(void)obj;
+	return ld_get_bool(ld, v, &((check_seen *)ctx)->never);
 }
 
+/* max of OFFSET, RMS: a time >= 0 */
 static int
-load_relation_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c,
-                    check_seen *f)
+get_max_time(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	if (strcmp(key, "first") == 0) {
+	((check_seen *)ctx)->max = true;
+	return ld_get_time_nonneg(ld, v, &((sim_check_spec *)obj)->max);
+}
+
+/* max, rms of FREQ: a frequency >= 0 */
+static int
+get_max_freq(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
+
+	if (f->max) {
+		return ld_fail(ld, v, "give 'max' or 'rms', not both (two checks judge both)");
+	}
+	f->max = true;
+	c->rms = f->key[0] == 'r';
+	if (ld_get_freq(ld, v, &c->max) != 0) {
+		return -1;
+	}
+	return c->max < 0.0 ? ld_fail(ld, v, "expected a frequency >= 0") : 0;
+}
+
+/* min of INTERVAL: a time (a lower bound) or [min, max] */
+static int
+get_ivl_min(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	((check_seen *)ctx)->min = true;
+	return ld_get_time_floor(ld, v, &c->ivl_min_lo, &c->ivl_min_hi);
+}
+
+/* mean of INTERVAL: a time (a lower bound) or [min, max] */
+static int
+get_ivl_mean(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	((check_seen *)ctx)->mean = true;
+	return ld_get_time_floor(ld, v, &c->ivl_mean_lo, &c->ivl_mean_hi);
+}
+
+/* count: N or A-B */
+static int
+get_count(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	((check_seen *)ctx)->count = true;
+	return ld_get_count(ld, v, &c->min, &c->max_count);
+}
+
+/* min of a counted check: an integer >= 0 */
+static int
+get_min_count(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	((check_seen *)ctx)->min = true;
+	return ld_get_int(ld, v, 0, LLONG_MAX, &((sim_check_spec *)obj)->min);
+}
+
+/* max of a counted check: an integer >= 0 */
+static int
+get_max_count(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	((check_seen *)ctx)->maxc = true;
+	return ld_get_int(ld, v, 0, LLONG_MAX, &((sim_check_spec *)obj)->max_count);
+}
+
+/* by: [min, max] of step sizes, s, any sign */
+static int
+get_by(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	(void)ctx;
+	c->have_by = true;
+	return ld_get_time_range(ld, v, true, &c->by_lo, &c->by_hi);
+}
+
+/* source, peer: a node name or an address */
+static int
+get_source_field(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	((check_seen *)ctx)->source = true;
+	return get_source(ld, v, obj);
+}
+
+/* reason, result, text: the text to find */
+static int
+get_text(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	((check_seen *)ctx)->text = true;
+	return ld_get_text(ld, v, c->text, sizeof(c->text), "text to find");
+}
+
+/* name: an event name */
+static int
+get_name(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	char name[SIM_WHAT_MAX];
+
+	((check_seen *)ctx)->name = true;
+	return ld_get_event_name(ld, v, name, sizeof(name), &((sim_check_spec *)obj)->event_code);
+}
+
+/* what: a log line's kind */
+static int
+get_what(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+
+	(void)ctx;
+	return ld_get_what(ld, v, c->what, sizeof(c->what));
+}
+
+/* dir: sent, received or dropped (in enum sim_packet_dir order); an
+ * interval has no dropped packets */
+static int
+get_dir(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	static const char *const dirs[] = {"sent", "received", "dropped", NULL};
+	static const char *const timed[] = {"sent", "received", NULL};
+	sim_check_spec *c = obj;
+	bool iv = c->kind == SIM_CHECK_INTERVAL;
+	int d = ld_get_choice(ld, v, iv ? timed : dirs,
+	                      iv ? "sent or received" : "sent, received or dropped");
+
+	((check_seen *)ctx)->dir = true;
+	c->dir = d < 0 ? SIM_PKT_SENT : d;
+	return d < 0 ? -1 : 0;
+}
+
+/* min_fraction: 0..1 */
+static int
+get_min_fraction(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	((check_seen *)ctx)->frac = true;
+	return ld_get_prob(ld, v, &((sim_check_spec *)obj)->min_fraction);
+}
+
+/* first, last: [min, max] of times from the reference, any sign */
+static int
+get_first_last(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
+
+	if (strcmp(f->key, "first") == 0) {
 		f->first = c->have_first = true;
 		return ld_get_time_range(ld, v, true, &c->first_lo, &c->first_hi);
 	}
-	if (strcmp(key, "last") == 0) {
-		f->last = c->have_last = true;
-		return ld_get_time_range(ld, v, true, &c->last_lo, &c->last_hi);
-	}
-	if (strcmp(key, "since") == 0) {
-		f->since = true;
-		return ld_get_since(ld, v, c);
-	}
-	if (strcmp(key, "more_than") == 0 || strcmp(key, "less_than") == 0) {
-		return ld_get_compare(ld, v, key[0] == 'm' ? SIM_CMP_MORE : SIM_CMP_LESS, c);
-	}
-	return NOT_MINE;
+	f->last = c->have_last = true;
+	return ld_get_time_range(ld, v, true, &c->last_lo, &c->last_hi);
 }
 
+/* since: a time, or the first event or log line matched */
 static int
-load_state_field(loader *ld, int field, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+get_since(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	f->fields |= 1u << field;
-	f->field_node[field] = v;
-	if (ld_get_state_cond(ld, v, field, &c->conds[c->n_conds]) != 0) {
-		return -1;
-	}
-	c->n_conds++;
-	return 0;
+	((check_seen *)ctx)->since = true;
+	return ld_get_since(ld, v, obj);
+}
+
+/* more_than, less_than: a factor times another node's value */
+static int
+get_compare(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
+{
+	int cmp = ((check_seen *)ctx)->key[0] == 'm' ? SIM_CMP_MORE : SIM_CMP_LESS;
+
+	return ld_get_compare(ld, v, cmp, obj);
 }
 
 static int
@@ -552,33 +598,154 @@ state_field_index(const char *key)
 	return -1;
 }
 
+/* a STATE variable: its value or [min, max] (sim_check_state.c) */
 static int
-load_field(loader *ld, const char *key, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+get_state_var(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
-	int rc, field = state_field_index(key);
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
+	int field = state_field_index(f->key);
 
-	if (c->kind == SIM_CHECK_STATE && field >= 0) {
-		if (c->n_conds >= SIM_STATE_CONDS_MAX) {
-			return ld_fail(ld, v, "at most %d variables per check; split it",
-			               SIM_STATE_CONDS_MAX);
+	if (c->n_conds >= SIM_STATE_CONDS_MAX) {
+		return ld_fail(ld, v, "at most %d variables per check; split it",
+		               SIM_STATE_CONDS_MAX);
+	}
+	f->fields |= 1u << field;
+	f->field_node[field] = v;
+	if (ld_get_state_cond(ld, v, field, &c->conds[c->n_conds]) != 0) {
+		return -1;
+	}
+	c->n_conds++;
+	return 0;
+}
+
+static int get_leap_expect(loader *ld, const yaml_node_t *v, void *obj, void *ctx);
+
+/* A check's field: its row, and which kinds take it (bit i: check_names[i]).
+ * A key a kind does not take is unknown there; one key can have a row per
+ * group of kinds, each of its own type. */
+typedef struct check_field {
+	ld_field f;
+	uint32_t kinds;
+	const char *value; /* what the value is: its type, unit and range (the getter reads it) */
+} check_field;
+
+#define K_SYNCED   (1u << 0)
+#define K_OFFSET   (1u << 1)
+#define K_RMS      (1u << 2)
+#define K_STEPS    (1u << 3)
+#define K_REJECTED (1u << 4)
+#define K_SELECTED (1u << 5)
+#define K_EVENT    (1u << 6)
+#define K_PACKETS  (1u << 7)
+#define K_FREQ     (1u << 8)
+#define K_QUERY    (1u << 9)
+#define K_BOUND    (1u << 10)
+#define K_STATE    (1u << 11)
+#define K_LOG      (1u << 12)
+#define K_INTERVAL (1u << 13)
+#define K_LEAP     (1u << 14)
+
+#define K_COUNTED (K_STEPS | K_EVENT | K_LOG | K_PACKETS)
+
+#define ROW(k, g, kk, v)                                                                           \
+	{                                                                                          \
+		{.key = (k), .type = LD_FT_CUSTOM, .get = (g)}, (kk), (v)                          \
+	}
+#define STATE_VAR(k) ROW(k, get_state_var, K_STATE, "its value or [min, max] (sim_check_state.c)")
+
+/* Every check field (docs/scenarios.md, "Checks"), besides 'check' and
+ * 'node', which all take.  The order is each kind's order of fields in
+ * the unknown-field message ("fields: ...") and its "did you mean". */
+static const check_field check_fields[] = {
+        ROW("within", get_within, K_SYNCED, "s, >= 0, in the run (the end included)"),
+        ROW("not_within", get_within, K_SYNCED, "s, >= 0, in the run (the end included)"),
+        ROW("never", get_never, K_SYNCED, "true or false"),
+        ROW("source", get_source_field, K_REJECTED | K_SELECTED | K_STATE,
+            "a node name (one node) or an address; 127.127.x or LOCAL: a driver"),
+        ROW("at", get_at, K_SELECTED | K_STATE, "s, >= 0, in the run, or end"),
+        ROW("after", get_from, K_OFFSET | K_FREQ, "s, >= 0, in the run (rms: before the end)"),
+        ROW("from", get_from, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE,
+            "s, >= 0, in the run (rms: before the end)"),
+        ROW("to", get_to, K_SYNCED | K_RMS | K_FREQ | K_SELECTED | K_STATE,
+            "s, > 0, in the run, or end"),
+        ROW("never", get_never, K_SELECTED | K_STATE, "true or false"),
+        {{.key = "bound", .type = LD_FT_TIME, LD_MEMBER(sim_check_spec, bound)},
+         K_SYNCED,
+         "s, >= 0"},
+        STATE_VAR("stratum"),
+        STATE_VAR("leap"),
+        STATE_VAR("poll"),
+        STATE_VAR("refid"),
+        STATE_VAR("running"),
+        STATE_VAR("est_error"),
+        STATE_VAR("reach"),
+        STATE_VAR("type"),
+        STATE_VAR("tally"),
+        STATE_VAR("when"),
+        STATE_VAR("reason"),
+        STATE_VAR("present"),
+        ROW("name", get_name, K_EVENT, "an event name (ntp_event_name)"),
+        ROW("what", get_what, K_LOG, "a log line's kind"),
+        ROW("text", get_text, K_LOG, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("reason", get_text, K_REJECTED | K_EVENT, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("dir", get_dir, K_PACKETS | K_INTERVAL,
+            "sent, received or dropped (interval: sent or received)"),
+        ROW("peer", get_source_field, K_INTERVAL,
+            "a node name (one node) or an address; 127.127.x or LOCAL: a driver"),
+        ROW("count", get_count, K_COUNTED, "N or A-B, integers >= 0"),
+        ROW("min", get_min_count, K_COUNTED, "an integer >= 0"),
+        ROW("min", get_ivl_min, K_INTERVAL, "s: a lower bound, or [min, max]"),
+        ROW("mean", get_ivl_mean, K_INTERVAL, "s: a lower bound, or [min, max]"),
+        ROW("max", get_max_time, K_OFFSET | K_RMS, "s, >= 0"),
+        ROW("max", get_max_freq, K_FREQ, "s/s (ppm, ppb), >= 0; rms: of the error"),
+        ROW("rms", get_max_freq, K_FREQ, "s/s (ppm, ppb), >= 0; rms: of the error"),
+        ROW("max", get_max_count, K_COUNTED, "an integer >= 0"),
+        ROW("by", get_by, K_STEPS, "[min, max] of step sizes, s, any sign, +-inf"),
+        ROW("expect", get_leap_expect, K_LEAP,
+            "announced, inserted, deleted, not_inserted or not_announced"),
+        ROW("first", get_first_last, K_EVENT | K_LOG | K_LEAP,
+            "[min, max], s from the reference, any sign, +-inf"),
+        ROW("last", get_first_last, K_EVENT | K_LOG | K_LEAP,
+            "[min, max], s from the reference, any sign, +-inf"),
+        ROW("since", get_since, K_EVENT | K_LOG | K_LEAP,
+            "s, or the first event or log line matched"),
+        ROW("more_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED,
+            "{node: NAME, factor: F}: F x that node's value"),
+        ROW("less_than", get_compare, K_OFFSET | K_RMS | K_FREQ | K_COUNTED,
+            "{node: NAME, factor: F}: F x that node's value"),
+        ROW("result", get_text, K_QUERY, "text to find, < SIM_TEXT_MAX characters"),
+        ROW("min_fraction", get_min_fraction, K_BOUND, "0..1 (5%, 0.05)"),
+        {{.key = NULL}, 0, NULL},
+};
+
+_Static_assert(sizeof(check_fields) / sizeof(check_fields[0]) - 1 <= LD_FIELDS_MAX - 2,
+               "a bit of a uint64_t per row, and node's and check's (given_twice)");
+
+/* The row of key for check kind kind_index, or NULL: a field it does not take. */
+static const ld_field *
+check_field_row(int kind_index, const char *key)
+{
+	for (const check_field *r = check_fields; r->f.key != NULL; r++) {
+		if ((r->kinds & (1u << kind_index)) && strcmp(r->f.key, key) == 0) {
+			return &r->f;
 		}
-		return load_state_field(ld, field, v, c, f);
 	}
-	if (strcmp(key, "node") == 0) {
-		f->node = true;
-		return ld_get_node_ref(ld, v, &c->nodes, false);
+	return NULL;
+}
+
+/* The keys kind_index takes, in table order, NULL after the last. */
+static void
+check_field_keys(int kind_index, const char *keys[LD_FIELDS_MAX + 1])
+{
+	int n = 0;
+
+	for (const check_field *r = check_fields; r->f.key != NULL && n < LD_FIELDS_MAX; r++) {
+		if (r->kinds & (1u << kind_index)) {
+			keys[n++] = r->f.key;
+		}
 	}
-	rc = load_time_field(ld, key, v, c, f);
-	if (rc == NOT_MINE) {
-		rc = load_count_field(ld, key, v, c, f);
-	}
-	if (rc == NOT_MINE) {
-		rc = load_match_field(ld, key, v, c, f);
-	}
-	if (rc == NOT_MINE) {
-		rc = load_relation_field(ld, key, v, c, f);
-	}
-	return rc;
+	keys[n] = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -750,11 +917,11 @@ check_defaults(sim_check_spec *c)
 
 /* `check: leap`: what a node did about a leap second, as the event check
  * on the host's leap events it stands for (docs/scenarios.md). */
-static const char *const leap_keys[] = {"expect", "first", "last", "since", NULL};
-
 static int
-load_leap_expect(loader *ld, const yaml_node_t *v, sim_check_spec *c, check_seen *f)
+get_leap_expect(loader *ld, const yaml_node_t *v, void *obj, void *ctx)
 {
+	sim_check_spec *c = obj;
+	check_seen *f = ctx;
 	/* announced: armed at least once; inserted / deleted: one leap_event of
 	 * that kind; not_inserted: no leap_event; not_announced: never armed */
 	static const char *const expects[] = {"announced",    "inserted",      "deleted",
@@ -776,12 +943,44 @@ load_leap_expect(loader *ld, const yaml_node_t *v, sim_check_spec *c, check_seen
 	return 0;
 }
 
+/* Whether key was given before in this check (bit i: check_fields[i], the
+ * last two: node and check); the value given first is kept, as in every
+ * other mapping of the format.  Before, a check read a key given twice
+ * twice, and the last value silently won. */
+static bool
+given_twice(loader *ld, const yaml_node_t *k, const char *key, const ld_field *row, uint64_t *given)
+{
+	unsigned bit = row != NULL ? (unsigned)((const check_field *)row - check_fields)
+	               : strcmp(key, "node") == 0 ? LD_FIELDS_MAX - 2
+	                                          : LD_FIELDS_MAX - 1;
+
+	if (*given & (UINT64_C(1) << bit)) {
+		ld_fail(ld, k, "field '%s' given twice", key);
+		return true;
+	}
+	*given |= UINT64_C(1) << bit;
+	return false;
+}
+
+/* A field kind_index does not take: the error names the fields it does. */
+static void
+report_unknown(loader *ld, const yaml_node_t *k, int kind_index)
+{
+	const char *keys[LD_FIELDS_MAX + 1];
+	uint64_t unused = 0; /* only the message: a known key is not reported here */
+	char where[64];
+
+	check_field_keys(kind_index, keys);
+	snprintf(where, sizeof(where), "a '%s' check", check_names[kind_index]);
+	ld_key_index(ld, k, keys, &unused, where);
+}
+
 static int
 load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 {
 	int kind_index = -1;
-	const char *const *keys;
 	check_seen f;
+	uint64_t given = 0;
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_mapping(ld, n, "a check (check, node, ...)") != 0) {
@@ -801,36 +1000,36 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 		               "interval or leap)");
 	}
 	c->kind = check_kinds[kind_index];
-	keys = check_keys_for(c->kind);
-	bool leap = strcmp(check_names[kind_index], "leap") == 0;
-	if (leap) {
-		keys = leap_keys;
-	}
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
 		const char *key = ld_scalar(ld, k, "a field name");
+		const ld_field *row;
 		size_t mark;
 		int rc;
 
 		if (ld->fatal) {
 			return -1;
 		}
-		if (key == NULL || strcmp(key, "check") == 0) {
+		if (key == NULL) {
 			continue;
 		}
-		if (strcmp(key, "node") != 0 && !ld_in_list(key, keys)) {
-			uint64_t unused = 0;
-			char where[64];
-
-			/* not in the list: names the fields that are */
-			snprintf(where, sizeof(where), "a '%s' check", check_names[kind_index]);
-			ld_key_index(ld, k, keys, &unused, where);
+		row = check_field_row(kind_index, key);
+		if (strcmp(key, "node") != 0 && strcmp(key, "check") != 0 && row == NULL) {
+			report_unknown(ld, k, kind_index);
 			continue;
+		}
+		if (given_twice(ld, k, key, row, &given) || strcmp(key, "check") == 0) {
+			continue; /* check: read first (ld_discriminator) */
 		}
 		mark = ld_path_key(ld, key);
-		rc = leap && strcmp(key, "expect") == 0 ? load_leap_expect(ld, v, c, &f)
-		                                        : load_field(ld, key, v, c, &f);
+		if (row == NULL) {
+			f.node = true;
+			rc = ld_get_node_ref(ld, v, &c->nodes, false);
+		} else {
+			f.key = key;
+			rc = ld_read_field(ld, row, v, c, &f);
+		}
 		ld_path_restore(ld, mark);
 		if (rc != 0 && ld->fatal) {
 			return -1;
@@ -843,7 +1042,7 @@ load_check(loader *ld, const yaml_node_t *n, sim_check_spec *c)
 	if (!f.node) {
 		return ld_fail(ld, n, "a check needs 'node'");
 	}
-	if (leap && !f.name) {
+	if (kind_index == LEAP_INDEX && !f.name) {
 		return ld_fail(ld, n,
 		               "a 'leap' check needs 'expect' (announced, inserted, deleted, "
 		               "not_inserted or not_announced)");

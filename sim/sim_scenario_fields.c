@@ -176,6 +176,9 @@ ld_read_field(loader *ld, const ld_field *f, const yaml_node_t *v, void *obj, vo
 		                     ctx);
 	case LD_FT_LATER:
 		return 0;
+	case LD_FT_NODE:
+		*(const yaml_node_t **)member(obj, f) = v;
+		return 0;
 	default:
 		return read_double(ld, f, v, (double *)member(obj, f));
 	}

@@ -165,13 +165,28 @@ refuse_h_k(loader *ld, const yaml_node_t *k, const yaml_node_t *v)
  * loss_bad is tc's 1-h, the loss probability in the bad state; loss_good
  * its 1-k, in the good state.  The whole model is given here: what is
  * left out takes tc's defaults (r = 1 - p, loss_bad 100%, loss_good 0). */
+/* gemodel's four probabilities, by table into these (v[i]: row i); r < 0:
+ * not given (1 - p then).  h and k are refused before the table is asked,
+ * so they stay out of its list of fields; p is required, named below once
+ * the others read cleanly. */
+#define GE_ROW(k, i)                                                                               \
+	{                                                                                          \
+		.key = (k), .type = LD_FT_PROB, .off = (i) * sizeof(double),                       \
+		.size = sizeof(double)                                                             \
+	}
+
+static const ld_field gemodel_fields[] = {
+        GE_ROW("p", 0),         GE_ROW("r", 1), GE_ROW("loss_bad", 2),
+        GE_ROW("loss_good", 3), {.key = NULL},
+};
+
 static int
 get_gemodel(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 {
 	netem_link_params *p = obj;
 
 	(void)ctx;
-	static const char *const keys[] = {"p", "r", "loss_bad", "loss_good", NULL};
+	const char *keys[LD_FIELDS_MAX + 1];
 	double v[4] = {0.0, -1.0, 1.0, 0.0};
 	uint64_t seen = 0;
 	unsigned errors = ld->n_errors;
@@ -182,6 +197,7 @@ get_gemodel(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 	if (ld_expect_mapping(ld, n, "Gilbert-Elliott loss {p, r, loss_bad, loss_good}") != 0) {
 		return -1;
 	}
+	ld_field_keys(gemodel_fields, keys);
 	FOR_PAIRS(n, pr)
 	{
 		yaml_node_t *k = ld_get(ld, pr->key), *val = ld_get(ld, pr->value);
@@ -197,7 +213,7 @@ get_gemodel(loader *ld, const yaml_node_t *n, void *obj, void *ctx)
 		if (i >= 0) {
 			size_t mark = ld_path_key(ld, keys[i]);
 
-			ld_get_prob(ld, val, &v[i]);
+			ld_read_field(ld, &gemodel_fields[i], val, v, NULL);
 			ld_path_restore(ld, mark);
 		}
 	}

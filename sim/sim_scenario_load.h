@@ -135,11 +135,24 @@ int ld_check_range(loader *ld, const yaml_node_t *n, double v, double lo, double
  * (with a "did you mean"), a key given twice, a value of the wrong type or
  * out of range, a missing required key.  A new key is a new row.
  *
- * Read by table: node entries, clock, temperature, fault, query, dns
- * entries, firewall rules, links (and extra, up), events.  Still read by
- * hand: the top level and real: (sim_scenario.c), leaps:, network:'s two
- * keys, gemodel, a clock's steps, discipline parameters (named by the
- * discipline) and the checks (sim_scenario_checks.c). */
+ * Read by table: the top level, real:, leaps: entries (sim_scenario.c),
+ * node entries, clock, a clock's steps, temperature, fault, query, dns
+ * entries, network:, firewall rules, links (and extra, up, gemodel),
+ * events, checks (sim_scenario_checks.c: a row per field and group of
+ * check kinds that take it).
+ *
+ * What stays a small explicit function after the table, and why:
+ *   - the order the values are read in, where one depends on another:
+ *     the top level's (LD_FT_NODE rows; load_top_values: settle is judged
+ *     against duration; the sections nodes first, checks last), network:'s
+ *     (links inherit default), a node's LD_FT_LATER rows (at, servers,
+ *     conf... once its kind is known), a leap's (day before step);
+ *   - the rules between fields: a check kind's (check_rules), a clock
+ *     step's and a leap's one message for either key missing, gemodel's
+ *     h and k refused before its keys are looked up;
+ *   - discipline parameters: their names are the discipline's
+ *     (core/ntp_discipline.h), not the format's; each is read by its unit
+ *     and the discipline's own checker judges the names and values. */
 typedef enum ld_field_type {
 	LD_FT_DURATION, /* double, s, any sign: 1.5, 100ms, -2h */
 	LD_FT_TIME,     /* double, s, >= 0 */
@@ -158,6 +171,8 @@ typedef enum ld_field_type {
 	                   that sub describes) */
 	LD_FT_LATER,    /* not read here: the caller reads it (ld_field_value) once the
 	                   other fields are known */
+	LD_FT_NODE,     /* not read here: the value's node into a yaml_node_t * member,
+	                   for the caller to read in its own order (the top level) */
 } ld_field_type;
 
 /* Reads v into obj (the object the table describes); ctx: the caller's. */

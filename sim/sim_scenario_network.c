@@ -79,12 +79,28 @@ load_links(loader *ld, const yaml_node_t *v)
 	return ld_errors_since(ld, errors);
 }
 
+/* network:'s keys by table into their value nodes, read after in an
+ * order of their own: links after default whatever their order in the
+ * file, as they inherit it. */
+enum { NET_DEFAULT, NET_LINKS, NET_COUNT };
+
+static const ld_field network_fields[] = {
+        {.key = "default",
+         .type = LD_FT_NODE,
+         .off = NET_DEFAULT * sizeof(yaml_node_t *),
+         .size = sizeof(yaml_node_t *)},
+        {.key = "links",
+         .type = LD_FT_NODE,
+         .off = NET_LINKS * sizeof(yaml_node_t *),
+         .size = sizeof(yaml_node_t *)},
+        {.key = NULL},
+};
+
 int
 ld_load_network(loader *ld, const yaml_node_t *n)
 {
-	static const char *const keys[] = {"default", "links", NULL};
 	sim_scenario *sc = ld->sc;
-	yaml_node_t *val[2] = {NULL, NULL};
+	yaml_node_t *val[NET_COUNT] = {NULL, NULL};
 	uint64_t seen = 0;
 	unsigned errors = ld->n_errors;
 	size_t mark;
@@ -92,27 +108,19 @@ ld_load_network(loader *ld, const yaml_node_t *n)
 	if (ld_expect_mapping(ld, n, "network settings (default, links)") != 0) {
 		return -1;
 	}
-	FOR_PAIRS(n, pr)
-	{
-		int i = ld_key_index(ld, ld_get(ld, pr->key), keys, &seen, "network");
-
-		if (i >= 0) {
-			val[i] = ld_get(ld, pr->value);
-		}
-	}
-	/* links after default whatever their order in the file: they inherit it */
-	if (val[0] != NULL && !ld->fatal) {
+	ld_read_fields(ld, n, network_fields, val, NULL, "network", &seen);
+	if (val[NET_DEFAULT] != NULL && !ld->fatal) {
 		netem_link_params none;
 
 		netem_link_params_init(&none);
 		mark = ld_path_key(ld, "default");
-		ld_get_link_params(ld, val[0], &sc->net_default, &sc->net_default_trace, false,
-		                   "network.default", &none);
+		ld_get_link_params(ld, val[NET_DEFAULT], &sc->net_default, &sc->net_default_trace,
+		                   false, "network.default", &none);
 		ld_path_restore(ld, mark);
 	}
-	if (val[1] != NULL && !ld->fatal) {
+	if (val[NET_LINKS] != NULL && !ld->fatal) {
 		mark = ld_path_key(ld, "links");
-		load_links(ld, val[1]);
+		load_links(ld, val[NET_LINKS]);
 		ld_path_restore(ld, mark);
 	}
 	return ld_errors_since(ld, errors);

@@ -62,10 +62,21 @@ get_address(loader *ld, const yaml_node_t *n, ntp_addr *out)
 /* ------------------------------------------------------------------ */
 /* nodes                                                               */
 
+/* A clock step {at, by}: the event it stands for.  Both keys are
+ * required: one message for either missing, after the given ones (the
+ * reader's own per-row message would name one). */
+static const ld_field clock_step_fields[] = {
+        {.key = "at",
+         .type = LD_FT_IN_RUN,
+         LD_MEMBER(sim_event_spec, at),
+         .why = "the step would never happen"},
+        {.key = "by", .type = LD_FT_DURATION, LD_MEMBER(sim_event_spec, value)},
+        {.key = NULL},
+};
+
 static int
 get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 {
-	static const char *const keys[] = {"at", "by", NULL};
 	unsigned errors = ld->n_errors;
 
 	if (ld_expect_sequence(ld, n, "clock steps ({at, by})") != 0) {
@@ -86,23 +97,7 @@ get_clock_steps(loader *ld, const yaml_node_t *n, const sim_node_spec *t)
 		e->clock_step = true;
 		e->nodes.first = t->first;
 		e->nodes.count = t->count;
-		FOR_PAIRS(item, pr)
-		{
-			yaml_node_t *k = ld_get(ld, pr->key), *v = ld_get(ld, pr->value);
-			int j = ld_key_index(ld, k, keys, &seen, "a clock step");
-			size_t m2;
-
-			if (j < 0) {
-				continue;
-			}
-			m2 = ld_path_key(ld, keys[j]);
-			if (j == 0 && ld_get_time_nonneg(ld, v, &e->at) == 0) {
-				ld_check_in_run(ld, v, e->at, false, "the step would never happen");
-			} else if (j == 1) {
-				ld_get_duration(ld, v, &e->value);
-			}
-			ld_path_restore(ld, m2);
-		}
+		ld_read_fields(ld, item, clock_step_fields, e, NULL, "a clock step", &seen);
 		if (seen != 3) {
 			ld_fail(ld, item, "a clock step needs 'at' and 'by'");
 		}

@@ -114,3 +114,85 @@ Test(scen_fields, a_fault_key_given_twice_is_an_error)
 	cr_assert(strstr(err, "t.yaml:5:41: nodes[0].fault: field 'leap' given twice") != NULL,
 	          "%s", err);
 }
+
+/* One key, a row per group of check kinds: 'max' is a time for offset, a
+ * frequency for freq, a count for steps. */
+Test(scen_fields, a_check_key_has_the_type_of_its_kind)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_eq(load_with("",
+	                       "checks:\n"
+	                       "  - {check: offset, node: server, after: 10s, max: 2ms}\n"
+	                       "  - {check: freq, node: server, after: 10s, max: 3ppm}\n"
+	                       "  - {check: steps, node: server, max: 4}\n",
+	                       &sc, err),
+	             0, "%s", err);
+	cr_assert_eq(sc.n_checks, 3);
+	cr_assert_float_eq(sc.checks[0].max, 2e-3, 1e-15);
+	cr_assert_float_eq(sc.checks[1].max, 3e-6, 1e-15);
+	cr_assert_eq(sc.checks[2].max_count, 4);
+	sim_scenario_free(&sc);
+	cr_assert_neq(
+	        load_with("", "checks:\n  - {check: steps, node: server, max: 2ms}\n", &sc, err),
+	        0);
+	cr_assert(strstr(err, "checks[0].max:") != NULL, "%s", err);
+}
+
+/* A field another kind takes is unknown here; the message lists this
+ * kind's fields in its order. */
+Test(scen_fields, a_check_field_of_another_kind_is_unknown)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(
+	        load_with("", "checks:\n  - {check: interval, node: server, count: 1}\n", &sc, err),
+	        0);
+	cr_assert(strstr(err, "unknown field 'count' in a 'interval' check (fields: dir, peer, "
+	                      "min, mean)") != NULL,
+	          "%s", err);
+	cr_assert_neq(
+	        load_with("", "checks:\n  - {check: rejected, node: server, sorce: x}\n", &sc, err),
+	        0);
+	cr_assert(strstr(err, "unknown field 'sorce' in a 'rejected' check (did you mean "
+	                      "'source'?)") != NULL,
+	          "%s", err);
+}
+
+/* The top level's keys by table: a key given twice is named, the first kept. */
+Test(scen_fields, a_top_level_key_given_twice_is_an_error)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_with("", "duration: 2h\n", &sc, err), 0);
+	cr_assert(strstr(err, "t.yaml:8:1: field 'duration' given twice") != NULL, "%s", err);
+}
+
+/* A check's key given twice used to be read twice, the last value winning
+ * silently (a second 'node' or 'check' was even ignored or taken without
+ * a word); it is named like in every other mapping, the first kept. */
+Test(scen_fields, a_check_key_given_twice_is_an_error)
+{
+	sim_scenario sc;
+	char err[ERR_SIZE];
+
+	cr_assert_neq(load_with("",
+	                        "checks:\n"
+	                        "  - {check: offset, node: server, after: 1s, max: 1ms, max: 2s}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "t.yaml:9:56: checks[0]: field 'max' given twice") != NULL, "%s",
+	          err);
+	cr_assert_neq(load_with("", "checks:\n  - {check: steps, node: server, node: q, max: 1}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "checks[0]: field 'node' given twice") != NULL, "%s", err);
+	cr_assert_neq(load_with("",
+	                        "checks:\n  - {check: steps, check: rms, node: server, max: 1}\n",
+	                        &sc, err),
+	              0);
+	cr_assert(strstr(err, "checks[0]: field 'check' given twice") != NULL, "%s", err);
+}
