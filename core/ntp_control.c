@@ -743,14 +743,19 @@ peer_dstadr(const view *v, char *val, size_t size)
 	return true;
 }
 
+/* A port as ntpd shows it: 0 (not set) is NTP's own. */
+static bool
+put_port(char *val, size_t size, uint16_t port)
+{
+	snprintf(val, size, "%u", (unsigned)(port != 0 ? port : NTP_PORT));
+	return true;
+}
+
 /* Our port on the path: the association's own client port, else NTP's. */
 static bool
 peer_dstport(const view *v, char *val, size_t size)
 {
-	uint16_t port = v->peer->local_port;
-
-	snprintf(val, size, "%u", (unsigned)(port != 0 ? port : NTP_PORT));
-	return true;
+	return put_port(val, size, v->peer->local_port);
 }
 
 /* NTPsec shows -1 for an association that is not NTS. */
@@ -773,10 +778,7 @@ peer_candidate(const view *v, char *val, size_t size)
 static bool
 peer_srcport(const view *v, char *val, size_t size)
 {
-	uint16_t port = v->peer->addr.port;
-
-	snprintf(val, size, "%u", (unsigned)(port != 0 ? port : NTP_PORT));
-	return true;
+	return put_port(val, size, v->peer->addr.port);
 }
 
 static bool
@@ -796,13 +798,6 @@ static bool
 peer_hmode(const view *v, char *val, size_t size)
 {
 	snprintf(val, size, "%d", host_mode(v->peer));
-	return true;
-}
-
-static bool
-peer_stratum(const view *v, char *val, size_t size)
-{
-	snprintf(val, size, "%u", (unsigned)v->peer->stratum);
 	return true;
 }
 
@@ -896,20 +891,6 @@ peer_srchost(const view *v, char *val, size_t size)
 		return false;
 	}
 	snprintf(val, size, "\"%s\"", name);
-	return true;
-}
-
-static bool
-peer_received(const view *v, char *val, size_t size)
-{
-	snprintf(val, size, "%u", v->peer->received);
-	return true;
-}
-
-static bool
-peer_sent(const view *v, char *val, size_t size)
-{
-	snprintf(val, size, "%u", v->peer->sent);
 	return true;
 }
 
@@ -1007,7 +988,7 @@ static const var PEER_VARS[] = {
         {"dstport", peer_dstport, true, 0, 0},
         {"leap", peer_leap, true, 0, 0},
         {"hmode", peer_hmode, true, 0, 0},
-        {"stratum", peer_stratum, true, 0, 0},
+        PEER_FIELD("stratum", F_U8, stratum, true),
         {"ppoll", peer_poll, true, 0, 0},
         {"hpoll", peer_poll, true, 0, 0},
         PEER_FIELD("precision", F_I8, precision, true),
@@ -1034,8 +1015,8 @@ static const var PEER_VARS[] = {
         {"srchost", peer_srchost, true, 0, 0},
         {"ntscookies", peer_ntscookies, true, 0, 0},
         /* on request */
-        {"received", peer_received, false, 0, 0},
-        {"sent", peer_sent, false, 0, 0},
+        PEER_FIELD("received", F_UINT, received, false),
+        PEER_FIELD("sent", F_UINT, sent, false),
         /* ntpq pstats (NTPsec ntp_control.c CP_TIMEREC .. CP_NTSCOOKIES) */
         PEER_FIELD("timerec", F_SECS, when, false),
         PEER_FIELD("timer", F_SECS, next_in, false),
@@ -1079,31 +1060,6 @@ clock_timecode(const view *v, char *val, size_t size)
 	return true;
 }
 
-/* Readings taken from the clock. */
-static bool
-clock_poll(const view *v, char *val, size_t size)
-{
-	snprintf(val, size, "%u", v->peer->received);
-	return true;
-}
-
-/* noreply, badformat, baddata, flags: the LOCAL clock cannot fail to
- * answer nor send bad data, and ntplab's `fudge` has no flags. */
-static bool
-clock_zero(const view *v, char *val, size_t size)
-{
-	(void)v;
-	snprintf(val, size, "0");
-	return true;
-}
-
-static bool
-clock_stratum(const view *v, char *val, size_t size)
-{
-	snprintf(val, size, "%u", (unsigned)v->peer->stratum);
-	return true;
-}
-
 /* The fudged refid ("LOCL"), as ntpd prints it for a stratum above 1: the
  * four bytes as a dotted quad. */
 static bool
@@ -1133,11 +1089,17 @@ clock_device(const view *v, char *val, size_t size)
 }
 
 static const var CLOCK_VARS[] = {
-        {"name", clock_name, true, 0, 0},       {"timecode", clock_timecode, true, 0, 0},
-        {"poll", clock_poll, true, 0, 0},       {"noreply", clock_zero, true, 0, 0},
-        {"badformat", clock_zero, true, 0, 0},  {"baddata", clock_zero, true, 0, 0},
-        {"stratum", clock_stratum, true, 0, 0}, {"refid", clock_refid, true, 0, 0},
-        {"flags", clock_zero, true, 0, 0},      {"device", clock_device, true, 0, 0},
+        {"name", clock_name, true, 0, 0},
+        {"timecode", clock_timecode, true, 0, 0},
+        PEER_FIELD("poll", F_UINT, received, true), /* readings taken */
+        /* the LOCAL clock cannot fail to answer nor send bad data */
+        {"noreply", NULL, true, F_ZERO, 0},
+        {"badformat", NULL, true, F_ZERO, 0},
+        {"baddata", NULL, true, F_ZERO, 0},
+        PEER_FIELD("stratum", F_U8, stratum, true),
+        {"refid", clock_refid, true, 0, 0},
+        {"flags", NULL, true, F_ZERO, 0}, /* ntplab's `fudge` has no flags */
+        {"device", clock_device, true, 0, 0},
 };
 
 #define N_CLOCK_VARS (sizeof CLOCK_VARS / sizeof CLOCK_VARS[0])

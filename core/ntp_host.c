@@ -720,6 +720,16 @@ find_assoc(ntp_host *h, const ntp_addr *from, const ntp_addr *to, uint8_t mode)
 	return NULL;
 }
 
+/* The words of a receive verdict for its event: who, and why. Only the
+ * paths that log one call this; a sample accepted formats nothing. */
+static void
+rx_words(const ntp_peer *p, const ntp_rx_result *rr, char *name, size_t name_size, char *why,
+         size_t why_size)
+{
+	host_remote_name(p, name, name_size);
+	ntp_proto_why_format(rr->why, rr->why_a, rr->why_b, why, why_size);
+}
+
 static void
 assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 {
@@ -730,8 +740,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 
 	if (!ntp_peer_auth(p, h->rx_auth, h->rx_keyid, &rr)) {
 		p->badauth++;
-		host_remote_name(p, name, sizeof name);
-		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
+		rx_words(p, &rr, name, sizeof name, why, sizeof why);
 		host_event(h, NTP_EV_PKT_REJECTED, host_assoc_id(h, p), "%s: %s", name, why);
 		return;
 	}
@@ -741,10 +750,7 @@ assoc_receive(ntp_host *h, ntp_peer *p, const ntp_pkt *pkt, const ntp_addr *to)
 	ntp_peer_receive(p, pkt, h->now, &s, &rr);
 	if (rr.verdict == NTP_RX_REJECT || rr.verdict == NTP_RX_KOD_SPOOFED ||
 	    rr.verdict == NTP_RX_KOD) {
-		/* text only for the events below: a sample accepted (the
-		 * common case) formats nothing (issue 17 §1) */
-		host_remote_name(p, name, sizeof name);
-		ntp_proto_why_format(rr.why, rr.why_a, rr.why_b, why, sizeof why);
+		rx_words(p, &rr, name, sizeof name, why, sizeof why);
 	}
 	switch (rr.verdict) {
 	case NTP_RX_REJECT:

@@ -402,54 +402,34 @@ ntp_pkt_is_kod(const ntp_pkt *p)
 	       (p->mode == NTP_MODE_SERVER || p->mode == NTP_MODE_PASSIVE);
 }
 
-/* The ASCII code of a stratum 0/1 refid, as ntpd's refid_str() shows it:
- * the bytes up to the first NUL between dots.  False if a byte before the
- * NUL is not printable or one after it is not NUL. */
+/* A refid's ASCII code in dots (".GPS.").  ntpdig's view (strict) refuses
+ * an unprintable byte or one after a NUL, so the caller can show the number
+ * instead; ntpq's view of what ntpd serves (ctl_putrefid) stops at the
+ * first NUL and shows an unprintable byte as '?'. */
 static bool
-format_refid_text(uint32_t refid, char *buf, size_t size)
-{
-	char code[5];
-	size_t n = 0;
-	int shift;
-
-	for (shift = 24; shift >= 0; shift -= 8) {
-		unsigned c = (refid >> shift) & 0xffu;
-
-		if (c == 0) {
-			if ((refid & ((UINT32_C(1) << shift) - 1)) != 0) {
-				return false;
-			}
-			break;
-		}
-		if (c < 0x20 || c > 0x7e) {
-			return false;
-		}
-		code[n++] = (char)c;
-	}
-	code[n] = '\0';
-	snprintf(buf, size, ".%s.", code);
-	return true;
-}
-
-/* A code as ntpq shows what ntpd serves for it: up to the first NUL, an
- * unprintable byte as '?' (ntpd's ctl_putrefid), in dots. */
-static char *
-format_refid_shown(uint32_t refid, char *buf, size_t size)
+format_refid_code(uint32_t refid, bool strict, char *buf, size_t size)
 {
 	char code[5];
 	size_t n = 0;
 
 	for (int shift = 24; shift >= 0; shift -= 8) {
 		unsigned c = (refid >> shift) & 0xffu;
+		bool printable = c >= 0x20 && c <= 0x7e;
 
 		if (c == 0) {
+			if (strict && (refid & ((UINT32_C(1) << shift) - 1)) != 0) {
+				return false;
+			}
 			break;
 		}
-		code[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+		if (!printable && strict) {
+			return false;
+		}
+		code[n++] = printable ? (char)c : '?';
 	}
 	code[n] = '\0';
 	snprintf(buf, size, ".%s.", code);
-	return buf;
+	return true;
 }
 
 char *
@@ -459,7 +439,7 @@ ntp_pkt_refid_format(uint32_t refid, uint8_t stratum, char *buf, size_t size)
 		return buf;
 	}
 	if (stratum <= REFID_TEXT_MAX_STRATUM) {
-		if (!format_refid_text(refid, buf, size)) {
+		if (!format_refid_code(refid, true, buf, size)) {
 			snprintf(buf, size, "0x%08x", (unsigned)refid);
 		}
 		return buf;
@@ -476,7 +456,8 @@ ntp_pkt_refid_assoc_format(uint32_t refid, uint8_t stratum, char *buf, size_t si
 		return buf;
 	}
 	if (stratum <= REFID_TEXT_MAX_STRATUM || stratum >= NTP_STRATUM_UNSPEC) {
-		return format_refid_shown(refid, buf, size);
+		format_refid_code(refid, false, buf, size);
+		return buf;
 	}
 	if ((refid & NTP_LOCAL_MASK) == NTP_LOCAL_NET) {
 		snprintf(buf, size, "LOCAL(%u)", (unsigned)(refid & ~NTP_LOCAL_MASK));
