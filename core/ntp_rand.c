@@ -36,16 +36,26 @@ ntp_rand_seed(ntp_rand *r, uint64_t seed)
 	}
 }
 
-void
-ntp_rand_seed_named(ntp_rand *r, uint64_t seed, const char *name)
+uint64_t
+ntp_rand_name_hash(uint64_t h, const char *more)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a 64 offset basis */
-
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+	for (const unsigned char *p = (const unsigned char *)more; *p != '\0'; p++) {
 		h ^= *p;
 		h *= UINT64_C(0x100000001b3); /* FNV-1a 64 prime */
 	}
-	ntp_rand_seed(r, seed ^ h);
+	return h;
+}
+
+void
+ntp_rand_seed_hashed(ntp_rand *r, uint64_t seed, uint64_t name_hash)
+{
+	ntp_rand_seed(r, seed ^ name_hash);
+}
+
+void
+ntp_rand_seed_named(ntp_rand *r, uint64_t seed, const char *name)
+{
+	ntp_rand_seed_hashed(r, seed, ntp_rand_name_hash(NTP_RAND_NAME_HASH0, name));
 }
 
 uint64_t

@@ -25,6 +25,15 @@ void ntp_rand_seed(ntp_rand *r, uint64_t seed);
  * independent of every other name under the same base seed. */
 void ntp_rand_seed_named(ntp_rand *r, uint64_t seed, const char *name);
 
+/* The same in two parts, for a caller that seeds several streams
+ * "<prefix><suffix>" later: ntp_rand_name_hash(NTP_RAND_NAME_HASH0, "a:b")
+ * equals ntp_rand_name_hash(ntp_rand_name_hash(NTP_RAND_NAME_HASH0, "a:"),
+ * "b"), and ntp_rand_seed_hashed(r, seed, that) seeds as
+ * ntp_rand_seed_named(r, seed, "a:b") does. */
+#define NTP_RAND_NAME_HASH0 UINT64_C(0xcbf29ce484222325) /* FNV-1a 64 offset basis */
+uint64_t ntp_rand_name_hash(uint64_t h, const char *more);
+void ntp_rand_seed_hashed(ntp_rand *r, uint64_t seed, uint64_t name_hash);
+
 /* Next 64 uniformly distributed bits. */
 uint64_t ntp_rand_u64(ntp_rand *r);
 

@@ -363,7 +363,7 @@ delay_is_random(const netem_link_params *p)
 static double
 draw_delay(netem_link *l)
 {
-	const netem_link_params *p = &l->p;
+	const netem_link_params *p = l->p;
 	double u;
 
 	if (p->dist == NETEM_DIST_TRACE && p->trace_len > 0) {
@@ -386,7 +386,7 @@ draw_delay(netem_link *l)
 static double
 copy_delay(netem_link *l, double u, double original)
 {
-	const netem_link_params *p = &l->p;
+	const netem_link_params *p = l->p;
 
 	if (!delay_is_random(p)) {
 		return p->dist == NETEM_DIST_TRACE ? original : p->delay;
@@ -404,16 +404,16 @@ copy_delay(netem_link *l, double u, double original)
 static bool
 ge_loss(netem_link *l)
 {
-	double u_move = ntp_rand_uniform(&l->r_loss);
-	double u_loss = ntp_rand_uniform(&l->r_loss);
-	bool lost = u_loss < (l->ge_bad ? l->p.ge_loss_bad : l->p.ge_loss_good);
+	double u_move = ntp_rand_uniform(&l->imp->r_loss);
+	double u_loss = ntp_rand_uniform(&l->imp->r_loss);
+	bool lost = u_loss < (l->imp->ge_bad ? l->p->ge_loss_bad : l->p->ge_loss_good);
 
-	if (l->ge_bad) {
-		if (u_move < l->p.ge_r) {
-			l->ge_bad = false;
+	if (l->imp->ge_bad) {
+		if (u_move < l->p->ge_r) {
+			l->imp->ge_bad = false;
 		}
-	} else if (u_move < l->p.ge_p) {
-		l->ge_bad = true;
+	} else if (u_move < l->p->ge_p) {
+		l->imp->ge_bad = true;
 	}
 	return lost;
 }
@@ -421,38 +421,40 @@ ge_loss(netem_link *l)
 static bool
 loss_event(netem_link *l)
 {
-	if (l->p.ge) {
+	if (l->p->ge) {
 		return ge_loss(l);
 	}
-	if (l->p.loss <= 0.0) {
+	if (l->p->loss <= 0.0) {
 		return false; /* the kernel draws nothing either */
 	}
-	return correlated_uniform(&l->r_loss, &l->loss_last, l->p.loss_corr) < l->p.loss;
+	return correlated_uniform(&l->imp->r_loss, &l->imp->loss_last, l->p->loss_corr) <
+	       l->p->loss;
 }
 
 /* A duplicate's own loss decision: it meets the channel the original left. */
 static bool
 copy_loss(const netem_link *l, double u)
 {
-	if (l->p.ge) {
-		return u < (l->ge_bad ? l->p.ge_loss_bad : l->p.ge_loss_good);
+	if (l->p->ge) {
+		return u < (l->imp->ge_bad ? l->p->ge_loss_bad : l->p->ge_loss_good);
 	}
-	if (l->p.loss <= 0.0) {
+	if (l->p->loss <= 0.0) {
 		return false;
 	}
-	if (l->p.loss_corr > 0.0) {
-		u = (1.0 - l->p.loss_corr) * u + l->p.loss_corr * l->loss_last;
+	if (l->p->loss_corr > 0.0) {
+		u = (1.0 - l->p->loss_corr) * u + l->p->loss_corr * l->imp->loss_last;
 	}
-	return u < l->p.loss;
+	return u < l->p->loss;
 }
 
 static bool
 duplicate_event(netem_link *l)
 {
-	if (l->p.duplicate <= 0.0) {
+	if (l->p->duplicate <= 0.0) {
 		return false;
 	}
-	return correlated_uniform(&l->r_dup, &l->dup_last, l->p.duplicate_corr) < l->p.duplicate;
+	return correlated_uniform(&l->imp->r_dup, &l->imp->dup_last, l->p->duplicate_corr) <
+	       l->p->duplicate;
 }
 
 /* sch_netem.c netem_enqueue(): after gap-1 delayed packets, each packet is
@@ -460,17 +462,18 @@ duplicate_event(netem_link *l)
 static bool
 reorder_event(netem_link *l)
 {
-	uint64_t gap = l->p.reorder_gap > 0 ? (uint64_t)l->p.reorder_gap : 1;
+	uint64_t gap = l->p->reorder_gap > 0 ? (uint64_t)l->p->reorder_gap : 1;
 
-	if (l->p.reorder <= 0.0) {
+	if (l->p->reorder <= 0.0) {
 		return false;
 	}
-	if (l->reorder_count + 1 < gap || correlated_uniform(&l->r_reorder, &l->reorder_last,
-	                                                     l->p.reorder_corr) >= l->p.reorder) {
-		l->reorder_count++;
+	if (l->imp->reorder_count + 1 < gap ||
+	    correlated_uniform(&l->imp->r_reorder, &l->imp->reorder_last, l->p->reorder_corr) >=
+	            l->p->reorder) {
+		l->imp->reorder_count++;
 		return false;
 	}
-	l->reorder_count = 0;
+	l->imp->reorder_count = 0;
 	return true;
 }
 
@@ -507,11 +510,11 @@ schedule(netem_link *l, int64_t t, double delay, size_t bytes)
 {
 	int64_t due = ntp_time_add_sat(t, seconds_to_ns(delay));
 
-	if (l->p.rate > 0.0) {
+	if (l->p->rate > 0.0) {
 		if (due < l->busy_until) {
 			due = l->busy_until;
 		}
-		due = ntp_time_add_sat(due, transmit_ns(&l->p, bytes));
+		due = ntp_time_add_sat(due, transmit_ns(l->p, bytes));
 		l->busy_until = due;
 	}
 	return due;
@@ -519,35 +522,73 @@ schedule(netem_link *l, int64_t t, double delay, size_t bytes)
 
 /* ------------------------------------------------------------------ link */
 
-static void
-seed_stream(ntp_rand *r, uint64_t seed, const char *name, const char *source)
+void
+netem_link_params_sanitise(netem_link_params *p)
 {
-	char buf[256];
+	*p = sanitise(p);
+}
 
-	snprintf(buf, sizeof buf, "%s:%s", name, source);
-	ntp_rand_seed_named(r, seed, buf);
+static void
+seed_stream(const netem_link *l, ntp_rand *r, const char *source)
+{
+	ntp_rand_seed_hashed(r, l->seed, ntp_rand_name_hash(l->name_hash, source));
+}
+
+static bool
+needs_impair(const netem_link_params *p)
+{
+	return p->ge || p->loss > 0.0 || p->duplicate > 0.0 || p->reorder > 0.0 ||
+	       p->extra_fraction > 0.0;
+}
+
+/* The impairments' state, made when p first asks for it.  Each stream is
+ * seeded and each correlation chain started from a random value (as the
+ * kernel does) exactly as at init: nothing drew from them before. */
+static int
+make_impair(netem_link *l, const netem_link_params *p)
+{
+	netem_link_impair *m;
+
+	if (l->imp != NULL || !needs_impair(p)) {
+		return 0;
+	}
+	m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		return -1;
+	}
+	seed_stream(l, &m->r_loss, "loss");
+	seed_stream(l, &m->r_dup, "duplicate");
+	seed_stream(l, &m->r_reorder, "reorder");
+	seed_stream(l, &m->r_copy, "copy");
+	seed_stream(l, &m->r_extra, "extra");
+	seed_stream(l, &m->r_copy_extra, "copy-extra");
+	m->loss_last = ntp_rand_uniform(&m->r_loss);
+	m->dup_last = ntp_rand_uniform(&m->r_dup);
+	m->reorder_last = ntp_rand_uniform(&m->r_reorder);
+	l->imp = m;
+	return 0;
+}
+
+int
+netem_link_init(netem_link *l, netem_link_params *p, uint64_t seed, const char *name)
+{
+	memset(l, 0, sizeof *l);
+	netem_link_params_sanitise(p);
+	l->p = p;
+	l->seed = seed;
+	l->name_hash = ntp_rand_name_hash(
+	        ntp_rand_name_hash(NTP_RAND_NAME_HASH0, name != NULL ? name : ""), ":");
+	seed_stream(l, &l->r_delay, "delay");
+	l->delay_last = ntp_rand_uniform(&l->r_delay);
+	l->busy_until = INT64_MIN;
+	return make_impair(l, p);
 }
 
 void
-netem_link_init(netem_link *l, const netem_link_params *p, uint64_t seed, const char *name)
+netem_link_free(netem_link *l)
 {
-	const char *n = name != NULL ? name : "";
-
-	memset(l, 0, sizeof *l);
-	l->p = sanitise(p);
-	seed_stream(&l->r_delay, seed, n, "delay");
-	seed_stream(&l->r_loss, seed, n, "loss");
-	seed_stream(&l->r_dup, seed, n, "duplicate");
-	seed_stream(&l->r_reorder, seed, n, "reorder");
-	seed_stream(&l->r_copy, seed, n, "copy");
-	seed_stream(&l->r_extra, seed, n, "extra");
-	seed_stream(&l->r_copy_extra, seed, n, "copy-extra");
-	/* The kernel starts each correlation chain from a random value. */
-	l->delay_last = ntp_rand_uniform(&l->r_delay);
-	l->loss_last = ntp_rand_uniform(&l->r_loss);
-	l->dup_last = ntp_rand_uniform(&l->r_dup);
-	l->reorder_last = ntp_rand_uniform(&l->r_reorder);
-	l->busy_until = INT64_MIN;
+	free(l->imp);
+	l->imp = NULL;
 }
 
 void
@@ -556,11 +597,18 @@ netem_link_set_origin(netem_link *l, int64_t origin)
 	l->origin = origin;
 }
 
-void
-netem_link_set(netem_link *l, const netem_link_params *p)
+int
+netem_link_set(netem_link *l, netem_link_params *p)
 {
-	l->p = sanitise(p);
-	l->reorder_count = 0;
+	netem_link_params_sanitise(p);
+	if (make_impair(l, p) != 0) {
+		return -1;
+	}
+	l->p = p;
+	if (l->imp != NULL) {
+		l->imp->reorder_count = 0;
+	}
+	return 0;
 }
 
 static void
@@ -580,39 +628,43 @@ record(netem_link *l, int64_t t, int64_t arrival)
 static bool
 in_up_window(const netem_link *l, int64_t t)
 {
-	int64_t every = seconds_to_ns(l->p.up_every);
+	int64_t every = seconds_to_ns(l->p->up_every);
 	int64_t x;
 
 	if (every <= 0) {
 		return true;
 	}
 	/* floor modulo: the window repeats before up_from too */
-	x = (t - l->origin - seconds_to_ns(l->p.up_from)) % every;
+	x = (t - l->origin - seconds_to_ns(l->p->up_from)) % every;
 	if (x < 0) {
 		x += every;
 	}
-	return x < seconds_to_ns(l->p.up_for);
+	return x < seconds_to_ns(l->p->up_for);
 }
 
 static bool
 gate_open(const netem_link *l, int64_t t, uint64_t k)
 {
-	if (l->p.down || !in_up_window(l, t)) {
+	if (l->p->down || !in_up_window(l, t)) {
 		return false;
 	}
-	return l->p.pass_one_in <= 1 || k % (uint64_t)l->p.pass_one_in == 0;
+	return l->p->pass_one_in <= 1 || k % (uint64_t)l->p->pass_one_in == 0;
 }
 
 /* The delay mixture: with probability extra_fraction a packet's delay gets
  * extra_delay on top.  One draw per packet from r whenever a fraction is
  * set, whether the packet gets it or not, so r stays aligned with offers. */
 static double
-mixture_delay(const netem_link_params *p, ntp_rand *r)
+mixture_delay(netem_link *l, bool copy)
 {
+	const netem_link_params *p = l->p;
+
 	if (p->extra_fraction <= 0.0) {
 		return 0.0;
 	}
-	return ntp_rand_uniform(r) < p->extra_fraction ? p->extra_delay : 0.0;
+	return ntp_rand_uniform(copy ? &l->imp->r_copy_extra : &l->imp->r_extra) < p->extra_fraction
+	               ? p->extra_delay
+	               : 0.0;
 }
 
 /* Sort the few arrivals of one packet, earliest first. */
@@ -638,12 +690,12 @@ sort_arrivals(int64_t *out, int n)
 static void
 offer_clones(netem_link *l, int64_t t, size_t bytes, double d, bool lost, int64_t *out, int *n)
 {
-	int copies = l->p.copies > 0 ? l->p.copies : 1;
+	int copies = l->p->copies > 0 ? l->p->copies : 1;
 
 	for (int i = 0; i < copies; i++) {
-		double u_delay = ntp_rand_uniform(&l->r_copy);
-		double u_loss = ntp_rand_uniform(&l->r_copy);
-		double d_copy = copy_delay(l, u_delay, d) + mixture_delay(&l->p, &l->r_copy_extra);
+		double u_delay = ntp_rand_uniform(&l->imp->r_copy);
+		double u_loss = ntp_rand_uniform(&l->imp->r_copy);
+		double d_copy = copy_delay(l, u_delay, d) + mixture_delay(l, true);
 		bool copy_lost = copy_loss(l, u_loss);
 
 		if (!copy_lost && !(lost && i == copies - 1)) {
@@ -676,7 +728,7 @@ netem_link_offer(netem_link *l, int64_t t, size_t bytes, int64_t out[NETEM_OUT_M
 		offer_clones(l, t, bytes, d, lost, out, &n);
 		made += l->duplicated - before;
 	}
-	d += mixture_delay(&l->p, &l->r_extra);
+	d += mixture_delay(l, false);
 	if (dup || !lost) {
 		if (reorder_event(l)) {
 			l->reordered++;

@@ -105,42 +105,66 @@ void netem_link_params_init(netem_link_params *p);
  * them, so this is for reporting a scenario's mistakes. */
 int netem_link_params_check(const netem_link_params *p, char *err, size_t errsize);
 
-typedef struct netem_link {
-	netem_link_params p;   /* a sanitised copy (trace still points at the caller's array) */
-	ntp_rand r_delay;      /* "<name>:delay" */
+/* The state only loss, duplication, reordering and the delay mixture use.
+ * A link allocates it when its parameters first ask for one of them: until
+ * then those rules draw nothing, so seeding the streams late gives the very
+ * numbers seeding them at netem_link_init would have given. */
+typedef struct netem_link_impair {
 	ntp_rand r_loss;       /* "<name>:loss" */
 	ntp_rand r_dup;        /* "<name>:duplicate" */
 	ntp_rand r_reorder;    /* "<name>:reorder" */
 	ntp_rand r_copy;       /* "<name>:copy": a duplicate copy's loss and delay */
 	ntp_rand r_extra;      /* "<name>:extra": whether a packet gets extra_delay */
 	ntp_rand r_copy_extra; /* "<name>:copy-extra": the same for each duplicate copy */
-	int64_t origin;        /* ns, the time up_from counts from (default 0) */
-	double delay_last;     /* correlation state: the last correlated uniform */
-	double loss_last;
+	double loss_last;      /* correlation state: the last correlated uniform */
 	double dup_last;
 	double reorder_last;
-	bool ge_bad;            /* Gilbert-Elliott state: true = bad */
-	int64_t busy_until;     /* ns, when the rate limiter's last packet leaves */
 	uint64_t reorder_count; /* packets delayed since the last reordered one */
-	size_t trace_pos;       /* next trace element */
-	uint64_t offered;       /* packets offered */
-	uint64_t dropped;       /* copies lost (a duplicated packet has 1 + copies) */
-	uint64_t duplicated;    /* extra copies made */
-	uint64_t reordered;     /* packets sent immediately by the reorder rule */
-	uint64_t delivered;     /* copies delivered; offered + duplicated = delivered + dropped */
-	double delay_sum;       /* s, sum of delivered copies' delays */
-	double delay_sum2;      /* s^2, sum of their squares */
+	bool ge_bad;            /* Gilbert-Elliott state: true = bad */
+} netem_link_impair;
+
+/* One direction of a link: about 150 bytes, so that a simulation of a
+ * million clients holds two per client (docs/bench-sim.md).  The parameters
+ * are the caller's: the link reads them through p. */
+typedef struct netem_link {
+	const netem_link_params *p; /* the caller's, sanitised (netem_link_init) */
+	netem_link_impair *imp;     /* NULL until p asks for an impairment */
+	ntp_rand r_delay;           /* "<name>:delay" */
+	uint64_t seed;              /* the streams' base seed ... */
+	uint64_t name_hash;         /* ... and ntp_rand_name_hash of "<name>:" */
+	int64_t origin;             /* ns, the time up_from counts from (default 0) */
+	double delay_last;          /* the delay's correlation state */
+	int64_t busy_until;         /* ns, when the rate limiter's last packet leaves */
+	size_t trace_pos;           /* next trace element */
+	uint64_t offered;           /* packets offered */
+	uint64_t dropped;           /* copies lost (a duplicated packet has 1 + copies) */
+	uint64_t duplicated;        /* extra copies made */
+	uint64_t reordered;         /* packets sent immediately by the reorder rule */
+	uint64_t delivered; /* copies delivered; offered + duplicated = delivered + dropped */
+	double delay_sum;   /* s, sum of delivered copies' delays */
+	double delay_sum2;  /* s^2, sum of their squares */
 } netem_link;
 
-/* Set up a link: streams seeded from (seed, "<name>:delay") etc.; name may
- * be NULL (taken as ""). */
-void netem_link_init(netem_link *l, const netem_link_params *p, uint64_t seed, const char *name);
+/* Clamp *p in place to what netem_link_params_check accepts (a value it
+ * refuses becomes the nearest one it takes). */
+void netem_link_params_sanitise(netem_link_params *p);
 
-/* Change the parameters at a timed event.  Random streams, correlation and
- * Gilbert-Elliott state, the rate limiter's queue, the trace position and the
- * statistics are kept; the reorder gap counter restarts, as in the kernel's
- * netem_change(). */
-void netem_link_set(netem_link *l, const netem_link_params *p);
+/* Set up a link: streams seeded from (seed, "<name>:delay") etc.; name may
+ * be NULL (taken as "").  The link keeps p, sanitised in place: *p must stay
+ * alive, and is read at every offer, until netem_link_free or netem_link_set
+ * gives another.  Links may share one *p.  Returns 0, or -1 when out of
+ * memory (the link then needs no netem_link_free). */
+int netem_link_init(netem_link *l, netem_link_params *p, uint64_t seed, const char *name);
+
+/* Change the parameters at a timed event (the same rules for p as at init).
+ * Random streams, correlation and Gilbert-Elliott state, the rate limiter's
+ * queue, the trace position and the statistics are kept; the reorder gap
+ * counter restarts, as in the kernel's netem_change().  Returns 0, or -1
+ * when out of memory (the link then keeps its old parameters). */
+int netem_link_set(netem_link *l, netem_link_params *p);
+
+/* Release what netem_link_init or netem_link_set allocated. */
+void netem_link_free(netem_link *l);
 
 /* Where the up window's up_from counts from: the true time (ns) of the
  * caller's start (ntpsim: the run's start).  netem_link_init sets 0. */

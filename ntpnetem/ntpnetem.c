@@ -1059,7 +1059,10 @@ main(int argc, char **argv)
 		return 1;
 	}
 	netem_link_format_tc(&s.params, tc, sizeof tc);
-	netem_link_init(&s.link, &s.params, s.opt.seed, s.opt.name);
+	if (netem_link_init(&s.link, &s.params, s.opt.seed, s.opt.name) != 0) {
+		fprintf(stderr, "ntpnetem: out of memory (link state)\n");
+		return 1;
+	}
 	if (block_signals(&sigs) != 0) {
 		fprintf(stderr, "ntpnetem: sigprocmask: %s\n", strerror(errno));
 		return 1;
@@ -1089,6 +1092,7 @@ main(int argc, char **argv)
 		rc = 1;
 	}
 	teardown(&s);
+	netem_link_free(&s.link);
 	close(sfd);
 	close(tfd);
 	return rc;

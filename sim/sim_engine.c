@@ -148,15 +148,26 @@ spec_matches(const sim_link_spec *s, uint32_t src, uint32_t dst)
 	return (s->from_any || in_range(&s->from, src)) && (s->to_any || in_range(&s->to, dst));
 }
 
-static const netem_link_params *
-link_params_for(const sim_world *w, uint32_t src, uint32_t dst)
+static netem_link_params *
+link_params_for(sim_world *w, uint32_t src, uint32_t dst)
 {
 	for (size_t i = w->n_lspecs; i-- > 0;) {
-		if (spec_matches(w->lspecs[i], src, dst)) {
-			return &w->lspecs[i]->p;
+		if (spec_matches(w->lspecs[i].spec, src, dst)) {
+			return &w->lspecs[i].p;
 		}
 	}
-	return &w->sc->net_default;
+	return &w->net_default;
+}
+
+static sim_lspec *
+push_lspec(sim_world *w, const sim_link_spec *spec)
+{
+	sim_lspec *e = &w->lspecs[w->n_lspecs++];
+
+	e->spec = spec;
+	e->p = spec->p;
+	netem_link_params_sanitise(&e->p);
+	return e;
 }
 
 static uint64_t
@@ -246,7 +257,9 @@ get_link(sim_world *w, uint32_t src, uint32_t dst)
 	sim_scenario_node_name(w->sc, src, a, sizeof(a));
 	sim_scenario_node_name(w->sc, dst, b, sizeof(b));
 	snprintf(name, sizeof(name), "link:%s->%s", a, b);
-	netem_link_init(&l->l, link_params_for(w, src, dst), w->seed, name);
+	if (netem_link_init(&l->l, link_params_for(w, src, dst), w->seed, name) != 0) {
+		return NULL;
+	}
 	netem_link_set_origin(&l->l, w->t0); /* an up window's `from` counts from the start */
 	e.src = src;
 	e.dst = dst;
@@ -1189,10 +1202,13 @@ add_link_spec(sim_world *w, const sim_event_spec *e)
 		added[1] = r;
 	}
 	for (int k = 0; k < 2 && added[k] != NULL; k++) {
-		w->lspecs[w->n_lspecs++] = added[k];
+		sim_lspec *ls = push_lspec(w, added[k]);
+
 		for (size_t i = 0; i < w->n_links; i++) {
-			if (spec_matches(added[k], w->links[i].src, w->links[i].dst)) {
-				netem_link_set(&w->links[i].l, &added[k]->p);
+			if (spec_matches(added[k], w->links[i].src, w->links[i].dst) &&
+			    netem_link_set(&w->links[i].l, &ls->p) != 0) {
+				snprintf(w->warn, sizeof(w->warn),
+				         "out of memory (link parameters)");
 			}
 		}
 	}
@@ -1443,8 +1459,10 @@ setup(sim_world *w)
 	if (w->nodes == NULL || w->lspecs == NULL || w->dyn_links == NULL || w->fw == NULL) {
 		return -1;
 	}
+	w->net_default = sc->net_default;
+	netem_link_params_sanitise(&w->net_default);
 	for (size_t i = 0; i < sc->n_links; i++) {
-		w->lspecs[w->n_lspecs++] = &sc->links[i];
+		push_lspec(w, &sc->links[i]);
 	}
 	if (sc->n_fw > 0) {
 		memcpy(w->fw, sc->fw, sc->n_fw * sizeof(*w->fw));
@@ -1521,6 +1539,9 @@ teardown(sim_world *w)
 	free(w->nodes);
 	netem_heap_free(&w->heap);
 	free(w->pkts);
+	for (size_t i = 0; i < w->n_links; i++) {
+		netem_link_free(&w->links[i].l);
+	}
 	free(w->links);
 	free(w->link_map);
 	free(w->addr_slots);

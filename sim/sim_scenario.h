@@ -29,14 +29,15 @@
 #include "ntp_leap.h"
 #include "sim_osc.h"
 
-#define SIM_NAME_MAX          32      /* bytes of a node name, with NUL */
-#define SIM_IMPL_MAX          16      /* bytes of an implementation name, with NUL */
-#define SIM_TEXT_MAX          128     /* bytes of a check's match text */
-#define SIM_QUERY_MAX_SERVERS 8       /* servers of one query (ntpdate's NTP_MAXLIST is 5) */
-#define SIM_QUERY_MAX_SAMPLES 8       /* requests per server (ntpdate -p allows 1..8) */
-#define SIM_MAX_NODES         1000000 /* nodes per scenario (ours) */
-#define SIM_MAX_ITEMS         100000  /* entries of any list in a scenario (ours) */
-#define SIM_TIME_MAX          1e9     /* s, largest time or offset a scenario may give (ours) */
+#define SIM_NAME_MAX          32  /* bytes of a node name, with NUL */
+#define SIM_IMPL_MAX          16  /* bytes of an implementation name, with NUL */
+#define SIM_TEXT_MAX          128 /* bytes of a check's match text */
+#define SIM_QUERY_MAX_SERVERS 8   /* servers of one query (ntpdate's NTP_MAXLIST is 5) */
+#define SIM_QUERY_MAX_SAMPLES 8   /* requests per server (ntpdate -p allows 1..8) */
+/* nodes per scenario (ours: a million clients and their servers fit 24 GiB) */
+#define SIM_MAX_NODES 2000000
+#define SIM_MAX_ITEMS 100000 /* entries of any list in a scenario (ours) */
+#define SIM_TIME_MAX  1e9    /* s, largest time or offset a scenario may give (ours) */
 
 enum sim_node_kind {
 	SIM_NODE_HOST = 0,  /* an NTP daemon: ntp_host with its ntp.conf */

@@ -141,6 +141,13 @@ typedef struct sim_link {
 	uint32_t src, dst;
 } sim_link;
 
+/* A link spec with the sanitised parameters its links point at (netem_link
+ * reads them through a pointer, so one copy serves every matching link). */
+typedef struct sim_lspec {
+	const sim_link_spec *spec;
+	netem_link_params p;
+} sim_lspec;
+
 /* One entry of the link map: key and value side by side (one cache miss). */
 typedef struct sim_link_slot {
 	uint32_t src; /* UINT32_MAX: empty */
@@ -183,9 +190,10 @@ struct sim_world {
 	uint32_t *addr_slots; /* open addressing: node index + 1, 0 empty */
 	size_t n_addr_slots;
 
-	const sim_link_spec **lspecs; /* scenario links, then link events (later wins) */
+	sim_lspec *lspecs; /* scenario links, then link events (later wins) */
 	size_t n_lspecs;
-	sim_link_spec *dyn_links; /* reversed copies for `both` link events */
+	netem_link_params net_default; /* the scenario's, sanitised: links point here */
+	sim_link_spec *dyn_links;      /* reversed copies for `both` link events */
 	size_t n_dyn_links;
 
 	netem_fw_rule *fw;

@@ -29,6 +29,7 @@ typedef struct delay_stats {
 static delay_stats
 measure_delays(const netem_link_params *p, int n, const char *name)
 {
+	netem_link_params q = *p;
 	netem_link l;
 	double *d = calloc((size_t)n, sizeof *d);
 	double sum = 0, sum2 = 0, sq = 0, cross = 0;
@@ -36,7 +37,7 @@ measure_delays(const netem_link_params *p, int n, const char *name)
 	int m = 0;
 
 	cr_assert_not_null(d);
-	netem_link_init(&l, p, 12345, name);
+	netem_link_init(&l, &q, 12345, name);
 	for (int i = 0; i < n; i++) {
 		int64_t t = (int64_t)i * SPACING, out[NETEM_OUT_MAX];
 
@@ -59,6 +60,7 @@ measure_delays(const netem_link_params *p, int n, const char *name)
 	s.mssd = sq / (m - 1);
 	s.lag1 = cross / (m - 1) / (s.sd * s.sd);
 	free(d);
+	netem_link_free(&l);
 	return s;
 }
 
@@ -225,6 +227,7 @@ Test(netem_dist, trace_replays_cyclically)
 		cr_assert_eq(netem_link_offer(&l, t, 48, out), 1);
 		cr_assert_eq(out[0] - t, (int64_t)llround(trace[i % 3] * 1e9), "packet %d", i);
 	}
+	netem_link_free(&l);
 }
 
 /* ------------------------------------------------------------ correlation */
@@ -278,12 +281,13 @@ typedef struct loss_stats {
 static loss_stats
 measure_loss(const netem_link_params *p, int n)
 {
+	netem_link_params q = *p;
 	netem_link l;
 	loss_stats s = {0, 0, 0};
 	long lost = 0, bursts = 0, after_loss = 0, lost_after_loss = 0;
 	bool prev = false;
 
-	netem_link_init(&l, p, 777, "loss");
+	netem_link_init(&l, &q, 777, "loss");
 	for (int i = 0; i < n; i++) {
 		int64_t out[NETEM_OUT_MAX];
 		bool now = netem_link_offer(&l, (int64_t)i * SPACING, 48, out) == 0;
@@ -298,6 +302,7 @@ measure_loss(const netem_link_params *p, int n)
 	s.rate = (double)lost / n;
 	s.mean_burst = bursts > 0 ? (double)lost / bursts : 0;
 	s.p_after_loss = after_loss > 0 ? (double)lost_after_loss / after_loss : 0;
+	netem_link_free(&l);
 	return s;
 }
 
@@ -397,6 +402,7 @@ Test(netem_loss, down_drops_everything)
 
 		cr_assert_eq(netem_link_offer(&l, MS(2000), 48, out), 1, "back up after set()");
 	}
+	netem_link_free(&l);
 }
 
 /* ------------------------------------------------- duplication, reordering */
@@ -424,6 +430,7 @@ Test(netem_dup, duplicate_rate)
 	assert_close((double)twos / N_STAT, 0.10, 0.004, "duplicate fraction");
 	cr_assert_eq(l.duplicated, (uint64_t)twos);
 	cr_assert_eq(l.delivered, l.offered + l.duplicated);
+	netem_link_free(&l);
 }
 
 Test(netem_dup, duplicate_with_loss_follows_netem_enqueue)
@@ -448,6 +455,7 @@ Test(netem_dup, duplicate_with_loss_follows_netem_enqueue)
 	assert_close((double)count[0] / N_STAT, (1 - dup) * loss, 0.006, "no copy");
 	assert_close((double)count[2] / N_STAT, dup * (1 - loss) * (1 - loss), 0.006, "two");
 	cr_assert_eq(l.offered + l.duplicated, l.delivered + l.dropped);
+	netem_link_free(&l);
 }
 
 Test(netem_reorder, fraction_sent_immediately)
@@ -469,6 +477,7 @@ Test(netem_reorder, fraction_sent_immediately)
 	}
 	assert_close((double)immediate / N_STAT, 0.25, 0.006, "reordered fraction");
 	cr_assert_eq(l.reordered, (uint64_t)immediate);
+	netem_link_free(&l);
 }
 
 Test(netem_reorder, gap_with_certainty_reorders_every_nth)
@@ -485,6 +494,7 @@ Test(netem_reorder, gap_with_certainty_reorders_every_nth)
 		/* The 5th, 10th, ... packet overtakes the four delayed before it. */
 		cr_assert_eq(out[0] == t, i % 5 == 4, "packet %d", i);
 	}
+	netem_link_free(&l);
 }
 
 Test(netem_reorder, gap_with_probability)
@@ -504,6 +514,7 @@ Test(netem_reorder, gap_with_probability)
 		immediate += out[0] == t;
 	}
 	assert_close((double)immediate / N_STAT, 1.0 / 6.0, 0.006, "reordered fraction");
+	netem_link_free(&l);
 }
 
 Test(netem_reorder, jitter_alone_reorders_like_netem_tfifo)
@@ -523,6 +534,7 @@ Test(netem_reorder, jitter_alone_reorders_like_netem_tfifo)
 	}
 	cr_assert_gt(overtaken, 100, "packets 1 ms apart with +-5 ms jitter pass each other");
 	cr_assert_eq(l.reordered, 0, "that is not the reorder rule");
+	netem_link_free(&l);
 }
 
 /* ------------------------------------------------------------------- rate */
@@ -549,6 +561,7 @@ Test(netem_rate, back_to_back_packets_spaced_by_size_over_rate)
 		netem_link_offer(&l, MS(1000), 1250, out);
 		cr_assert_eq(out[0], MS(1000) + MS(10) + MS(10));
 	}
+	netem_link_free(&l);
 }
 
 Test(netem_rate, cells_and_overheads_as_in_the_man_page)
@@ -573,6 +586,7 @@ Test(netem_rate, cells_and_overheads_as_in_the_man_page)
 	netem_link_set(&l, &p);
 	netem_link_offer(&l, MS(20000), 50, out);
 	cr_assert_eq(out[0], MS(20000) + MS(53));
+	netem_link_free(&l);
 }
 
 Test(netem_rate, rate_keeps_fifo_order_despite_jitter)
@@ -590,6 +604,7 @@ Test(netem_rate, rate_keeps_fifo_order_despite_jitter)
 		cr_assert_geq(out[0], prev, "the rate queue is first in, first out");
 		prev = out[0];
 	}
+	netem_link_free(&l);
 }
 
 /* -------------------------------------------- streams, set(), determinism */
@@ -646,6 +661,10 @@ Test(netem_determinism, same_seed_and_name_same_sequence)
 	cr_assert_gt(a.dropped, 0);
 	cr_assert_gt(a.duplicated, 0);
 	cr_assert_gt(a.reordered, 0);
+	netem_link_free(&a);
+	netem_link_free(&b);
+	netem_link_free(&c);
+	netem_link_free(&d);
 }
 
 Test(netem_determinism, set_keeps_streams)
@@ -663,6 +682,8 @@ Test(netem_determinism, set_keeps_streams)
 	run(&b, 0, 10000, rb);
 	cr_assert_eq(memcmp(ra, rb, sizeof ra), 0);
 	cr_assert_eq(a.offered, 10000, "counters kept");
+	netem_link_free(&a);
+	netem_link_free(&b);
 }
 
 Test(netem_determinism, adding_impairments_keeps_the_delay_sequence)
@@ -697,6 +718,8 @@ Test(netem_determinism, adding_impairments_keeps_the_delay_sequence)
 	}
 	cr_assert_gt(compared, 10000);
 	cr_assert_gt(b.dropped, 3000);
+	netem_link_free(&a);
+	netem_link_free(&b);
 }
 
 /* --------------------------------------------------------- parse / format */
@@ -1076,6 +1099,7 @@ Test(netem_params, check_reports_bad_values_and_links_survive_them)
 		cr_assert_eq(netem_link_offer(&l, 0, 48, out), 2, "duplicate clamps to 100%%");
 		cr_assert_geq(out[0], 0);
 	}
+	netem_link_free(&l);
 }
 
 Test(netem_params, stats_helpers)
@@ -1094,6 +1118,7 @@ Test(netem_params, stats_helpers)
 	assert_close(netem_link_delay_sd(&l), 0.004, 0.0002, "sd");
 	cr_assert_str_eq(netem_dist_name(NETEM_DIST_PARETONORMAL), "paretonormal");
 	cr_assert_str_eq(netem_dist_name(-1), "?");
+	netem_link_free(&l);
 }
 
 /* --------------------------------------------------------------- firewall */

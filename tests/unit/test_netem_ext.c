@@ -47,6 +47,7 @@ Test(netem_ext, pass_one_in_20_passes_packets_0_20_40)
 	cr_assert_eq(delivered, 50);
 	cr_assert_eq(l.dropped, N_SENDS - 50);
 	cr_assert_eq(l.offered, l.delivered + l.dropped);
+	netem_link_free(&l);
 }
 
 Test(netem_ext, copies_3_deliver_every_packet_4_times_with_own_delays)
@@ -76,6 +77,7 @@ Test(netem_ext, copies_3_deliver_every_packet_4_times_with_own_delays)
 	cr_assert_gt(distinct, 3 * N_SENDS - 10);
 	cr_assert_eq(l.duplicated, 3 * N_SENDS);
 	cr_assert_eq(l.offered + l.duplicated, l.delivered + l.dropped);
+	netem_link_free(&l);
 }
 
 Test(netem_ext, copies_with_loss_keep_the_counters_balanced)
@@ -97,6 +99,7 @@ Test(netem_ext, copies_with_loss_keep_the_counters_balanced)
 	cr_assert_gt(hist[4], 0);
 	cr_assert_eq(hist[5], 0);
 	cr_assert_eq(l.offered + l.duplicated, l.delivered + l.dropped);
+	netem_link_free(&l);
 }
 
 /* Offer one packet a second for 30,000 s and count what the window lets
@@ -122,6 +125,7 @@ count_up(double every, double up_for, double from)
 		delivered += n;
 	}
 	cr_assert_eq(l.dropped, 30000 - delivered);
+	netem_link_free(&l);
 	return delivered;
 }
 
@@ -154,11 +158,12 @@ Test(netem_ext, mixture_fraction_within_binomial_bounds)
 		extra += out[0] - S(k) == MS(151);
 	}
 	cr_assert(fabs(extra - 0.7 * N_MIX) < bound, "%d of %d delayed", extra, N_MIX);
+	netem_link_free(&l);
 }
 
 Test(netem_ext, adding_a_mixture_moves_no_other_draw)
 {
-	netem_link_params p;
+	netem_link_params p, q;
 	netem_link a, b;
 
 	netem_link_params_init(&p);
@@ -166,10 +171,11 @@ Test(netem_ext, adding_a_mixture_moves_no_other_draw)
 	p.jitter = 0.002;
 	p.dist = NETEM_DIST_NORMAL;
 	p.loss = 0.1;
+	q = p; /* each link reads its own parameters for its whole life */
+	q.extra_fraction = 0.5;
+	q.extra_delay = 0.1;
 	netem_link_init(&a, &p, 7, "same");
-	p.extra_fraction = 0.5;
-	p.extra_delay = 0.1;
-	netem_link_init(&b, &p, 7, "same");
+	netem_link_init(&b, &q, 7, "same");
 	for (int k = 0; k < N_SENDS; k++) {
 		int64_t oa[NETEM_OUT_MAX], ob[NETEM_OUT_MAX];
 		int na = netem_link_offer(&a, S(k), 48, oa);
@@ -183,6 +189,8 @@ Test(netem_ext, adding_a_mixture_moves_no_other_draw)
 			          (long long)d);
 		}
 	}
+	netem_link_free(&a);
+	netem_link_free(&b);
 }
 
 Test(netem_ext, same_seed_same_sequence_with_every_extension)
@@ -209,6 +217,8 @@ Test(netem_ext, same_seed_same_sequence_with_every_extension)
 		cr_assert_eq(netem_link_offer(&b, S(k), 48, ob), na);
 		cr_assert_eq(memcmp(oa, ob, (size_t)na * sizeof oa[0]), 0);
 	}
+	netem_link_free(&a);
+	netem_link_free(&b);
 }
 
 Test(netem_ext, check_and_parser_refuse_what_they_cannot_take)
