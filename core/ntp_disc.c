@@ -181,6 +181,19 @@ rstclock(ntp_disc *d, int state, double offset, ntp_time mono)
 	d->t_epoch = mono;
 }
 
+size_t
+ntp_disc_huff_slots(double huffpuff)
+{
+	double slots;
+
+	if (!(huffpuff > 0.0)) {
+		return 0;
+	}
+	/* ntpd loop_config(LOOP_HUFFPUFF): at least one slot */
+	slots = fmax(huffpuff, NTP_DISC_HUFFPUFF) / NTP_DISC_HUFFPUFF;
+	return slots >= NTP_DISC_HUFF_SLOTS ? NTP_DISC_HUFF_SLOTS : (size_t)slots;
+}
+
 void
 ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 {
@@ -206,13 +219,11 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 	d->t_last = mono;
 	ntp_clock_init(&d->resid, mono, 0.0);
 	ntp_kernel_init(&d->kern, mono, NTP_KERNEL_HZ_DEFAULT);
-	/* ntpd loop_config(LOOP_HUFFPUFF): at least one slot */
-	if (d->p.huffpuff > 0.0) {
-		double slots = fmax(d->p.huffpuff, NTP_DISC_HUFFPUFF) / NTP_DISC_HUFFPUFF;
-
-		d->hufflen = slots >= NTP_DISC_HUFF_SLOTS ? NTP_DISC_HUFF_SLOTS : (int)slots;
+	if (d->p.huff_store != NULL) {
+		d->huff = d->p.huff_store;
+		d->hufflen = (int)ntp_disc_huff_slots(d->p.huffpuff);
 	}
-	for (int i = 0; i < NTP_DISC_HUFF_SLOTS; i++) {
+	for (int i = 0; i < d->hufflen; i++) {
 		d->huff[i] = 1e9;
 	}
 	d->mindly = 1e9;

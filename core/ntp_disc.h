@@ -109,6 +109,9 @@ typedef struct ntp_disc_params {
 	                              value); <= 0 or unset: NTP_DISC_PRECISION_DEFAULT */
 	double huffpuff;           /* s, huff-n'-puff window (tinker huffpuff): 0 = off, else
 	                              at least one 900 s slot, at most NTP_DISC_HUFF_SLOTS */
+	double *huff_store;        /* ntp_disc_huff_slots(huffpuff) doubles the caller keeps
+	                              for the window (most hosts run without one, so the
+	                              discipline holds none of its own); NULL: off */
 	bool kernel;               /* the kernel PLL takes the updates (ntpd on Linux);
 	                              off by itself when a step threshold is 0 or > 0.5 s */
 	ntp_disc_gains g;
@@ -141,12 +144,16 @@ typedef struct ntp_disc {
 	                        clamp is over) */
 	/* huff-n'-puff (ntpd sys_huffpuff): the lowest system peer delay per
 	 * 900 s slot, the slots rotated every 900 s from the start. */
-	double huff[NTP_DISC_HUFF_SLOTS]; /* s */
+	double *huff; /* s, hufflen slots: p.huff_store */
 	int hufflen, huffptr;
 	double mindly;      /* s, lowest delay over the window */
 	int64_t huff_turns; /* rotations done (ntpd's huffpuff() calls) */
 	ntp_time t_start;   /* mono time of ntp_disc_init */
 } ntp_disc;
+
+/* The slots a huff-n'-puff window of huffpuff s takes (ntpd loop_config():
+ * at least one of 900 s), at most NTP_DISC_HUFF_SLOTS; 0 when off. */
+size_t ntp_disc_huff_slots(double huffpuff);
 
 /* Defaults: step 0.128 s, stepout 300 s, panic 1000 s, poll 6..10, no -g,
  * no drift file, enabled, precision 2^-20 s. */

@@ -183,12 +183,15 @@ typedef struct ntp_discipline {
 	const ntp_disc_param *params;
 	size_t n_params;
 	size_t sys_size, src_size; /* bytes of the system and of one source's state */
-	int8_t poll_min;           /* log2 s, the fastest poll it can run (ntpd: NTPsec's
-	                              NTP_MINPOLL 0; below 0: sub-second polls) */
-	bool step_keeps_sources;   /* its samples survive the clock's step, so the host
-	                              does not clear the associations (ntpd does) */
-	double freq_max;           /* s/s, the largest |frequency| an ADJUST of it ever
-	                              asks for (ntpd: NTP_MAXFREQ 500 ppm) */
+	/* Bytes the system state needs after its sys_size for this
+	 * configuration (ntpd: the huff-n'-puff window); NULL: none. */
+	size_t (*sys_extra)(const ntp_conf *c);
+	int8_t poll_min;         /* log2 s, the fastest poll it can run (ntpd: NTPsec's
+	                            NTP_MINPOLL 0; below 0: sub-second polls) */
+	bool step_keeps_sources; /* its samples survive the clock's step, so the host
+	                            does not clear the associations (ntpd does) */
+	double freq_max;         /* s/s, the largest |frequency| an ADJUST of it ever
+	                            asks for (ntpd: NTP_MAXFREQ 500 ppm) */
 
 	/* Start the system part.  Returns 0, or -1 with err naming the
 	 * parameter and the config line. */

@@ -398,7 +398,8 @@ ntp_host_new(const ntp_conf *conf, const ntp_host_params *p, char *err, size_t e
 	off_res = off_peers + align_up(n_slots * sizeof(ntp_peer));
 	off_mru = off_res + align_up(n_res * sizeof(ntp_restrict_entry));
 	off_algo = off_mru + align_up(NTP_SERVER_TABLE_BYTES(n_mru));
-	off_src = off_algo + align_up(algo->sys_size);
+	off_src = off_algo +
+	          align_up(algo->sys_size + (algo->sys_extra != NULL ? algo->sys_extra(conf) : 0));
 	off_keys = off_src + n_slots * align_up(algo->src_size);
 	total = off_keys + align_up(n_keys * sizeof(ntp_key));
 	h = calloc(1, total);

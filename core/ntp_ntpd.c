@@ -103,6 +103,21 @@ static const ntp_disc_param ntpd_params[] = {
 
 #define PARAM(s, name, dflt) ntp_discipline_param((s)->conf, (name), (dflt))
 
+/* s, the huff-n'-puff window: the discipline's parameter, else tinker's */
+static double
+ntpd_huffpuff(const ntp_conf *c)
+{
+	return ntp_discipline_param(c, "huffpuff",
+	                            c->tinker_huffpuff > 0 ? c->tinker_huffpuff : 0.0);
+}
+
+/* The window's slots live right after ntpd_sys, only when configured. */
+static size_t
+ntpd_sys_extra(const ntp_conf *c)
+{
+	return ntp_disc_huff_slots(ntpd_huffpuff(c)) * sizeof(double);
+}
+
 static void
 ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 {
@@ -134,7 +149,8 @@ ntpd_init(void *sys, const ntp_disc_setup *s, bool kernel)
 	dp.g.limit = (int)PARAM(s, "limit", NTP_DISC_CLOCK_LIMIT);
 	dp.g.pgate = PARAM(s, "pgate", NTP_DISC_CLOCK_PGATE);
 	dp.g.floor = PARAM(s, "floor", NTP_DISC_CLOCK_FLOOR);
-	dp.huffpuff = PARAM(s, "huffpuff", c->tinker_huffpuff > 0 ? c->tinker_huffpuff : 0.0);
+	dp.huffpuff = ntpd_huffpuff(c);
+	dp.huff_store = dp.huffpuff > 0.0 ? (double *)(void *)(n + 1) : NULL;
 	ntp_disc_init(&n->disc, &dp, s->now.mono);
 
 	ntp_select_params_default(&n->sel);
@@ -437,10 +453,11 @@ ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 
 #define NTPD_OPS                                                                                   \
 	.params = ntpd_params, .n_params = sizeof ntpd_params / sizeof ntpd_params[0],             \
-	.sys_size = sizeof(ntpd_sys), .src_size = sizeof(ntpd_src), .poll_min = NTP_MINPOLL,       \
-	.freq_max = NTP_MAXFREQ, .start = ntpd_start, .src_init = ntpd_src_init,                   \
-	.sample = ntpd_sample, .estimate = ntpd_estimate, .update = ntpd_update,                   \
-	.poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info, .src_register = ntpd_src_register
+	.sys_size = sizeof(ntpd_sys), .sys_extra = ntpd_sys_extra, .src_size = sizeof(ntpd_src),   \
+	.poll_min = NTP_MINPOLL, .freq_max = NTP_MAXFREQ, .start = ntpd_start,                     \
+	.src_init = ntpd_src_init, .sample = ntpd_sample, .estimate = ntpd_estimate,               \
+	.update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info,            \
+	.src_register = ntpd_src_register
 
 const ntp_discipline ntp_ntpd_kernel = {
         .name = NTP_NTPD_KERNEL,

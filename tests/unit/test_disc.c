@@ -822,9 +822,15 @@ Test(disc, huff_n_puff)
 	ntp_disc_out out;
 	ntp_disc d;
 	ntp_disc_in in = {.sys_jitter = 0.0, .delay = 0.010};
+	double window[NTP_DISC_HUFF_SLOTS];
 
+	cr_assert_eq(ntp_disc_huff_slots(1799.0), 1);
+	cr_assert_eq(ntp_disc_huff_slots(100.0), 1, "at least one slot");
+	cr_assert_eq(ntp_disc_huff_slots(1e9), NTP_DISC_HUFF_SLOTS);
+	cr_assert_eq(ntp_disc_huff_slots(0.0), 0);
 	p.have_drift = true;
 	p.huffpuff = 1800.0; /* two slots */
+	p.huff_store = window;
 	ntp_disc_init(&d, &p, T0);
 	cr_assert_eq(d.hufflen, 2);
 	in.offset = 0.005;
@@ -852,6 +858,7 @@ Test(disc, huff_n_puff)
 	cr_assert_float_eq(d.clock_offset, 0.004, 1e-12);
 	/* off, and without a delay: the offset as given */
 	p.huffpuff = 0.0;
+	p.huff_store = NULL;
 	ntp_disc_init(&d, &p, T0);
 	cr_assert_eq(d.hufflen, 0);
 }
