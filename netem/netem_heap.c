@@ -84,6 +84,20 @@ netem_heap_peek(const netem_heap *h)
 	return h->n > 0 ? &h->v[0] : NULL;
 }
 
+const netem_event *
+netem_heap_peek_second(const netem_heap *h)
+{
+	const netem_event *best = NULL;
+
+	/* the second earliest is one of the root's children, v[1..4] */
+	for (size_t i = 1; i <= 4 && i < h->n; i++) {
+		if (best == NULL || before(&h->v[i], best)) {
+			best = &h->v[i];
+		}
+	}
+	return best;
+}
+
 bool
 netem_heap_pop(netem_heap *h, netem_event *out)
 {

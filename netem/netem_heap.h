@@ -45,6 +45,10 @@ int netem_heap_push(netem_heap *h, int64_t t, uint32_t kind, uint32_t node, uint
 /* The earliest event (NULL when empty); it stays in the heap. */
 const netem_event *netem_heap_peek(const netem_heap *h);
 
+/* The event that leaves after the earliest (NULL when fewer than two): what
+ * a caller prefetches for ahead of time. */
+const netem_event *netem_heap_peek_second(const netem_heap *h);
+
 /* Remove the earliest event into *out; false when empty. */
 bool netem_heap_pop(netem_heap *h, netem_event *out);
 

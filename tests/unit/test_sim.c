@@ -108,6 +108,40 @@ Test(netem_heap, peek_matches_pop_while_interleaving)
 	netem_heap_free(&h);
 }
 
+/* The engine prefetches for the event after next: peek_second must name
+ * exactly the event the next pop after this one returns. */
+Test(netem_heap, peek_second_is_the_one_after_next)
+{
+	netem_heap h;
+	netem_event e;
+	ntp_rand r;
+	int checked = 0;
+
+	netem_heap_init(&h);
+	ntp_rand_seed(&r, 11);
+	cr_assert_null(netem_heap_peek_second(&h));
+	netem_heap_push(&h, 5, 0, 0, 0, 0);
+	cr_assert_null(netem_heap_peek_second(&h), "one event: no second");
+	for (int i = 0; i < 20000 && netem_heap_peek(&h) != NULL; i++) {
+		const netem_event *second = netem_heap_peek_second(&h);
+		int64_t t2 = second != NULL ? second->t : -1;
+		uint64_t seq2 = second != NULL ? second->seq : 0;
+
+		cr_assert(netem_heap_pop(&h, &e));
+		if (second != NULL) {
+			/* many ties (times 0..9 ahead): the sequence decides */
+			cr_assert_eq(netem_heap_peek(&h)->t, t2);
+			cr_assert_eq(netem_heap_peek(&h)->seq, seq2);
+			checked++;
+		}
+		for (uint64_t k = 1 + ntp_rand_below(&r, 2); k > 0 && h.n < 1000; k--) {
+			netem_heap_push(&h, e.t + (int64_t)ntp_rand_below(&r, 10), 0, 0, 0, 0);
+		}
+	}
+	cr_assert_gt(checked, 1000);
+	netem_heap_free(&h);
+}
+
 /* ------------------------------------------------------------------ */
 /* sim_osc                                                             */
 
