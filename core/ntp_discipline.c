@@ -161,6 +161,15 @@ ntp_discipline_param(const ntp_conf *c, const char *name, double dflt)
 }
 
 const char *
+ntp_disc_decision_why(ntp_disc_decision *o)
+{
+	if (o->why_note.kind != 0) {
+		ntp_select_note_format(&o->why_note, o->why, sizeof o->why);
+	}
+	return o->why;
+}
+
+const char *
 ntp_disc_decision_reason(ntp_disc_decision *o)
 {
 	return ntp_disc_note_flush(&o->note, o->reason, sizeof o->reason);

@@ -41,6 +41,7 @@
 #include "ntp_conf.h"
 #include "ntp_const.h"
 #include "ntp_disc.h"
+#include "ntp_select.h"
 #include "ntp_time.h"
 
 #define NTP_DISC_NAME_MAX   24  /* bytes of a discipline name with its NUL (ours) */
@@ -119,7 +120,9 @@ typedef struct ntp_disc_decision {
 	bool loopstats;                /* write a loopstats record for this update */
 	int old_state, new_state;      /* enum ntp_disc_state (ntp_disc.h), the common
 	                                  vocabulary of clock states */
-	char why[NTP_DISC_REASON_MAX]; /* why this system peer, or why none */
+	char why[NTP_DISC_REASON_MAX]; /* why this system peer, or why none: read it
+	                                  with ntp_disc_decision_why() */
+	ntp_select_note why_note;      /* the selection's reason, not yet formatted */
 	char reason[NTP_DISC_REASON_MAX]; /* the clock decision in words:
 	                                     "step +28.203650 s > step threshold 0.128 s";
 	                                     read it with ntp_disc_decision_reason() */
@@ -129,6 +132,10 @@ typedef struct ntp_disc_decision {
 /* o's clock decision in words, formatted from o->note into o->reason first
  * when that is pending: hot paths keep numbers, readers get the text. */
 const char *ntp_disc_decision_reason(ntp_disc_decision *o);
+
+/* Why this system peer (or none), formatted from o->why_note first when
+ * that is pending. */
+const char *ntp_disc_decision_why(ntp_disc_decision *o);
 
 /* Introspection of the system part. */
 typedef struct ntp_disc_info {

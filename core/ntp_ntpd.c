@@ -326,7 +326,10 @@ select_sys_peer(ntpd_sys *n, const ntp_disc_input *in, ntp_disc_decision *out)
 		sys = &in->cand[r.sys_index];
 		out->offset = r.offset;
 		out->jitter = r.jitter;
-		copy_text(out->why, sizeof out->why, r.why[r.sys_index]);
+		if (!ntp_select_note_take(&r, (size_t)r.sys_index, &out->why_note)) {
+			copy_text(out->why, sizeof out->why,
+			          ntp_select_why(&r, (size_t)r.sys_index));
+		}
 		return sys;
 	}
 	if (in->fallback != NULL) {

@@ -1125,7 +1125,8 @@ select_peer(rg_sys *r, const ntp_disc_input *in, rg_view *views, double t, ntp_d
 		return NULL;
 	}
 	if (in->cand[res.sys_index].local) {
-		snprintf(out->why, sizeof out->why, "%s", res.why[res.sys_index]);
+		snprintf(out->why, sizeof out->why, "%s",
+		         ntp_select_why(&res, (size_t)res.sys_index));
 		return &in->cand[res.sys_index];
 	}
 	agree = truechimers(in);
@@ -1141,7 +1142,7 @@ select_peer(rg_sys *r, const ntp_disc_input *in, rg_view *views, double t, ntp_d
 		         voters(r, in, t), need);
 		return NULL;
 	}
-	return trusted_peer(in, res.sys_index, res.why[res.sys_index], out);
+	return trusted_peer(in, res.sys_index, ntp_select_why(&res, (size_t)res.sys_index), out);
 }
 
 static double

@@ -52,7 +52,15 @@ typedef struct selection {
 } selection;
 
 /* Rows written when read (ntp_select_why). */
-enum why_pending { WHY_WRITTEN = 0, WHY_SURVIVOR_PREFER, WHY_SURVIVOR_WEIGHT };
+enum why_pending {
+	WHY_WRITTEN = 0,
+	WHY_SURVIVOR_PREFER,
+	WHY_SURVIVOR_WEIGHT,
+	WHY_SYSPEER_PREFER, /* num: root distance */
+	WHY_SYSPEER_LOCAL,
+	WHY_SYSPEER_KEPT, /* num: distance from the best, num2: the hop threshold */
+	WHY_SYSPEER_BEST  /* num: root distance, num2: stratum */
+};
 
 /* Set candidate i's state; returns its reason buffer for snprintf. */
 static char *
@@ -63,13 +71,60 @@ mark(selection *w, int i, int state)
 	return w->r->why[i];
 }
 
-/* Set candidate i's state with its reason pending as one number. */
+/* Set candidate i's state with its reason pending as numbers. */
 static void
-mark_pending(selection *w, int i, int state, int kind, double num)
+mark_pending2(selection *w, int i, int state, int kind, double num, double num2)
 {
 	mark(w, i, state)[0] = '\0';
 	w->r->why_pending[i] = (uint8_t)kind;
-	w->r->why_num[i] = num;
+	w->r->why_note[i] = (ntp_select_note){.kind = (uint8_t)kind, .num = num, .num2 = num2};
+}
+
+static void
+mark_pending(selection *w, int i, int state, int kind, double num)
+{
+	mark_pending2(w, i, state, kind, num, 0.0);
+}
+
+void
+ntp_select_note_format(ntp_select_note *n, char *b, size_t size)
+{
+	switch (n->kind) {
+	case WHY_SURVIVOR_PREFER:
+		snprintf(b, size, "candidate: survivor; prefer peer %d sets the offset alone",
+		         (int)n->num);
+		break;
+	case WHY_SURVIVOR_WEIGHT:
+		snprintf(b, size, "candidate: survivor, combine weight %.3f", n->num);
+		break;
+	case WHY_SYSPEER_PREFER:
+		snprintf(b, size, "sys_peer: prefer peer, root distance %.6f s", n->num);
+		break;
+	case WHY_SYSPEER_LOCAL:
+		snprintf(b, size, "sys_peer: local clock fallback, no other source survives");
+		break;
+	case WHY_SYSPEER_KEPT:
+		snprintf(b, size, "sys_peer: kept (clockhop: %.6f s from best < %.6f s)", n->num,
+		         n->num2);
+		break;
+	case WHY_SYSPEER_BEST:
+		snprintf(b, size, "sys_peer: best metric, stratum %d, root distance %.6f s",
+		         (int)n->num2, n->num);
+		break;
+	default:
+		break;
+	}
+	n->kind = WHY_WRITTEN;
+}
+
+bool
+ntp_select_note_take(const ntp_select_result *r, size_t i, ntp_select_note *out)
+{
+	if (i >= NTP_SELECT_MAX || r->why_pending[i] == WHY_WRITTEN) {
+		return false;
+	}
+	*out = r->why_note[i];
+	return true;
 }
 
 const char *
@@ -78,15 +133,10 @@ ntp_select_why(ntp_select_result *r, size_t i)
 	if (i >= NTP_SELECT_MAX) {
 		return "";
 	}
-	if (r->why_pending[i] == WHY_SURVIVOR_PREFER) {
-		snprintf(r->why[i], NTP_SELECT_WHY_MAX,
-		         "candidate: survivor; prefer peer %d sets the offset alone",
-		         (int)r->why_num[i]);
-	} else if (r->why_pending[i] == WHY_SURVIVOR_WEIGHT) {
-		snprintf(r->why[i], NTP_SELECT_WHY_MAX, "candidate: survivor, combine weight %.3f",
-		         r->why_num[i]);
+	if (r->why_pending[i] != WHY_WRITTEN) {
+		ntp_select_note_format(&r->why_note[i], r->why[i], NTP_SELECT_WHY_MAX);
+		r->why_pending[i] = WHY_WRITTEN;
 	}
-	r->why_pending[i] = WHY_WRITTEN;
 	return r->why[i];
 }
 
@@ -546,18 +596,14 @@ choose_sys_peer(selection *w, bool local_fallback)
 	if (pref >= 0) {
 		r->offset = w->c[sys].offset;
 		r->jitter = w->c[sys].jitter;
-		snprintf(mark(w, sys, NTP_SEL_SYSPEER), NTP_SELECT_WHY_MAX,
-		         "sys_peer: prefer peer, root distance %.6f s", w->lambda[sys]);
+		mark_pending(w, sys, NTP_SEL_SYSPEER, WHY_SYSPEER_PREFER, w->lambda[sys]);
 	} else if (local_fallback) {
-		snprintf(mark(w, sys, NTP_SEL_SYSPEER), NTP_SELECT_WHY_MAX,
-		         "sys_peer: local clock fallback, no other source survives");
+		mark_pending(w, sys, NTP_SEL_SYSPEER, WHY_SYSPEER_LOCAL, 0.0);
 	} else if (kept) {
-		snprintf(mark(w, sys, NTP_SEL_SYSPEER), NTP_SELECT_WHY_MAX,
-		         "sys_peer: kept (clockhop: %.6f s from best < %.6f s)", x, r->clockhop);
+		mark_pending2(w, sys, NTP_SEL_SYSPEER, WHY_SYSPEER_KEPT, x, r->clockhop);
 	} else {
-		snprintf(mark(w, sys, NTP_SEL_SYSPEER), NTP_SELECT_WHY_MAX,
-		         "sys_peer: best metric, stratum %d, root distance %.6f s",
-		         w->c[sys].stratum, w->lambda[sys]);
+		mark_pending2(w, sys, NTP_SEL_SYSPEER, WHY_SYSPEER_BEST, w->lambda[sys],
+		              (double)w->c[sys].stratum);
 	}
 	mark_survivors(w, sys, pref >= 0);
 }

@@ -116,6 +116,14 @@ typedef struct ntp_select_params {
 	double clockhop;      /* s, r->clockhop of the previous call (0: none) */
 } ntp_select_params;
 
+/* A candidate's reason kept as numbers until someone reads it (issue 17
+ * §1): a selection runs at every sample, its texts are read by the event
+ * log, ntpq and the reports only.  kind 0: nothing pending. */
+typedef struct ntp_select_note {
+	uint8_t kind; /* private: which text */
+	double num, num2;
+} ntp_select_note;
+
 typedef struct ntp_select_result {
 	int sys_peer;        /* id of the selected system peer, -1 if none */
 	int sys_index;       /* its index in the input array, -1 if none */
@@ -141,8 +149,17 @@ typedef struct ntp_select_result {
 	uint8_t why_pending[NTP_SELECT_MAX];          /* private: row i not yet written */
 	char why[NTP_SELECT_MAX][NTP_SELECT_WHY_MAX]; /* per input candidate; read
 	                                                 with ntp_select_why() */
-	double why_num[NTP_SELECT_MAX];               /* private: the number of a pending row */
+	ntp_select_note why_note[NTP_SELECT_MAX];     /* private: a pending row's numbers */
 } ntp_select_result;
+
+/* Row i's reason as a note, for a caller that keeps it past r: true when
+ * it was pending (*out then formats it with ntp_select_note_format), false
+ * when it is text already (read ntp_select_why). */
+bool ntp_select_note_take(const ntp_select_result *r, size_t i, ntp_select_note *out);
+
+/* A note's text into buf (size bytes); nothing when none is pending.
+ * Clears the note, so the text is written once. */
+void ntp_select_note_format(ntp_select_note *n, char *buf, size_t size);
 
 /* The summary in words (written from the numbers first if pending). */
 const char *ntp_select_reason(ntp_select_result *r);

@@ -445,7 +445,7 @@ orphan_parent(const ntp_host *h)
 }
 
 static void
-new_sys_peer(ntp_host *h, ntp_peer *p, const char *why)
+new_sys_peer(ntp_host *h, ntp_peer *p, ntp_disc_decision *o)
 {
 	char name[48];
 
@@ -453,7 +453,7 @@ new_sys_peer(ntp_host *h, ntp_peer *p, const char *why)
 		h->sys_peer = host_assoc_id(h, p);
 		host_peer_event(p, NTP_PEVNT_NEWPEER);
 		host_event(h, NTP_EV_SYS_PEER, host_assoc_id(h, p), "%s: %s",
-		           host_remote_name(p, name, sizeof name), why);
+		           host_remote_name(p, name, sizeof name), ntp_disc_decision_why(o));
 	}
 }
 
@@ -560,7 +560,7 @@ ntp_system_select(ntp_host *h)
 		ntp_leapsys_vote(h, cand, n);
 	}
 	if (o.sys_peer < 1 || (size_t)o.sys_peer > h->n_peers) {
-		lose_sys_peer(h, o.why, n);
+		lose_sys_peer(h, ntp_disc_decision_why(&o), n);
 		if (o.clock == NTP_DISC_CLOCK_ADJUST) {
 			/* holdover: a discipline that changes course without a
 			 * source (regress's fallback drift) */
@@ -572,7 +572,7 @@ ntp_system_select(ntp_host *h)
 	sys = &h->peers[o.sys_peer - 1];
 	h->offset = o.offset;
 	h->jitter = o.jitter;
-	new_sys_peer(h, sys, o.why);
+	new_sys_peer(h, sys, &o);
 	h->no_peer_reason[0] = '\0';
 	if (o.updated) {
 		ntp_estimate e;

@@ -67,6 +67,25 @@ Test(select, single_source)
 	cr_assert(strstr(ntp_select_why(&r, 0), "sys_peer") != NULL, "%s", ntp_select_why(&r, 0));
 }
 
+/* The system peer's reason is kept as numbers (issue 17 §1): a caller takes
+ * the note past the result and gets the very text the row reads as. */
+Test(select, sys_peer_reason_as_a_note)
+{
+	ntp_select_cand c[] = {sel_cand(7, 0.010, 0.001, 0.020, 2)};
+	ntp_select_params p = sel_params();
+	ntp_select_result r;
+	ntp_select_note n;
+	char text[NTP_SELECT_WHY_MAX] = "";
+
+	cr_assert_eq(ntp_select_run(c, 1, &p, &r), 7);
+	cr_assert(ntp_select_note_take(&r, 0, &n), "pending after the run");
+	ntp_select_note_format(&n, text, sizeof text);
+	cr_assert_str_eq(text, "sys_peer: best metric, stratum 2, root distance 0.020000 s");
+	cr_assert_str_eq(ntp_select_why(&r, 0), text);
+	cr_assert(!ntp_select_note_take(&r, 0, &n), "written once read");
+	cr_assert(!ntp_select_note_take(&r, NTP_SELECT_MAX, &n));
+}
+
 /* Offsets 1, 2, 3 ms, distances 10, 20, 40 ms, all stratum 2.
  * Intersection = [max lower, min upper] = [-0.009, +0.011].  Three
  * survivors = minclock: no cluster round.  Sys peer: lowest metric, id 1.
