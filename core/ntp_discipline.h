@@ -149,10 +149,6 @@ typedef struct ntp_disc_info {
 	double clk_wander;   /* s/s */
 	bool interval;       /* low/high hold the last intersection interval */
 	double low, high;    /* s */
-	/* The discipline's model of the kernel (ntpd-kernel): what
-	 * ntp_adjtime(2) with modes 0 would report now (ntpq kerninfo). */
-	bool have_kernel;
-	ntp_kernel_timex kernel;
 } ntp_disc_info;
 
 /* A source's register of recent samples, newest first, for ntpq's
@@ -220,6 +216,11 @@ typedef struct ntp_discipline {
 	 * once per source (src non-NULL). */
 	void (*step)(void *sys, void *src, double offset, ntp_time mono);
 	void (*info)(const void *sys, ntp_disc_info *out);
+	/* The discipline's model of the kernel (ntpd-kernel): what
+	 * ntp_adjtime(2) with modes 0 would report now (ntpq kerninfo); false
+	 * when it runs none.  Apart from info, which the host reads after every
+	 * sample: this reads the model, which costs. NULL: none. */
+	bool (*kernel)(const void *sys, ntp_kernel_timex *out);
 	void (*src_register)(const void *sys, const void *src, ntp_disc_register *out);
 } ntp_discipline;
 

@@ -230,11 +230,11 @@ sys_peer_info(const ntp_host *h, ntp_sys_info *out)
  * reports it; without one, the model as Linux boots it (ntp_kernel_init:
  * unsynchronised, 16 s errors), so the boot values have one home. */
 static void
-kern_info(const ntp_disc_info *di, ntp_kern_info *k)
+kern_info(const ntp_host *h, ntp_kern_info *k)
 {
-	ntp_kernel_timex tx = di->kernel;
+	ntp_kernel_timex tx;
 
-	if (!di->have_kernel) {
+	if (h->algo->kernel == NULL || !h->algo->kernel(h->algo_sys, &tx)) {
 		ntp_kernel boot;
 
 		ntp_kernel_init(&boot, 0, 0);
@@ -331,7 +331,6 @@ ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
 	if (h->io != NULL) {
 		out->io = *h->io;
 	}
-	kern_info(&di, &out->kern);
 	out->auth_keys = h->n_keys;
 }
 
@@ -344,6 +343,7 @@ ntp_host_sys(const ntp_host *h, ntp_sys_info *out)
 		return;
 	}
 	ntp_host_sys_brief(h, out);
+	kern_info(h, &out->kern);
 	h->algo->info(h->algo_sys, &di);
 	snprintf(out->discipline, sizeof out->discipline, "%s", di.name);
 	if (h->sys_peer == 0 && !ntp_system_any_fit(h)) {

@@ -166,8 +166,9 @@ typedef struct ntp_sys_info {
 /* Leaves out mru (below): its hash slot count walks every bucket. */
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
 
-/* The same without the words (discipline and no_sys_peer_reason are ""),
- * for a caller that reads the numbers after every call (issue 17 §1). */
+/* The same without the words (discipline and no_sys_peer_reason are "")
+ * and without kern (the kernel model is read only for ntpq kerninfo), for a
+ * caller that reads the numbers after every call (issue 17 §1). */
 void ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out);
 /* The rate-limit table for ntpq monstats (ntpd mon_data), as of the host's
  * last call.  O(hash buckets): for mode 6 answers, not every event. */

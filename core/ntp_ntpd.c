@@ -413,10 +413,18 @@ ntpd_info(const void *sys, ntp_disc_info *out)
 	out->interval = n->interval;
 	out->low = n->low;
 	out->high = n->high;
-	if (n->disc.p.kernel) {
-		out->have_kernel = true;
-		ntp_kernel_query(&n->disc.kern, n->disc.t_last, &out->kernel);
+}
+
+static bool
+ntpd_kernel(const void *sys, ntp_kernel_timex *out)
+{
+	const ntpd_sys *n = sys;
+
+	if (!n->disc.p.kernel) {
+		return false;
 	}
+	ntp_kernel_query(&n->disc.kern, n->disc.t_last, out);
+	return true;
 }
 
 /* The filter's ring, newest first, as ntpd's ctl_putarray shows it. */
@@ -460,7 +468,7 @@ ntpd_daemon_init(void *sys, const ntp_disc_setup *s, char *err, size_t errsize)
 	.poll_min = NTP_MINPOLL, .freq_max = NTP_MAXFREQ, .start = ntpd_start,                     \
 	.src_init = ntpd_src_init, .sample = ntpd_sample, .estimate = ntpd_estimate,               \
 	.update = ntpd_update, .poll = ntpd_poll, .step = ntpd_step, .info = ntpd_info,            \
-	.src_register = ntpd_src_register
+	.kernel = ntpd_kernel, .src_register = ntpd_src_register
 
 const ntp_discipline ntp_ntpd_kernel = {
         .name = NTP_NTPD_KERNEL,
