@@ -284,8 +284,23 @@ ntp_host_mru_info(const ntp_host *h, ntp_mru_info *m)
 	}
 }
 
+static void
+vars_from(const ntp_host *h, const ntp_disc_info *di, ntp_sys_vars *v)
+{
+	v->leap = h->leap;
+	v->stratum = h->stratum;
+	v->poll = di->poll;
+	v->refid = h->refid;
+	v->sys_peer = h->sys_peer;
+	v->disc_state = di->state;
+	v->rootdelay = h->rootdelay;
+	v->rootdisp = h->rootdisp;
+	v->offset = h->offset;
+	v->freq_ppm = di->freq * 1e6;
+}
+
 void
-ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
+ntp_host_sys_vars(const ntp_host *h, ntp_sys_vars *out)
 {
 	ntp_disc_info di;
 
@@ -293,23 +308,37 @@ ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
 		return;
 	}
 	h->algo->info(h->algo_sys, &di);
+	vars_from(h, &di, out);
+}
+
+void
+ntp_host_sys_brief(const ntp_host *h, ntp_sys_info *out)
+{
+	ntp_disc_info di;
+	ntp_sys_vars v;
+
+	if (h == NULL || out == NULL) {
+		return;
+	}
+	h->algo->info(h->algo_sys, &di);
 	memset(out, 0, sizeof *out);
-	out->leap = h->leap;
-	out->stratum = h->stratum;
+	vars_from(h, &di, &v);
+	out->leap = v.leap;
+	out->stratum = v.stratum;
 	out->precision = h->precision;
-	out->poll = di.poll;
-	out->rootdelay = h->rootdelay;
-	out->rootdisp = h->rootdisp;
-	out->refid = h->refid;
+	out->poll = v.poll;
+	out->rootdelay = v.rootdelay;
+	out->rootdisp = v.rootdisp;
+	out->refid = v.refid;
 	out->reftime = h->reftime;
-	out->sys_peer = h->sys_peer;
-	out->offset = h->offset;
-	out->freq_ppm = di.freq * 1e6;
+	out->sys_peer = v.sys_peer;
+	out->offset = v.offset;
+	out->freq_ppm = v.freq_ppm;
 	out->freq_trusted = di.freq_trusted;
 	out->sys_jitter = h->jitter;
 	out->clk_jitter = di.clk_jitter;
 	out->clk_wander = di.clk_wander * 1e6;
-	out->disc_state = di.state;
+	out->disc_state = v.disc_state;
 	out->steps = h->steps;
 	out->served = h->server.served;
 	out->kod_sent = h->server.kod_sent;

@@ -166,6 +166,22 @@ typedef struct ntp_sys_info {
 /* Leaves out mru (below): its hash slot count walks every bucket. */
 void ntp_host_sys(const ntp_host *h, ntp_sys_info *out);
 
+/* The system variables a driver watches after every call (ntpsim's checks,
+ * traces and reports): a few numbers, read without copying the rest. */
+typedef struct ntp_sys_vars {
+	uint8_t leap;
+	uint8_t stratum;
+	int8_t poll; /* log2 s */
+	uint32_t refid;
+	int sys_peer;               /* assoc id, 0 = none */
+	int disc_state;             /* enum ntp_disc_state */
+	double rootdelay, rootdisp; /* s */
+	double offset;              /* s, last offset the discipline saw */
+	double freq_ppm;            /* ppm */
+} ntp_sys_vars;
+
+void ntp_host_sys_vars(const ntp_host *h, ntp_sys_vars *out);
+
 /* The same without the words (discipline and no_sys_peer_reason are "")
  * and without kern (the kernel model is read only for ntpq kerninfo), for a
  * caller that reads the numbers after every call (issue 17 §1). */

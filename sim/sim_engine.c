@@ -579,7 +579,7 @@ fetch_peers(sim_world *w, sim_node *n)
 static bool
 cache_sys(sim_world *w, sim_node *n)
 {
-	ntp_sys_info si;
+	ntp_sys_vars si;
 	bool changed;
 
 	host_touched(n); /* sys_peer, which picks the reach shown, may change */
@@ -591,7 +591,7 @@ cache_sys(sim_world *w, sim_node *n)
 		n->refid = 0;
 		return changed;
 	}
-	ntp_host_sys_brief(n->host, &si); /* numbers only: no words per call */
+	ntp_host_sys_vars(n->host, &si); /* a few numbers: no words, no copies per call */
 	changed = n->sys_peer != si.sys_peer || n->leap != si.leap || n->stratum != si.stratum ||
 	          n->poll != si.poll || n->disc_state != si.disc_state;
 	n->t_sys = w->now;

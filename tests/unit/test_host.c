@@ -348,6 +348,23 @@ Test(host, seed_lan_server_local_clock)
 		cr_assert_str_eq(sb.discipline, "");
 		cr_assert_neq(si.discipline[0], '\0');
 	}
+	{
+		/* the variables the simulator watches after every call */
+		ntp_sys_vars v;
+
+		memset(&v, 0xA5, sizeof v);
+		ntp_host_sys_vars(h, &v);
+		cr_assert_eq(v.leap, si.leap);
+		cr_assert_eq(v.stratum, si.stratum);
+		cr_assert_eq(v.poll, si.poll);
+		cr_assert_eq(v.refid, si.refid);
+		cr_assert_eq(v.sys_peer, si.sys_peer);
+		cr_assert_eq(v.disc_state, si.disc_state);
+		cr_assert_float_eq(v.rootdelay, si.rootdelay, 0.0);
+		cr_assert_float_eq(v.rootdisp, si.rootdisp, 0.0);
+		cr_assert_float_eq(v.offset, si.offset, 0.0);
+		cr_assert_float_eq(v.freq_ppm, si.freq_ppm, 0.0);
+	}
 	/* 41 s after the third poll: exactly the seed's line */
 	ntp_time at = T0 + S(140) - S(pi.when) + S(41.5);
 	ntp_host_peer_table(h, at, table, sizeof table);
