@@ -38,8 +38,11 @@ ntp_leapsys_vote(ntp_host *h, const ntp_disc_cand *cand, size_t n)
 	}
 	/* NTPsec: leap_vote_ins > leap_vote_del && leap_vote_ins > sys_survivors / 2 */
 	int v = ins > del && ins > survivors / 2 ? 1 : del > ins && del > survivors / 2 ? -1 : 0;
+	if (v == 0) {
+		return; /* the calendar only for a vote: this runs at every update */
+	}
 	int64_t month_end = ntp_time_next_month_s(h->now.local);
-	if (v != 0 && month_end - ntp_time_whole_s(h->now.local) <= NTP_S_PER_DAY) {
+	if (month_end - ntp_time_whole_s(h->now.local) <= NTP_S_PER_DAY) {
 		/* kept for this month's end, as NTPsec keeps the leap it adds to
 		 * its table: a later selection without the majority does not
 		 * call it off */
@@ -65,8 +68,11 @@ wanted(const ntp_host *h, ntp_time *at)
 			return 0;
 		}
 	}
+	if (h->leap_vote == 0) {
+		return 0; /* no calendar without a vote: this runs at every call */
+	}
 	int64_t month_end = ntp_time_next_month_s(h->now.local);
-	if (h->leap_vote == 0 || h->leap_vote_end != month_end) {
+	if (h->leap_vote_end != month_end) {
 		return 0;
 	}
 	*at = month_end * NTP_NS_PER_S;
