@@ -224,6 +224,30 @@ Test(sim_osc, inverse_is_exact_to_one_ns)
 	}
 }
 
+/* The inverse skips grid segments in blocks (sim_osc.c leap_segments):
+ * exact on fine grids, for clocks far off, and where it falls back to one
+ * segment at a time (a rate it does not trust to keep raw increasing). */
+Test(sim_osc, inverse_is_exact_across_skipped_segments)
+{
+	const double freqs[] = {87e-6, -0.3, -0.6, 0.4};
+	ntp_rand r;
+
+	ntp_rand_seed(&r, 6);
+	for (size_t f = 0; f < sizeof freqs / sizeof freqs[0]; f++) {
+		sim_osc_params p = osc_params(0.2, freqs[f], 1e-6);
+		sim_osc o;
+
+		p.wander_step = 1.0;
+		sim_osc_init(&o, &p, T0, 7 + f, "leap");
+		for (int i = 0; i < 100; i++) {
+			int64_t now = T0 + S(i * 53);
+			int64_t ahead = 1 + (int64_t)ntp_rand_below(&r, (uint64_t)S(3000));
+
+			assert_inverse_exact(&o, now, sim_osc_raw(&o, now) + ahead);
+		}
+	}
+}
+
 Test(sim_osc, inverse_of_a_past_reading_is_now)
 {
 	sim_osc_params p = osc_params(0.5, 1e-5, 1e-9);
