@@ -209,35 +209,62 @@ solve_in_segment(const sim_osc *o, const sim_osc_walk *w, int64_t target, int64_
 	return x;
 }
 
-/* Skip LEAP_SEGMENTS segments at once when the last one ends short of
- * raw: raw(t) never decreases while the clock runs forward (rate 1 + f + w
- * + the periodic term > 0), so none of them holds the answer, and only one
- * raw_at is paid for the lot instead of one each (the timer inverse was a
- * fifth of a large run).  The walk state is copied, so a block that does
- * hold the answer is walked again one segment at a time and draws the same
- * numbers: the answer is the one the segment-by-segment search gives.
- * Returns true when *w moved on. */
 static bool
+ends_short(const sim_osc *o, const sim_osc_walk *w, int64_t raw)
+{
+	return raw_at(o, w, segment_start(o, w->k + 1)) < raw;
+}
+
+/* Search LEAP_SEGMENTS grid segments at once: raw(t) never decreases while
+ * the clock runs forward (rate 1 + f + w + the periodic term > 0), so when
+ * the last one ends short of raw none of them holds the answer, and one
+ * raw_at pays for the lot instead of one each (the timer inverse was a
+ * fifth of a large run); when it does not, a bisection over the block's
+ * walk states finds the first segment that reaches raw.  *w moves to the
+ * segment after the block, or to that first segment; *steps counts the
+ * segments passed.  The walk draws what the segment-by-segment search
+ * draws, so the answer is the same.  LEAP_OFF, with *w unmoved, when the
+ * rate is not trusted or the horizon is near: search one at a time. */
+enum leap_result { LEAP_PASSED, LEAP_FOUND, LEAP_OFF };
+
+static enum leap_result
 leap_segments(const sim_osc *o, sim_osc_walk *w, int64_t raw, int64_t *steps)
 {
-	sim_osc_walk probe = *w;
-	double w_min = probe.w;
+	sim_osc_walk blk[LEAP_SEGMENTS];
+	double w_min = w->w;
+	double periodic = o->temp_w != 0.0 ? fabs(o->p->temp_amp) : 0.0;
+	int lo = 0, hi = LEAP_SEGMENTS - 1;
 
 	if (*steps + LEAP_SEGMENTS > INVERSE_HORIZON) {
-		return false;
+		return LEAP_OFF;
 	}
+	blk[0] = *w;
 	for (int j = 1; j < LEAP_SEGMENTS; j++) {
-		walk_advance(o, &probe);
-		w_min = fmin(w_min, probe.w);
+		blk[j] = blk[j - 1];
+		walk_advance(o, &blk[j]);
+		w_min = blk[j].w < w_min ? blk[j].w : w_min;
 	}
-	if (o->f + w_min - fabs(o->temp_w != 0.0 ? o->p->temp_amp : 0.0) <= MONOTONE_RATE_MIN ||
-	    raw_at(o, &probe, segment_start(o, probe.k + 1)) >= raw) {
-		return false;
+	if (o->f + w_min - periodic <= MONOTONE_RATE_MIN) {
+		return LEAP_OFF;
 	}
-	walk_advance(o, &probe);
-	*w = probe;
-	*steps += LEAP_SEGMENTS;
-	return true;
+	if (ends_short(o, &blk[hi], raw)) {
+		*w = blk[hi];
+		walk_advance(o, w);
+		*steps += LEAP_SEGMENTS;
+		return LEAP_PASSED;
+	}
+	while (lo < hi) { /* the first segment that reaches raw */
+		int mid = (lo + hi) / 2;
+
+		if (ends_short(o, &blk[mid], raw)) {
+			lo = mid + 1;
+		} else {
+			hi = mid;
+		}
+	}
+	*w = blk[lo];
+	*steps += lo;
+	return LEAP_FOUND;
 }
 
 /* The solve behind sim_osc_true_for.  *from_max: the latest t_from that
@@ -283,11 +310,16 @@ true_for_solve(sim_osc *o, int64_t raw, int64_t t_from, int64_t *from_max)
 	while (w.k < k_from) {
 		walk_advance(o, &w);
 	}
-	for (;;) {
+	for (bool leaping = true;;) {
 		int64_t a;
 
-		if (leap_segments(o, &w, raw, &steps)) {
-			continue;
+		if (leaping) {
+			enum leap_result l = leap_segments(o, &w, raw, &steps);
+
+			if (l == LEAP_PASSED) {
+				continue;
+			}
+			leaping = l == LEAP_FOUND;
 		}
 		a = segment_start(o, w.k);
 		int64_t b = segment_start(o, w.k + 1);
