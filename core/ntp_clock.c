@@ -31,7 +31,7 @@ clamp(double x, double lo, double hi)
 
 /* Phase (s, signed like c->phase) slewed away dt seconds after t0. */
 static double
-phase_removed(const ntp_clock *c, double dt)
+phase_removed(const ntp_slew *c, double dt)
 {
 	double mag = fabs(c->phase);
 	double sign = c->phase < 0.0 ? -1.0 : 1.0;
@@ -64,13 +64,13 @@ phase_removed(const ntp_clock *c, double dt)
 }
 
 static double
-elapsed_s(const ntp_clock *c, ntp_time raw)
+elapsed_s(const ntp_slew *c, ntp_time raw)
 {
 	return (double)sat_sub(raw, c->t0) / 1e9;
 }
 
 void
-ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
+ntp_slew_init(ntp_slew *c, ntp_time raw_now, double freq)
 {
 	c->t0 = raw_now;
 	c->corr0 = 0.0;
@@ -81,6 +81,12 @@ ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
 	c->slew_for = 0.0;
 	c->carry = 0.0;
 	c->carry_for = 0.0;
+}
+
+void
+ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
+{
+	ntp_slew_init(&c->s, raw_now, freq);
 	ntp_kernel_init(&c->kern, raw_now, NTP_KERNEL_HZ_DEFAULT);
 	c->leap = 0;
 	c->leap_at = 0;
@@ -88,7 +94,7 @@ ntp_clock_init(ntp_clock *c, ntp_time raw_now, double freq)
 
 /* The daemon slew's part of the correction. */
 static double
-daemon_correction(const ntp_clock *c, ntp_time raw)
+daemon_correction(const ntp_slew *c, ntp_time raw)
 {
 	double dt = elapsed_s(c, raw);
 
@@ -117,7 +123,7 @@ leap_part(const ntp_clock *c, ntp_time raw, double base)
 double
 ntp_clock_correction(const ntp_clock *c, ntp_time raw)
 {
-	double base = daemon_correction(c, raw) + ntp_kernel_correction(&c->kern, raw);
+	double base = daemon_correction(&c->s, raw) + ntp_kernel_correction(&c->kern, raw);
 
 	return base + leap_part(c, raw, base);
 }
@@ -127,8 +133,11 @@ ntp_clock_correction(const ntp_clock *c, ntp_time raw)
 static double
 rebase(ntp_clock *c, ntp_time raw_now)
 {
-	double d = daemon_correction(c, raw_now);
-	double leap = leap_part(c, raw_now, d + ntp_kernel_correction(&c->kern, raw_now));
+	double d = daemon_correction(&c->s, raw_now);
+	/* the kernel's share only matters with a leap armed: reading it costs */
+	double leap = c->leap == 0
+	                      ? 0.0
+	                      : leap_part(c, raw_now, d + ntp_kernel_correction(&c->kern, raw_now));
 
 	if (leap != 0.0) {
 		c->leap = 0;
@@ -146,11 +155,11 @@ ntp_clock_leap(ntp_clock *c, int step, ntp_time at)
 double
 ntp_clock_freq(const ntp_clock *c)
 {
-	return c->freq + ntp_kernel_freq(&c->kern);
+	return c->s.freq + ntp_kernel_freq(&c->kern);
 }
 
 double
-ntp_clock_phase_left(const ntp_clock *c, ntp_time raw)
+ntp_slew_phase_left(const ntp_slew *c, ntp_time raw)
 {
 	double dt = elapsed_s(c, raw);
 
@@ -160,16 +169,23 @@ ntp_clock_phase_left(const ntp_clock *c, ntp_time raw)
 	return c->phase - phase_removed(c, dt);
 }
 
+double
+ntp_clock_phase_left(const ntp_clock *c, ntp_time raw)
+{
+	return ntp_slew_phase_left(&c->s, raw);
+}
+
 ntp_time
 ntp_clock_read(const ntp_clock *c, ntp_time raw)
 {
 	return ntp_time_add_sat(raw, ntp_time_from_s(ntp_clock_correction(c, raw)));
 }
 
-void
-ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau)
+/* A new slew from raw_now on, the correction then corr0. */
+static void
+restart(ntp_slew *c, ntp_time raw_now, double corr0, double offset, double freq, double tau)
 {
-	c->corr0 = rebase(c, raw_now);
+	c->corr0 = corr0;
 	c->t0 = raw_now;
 	c->phase = isfinite(offset) ? offset : 0.0;
 	c->slew_for = 0.0;
@@ -183,11 +199,23 @@ ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, dou
 	}
 }
 
+void
+ntp_slew_adjust(ntp_slew *s, ntp_time raw_now, double offset, double freq, double tau)
+{
+	restart(s, raw_now, daemon_correction(s, raw_now), offset, freq, tau);
+}
+
+void
+ntp_clock_adjust(ntp_clock *c, ntp_time raw_now, double offset, double freq, double tau)
+{
+	restart(&c->s, raw_now, rebase(c, raw_now), offset, freq, tau);
+}
+
 /* What the slew in progress still removes in the next lag seconds (and
  * any carry of its own not yet run): the adjtime(2) already queued in the
  * kernel, which a new slew does not cancel. */
 static double
-queued(const ntp_clock *c, ntp_time raw_now, double lag)
+queued(const ntp_slew *c, ntp_time raw_now, double lag)
 {
 	double dt = elapsed_s(c, raw_now);
 	double q;
@@ -217,28 +245,28 @@ ntp_clock_apply(ntp_clock *c, ntp_time raw_now, const ntp_clock_adj *adj)
 	if (!(adj->what & NTP_CLOCK_SLEW)) {
 		return;
 	}
-	double carry = queued(c, raw_now, adj->lag);
+	double carry = queued(&c->s, raw_now, adj->lag);
 
 	ntp_clock_adjust(c, raw_now, adj->offset, adj->freq, adj->tau);
 	if (carry != 0.0) {
-		c->carry = carry;
-		c->carry_for = adj->lag > NTP_CLOCK_LAG_MAX ? NTP_CLOCK_LAG_MAX : adj->lag;
+		c->s.carry = carry;
+		c->s.carry_for = adj->lag > NTP_CLOCK_LAG_MAX ? NTP_CLOCK_LAG_MAX : adj->lag;
 	}
 	/* bounded like the frequency, so that the clock never runs backwards */
-	c->slew_max = !(isfinite(adj->slew_max) && adj->slew_max > 0.0) ? NTP_CLOCK_SLEW_MAX
-	              : adj->slew_max > NTP_CLOCK_FREQ_LIMIT            ? NTP_CLOCK_FREQ_LIMIT
-	                                                                : adj->slew_max;
-	c->slew_for = isfinite(adj->slew_for) && adj->slew_for > 0.0 ? adj->slew_for : 0.0;
+	c->s.slew_max = !(isfinite(adj->slew_max) && adj->slew_max > 0.0) ? NTP_CLOCK_SLEW_MAX
+	                : adj->slew_max > NTP_CLOCK_FREQ_LIMIT            ? NTP_CLOCK_FREQ_LIMIT
+	                                                                  : adj->slew_max;
+	c->s.slew_for = isfinite(adj->slew_for) && adj->slew_for > 0.0 ? adj->slew_for : 0.0;
 }
 
 void
 ntp_clock_step(ntp_clock *c, ntp_time raw_now, double offset)
 {
-	c->corr0 = rebase(c, raw_now) + (isfinite(offset) ? offset : 0.0);
-	c->t0 = raw_now;
-	c->phase = 0.0;
-	c->carry = 0.0; /* ntp_clear() drops the adjtime(2) left too */
-	c->carry_for = 0.0;
+	c->s.corr0 = rebase(c, raw_now) + (isfinite(offset) ? offset : 0.0);
+	c->s.t0 = raw_now;
+	c->s.phase = 0.0;
+	c->s.carry = 0.0; /* ntp_clear() drops the adjtime(2) left too */
+	c->s.carry_for = 0.0;
 	ntp_kernel_step(&c->kern, raw_now, 0.0); /* ntp_clear(): the step is in corr0 */
 }
 
@@ -247,6 +275,6 @@ ntp_clock_shift_raw(ntp_clock *c, ntp_time raw_before, ntp_time d)
 {
 	/* The daemon's correction is a function of raw - t0: moving t0 with
 	 * the raw clock keeps it. */
-	c->t0 = ntp_time_add_sat(c->t0, d);
+	c->s.t0 = ntp_time_add_sat(c->s.t0, d);
 	ntp_kernel_shift_raw(&c->kern, raw_before, d);
 }

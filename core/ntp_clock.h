@@ -50,7 +50,10 @@
 #define NTP_CLOCK_LAG_MAX    4.0    /* s, longest lag an adjustment may ask for (ours) */
 #define NTP_CLOCK_FREQ_LIMIT 0.1    /* s/s, |freq| bound that keeps the clock increasing (ours) */
 
-typedef struct ntp_clock {
+/* The daemon's slew alone: what adjtime(2) and the daemon loop's phase and
+ * frequency corrections do, without the kernel's PLL or a leap.  The
+ * discipline's own record of the phase it still owes (ntp_disc) is one. */
+typedef struct ntp_slew {
 	ntp_time t0;      /* raw (undisciplined) time of the last update, ns */
 	double corr0;     /* s, total correction in effect at t0 */
 	double phase;     /* s, phase still to remove at t0 (decays with tau) */
@@ -62,6 +65,21 @@ typedef struct ntp_clock {
 	double carry;     /* s, the previous slew's share still queued at t0 (adjtime(2)
 	                     handed over, not yet run), removed evenly over carry_for */
 	double carry_for; /* s */
+} ntp_slew;
+
+/* A slew with no correction at raw_now, frequency freq (s/s), cap
+ * NTP_CLOCK_SLEW_MAX. */
+void ntp_slew_init(ntp_slew *s, ntp_time raw_now, double freq);
+
+/* Start removing offset (s) with time constant tau at raw_now, the
+ * correction so far kept (ntp_clock_adjust without a kernel or a leap). */
+void ntp_slew_adjust(ntp_slew *s, ntp_time raw_now, double offset, double freq, double tau);
+
+/* Phase (s) not yet slewed away at raw (same sign as s->phase). */
+double ntp_slew_phase_left(const ntp_slew *s, ntp_time raw);
+
+typedef struct ntp_clock {
+	ntp_slew s;       /* the daemon's slew */
 	ntp_kernel kern;  /* the kernel's PLL (ntp_adjtime), its own correction on top */
 	int8_t leap;      /* armed leap second: +1 insert, -1 delete, 0 none (STA_INS/STA_DEL) */
 	ntp_time leap_at; /* ns, the reading (POSIX: a UTC midnight) the leap ends at */

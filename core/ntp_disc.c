@@ -217,7 +217,7 @@ ntp_disc_init(ntp_disc *d, const ntp_disc_params *p, ntp_time mono)
 		rstclock(d, NTP_DISC_NSET, 0.0, mono);
 	}
 	d->t_last = mono;
-	ntp_clock_init(&d->resid, mono, 0.0);
+	ntp_slew_init(&d->resid, mono, 0.0);
 	ntp_kernel_init(&d->kern, mono, NTP_KERNEL_HZ_DEFAULT);
 	if (d->p.huff_store != NULL) {
 		d->huff = d->p.huff_store;
@@ -627,7 +627,7 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 		out->adj_for = d->freq_cnt;
 	}
 	if (out->result == NTP_DISC_SLEW) {
-		ntp_clock_adjust(&d->resid, mono, out->adj_offset, 0.0, out->adj_tau);
+		ntp_slew_adjust(&d->resid, mono, out->adj_offset, 0.0, out->adj_tau);
 		d->resid.slew_for = out->adj_for;
 		if (out->reason[0] == '\0') {
 			/* numbers now, text when asked (ntp_disc_reason) */
@@ -643,7 +643,7 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 			};
 		}
 	} else if (out->result == NTP_DISC_STEP) {
-		ntp_clock_adjust(&d->resid, mono, 0.0, 0.0, out->adj_tau);
+		ntp_slew_adjust(&d->resid, mono, 0.0, 0.0, out->adj_tau);
 	}
 }
 
@@ -653,7 +653,7 @@ finish_out(ntp_disc *d, ntp_disc_out *out, int8_t old_poll, ntp_time mono)
 static double
 offset_left(const ntp_disc *d, ntp_time mono)
 {
-	return d->kern_engaged ? d->clock_offset : ntp_clock_phase_left(&d->resid, mono);
+	return d->kern_engaged ? d->clock_offset : ntp_slew_phase_left(&d->resid, mono);
 }
 
 int

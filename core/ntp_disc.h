@@ -136,8 +136,8 @@ typedef struct ntp_disc {
 	bool allow_panic;    /* -g allowance still open (ntpd allow_panic) */
 	unsigned steps;      /* clock steps so far */
 	unsigned updates;    /* local_clock() calls so far */
-	ntp_clock resid;     /* the phase slew in progress on mono time, to know what is
-	                        left (FLL) */
+	ntp_slew resid;      /* the phase slew in progress on mono time, to know what is
+	                         left (FLL) */
 	ntp_kernel kern;     /* kernel mode: the kernel as ntpd's calls left it, on mono
 	                        time, for what ntp_adjtime() reports back */
 	bool kern_engaged;   /* kernel mode: updates go to the kernel's PLL (the startup

@@ -183,8 +183,8 @@ refd_clock_step(refd_clock *c, ntp_time real_now, double offset, char *err, size
 	c->steps++;
 	if (c->kind == REFD_CLOCK_SYSTEM) {
 		/* The kernel's pending adjtime slice belongs to the old phase. */
-		c->disc.phase = 0.0;
-		c->disc.t0 = real_now;
+		c->disc.s.phase = 0.0;
+		c->disc.s.t0 = real_now;
 		c->phase_fed = 0.0;
 		return kernel_step(offset, err, errsize);
 	}
@@ -307,7 +307,7 @@ refd_clock_poll(refd_clock *c, ntp_time real_now, char *err, size_t errsize)
 	if (c->kind != REFD_CLOCK_SYSTEM) {
 		return 0;
 	}
-	removed = c->disc.phase - ntp_clock_phase_left(&c->disc, real_now);
+	removed = c->disc.s.phase - ntp_clock_phase_left(&c->disc, real_now);
 	delta = removed - c->phase_fed;
 	us = (long)llround(delta * 1e6);
 	if (labs(us) < SLICE_MIN_US) {

@@ -1163,7 +1163,7 @@ query_end(sim_world *w, const netem_event *e)
 			on_step(w, n, q->offset);
 		} else {
 			/* adjtime(2): slew the whole offset at the kernel's rate */
-			ntp_clock_adjust(&n->clock, raw, q->offset, n->clock.freq, 0.0);
+			ntp_clock_adjust(&n->clock, raw, q->offset, n->clock.s.freq, 0.0);
 		}
 		sample_node(w, n);
 		schedule_timer(w, n, true);

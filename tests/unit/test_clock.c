@@ -17,7 +17,7 @@ Test(clock, init_reads_raw)
 	ntp_clock_init(&c, T0, 0.0);
 	cr_assert_eq(ntp_clock_read(&c, T0), T0);
 	cr_assert_eq(ntp_clock_read(&c, T0 + S(1000)), T0 + S(1000));
-	cr_assert_float_eq(c.slew_max, 500e-6, 1e-15);
+	cr_assert_float_eq(c.s.slew_max, 500e-6, 1e-15);
 }
 
 Test(clock, frequency_term_is_linear)
@@ -154,11 +154,11 @@ Test(clock, bad_input_is_contained)
 	ntp_clock c;
 
 	ntp_clock_init(&c, T0, NAN);
-	cr_assert_float_eq(c.freq, 0.0, 0.0);
+	cr_assert_float_eq(c.s.freq, 0.0, 0.0);
 	ntp_clock_adjust(&c, T0, NAN, INFINITY, NAN);
 	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(10)), 0.0, 0.0);
 	ntp_clock_adjust(&c, T0, 0.0, 5.0, 16.0);
-	cr_assert_float_eq(c.freq, NTP_CLOCK_FREQ_LIMIT, 0.0);
+	cr_assert_float_eq(c.s.freq, NTP_CLOCK_FREQ_LIMIT, 0.0);
 	ntp_clock_step(&c, T0, NAN);
 	cr_assert_float_eq(ntp_clock_correction(&c, T0), 0.0, 0.0);
 	/* Extreme times saturate instead of overflowing. */
@@ -257,7 +257,7 @@ Test(clock, lag_runs_the_queued_slew)
 	adj.offset = 0.0;
 	adj.lag = 1.5;
 	ntp_clock_apply(&c, T0 + S(10), &adj);
-	cr_assert_float_eq(c.carry, at115 - at10, 1e-12);
+	cr_assert_float_eq(c.s.carry, at115 - at10, 1e-12);
 	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(10) + 750000000),
 	                   at10 + (at115 - at10) / 2.0, 1e-12, "evenly over the lag");
 	cr_assert_float_eq(ntp_clock_correction(&c, T0 + S(100)), at115, 1e-12);
@@ -276,5 +276,5 @@ Test(clock, lag_runs_the_queued_slew)
 	adj.lag = 1.5;
 	ntp_clock_apply(&c, T0 + S(110), &adj);
 	ntp_clock_step(&c, T0 + S(110), 0.0);
-	cr_assert_float_eq(c.carry, 0.0, 0.0);
+	cr_assert_float_eq(c.s.carry, 0.0, 0.0);
 }

@@ -808,7 +808,7 @@ Test(disc_kernel, closed_loop_converges)
 	cr_assert(s.d.kern_engaged);
 	cr_assert_lt(fabs(sim_true_offset(&s)), 400e-6, "%.6f ms", sim_true_offset(&s) * 1e3);
 	/* the kernel holds the correction; ntpd's drift_comp is its read-back */
-	cr_assert_float_eq(s.clk.freq, 0.0, 0.0);
+	cr_assert_float_eq(s.clk.s.freq, 0.0, 0.0);
 	cr_assert_float_eq(ntp_clock_freq(&s.clk), ntp_kernel_freq(&s.d.kern), 1e-12);
 	cr_assert_float_eq(ntp_clock_freq(&s.clk), -100e-6 / (1.0 + 100e-6), 0.1e-6);
 	cr_assert_eq(ntp_disc_poll(&s.d), 10);
