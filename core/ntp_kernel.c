@@ -17,6 +17,7 @@
 #include "ntp_kernel.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Linux include/linux/timex.h */
@@ -135,11 +136,12 @@ decay_shift(const ntp_kernel *k)
 static int64_t
 offset_after(const ntp_kernel *k, int64_t m)
 {
-	double per_second = log1p(-ldexp(1.0, -decay_shift(k)));
+	double per_second;
 
-	if (m <= 0) {
-		return k->at.time_offset;
+	if (m <= 0 || k->at.time_offset == 0) {
+		return k->at.time_offset; /* nothing decays: no log1p, exp per read */
 	}
+	per_second = log1p(-ldexp(1.0, -decay_shift(k)));
 	return llround((double)k->at.time_offset * exp((double)m * per_second));
 }
 
@@ -208,6 +210,17 @@ typedef struct kernel_at {
 	double gained_ns;
 } kernel_at;
 
+/* time_maxerror grows by MAXFREQ (500 us) a second up to NTP_PHASE_LIMIT,
+ * where the clock counts as unsynchronised: n seconds of it into *a. */
+static void
+age_maxerror(const ntp_kernel *k, int64_t n, ntp_kernel_second *a)
+{
+	int64_t maxerror = k->at.time_maxerror + (MAXFREQ / NSEC_PER_USEC) * n;
+
+	a->time_maxerror = maxerror > PHASE_LIMIT ? PHASE_LIMIT : maxerror;
+	a->time_status = k->at.time_status | (maxerror > PHASE_LIMIT ? NTP_KERNEL_STA_UNSYNC : 0);
+}
+
 /* The boundaries of seconds k->at.sec + 1 .. k->at.sec + n (n >= 1), each as
  * second_overflow() runs it; *ticks_done gets the phase and adjtime shares
  * (ns * 2^32 per tick) of the n - 1 whole seconds between them. */
@@ -217,15 +230,21 @@ run_boundaries(const ntp_kernel *k, int64_t n, ntp_kernel_second *a, double *tic
 	adjtime_plan p = plan_adjtime(k);
 	int64_t before = offset_after(k, n - 1);
 	int64_t share = shift_right(before, decay_shift(k));
-	int64_t maxerror = k->at.time_maxerror + (MAXFREQ / NSEC_PER_USEC) * n;
 
 	*ticks_done = (double)(k->at.time_offset - before) + adjtime_sum(&p, n - 1);
 	a->time_offset = before - share;
 	a->tick_extra = share + adjtime_share(&p, n);
 	a->time_adjust = adjtime_after(k, &p, n);
-	/* time_maxerror grows by MAXFREQ (500 us) a second up to NTP_PHASE_LIMIT */
-	a->time_maxerror = maxerror > PHASE_LIMIT ? PHASE_LIMIT : maxerror;
-	a->time_status = k->at.time_status | (maxerror > PHASE_LIMIT ? NTP_KERNEL_STA_UNSYNC : 0);
+	age_maxerror(k, n, a);
+}
+
+/* No phase, no adjtime(2) and no share in this second: every second to
+ * come is the same, only the frequency gains (most clocks, most of the
+ * time: a discipline without the kernel's PLL never leaves this). */
+static bool
+quiet(const ntp_kernel *k)
+{
+	return k->at.time_offset == 0 && k->at.time_adjust == 0 && k->at.tick_extra == 0;
 }
 
 static kernel_at
@@ -237,7 +256,11 @@ model_at(const ntp_kernel *k, ntp_time t)
 
 	a.s = k->at;
 	a.s.sec = second_of(t);
-	if (n <= 0) {
+	if (n > 0 && quiet(k)) {
+		/* run_boundaries' result for a quiet kernel, without its work */
+		age_maxerror(k, n, &a.s);
+		ticks = 0.0;
+	} else if (n <= 0) {
 		ticks = (double)k->at.tick_extra * elapsed_ns(k->raw0, t) / 1e9;
 	} else {
 		double done;
