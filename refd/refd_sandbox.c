@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -43,6 +44,8 @@ enum cond {
 	C_FCNTL_GETFL, /* fcntl(..., F_GETFL) */
 	C_SIGABRT,     /* tgkill(..., ..., SIGABRT) */
 	C_NO_EXEC,     /* mmap(..., prot without PROT_EXEC, ...) */
+	C_THREAD,      /* clone(flags with CLONE_THREAD, ...): a thread, never a process */
+	C_ENOSYS,      /* refused with ENOSYS instead of EPERM */
 };
 
 /* The allow list, found by reading refd's code and confirmed under
@@ -97,6 +100,21 @@ static const refd_sandbox_rule rules[] = {
         {"clock_adjtime", C_NONE, "", "STEP, ADJUST and the phase slices (refd_clock.c)", true},
         {"adjtimex", C_NONE, "", "the same through an older glibc's adjtimex(3)", true},
         {"clock_settime", C_NONE, "", "a step by setting the time (not called today)", true},
+        /* --workers > 1 only */
+        {"clone", C_THREAD, "flags with CLONE_THREAD", "pthread_create: a server thread",
+         REFD_RULE_THREADS},
+        {"clone3", C_ENOSYS, "refused with ENOSYS",
+         "pthread_create tries it first; its flags are in memory the filter cannot read, so "
+         "glibc is told it does not exist and falls back to clone",
+         REFD_RULE_THREADS},
+        {"mprotect", C_NO_EXEC, "prot without PROT_EXEC", "the guard page of a thread's stack",
+         REFD_RULE_THREADS},
+        {"futex", C_NONE, "", "the core lock; pthread_join", REFD_RULE_THREADS},
+        {"set_robust_list", C_NONE, "", "a new thread's start (glibc)", REFD_RULE_THREADS},
+        {"rseq", C_NONE, "", "a new thread's start (glibc)", REFD_RULE_THREADS},
+        {"madvise", C_NONE, "", "an ended thread's stack given back (glibc)", REFD_RULE_THREADS},
+        {"exit", C_NONE, "", "a thread's end", REFD_RULE_THREADS},
+        {"read", C_NONE, "", "the core thread resets the hand-off eventfd", REFD_RULE_THREADS},
 };
 
 size_t
@@ -181,6 +199,11 @@ add_rule(scmp_filter_ctx ctx, int nr, int cond)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
 	case C_SIGABRT:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	case C_THREAD:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	case C_ENOSYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 	case C_NO_EXEC:
 		/* No new executable memory: malloc maps read-write only. */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
@@ -196,7 +219,8 @@ add_rules(scmp_filter_ctx ctx, const refd_sandbox_cfg *cfg, char *err, size_t er
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		int nr, rc;
 
-		if (rules[i].system_clock && !cfg->system_clock) {
+		if ((rules[i].only == REFD_RULE_SYSTEM_CLOCK && !cfg->system_clock) ||
+		    (rules[i].only == REFD_RULE_THREADS && !cfg->threads)) {
 			continue;
 		}
 		/* A call this architecture does not have cannot be made. */
