@@ -224,8 +224,9 @@ serve_sock(refd_worker *k, refd_sock *s)
 		if (r->from.family == NTP_AF_NONE) {
 			continue;
 		}
-		d->rx_count++;
 		if (refd_workers_plain_request(r->buf, r->len)) {
+			/* the core thread counts the others when it takes them */
+			d->rx_count++;
 			k->served++;
 			n_tx = serve_one(k, r, mono, n_tx);
 		} else {
