@@ -32,6 +32,18 @@
 #ifndef REFD_ASAN
 #define REFD_ASAN 0
 #endif
+/* ThreadSanitizer likewise: its pthread_create makes calls of its own (a
+ * TSan refd with the filter starts no worker thread). */
+#if defined(__SANITIZE_THREAD__)
+#define REFD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define REFD_TSAN 1
+#endif
+#endif
+#ifndef REFD_TSAN
+#define REFD_TSAN 0
+#endif
 
 #define SOCK_TYPE_BITS 0xf /* linux/net.h SOCK_TYPE_MASK: the type without its flags */
 #define CAP_LAST_MAX   63  /* highest capability number the bounding-set loop tries */
@@ -127,7 +139,7 @@ refd_sandbox_rules(const refd_sandbox_rule **out)
 bool
 refd_sandbox_supported(void)
 {
-	return !REFD_ASAN;
+	return !REFD_ASAN && !REFD_TSAN;
 }
 
 /* ---- capabilities ---- */
@@ -274,8 +286,9 @@ refd_sandbox_enter(const refd_sandbox_cfg *cfg, char *err, size_t errsize)
 {
 	if (!refd_sandbox_supported()) {
 		snprintf(err, errsize,
-		         "sandbox: not entered: built with AddressSanitizer, whose run-time makes "
-		         "calls of its own");
+		         "sandbox: not entered: built with %s, whose run-time makes calls of its "
+		         "own",
+		         REFD_ASAN ? "AddressSanitizer" : "ThreadSanitizer");
 		return 1;
 	}
 	if (refd_sandbox_drop_caps(cfg->system_clock, err, errsize) != 0) {
