@@ -92,9 +92,10 @@ int refd_workers_wake_fd(const refd_workers *w);
  * and reset the eventfd.  Returns how many. */
 int refd_workers_take(refd_workers *w, refd_rx *out, int max);
 
-/* Is this datagram a plain client request a worker answers itself: 48
- * bytes (no extension field, no MAC), mode 3, version 1..4?  Everything
- * else goes to the core thread. */
+/* Is this datagram a plain client request a worker puts to the host
+ * itself: 48 bytes (no extension field, no MAC), mode 3?  The host judges
+ * the rest (version, restrict) as for any request; everything else goes
+ * to the core thread. */
 bool refd_workers_plain_request(const uint8_t *buf, size_t len);
 
 #endif

@@ -463,7 +463,7 @@ print_table() { # reads tab-separated lines, header first
 			n = NF }
 		END { for (r = 1; r <= NR; r++) { line = ""
 			for (i = 1; i <= n; i++) {
-				left = cell[1, i] ~ /^(server|load)$/
+				left = cell[1, i] ~ /^(server|load|ratio)$/
 				line = line sprintf(left ? "%-*s  " : "%*s  ", w[i], cell[r, i])
 			}
 			sub(/ +$/, "", line); print line } }'
@@ -471,7 +471,7 @@ print_table() { # reads tab-separated lines, header first
 
 markdown_table() { # reads tab-separated lines, header first
 	awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|"
-			for (i = 1; i <= NF; i++) printf $i ~ /^(server|load)$/ ? "---|" : "---:|"; printf "\n"; next }
+			for (i = 1; i <= NF; i++) printf $i ~ /^(server|load|ratio)$/ ? "---|" : "---:|"; printf "\n"; next }
 		{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 }
 
