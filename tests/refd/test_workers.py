@@ -11,6 +11,7 @@ REFD=build/refd/refd /usr/bin/python3 -m pytest tests/refd/test_workers.py
 """
 import os
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -45,7 +46,8 @@ class Refd:
                "-l", self.log]
         for a in listen:
             cmd += ["--listen", a]
-        self.proc = subprocess.Popen(cmd + list(args), stdout=subprocess.DEVNULL,
+        self.stderr = open(os.path.join(self.dir, "stderr"), "w")
+        self.proc = subprocess.Popen(cmd + list(args), stdout=self.stderr,
                                      stderr=subprocess.STDOUT)
         self.text = ""
         assert self.wait_log("refd started", 10), self.read()
@@ -77,6 +79,11 @@ class Refd:
                 self.proc.kill()
                 self.proc.wait(timeout=5)
         self.text = self.read()
+        self.stderr.close()
+        with open(os.path.join(self.dir, "stderr")) as f:
+            err = f.read()
+        # SIGTERM ends refd with status 0; a sanitizer's report does not
+        assert self.proc.returncode == 0, f"exit {self.proc.returncode}: {err[-3000:]}"
         return self.text
 
     def counts(self):
@@ -142,8 +149,12 @@ def wait_synced(addr, port, src, seconds=20):
 def daemons():
     started = []
     yield started
-    for d in started:
-        d.stop()
+    try:
+        for d in started:
+            d.stop()
+    finally:
+        for d in started:
+            shutil.rmtree(d.dir, ignore_errors=True)
 
 
 def test_many_clients_get_correct_replies_from_every_thread(daemons):
