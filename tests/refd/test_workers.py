@@ -5,7 +5,7 @@ hand mode 6 and replies to refd's own polls to the core thread, and run
 under the sandbox.
 
 Every daemon is started here and stopped by its pid; every wait is bounded.
-Addresses 127.0.0.21-.40, ports 11321-11330.  Run with
+Addresses 127.0.0.21-.40, ports 11321-11330 and 127.0.0.29:123.  Run with
 REFD=build/refd/refd /usr/bin/python3 -m pytest tests/refd/test_workers.py
 (CTest refd/workers sets REFD).
 """
@@ -289,3 +289,36 @@ def test_workers_run_under_the_sandbox(daemons):
     d.stop()
     assert "Operation not permitted" not in d.text, d.text
     assert re.search(r"workers: \d+ client requests answered by 1 threads", d.text), d.text
+
+
+def test_mrulist_counts_the_requests_of_every_thread(daemons):
+    """ntpq -c mrulist (served by the core thread) sees one entry for a
+    source whose 16 requests from 16 ports went to both threads, with all 16
+    counted.  Port 123, since ntpq has no port option."""
+    addr, src = "127.0.0.29", "127.0.0.30"
+    if subprocess.run(["sh", "-c", f"ss -lun | grep -q '{addr}:123 \\|0.0.0.0:123 \\|\\*:123 '"]
+                      ).returncode == 0:
+        pytest.skip(f"UDP port 123 on {addr} is taken")
+    if shutil.which("ntpq") is None:
+        pytest.skip("no ntpq (ntpsec)")
+    # `limited` gives the host its MRU table; ntpq's own address is not limited
+    conf = LIMITED_CONF + "restrict 127.0.0.1 nomodify notrap\n"
+    d = Refd(conf, 123, [addr], "--workers", "2")
+    daemons.append(d)
+    assert d.wait_log("workers: 1 server threads", 5), d.read()
+    socks = [udp(src) for _ in range(16)]
+    for i, s in enumerate(socks):
+        s.sendto(request(0xE000_0000_0000_0000 | i), (addr, 123))
+    collect(socks, 1.0)
+    out = subprocess.run(["ntpq", "-n", "-c", "mrulist", addr], capture_output=True, text=True,
+                         timeout=20).stdout
+    lines = [ln for ln in out.splitlines() if ln.split() and ln.split()[-1].startswith(src)]
+    assert len(lines) == 1, out
+    # lstint avgint rstr r m v count rport remote-address
+    assert lines[0].split()[6] == "16", out
+    for s in socks:
+        s.close()
+    d.stop()
+    taken, served, handed, dropped = d.counts()
+    # the 16 plain requests went to both threads (all on one: chance 2^-15)
+    assert 0 < served < 16, d.text
