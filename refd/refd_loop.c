@@ -6,10 +6,13 @@
 
 #include "refd_loop.h"
 
+#include "refd_workers.h"
+
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +73,7 @@ refd_daemon_free(refd_daemon *d)
 	for (size_t i = 0; i < d->n_socks; i++) {
 		refd_sock_close(&d->socks[i]);
 	}
+	refd_workers_free(d->workers);
 	refd_ctl_close(&d->ctl);
 	ntp_host_free(d->host);
 	free(d);
@@ -97,7 +101,7 @@ bind_one(refd_daemon *d, const ntp_addr *a, bool optional, char *err, size_t err
 {
 	refd_sock *s = &d->socks[d->n_socks];
 	char owners[512];
-	int rc = refd_sock_open(s, a, err, errsize);
+	int rc = refd_sock_open_reuse(s, a, d->opts->workers > 1, err, errsize);
 
 	if (rc == 0) {
 		enable_tx_stamps(d, s);
@@ -123,8 +127,8 @@ bind_one(refd_daemon *d, const ntp_addr *a, bool optional, char *err, size_t err
 	return -1;
 }
 
-int
-refd_daemon_bind(refd_daemon *d, char *err, size_t errsize)
+static int
+bind_listeners(refd_daemon *d, char *err, size_t errsize)
 {
 	ntp_addr a;
 
@@ -153,6 +157,21 @@ refd_daemon_bind(refd_daemon *d, char *err, size_t errsize)
 		}
 		a.port = port;
 		if (bind_one(d, &a, false, err, errsize) != 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+refd_daemon_bind(refd_daemon *d, char *err, size_t errsize)
+{
+	if (bind_listeners(d, err, errsize) != 0) {
+		return -1;
+	}
+	if (d->opts->workers > 1) {
+		d->workers = refd_workers_open(d, d->opts->workers, err, errsize);
+		if (d->workers == NULL) {
 			return -1;
 		}
 	}
@@ -320,7 +339,11 @@ flush_sock(refd_daemon *d, size_t i)
 		 * a STEP of the same call is not applied to ours yet. */
 		sent = refd_clock_local_at(&d->clock, refd_real_now()) + d->call_shift;
 	}
+	/* The core thread alone writes d->clock, which xmt_now reads: the
+	 * send needs no lock. */
+	refd_workers_unlock(d->workers);
 	n_sent = refd_sock_send(&d->socks[i], q->tx, q->n, xmt_now, d);
+	refd_workers_lock(d->workers);
 	d->tx_count += (unsigned long)n_sent;
 	d->io.send_failed += (uint64_t)(q->n - n_sent);
 	for (int k = 0; requests && k < q->n; k++) {
@@ -556,16 +579,14 @@ host_exit(refd_daemon *d, const ntp_action *a)
 	d->exit_status = a->u.exit.status;
 }
 
-static void
-apply_actions(refd_daemon *d, ntp_now now)
+void
+refd_daemon_apply_others(refd_daemon *d, const ntp_actions *acts, ntp_now now)
 {
-	ntp_time real;
+	ntp_time real = refd_real_now();
 	char err[200];
 
-	send_actions(d);
-	real = refd_real_now();
-	for (size_t i = 0; i < d->acts.n && i < NTP_ACTIONS_MAX; i++) {
-		const ntp_action *a = &d->acts.v[i];
+	for (size_t i = 0; i < acts->n && i < NTP_ACTIONS_MAX; i++) {
+		const ntp_action *a = &acts->v[i];
 
 		switch (a->kind) {
 		case NTP_ACT_STEP:
@@ -595,10 +616,17 @@ apply_actions(refd_daemon *d, ntp_now now)
 			break;
 		}
 	}
-	if (d->acts.overflow != 0) {
+	if (acts->overflow != 0) {
 		refd_logf(&d->log, REFD_LOG_ERR, "core: %u actions did not fit (a core bug)",
-		          d->acts.overflow);
+		          acts->overflow);
 	}
+}
+
+static void
+apply_actions(refd_daemon *d, ntp_now now)
+{
+	send_actions(d);
+	refd_daemon_apply_others(d, &d->acts, now);
 }
 
 /* ---- start ---- */
@@ -696,33 +724,59 @@ write_drift(refd_daemon *d)
 	}
 }
 
+/* The n datagrams in d->rx through the host, then their replies out. */
+static void
+process_rx(refd_daemon *d, int n)
+{
+	/* The monotonic clock only ages things: once per batch will do. */
+	ntp_time mono = refd_mono_now();
+
+	for (int i = 0; i < n; i++) {
+		refd_rx *r = &d->rx[i];
+		ntp_now t_recv = ntp_now_at(mono, refd_clock_local_at(&d->clock, r->real));
+
+		if (r->from.family == NTP_AF_NONE) {
+			continue;
+		}
+		d->rx_count++;
+		ntp_actions_clear(&d->acts);
+		ntp_host_recv(d->host, &r->from, &r->to, r->buf, r->len, t_recv, &d->acts);
+		apply_actions(d, t_recv);
+	}
+	flush_all(d);
+}
+
 static void
 receive_from(refd_daemon *d, refd_sock *s)
+{
+	for (int round = 0; round < RX_ROUNDS && !got_stop && d->exit_status < 0; round++) {
+		int n;
+
+		/* d->rx is the core thread's own: no lock to read into it. */
+		refd_workers_unlock(d->workers);
+		n = refd_sock_recv(s, d->rx, REFD_BATCH);
+		refd_workers_lock(d->workers);
+		if (n <= 0) {
+			break;
+		}
+		process_rx(d, n);
+		if (n < REFD_BATCH) {
+			break;
+		}
+	}
+}
+
+/* Datagrams the workers handed over (refd_workers.h), with their receive
+ * stamps, as if they had arrived on the core thread's socket. */
+static void
+receive_handed(refd_daemon *d)
 {
 	int n;
 
 	for (int round = 0; round < RX_ROUNDS && !got_stop && d->exit_status < 0 &&
-	                    (n = refd_sock_recv(s, d->rx, REFD_BATCH)) > 0;
+	                    (n = refd_workers_take(d->workers, d->rx, REFD_BATCH)) > 0;
 	     round++) {
-		/* The monotonic clock only ages things: once per batch will do. */
-		ntp_time mono = refd_mono_now();
-
-		for (int i = 0; i < n; i++) {
-			refd_rx *r = &d->rx[i];
-			ntp_now t_recv = ntp_now_at(mono, refd_clock_local_at(&d->clock, r->real));
-
-			if (r->from.family == NTP_AF_NONE) {
-				continue;
-			}
-			d->rx_count++;
-			ntp_actions_clear(&d->acts);
-			ntp_host_recv(d->host, &r->from, &r->to, r->buf, r->len, t_recv, &d->acts);
-			apply_actions(d, t_recv);
-		}
-		flush_all(d);
-		if (n < REFD_BATCH) {
-			break;
-		}
+		process_rx(d, n);
 	}
 }
 
@@ -832,21 +886,30 @@ install_signals(sigset_t *wait_mask)
 	return 0;
 }
 
-int
-refd_daemon_run(refd_daemon *d)
+/* ppoll with the core lock released: the workers serve meanwhile. */
+static int
+wait_events(refd_daemon *d, struct pollfd *pfd, nfds_t nfds, const struct timespec *ts,
+            const sigset_t *wait_mask)
 {
-	sigset_t wait_mask;
+	int rc;
+
+	refd_workers_unlock(d->workers);
+	rc = ppoll(pfd, nfds, ts, wait_mask);
+	refd_workers_lock(d->workers);
+	return rc;
+}
+
+static int
+run_loop(refd_daemon *d, const sigset_t *wait_mask)
+{
 	ntp_time drift_due = refd_mono_now() + ntp_time_from_s(REFD_DRIFT_INTERVAL);
 	ntp_time slice_due = refd_mono_now() + SLICE_NS;
 	int spins = 0;
 	char err[200];
 
-	if (install_signals(&wait_mask) != 0) {
-		refd_logf(&d->log, REFD_LOG_ERR, "sigprocmask: %s", strerror(errno));
-		return 1;
-	}
 	while (!got_stop && d->exit_status < 0) {
-		struct pollfd pfd[REFD_SOCKS_MAX + 1];
+		struct pollfd pfd[REFD_SOCKS_MAX + 2];
+		size_t ctl_at, wake_at;
 		struct timespec ts;
 		ntp_time wait;
 		size_t n_polled;
@@ -883,15 +946,24 @@ refd_daemon_run(refd_daemon *d)
 			pfd[i].revents = 0;
 		}
 		nfds = (nfds_t)n_polled;
+		ctl_at = wake_at = SIZE_MAX;
 		if (d->ctl.fd >= 0) {
+			ctl_at = nfds;
 			pfd[nfds].fd = d->ctl.fd;
+			pfd[nfds].events = POLLIN;
+			pfd[nfds].revents = 0;
+			nfds++;
+		}
+		if (d->workers != NULL) {
+			wake_at = nfds;
+			pfd[nfds].fd = refd_workers_wake_fd(d->workers);
 			pfd[nfds].events = POLLIN;
 			pfd[nfds].revents = 0;
 			nfds++;
 		}
 		ts.tv_sec = (time_t)(wait / NTP_NS_PER_S);
 		ts.tv_nsec = (long)(wait % NTP_NS_PER_S);
-		if (ppoll(pfd, nfds, &ts, &wait_mask) < 0) {
+		if (wait_events(d, pfd, nfds, &ts, wait_mask) < 0) {
 			if (errno == EINTR) {
 				continue;
 			}
@@ -920,8 +992,11 @@ refd_daemon_run(refd_daemon *d)
 		/* A jump or a new skew of the virtual clock moves no timer:
 		 * they run on CLOCK_MONOTONIC.  The host sees the jump as an
 		 * offset in its next sample. */
-		if (nfds > n_polled && (pfd[n_polled].revents & POLLIN)) {
+		if (ctl_at != SIZE_MAX && (pfd[ctl_at].revents & POLLIN)) {
 			handle_ctl(d);
+		}
+		if (wake_at != SIZE_MAX && (pfd[wake_at].revents & POLLIN)) {
+			receive_handed(d);
 		}
 	}
 	if (d->exit_status >= 0) {
@@ -929,6 +1004,32 @@ refd_daemon_run(refd_daemon *d)
 	}
 	refd_logf(&d->log, REFD_LOG_NOTICE, "refd stopping on signal");
 	return 0;
+}
+
+int
+refd_daemon_run(refd_daemon *d)
+{
+	sigset_t wait_mask;
+	char err[200];
+	int rc;
+
+	if (install_signals(&wait_mask) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "sigprocmask: %s", strerror(errno));
+		return 1;
+	}
+	if (d->workers != NULL && refd_workers_start(d->workers, err, sizeof err) != 0) {
+		refd_logf(&d->log, REFD_LOG_ERR, "%s", err);
+		refd_workers_free(d->workers);
+		d->workers = NULL;
+		return 1;
+	}
+	refd_workers_lock(d->workers);
+	rc = run_loop(d, &wait_mask);
+	refd_workers_unlock(d->workers);
+	/* The threads stop before the host is read for the exit report. */
+	refd_workers_free(d->workers);
+	d->workers = NULL;
+	return rc;
 }
 
 void

@@ -21,6 +21,10 @@
  *               EXIT  -> logged ("CLOCK: Panic: ..."), refd exits with its
  *                        status (1), as ntpd does
  *
+ * With --workers N > 1, N-1 server threads answer client requests beside
+ * this loop (refd_workers.h); the loop then holds the core lock except
+ * while it waits (ppoll) or moves datagrams (recvmmsg, sendmmsg).
+ *
  * Housekeeping: the drift file hourly and at exit, SIGHUP reopens the log
  * and statistics files, SIGTERM/SIGINT end the loop cleanly.  With --ctl,
  * commands on the control socket (refd_ctl.h) step or skew the virtual
@@ -80,6 +84,8 @@ typedef struct refd_daemon {
 	bool tx_stamps_off;      /* a socket could not have them (logged once) */
 	const struct ntp_leap_table *leapfile; /* `leapfile`, read at start; NULL none
 	                                          (the caller's, as conf) */
+	struct refd_workers *workers;          /* --workers > 1: the server threads and the
+	                                          core lock (refd_workers.h); NULL: none */
 } refd_daemon;
 
 /* Allocate a daemon for options and a resolved config (the daemon does not
@@ -102,6 +108,11 @@ int refd_daemon_start(refd_daemon *d, char *err, size_t errsize);
 
 /* Run until SIGTERM/SIGINT.  Returns the exit status. */
 int refd_daemon_run(refd_daemon *d);
+
+/* Carry out every action of acts but the SENDs (clock, events, statistics,
+ * exit, leap), as after any host call; under the core lock.  A worker
+ * calls it for what the host asks besides its replies. */
+void refd_daemon_apply_others(refd_daemon *d, const ntp_actions *acts, ntp_now now);
 
 /* Write the drift file, log the peer table, close sockets and files. */
 void refd_daemon_finish(refd_daemon *d);

@@ -219,7 +219,8 @@ start_failed(refd_daemon *d, int *report, const char *err)
 static int
 enter_sandbox(refd_daemon *d, const refd_opts *o, char *err, size_t errsize)
 {
-	refd_sandbox_cfg cfg = {.system_clock = o->clock_kind == REFD_CLOCK_SYSTEM};
+	refd_sandbox_cfg cfg = {.system_clock = o->clock_kind == REFD_CLOCK_SYSTEM,
+	                        .threads = o->workers > 1};
 	const refd_sandbox_rule *rules;
 	size_t n = refd_sandbox_rules(&rules);
 	int rc;

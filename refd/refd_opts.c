@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ntp_addr.h"
 #include "refd_clock.h"
@@ -35,6 +36,7 @@ enum opt_id {
 	O_CTL,
 	O_FAULT,
 	O_NO_SANDBOX,
+	O_WORKERS,
 	O_HELP,
 	O_VERSION,
 	O_QUERY,
@@ -71,6 +73,7 @@ static const opt_def daemon_opts[] = {
         {0, "ctl", true, O_CTL},
         {0, "fault", true, O_FAULT},
         {0, "no-sandbox", false, O_NO_SANDBOX},
+        {0, "workers", true, O_WORKERS},
         {0, "check-config", true, O_CHECK_CONFIG},
         {'h', "help", false, O_HELP},
         {'V', "version", false, O_VERSION},
@@ -149,6 +152,25 @@ apply_number(refd_opts *o, int id, const char *name, const char *v, char *err, s
 	default:
 		return fail(err, errsize, "internal: not a numeric option", name, v);
 	}
+}
+
+/* --workers N|auto: N threads serve the port (refd_workers.h); auto is
+ * the online CPUs, capped like N. */
+static int
+apply_workers(refd_opts *o, const char *name, const char *v, char *err, size_t errsize)
+{
+	long n;
+
+	if (strcmp(v, "auto") == 0) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+		o->workers = n < 1 ? 1 : n > REFD_WORKERS_MAX ? REFD_WORKERS_MAX : (int)n;
+		return 0;
+	}
+	if (!refd_num_parse_long(v, 1, REFD_WORKERS_MAX, &n)) {
+		return fail(err, errsize, "expected a number of threads 1..64 or auto", name, v);
+	}
+	o->workers = (int)n;
+	return 0;
 }
 
 /* --listen ADDR[:PORT]: checked here, so a typo is a command-line error
@@ -237,6 +259,8 @@ apply(refd_opts *o, int id, const char *name, const char *v, char *err, size_t e
 	case O_NO_SANDBOX:
 		o->no_sandbox = true;
 		return 0;
+	case O_WORKERS:
+		return apply_workers(o, name, v, err, errsize);
 	case O_LISTEN:
 		if (o->n_listen >= REFD_LISTEN_MAX) {
 			return fail(err, errsize, "at most 8 --listen addresses", name, v);
@@ -436,6 +460,7 @@ refd_opts_parse(int argc, char *const argv[], refd_opts *o, char *err, size_t er
 	memset(o, 0, sizeof *o);
 	o->mode = query ? REFD_MODE_QUERY : REFD_MODE_DAEMON;
 	o->port = -1;
+	o->workers = 1;
 	o->clock_kind = REFD_CLOCK_VIRTUAL;
 	o->timeout = REFD_QUERY_TIMEOUT;
 	o->samples = REFD_QUERY_SAMPLES;
@@ -469,7 +494,7 @@ refd_opts_usage(FILE *out)
 	fputs("usage: refd -c FILE [-n] [-d]... [-p PORT] [-u USER] [--listen ADDR[:PORT]]...\n"
 	      "            [--clock virtual|system] [--clock-offset SECONDS] [--clock-freq PPM]\n"
 	      "            [--pidfile PATH] [-l LOGFILE] [-f DRIFTFILE] [-g] [--server-port PORT]\n"
-	      "            [--ctl PATH] [--fault SPEC] [--no-sandbox]\n"
+	      "            [--ctl PATH] [--fault SPEC] [--no-sandbox] [--workers N|auto]\n"
 	      "       refd --check-config FILE\n"
 	      "       refd -Q HOST[:PORT] [HOST[:PORT]...] [--json] [-t TIMEOUT] [-n SAMPLES]\n"
 	      "       refbench HOST[:PORT] [-c CLIENTS] [-d SECONDS] [-r RATE]\n"
@@ -501,6 +526,9 @@ refd_opts_usage(FILE *out)
 	      "                          command: KIND[,KIND...] [offset=S] [leap=N] ... | none\n"
 	      "      --no-sandbox        keep capabilities and allow every system call\n"
 	      "                          (debugging; see SANDBOX in refd(8))\n"
+	      "      --workers N|auto    N threads (1..64; auto: one per online CPU, at most 64)\n"
+	      "                          answer client requests, each on its own SO_REUSEPORT\n"
+	      "                          socket; 1 (default): the single-threaded daemon\n"
 	      "      --check-config FILE read FILE, its key file and leapfile as refd would at\n"
 	      "                          start, print every error and warning, exit 0 (usable)\n"
 	      "                          or 1; binds and starts nothing\n"

@@ -27,6 +27,7 @@
 #define REFD_QUERY_SAMPLES     4    /* default -n: ntpdate's -p default */
 #define REFD_QUERY_SAMPLES_MAX 8    /* ntpdate NTP_SHIFT */
 #define REFD_QUERY_TIMEOUT_MAX 60.0 /* s (ours: every wait is bounded) */
+#define REFD_WORKERS_MAX       64   /* --workers, and the cap of "auto" (issue 17 §4) */
 
 enum refd_mode {
 	REFD_MODE_DAEMON = 0,
@@ -61,6 +62,7 @@ typedef struct refd_opts {
 	const char *ctl_path; /* --ctl: control socket (refd_ctl.h); NULL none */
 	ntp_fault fault;      /* --fault: misbehaviour from the start */
 	bool no_sandbox;      /* --no-sandbox: keep capabilities, no seccomp (debugging) */
+	int workers;          /* --workers: threads serving the port, 1..REFD_WORKERS_MAX */
 
 	/* query (-Q) */
 	const char *hosts[REFD_QUERY_HOSTS_MAX];

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,18 @@
 #ifndef REFD_ASAN
 #define REFD_ASAN 0
 #endif
+/* ThreadSanitizer likewise: its pthread_create makes calls of its own (a
+ * TSan refd with the filter starts no worker thread). */
+#if defined(__SANITIZE_THREAD__)
+#define REFD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define REFD_TSAN 1
+#endif
+#endif
+#ifndef REFD_TSAN
+#define REFD_TSAN 0
+#endif
 
 #define SOCK_TYPE_BITS 0xf /* linux/net.h SOCK_TYPE_MASK: the type without its flags */
 #define CAP_LAST_MAX   63  /* highest capability number the bounding-set loop tries */
@@ -43,6 +56,8 @@ enum cond {
 	C_FCNTL_GETFL, /* fcntl(..., F_GETFL) */
 	C_SIGABRT,     /* tgkill(..., ..., SIGABRT) */
 	C_NO_EXEC,     /* mmap(..., prot without PROT_EXEC, ...) */
+	C_THREAD,      /* clone(flags with CLONE_THREAD, ...): a thread, never a process */
+	C_ENOSYS,      /* refused with ENOSYS instead of EPERM */
 };
 
 /* The allow list, found by reading refd's code and confirmed under
@@ -97,6 +112,21 @@ static const refd_sandbox_rule rules[] = {
         {"clock_adjtime", C_NONE, "", "STEP, ADJUST and the phase slices (refd_clock.c)", true},
         {"adjtimex", C_NONE, "", "the same through an older glibc's adjtimex(3)", true},
         {"clock_settime", C_NONE, "", "a step by setting the time (not called today)", true},
+        /* --workers > 1 only */
+        {"clone", C_THREAD, "flags with CLONE_THREAD", "pthread_create: a server thread",
+         REFD_RULE_THREADS},
+        {"clone3", C_ENOSYS, "refused with ENOSYS",
+         "pthread_create tries it first; its flags are in memory the filter cannot read, so "
+         "glibc is told it does not exist and falls back to clone",
+         REFD_RULE_THREADS},
+        {"mprotect", C_NO_EXEC, "prot without PROT_EXEC", "the guard page of a thread's stack",
+         REFD_RULE_THREADS},
+        {"futex", C_NONE, "", "the core lock; pthread_join", REFD_RULE_THREADS},
+        {"set_robust_list", C_NONE, "", "a new thread's start (glibc)", REFD_RULE_THREADS},
+        {"rseq", C_NONE, "", "a new thread's start (glibc)", REFD_RULE_THREADS},
+        {"madvise", C_NONE, "", "an ended thread's stack given back (glibc)", REFD_RULE_THREADS},
+        {"exit", C_NONE, "", "a thread's end", REFD_RULE_THREADS},
+        {"read", C_NONE, "", "the core thread resets the hand-off eventfd", REFD_RULE_THREADS},
 };
 
 size_t
@@ -109,7 +139,7 @@ refd_sandbox_rules(const refd_sandbox_rule **out)
 bool
 refd_sandbox_supported(void)
 {
-	return !REFD_ASAN;
+	return !REFD_ASAN && !REFD_TSAN;
 }
 
 /* ---- capabilities ---- */
@@ -181,6 +211,11 @@ add_rule(scmp_filter_ctx ctx, int nr, int cond)
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A1(SCMP_CMP_EQ, F_GETFL));
 	case C_SIGABRT:
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1, SCMP_A2(SCMP_CMP_EQ, SIGABRT));
+	case C_THREAD:
+		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
+		                        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+	case C_ENOSYS:
+		return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
 	case C_NO_EXEC:
 		/* No new executable memory: malloc maps read-write only. */
 		return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
@@ -196,7 +231,8 @@ add_rules(scmp_filter_ctx ctx, const refd_sandbox_cfg *cfg, char *err, size_t er
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		int nr, rc;
 
-		if (rules[i].system_clock && !cfg->system_clock) {
+		if ((rules[i].only == REFD_RULE_SYSTEM_CLOCK && !cfg->system_clock) ||
+		    (rules[i].only == REFD_RULE_THREADS && !cfg->threads)) {
 			continue;
 		}
 		/* A call this architecture does not have cannot be made. */
@@ -250,8 +286,9 @@ refd_sandbox_enter(const refd_sandbox_cfg *cfg, char *err, size_t errsize)
 {
 	if (!refd_sandbox_supported()) {
 		snprintf(err, errsize,
-		         "sandbox: not entered: built with AddressSanitizer, whose run-time makes "
-		         "calls of its own");
+		         "sandbox: not entered: built with %s, whose run-time makes calls of its "
+		         "own",
+		         REFD_ASAN ? "AddressSanitizer" : "ThreadSanitizer");
 		return 1;
 	}
 	if (refd_sandbox_drop_caps(cfg->system_clock, err, errsize) != 0) {

@@ -14,7 +14,8 @@
  *   3. installs a seccomp filter (libseccomp) that allows only the system
  *      calls of refd_sandbox_rules(), some only with the arguments refd
  *      uses, and with --clock system also clock_adjtime, adjtimex and
- *      clock_settime.  Any other call fails with EPERM instead of killing
+ *      clock_settime, and with --workers > 1 what threads need (clone
+ *      with CLONE_THREAD only, futex, ...).  Any other call fails with EPERM instead of killing
  *      refd: refd logs the operation that failed like any other error, and
  *      the kernel logs the call (SECCOMP_FILTER_FLAG_LOG: an audit record
  *      "type=1326 ... syscall=N").
@@ -32,16 +33,24 @@
 
 typedef struct refd_sandbox_cfg {
 	bool system_clock; /* --clock system: keep CAP_SYS_TIME, allow the clock calls */
+	bool threads;      /* --workers > 1: allow what server threads need */
 } refd_sandbox_cfg;
+
+/* When a rule applies (refd_sandbox_rule.only). */
+enum refd_rule_only {
+	REFD_RULE_ALWAYS = 0,
+	REFD_RULE_SYSTEM_CLOCK = 1, /* --clock system */
+	REFD_RULE_THREADS = 2,      /* --workers > 1 */
+};
 
 /* One allowed system call and why refd makes it (docs/refd.8.md SANDBOX
  * lists the same table). */
 typedef struct refd_sandbox_rule {
-	const char *name;  /* as libseccomp and strace name it */
-	int cond;          /* the argument check (enum in refd_sandbox.c); 0 none */
-	const char *args;  /* that check in words, "" for none */
-	const char *why;   /* which part of refd makes the call */
-	bool system_clock; /* allowed only with --clock system */
+	const char *name; /* as libseccomp and strace name it */
+	int cond;         /* the argument check (enum in refd_sandbox.c); 0 none */
+	const char *args; /* that check in words, "" for none */
+	const char *why;  /* which part of refd makes the call */
+	int only;         /* enum refd_rule_only */
 } refd_sandbox_rule;
 
 /* The allow list: *rules gets the table, the return value its length. */

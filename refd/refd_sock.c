@@ -184,6 +184,12 @@ set_int_opt(int fd, int level, int name, int value)
 int
 refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize)
 {
+	return refd_sock_open_reuse(s, local, false, err, errsize);
+}
+
+int
+refd_sock_open_reuse(refd_sock *s, const ntp_addr *local, bool reuseport, char *err, size_t errsize)
+{
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, e;
@@ -209,6 +215,12 @@ refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize)
 	}
 	set_int_opt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
 	set_int_opt(fd, SOL_SOCKET, SO_RCVBUF, REFD_RCVBUF);
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &(int){1}, sizeof(int)) != 0) {
+		e = errno;
+		snprintf(err, errsize, "SO_REUSEPORT on %s: %s", name, strerror(e));
+		close(fd);
+		return -e;
+	}
 	if (ss.ss_family == AF_INET6) {
 		set_int_opt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 		set_int_opt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, s->wildcard);

@@ -113,6 +113,11 @@ int refd_parse_hostport(const char *s, char *host, size_t hostsize, uint16_t *po
  * with kernel receive timestamps; IPv6 sockets are IPv6-only.  Returns 0,
  * or the negative errno with a reason in err. */
 int refd_sock_open(refd_sock *s, const ntp_addr *local, char *err, size_t errsize);
+/* The same with SO_REUSEPORT when reuseport: the kernel spreads the
+ * datagrams to one address and port over every socket bound to it so (by a
+ * hash of the source address and port), one per --workers thread. */
+int refd_sock_open_reuse(refd_sock *s, const ntp_addr *local, bool reuseport, char *err,
+                         size_t errsize);
 void refd_sock_close(refd_sock *s);
 
 /* Read up to max waiting datagrams.  Returns how many (0 when none is

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Server throughput and cost: refd, chronyd and NTPsec ntpd under the same
-# refbench load.  Each server runs alone in a network namespace of its own on
+# Server throughput and cost: refd (--workers 1 and 2), chronyd, NTPsec ntpd
+# and a bare UDP echo server (tests/bench/udp_echo.c, 1 and 2 threads: the
+# floor) under the same refbench load.  Each server runs alone in a network namespace of its own on
 # 127.0.0.1:123 (ntpd has no port option and binds only addresses configured
 # on an interface, so a namespace per server is the one layout that treats
 # all three alike), with refbench inside that namespace.  The servers take
@@ -21,7 +22,9 @@
 #     --seconds S       refbench -d (default 5)
 #     --repeat N        rounds (default 1); the summary gives per-server medians
 #     --rates "R..."    rate-capped runs after the closed-loop one (default "20000 100000")
-#     --servers "S..."  any of refd chronyd ntpd (default: all three)
+#     --servers "S..."  any of refd refd-w2 chronyd ntpd echo echo-w2 (default:
+#                       all six; refd-w2 is refd --workers 2, echo-w2 udp_echo
+#                       with 2 threads)
 #     --chronyd PATH    default: BUILD/daemons/chrony/usr/sbin/chronyd, then $PATH
 #     --ntpd PATH       NTPsec ntpd (default /usr/sbin/ntpd)
 #     --markdown[=FILE] also print the results as a markdown table; with FILE,
@@ -40,7 +43,7 @@ CLIENTS=16
 WINDOW=4
 SECONDS_RUN=5
 RATES="20000 100000"
-SERVERS="refd chronyd ntpd"
+SERVERS="refd refd-w2 chronyd ntpd echo echo-w2"
 CHRONYD=""
 NTPD=/usr/sbin/ntpd
 MARKDOWN=""
@@ -87,6 +90,7 @@ BENCH=$(readlink -f "$BUILD/refd/refbench" || true)
 if [ ! -x "$REFD" ] || [ ! -x "$BENCH" ]; then
 	die "$BUILD/refd/refd or refbench missing (cmake --build $BUILD --target refd refbench)"
 fi
+ECHO=$(readlink -f "$BUILD/tests/udp_echo" || true)
 if [ -z "$CHRONYD" ]; then
 	CHRONYD=$(readlink -f "$BUILD/daemons/chrony/usr/sbin/chronyd" 2>/dev/null || true)
 	[ -x "$CHRONYD" ] || CHRONYD=$(command -v chronyd || true)
@@ -178,7 +182,7 @@ del_ns() { # NS
 server_cmd() { # KIND DIR
 	local kind=$1 d=$2
 	case $kind in
-	refd)
+	refd | refd-w2)
 		# refd serves the fudge stratum + 1, as ntpd does: 4 -> s5 like the others.
 		cat >"$d/ntp.conf" <<-EOF
 			server 127.127.1.0
@@ -186,7 +190,11 @@ server_cmd() { # KIND DIR
 			restrict default nomodify notrap
 			driftfile $d/drift
 		EOF
-		echo "$REFD -c $d/ntp.conf -n --listen 127.0.0.1:123 -l $d/refd.log -P $d/refd.pid"
+		echo "$REFD -c $d/ntp.conf -n --listen 127.0.0.1:123 -l $d/refd.log -P $d/refd.pid" \
+			"--workers $([ "$kind" = refd ] && echo 1 || echo 2)"
+		;;
+	echo | echo-w2)
+		echo "$ECHO 127.0.0.1 123 $([ "$kind" = echo ] && echo 1 || echo 2)"
 		;;
 	chronyd)
 		cat >"$d/chrony.conf" <<-EOF
@@ -216,10 +224,33 @@ server_cmd() { # KIND DIR
 	esac
 }
 
+# The process name of a server kind.
+comm_of() { # KIND
+	case $1 in
+	refd-w2) echo refd ;;
+	echo | echo-w2) echo udp_echo ;;
+	*) echo "$1" ;;
+	esac
+}
+
+# " s5 " in the output once KIND answers in NS: ntpdig for the NTP servers;
+# the echo floor fills no clock fields ntpdig would accept, so one short
+# refbench run that gets replies stands for it.
+ready_probe() { # KIND NS
+	local j
+	case $1 in
+	echo | echo-w2)
+		j=$(ip netns exec "$2" timeout 5 "$BENCH" 127.0.0.1:123 -c 1 -d 0.5 --json 2>&1 || true)
+		[ "$(jget replies "$j")" -gt 0 ] 2>/dev/null && echo "echo s5 (replies $(jget replies "$j"))"
+		;;
+	*) ip netns exec "$2" timeout 3 ntpdig -t 1 127.0.0.1 2>&1 || true ;;
+	esac
+}
+
 # Starts KIND in NS; sets SERVER_PID.  `ip netns exec` and capsh both exec,
 # so $! is the daemon itself; checked through /proc/PID/comm.
 start_server() { # KIND NS
-	local kind=$1 ns=$2 d="$W/$1" cmd out="" comm deadline=$((SECONDS + READY_S))
+	local kind=$1 ns=$2 d="$W/$1" cmd out="" comm eff deadline=$((SECONDS + READY_S))
 	mkdir -p "$d"
 	chmod 700 "$d"
 	cmd=$(server_cmd "$kind" "$d")
@@ -232,7 +263,7 @@ start_server() { # KIND NS
 			tail -5 "$d"/*.log >&2 || true
 			return 1
 		fi
-		out=$(ip netns exec "$ns" timeout 3 ntpdig -t 1 127.0.0.1 2>&1 || true)
+		out=$(ready_probe "$kind" "$ns")
 		case $out in *" s5 "*) break ;; esac
 		sleep 0.5
 	done
@@ -241,12 +272,16 @@ start_server() { # KIND NS
 	*) echo "bench_refd: $kind did not serve stratum 5 within $READY_S s: $out" >&2; return 1 ;;
 	esac
 	comm=$(cat "/proc/$SERVER_PID/comm")
-	if [ "$comm" != "$kind" ]; then
+	if [ "$comm" != "$(comm_of "$kind")" ]; then
 		echo "bench_refd: pid $SERVER_PID is '$comm', not $kind" >&2
 		return 1
 	fi
-	grep -q 'CapEff:.*fcffffff' "/proc/$SERVER_PID/status" ||
-		{ echo "bench_refd: $kind still has cap_sys_time" >&2; return 1; }
+	# CAP_SYS_TIME is bit 25 of CapEff (refd's sandbox clears them all).
+	eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$SERVER_PID/status")
+	if [ -z "$eff" ] || (((16#$eff >> 25) & 1)); then
+		echo "bench_refd: $kind still has cap_sys_time (CapEff $eff)" >&2
+		return 1
+	fi
 	echo "  $kind ready (pid $SERVER_PID): $out"
 }
 
@@ -402,13 +437,33 @@ summarize() {
 	}'
 }
 
+# Issue 17 §4's ratios from the summary: throughput in the closed loop
+# (refd-w2 over refd, over the better of ntpd and chronyd) and CPU per reply
+# over the echo floor's with as many threads, under every load.  "-" where
+# a server is missing.
+ratios() {
+	awk -F'\t' '
+	function q(a, b) { return (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+	NR > 1 { rps[$1, $2] = $4; cpu[$1, $2] = $10; if (!($2 in seen)) { seen[$2] = 1; loads[++nl] = $2 } }
+	END {
+		print "ratio\tload\tvalue\ttarget"
+		best = rps["ntpd", "closed"] + 0 > rps["chronyd", "closed"] + 0 ? rps["ntpd", "closed"] : rps["chronyd", "closed"]
+		printf "refd-w2 / refd replies/s\tclosed\t%s\t>= 1.8\n", q(rps["refd-w2", "closed"], rps["refd", "closed"])
+		printf "refd-w2 / best of ntpd, chronyd replies/s\tclosed\t%s\t>= 1.5\n", q(rps["refd-w2", "closed"], best)
+		for (i = 1; i <= nl; i++) {
+			printf "refd / echo CPU us/reply\t%s\t%s\t<= 1.15\n", loads[i], q(cpu["refd", loads[i]], cpu["echo", loads[i]])
+			printf "refd-w2 / echo-w2 CPU us/reply\t%s\t%s\t<= 1.15\n", loads[i], q(cpu["refd-w2", loads[i]], cpu["echo-w2", loads[i]])
+		}
+	}'
+}
+
 print_table() { # reads tab-separated lines, header first
 	awk -F'\t' '{
 			for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) }
 			n = NF }
 		END { for (r = 1; r <= NR; r++) { line = ""
 			for (i = 1; i <= n; i++) {
-				left = cell[1, i] ~ /^(server|load)$/
+				left = cell[1, i] ~ /^(server|load|ratio)$/
 				line = line sprintf(left ? "%-*s  " : "%*s  ", w[i], cell[r, i])
 			}
 			sub(/ +$/, "", line); print line } }'
@@ -416,7 +471,7 @@ print_table() { # reads tab-separated lines, header first
 
 markdown_table() { # reads tab-separated lines, header first
 	awk -F'\t' 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|"
-			for (i = 1; i <= NF; i++) printf $i ~ /^(server|load)$/ ? "---|" : "---:|"; printf "\n"; next }
+			for (i = 1; i <= NF; i++) printf $i ~ /^(server|load|ratio)$/ ? "---|" : "---:|"; printf "\n"; next }
 		{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }'
 }
 
@@ -439,7 +494,13 @@ KINDS=()
 declare -A SRV_PID SRV_NS
 for kind in $SERVERS; do
 	case $kind in
-	refd) ;;
+	refd | refd-w2) ;;
+	echo | echo-w2)
+		if [ -z "$ECHO" ] || [ ! -x "$ECHO" ]; then
+			echo "  $kind: $BUILD/tests/udp_echo not built, skipped (--target udp_echo)"
+			continue
+		fi
+		;;
 	chronyd)
 		if [ -z "$CHRONYD" ] || [ ! -x "$CHRONYD" ]; then
 			echo "  chronyd: not found, skipped (scripts/install-deps.sh $BUILD/daemons)"
@@ -454,7 +515,7 @@ for kind in $SERVERS; do
 		fi
 		echo "  ntpd:    $("$NTPD" --version 2>&1 | head -1) ($NTPD)"
 		;;
-	*) die "unknown server '$kind' (refd, chronyd, ntpd)" ;;
+	*) die "unknown server '$kind' (refd refd-w2 chronyd ntpd echo echo-w2)" ;;
 	esac
 	new_ns "$kind"
 	if ! start_server "$kind" "$NS"; then
@@ -495,7 +556,9 @@ else
 	echo "  servers stopped, namespaces deleted: nothing of ours is left on :123"
 fi
 
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 SUMMARY=$(summarize)
+RATIOS=$(ratios <<<"$SUMMARY")
 RAW=$({
 	echo "$HEAD"
 	printf '%s\n' "${ROWS[@]}"
@@ -506,6 +569,11 @@ print_table <<<"$RAW"
 echo
 echo "Median over the quiet rounds (other work <= $NOISY_PCT % of a core; max us is the largest):"
 print_table <<<"$SUMMARY"
+echo
+echo "Issue 17 §4 ratios (from the medians; load average before $LOAD_BEFORE, after $LOAD_AFTER):"
+print_table <<<"$RATIOS"
+echo "refbench runs in the server's namespace on the same $(nproc) CPUs: with $(nproc) CPUs a"
+echo "  2-thread server competes with its load generator (see bench core %)."
 echo
 echo "CPU us/reply = (utime+stime of the server over the run, /proc/PID/stat) / replies;"
 echo "srv/bench core % = CPU seconds / wall seconds of the run (100 = one core busy);"
@@ -526,10 +594,14 @@ printf '  %s\n' "${BENCHCMDS[@]}" | awk '!seen[$0]++'
 if [ -n "$MARKDOWN" ]; then
 	md=$(
 		echo "Run started $STARTED, $(nproc) CPUs ($CPU_MODEL), kernel $(uname -r)," \
-			"load average before $LOAD_BEFORE:"
+			"load average before $LOAD_BEFORE, after $LOAD_AFTER:"
 		echo "\`$REPRO\`"
 		echo
 		markdown_table <<<"$SUMMARY"
+		echo
+		echo "Ratios (issue 17 §4):"
+		echo
+		markdown_table <<<"$RATIOS"
 		echo
 		echo "All rounds:"
 		echo

@@ -2,6 +2,7 @@
 /* refd/refd_opts: the command line. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "refd_clock.h"
 #include "refd_opts.h"
@@ -291,5 +292,33 @@ Test(refd_opts, listen_syntax_is_checked_on_the_command_line)
 		cr_assert(strstr(err, cases[i].want) != NULL, "'%s' lacks '%s'", err,
 		          cases[i].want);
 		cr_assert(strstr(err, "--listen") != NULL, "the option is named: %s", err);
+	}
+}
+
+/* --workers N|auto (issue 17 §4): 1 by default, auto = the online CPUs
+ * within 1..64, anything else an error naming the option and the value. */
+Test(refd_opts, workers_takes_a_count_or_auto)
+{
+	char *one[] = {"refd", "-c", "f"};
+	char *four[] = {"refd", "-c", "f", "--workers", "4"};
+	char *autov[] = {"refd", "-c", "f", "--workers=auto"};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	refd_opts o;
+	char err[256];
+
+	cr_assert_eq(refd_opts_parse(ARGC(one), one, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.workers, 1);
+	cr_assert_eq(refd_opts_parse(ARGC(four), four, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.workers, 4);
+	cr_assert_eq(refd_opts_parse(ARGC(autov), autov, &o, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.workers, cpus < 1 ? 1 : cpus > REFD_WORKERS_MAX ? REFD_WORKERS_MAX : cpus);
+	for (size_t i = 0; i < 6; i++) {
+		static const char *const bad[] = {"0", "65", "-1", "two", "0x2", ""};
+		char *argv[] = {"refd", "-c", "f", "--workers", (char *)bad[i]};
+
+		cr_assert_eq(refd_opts_parse(ARGC(argv), argv, &o, err, sizeof err), -1, "%s",
+		             bad[i]);
+		cr_assert(strstr(err, "--workers") != NULL && strstr(err, bad[i]) != NULL, "%s",
+		          err);
 	}
 }
