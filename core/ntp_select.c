@@ -77,7 +77,8 @@ mark_pending2(selection *w, int i, int state, int kind, double num, double num2)
 {
 	mark(w, i, state)[0] = '\0';
 	w->r->why_pending[i] = (uint8_t)kind;
-	w->r->why_note[i] = (ntp_select_note){.kind = (uint8_t)kind, .num = num, .num2 = num2};
+	w->r->why_num[i][0] = num;
+	w->r->why_num[i][1] = num2;
 }
 
 static void
@@ -123,18 +124,21 @@ ntp_select_note_take(const ntp_select_result *r, size_t i, ntp_select_note *out)
 	if (i >= NTP_SELECT_MAX || r->why_pending[i] == WHY_WRITTEN) {
 		return false;
 	}
-	*out = r->why_note[i];
+	*out = (ntp_select_note){
+	        .kind = r->why_pending[i], .num = r->why_num[i][0], .num2 = r->why_num[i][1]};
 	return true;
 }
 
 const char *
 ntp_select_why(ntp_select_result *r, size_t i)
 {
+	ntp_select_note n;
+
 	if (i >= NTP_SELECT_MAX) {
 		return "";
 	}
-	if (r->why_pending[i] != WHY_WRITTEN) {
-		ntp_select_note_format(&r->why_note[i], r->why[i], NTP_SELECT_WHY_MAX);
+	if (ntp_select_note_take(r, i, &n)) {
+		ntp_select_note_format(&n, r->why[i], NTP_SELECT_WHY_MAX);
 		r->why_pending[i] = WHY_WRITTEN;
 	}
 	return r->why[i];

@@ -146,10 +146,10 @@ typedef struct ntp_select_result {
 	 * selection that found a system peer and the survivors' rows are
 	 * wanted by nobody on the hot path. */
 	bool reason_pending;                          /* private: reason not yet written */
-	uint8_t why_pending[NTP_SELECT_MAX];          /* private: row i not yet written */
+	uint8_t why_pending[NTP_SELECT_MAX];          /* private: row i's note kind, 0 written */
 	char why[NTP_SELECT_MAX][NTP_SELECT_WHY_MAX]; /* per input candidate; read
 	                                                 with ntp_select_why() */
-	ntp_select_note why_note[NTP_SELECT_MAX];     /* private: a pending row's numbers */
+	double why_num[NTP_SELECT_MAX][2];            /* private: a pending row's numbers */
 } ntp_select_result;
 
 /* Row i's reason as a note, for a caller that keeps it past r: true when
